@@ -1,0 +1,152 @@
+import os from 'node:os';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { IndexedPack } from '../repository/index-file.js';
+import { Packer } from '../repository/packer.js';
+import type { Repository } from '../repository/repository.js';
+import { matchesFilter, type Snapshot, type SnapshotEntry } from '../repository/snapshot.js';
+import { VERSION } from '../version.js';
+import { compileExcludes } from './excludes.js';
+import { FileSaver } from './file-saver.js';
+import { newBackupProgress, type BackupProgress } from './progress.js';
+import { scanTotals } from './scan.js';
+import { buildVirtualRoot, normalisePaths, type StreamEntry } from './virtual-root.js';
+import { TreeWalker, type InputError } from './walker.js';
+
+export interface BackupOptions {
+  paths: string[];
+  streams?: StreamEntry[];
+  tags?: string[];
+  reason?: string;
+  host?: string;
+  source?: string;
+  excludes?: string[];
+  /** Parent snapshot id; by default the latest snapshot with the same host, source and paths. */
+  parent?: string;
+  /** Ignore the parent: read every file again. */
+  force?: boolean;
+  metadata?: Record<string, unknown>;
+  progress?: BackupProgress;
+  /** Count files and bytes concurrently, for an ETA. */
+  estimate?: boolean;
+  signal?: AbortSignal;
+  /** Called when the snapshot is about to be saved (tests inject faults here). */
+  beforeSave?: () => Promise<void>;
+}
+
+export interface BackupResult {
+  snapshot: SnapshotEntry;
+  errors: InputError[];
+  parent?: string;
+  /** Packs that the index named but storage lacked; their data was stored again. */
+  repairedPacks: number;
+}
+
+/**
+ * One backup, end to end: lock, load the index, check which packs really
+ * exist, walk the inputs against the parent snapshot, store new blobs, then —
+ * only once every pack is durable and indexed, and the lock is still provably
+ * held — save the snapshot.
+ */
+export async function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  const progress = options.progress ?? newBackupProgress();
+  const paths = normalisePaths(options.paths);
+  const streams = options.streams ?? [];
+  if (paths.length === 0 && streams.length === 0) throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'give at least one path' });
+  const host = options.host ?? os.hostname();
+
+  const lock = await repo.lock(false, `backup on ${host}`);
+  let packer: Packer | undefined;
+  try {
+    await repo.loadIndex();
+    const packCheck = await repo.checkPacks();
+    const parent = options.force ? undefined : await findParent(repo, options, host, paths);
+    if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
+    progress.phase = 'saving';
+
+    let sinceIndex: IndexedPack[] = [];
+    packer = new Packer({
+      storage: repo.storage,
+      encryptionKey: repo.keys.encryption,
+      index: repo.index,
+      packSize: repo.config.packSize,
+      cache: repo.cache,
+      // Index packs as they become durable, so an interrupted run's data is reused by the next.
+      onPackStored: async (pack) => {
+        sinceIndex.push(pack);
+        if (sinceIndex.length >= 64) {
+          const batch = sinceIndex;
+          sinceIndex = [];
+          await repo.saveIndex(batch);
+        }
+      },
+    });
+    const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, options.signal);
+    const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams);
+    const { treeId, stats } = paths.includes('/') ? await walker.walkWholeRoot(parent?.tree) : await walker.walkVirtual(root, parent?.tree);
+
+    progress.phase = 'finishing';
+    await packer.flush();
+    await repo.saveIndex([...sinceIndex, ...packer.takeStoredPacks()]);
+    sinceIndex = [];
+    await options.beforeSave?.();
+    throwIfAborted(options.signal);
+    await lock.assertHeld();
+
+    const snapshot: Snapshot = {
+      version: 1,
+      time: new Date().toISOString(),
+      host,
+      username: safeUser(),
+      paths: [...paths, ...streams.map((s) => s.path)],
+      ...(options.source ? { source: options.source } : {}),
+      tags: [...new Set(options.tags ?? [])].sort(),
+      ...(options.reason ? { reason: options.reason } : {}),
+      ...(parent ? { parent: parent.id } : {}),
+      tree: treeId,
+      summary: {
+        files: stats.files,
+        dirs: stats.dirs,
+        bytes: stats.bytes,
+        filesRead: stats.filesRead,
+        addedBytes: progress.bytesAdded,
+        addedStoredBytes: packer.storedBytes,
+        durationMs: Date.now() - started,
+        errors: walker.errors.length,
+      },
+      program: `lifeboat ${VERSION}`,
+      metadata: options.metadata ?? {},
+    };
+    const id = await repo.saveSnapshot(snapshot);
+    progress.phase = 'done';
+    return { snapshot: { ...snapshot, id }, errors: walker.errors, ...(parent ? { parent: parent.id } : {}), repairedPacks: packCheck.missing.length + packCheck.wrongSize.length };
+  } catch (err) {
+    // Keep what is durable: index the packs already stored so a rerun need not upload them again.
+    if (packer) await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
+    throw err;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function findParent(repo: Repository, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {
+  const { snapshots } = await repo.listSnapshots();
+  if (options.parent) return snapshots.find((s) => s.id.startsWith(options.parent!));
+  const wanted = [...paths, ...(options.streams ?? []).map((s) => s.path)].sort().join('\n');
+  const candidates = snapshots.filter(
+    (s) => matchesFilter(s, { host }) && (s.source ?? '') === (options.source ?? '') && [...s.paths].sort().join('\n') === wanted,
+  );
+  return candidates[candidates.length - 1];
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'interrupted; no snapshot was saved');
+}
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,229 @@
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, LifeboatError, systemErrorCode } from '../errors/index.js';
+import { BlobType } from '../repository/blob-types.js';
+import type { Packer } from '../repository/packer.js';
+import type { Repository } from '../repository/repository.js';
+import type { Tree, TreeNode } from '../repository/tree.js';
+import { Semaphore } from '../util/semaphore.js';
+import type { ExcludeMatcher } from './excludes.js';
+import type { FileSaver } from './file-saver.js';
+import { groupName, userName } from './owners.js';
+import type { BackupProgress } from './progress.js';
+import { isVirtualDir, type StreamEntry, type VirtualDir } from './virtual-root.js';
+
+export interface InputError {
+  path: string;
+  message: string;
+}
+
+export interface WalkStats {
+  files: number;
+  dirs: number;
+  bytes: number;
+  filesRead: number;
+}
+
+/**
+ * Walks directories into tree blobs. A file whose size, mtime, ctime and inode
+ * match its node in the parent snapshot (and whose chunks are all still in the
+ * repository) is not read again. Unreadable inputs are recorded, not fatal.
+ */
+export class TreeWalker {
+  readonly errors: InputError[] = [];
+  readonly stats: WalkStats = { files: 0, dirs: 0, bytes: 0, filesRead: 0 };
+  /** dev:inode of multiply-linked files already recorded → their snapshot path. */
+  private readonly hardlinks = new Map<string, string>();
+  private readonly io = new Semaphore(16);
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly packer: Packer,
+    private readonly saver: FileSaver,
+    private readonly excluded: ExcludeMatcher,
+    private readonly progress: BackupProgress,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  async walkWholeRoot(parentTree: string | undefined): Promise<{ treeId: string; stats: WalkStats }> {
+    const treeId = await this.walkDir('/', parentTree);
+    return { treeId, stats: this.stats };
+  }
+
+  async walkVirtual(root: VirtualDir, parentTree: string | undefined): Promise<{ treeId: string; stats: WalkStats }> {
+    const treeId = await this.virtualDir(root, parentTree);
+    return { treeId, stats: this.stats };
+  }
+
+  private async parentNodes(treeId: string | undefined): Promise<Map<string, TreeNode>> {
+    if (!treeId) return new Map();
+    try {
+      const tree = await this.repo.loadTree(treeId);
+      return new Map(tree.nodes.map((n) => [n.name, n]));
+    } catch {
+      return new Map(); // an unreadable parent only means reading everything again
+    }
+  }
+
+  private async virtualDir(dir: VirtualDir, parentTree: string | undefined): Promise<string> {
+    const previous = await this.parentNodes(parentTree);
+    const nodes = await Promise.all(
+      [...dir.children].map(async ([name, child]): Promise<TreeNode | undefined> => {
+        const childPath = path.posix.join(dir.path, name);
+        if (isVirtualDir(child)) {
+          const subtree = await this.virtualDir(child, previous.get(name)?.subtree);
+          const st = await lstat(childPath, { bigint: true }).catch(() => undefined);
+          return st?.isDirectory() ? { ...this.baseNode(name, 'dir', st), subtree } : syntheticDir(name, subtree);
+        }
+        if (child.kind === 'stream') return this.streamNode(name, child);
+        return this.entry(child.path, name, previous.get(name));
+      }),
+    );
+    return this.storeTree({ nodes: nodes.filter((n): n is TreeNode => n !== undefined) });
+  }
+
+  private async walkDir(dirPath: string, parentTree: string | undefined): Promise<string> {
+    this.throwIfAborted();
+    const [names, previous] = await Promise.all([
+      this.io.with(1, () => readdir(dirPath)).catch((err: unknown) => {
+        this.inputError(dirPath, err);
+        return [] as string[];
+      }),
+      this.parentNodes(parentTree),
+    ]);
+    names.sort();
+    const nodes = await Promise.all(
+      names.map((name) => {
+        const childPath = dirPath === '/' ? `/${name}` : `${dirPath}/${name}`;
+        return this.excluded(childPath) ? undefined : this.entry(childPath, name, previous.get(name));
+      }),
+    );
+    return this.storeTree({ nodes: nodes.filter((n): n is TreeNode => n !== undefined) });
+  }
+
+  /** One directory entry → its node, or undefined when it vanished, is excluded or unreadable. */
+  private async entry(fullPath: string, name: string, previous: TreeNode | undefined): Promise<TreeNode | undefined> {
+    this.throwIfAborted();
+    let st: BigIntStats;
+    try {
+      st = await this.io.with(1, () => lstat(fullPath, { bigint: true }));
+    } catch (err) {
+      if (systemErrorCode(err) !== 'ENOENT') this.inputError(fullPath, err);
+      return undefined;
+    }
+    try {
+      if (st.isDirectory()) {
+        this.stats.dirs++;
+        const subtree = await this.walkDir(fullPath, previous?.type === 'dir' ? previous.subtree : undefined);
+        return { ...this.baseNode(name, 'dir', st), subtree };
+      }
+      if (st.isSymbolicLink()) {
+        return { ...this.baseNode(name, 'symlink', st), target: await readlink(fullPath) };
+      }
+      if (st.isFile()) return await this.fileNode(fullPath, name, st, previous);
+      return undefined; // sockets, FIFOs and devices are not backed up
+    } catch (err) {
+      // Only the input's own I/O errors are recorded and skipped; repository or storage failures end the backup.
+      if (err instanceof LifeboatError || !systemErrorCode(err)) throw err;
+      if (systemErrorCode(err) === 'ENOENT') return undefined;
+      this.inputError(fullPath, err);
+      return undefined;
+    }
+  }
+
+  private async fileNode(fullPath: string, name: string, st: BigIntStats, previous: TreeNode | undefined): Promise<TreeNode> {
+    const base = this.baseNode(name, 'file', st);
+    if (st.nlink > 1n) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = this.hardlinks.get(key);
+      if (first !== undefined) return { ...base, type: 'hardlink', target: first };
+      this.hardlinks.set(key, fullPath);
+    }
+    const size = Number(st.size);
+    this.stats.files++;
+    if (previous && this.unchanged(previous, base, size)) {
+      this.stats.bytes += size;
+      this.progress.filesDone++;
+      this.progress.bytesDone += size;
+      return { ...base, size, content: previous.content ?? [], hash: previous.hash! };
+    }
+    this.progress.currentPath = fullPath;
+    const saved = await this.saver.saveFile(fullPath, size);
+    this.stats.filesRead++;
+    this.stats.bytes += saved.size;
+    this.progress.filesDone++;
+    return { ...base, size: saved.size, content: saved.content, hash: saved.hash };
+  }
+
+  private unchanged(previous: TreeNode, current: TreeNode, size: number): boolean {
+    return (
+      previous.type === 'file' &&
+      previous.size === size &&
+      previous.mtimeNs === current.mtimeNs &&
+      previous.ctimeNs === current.ctimeNs &&
+      previous.inode === current.inode &&
+      typeof previous.hash === 'string' &&
+      (previous.content ?? []).every((id) => this.packer.knows(Buffer.from(id, 'hex')))
+    );
+  }
+
+  private async streamNode(name: string, entry: StreamEntry): Promise<TreeNode> {
+    const saved = await this.saver.saveStream(entry.open());
+    this.stats.files++;
+    this.stats.filesRead++;
+    this.stats.bytes += saved.size;
+    this.progress.filesDone++;
+    const now = `${BigInt(Date.now()) * 1_000_000n}`;
+    return {
+      name,
+      type: 'stream',
+      mode: entry.mode ?? 0o600,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      mtimeNs: now,
+      size: saved.size,
+      content: saved.content,
+      hash: saved.hash,
+    };
+  }
+
+  private baseNode(name: string, type: TreeNode['type'], st: BigIntStats): TreeNode {
+    const uid = Number(st.uid);
+    const gid = Number(st.gid);
+    const user = userName(uid);
+    const group = groupName(gid);
+    return {
+      name,
+      type,
+      mode: Number(st.mode) & 0o7777,
+      uid,
+      gid,
+      ...(user ? { user } : {}),
+      ...(group ? { group } : {}),
+      mtimeNs: st.mtimeNs.toString(),
+      ctimeNs: st.ctimeNs.toString(),
+      inode: Number(st.ino),
+      dev: Number(st.dev),
+    };
+  }
+
+  private async storeTree(tree: Tree): Promise<string> {
+    const sealed = this.repo.sealOnMain(this.repo.encodeTree(tree));
+    await this.packer.add(BlobType.Tree, sealed.id, sealed.sealed, sealed.rawLength);
+    return sealed.id.toString('hex');
+  }
+
+  private inputError(p: string, err: unknown): void {
+    this.errors.push({ path: p, message: (err as Error).message ?? String(err) });
+    this.progress.errors++;
+  }
+
+  private throwIfAborted(): void {
+    if (this.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'interrupted; no snapshot was saved');
+  }
+}
+
+function syntheticDir(name: string, subtree: string): TreeNode {
+  return { name, type: 'dir', mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: '0', subtree };
+}

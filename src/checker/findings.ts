@@ -1,0 +1,34 @@
+/** What `check` reports: each finding names what is damaged and what it affects. */
+export interface Affected {
+  snapshot: string;
+  paths: string[];
+}
+
+export interface Finding {
+  severity: 'error' | 'warning';
+  kind:
+    | 'unreadable-index'
+    | 'missing-pack'
+    | 'pack-size'
+    | 'unindexed-pack'
+    | 'corrupt-pack'
+    | 'corrupt-blob'
+    | 'missing-blob'
+    | 'unreadable-snapshot'
+    | 'unreadable-tree'
+    | 'unreadable-key';
+  message: string;
+  pack?: string;
+  object?: string;
+  affected?: Affected[];
+}
+
+export interface CheckReport {
+  ok: boolean;
+  snapshots: number;
+  packs: number;
+  blobs: number;
+  packsRead: number;
+  bytesRead: number;
+  findings: Finding[];
+}

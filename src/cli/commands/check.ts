@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { check } from '../../checker/check.js';
+import { ExitCode } from '../../errors/index.js';
+import type { ActionFactory } from '../action.js';
+import { withRepository, type CommandContext } from '../context.js';
+import { formatBytes } from '../format.js';
+import { ProgressBar } from '../progress-bar.js';
+import { parsePercent } from '../parse.js';
+
+export function registerCheck(program: Command, action: ActionFactory): void {
+  program
+    .command('check')
+    .description('verify the repository structure; with --read-data also decrypt and authenticate the data')
+    .option('--read-data [percent]', 'read all packs, or a random share of them (e.g. --read-data=10%)')
+    .action(
+      action(async (ctx: CommandContext, flags: { readData?: string | boolean }) =>
+        withRepository(ctx, async (repo) => {
+          const percent = parsePercent(flags.readData);
+          const progress = { packsRead: 0, packsTotal: 0, bytesRead: 0 };
+          const bar = new ProgressBar(() => ({ label: 'check', files: progress.packsRead, bytes: progress.bytesRead }), ctx.out.options.progress && percent !== undefined).start();
+          let report;
+          try {
+            report = await check(repo, { readDataPercent: percent, onProgress: (p) => Object.assign(progress, p) });
+          } finally {
+            bar.stop();
+          }
+          ctx.out.emit({ type: 'summary', ...report });
+          for (const f of report.findings) {
+            ctx.out.result(`${f.severity}: ${f.message}`);
+            for (const a of f.affected ?? []) ctx.out.info(`  snapshot ${a.snapshot.slice(0, 8)}: ${a.paths.slice(0, 10).join(', ')}${a.paths.length > 10 ? ` and ${a.paths.length - 10} more` : ''}`);
+          }
+          const read = percent === undefined ? 'structure only' : `${report.packsRead} packs read (${formatBytes(report.bytesRead)})`;
+          ctx.out.result(`${report.ok ? 'no errors found' : 'ERRORS FOUND'}: ${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs; ${read}`);
+          return report.ok ? ExitCode.Success : ExitCode.Failure;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { DEFAULT_CHUNKER } from '../../repository/chunker.js';
+import { Repository } from '../../repository/repository.js';
+import { openStorage } from '../../storage/registry.js';
+import { cacheRoot, newPassword, repositoryLocation, type CommandContext } from '../context.js';
+import { parseSize } from '../parse.js';
+import type { ActionFactory } from '../action.js';
+
+export function registerInit(program: Command, action: ActionFactory): void {
+  program
+    .command('init')
+    .description('create a new encrypted repository (password from LIFEBOAT_PASSWORD, _FILE or _COMMAND, or asked on a terminal)')
+    .option('--chunk-size <size>', 'average chunk size, a power of two (e.g. 1MiB)')
+    .option('--compression-level <n>', 'zstd level 1-19', '3')
+    .action(
+      action(async (ctx: CommandContext, opts: { chunkSize?: string; compressionLevel: string }) => {
+        const location = repositoryLocation(ctx.global);
+        const password = await newPassword('LIFEBOAT_PASSWORD');
+        const avg = opts.chunkSize ? parseSize(opts.chunkSize) : DEFAULT_CHUNKER.avg;
+        const chunker = { min: avg / 4, avg, max: avg * 4 };
+        const storage = await openStorage(location, { create: true });
+        const repo = await Repository.init(storage, password, { chunker, compressionLevel: Number(opts.compressionLevel), cacheRoot: cacheRoot(ctx.global) });
+        await repo.close();
+        ctx.out.emit({ type: 'init', repository: { id: repo.id, location: storage.location, chunker, compression: repo.config.compression } });
+        ctx.out.result(`created repository ${repo.id.slice(0, 8)} at ${storage.location}`);
+        ctx.out.info('Keep the password safe: without it (or a recovery key from `lifeboat key export --paper`) the backups cannot be read.');
+      }),
+    );
+}

@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { fingerprint, renderRecoveryKey } from '../../repository/paper-key.js';
+import type { ActionFactory } from '../action.js';
+import { newPassword, withRepository, type CommandContext } from '../context.js';
+import { formatTime, table } from '../format.js';
+
+/**
+ * Key slots: any slot opens the repository. New passwords come from
+ * LIFEBOAT_NEW_PASSWORD (or _FILE, _COMMAND) or the terminal; never from a flag.
+ * Changing keys takes the exclusive lock.
+ */
+export function registerKey(program: Command, action: ActionFactory): void {
+  const key = program.command('key').description('manage repository keys');
+
+  key
+    .command('list')
+    .description('list key slots')
+    .action(
+      action(async (ctx: CommandContext) =>
+        withRepository(ctx, async (repo) => {
+          const keys = await repo.listKeys();
+          ctx.out.emit({ keys: keys.map(({ name: _n, ...k }) => k), fingerprint: fingerprint(repo.keys.master) });
+          ctx.out.result(table(['ID', 'CURRENT', 'CREATED', 'HOST', 'USER', 'LABEL'], keys.map((k) => [k.id.slice(0, 8), k.current ? '*' : '', k.createdAt ? formatTime(k.createdAt) : k.readable ? '' : 'DAMAGED', k.host ?? '', k.username ?? '', k.label ?? ''])));
+        }),
+      ),
+    );
+
+  key
+    .command('add')
+    .description('add a key slot with a new password (LIFEBOAT_NEW_PASSWORD, _FILE, _COMMAND or asked)')
+    .option('--label <text>', 'a note on whose key this is')
+    .action(
+      action(async (ctx: CommandContext, flags: { label?: string }) =>
+        withRepository(ctx, async (repo) => {
+          const password = await newPassword('LIFEBOAT_NEW_PASSWORD');
+          const lock = await repo.lock(true, 'key add');
+          try {
+            const id = await repo.addKey(password, flags.label);
+            ctx.out.emit({ added: id });
+            ctx.out.result(`added key ${id.slice(0, 8)}`);
+          } finally {
+            await lock.release();
+          }
+        }),
+      ),
+    );
+
+  key
+    .command('remove')
+    .description('remove a key slot (the last key can never be removed)')
+    .argument('<id>', 'key id or unique prefix')
+    .action(
+      action(async (ctx: CommandContext, id: string) =>
+        withRepository(ctx, async (repo) => {
+          const lock = await repo.lock(true, 'key remove');
+          try {
+            const removed = await repo.removeKey(id);
+            ctx.out.emit({ removed });
+            ctx.out.result(`removed key ${removed.slice(0, 8)}`);
+          } finally {
+            await lock.release();
+          }
+        }),
+      ),
+    );
+
+  key
+    .command('passwd')
+    .description('change the password of the key in use (adds the new key, then removes the old one)')
+    .action(
+      action(async (ctx: CommandContext) =>
+        withRepository(ctx, async (repo) => {
+          if (!repo.keyName) throw new LifeboatError(ErrorCode.Usage, 'the repository was opened with a key file, not a password', { hint: 'use `key add` to add a password' });
+          const password = await newPassword('LIFEBOAT_NEW_PASSWORD');
+          const lock = await repo.lock(true, 'key passwd');
+          try {
+            const added = await repo.addKey(password);
+            const removed = await repo.removeKey(repo.keyName.slice('keys/'.length));
+            ctx.out.emit({ added, removed });
+            ctx.out.result(`password changed (key ${removed.slice(0, 8)} replaced by ${added.slice(0, 8)})`);
+          } finally {
+            await lock.release();
+          }
+        }),
+      ),
+    );
+
+  key
+    .command('export')
+    .description('export the recovery key: printable with --paper, or to a 0600 file usable with --key-file')
+    .option('--paper', 'print the recovery key page on stdout')
+    .option('--out <file>', 'write the recovery key to this file (mode 0600)')
+    .action(
+      action(async (ctx: CommandContext, flags: { paper?: boolean; out?: string }) =>
+        withRepository(ctx, async (repo) => {
+          if (!flags.paper && !flags.out) throw new LifeboatError(ErrorCode.Usage, 'say where the key goes: --paper or --out FILE');
+          const page = renderRecoveryKey(repo.id, repo.keys.master);
+          if (flags.out) {
+            await writeFile(flags.out, page, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+              throw new LifeboatError(ErrorCode.Failure, `cannot write ${flags.out}: ${err.code === 'EEXIST' ? 'the file exists' : err.message}`, { hint: 'choose a new file name' });
+            });
+            ctx.out.emit({ written: flags.out, fingerprint: fingerprint(repo.keys.master) });
+            ctx.out.info(`recovery key written to ${flags.out} (mode 0600)`);
+          }
+          if (flags.paper) {
+            if (ctx.out.json) ctx.out.emit({ repository: repo.id, fingerprint: fingerprint(repo.keys.master), page });
+            else process.stdout.write(page);
+          }
+        }),
+      ),
+    );
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import type { ActionFactory } from '../action.js';
+import { withRepository, type CommandContext } from '../context.js';
+import { formatMode } from '../format.js';
+import { nsToSeconds } from '../../restorer/restore.js';
+import { findSnapshot } from '../snapshot-ref.js';
+import { nodeAt, walkTree } from '../tree-paths.js';
+
+export function registerLs(program: Command, action: ActionFactory): void {
+  program
+    .command('ls')
+    .description('list the files of a snapshot')
+    .argument('<snapshot>', 'snapshot id, prefix or "latest"')
+    .argument('[path]', 'only this directory (recursively)', '/')
+    .option('--host <name>', 'with "latest": newest snapshot of this host')
+    .option('--long', 'show mode, size and time')
+    .action(
+      action(async (ctx: CommandContext, ref: string, dir: string, flags: { host?: string; long?: boolean }) =>
+        withRepository(ctx, async (repo) => {
+          await repo.loadIndex();
+          const snapshot = await findSnapshot(repo, ref, { host: flags.host });
+          const start = await nodeAt(repo, snapshot.tree, dir);
+          const prefix = '/' + dir.split('/').filter(Boolean).join('/');
+          const entries = start.type === 'dir' && start.subtree ? walkTree(repo, start.subtree, prefix) : (async function* () { yield { path: prefix, node: start }; })();
+          for await (const { path, node } of entries) {
+            if (ctx.out.json) {
+              ctx.out.emit({ path, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.size ?? 0, mtime: new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString(), ...(node.target ? { target: node.target } : {}), ...(node.hash ? { sha256: node.hash } : {}) });
+            } else if (flags.long) {
+              const when = new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString().replace('T', ' ').slice(0, 19);
+              ctx.out.result(`${formatMode(node.type, node.mode)} ${String(node.user ?? node.uid).padEnd(8)} ${String(node.size ?? 0).padStart(12)} ${when} ${path}${node.target ? ` -> ${node.target}` : ''}`);
+            } else ctx.out.result(path);
+          }
+        }),
+      ),
+    );
+}

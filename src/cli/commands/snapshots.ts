@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { matchesFilter } from '../../repository/snapshot.js';
+import type { ActionFactory } from '../action.js';
+import { withRepository, type CommandContext } from '../context.js';
+import { formatBytes, formatTime, table } from '../format.js';
+
+interface Flags {
+  source?: string;
+  tag: string[];
+  host?: string;
+  latest?: string;
+}
+
+export function registerSnapshots(program: Command, action: ActionFactory): void {
+  program
+    .command('snapshots')
+    .description('list snapshots')
+    .option('--source <name>', 'only snapshots of this source')
+    .option('--tag <tag>', 'only snapshots with this tag (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--host <name>', 'only snapshots from this host')
+    .option('--latest <n>', 'only the newest N per host, source and paths')
+    .action(
+      action(async (ctx: CommandContext, flags: Flags) =>
+        withRepository(ctx, async (repo) => {
+          const { snapshots, problems } = await repo.listSnapshots();
+          let list = snapshots.filter((s) => matchesFilter(s, { source: flags.source, host: flags.host, tags: flags.tag }));
+          if (flags.latest) {
+            const n = Number(flags.latest);
+            const groups = new Map<string, typeof list>();
+            for (const s of list) {
+              const key = `${s.host}\n${s.source ?? ''}\n${[...s.paths].sort().join('\n')}`;
+              groups.set(key, [...(groups.get(key) ?? []), s]);
+            }
+            list = [...groups.values()].flatMap((g) => g.slice(-n));
+            list.sort((a, b) => (a.time < b.time ? -1 : 1));
+          }
+          for (const p of problems) ctx.out.warn(`${p.name}: ${p.error.message}`);
+          ctx.out.emit({ snapshots: list, problems: problems.map((p) => ({ object: p.name, error: p.error.toJSON() })) });
+          const rows = list.map((s) => [
+            s.id.slice(0, 8),
+            formatTime(s.time),
+            s.host,
+            s.source ?? '',
+            s.tags.join(','),
+            formatBytes(s.summary.bytes),
+            s.reason ?? '',
+            s.paths.join(' '),
+          ]);
+          ctx.out.result(rows.length ? table(['ID', 'TIME', 'HOST', 'SOURCE', 'TAGS', 'SIZE', 'REASON', 'PATHS'], rows) : 'no snapshots');
+        }),
+      ),
+    );
+}

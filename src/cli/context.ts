@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { defaultCacheRoot } from '../repository/cache.js';
+import { resolveCredentials } from '../repository/credentials.js';
+import { Repository } from '../repository/repository.js';
+import { openStorage } from '../storage/registry.js';
+import { Output } from './output.js';
+import { promptHidden } from './prompt.js';
+
+/** Global flags shared by every command (SPEC §3). */
+export interface GlobalOptions {
+  config?: string;
+  repo?: string;
+  keyFile?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  progress?: boolean;
+  cache?: boolean;
+}
+
+export interface CommandContext {
+  global: GlobalOptions;
+  out: Output;
+  signal: AbortSignal;
+}
+
+export function contextFor(command: Command, signal: AbortSignal): CommandContext {
+  const global = command.optsWithGlobals<GlobalOptions>();
+  const showProgress = global.progress !== false && !global.json && !global.quiet && Boolean(process.stderr.isTTY);
+  const out = new Output({ json: Boolean(global.json), quiet: Boolean(global.quiet), verbose: Boolean(global.verbose), progress: showProgress });
+  return { global, out, signal };
+}
+
+export function repositoryLocation(global: GlobalOptions): string {
+  const location = global.repo ?? process.env.LIFEBOAT_REPOSITORY;
+  if (!location) {
+    throw new LifeboatError(ErrorCode.Usage, 'no repository given', { hint: 'pass --repo PATH|URL or set LIFEBOAT_REPOSITORY' });
+  }
+  return location;
+}
+
+function passwordPrompt(): ((q: string) => Promise<string>) | undefined {
+  return process.stdin.isTTY && process.stderr.isTTY ? promptHidden : undefined;
+}
+
+export function cacheRoot(global: GlobalOptions): string | undefined {
+  return global.cache === false ? undefined : defaultCacheRoot();
+}
+
+/** Open the repository named by --repo with the configured credentials. */
+export async function openRepository(ctx: CommandContext): Promise<Repository> {
+  const storage = await openStorage(repositoryLocation(ctx.global));
+  try {
+    const credentials = await resolveCredentials({ keyFile: ctx.global.keyFile, prompt: passwordPrompt() });
+    return await Repository.open(storage, credentials, { cacheRoot: cacheRoot(ctx.global) });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+}
+
+/** Run with an open repository and always close it. */
+export async function withRepository<T>(ctx: CommandContext, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await openRepository(ctx);
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+/** A new password for `init`, `key add` and `key passwd`: never from a flag. */
+export async function newPassword(variable: 'LIFEBOAT_PASSWORD' | 'LIFEBOAT_NEW_PASSWORD'): Promise<Buffer> {
+  const prompt = passwordPrompt();
+  const creds = await resolveCredentials({ variable, prompt });
+  if (creds.kind !== 'password') throw new LifeboatError(ErrorCode.Usage, 'a new password is needed, not a key file');
+  if (creds.source === 'prompt' && prompt) {
+    const again = await prompt('Repeat the password: ');
+    if (again !== creds.password.toString('utf8')) throw new LifeboatError(ErrorCode.Usage, 'the passwords do not match');
+  }
+  if (creds.password.length === 0) throw new LifeboatError(ErrorCode.NoPassword, 'an empty password is not allowed', { hint: 'choose a long passphrase' });
+  return creds.password;
+}

@@ -1,0 +1,31 @@
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { Repository } from '../repository/repository.js';
+import type { TreeNode } from '../repository/tree.js';
+
+/** Find the node at a snapshot path (`/srv/app/config.yaml`); the root is a virtual directory. */
+export async function nodeAt(repo: Repository, rootTree: string, snapshotPath: string): Promise<TreeNode> {
+  const parts = snapshotPath.split('/').filter(Boolean);
+  let node: TreeNode = { name: '/', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: '0', subtree: rootTree };
+  for (const part of parts) {
+    if (node.type !== 'dir' || !node.subtree) throw notFound(snapshotPath);
+    const tree = await repo.loadTree(node.subtree);
+    const next = tree.nodes.find((n) => n.name === part);
+    if (!next) throw notFound(snapshotPath);
+    node = next;
+  }
+  return node;
+}
+
+function notFound(p: string): LifeboatError {
+  return new LifeboatError(ErrorCode.NotFound, `${p} is not in the snapshot`, { hint: 'list the snapshot with `lifeboat ls SNAPSHOT`' });
+}
+
+/** Depth-first walk yielding every node with its snapshot path. */
+export async function* walkTree(repo: Repository, treeId: string, prefix: string): AsyncGenerator<{ path: string; node: TreeNode }> {
+  const tree = await repo.loadTree(treeId);
+  for (const node of tree.nodes) {
+    const p = prefix === '/' ? `/${node.name}` : `${prefix}/${node.name}`;
+    yield { path: p, node };
+    if (node.type === 'dir' && node.subtree) yield* walkTree(repo, node.subtree, p);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The stable error catalogue. Every error Lifeboat raises carries one of these
+ * codes; the CLI maps them to process exit codes in one place (`exitCodeFor`).
+ */
+export const ErrorCode = {
+  Failure: 'failure',
+  Usage: 'usage',
+  Config: 'config',
+  RepositoryNotFound: 'repository_not_found',
+  RepositoryExists: 'repository_exists',
+  Locked: 'locked',
+  LockLost: 'lock_lost',
+  WrongPassword: 'wrong_password',
+  NoPassword: 'no_password',
+  Corrupt: 'corrupt',
+  NotFound: 'not_found',
+  UnsupportedVersion: 'unsupported_version',
+  UnsafePath: 'unsafe_path',
+  Storage: 'storage',
+  Interrupted: 'interrupted',
+  PartialBackup: 'partial_backup',
+  Refused: 'refused',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** SPEC §3 exit codes. */
+export const ExitCode = {
+  Success: 0,
+  Failure: 1,
+  Usage: 2,
+  Partial: 3,
+  NoRepository: 10,
+  Locked: 11,
+  WrongKey: 12,
+  Interrupted: 130,
+} as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.Usage:
+    case ErrorCode.Config:
+      return ExitCode.Usage;
+    case ErrorCode.RepositoryNotFound:
+      return ExitCode.NoRepository;
+    case ErrorCode.Locked:
+      return ExitCode.Locked;
+    case ErrorCode.WrongPassword:
+    case ErrorCode.NoPassword:
+      return ExitCode.WrongKey;
+    case ErrorCode.PartialBackup:
+      return ExitCode.Partial;
+    case ErrorCode.Interrupted:
+      return ExitCode.Interrupted;
+    default:
+      return ExitCode.Failure;
+  }
+}

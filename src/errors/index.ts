@@ -1,0 +1,3 @@
+export { ErrorCode, ExitCode, exitCodeFor } from './codes.js';
+export { LifeboatError, isLifeboatError, systemErrorCode } from './lifeboat-error.js';
+export type { LifeboatErrorOptions } from './lifeboat-error.js';

@@ -1,0 +1,70 @@
+import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sha256Hex } from './ids.js';
+
+/**
+ * A local copy of immutable, content-addressed repository objects (index files,
+ * snapshots, packs of directory trees). It is only a cache: every entry is
+ * checked against its name (the SHA-256 of its bytes) on read, a bad or missing
+ * entry is fetched again, and deleting the whole directory is always safe.
+ */
+export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LIFEBOAT_CACHE_DIR) return env.LIFEBOAT_CACHE_DIR;
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'lifeboat');
+}
+
+export class ObjectCache {
+  private readonly dir: string;
+
+  constructor(root: string, repositoryId: string) {
+    this.dir = path.join(root, repositoryId);
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir, ...name.split('/'));
+  }
+
+  /** The cached bytes if present and intact; otherwise undefined. */
+  async get(name: string): Promise<Buffer | undefined> {
+    const expected = name.slice(name.lastIndexOf('/') + 1);
+    try {
+      const data = await readFile(this.file(name));
+      if (sha256Hex(data) === expected) return data;
+      await rm(this.file(name), { force: true });
+    } catch {
+      // absent or unreadable: treated as a miss
+    }
+    return undefined;
+  }
+
+  /** Best effort: a cache that cannot be written only costs speed. */
+  async put(name: string, data: Uint8Array): Promise<void> {
+    const target = this.file(name);
+    const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    try {
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await writeFile(tmp, data, { mode: 0o600 });
+      await rename(tmp, target);
+    } catch {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(this.file(name), { force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * Read through the cache: serve a verified cached copy, or fetch, verify the
+ * content hash against the name, and keep a copy.
+ */
+export async function readThrough(cache: ObjectCache | undefined, name: string, fetch: () => Promise<Buffer>): Promise<Buffer> {
+  const cached = await cache?.get(name);
+  if (cached) return cached;
+  const data = await fetch();
+  await cache?.put(name, data);
+  return data;
+}

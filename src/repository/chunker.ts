@@ -1,0 +1,86 @@
+import { createCipheriv } from 'node:crypto';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
+/**
+ * Content-defined chunking (FastCDC with normalised chunking).
+ *
+ * A 32-bit gear hash rolls over the data; a cut is made where the hash's top
+ * bits are zero. Between `min` and `avg` a stricter mask is used, after `avg`
+ * a looser one, which narrows the spread of chunk sizes around `avg`. The gear
+ * table is derived from the repository's chunker key, so chunk boundaries — and
+ * with them chunk sizes — do not leak content to someone without the key.
+ */
+export interface ChunkerParams {
+  min: number;
+  avg: number;
+  max: number;
+}
+
+export const DEFAULT_CHUNKER: ChunkerParams = { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 };
+
+export function validateChunkerParams(p: ChunkerParams): void {
+  const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(p.avg) || p.avg < 1024 || p.avg > 64 * 1024 * 1024) {
+    throw new LifeboatError(ErrorCode.Usage, `chunk average size must be a power of two between 1 KiB and 64 MiB, got ${p.avg}`);
+  }
+  if (!(Number.isInteger(p.min) && p.min >= 64 && p.min < p.avg && Number.isInteger(p.max) && p.max > p.avg)) {
+    throw new LifeboatError(ErrorCode.Usage, `chunk sizes must satisfy 64 <= min < avg < max, got ${p.min}/${p.avg}/${p.max}`);
+  }
+}
+
+/** 256 pseudo-random 32-bit words from the key (AES-256-CTR keystream). */
+export function gearTable(chunkerKey: Uint8Array): Uint32Array {
+  const cipher = createCipheriv('aes-256-ctr', chunkerKey, Buffer.alloc(16));
+  const bytes = cipher.update(Buffer.alloc(256 * 4));
+  const table = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) table[i] = bytes.readUInt32LE(i * 4);
+  return table;
+}
+
+function topBitsMask(bits: number): number {
+  return bits >= 32 ? -1 : ((0xffffffff << (32 - bits)) | 0);
+}
+
+export class Chunker {
+  readonly params: ChunkerParams;
+  private readonly gear: Uint32Array;
+  private readonly maskS: number;
+  private readonly maskL: number;
+
+  constructor(params: ChunkerParams, gear: Uint32Array) {
+    validateChunkerParams(params);
+    this.params = params;
+    this.gear = gear;
+    const bits = Math.round(Math.log2(params.avg));
+    this.maskS = topBitsMask(bits + 2);
+    this.maskL = topBitsMask(bits - 2);
+  }
+
+  /**
+   * Length of the next chunk starting at `start` in `buf[start, end)`. The
+   * caller must offer at least `max` bytes unless the input has ended
+   * (`final`); with fewer bytes and `final` false the result is -1 (need more).
+   */
+  cut(buf: Uint8Array, start: number, end: number, final: boolean): number {
+    const n = end - start;
+    const { min, avg, max } = this.params;
+    if (n <= min) return final ? n : -1;
+    const limit = n < max ? n : max;
+    const normal = n < avg ? n : avg;
+    const gear = this.gear;
+    const maskS = this.maskS;
+    const maskL = this.maskL;
+    let h = 0;
+    let i = min;
+    for (; i < normal; i++) {
+      h = ((h << 1) + gear[buf[start + i]!]!) | 0;
+      if ((h & maskS) === 0) return i + 1;
+    }
+    for (; i < limit; i++) {
+      h = ((h << 1) + gear[buf[start + i]!]!) | 0;
+      if ((h & maskL) === 0) return i + 1;
+    }
+    if (n < max && !final) return -1;
+    return limit;
+  }
+}

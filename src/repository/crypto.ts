@@ -1,0 +1,102 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
+/**
+ * Authenticated encryption of every object in the repository.
+ *
+ * Envelope: version (1 byte, = 1) ‖ salt (24 random bytes) ‖ AES-256-GCM ciphertext ‖ tag (16 bytes).
+ * Each envelope gets its own key and nonce, derived with HKDF-SHA256 from the
+ * repository's encryption key and the random salt, so nonce reuse cannot happen
+ * however many objects a repository holds. The object's kind (blob, index,
+ * snapshot, …) is bound as additional authenticated data: a valid ciphertext of
+ * one kind cannot be passed off as another.
+ */
+export const ENVELOPE_VERSION = 1;
+const SALT_BYTES = 24;
+const TAG_BYTES = 16;
+export const ENVELOPE_OVERHEAD = 1 + SALT_BYTES + TAG_BYTES;
+
+export type ObjectKind = 'blob' | 'pack-header' | 'index' | 'snapshot' | 'config' | 'lock' | 'master-key' | 'audit';
+
+function deriveObjectKey(key: Uint8Array, salt: Uint8Array): { k: Buffer; iv: Buffer } {
+  const okm = Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 44));
+  return { k: okm.subarray(0, 32), iv: okm.subarray(32, 44) };
+}
+
+export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array): Buffer {
+  const salt = randomBytes(SALT_BYTES);
+  const { k, iv } = deriveObjectKey(key, salt);
+  const cipher = createCipheriv('aes-256-gcm', k, iv);
+  cipher.setAAD(Buffer.from(kind));
+  const out = Buffer.allocUnsafe(ENVELOPE_OVERHEAD + plaintext.length);
+  out[0] = ENVELOPE_VERSION;
+  salt.copy(out, 1);
+  let pos = 1 + SALT_BYTES;
+  pos += cipher.update(plaintext).copy(out, pos);
+  pos += cipher.final().copy(out, pos);
+  cipher.getAuthTag().copy(out, pos);
+  return out;
+}
+
+/** Decrypt and authenticate. Throws `corrupt` when anything does not verify. */
+export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array): Buffer {
+  if (envelope.length < ENVELOPE_OVERHEAD) {
+    throw new LifeboatError(ErrorCode.Corrupt, `encrypted ${kind} is too short (${envelope.length} bytes)`);
+  }
+  if (envelope[0] !== ENVELOPE_VERSION) {
+    throw new LifeboatError(ErrorCode.Corrupt, `encrypted ${kind} has unknown envelope version ${envelope[0]}`);
+  }
+  const buf = Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
+  const salt = buf.subarray(1, 1 + SALT_BYTES);
+  const body = buf.subarray(1 + SALT_BYTES, buf.length - TAG_BYTES);
+  const tag = buf.subarray(buf.length - TAG_BYTES);
+  const { k, iv } = deriveObjectKey(key, salt);
+  const decipher = createDecipheriv('aes-256-gcm', k, iv);
+  decipher.setAAD(Buffer.from(kind));
+  decipher.setAuthTag(tag);
+  try {
+    const head = decipher.update(body);
+    const tail = decipher.final();
+    return tail.length ? Buffer.concat([head, tail]) : head;
+  } catch (cause) {
+    throw new LifeboatError(ErrorCode.Corrupt, `${kind} failed authentication (corrupted or tampered)`, { cause });
+  }
+}
+
+/** The keyed id of a blob: HMAC-SHA256 under the repository's id key. */
+export function blobId(idKey: Uint8Array, data: Uint8Array): Buffer {
+  return createHmac('sha256', idKey).update(data).digest();
+}
+
+/**
+ * The keys of a repository, all derived from one 32-byte master secret (the
+ * thing a key slot or a paper key protects).
+ */
+export interface RepositoryKeys {
+  master: Buffer;
+  /** Encrypts every object. */
+  encryption: Buffer;
+  /** Keys blob ids, so ids reveal nothing about content to someone without the key. */
+  blobId: Buffer;
+  /** Seeds the chunker's gear table, so chunk boundaries are keyed too. */
+  chunker: Buffer;
+}
+
+export const MASTER_SECRET_BYTES = 32;
+
+export function deriveRepositoryKeys(master: Uint8Array): RepositoryKeys {
+  if (master.length !== MASTER_SECRET_BYTES) {
+    throw new LifeboatError(ErrorCode.WrongPassword, 'master key has the wrong length');
+  }
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), info, 32));
+  return {
+    master: Buffer.from(master),
+    encryption: derive('lifeboat encryption v1'),
+    blobId: derive('lifeboat blob id v1'),
+    chunker: derive('lifeboat chunker v1'),
+  };
+}
+
+export function newMasterSecret(): Buffer {
+  return randomBytes(MASTER_SECRET_BYTES);
+}

@@ -1,0 +1,165 @@
+import os from 'node:os';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import type { Storage } from '../storage/contract.js';
+import { open, seal } from './crypto.js';
+import { randomId } from './ids.js';
+
+/**
+ * Repository locks (`locks/<random id>`, sealed). Backups take shared locks;
+ * prune and key changes take exclusive ones. A lock is refreshed every
+ * `refreshMs`; a lock not refreshed for `staleMs`, or held by a dead process on
+ * this host, is stale and removed by whoever finds it. A process that cannot
+ * prove it still holds its lock (its lock vanished, or it was frozen longer than
+ * `staleMs`) must stop without saving a snapshot: `assertHeld` checks that.
+ */
+export interface LockRecord {
+  host: string;
+  pid: number;
+  username: string;
+  time: string;
+  exclusive: boolean;
+  purpose: string;
+}
+
+export interface LockTiming {
+  refreshMs: number;
+  staleMs: number;
+  now: () => number;
+}
+
+export const DEFAULT_LOCK_TIMING: LockTiming = { refreshMs: 5 * 60_000, staleMs: 30 * 60_000, now: Date.now };
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+export function isStale(lock: LockRecord, timing: LockTiming): boolean {
+  const age = timing.now() - Date.parse(lock.time);
+  if (!(age < timing.staleMs)) return true;
+  return lock.host === os.hostname() && lock.pid !== process.pid && !processAlive(lock.pid);
+}
+
+export class LockHandle {
+  private name: string;
+  private lastRefresh: number;
+  private timer: NodeJS.Timeout | undefined;
+  private lost: Error | undefined;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly key: Buffer,
+    private readonly record: LockRecord,
+    name: string,
+    private readonly timing: LockTiming,
+  ) {
+    this.name = name;
+    this.lastRefresh = timing.now();
+    this.timer = setInterval(() => void this.refresh().catch((err: Error) => (this.lost ??= err)), timing.refreshMs);
+    this.timer.unref();
+  }
+
+  get objectName(): string {
+    return this.name;
+  }
+
+  /** Replace the lock object with a fresh one (objects are never rewritten in place). */
+  async refresh(): Promise<void> {
+    await this.assertHeld();
+    const old = this.name;
+    const now = this.timing.now();
+    const record = { ...this.record, time: new Date(now).toISOString() };
+    const name = `locks/${randomId()}`;
+    await this.storage.put(name, seal(this.key, 'lock', Buffer.from(JSON.stringify(record))));
+    this.name = name;
+    this.lastRefresh = now;
+    await this.storage.remove(old);
+  }
+
+  /** Throws `lock_lost` unless this process provably still holds its lock. */
+  async assertHeld(): Promise<void> {
+    if (this.lost) throw lockLost(`refreshing the lock failed: ${this.lost.message}`);
+    if (this.timing.now() - this.lastRefresh >= this.timing.staleMs) {
+      throw lockLost('the lock was not refreshed in time (was the process suspended?)');
+    }
+    try {
+      await this.storage.stat(this.name);
+    } catch (err) {
+      if (isLifeboatError(err, ErrorCode.NotFound)) throw lockLost('the lock was removed by another process');
+      throw err;
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.storage.remove(this.name).catch(() => undefined);
+  }
+}
+
+function lockLost(why: string): LifeboatError {
+  return new LifeboatError(ErrorCode.LockLost, `lost the repository lock: ${why}; nothing was saved`, {
+    hint: 'run the command again',
+  });
+}
+
+export async function readLocks(storage: Storage, key: Buffer): Promise<Array<{ name: string; record: LockRecord | undefined }>> {
+  const objects = await storage.list('locks/');
+  return Promise.all(
+    objects.map(async (o) => {
+      try {
+        const data = await storage.get(o.name);
+        return { name: o.name, record: JSON.parse(open(key, 'lock', data).toString('utf8')) as LockRecord };
+      } catch (err) {
+        if (isLifeboatError(err, ErrorCode.NotFound)) return { name: o.name, record: undefined };
+        return { name: o.name, record: undefined };
+      }
+    }),
+  );
+}
+
+export async function acquireLock(
+  storage: Storage,
+  key: Buffer,
+  exclusive: boolean,
+  purpose: string,
+  timing: LockTiming = DEFAULT_LOCK_TIMING,
+): Promise<LockHandle> {
+  const record: LockRecord = {
+    host: os.hostname(),
+    pid: process.pid,
+    username: os.userInfo().username,
+    time: new Date(timing.now()).toISOString(),
+    exclusive,
+    purpose,
+  };
+  const name = `locks/${randomId()}`;
+  await storage.put(name, seal(key, 'lock', Buffer.from(JSON.stringify(record))));
+  const handle = new LockHandle(storage, key, record, name, timing);
+  try {
+    for (const other of await readLocks(storage, key)) {
+      if (other.name === name) continue;
+      if (!other.record) continue; // vanished while listing, or not ours to read
+      if (isStale(other.record, timing)) {
+        await storage.remove(other.name);
+        continue;
+      }
+      if (exclusive || other.record.exclusive) {
+        const o = other.record;
+        throw new LifeboatError(ErrorCode.Locked, `the repository is locked by ${o.purpose} (pid ${o.pid} on ${o.host} since ${o.time})`, {
+          hint: 'wait for it to finish; a lock of a dead process is cleared automatically',
+          retryable: true,
+          context: { holder: { host: o.host, pid: o.pid, purpose: o.purpose, exclusive: o.exclusive, time: o.time } },
+        });
+      }
+    }
+  } catch (err) {
+    await handle.release();
+    throw err;
+  }
+  return handle;
+}

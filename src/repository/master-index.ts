@@ -1,0 +1,117 @@
+import type { BlobLocation, BlobType } from './blob-types.js';
+import type { IndexedPack } from './index-file.js';
+
+/**
+ * All blobs the repository knows, in memory, keyed by id. Ids are kept as
+ * 32-character latin1 strings: the cheapest exact Map key V8 offers for 32 bytes.
+ */
+export function blobKey(id: Buffer): string {
+  return id.toString('latin1');
+}
+
+interface PackRecord {
+  id: string;
+  size: number;
+}
+
+interface Entry {
+  pack: number;
+  type: BlobType;
+  offset: number;
+  length: number;
+  rawLength: number;
+}
+
+export class MasterIndex {
+  private readonly packs: PackRecord[] = [];
+  private readonly packNumbers = new Map<string, number>();
+  private readonly blobs = new Map<string, Entry>();
+  /** Further copies of blobs stored more than once (by concurrent writers). */
+  private readonly copies = new Map<string, Entry[]>();
+  /** Packs that an index names but storage does not hold (set by `excludePacks`). */
+  private readonly excluded = new Set<number>();
+
+  get blobCount(): number {
+    return this.blobs.size;
+  }
+
+  get packCount(): number {
+    return this.packs.length;
+  }
+
+  addPack(pack: IndexedPack): void {
+    let n = this.packNumbers.get(pack.id);
+    if (n === undefined) {
+      n = this.packs.length;
+      this.packs.push({ id: pack.id, size: pack.size });
+      this.packNumbers.set(pack.id, n);
+    }
+    for (const b of pack.blobs) {
+      const key = blobKey(b.id);
+      const existing = this.blobs.get(key);
+      // A blob stored twice (two concurrent writers) keeps its first, still-present copy.
+      const entry: Entry = { pack: n, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength };
+      if (existing && !this.excluded.has(existing.pack)) {
+        if (existing.pack !== n) this.copies.set(key, [...(this.copies.get(key) ?? []), entry]);
+        continue;
+      }
+      this.blobs.set(key, entry);
+    }
+  }
+
+  /** The live entry for a key: the first copy whose pack is not excluded. */
+  private live(key: string): Entry | undefined {
+    const e = this.blobs.get(key);
+    if (e === undefined) return undefined;
+    if (!this.excluded.has(e.pack)) return e;
+    return this.copies.get(key)?.find((c) => !this.excluded.has(c.pack));
+  }
+
+  has(id: Buffer): boolean {
+    return this.live(blobKey(id)) !== undefined;
+  }
+
+  hasKey(key: string): boolean {
+    return this.live(key) !== undefined;
+  }
+
+  lookup(id: Buffer): BlobLocation | undefined {
+    const e = this.live(blobKey(id));
+    if (!e) return undefined;
+    return { id, type: e.type, packId: this.packs[e.pack]!.id, offset: e.offset, length: e.length, rawLength: e.rawLength };
+  }
+
+  packIds(): string[] {
+    return this.packs.map((p) => p.id);
+  }
+
+  packSize(packId: string): number | undefined {
+    const n = this.packNumbers.get(packId);
+    return n === undefined ? undefined : this.packs[n]!.size;
+  }
+
+  /**
+   * Treat these packs as absent (missing from storage or of the wrong size):
+   * their blobs count as unknown, so the next backup stores them again.
+   */
+  excludePacks(packIds: Iterable<string>): void {
+    for (const id of packIds) {
+      const n = this.packNumbers.get(id);
+      if (n !== undefined) this.excluded.add(n);
+    }
+  }
+
+  /** Blob ids per pack (including excluded packs), for check and restore planning. */
+  *entries(): Generator<BlobLocation> {
+    for (const [key, e] of this.blobs) {
+      yield {
+        id: Buffer.from(key, 'latin1'),
+        type: e.type,
+        packId: this.packs[e.pack]!.id,
+        offset: e.offset,
+        length: e.length,
+        rawLength: e.rawLength,
+      };
+    }
+  }
+}

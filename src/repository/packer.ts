@@ -1,0 +1,105 @@
+import type { Storage } from '../storage/contract.js';
+import { BlobType } from './blob-types.js';
+import type { ObjectCache } from './cache.js';
+import type { IndexedPack } from './index-file.js';
+import { packObjectName, sha256Hex } from './ids.js';
+import { blobKey, type MasterIndex } from './master-index.js';
+import { PackBuilder } from './pack.js';
+
+/**
+ * Collects sealed blobs into packs and uploads full packs, a few at a time.
+ * A blob counts as stored only after its pack is durable; until then it is
+ * "pending", so a second copy of the same content is not queued twice.
+ * Data and tree blobs go to separate packs so that tree packs can be cached.
+ */
+export interface PackerOptions {
+  storage: Storage;
+  encryptionKey: Buffer;
+  index: MasterIndex;
+  packSize: number;
+  cache?: ObjectCache;
+  /** Uploads in flight at most. */
+  concurrency?: number;
+  /** Called when a pack is durable (to write intermediate indexes, report progress). */
+  onPackStored?: (pack: IndexedPack) => void | Promise<void>;
+}
+
+export class Packer {
+  private readonly builders = new Map<BlobType, PackBuilder>();
+  private readonly pending = new Set<string>();
+  private readonly uploads = new Set<Promise<void>>();
+  private failure: unknown;
+  /** Packs made durable since the last `takeStoredPacks`. */
+  private stored: IndexedPack[] = [];
+  storedBytes = 0;
+
+  constructor(private readonly options: PackerOptions) {}
+
+  /** Whether the repository holds the blob or it is already on its way there. */
+  knows(id: Buffer): boolean {
+    const key = blobKey(id);
+    return this.pending.has(key) || this.options.index.hasKey(key);
+  }
+
+  /** Queue a sealed blob unless it is already known. Returns whether it was added. */
+  async add(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): Promise<boolean> {
+    this.throwIfFailed();
+    const key = blobKey(id);
+    if (this.pending.has(key) || this.options.index.hasKey(key)) return false;
+    this.pending.add(key);
+    let builder = this.builders.get(type);
+    if (!builder) {
+      builder = new PackBuilder(type);
+      this.builders.set(type, builder);
+    }
+    builder.add(id, sealed, rawLength);
+    if (builder.byteLength >= this.options.packSize) {
+      this.builders.delete(type);
+      await this.upload(builder);
+    }
+    return true;
+  }
+
+  private async upload(builder: PackBuilder): Promise<void> {
+    const limit = this.options.concurrency ?? 2;
+    while (this.uploads.size >= limit) await Promise.race(this.uploads);
+    this.throwIfFailed();
+    const bytes = builder.finish(this.options.encryptionKey);
+    const packId = sha256Hex(bytes);
+    const task = (async () => {
+      await this.options.storage.put(packObjectName(packId), bytes);
+      if (builder.type === BlobType.Tree) await this.options.cache?.put(packObjectName(packId), bytes);
+      const pack: IndexedPack = { id: packId, size: bytes.length, blobs: builder.entries };
+      this.options.index.addPack(pack);
+      for (const e of builder.entries) this.pending.delete(blobKey(e.id));
+      this.stored.push(pack);
+      this.storedBytes += bytes.length;
+      await this.options.onPackStored?.(pack);
+    })().catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    this.uploads.add(task);
+    void task.finally(() => this.uploads.delete(task));
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Close and upload every partial pack, and wait for all uploads. */
+  async flush(): Promise<void> {
+    for (const [type, builder] of this.builders) {
+      this.builders.delete(type);
+      if (builder.count > 0) await this.upload(builder);
+    }
+    await Promise.all([...this.uploads]);
+    this.throwIfFailed();
+  }
+
+  /** Durable packs not yet written to an index file. */
+  takeStoredPacks(): IndexedPack[] {
+    const out = this.stored;
+    this.stored = [];
+    return out;
+  }
+}

@@ -1,0 +1,56 @@
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from './chunker.js';
+
+/**
+ * The repository's `config` object (sealed with the repository key). Readers
+ * refuse a format version they do not know instead of guessing.
+ */
+export const REPOSITORY_FORMAT_VERSION = 1;
+
+export interface RepositoryConfig {
+  version: number;
+  id: string;
+  createdAt: string;
+  chunker: ChunkerParams;
+  compression: { codec: 'zstd'; level: number };
+  /** Packs are closed once they reach this many bytes. */
+  packSize: number;
+}
+
+export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
+
+export function newRepositoryConfig(id: string, options: { chunker?: ChunkerParams; compressionLevel?: number; packSize?: number } = {}): RepositoryConfig {
+  const chunker = options.chunker ?? DEFAULT_CHUNKER;
+  validateChunkerParams(chunker);
+  return {
+    version: REPOSITORY_FORMAT_VERSION,
+    id,
+    createdAt: new Date().toISOString(),
+    chunker,
+    compression: { codec: 'zstd', level: options.compressionLevel ?? 3 },
+    packSize: options.packSize ?? DEFAULT_PACK_SIZE,
+  };
+}
+
+export function parseRepositoryConfig(plain: Buffer): RepositoryConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(plain.toString('utf8'));
+  } catch (cause) {
+    throw new LifeboatError(ErrorCode.Corrupt, 'repository config is not valid JSON', { cause });
+  }
+  const c = value as Partial<RepositoryConfig>;
+  if (typeof c !== 'object' || c === null || typeof c.version !== 'number') {
+    throw new LifeboatError(ErrorCode.Corrupt, 'repository config has no version');
+  }
+  if (c.version > REPOSITORY_FORMAT_VERSION) {
+    throw new LifeboatError(ErrorCode.UnsupportedVersion, `repository format version ${c.version} is newer than this Lifeboat understands (${REPOSITORY_FORMAT_VERSION})`, {
+      hint: 'upgrade Lifeboat to read this repository',
+    });
+  }
+  if (typeof c.id !== 'string' || !c.chunker || !c.compression || typeof c.packSize !== 'number') {
+    throw new LifeboatError(ErrorCode.Corrupt, 'repository config is missing fields');
+  }
+  validateChunkerParams(c.chunker);
+  return c as RepositoryConfig;
+}

@@ -1,0 +1,387 @@
+import { readFile } from 'node:fs/promises';
+import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../errors/index.js';
+import type { Storage } from '../storage/contract.js';
+import { openBlob, sealBlob } from './blob-codec.js';
+import { BlobType, type BlobLocation } from './blob-types.js';
+import { ObjectCache, readThrough } from './cache.js';
+import { Chunker, gearTable } from './chunker.js';
+import { BlobCompressor } from './codec.js';
+import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectKind, type RepositoryKeys } from './crypto.js';
+import type { Credentials } from './credentials.js';
+import { packObjectName, randomId, sha256Hex } from './ids.js';
+import { decodeIndexFile, encodeIndexFile, type IndexedPack } from './index-file.js';
+import { createKeySlot, parseKeySlot, unlockKeySlot } from './key-slot.js';
+import { acquireLock, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
+import { MasterIndex } from './master-index.js';
+import { parseRecoveryKey } from './paper-key.js';
+import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
+import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
+import { decodeTree, encodeTree, type Tree } from './tree.js';
+import { BlobWorkerPool } from './worker-pool.js';
+import { mapLimit } from '../util/map-limit.js';
+import type { ChunkerParams } from './chunker.js';
+
+export interface OpenOptions {
+  /** Root directory of the local cache; no cache when undefined. */
+  cacheRoot?: string;
+  lockTiming?: LockTiming;
+}
+
+export interface InitOptions extends OpenOptions {
+  chunker?: ChunkerParams;
+  compressionLevel?: number;
+  packSize?: number;
+}
+
+export interface PackCheck {
+  /** Packs an index names that storage does not hold. */
+  missing: string[];
+  /** Packs whose stored size differs from the index. */
+  wrongSize: string[];
+  /** Packs in storage that no index names. */
+  unindexed: string[];
+}
+
+export interface ListedSnapshots {
+  snapshots: SnapshotEntry[];
+  /** Snapshot objects that could not be read, with why. */
+  problems: Array<{ name: string; error: LifeboatError }>;
+}
+
+/**
+ * The repository engine: keys, config, index, snapshots and trees over a dumb
+ * Storage. Everything written is sealed; content-addressed objects are named by
+ * the SHA-256 of their stored bytes, and nothing is rewritten except locks.
+ */
+export class Repository {
+  readonly index = new MasterIndex();
+  private poolInstance: BlobWorkerPool | undefined;
+  private readonly compressor: BlobCompressor;
+  readonly chunker: Chunker;
+  private readonly trees = new Map<string, Tree>();
+  /** Whole tree packs kept in memory while walking trees (bounded). */
+  private readonly treePacks = new Map<string, Buffer>();
+  private treePackBytes = 0;
+
+  private constructor(
+    readonly storage: Storage,
+    readonly keys: RepositoryKeys,
+    readonly config: RepositoryConfig,
+    readonly cache: ObjectCache | undefined,
+    readonly keyName: string | undefined,
+    private readonly lockTiming: LockTiming,
+  ) {
+    this.compressor = new BlobCompressor(config.compression.level);
+    this.chunker = new Chunker(config.chunker, gearTable(keys.chunker));
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  static async exists(storage: Storage): Promise<boolean> {
+    try {
+      await storage.stat('config');
+      return true;
+    } catch (err) {
+      if (isLifeboatError(err, ErrorCode.NotFound)) return false;
+      throw err;
+    }
+  }
+
+  static async init(storage: Storage, password: Buffer, options: InitOptions = {}): Promise<Repository> {
+    if (await Repository.exists(storage)) {
+      throw new LifeboatError(ErrorCode.RepositoryExists, `a repository already exists at ${storage.location}`, {
+        hint: 'choose another location, or use the existing repository',
+      });
+    }
+    const master = newMasterSecret();
+    const keys = deriveRepositoryKeys(master);
+    const config = newRepositoryConfig(randomId(), options);
+    const slot = await createKeySlot(master, password);
+    const keyName = `keys/${randomId()}`;
+    // The key first, the config last: a repository exists once its config does.
+    await storage.put(keyName, Buffer.from(JSON.stringify(slot, null, 2)));
+    await storage.put('config', seal(keys.encryption, 'config', Buffer.from(JSON.stringify(config))));
+    return new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
+  }
+
+  static async open(storage: Storage, credentials: Credentials, options: OpenOptions = {}): Promise<Repository> {
+    let configBytes: Buffer;
+    try {
+      configBytes = await storage.get('config');
+    } catch (err) {
+      if (isLifeboatError(err, ErrorCode.NotFound)) {
+        throw new LifeboatError(ErrorCode.RepositoryNotFound, `there is no repository at ${storage.location}`, {
+          hint: 'create one with `lifeboat init`, or check --repo',
+        });
+      }
+      throw err;
+    }
+    const { master, keyName } = await unlock(storage, credentials);
+    const keys = deriveRepositoryKeys(master);
+    let config: RepositoryConfig;
+    try {
+      config = parseRepositoryConfig(open(keys.encryption, 'config', configBytes));
+    } catch (err) {
+      if (credentials.kind === 'key-file' && isLifeboatError(err, ErrorCode.Corrupt)) {
+        throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', { hint: 'check that it belongs to this repository' });
+      }
+      throw err;
+    }
+    return new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
+  }
+
+  /** The worker pool, started on first use. */
+  get pool(): BlobWorkerPool {
+    this.poolInstance ??= new BlobWorkerPool(this.keys, this.config.compression.level);
+    return this.poolInstance;
+  }
+
+  async close(): Promise<void> {
+    await this.poolInstance?.close();
+    this.poolInstance = undefined;
+    await this.storage.close();
+  }
+
+  lock(exclusive: boolean, purpose: string): Promise<LockHandle> {
+    return acquireLock(this.storage, this.keys.encryption, exclusive, purpose, this.lockTiming);
+  }
+
+  // ---- sealed, content-addressed objects (index files, snapshots)
+
+  async writeObject(dir: 'index' | 'snapshots', kind: ObjectKind, plain: Buffer): Promise<string> {
+    const sealed = seal(this.keys.encryption, kind, plain);
+    const id = sha256Hex(sealed);
+    await this.storage.put(`${dir}/${id}`, sealed);
+    await this.cache?.put(`${dir}/${id}`, sealed);
+    return id;
+  }
+
+  /** Read, check the bytes against the name, then decrypt. */
+  async readObject(name: string, kind: ObjectKind): Promise<Buffer> {
+    const data = await readThrough(this.cache, name, () => this.storage.get(name));
+    const expected = name.slice(name.lastIndexOf('/') + 1);
+    if (sha256Hex(data) !== expected) {
+      throw new LifeboatError(ErrorCode.Corrupt, `${name} does not match its content hash (damaged in storage)`, { context: { object: name } });
+    }
+    return open(this.keys.encryption, kind, data);
+  }
+
+  // ---- index
+
+  /** Load every index file. Returns the index files that could not be read. */
+  async loadIndex(): Promise<Array<{ name: string; error: LifeboatError }>> {
+    const files = await this.storage.list('index/');
+    const problems: Array<{ name: string; error: LifeboatError }> = [];
+    const decoded = await mapLimit(files, 8, async (f) => {
+      try {
+        return decodeIndexFile(await this.readObject(f.name, 'index'));
+      } catch (err) {
+        if (!isLifeboatError(err)) throw err;
+        problems.push({ name: f.name, error: err });
+        return undefined;
+      }
+    });
+    for (const file of decoded) for (const pack of file?.packs ?? []) this.index.addPack(pack);
+    return problems;
+  }
+
+  async saveIndex(packs: IndexedPack[]): Promise<string | undefined> {
+    if (packs.length === 0) return undefined;
+    return this.writeObject('index', 'index', encodeIndexFile({ supersedes: [], packs }));
+  }
+
+  /**
+   * Compare the index with what storage holds. Packs that are missing or of the
+   * wrong size are excluded from the index, so their blobs are stored again.
+   */
+  async checkPacks(): Promise<PackCheck> {
+    const listed = await this.storage.list('data/');
+    const sizes = new Map(listed.map((o) => [o.name.slice(o.name.lastIndexOf('/') + 1), o.size]));
+    const missing: string[] = [];
+    const wrongSize: string[] = [];
+    for (const id of this.index.packIds()) {
+      const size = sizes.get(id);
+      if (size === undefined) missing.push(id);
+      else if (size !== this.index.packSize(id)) wrongSize.push(id);
+      sizes.delete(id);
+    }
+    this.index.excludePacks([...missing, ...wrongSize]);
+    return { missing, wrongSize, unindexed: [...sizes.keys()] };
+  }
+
+  // ---- blobs and trees
+
+  async readPackRange(packId: string, offset: number, length: number, type: BlobType): Promise<Buffer> {
+    const name = packObjectName(packId);
+    if (type === BlobType.Tree) {
+      const pack = await this.treePack(packId);
+      if (offset + length > pack.length) throw new LifeboatError(ErrorCode.Corrupt, `pack ${packId.slice(0, 12)} is shorter than the index says`, { context: { pack: packId } });
+      return pack.subarray(offset, offset + length);
+    }
+    return this.storage.getRange(name, offset, length);
+  }
+
+  /** A whole tree pack, verified against its name, from memory, the local cache or storage. */
+  private async treePack(packId: string): Promise<Buffer> {
+    const held = this.treePacks.get(packId);
+    if (held) return held;
+    const name = packObjectName(packId);
+    const pack = await readThrough(this.cache, name, () => this.storage.get(name));
+    if (sha256Hex(pack) !== packId) {
+      await this.cache?.remove(name);
+      throw new LifeboatError(ErrorCode.Corrupt, `pack ${packId.slice(0, 12)} does not match its content hash`, { context: { pack: packId } });
+    }
+    if (this.treePackBytes + pack.length > 256 * 1024 * 1024) {
+      this.treePacks.clear();
+      this.treePackBytes = 0;
+    }
+    this.treePacks.set(packId, pack);
+    this.treePackBytes += pack.length;
+    return pack;
+  }
+
+  /** Read one blob on the calling thread (trees, small reads). */
+  async readBlob(id: Buffer): Promise<Buffer> {
+    const loc = this.index.lookup(id);
+    if (!loc) {
+      throw new LifeboatError(ErrorCode.Corrupt, `blob ${id.toString('hex').slice(0, 12)} is not in the index`, { context: { blob: id.toString('hex') } });
+    }
+    return this.openLocated(loc, await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type));
+  }
+
+  openLocated(loc: BlobLocation, sealed: Buffer): Buffer {
+    try {
+      return openBlob(this.keys.encryption, this.keys.blobId, this.compressor, loc.id, sealed, loc.rawLength);
+    } catch (err) {
+      if (isLifeboatError(err)) err.context.pack ??= loc.packId;
+      throw err;
+    }
+  }
+
+  async loadTree(idHex: string): Promise<Tree> {
+    const cached = this.trees.get(idHex);
+    if (cached) return cached;
+    const tree = decodeTree(await this.readBlob(Buffer.from(idHex, 'hex')), idHex);
+    if (this.trees.size > 4096) this.trees.clear();
+    this.trees.set(idHex, tree);
+    return tree;
+  }
+
+  /** Seal a blob on the calling thread (trees and other small blobs). */
+  sealOnMain(data: Buffer): { id: Buffer; sealed: Buffer; rawLength: number } {
+    const id = blobId(this.keys.blobId, data);
+    return sealBlob(this.keys.encryption, this.compressor, id, data);
+  }
+
+  encodeTree(tree: Tree): Buffer {
+    return encodeTree(tree);
+  }
+
+  // ---- snapshots
+
+  async listSnapshots(): Promise<ListedSnapshots> {
+    const files = await this.storage.list('snapshots/');
+    const problems: ListedSnapshots['problems'] = [];
+    const loaded = await mapLimit(files, 16, async (f) => {
+      const id = f.name.slice('snapshots/'.length);
+      try {
+        return parseSnapshot(await this.readObject(f.name, 'snapshot'), id);
+      } catch (err) {
+        if (!isLifeboatError(err)) throw err;
+        problems.push({ name: f.name, error: err });
+        return undefined;
+      }
+    });
+    const snapshots = loaded.filter((s): s is SnapshotEntry => s !== undefined);
+    snapshots.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
+    return { snapshots, problems };
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<string> {
+    return this.writeObject('snapshots', 'snapshot', Buffer.from(JSON.stringify(snapshot)));
+  }
+
+  // ---- keys
+
+  async listKeys(): Promise<Array<{ name: string; id: string; createdAt?: string; host?: string; username?: string; label?: string; current: boolean; readable: boolean }>> {
+    const objects = await this.storage.list('keys/');
+    return Promise.all(
+      objects.map(async (o) => {
+        const id = o.name.slice('keys/'.length);
+        try {
+          const slot = parseKeySlot(await this.storage.get(o.name), id);
+          return { name: o.name, id, createdAt: slot.createdAt, host: slot.host, username: slot.username, label: slot.label, current: o.name === this.keyName, readable: true };
+        } catch {
+          return { name: o.name, id, current: o.name === this.keyName, readable: false };
+        }
+      }),
+    );
+  }
+
+  async addKey(password: Buffer, label?: string): Promise<string> {
+    const slot = await createKeySlot(this.keys.master, password, label);
+    const name = `keys/${randomId()}`;
+    await this.storage.put(name, Buffer.from(JSON.stringify(slot, null, 2)));
+    return name.slice('keys/'.length);
+  }
+
+  /** Remove a key slot by id or unique prefix; the last readable key can never be removed. */
+  async removeKey(ref: string): Promise<string> {
+    const keys = await this.listKeys();
+    const matches = keys.filter((k) => k.id.startsWith(ref));
+    if (matches.length !== 1) {
+      throw new LifeboatError(matches.length ? ErrorCode.Usage : ErrorCode.NotFound, matches.length ? `${ref} matches ${matches.length} keys` : `no key has an id starting with ${ref}`, {
+        hint: 'list keys with `lifeboat key list`',
+      });
+    }
+    const target = matches[0]!;
+    const others = keys.filter((k) => k.readable && k.id !== target.id);
+    if (others.length === 0) {
+      throw new LifeboatError(ErrorCode.Refused, 'refusing to remove the last key: the repository would be unreadable forever', {
+        hint: 'add another key first with `lifeboat key add`',
+      });
+    }
+    await this.storage.remove(target.name);
+    return target.id;
+  }
+}
+
+function cacheFor(options: OpenOptions, repositoryId: string): ObjectCache | undefined {
+  return options.cacheRoot ? new ObjectCache(options.cacheRoot, repositoryId) : undefined;
+}
+
+async function unlock(storage: Storage, credentials: Credentials): Promise<{ master: Buffer; keyName: string | undefined }> {
+  if (credentials.kind === 'key-file') {
+    let text: string;
+    try {
+      text = await readFile(credentials.path, 'utf8');
+    } catch (cause) {
+      throw new LifeboatError(ErrorCode.NoPassword, `cannot read the key file ${credentials.path} (${systemErrorCode(cause) ?? 'error'})`);
+    }
+    return { master: parseRecoveryKey(text).master, keyName: undefined };
+  }
+  if (credentials.password.length === 0) {
+    throw new LifeboatError(ErrorCode.WrongPassword, 'the password is empty', { hint: 'set LIFEBOAT_PASSWORD (or _FILE, _COMMAND) to the repository password' });
+  }
+  const slots = await storage.list('keys/');
+  let damaged = 0;
+  for (const s of slots) {
+    let slot;
+    try {
+      slot = parseKeySlot(await storage.get(s.name), s.name);
+    } catch (err) {
+      if (isLifeboatError(err, ErrorCode.WrongPassword) || isLifeboatError(err, ErrorCode.NotFound)) {
+        damaged++;
+        continue;
+      }
+      throw err;
+    }
+    const master = await unlockKeySlot(slot, credentials.password);
+    if (master) return { master, keyName: s.name };
+  }
+  throw new LifeboatError(ErrorCode.WrongPassword, damaged > 0 ? `wrong password, or its key is damaged (${damaged} unreadable key file${damaged > 1 ? 's' : ''})` : 'wrong password', {
+    hint: `check ${credentials.source}; a recovery key file can be used with --key-file`,
+  });
+}

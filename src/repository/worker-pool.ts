@@ -1,0 +1,67 @@
+import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { RepositoryKeys } from './crypto.js';
+import type { OpenItem, OpenResult, SealItem, SealResult, WorkerTask } from './seal-worker.js';
+import { ownBuffer, transferList } from './transfer.js';
+
+/**
+ * The pool of worker threads that hash, compress, encrypt and decrypt blobs,
+ * so both cores work while the main thread reads files and writes packs.
+ */
+function workerFile(): { filename: string; execArgv: string[] } {
+  const js = fileURLToPath(new URL('./seal-worker.js', import.meta.url));
+  if (existsSync(js)) return { filename: js, execArgv: [] };
+  // Running from TypeScript sources (the test runner): load them through tsx.
+  return { filename: fileURLToPath(new URL('./seal-worker.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+export class BlobWorkerPool {
+  private readonly pool: Piscina;
+
+  constructor(keys: RepositoryKeys, compressionLevel: number, threads = Math.max(1, Math.min(os.availableParallelism(), 8))) {
+    const { filename, execArgv } = workerFile();
+    this.pool = new Piscina({
+      filename,
+      execArgv,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      workerData: { encryption: keys.encryption, blobId: keys.blobId, level: compressionLevel },
+    });
+  }
+
+  get threads(): number {
+    return this.pool.threads.length;
+  }
+
+  /** Compress, encrypt (and hash when ids are missing) a batch of blobs. Input buffers are transferred. */
+  async seal(items: SealItem[]): Promise<SealResult[]> {
+    const sendable = items.map((i) => ({ ...i, data: ownBuffer(i.data), ...(i.id ? { id: ownBuffer(i.id) } : {}) }));
+    const task: WorkerTask = { op: 'seal', items: sendable };
+    const results = (await this.pool.run(task, { transferList: transferList(sendable.map((i) => i.data)) })) as SealResult[];
+    return results.map((r) => ({ ...r, id: asBuffer(r.id), sealed: asBuffer(r.sealed) }));
+  }
+
+  /** Decrypt, decompress and authenticate a batch of blobs. */
+  async open(items: OpenItem[]): Promise<OpenResult[]> {
+    const sendable = items.map((i) => ({ ...i, sealed: ownBuffer(i.sealed), id: ownBuffer(i.id) }));
+    const task: WorkerTask = { op: 'open', items: sendable };
+    const results = (await this.pool.run(task, { transferList: transferList(sendable.map((i) => i.sealed)) })) as OpenResult[];
+    return results.map((r) => ('data' in r ? { data: asBuffer(r.data) } : r));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+export function workerFailure(message: string, code: string): LifeboatError {
+  return new LifeboatError(code === ErrorCode.Corrupt ? ErrorCode.Corrupt : ErrorCode.Failure, message);
+}

@@ -1,0 +1,79 @@
+/**
+ * The Storage contract: dumb, opaque, named objects. Drivers know nothing of
+ * encryption, packs or snapshots — the repository layer adds all of that.
+ *
+ * Names are relative, '/'-separated paths of [A-Za-z0-9._-] segments such as
+ * `config`, `keys/<hex>`, `data/ab/<hex>`, `index/<hex>`, `snapshots/<hex>`,
+ * `locks/<hex>`. Drivers must reject any other name (`..`, empty segments,
+ * leading '/') with a LifeboatError of code `storage`.
+ *
+ * Errors: a missing object is a LifeboatError with code `not_found`; every other
+ * failure is a LifeboatError with code `storage` whose `retryable` says whether
+ * a retry may help. A driver never returns partial data as success.
+ */
+export interface ObjectInfo {
+  /** Full object name, e.g. `data/ab/ab12…`. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+}
+
+export interface SpaceInfo {
+  /** Bytes used by the repository's objects, when known. */
+  usedBytes?: number;
+  /** Bytes still free on the underlying medium, when known. */
+  availableBytes?: number;
+  /** Total capacity of the medium, when known. */
+  totalBytes?: number;
+}
+
+export interface Storage {
+  /** A display form of the location with any credentials removed. */
+  readonly location: string;
+
+  /**
+   * Store `data` under `name`. When the promise resolves the object is durable
+   * (fsync'd or acknowledged by the remote) and readers see either nothing or the
+   * whole object — never a prefix. Writing an existing name replaces it
+   * atomically. Safe to call concurrently for different names.
+   */
+  put(name: string, data: Uint8Array): Promise<void>;
+
+  /** The whole object. Rejects with `not_found` when absent. */
+  get(name: string): Promise<Buffer>;
+
+  /**
+   * `length` bytes starting at `offset`. Rejects with `not_found` when the
+   * object is absent and with `storage` when the range runs past its end
+   * (a short read is never returned as success).
+   */
+  getRange(name: string, offset: number, length: number): Promise<Buffer>;
+
+  /** Size of the object. Rejects with `not_found` when absent. */
+  stat(name: string): Promise<ObjectInfo>;
+
+  /**
+   * Every object whose name starts with `prefix` (a directory form such as
+   * `data/` or `snapshots/`), recursively, in no particular order. Temporary
+   * files of in-flight writes are never listed. A listing that cannot be
+   * completed rejects — it never resolves with a partial list.
+   */
+  list(prefix: string): Promise<ObjectInfo[]>;
+
+  /** Remove the object. Removing an absent object succeeds (idempotent). */
+  remove(name: string): Promise<void>;
+
+  /** Free/used space where the backend can tell; `{}` when it cannot. */
+  space(): Promise<SpaceInfo>;
+
+  /** Release connections and handles. The instance is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** Creates a Storage for a parsed location. One per URL scheme, registered in `registry.ts`. */
+export type StorageFactory = (url: URL, options: StorageOptions) => Promise<Storage>;
+
+export interface StorageOptions {
+  /** Create the location (directory, bucket prefix) when it does not exist. Used by `init`. */
+  create?: boolean;
+}
