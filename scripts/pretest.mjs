@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Makes sure the Debian packages the test suite needs are installed. As root it
+// installs what is missing; otherwise it prints the exact command and fails, so
+// no test ever skips silently because a tool or server is absent.
+import { spawnSync } from 'node:child_process';
+
+/** Debian package → why the suite needs it. */
+export const REQUIRED_PACKAGES = {
+  procps: 'ps, to assert that secrets never appear in process arguments',
+};
+
+function installed(pkg) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+const missing = Object.keys(REQUIRED_PACKAGES).filter((p) => !installed(p));
+if (missing.length === 0) process.exit(0);
+
+const line = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+if (process.getuid?.() !== 0) {
+  console.error(`The test suite needs these Debian packages: ${missing.join(', ')}.`);
+  for (const p of missing) console.error(`  ${p}: ${REQUIRED_PACKAGES[p]}`);
+  console.error(`Install them as root:\n  apt-get update && ${line}`);
+  process.exit(1);
+}
+console.error(`pretest: installing ${missing.join(' ')} …`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+const update = spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+const install = update.status === 0 ? spawnSync('sh', ['-c', line], { stdio: 'inherit', env }) : update;
+if (install.status !== 0) {
+  console.error(`pretest: installing failed; run as root:\n  apt-get update && ${line}`);
+  process.exit(1);
+}
