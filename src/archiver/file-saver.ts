@@ -4,15 +4,21 @@ import { BlobType } from '../repository/blob-types.js';
 import { fileByteSource, readChunks, streamByteSource, type ByteSource } from '../repository/chunk-reader.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
+import type { SealResult } from '../repository/seal-worker.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
 import { SealBatcher } from './seal-batcher.js';
 
 /**
- * Turns file content into stored blobs. Small files (under the minimum chunk
- * size) are one blob, hashed and sealed entirely in a worker. Larger content is
- * chunked on this thread; only chunks the repository lacks are sent to workers
- * to be compressed and encrypted. In-flight bytes are bounded.
+ * Turns content into stored blobs, keeping every core busy:
+ * - small files (under the minimum chunk size) are read here and hashed,
+ *   compressed and sealed as one blob in a worker;
+ * - larger files are chunked and hashed in a worker (only ids come back); the
+ *   chunks the repository lacks are then re-read from the file by a worker,
+ *   checked against their id, compressed and sealed. A file that changed in
+ *   between is read once more, consistently, on this thread;
+ * - streams (which cannot be read twice) are chunked on this thread.
+ * Bytes in flight are bounded, whatever the file sizes.
  */
 export interface SavedContent {
   content: string[];
@@ -29,7 +35,7 @@ export class FileSaver {
     private readonly repo: Repository,
     private readonly packer: Packer,
     private readonly progress: BackupProgress,
-    inFlightBytes = 96 * 1024 * 1024,
+    inFlightBytes = 64 * 1024 * 1024,
   ) {
     this.batcher = new SealBatcher(repo.pool);
     this.budget = new Semaphore(inFlightBytes);
@@ -44,6 +50,8 @@ export class FileSaver {
       });
       if (data) return data;
     }
+    const scanned = await this.saveScanned(path);
+    if (scanned) return scanned;
     const fh = await openFile(path, 'r');
     try {
       return await this.saveChunked(fileByteSource(fh));
@@ -56,20 +64,57 @@ export class FileSaver {
     return this.saveChunked(streamByteSource(stream));
   }
 
+  private async store(result: SealResult, length: number): Promise<boolean> {
+    if ('changed' in result) return false;
+    if (await this.packer.add(BlobType.Data, result.id, result.sealed, result.rawLength)) this.progress.bytesAdded += length;
+    return true;
+  }
+
   private async saveSmall(data: Buffer): Promise<SavedContent> {
     const size = data.length;
     if (size === 0) return { content: [], hash: createHash('sha256').digest('hex'), size: 0 };
     const r = await this.batcher.seal({ data, wantHash: true });
-    if (await this.packer.add(BlobType.Data, r.id, r.sealed, r.rawLength)) this.progress.bytesAdded += size;
+    if ('changed' in r) throw new Error('unexpected change report for in-memory data');
+    await this.store(r, size);
     this.progress.bytesDone += size;
     return { content: [r.id.toString('hex')], hash: r.hash!, size };
+  }
+
+  /** The worker-scanned path; undefined when the file changed while it was read. */
+  private async saveScanned(path: string): Promise<SavedContent | undefined> {
+    const scan = await this.repo.pool.scan(path);
+    const content: string[] = [];
+    const stores: Promise<boolean>[] = [];
+    let offset = 0;
+    for (let i = 0; i < scan.lengths.length; i++) {
+      const length = scan.lengths[i]!;
+      const id = scan.ids.subarray(i * 32, i * 32 + 32);
+      content.push(id.toString('hex'));
+      const at = offset;
+      offset += length;
+      this.progress.bytesDone += length;
+      if (this.packer.knows(id)) continue;
+      await this.budget.acquire(length);
+      const stored = this.batcher
+        .seal({ range: { path, offset: at, length }, id })
+        .then((r) => this.store(r, length))
+        .finally(() => this.budget.release(length));
+      stored.catch(() => undefined); // observed by Promise.all below
+      stores.push(stored);
+    }
+    const outcomes = await Promise.all(stores);
+    if (outcomes.some((ok) => !ok)) {
+      this.progress.bytesDone -= scan.size;
+      return undefined;
+    }
+    return { content, hash: scan.hash, size: scan.size };
   }
 
   private async saveChunked(source: ByteSource): Promise<SavedContent> {
     const hash = createHash('sha256');
     const idKey = this.repo.keys.blobId;
     const content: string[] = [];
-    const stores: Promise<void>[] = [];
+    const stores: Promise<boolean>[] = [];
     let size = 0;
     for await (const chunk of readChunks(this.repo.chunker, source)) {
       hash.update(chunk);
@@ -82,11 +127,9 @@ export class FileSaver {
       await this.budget.acquire(length);
       const stored = this.batcher
         .seal({ data: chunk, id })
-        .then(async (r) => {
-          if (await this.packer.add(BlobType.Data, r.id, r.sealed, r.rawLength)) this.progress.bytesAdded += length;
-        })
+        .then((r) => this.store(r, length))
         .finally(() => this.budget.release(length));
-      stored.catch(() => undefined); // observed by Promise.all below; avoids an early unhandled rejection
+      stored.catch(() => undefined); // observed by Promise.all below
       stores.push(stored);
     }
     await Promise.all(stores);

@@ -1,6 +1,6 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { blobId, open, seal } from './crypto.js';
-import type { BlobCompressor } from './codec.js';
+import type { BlobCompressor, Compressed } from './codec.js';
 
 /**
  * A blob on its way into a pack: its plaintext is `codec byte ‖ payload`,
@@ -12,17 +12,24 @@ export interface SealedBlob {
   rawLength: number;
 }
 
+/** Seal already-compressed content: plaintext is the codec byte, then the payload. */
+export function sealCompressed(encKey: Buffer, id: Buffer, compressed: Compressed): Buffer {
+  const plaintext = Buffer.allocUnsafe(1 + compressed.payload.length);
+  plaintext[0] = compressed.codec;
+  compressed.payload.copy(plaintext, 1);
+  return seal(encKey, 'blob', plaintext, id);
+}
+
+/** Compress (or keep raw) and seal. */
 export function sealBlob(encKey: Buffer, compressor: BlobCompressor, id: Buffer, data: Buffer): SealedBlob {
-  const { codec, payload } = compressor.compress(data);
-  const plaintext = Buffer.allocUnsafe(1 + payload.length);
-  plaintext[0] = codec;
-  payload.copy(plaintext, 1);
-  return { id, sealed: seal(encKey, 'blob', plaintext), rawLength: data.length };
+  return { id, sealed: sealCompressed(encKey, id, compressor.compress(data)), rawLength: data.length };
 }
 
 /**
- * Decrypt, decompress and check that the content hashes to the expected id:
- * a blob that was swapped for another valid blob is caught here too.
+ * Decrypt (authenticating the blob against its id, which is bound as AAD) and
+ * decompress. With `verifyContent` the content is also re-hashed and compared
+ * with the id — the deep check of `check --read-data`; restore instead checks
+ * every file's SHA-256.
  */
 export function openBlob(
   encKey: Buffer,
@@ -31,10 +38,12 @@ export function openBlob(
   expectedId: Buffer,
   sealed: Buffer,
   rawLength: number,
+  verifyContent = true,
 ): Buffer {
-  const plaintext = open(encKey, 'blob', sealed);
+  const plaintext = open(encKey, 'blob', sealed, expectedId);
   if (plaintext.length < 1) throw new LifeboatError(ErrorCode.Corrupt, 'blob is empty');
   const data = compressor.decompress(plaintext[0]!, plaintext.subarray(1), rawLength);
+  if (!verifyContent) return data;
   const actual = blobId(idKey, data);
   if (!actual.equals(expectedId)) {
     throw new LifeboatError(ErrorCode.Corrupt, `blob ${expectedId.toString('hex').slice(0, 12)} has content of another id`, {

@@ -29,7 +29,9 @@ export async function* readChunks(chunker: Chunker, source: ByteSource): AsyncGe
       if (n === 0) eof = true;
       end += n;
     }
-    while (start < end) {
+    // Cut only with a full maximum chunk in view (or at the end): a cut that
+    // reports "need more" would scan the same bytes again after the refill.
+    while (start < end && (eof || end - start >= chunker.params.max)) {
       const len = chunker.cut(buf, start, end, eof);
       if (len < 0) break;
       yield Buffer.from(buf.subarray(start, start + len));

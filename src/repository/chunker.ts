@@ -28,12 +28,15 @@ export function validateChunkerParams(p: ChunkerParams): void {
   }
 }
 
-/** 256 pseudo-random 32-bit words from the key (AES-256-CTR keystream). */
-export function gearTable(chunkerKey: Uint8Array): Uint32Array {
+/**
+ * 256 pseudo-random 32-bit words from the key (AES-256-CTR keystream), held as
+ * signed int32 so the hot loop stays in small-integer arithmetic.
+ */
+export function gearTable(chunkerKey: Uint8Array): Int32Array {
   const cipher = createCipheriv('aes-256-ctr', chunkerKey, Buffer.alloc(16));
   const bytes = cipher.update(Buffer.alloc(256 * 4));
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) table[i] = bytes.readUInt32LE(i * 4);
+  const table = new Int32Array(256);
+  for (let i = 0; i < 256; i++) table[i] = bytes.readInt32LE(i * 4);
   return table;
 }
 
@@ -43,11 +46,11 @@ function topBitsMask(bits: number): number {
 
 export class Chunker {
   readonly params: ChunkerParams;
-  private readonly gear: Uint32Array;
+  private readonly gear: Int32Array;
   private readonly maskS: number;
   private readonly maskL: number;
 
-  constructor(params: ChunkerParams, gear: Uint32Array) {
+  constructor(params: ChunkerParams, gear: Int32Array) {
     validateChunkerParams(params);
     this.params = params;
     this.gear = gear;
@@ -71,14 +74,16 @@ export class Chunker {
     const maskS = this.maskS;
     const maskL = this.maskL;
     let h = 0;
-    let i = min;
-    for (; i < normal; i++) {
-      h = ((h << 1) + gear[buf[start + i]!]!) | 0;
-      if ((h & maskS) === 0) return i + 1;
+    let i = start + min;
+    const normalEnd = start + normal;
+    const limitEnd = start + limit;
+    for (; i < normalEnd; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskS) === 0) return i + 1 - start;
     }
-    for (; i < limit; i++) {
-      h = ((h << 1) + gear[buf[start + i]!]!) | 0;
-      if ((h & maskL) === 0) return i + 1;
+    for (; i < limitEnd; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskL) === 0) return i + 1 - start;
     }
     if (n < max && !final) return -1;
     return limit;

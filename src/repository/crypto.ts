@@ -9,7 +9,9 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
  * repository's encryption key and the random salt, so nonce reuse cannot happen
  * however many objects a repository holds. The object's kind (blob, index,
  * snapshot, …) is bound as additional authenticated data: a valid ciphertext of
- * one kind cannot be passed off as another.
+ * one kind cannot be passed off as another. Blobs also bind their id:
+ * AAD = kind ‖ blob id, so a blob's ciphertext can only ever stand for the
+ * content it was sealed as.
  */
 export const ENVELOPE_VERSION = 1;
 const SALT_BYTES = 24;
@@ -23,11 +25,15 @@ function deriveObjectKey(key: Uint8Array, salt: Uint8Array): { k: Buffer; iv: Bu
   return { k: okm.subarray(0, 32), iv: okm.subarray(32, 44) };
 }
 
-export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array): Buffer {
+function aad(kind: ObjectKind, context: Uint8Array | undefined): Buffer {
+  return context ? Buffer.concat([Buffer.from(kind), context]) : Buffer.from(kind);
+}
+
+export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array, context?: Uint8Array): Buffer {
   const salt = randomBytes(SALT_BYTES);
   const { k, iv } = deriveObjectKey(key, salt);
   const cipher = createCipheriv('aes-256-gcm', k, iv);
-  cipher.setAAD(Buffer.from(kind));
+  cipher.setAAD(aad(kind, context));
   const out = Buffer.allocUnsafe(ENVELOPE_OVERHEAD + plaintext.length);
   out[0] = ENVELOPE_VERSION;
   salt.copy(out, 1);
@@ -39,7 +45,7 @@ export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array): 
 }
 
 /** Decrypt and authenticate. Throws `corrupt` when anything does not verify. */
-export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array): Buffer {
+export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array, context?: Uint8Array): Buffer {
   if (envelope.length < ENVELOPE_OVERHEAD) {
     throw new LifeboatError(ErrorCode.Corrupt, `encrypted ${kind} is too short (${envelope.length} bytes)`);
   }
@@ -52,7 +58,7 @@ export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array): B
   const tag = buf.subarray(buf.length - TAG_BYTES);
   const { k, iv } = deriveObjectKey(key, salt);
   const decipher = createDecipheriv('aes-256-gcm', k, iv);
-  decipher.setAAD(Buffer.from(kind));
+  decipher.setAAD(aad(kind, context));
   decipher.setAuthTag(tag);
   try {
     const head = decipher.update(body);

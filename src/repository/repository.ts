@@ -134,7 +134,7 @@ export class Repository {
 
   /** The worker pool, started on first use. */
   get pool(): BlobWorkerPool {
-    this.poolInstance ??= new BlobWorkerPool(this.keys, this.config.compression.level);
+    this.poolInstance ??= new BlobWorkerPool(this.keys, this.config);
     return this.poolInstance;
   }
 

@@ -1,77 +1,150 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { open as openFile } from 'node:fs/promises';
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { isLifeboatError } from '../errors/index.js';
-import { openBlob, sealBlob } from './blob-codec.js';
-import { BlobCompressor } from './codec.js';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import { openBlob, sealCompressed } from './blob-codec.js';
+import { fileByteSource, readChunks } from './chunk-reader.js';
+import { Chunker, gearTable, type ChunkerParams } from './chunker.js';
+import { BlobCompressor, Codec } from './codec.js';
 import { blobId } from './crypto.js';
 import { ownBuffer, transferList } from './transfer.js';
 
 /**
- * Worker thread: the CPU-heavy part of the pipeline (hashing, compression,
- * encryption, and the reverse). Keys arrive once in `workerData`.
+ * Worker thread: the CPU-heavy part of the pipeline — chunking and hashing
+ * files, compression and encryption, and the reverse. Keys arrive once in
+ * `workerData`.
  */
-interface WorkerKeys {
+export interface WorkerSetup {
   encryption: Uint8Array;
   blobId: Uint8Array;
+  chunkerKey: Uint8Array;
+  chunker: ChunkerParams;
   level: number;
 }
 
-const keys = workerData as WorkerKeys;
-const encKey = Buffer.from(keys.encryption);
-const idKey = Buffer.from(keys.blobId);
-const compressor = new BlobCompressor(keys.level);
+const setup = workerData as WorkerSetup;
+const encKey = Buffer.from(setup.encryption);
+const idKey = Buffer.from(setup.blobId);
+const compressor = new BlobCompressor(setup.level);
+const chunker = new Chunker(setup.chunker, gearTable(Buffer.from(setup.chunkerKey)));
 
 export interface SealItem {
-  data: Buffer;
+  /** The content, or a range of a file to read it from (see `range`). */
+  data?: Buffer;
+  /** Read the content from this file range; it must hash to `id` (else the file changed). */
+  range?: { path: string; offset: number; length: number };
   /** Known id (computed by the caller); computed here when absent. */
   id?: Buffer;
   /** Also return the SHA-256 of the whole data (small files are one blob). */
   wantHash?: boolean;
 }
 
-export interface SealResult {
-  id: Buffer;
-  sealed: Buffer;
-  rawLength: number;
-  hash?: string;
-}
+export type SealResult = { id: Buffer; sealed: Buffer; rawLength: number; hash?: string } | { changed: true; id: Buffer };
 
 export interface OpenItem {
   id: Buffer;
   sealed: Buffer;
   rawLength: number;
+  /** Re-hash the content against the id (deep check); the AEAD already binds the id. */
+  verifyContent?: boolean;
 }
 
 export type OpenResult = { data: Buffer } | { error: string; code: string };
 
-export type WorkerTask = { op: 'seal'; items: SealItem[] } | { op: 'open'; items: OpenItem[] };
+export interface ScanResult {
+  size: number;
+  hash: string;
+  /** 32-byte chunk ids, concatenated. */
+  ids: Buffer;
+  lengths: number[];
+}
 
-function sealOne(item: SealItem): SealResult {
-  const data = Buffer.from(item.data.buffer, item.data.byteOffset, item.data.byteLength);
+export type WorkerTask = { op: 'seal'; items: SealItem[] } | { op: 'open'; items: OpenItem[] } | { op: 'scan'; path: string };
+
+async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await openFile(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafeSlow(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === length ? buf : buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Prove the stored form decodes to the input before it may leave this thread:
+ * a faulty compressor must never produce an unrestorable backup. (Encryption is
+ * deterministic code, not data-dependent, so decompression is what is checked.)
+ */
+function verifyCompression(sealedPlain: { codec: Codec; payload: Buffer }, data: Buffer): void {
+  if (sealedPlain.codec === Codec.Raw) return;
+  const back = compressor.decompress(sealedPlain.codec, sealedPlain.payload, data.length);
+  if (!back.equals(data)) throw new LifeboatError(ErrorCode.Corrupt, 'compression produced data that does not decompress to the input; nothing was stored');
+}
+
+async function sealOne(item: SealItem): Promise<SealResult> {
+  let data: Buffer;
+  if (item.range) {
+    data = await readRange(item.range.path, item.range.offset, item.range.length);
+    const actual = blobId(idKey, data);
+    if (data.length !== item.range.length || (item.id && !actual.equals(item.id))) return { changed: true, id: ownBuffer(Buffer.from(item.id ?? actual)) };
+  } else {
+    data = Buffer.from(item.data!.buffer, item.data!.byteOffset, item.data!.byteLength);
+  }
   const id = item.id ? Buffer.from(item.id) : blobId(idKey, data);
-  const sealed = sealBlob(encKey, compressor, id, data);
-  // Prove the stored form decodes to the input before it may leave this thread:
-  // a faulty compressor must never produce an unrestorable backup.
-  openBlob(encKey, idKey, compressor, id, sealed.sealed, data.length);
-  const result: SealResult = { id: ownBuffer(id), sealed: ownBuffer(sealed.sealed), rawLength: data.length };
+  const compressed = compressor.compress(data);
+  verifyCompression(compressed, data);
+  const sealed = sealCompressed(encKey, id, compressed);
+  const result: SealResult = { id: ownBuffer(id), sealed: ownBuffer(sealed), rawLength: data.length };
   if (item.wantHash) result.hash = createHash('sha256').update(data).digest('hex');
   return result;
 }
 
 function openOne(item: OpenItem): OpenResult {
   try {
-    const data = openBlob(encKey, idKey, compressor, Buffer.from(item.id), Buffer.from(item.sealed.buffer, item.sealed.byteOffset, item.sealed.byteLength), item.rawLength);
+    const data = openBlob(encKey, idKey, compressor, Buffer.from(item.id), Buffer.from(item.sealed.buffer, item.sealed.byteOffset, item.sealed.byteLength), item.rawLength, item.verifyContent ?? true);
     return { data: ownBuffer(data) };
   } catch (err) {
     return { error: (err as Error).message, code: isLifeboatError(err) ? err.code : 'failure' };
   }
 }
 
-export default function run(task: WorkerTask): unknown {
+/** Chunk a file and hash it: ids and lengths only, the data stays on disk. */
+async function scanFile(path: string): Promise<ScanResult> {
+  const fh = await openFile(path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const ids: Buffer[] = [];
+    const lengths: number[] = [];
+    let size = 0;
+    for await (const chunk of readChunks(chunker, fileByteSource(fh))) {
+      hash.update(chunk);
+      ids.push(createHmac('sha256', idKey).update(chunk).digest());
+      lengths.push(chunk.length);
+      size += chunk.length;
+    }
+    return { size, hash: hash.digest('hex'), ids: ownBuffer(Buffer.concat(ids)), lengths };
+  } finally {
+    await fh.close();
+  }
+}
+
+export default async function run(task: WorkerTask): Promise<unknown> {
+  if (task.op === 'scan') {
+    const r = await scanFile(task.path);
+    return move(withTransfer(r, [r.ids]) as never);
+  }
   if (task.op === 'seal') {
-    const results = task.items.map(sealOne);
-    return move(withTransfer(results, results.flatMap((r) => [r.id, r.sealed])) as never);
+    const results: SealResult[] = [];
+    for (const item of task.items) results.push(await sealOne(item));
+    return move(withTransfer(results, results.flatMap((r) => ('sealed' in r ? [r.id, r.sealed] : [r.id]))) as never);
   }
   const results = task.items.map(openOne);
   return move(withTransfer(results, results.flatMap((r) => ('data' in r ? [r.data] : []))) as never);

@@ -2,14 +2,15 @@ import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { RepositoryKeys } from './crypto.js';
-import type { OpenItem, OpenResult, SealItem, SealResult, WorkerTask } from './seal-worker.js';
+import type { RepositoryConfig } from './repo-config.js';
+import type { OpenItem, OpenResult, ScanResult, SealItem, SealResult, WorkerSetup, WorkerTask } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 
 /**
- * The pool of worker threads that hash, compress, encrypt and decrypt blobs,
- * so both cores work while the main thread reads files and writes packs.
+ * The pool of worker threads that chunk and hash files, compress, encrypt and
+ * decrypt blobs, so every core works while the main thread walks directories
+ * and writes packs.
  */
 function workerFile(): { filename: string; execArgv: string[] } {
   const js = fileURLToPath(new URL('./seal-worker.js', import.meta.url));
@@ -25,16 +26,10 @@ function asBuffer(u: Uint8Array): Buffer {
 export class BlobWorkerPool {
   private readonly pool: Piscina;
 
-  constructor(keys: RepositoryKeys, compressionLevel: number, threads = Math.max(1, Math.min(os.availableParallelism(), 8))) {
+  constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = Math.max(1, Math.min(os.availableParallelism(), 8))) {
     const { filename, execArgv } = workerFile();
-    this.pool = new Piscina({
-      filename,
-      execArgv,
-      minThreads: threads,
-      maxThreads: threads,
-      idleTimeout: 60_000,
-      workerData: { encryption: keys.encryption, blobId: keys.blobId, level: compressionLevel },
-    });
+    const setup: WorkerSetup = { encryption: keys.encryption, blobId: keys.blobId, chunkerKey: keys.chunker, chunker: config.chunker, level: config.compression.level };
+    this.pool = new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads, idleTimeout: 60_000, workerData: setup });
   }
 
   get threads(): number {
@@ -43,10 +38,10 @@ export class BlobWorkerPool {
 
   /** Compress, encrypt (and hash when ids are missing) a batch of blobs. Input buffers are transferred. */
   async seal(items: SealItem[]): Promise<SealResult[]> {
-    const sendable = items.map((i) => ({ ...i, data: ownBuffer(i.data), ...(i.id ? { id: ownBuffer(i.id) } : {}) }));
+    const sendable = items.map((i) => ({ ...i, ...(i.data ? { data: ownBuffer(i.data) } : {}), ...(i.id ? { id: ownBuffer(i.id) } : {}) }));
     const task: WorkerTask = { op: 'seal', items: sendable };
-    const results = (await this.pool.run(task, { transferList: transferList(sendable.map((i) => i.data)) })) as SealResult[];
-    return results.map((r) => ({ ...r, id: asBuffer(r.id), sealed: asBuffer(r.sealed) }));
+    const results = (await this.pool.run(task, { transferList: transferList(sendable.flatMap((i) => (i.data ? [i.data] : []))) })) as SealResult[];
+    return results.map((r) => ('sealed' in r ? { ...r, id: asBuffer(r.id), sealed: asBuffer(r.sealed) } : { changed: true, id: asBuffer(r.id) }));
   }
 
   /** Decrypt, decompress and authenticate a batch of blobs. */
@@ -57,11 +52,13 @@ export class BlobWorkerPool {
     return results.map((r) => ('data' in r ? { data: asBuffer(r.data) } : r));
   }
 
+  /** Chunk and hash a whole file in a worker: chunk ids and lengths, and the file's SHA-256. */
+  async scan(path: string): Promise<ScanResult> {
+    const r = (await this.pool.run({ op: 'scan', path } satisfies WorkerTask)) as ScanResult;
+    return { ...r, ids: asBuffer(r.ids) };
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy();
   }
-}
-
-export function workerFailure(message: string, code: string): LifeboatError {
-  return new LifeboatError(code === ErrorCode.Corrupt ? ErrorCode.Corrupt : ErrorCode.Failure, message);
 }

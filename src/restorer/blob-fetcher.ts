@@ -71,7 +71,8 @@ export async function fetchBlobs(repo: Repository, ids: Iterable<Buffer>): Promi
       for (const b of range.blobs) result.failed.set(blobKey(b.id), error);
       return;
     }
-    const items = range.blobs.map((b) => ({ id: b.id, sealed: bytes.subarray(b.offset - range.offset, b.offset - range.offset + b.length), rawLength: b.rawLength }));
+    // Content is authenticated by the AEAD (bound to the blob id); callers verify whole-file hashes.
+    const items = range.blobs.map((b) => ({ id: b.id, sealed: bytes.subarray(b.offset - range.offset, b.offset - range.offset + b.length), rawLength: b.rawLength, verifyContent: false }));
     const opened = await repo.pool.open(items);
     opened.forEach((r, i) => {
       const b = range.blobs[i]!;
