@@ -49,15 +49,11 @@ export async function readPacks(
       }
     }
     // Authenticate blob by blob, so the damage is pinned to the blobs (and files) it hits.
-    const blobs = (byPack.get(packId) ?? []).filter((b) => b.offset + b.length <= pack.length);
-    for (const b of byPack.get(packId) ?? []) if (b.offset + b.length > pack.length) damaged.set(blobKey(b.id), packId);
-    for (let i = 0; i < blobs.length; i += 64) {
-      const group = blobs.slice(i, i + 64);
-      const opened = await repo.pool.open(group.map((b) => ({ id: b.id, sealed: pack.subarray(b.offset, b.offset + b.length), rawLength: b.rawLength })));
-      opened.forEach((r, j) => {
-        if (!('data' in r)) damaged.set(blobKey(group[j]!.id), packId);
-      });
-    }
+    const blobs = byPack.get(packId) ?? [];
+    const opened = await repo.pool.open(pack, blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, rawLength: b.rawLength, verifyContent: true })));
+    opened.forEach((r, j) => {
+      if (!('data' in r)) damaged.set(blobKey(blobs[j]!.id), packId);
+    });
   });
   return { damaged, bytes };
 }

@@ -27,11 +27,16 @@ let dir: string;
 /** One repository initialised once (scrypt is deliberately slow); tests work on copies. */
 let base: Map<string, Buffer>;
 let baseRepo: Repository;
+let recoveryFile: string;
+/** Opens with the recovery key: no scrypt, so tests that only need an open repository stay fast. */
+const openFast = (storage: MemoryStorage) => Repository.open(storage, { kind: 'key-file', path: recoveryFile });
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-repository-'));
   base = new Map();
   baseRepo = await Repository.init(new MemoryStorage(base), Buffer.from(PASSWORD));
+  recoveryFile = path.join(dir, 'base-recovery.txt');
+  await writeFile(recoveryFile, renderRecoveryKey(baseRepo.id, baseRepo.keys.master));
 });
 
 afterAll(async () => {
@@ -163,7 +168,7 @@ describe('Repository: init and open', () => {
 describe('Repository: keys', () => {
   it('addKey → the new password opens; both keys are listed; the current one is marked', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const newId = await repo.addKey(Buffer.from('second password'), 'backup-server');
     expect(newId).toMatch(/^[0-9a-f]{64}$/);
     expect(keyNames(objects)).toHaveLength(2);
@@ -184,7 +189,7 @@ describe('Repository: keys', () => {
 
   it('removeKey of the last key → refused, and the key stays', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const [only] = await repo.listKeys();
     await expectRejectsCode(repo.removeKey(only!.id), ErrorCode.Refused);
     await expectRejectsCode(repo.removeKey(only!.id.slice(0, 8)), ErrorCode.Refused);
@@ -194,7 +199,7 @@ describe('Repository: keys', () => {
   it('removeKey refuses when the only other key is unreadable', async () => {
     const { storage, objects } = cloneStorage(base);
     objects.set(`keys/${'f'.repeat(64)}`, Buffer.from('garbage'));
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     await expectRejectsCode(repo.removeKey(baseRepo.keyName!.slice('keys/'.length)), ErrorCode.Refused);
     // Removing the unreadable one is fine.
     expect(await repo.removeKey('ffffffff')).toBe('f'.repeat(64));
@@ -203,7 +208,7 @@ describe('Repository: keys', () => {
 
   it('removeKey with another key present removes it; its password no longer opens', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const newId = await repo.addKey(Buffer.from('temporary'));
     expect(await repo.removeKey(newId)).toBe(newId);
     expect(keyNames(objects)).toEqual([baseRepo.keyName]);
@@ -212,7 +217,7 @@ describe('Repository: keys', () => {
 
   it('removeKey with an unknown id → not_found, with an ambiguous prefix → usage', async () => {
     const { storage } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     await repo.addKey(Buffer.from('another'));
     await expectRejectsCode(repo.removeKey('zzzz'), ErrorCode.NotFound);
     await expectRejectsCode(repo.removeKey(''), ErrorCode.Usage);
@@ -264,7 +269,7 @@ describe('Repository: recovery key', () => {
 describe('Repository: sealed objects', () => {
   it('writeObject → readObject round-trips; the name is the SHA-256 of the stored bytes', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     for (const plain of [Buffer.alloc(0), Buffer.from('{"hello":"world"}'), randomBytes(100_000)]) {
       const id = await repo.writeObject('snapshots', 'snapshot', plain);
       expect(id).toMatch(/^[0-9a-f]{64}$/);
@@ -277,7 +282,7 @@ describe('Repository: sealed objects', () => {
 
   it('a flipped byte in a stored object → corrupt', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const id = await repo.writeObject('index', 'index', Buffer.from('some index bytes'));
     const name = `index/${id}`;
     const good = objects.get(name)!;
@@ -293,7 +298,7 @@ describe('Repository: sealed objects', () => {
 
   it('a validly sealed object swapped under another name → corrupt', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const a = await repo.writeObject('snapshots', 'snapshot', Buffer.from('{"a":1}'));
     const b = await repo.writeObject('snapshots', 'snapshot', Buffer.from('{"b":2}'));
     objects.set(`snapshots/${a}`, objects.get(`snapshots/${b}`)!);
@@ -302,14 +307,14 @@ describe('Repository: sealed objects', () => {
 
   it('reading an object as another kind → corrupt', async () => {
     const { storage } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const id = await repo.writeObject('index', 'index', Buffer.from('x'));
     await expectRejectsCode(repo.readObject(`index/${id}`, 'snapshot'), ErrorCode.Corrupt);
   });
 
   it('an object sealed by another repository (stored under its correct hash) → corrupt', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const foreign = seal(randomBytes(32), 'snapshot', Buffer.from('{}'));
     const name = `snapshots/${sha256Hex(foreign)}`;
     objects.set(name, foreign);
@@ -317,13 +322,13 @@ describe('Repository: sealed objects', () => {
   });
 
   it('a missing object → not_found', async () => {
-    const repo = await Repository.open(cloneStorage(base).storage, pw(PASSWORD));
+    const repo = await openFast(cloneStorage(base).storage);
     await expectRejectsCode(repo.readObject(`index/${'a'.repeat(64)}`, 'index'), ErrorCode.NotFound);
   });
 
   it('listSnapshots reports damaged snapshots as problems and lists the rest in time order', async () => {
     const { storage, objects } = cloneStorage(base);
-    const repo = await Repository.open(storage, pw(PASSWORD));
+    const repo = await openFast(storage);
     const mk = (time: string) => ({
       version: 1 as const,
       time,

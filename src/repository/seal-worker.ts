@@ -42,9 +42,11 @@ export interface SealItem {
 
 export type SealResult = { id: Buffer; sealed: Buffer; rawLength: number; hash?: string } | { changed: true; id: Buffer };
 
+/** A sealed blob at `offset`/`length` of the task's buffer (a pack or a range of one). */
 export interface OpenItem {
   id: Buffer;
-  sealed: Buffer;
+  offset: number;
+  length: number;
   rawLength: number;
   /** Re-hash the content against the id (deep check); the AEAD already binds the id. */
   verifyContent?: boolean;
@@ -60,7 +62,7 @@ export interface ScanResult {
   lengths: number[];
 }
 
-export type WorkerTask = { op: 'seal'; items: SealItem[] } | { op: 'open'; items: OpenItem[] } | { op: 'scan'; path: string };
+export type WorkerTask = { op: 'seal'; items: SealItem[] } | { op: 'open'; buffer: Buffer; items: OpenItem[] } | { op: 'scan'; path: string };
 
 async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
   const fh = await openFile(path, 'r');
@@ -107,9 +109,11 @@ async function sealOne(item: SealItem): Promise<SealResult> {
   return result;
 }
 
-function openOne(item: OpenItem): OpenResult {
+function openOne(buffer: Buffer, item: OpenItem): OpenResult {
   try {
-    const data = openBlob(encKey, idKey, compressor, Buffer.from(item.id), Buffer.from(item.sealed.buffer, item.sealed.byteOffset, item.sealed.byteLength), item.rawLength, item.verifyContent ?? true);
+    if (item.offset + item.length > buffer.length) throw new LifeboatError(ErrorCode.Corrupt, 'blob lies outside the data read');
+    const sealed = buffer.subarray(item.offset, item.offset + item.length);
+    const data = openBlob(encKey, idKey, compressor, Buffer.from(item.id), sealed, item.rawLength, item.verifyContent ?? true);
     return { data: ownBuffer(data) };
   } catch (err) {
     return { error: (err as Error).message, code: isLifeboatError(err) ? err.code : 'failure' };
@@ -146,7 +150,8 @@ export default async function run(task: WorkerTask): Promise<unknown> {
     for (const item of task.items) results.push(await sealOne(item));
     return move(withTransfer(results, results.flatMap((r) => ('sealed' in r ? [r.id, r.sealed] : [r.id]))) as never);
   }
-  const results = task.items.map(openOne);
+  const buffer = Buffer.from(task.buffer.buffer, task.buffer.byteOffset, task.buffer.byteLength);
+  const results = task.items.map((item) => openOne(buffer, item));
   return move(withTransfer(results, results.flatMap((r) => ('data' in r ? [r.data] : []))) as never);
 }
 

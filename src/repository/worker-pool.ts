@@ -44,11 +44,14 @@ export class BlobWorkerPool {
     return results.map((r) => ('sealed' in r ? { ...r, id: asBuffer(r.id), sealed: asBuffer(r.sealed) } : { changed: true, id: asBuffer(r.id) }));
   }
 
-  /** Decrypt, decompress and authenticate a batch of blobs. */
-  async open(items: OpenItem[]): Promise<OpenResult[]> {
-    const sendable = items.map((i) => ({ ...i, sealed: ownBuffer(i.sealed), id: ownBuffer(i.id) }));
-    const task: WorkerTask = { op: 'open', items: sendable };
-    const results = (await this.pool.run(task, { transferList: transferList(sendable.map((i) => i.sealed)) })) as OpenResult[];
+  /**
+   * Decrypt, decompress and authenticate blobs lying in `buffer` (a pack or a
+   * range of one). The buffer is transferred to the worker: do not use it after.
+   */
+  async open(buffer: Buffer, items: OpenItem[]): Promise<OpenResult[]> {
+    const owned = ownBuffer(buffer);
+    const task: WorkerTask = { op: 'open', buffer: owned, items: items.map((i) => ({ ...i, id: ownBuffer(i.id) })) };
+    const results = (await this.pool.run(task, { transferList: transferList([owned]) })) as OpenResult[];
     return results.map((r) => ('data' in r ? { data: asBuffer(r.data) } : r));
   }
 

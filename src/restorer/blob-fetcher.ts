@@ -72,8 +72,8 @@ export async function fetchBlobs(repo: Repository, ids: Iterable<Buffer>): Promi
       return;
     }
     // Content is authenticated by the AEAD (bound to the blob id); callers verify whole-file hashes.
-    const items = range.blobs.map((b) => ({ id: b.id, sealed: bytes.subarray(b.offset - range.offset, b.offset - range.offset + b.length), rawLength: b.rawLength, verifyContent: false }));
-    const opened = await repo.pool.open(items);
+    const items = range.blobs.map((b) => ({ id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, verifyContent: false }));
+    const opened = await repo.pool.open(bytes, items);
     opened.forEach((r, i) => {
       const b = range.blobs[i]!;
       if ('data' in r) result.data.set(blobKey(b.id), r.data);

@@ -231,7 +231,8 @@ async function writePart(
 }
 
 async function finishFile(handle: FileHandle, node: TreeNode, owners: boolean): Promise<void> {
-  if (owners) await handle.chown(node.uid, node.gid).catch(() => undefined);
+  // A new file already belongs to us: chown only when the owner differs.
+  if (owners && (node.uid !== process.getuid?.() || node.gid !== process.getgid?.())) await handle.chown(node.uid, node.gid).catch(() => undefined);
   await handle.chmod(node.mode & 0o7777);
   const t = nsToSeconds(node.mtimeNs);
   await handle.utimes(t, t);
