@@ -50,7 +50,8 @@ export function streamByteSource(stream: AsyncIterable<Uint8Array>): ByteSource 
   let pending: Uint8Array | undefined;
   let pendingOffset = 0;
   return async (into, offset, length) => {
-    if (!pending || pendingOffset >= pending.length) {
+    // An empty piece is not the end of the stream: only `done` is.
+    while (!pending || pendingOffset >= pending.length) {
       const next = await it.next();
       if (next.done) return 0;
       pending = next.value;

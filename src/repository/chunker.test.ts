@@ -62,7 +62,7 @@ describe('validateChunkerParams', () => {
   it('accepts sensible parameters', () => {
     for (const p of [DEFAULT_CHUNKER, SMALL, MEDIUM, { min: 64, avg: 1024, max: 1025 }, { min: 1023, avg: 1024, max: 2048 }, { min: 1024, avg: 64 * 1024 * 1024, max: 128 * 1024 * 1024 }]) {
       expect(() => validateChunkerParams(p), JSON.stringify(p)).not.toThrow();
-      expect(() => new Chunker(p, new Uint32Array(256))).not.toThrow();
+      expect(() => new Chunker(p, new Int32Array(256))).not.toThrow();
     }
   });
 
@@ -87,7 +87,7 @@ describe('validateChunkerParams', () => {
     ['max infinite', { min: 256, avg: 1024, max: Number.POSITIVE_INFINITY }],
   ])('rejects %s with code usage', (_name, p) => {
     expectThrowsCode(() => validateChunkerParams(p), ErrorCode.Usage);
-    expectThrowsCode(() => new Chunker(p, new Uint32Array(256)), ErrorCode.Usage);
+    expectThrowsCode(() => new Chunker(p, new Int32Array(256)), ErrorCode.Usage);
   });
 });
 
@@ -248,9 +248,11 @@ describe('readChunks (content-defined chunking)', () => {
   });
 
   it('input larger than the read window (window compaction) gives the same boundaries as one whole buffer', async () => {
-    // readChunks keeps a window of max(2 × max, 8 MiB); 20 MiB forces it to slide.
+    // readChunks keeps a window of max(2 × max, 8 MiB); 20 MiB forces it to slide. The last two
+    // parameter sets make the window exactly 2 × max (8 MiB) and larger than 8 MiB (12 MiB).
     const data = pseudoRandomBytes('big', 20 * 1024 * 1024 + 12345);
-    for (const params of [SMALL, DEFAULT_CHUNKER]) {
+    const MiB = 1024 * 1024;
+    for (const params of [SMALL, DEFAULT_CHUNKER, { min: MiB / 4, avg: MiB, max: 4 * MiB }, { min: MiB, avg: 2 * MiB, max: 6 * MiB }]) {
       const chunker = chunkerFor('big', params);
       const expected = cutAll(chunker, data);
       checkSizes(expected, params, data.length);

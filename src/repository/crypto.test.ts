@@ -118,6 +118,21 @@ describe('seal / open', () => {
     );
   });
 
+  it('a context (blob id) is bound as additional data: it must match exactly', () => {
+    fc.assert(
+      fc.property(key32, plaintextArb, fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.uint8Array({ minLength: 1, maxLength: 40 }), (key, plain, c1, c2) => {
+        const sealed = seal(key, 'blob', plain, c1);
+        expect(open(key, 'blob', sealed, c1).equals(Buffer.from(plain))).toBe(true);
+        expect(open(key, 'blob', sealed, Buffer.from(c1)).equals(Buffer.from(plain))).toBe(true);
+        expectThrowsCode(() => open(key, 'blob', sealed), ErrorCode.Corrupt);
+        if (!Buffer.from(c1).equals(Buffer.from(c2))) expectThrowsCode(() => open(key, 'blob', sealed, c2), ErrorCode.Corrupt);
+        // Without a context the envelope does not open with one either.
+        expectThrowsCode(() => open(key, 'blob', seal(key, 'blob', plain), c1), ErrorCode.Corrupt);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('two seals of the same plaintext differ (fresh salt each time) and both open', () => {
     const key = randomBytes(32);
     for (const plain of [Buffer.alloc(0), Buffer.from('same'), pseudoRandomBytes('same', 4096)]) {

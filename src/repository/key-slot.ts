@@ -74,6 +74,9 @@ export function parseKeySlot(raw: Buffer, name: string): KeySlot {
     Number.isInteger(k.N) && k.N >= 1024 && k.N <= 2 ** 22 && (k.N & (k.N - 1)) === 0 &&
     Number.isInteger(k.r) && k.r >= 1 && k.r <= 32 &&
     Number.isInteger(k.p) && k.p >= 1 && k.p <= 16 &&
+    // scrypt itself requires N < 2^(16r); and a planted slot must not demand more than 1 GiB.
+    k.N < 2 ** (16 * k.r) &&
+    128 * k.N * k.r * k.p <= 1024 ** 3 &&
     typeof k.salt === 'string';
   if (!valid) throw unreadableSlot(name);
   return slot;

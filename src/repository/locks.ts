@@ -29,6 +29,15 @@ export interface LockTiming {
 
 export const DEFAULT_LOCK_TIMING: LockTiming = { refreshMs: 5 * 60_000, staleMs: 30 * 60_000, now: Date.now };
 
+/** The user name, or the uid when it has no passwd entry (containers with arbitrary uids). */
+function currentUsername(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'unknown');
+  }
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -132,7 +141,7 @@ export async function acquireLock(
   const record: LockRecord = {
     host: os.hostname(),
     pid: process.pid,
-    username: os.userInfo().username,
+    username: currentUsername(),
     time: new Date(timing.now()).toISOString(),
     exclusive,
     purpose,

@@ -44,6 +44,7 @@ function fromBase32(text: string, bytes: number): Buffer {
     }
   }
   if (n !== bytes) throw badKey('the recovery key is too short');
+  if ((value & ((1 << bits) - 1)) !== 0) throw badKey('the last character of the recovery key is wrong (a typo?)');
   return out;
 }
 

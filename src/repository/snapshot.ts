@@ -47,7 +47,8 @@ export function parseSnapshot(plain: Buffer, id: string): SnapshotEntry {
   } catch (cause) {
     throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not valid JSON`, { cause });
   }
-  if (s?.version !== 1) {
+  if (s === null || typeof s !== 'object') throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not an object`);
+  if (s.version !== 1) {
     throw new LifeboatError(ErrorCode.UnsupportedVersion, `snapshot ${id.slice(0, 8)} has unsupported version ${String(s?.version)}`);
   }
   if (typeof s.tree !== 'string' || typeof s.time !== 'string' || !Array.isArray(s.paths)) {
