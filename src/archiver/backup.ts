@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { IndexedPack } from '../repository/index-file.js';
 import { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type Snapshot, type SnapshotEntry } from '../repository/snapshot.js';
@@ -64,7 +63,6 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
     progress.phase = 'saving';
 
-    let sinceIndex: IndexedPack[] = [];
     packer = new Packer({
       storage: repo.storage,
       encryptionKey: repo.keys.encryption,
@@ -72,23 +70,18 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       packSize: repo.config.packSize,
       cache: repo.cache,
       // Index packs as they become durable, so an interrupted run's data is reused by the next.
-      onPackStored: async (pack) => {
-        sinceIndex.push(pack);
-        if (sinceIndex.length >= 64) {
-          const batch = sinceIndex;
-          sinceIndex = [];
-          await repo.saveIndex(batch);
-        }
+      onPackStored: async (_pack, self) => {
+        if (self.storedCount >= 64) await repo.saveIndex(self.takeStoredPacks());
       },
     });
     const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, options.signal);
+    if (paths.includes('/') && streams.length) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
     const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams);
     const { treeId, stats } = paths.includes('/') ? await walker.walkWholeRoot(parent?.tree) : await walker.walkVirtual(root, parent?.tree);
 
     progress.phase = 'finishing';
     await packer.flush();
-    await repo.saveIndex([...sinceIndex, ...packer.takeStoredPacks()]);
-    sinceIndex = [];
+    await repo.saveIndex(packer.takeStoredPacks());
     await options.beforeSave?.();
     throwIfAborted(options.signal);
     await lock.assertHeld();

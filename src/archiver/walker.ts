@@ -86,10 +86,13 @@ export class TreeWalker {
   private async walkDir(dirPath: string, parentTree: string | undefined): Promise<string> {
     this.throwIfAborted();
     const [names, previous] = await Promise.all([
-      this.io.with(1, () => readdir(dirPath)).catch((err: unknown) => {
-        this.inputError(dirPath, err);
-        return [] as string[];
-      }),
+      this.io.with(1, () => readdir(dirPath, { encoding: 'buffer' })).then(
+        (raw) => this.utf8Names(dirPath, raw),
+        (err: unknown) => {
+          this.inputError(dirPath, err);
+          return [] as string[];
+        },
+      ),
       this.parentNodes(parentTree),
     ]);
     names.sort();
@@ -212,6 +215,20 @@ export class TreeWalker {
     const sealed = this.repo.sealOnMain(this.repo.encodeTree(tree));
     await this.packer.add(BlobType.Tree, sealed.id, sealed.sealed, sealed.rawLength);
     return sealed.id.toString('hex');
+  }
+
+  /**
+   * Names as strings. A name that is not valid UTF-8 cannot be represented in
+   * a tree yet: it is reported as an input error (exit 3), never dropped silently.
+   */
+  private utf8Names(dirPath: string, raw: Buffer[]): string[] {
+    const names: string[] = [];
+    for (const b of raw) {
+      const name = b.toString('utf8');
+      if (Buffer.from(name, 'utf8').equals(b)) names.push(name);
+      else this.inputError(`${dirPath}/${name}`, new Error(`the file name is not valid UTF-8 (bytes ${b.toString('hex')}); not backed up`));
+    }
+    return names;
   }
 
   private inputError(p: string, err: unknown): void {

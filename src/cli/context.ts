@@ -73,7 +73,7 @@ export async function withRepository<T>(ctx: CommandContext, fn: (repo: Reposito
 /** A new password for `init`, `key add` and `key passwd`: never from a flag. */
 export async function newPassword(variable: 'LIFEBOAT_PASSWORD' | 'LIFEBOAT_NEW_PASSWORD'): Promise<Buffer> {
   const prompt = passwordPrompt();
-  const creds = await resolveCredentials({ variable, prompt });
+  const creds = await resolveCredentials({ variable, prompt, noKeyFile: true });
   if (creds.kind !== 'password') throw new LifeboatError(ErrorCode.Usage, 'a new password is needed, not a key file');
   if (creds.source === 'prompt' && prompt) {
     const again = await prompt('Repeat the password: ');

@@ -28,6 +28,12 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// A closed pipe (`lifeboat … | head`) ends output quietly instead of crashing.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 const program = new Command('lifeboat')
   .description('Encrypted, deduplicated backups that prove they restore.')
   .version(VERSION)

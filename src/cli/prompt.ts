@@ -1,4 +1,6 @@
-/** Ask for a secret on the terminal without echoing it. */
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
+/** Ask for a secret on the terminal without echoing it. Ctrl-C rejects as `interrupted` (exit 130). */
 export function promptHidden(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
@@ -22,7 +24,7 @@ export function promptHidden(question: string): Promise<string> {
         if (c === '\u0003') {
           cleanup();
           process.stderr.write('\n');
-          reject(new Error('interrupted'));
+          reject(new LifeboatError(ErrorCode.Interrupted, 'interrupted at the password prompt'));
           return;
         }
         if (c === '\u007f' || c === '\b') answer = answer.slice(0, -1);

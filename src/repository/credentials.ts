@@ -14,6 +14,8 @@ export interface CredentialSources {
   keyFile?: string;
   /** Prefix of the environment variables, `LIFEBOAT_PASSWORD` by default (`LIFEBOAT_NEW_PASSWORD` for `key add`). */
   variable?: string;
+  /** Only a password will do (creating a key slot): ignore key files. */
+  noKeyFile?: boolean;
   /** Asks on the terminal when nothing else is configured. */
   prompt?: (question: string) => Promise<string>;
 }
@@ -26,7 +28,7 @@ export function stripTrailingNewline(text: string): string {
 export async function resolveCredentials(sources: CredentialSources): Promise<Credentials> {
   const env = sources.env ?? process.env;
   const variable = sources.variable ?? 'LIFEBOAT_PASSWORD';
-  const keyFile = sources.keyFile ?? (variable === 'LIFEBOAT_PASSWORD' ? env.LIFEBOAT_KEY_FILE : undefined);
+  const keyFile = sources.noKeyFile ? undefined : sources.keyFile ?? (variable === 'LIFEBOAT_PASSWORD' ? env.LIFEBOAT_KEY_FILE : undefined);
   if (keyFile) return { kind: 'key-file', path: keyFile };
   const direct = env[variable];
   if (direct !== undefined) return { kind: 'password', password: Buffer.from(direct, 'utf8'), source: variable };

@@ -120,12 +120,18 @@ export async function readLocks(storage: Storage, key: Buffer): Promise<Array<{ 
   const objects = await storage.list('locks/');
   return Promise.all(
     objects.map(async (o) => {
+      let data: Buffer;
       try {
-        const data = await storage.get(o.name);
-        return { name: o.name, record: JSON.parse(open(key, 'lock', data).toString('utf8')) as LockRecord };
+        data = await storage.get(o.name);
       } catch (err) {
+        // Released while we listed: no longer a holder. Any other read error must not be mistaken for "no lock".
         if (isLifeboatError(err, ErrorCode.NotFound)) return { name: o.name, record: undefined };
-        return { name: o.name, record: undefined };
+        throw err;
+      }
+      try {
+        return { name: o.name, record: JSON.parse(open(key, 'lock', data).toString('utf8')) as LockRecord };
+      } catch {
+        return { name: o.name, record: undefined }; // damaged lock object: cannot name a holder
       }
     }),
   );

@@ -21,7 +21,7 @@ export interface PackerOptions {
   /** Uploads in flight at most. */
   concurrency?: number;
   /** Called when a pack is durable (to write intermediate indexes, report progress). */
-  onPackStored?: (pack: IndexedPack) => void | Promise<void>;
+  onPackStored?: (pack: IndexedPack, packer: Packer) => void | Promise<void>;
 }
 
 export class Packer {
@@ -74,7 +74,7 @@ export class Packer {
       for (const e of builder.entries) this.pending.delete(blobKey(e.id));
       this.stored.push(pack);
       this.storedBytes += bytes.length;
-      await this.options.onPackStored?.(pack);
+      await this.options.onPackStored?.(pack, this);
     })().catch((err: unknown) => {
       this.failure ??= err;
     });
@@ -96,7 +96,11 @@ export class Packer {
     this.throwIfFailed();
   }
 
-  /** Durable packs not yet written to an index file. */
+  get storedCount(): number {
+    return this.stored.length;
+  }
+
+  /** Durable packs not yet written to an index file; each pack is handed out once. */
   takeStoredPacks(): IndexedPack[] {
     const out = this.stored;
     this.stored = [];

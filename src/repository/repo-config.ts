@@ -19,15 +19,21 @@ export interface RepositoryConfig {
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
+export function validCompressionLevel(level: unknown): level is number {
+  return Number.isInteger(level) && (level as number) >= 1 && (level as number) <= 19;
+}
+
 export function newRepositoryConfig(id: string, options: { chunker?: ChunkerParams; compressionLevel?: number; packSize?: number } = {}): RepositoryConfig {
   const chunker = options.chunker ?? DEFAULT_CHUNKER;
   validateChunkerParams(chunker);
+  const level = options.compressionLevel ?? 3;
+  if (!validCompressionLevel(level)) throw new LifeboatError(ErrorCode.Usage, `compression level must be a whole number from 1 to 19, got ${String(options.compressionLevel)}`);
   return {
     version: REPOSITORY_FORMAT_VERSION,
     id,
     createdAt: new Date().toISOString(),
     chunker,
-    compression: { codec: 'zstd', level: options.compressionLevel ?? 3 },
+    compression: { codec: 'zstd', level },
     packSize: options.packSize ?? DEFAULT_PACK_SIZE,
   };
 }
@@ -40,10 +46,10 @@ export function parseRepositoryConfig(plain: Buffer): RepositoryConfig {
     throw new LifeboatError(ErrorCode.Corrupt, 'repository config is not valid JSON', { cause });
   }
   const c = value as Partial<RepositoryConfig>;
-  if (typeof c !== 'object' || c === null || typeof c.version !== 'number') {
+  if (typeof c !== 'object' || c === null || !Number.isInteger(c.version) || (c.version ?? 0) < 1) {
     throw new LifeboatError(ErrorCode.Corrupt, 'repository config has no version');
   }
-  if (c.version > REPOSITORY_FORMAT_VERSION) {
+  if ((c.version as number) > REPOSITORY_FORMAT_VERSION) {
     throw new LifeboatError(ErrorCode.UnsupportedVersion, `repository format version ${c.version} is newer than this Lifeboat understands (${REPOSITORY_FORMAT_VERSION})`, {
       hint: 'upgrade Lifeboat to read this repository',
     });
@@ -51,6 +57,14 @@ export function parseRepositoryConfig(plain: Buffer): RepositoryConfig {
   if (typeof c.id !== 'string' || !c.chunker || !c.compression || typeof c.packSize !== 'number') {
     throw new LifeboatError(ErrorCode.Corrupt, 'repository config is missing fields');
   }
-  validateChunkerParams(c.chunker);
+  try {
+    validateChunkerParams(c.chunker);
+  } catch (cause) {
+    throw new LifeboatError(ErrorCode.Corrupt, `repository config has invalid chunker parameters`, { cause });
+  }
+  if (c.compression.codec !== 'zstd' || !validCompressionLevel(c.compression.level)) {
+    throw new LifeboatError(ErrorCode.Corrupt, 'repository config has invalid compression settings');
+  }
+  if (!Number.isInteger(c.packSize) || c.packSize < 4096 || c.packSize > 1024 ** 3) throw new LifeboatError(ErrorCode.Corrupt, 'repository config has an invalid pack size');
   return c as RepositoryConfig;
 }

@@ -118,18 +118,26 @@ export class Repository {
       }
       throw err;
     }
-    const { master, keyName } = await unlock(storage, credentials);
-    const keys = deriveRepositoryKeys(master);
-    let config: RepositoryConfig;
-    try {
-      config = parseRepositoryConfig(open(keys.encryption, 'config', configBytes));
-    } catch (err) {
-      if (credentials.kind === 'key-file' && isLifeboatError(err, ErrorCode.Corrupt)) {
-        throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', { hint: 'check that it belongs to this repository' });
+    // Several slots may open with one password (e.g. a slot left by an interrupted
+    // init): the right one is the slot whose master secret authenticates the config.
+    let lastError: unknown;
+    for await (const { master, keyName } of unlock(storage, credentials)) {
+      const keys = deriveRepositoryKeys(master);
+      let plain: Buffer;
+      try {
+        plain = open(keys.encryption, 'config', configBytes);
+      } catch (err) {
+        lastError = err;
+        continue;
       }
-      throw err;
+      const config = parseRepositoryConfig(plain);
+      return new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
     }
-    return new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
+    if (credentials.kind === 'key-file') {
+      throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', { hint: 'check that it belongs to this repository' });
+    }
+    if (lastError) throw new LifeboatError(ErrorCode.WrongPassword, 'a key opened with this password, but it belongs to another repository (left by an interrupted init?)', { hint: 'use another key or the recovery key', cause: lastError });
+    throw new LifeboatError(ErrorCode.WrongPassword, 'wrong password', { hint: `check ${credentials.kind === 'password' ? credentials.source : 'the key'}; a recovery key file can be used with --key-file` });
   }
 
   /** The worker pool, started on first use. */
@@ -185,6 +193,15 @@ export class Repository {
     });
     for (const file of decoded) for (const pack of file?.packs ?? []) this.index.addPack(pack);
     return problems;
+  }
+
+  /**
+   * Load the index and drop packs that storage no longer holds, so readers use
+   * a surviving copy of each blob (e.g. one stored again by a later backup).
+   */
+  async prepareRead(): Promise<PackCheck> {
+    if (this.index.packCount === 0) await this.loadIndex();
+    return this.checkPacks();
   }
 
   async saveIndex(packs: IndexedPack[]): Promise<string | undefined> {
@@ -352,7 +369,8 @@ function cacheFor(options: OpenOptions, repositoryId: string): ObjectCache | und
   return options.cacheRoot ? new ObjectCache(options.cacheRoot, repositoryId) : undefined;
 }
 
-async function unlock(storage: Storage, credentials: Credentials): Promise<{ master: Buffer; keyName: string | undefined }> {
+/** Every master secret the credentials unlock, in slot order. */
+async function* unlock(storage: Storage, credentials: Credentials): AsyncGenerator<{ master: Buffer; keyName: string | undefined }> {
   if (credentials.kind === 'key-file') {
     let text: string;
     try {
@@ -360,28 +378,22 @@ async function unlock(storage: Storage, credentials: Credentials): Promise<{ mas
     } catch (cause) {
       throw new LifeboatError(ErrorCode.NoPassword, `cannot read the key file ${credentials.path} (${systemErrorCode(cause) ?? 'error'})`);
     }
-    return { master: parseRecoveryKey(text).master, keyName: undefined };
+    yield { master: parseRecoveryKey(text).master, keyName: undefined };
+    return;
   }
   if (credentials.password.length === 0) {
     throw new LifeboatError(ErrorCode.WrongPassword, 'the password is empty', { hint: 'set LIFEBOAT_PASSWORD (or _FILE, _COMMAND) to the repository password' });
   }
   const slots = await storage.list('keys/');
-  let damaged = 0;
   for (const s of slots) {
     let slot;
     try {
       slot = parseKeySlot(await storage.get(s.name), s.name);
     } catch (err) {
-      if (isLifeboatError(err, ErrorCode.WrongPassword) || isLifeboatError(err, ErrorCode.NotFound)) {
-        damaged++;
-        continue;
-      }
+      if (isLifeboatError(err, ErrorCode.WrongPassword) || isLifeboatError(err, ErrorCode.NotFound)) continue; // damaged or vanished slot
       throw err;
     }
     const master = await unlockKeySlot(slot, credentials.password);
-    if (master) return { master, keyName: s.name };
+    if (master) yield { master, keyName: s.name };
   }
-  throw new LifeboatError(ErrorCode.WrongPassword, damaged > 0 ? `wrong password, or its key is damaged (${damaged} unreadable key file${damaged > 1 ? 's' : ''})` : 'wrong password', {
-    hint: `check ${credentials.source}; a recovery key file can be used with --key-file`,
-  });
 }

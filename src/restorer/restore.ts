@@ -55,7 +55,7 @@ const BATCH_BYTES = 32 * 1024 * 1024;
  * reported. Nothing is written outside the target.
  */
 export async function restore(repo: Repository, snapshot: SnapshotEntry, options: RestoreOptions): Promise<RestoreResult> {
-  if (repo.index.blobCount === 0) await repo.loadIndex();
+  if (repo.index.packCount === 0) await repo.prepareRead();
   const plan = await planRestore(repo, snapshot.tree, options);
   const errors = [...plan.refused];
   const result: RestoreResult = { plan, target: path.resolve(options.target), files: 0, bytes: 0, errors };

@@ -41,7 +41,7 @@ export function registerDiff(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, refA: string, refB: string, flags: { metadata?: boolean }) =>
         withRepository(ctx, async (repo) => {
-          await repo.loadIndex();
+          await repo.prepareRead();
           const a = await findSnapshot(repo, refA);
           const b = await findSnapshot(repo, refB);
           const changes: Change[] = [];

@@ -17,7 +17,7 @@ export function registerDump(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, ref: string, filePath: string) =>
         withRepository(ctx, async (repo) => {
-          await repo.loadIndex();
+          await repo.prepareRead();
           const snapshot = await findSnapshot(repo, ref);
           const node = await nodeAt(repo, snapshot.tree, filePath);
           if (node.type !== 'file' && node.type !== 'stream') {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_CHUNKER } from '../../repository/chunker.js';
 import { Repository } from '../../repository/repository.js';
+import { validCompressionLevel } from '../../repository/repo-config.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { openStorage } from '../../storage/registry.js';
 import { cacheRoot, newPassword, repositoryLocation, type CommandContext } from '../context.js';
 import { parseSize } from '../parse.js';
@@ -19,7 +21,9 @@ export function registerInit(program: Command, action: ActionFactory): void {
         const avg = opts.chunkSize ? parseSize(opts.chunkSize) : DEFAULT_CHUNKER.avg;
         const chunker = { min: avg / 4, avg, max: avg * 4 };
         const storage = await openStorage(location, { create: true });
-        const repo = await Repository.init(storage, password, { chunker, compressionLevel: Number(opts.compressionLevel), cacheRoot: cacheRoot(ctx.global) });
+        const level = Number(opts.compressionLevel);
+        if (!validCompressionLevel(level)) throw new LifeboatError(ErrorCode.Usage, `--compression-level must be a whole number from 1 to 19, got "${opts.compressionLevel}"`);
+        const repo = await Repository.init(storage, password, { chunker, compressionLevel: level, cacheRoot: cacheRoot(ctx.global) });
         await repo.close();
         ctx.out.emit({ type: 'init', repository: { id: repo.id, location: storage.location, chunker, compression: repo.config.compression } });
         ctx.out.result(`created repository ${repo.id.slice(0, 8)} at ${storage.location}`);

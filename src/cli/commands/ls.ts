@@ -17,7 +17,7 @@ export function registerLs(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, ref: string, dir: string, flags: { host?: string; long?: boolean }) =>
         withRepository(ctx, async (repo) => {
-          await repo.loadIndex();
+          await repo.prepareRead();
           const snapshot = await findSnapshot(repo, ref, { host: flags.host });
           const start = await nodeAt(repo, snapshot.tree, dir);
           const prefix = '/' + dir.split('/').filter(Boolean).join('/');

@@ -32,7 +32,7 @@ export function registerRestore(program: Command, action: ActionFactory): void {
         if (!flags.target) throw new LifeboatError(ErrorCode.Usage, 'restore needs --target DIR', { hint: 'restore never writes outside the target directory' });
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
-          await repo.loadIndex();
+          await repo.prepareRead();
           const snapshot = await findSnapshot(repo, ref, { host: flags.host });
           const progress: RestoreProgress = { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 };
           const bar = new ProgressBar(
@@ -53,7 +53,8 @@ export function registerRestore(program: Command, action: ActionFactory): void {
             for (const e of [...plan.dirs, ...plan.files, ...plan.symlinks, ...plan.hardlinks].sort((a, b) => (a.path < b.path ? -1 : 1))) ctx.out.info(`would restore ${e.node.type.padEnd(8)} ${e.path}`);
             ctx.out.result(`dry run: ${planned.files} files (${formatBytes(plan.bytes)}), ${planned.dirs} dirs, ${planned.symlinks} symlinks, ${planned.hardlinks} hardlinks into ${result.target}; nothing written`);
           } else {
-            ctx.out.result(`restored ${result.files} files (${formatBytes(result.bytes)}) from ${snapshot.id.slice(0, 8)} into ${result.target} in ${formatDuration(Date.now() - started)}; every file's content hash verified`);
+            const verified = result.errors.length ? '' : "; every file's content hash verified";
+            ctx.out.result(`restored ${result.files} files (${formatBytes(result.bytes)}) from ${snapshot.id.slice(0, 8)} into ${result.target} in ${formatDuration(Date.now() - started)}${verified}`);
           }
           for (const e of result.errors) process.stderr.write(`error: ${e.path}: ${e.message}\n`);
           if (result.errors.length) {

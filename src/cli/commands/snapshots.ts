@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { matchesFilter } from '../../repository/snapshot.js';
 import type { ActionFactory } from '../action.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { formatBytes, formatTime, table } from '../format.js';
 
@@ -26,6 +27,7 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
           let list = snapshots.filter((s) => matchesFilter(s, { source: flags.source, host: flags.host, tags: flags.tag }));
           if (flags.latest) {
             const n = Number(flags.latest);
+            if (!Number.isInteger(n) || n < 1) throw new LifeboatError(ErrorCode.Usage, `--latest takes a whole number of at least 1, got "${flags.latest}"`);
             const groups = new Map<string, typeof list>();
             for (const s of list) {
               const key = `${s.host}\n${s.source ?? ''}\n${[...s.paths].sort().join('\n')}`;

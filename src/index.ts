@@ -1,0 +1,26 @@
+/**
+ * Lifeboat as a library: the same engine the CLI uses.
+ *
+ *   import { openStorage, Repository, backup, restore, check } from 'lifeboat';
+ *   const repo = await Repository.open(await openStorage('/var/backup/lifeboat'), { kind: 'password', password, source: 'app' });
+ *   const { snapshot } = await backup(repo, { paths: ['/srv/app'], tags: ['nightly'] });
+ */
+export { ErrorCode, ExitCode, LifeboatError, exitCodeFor, isLifeboatError } from './errors/index.js';
+export type { Storage, ObjectInfo, SpaceInfo, StorageFactory, StorageOptions } from './storage/contract.js';
+export { openStorage, registerStorage, describeLocation } from './storage/registry.js';
+export { LocalStorage } from './storage/drivers/local.js';
+export { MemoryStorage } from './storage/drivers/memory.js';
+export { Repository } from './repository/repository.js';
+export type { InitOptions, OpenOptions, PackCheck } from './repository/repository.js';
+export { resolveCredentials, type Credentials, type CredentialSources } from './repository/credentials.js';
+export { defaultCacheRoot } from './repository/cache.js';
+export { renderRecoveryKey, parseRecoveryKey, fingerprint } from './repository/paper-key.js';
+export type { Snapshot, SnapshotEntry, SnapshotSummary, SnapshotFilter } from './repository/snapshot.js';
+export type { Tree, TreeNode, NodeType } from './repository/tree.js';
+export { backup, type BackupOptions, type BackupResult } from './archiver/backup.js';
+export { newBackupProgress, type BackupProgress } from './archiver/progress.js';
+export type { StreamEntry } from './archiver/virtual-root.js';
+export { restore, type RestoreOptions, type RestoreResult, type RestoreProgress } from './restorer/restore.js';
+export { check, type CheckOptions } from './checker/check.js';
+export type { CheckReport, Finding } from './checker/findings.js';
+export { VERSION } from './version.js';
