@@ -17,22 +17,47 @@ export function fileByteSource(fh: FileHandle): ByteSource {
   };
 }
 
+/**
+ * SQLite databases change page by page, often scattered over the whole file:
+ * content-defined chunks would almost all change with a 1% row update. A file
+ * that starts with the SQLite header is therefore cut at page boundaries into
+ * chunks of one page, or two for pages under 8 KiB (measured: two 4 KiB pages
+ * per chunk store about as few new bytes as one while keeping the per-chunk
+ * overhead of a first backup low). Returns the chunk size, or undefined for
+ * any other content.
+ */
+export function sqliteChunkSize(head: Uint8Array): number | undefined {
+  if (head.length < 100) return undefined;
+  if (Buffer.from(head.buffer, head.byteOffset, 16).toString('latin1') !== 'SQLite format 3\0') return undefined;
+  const raw = (head[16]! << 8) | head[17]!;
+  const size = raw === 1 ? 65536 : raw;
+  if (size < 512 || size > 65536 || (size & (size - 1)) !== 0) return undefined;
+  return Math.max(size, 8192);
+}
+
 export async function* readChunks(chunker: Chunker, source: ByteSource): AsyncGenerator<Buffer> {
   const windowSize = Math.max(chunker.params.max * 2, 8 * 1024 * 1024);
   const buf = Buffer.allocUnsafe(windowSize);
   let start = 0;
   let end = 0;
   let eof = false;
+  let page: number | undefined;
+  let first = true;
   for (;;) {
     while (!eof && end < windowSize) {
       const n = await source(buf, end, windowSize - end);
       if (n === 0) eof = true;
       end += n;
     }
-    // Cut only with a full maximum chunk in view (or at the end): a cut that
-    // reports "need more" would scan the same bytes again after the refill.
-    while (start < end && (eof || end - start >= chunker.params.max)) {
-      const len = chunker.cut(buf, start, end, eof);
+    if (first) {
+      first = false;
+      page = sqliteChunkSize(buf.subarray(0, end));
+    }
+    // Cut only with a full chunk in view (or at the end): a content-defined cut
+    // that reports "need more" would scan the same bytes again after the refill.
+    const need = page ?? chunker.params.max;
+    while (start < end && (eof || end - start >= need)) {
+      const len = page ? Math.min(page, end - start) : chunker.cut(buf, start, end, eof);
       if (len < 0) break;
       yield Buffer.from(buf.subarray(start, start + len));
       start += len;
