@@ -4,7 +4,7 @@ import { BlobType } from '../repository/blob-types.js';
 import { fileByteSource, readChunks, streamByteSource, type ByteSource } from '../repository/chunk-reader.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import type { SealResult } from '../repository/seal-worker.js';
+import type { SealResult, SealRun } from '../repository/seal-worker.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
 import { SealBatcher } from './seal-batcher.js';
@@ -25,6 +25,10 @@ export interface SavedContent {
   hash: string;
   size: number;
 }
+
+/** A run of consecutive new chunks is read and sealed by one worker task, up to this size. */
+const RUN_BYTES = 4 * 1024 * 1024;
+const RUN_PARTS = 256;
 
 export class FileSaver {
   private readonly batcher: SealBatcher;
@@ -84,7 +88,28 @@ export class FileSaver {
   private async saveScanned(path: string): Promise<SavedContent | undefined> {
     const scan = await this.repo.pool.scan(path);
     const content: string[] = [];
-    const stores: Promise<boolean>[] = [];
+    const runs: Promise<boolean>[] = [];
+    let run: SealRun | undefined;
+    let runBytes = 0;
+    const dispatch = async () => {
+      if (!run) return;
+      const current = run;
+      const bytes = runBytes;
+      run = undefined;
+      runBytes = 0;
+      await this.budget.acquire(bytes);
+      const stored = this.repo.pool
+        .sealRun(current)
+        .then(async (results) => {
+          let ok = true;
+          for (let i = 0; i < results.length; i++) ok = (await this.store(results[i]!, current.parts[i]!.length)) && ok;
+          return ok;
+        })
+        .finally(() => this.budget.release(bytes));
+      stored.catch(() => undefined); // observed by Promise.all below
+      runs.push(stored);
+    };
+    const inRun = new Set<string>();
     let offset = 0;
     for (let i = 0; i < scan.lengths.length; i++) {
       const length = scan.lengths[i]!;
@@ -93,16 +118,19 @@ export class FileSaver {
       const at = offset;
       offset += length;
       this.progress.bytesDone += length;
-      if (this.packer.knows(id)) continue;
-      await this.budget.acquire(length);
-      const stored = this.batcher
-        .seal({ range: { path, offset: at, length }, id })
-        .then((r) => this.store(r, length))
-        .finally(() => this.budget.release(length));
-      stored.catch(() => undefined); // observed by Promise.all below
-      stores.push(stored);
+      const key = id.toString('latin1');
+      if (this.packer.knows(id) || inRun.has(key)) {
+        await dispatch(); // a known chunk ends the run of consecutive new ones
+        continue;
+      }
+      inRun.add(key);
+      run ??= { path, offset: at, parts: [] };
+      run.parts.push({ id, length });
+      runBytes += length;
+      if (runBytes >= RUN_BYTES || run.parts.length >= RUN_PARTS) await dispatch();
     }
-    const outcomes = await Promise.all(stores);
+    await dispatch();
+    const outcomes = await Promise.all(runs);
     if (outcomes.some((ok) => !ok)) {
       this.progress.bytesDone -= scan.size;
       return undefined;

@@ -9,6 +9,7 @@ import { Chunker, gearTable, type ChunkerParams } from './chunker.js';
 import { BlobCompressor, Codec } from './codec.js';
 import { blobId } from './crypto.js';
 import { ownBuffer, transferList } from './transfer.js';
+import { writeWholeFile, type DirectWrite } from './whole-file-write.js';
 
 /**
  * Worker thread: the CPU-heavy part of the pipeline — chunking and hashing
@@ -50,9 +51,11 @@ export interface OpenItem {
   rawLength: number;
   /** Re-hash the content against the id (deep check); the AEAD already binds the id. */
   verifyContent?: boolean;
+  /** Write the content as this whole file instead of returning it (restore of single-blob files). */
+  writeTo?: DirectWrite;
 }
 
-export type OpenResult = { data: Buffer } | { error: string; code: string };
+export type OpenResult = { data: Buffer } | { written: number } | { error: string; code: string };
 
 export interface ScanResult {
   size: number;
@@ -62,7 +65,18 @@ export interface ScanResult {
   lengths: number[];
 }
 
-export type WorkerTask = { op: 'seal'; items: SealItem[] } | { op: 'open'; buffer: Buffer; items: OpenItem[] } | { op: 'scan'; path: string };
+/** Consecutive chunks of one file, read with one read: `parts` give their ids and lengths in order. */
+export interface SealRun {
+  path: string;
+  offset: number;
+  parts: Array<{ id: Buffer; length: number }>;
+}
+
+export type WorkerTask =
+  | { op: 'seal'; items: SealItem[] }
+  | { op: 'sealRun'; run: SealRun }
+  | { op: 'open'; buffer: Buffer; items: OpenItem[] }
+  | { op: 'scan'; path: string };
 
 async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
   const fh = await openFile(path, 'r');
@@ -91,6 +105,31 @@ function verifyCompression(sealedPlain: { codec: Codec; payload: Buffer }, data:
   if (!back.equals(data)) throw new LifeboatError(ErrorCode.Corrupt, 'compression produced data that does not decompress to the input; nothing was stored');
 }
 
+function sealData(id: Buffer, data: Buffer, wantHash?: boolean): SealResult {
+  const compressed = compressor.compress(data);
+  verifyCompression(compressed, data);
+  const sealed = sealCompressed(encKey, id, compressed);
+  const result: SealResult = { id: ownBuffer(id), sealed: ownBuffer(sealed), rawLength: data.length };
+  if (wantHash) result.hash = createHash('sha256').update(data).digest('hex');
+  return result;
+}
+
+/** Read a run of chunks once; each must still hash to its id, else the file changed since it was scanned. */
+async function sealRun(run: SealRun): Promise<SealResult[]> {
+  const total = run.parts.reduce((n, p) => n + p.length, 0);
+  const data = await readRange(run.path, run.offset, total);
+  const results: SealResult[] = [];
+  let at = 0;
+  for (const part of run.parts) {
+    const id = Buffer.from(part.id);
+    const chunk = data.subarray(at, at + part.length);
+    at += part.length;
+    if (chunk.length !== part.length || !blobId(idKey, chunk).equals(id)) results.push({ changed: true, id: ownBuffer(id) });
+    else results.push(sealData(id, chunk));
+  }
+  return results;
+}
+
 async function sealOne(item: SealItem): Promise<SealResult> {
   let data: Buffer;
   if (item.range) {
@@ -100,13 +139,7 @@ async function sealOne(item: SealItem): Promise<SealResult> {
   } else {
     data = Buffer.from(item.data!.buffer, item.data!.byteOffset, item.data!.byteLength);
   }
-  const id = item.id ? Buffer.from(item.id) : blobId(idKey, data);
-  const compressed = compressor.compress(data);
-  verifyCompression(compressed, data);
-  const sealed = sealCompressed(encKey, id, compressed);
-  const result: SealResult = { id: ownBuffer(id), sealed: ownBuffer(sealed), rawLength: data.length };
-  if (item.wantHash) result.hash = createHash('sha256').update(data).digest('hex');
-  return result;
+  return sealData(item.id ? Buffer.from(item.id) : blobId(idKey, data), data, item.wantHash);
 }
 
 function openOne(buffer: Buffer, item: OpenItem): OpenResult {
@@ -114,6 +147,10 @@ function openOne(buffer: Buffer, item: OpenItem): OpenResult {
     if (item.offset + item.length > buffer.length) throw new LifeboatError(ErrorCode.Corrupt, 'blob lies outside the data read');
     const sealed = buffer.subarray(item.offset, item.offset + item.length);
     const data = openBlob(encKey, idKey, compressor, Buffer.from(item.id), sealed, item.rawLength, item.verifyContent ?? true);
+    if (item.writeTo) {
+      writeWholeFile(item.writeTo, data);
+      return { written: data.length };
+    }
     return { data: ownBuffer(data) };
   } catch (err) {
     return { error: (err as Error).message, code: isLifeboatError(err) ? err.code : 'failure' };
@@ -145,9 +182,10 @@ export default async function run(task: WorkerTask): Promise<unknown> {
     const r = await scanFile(task.path);
     return move(withTransfer(r, [r.ids]) as never);
   }
-  if (task.op === 'seal') {
+  if (task.op === 'seal' || task.op === 'sealRun') {
     const results: SealResult[] = [];
-    for (const item of task.items) results.push(await sealOne(item));
+    if (task.op === 'sealRun') results.push(...(await sealRun(task.run)));
+    else for (const item of task.items) results.push(await sealOne(item));
     return move(withTransfer(results, results.flatMap((r) => ('sealed' in r ? [r.id, r.sealed] : [r.id]))) as never);
   }
   const buffer = Buffer.from(task.buffer.buffer, task.buffer.byteOffset, task.buffer.byteLength);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { RepositoryKeys } from './crypto.js';
 import type { RepositoryConfig } from './repo-config.js';
-import type { OpenItem, OpenResult, ScanResult, SealItem, SealResult, WorkerSetup, WorkerTask } from './seal-worker.js';
+import type { OpenItem, OpenResult, ScanResult, SealItem, SealResult, SealRun, WorkerSetup, WorkerTask } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 
 /**
@@ -41,6 +41,13 @@ export class BlobWorkerPool {
     const sendable = items.map((i) => ({ ...i, ...(i.data ? { data: ownBuffer(i.data) } : {}), ...(i.id ? { id: ownBuffer(i.id) } : {}) }));
     const task: WorkerTask = { op: 'seal', items: sendable };
     const results = (await this.pool.run(task, { transferList: transferList(sendable.flatMap((i) => (i.data ? [i.data] : []))) })) as SealResult[];
+    return results.map((r) => ('sealed' in r ? { ...r, id: asBuffer(r.id), sealed: asBuffer(r.sealed) } : { changed: true, id: asBuffer(r.id) }));
+  }
+
+  /** Seal consecutive chunks of a file, read once by the worker. */
+  async sealRun(run: SealRun): Promise<SealResult[]> {
+    const task: WorkerTask = { op: 'sealRun', run: { ...run, parts: run.parts.map((p) => ({ id: ownBuffer(p.id), length: p.length })) } };
+    const results = (await this.pool.run(task)) as SealResult[];
     return results.map((r) => ('sealed' in r ? { ...r, id: asBuffer(r.id), sealed: asBuffer(r.sealed) } : { changed: true, id: asBuffer(r.id) }));
   }
 

@@ -77,7 +77,7 @@ export async function fetchBlobs(repo: Repository, ids: Iterable<Buffer>): Promi
     opened.forEach((r, i) => {
       const b = range.blobs[i]!;
       if ('data' in r) result.data.set(blobKey(b.id), r.data);
-      else result.failed.set(blobKey(b.id), new LifeboatError(ErrorCode.Corrupt, `blob ${b.id.toString('hex').slice(0, 12)} in pack ${b.packId.slice(0, 12)}: ${r.error}`, { context: { pack: b.packId } }));
+      else if ('error' in r) result.failed.set(blobKey(b.id), new LifeboatError(ErrorCode.Corrupt, `blob ${b.id.toString('hex').slice(0, 12)} in pack ${b.packId.slice(0, 12)}: ${r.error}`, { context: { pack: b.packId } }));
     });
   });
   return result;

@@ -10,6 +10,10 @@ import { Semaphore } from '../util/semaphore.js';
 import { fetchBlobs, type FetchResult } from './blob-fetcher.js';
 import { planRestore, type PlannedEntry, type RestorePlan, type Selection } from './plan.js';
 import { createFileExclusive, ensureRealDirectory, removeNonDirectory } from './safe-fs.js';
+import { nsToSeconds } from './time.js';
+import { restoreWholeFiles } from './whole-files.js';
+
+export { nsToSeconds } from './time.js';
 
 export interface RestoreOptions extends Selection {
   target: string;
@@ -85,7 +89,23 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
     return parent === '/' || madeDirs.has(parent);
   };
 
-  await restoreContents(repo, plan.files.filter((f) => parentOk(f.path)), dest, owners, progress, result, fail, options.signal);
+  const files = plan.files.filter((f) => parentOk(f.path));
+  const single = files.filter((f) => f.node.content?.length === 1 && typeof f.node.hash === 'string');
+  const chunked = files.filter((f) => !(f.node.content?.length === 1 && typeof f.node.hash === 'string'));
+  await restoreWholeFiles(
+    repo,
+    single.map((entry) => ({ entry, dest: dest(entry.path) })),
+    owners,
+    (job, bytes) => {
+      result.files++;
+      result.bytes += bytes;
+      progress.filesDone++;
+      progress.bytesDone += bytes;
+    },
+    (job, err) => fail(job.entry.path, err),
+  );
+  if (options.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
+  await restoreContents(repo, chunked, dest, owners, progress, result, fail, options.signal);
 
   for (const s of plan.symlinks) {
     if (!parentOk(s.path)) continue;
@@ -199,15 +219,22 @@ async function writePart(
   if (job.failed) return;
   try {
     job.handle ??= await createFileExclusive(job.dest);
+    // Many small chunks (database pages) are written with one writev per group.
+    let group: Buffer[] = [];
+    const flush = async () => {
+      if (group.length) await writeAll(job.handle!, group);
+      group = [];
+    };
     for (let i = from; i < to; i++) {
       const key = blobKey(job.ids[i]!);
       const data = fetched.data.get(key);
       if (!data) throw fetched.failed.get(key) ?? new LifeboatError(ErrorCode.Corrupt, 'blob missing from fetch');
       job.hash.update(data);
-      let off = 0;
-      while (off < data.length) off += (await job.handle.write(data, off, data.length - off)).bytesWritten;
+      group.push(data);
       progress.bytesDone += data.length;
+      if (group.length >= 512) await flush();
     }
+    await flush();
     if (to === job.ids.length) {
       const digest = job.hash.digest('hex');
       if (job.entry.node.hash && digest !== job.entry.node.hash) {
@@ -230,6 +257,23 @@ async function writePart(
   }
 }
 
+/** Append buffers to the file, looping over short writes. */
+async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  let pending = buffers;
+  while (pending.length) {
+    let written = (await handle.writev(pending)).bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of pending) {
+      if (written >= b.length) written -= b.length;
+      else {
+        rest.push(written > 0 ? b.subarray(written) : b);
+        written = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
 async function finishFile(handle: FileHandle, node: TreeNode, owners: boolean): Promise<void> {
   // A new file already belongs to us: chown only when the owner differs.
   if (owners && (node.uid !== process.getuid?.() || node.gid !== process.getgid?.())) await handle.chown(node.uid, node.gid).catch(() => undefined);
@@ -243,10 +287,4 @@ async function applyMetadata(p: string, node: TreeNode, owners: boolean): Promis
   await chmod(p, node.mode & 0o7777);
   const t = nsToSeconds(node.mtimeNs);
   await utimes(p, t, t);
-}
-
-export function nsToSeconds(ns: string | undefined): number {
-  if (!ns || !/^-?\d+$/.test(ns)) return 0;
-  const big = BigInt(ns);
-  return Number(big / 1_000_000_000n) + Number(big % 1_000_000_000n) / 1e9;
 }

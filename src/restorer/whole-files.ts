@@ -1,0 +1,78 @@
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { BlobLocation } from '../repository/blob-types.js';
+import { blobKey } from '../repository/master-index.js';
+import type { Repository } from '../repository/repository.js';
+import type { DirectWrite } from '../repository/whole-file-write.js';
+import { mapLimit } from '../util/map-limit.js';
+import { planRanges } from './blob-fetcher.js';
+import { nsToSeconds } from './time.js';
+import type { PlannedEntry } from './plan.js';
+
+/**
+ * Files made of one blob (most small files) are written by the worker that
+ * decrypts them: the pack ranges are read in pack order, and each worker task
+ * decrypts its range's blobs, checks every file's SHA-256 and writes the files
+ * — no content travels back through the main thread.
+ */
+export interface WholeFileJob {
+  entry: PlannedEntry;
+  dest: string;
+}
+
+export async function restoreWholeFiles(
+  repo: Repository,
+  jobs: WholeFileJob[],
+  owners: boolean,
+  done: (job: WholeFileJob, bytes: number) => void,
+  fail: (job: WholeFileJob, err: unknown) => void,
+): Promise<void> {
+  const byBlob = new Map<string, WholeFileJob[]>();
+  const locations: BlobLocation[] = [];
+  for (const job of jobs) {
+    const id = Buffer.from(job.entry.node.content![0]!, 'hex');
+    const key = blobKey(id);
+    const loc = repo.index.lookup(id);
+    if (!loc) {
+      fail(job, new LifeboatError(ErrorCode.Corrupt, `blob ${id.toString('hex').slice(0, 12)} is not in any readable pack`));
+      continue;
+    }
+    const list = byBlob.get(key);
+    if (list) list.push(job);
+    else {
+      byBlob.set(key, [job]);
+      locations.push(loc);
+    }
+  }
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  await mapLimit(planRanges(locations), 4, async (range) => {
+    let bytes: Buffer;
+    try {
+      bytes = await repo.readPackRange(range.packId, range.offset, range.end - range.offset, range.blobs[0]!.type);
+    } catch (err) {
+      for (const b of range.blobs) for (const job of byBlob.get(blobKey(b.id)) ?? []) fail(job, err);
+      return;
+    }
+    const targets: WholeFileJob[] = [];
+    const items = range.blobs.flatMap((b) =>
+      (byBlob.get(blobKey(b.id)) ?? []).map((job) => {
+        targets.push(job);
+        const n = job.entry.node;
+        const writeTo: DirectWrite = {
+          path: job.dest,
+          mode: n.mode,
+          mtime: nsToSeconds(n.mtimeNs),
+          sha256: n.hash ?? '',
+          ...(owners && (n.uid !== uid || n.gid !== gid) ? { owner: { uid: n.uid, gid: n.gid } } : {}),
+        };
+        return { id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, verifyContent: false, writeTo };
+      }),
+    );
+    const results = await repo.pool.open(bytes, items);
+    results.forEach((r, i) => {
+      const job = targets[i]!;
+      if ('written' in r) done(job, r.written);
+      else if ('error' in r) fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
+    });
+  });
+}
