@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 /** Debian package → why the suite needs it. */
 export const REQUIRED_PACKAGES = {
   procps: 'ps, to assert that secrets never appear in process arguments',
+  mount: 'mount/umount, for the disk-full test on a small tmpfs',
 };
 
 function installed(pkg) {
