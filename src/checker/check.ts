@@ -31,7 +31,8 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
     const packs = await repo.checkPacks();
     const damaged = new Map<string, string>(); // blob key → pack id
     const packSet = new Set([...packs.missing, ...packs.wrongSize]);
-    for (const loc of repo.index.entries()) if (packSet.has(loc.packId)) damaged.set(blobKey(loc.id), loc.packId);
+    // A blob is damaged when no copy of it survives (another backup may have stored it again).
+    for (const loc of repo.index.entries()) if (packSet.has(loc.packId) && !repo.index.has(loc.id)) damaged.set(blobKey(loc.id), loc.packId);
     for (const id of packs.missing) findings.push({ severity: 'error', kind: 'missing-pack', pack: id, message: `pack ${id.slice(0, 12)} is listed in the index but missing from storage` });
     for (const id of packs.wrongSize) findings.push({ severity: 'error', kind: 'pack-size', pack: id, message: `pack ${id.slice(0, 12)} has a different size than the index records (truncated or damaged)` });
     for (const id of packs.unindexed) findings.push({ severity: 'warning', kind: 'unindexed-pack', pack: id, message: `pack ${id.slice(0, 12)} is in no index (left by an interrupted backup; prune removes it)` });

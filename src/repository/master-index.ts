@@ -101,17 +101,17 @@ export class MasterIndex {
     }
   }
 
-  /** Blob ids per pack (including excluded packs), for check and restore planning. */
+  /** Every stored copy of every blob (including copies in excluded packs), for check. */
   *entries(): Generator<BlobLocation> {
-    for (const [key, e] of this.blobs) {
-      yield {
-        id: Buffer.from(key, 'latin1'),
-        type: e.type,
-        packId: this.packs[e.pack]!.id,
-        offset: e.offset,
-        length: e.length,
-        rawLength: e.rawLength,
-      };
-    }
+    const locate = (key: string, e: Entry): BlobLocation => ({
+      id: Buffer.from(key, 'latin1'),
+      type: e.type,
+      packId: this.packs[e.pack]!.id,
+      offset: e.offset,
+      length: e.length,
+      rawLength: e.rawLength,
+    });
+    for (const [key, e] of this.blobs) yield locate(key, e);
+    for (const [key, list] of this.copies) for (const e of list) yield locate(key, e);
   }
 }
