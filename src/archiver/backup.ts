@@ -10,6 +10,7 @@ import { newBackupProgress, type BackupProgress } from './progress.js';
 import { scanTotals } from './scan.js';
 import { buildVirtualRoot, normalisePaths, type StreamEntry } from './virtual-root.js';
 import { TreeWalker, type InputError } from './walker.js';
+import { abortable, throwIfAborted } from './abort.js';
 
 export interface BackupOptions {
   paths: string[];
@@ -77,7 +78,9 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, options.signal);
     if (paths.includes('/') && streams.length) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
     const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams);
-    const { treeId, stats } = paths.includes('/') ? await walker.walkWholeRoot(parent?.tree) : await walker.walkVirtual(root, parent?.tree);
+    const walk = paths.includes('/') ? walker.walkWholeRoot(parent?.tree) : walker.walkVirtual(root, parent?.tree);
+    walk.catch(() => undefined); // when interrupted, the walk's own later failure is not news
+    const { treeId, stats } = await abortable(walk, options.signal);
 
     progress.phase = 'finishing';
     await packer.flush();
@@ -132,9 +135,6 @@ async function findParent(repo: Repository, options: BackupOptions, host: string
   return candidates[candidates.length - 1];
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'interrupted; no snapshot was saved');
-}
 
 function safeUser(): string {
   try {

@@ -8,6 +8,7 @@ import type { SealResult, SealRun } from '../repository/seal-worker.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
 import { SealBatcher } from './seal-batcher.js';
+import { throwIfAborted } from './abort.js';
 
 /**
  * Turns content into stored blobs, keeping every core busy:
@@ -46,7 +47,8 @@ export class FileSaver {
     this.smallLimit = repo.chunker.params.min;
   }
 
-  async saveFile(path: string, size: number): Promise<SavedContent> {
+  async saveFile(path: string, size: number, signal?: AbortSignal): Promise<SavedContent> {
+    throwIfAborted(signal);
     if (size < this.smallLimit) {
       const data = await this.budget.with(size, async () => {
         const bytes = await readFile(path);
@@ -58,14 +60,14 @@ export class FileSaver {
     if (scanned) return scanned;
     const fh = await openFile(path, 'r');
     try {
-      return await this.saveChunked(fileByteSource(fh));
+      return await this.saveChunked(fileByteSource(fh), signal);
     } finally {
       await fh.close();
     }
   }
 
-  saveStream(stream: AsyncIterable<Uint8Array>): Promise<SavedContent> {
-    return this.saveChunked(streamByteSource(stream));
+  saveStream(stream: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<SavedContent> {
+    return this.saveChunked(streamByteSource(stream), signal);
   }
 
   private async store(result: SealResult, length: number): Promise<boolean> {
@@ -138,13 +140,14 @@ export class FileSaver {
     return { content, hash: scan.hash, size: scan.size };
   }
 
-  private async saveChunked(source: ByteSource): Promise<SavedContent> {
+  private async saveChunked(source: ByteSource, signal?: AbortSignal): Promise<SavedContent> {
     const hash = createHash('sha256');
     const idKey = this.repo.keys.blobId;
     const content: string[] = [];
     const stores: Promise<boolean>[] = [];
     let size = 0;
     for await (const chunk of readChunks(this.repo.chunker, source)) {
+      throwIfAborted(signal);
       hash.update(chunk);
       const id = createHmac('sha256', idKey).update(chunk).digest();
       content.push(id.toString('hex'));

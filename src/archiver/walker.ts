@@ -12,6 +12,7 @@ import type { FileSaver } from './file-saver.js';
 import { groupName, userName } from './owners.js';
 import type { BackupProgress } from './progress.js';
 import { isVirtualDir, type StreamEntry, type VirtualDir } from './virtual-root.js';
+import { throwIfAborted } from './abort.js';
 
 export interface InputError {
   path: string;
@@ -33,8 +34,6 @@ export interface WalkStats {
 export class TreeWalker {
   readonly errors: InputError[] = [];
   readonly stats: WalkStats = { files: 0, dirs: 0, bytes: 0, filesRead: 0 };
-  /** dev:inode of multiply-linked files already recorded → their snapshot path. */
-  private readonly hardlinks = new Map<string, string>();
   private readonly io = new Semaphore(16);
 
   constructor(
@@ -136,23 +135,22 @@ export class TreeWalker {
   }
 
   private async fileNode(fullPath: string, name: string, st: BigIntStats, previous: TreeNode | undefined): Promise<TreeNode> {
-    const base = this.baseNode(name, 'file', st);
-    if (st.nlink > 1n) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = this.hardlinks.get(key);
-      if (first !== undefined) return { ...base, type: 'hardlink', target: first };
-      this.hardlinks.set(key, fullPath);
-    }
+    // Every name of a multiply-linked file is stored as a full file node (its
+    // content deduplicates to nothing) with the link count; restore re-links
+    // names that share dev and inode. Deterministic, and any single name can be
+    // restored or dumped on its own.
+    const base = { ...this.baseNode(name, 'file', st), ...(st.nlink > 1n ? { links: Number(st.nlink) } : {}) };
     const size = Number(st.size);
-    this.stats.files++;
     if (previous && this.unchanged(previous, base, size)) {
+      this.stats.files++;
       this.stats.bytes += size;
       this.progress.filesDone++;
       this.progress.bytesDone += size;
       return { ...base, size, content: previous.content ?? [], hash: previous.hash! };
     }
     this.progress.currentPath = fullPath;
-    const saved = await this.saver.saveFile(fullPath, size);
+    const saved = await this.saver.saveFile(fullPath, size, this.signal);
+    this.stats.files++;
     this.stats.filesRead++;
     this.stats.bytes += saved.size;
     this.progress.filesDone++;
@@ -172,7 +170,7 @@ export class TreeWalker {
   }
 
   private async streamNode(name: string, entry: StreamEntry): Promise<TreeNode> {
-    const saved = await this.saver.saveStream(entry.open());
+    const saved = await this.saver.saveStream(entry.open(), this.signal);
     this.stats.files++;
     this.stats.filesRead++;
     this.stats.bytes += saved.size;
@@ -237,7 +235,7 @@ export class TreeWalker {
   }
 
   private throwIfAborted(): void {
-    if (this.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'interrupted; no snapshot was saved');
+    throwIfAborted(this.signal);
   }
 }
 

@@ -33,8 +33,17 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
     const packSet = new Set([...packs.missing, ...packs.wrongSize]);
     // A blob is damaged when no copy of it survives (another backup may have stored it again).
     for (const loc of repo.index.entries()) if (packSet.has(loc.packId) && !repo.index.has(loc.id)) damaged.set(blobKey(loc.id), loc.packId);
-    for (const id of packs.missing) findings.push({ severity: 'error', kind: 'missing-pack', pack: id, message: `pack ${id.slice(0, 12)} is listed in the index but missing from storage` });
-    for (const id of packs.wrongSize) findings.push({ severity: 'error', kind: 'pack-size', pack: id, message: `pack ${id.slice(0, 12)} has a different size than the index records (truncated or damaged)` });
+    // A missing or damaged pack whose every blob has a live copy elsewhere (stored again by a later
+    // backup) loses nothing: a warning until the index is consolidated; otherwise an error.
+    const lost = new Set(damaged.values());
+    for (const id of packs.missing) {
+      const severity = lost.has(id) ? 'error' : 'warning';
+      findings.push({ severity, kind: 'missing-pack', pack: id, message: `pack ${id.slice(0, 12)} is listed in the index but missing from storage${severity === 'warning' ? '; all its data has been stored again elsewhere' : ''}` });
+    }
+    for (const id of packs.wrongSize) {
+      const severity = lost.has(id) ? 'error' : 'warning';
+      findings.push({ severity, kind: 'pack-size', pack: id, message: `pack ${id.slice(0, 12)} has a different size than the index records (truncated or damaged)${severity === 'warning' ? '; all its data has been stored again elsewhere' : ''}` });
+    }
     for (const id of packs.unindexed) findings.push({ severity: 'warning', kind: 'unindexed-pack', pack: id, message: `pack ${id.slice(0, 12)} is in no index (left by an interrupted backup; prune removes it)` });
 
     let packsRead = 0;

@@ -48,10 +48,11 @@ describe('MasterIndex', () => {
     expect(idx.blobCount).toBe(2);
     expect(idx.packCount).toBe(2);
     expect(idx.lookup(id(1))).toMatchObject({ packId: packId('a'), offset: 5 });
-    // entries() yields each blob once.
+    // entries() yields every stored copy (check verifies them all); the live one first.
     const entries = [...idx.entries()];
-    expect(entries).toHaveLength(2);
+    expect(entries).toHaveLength(3);
     expect(entries.find((e) => e.id.equals(id(1)))).toMatchObject({ packId: packId('a'), offset: 5 });
+    expect(entries.filter((e) => e.id.equals(id(1))).map((e) => e.packId)).toEqual([packId('a'), packId('b')]);
   });
 
   it('adding the same pack twice changes nothing', () => {

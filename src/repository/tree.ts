@@ -26,10 +26,12 @@ export interface TreeNode {
   content?: string[];
   /** SHA-256 of the whole content (hex). */
   hash?: string;
-  /** Symlink target as stored in the link; for hardlinks, the snapshot path of the first link. */
+  /** Symlink target as stored in the link; for `hardlink` nodes (written by no current version, still restored), the snapshot path of the linked file. */
   target?: string;
   /** Tree blob id of a directory (hex). */
   subtree?: string;
+  /** Link count of a file with several names; names sharing `dev` and `inode` are re-linked on restore. */
+  links?: number;
 }
 
 export interface Tree {

@@ -89,7 +89,9 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
     return parent === '/' || madeDirs.has(parent);
   };
 
-  const files = plan.files.filter((f) => parentOk(f.path));
+  // Names of one multiply-linked file (same dev and inode): the first is restored, the others are linked to it.
+  const { primaries, links } = groupLinkedFiles(plan.files.filter((f) => parentOk(f.path)));
+  const files = primaries;
   const single = files.filter((f) => f.node.content?.length === 1 && typeof f.node.hash === 'string');
   const chunked = files.filter((f) => !(f.node.content?.length === 1 && typeof f.node.hash === 'string'));
   await restoreWholeFiles(
@@ -121,6 +123,19 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
     }
   }
 
+  const failed = new Set(errors.map((e) => e.path));
+  for (const { entry, to } of links) {
+    try {
+      if (failed.has(to.path)) throw new LifeboatError(ErrorCode.Failure, `not linked: ${to.path}, its other name, could not be restored`);
+      await removeNonDirectory(dest(entry.path));
+      await link(dest(to.path), dest(entry.path));
+      result.files++;
+      progress.filesDone++;
+    } catch (err) {
+      fail(entry.path, err);
+    }
+  }
+
   const restoredFiles = new Set(plan.files.map((f) => f.path));
   for (const h of plan.hardlinks) {
     const target = h.node.target ?? '';
@@ -148,6 +163,27 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
     }
   }
   return result;
+}
+
+/** Split files into those to write and those to link to an earlier name of the same inode. */
+function groupLinkedFiles(files: PlannedEntry[]): { primaries: PlannedEntry[]; links: Array<{ entry: PlannedEntry; to: PlannedEntry }> } {
+  const first = new Map<string, PlannedEntry>();
+  const primaries: PlannedEntry[] = [];
+  const links: Array<{ entry: PlannedEntry; to: PlannedEntry }> = [];
+  for (const f of files) {
+    const n = f.node;
+    if ((n.links ?? 1) > 1 && n.inode !== undefined && n.dev !== undefined) {
+      const key = `${n.dev}:${n.inode}`;
+      const to = first.get(key);
+      if (to && to.node.hash === n.hash) {
+        links.push({ entry: f, to });
+        continue;
+      }
+      if (!to) first.set(key, f);
+    }
+    primaries.push(f);
+  }
+  return { primaries, links };
 }
 
 async function restoreContents(
