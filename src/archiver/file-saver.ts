@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import { open as openFile, readFile } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
+import { readSmallFile } from './fast-fs.js';
 import { BlobType } from '../repository/blob-types.js';
 import { fileByteSource, readChunks, streamByteSource, type ByteSource } from '../repository/chunk-reader.js';
 import type { Packer } from '../repository/packer.js';
@@ -42,7 +43,7 @@ export class FileSaver {
     private readonly progress: BackupProgress,
     inFlightBytes = 64 * 1024 * 1024,
   ) {
-    this.batcher = new SealBatcher(repo.pool);
+    this.batcher = new SealBatcher(() => repo.pool);
     this.budget = new Semaphore(inFlightBytes);
     this.smallLimit = repo.chunker.params.min;
   }
@@ -51,7 +52,7 @@ export class FileSaver {
     throwIfAborted(signal);
     if (size < this.smallLimit) {
       const data = await this.budget.with(size, async () => {
-        const bytes = await readFile(path);
+        const bytes = await readSmallFile(path, size);
         return bytes.length < this.smallLimit ? this.saveSmall(bytes) : undefined;
       });
       if (data) return data;

@@ -11,8 +11,9 @@ export class SealBatcher {
   private bytes = 0;
   private scheduled = false;
 
+  /** `pool` is asked for lazily: a backup with nothing to read never starts worker threads. */
   constructor(
-    private readonly pool: BlobWorkerPool,
+    private readonly pool: () => BlobWorkerPool,
     private readonly maxItems = 64,
     private readonly maxBytes = 4 * 1024 * 1024,
   ) {}
@@ -38,7 +39,7 @@ export class SealBatcher {
     this.items = [];
     this.waiters = [];
     this.bytes = 0;
-    this.pool.seal(items).then(
+    this.pool().seal(items).then(
       (results) => results.forEach((r, i) => waiters[i]!.resolve(r)),
       (err: unknown) => waiters.forEach((w) => w.reject(err)),
     );

@@ -12,6 +12,7 @@ import type { FileSaver } from './file-saver.js';
 import { groupName, userName } from './owners.js';
 import type { BackupProgress } from './progress.js';
 import { isVirtualDir, type StreamEntry, type VirtualDir } from './virtual-root.js';
+import { lstatBig } from './fast-fs.js';
 import { throwIfAborted } from './abort.js';
 
 export interface InputError {
@@ -109,7 +110,7 @@ export class TreeWalker {
     this.throwIfAborted();
     let st: BigIntStats;
     try {
-      st = await this.io.with(1, () => lstat(fullPath, { bigint: true }));
+      st = await this.io.with(1, () => lstatBig(fullPath));
     } catch (err) {
       if (systemErrorCode(err) !== 'ENOENT') this.inputError(fullPath, err);
       return undefined;
@@ -210,9 +211,14 @@ export class TreeWalker {
   }
 
   private async storeTree(tree: Tree): Promise<string> {
-    const sealed = this.repo.sealOnMain(this.repo.encodeTree(tree));
-    await this.packer.add(BlobType.Tree, sealed.id, sealed.sealed, sealed.rawLength);
-    return sealed.id.toString('hex');
+    const encoded = this.repo.encodeTree(tree);
+    const id = this.repo.blobIdOf(encoded);
+    // An unchanged directory encodes to a tree the repository already holds: nothing to seal.
+    if (!this.packer.knows(id)) {
+      const sealed = this.repo.sealOnMain(encoded, id);
+      await this.packer.add(BlobType.Tree, id, sealed.sealed, sealed.rawLength);
+    }
+    return id.toString('hex');
   }
 
   /**

@@ -1,6 +1,6 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { blobId, open, seal } from './crypto.js';
-import type { BlobCompressor, Compressed } from './codec.js';
+import { Codec, type BlobCompressor, type Compressed } from './codec.js';
 
 /**
  * A blob on its way into a pack: its plaintext is `codec byte ‖ payload`,
@@ -12,12 +12,11 @@ export interface SealedBlob {
   rawLength: number;
 }
 
+const CODEC_BYTE: Record<Codec, Buffer> = { [Codec.Raw]: Buffer.from([Codec.Raw]), [Codec.Zstd]: Buffer.from([Codec.Zstd]) };
+
 /** Seal already-compressed content: plaintext is the codec byte, then the payload. */
 export function sealCompressed(encKey: Buffer, id: Buffer, compressed: Compressed): Buffer {
-  const plaintext = Buffer.allocUnsafe(1 + compressed.payload.length);
-  plaintext[0] = compressed.codec;
-  compressed.payload.copy(plaintext, 1);
-  return seal(encKey, 'blob', plaintext, id);
+  return seal(encKey, 'blob', [CODEC_BYTE[compressed.codec], compressed.payload], id);
 }
 
 /** Compress (or keep raw) and seal. */

@@ -35,7 +35,11 @@ export function sqliteChunkSize(head: Uint8Array): number | undefined {
   return Math.max(size, 8192);
 }
 
-export async function* readChunks(chunker: Chunker, source: ByteSource): AsyncGenerator<Buffer> {
+/**
+ * With `views`, chunks are views into the reading window, valid only until the
+ * next chunk is requested — for callers that only hash them (no copy, no garbage).
+ */
+export async function* readChunks(chunker: Chunker, source: ByteSource, views = false): AsyncGenerator<Buffer> {
   const windowSize = Math.max(chunker.params.max * 2, 8 * 1024 * 1024);
   const buf = Buffer.allocUnsafe(windowSize);
   let start = 0;
@@ -59,7 +63,7 @@ export async function* readChunks(chunker: Chunker, source: ByteSource): AsyncGe
     while (start < end && (eof || end - start >= need)) {
       const len = page ? Math.min(page, end - start) : chunker.cut(buf, start, end, eof);
       if (len < 0) break;
-      yield Buffer.from(buf.subarray(start, start + len));
+      yield views ? buf.subarray(start, start + len) : Buffer.from(buf.subarray(start, start + len));
       start += len;
     }
     if (eof && start >= end) return;

@@ -29,16 +29,19 @@ function aad(kind: ObjectKind, context: Uint8Array | undefined): Buffer {
   return context ? Buffer.concat([Buffer.from(kind), context]) : Buffer.from(kind);
 }
 
-export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array, context?: Uint8Array): Buffer {
+/** Seal a plaintext given whole or in parts (parts are encrypted in order, without joining them first). */
+export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array | readonly Uint8Array[], context?: Uint8Array): Buffer {
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const length = parts.reduce((n, p) => n + p.length, 0);
   const salt = randomBytes(SALT_BYTES);
   const { k, iv } = deriveObjectKey(key, salt);
   const cipher = createCipheriv('aes-256-gcm', k, iv);
   cipher.setAAD(aad(kind, context));
-  const out = Buffer.allocUnsafe(ENVELOPE_OVERHEAD + plaintext.length);
+  const out = Buffer.allocUnsafe(ENVELOPE_OVERHEAD + length);
   out[0] = ENVELOPE_VERSION;
   salt.copy(out, 1);
   let pos = 1 + SALT_BYTES;
-  pos += cipher.update(plaintext).copy(out, pos);
+  for (const part of parts) pos += cipher.update(part).copy(out, pos);
   pos += cipher.final().copy(out, pos);
   cipher.getAuthTag().copy(out, pos);
   return out;

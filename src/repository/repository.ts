@@ -287,9 +287,12 @@ export class Repository {
   }
 
   /** Seal a blob on the calling thread (trees and other small blobs). */
-  sealOnMain(data: Buffer): { id: Buffer; sealed: Buffer; rawLength: number } {
-    const id = blobId(this.keys.blobId, data);
+  sealOnMain(data: Buffer, id: Buffer = this.blobIdOf(data)): { id: Buffer; sealed: Buffer; rawLength: number } {
     return sealBlob(this.keys.encryption, this.compressor, id, data);
+  }
+
+  blobIdOf(data: Buffer): Buffer {
+    return blobId(this.keys.blobId, data);
   }
 
   encodeTree(tree: Tree): Buffer {

@@ -165,7 +165,7 @@ async function scanFile(path: string): Promise<ScanResult> {
     const ids: Buffer[] = [];
     const lengths: number[] = [];
     let size = 0;
-    for await (const chunk of readChunks(chunker, fileByteSource(fh))) {
+    for await (const chunk of readChunks(chunker, fileByteSource(fh), true)) {
       hash.update(chunk);
       ids.push(createHmac('sha256', idKey).update(chunk).digest());
       lengths.push(chunk.length);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CHUNKER } from '../../repository/chunker.js';
 import { Repository } from '../../repository/repository.js';
-import { validCompressionLevel } from '../../repository/repo-config.js';
+import { DEFAULT_COMPRESSION_LEVEL, validCompressionLevel } from '../../repository/repo-config.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { openStorage } from '../../storage/registry.js';
 import { cacheRoot, newPassword, repositoryLocation, type CommandContext } from '../context.js';
@@ -13,7 +13,7 @@ export function registerInit(program: Command, action: ActionFactory): void {
     .command('init')
     .description('create a new encrypted repository (password from LIFEBOAT_PASSWORD, _FILE or _COMMAND, or asked on a terminal)')
     .option('--chunk-size <size>', 'average chunk size, a power of two (e.g. 1MiB)')
-    .option('--compression-level <n>', 'zstd level 1-19', '3')
+    .option('--compression-level <n>', 'zstd level 1-19 (higher: smaller and slower)', String(DEFAULT_COMPRESSION_LEVEL))
     .action(
       action(async (ctx: CommandContext, opts: { chunkSize?: string; compressionLevel: string }) => {
         const location = repositoryLocation(ctx.global);
