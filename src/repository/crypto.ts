@@ -4,25 +4,63 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 /**
  * Authenticated encryption of every object in the repository.
  *
- * Envelope: version (1 byte, = 1) ‖ salt (24 random bytes) ‖ AES-256-GCM ciphertext ‖ tag (16 bytes).
- * Each envelope gets its own key and nonce, derived with HKDF-SHA256 from the
- * repository's encryption key and the random salt, so nonce reuse cannot happen
- * however many objects a repository holds. The object's kind (blob, index,
- * snapshot, …) is bound as additional authenticated data: a valid ciphertext of
- * one kind cannot be passed off as another. Blobs also bind their id:
- * AAD = kind ‖ blob id, so a blob's ciphertext can only ever stand for the
- * content it was sealed as.
+ * Envelope: version (1 byte, = 1) ‖ key salt (16 bytes) ‖ nonce (12 bytes) ‖
+ * AES-256-GCM ciphertext ‖ tag (16 bytes).
+ * The AES key of an envelope is derived with HKDF-SHA256 from the repository's
+ * encryption key and the key salt. A writer draws a random key salt once per
+ * session (and again after 2^32 envelopes) and numbers its envelopes with a
+ * counter nonce, so a (key, nonce) pair is never used twice however many
+ * objects a repository holds, and HKDF runs once per session instead of once
+ * per blob. The object's kind (blob, index, snapshot, …) is bound as
+ * additional authenticated data: a valid ciphertext of one kind cannot be
+ * passed off as another. Blobs also bind their id: AAD = kind ‖ blob id, so a
+ * blob's ciphertext can only ever stand for the content it was sealed as.
  */
 export const ENVELOPE_VERSION = 1;
-const SALT_BYTES = 24;
+const SALT_BYTES = 16;
+const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-export const ENVELOPE_OVERHEAD = 1 + SALT_BYTES + TAG_BYTES;
+const HEADER_BYTES = 1 + SALT_BYTES + NONCE_BYTES;
+export const ENVELOPE_OVERHEAD = HEADER_BYTES + TAG_BYTES;
+const NONCES_PER_SALT = 2 ** 32;
 
 export type ObjectKind = 'blob' | 'pack-header' | 'index' | 'snapshot' | 'config' | 'lock' | 'master-key' | 'audit';
 
-function deriveObjectKey(key: Uint8Array, salt: Uint8Array): { k: Buffer; iv: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 44));
-  return { k: okm.subarray(0, 32), iv: okm.subarray(32, 44) };
+function deriveObjectKey(key: Uint8Array, salt: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 32));
+}
+
+/** The sealing session of one key in this thread: its salt, derived key and next nonce. */
+interface SealSession {
+  salt: Buffer;
+  key: Buffer;
+  counter: number;
+}
+const sessions = new Map<string, SealSession>();
+
+function sessionFor(key: Uint8Array): SealSession {
+  const id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  let session = sessions.get(id);
+  if (!session || session.counter >= NONCES_PER_SALT) {
+    const salt = randomBytes(SALT_BYTES);
+    session = { salt, key: deriveObjectKey(key, salt), counter: 0 };
+    sessions.set(id, session);
+  }
+  return session;
+}
+
+/** Derived keys of salts seen while opening (envelopes of one pack share a salt). */
+const openKeys = new Map<string, Buffer>();
+
+function openKeyFor(key: Uint8Array, salt: Buffer): Buffer {
+  const id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1') + salt.toString('latin1');
+  let k = openKeys.get(id);
+  if (!k) {
+    if (openKeys.size >= 1024) openKeys.clear();
+    k = deriveObjectKey(key, salt);
+    openKeys.set(id, k);
+  }
+  return k;
 }
 
 function aad(kind: ObjectKind, context: Uint8Array | undefined): Buffer {
@@ -33,14 +71,17 @@ function aad(kind: ObjectKind, context: Uint8Array | undefined): Buffer {
 export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array | readonly Uint8Array[], context?: Uint8Array): Buffer {
   const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
   const length = parts.reduce((n, p) => n + p.length, 0);
-  const salt = randomBytes(SALT_BYTES);
-  const { k, iv } = deriveObjectKey(key, salt);
-  const cipher = createCipheriv('aes-256-gcm', k, iv);
-  cipher.setAAD(aad(kind, context));
+  const session = sessionFor(key);
   const out = Buffer.allocUnsafe(ENVELOPE_OVERHEAD + length);
   out[0] = ENVELOPE_VERSION;
-  salt.copy(out, 1);
-  let pos = 1 + SALT_BYTES;
+  session.salt.copy(out, 1);
+  // Nonce: 4 random bytes, then the 8-byte counter of this session.
+  const nonce = out.subarray(1 + SALT_BYTES, HEADER_BYTES);
+  randomBytes(4).copy(nonce, 0);
+  nonce.writeBigUInt64BE(BigInt(session.counter++), 4);
+  const cipher = createCipheriv('aes-256-gcm', session.key, nonce);
+  cipher.setAAD(aad(kind, context));
+  let pos = HEADER_BYTES;
   for (const part of parts) pos += cipher.update(part).copy(out, pos);
   pos += cipher.final().copy(out, pos);
   cipher.getAuthTag().copy(out, pos);
@@ -57,10 +98,10 @@ export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array, co
   }
   const buf = Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
   const salt = buf.subarray(1, 1 + SALT_BYTES);
-  const body = buf.subarray(1 + SALT_BYTES, buf.length - TAG_BYTES);
+  const nonce = buf.subarray(1 + SALT_BYTES, HEADER_BYTES);
+  const body = buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES);
   const tag = buf.subarray(buf.length - TAG_BYTES);
-  const { k, iv } = deriveObjectKey(key, salt);
-  const decipher = createDecipheriv('aes-256-gcm', k, iv);
+  const decipher = createDecipheriv('aes-256-gcm', openKeyFor(key, salt), nonce);
   decipher.setAAD(aad(kind, context));
   decipher.setAuthTag(tag);
   try {
