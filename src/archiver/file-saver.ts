@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
 import { open as openFile } from 'node:fs/promises';
-import { readSmallFile } from './fast-fs.js';
 import { BlobType } from '../repository/blob-types.js';
 import { fileByteSource, readChunks, streamByteSource, type ByteSource } from '../repository/chunk-reader.js';
 import type { Packer } from '../repository/packer.js';
@@ -28,6 +27,8 @@ export interface SavedContent {
   size: number;
 }
 
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
 /** A run of consecutive new chunks is read and sealed by one worker task, up to this size. */
 const RUN_BYTES = 4 * 1024 * 1024;
 const RUN_PARTS = 256;
@@ -50,12 +51,10 @@ export class FileSaver {
 
   async saveFile(path: string, size: number, signal?: AbortSignal): Promise<SavedContent> {
     throwIfAborted(signal);
+    // Even a file of size 0 is read: /proc and /sys files report 0 and have content.
     if (size < this.smallLimit) {
-      const data = await this.budget.with(size, async () => {
-        const bytes = await readSmallFile(path, size);
-        return bytes.length < this.smallLimit ? this.saveSmall(bytes) : undefined;
-      });
-      if (data) return data;
+      const saved = await this.budget.with(size, () => this.saveSmall(path, size));
+      if (saved) return saved;
     }
     const scanned = await this.saveScanned(path);
     if (scanned) return scanned;
@@ -72,19 +71,21 @@ export class FileSaver {
   }
 
   private async store(result: SealResult, length: number): Promise<boolean> {
-    if ('changed' in result) return false;
+    if (!('sealed' in result)) return false;
     if (await this.packer.add(BlobType.Data, result.id, result.sealed, result.rawLength)) this.progress.bytesAdded += length;
     return true;
   }
 
-  private async saveSmall(data: Buffer): Promise<SavedContent> {
-    const size = data.length;
-    if (size === 0) return { content: [], hash: createHash('sha256').digest('hex'), size: 0 };
-    const r = await this.batcher.seal({ data, wantHash: true });
-    if ('changed' in r) throw new Error('unexpected change report for in-memory data');
-    await this.store(r, size);
-    this.progress.bytesDone += size;
-    return { content: [r.id.toString('hex')], hash: r.hash!, size };
+  /** A small file is read, hashed and sealed by a worker; undefined when it grew meanwhile. */
+  private async saveSmall(path: string, size: number): Promise<SavedContent | undefined> {
+    const r = await this.batcher.seal({ file: { path, size }, wantHash: true });
+    if ('grew' in r) return undefined;
+    if ('failed' in r) throw Object.assign(new Error(r.failed), { code: r.errno ?? 'EIO' });
+    if (!('sealed' in r)) throw new Error('unexpected change report for a whole small file');
+    if (r.rawLength === 0) return { content: [], hash: EMPTY_SHA256, size: 0 };
+    await this.store(r, r.rawLength);
+    this.progress.bytesDone += r.rawLength;
+    return { content: [r.id.toString('hex')], hash: r.hash!, size: r.rawLength };
   }
 
   /** The worker-scanned path; undefined when the file changed while it was read. */

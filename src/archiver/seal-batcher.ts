@@ -22,7 +22,7 @@ export class SealBatcher {
     return new Promise((resolve, reject) => {
       this.items.push(item);
       this.waiters.push({ resolve, reject });
-      this.bytes += item.data?.length ?? item.range?.length ?? 0;
+      this.bytes += item.data?.length ?? item.file?.size ?? 0;
       if (this.items.length >= this.maxItems || this.bytes >= this.maxBytes) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;

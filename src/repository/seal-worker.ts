@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
@@ -31,17 +32,23 @@ const compressor = new BlobCompressor(setup.level);
 const chunker = new Chunker(setup.chunker, gearTable(Buffer.from(setup.chunkerKey)));
 
 export interface SealItem {
-  /** The content, or a range of a file to read it from (see `range`). */
+  /** The content, or a small file to read it from (see `file`). */
   data?: Buffer;
-  /** Read the content from this file range; it must hash to `id` (else the file changed). */
-  range?: { path: string; offset: number; length: number };
+  /** Read a whole small file here (its size as lstat saw it; a file that grew is read whole). */
+  file?: { path: string; size: number };
   /** Known id (computed by the caller); computed here when absent. */
   id?: Buffer;
   /** Also return the SHA-256 of the whole data (small files are one blob). */
   wantHash?: boolean;
 }
 
-export type SealResult = { id: Buffer; sealed: Buffer; rawLength: number; hash?: string } | { changed: true; id: Buffer };
+export type SealResult =
+  | { id: Buffer; sealed: Buffer; rawLength: number; hash?: string }
+  | { changed: true; id: Buffer }
+  /** The small file grew past the size lstat reported: the caller reads it as a large file. */
+  | { grew: true }
+  /** The file could not be read: `errno` is the system error code (ENOENT, EACCES, …). */
+  | { failed: string; errno?: string };
 
 /** A sealed blob at `offset`/`length` of the task's buffer (a pack or a range of one). */
 export interface OpenItem {
@@ -130,12 +137,35 @@ async function sealRun(run: SealRun): Promise<SealResult[]> {
   return results;
 }
 
+/** Read a small file with synchronous calls: cheap in a worker, and no round trip per file. Undefined when it grew. */
+function readSmallFileSync(path: string, size: number): Buffer | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) return buf.subarray(0, got);
+      got += n;
+      if (got === buf.length) return undefined;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function sealOne(item: SealItem): Promise<SealResult> {
   let data: Buffer;
-  if (item.range) {
-    data = await readRange(item.range.path, item.range.offset, item.range.length);
-    const actual = blobId(idKey, data);
-    if (data.length !== item.range.length || (item.id && !actual.equals(item.id))) return { changed: true, id: ownBuffer(Buffer.from(item.id ?? actual)) };
+  if (item.file) {
+    let read: Buffer | undefined;
+    try {
+      read = readSmallFileSync(item.file.path, item.file.size);
+    } catch (err) {
+      const errno = (err as NodeJS.ErrnoException).code;
+      return { failed: (err as Error).message, ...(errno ? { errno } : {}) };
+    }
+    if (!read) return { grew: true };
+    data = read;
   } else {
     data = Buffer.from(item.data!.buffer, item.data!.byteOffset, item.data!.byteLength);
   }
@@ -186,7 +216,7 @@ export default async function run(task: WorkerTask): Promise<unknown> {
     const results: SealResult[] = [];
     if (task.op === 'sealRun') results.push(...(await sealRun(task.run)));
     else for (const item of task.items) results.push(await sealOne(item));
-    return move(withTransfer(results, results.flatMap((r) => ('sealed' in r ? [r.id, r.sealed] : [r.id]))) as never);
+    return move(withTransfer(results, results.flatMap((r) => ('sealed' in r ? [r.id, r.sealed] : 'id' in r ? [r.id] : []))) as never);
   }
   const buffer = Buffer.from(task.buffer.buffer, task.buffer.byteOffset, task.buffer.byteLength);
   const results = task.items.map((item) => openOne(buffer, item));
