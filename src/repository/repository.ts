@@ -156,6 +156,16 @@ export class Repository {
     return acquireLock(this.storage, this.keys.encryption, exclusive, purpose, this.lockTiming);
   }
 
+  /** Run `fn` holding a lock, and always release it. */
+  async withLock<T>(exclusive: boolean, purpose: string, fn: (lock: LockHandle) => Promise<T>): Promise<T> {
+    const lock = await this.lock(exclusive, purpose);
+    try {
+      return await fn(lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
   // ---- sealed, content-addressed objects (index files, snapshots)
 
   async writeObject(dir: 'index' | 'snapshots', kind: ObjectKind, plain: Buffer): Promise<string> {

@@ -35,14 +35,11 @@ export function registerKey(program: Command, action: ActionFactory): void {
       action(async (ctx: CommandContext, flags: { label?: string }) =>
         withRepository(ctx, async (repo) => {
           const password = await newPassword('LIFEBOAT_NEW_PASSWORD');
-          const lock = await repo.lock(true, 'key add');
-          try {
+          await repo.withLock(true, 'key add', async () => {
             const id = await repo.addKey(password, flags.label);
             ctx.out.emit({ added: id });
             ctx.out.result(`added key ${id.slice(0, 8)}`);
-          } finally {
-            await lock.release();
-          }
+          });
         }),
       ),
     );
@@ -54,14 +51,11 @@ export function registerKey(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, id: string) =>
         withRepository(ctx, async (repo) => {
-          const lock = await repo.lock(true, 'key remove');
-          try {
+          await repo.withLock(true, 'key remove', async () => {
             const removed = await repo.removeKey(id);
             ctx.out.emit({ removed });
             ctx.out.result(`removed key ${removed.slice(0, 8)}`);
-          } finally {
-            await lock.release();
-          }
+          });
         }),
       ),
     );
@@ -74,15 +68,13 @@ export function registerKey(program: Command, action: ActionFactory): void {
         withRepository(ctx, async (repo) => {
           if (!repo.keyName) throw new LifeboatError(ErrorCode.Usage, 'the repository was opened with a key file, not a password', { hint: 'use `key add` to add a password' });
           const password = await newPassword('LIFEBOAT_NEW_PASSWORD');
-          const lock = await repo.lock(true, 'key passwd');
-          try {
+          const current = repo.keyName.slice('keys/'.length);
+          await repo.withLock(true, 'key passwd', async () => {
             const added = await repo.addKey(password);
-            const removed = await repo.removeKey(repo.keyName.slice('keys/'.length));
+            const removed = await repo.removeKey(current);
             ctx.out.emit({ added, removed });
             ctx.out.result(`password changed (key ${removed.slice(0, 8)} replaced by ${added.slice(0, 8)})`);
-          } finally {
-            await lock.release();
-          }
+          });
         }),
       ),
     );
