@@ -72,7 +72,14 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       cache: repo.cache,
       // Index packs as they become durable, so an interrupted run's data is reused by the next.
       onPackStored: async (_pack, self) => {
-        if (self.storedCount >= 64) await repo.saveIndex(self.takeStoredPacks());
+        if (self.storedCount < 64) return;
+        const batch = self.takeStoredPacks();
+        try {
+          await repo.saveIndex(batch);
+        } catch (err) {
+          self.returnStoredPacks(batch); // indexed with the next batch, or at the end
+          throw err;
+        }
       },
     });
     const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, options.signal);
@@ -117,8 +124,12 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     progress.phase = 'done';
     return { snapshot: { ...snapshot, id }, errors: walker.errors, ...(parent ? { parent: parent.id } : {}), repairedPacks: packCheck.missing.length + packCheck.wrongSize.length };
   } catch (err) {
-    // Keep what is durable: index the packs already stored so a rerun need not upload them again.
-    if (packer) await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
+    // Stop storing, then keep what is durable: index the packs already stored so a rerun need
+    // not upload them again — all before the lock is released.
+    if (packer) {
+      await packer.stop();
+      await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
+    }
     throw err;
   } finally {
     await lock.release();

@@ -91,6 +91,7 @@ export class FileSaver {
   /** The worker-scanned path; undefined when the file changed while it was read. */
   private async saveScanned(path: string): Promise<SavedContent | undefined> {
     const scan = await this.repo.pool.scan(path);
+    if ('failed' in scan) throw Object.assign(new Error(scan.failed), { code: scan.errno });
     const content: string[] = [];
     const runs: Promise<boolean>[] = [];
     let run: SealRun | undefined;

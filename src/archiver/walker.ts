@@ -128,7 +128,8 @@ export class TreeWalker {
       return undefined; // sockets, FIFOs and devices are not backed up
     } catch (err) {
       // Only the input's own I/O errors are recorded and skipped; repository or storage failures end the backup.
-      if (err instanceof LifeboatError || !systemErrorCode(err)) throw err;
+      const code = systemErrorCode(err);
+      if (err instanceof LifeboatError || !code || !/^E[A-Z0-9]+$/.test(code)) throw err;
       if (systemErrorCode(err) === 'ENOENT') return undefined;
       this.inputError(fullPath, err);
       return undefined;

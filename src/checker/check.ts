@@ -32,10 +32,15 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
     const damaged = new Map<string, string>(); // blob key → pack id
     const packSet = new Set([...packs.missing, ...packs.wrongSize]);
     // A blob is damaged when no copy of it survives (another backup may have stored it again).
-    for (const loc of repo.index.entries()) if (packSet.has(loc.packId) && !repo.index.has(loc.id)) damaged.set(blobKey(loc.id), loc.packId);
     // A missing or damaged pack whose every blob has a live copy elsewhere (stored again by a later
     // backup) loses nothing: a warning until the index is consolidated; otherwise an error.
-    const lost = new Set(damaged.values());
+    const lost = new Set<string>();
+    for (const loc of repo.index.entries()) {
+      if (packSet.has(loc.packId) && !repo.index.has(loc.id)) {
+        damaged.set(blobKey(loc.id), loc.packId);
+        lost.add(loc.packId);
+      }
+    }
     for (const id of packs.missing) {
       const severity = lost.has(id) ? 'error' : 'warning';
       findings.push({ severity, kind: 'missing-pack', pack: id, message: `pack ${id.slice(0, 12)} is listed in the index but missing from storage${severity === 'warning' ? '; all its data has been stored again elsewhere' : ''}` });

@@ -21,10 +21,10 @@ export function fileByteSource(fh: FileHandle): ByteSource {
  * SQLite databases change page by page, often scattered over the whole file:
  * content-defined chunks would almost all change with a 1% row update. A file
  * that starts with the SQLite header is therefore cut at page boundaries into
- * chunks of one page, or two for pages under 8 KiB (measured: two 4 KiB pages
- * per chunk store about as few new bytes as one while keeping the per-chunk
- * overhead of a first backup low). Returns the chunk size, or undefined for
- * any other content.
+ * chunks of max(page size, 8 KiB) (measured, ADR 0010: two 4 KiB pages per
+ * chunk add about as few bytes as one while keeping the per-chunk overhead of
+ * a first backup low). Returns the chunk size, or undefined for any other
+ * content.
  */
 export function sqliteChunkSize(head: Uint8Array): number | undefined {
   if (head.length < 100) return undefined;

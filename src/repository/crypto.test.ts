@@ -133,25 +133,34 @@ describe('seal / open', () => {
     );
   });
 
-  it('two seals of the same plaintext differ (fresh salt each time) and both open', () => {
+  it('two seals of the same plaintext differ (a new nonce each time) and both open', () => {
     const key = randomBytes(32);
     for (const plain of [Buffer.alloc(0), Buffer.from('same'), pseudoRandomBytes('same', 4096)]) {
       const a = seal(key, 'blob', plain);
       const b = seal(key, 'blob', plain);
       expect(a.equals(b)).toBe(false);
-      // Salts differ, and so do the ciphertexts (a per-envelope key and nonce).
-      expect(a.subarray(1, 25).equals(b.subarray(1, 25))).toBe(false);
-      if (plain.length > 0) expect(a.subarray(25, 25 + plain.length).equals(b.subarray(25, 25 + plain.length))).toBe(false);
+      // Salt ‖ nonce (bytes 1..29) differ, and so do the ciphertexts.
+      expect(a.subarray(1, 29).equals(b.subarray(1, 29))).toBe(false);
+      if (plain.length > 0) expect(a.subarray(29, 29 + plain.length).equals(b.subarray(29, 29 + plain.length))).toBe(false);
       expect(open(key, 'blob', a).equals(plain)).toBe(true);
       expect(open(key, 'blob', b).equals(plain)).toBe(true);
     }
   });
 
-  it('salts do not repeat over many seals', () => {
+  it('(salt, nonce) pairs never repeat over many seals; one session shares its salt', () => {
     const key = randomBytes(32);
+    const headers = new Set<string>();
     const salts = new Set<string>();
-    for (let i = 0; i < 2000; i++) salts.add(seal(key, 'blob', Buffer.alloc(0)).subarray(1, 25).toString('hex'));
-    expect(salts.size).toBe(2000);
+    for (let i = 0; i < 2000; i++) {
+      const env = seal(key, 'blob', Buffer.alloc(0));
+      headers.add(env.subarray(1, 29).toString('hex'));
+      salts.add(env.subarray(1, 17).toString('hex'));
+    }
+    expect(headers.size).toBe(2000);
+    expect(salts.size).toBe(1);
+    // Another key gets a salt (and so a derived key) of its own.
+    const other = seal(randomBytes(32), 'blob', Buffer.alloc(0));
+    expect(salts.has(other.subarray(1, 17).toString('hex'))).toBe(false);
   });
 });
 

@@ -9,7 +9,7 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
  * The AES key of an envelope is derived with HKDF-SHA256 from the repository's
  * encryption key and the key salt. A writer draws a random key salt once per
  * session (and again after 2^32 envelopes) and numbers its envelopes with a
- * counter nonce, so a (key, nonce) pair is never used twice however many
+ * counter nonce (4 zero bytes ‖ 8-byte counter), so a (key, nonce) pair is never used twice however many
  * objects a repository holds, and HKDF runs once per session instead of once
  * per blob. The object's kind (blob, index, snapshot, …) is bound as
  * additional authenticated data: a valid ciphertext of one kind cannot be
@@ -75,9 +75,9 @@ export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array | 
   const out = Buffer.allocUnsafe(ENVELOPE_OVERHEAD + length);
   out[0] = ENVELOPE_VERSION;
   session.salt.copy(out, 1);
-  // Nonce: 4 random bytes, then the 8-byte counter of this session.
+  // Nonce: 4 zero bytes, then the 8-byte counter of this session (the session key is unique).
   const nonce = out.subarray(1 + SALT_BYTES, HEADER_BYTES);
-  randomBytes(4).copy(nonce, 0);
+  nonce.writeUInt32BE(0, 0);
   nonce.writeBigUInt64BE(BigInt(session.counter++), 4);
   const cipher = createCipheriv('aes-256-gcm', session.key, nonce);
   cipher.setAAD(aad(kind, context));

@@ -1,3 +1,4 @@
+import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
 import { BlobType } from './blob-types.js';
 import type { ObjectCache } from './cache.js';
@@ -29,6 +30,7 @@ export class Packer {
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private failure: unknown;
+  private stopped = false;
   /** Packs made durable since the last `takeStoredPacks`. */
   private stored: IndexedPack[] = [];
   storedBytes = 0;
@@ -44,6 +46,7 @@ export class Packer {
   /** Queue a sealed blob unless it is already known. Returns whether it was added. */
   async add(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): Promise<boolean> {
     this.throwIfFailed();
+    if (this.stopped) throw new LifeboatError(ErrorCode.Interrupted, 'the backup was stopped; no more data is stored');
     const key = blobKey(id);
     if (this.pending.has(key) || this.options.index.hasKey(key)) return false;
     this.pending.add(key);
@@ -98,6 +101,20 @@ export class Packer {
 
   get storedCount(): number {
     return this.stored.length;
+  }
+
+  /**
+   * Accept no more blobs and wait for uploads in flight (their errors ignored),
+   * so an abandoned backup writes nothing after its lock is released.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.uploads]);
+  }
+
+  /** Put packs back whose index could not be written, to be indexed later. */
+  returnStoredPacks(packs: IndexedPack[]): void {
+    this.stored.unshift(...packs);
   }
 
   /** Durable packs not yet written to an index file; each pack is handed out once. */

@@ -136,7 +136,13 @@ export class Repository {
     if (credentials.kind === 'key-file') {
       throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', { hint: 'check that it belongs to this repository' });
     }
-    if (lastError) throw new LifeboatError(ErrorCode.WrongPassword, 'a key opened with this password, but it belongs to another repository (left by an interrupted init?)', { hint: 'use another key or the recovery key', cause: lastError });
+    // The password opened a key, so it is right: the config itself does not authenticate.
+    if (lastError) {
+      throw new LifeboatError(ErrorCode.Corrupt, 'the repository config failed authentication: it is damaged, or the key that opened belongs to another repository', {
+        hint: 'run `lifeboat check`; the data can still be read with a recovery key only if the config is intact',
+        cause: lastError,
+      });
+    }
     throw new LifeboatError(ErrorCode.WrongPassword, 'wrong password', { hint: `check ${credentials.kind === 'password' ? credentials.source : 'the key'}; a recovery key file can be used with --key-file` });
   }
 
@@ -298,7 +304,11 @@ export class Repository {
 
   /** Seal a blob on the calling thread (trees and other small blobs). */
   sealOnMain(data: Buffer, id: Buffer = this.blobIdOf(data)): { id: Buffer; sealed: Buffer; rawLength: number } {
-    return sealBlob(this.keys.encryption, this.compressor, id, data);
+    const sealed = sealBlob(this.keys.encryption, this.compressor, id, data);
+    // Like the workers: prove the stored form decodes to the input before it is stored.
+    const back = openBlob(this.keys.encryption, this.keys.blobId, this.compressor, id, sealed.sealed, data.length, false);
+    if (!back.equals(data)) throw new LifeboatError(ErrorCode.Corrupt, 'a tree did not survive compression; nothing was stored');
+    return sealed;
   }
 
   blobIdOf(data: Buffer): Buffer {

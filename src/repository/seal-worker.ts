@@ -64,6 +64,12 @@ export interface OpenItem {
 
 export type OpenResult = { data: Buffer } | { written: number } | { error: string; code: string };
 
+/** The file could not be read (`errno`: ENOENT, EACCES, EIO, …). */
+export interface ScanFailure {
+  failed: string;
+  errno: string;
+}
+
 export interface ScanResult {
   size: number;
   hash: string;
@@ -124,7 +130,14 @@ function sealData(id: Buffer, data: Buffer, wantHash?: boolean): SealResult {
 /** Read a run of chunks once; each must still hash to its id, else the file changed since it was scanned. */
 async function sealRun(run: SealRun): Promise<SealResult[]> {
   const total = run.parts.reduce((n, p) => n + p.length, 0);
-  const data = await readRange(run.path, run.offset, total);
+  let data: Buffer;
+  try {
+    data = await readRange(run.path, run.offset, total);
+  } catch {
+    // Unreadable now (deleted, permissions changed): report every chunk as changed; the
+    // caller then reads the file once more itself and records the real error.
+    return run.parts.map((p) => ({ changed: true, id: ownBuffer(Buffer.from(p.id)) }));
+  }
   const results: SealResult[] = [];
   let at = 0;
   for (const part of run.parts) {
@@ -209,7 +222,15 @@ async function scanFile(path: string): Promise<ScanResult> {
 
 export default async function run(task: WorkerTask): Promise<unknown> {
   if (task.op === 'scan') {
-    const r = await scanFile(task.path);
+    let r: ScanResult;
+    try {
+      r = await scanFile(task.path);
+    } catch (err) {
+      // Errors lose their `code` crossing threads: report a file's I/O error as data.
+      const errno = (err as NodeJS.ErrnoException).code;
+      if (!errno || !/^E[A-Z0-9]+$/.test(errno)) throw err;
+      return { failed: (err as Error).message, errno } satisfies ScanFailure;
+    }
     return move(withTransfer(r, [r.ids]) as never);
   }
   if (task.op === 'seal' || task.op === 'sealRun') {

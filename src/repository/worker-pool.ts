@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { RepositoryKeys } from './crypto.js';
 import type { RepositoryConfig } from './repo-config.js';
-import type { OpenItem, OpenResult, ScanResult, SealItem, SealResult, SealRun, WorkerSetup, WorkerTask } from './seal-worker.js';
+import type { OpenItem, OpenResult, ScanFailure, ScanResult, SealItem, SealResult, SealRun, WorkerSetup, WorkerTask } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 
 /**
@@ -75,9 +75,9 @@ export class BlobWorkerPool {
   }
 
   /** Chunk and hash a whole file in a worker: chunk ids and lengths, and the file's SHA-256. */
-  async scan(path: string): Promise<ScanResult> {
-    const r = (await this.pool.run({ op: 'scan', path } satisfies WorkerTask)) as ScanResult;
-    return { ...r, ids: asBuffer(r.ids) };
+  async scan(path: string): Promise<ScanResult | ScanFailure> {
+    const r = (await this.pool.run({ op: 'scan', path } satisfies WorkerTask)) as ScanResult | ScanFailure;
+    return 'failed' in r ? r : { ...r, ids: asBuffer(r.ids) };
   }
 
   async close(): Promise<void> {

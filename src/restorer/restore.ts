@@ -92,6 +92,9 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
   // Names of one multiply-linked file (same dev and inode): the first is restored, the others are linked to it.
   const { primaries, links } = groupLinkedFiles(plan.files.filter((f) => parentOk(f.path)));
   const files = primaries;
+  // Linked names write no content: the totals count what is written.
+  progress.totalFiles = files.length + links.length;
+  progress.totalBytes = files.reduce((n, f) => n + (f.node.size ?? 0), 0);
   const single = files.filter((f) => f.node.content?.length === 1 && typeof f.node.hash === 'string');
   const chunked = files.filter((f) => !(f.node.content?.length === 1 && typeof f.node.hash === 'string'));
   await restoreWholeFiles(
@@ -105,6 +108,7 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
       progress.bytesDone += bytes;
     },
     (job, err) => fail(job.entry.path, err),
+    options.signal,
   );
   if (options.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
   await restoreContents(repo, chunked, dest, owners, progress, result, fail, options.signal);

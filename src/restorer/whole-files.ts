@@ -25,6 +25,7 @@ export async function restoreWholeFiles(
   owners: boolean,
   done: (job: WholeFileJob, bytes: number) => void,
   fail: (job: WholeFileJob, err: unknown) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   const byBlob = new Map<string, WholeFileJob[]>();
   const locations: BlobLocation[] = [];
@@ -46,6 +47,7 @@ export async function restoreWholeFiles(
   const uid = process.getuid?.();
   const gid = process.getgid?.();
   await mapLimit(planRanges(locations), 4, async (range) => {
+    if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
     let bytes: Buffer;
     try {
       bytes = await repo.readPackRange(range.packId, range.offset, range.end - range.offset, range.blobs[0]!.type);

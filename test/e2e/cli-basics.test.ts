@@ -588,9 +588,13 @@ describe('unreadable inputs', () => {
 
   // A file with mode 000 inside the tree: as root, run the CLI with
   // CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH dropped (setpriv), so the mode counts.
-  it.runIf(isLinux && (!isRoot || existsSync('/usr/bin/setpriv')))('a file without read permission gives exit 3 and is named', async () => {
+  // Both a small file (read whole by a worker) and a large one (chunked by a worker): each path reports the error.
+  it.runIf(isLinux && (!isRoot || existsSync('/usr/bin/setpriv'))).each([
+    ['small', 'secret\n'],
+    ['large', 'x'.repeat(300 * 1024)],
+  ])('a %s file without read permission gives exit 3 and is named', async (_kind, content) => {
     const locked = path.join(src, 'locked.txt');
-    writeFileSync(locked, 'secret\n');
+    writeFileSync(locked, content);
     chmodSync(locked, 0o000);
     try {
       const args = [CLI, '--repo', ctx.repo, '--json', 'backup', src];

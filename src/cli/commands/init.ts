@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CHUNKER } from '../../repository/chunker.js';
+import { DEFAULT_CHUNKER, validateChunkerParams } from '../../repository/chunker.js';
 import { Repository } from '../../repository/repository.js';
 import { DEFAULT_COMPRESSION_LEVEL, validCompressionLevel } from '../../repository/repo-config.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
@@ -16,13 +16,15 @@ export function registerInit(program: Command, action: ActionFactory): void {
     .option('--compression-level <n>', 'zstd level 1-19 (higher: smaller and slower)', String(DEFAULT_COMPRESSION_LEVEL))
     .action(
       action(async (ctx: CommandContext, opts: { chunkSize?: string; compressionLevel: string }) => {
+        // Validate everything before asking for a password or creating anything.
         const location = repositoryLocation(ctx.global);
-        const password = await newPassword('LIFEBOAT_PASSWORD');
         const avg = opts.chunkSize ? parseSize(opts.chunkSize) : DEFAULT_CHUNKER.avg;
         const chunker = { min: avg / 4, avg, max: avg * 4 };
-        const storage = await openStorage(location, { create: true });
+        validateChunkerParams(chunker);
         const level = Number(opts.compressionLevel);
         if (!validCompressionLevel(level)) throw new LifeboatError(ErrorCode.Usage, `--compression-level must be a whole number from 1 to 19, got "${opts.compressionLevel}"`);
+        const password = await newPassword('LIFEBOAT_PASSWORD');
+        const storage = await openStorage(location, { create: true });
         const repo = await Repository.init(storage, password, { chunker, compressionLevel: level, cacheRoot: cacheRoot(ctx.global) });
         await repo.close();
         ctx.out.emit({ type: 'init', repository: { id: repo.id, location: storage.location, chunker, compression: repo.config.compression } });
