@@ -1,7 +1,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, LifeboatError, systemErrorCode } from '../errors/index.js';
+import { LifeboatError, systemErrorCode } from '../errors/index.js';
 import { BlobType } from '../repository/blob-types.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../errors/index.js';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
 import { openBlob, sealBlob } from './blob-codec.js';
 import { BlobType, type BlobLocation } from './blob-types.js';
@@ -10,10 +9,10 @@ import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectK
 import type { Credentials } from './credentials.js';
 import { packObjectName, randomId, sha256Hex } from './ids.js';
 import { decodeIndexFile, encodeIndexFile, type IndexedPack } from './index-file.js';
-import { createKeySlot, parseKeySlot, unlockKeySlot } from './key-slot.js';
+import { createKeySlot, parseKeySlot } from './key-slot.js';
+import { unlock } from './unlock.js';
 import { acquireLock, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { MasterIndex } from './master-index.js';
-import { parseRecoveryKey } from './paper-key.js';
 import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
 import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
@@ -390,33 +389,4 @@ export class Repository {
 
 function cacheFor(options: OpenOptions, repositoryId: string): ObjectCache | undefined {
   return options.cacheRoot ? new ObjectCache(options.cacheRoot, repositoryId) : undefined;
-}
-
-/** Every master secret the credentials unlock, in slot order. */
-async function* unlock(storage: Storage, credentials: Credentials): AsyncGenerator<{ master: Buffer; keyName: string | undefined }> {
-  if (credentials.kind === 'key-file') {
-    let text: string;
-    try {
-      text = await readFile(credentials.path, 'utf8');
-    } catch (cause) {
-      throw new LifeboatError(ErrorCode.NoPassword, `cannot read the key file ${credentials.path} (${systemErrorCode(cause) ?? 'error'})`);
-    }
-    yield { master: parseRecoveryKey(text).master, keyName: undefined };
-    return;
-  }
-  if (credentials.password.length === 0) {
-    throw new LifeboatError(ErrorCode.WrongPassword, 'the password is empty', { hint: 'set LIFEBOAT_PASSWORD (or _FILE, _COMMAND) to the repository password' });
-  }
-  const slots = await storage.list('keys/');
-  for (const s of slots) {
-    let slot;
-    try {
-      slot = parseKeySlot(await storage.get(s.name), s.name);
-    } catch (err) {
-      if (isLifeboatError(err, ErrorCode.WrongPassword) || isLifeboatError(err, ErrorCode.NotFound)) continue; // damaged or vanished slot
-      throw err;
-    }
-    const master = await unlockKeySlot(slot, credentials.password);
-    if (master) yield { master, keyName: s.name };
-  }
 }

@@ -101,7 +101,7 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
     repo,
     single.map((entry) => ({ entry, dest: dest(entry.path) })),
     owners,
-    (job, bytes) => {
+    (_job, bytes) => {
       result.files++;
       result.bytes += bytes;
       progress.filesDone++;
