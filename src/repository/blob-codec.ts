@@ -19,6 +19,20 @@ export function sealCompressed(encKey: Buffer, id: Buffer, compressed: Compresse
   return seal(encKey, 'blob', [CODEC_BYTE[compressed.codec], compressed.payload], id);
 }
 
+/**
+ * Compress, prove the compressed form decodes to the input, then seal: a
+ * faulty compressor must never produce an unrestorable backup. (Encryption is
+ * deterministic code, not data-dependent, so decompression is what is checked.)
+ * Used for every blob, in the workers and on the main thread.
+ */
+export function sealVerified(encKey: Buffer, compressor: BlobCompressor, id: Buffer, data: Buffer): SealedBlob {
+  const compressed = compressor.compress(data);
+  if (compressed.codec !== Codec.Raw && !compressor.decompress(compressed.codec, compressed.payload, data.length).equals(data)) {
+    throw new LifeboatError(ErrorCode.Corrupt, 'compression produced data that does not decompress to the input; nothing was stored');
+  }
+  return { id, sealed: sealCompressed(encKey, id, compressed), rawLength: data.length };
+}
+
 /** Compress (or keep raw) and seal. */
 export function sealBlob(encKey: Buffer, compressor: BlobCompressor, id: Buffer, data: Buffer): SealedBlob {
   return { id, sealed: sealCompressed(encKey, id, compressor.compress(data)), rawLength: data.length };

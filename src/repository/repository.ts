@@ -1,6 +1,6 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
-import { openBlob, sealBlob } from './blob-codec.js';
+import { openBlob, sealVerified } from './blob-codec.js';
 import { BlobType, type BlobLocation } from './blob-types.js';
 import { ObjectCache, readThrough } from './cache.js';
 import { Chunker, gearTable } from './chunker.js';
@@ -303,11 +303,7 @@ export class Repository {
 
   /** Seal a blob on the calling thread (trees and other small blobs). */
   sealOnMain(data: Buffer, id: Buffer = this.blobIdOf(data)): { id: Buffer; sealed: Buffer; rawLength: number } {
-    const sealed = sealBlob(this.keys.encryption, this.compressor, id, data);
-    // Like the workers: prove the stored form decodes to the input before it is stored.
-    const back = openBlob(this.keys.encryption, this.keys.blobId, this.compressor, id, sealed.sealed, data.length, false);
-    if (!back.equals(data)) throw new LifeboatError(ErrorCode.Corrupt, 'a tree did not survive compression; nothing was stored');
-    return sealed;
+    return sealVerified(this.keys.encryption, this.compressor, id, data);
   }
 
   blobIdOf(data: Buffer): Buffer {

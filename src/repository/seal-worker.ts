@@ -4,10 +4,10 @@ import { open as openFile } from 'node:fs/promises';
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import { openBlob, sealCompressed } from './blob-codec.js';
+import { openBlob, sealVerified } from './blob-codec.js';
 import { fileByteSource, readChunks } from './chunk-reader.js';
 import { Chunker, gearTable, type ChunkerParams } from './chunker.js';
-import { BlobCompressor, Codec } from './codec.js';
+import { BlobCompressor } from './codec.js';
 import { blobId } from './crypto.js';
 import { ownBuffer, transferList } from './transfer.js';
 import { writeWholeFile, type DirectWrite } from './whole-file-write.js';
@@ -107,21 +107,8 @@ async function readRange(path: string, offset: number, length: number): Promise<
   }
 }
 
-/**
- * Prove the stored form decodes to the input before it may leave this thread:
- * a faulty compressor must never produce an unrestorable backup. (Encryption is
- * deterministic code, not data-dependent, so decompression is what is checked.)
- */
-function verifyCompression(sealedPlain: { codec: Codec; payload: Buffer }, data: Buffer): void {
-  if (sealedPlain.codec === Codec.Raw) return;
-  const back = compressor.decompress(sealedPlain.codec, sealedPlain.payload, data.length);
-  if (!back.equals(data)) throw new LifeboatError(ErrorCode.Corrupt, 'compression produced data that does not decompress to the input; nothing was stored');
-}
-
 function sealData(id: Buffer, data: Buffer, wantHash?: boolean): SealResult {
-  const compressed = compressor.compress(data);
-  verifyCompression(compressed, data);
-  const sealed = sealCompressed(encKey, id, compressed);
+  const { sealed } = sealVerified(encKey, compressor, id, data);
   const result: SealResult = { id: ownBuffer(id), sealed: ownBuffer(sealed), rawLength: data.length };
   if (wantHash) result.hash = createHash('sha256').update(data).digest('hex');
   return result;
