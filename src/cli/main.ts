@@ -37,7 +37,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const program = new Command('lifeboat')
   .description('Encrypted, deduplicated backups that prove they restore.')
   .version(VERSION)
-  .option('--config <file>', 'configuration file (default: $LIFEBOAT_CONFIG, ./lifeboat.yaml, /etc/lifeboat/lifeboat.yaml)')
+  .option('--config <file>', 'configuration file (lifeboat.yaml; accepted now, read once configured sources and jobs arrive)')
   .option('--repo <path|url>', 'repository location (or $LIFEBOAT_REPOSITORY)')
   .option('--key-file <file>', 'open the repository with a recovery key file instead of a password (or $LIFEBOAT_KEY_FILE)')
   .option('--json', 'machine-readable output: one JSON document, or JSON lines for long operations')

@@ -41,7 +41,7 @@ export class ProgressBar {
     if (s.totalBytes) line += ` / ${formatBytes(s.totalBytes)} (${Math.min(100, Math.floor((s.bytes / s.totalBytes) * 100))}%)`;
     line += `  ${formatBytes(rate)}/s`;
     if (s.totalBytes && rate > 0 && s.bytes < s.totalBytes) line += `  ETA ${formatDuration(((s.totalBytes - s.bytes) / rate) * 1000)}`;
-    const width = process.stderr.columns ?? 100;
+    const width = process.stderr.columns || 100;
     process.stderr.write(`\r${line.slice(0, width - 1).padEnd(Math.min(width - 1, 100))}`);
     this.drawn = true;
   }
