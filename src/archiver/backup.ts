@@ -58,8 +58,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   const lock = await repo.lock(false, `backup on ${host}`);
   let packer: Packer | undefined;
   try {
-    await repo.loadIndex();
-    const packCheck = await repo.checkPacks();
+    const packCheck = await repo.prepareRead();
     const parent = options.force ? undefined : await findParent(repo, options, host, paths);
     if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
     progress.phase = 'saving';

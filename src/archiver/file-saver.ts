@@ -70,6 +70,19 @@ export class FileSaver {
     return this.saveChunked(streamByteSource(stream), signal);
   }
 
+  /**
+   * Wait for `bytes` of budget, then start `work`, releasing the budget when it
+   * settles. Returns the started work (wrapped, so awaiting the budget does not
+   * await the work); the caller awaits it with its siblings later, so its
+   * failure is observed there, not reported early as unhandled.
+   */
+  private async inFlight(bytes: number, work: () => Promise<boolean>): Promise<{ done: Promise<boolean> }> {
+    await this.budget.acquire(bytes);
+    const done = work().finally(() => this.budget.release(bytes));
+    done.catch(() => undefined);
+    return { done };
+  }
+
   private async store(result: SealResult, length: number): Promise<boolean> {
     if (!('sealed' in result)) return false;
     if (await this.packer.add(BlobType.Data, result.id, result.sealed, result.rawLength)) this.progress.bytesAdded += length;
@@ -102,17 +115,13 @@ export class FileSaver {
       const bytes = runBytes;
       run = undefined;
       runBytes = 0;
-      await this.budget.acquire(bytes);
-      const stored = this.repo.pool
-        .sealRun(current)
-        .then(async (results) => {
-          let ok = true;
-          for (let i = 0; i < results.length; i++) ok = (await this.store(results[i]!, current.parts[i]!.length)) && ok;
-          return ok;
-        })
-        .finally(() => this.budget.release(bytes));
-      stored.catch(() => undefined); // observed by Promise.all below
-      runs.push(stored);
+      const { done } = await this.inFlight(bytes, async () => {
+        const results = await this.repo.pool.sealRun(current);
+        let ok = true;
+        for (let i = 0; i < results.length; i++) ok = (await this.store(results[i]!, current.parts[i]!.length)) && ok;
+        return ok;
+      });
+      runs.push(done);
     };
     const inRun = new Set<string>();
     let offset = 0;
@@ -158,13 +167,7 @@ export class FileSaver {
       size += length;
       this.progress.bytesDone += length;
       if (this.packer.knows(id)) continue;
-      await this.budget.acquire(length);
-      const stored = this.batcher
-        .seal({ data: chunk, id })
-        .then((r) => this.store(r, length))
-        .finally(() => this.budget.release(length));
-      stored.catch(() => undefined); // observed by Promise.all below
-      stores.push(stored);
+      stores.push((await this.inFlight(length, async () => this.store(await this.batcher.seal({ data: chunk, id }), length))).done);
     }
     await Promise.all(stores);
     return { content, hash: hash.digest('hex'), size };

@@ -20,8 +20,7 @@ export interface CheckOptions {
  */
 export async function check(repo: Repository, options: CheckOptions = {}): Promise<CheckReport> {
   const findings: Finding[] = [];
-  const lock = await repo.lock(false, 'check');
-  try {
+  return repo.withLock(false, 'check', async () => {
     for (const k of await repo.listKeys()) {
       if (!k.readable) findings.push({ severity: 'error', kind: 'unreadable-key', object: k.name, message: `key file ${k.name} is damaged` });
     }
@@ -76,9 +75,7 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
       bytesRead,
       findings,
     };
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 function choosePacks(ids: string[], percent: number, random: () => number): string[] {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
-import { openBlob, sealBlob, sealCompressed } from './blob-codec.js';
+import { openBlob, sealCompressed, sealVerified } from './blob-codec.js';
 import { BlobCompressor, Codec } from './codec.js';
 import { blobId, deriveRepositoryKeys, open, seal } from './crypto.js';
 import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from './testing/helpers.js';
@@ -11,10 +11,10 @@ const keys = deriveRepositoryKeys(pseudoRandomBytes('blob-codec master', 32));
 const compressor = new BlobCompressor(3);
 
 function sealed(data: Buffer) {
-  return sealBlob(keys.encryption, compressor, blobId(keys.blobId, data), data);
+  return sealVerified(keys.encryption, compressor, blobId(keys.blobId, data), data);
 }
 
-describe('sealBlob / openBlob', () => {
+describe('sealVerified / openBlob', () => {
   it('round-trips random (stored raw) data', () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 0, max: 64 * 1024 }), (seed, size) => {
@@ -91,7 +91,7 @@ describe('sealBlob / openBlob', () => {
   it('a blob id under another id key gives corrupt (ids are keyed)', () => {
     const data = Buffer.from('keyed');
     const other = deriveRepositoryKeys(pseudoRandomBytes('other master', 32));
-    const s = sealBlob(keys.encryption, compressor, blobId(other.blobId, data), data);
+    const s = sealVerified(keys.encryption, compressor, blobId(other.blobId, data), data);
     expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, s.id, s.sealed, s.rawLength), ErrorCode.Corrupt);
   });
 

@@ -33,11 +33,6 @@ export function sealVerified(encKey: Buffer, compressor: BlobCompressor, id: Buf
   return { id, sealed: sealCompressed(encKey, id, compressed), rawLength: data.length };
 }
 
-/** Compress (or keep raw) and seal. */
-export function sealBlob(encKey: Buffer, compressor: BlobCompressor, id: Buffer, data: Buffer): SealedBlob {
-  return { id, sealed: sealCompressed(encKey, id, compressor.compress(data)), rawLength: data.length };
-}
-
 /**
  * Decrypt (authenticating the blob against its id, which is bound as AAD) and
  * decompress. With `verifyContent` the content is also re-hashed and compared

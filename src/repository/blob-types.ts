@@ -13,7 +13,3 @@ export interface BlobLocation {
   /** Length of the original content. */
   rawLength: number;
 }
-
-export function blobTypeName(type: BlobType): 'data' | 'tree' {
-  return type === BlobType.Tree ? 'tree' : 'data';
-}

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { sha256Hex } from './ids.js';
 
 /**
@@ -51,20 +52,21 @@ export class ObjectCache {
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
-
-  async remove(name: string): Promise<void> {
-    await rm(this.file(name), { force: true }).catch(() => undefined);
-  }
 }
 
 /**
- * Read through the cache: serve a verified cached copy, or fetch, verify the
- * content hash against the name, and keep a copy.
+ * Read a content-addressed object (named by the SHA-256 of its bytes) through
+ * the cache: serve a cached copy (checked by `get`), or fetch, check the bytes
+ * against the name, and only then keep a copy. Either way the bytes returned
+ * match their name.
  */
 export async function readThrough(cache: ObjectCache | undefined, name: string, fetch: () => Promise<Buffer>): Promise<Buffer> {
   const cached = await cache?.get(name);
   if (cached) return cached;
   const data = await fetch();
+  if (sha256Hex(data) !== name.slice(name.lastIndexOf('/') + 1)) {
+    throw new LifeboatError(ErrorCode.Corrupt, `${name} does not match its content hash (damaged in storage)`, { context: { object: name } });
+  }
   await cache?.put(name, data);
   return data;
 }

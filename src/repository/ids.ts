@@ -15,17 +15,7 @@ export function randomId(): string {
   return randomBytes(ID_BYTES).toString('hex');
 }
 
-const HEX_ID = /^[0-9a-f]{64}$/;
-
-export function isHexId(value: string): boolean {
-  return HEX_ID.test(value);
-}
-
 /** The object name of a pack: packs are fanned out over 256 directories. */
 export function packObjectName(packId: string): string {
   return `data/${packId.slice(0, 2)}/${packId}`;
-}
-
-export function shortId(id: string): string {
-  return id.slice(0, 8);
 }

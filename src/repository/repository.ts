@@ -181,13 +181,9 @@ export class Repository {
     return id;
   }
 
-  /** Read, check the bytes against the name, then decrypt. */
+  /** Read (checked against the name by `readThrough`), then decrypt. */
   async readObject(name: string, kind: ObjectKind): Promise<Buffer> {
     const data = await readThrough(this.cache, name, () => this.storage.get(name));
-    const expected = name.slice(name.lastIndexOf('/') + 1);
-    if (sha256Hex(data) !== expected) {
-      throw new LifeboatError(ErrorCode.Corrupt, `${name} does not match its content hash (damaged in storage)`, { context: { object: name } });
-    }
     return open(this.keys.encryption, kind, data);
   }
 
@@ -260,10 +256,12 @@ export class Repository {
     const held = this.treePacks.get(packId);
     if (held) return held;
     const name = packObjectName(packId);
-    const pack = await readThrough(this.cache, name, () => this.storage.get(name));
-    if (sha256Hex(pack) !== packId) {
-      await this.cache?.remove(name);
-      throw new LifeboatError(ErrorCode.Corrupt, `pack ${packId.slice(0, 12)} does not match its content hash`, { context: { pack: packId } });
+    let pack: Buffer;
+    try {
+      pack = await readThrough(this.cache, name, () => this.storage.get(name));
+    } catch (err) {
+      if (isLifeboatError(err, ErrorCode.Corrupt)) err.context.pack = packId;
+      throw err;
     }
     if (this.treePackBytes + pack.length > 256 * 1024 * 1024) {
       this.treePacks.clear();

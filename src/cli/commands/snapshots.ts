@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { matchesFilter } from '../../repository/snapshot.js';
+import { matchesFilter, sortByTime } from '../../repository/snapshot.js';
 import type { ActionFactory } from '../action.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { withRepository, type CommandContext } from '../context.js';
@@ -33,8 +33,7 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
               const key = `${s.host}\n${s.source ?? ''}\n${[...s.paths].sort().join('\n')}`;
               groups.set(key, [...(groups.get(key) ?? []), s]);
             }
-            list = [...groups.values()].flatMap((g) => g.slice(-n));
-            list.sort((a, b) => (a.time < b.time ? -1 : 1));
+            list = sortByTime([...groups.values()].flatMap((g) => g.slice(-n)));
           }
           for (const p of problems) ctx.out.warn(`${p.name}: ${p.error.message}`);
           ctx.out.emit({ snapshots: list, problems: problems.map((p) => ({ object: p.name, error: p.error.toJSON() })) });
