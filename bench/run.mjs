@@ -12,6 +12,7 @@ import { haveGnuTime, runMeasured, tailFile, dropCaches, canDropCaches } from '.
 import { TOOL_NAMES, describeTool, which } from './lib/tools.mjs';
 import { compareTrees, treeBytes, treeStats } from './lib/tree-compare.mjs';
 import { STEPS, summarizeTool, wallRatios, formatReport } from './lib/report.mjs';
+import { compareSqliteAddedBytes, formatSqliteComparison } from './lib/sqlite-file.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: npm run bench -- [options]      (or: node bench/run.mjs [options])
@@ -260,6 +261,13 @@ async function main() {
   }
   rmrf(dataPath);
 
+  try {
+    doc.sqlite = await compareSqliteAddedBytes({ pristine: dataset.dir, work: opts.work, generator, tools, log });
+  } catch (e) {
+    log(`bench: the SQLite comparison failed: ${e.message}`);
+    doc.sqlite = { error: String(e.message) };
+  }
+
   for (const t of tools) doc.tools[t.name].summary = summarizeTool(doc.tools[t.name]);
   doc.ratios = wallRatios(doc);
   doc.ok = tools.every((t) => doc.tools[t.name].runs.every((r) => r.ok));
@@ -271,7 +279,7 @@ async function main() {
   fs.writeFileSync(resultsFile, `${JSON.stringify(doc, null, 2)}\n`);
 
   if (opts.json) console.log(JSON.stringify(doc, null, 2));
-  else console.log(`${formatReport(doc)}\nresults: ${path.relative(process.cwd(), resultsFile) || resultsFile}`);
+  else console.log(`${formatReport(doc)}${doc.sqlite?.results ? formatSqliteComparison(doc.sqlite) : ''}\nresults: ${path.relative(process.cwd(), resultsFile) || resultsFile}`);
   log(`bench: results saved to ${resultsFile}`);
   process.exit(doc.ok ? 0 : 1);
 }

@@ -8,6 +8,18 @@ import { spawnSync } from 'node:child_process';
 export const REQUIRED_PACKAGES = {
   procps: 'ps, to assert that secrets never appear in process arguments',
   mount: 'mount/umount, for the disk-full test on a small tmpfs',
+  sqlite3: 'the sqlite3 CLI, an independent reader of restored SQLite databases',
+  age: 'the standard age CLI, to prove sealed secrets decrypt without Lifeboat',
+  'postgresql': 'initdb/pg_ctl/pg_dump/pg_restore for throwaway PostgreSQL servers',
+  'mariadb-server': 'mariadbd/mariadb-dump for throwaway MariaDB servers',
+  'mariadb-client': 'mariadb-dump and the mariadb client',
+  'redis-server': 'redis-server for throwaway Redis instances',
+  'victoria-metrics': 'victoria-metrics for throwaway time-series servers',
+  prometheus: 'prometheus (and promtool) for throwaway Prometheus servers and the /metrics scrape test',
+  'python3-aiosmtpd': 'a real SMTP server receiving the daemon\'s alert mail',
+  systemd: 'systemd-analyze, to verify the units and calendar specs of `lifeboat schedule systemd`',
+  chromium: 'headless Chromium (driven by playwright-core) for the web dashboard tests against a real daemon',
+  'openssh-server': 'sshd (with internal-sftp) for throwaway SFTP servers behind the SFTP driver tests',
 };
 
 function installed(pkg) {

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { Packer } from '../repository/packer.js';
+import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type Snapshot, type SnapshotEntry } from '../repository/snapshot.js';
 import { VERSION } from '../version.js';
@@ -8,13 +8,16 @@ import { compileExcludes } from './excludes.js';
 import { FileSaver } from './file-saver.js';
 import { newBackupProgress, type BackupProgress } from './progress.js';
 import { scanTotals } from './scan.js';
-import { buildVirtualRoot, normalisePaths, type StreamEntry } from './virtual-root.js';
+import { buildVirtualRoot, normalisePaths, type Mount, type StreamEntry } from './virtual-root.js';
 import { TreeWalker, type InputError } from './walker.js';
 import { abortable, throwIfAborted } from './abort.js';
+import { keepDurablePacks, newRunPacker } from './run-packer.js';
 
 export interface BackupOptions {
   paths: string[];
   streams?: StreamEntry[];
+  /** Real paths stored under other snapshot paths. */
+  mounts?: Mount[];
   tags?: string[];
   reason?: string;
   host?: string;
@@ -24,7 +27,8 @@ export interface BackupOptions {
   parent?: string;
   /** Ignore the parent: read every file again. */
   force?: boolean;
-  metadata?: Record<string, unknown>;
+  /** Recorded with the snapshot; a function is called once the data is stored (stream sources learn counts while streaming). */
+  metadata?: Record<string, unknown> | ((stored: { files: number; bytes: number }) => Promise<Record<string, unknown>>);
   progress?: BackupProgress;
   /** Count files and bytes concurrently, for an ETA. */
   estimate?: boolean;
@@ -52,7 +56,8 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   const progress = options.progress ?? newBackupProgress();
   const paths = normalisePaths(options.paths);
   const streams = options.streams ?? [];
-  if (paths.length === 0 && streams.length === 0) throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'give at least one path' });
+  const mounts = options.mounts ?? [];
+  if (paths.length === 0 && streams.length === 0 && mounts.length === 0) throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'give at least one path' });
   const host = options.host ?? os.hostname();
 
   const lock = await repo.lock(false, `backup on ${host}`);
@@ -63,34 +68,22 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
     progress.phase = 'saving';
 
-    packer = new Packer({
-      storage: repo.storage,
-      encryptionKey: repo.keys.encryption,
-      index: repo.index,
-      packSize: repo.config.packSize,
-      cache: repo.cache,
-      // Index packs as they become durable, so an interrupted run's data is reused by the next.
-      onPackStored: async (_pack, self) => {
-        if (self.storedCount < 64) return;
-        const batch = self.takeStoredPacks();
-        try {
-          await repo.saveIndex(batch);
-        } catch (err) {
-          self.returnStoredPacks(batch); // indexed with the next batch, or at the end
-          throw err;
-        }
-      },
-    });
-    const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, options.signal);
-    if (paths.includes('/') && streams.length) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
-    const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams);
+    packer = newRunPacker(repo);
+    // One failing input (a dump that exits non-zero) stops the others, so no producer keeps running for nothing.
+    const stopInputs = new AbortController();
+    const outer = options.signal;
+    outer?.addEventListener('abort', () => stopInputs.abort(outer.reason), { once: true });
+    const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal);
+    if (paths.includes('/') && (streams.length || mounts.length)) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
+    const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams, mounts);
     const walk = paths.includes('/') ? walker.walkWholeRoot(parent?.tree) : walker.walkVirtual(root, parent?.tree);
-    walk.catch(() => undefined); // when interrupted, the walk's own later failure is not news
+    walk.catch(() => stopInputs.abort()); // when interrupted, the walk's own later failure is not news
     const { treeId, stats } = await abortable(walk, options.signal);
 
     progress.phase = 'finishing';
     await packer.flush();
     await repo.saveIndex(packer.takeStoredPacks());
+    const metadata = typeof options.metadata === 'function' ? await options.metadata({ files: stats.files, bytes: stats.bytes }) : (options.metadata ?? {});
     await options.beforeSave?.();
     throwIfAborted(options.signal);
     await lock.assertHeld();
@@ -100,7 +93,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       time: new Date().toISOString(),
       host,
       username: safeUser(),
-      paths: [...paths, ...streams.map((s) => s.path)],
+      paths: snapshotPaths(paths, options),
       ...(options.source ? { source: options.source } : {}),
       tags: [...new Set(options.tags ?? [])].sort(),
       ...(options.reason ? { reason: options.reason } : {}),
@@ -117,7 +110,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
         errors: walker.errors.length,
       },
       program: `lifeboat ${VERSION}`,
-      metadata: options.metadata ?? {},
+      metadata,
     };
     const id = await repo.saveSnapshot(snapshot);
     progress.phase = 'done';
@@ -125,10 +118,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   } catch (err) {
     // Stop storing, then keep what is durable: index the packs already stored so a rerun need
     // not upload them again — all before the lock is released.
-    if (packer) {
-      await packer.stop();
-      await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
-    }
+    if (packer) await keepDurablePacks(repo, packer);
     throw err;
   } finally {
     await lock.release();
@@ -138,13 +128,17 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
 async function findParent(repo: Repository, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {
   const { snapshots } = await repo.listSnapshots();
   if (options.parent) return snapshots.find((s) => s.id.startsWith(options.parent!));
-  const wanted = [...paths, ...(options.streams ?? []).map((s) => s.path)].sort().join('\n');
+  const wanted = snapshotPaths(paths, options).sort().join('\n');
   const candidates = snapshots.filter(
     (s) => matchesFilter(s, { host }) && (s.source ?? '') === (options.source ?? '') && [...s.paths].sort().join('\n') === wanted,
   );
   return candidates[candidates.length - 1];
 }
 
+/** The paths a snapshot lists: walked paths, mount points and streams. */
+function snapshotPaths(paths: string[], options: BackupOptions): string[] {
+  return [...paths, ...(options.mounts ?? []).map((m) => m.at), ...(options.streams ?? []).map((s) => s.path)];
+}
 
 function safeUser(): string {
   try {

@@ -1,10 +1,11 @@
-import { createHash, createHmac } from 'node:crypto';
-import { open as openFile } from 'node:fs/promises';
+import { createHmac } from 'node:crypto';
+import { MessageChannel } from 'node:worker_threads';
 import { BlobType } from '../repository/blob-types.js';
-import { fileByteSource, readChunks, streamByteSource, type ByteSource } from '../repository/chunk-reader.js';
+import { readChunks, streamByteSource, type ByteSource } from '../repository/chunk-reader.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import type { SealResult, SealRun } from '../repository/seal-worker.js';
+import type { ChunkFileMessage, ChunkFileReply, SealResult } from '../repository/seal-worker.js';
+import { asBuffer, reviveSealResult } from '../repository/worker-pool.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
 import { SealBatcher } from './seal-batcher.js';
@@ -12,26 +13,19 @@ import { throwIfAborted } from './abort.js';
 
 /**
  * Turns content into stored blobs, keeping every core busy:
- * - small files (under the minimum chunk size) are read here and hashed,
- *   compressed and sealed as one blob in a worker;
- * - larger files are chunked and hashed in a worker (only ids come back); the
- *   chunks the repository lacks are then re-read from the file by a worker,
- *   checked against their id, compressed and sealed. A file that changed in
- *   between is read once more, consistently, on this thread;
- * - streams (which cannot be read twice) are chunked on this thread.
+ * - small files (under the minimum chunk size) are read, hashed, compressed
+ *   and sealed as one blob by a worker, many files per worker task;
+ * - larger files are read once by a worker, which chunks them and hashes the
+ *   chunks a window at a time, asks this thread which of them the repository
+ *   lacks, and seals only those (`ChunkFileTask`);
+ * - streams (library only) are chunked on this thread and their new chunks
+ *   sealed in workers.
  * Bytes in flight are bounded, whatever the file sizes.
  */
 export interface SavedContent {
   content: string[];
-  hash: string;
   size: number;
 }
-
-const EMPTY_SHA256 = createHash('sha256').digest('hex');
-
-/** A run of consecutive new chunks is read and sealed by one worker task, up to this size. */
-const RUN_BYTES = 4 * 1024 * 1024;
-const RUN_PARTS = 256;
 
 export class FileSaver {
   private readonly batcher: SealBatcher;
@@ -56,18 +50,30 @@ export class FileSaver {
       const saved = await this.budget.with(size, () => this.saveSmall(path, size));
       if (saved) return saved;
     }
-    const scanned = await this.saveScanned(path);
-    if (scanned) return scanned;
-    const fh = await openFile(path, 'r');
+    return this.saveLarge(path, signal);
+  }
+
+  async saveStream(stream: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<SavedContent> {
+    const source = streamByteSource(stream);
     try {
-      return await this.saveChunked(fileByteSource(fh), signal);
+      return await this.saveChunked(source, signal);
     } finally {
-      await fh.close();
+      await source.close();
     }
   }
 
-  saveStream(stream: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<SavedContent> {
-    return this.saveChunked(streamByteSource(stream), signal);
+  /**
+   * Content already in memory and below the minimum chunk size, stored as one
+   * blob — as a small file is — so that it deduplicates with a backup of it.
+   */
+  async saveWhole(data: Buffer): Promise<SavedContent> {
+    if (data.length === 0) return { content: [], size: 0 };
+    // Hashed first: sealing transfers the buffer to a worker.
+    const saved = { content: [this.repo.blobIdOf(data).toString('hex')], size: data.length };
+    const id = Buffer.from(saved.content[0]!, 'hex');
+    this.progress.bytesDone += data.length;
+    if (!this.packer.knows(id)) await this.budget.with(saved.size, async () => this.store(await this.batcher.seal({ data, id }), saved.size));
+    return saved;
   }
 
   /**
@@ -91,76 +97,75 @@ export class FileSaver {
 
   /** A small file is read, hashed and sealed by a worker; undefined when it grew meanwhile. */
   private async saveSmall(path: string, size: number): Promise<SavedContent | undefined> {
-    const r = await this.batcher.seal({ file: { path, size }, wantHash: true });
+    const r = await this.batcher.seal({ file: { path, size } });
     if ('grew' in r) return undefined;
     if ('failed' in r) throw Object.assign(new Error(r.failed), { code: r.errno ?? 'EIO' });
-    if (!('sealed' in r)) throw new Error('unexpected change report for a whole small file');
-    if (r.rawLength === 0) return { content: [], hash: EMPTY_SHA256, size: 0 };
+    if (r.rawLength === 0) return { content: [], size: 0 };
     await this.store(r, r.rawLength);
     this.progress.bytesDone += r.rawLength;
-    return { content: [r.id.toString('hex')], hash: r.hash!, size: r.rawLength };
+    return { content: [r.id.toString('hex')], size: r.rawLength };
   }
 
-  /** The worker-scanned path; undefined when the file changed while it was read. */
-  private async saveScanned(path: string): Promise<SavedContent | undefined> {
-    const scan = await this.repo.pool.scan(path);
-    if ('failed' in scan) throw Object.assign(new Error(scan.failed), { code: scan.errno });
+  /**
+   * A file read once by a worker (see `ChunkFileTask`): for each window of
+   * chunks it sends the ids, this thread answers which ones to seal, and the
+   * worker sends those sealed. The worker keeps at most one window of sealed
+   * chunks waiting here, so memory per file stays bounded.
+   */
+  private async saveLarge(path: string, signal?: AbortSignal): Promise<SavedContent> {
+    const { port1, port2 } = new MessageChannel();
     const content: string[] = [];
-    const runs: Promise<boolean>[] = [];
-    let run: SealRun | undefined;
-    let runBytes = 0;
-    const dispatch = async () => {
-      if (!run) return;
-      const current = run;
-      const bytes = runBytes;
-      run = undefined;
-      runBytes = 0;
-      const { done } = await this.inFlight(bytes, async () => {
-        const results = await this.repo.pool.sealRun(current);
-        let ok = true;
-        for (let i = 0; i < results.length; i++) ok = (await this.store(results[i]!, current.parts[i]!.length)) && ok;
-        return ok;
-      });
-      runs.push(done);
-    };
-    const inRun = new Set<string>();
-    let offset = 0;
-    for (let i = 0; i < scan.lengths.length; i++) {
-      const length = scan.lengths[i]!;
-      const id = scan.ids.subarray(i * 32, i * 32 + 32);
-      content.push(id.toString('hex'));
-      const at = offset;
-      offset += length;
-      this.progress.bytesDone += length;
-      const key = id.toString('latin1');
-      if (this.packer.knows(id) || inRun.has(key)) {
-        await dispatch(); // a known chunk ends the run of consecutive new ones
-        continue;
+    const claimed = new Set<string>();
+    let failure: unknown;
+    let storing: Promise<void> = Promise.resolve();
+    const reply = (m: ChunkFileReply) => port1.postMessage(m);
+    port1.on('message', (m: ChunkFileMessage) => {
+      if (failure !== undefined || signal?.aborted) return reply({ stop: true });
+      if ('ids' in m) {
+        const ids = asBuffer(m.ids);
+        const seal = new Uint8Array(m.lengths.length);
+        for (let i = 0; i < m.lengths.length; i++) {
+          const id = ids.subarray(i * 32, i * 32 + 32);
+          content.push(id.toString('hex'));
+          this.progress.bytesDone += m.lengths[i]!;
+          const key = id.toString('latin1');
+          if (claimed.has(key) || this.packer.knows(id)) continue;
+          claimed.add(key);
+          seal[i] = 1;
+        }
+        return reply({ seal });
       }
-      inRun.add(key);
-      run ??= { path, offset: at, parts: [] };
-      run.parts.push({ id, length });
-      runBytes += length;
-      if (runBytes >= RUN_BYTES || run.parts.length >= RUN_PARTS) await dispatch();
+      const blobs = m.sealed.map(reviveSealResult);
+      storing = storing
+        .then(async () => {
+          for (const r of blobs) await this.store(r, 'rawLength' in r ? r.rawLength : 0);
+          reply({ stored: true });
+        })
+        .catch((err: unknown) => {
+          failure ??= err;
+          reply({ stop: true });
+        });
+    });
+    try {
+      const r = await this.repo.pool.chunkFile(path, port2);
+      await storing;
+      if (failure !== undefined) throw failure;
+      throwIfAborted(signal);
+      if ('failed' in r) throw Object.assign(new Error(r.failed), { code: r.errno });
+      if ('stopped' in r) throw new Error('the worker stopped reading a file without being asked to');
+      return { content, size: r.size };
+    } finally {
+      port1.close();
     }
-    await dispatch();
-    const outcomes = await Promise.all(runs);
-    if (outcomes.some((ok) => !ok)) {
-      this.progress.bytesDone -= scan.size;
-      return undefined;
-    }
-    return { content, hash: scan.hash, size: scan.size };
   }
 
   private async saveChunked(source: ByteSource, signal?: AbortSignal): Promise<SavedContent> {
-    const hash = createHash('sha256');
     const idKey = this.repo.keys.blobId;
     const content: string[] = [];
     const stores: Promise<boolean>[] = [];
     let size = 0;
     for await (const chunk of readChunks(this.repo.chunker, source)) {
       throwIfAborted(signal);
-      hash.update(chunk);
       const id = createHmac('sha256', idKey).update(chunk).digest();
       content.push(id.toString('hex'));
       const length = chunk.length;
@@ -170,6 +175,6 @@ export class FileSaver {
       stores.push((await this.inFlight(length, async () => this.store(await this.batcher.seal({ data: chunk, id }), length))).done);
     }
     await Promise.all(stores);
-    return { content, hash: hash.digest('hex'), size };
+    return { content, size };
   }
 }

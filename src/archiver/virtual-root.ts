@@ -14,14 +14,22 @@ export interface VirtualDir {
 
 export interface RealEntry {
   kind: 'real';
+  /** Where the data is read from. */
   path: string;
+}
+
+/** A real directory or file stored under another path in the snapshot (a database's snapshot directory under a stable name). */
+export interface Mount {
+  from: string;
+  at: string;
 }
 
 export interface StreamEntry {
   kind: 'stream';
   /** Path of the entry inside the snapshot, absolute (`/postgres/app.dump`). */
   path: string;
-  open: () => AsyncIterable<Uint8Array>;
+  /** `signal` aborts when the backup stops (interrupted, or another input failed): a producer must end then. */
+  open: (signal: AbortSignal) => AsyncIterable<Uint8Array>;
   mode?: number;
 }
 
@@ -35,7 +43,7 @@ export function normalisePaths(paths: readonly string[], cwd = process.cwd()): s
   return abs.filter((p) => !abs.some((q) => q !== p && (q === '/' || p.startsWith(q + '/'))));
 }
 
-export function buildVirtualRoot(paths: readonly string[], streams: readonly StreamEntry[] = []): VirtualDir {
+export function buildVirtualRoot(paths: readonly string[], streams: readonly StreamEntry[] = [], mounts: readonly Mount[] = []): VirtualDir {
   const root: VirtualDir = { path: '/', children: new Map() };
   const place = (target: string, leaf: RealEntry | StreamEntry) => {
     const parts = target.split('/').filter(Boolean);
@@ -56,6 +64,7 @@ export function buildVirtualRoot(paths: readonly string[], streams: readonly Str
     dir.children.set(last, leaf);
   };
   for (const p of paths) place(p, { kind: 'real', path: p });
+  for (const m of mounts) place(m.at, { kind: 'real', path: m.from });
   for (const s of streams) place(s.path, s);
   return root;
 }

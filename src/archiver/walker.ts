@@ -2,7 +2,6 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { LifeboatError, systemErrorCode } from '../errors/index.js';
-import { BlobType } from '../repository/blob-types.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import type { Tree, TreeNode } from '../repository/tree.js';
@@ -14,6 +13,7 @@ import type { BackupProgress } from './progress.js';
 import { isVirtualDir, type StreamEntry, type VirtualDir } from './virtual-root.js';
 import { lstatBig } from './fast-fs.js';
 import { throwIfAborted } from './abort.js';
+import { storeTree } from './tree-store.js';
 
 export interface InputError {
   path: string;
@@ -110,7 +110,7 @@ export class TreeWalker {
     this.throwIfAborted();
     let st: BigIntStats;
     try {
-      st = await this.io.with(1, () => lstatBig(fullPath));
+      st = lstatBig(fullPath);
     } catch (err) {
       if (systemErrorCode(err) !== 'ENOENT') this.inputError(fullPath, err);
       return undefined;
@@ -148,7 +148,7 @@ export class TreeWalker {
       this.stats.bytes += size;
       this.progress.filesDone++;
       this.progress.bytesDone += size;
-      return { ...base, size, content: previous.content ?? [], hash: previous.hash! };
+      return { ...base, size, content: previous.content ?? [] };
     }
     this.progress.currentPath = fullPath;
     const saved = await this.saver.saveFile(fullPath, size, this.signal);
@@ -156,7 +156,7 @@ export class TreeWalker {
     this.stats.filesRead++;
     this.stats.bytes += saved.size;
     this.progress.filesDone++;
-    return { ...base, size: saved.size, content: saved.content, hash: saved.hash };
+    return { ...base, size: saved.size, content: saved.content };
   }
 
   private unchanged(previous: TreeNode, current: TreeNode, size: number): boolean {
@@ -166,13 +166,13 @@ export class TreeWalker {
       previous.mtimeNs === current.mtimeNs &&
       previous.ctimeNs === current.ctimeNs &&
       previous.inode === current.inode &&
-      typeof previous.hash === 'string' &&
-      (previous.content ?? []).every((id) => this.packer.knows(Buffer.from(id, 'hex')))
+      Array.isArray(previous.content) &&
+      previous.content.every((id) => this.packer.knows(Buffer.from(id, 'hex')))
     );
   }
 
   private async streamNode(name: string, entry: StreamEntry): Promise<TreeNode> {
-    const saved = await this.saver.saveStream(entry.open(), this.signal);
+    const saved = await this.saver.saveStream(entry.open(this.signal ?? new AbortController().signal), this.signal);
     this.stats.files++;
     this.stats.filesRead++;
     this.stats.bytes += saved.size;
@@ -187,7 +187,6 @@ export class TreeWalker {
       mtimeNs: now,
       size: saved.size,
       content: saved.content,
-      hash: saved.hash,
     };
   }
 
@@ -211,15 +210,8 @@ export class TreeWalker {
     };
   }
 
-  private async storeTree(tree: Tree): Promise<string> {
-    const encoded = this.repo.encodeTree(tree);
-    const id = this.repo.blobIdOf(encoded);
-    // An unchanged directory encodes to a tree the repository already holds: nothing to seal.
-    if (!this.packer.knows(id)) {
-      const sealed = this.repo.sealOnMain(encoded, id);
-      await this.packer.add(BlobType.Tree, id, sealed.sealed, sealed.rawLength);
-    }
-    return id.toString('hex');
+  private storeTree(tree: Tree): Promise<string> {
+    return storeTree(this.repo, this.packer, tree);
   }
 
   /**

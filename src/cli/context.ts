@@ -6,6 +6,9 @@ import { Repository } from '../repository/repository.js';
 import { openStorage } from '../storage/registry.js';
 import { Output } from './output.js';
 import { promptHidden } from './prompt.js';
+import { parseDuration } from '../config/duration.js';
+import { chooseRepository, credentialEnv, remoteSettings } from './configured.js';
+import { assertConnected } from '../jobs/mount-check.js';
 
 /** Global flags shared by every command (SPEC §3). */
 export interface GlobalOptions {
@@ -17,6 +20,7 @@ export interface GlobalOptions {
   verbose?: boolean;
   progress?: boolean;
   cache?: boolean;
+  retryLock?: string;
 }
 
 export interface CommandContext {
@@ -33,11 +37,7 @@ export function contextFor(command: Command, signal: AbortSignal): CommandContex
 }
 
 export function repositoryLocation(global: GlobalOptions): string {
-  const location = global.repo ?? process.env.LIFEBOAT_REPOSITORY;
-  if (!location) {
-    throw new LifeboatError(ErrorCode.Usage, 'no repository given', { hint: 'pass --repo PATH|URL or set LIFEBOAT_REPOSITORY' });
-  }
-  return location;
+  return chooseRepository(global).location;
 }
 
 function passwordPrompt(): ((q: string) => Promise<string>) | undefined {
@@ -50,13 +50,26 @@ export function cacheRoot(global: GlobalOptions): string | undefined {
 
 /** Open the repository named by --repo with the configured credentials. */
 export async function openRepository(ctx: CommandContext): Promise<Repository> {
-  const storage = await openStorage(repositoryLocation(ctx.global));
+  const choice = chooseRepository(ctx.global);
+  if (choice.settings?.require_mount) assertConnected(choice.name!, choice.location, choice.settings.mount_point);
+  const storage = await openStorage(choice.location, { remote: remoteSettings(choice) });
   try {
-    const credentials = await resolveCredentials({ keyFile: ctx.global.keyFile, prompt: passwordPrompt() });
-    return await Repository.open(storage, credentials, { cacheRoot: cacheRoot(ctx.global) });
+    const keyFile = ctx.global.keyFile ?? choice.settings?.key_file;
+    const credentials = await resolveCredentials({ keyFile, env: credentialEnv(choice), prompt: passwordPrompt() });
+    return await Repository.open(storage, credentials, { cacheRoot: cacheRoot(ctx.global), lockWaitMs: lockWaitMs(ctx.global) });
   } catch (err) {
     await storage.close();
     throw err;
+  }
+}
+
+/** `--retry-lock` in milliseconds (0: fail at once on a conflicting lock). */
+export function lockWaitMs(global: GlobalOptions): number {
+  if (!global.retryLock) return 0;
+  try {
+    return parseDuration(global.retryLock) * 1000;
+  } catch (err) {
+    throw new LifeboatError(ErrorCode.Usage, `--retry-lock: ${(err as Error).message}`);
   }
 }
 
@@ -71,9 +84,9 @@ export async function withRepository<T>(ctx: CommandContext, fn: (repo: Reposito
 }
 
 /** A new password for `init`, `key add` and `key passwd`: never from a flag. */
-export async function newPassword(variable: 'LIFEBOAT_PASSWORD' | 'LIFEBOAT_NEW_PASSWORD'): Promise<Buffer> {
+export async function newPassword(variable: 'LIFEBOAT_PASSWORD' | 'LIFEBOAT_NEW_PASSWORD', env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
   const prompt = passwordPrompt();
-  const creds = await resolveCredentials({ variable, prompt, noKeyFile: true });
+  const creds = await resolveCredentials({ variable, prompt, noKeyFile: true, env });
   if (creds.kind !== 'password') throw new LifeboatError(ErrorCode.Usage, 'a new password is needed, not a key file');
   if (creds.source === 'prompt' && prompt) {
     const again = await prompt('Repeat the password: ');

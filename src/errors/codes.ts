@@ -20,6 +20,10 @@ export const ErrorCode = {
   Interrupted: 'interrupted',
   PartialBackup: 'partial_backup',
   Refused: 'refused',
+  /** A source (database, command, snapshot API) failed to deliver its data. */
+  SourceFailed: 'source_failed',
+  /** A removable-media repository whose drive is not mounted. */
+  NotConnected: 'not_connected',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

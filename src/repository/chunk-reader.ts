@@ -36,6 +36,25 @@ export function sqliteChunkSize(head: Uint8Array): number | undefined {
 }
 
 /**
+ * The lengths of the chunks that can be cut from `buf[start, end)` now: every
+ * chunk that has a full maximum-size chunk (or page) in view after its start,
+ * or all of them at the end of the input (`eof`). A content-defined cut that
+ * reported "need more" would scan the same bytes again after the refill, so
+ * the window is refilled first. `page` is the SQLite chunk size, if any.
+ */
+export function cutWindow(chunker: Chunker, buf: Uint8Array, start: number, end: number, eof: boolean, page: number | undefined): number[] {
+  const need = page ?? chunker.params.max;
+  const lengths: number[] = [];
+  while (start < end && (eof || end - start >= need)) {
+    const len = page ? Math.min(page, end - start) : chunker.cut(buf, start, end, eof);
+    if (len < 0) break;
+    lengths.push(len);
+    start += len;
+  }
+  return lengths;
+}
+
+/**
  * With `views`, chunks are views into the reading window, valid only until the
  * next chunk is requested — for callers that only hash them (no copy, no garbage).
  */
@@ -57,12 +76,7 @@ export async function* readChunks(chunker: Chunker, source: ByteSource, views = 
       first = false;
       page = sqliteChunkSize(buf.subarray(0, end));
     }
-    // Cut only with a full chunk in view (or at the end): a content-defined cut
-    // that reports "need more" would scan the same bytes again after the refill.
-    const need = page ?? chunker.params.max;
-    while (start < end && (eof || end - start >= need)) {
-      const len = page ? Math.min(page, end - start) : chunker.cut(buf, start, end, eof);
-      if (len < 0) break;
+    for (const len of cutWindow(chunker, buf, start, end, eof, page)) {
       yield views ? buf.subarray(start, start + len) : Buffer.from(buf.subarray(start, start + len));
       start += len;
     }
@@ -74,11 +88,11 @@ export async function* readChunks(chunker: Chunker, source: ByteSource, views = 
 }
 
 /** Yields chunks of an async iterable of buffers (a stream). */
-export function streamByteSource(stream: AsyncIterable<Uint8Array>): ByteSource {
+export function streamByteSource(stream: AsyncIterable<Uint8Array>): ByteSource & { close: () => Promise<void> } {
   const it = stream[Symbol.asyncIterator]();
   let pending: Uint8Array | undefined;
   let pendingOffset = 0;
-  return async (into, offset, length) => {
+  const read: ByteSource = async (into, offset, length) => {
     // An empty piece is not the end of the stream: only `done` is.
     while (!pending || pendingOffset >= pending.length) {
       const next = await it.next();
@@ -91,4 +105,6 @@ export function streamByteSource(stream: AsyncIterable<Uint8Array>): ByteSource 
     pendingOffset += n;
     return n;
   };
+  // Ending the iteration early runs the producer's cleanup (a dump tool's process is killed).
+  return Object.assign(read, { close: async () => void (await it.return?.()) });
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
-import { Chunker, DEFAULT_CHUNKER, gearTable, validateChunkerParams, type ChunkerParams } from './chunker.js';
+import { Chunker, DEFAULT_CHUNKER, cutReference, gearTable, validateChunkerParams, type ChunkerParams } from './chunker.js';
 import { fileByteSource, readChunks, streamByteSource, type ByteSource } from './chunk-reader.js';
 import { expectThrowsCode, pseudoRandomBytes } from './testing/helpers.js';
 
@@ -162,6 +162,60 @@ describe('Chunker.cut', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('the WebAssembly scan matches the JavaScript reference exactly', () => {
+  /** Data with many, few or no cut points: random, low-entropy (bytes from a small alphabet), runs. */
+  function data(kind: number, seed: number, length: number): Buffer {
+    const r = pseudoRandomBytes(`wasm:${seed}`, length);
+    if (kind === 1) for (let i = 0; i < r.length; i++) r[i] = r[i]! & 3;
+    if (kind === 2) for (let i = 0; i < r.length; i++) r[i] = (i >> 9) & 0xff;
+    return r;
+  }
+  const PARAMS: ChunkerParams[] = [SMALL, MEDIUM, { min: 64, avg: 1024, max: 1025 }, { min: 100, avg: 4096, max: 5000 }, DEFAULT_CHUNKER];
+
+  it('same result for every (params, data, start, end, final), from a plain buffer and from a window', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: PARAMS.length - 1 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer(),
+        fc.integer({ min: 0, max: 999 }),
+        fc.double({ min: 0, max: 1.3, noNaN: true }),
+        fc.boolean(),
+        (p, kind, seed, start, fraction, final) => {
+          const params = PARAMS[p]!;
+          const gear = gearTable(pseudoRandomBytes(`gear:${seed}`, 32));
+          const chunker = new Chunker(params, gear);
+          const length = start + Math.round(params.max * fraction) + 1;
+          const buf = data(kind, seed, length + 50);
+          const end = Math.min(length, buf.length);
+          const expected = cutReference(params, gear, buf, start, end, final);
+          expect(chunker.cut(buf, start, end, final)).toBe(expected);
+          const win = chunker.window(buf.length + 7);
+          buf.copy(win, 7);
+          expect(chunker.cut(win, start + 7, end + 7, final)).toBe(expected);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('the same boundaries over 8 MiB of each kind of data with the default parameters', () => {
+    const gear = gearTable(pseudoRandomBytes('gear:whole', 32));
+    const chunker = new Chunker(DEFAULT_CHUNKER, gear);
+    for (const kind of [0, 1, 2]) {
+      const buf = data(kind, 42, 8 * 1024 * 1024);
+      const win = chunker.window(buf.length);
+      buf.copy(win);
+      for (let start = 0; start < buf.length; ) {
+        const len = cutReference(DEFAULT_CHUNKER, gear, buf, start, buf.length, true);
+        expect(chunker.cut(buf, start, buf.length, true)).toBe(len);
+        expect(chunker.cut(win, start, buf.length, true)).toBe(len);
+        start += len;
+      }
+    }
   });
 });
 

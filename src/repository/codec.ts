@@ -1,4 +1,4 @@
-import zstd from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 
 /**
@@ -14,25 +14,62 @@ export interface Compressed {
   payload: Buffer;
 }
 
-/** One compressor per thread; zstd contexts are reusable and not thread-safe. */
+/**
+ * One compressor per thread; zstd contexts are reusable and not thread-safe.
+ * The low-level contexts write into buffers this object keeps, so compressing
+ * and verifying a blob allocate nothing: a compressed payload is a view that
+ * stays valid only until the next `compress` call on the same compressor.
+ */
 export class BlobCompressor {
-  private readonly compressor = new zstd.Compressor();
-  private readonly decompressor = new zstd.Decompressor();
+  private readonly cctx = new zstd.CCtx();
+  private readonly dctx = new zstd.DCtx();
+  private out = Buffer.alloc(0);
+  private check = Buffer.alloc(0);
 
   constructor(level: number) {
-    this.compressor.setParameters({ compressionLevel: level });
+    this.cctx.setParameter(zstd.CParameter.compressionLevel, level);
   }
 
-  /** Compress, or keep raw when compression would not save at least 1/64 of the size. */
+  /**
+   * Compress, or keep raw when compression would not save at least 1/64 of the
+   * size. A compressed payload is valid until the next call (see the class).
+   */
   compress(data: Buffer): Compressed {
     if (data.length < 64) return { codec: Codec.Raw, payload: data };
-    const packed = this.compressor.compress(data);
-    if (packed.length >= data.length - (data.length >>> 6)) return { codec: Codec.Raw, payload: data };
-    return { codec: Codec.Zstd, payload: packed };
+    // Output larger than the raw-fallback bound is useless: zstd stops with "dst too small".
+    const limit = data.length - (data.length >>> 6);
+    if (this.out.length < limit) this.out = Buffer.allocUnsafeSlow(Math.max(limit, 64 * 1024));
+    let n: number;
+    try {
+      n = this.cctx.compress2(this.out.subarray(0, limit), data);
+    } catch {
+      return { codec: Codec.Raw, payload: data };
+    }
+    if (n >= limit) return { codec: Codec.Raw, payload: data };
+    return { codec: Codec.Zstd, payload: this.out.subarray(0, n) };
   }
 
-  /** Inverse of `compress`. `rawLength` bounds the output (no decompression bombs). */
-  decompress(codec: number, payload: Buffer, rawLength: number): Buffer {
+  /** Whether `compressed` decodes to exactly `data` (decoded into a buffer this compressor keeps). */
+  decodesTo(compressed: Compressed, data: Buffer): boolean {
+    if (compressed.codec === Codec.Raw) return compressed.payload.equals(data);
+    if (compressed.codec !== Codec.Zstd) return false;
+    if (this.check.length < data.length) this.check = Buffer.allocUnsafeSlow(Math.max(data.length, 64 * 1024));
+    let n: number;
+    try {
+      // Exactly data.length of room: longer output fails as "destination too small".
+      n = this.dctx.decompress(this.check.subarray(0, data.length), compressed.payload);
+    } catch {
+      return false;
+    }
+    return n === data.length && this.check.subarray(0, n).equals(data);
+  }
+
+  /**
+   * Inverse of `compress`. `rawLength` bounds the output (no decompression
+   * bombs). With `transient` the output may be a view into a buffer this
+   * compressor reuses, valid until its next call (for data written out at once).
+   */
+  decompress(codec: number, payload: Buffer, rawLength: number, transient = false): Buffer {
     if (codec === Codec.Raw) {
       if (payload.length !== rawLength) throw lengthMismatch(payload.length, rawLength);
       return payload;
@@ -40,13 +77,16 @@ export class BlobCompressor {
     if (codec !== Codec.Zstd) {
       throw new LifeboatError(ErrorCode.Corrupt, `blob uses unknown compression codec ${codec}`);
     }
-    let out: Buffer;
+    if (transient && this.check.length < rawLength) this.check = Buffer.allocUnsafeSlow(Math.max(rawLength, 64 * 1024));
+    // Exactly rawLength of room: a frame that would decode to more fails instead of allocating.
+    const out = transient ? this.check.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
+    let n: number;
     try {
-      out = this.decompressor.decompress(payload);
+      n = this.dctx.decompress(out, payload);
     } catch (cause) {
       throw new LifeboatError(ErrorCode.Corrupt, 'blob failed to decompress', { cause });
     }
-    if (out.length !== rawLength) throw lengthMismatch(out.length, rawLength);
+    if (n !== rawLength) throw lengthMismatch(n, rawLength);
     return out;
   }
 }

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
-import { blobId, deriveRepositoryKeys, ENVELOPE_OVERHEAD, ENVELOPE_VERSION, MASTER_SECRET_BYTES, newMasterSecret, open, seal, type ObjectKind } from './crypto.js';
+import { blobId, deriveRepositoryKeys, ENVELOPE_OVERHEAD, ENVELOPE_VERSION, MASTER_SECRET_BYTES, newMasterSecret, open, seal, sealParts, type ObjectKind } from './crypto.js';
 import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from './testing/helpers.js';
 
 const KINDS: ObjectKind[] = ['blob', 'pack-header', 'index', 'snapshot', 'config', 'lock', 'master-key', 'audit'];
@@ -161,6 +161,23 @@ describe('seal / open', () => {
     // Another key gets a salt (and so a derived key) of its own.
     const other = seal(randomBytes(32), 'blob', Buffer.alloc(0));
     expect(salts.has(other.subarray(1, 17).toString('hex'))).toBe(false);
+  });
+});
+
+describe('sealParts', () => {
+  it('gives pieces, each owning its memory, that concatenate to an envelope that opens', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 5000 }), { maxLength: 4 }), (pieces) => {
+        const key = pseudoRandomBytes('parts key', 32);
+        const id = randomBytes(32);
+        const parts = sealParts(key, 'blob', pieces, id);
+        for (const p of parts) expect(p.byteLength).toBe(p.buffer.byteLength);
+        const envelope = Buffer.concat(parts);
+        expect(envelope.length).toBe(ENVELOPE_OVERHEAD + pieces.reduce((n, p) => n + p.length, 0));
+        expect(open(key, 'blob', envelope, id).equals(Buffer.concat(pieces))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 

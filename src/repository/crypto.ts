@@ -24,7 +24,7 @@ const HEADER_BYTES = 1 + SALT_BYTES + NONCE_BYTES;
 export const ENVELOPE_OVERHEAD = HEADER_BYTES + TAG_BYTES;
 const NONCES_PER_SALT = 2 ** 32;
 
-export type ObjectKind = 'blob' | 'pack-header' | 'index' | 'snapshot' | 'config' | 'lock' | 'master-key' | 'audit';
+export type ObjectKind = 'blob' | 'pack-header' | 'index' | 'snapshot' | 'config' | 'lock' | 'master-key' | 'audit' | 'prune' | 'drill';
 
 function deriveObjectKey(key: Uint8Array, salt: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 32));
@@ -65,6 +65,41 @@ function openKeyFor(key: Uint8Array, salt: Buffer): Buffer {
 
 function aad(kind: ObjectKind, context: Uint8Array | undefined): Buffer {
   return context ? Buffer.concat([Buffer.from(kind), context]) : Buffer.from(kind);
+}
+
+/**
+ * `seal`, with the envelope returned in pieces that concatenate to it (header,
+ * ciphertext pieces, tag) instead of copied into one buffer: for callers that
+ * copy it somewhere anyway (a pack). Every piece owns its ArrayBuffer, so it
+ * can be transferred between threads.
+ */
+export function sealParts(key: Uint8Array, kind: ObjectKind, plaintext: readonly Uint8Array[], context?: Uint8Array): Buffer[] {
+  const session = sessionFor(key);
+  const header = Buffer.allocUnsafeSlow(HEADER_BYTES);
+  header[0] = ENVELOPE_VERSION;
+  session.salt.copy(header, 1);
+  const nonce = header.subarray(1 + SALT_BYTES, HEADER_BYTES);
+  nonce.writeUInt32BE(0, 0);
+  nonce.writeBigUInt64BE(BigInt(session.counter++), 4);
+  const cipher = createCipheriv('aes-256-gcm', session.key, nonce);
+  cipher.setAAD(aad(kind, context));
+  const out: Buffer[] = [header];
+  for (const part of plaintext) {
+    const c = cipher.update(part);
+    if (c.length) out.push(owned(c));
+  }
+  const f = cipher.final();
+  if (f.length) out.push(owned(f));
+  out.push(owned(cipher.getAuthTag()));
+  return out;
+}
+
+/** A buffer that owns its whole ArrayBuffer (small ones come from Node's shared pool). */
+function owned(b: Buffer): Buffer {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b;
+  const copy = Buffer.allocUnsafeSlow(b.length);
+  b.copy(copy);
+  return copy;
 }
 
 /** Seal a plaintext given whole or in parts (parts are encrypted in order, without joining them first). */
@@ -116,6 +151,11 @@ export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array, co
 /** The keyed id of a blob: HMAC-SHA256 under the repository's id key. */
 export function blobId(idKey: Uint8Array, data: Uint8Array): Buffer {
   return createHmac('sha256', idKey).update(data).digest();
+}
+
+/** The blob id of `data`, written into `out` at `offset` (32 bytes). */
+export function blobIdInto(idKey: Uint8Array, data: Uint8Array, out: Buffer, offset: number): void {
+  createHmac('sha256', idKey).update(data).digest().copy(out, offset);
 }
 
 /**

@@ -178,3 +178,26 @@ export async function acquireLock(
   }
   return handle;
 }
+
+/**
+ * `acquireLock`, retrying a conflicting lock with backoff (0.5 s doubling to
+ * 10 s, jittered) until `waitMs` has passed; other errors fail at once.
+ */
+export async function acquireLockWaiting(
+  storage: Storage,
+  key: Buffer,
+  exclusive: boolean,
+  purpose: string,
+  timing: LockTiming = DEFAULT_LOCK_TIMING,
+  waitMs = 0,
+): Promise<LockHandle> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      return await acquireLock(storage, key, exclusive, purpose, timing);
+    } catch (err) {
+      if (!isLifeboatError(err, ErrorCode.Locked) || Date.now() + delay > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+    }
+  }
+}

@@ -47,6 +47,18 @@ function headerPlain(entries: Array<{ type: number; id?: Buffer; offset: number;
 }
 
 describe('PackBuilder and pack headers', () => {
+  it('builds the same pack from whole blobs and from pieces, in a handed-in buffer that grows when too small', () => {
+    const blobs = [1, 5000, 70_000, 3].map((n, i) => ({ id: pseudoRandomBytes(`id${i}`, 32), sealed: pseudoRandomBytes(`b${i}`, n), rawLength: n * 2 }));
+    const whole = build(BlobType.Data, blobs).pack;
+    const small = new PackBuilder(BlobType.Data, Buffer.alloc(100));
+    for (const b of blobs) small.add(b.id, [b.sealed.subarray(0, b.sealed.length >> 1), b.sealed.subarray(b.sealed.length >> 1)], b.rawLength);
+    const pack = small.finish(key);
+    expect(decodePackHeader(key, pack)).toEqual(decodePackHeader(key, whole));
+    const headerStart = pack.length - 4 - pack.readUInt32LE(pack.length - 4);
+    expect(pack.subarray(0, headerStart).equals(whole.subarray(0, headerStart))).toBe(true);
+    expect(pack.buffer).toBe(small.buffer.buffer);
+  });
+
   it('finish → decodePackHeader round-trips the entries, and each entry addresses its blob', () => {
     fc.assert(
       fc.property(fc.constantFrom(BlobType.Data, BlobType.Tree), fc.array(blobArb, { maxLength: 30 }), (type, blobs) => {

@@ -57,15 +57,33 @@ export function decodePackHeader(encKey: Buffer, pack: Buffer): PackEntry[] {
   return entries;
 }
 
-/** Accumulates sealed blobs into one pack in memory. */
+/**
+ * Accumulates sealed blobs into one pack in memory. Each blob is copied into
+ * one buffer as it is added (the buffer can be handed in, to be reused from
+ * pack to pack: no large allocation per pack, and the blobs' own buffers are
+ * garbage at once).
+ */
 export class PackBuilder {
   readonly type: BlobType;
-  private readonly parts: Buffer[] = [];
   readonly entries: PackEntry[] = [];
   private size = 0;
+  private buf: Buffer;
 
-  constructor(type: BlobType) {
+  constructor(type: BlobType, buffer?: Buffer) {
     this.type = type;
+    this.buf = buffer ?? Buffer.allocUnsafe(64 * 1024);
+  }
+
+  /** The buffer the pack is built in (valid for reuse once the finished pack is no longer needed). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  private reserve(n: number): void {
+    if (this.size + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.size + n, this.buf.length * 2));
+    this.buf.copy(bigger, 0, 0, this.size);
+    this.buf = bigger;
   }
 
   get byteLength(): number {
@@ -76,13 +94,20 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  add(id: Buffer, sealed: Buffer, rawLength: number): void {
-    this.entries.push({ type: this.type, id, offset: this.size, length: sealed.length, rawLength });
-    this.parts.push(sealed);
-    this.size += sealed.length;
+  /** Add a sealed blob, given whole or in pieces that concatenate to it. */
+  add(id: Buffer, sealed: Buffer | readonly Buffer[], rawLength: number): void {
+    const parts = Buffer.isBuffer(sealed) ? [sealed] : sealed;
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    this.entries.push({ type: this.type, id, offset: this.size, length, rawLength });
+    this.reserve(length);
+    for (const p of parts) this.size += p.copy(this.buf, this.size);
   }
 
+  /** The whole pack: the blobs, then the header. A view into `buffer`. */
   finish(encKey: Buffer): Buffer {
-    return Buffer.concat([...this.parts, encodePackHeader(encKey, this.entries)]);
+    const header = encodePackHeader(encKey, this.entries);
+    this.reserve(header.length);
+    const end = this.size + header.copy(this.buf, this.size);
+    return this.buf.subarray(0, end);
   }
 }

@@ -29,6 +29,8 @@ export class Packer {
   private readonly builders = new Map<BlobType, PackBuilder>();
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
+  /** Pack buffers whose upload is over, to build the next packs in. */
+  private readonly spare: Buffer[] = [];
   private failure: unknown;
   private stopped = false;
   /** Packs made durable since the last `takeStoredPacks`. */
@@ -43,8 +45,8 @@ export class Packer {
     return this.pending.has(key) || this.options.index.hasKey(key);
   }
 
-  /** Queue a sealed blob unless it is already known. Returns whether it was added. */
-  async add(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): Promise<boolean> {
+  /** Queue a sealed blob (whole, or in pieces that concatenate to it) unless it is already known. Returns whether it was added. */
+  async add(type: BlobType, id: Buffer, sealed: Buffer | readonly Buffer[], rawLength: number): Promise<boolean> {
     this.throwIfFailed();
     if (this.stopped) throw new LifeboatError(ErrorCode.Interrupted, 'the backup was stopped; no more data is stored');
     const key = blobKey(id);
@@ -52,7 +54,8 @@ export class Packer {
     this.pending.add(key);
     let builder = this.builders.get(type);
     if (!builder) {
-      builder = new PackBuilder(type);
+      // Room for a full pack, its last blob (up to a maximum chunk past packSize) and its header.
+      builder = new PackBuilder(type, this.spare.pop() ?? Buffer.allocUnsafeSlow(this.options.packSize + 2 * 1024 * 1024));
       this.builders.set(type, builder);
     }
     builder.add(id, sealed, rawLength);
@@ -77,6 +80,8 @@ export class Packer {
       for (const e of builder.entries) this.pending.delete(blobKey(e.id));
       this.stored.push(pack);
       this.storedBytes += bytes.length;
+      // Storage and cache are done with the bytes: the buffer builds a later pack.
+      if (this.spare.length < 2) this.spare.push(builder.buffer);
       await this.options.onPackStored?.(pack, this);
     })().catch((err: unknown) => {
       this.failure ??= err;

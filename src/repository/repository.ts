@@ -11,7 +11,7 @@ import { packObjectName, randomId, sha256Hex } from './ids.js';
 import { decodeIndexFile, encodeIndexFile, type IndexedPack } from './index-file.js';
 import { createKeySlot, parseKeySlot } from './key-slot.js';
 import { unlock } from './unlock.js';
-import { acquireLock, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
+import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { MasterIndex } from './master-index.js';
 import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
 import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
@@ -24,6 +24,8 @@ export interface OpenOptions {
   /** Root directory of the local cache; no cache when undefined. */
   cacheRoot?: string;
   lockTiming?: LockTiming;
+  /** How long to keep trying when another process holds a conflicting lock (default: fail at once). */
+  lockWaitMs?: number;
 }
 
 export interface InitOptions extends OpenOptions {
@@ -130,7 +132,9 @@ export class Repository {
         continue;
       }
       const config = parseRepositoryConfig(plain);
-      return new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
+      const repo = new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
+      repo.lockWaitMs = options.lockWaitMs ?? 0;
+      return repo;
     }
     if (credentials.kind === 'key-file') {
       throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', { hint: 'check that it belongs to this repository' });
@@ -157,9 +161,13 @@ export class Repository {
     await this.storage.close();
   }
 
+  /** Take a lock; with `lockWaitMs`, a conflicting lock is retried until that long has passed. */
   lock(exclusive: boolean, purpose: string): Promise<LockHandle> {
-    return acquireLock(this.storage, this.keys.encryption, exclusive, purpose, this.lockTiming);
+    return acquireLockWaiting(this.storage, this.keys.encryption, exclusive, purpose, this.lockTiming, this.lockWaitMs);
   }
+
+  /** Wait for conflicting locks this long (see `lock`). */
+  lockWaitMs = 0;
 
   /** Run `fn` holding a lock, and always release it. */
   async withLock<T>(exclusive: boolean, purpose: string, fn: (lock: LockHandle) => Promise<T>): Promise<T> {
@@ -173,7 +181,7 @@ export class Repository {
 
   // ---- sealed, content-addressed objects (index files, snapshots)
 
-  async writeObject(dir: 'index' | 'snapshots', kind: ObjectKind, plain: Buffer): Promise<string> {
+  async writeObject(dir: 'index' | 'snapshots' | 'audit' | 'drill', kind: ObjectKind, plain: Buffer): Promise<string> {
     const sealed = seal(this.keys.encryption, kind, plain);
     const id = sha256Hex(sealed);
     await this.storage.put(`${dir}/${id}`, sealed);

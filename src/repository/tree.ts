@@ -24,8 +24,6 @@ export interface TreeNode {
   size?: number;
   /** Content chunk ids in order (hex). */
   content?: string[];
-  /** SHA-256 of the whole content (hex). */
-  hash?: string;
   /** Symlink target as stored in the link; for `hardlink` nodes (written by no current version, still restored), the snapshot path of the linked file. */
   target?: string;
   /** Tree blob id of a directory (hex). */
@@ -36,6 +34,13 @@ export interface TreeNode {
 
 export interface Tree {
   nodes: TreeNode[];
+}
+
+/** Whether two file or stream nodes have the same content (the same blobs in the same order). */
+export function sameContent(a: TreeNode, b: TreeNode): boolean {
+  const x = a.content ?? [];
+  const y = b.content ?? [];
+  return (a.size ?? 0) === (b.size ?? 0) && x.length === y.length && x.every((id, i) => id === y[i]);
 }
 
 export function encodeTree(tree: Tree): Buffer {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 
@@ -6,7 +5,8 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
  * Writing a whole restored file in one go, used by worker threads for files
  * made of a single blob (most small files), so thousands of small files cost
  * no round trips through the main thread. The same rules as the main path:
- * the content must match its recorded SHA-256 before anything is written, and
+ * the content (already checked against its blob id by the caller) must have
+ * the recorded size before anything is written, and
  * the file is created with O_EXCL | O_NOFOLLOW after removing a file or symlink
  * that was there — never written through.
  */
@@ -17,7 +17,8 @@ export interface DirectWrite {
   owner?: { uid: number; gid: number };
   /** mtime in seconds. */
   mtime: number;
-  sha256: string;
+  /** The file's recorded size. */
+  size: number;
 }
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -36,9 +37,8 @@ function createExclusive(path: string): number {
 }
 
 export function writeWholeFile(target: DirectWrite, data: Buffer): void {
-  const digest = createHash('sha256').update(data).digest('hex');
-  if (digest !== target.sha256) {
-    throw new LifeboatError(ErrorCode.Corrupt, `content hash mismatch (expected ${target.sha256.slice(0, 16)}…, got ${digest.slice(0, 16)}…)`);
+  if (data.length !== target.size) {
+    throw new LifeboatError(ErrorCode.Corrupt, `content is ${data.length} bytes, the snapshot records ${target.size}`);
   }
   const fd = createExclusive(target.path);
   try {

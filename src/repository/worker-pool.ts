@@ -1,10 +1,11 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { RepositoryKeys } from './crypto.js';
 import type { RepositoryConfig } from './repo-config.js';
-import type { OpenItem, OpenResult, ScanFailure, ScanResult, SealItem, SealResult, SealRun, WorkerSetup, WorkerTask } from './seal-worker.js';
+import type { ChunkFileResult, OpenItem, OpenResult, SealItem, SealResult, WorkerSetup, WorkerTask } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 
 /**
@@ -16,18 +17,16 @@ function workerFile(): { filename: string; execArgv: string[] } {
   const js = fileURLToPath(new URL('./seal-worker.js', import.meta.url));
   if (existsSync(js)) return { filename: js, execArgv: [] };
   // Running from TypeScript sources (the test runner): load them through tsx.
-  return { filename: fileURLToPath(new URL('./seal-worker.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
+  return { filename: fileURLToPath(new URL('./seal-worker-tsx.mjs', import.meta.url)), execArgv: [] };
 }
 
-function asBuffer(u: Uint8Array): Buffer {
+export function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 /** Buffers arrive from a worker as plain Uint8Arrays. */
-function reviveSealResult(r: SealResult): SealResult {
-  if ('sealed' in r) return { ...r, id: asBuffer(r.id), sealed: asBuffer(r.sealed) };
-  if ('changed' in r) return { changed: true, id: asBuffer(r.id) };
-  return r;
+export function reviveSealResult(r: SealResult): SealResult {
+  return 'sealed' in r ? { ...r, id: asBuffer(r.id), sealed: r.sealed.map(asBuffer) } : r;
 }
 
 export class BlobWorkerPool {
@@ -56,13 +55,6 @@ export class BlobWorkerPool {
     return results.map(reviveSealResult);
   }
 
-  /** Seal consecutive chunks of a file, read once by the worker. */
-  async sealRun(run: SealRun): Promise<SealResult[]> {
-    const task: WorkerTask = { op: 'sealRun', run: { ...run, parts: run.parts.map((p) => ({ id: ownBuffer(p.id), length: p.length })) } };
-    const results = (await this.pool.run(task)) as SealResult[];
-    return results.map(reviveSealResult);
-  }
-
   /**
    * Decrypt, decompress and authenticate blobs lying in `buffer` (a pack or a
    * range of one). The buffer is transferred to the worker: do not use it after.
@@ -74,10 +66,12 @@ export class BlobWorkerPool {
     return results.map((r) => ('data' in r ? { data: asBuffer(r.data) } : r));
   }
 
-  /** Chunk and hash a whole file in a worker: chunk ids and lengths, and the file's SHA-256. */
-  async scan(path: string): Promise<ScanResult | ScanFailure> {
-    const r = (await this.pool.run({ op: 'scan', path } satisfies WorkerTask)) as ScanResult | ScanFailure;
-    return 'failed' in r ? r : { ...r, ids: asBuffer(r.ids) };
+  /**
+   * Chunk, hash and seal the new chunks of a file in one read, talking with the
+   * caller over `port` (see `ChunkFileTask`). The port is transferred.
+   */
+  async chunkFile(path: string, port: MessagePort): Promise<ChunkFileResult> {
+    return (await this.pool.run({ op: 'chunkFile', path, port } satisfies WorkerTask, { transferList: [port] as never })) as ChunkFileResult;
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,9 @@ import { mapLimit } from '../util/map-limit.js';
 /**
  * Fetches a set of blobs with as few storage reads as possible: blobs are
  * grouped by pack, sorted by offset, and neighbouring ranges are read together.
- * Decryption, decompression and authentication run in the worker pool. A blob
- * that fails is reported by key with its error — never returned with wrong bytes.
+ * Decryption, decompression, authentication and the check of each blob's
+ * content against its id run in the worker pool. A blob that fails is reported
+ * by key with its error — never returned with wrong bytes.
  */
 export interface FetchResult {
   data: Map<string, Buffer>;
@@ -25,7 +26,7 @@ interface Range {
   blobs: BlobLocation[];
 }
 
-export function planRanges(locations: BlobLocation[]): Range[] {
+export function planRanges(locations: BlobLocation[], maxRange = MAX_RANGE): Range[] {
   const byPack = new Map<string, BlobLocation[]>();
   for (const loc of locations) {
     const list = byPack.get(loc.packId) ?? [];
@@ -38,7 +39,7 @@ export function planRanges(locations: BlobLocation[]): Range[] {
     let current: Range | undefined;
     for (const loc of list) {
       const end = loc.offset + loc.length;
-      if (current && loc.offset - current.end <= MAX_GAP && end - current.offset <= MAX_RANGE) {
+      if (current && loc.offset - current.end <= MAX_GAP && end - current.offset <= maxRange) {
         current.end = Math.max(current.end, end);
         current.blobs.push(loc);
       } else {
@@ -71,8 +72,8 @@ export async function fetchBlobs(repo: Repository, ids: Iterable<Buffer>): Promi
       for (const b of range.blobs) result.failed.set(blobKey(b.id), error);
       return;
     }
-    // Content is authenticated by the AEAD (bound to the blob id); callers verify whole-file hashes.
-    const items = range.blobs.map((b) => ({ id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, verifyContent: false }));
+    // Authenticated by the AEAD (bound to the blob id), then re-hashed against the id in the worker.
+    const items = range.blobs.map((b) => ({ id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength }));
     const opened = await repo.pool.open(bytes, items);
     opened.forEach((r, i) => {
       const b = range.blobs[i]!;

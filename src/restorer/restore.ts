@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import { chmod, lchown, link, lutimes, mkdir, realpath, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { BlobLocation } from '../repository/blob-types.js';
 import { blobKey } from '../repository/master-index.js';
+import { mapLimit } from '../util/map-limit.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
-import type { TreeNode } from '../repository/tree.js';
-import { Semaphore } from '../util/semaphore.js';
-import { fetchBlobs, type FetchResult } from './blob-fetcher.js';
+import { sameContent, type TreeNode } from '../repository/tree.js';
+import { planRanges } from './blob-fetcher.js';
 import { planRestore, type PlannedEntry, type RestorePlan, type Selection } from './plan.js';
 import { createFileExclusive, ensureRealDirectory, removeNonDirectory } from './safe-fs.js';
 import { nsToSeconds } from './time.js';
@@ -39,24 +39,12 @@ export interface RestoreResult {
   errors: Array<{ path: string; message: string }>;
 }
 
-interface FileJob {
-  entry: PlannedEntry;
-  dest: string;
-  ids: Buffer[];
-  next: number;
-  handle?: FileHandle;
-  hash: ReturnType<typeof createHash>;
-  failed?: string;
-  tail: Promise<void>;
-}
-
-const BATCH_BYTES = 32 * 1024 * 1024;
-
 /**
  * Restore a snapshot (or part of it) into `target`. Content is fetched in batches
- * in pack order, authenticated blob by blob, written sequentially per file and
- * hashed; a file whose hash differs from the recorded one is removed and
- * reported. Nothing is written outside the target.
+ * in pack order, authenticated blob by blob and checked against its id (the
+ * keyed hash of its content), then written sequentially per file; a file with a
+ * blob that fails, or whose length differs from the recorded size, is removed
+ * and reported. Nothing is written outside the target.
  */
 export async function restore(repo: Repository, snapshot: SnapshotEntry, options: RestoreOptions): Promise<RestoreResult> {
   if (repo.index.packCount === 0) await repo.prepareRead();
@@ -74,20 +62,26 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
   progress.totalBytes = plan.bytes;
   const fail = (p: string, err: unknown) => errors.push({ path: p, message: (err as Error).message ?? String(err) });
 
-  // Directories first, parents before children (plan order), each verified to be a real directory.
+  // Directories first, parents before children (one depth after the other, the directories of one
+  // depth concurrently), each verified to be a real directory; one whose parent was not made is
+  // skipped, never created through whatever is at the parent's path.
   const madeDirs = new Set<string>();
-  for (const d of plan.dirs) {
-    try {
-      await ensureRealDirectory(dest(d.path));
-      madeDirs.add(d.path);
-    } catch (err) {
-      fail(d.path, err);
-    }
-  }
   const parentOk = (p: string) => {
     const parent = path.posix.dirname(p);
     return parent === '/' || madeDirs.has(parent);
   };
+  const levels = byDepth(plan.dirs);
+  for (const level of levels) {
+    await mapLimit(level, DIR_CONCURRENCY, async (d) => {
+      if (!parentOk(d.path)) return;
+      try {
+        await ensureRealDirectory(dest(d.path));
+        madeDirs.add(d.path);
+      } catch (err) {
+        fail(d.path, err);
+      }
+    });
+  }
 
   // Names of one multiply-linked file (same dev and inode): the first is restored, the others are linked to it.
   const { primaries, links } = groupLinkedFiles(plan.files.filter((f) => parentOk(f.path)));
@@ -95,8 +89,8 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
   // Linked names write no content: the totals count what is written.
   progress.totalFiles = files.length + links.length;
   progress.totalBytes = files.reduce((n, f) => n + (f.node.size ?? 0), 0);
-  const single = files.filter((f) => f.node.content?.length === 1 && typeof f.node.hash === 'string');
-  const chunked = files.filter((f) => !(f.node.content?.length === 1 && typeof f.node.hash === 'string'));
+  const single = files.filter((f) => f.node.content?.length === 1);
+  const chunked = files.filter((f) => f.node.content?.length !== 1);
   await restoreWholeFiles(
     repo,
     single.map((entry) => ({ entry, dest: dest(entry.path) })),
@@ -157,16 +151,32 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
     }
   }
 
-  // Directory metadata last, deepest first, so writing into them does not change their mtime.
-  for (const d of [...plan.dirs].reverse()) {
-    if (!madeDirs.has(d.path)) continue;
-    try {
-      await applyMetadata(dest(d.path), d.node, owners);
-    } catch (err) {
-      fail(d.path, err);
-    }
+  // Directory metadata last, deepest first, so writing into them does not change their mtime
+  // (and a parent's mode is set only after its children's metadata).
+  for (const level of [...levels].reverse()) {
+    await mapLimit(level, DIR_CONCURRENCY, async (d) => {
+      if (!madeDirs.has(d.path)) return;
+      try {
+        await applyMetadata(dest(d.path), d.node, owners);
+      } catch (err) {
+        fail(d.path, err);
+      }
+    });
   }
   return result;
+}
+
+/** Directories in the threadpool at once, while directories are made or their metadata set. */
+const DIR_CONCURRENCY = 16;
+
+/** Directories grouped by depth, shallowest first (plan order within a depth). */
+function byDepth(dirs: PlannedEntry[]): PlannedEntry[][] {
+  const levels: PlannedEntry[][] = [];
+  for (const d of dirs) {
+    const depth = d.path.split('/').length - 2;
+    (levels[depth] ??= []).push(d);
+  }
+  return levels.filter((l) => l !== undefined);
 }
 
 /** Split files into those to write and those to link to an earlier name of the same inode. */
@@ -179,7 +189,7 @@ function groupLinkedFiles(files: PlannedEntry[]): { primaries: PlannedEntry[]; l
     if ((n.links ?? 1) > 1 && n.inode !== undefined && n.dev !== undefined) {
       const key = `${n.dev}:${n.inode}`;
       const to = first.get(key);
-      if (to && to.node.hash === n.hash) {
+      if (to && sameContent(to.node, n)) {
         links.push({ entry: f, to });
         continue;
       }
@@ -190,6 +200,41 @@ function groupLinkedFiles(files: PlannedEntry[]): { primaries: PlannedEntry[]; l
   return { primaries, links };
 }
 
+interface FileJob {
+  entry: PlannedEntry;
+  dest: string;
+  ids: Buffer[];
+  handle?: FileHandle;
+  /** Whether this restore created the file (only then is it removed on failure). */
+  created?: boolean;
+  /** Bytes written so far (by the workers). */
+  written: number;
+  failed?: string;
+  /** Index of the batch holding the file's last chunk. */
+  lastBatch: number;
+}
+
+interface Batch {
+  index: number;
+  /** Files whose first chunk is in this batch (opened before it is fetched). */
+  opens: FileJob[];
+  /** (file, chunk index, position) of every chunk in this batch. */
+  parts: Array<{ job: FileJob; i: number; position: number }>;
+}
+
+const BATCH_BYTES = 32 * 1024 * 1024;
+/** Files opened per batch at most, so open descriptors stay well below the usual limit of 1024. */
+const BATCH_FILES = 128;
+
+/**
+ * Files made of several blobs (and empty files). This thread creates each file
+ * (exclusively, never through a symlink) and keeps it open; the workers that
+ * decrypt and check the blobs write them at their positions in the open files,
+ * so no content travels back here. Batches of about BATCH_BYTES of content are
+ * fetched in plan order, two at a time; a file is finished (size checked,
+ * metadata set, closed) after the batch holding its last chunk, or removed if
+ * any of its blobs failed.
+ */
 async function restoreContents(
   repo: Repository,
   files: PlannedEntry[],
@@ -200,117 +245,152 @@ async function restoreContents(
   fail: (p: string, err: unknown) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const jobs: FileJob[] = files.map((entry) => ({
-    entry,
-    dest: dest(entry.path),
-    ids: (entry.node.content ?? []).map((h) => Buffer.from(h, 'hex')),
-    next: 0,
-    hash: createHash('sha256'),
-    tail: Promise.resolve(),
-  }));
-  const writers = new Semaphore(16);
-
-  // Build batches of (job, chunk range) of about BATCH_BYTES of content, in file order.
-  const batches: Array<Array<{ job: FileJob; from: number; to: number }>> = [];
-  let batch: Array<{ job: FileJob; from: number; to: number }> = [];
+  const batches: Batch[] = [];
+  let batch: Batch = { index: 0, opens: [], parts: [] };
   let batchBytes = 0;
-  for (const job of jobs) {
-    let from = 0;
+  const jobs: FileJob[] = [];
+  for (const entry of files) {
+    if (batch.opens.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) {
+      batches.push(batch);
+      batch = { index: batches.length, opens: [], parts: [] };
+      batchBytes = 0;
+    }
+    const job: FileJob = { entry, dest: dest(entry.path), ids: (entry.node.content ?? []).map((h) => Buffer.from(h, 'hex')), written: 0, lastBatch: 0 };
+    jobs.push(job);
+    batch.opens.push(job);
+    let position = 0;
     for (let i = 0; i < job.ids.length; i++) {
-      batchBytes += repo.index.lookup(job.ids[i]!)?.rawLength ?? 0;
       if (batchBytes >= BATCH_BYTES) {
-        batch.push({ job, from, to: i + 1 });
         batches.push(batch);
-        batch = [];
+        batch = { index: batches.length, opens: [], parts: [] };
         batchBytes = 0;
-        from = i + 1;
       }
+      const rawLength = repo.index.lookup(job.ids[i]!)?.rawLength ?? 0;
+      batch.parts.push({ job, i, position });
+      position += rawLength;
+      batchBytes += rawLength;
     }
-    if (from < job.ids.length || job.ids.length === 0) batch.push({ job, from, to: job.ids.length });
+    job.lastBatch = batch.index;
   }
-  if (batch.length) batches.push(batch);
+  if (batch.opens.length || batch.parts.length) batches.push(batch);
 
-  const fetchBatch = (b: typeof batch) => fetchBlobs(repo, b.flatMap((part) => part.job.ids.slice(part.from, part.to)));
-  let pending: Promise<FetchResult> | undefined = batches[0] ? fetchBatch(batches[0]) : undefined;
-  for (let bi = 0; bi < batches.length; bi++) {
-    if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
-    const fetched = await pending!;
-    // Fetch the next batch while this one is written.
-    pending = bi + 1 < batches.length ? fetchBatch(batches[bi + 1]!) : undefined;
-    const writes = batches[bi]!.map((part) => {
-      const job = part.job;
-      job.tail = job.tail.then(() => writers.with(1, () => writePart(job, part.from, part.to, fetched, owners, progress, result, fail)));
-      return job.tail;
-    });
-    await Promise.all(writes);
-  }
-}
-
-async function writePart(
-  job: FileJob,
-  from: number,
-  to: number,
-  fetched: FetchResult,
-  owners: boolean,
-  progress: RestoreProgress,
-  result: RestoreResult,
-  fail: (p: string, err: unknown) => void,
-): Promise<void> {
-  if (job.failed) return;
-  try {
-    job.handle ??= await createFileExclusive(job.dest);
-    // Many small chunks (database pages) are written with one writev per group.
-    let group: Buffer[] = [];
-    const flush = async () => {
-      if (group.length) await writeAll(job.handle!, group);
-      group = [];
-    };
-    for (let i = from; i < to; i++) {
-      const key = blobKey(job.ids[i]!);
-      const data = fetched.data.get(key);
-      if (!data) throw fetched.failed.get(key) ?? new LifeboatError(ErrorCode.Corrupt, 'blob missing from fetch');
-      job.hash.update(data);
-      group.push(data);
-      progress.bytesDone += data.length;
-      if (group.length >= 512) await flush();
-    }
-    await flush();
-    if (to === job.ids.length) {
-      const digest = job.hash.digest('hex');
-      if (job.entry.node.hash && digest !== job.entry.node.hash) {
-        throw new LifeboatError(ErrorCode.Corrupt, `content hash mismatch (expected ${job.entry.node.hash.slice(0, 16)}…, got ${digest.slice(0, 16)}…)`);
-      }
-      await finishFile(job.handle, job.entry.node, owners);
-      await job.handle.close();
-      job.handle = undefined;
-      result.files++;
-      result.bytes += job.entry.node.size ?? 0;
-      progress.filesDone++;
-    }
-  } catch (err) {
+  const failJob = (job: FileJob, err: unknown) => {
+    if (job.failed) return;
     job.failed = (err as Error).message;
     fail(job.entry.path, err);
-    await job.handle?.close().catch(() => undefined);
-    job.handle = undefined;
-    // Never leave a partial or wrong file behind.
-    await unlink(job.dest).catch(() => undefined);
-  }
-}
-
-/** Append buffers to the file, looping over short writes. */
-async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
-  let pending = buffers;
-  while (pending.length) {
-    let written = (await handle.writev(pending)).bytesWritten;
-    const rest: Buffer[] = [];
-    for (const b of pending) {
-      if (written >= b.length) written -= b.length;
-      else {
-        rest.push(written > 0 ? b.subarray(written) : b);
-        written = 0;
-      }
+  };
+  const finish = async (job: FileJob) => {
+    try {
+      if (job.failed) throw new Error(job.failed);
+      const expected = job.entry.node.size ?? 0;
+      if (job.written !== expected) throw new LifeboatError(ErrorCode.Corrupt, `content is ${job.written} bytes, the snapshot records ${expected}`);
+      await finishFile(job.handle!, job.entry.node, owners);
+      await job.handle!.close();
+      job.handle = undefined;
+      result.files++;
+      result.bytes += expected;
+      progress.filesDone++;
+    } catch (err) {
+      failJob(job, err);
+      await job.handle?.close().catch(() => undefined);
+      job.handle = undefined;
+      // Never leave a partial or wrong file behind.
+      if (job.created) await unlink(job.dest).catch(() => undefined);
     }
-    pending = rest;
+  };
+
+  // Files are opened batch after batch: a batch's chunks may belong to files opened by an earlier one.
+  let opening: Promise<unknown> = Promise.resolve();
+  const fetch = async (b: Batch) => {
+    opening = opening.then(() =>
+      mapLimit(b.opens, 16, async (job) => {
+        try {
+          job.handle = await createFileExclusive(job.dest);
+          job.created = true;
+        } catch (err) {
+          failJob(job, err);
+        }
+      }),
+    );
+    await opening;
+    // Every blob once, with all the places it goes to.
+    const targets = new Map<string, { id: Buffer; at: Array<{ job: FileJob; position: number }> }>();
+    for (const { job, i, position } of b.parts) {
+      if (job.failed) continue;
+      if (!job.handle) throw new Error(`internal error: ${job.entry.path} is not open`);
+      const id = job.ids[i]!;
+      const key = blobKey(id);
+      const t = targets.get(key);
+      if (t) t.at.push({ job, position });
+      else targets.set(key, { id, at: [{ job, position }] });
+    }
+    const locations: BlobLocation[] = [];
+    for (const [, t] of targets) {
+      const loc = repo.index.lookup(t.id);
+      if (loc) locations.push(loc);
+      else for (const { job } of t.at) failJob(job, new LifeboatError(ErrorCode.Corrupt, `blob ${t.id.toString('hex').slice(0, 12)} is not in any readable pack`));
+    }
+    await mapLimit(planRanges(locations), 4, async (range) => {
+      const live = (b: BlobLocation) => targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.handle);
+      let bytes: Buffer;
+      try {
+        bytes = await repo.readPackRange(range.packId, range.offset, range.end - range.offset, range.blobs[0]!.type);
+      } catch (err) {
+        const error = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Storage, (err as Error).message);
+        for (const blob of range.blobs) for (const { job } of live(blob)) failJob(job, error);
+        return;
+      }
+      const blobs = range.blobs.map((blob) => ({ blob, at: live(blob) })).filter((x) => x.at.length > 0);
+      const items = blobs.map(({ blob, at }) => ({
+        id: blob.id,
+        offset: blob.offset - range.offset,
+        length: blob.length,
+        rawLength: blob.rawLength,
+        writeAt: at.map(({ job, position }) => ({ fd: job.handle!.fd, position })),
+      }));
+      const opened = await repo.pool.open(bytes, items);
+      opened.forEach((r, i) => {
+        const { blob, at } = blobs[i]!;
+        if ('written' in r) {
+          // Written once at every position in `at` (a chunk can repeat within a file and across files).
+          for (const { job } of at) job.written += r.written;
+          progress.bytesDone += r.written * at.length;
+        } else if ('error' in r) {
+          const error = new LifeboatError(ErrorCode.Corrupt, `blob ${blob.id.toString('hex').slice(0, 12)} in pack ${blob.packId.slice(0, 12)}: ${r.error}`, { context: { pack: blob.packId } });
+          for (const { job } of at) failJob(job, error);
+        }
+      });
+    });
+  };
+  const finishBatch = async (b: Batch) => {
+    const ending = new Set<FileJob>();
+    for (const job of b.opens) if (job.lastBatch === b.index) ending.add(job);
+    for (const { job } of b.parts) if (job.lastBatch === b.index) ending.add(job);
+    await mapLimit([...ending], 16, finish);
+  };
+
+  // Two batches fetched at a time; a batch is finished once it and every batch before it are written.
+  let previous: Promise<void> = Promise.resolve();
+  try {
+    for (const b of batches) {
+      if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
+      const fetched = fetch(b);
+      fetched.catch(() => undefined); // observed through `done`
+      const done = Promise.all([previous, fetched]).then(() => finishBatch(b));
+      done.catch(() => undefined); // observed when awaited below
+      await previous;
+      previous = done;
+    }
+    await previous;
+  } finally {
+    // Interrupted or failed: close what is still open (nothing partial is kept).
+    await previous.catch(() => undefined);
+    for (const job of jobs) {
+      if (!job.handle) continue;
+      await job.handle.close().catch(() => undefined);
+      job.handle = undefined;
+      await unlink(job.dest).catch(() => undefined);
+    }
   }
 }
 

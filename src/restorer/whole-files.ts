@@ -11,13 +11,16 @@ import type { PlannedEntry } from './plan.js';
 /**
  * Files made of one blob (most small files) are written by the worker that
  * decrypts them: the pack ranges are read in pack order, and each worker task
- * decrypts its range's blobs, checks every file's SHA-256 and writes the files
- * — no content travels back through the main thread.
+ * decrypts its range's blobs, checks each against its id and the file's size,
+ * and writes the files — no content travels back through the main thread.
  */
 export interface WholeFileJob {
   entry: PlannedEntry;
   dest: string;
 }
+
+/** Largest pack range read (and handed to one worker task) at a time. */
+const RANGE_BYTES = 2 * 1024 * 1024;
 
 export async function restoreWholeFiles(
   repo: Repository,
@@ -46,7 +49,9 @@ export async function restoreWholeFiles(
   }
   const uid = process.getuid?.();
   const gid = process.getgid?.();
-  await mapLimit(planRanges(locations), 4, async (range) => {
+  // Small ranges: one worker task per range, so tasks stay short and the workers finish together
+  // (16 MiB ranges made tasks of up to 3,000 files, 0.4-0.6 s each, and a long tail on one worker).
+  await mapLimit(planRanges(locations, RANGE_BYTES), 4, async (range) => {
     if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
     let bytes: Buffer;
     try {
@@ -64,10 +69,10 @@ export async function restoreWholeFiles(
           path: job.dest,
           mode: n.mode,
           mtime: nsToSeconds(n.mtimeNs),
-          sha256: n.hash ?? '',
+          size: n.size ?? 0,
           ...(owners && (n.uid !== uid || n.gid !== gid) ? { owner: { uid: n.uid, gid: n.gid } } : {}),
         };
-        return { id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, verifyContent: false, writeTo };
+        return { id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, writeTo };
       }),
     );
     const results = await repo.pool.open(bytes, items);

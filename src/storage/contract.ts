@@ -76,4 +76,35 @@ export type StorageFactory = (url: URL, options: StorageOptions) => Promise<Stor
 export interface StorageOptions {
   /** Create the location (directory, bucket prefix) when it does not exist. Used by `init`. */
   create?: boolean;
+  /** Settings of a configured repository (lifeboat.yaml `repositories.<name>`) that remote drivers need. */
+  remote?: RemoteSettings;
+}
+
+/**
+ * Per-repository settings for remote storage, from lifeboat.yaml. Secrets are
+ * never values here, only paths of files that hold them.
+ */
+export interface RemoteSettings {
+  /** S3: endpoint URL (https://s3.eu-central-1.amazonaws.com, http://127.0.0.1:9000). */
+  endpoint?: string;
+  /** S3: region of the bucket. */
+  region?: string;
+  /** S3: refuse to write unless the bucket is in one of these regions (data sovereignty). */
+  allowedRegions?: string[];
+  /** S3: path-style addressing (MinIO and most self-hosted servers). */
+  pathStyle?: boolean;
+  /** S3: storage class for new objects (STANDARD, STANDARD_IA, …). */
+  storageClass?: string;
+  /** S3: server-side encryption on top of Lifeboat's own (AES256, aws:kms). */
+  serverSideEncryption?: string;
+  /** S3: a file of KEY=VALUE lines (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). */
+  credentialsFile?: string;
+  /** SFTP: private key file. */
+  identityFile?: string;
+  /** SFTP: known_hosts file used to verify the server's host key. */
+  knownHosts?: string;
+  /** SFTP: trust and record an unknown host key on first use (never a changed one). */
+  acceptNewHostKey?: boolean;
+  /** SFTP: file holding the login password, when keys are not used. */
+  passwordFile?: string;
 }

@@ -9,3 +9,5 @@ export { LocalStorage, createLocalStorage } from './drivers/local.js';
 export { MemoryStorage, createMemoryStorage, resetMemoryStorage } from './drivers/memory.js';
 export { FaultyStorage, faultOnNthCall } from './middleware/faulty.js';
 export type { Fault, FaultPlan, StorageOp } from './middleware/faulty.js';
+export { DEFAULT_RETRY_POLICY, RetryingStorage, retryingFactory, withRetries } from './middleware/retrying.js';
+export type { RetryInfo, RetryPolicy } from './middleware/retrying.js';

@@ -9,8 +9,12 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Storage, StorageFactory, StorageOptions } from './contract.js';
 import { createLocalStorage } from './drivers/local.js';
 import { createMemoryStorage } from './drivers/memory.js';
+import { retryingFactory } from './middleware/retrying.js';
 
 const factories = new Map<string, StorageFactory>();
+
+/** Network drivers: opened and used through RetryingStorage (transient failures are retried). */
+const REMOTE_SCHEMES = new Set(['sftp', 's3']);
 
 /** `sftp://…`, `s3:…`; single letters excluded so `C:\repo` stays a path. */
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
@@ -62,7 +66,7 @@ export async function openStorage(location: string, options: StorageOptions = {}
       context: { scheme },
     });
   }
-  return factory(url, options);
+  return REMOTE_SCHEMES.has(scheme) ? retryingFactory(factory)(url, options) : factory(url, options);
 }
 
 /**
@@ -97,3 +101,6 @@ export function describeLocation(location: string): string {
 
 registerStorage('file', createLocalStorage);
 registerStorage('memory', createMemoryStorage);
+// Loaded on first use: the AWS SDK is large and most runs never touch S3.
+registerStorage('s3', async (url, options) => (await import('./drivers/s3.js')).createS3Storage(url, options));
+registerStorage('sftp', async (url, options) => (await import('./drivers/sftp.js')).createSftpStorage(url, options));

@@ -51,7 +51,7 @@ class Builder {
     const data = Buffer.from(content);
     const sealed = this.repo.sealOnMain(data);
     await this.packer.add(BlobType.Data, sealed.id, sealed.sealed, sealed.rawLength);
-    return { name, type: 'file', mode: 0o644, uid, gid, mtimeNs: MTIME, size: data.length, content: [sealed.id.toString('hex')], hash: sha256(data) };
+    return { name, type: 'file', mode: 0o644, uid, gid, mtimeNs: MTIME, size: data.length, content: [sealed.id.toString('hex')] };
   }
 
   async dir(name: string, nodes: TreeNode[]): Promise<TreeNode> {
@@ -143,6 +143,12 @@ const CASES: Case[] = [
     build: async (b) => [await b.dir('dir', [await b.file('file', 'escaped through a pre-existing symlink\n')])],
     named: ['/dir'],
     prepare: (target) => symlinkSync(outside, path.join(target, 'dir')),
+  },
+  {
+    name: 'a symlink already at the destination of a directory with a subdirectory (nothing made through it)',
+    build: async (b) => [await b.dir('deep', [await b.dir('sub', [await b.file('file', 'escaped through a pre-existing symlink, one level down\n')])])],
+    named: ['/deep'],
+    prepare: (target) => symlinkSync(outside, path.join(target, 'deep')),
   },
   {
     name: 'a symlink already at the destination of a file (replaced, not written through)',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Repository } from '../../src/repository/repository.js';
 import type { SnapshotEntry } from '../../src/repository/snapshot.js';
 import type { TreeNode } from '../../src/repository/tree.js';
@@ -19,6 +20,13 @@ export async function initRepo(
 ): Promise<Repository> {
   const storage = await openStorage(location, { create: true });
   return Repository.init(storage, Buffer.from(password, 'utf8'), options);
+}
+
+/** SHA-256 (hex) of a file node's content, read blob by blob (each checked against its id). */
+export async function contentSha256(repo: Repository, node: TreeNode): Promise<string> {
+  const hash = createHash('sha256');
+  for (const id of node.content ?? []) hash.update(await repo.readBlob(Buffer.from(id, 'hex')));
+  return hash.digest('hex');
 }
 
 /** Every node of a snapshot by its snapshot path (`/tmp/x/file`), depth first. */

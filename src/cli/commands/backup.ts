@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { backup } from '../../archiver/backup.js';
-import { newBackupProgress } from '../../archiver/progress.js';
+import { backup, type BackupResult } from '../../archiver/backup.js';
+import { newBackupProgress, type BackupProgress } from '../../archiver/progress.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
+import type { Repository } from '../../repository/repository.js';
+import { backupSource } from '../../sources/run-source.js';
+import { checkBackup } from '../../verify/post-backup.js';
 import type { ActionFactory } from '../action.js';
+import { requireConfig } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { ProgressBar } from '../progress-bar.js';
@@ -13,7 +17,7 @@ interface BackupFlags {
   exclude: string[];
   host?: string;
   force?: boolean;
-  excludeFile?: string[];
+  source: string[];
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -21,8 +25,9 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerBackup(program: Command, action: ActionFactory): void {
   program
     .command('backup')
-    .description('back up files and directories into the repository')
+    .description('back up paths, or configured sources (--source NAME…): one snapshot per source')
     .argument('[paths...]', 'files and directories to back up')
+    .option('--source <name>', 'a source from lifeboat.yaml (repeatable, or comma-separated; "all" for every source)', collect, [])
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
     .option('--reason <text>', 'why this backup was made (shown by `snapshots`)')
     .option('--exclude <pattern>', 'skip matching paths: a name glob (*.tmp) or an absolute path glob (/var/cache/**); repeatable', collect, [])
@@ -30,45 +35,106 @@ export function registerBackup(program: Command, action: ActionFactory): void {
     .option('--force', 'read every file again instead of trusting the parent snapshot')
     .action(
       action(async (ctx: CommandContext, paths: string[], flags: BackupFlags) => {
+        if (flags.source.length) {
+          if (paths.length) throw new LifeboatError(ErrorCode.Usage, 'give either paths or --source, not both');
+          return backupSources(ctx, flags);
+        }
         if (paths.length === 0) {
-          throw new LifeboatError(ErrorCode.Usage, 'no paths to back up', { hint: 'lifeboat backup --repo REPO PATH… (configured sources arrive with lifeboat.yaml)' });
+          throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'lifeboat backup PATH…, or lifeboat backup --source NAME for a source in lifeboat.yaml' });
         }
         return withRepository(ctx, async (repo) => {
-          const progress = newBackupProgress();
-          const bar = new ProgressBar(
-            () => ({ label: 'backup', files: progress.filesDone, bytes: progress.bytesDone, totalFiles: progress.totalFiles, totalBytes: progress.totalBytes }),
-            ctx.out.options.progress,
-            ctx.out.json ? (s, elapsed) => ctx.out.emit({ type: 'progress', ...s, elapsedMs: elapsed, addedBytes: progress.bytesAdded }) : undefined,
-          ).start();
-          let result;
-          try {
-            result = await backup(repo, {
-              paths,
-              tags: flags.tag,
-              reason: flags.reason,
-              excludes: flags.exclude,
-              host: flags.host,
-              force: flags.force,
-              progress,
-              estimate: ctx.out.options.progress,
-              signal: ctx.signal,
-            });
-          } finally {
-            bar.stop();
-          }
-          const { snapshot, errors } = result;
-          const s = snapshot.summary;
-          ctx.out.emit({ type: 'summary', snapshot: { id: snapshot.id, time: snapshot.time, host: snapshot.host, paths: snapshot.paths, tags: snapshot.tags, parent: snapshot.parent ?? null }, summary: s, errors, repairedPacks: result.repairedPacks });
-          for (const e of errors) ctx.out.warn(`could not read ${e.path}: ${e.message}`);
-          if (result.repairedPacks) ctx.out.warn(`${result.repairedPacks} pack(s) named in the index were missing or damaged; their data was stored again`);
-          ctx.out.info(
-            `files: ${s.files} (${s.filesRead} read, ${s.files - s.filesRead} unchanged), dirs: ${s.dirs}\n` +
-              `data: ${formatBytes(s.bytes)}, new: ${formatBytes(s.addedBytes)} (${formatBytes(s.addedStoredBytes)} stored)\n` +
-              `duration: ${formatDuration(s.durationMs)}`,
+          const result = await withProgress(ctx, 'backup', (progress) =>
+            backup(repo, { paths, tags: flags.tag, reason: flags.reason, excludes: flags.exclude, host: flags.host, force: flags.force, progress, estimate: ctx.out.options.progress, signal: ctx.signal }),
           );
-          ctx.out.result(`snapshot ${snapshot.id.slice(0, 8)} saved${errors.length ? ` (${errors.length} input(s) could not be read)` : ''}`);
-          return errors.length ? ExitCode.Partial : ExitCode.Success;
+          report(ctx, result);
+          ctx.out.emit({ type: 'summary', ...snapshotSummary(result) });
+          return result.errors.length ? ExitCode.Partial : ExitCode.Success;
         });
       }),
     );
+}
+
+/** Each named source into its own snapshot; a failing source does not stop the others. */
+async function backupSources(ctx: CommandContext, flags: BackupFlags): Promise<number> {
+  const { config } = requireConfig(ctx.global, 'backup --source');
+  const configured = config.sources ?? {};
+  const names = flags.source.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const wanted = names.includes('all') ? Object.keys(configured) : [...new Set(names)];
+  const unknown = wanted.filter((n) => !configured[n]);
+  if (unknown.length) {
+    throw new LifeboatError(ErrorCode.Usage, `no source named ${unknown.map((u) => `"${u}"`).join(', ')} in the config`, { hint: `configured: ${Object.keys(configured).join(', ') || 'none'}` });
+  }
+  if (wanted.length === 0) throw new LifeboatError(ErrorCode.Usage, 'the config has no sources');
+  return withRepository(ctx, async (repo: Repository) => {
+    const outcomes: Array<Record<string, unknown>> = [];
+    let code: number = ExitCode.Success;
+    for (const name of wanted) {
+      if (ctx.signal.aborted) break;
+      const source = configured[name]!;
+      try {
+        const result = await withProgress(ctx, name, (progress) =>
+          backupSource(repo, name, source, { tags: flags.tag, reason: flags.reason, host: flags.host, force: flags.force, progress, signal: ctx.signal, log: (l) => ctx.out.verbose(`${name}: ${l}`) }),
+        );
+        ctx.out.info(`${name} (${source.type}):`);
+        report(ctx, result);
+        // A bad backup is reported at once, not at the next drill: what was just written reads back.
+        const check = await checkBackup(repo, result.snapshot, result.record);
+        if (check.verified) ctx.out.info('verified: trees readable, every blob indexed, packs present' + (typeof result.record.integrity === 'string' ? ', integrity ok' : ''));
+        else ctx.out.warn(`source "${name}": the backup just written does not verify:\n  ${check.reasons.join('\n  ')}`);
+        const outcome = { source: name, type: source.type, ok: check.verified, verified: check.verified, verification: check, ...snapshotSummary(result), record: result.record };
+        outcomes.push(outcome);
+        ctx.out.emit({ ...outcome, type: 'source', sourceType: source.type });
+        if (!check.verified) code = ExitCode.Failure;
+        else if (result.errors.length && code === ExitCode.Success) code = ExitCode.Partial;
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        const e = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Failure, (err as Error).message);
+        ctx.out.warn(`source "${name}" failed: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`);
+        outcomes.push({ source: name, type: source.type, ok: false, error: e.toJSON() });
+        ctx.out.emit({ type: 'source', source: name, sourceType: source.type, ok: false, error: e.toJSON() });
+        code = ExitCode.Failure;
+      }
+    }
+    ctx.out.emit({ type: 'summary', sources: outcomes });
+    const failed = outcomes.filter((o) => !o.ok).length;
+    if (failed) ctx.out.result(`${failed} of ${wanted.length} source(s) failed`);
+    return code;
+  });
+}
+
+async function withProgress<T>(ctx: CommandContext, label: string, run: (progress: BackupProgress) => Promise<T>): Promise<T> {
+  const progress = newBackupProgress();
+  const bar = new ProgressBar(
+    () => ({ label, files: progress.filesDone, bytes: progress.bytesDone, totalFiles: progress.totalFiles, totalBytes: progress.totalBytes }),
+    ctx.out.options.progress,
+    ctx.out.json ? (s, elapsed) => ctx.out.emit({ type: 'progress', ...s, elapsedMs: elapsed, addedBytes: progress.bytesAdded }) : undefined,
+  ).start();
+  try {
+    return await run(progress);
+  } finally {
+    bar.stop();
+  }
+}
+
+function snapshotSummary(result: BackupResult): Record<string, unknown> {
+  const { snapshot } = result;
+  return {
+    snapshot: { id: snapshot.id, time: snapshot.time, host: snapshot.host, source: snapshot.source ?? null, paths: snapshot.paths, tags: snapshot.tags, parent: snapshot.parent ?? null },
+    summary: snapshot.summary,
+    errors: result.errors,
+    repairedPacks: result.repairedPacks,
+  };
+}
+
+function report(ctx: CommandContext, result: BackupResult): void {
+  const { snapshot, errors } = result;
+  const s = snapshot.summary;
+  for (const e of errors) ctx.out.warn(`could not read ${e.path}: ${e.message}`);
+  if (result.repairedPacks) ctx.out.warn(`${result.repairedPacks} pack(s) named in the index were missing or damaged; their data was stored again`);
+  ctx.out.info(
+    `files: ${s.files} (${s.filesRead} read, ${s.files - s.filesRead} unchanged), dirs: ${s.dirs}\n` +
+      `data: ${formatBytes(s.bytes)}, new: ${formatBytes(s.addedBytes)} (${formatBytes(s.addedStoredBytes)} stored)\n` +
+      `duration: ${formatDuration(s.durationMs)}`,
+  );
+  ctx.out.result(`snapshot ${snapshot.id.slice(0, 8)} saved${errors.length ? ` (${errors.length} input(s) could not be read)` : ''}`);
 }

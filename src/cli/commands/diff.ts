@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { TreeNode } from '../../repository/tree.js';
+import { sameContent, type TreeNode } from '../../repository/tree.js';
 import type { Repository } from '../../repository/repository.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
@@ -25,7 +25,7 @@ async function diffTrees(repo: Repository, a: string | undefined, b: string | un
       continue;
     }
     if (x && y) {
-      if (x.type !== y.type || x.hash !== y.hash || x.target !== y.target) out.push({ path: p, change: 'modified' });
+      if (x.type !== y.type || !sameContent(x, y) || x.target !== y.target) out.push({ path: p, change: 'modified' });
       else if (x.mode !== y.mode || x.uid !== y.uid || x.gid !== y.gid || x.mtimeNs !== y.mtimeNs) out.push({ path: p, change: 'metadata' });
     }
   }

@@ -24,7 +24,7 @@ export function registerLs(program: Command, action: ActionFactory): void {
           const entries = start.type === 'dir' && start.subtree ? walkTree(repo, start.subtree, prefix) : (async function* () { yield { path: prefix, node: start }; })();
           for await (const { path, node } of entries) {
             if (ctx.out.json) {
-              ctx.out.emit({ path, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.size ?? 0, mtime: new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString(), ...(node.target ? { target: node.target } : {}), ...(node.links ? { links: node.links } : {}), ...(node.hash ? { sha256: node.hash } : {}) });
+              ctx.out.emit({ path, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.size ?? 0, mtime: new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString(), ...(node.target ? { target: node.target } : {}), ...(node.links ? { links: node.links } : {}) });
             } else if (flags.long) {
               const when = new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString().replace('T', ' ').slice(0, 19);
               ctx.out.result(`${formatMode(node.type, node.mode)} ${String(node.user ?? node.uid).padEnd(8)} ${String(node.size ?? 0).padStart(12)} ${when} ${path}${node.target ? ` -> ${node.target}` : ''}`);

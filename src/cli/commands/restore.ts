@@ -6,6 +6,10 @@ import { withRepository, type CommandContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { findSnapshot } from '../snapshot-ref.js';
+import { optionalConfig } from '../configured.js';
+import type { Repository } from '../../repository/repository.js';
+import type { SnapshotEntry } from '../../repository/snapshot.js';
+import { sourceMetadata } from '../../sources/metadata.js';
 
 interface Flags {
   target?: string;
@@ -13,6 +17,11 @@ interface Flags {
   exclude: string[];
   dryRun?: boolean;
   host?: string;
+  toDatabase?: string;
+  toFile?: string;
+  identity?: string;
+  force?: boolean;
+  source?: string;
 }
 
 const collect = (v: string, p: string[]) => [...p, v];
@@ -26,14 +35,20 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option('--include <pattern>', 'restore only matching paths (repeatable)', collect, [])
     .option('--exclude <pattern>', 'skip matching paths (repeatable)', collect, [])
     .option('--host <name>', 'with "latest": newest snapshot of this host')
+    .option('--source <name>', 'with "latest": newest snapshot of this source')
+    .option('--to-database <name>', 'database sources: restore into this database (created if absent)')
+    .option('--to-file <path>', 'sqlite, redis and command sources: write the database or stream to this file')
+    .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
+    .option('--force', 'replace an existing database or file, or restore into a non-empty directory (source snapshots)')
     .option('--dry-run', 'print what would be restored and write nothing')
     .action(
       action(async (ctx: CommandContext, ref: string, flags: Flags) => {
-        if (!flags.target) throw new LifeboatError(ErrorCode.Usage, 'restore needs --target DIR', { hint: 'restore never writes outside the target directory' });
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
           await repo.prepareRead();
-          const snapshot = await findSnapshot(repo, ref, { host: flags.host });
+          const snapshot = await findSnapshot(repo, ref, { host: flags.host, ...(flags.source ? { source: flags.source } : {}) });
+          if (needsSourceRestore(snapshot, flags)) return restoreFromSource(ctx, repo, snapshot, flags, started);
+          if (!flags.target) throw new LifeboatError(ErrorCode.Usage, 'restore needs --target DIR', { hint: 'restore never writes outside the target directory' });
           const progress: RestoreProgress = { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 };
           const bar = new ProgressBar(
             () => ({ label: 'restore', files: progress.filesDone, bytes: progress.bytesDone, totalFiles: progress.totalFiles, totalBytes: progress.totalBytes }),
@@ -65,4 +80,47 @@ export function registerRestore(program: Command, action: ActionFactory): void {
         });
       }),
     );
+}
+
+/**
+ * Source snapshots other than plain files go through their driver (pg_restore,
+ * placing an RDB, unsealing); a plain files snapshot restores like any path
+ * backup, with --include/--exclude and --dry-run.
+ */
+function needsSourceRestore(snapshot: SnapshotEntry, flags: Flags): boolean {
+  const meta = sourceMetadata(snapshot);
+  if (!meta) {
+    if (flags.toDatabase || flags.toFile || flags.identity) throw new LifeboatError(ErrorCode.Usage, `snapshot ${snapshot.id.slice(0, 8)} is a path backup; restore it with --target DIR`);
+    return false;
+  }
+  return meta.source.type !== 'files' || Boolean(meta.record.sealed) || Boolean(flags.force);
+}
+
+async function restoreFromSource(ctx: CommandContext, repo: Repository, snapshot: SnapshotEntry, flags: Flags, started: number): Promise<number> {
+  if (flags.dryRun || flags.include.length || flags.exclude.length) {
+    throw new LifeboatError(ErrorCode.Usage, '--dry-run, --include and --exclude apply to files snapshots only', { hint: 'a database restores whole' });
+  }
+  const meta = sourceMetadata(snapshot)!;
+  const config = optionalConfig(ctx.global)?.config.sources?.[meta.source.name];
+  // Source drivers (database clients) load only when a source snapshot is restored.
+  const { restoreSource } = await import('../../sources/run-source.js');
+  const result = await restoreSource(repo, snapshot, {
+    config,
+    target: flags.target,
+    toDatabase: flags.toDatabase,
+    toFile: flags.toFile,
+    identity: flags.identity,
+    force: flags.force,
+    signal: ctx.signal,
+    log: (l) => ctx.out.verbose(l),
+  });
+  const failed = result.checks.filter((c) => !c.ok);
+  ctx.out.emit({ type: 'summary', snapshot: snapshot.id, source: meta.source.name, sourceType: result.type, location: result.restored.location, checks: result.checks, ok: failed.length === 0, durationMs: Date.now() - started });
+  ctx.out.result(`restored ${meta.source.type} source "${meta.source.name}" from ${snapshot.id.slice(0, 8)} to ${result.restored.location} in ${formatDuration(Date.now() - started)}`);
+  for (const c of result.checks) ctx.out.info(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.field}${c.ok ? '' : `: recorded ${JSON.stringify(c.expected)}, restored ${JSON.stringify(c.actual)}`}`);
+  if (failed.length) {
+    ctx.out.warn(`the restored copy differs from what was recorded at backup time in: ${failed.map((c) => c.field).join(', ')}`);
+    return ExitCode.Failure;
+  }
+  return ExitCode.Success;
 }

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { StepRecord } from '../state/history.js';
+import { evaluateRules, type AlertFacts } from './rules.js';
+
+const settings = { overdueAfterMs: 36 * 3_600_000, sizeChangePct: 50, minFreePct: 10 };
+const NOW = Date.parse('2026-02-10T12:00:00Z');
+
+function step(s: Partial<StepRecord> & Pick<StepRecord, 'step' | 'startedAt'>): StepRecord {
+  return { runId: 'r', job: 'nightly', durationMs: 1000, outcome: 'ok', ...s };
+}
+function facts(f: Partial<AlertFacts>): AlertFacts {
+  return { now: NOW, watchedSince: NOW - 3_600_000, scheduledSources: [], steps: [], space: [], ...f };
+}
+const rules = (f: Partial<AlertFacts>) => evaluateRules(facts(f), settings).map((c) => c.key);
+
+describe('alert rules', () => {
+  it('backup failed: the newest backup of a job, source and repository decides', () => {
+    const failed = step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T03:00:00Z', outcome: 'failed', error: 'disk full' });
+    expect(evaluateRules(facts({ steps: [failed] }), settings)).toEqual([
+      expect.objectContaining({ key: 'backup_failed/nightly/db/local', rule: 'backup_failed', severity: 'critical', message: expect.stringContaining('disk full') }),
+    ]);
+    expect(rules({ steps: [failed, step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T04:00:00Z' })] })).toEqual([]);
+  });
+
+  it('backup overdue: per scheduled source, from its last success or from when watching began', () => {
+    const old = step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-08T11:00:00Z' });
+    expect(rules({ scheduledSources: ['db'], steps: [old] })).toEqual(['backup_overdue/db']);
+    expect(rules({ scheduledSources: ['db'], steps: [{ ...old, startedAt: '2026-02-09T03:00:00Z' }] })).toEqual([]);
+    expect(rules({ scheduledSources: ['new'], watchedSince: NOW - 3_600_000 })).toEqual([]);
+    expect(rules({ scheduledSources: ['new'], watchedSince: NOW - 40 * 3_600_000 })).toEqual(['backup_overdue/new']);
+    // a failure is not a success
+    expect(rules({ scheduledSources: ['db'], steps: [old, step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T03:00:00Z', outcome: 'failed' })] })).toContain('backup_overdue/db');
+  });
+
+  it('size change: the newest backup against the median of the previous ones', () => {
+    const sizes = [100, 110, 90, 105];
+    const history = sizes.map((bytes, i) => step({ step: 'backup', source: 'db', repository: 'local', startedAt: `2026-02-0${i + 1}T03:00:00Z`, bytes }));
+    const latest = (bytes: number) => step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-09T03:00:00Z', bytes });
+    expect(rules({ steps: [...history, latest(140)] })).toEqual([]); // +35 % of median 102.5
+    expect(rules({ steps: [...history, latest(160)] })).toEqual(['size_change/db/local']);
+    expect(rules({ steps: [...history, latest(40)] })).toEqual(['size_change/db/local']);
+    expect(rules({ steps: [...history.slice(0, 2), latest(1000)] })).toEqual([]); // too little history
+  });
+
+  it('verification, drill and copy failures', () => {
+    const steps = [
+      step({ step: 'check', repository: 'local', startedAt: '2026-02-10T03:10:00Z', outcome: 'failed', error: 'pack damaged' }),
+      step({ step: 'drill', source: 'db', repository: 'local', startedAt: '2026-02-10T05:00:00Z', outcome: 'failed' }),
+      step({ step: 'copy', source: 'db', repository: 'usb', startedAt: '2026-02-10T04:00:00Z', outcome: 'failed' }),
+      step({ step: 'copy', source: 'db', repository: 'offsite', startedAt: '2026-02-10T04:00:00Z', outcome: 'ok' }),
+    ];
+    expect(rules({ steps }).sort()).toEqual(['copy_failed/db/usb', 'drill_failed/db', 'verification_failed/local/']);
+    expect(rules({ steps: [...steps, step({ step: 'check', repository: 'local', startedAt: '2026-02-10T06:00:00Z' })] })).not.toContain('verification_failed/local/');
+  });
+
+  it('free space under the limit, only for connected repositories that report it', () => {
+    expect(
+      rules({
+        space: [
+          { repository: 'full', connected: true, availableBytes: 5, totalBytes: 100 },
+          { repository: 'fine', connected: true, availableBytes: 50, totalBytes: 100 },
+          { repository: 'usb', connected: false },
+          { repository: 's3', connected: true },
+        ],
+      }),
+    ).toEqual(['low_free_space/full']);
+  });
+
+  it('3-2-1 violated when copies, media or offsite checks fail', () => {
+    const compliance = [
+      { source: 'db', check: 'copies', status: 'fail' as const, reason: '2 copies' },
+      { source: 'db', check: 'offsite', status: 'fail' as const, reason: 'no offsite' },
+      { source: 'db', check: 'drill', status: 'fail' as const, reason: 'no drill' },
+      { source: 'web', check: 'copies', status: 'pass' as const, reason: '3 copies' },
+    ];
+    const out = evaluateRules(facts({ compliance }), settings);
+    expect(out.map((c) => c.key)).toEqual(['compliance_321/db']);
+    expect(out[0]!.message).toBe('3-2-1 violated for db: 2 copies; no offsite');
+  });
+});

@@ -1,0 +1,144 @@
+import type { StepRecord } from '../state/history.js';
+
+/**
+ * The alert rules of SPEC §6 as one pure function of what is known now: the
+ * recent steps of the run history, the repositories' space, and the 3-2-1
+ * checks. It returns the conditions that hold; firing, repeating and
+ * resolving them is the engine's job (`engine.ts`).
+ */
+export type AlertRule =
+  | 'backup_failed'
+  | 'backup_overdue'
+  | 'size_change'
+  | 'verification_failed'
+  | 'drill_failed'
+  | 'copy_failed'
+  | 'low_free_space'
+  | 'compliance_321';
+
+export type Severity = 'critical' | 'warning';
+
+export interface AlertCondition {
+  /** Identity: the same key on the next evaluation is the same alert. */
+  key: string;
+  rule: AlertRule;
+  severity: Severity;
+  source?: string;
+  repository?: string;
+  job?: string;
+  message: string;
+}
+
+export interface AlertSettings {
+  overdueAfterMs: number;
+  sizeChangePct: number;
+  minFreePct: number;
+}
+
+export interface SpaceView {
+  repository: string;
+  connected: boolean;
+  usedBytes?: number;
+  availableBytes?: number;
+  totalBytes?: number;
+}
+
+export interface AlertFacts {
+  now: number;
+  /** Since when sources have been watched: a source never backed up is overdue this long after. */
+  watchedSince: number;
+  /** Sources the scheduled jobs back up (the ones expected to stay fresh). */
+  scheduledSources: string[];
+  /** Recent steps, any order: the newest per subject decides. */
+  steps: StepRecord[];
+  space: SpaceView[];
+  /** Failed 3-2-1 checks per source (copies, media, offsite), when compliance was evaluated. */
+  compliance?: Array<{ source: string; check: string; status: 'pass' | 'fail'; reason: string }>;
+}
+
+/** How many earlier backups the size comparison takes the median of (at least 3 are needed). */
+const SIZE_WINDOW = 5;
+
+export function evaluateRules(facts: AlertFacts, settings: AlertSettings): AlertCondition[] {
+  const out: AlertCondition[] = [];
+  const newestFirst = [...facts.steps].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+  const newestBy = (step: string | string[], keyOf: (s: StepRecord) => string) => {
+    const kinds = Array.isArray(step) ? step : [step];
+    const seen = new Map<string, StepRecord>();
+    for (const s of newestFirst) if (kinds.includes(s.step) && !seen.has(keyOf(s))) seen.set(keyOf(s), s);
+    return [...seen.values()];
+  };
+  const why = (s: StepRecord) => (s.error ? `: ${s.error}` : '');
+
+  for (const s of newestBy('backup', (s) => `${s.job}/${s.source}/${s.repository}`)) {
+    if (s.outcome !== 'failed') continue;
+    out.push({ key: `backup_failed/${s.job}/${s.source}/${s.repository}`, rule: 'backup_failed', severity: 'critical', job: s.job, source: s.source, repository: s.repository, message: `backup of ${s.source} to ${s.repository} (job ${s.job}) failed at ${s.startedAt}${why(s)}` });
+  }
+
+  for (const source of facts.scheduledSources) {
+    const last = newestFirst.find((s) => s.step === 'backup' && s.source === source && (s.outcome === 'ok' || s.outcome === 'partial'));
+    const since = last ? Date.parse(last.startedAt) : facts.watchedSince;
+    if (facts.now - since > settings.overdueAfterMs) {
+      const hours = Math.floor((facts.now - since) / 3_600_000);
+      out.push({ key: `backup_overdue/${source}`, rule: 'backup_overdue', severity: 'critical', source, message: last ? `no successful backup of ${source} for ${hours}h (last ${last.startedAt})` : `no successful backup of ${source} yet, ${hours}h after watching began` });
+    }
+  }
+
+  if (settings.sizeChangePct > 0) {
+    const groups = new Map<string, StepRecord[]>();
+    for (const s of newestFirst) {
+      if (s.step !== 'backup' || s.outcome !== 'ok' || s.bytes === undefined) continue;
+      const k = `${s.source}/${s.repository}`;
+      groups.set(k, [...(groups.get(k) ?? []), s]);
+    }
+    for (const [k, [latest, ...earlier]] of groups) {
+      const window = earlier.slice(0, SIZE_WINDOW).map((s) => s.bytes!);
+      if (!latest || window.length < 3) continue;
+      const m = median(window);
+      if (m === 0) continue;
+      const pct = ((latest.bytes! - m) / m) * 100;
+      if (Math.abs(pct) <= settings.sizeChangePct) continue;
+      out.push({ key: `size_change/${k}`, rule: 'size_change', severity: 'warning', source: latest.source, repository: latest.repository, message: `backup of ${latest.source} is ${Math.round(Math.abs(pct))}% ${pct > 0 ? 'larger' : 'smaller'} than the median of the previous ${window.length} (${latest.bytes} vs ${m} bytes)` });
+    }
+  }
+
+  for (const s of newestBy(['check', 'verify'], (s) => `${s.repository}/${s.step === 'verify' ? s.source : ''}`)) {
+    if (s.outcome !== 'failed') continue;
+    const what = s.step === 'verify' ? `verification of ${s.source} in ${s.repository}` : `check of ${s.repository}`;
+    out.push({ key: `verification_failed/${s.repository}/${s.step === 'verify' ? s.source : ''}`, rule: 'verification_failed', severity: 'critical', repository: s.repository, source: s.source, job: s.job, message: `${what} failed at ${s.startedAt}${why(s)}` });
+  }
+
+  for (const s of newestBy('drill', (s) => `${s.source}`)) {
+    if (s.outcome !== 'failed') continue;
+    out.push({ key: `drill_failed/${s.source}`, rule: 'drill_failed', severity: 'critical', source: s.source, repository: s.repository, job: s.job, message: `restore drill of ${s.source} failed at ${s.startedAt}${why(s)}` });
+  }
+
+  for (const s of newestBy('copy', (s) => `${s.source}/${s.repository}`)) {
+    if (s.outcome !== 'failed') continue;
+    out.push({ key: `copy_failed/${s.source ?? ''}/${s.repository}`, rule: 'copy_failed', severity: 'critical', source: s.source, repository: s.repository, job: s.job, message: `copy${s.source ? ` of ${s.source}` : ''} to ${s.repository} failed at ${s.startedAt}${why(s)}` });
+  }
+
+  for (const r of facts.space) {
+    if (!r.connected || r.availableBytes === undefined) continue;
+    const total = r.totalBytes ?? (r.usedBytes !== undefined ? r.usedBytes + r.availableBytes : undefined);
+    if (!total) continue;
+    const pct = (r.availableBytes / total) * 100;
+    if (pct >= settings.minFreePct) continue;
+    out.push({ key: `low_free_space/${r.repository}`, rule: 'low_free_space', severity: 'warning', repository: r.repository, message: `repository ${r.repository} has ${pct.toFixed(1)}% free (${r.availableBytes} bytes); the limit is ${settings.minFreePct}%` });
+  }
+
+  const failing = new Map<string, string[]>();
+  for (const c of facts.compliance ?? []) {
+    if (c.status === 'fail' && ['copies', 'media', 'offsite'].includes(c.check)) failing.set(c.source, [...(failing.get(c.source) ?? []), c.reason]);
+  }
+  for (const [source, reasons] of failing) {
+    out.push({ key: `compliance_321/${source}`, rule: 'compliance_321', severity: 'warning', source, message: `3-2-1 violated for ${source}: ${reasons.join('; ')}` });
+  }
+  return out;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,0 +1,113 @@
+import type { Command } from 'commander';
+import { copy, type CopiedSnapshot, type CopyResult } from '../../copier/copy.js';
+import { newCopyProgress, type CopyProgress } from '../../copier/progress.js';
+import type { Repository } from '../../repository/repository.js';
+import type { SnapshotEntry } from '../../repository/snapshot.js';
+import type { ActionFactory } from '../action.js';
+import { openDestination } from '../copy-destination.js';
+import { openRepository, type CommandContext } from '../context.js';
+import { formatBytes, formatTime } from '../format.js';
+import { ProgressBar } from '../progress-bar.js';
+
+interface Flags {
+  to: string;
+  from?: string;
+  source?: string;
+  host?: string;
+  tag: string[];
+  dryRun?: boolean;
+}
+
+const collect = (v: string, p: string[]) => [...p, v];
+
+export function registerCopy(program: Command, action: ActionFactory): void {
+  program
+    .command('copy')
+    .description('copy the snapshots another repository lacks into it (3-2-1): re-encrypted with its keys, deduplicated, verified')
+    .requiredOption('--to <repo>', 'destination: a repository name from lifeboat.yaml, or a path or URL (password from $LIFEBOAT_TO_PASSWORD, _FILE or _COMMAND)')
+    .option('--from <repo>', 'source repository (default: --repo, $LIFEBOAT_REPOSITORY or the only configured one)')
+    .option('--source <name>', 'only snapshots of this source')
+    .option('--host <name>', 'only snapshots of this host')
+    .option('--tag <tag>', 'only snapshots with this tag (repeatable)', collect, [])
+    .option('--dry-run', 'list the snapshots that would be copied and write nothing')
+    .action(
+      action(async (ctx: CommandContext, flags: Flags) => {
+        const src = await openRepository({ ...ctx, global: { ...ctx.global, repo: flags.from ?? ctx.global.repo } });
+        try {
+          const dest = await openDestination(ctx, flags.to);
+          try {
+            return await runCopy(ctx, src, dest, flags);
+          } finally {
+            await dest.close();
+          }
+        } finally {
+          await src.close();
+        }
+      }),
+    );
+}
+
+async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, flags: Flags): Promise<number> {
+  const progress = newCopyProgress();
+  let bar = progressBar(ctx, progress, Boolean(flags.dryRun));
+  let result: CopyResult;
+  try {
+    result = await copy(src, dest, {
+      source: flags.source,
+      host: flags.host,
+      tags: flags.tag,
+      dryRun: flags.dryRun,
+      progress,
+      signal: ctx.signal,
+      onCopied: (c) => {
+        bar.stop(); // the line goes where the progress display was
+        reportCopied(ctx, c);
+        bar = progressBar(ctx, progress, false);
+      },
+    });
+  } finally {
+    bar.stop();
+  }
+  for (const name of result.unreadable) ctx.out.warn(`${name} in the source cannot be read and was not copied`);
+  for (const s of result.skipped) {
+    ctx.out.verbose(`skipped ${s.snapshot.id.slice(0, 8)}: the destination holds it as ${s.heldAs.id.slice(0, 8)}`);
+    ctx.out.emit({ type: 'skipped', snapshot: brief(s.snapshot), heldAs: s.heldAs.id });
+  }
+  if (flags.dryRun) {
+    for (const s of result.pending) {
+      ctx.out.result(`would copy ${s.id.slice(0, 8)}  ${formatTime(s.time)}  ${s.host}  ${s.source ?? ''}  ${formatBytes(s.summary.bytes)}  ${s.paths.join(' ')}`);
+      ctx.out.emit({ type: 'pending', snapshot: brief(s) });
+    }
+    ctx.out.result(`${result.pending.length} snapshot(s) would be copied, ${result.skipped.length} already there`);
+    ctx.out.emit({ type: 'summary', dryRun: true, copied: 0, wouldCopy: result.pending.length, skipped: result.skipped.length, bytesAdded: 0 });
+    return 0;
+  }
+  ctx.out.result(
+    `copied ${result.copied.length} snapshot(s), ${result.skipped.length} already there; ${formatBytes(result.addedBytes)} new (${formatBytes(result.storedBytes)} stored)`,
+  );
+  ctx.out.emit({ type: 'summary', copied: result.copied.length, skipped: result.skipped.length, bytesAdded: result.addedBytes, storedBytes: result.storedBytes });
+  return 0;
+}
+
+function reportCopied(ctx: CommandContext, c: CopiedSnapshot): void {
+  ctx.out.result(`copied ${c.from.id.slice(0, 8)} → ${c.to.id.slice(0, 8)}, ${formatBytes(c.addedBytes)} new`);
+  ctx.out.emit({ type: 'copied', from: brief(c.from), to: c.to.id, addedBytes: c.addedBytes, storedBytes: c.storedBytes });
+}
+
+function brief(s: SnapshotEntry): Record<string, unknown> {
+  return { id: s.id, time: s.time, host: s.host, source: s.source ?? null, paths: s.paths, tags: s.tags };
+}
+
+function progressBar(ctx: CommandContext, progress: CopyProgress, dryRun: boolean): ProgressBar {
+  return new ProgressBar(
+    () => ({
+      label: `copy ${progress.snapshot?.slice(0, 8) ?? ''} (${Math.min(progress.snapshotsDone + 1, progress.snapshotsTotal)}/${progress.snapshotsTotal})`,
+      files: progress.filesDone,
+      bytes: progress.bytesDone,
+      totalFiles: progress.totalFiles,
+      totalBytes: progress.totalBytes,
+    }),
+    ctx.out.options.progress && !dryRun,
+    ctx.out.json && !dryRun ? (s, elapsed) => ctx.out.emit({ type: 'progress', ...s, elapsedMs: elapsed, addedBytes: progress.bytesAdded }) : undefined,
+  ).start();
+}

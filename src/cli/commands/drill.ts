@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { runDrill, type DrillResult } from '../../drill/drill.js';
+import { summaryLine } from '../../drill/render.js';
+import { listDrillReports } from '../../drill/store.js';
+import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
+import { stateDir } from '../../state/state-dir.js';
+import type { ActionFactory } from '../action.js';
+import { optionalConfig } from '../configured.js';
+import { withRepository, type CommandContext } from '../context.js';
+
+interface Flags {
+  source: string[];
+  snapshot?: string;
+  within?: string;
+  seed?: string;
+  report?: string;
+  identity?: string;
+  list?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerDrill(program: Command, action: ActionFactory): void {
+  program
+    .command('drill')
+    .description('restore test into an isolated environment: verify, recent data, smoke command, RTO and RPO against targets; writes a report; exit 1 on FAIL')
+    .option('--source <name>', 'source to drill (repeatable, or comma-separated; default: every configured source)', collect, [])
+    .option('--snapshot <id>', 'drill this snapshot (id, prefix or "latest") instead of choosing one')
+    .option('--within <duration>', 'choose a random snapshot no older than this (e.g. 30d); default: the newest')
+    .option('--seed <n>', 'seed of the random choice, to repeat a drill exactly')
+    .option('--report <dir>', 'also write the report (Markdown, JSON, HTML) into this directory')
+    .option('--identity <file>', 'age identity for sealed sources; without it their sealed streams are hash-checked only')
+    .option('--list', 'show the drill history stored in the repository')
+    .action(
+      action(async (ctx: CommandContext, flags: Flags) => {
+        if (flags.list) return listDrills(ctx);
+        const loaded = optionalConfig(ctx.global);
+        const configured = loaded?.config.sources ?? {};
+        const names = flags.source.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+        const wanted = names.length === 0 || names.includes('all') ? Object.keys(configured) : [...new Set(names)];
+        if (wanted.length === 0) throw new LifeboatError(ErrorCode.Usage, 'no source to drill', { hint: 'pass --source NAME, or configure sources in lifeboat.yaml' });
+        if (flags.snapshot && wanted.length > 1) throw new LifeboatError(ErrorCode.Usage, '--snapshot drills one source; name it with --source');
+        if (flags.snapshot && flags.within) throw new LifeboatError(ErrorCode.Usage, 'give --snapshot or --within, not both');
+        const seed = flags.seed === undefined ? undefined : Number(flags.seed);
+        if (seed !== undefined && !Number.isSafeInteger(seed)) throw new LifeboatError(ErrorCode.Usage, `--seed ${flags.seed} is not an integer`);
+        return withRepository(ctx, async (repo) => {
+          const results: DrillResult[] = [];
+          for (const name of wanted) {
+            const result = await runDrill(repo, {
+              source: name,
+              config: configured[name],
+              snapshot: flags.snapshot,
+              within: flags.within,
+              seed,
+              identity: flags.identity,
+              stateDir: stateDir(loaded?.config.state_dir),
+              reportDir: flags.report,
+              signal: ctx.signal,
+              log: (l) => ctx.out.verbose(l),
+            });
+            results.push(result);
+            const r = result.report;
+            ctx.out.emit({ type: 'drill', ...r, object: result.object, files: result.reportFiles ?? result.localFiles });
+            ctx.out.result(summaryLine(r));
+            for (const reason of r.reasons) ctx.out.result(`  - ${reason}`);
+            const files = result.reportFiles ?? result.localFiles;
+            if (files) ctx.out.info(`  report: ${files.html}`);
+          }
+          const failed = results.filter((r) => r.report.verdict === 'FAIL').length;
+          ctx.out.emit({
+            type: 'summary',
+            drills: results.length,
+            failed,
+            verdict: failed ? 'FAIL' : 'PASS',
+            reports: results.map((r) => ({ source: r.report.source.name, verdict: r.report.verdict, reasons: r.report.reasons, object: r.object, files: r.reportFiles ?? r.localFiles })),
+          });
+          return failed ? ExitCode.Failure : ExitCode.Success;
+        });
+      }),
+    );
+}
+
+async function listDrills(ctx: CommandContext): Promise<number> {
+  return withRepository(ctx, async (repo) => {
+    const { reports, unreadable } = await listDrillReports(repo);
+    ctx.out.emit({ type: 'summary', drills: reports, unreadable });
+    if (reports.length === 0) ctx.out.result('no drills recorded in this repository');
+    for (const r of reports) ctx.out.result(`${r.startedAt.slice(0, 19).replace('T', ' ')}  ${summaryLine(r)}`);
+    for (const u of unreadable) ctx.out.warn(`${u} cannot be read`);
+    return unreadable.length ? ExitCode.Failure : ExitCode.Success;
+  });
+}

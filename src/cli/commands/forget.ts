@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../config/duration.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { forget } from '../../retention/forget.js';
+import { policyFromConfig, type RetentionPolicy } from '../../retention/policy.js';
+import { stateDir } from '../../state/state-dir.js';
+import type { ActionFactory } from '../action.js';
+import { chooseRepository, optionalConfig } from '../configured.js';
+import { withRepository, type CommandContext } from '../context.js';
+
+interface Flags {
+  dryRun?: boolean;
+  force?: boolean;
+  source?: string;
+  host?: string;
+  keepLast?: string;
+  keepHourly?: string;
+  keepDaily?: string;
+  keepWeekly?: string;
+  keepMonthly?: string;
+  keepYearly?: string;
+  keepWithin?: string;
+  keepTag: string[];
+  maxAge?: string;
+}
+
+const collect = (v: string, p: string[]) => [...p, v];
+
+export function registerForget(program: Command, action: ActionFactory): void {
+  program
+    .command('forget')
+    .description('apply retention: plan which snapshots to keep and why, then remove the rest (their data goes with `prune`)')
+    .option('--dry-run', 'print the plan and remove nothing')
+    .option('--force', 'allow removing more than half of a source\'s snapshots, or acting on a listing much shorter than the last one seen')
+    .option('--source <name>', 'only snapshots of this source')
+    .option('--host <name>', 'only snapshots of this host')
+    .option('--keep-last <n>', 'keep the newest N')
+    .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last N hours that have one')
+    .option('--keep-daily <n>', 'same for days')
+    .option('--keep-weekly <n>', 'same for ISO weeks')
+    .option('--keep-monthly <n>', 'same for months')
+    .option('--keep-yearly <n>', 'same for years')
+    .option('--keep-within <duration>', 'keep everything within this long of the newest snapshot (e.g. 7d)')
+    .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect, [])
+    .option('--max-age <duration>', 'remove anything older, whatever the rules say (never the last snapshot of a source)')
+    .action(
+      action(async (ctx: CommandContext, flags: Flags) => {
+        const policy = policyFor(ctx, flags);
+        const loaded = optionalConfig(ctx.global);
+        return withRepository(ctx, async (repo) => {
+          const result = await forget(repo, {
+            policy,
+            source: flags.source,
+            host: flags.host,
+            dryRun: flags.dryRun,
+            force: flags.force,
+            stateDir: stateDir(loaded?.config.state_dir),
+            signal: ctx.signal,
+          });
+          for (const g of result.plan) {
+            const removing = g.decisions.filter((d) => d.action === 'remove').length;
+            ctx.out.info(`source "${g.source}" on ${g.host}: keep ${g.decisions.length - removing}, remove ${removing}`);
+            for (const d of g.decisions) ctx.out.info(`  ${d.action.padEnd(6)}  ${d.snapshot.id.slice(0, 8)}  ${d.snapshot.time.slice(0, 19).replace('T', ' ')}  ${d.reasons.join('; ')}`);
+          }
+          ctx.out.emit({
+            type: 'summary',
+            dryRun: result.dryRun,
+            plan: result.plan.map((g) => ({ source: g.source, host: g.host, decisions: g.decisions.map((d) => ({ snapshot: d.snapshot.id, time: d.snapshot.time, action: d.action, reasons: d.reasons })) })),
+            removed: result.removed,
+            audit: result.audit ?? null,
+          });
+          if (result.dryRun) ctx.out.result(`dry run: ${result.removed.length} snapshot(s) would be removed; nothing changed`);
+          else ctx.out.result(`${result.removed.length} snapshot(s) removed${result.audit ? ` (audit record ${result.audit.slice(0, 8)})` : ''}; run \`lifeboat prune\` to reclaim their data`);
+        });
+      }),
+    );
+}
+
+/** The policy from flags when any is given, else the configured repository's retention. */
+function policyFor(ctx: CommandContext, flags: Flags): RetentionPolicy {
+  const count = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new LifeboatError(ErrorCode.Usage, `--${name} must be a whole number of at least 1, got "${v}"`);
+    return n;
+  };
+  const seconds = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      throw new LifeboatError(ErrorCode.Usage, `--${name}: ${(err as Error).message}`);
+    }
+  };
+  const fromFlags: RetentionPolicy = {
+    keepLast: count('keep-last', flags.keepLast),
+    keepHourly: count('keep-hourly', flags.keepHourly),
+    keepDaily: count('keep-daily', flags.keepDaily),
+    keepWeekly: count('keep-weekly', flags.keepWeekly),
+    keepMonthly: count('keep-monthly', flags.keepMonthly),
+    keepYearly: count('keep-yearly', flags.keepYearly),
+    keepWithinSeconds: seconds('keep-within', flags.keepWithin),
+    keepTags: flags.keepTag.length ? flags.keepTag : undefined,
+    maxAgeSeconds: seconds('max-age', flags.maxAge),
+  };
+  if (Object.values(fromFlags).some((v) => v !== undefined)) return fromFlags;
+  const configured = optionalConfig(ctx.global) ? chooseRepository(ctx.global).settings?.retention : undefined;
+  if (configured) return policyFromConfig(configured);
+  return fromFlags; // empty: forget explains that no rule says what to keep
+}

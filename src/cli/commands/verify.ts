@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../../errors/index.js';
+import { sourceMetadata } from '../../sources/run-source.js';
+import { show } from '../../drill/report.js';
+import { verify } from '../../verify/verify.js';
+import type { ActionFactory } from '../action.js';
+import { optionalConfig } from '../configured.js';
+import { withRepository, type CommandContext } from '../context.js';
+import { formatDuration } from '../format.js';
+import { findSnapshot } from '../snapshot-ref.js';
+
+interface Flags {
+  source?: string;
+  host?: string;
+  identity?: string;
+}
+
+export function registerVerify(program: Command, action: ActionFactory): void {
+  program
+    .command('verify')
+    .description("restore a snapshot to scratch and run its source's checks against what was recorded at backup time; exit 1 on any difference")
+    .argument('[snapshot]', 'snapshot id, prefix or "latest"', 'latest')
+    .option('--source <name>', 'with "latest": newest snapshot of this source')
+    .option('--host <name>', 'with "latest": newest snapshot of this host')
+    .option('--identity <file>', 'age identity for sealed sources; without it only the sealed streams are hash-checked')
+    .action(
+      action(async (ctx: CommandContext, ref: string, flags: Flags) =>
+        withRepository(ctx, async (repo) => {
+          const snapshot = await findSnapshot(repo, ref, { ...(flags.host ? { host: flags.host } : {}), ...(flags.source ? { source: flags.source } : {}) });
+          const meta = sourceMetadata(snapshot);
+          const config = meta ? optionalConfig(ctx.global)?.config.sources?.[meta.source.name] : undefined;
+          const result = await verify(repo, snapshot, { config, identity: flags.identity, signal: ctx.signal, log: (l) => ctx.out.verbose(l) });
+          ctx.out.emit({ type: 'summary', ...result });
+          const what = meta ? `${meta.source.type} source "${meta.source.name}"` : 'path backup';
+          for (const c of result.checks) ctx.out.info(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok ? '' : `: expected ${show(c.expected)}, found ${show(c.actual)}${c.detail ? ` (${c.detail})` : ''}`}`);
+          ctx.out.result(`${result.ok ? 'verified' : 'FAILED'}: ${what}, snapshot ${snapshot.id.slice(0, 8)} of ${snapshot.time} (${result.checks.filter((c) => c.ok).length}/${result.checks.length} checks) in ${formatDuration(result.durationMs)}`);
+          return result.ok ? ExitCode.Success : ExitCode.Failure;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,70 @@
+import { parseDuration } from '../config/duration.js';
+import type { LifeboatConfig } from '../config/schema.js';
+import type { SnapshotEntry } from '../repository/snapshot.js';
+
+/**
+ * The 3-2-1 and policy checks of `lifeboat compliance`, as a pure function of
+ * the config, what each repository holds, and when each source was last
+ * drilled — so the rules are tested without any storage.
+ */
+export type CheckStatus = 'pass' | 'fail';
+
+export interface ComplianceCheck {
+  source: string;
+  check: 'copies' | 'media' | 'offsite' | 'encryption' | 'max_age' | 'drill';
+  status: CheckStatus;
+  reason: string;
+}
+
+export interface RepositoryView {
+  name: string;
+  /** Whether it could be read now (a USB drive that is not plugged in cannot). */
+  reachable: boolean;
+  error?: string;
+  snapshots: Array<Pick<SnapshotEntry, 'id' | 'time' | 'source'>>;
+}
+
+/** Without an `rpo`, a copy counts when it is at most this old. */
+export const DEFAULT_RPO_SECONDS = 36 * 3600;
+export const DRILL_MAX_AGE_DAYS = 35;
+
+export function evaluateCompliance(config: LifeboatConfig, repositories: RepositoryView[], lastDrills: Map<string, { time: string; passed: boolean }>, now: Date): ComplianceCheck[] {
+  const out: ComplianceCheck[] = [];
+  const settings = config.repositories ?? {};
+  for (const [source, s] of Object.entries(config.sources ?? {})) {
+    const rpo = s.rpo ? parseDuration(s.rpo) : DEFAULT_RPO_SECONDS;
+    const fresh = repositories.filter((r) => r.reachable && r.snapshots.some((x) => x.source === source && now.getTime() - Date.parse(x.time) <= rpo * 1000));
+    const add = (check: ComplianceCheck['check'], ok: boolean, reason: string) => out.push({ source, check, status: ok ? 'pass' : 'fail', reason });
+
+    const copies = 1 + fresh.length;
+    const unreachable = repositories.filter((r) => !r.reachable).map((r) => r.name);
+    add('copies', copies >= 3, `${copies} cop${copies === 1 ? 'y' : 'ies'} within the RPO of ${s.rpo ?? '36h'}: production${fresh.map((r) => ` + ${r.name}`).join('')}${unreachable.length ? ` (not reachable: ${unreachable.join(', ')})` : ''}; 3 needed`);
+
+    const media = new Set(['disk (production)', ...fresh.map((r) => settings[r.name]?.media ?? 'disk')].map((m) => (m === 'disk (production)' ? 'disk' : m)));
+    add('media', media.size >= 2, `media: ${[...media].join(', ')}; 2 kinds needed`);
+
+    const offsite = fresh.filter((r) => settings[r.name]?.location === 'offsite').map((r) => r.name);
+    add('offsite', offsite.length >= 1, offsite.length ? `offsite: ${offsite.join(', ')}` : 'no recent copy in an offsite repository');
+
+    add('encryption', true, 'every repository is encrypted (AES-256-GCM; Lifeboat has no unencrypted mode)');
+
+    const tooOld: string[] = [];
+    for (const r of repositories) {
+      const maxAge = settings[r.name]?.retention?.max_age;
+      if (!maxAge) continue;
+      const limit = parseDuration(maxAge) * 1000;
+      const old = r.snapshots.filter((x) => x.source === source && now.getTime() - Date.parse(x.time) > limit);
+      if (old.length) tooOld.push(`${r.name}: ${old.length} snapshot(s) older than ${maxAge}`);
+    }
+    add('max_age', tooOld.length === 0, tooOld.length ? tooOld.join('; ') : 'no snapshot is older than its repository\'s max_age');
+
+    const drill = lastDrills.get(source);
+    const drillAge = drill ? (now.getTime() - Date.parse(drill.time)) / 86_400_000 : Infinity;
+    add(
+      'drill',
+      Boolean(drill?.passed) && drillAge <= DRILL_MAX_AGE_DAYS,
+      !drill ? 'missing: no restore drill recorded' : `last drill ${drill.time.slice(0, 10)} ${drill.passed ? 'passed' : 'FAILED'} (${Math.floor(drillAge)} days ago; at most ${DRILL_MAX_AGE_DAYS})`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * The `sources:` entries of lifeboat.yaml (SPEC §1, §4), one strict schema per
+ * type. Unknown keys are errors, so a typo never silently disables a setting.
+ */
+export const durationSchema = z
+  .string()
+  .regex(/^(\d+[smhdwy])+$/, 'a duration: a number and a unit, e.g. 30s, 15m, 36h, 7d, 12w, 1y')
+  .describe('a duration such as 30s, 15m, 36h, 7d, 12w or 1y');
+
+const recentData = z
+  .strictObject({
+    table: z.string().min(1).describe('table holding timestamped rows'),
+    column: z.string().min(1).describe('timestamp column; its newest value is recorded and checked by drills'),
+  })
+  .describe('where the newest data lives, for RPO checks');
+
+/** Keys every source accepts. */
+const common = {
+  rpo: durationSchema.optional().describe('recovery point objective: the oldest a good backup may be'),
+  rto: durationSchema.optional().describe('recovery time objective: the longest a restore may take'),
+  tags: z.array(z.string().min(1)).optional().describe('tags added to every snapshot of this source'),
+  smoke: z.string().min(1).optional().describe('command run by drills against the restored copy; exit 0 means usable'),
+};
+
+const secretFile = z.string().min(1).describe('path of a file holding the secret (mode 0600); never put secrets in the config itself');
+
+export const filesSourceSchema = z.strictObject({
+  type: z.literal('files'),
+  paths: z.array(z.string().min(1)).min(1).describe('files, directories or globs (/etc/app/*.key) to back up'),
+  exclude: z.array(z.string().min(1)).optional().describe('globs to skip: a name (*.tmp) or an absolute path (/var/cache/**)'),
+  seal_to: z
+    .array(z.string().regex(/^age1[0-9a-z]+$/, 'an age recipient (age1…)'))
+    .min(1)
+    .optional()
+    .describe('age recipients: content is sealed before it enters the repository; restoring needs an identity'),
+  one_file_system: z.boolean().optional().describe('do not cross mount points'),
+  ...common,
+});
+
+export const sqliteSourceSchema = z.strictObject({
+  type: z.literal('sqlite'),
+  path: z.string().min(1).describe('the database file'),
+  temp_dir: z.string().min(1).optional().describe('where the consistent copy is made before it is stored (default: the system temp directory)'),
+  ...common,
+});
+
+export const postgresSourceSchema = z.strictObject({
+  type: z.literal('postgres'),
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').describe('postgres://user@host:port/database (no password here)'),
+  password_file: secretFile.optional(),
+  globals: z.boolean().optional().describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
+  recent_data: recentData.optional(),
+  bin_dir: z.string().min(1).optional().describe('directory of pg_dump/pg_restore matching the server version'),
+  ...common,
+});
+
+export const mysqlSourceSchema = z.strictObject({
+  type: z.literal('mysql'),
+  url: z.string().regex(/^(mysql|mariadb):\/\//, 'a mysql:// URL').describe('mysql://user@host:port/database (no password here)'),
+  password_file: secretFile.optional(),
+  recent_data: recentData.optional(),
+  ...common,
+});
+
+export const redisSourceSchema = z.strictObject({
+  type: z.literal('redis'),
+  url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').describe('redis://[user@]host:port (no password here)'),
+  password_file: secretFile.optional(),
+  aof: z.boolean().optional().describe('also store the AOF files when the server keeps them on this host (default true)'),
+  ...common,
+});
+
+const snapshotApiSource = {
+  url: z.string().regex(/^https?:\/\//, 'an http:// URL').describe('the server\'s HTTP address'),
+  data_dir: z.string().min(1).describe('the server\'s data directory on this host (snapshots are created inside it)'),
+  binary: z.string().min(1).optional().describe('the server program started on a copy of each snapshot and on restored copies to measure them (default: victoria-metrics or prometheus on PATH)'),
+  ...common,
+};
+
+export const victoriaMetricsSourceSchema = z.strictObject({ type: z.literal('victoriametrics'), ...snapshotApiSource });
+export const prometheusSourceSchema = z.strictObject({ type: z.literal('prometheus'), ...snapshotApiSource });
+
+export const commandSourceSchema = z.strictObject({
+  type: z.literal('command'),
+  backup: z.string().min(1).describe('shell command whose standard output is the backup'),
+  restore: z.string().min(1).optional().describe('shell command fed the backup on standard input, or given its path as {file}'),
+  filename: z.string().regex(/^[^/]+$/, 'a file name without /').optional().describe('name of the stream inside the snapshot (default: <source>.out)'),
+  timeout: durationSchema.optional().describe('fail the backup when the command runs longer'),
+  ...common,
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [
+  filesSourceSchema,
+  sqliteSourceSchema,
+  postgresSourceSchema,
+  mysqlSourceSchema,
+  redisSourceSchema,
+  victoriaMetricsSourceSchema,
+  prometheusSourceSchema,
+  commandSourceSchema,
+]);
+
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type SourceType = SourceConfig['type'];
+export type SourceConfigOf<T extends SourceType> = Extract<SourceConfig, { type: T }>;
+export const SOURCE_TYPES = sourceSchema.options.map((o) => o.shape.type.value) as SourceType[];

@@ -1,0 +1,177 @@
+import os from 'node:os';
+import { abortable, throwIfAborted } from '../archiver/abort.js';
+import { FileSaver } from '../archiver/file-saver.js';
+import { keepDurablePacks, newRunPacker } from '../archiver/run-packer.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { LockHandle } from '../repository/locks.js';
+import type { Packer } from '../repository/packer.js';
+import type { Repository } from '../repository/repository.js';
+import { matchesFilter, type Snapshot, type SnapshotEntry, type SnapshotFilter } from '../repository/snapshot.js';
+import { VERSION } from '../version.js';
+import { copiedFromRecord, HeldSnapshots } from './lineage.js';
+import { newCopyProgress, startSnapshot, type CopyProgress } from './progress.js';
+import { TreeCopier } from './tree-copier.js';
+import { verifyCopy } from './verify-copy.js';
+
+export interface CopyOptions {
+  /** Only snapshots of this host, source and with all these tags. */
+  host?: string;
+  source?: string;
+  tags?: string[];
+  /** Decide what would be copied; write nothing and take no locks. */
+  dryRun?: boolean;
+  progress?: CopyProgress;
+  signal?: AbortSignal;
+  /** Called as each snapshot has been copied and verified. */
+  onCopied?: (copied: CopiedSnapshot) => void;
+  /** Called before each copied snapshot is saved (tests inject faults here). */
+  beforeSave?: () => Promise<void>;
+}
+
+export interface CopiedSnapshot {
+  from: SnapshotEntry;
+  to: SnapshotEntry;
+  /** Content bytes new to the destination. */
+  addedBytes: number;
+  /** Bytes of packs written to the destination. */
+  storedBytes: number;
+}
+
+export interface CopyResult {
+  copied: CopiedSnapshot[];
+  /** Source snapshots the destination already holds, with the destination snapshot standing for each. */
+  skipped: Array<{ snapshot: SnapshotEntry; heldAs: SnapshotEntry }>;
+  /** With `dryRun`: the snapshots that would be copied, oldest first. */
+  pending: SnapshotEntry[];
+  /** Source snapshot objects that could not be read (not copied). */
+  unreadable: string[];
+  addedBytes: number;
+  storedBytes: number;
+}
+
+/**
+ * Copy the snapshots of `src` that `dest` lacks (3-2-1 replication): oldest
+ * first, each re-chunked and re-encrypted with the destination's keys and
+ * deduplicated against what it holds, verified in the destination, and only
+ * then saved there — with the source snapshot's time, host, source, paths,
+ * tags, reason and metadata, plus where it came from (`copiedFrom`). A
+ * failure stops the run: snapshots copied before it stay, no partial snapshot
+ * is written, and the next run reuses the packs already stored.
+ */
+export async function copy(src: Repository, dest: Repository, options: CopyOptions = {}): Promise<CopyResult> {
+  if (src.id === dest.id) {
+    throw new LifeboatError(ErrorCode.Usage, 'the source and the destination are the same repository', { hint: 'give --to another repository' });
+  }
+  const filter: SnapshotFilter = { host: options.host, source: options.source, tags: options.tags };
+  if (options.dryRun) {
+    const plan = await planCopy(src, dest, filter);
+    return { ...emptyResult(plan), pending: plan.pending };
+  }
+  const host = os.hostname();
+  return src.withLock(false, `copy to ${dest.id.slice(0, 8)} on ${host}`, () =>
+    dest.withLock(false, `copy from ${src.id.slice(0, 8)} on ${host}`, async (destLock) => {
+      const plan = await planCopy(src, dest, filter);
+      const result = emptyResult(plan);
+      if (plan.pending.length === 0) return result;
+      await src.prepareRead();
+      await dest.prepareRead();
+      const progress = options.progress ?? newCopyProgress();
+      progress.snapshotsTotal = plan.pending.length;
+      const packer = newRunPacker(dest);
+      const copier = new TreeCopier(src, dest, packer, new FileSaver(dest, packer, progress), progress, options.signal);
+      try {
+        for (const snapshot of plan.pending) {
+          const copied = await copyOne({ src, dest, destLock, packer, copier, progress, plan, options }, snapshot);
+          plan.held.add(copied.to);
+          result.copied.push(copied);
+          result.addedBytes += copied.addedBytes;
+          result.storedBytes += copied.storedBytes;
+          progress.snapshotsDone++;
+          options.onCopied?.(copied);
+        }
+      } catch (err) {
+        await keepDurablePacks(dest, packer);
+        throw err;
+      }
+      return result;
+    }),
+  );
+}
+
+interface Plan {
+  sourceSnapshots: Map<string, SnapshotEntry>;
+  held: HeldSnapshots;
+  pending: SnapshotEntry[];
+  skipped: CopyResult['skipped'];
+  unreadable: string[];
+}
+
+async function planCopy(src: Repository, dest: Repository, filter: SnapshotFilter): Promise<Plan> {
+  const [from, to] = await Promise.all([src.listSnapshots(), dest.listSnapshots()]);
+  const held = new HeldSnapshots(dest.id, to.snapshots);
+  const plan: Plan = { sourceSnapshots: new Map(from.snapshots.map((s) => [s.id, s])), held, pending: [], skipped: [], unreadable: from.problems.map((p) => p.name) };
+  for (const snapshot of from.snapshots.filter((s) => matchesFilter(s, filter))) {
+    const heldAs = held.find(snapshot, src.id);
+    if (heldAs) plan.skipped.push({ snapshot, heldAs });
+    else plan.pending.push(snapshot);
+  }
+  return plan;
+}
+
+function emptyResult(plan: Plan): CopyResult {
+  return { copied: [], skipped: plan.skipped, pending: [], unreadable: plan.unreadable, addedBytes: 0, storedBytes: 0 };
+}
+
+interface Run {
+  src: Repository;
+  dest: Repository;
+  destLock: LockHandle;
+  packer: Packer;
+  copier: TreeCopier;
+  progress: CopyProgress;
+  plan: Plan;
+  options: CopyOptions;
+}
+
+async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapshot> {
+  const { src, dest, packer, progress, options } = run;
+  startSnapshot(progress, snapshot.id, snapshot.summary);
+  const storedBefore = packer.storedBytes;
+  const parent = snapshot.parent ? run.plan.sourceSnapshots.get(snapshot.parent) : undefined;
+  const parentCopy = parent ? run.plan.held.find(parent, src.id) : undefined;
+
+  const work = run.copier.copy(snapshot.tree, (parentCopy ?? run.plan.held.latestBefore(snapshot))?.tree);
+  work.catch(() => undefined); // when interrupted, the copy's own later failure is not news
+  const tree = await abortable(work, options.signal);
+
+  // The engine's write order: packs, an index naming them, verification, and the snapshot last.
+  progress.phase = 'finishing';
+  await packer.flush();
+  await dest.saveIndex(packer.takeStoredPacks());
+  await dest.checkPacks();
+  await verifyCopy(src, dest, snapshot.tree, tree);
+  await options.beforeSave?.();
+  throwIfAborted(options.signal);
+  await run.destLock.assertHeld();
+
+  const copy: Snapshot = {
+    version: 1,
+    time: snapshot.time,
+    host: snapshot.host,
+    username: snapshot.username,
+    paths: [...snapshot.paths],
+    ...(snapshot.source !== undefined ? { source: snapshot.source } : {}),
+    tags: [...snapshot.tags],
+    ...(snapshot.reason !== undefined ? { reason: snapshot.reason } : {}),
+    ...(parentCopy ? { parent: parentCopy.id } : {}),
+    tree,
+    // What the backup saw stays; what this repository gained is the copy's own.
+    summary: { ...snapshot.summary, addedBytes: progress.bytesAdded, addedStoredBytes: packer.storedBytes - storedBefore },
+    program: `lifeboat ${VERSION}`,
+    metadata: { ...snapshot.metadata, copiedFrom: { ...copiedFromRecord(snapshot, src.id), copiedAt: new Date().toISOString() } },
+  };
+  const id = await dest.saveSnapshot(copy);
+  progress.phase = 'done';
+  return { from: snapshot, to: { ...copy, id }, addedBytes: copy.summary.addedBytes, storedBytes: copy.summary.addedStoredBytes };
+}
+

@@ -1,0 +1,22 @@
+import type { FastifyReply } from 'fastify';
+
+/**
+ * Every API error is `{ "error": { "code", "message" } }` with a stable code:
+ * unauthorized, not_found, conflict, bad_request, payload_too_large,
+ * too_many_requests, internal.
+ */
+export type ApiErrorCode = 'unauthorized' | 'not_found' | 'conflict' | 'bad_request' | 'payload_too_large' | 'too_many_requests' | 'internal';
+
+export function sendError(reply: FastifyReply, status: number, code: ApiErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message, ...extra } });
+}
+
+export function codeForStatus(status: number): ApiErrorCode {
+  if (status === 401) return 'unauthorized';
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  if (status === 413) return 'payload_too_large';
+  if (status === 429) return 'too_many_requests';
+  if (status >= 400 && status < 500) return 'bad_request';
+  return 'internal';
+}

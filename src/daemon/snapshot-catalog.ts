@@ -1,0 +1,65 @@
+import type { LifeboatConfig } from '../config/schema.js';
+import { openConfiguredRepository } from '../config/repository-access.js';
+import type { SnapshotEntry } from '../repository/snapshot.js';
+
+/**
+ * The snapshots of every configured repository, for `/api/v1/snapshots` and
+ * the 3-2-1 evaluation. Reading them opens each repository and every snapshot
+ * object, so the answer is kept until a job run or `ttlMs` makes it stale.
+ */
+export interface RepositorySnapshots {
+  name: string;
+  reachable: boolean;
+  error?: string;
+  snapshots: SnapshotEntry[];
+}
+
+export class SnapshotCatalog {
+  private value: RepositorySnapshots[] | undefined;
+  private at = 0;
+  private pending: Promise<RepositorySnapshots[]> | undefined;
+
+  constructor(
+    private readonly config: LifeboatConfig,
+    private readonly cacheRoot: string | undefined,
+    private readonly ttlMs = 10 * 60_000,
+  ) {}
+
+  async get(): Promise<RepositorySnapshots[]> {
+    if (this.value && Date.now() - this.at < this.ttlMs) return this.value;
+    this.pending ??= this.read().then(
+      (v) => {
+        this.value = v;
+        this.at = Date.now();
+        this.pending = undefined;
+        return v;
+      },
+      (err: unknown) => {
+        this.pending = undefined;
+        throw err;
+      },
+    );
+    return this.pending;
+  }
+
+  invalidate(): void {
+    this.value = undefined;
+  }
+
+  private async read(): Promise<RepositorySnapshots[]> {
+    const out: RepositorySnapshots[] = [];
+    for (const [name, settings] of Object.entries(this.config.repositories ?? {})) {
+      try {
+        const repo = await openConfiguredRepository(name, settings, { cacheRoot: this.cacheRoot });
+        try {
+          out.push({ name, reachable: true, snapshots: (await repo.listSnapshots()).snapshots });
+        } finally {
+          await repo.close();
+        }
+      } catch (err) {
+        out.push({ name, reachable: false, error: (err as Error).message, snapshots: [] });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+import { parseDuration } from '../config/duration.js';
+import type { LifeboatConfig } from '../config/schema.js';
+import { DEFAULT_RPO_SECONDS } from '../compliance/evaluate.js';
+import type { AlertRecord } from '../state/alerts-store.js';
+import type { RunHistory } from '../state/history.js';
+import { newest, recentSteps } from './history-facts.js';
+import type { StorageState } from './storage-view.js';
+
+/**
+ * The status document of SPEC §6, served at `/api/v1/system/backup/status`
+ * and printed by `lifeboat status`. `type` is the job's name. Times are ISO
+ * 8601 UTC; a value nobody knows yet is null.
+ */
+export interface StatusDocument {
+  last_backup: { timestamp: string; type: string; status: string; duration_seconds: number | null; size_bytes: number } | null;
+  last_verification: { timestamp: string; status: string } | null;
+  next_backup: { timestamp: string; type: string } | null;
+  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean }>;
+  sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean }>;
+  alerts: AlertView[];
+}
+
+export interface AlertView {
+  id: number;
+  rule: string;
+  severity: string;
+  source?: string;
+  repository?: string;
+  job?: string;
+  message: string;
+  fired_at: string;
+  resolved_at?: string;
+}
+
+export interface StatusInputs {
+  config: LifeboatConfig;
+  history: RunHistory;
+  storage: StorageState[];
+  /** Next start per job (ms). */
+  nextRuns: Map<string, number>;
+  alerts: AlertRecord[];
+  now: number;
+}
+
+export function alertView(a: AlertRecord): AlertView {
+  return { id: a.id, rule: a.rule, severity: a.severity, ...a.subject, message: a.message, fired_at: a.firedAt, ...(a.resolvedAt ? { resolved_at: a.resolvedAt } : {}) };
+}
+
+export function buildStatus(i: StatusInputs): StatusDocument {
+  const steps = recentSteps(i.history, i.config);
+
+  let last_backup: StatusDocument['last_backup'] = null;
+  for (const run of i.history.runs(undefined, 50)) {
+    const backups = i.history.steps({ runId: run.id, step: 'backup' });
+    if (!backups.length) continue;
+    last_backup = {
+      timestamp: run.startedAt,
+      type: run.job,
+      status: run.outcome ?? 'running',
+      duration_seconds: run.finishedAt ? (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000 : null,
+      size_bytes: backups.reduce((sum, s) => sum + (s.bytes ?? 0), 0),
+    };
+    break;
+  }
+
+  const verification = newest(steps, (s) => s.step === 'check' || s.step === 'verify');
+  const backupJobs = new Set(Object.entries(i.config.jobs ?? {}).filter(([, j]) => j.to).map(([n]) => n));
+  const next = [...i.nextRuns].filter(([job]) => backupJobs.has(job)).sort((a, b) => a[1] - b[1])[0];
+
+  const storage: StatusDocument['storage'] = {};
+  for (const s of i.storage) storage[s.repository] = { used_bytes: s.usedBytes ?? null, available_bytes: s.availableBytes ?? null, connected: s.connected };
+
+  const sources: StatusDocument['sources'] = {};
+  for (const [name, src] of Object.entries(i.config.sources ?? {})) {
+    const rpo = src.rpo ? parseDuration(src.rpo) : DEFAULT_RPO_SECONDS;
+    const last = newest(steps, (s) => s.step === 'backup' && s.source === name && (s.outcome === 'ok' || s.outcome === 'partial'));
+    const age = last ? Math.max(0, Math.round((i.now - Date.parse(last.startedAt)) / 1000)) : null;
+    sources[name] = { last_success: last?.startedAt ?? null, age_seconds: age, rpo_seconds: rpo, ok: age !== null && age <= rpo };
+  }
+
+  return {
+    last_backup,
+    last_verification: verification ? { timestamp: verification.startedAt, status: verification.outcome } : null,
+    next_backup: next ? { timestamp: new Date(next[1]).toISOString(), type: next[0] } : null,
+    storage,
+    sources,
+    alerts: i.alerts.map(alertView),
+  };
+}

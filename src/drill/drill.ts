@@ -1,0 +1,149 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import os from 'node:os';
+import { parseDuration } from '../config/duration.js';
+import type { SourceConfig } from '../config/source-schemas.js';
+import type { Repository } from '../repository/repository.js';
+import { sourceMetadata } from '../sources/run-source.js';
+import { VERSION } from '../version.js';
+import type { VerifyCheck } from '../verify/checks.js';
+import { verifyInScratch } from '../verify/verify.js';
+import { chooseSnapshot } from './choose.js';
+import { newestDataTime } from './recent-data.js';
+import { verdictOf, type DrillReport, type Objective } from './report.js';
+import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
+import { recordLocally, saveDrillReport, writeReportFiles, type ReportFiles } from './store.js';
+
+export interface DrillOptions {
+  /** The source to drill (its snapshots carry this name). */
+  source: string;
+  /** The configured source: rpo, rto, smoke, recent_data, and the server a database is restored to. */
+  config?: SourceConfig;
+  /** A snapshot id, prefix or `latest`; else a random one `within`, else the newest. */
+  snapshot?: string;
+  within?: string;
+  /** Makes the random choice reproducible; a random seed is drawn (and reported) when absent. */
+  seed?: number;
+  /** age identity for sealed sources; without it only the sealed streams' hashes are verified. */
+  identity?: string;
+  /** The job this drill runs in, when it is a job step. */
+  job?: string;
+  /** Local state: report files under `drills/` and a `drill` step in the run history. */
+  stateDir?: string;
+  /** Also write the report (JSON, Markdown, HTML) here. */
+  reportDir?: string;
+  /** Store the report in the repository (default true). */
+  store?: boolean;
+  smokeTimeoutMs?: number;
+  tempBase?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface DrillResult {
+  report: DrillReport;
+  /** The repository object holding the report (`drill/<id>`). */
+  object?: string;
+  localFiles?: ReportFiles;
+  reportFiles?: ReportFiles;
+}
+
+const DEFAULT_SMOKE_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * A restore drill of one source: choose a snapshot, restore it into an
+ * isolated place, run verify's checks, the recent-data check and the smoke
+ * command on the copy, measure RTO and RPO against the source's targets,
+ * remove the copy, and store the report. An interrupted drill removes what it
+ * created and rethrows; any other problem is a FAIL with its reason.
+ */
+export async function runDrill(repo: Repository, options: DrillOptions): Promise<DrillResult> {
+  const startedAt = new Date();
+  const t0 = Date.now();
+  const signal = options.signal ?? new AbortController().signal;
+  const log = options.log ?? (() => {});
+  const { snapshots } = await repo.listSnapshots();
+  const choice = chooseSnapshot(snapshots, options.source, { snapshot: options.snapshot, within: options.within, seed: options.seed ?? randomInt(2 ** 31), now: startedAt });
+  const snapshot = choice.snapshot;
+  const config = options.config;
+  const meta = sourceMetadata(snapshot);
+  log(`drill of ${options.source}: snapshot ${snapshot.id.slice(0, 8)} of ${snapshot.time} (${choice.selectedBy})`);
+
+  const { result, during } = await verifyInScratch(repo, snapshot, { config, identity: options.identity, signal, log, tempBase: options.tempBase }, async (copy) => {
+    const restoredMs = Date.now() - t0;
+    let smoke: SmokeResult | null = null;
+    if (config?.smoke && copy.result.ok) {
+      log(`smoke command against ${copy.restored.location}`);
+      const env = smokeEnv(meta!.source.type, copy.restored, { id: snapshot.id, source: options.source });
+      smoke = await runSmoke(config.smoke, env, { signal, timeoutMs: options.smokeTimeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS });
+    }
+    return { restoredMs, smoke };
+  });
+
+  const now = Date.now();
+  const cleanupCheck = result.checks.find((c) => c.name === 'cleanup');
+  const checks: VerifyCheck[] = result.checks.filter((c) => c !== cleanupCheck);
+  const rpoTarget = config?.rpo ? parseDuration(config.rpo) : null;
+  const recent = newestDataTime(result.measured);
+  if (recent) checks.push(recentDataCheck(recent, Date.parse(snapshot.time), rpoTarget));
+  const dataTime = recent?.time?.getTime();
+  const rpo: Objective = {
+    measuredSeconds: ((now - (dataTime ?? Date.parse(snapshot.time))) / 1000),
+    targetSeconds: rpoTarget,
+    ok: rpoTarget === null ? null : (now - (dataTime ?? Date.parse(snapshot.time))) / 1000 <= rpoTarget,
+    basis: dataTime !== undefined ? `newest ${recent!.column} in the restored copy` : 'snapshot time',
+  };
+  const rtoTarget = config?.rto ? parseDuration(config.rto) : null;
+  const rto: Objective = during
+    ? { measuredSeconds: during.restoredMs / 1000, targetSeconds: rtoTarget, ok: rtoTarget === null ? null : during.restoredMs / 1000 <= rtoTarget, basis: 'start of the drill to a verified restore' }
+    : { measuredSeconds: (now - t0) / 1000, targetSeconds: rtoTarget, ok: null, basis: 'no verified restore' };
+  const cleanup = cleanupCheck ? { ok: false, detail: cleanupCheck.detail } : { ok: true };
+  const partial = { checks, rto, rpo, smoke: during?.smoke ?? null, cleanup };
+  const report: DrillReport = {
+    format: 1,
+    id: `${startedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`,
+    ...verdictOf(partial),
+    source: { name: options.source, type: meta?.source.type ?? config?.type ?? 'files' },
+    snapshot: {
+      id: snapshot.id,
+      time: snapshot.time,
+      host: snapshot.host,
+      files: snapshot.summary.files,
+      bytes: snapshot.summary.bytes,
+      selectedBy: choice.selectedBy,
+      candidates: choice.candidates,
+      seed: choice.seed,
+      within: choice.within ?? null,
+    },
+    repository: repo.id,
+    restoredTo: result.location ?? null,
+    mode: result.mode === 'sealed-streams' ? 'sealed streams only (no identity given): every stream authenticated and its hash checked' : result.mode === 'paths' ? 'path backup: every file restored and hash-checked' : `restored with the ${meta?.source.type} driver, measured and compared with the record`,
+    ...partial,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    host: os.hostname(),
+    user: userName(),
+    tool: `lifeboat ${VERSION}`,
+    job: options.job ?? null,
+  };
+  const out: DrillResult = { report };
+  if (options.store !== false) out.object = await saveDrillReport(repo, report);
+  if (options.stateDir) out.localFiles = await recordLocally(options.stateDir, report, Date.now() - t0);
+  if (options.reportDir) out.reportFiles = await writeReportFiles(options.reportDir, report);
+  return out;
+}
+
+/** The newest timestamp in the restored copy is within the RPO of the snapshot time (any data at all, without an RPO). */
+function recentDataCheck(recent: NonNullable<ReturnType<typeof newestDataTime>>, snapshotMs: number, rpoSeconds: number | null): VerifyCheck {
+  const expected = rpoSeconds === null ? `rows in ${recent.column}` : `newest ${recent.column} at most ${rpoSeconds}s before the snapshot`;
+  if (!recent.time) return { name: 'recent data', ok: false, expected, actual: recent.newest, detail: recent.newest === null ? 'the table is empty' : 'not a timestamp' };
+  const lagSeconds = Math.max(0, (snapshotMs - recent.time.getTime()) / 1000);
+  return { name: 'recent data', ok: rpoSeconds === null || lagSeconds <= rpoSeconds, expected, actual: `${recent.newest} (${Math.round(lagSeconds)}s before the snapshot)` };
+}
+
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

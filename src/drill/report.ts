@@ -1,0 +1,68 @@
+import type { SourceType } from '../config/source-schemas.js';
+import type { VerifyCheck } from '../verify/checks.js';
+import type { SmokeResult } from './smoke.js';
+
+/** A measured objective against its target; `ok` is null when no target is configured. */
+export interface Objective {
+  measuredSeconds: number;
+  targetSeconds: number | null;
+  ok: boolean | null;
+  /** What the measurement is: for RPO the newest data in the copy, or the snapshot time. */
+  basis: string;
+}
+
+/** One restore drill, as stored in the repository (`drill/`), in local state and in the report files. */
+export interface DrillReport {
+  format: 1;
+  id: string;
+  verdict: 'PASS' | 'FAIL';
+  /** Why it failed, one line each; empty on PASS. */
+  reasons: string[];
+  source: { name: string; type: SourceType };
+  snapshot: { id: string; time: string; host: string; files: number; bytes: number; selectedBy: string; candidates: number; seed: number; within: string | null };
+  repository: string;
+  /** Where the isolated copy was restored (removed afterwards). */
+  restoredTo: string | null;
+  mode: string;
+  checks: VerifyCheck[];
+  rto: Objective;
+  rpo: Objective;
+  smoke: SmokeResult | null;
+  cleanup: { ok: boolean; detail?: string };
+  startedAt: string;
+  finishedAt: string;
+  host: string;
+  user: string;
+  tool: string;
+  job: string | null;
+}
+
+/** PASS only when every check passed, the objectives with a target were met, the smoke command succeeded and nothing was left behind. */
+export function verdictOf(report: Pick<DrillReport, 'checks' | 'rto' | 'rpo' | 'smoke' | 'cleanup'>): { verdict: 'PASS' | 'FAIL'; reasons: string[] } {
+  const reasons: string[] = [];
+  for (const c of report.checks) if (!c.ok) reasons.push(`${c.name}: expected ${show(c.expected)}, found ${show(c.actual)}${c.detail ? ` (${c.detail})` : ''}`);
+  if (report.rto.ok === false) reasons.push(`RTO: the restore took ${seconds(report.rto.measuredSeconds)}, the target is ${seconds(report.rto.targetSeconds!)}`);
+  if (report.rpo.ok === false) reasons.push(`RPO: the data is ${seconds(report.rpo.measuredSeconds)} old (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`);
+  if (report.smoke && !report.smoke.ok) reasons.push(`smoke command failed (exit ${report.smoke.exitCode ?? 'none'}): ${report.smoke.output.split('\n').slice(-3).join(' ').slice(0, 300)}`);
+  if (!report.cleanup.ok) reasons.push(`cleanup: ${report.cleanup.detail ?? 'something was left behind'}`);
+  return { verdict: reasons.length ? 'FAIL' : 'PASS', reasons };
+}
+
+export function show(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text === undefined ? 'nothing' : text.length > 160 ? `${text.slice(0, 157)}…` : text;
+}
+
+/** 93784 → "1d 2h 3m 4s"; under a minute with one decimal. */
+export function seconds(s: number): string {
+  if (s < 60) return `${Math.round(s * 10) / 10}s`;
+  const parts: string[] = [];
+  let rest = Math.round(s);
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join(' ');
+}

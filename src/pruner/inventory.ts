@@ -1,0 +1,104 @@
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { decodeIndexFile, type IndexedPack } from '../repository/index-file.js';
+import { blobKey } from '../repository/master-index.js';
+import type { Repository } from '../repository/repository.js';
+import { mapLimit } from '../util/map-limit.js';
+import { referencedBlobs } from './references.js';
+
+/**
+ * Everything prune decides on, loaded in full or not at all: any listing
+ * error, unreadable index file, unreadable snapshot or unreadable tree rejects,
+ * because deleting on incomplete knowledge is how backups get destroyed.
+ */
+export interface Inventory {
+  /** Index files read (`index/<id>`). */
+  indexFiles: string[];
+  /** Indexed packs by id (the first record seen for a pack). */
+  packs: Map<string, IndexedPack>;
+  /** Pack ids named by more than one index file. */
+  repeatedPacks: number;
+  /** Stored size of every object under `data/`, by pack id. */
+  stored: Map<string, number>;
+  /** Pack ids holding a copy of each blob (by blob key), in index order. */
+  copies: Map<string, string[]>;
+  /** Blob keys referenced by the snapshots: data blobs and trees. */
+  used: Set<string>;
+  snapshots: number;
+}
+
+export function isHealthy(inv: Inventory, packId: string): boolean {
+  const pack = inv.packs.get(packId);
+  return pack !== undefined && inv.stored.get(packId) === pack.size;
+}
+
+/** Packs in storage that no index names. */
+export function unindexedPacks(inv: Inventory): string[] {
+  return [...inv.stored.keys()].filter((id) => !inv.packs.has(id));
+}
+
+/** Indexed packs that storage lacks. */
+export function missingPacks(inv: Inventory): string[] {
+  return [...inv.packs.keys()].filter((id) => !inv.stored.has(id));
+}
+
+export async function loadInventory(repo: Repository, onTree?: () => void): Promise<Inventory> {
+  // Order matters while backups run: snapshots, then index files, then packs. A snapshot is
+  // written after its index files, and an index file after its packs, so everything a listed
+  // snapshot needs is in the later listings.
+  const listed = await repo.listSnapshots();
+  const bad = listed.problems[0];
+  if (bad) {
+    throw new LifeboatError(ErrorCode.Refused, `prune refused: snapshot ${bad.name} is unreadable (${bad.error.message}); its data cannot be told apart from garbage`, {
+      hint: 'run `lifeboat check`; remove the damaged snapshot object before pruning',
+      cause: bad.error,
+    });
+  }
+  const indexFiles = (await repo.storage.list('index/')).map((o) => o.name);
+  const decoded = await mapLimit(indexFiles, 8, async (name) => {
+    try {
+      return decodeIndexFile(await repo.readObject(name, 'index'));
+    } catch (err) {
+      throw new LifeboatError(ErrorCode.Refused, `prune refused: index file ${name} is unreadable (${(err as Error).message})`, {
+        hint: 'run `lifeboat check`; prune needs a complete index',
+        cause: err,
+      });
+    }
+  });
+  const stored = new Map<string, number>();
+  for (const o of await repo.storage.list('data/')) stored.set(o.name.slice(o.name.lastIndexOf('/') + 1), o.size);
+
+  const packs = new Map<string, IndexedPack>();
+  const copies = new Map<string, string[]>();
+  let repeatedPacks = 0;
+  for (const file of decoded) {
+    for (const pack of file.packs) {
+      if (packs.has(pack.id)) {
+        repeatedPacks++;
+        continue;
+      }
+      packs.set(pack.id, pack);
+      repo.index.addPack(pack);
+      for (const b of pack.blobs) {
+        const key = blobKey(b.id);
+        const list = copies.get(key);
+        if (list) {
+          if (!list.includes(pack.id)) list.push(pack.id);
+        } else copies.set(key, [pack.id]);
+      }
+    }
+  }
+  const inv: Inventory = { indexFiles, packs, repeatedPacks, stored, copies, used: new Set(), snapshots: listed.snapshots.length };
+  // Trees are read through the repository's index: only from intact packs.
+  repo.index.excludePacks([...packs.keys()].filter((id) => !isHealthy(inv, id)));
+  inv.used = await referencedBlobs(repo, listed.snapshots, onTree);
+  for (const key of inv.used) {
+    if (!(copies.get(key) ?? []).some((p) => isHealthy(inv, p))) {
+      const id = Buffer.from(key, 'latin1').toString('hex');
+      throw new LifeboatError(ErrorCode.Refused, `prune refused: blob ${id.slice(0, 12)} is referenced by a snapshot but no intact pack holds it`, {
+        hint: 'run `lifeboat check` to see which snapshots and paths are affected; prune needs a complete index',
+        context: { blob: id },
+      });
+    }
+  }
+  return inv;
+}

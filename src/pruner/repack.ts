@@ -1,0 +1,67 @@
+import { ErrorCode, isLifeboatError } from '../errors/index.js';
+import type { IndexedPack } from '../repository/index-file.js';
+import { packObjectName, sha256Hex } from '../repository/ids.js';
+import { MasterIndex } from '../repository/master-index.js';
+import { Packer } from '../repository/packer.js';
+import type { Repository } from '../repository/repository.js';
+import type { RepackItem } from './plan.js';
+
+/**
+ * Copy the needed blobs of wasteful packs into new packs, then index them, as
+ * a backup would (packs durable first, then one index file naming them). Each
+ * pack is read whole and checked against its name, and every blob is opened
+ * (authenticated against its id, decompressed, re-hashed) before its envelope
+ * is copied: a sealed blob does not depend on its position, so copying the
+ * verified envelope is as good as sealing it again and costs no compression.
+ * A pack that fails verification is not copied; it stays, still referenced,
+ * and the sweep keeps it because its blobs have no copy elsewhere.
+ */
+export interface RepackResult {
+  /** New packs written (all indexed). */
+  packs: IndexedPack[];
+  bytesWritten: number;
+  /** Packs that could not be verified and were left as they are. */
+  skipped: Array<{ pack: string; reason: string }>;
+}
+
+export async function repack(repo: Repository, items: RepackItem[], onPack?: (bytesRead: number) => void): Promise<RepackResult> {
+  const packer = new Packer({
+    storage: repo.storage,
+    encryptionKey: repo.keys.encryption,
+    // A private index: the blobs being copied are in the repository's index already.
+    index: new MasterIndex(),
+    packSize: repo.config.packSize,
+    cache: repo.cache,
+  });
+  const skipped: RepackResult['skipped'] = [];
+  try {
+    for (const item of items) {
+      let verified: Array<{ blob: RepackItem['keep'][number]; sealed: Buffer }>;
+      try {
+        const bytes = await repo.storage.get(packObjectName(item.id));
+        if (sha256Hex(bytes) !== item.id) throw new Error('the pack does not match its name');
+        verified = item.keep.map((blob) => {
+          const sealed = bytes.subarray(blob.offset, blob.offset + blob.length);
+          if (sealed.length !== blob.length) throw new Error('the pack is shorter than the index says');
+          repo.openLocated({ ...blob, packId: item.id }, sealed);
+          return { blob, sealed };
+        });
+        onPack?.(bytes.length);
+      } catch (err) {
+        if (isLifeboatError(err) && err.code !== ErrorCode.Corrupt) throw err; // storage trouble aborts; damage is reported
+        skipped.push({ pack: item.id, reason: (err as Error).message });
+        continue;
+      }
+      for (const { blob, sealed } of verified) await packer.add(blob.type, blob.id, Buffer.from(sealed), blob.rawLength);
+    }
+    await packer.flush();
+  } catch (err) {
+    await packer.stop();
+    // Keep what is durable findable, as a failed backup does.
+    await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
+    throw err;
+  }
+  const packs = packer.takeStoredPacks();
+  await repo.saveIndex(packs);
+  return { packs, bytesWritten: packer.storedBytes, skipped };
+}

@@ -1,0 +1,76 @@
+import type { PackRef } from './plan.js';
+import type { PruneResult } from './prune.js';
+
+/** A prune result as counts and bytes: the `--json` summary document and the text report. */
+export interface PruneSummary {
+  dryRun: boolean;
+  snapshots: number;
+  marked: {
+    record?: string;
+    unusedPacks: number;
+    unusedBytes: number;
+    repackPacks: number;
+    /** Unused bytes inside the packs to repack (reclaimed once the old packs are swept). */
+    repackUnusedBytes: number;
+    unindexedPacks: number;
+    unindexedBytes: number;
+    alreadyMarkedPacks: number;
+  };
+  repacked: { newPacks: number; bytesWritten: number; skipped: Array<{ pack: string; reason: string }> };
+  swept?: {
+    deletedPacks: number;
+    deletedBytes: number;
+    keptPacks: number;
+    ripeRecords: number;
+    waitingRecords: number;
+    nextRipe?: string;
+    indexConsolidated: boolean;
+    indexFilesWritten: number;
+    indexFilesRemoved: number;
+  };
+  deferred?: { code: string; message: string };
+  unreadableRecords: string[];
+}
+
+const bytes = (list: PackRef[]) => list.reduce((n, p) => n + p.size, 0);
+
+export function summarisePrune(r: PruneResult): PruneSummary {
+  const plan = r.mark.plan;
+  const s = r.sweep;
+  return {
+    dryRun: r.dryRun,
+    snapshots: r.mark.snapshots,
+    marked: {
+      ...(r.mark.record ? { record: r.mark.record } : {}),
+      unusedPacks: plan.unused.length,
+      unusedBytes: bytes(plan.unused),
+      repackPacks: plan.repack.length,
+      repackUnusedBytes: plan.repack.reduce((n, p) => n + p.unusedBytes, 0),
+      unindexedPacks: plan.unindexed.length,
+      unindexedBytes: bytes(plan.unindexed),
+      alreadyMarkedPacks: plan.alreadyMarked,
+    },
+    repacked: {
+      newPacks: r.mark.repacked?.packs.length ?? 0,
+      bytesWritten: r.mark.repacked?.bytesWritten ?? 0,
+      skipped: r.mark.repacked?.skipped ?? [],
+    },
+    ...(s
+      ? {
+          swept: {
+            deletedPacks: s.plan.delete.length,
+            deletedBytes: bytes(s.plan.delete),
+            keptPacks: s.plan.kept.length,
+            ripeRecords: s.ripeRecords,
+            waitingRecords: s.waitingRecords,
+            ...(s.nextRipe ? { nextRipe: s.nextRipe } : {}),
+            indexConsolidated: s.consolidated,
+            indexFilesWritten: s.indexFilesWritten,
+            indexFilesRemoved: s.indexFilesRemoved,
+          },
+        }
+      : {}),
+    ...(r.deferred ? { deferred: { code: r.deferred.code, message: r.deferred.message } } : {}),
+    unreadableRecords: r.mark.unreadableRecords,
+  };
+}

@@ -1,0 +1,95 @@
+import { packObjectName } from '../repository/ids.js';
+import type { Repository } from '../repository/repository.js';
+import { mapLimit } from '../util/map-limit.js';
+import { needsConsolidation, packsToKeep, writeConsolidatedIndex } from './consolidate.js';
+import { loadInventory } from './inventory.js';
+import type { Resolved } from './options.js';
+import { listRecords, type StoredRecord } from './record.js';
+import { planSweep, type SweepPlan } from './sweep-plan.js';
+
+/**
+ * Phase two, under the exclusive lock (no backup is in flight): recompute what
+ * the snapshots need now and delete the ripe marked packs that are still
+ * unneeded, consolidating the index on the way. The order makes every prefix
+ * of the work a consistent repository:
+ *
+ *   1. write the consolidated index (durable before anything is removed);
+ *   2. remove the old index files — from here on no index names a doomed pack;
+ *   3. remove the packs — a crash leaves only unindexed packs, still marked;
+ *   4. remove the ripe prune records.
+ *
+ * Removing packs before the old index files would, after a crash, leave index
+ * entries for deleted packs, which check reports as lost data.
+ */
+export interface SweepResult {
+  plan: SweepPlan;
+  /** Ripe records acted on, and records still inside the grace period. */
+  ripeRecords: number;
+  waitingRecords: number;
+  /** When the next waiting record ripens (ISO-8601). */
+  nextRipe?: string;
+  indexFilesWritten: number;
+  indexFilesRemoved: number;
+  consolidated: boolean;
+}
+
+export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult> {
+  // A dry run only looks, so it does not stop backups.
+  return repo.withLock(!o.dryRun, o.dryRun ? 'prune --dry-run' : 'prune (sweep)', async (lock) => {
+    o.progress.phase = 'loading';
+    o.progress.trees = 0;
+    const { records } = await listRecords(repo);
+    const now = o.now();
+    // A record dated in the future (a skewed clock) is not ripe until its own time plus the grace.
+    const ripeRecords = records.filter((r) => now - Date.parse(r.time) >= o.graceMs);
+    const waiting = records.filter((r) => !ripeRecords.includes(r));
+    const ripe = new Set(ripeRecords.flatMap((r) => r.packs));
+    const inv = await loadInventory(repo, () => o.progress.trees++);
+    const plan = planSweep(inv, ripe);
+    const doomed = new Set(plan.delete.map((p) => p.id));
+    const consolidate = needsConsolidation(inv, doomed);
+    const result: SweepResult = {
+      plan,
+      ripeRecords: ripeRecords.length,
+      waitingRecords: waiting.length,
+      ...nextRipe(waiting, o.graceMs),
+      indexFilesWritten: 0,
+      indexFilesRemoved: 0,
+      consolidated: false,
+    };
+    if (o.dryRun) return { ...result, consolidated: consolidate };
+
+    o.progress.phase = 'sweeping';
+    o.progress.packs = 0;
+    o.progress.bytes = 0;
+    o.progress.packsTotal = plan.delete.length;
+    if (consolidate) {
+      await lock.assertHeld();
+      const written = await writeConsolidatedIndex(repo, packsToKeep(inv, doomed));
+      result.indexFilesWritten = written.length;
+      await lock.assertHeld();
+      const fresh = new Set(written);
+      const old = inv.indexFiles.filter((name) => !fresh.has(name));
+      await mapLimit(old, 8, (name) => repo.storage.remove(name));
+      result.indexFilesRemoved = old.length;
+      result.consolidated = true;
+    }
+    if (plan.delete.length > 0) {
+      await lock.assertHeld();
+      await mapLimit(plan.delete, 8, async (p) => {
+        await repo.storage.remove(packObjectName(p.id));
+        o.progress.packs++;
+        o.progress.bytes += p.size;
+      });
+      repo.index.excludePacks(doomed);
+    }
+    for (const r of ripeRecords) await repo.storage.remove(r.name);
+    return result;
+  });
+}
+
+function nextRipe(waiting: StoredRecord[], graceMs: number): { nextRipe?: string } {
+  if (waiting.length === 0) return {};
+  const first = Math.min(...waiting.map((r) => Date.parse(r.time)));
+  return { nextRipe: new Date(first + graceMs).toISOString() };
+}

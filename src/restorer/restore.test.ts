@@ -1,0 +1,55 @@
+import { createCipheriv } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../archiver/backup.js';
+import { Repository } from '../repository/repository.js';
+import { MemoryStorage } from '../storage/drivers/memory.js';
+import { restore } from './restore.js';
+
+/** Deterministic pseudo-random bytes (AES-CTR keystream). */
+function bytes(seed: number, n: number): Buffer {
+  return createCipheriv('aes-256-ctr', Buffer.alloc(32, seed), Buffer.alloc(16)).update(Buffer.alloc(n));
+}
+
+let dir: string;
+let repo: Repository;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-restore-'));
+  repo = await Repository.init(new MemoryStorage(), Buffer.from('restore-test-password'), { chunker: { min: 4096, avg: 16384, max: 65536 } });
+}, 60_000);
+
+afterAll(async () => {
+  await repo.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('restore of files made of several blobs (written by the workers at their offsets)', () => {
+  it('restores files across batch boundaries, repeated chunks and many files exactly', async () => {
+    const src = path.join(dir, 'src');
+    await mkdir(path.join(src, 'many'), { recursive: true });
+    const expected = new Map<string, Buffer>();
+    const put = async (rel: string, data: Buffer) => {
+      await writeFile(path.join(src, rel), data);
+      expected.set(rel, data);
+    };
+    // 40 MiB with a repeated segment: spans two batches and repeats chunks within the file.
+    const seg = bytes(1, 5 * 1024 * 1024);
+    await put('big.bin', Buffer.concat([seg, bytes(2, 12 * 1024 * 1024), seg, Buffer.alloc(9 * 1024 * 1024, 7), seg, bytes(3, 4 * 1024 * 1024 + 1)]));
+    // More multi-blob files than one batch opens, several sharing content with each other.
+    for (let i = 0; i < 300; i++) await put(`many/f${i}.bin`, i % 3 === 0 ? bytes(100, 20_000 + 4096) : bytes(200 + i, 20_000 + i * 97));
+    await put('empty', Buffer.alloc(0));
+    await put('small.txt', Buffer.from('one blob\n'));
+
+    const result = await backup(repo, { paths: [src], host: 'test' });
+    const target = path.join(dir, 'target');
+    const restored = await restore(repo, result.snapshot, { target });
+    expect(restored.errors).toEqual([]);
+    expect(restored.files).toBe(expected.size);
+    const root = path.join(target, src);
+    for (const [rel, data] of expected) expect((await readFile(path.join(root, rel))).equals(data), rel).toBe(true);
+    expect((await readdir(path.join(root, 'many'))).length).toBe(300);
+  }, 120_000);
+});

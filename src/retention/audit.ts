@@ -1,0 +1,61 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Repository } from '../repository/repository.js';
+import { VERSION } from '../version.js';
+
+/** One removal as the audit log records it. */
+export interface AuditedRemoval {
+  snapshot: string;
+  time: string;
+  host: string;
+  source: string;
+  /** The rule that let it go (`no rule keeps it`, `older than max_age`). */
+  rule: string;
+}
+
+export interface AuditRecord {
+  type: 'forget';
+  at: string;
+  /** Who ran it: user@host and the program. */
+  by: string;
+  program: string;
+  repository: string;
+  policy: string;
+  removed: AuditedRemoval[];
+}
+
+export function auditRecord(repo: Repository, policy: string, removed: AuditedRemoval[], now = new Date()): AuditRecord {
+  return { type: 'forget', at: now.toISOString(), by: `${safeUser()}@${os.hostname()}`, program: `lifeboat ${VERSION}`, repository: repo.id, policy, removed };
+}
+
+/**
+ * Written before anything is removed: into the repository as a new sealed
+ * object (objects are never modified, so the log there is append-only by
+ * construction) and appended to the local audit log (0600).
+ */
+export async function writeAudit(repo: Repository, record: AuditRecord, localLog: string | undefined): Promise<string> {
+  const id = await repo.writeObject('audit', 'audit', Buffer.from(JSON.stringify(record)));
+  if (localLog) {
+    await mkdir(path.dirname(localLog), { recursive: true, mode: 0o700 });
+    await appendFile(localLog, JSON.stringify({ ...record, object: `audit/${id}` }) + '\n', { mode: 0o600 });
+  }
+  return id;
+}
+
+/** Every audit record in the repository, oldest first. */
+export async function readAudit(repo: Repository): Promise<Array<AuditRecord & { object: string }>> {
+  const files = await repo.storage.list('audit/');
+  const records = await Promise.all(
+    files.map(async (f) => ({ ...(JSON.parse((await repo.readObject(f.name, 'audit')).toString('utf8')) as AuditRecord), object: f.name })),
+  );
+  return records.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

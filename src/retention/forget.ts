@@ -1,0 +1,131 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { Repository } from '../repository/repository.js';
+import { matchesFilter, type SnapshotEntry } from '../repository/snapshot.js';
+import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
+import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type GroupPlan } from './plan.js';
+import { assertPolicyKeepsSomething, describePolicy, type RetentionPolicy } from './policy.js';
+import { snapshotIsComplete } from './snapshot-check.js';
+
+export interface ForgetOptions {
+  policy: RetentionPolicy;
+  /** Only these snapshots are considered. */
+  source?: string;
+  host?: string;
+  /** Only snapshots carrying every one of these tags (e.g. `pre-migration`). */
+  tags?: string[];
+  dryRun?: boolean;
+  /** Allow removing more than half of a source's snapshots, and a listing much shorter than the last one seen. */
+  force?: boolean;
+  now?: Date;
+  /** Local state directory: the local audit log copy and what the last run saw. */
+  stateDir?: string;
+  signal?: AbortSignal;
+}
+
+export interface ForgetResult {
+  plan: GroupPlan[];
+  removed: AuditedRemoval[];
+  /** The audit object written to the repository (not on a dry run or when nothing goes). */
+  audit?: string;
+  dryRun: boolean;
+}
+
+/**
+ * Apply retention: plan, apply the safety rules, then — unless a dry run —
+ * record the removals in the audit log and remove the snapshots, under the
+ * exclusive lock. Removing a snapshot only drops its root: its data stays
+ * until `prune`.
+ */
+export async function forget(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
+  assertPolicyKeepsSomething(options.policy);
+  const now = options.now ?? new Date();
+  const run = async (): Promise<ForgetResult> => {
+    await repo.prepareRead();
+    const listed = await repo.listSnapshots();
+    if (listed.problems.length) {
+      throw new LifeboatError(ErrorCode.Failure, `${listed.problems.length} snapshot(s) could not be read; nothing was removed`, {
+        hint: 'run `lifeboat check` to see what is damaged; retention never acts on an incomplete listing',
+        context: { unreadable: listed.problems.map((p) => p.name) },
+      });
+    }
+    const all = listed.snapshots;
+    await assertNotShortListing(repo, all, options);
+    const considered = all.filter((s) => matchesFilter(s, { source: options.source, host: options.host, tags: options.tags }));
+    const byId = new Map(all.map((s) => [s.id, s]));
+    const rulePlan = planRetention(considered, options.policy, now);
+    const verified = await verifyNewest(repo, rulePlan, byId);
+    const plan = requireVerifiedNewer(rulePlan, verified);
+    const removed: AuditedRemoval[] = plan.flatMap((g) =>
+      g.decisions.filter((d) => d.action === 'remove').map((d) => ({ snapshot: d.snapshot.id, time: d.snapshot.time, host: g.host, source: g.source, rule: d.reasons.join('; ') })),
+    );
+    if (options.dryRun) return { plan, removed, dryRun: true };
+    if (removed.length === 0) {
+      await rememberListing(repo, all, options.stateDir);
+      return { plan, removed, dryRun: false };
+    }
+
+    const tooMany = overHalf(plan);
+    if (tooMany.length && !options.force) {
+      throw new LifeboatError(ErrorCode.Refused, `the policy would remove more than half of the snapshots of ${tooMany.map((g) => `"${g.source}" on ${g.host}`).join(', ')}; nothing was removed`, {
+        hint: 'check the policy with `lifeboat forget --dry-run`; pass --force if this is intended',
+      });
+    }
+    options.signal?.throwIfAborted();
+    const audit = await writeAudit(repo, auditRecord(repo, describePolicy(options.policy), removed, now), options.stateDir ? path.join(options.stateDir, 'audit.log') : undefined);
+    for (const r of removed) {
+      options.signal?.throwIfAborted();
+      await repo.storage.remove(`snapshots/${r.snapshot}`);
+    }
+    await rememberListing(repo, all.filter((s) => !removed.some((r) => r.snapshot === s.id)), options.stateDir);
+    return { plan, removed, audit, dryRun: false };
+  };
+  if (options.dryRun) return run();
+  return repo.withLock(true, 'forget', run);
+}
+
+/** Per group, check kept snapshots newest first until one passes: that one allows older removals. */
+async function verifyNewest(repo: Repository, plan: GroupPlan[], byId: Map<string, SnapshotEntry>): Promise<Set<string>> {
+  const verified = new Set<string>();
+  for (const group of plan) {
+    if (!group.decisions.some((d) => d.action === 'remove')) continue;
+    for (const s of keptNewestFirst(group)) {
+      if (await snapshotIsComplete(repo, byId.get(s.id)!)) {
+        verified.add(s.id);
+        break;
+      }
+    }
+  }
+  return verified;
+}
+
+/**
+ * A listing that suddenly lacks most of the snapshots this host saw last time
+ * (a storage returning a partial list, a wrong prefix) must not drive removals.
+ */
+async function assertNotShortListing(repo: Repository, now: SnapshotEntry[], options: ForgetOptions): Promise<void> {
+  if (!options.stateDir || options.force) return;
+  const previous = await readFile(seenFile(options.stateDir, repo), 'utf8').then(
+    (t) => JSON.parse(t) as string[],
+    () => [] as string[],
+  );
+  if (previous.length < 4) return;
+  const present = new Set(now.map((s) => s.id));
+  const missing = previous.filter((id) => !present.has(id)).length;
+  if (missing * 2 > previous.length) {
+    throw new LifeboatError(ErrorCode.Refused, `the repository lists ${now.length} snapshots, but ${missing} of the ${previous.length} seen by the last forget on this host are gone; nothing was removed`, {
+      hint: 'check the repository location and `lifeboat snapshots`; pass --force if the snapshots were removed on purpose',
+    });
+  }
+}
+
+async function rememberListing(repo: Repository, kept: SnapshotEntry[], dir: string | undefined): Promise<void> {
+  if (!dir) return;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(seenFile(dir, repo), JSON.stringify(kept.map((s) => s.id)), { mode: 0o600 });
+}
+
+function seenFile(dir: string, repo: Repository): string {
+  return path.join(dir, `forget-seen-${repo.id.slice(0, 16)}.json`);
+}

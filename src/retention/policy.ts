@@ -1,0 +1,57 @@
+import { parseDuration } from '../config/duration.js';
+import type { RetentionConfig } from '../config/schema.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
+/** A retention policy (SPEC §4 retention keys), durations in seconds. */
+export interface RetentionPolicy {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  /** Keep every snapshot taken within this long before the group's newest snapshot. */
+  keepWithinSeconds?: number;
+  keepTags?: string[];
+  /** Data-minimisation limit: nothing older is kept, whatever the other rules say (the safety rules still apply). */
+  maxAgeSeconds?: number;
+}
+
+export function policyFromConfig(config: RetentionConfig): RetentionPolicy {
+  return {
+    keepLast: config.keep_last,
+    keepHourly: config.keep_hourly,
+    keepDaily: config.keep_daily,
+    keepWeekly: config.keep_weekly,
+    keepMonthly: config.keep_monthly,
+    keepYearly: config.keep_yearly,
+    keepWithinSeconds: config.keep_within ? parseDuration(config.keep_within) : undefined,
+    keepTags: config.keep_tags,
+    maxAgeSeconds: config.max_age ? parseDuration(config.max_age) : undefined,
+  };
+}
+
+/** A policy that keeps nothing explicitly would remove everything but the safety net: refuse it. */
+export function assertPolicyKeepsSomething(policy: RetentionPolicy): void {
+  const keeps = [policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly, policy.keepYearly, policy.keepWithinSeconds].some((n) => (n ?? 0) > 0) || (policy.keepTags?.length ?? 0) > 0;
+  if (!keeps) {
+    throw new LifeboatError(ErrorCode.Usage, 'no retention rule says what to keep', {
+      hint: 'set retention for the repository in lifeboat.yaml (e.g. keep_daily: 7) or pass --keep-daily N, --keep-last N, …',
+    });
+  }
+}
+
+export function describePolicy(policy: RetentionPolicy): string {
+  const parts: string[] = [];
+  const add = (label: string, v: number | undefined) => v && parts.push(`${label} ${v}`);
+  add('last', policy.keepLast);
+  add('hourly', policy.keepHourly);
+  add('daily', policy.keepDaily);
+  add('weekly', policy.keepWeekly);
+  add('monthly', policy.keepMonthly);
+  add('yearly', policy.keepYearly);
+  if (policy.keepWithinSeconds) parts.push(`within ${policy.keepWithinSeconds}s of the newest`);
+  if (policy.keepTags?.length) parts.push(`tags ${policy.keepTags.join(',')}`);
+  if (policy.maxAgeSeconds) parts.push(`max age ${policy.maxAgeSeconds}s`);
+  return parts.join(', ');
+}

@@ -1,0 +1,29 @@
+import type { Repository } from '../repository/repository.js';
+import type { RetentionSnapshot } from './plan.js';
+
+/**
+ * The check a snapshot must pass before older ones may be removed because of
+ * it: every tree loads and authenticates, and every content blob is in the
+ * index, in a pack that storage holds (the caller ran `prepareRead`, which
+ * drops missing packs from the index). It reads trees, not data.
+ */
+export async function snapshotIsComplete(repo: Repository, snapshot: RetentionSnapshot & { tree: string }): Promise<boolean> {
+  const pending = [snapshot.tree];
+  const seen = new Set<string>();
+  try {
+    while (pending.length) {
+      const treeId = pending.pop()!;
+      if (seen.has(treeId)) continue;
+      seen.add(treeId);
+      if (!repo.index.has(Buffer.from(treeId, 'hex'))) return false;
+      const tree = await repo.loadTree(treeId);
+      for (const node of tree.nodes) {
+        if (node.subtree) pending.push(node.subtree);
+        for (const id of node.content ?? []) if (!repo.index.has(Buffer.from(id, 'hex'))) return false;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}

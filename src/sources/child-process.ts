@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
+/**
+ * Running the tools a source depends on (pg_dump, mariadb-dump, a user's
+ * command). Secrets reach them through `env` or 0600 files, never argv; our own
+ * repository secrets are removed from their environment; their stderr becomes
+ * the error message when they fail, with known secrets masked.
+ */
+export interface ChildSpec {
+  /** What the user should call it in messages (`pg_dump`, `command "vault …"`). */
+  label: string;
+  command: string;
+  args?: string[];
+  /** Added to the environment (secrets go here, never into args). */
+  env?: Record<string, string>;
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Strings masked in error messages (passwords). */
+  secrets?: string[];
+  /** Kill the process after this long. */
+  timeoutMs?: number;
+}
+
+const STDERR_KEEP = 8 * 1024;
+const LIFEBOAT_SECRETS = /^LIFEBOAT_(PASSWORD|PASSWORD_FILE|PASSWORD_COMMAND|NEW_PASSWORD|KEY_FILE)$/;
+
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!LIFEBOAT_SECRETS.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  /** Resolves when the process exited with status 0; rejects with its stderr otherwise. */
+  exited: Promise<void>;
+}
+
+function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running {
+  const child = spawn(spec.command, spec.args ?? [], {
+    env: childEnv(spec.env),
+    cwd: spec.cwd,
+    stdio: [stdin, 'pipe', 'pipe'],
+    // Its own process group, so stopping it also stops what a shell started (`sh -c "a | b"`).
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-STDERR_KEEP);
+  });
+  let timedOut = false;
+  const kill = () => killGroup(child);
+  spec.signal?.addEventListener('abort', kill, { once: true });
+  const timer = spec.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, spec.timeoutMs)
+    : undefined;
+  const masked = () => mask(stderr.trim(), spec.secrets ?? []);
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once('error', (err) => reject(new LifeboatError(ErrorCode.SourceFailed, `${spec.label} could not be started: ${err.message}`, { hint: `is ${spec.command} installed and on PATH?`, cause: err })));
+    child.once('close', (code, signal) => {
+      spec.signal?.removeEventListener('abort', kill);
+      if (timer) clearTimeout(timer);
+      if (code === 0) return resolve();
+      if (spec.signal?.aborted) return reject(new LifeboatError(ErrorCode.Interrupted, `${spec.label} stopped: interrupted`));
+      const why = timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s` : signal ? `was killed by ${signal}` : `exited with status ${code}`;
+      const tail = masked();
+      reject(new LifeboatError(ErrorCode.SourceFailed, `${spec.label} ${why}${tail ? `: ${tail}` : ''}`, { context: { exitCode: code, signal } }));
+    });
+  });
+  exited.catch(() => {}); // observed by the caller; avoid an unhandled rejection when it is not awaited yet
+  return { child, stderr: masked, exited };
+}
+
+/**
+ * The standard output of a command as a stream. The iteration ends only after
+ * the process exited with status 0; any other end throws, so a failed dump can
+ * never be stored as a complete one. Stopping the iteration early kills the process.
+ */
+export async function* childOutput(spec: ChildSpec): AsyncGenerator<Buffer> {
+  const running = start(spec, 'ignore');
+  let finished = false;
+  try {
+    for await (const chunk of running.child.stdout! as AsyncIterable<Buffer>) yield chunk;
+    await running.exited;
+    finished = true;
+  } finally {
+    if (!finished && running.child.exitCode === null) killGroup(running.child);
+  }
+}
+
+/** Run a command to completion and return its standard output (small outputs: versions, lists). */
+export async function runChild(spec: ChildSpec): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of childOutput(spec)) parts.push(chunk);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Feed a stream to a command's standard input and wait for it to succeed. */
+export async function feedChild(spec: ChildSpec, input: AsyncIterable<Uint8Array>): Promise<string> {
+  const running = start(spec, 'pipe');
+  const stdin = running.child.stdin!;
+  const out: Buffer[] = [];
+  running.child.stdout!.on('data', (d: Buffer) => out.push(d));
+  stdin.on('error', () => {}); // EPIPE when the process exits early; its exit status tells why
+  try {
+    for await (const chunk of input) {
+      if (running.child.exitCode !== null || stdin.destroyed) break;
+      if (!stdin.write(chunk)) await Promise.race([once(stdin, 'drain'), running.exited.catch(() => {})]);
+    }
+    stdin.end();
+    await running.exited;
+  } catch (err) {
+    if (running.child.exitCode === null) killGroup(running.child);
+    await running.exited.catch(() => {});
+    throw err;
+  }
+  return Buffer.concat(out).toString('utf8');
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    child.kill('SIGTERM');
+  }
+}
+
+function mask(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (s) out = out.split(s).join('***');
+  return out;
+}

@@ -1,0 +1,138 @@
+import os from 'node:os';
+import { backup, type BackupResult } from '../archiver/backup.js';
+import type { BackupProgress } from '../archiver/progress.js';
+import type { SourceConfig, SourceType } from '../config/source-schemas.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { Repository } from '../repository/repository.js';
+import type { SnapshotEntry } from '../repository/snapshot.js';
+import { compareRecords, type RecordCheck } from './compare.js';
+import type { Capture, Restored, RestoreTarget, SourceMetadata, SourceRecord } from './contract.js';
+import { sourceMetadata } from './metadata.js';
+
+export { sourceMetadata };
+import { privateTempDir } from './private-temp.js';
+import { sourceDriver } from './registry.js';
+
+export interface SourceBackupOptions {
+  tags?: string[];
+  reason?: string;
+  host?: string;
+  force?: boolean;
+  progress?: BackupProgress;
+  estimate?: boolean;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Where private temp directories are made (default: the system's). */
+  tempBase?: string;
+  /** The job run this backup belongs to, recorded in the snapshot so history can be rebuilt from repositories. */
+  run?: { job: string; runId: string };
+}
+
+export interface SourceBackupResult extends BackupResult {
+  record: SourceRecord;
+}
+
+/**
+ * Back up one configured source into one snapshot: capture (a consistent copy,
+ * a dump stream, a server-side snapshot), store it, record what verification
+ * will compare, and always release what the capture made.
+ */
+export async function backupSource(repo: Repository, name: string, config: SourceConfig, options: SourceBackupOptions = {}): Promise<SourceBackupResult> {
+  const driver = sourceDriver(config.type);
+  const outer = options.signal ?? new AbortController().signal;
+  // Aborted when the user interrupts or when the archiver stops its inputs (one of them failed):
+  // drivers tie their dump processes and connections to it, so none outlives the backup.
+  const inputs = new AbortController();
+  const stopInputs = () => inputs.abort(outer.reason);
+  outer.addEventListener('abort', stopInputs, { once: true });
+  const signal = inputs.signal;
+  const log = options.log ?? (() => {});
+  const temp = await privateTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-${config.type}-`);
+  let capture: Capture | undefined;
+  let record: SourceRecord = {};
+  try {
+    capture = await driver.capture(config, { sourceName: name, tempDir: temp.path, signal, log });
+    const result = await backup(repo, {
+      paths: capture.paths ?? [],
+      excludes: capture.excludes,
+      mounts: capture.mounts,
+      streams: capture.streams?.map((s) => ({
+        ...s,
+        open: (stopped: AbortSignal) => {
+          stopped.addEventListener('abort', () => inputs.abort(), { once: true });
+          return s.open(stopped);
+        },
+      })),
+      source: name,
+      tags: [...(config.tags ?? []), ...(options.tags ?? [])],
+      reason: options.reason,
+      host: options.host,
+      force: options.force,
+      progress: options.progress,
+      estimate: options.estimate,
+      signal: outer,
+      metadata: async (stored) => {
+        record = await capture!.record(stored);
+        const metadata: SourceMetadata = { source: { type: config.type, name, format: 1 }, record };
+        return { ...metadata, ...(options.run ? { run: options.run } : {}) };
+      },
+    });
+    return { ...result, record };
+  } finally {
+    outer.removeEventListener('abort', stopInputs);
+    try {
+      await capture?.release?.();
+    } finally {
+      await temp.dispose();
+    }
+  }
+}
+
+export interface SourceRestoreOptions extends RestoreTarget {
+  /** The configured source of the snapshot's name, when there is one. */
+  config?: SourceConfig;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  tempBase?: string;
+  /** Measure the restored copy and compare with the record (default true). */
+  verify?: boolean;
+}
+
+export interface SourceRestoreResult {
+  type: SourceType;
+  restored: Restored;
+  /** Verified fields, recorded vs measured on the restored copy. */
+  checks: RecordCheck[];
+  measured?: SourceRecord;
+}
+
+/** Restore a source snapshot with its driver, then measure the copy and compare with what was recorded. */
+export async function restoreSource(repo: Repository, snapshot: SnapshotEntry, options: SourceRestoreOptions): Promise<SourceRestoreResult> {
+  const meta = sourceMetadata(snapshot);
+  if (!meta) throw new LifeboatError(ErrorCode.Usage, `snapshot ${snapshot.id.slice(0, 8)} is not a source backup`, { hint: 'restore it with --target DIR' });
+  const driver = sourceDriver(meta.source.type);
+  const config = options.config && options.config.type === meta.source.type ? options.config : undefined;
+  const temp = await privateTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-restore-`);
+  try {
+    const ctx = {
+      repo,
+      snapshot,
+      sourceName: meta.source.name,
+      config,
+      tempDir: temp.path,
+      signal: options.signal ?? new AbortController().signal,
+      log: options.log ?? (() => {}),
+      target: options.target,
+      toDatabase: options.toDatabase,
+      toFile: options.toFile,
+      force: options.force,
+      identity: options.identity,
+    };
+    const restored = await driver.restore(ctx);
+    if (options.verify === false) return { type: meta.source.type, restored, checks: [] };
+    const measured = await driver.inspect(restored, ctx);
+    return { type: meta.source.type, restored, checks: compareRecords(meta.record, measured, driver.verifiedFields), measured };
+  } finally {
+    await temp.dispose();
+  }
+}

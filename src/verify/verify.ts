@@ -1,0 +1,127 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { SourceConfig, SourceType } from '../config/source-schemas.js';
+import { isLifeboatError } from '../errors/index.js';
+import type { Repository } from '../repository/repository.js';
+import type { SnapshotEntry } from '../repository/snapshot.js';
+import { restore } from '../restorer/restore.js';
+import type { Restored, RestoreContext, RestoreTarget, SourceDriver, SourceRecord } from '../sources/contract.js';
+import { privateTempDir } from '../sources/private-temp.js';
+import { sourceDriver } from '../sources/registry.js';
+import { restoreSource, sourceMetadata } from '../sources/run-source.js';
+import type { VerifyCheck } from './checks.js';
+import { verifySealedStreams } from './sealed.js';
+
+export interface VerifyOptions {
+  /** The configured source of the snapshot's name: where its server is (database sources need it, or credentials from the environment). */
+  config?: SourceConfig;
+  /** age identity file: a sealed files snapshot is then unsealed and counted, not only hash-checked. */
+  identity?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Where the private scratch directory is made (default: the system temp directory). */
+  tempBase?: string;
+}
+
+export interface VerifyResult {
+  snapshot: { id: string; time: string; host: string; source: string | null };
+  source: { name: string; type: SourceType } | null;
+  /** How it was verified: through the source's driver, the sealed streams only, or as a plain path backup. */
+  mode: 'source' | 'sealed-streams' | 'paths';
+  ok: boolean;
+  checks: VerifyCheck[];
+  /** Where the scratch copy was (gone by the time the result is returned). */
+  location?: string;
+  /** What inspect measured on the restored copy. */
+  measured?: SourceRecord;
+  durationMs: number;
+}
+
+/** What a caller may look at while the restored copy still exists (drills: recent data, smoke command). */
+export interface ScratchCopy {
+  restored: Restored;
+  target: RestoreTarget;
+  measured?: SourceRecord;
+  result: VerifyResult;
+}
+
+/** `lifeboat verify`: restore to scratch, run the source's own checks against what was recorded, remove the copy. */
+export async function verify(repo: Repository, snapshot: SnapshotEntry, options: VerifyOptions = {}): Promise<VerifyResult> {
+  return (await verifyInScratch(repo, snapshot, options)).result;
+}
+
+/**
+ * Restore a snapshot into an isolated place (the driver's `scratchTarget`),
+ * measure it and compare with the record; then `during` runs on the copy, and
+ * everything the restore created is removed — after failures and aborts too.
+ * A failed restore is a failed check, not an exception; an abort is rethrown
+ * once the cleanup is done.
+ */
+export async function verifyInScratch<T>(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  options: VerifyOptions,
+  during?: (copy: ScratchCopy) => Promise<T>,
+): Promise<{ result: VerifyResult; during?: T }> {
+  const started = Date.now();
+  const signal = options.signal ?? new AbortController().signal;
+  const log = options.log ?? (() => {});
+  const meta = sourceMetadata(snapshot);
+  const result: VerifyResult = {
+    snapshot: { id: snapshot.id, time: snapshot.time, host: snapshot.host, source: snapshot.source ?? null },
+    source: meta ? { name: meta.source.name, type: meta.source.type } : null,
+    mode: !meta ? 'paths' : meta.source.type === 'files' && meta.record.sealed && !options.identity ? 'sealed-streams' : 'source',
+    ok: false,
+    checks: [],
+    durationMs: 0,
+  };
+  const scratch = await privateTempDir(options.tempBase ?? os.tmpdir(), 'lifeboat-verify-');
+  let driver: SourceDriver | undefined;
+  let ctx: RestoreContext | undefined;
+  let target: RestoreTarget | undefined;
+  let extra: T | undefined;
+  try {
+    await repo.prepareRead();
+    if (result.mode === 'paths') {
+      result.checks.push(...(await verifyPaths(repo, snapshot, path.join(scratch.path, 'restored'), signal)));
+    } else if (result.mode === 'sealed-streams') {
+      result.checks.push(...(await verifySealedStreams(repo, snapshot, meta!.record, signal)));
+    } else {
+      driver = sourceDriver(meta!.source.type);
+      const config = options.config?.type === meta!.source.type ? options.config : undefined;
+      ctx = { repo, snapshot, sourceName: meta!.source.name, config, tempDir: scratch.path, signal, log };
+      target = driver.scratchTarget ? await driver.scratchTarget(ctx) : { target: path.join(scratch.path, 'restored') };
+      const restored = await restoreSource(repo, snapshot, { ...target, identity: options.identity, config, signal, log, tempBase: scratch.path });
+      result.location = restored.restored.location;
+      result.measured = restored.measured;
+      result.checks.push({ name: 'restore', ok: true, expected: 'every blob authenticated, every content hash equal', actual: `restored to ${restored.restored.location}` });
+      result.checks.push(...restored.checks.map((c) => ({ name: c.field, ok: c.ok, expected: c.expected, actual: c.actual })));
+      result.ok = result.checks.every((c) => c.ok);
+      if (during) extra = await during({ restored: restored.restored, target, measured: restored.measured, result });
+    }
+  } catch (err) {
+    if (signal.aborted) throw err;
+    const message = isLifeboatError(err) || err instanceof Error ? err.message : String(err);
+    result.checks.push({ name: 'restore', ok: false, expected: 'a complete, authenticated restore', actual: 'failed', detail: message });
+  } finally {
+    try {
+      if (driver?.discard && target && ctx) await driver.discard(target, ctx);
+    } catch (err) {
+      result.checks.push({ name: 'cleanup', ok: false, expected: 'the scratch copy removed', actual: 'left behind', detail: (err as Error).message });
+    }
+    await scratch.dispose();
+  }
+  result.ok = result.checks.length > 0 && result.checks.every((c) => c.ok);
+  result.durationMs = Date.now() - started;
+  return { result, during: extra };
+}
+
+/** A plain path backup: restore every file (the restorer authenticates each blob and checks each file's hash) and count them. */
+async function verifyPaths(repo: Repository, snapshot: SnapshotEntry, dir: string, signal: AbortSignal): Promise<VerifyCheck[]> {
+  const restored = await restore(repo, snapshot, { target: dir, signal });
+  const problems = restored.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`);
+  return [
+    { name: 'content hashes', ok: restored.errors.length === 0, expected: 'every file equal to its recorded hash', actual: `${restored.errors.length} file(s) differ or cannot be read`, ...(problems.length ? { detail: problems.join('; ') } : {}) },
+    { name: 'files', ok: restored.files === snapshot.summary.files, expected: snapshot.summary.files, actual: restored.files },
+  ];
+}
