@@ -1,13 +1,8 @@
+import type { NotifierView } from '../daemon/api-types.js';
 import type { Notification, Notifier, RunEvent } from './notification.js';
 
-export interface NotifierStatus {
-  type: string;
-  name: string;
-  last_ok?: string;
-  last_error?: string;
-  last_error_at?: string;
-  failures: number;
-}
+/** How one notifier fared, as `/api/v1/alerts` shows it. */
+export type NotifierStatus = NotifierView;
 
 /**
  * Sends a notification to every notifier whose `on:` wants it, at the same

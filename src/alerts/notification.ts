@@ -1,3 +1,5 @@
+import type { AlertView } from '../daemon/api-types.js';
+
 /**
  * What notifiers send. `failure` is a critical alert firing (or repeating),
  * `alert` a warning, `recovered` an alert that cleared, `success` a job run
@@ -14,19 +16,8 @@ export interface Notification {
   summary: string;
   host: string;
   time: string;
-  alert?: {
-    id: number;
-    rule: string;
-    severity: string;
-    source?: string;
-    repository?: string;
-    job?: string;
-    message: string;
-    fired_at: string;
-    resolved_at?: string;
-    /** True when this is a reminder of an alert that is still active. */
-    repeat: boolean;
-  };
+  /** The alert as `/api/v1/alerts` shows it; `repeat` is true when this is a reminder of an alert that is still active. */
+  alert?: AlertView & { repeat: boolean };
   run?: { id: string; job: string; outcome: string; duration_seconds: number };
 }
 

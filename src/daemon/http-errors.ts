@@ -1,14 +1,16 @@
 import type { FastifyReply } from 'fastify';
+import type { ApiErrorCode, ErrorAnswer } from './api-types.js';
+
+export type { ApiErrorCode } from './api-types.js';
 
 /**
  * Every API error is `{ "error": { "code", "message" } }` with a stable code:
  * unauthorized, not_found, conflict, bad_request, payload_too_large,
  * too_many_requests, internal.
  */
-export type ApiErrorCode = 'unauthorized' | 'not_found' | 'conflict' | 'bad_request' | 'payload_too_large' | 'too_many_requests' | 'internal';
-
-export function sendError(reply: FastifyReply, status: number, code: ApiErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message, ...extra } });
+export function sendError(reply: FastifyReply, status: number, code: ApiErrorCode, message: string): FastifyReply {
+  const body: ErrorAnswer = { error: { code, message } };
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
 export function codeForStatus(status: number): ApiErrorCode {

@@ -5,32 +5,9 @@ import type { AlertRecord } from '../state/alerts-store.js';
 import type { RunHistory } from '../state/history.js';
 import { newest, recentSteps } from './history-facts.js';
 import type { StorageState } from './storage-view.js';
+import type { AlertView, StatusDocument } from './api-types.js';
 
-/**
- * The status document of SPEC §6, served at `/api/v1/system/backup/status`
- * and printed by `lifeboat status`. `type` is the job's name. Times are ISO
- * 8601 UTC; a value nobody knows yet is null.
- */
-export interface StatusDocument {
-  last_backup: { timestamp: string; type: string; status: string; duration_seconds: number | null; size_bytes: number } | null;
-  last_verification: { timestamp: string; status: string } | null;
-  next_backup: { timestamp: string; type: string } | null;
-  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean }>;
-  sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean }>;
-  alerts: AlertView[];
-}
-
-export interface AlertView {
-  id: number;
-  rule: string;
-  severity: string;
-  source?: string;
-  repository?: string;
-  job?: string;
-  message: string;
-  fired_at: string;
-  resolved_at?: string;
-}
+export type { AlertView, StatusDocument } from './api-types.js';
 
 export interface StatusInputs {
   config: LifeboatConfig;
@@ -46,6 +23,10 @@ export function alertView(a: AlertRecord): AlertView {
   return { id: a.id, rule: a.rule, severity: a.severity, ...a.subject, message: a.message, fired_at: a.firedAt, ...(a.resolvedAt ? { resolved_at: a.resolvedAt } : {}) };
 }
 
+/**
+ * The status document of SPEC §6, served at `/api/v1/system/backup/status`
+ * and printed by `lifeboat status`.
+ */
 export function buildStatus(i: StatusInputs): StatusDocument {
   const steps = recentSteps(i.history, i.config);
 

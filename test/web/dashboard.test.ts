@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusDocument } from '../../src/daemon/api-types.js';
 import { ROOT, runCli, startCli, tempDir } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
 
@@ -43,15 +44,6 @@ function sized(text: string): [number, number] {
   expect(m, `a size: "${text}"`).not.toBeNull();
   const unit = 1024 ** ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(m![3]!);
   return [Number(m![1]) * unit, (0.5 * unit) / 10 ** (m![2]?.length ?? 0)];
-}
-
-interface StatusDoc {
-  last_backup: { timestamp: string; type: string; status: string } | null;
-  last_verification: { timestamp: string; status: string } | null;
-  next_backup: { timestamp: string; type: string } | null;
-  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean }>;
-  sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean }>;
-  alerts: unknown[];
 }
 
 describe('web dashboard (built daemon, headless Chromium)', () => {
@@ -189,7 +181,7 @@ server: { listen: "127.0.0.1:0" }
     // the CLI's document first, then a fresh overview: every age the page shows is at most this much newer
     const asked = Date.now();
     const r = await runCli(['--config', config, 'status', '--json'], { env: env() });
-    const doc = JSON.parse(r.stdout) as StatusDoc;
+    const doc = JSON.parse(r.stdout) as StatusDocument;
     await page.reload();
     const card = page.locator('[data-repository="local"]');
     await card.getByText('connected').waitFor();

@@ -1,10 +1,5 @@
 import { token } from './api';
-
-export interface DaemonEvent {
-  type: string;
-  time: string;
-  [key: string]: unknown;
-}
+import type { DaemonEvent } from './types';
 
 /**
  * The daemon's server-sent events (`/api/v1/events`), read with fetch so the

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { openConfiguredRepository } from '../../config/repository-access.js';
 import { listDrillReports } from '../../drill/store.js';
 import type { DrillReport } from '../../drill/report.js';
+import type { DrillReportAnswer, DrillReportList, DrillSummary, Unreachable } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 
@@ -16,7 +17,7 @@ import { sendError } from '../http-errors.js';
 export function drillReportRoutes(app: FastifyInstance, d: DaemonContext): void {
   const read = async (only?: string) => {
     const out: Array<{ repository: string; report: DrillReport }> = [];
-    const unreachable: Array<{ repository: string; error: string }> = [];
+    const unreachable: Unreachable[] = [];
     for (const [name, settings] of Object.entries(d.loaded.config.repositories ?? {})) {
       if (only && name !== only) continue;
       try {
@@ -35,11 +36,11 @@ export function drillReportRoutes(app: FastifyInstance, d: DaemonContext): void 
   };
   const clean = <T>(v: T): T => JSON.parse(d.redact(JSON.stringify(v))) as T;
 
-  app.get('/api/v1/drills/reports', async () => {
+  app.get('/api/v1/drills/reports', async (): Promise<DrillReportList> => {
     const { out, unreachable } = await read();
     return {
       reports: out.map(({ repository, report: r }) =>
-        clean({ repository, id: r.id, verdict: r.verdict, reasons: r.reasons, source: r.source, snapshot: { id: r.snapshot.id, time: r.snapshot.time }, mode: r.mode, rto: r.rto, rpo: r.rpo, started_at: r.startedAt, finished_at: r.finishedAt, job: r.job }),
+        clean<DrillSummary>({ repository, id: r.id, verdict: r.verdict, reasons: r.reasons, source: r.source, snapshot: { id: r.snapshot.id, time: r.snapshot.time }, mode: r.mode, rto: r.rto, rpo: r.rpo, started_at: r.startedAt, finished_at: r.finishedAt, job: r.job }),
       ),
       unreachable,
     };
@@ -51,6 +52,7 @@ export function drillReportRoutes(app: FastifyInstance, d: DaemonContext): void 
     const found = out.find((x) => x.report.id === req.params.id);
     if (!found) return sendError(reply, 404, 'not_found', `no drill report ${req.params.id} in "${req.params.repository}"`);
     const { object: _object, ...report } = found.report as DrillReport & { object?: string };
-    return { repository: found.repository, report: clean(report) };
+    const answer: DrillReportAnswer = { repository: found.repository, report: clean(report) };
+    return answer;
   });
 }

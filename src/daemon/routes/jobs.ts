@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { parseDuration } from '../../config/duration.js';
 import type { StepRecord } from '../../state/history.js';
+import type { DrillStepList, JobList, RunList, RunStarted, StepView } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 import { limitOf } from './paging.js';
 
 /** Jobs, their runs, starting a run (the same path and lock as `lifeboat run`), drills. */
 export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
-  const stepView = (s: StepRecord) => ({
+  const stepView = (s: StepRecord): StepView => ({
     step: s.step,
     source: s.source ?? null,
     repository: s.repository ?? null,
@@ -20,7 +21,7 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
     error: s.error ? d.redact(s.error) : null,
   });
 
-  app.get('/api/v1/jobs', async () => {
+  app.get('/api/v1/jobs', async (): Promise<JobList> => {
     const next = d.nextRuns();
     return {
       jobs: Object.entries(d.loaded.config.jobs ?? {}).map(([name, job]) => {
@@ -41,7 +42,10 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
 
   app.post<{ Params: { name: string } }>('/api/v1/jobs/:name/run', async (req, reply) => {
     const result = d.runner.start(req.params.name, 'api');
-    if (result.started) return reply.code(202).send({ run_id: result.runId, job: req.params.name, status: 'started', runs_url: `/api/v1/jobs/${encodeURIComponent(req.params.name)}/runs` });
+    if (result.started) {
+      const answer: RunStarted = { run_id: result.runId, job: req.params.name, status: 'started', runs_url: `/api/v1/jobs/${encodeURIComponent(req.params.name)}/runs` };
+      return reply.code(202).send(answer);
+    }
     if (result.reason === 'unknown') return sendError(reply, 404, 'not_found', result.detail);
     return sendError(reply, 409, 'conflict', `job "${req.params.name}" is already running: ${result.detail}`);
   });
@@ -50,7 +54,7 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
     if (!d.loaded.config.jobs?.[req.params.name]) return sendError(reply, 404, 'not_found', `no job named "${req.params.name}"`);
     const limit = limitOf(req.query.limit, 20, 200);
     if (limit === undefined) return sendError(reply, 400, 'bad_request', 'limit must be a whole number from 1 to 200');
-    return {
+    const answer: RunList = {
       runs: d.history.runs(req.params.name, limit).map((r) => ({
         id: r.id,
         job: r.job,
@@ -61,6 +65,7 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
         steps: d.history.steps({ runId: r.id }).reverse().map(stepView),
       })),
     };
+    return answer;
   });
 
   // Drill reports are not stored yet: the drill steps of the run history stand in for them.
@@ -68,6 +73,7 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
     const limit = limitOf(req.query.limit, 50, 500);
     if (limit === undefined) return sendError(reply, 400, 'bad_request', 'limit must be a whole number from 1 to 500');
     const steps = d.history.steps({ step: 'drill', ...(req.query.source ? { source: req.query.source } : {}) }, limit);
-    return { drills: steps.map((s) => ({ run_id: s.runId, job: s.job, ...stepView(s) })) };
+    const answer: DrillStepList = { drills: steps.map((s) => ({ run_id: s.runId, job: s.job, ...stepView(s) })) };
+    return answer;
   });
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { RepositoryList } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 
 const RULE_321 = new Set(['copies', 'media', 'offsite']);
@@ -10,7 +11,7 @@ const RULE_321 = new Set(['copies', 'media', 'offsite']);
  * of the last compliance evaluation.
  */
 export function repositoryRoutes(app: FastifyInstance, d: DaemonContext): void {
-  app.get('/api/v1/repositories', async () => {
+  app.get('/api/v1/repositories', async (): Promise<RepositoryList> => {
     const [space, catalog] = await Promise.all([d.storage.get(), d.snapshots.get()]);
     const compliance = d.compliance() ?? [];
     return {

@@ -4,32 +4,13 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { escape } from 'minimatch';
 import { restore, type RestoreProgress } from '../../restorer/restore.js';
+import type { RestorePlan, RestoreRequest, RestoreStarted, RestoreStatus } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 import { openSnapshot, snapshotPathOf } from './snapshot-access.js';
 
-interface RestoreBody {
-  repository?: unknown;
-  snapshot?: unknown;
-  target?: unknown;
-  path?: unknown;
-}
-
-interface RestoreState {
-  id: string;
-  repository: string;
-  snapshot: string;
-  path: string;
-  target: string;
-  status: 'running' | 'ok' | 'partial' | 'failed';
-  started_at: string;
-  finished_at: string | null;
-  files: number;
-  bytes: number;
-  total_files: number;
-  total_bytes: number;
-  errors: Array<{ path: string; message: string }>;
-}
+/** A request body as it arrives: the fields of a `RestoreRequest`, not checked yet. */
+type RestoreBody = { [K in keyof RestoreRequest]?: unknown };
 
 /** A target a restore may write into: absolute, and either absent or an empty directory (nothing is ever overwritten). */
 export async function targetProblem(target: string): Promise<string | undefined> {
@@ -53,7 +34,7 @@ export async function targetProblem(target: string): Promise<string | undefined>
  * snapshot (default: all of it). The daemon's shutdown aborts running restores.
  */
 export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
-  const states = new Map<string, RestoreState>();
+  const states = new Map<string, RestoreStatus>();
   const running = new Set<Promise<void>>();
   const stop = new AbortController();
   app.addHook('onClose', async () => {
@@ -82,7 +63,8 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
     if (!open) return reply;
     try {
       const r = await restore(open.repo, open.snapshot, { target: p.target, dryRun: true, ...(p.selected === '/' ? {} : { include: [escape(p.selected)] }) });
-      return { repository: p.repository, snapshot: p.snapshot, path: p.selected, target: p.target, files: r.plan.files.length, dirs: r.plan.dirs.length, symlinks: r.plan.symlinks.length, bytes: r.plan.bytes, refused: r.plan.refused.map((x) => ({ path: x.path, message: d.redact(x.message) })) };
+      const answer: RestorePlan = { repository: p.repository, snapshot: p.snapshot, path: p.selected, target: p.target, files: r.plan.files.length, dirs: r.plan.dirs.length, symlinks: r.plan.symlinks.length, bytes: r.plan.bytes, refused: r.plan.refused.map((x) => ({ path: x.path, message: d.redact(x.message) })) };
+      return answer;
     } finally {
       await open.close();
     }
@@ -95,7 +77,7 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
     const open = await openSnapshot(d, p.repository, p.snapshot, reply);
     if (!open) return reply;
     const id = randomBytes(6).toString('hex');
-    const state: RestoreState = { id, repository: p.repository, snapshot: p.snapshot, path: p.selected, target: p.target, status: 'running', started_at: new Date().toISOString(), finished_at: null, files: 0, bytes: 0, total_files: 0, total_bytes: 0, errors: [] };
+    const state: RestoreStatus = { id, repository: p.repository, snapshot: p.snapshot, path: p.selected, target: p.target, status: 'running', started_at: new Date().toISOString(), finished_at: null, files: 0, bytes: 0, total_files: 0, total_bytes: 0, errors: [] };
     states.set(id, state);
     const progress: RestoreProgress = { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 };
     const tick = () => {
@@ -124,7 +106,8 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
       });
     running.add(done);
     void done.finally(() => running.delete(done));
-    return reply.code(202).send({ restore_id: id, status: 'started', target: p.target, status_url: `/api/v1/restores/${id}` });
+    const answer: RestoreStarted = { restore_id: id, status: 'started', target: p.target, status_url: `/api/v1/restores/${id}` };
+    return reply.code(202).send(answer);
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/restores/:id', async (req, reply) => {

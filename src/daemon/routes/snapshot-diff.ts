@@ -1,20 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Repository } from '../../repository/repository.js';
 import type { TreeNode } from '../../repository/tree.js';
+import type { DiffChange, SnapshotDiff } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 import { findSnapshot, openSnapshot } from './snapshot-access.js';
 
 /** At most this many changed paths are listed; the counts are always complete. */
 export const DIFF_LIMIT = 1000;
-
-export interface DiffChange {
-  path: string;
-  change: 'added' | 'removed' | 'modified' | 'type';
-  type: string;
-  size_before: number | null;
-  size_after: number | null;
-}
 
 function sameContent(a: TreeNode, b: TreeNode): boolean {
   if (a.type !== b.type) return false;
@@ -26,7 +19,7 @@ function sameContent(a: TreeNode, b: TreeNode): boolean {
  * The differences between two trees of one repository, walking only subtrees
  * whose ids differ (unchanged directories cost nothing).
  */
-export async function diffTrees(repo: Repository, before: string, after: string): Promise<{ changes: DiffChange[]; counts: Record<DiffChange['change'], number>; truncated: boolean }> {
+export async function diffTrees(repo: Repository, before: string, after: string): Promise<Pick<SnapshotDiff, 'changes' | 'counts' | 'truncated'>> {
   const changes: DiffChange[] = [];
   const counts = { added: 0, removed: 0, modified: 0, type: 0 };
   const note = (c: DiffChange) => {
@@ -81,7 +74,8 @@ export function snapshotDiffRoutes(app: FastifyInstance, d: DaemonContext): void
     if (!open) return reply;
     try {
       const result = await diffTrees(open.repo, open.snapshot.tree, other.tree);
-      return { repository: req.params.repository, before: open.snapshot.id, after: other.id, limit: DIFF_LIMIT, ...result };
+      const answer: SnapshotDiff = { repository: req.params.repository, before: open.snapshot.id, after: other.id, limit: DIFF_LIMIT, ...result };
+      return answer;
     } finally {
       await open.close();
     }

@@ -4,6 +4,7 @@ import { nodeAt } from '../../cli/tree-paths.js';
 import { ErrorCode, isLifeboatError } from '../../errors/index.js';
 import type { TreeNode } from '../../repository/tree.js';
 import { readSnapshotFile } from '../../sources/snapshot-file.js';
+import type { SnapshotDetail, TreeEntry, TreeListing } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 import { openSnapshot, snapshotPathOf } from './snapshot-access.js';
@@ -11,7 +12,7 @@ import { openSnapshot, snapshotPathOf } from './snapshot-access.js';
 type Params = { repository: string; id: string };
 
 /** A tree node as the API shows it: no chunk ids, owners by name when known. */
-export function nodeView(n: TreeNode, parent: string): Record<string, unknown> {
+export function nodeView(n: TreeNode, parent: string): TreeEntry {
   return {
     name: n.name,
     path: parent === '/' ? `/${n.name}` : `${parent}/${n.name}`,
@@ -44,7 +45,7 @@ export function snapshotTreeRoutes(app: FastifyInstance, d: DaemonContext): void
     if (!open) return reply;
     await open.close();
     const s = open.snapshot;
-    return {
+    const answer: SnapshotDetail = {
       id: s.id,
       repository: req.params.repository,
       source: s.source ?? null,
@@ -59,6 +60,7 @@ export function snapshotTreeRoutes(app: FastifyInstance, d: DaemonContext): void
       summary: { files: s.summary.files, dirs: s.summary.dirs, bytes: s.summary.bytes, files_read: s.summary.filesRead, added_bytes: s.summary.addedBytes, added_stored_bytes: s.summary.addedStoredBytes, duration_seconds: s.summary.durationMs / 1000, errors: s.summary.errors },
       metadata: JSON.parse(d.redact(JSON.stringify(s.metadata))) as unknown,
     };
+    return answer;
   });
 
   app.get<{ Params: Params; Querystring: { path?: string } }>('/api/v1/snapshots/:repository/:id/tree', async (req, reply) => {
@@ -71,7 +73,8 @@ export function snapshotTreeRoutes(app: FastifyInstance, d: DaemonContext): void
       if (node.type !== 'dir' || !node.subtree) return sendError(reply, 400, 'bad_request', `${dir} is a ${node.type}, not a directory`);
       const tree = await open.repo.loadTree(node.subtree);
       const entries = [...tree.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((n) => nodeView(n, dir));
-      return { path: dir, entries };
+      const answer: TreeListing = { path: dir, entries };
+      return answer;
     } catch (err) {
       return answerLookupError(reply, err);
     } finally {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { SnapshotItem, SnapshotPage } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 import { decodeCursor, encodeCursor, limitOf } from './paging.js';
@@ -18,7 +19,7 @@ export function snapshotRoutes(app: FastifyInstance, d: DaemonContext): void {
     if (q.repository && !d.loaded.config.repositories?.[q.repository]) return sendError(reply, 404, 'not_found', `no repository named "${q.repository}"`);
 
     const repos = await d.snapshots.get();
-    type Item = { key: string[]; view: Record<string, unknown> };
+    type Item = { key: string[]; view: SnapshotItem };
     const items: Item[] = [];
     for (const r of repos) {
       if (q.repository && r.name !== q.repository) continue;
@@ -49,10 +50,11 @@ export function snapshotRoutes(app: FastifyInstance, d: DaemonContext): void {
     const start = after ? items.findIndex((i) => cmp(i.key, after) > 0) : 0;
     const page = start < 0 ? [] : items.slice(start, start + limit);
     const more = start >= 0 && start + limit < items.length;
-    return {
+    const answer: SnapshotPage = {
       snapshots: page.map((i) => i.view),
       next_cursor: more ? encodeCursor(page[page.length - 1]!.key) : null,
       unreachable: repos.filter((r) => !r.reachable).map((r) => ({ repository: r.name, error: d.redact(r.error ?? '') })),
     };
+    return answer;
   });
 }

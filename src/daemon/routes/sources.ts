@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_RPO_SECONDS } from '../../compliance/evaluate.js';
 import { parseDuration } from '../../config/duration.js';
+import type { SourceHistory, SourceList } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 import { limitOf } from './paging.js';
@@ -12,7 +13,7 @@ import { limitOf } from './paging.js';
  * size, added bytes and duration (for charts). No paths, no settings.
  */
 export function sourceRoutes(app: FastifyInstance, d: DaemonContext): void {
-  app.get('/api/v1/sources', async () => {
+  app.get('/api/v1/sources', async (): Promise<SourceList> => {
     const next = d.nextRuns();
     const jobs = Object.entries(d.loaded.config.jobs ?? {});
     return {
@@ -35,7 +36,7 @@ export function sourceRoutes(app: FastifyInstance, d: DaemonContext): void {
     if (!src) return sendError(reply, 404, 'not_found', `no source named "${req.params.name}"`);
     const limit = limitOf(req.query.limit, 200, 2000);
     if (limit === undefined) return sendError(reply, 400, 'bad_request', 'limit must be a whole number from 1 to 2000');
-    return {
+    const answer: SourceHistory = {
       source: req.params.name,
       rpo_seconds: src.rpo ? parseDuration(src.rpo) : DEFAULT_RPO_SECONDS,
       backups: d.history.steps({ source: req.params.name, step: 'backup' }, limit).map((s) => ({
@@ -50,5 +51,6 @@ export function sourceRoutes(app: FastifyInstance, d: DaemonContext): void {
         snapshot: s.snapshot ?? null,
       })),
     };
+    return answer;
   });
 }

@@ -1,23 +1,16 @@
 import { useState } from 'preact/hooks';
 import { get, q } from '../api';
 import { bytes, shortId, time } from '../format';
-import type { SnapshotDetail, SnapshotItem } from '../types';
+import type { SnapshotDetail, SnapshotDiff, SnapshotPage } from '../types';
 import { useApi } from '../use-api';
 import { Badge } from './badge';
-
-interface Diff {
-  changes: Array<{ path: string; change: 'added' | 'removed' | 'modified' | 'type'; type: string; size_before: number | null; size_after: number | null }>;
-  counts: Record<string, number>;
-  truncated: boolean;
-  limit: number;
-}
 
 const LEVEL = { added: 'ok', removed: 'bad', modified: 'warn', type: 'warn' } as const;
 
 /** What changed between this snapshot and another of the same repository (by default its parent or the one before it). */
 export function CompareSnapshots({ snapshot: s }: { snapshot: SnapshotDetail }) {
-  const others = useApi<{ snapshots: SnapshotItem[] }>(`/api/v1/snapshots${q({ repository: s.repository, source: s.source, limit: 200 })}`);
-  const [diff, setDiff] = useState<Diff | undefined>();
+  const others = useApi<SnapshotPage>(`/api/v1/snapshots${q({ repository: s.repository, source: s.source, limit: 200 })}`);
+  const [diff, setDiff] = useState<SnapshotDiff | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const choices = (others.data?.snapshots ?? []).filter((o) => o.id !== s.id);
@@ -29,7 +22,7 @@ export function CompareSnapshots({ snapshot: s }: { snapshot: SnapshotDetail }) 
     setBusy(true);
     setError(undefined);
     try {
-      setDiff(await get<Diff>(`/api/v1/snapshots/${encodeURIComponent(s.repository)}/${encodeURIComponent(other)}/diff${q({ with: s.id })}`));
+      setDiff(await get<SnapshotDiff>(`/api/v1/snapshots/${encodeURIComponent(s.repository)}/${encodeURIComponent(other)}/diff${q({ with: s.id })}`));
     } catch (err) {
       setError((err as Error).message);
     }

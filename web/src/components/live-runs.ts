@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { subscribe, type DaemonEvent } from '../events';
+import { subscribe } from '../events';
+import type { DaemonEvent } from '../types';
 
 export interface LiveRun {
   runId: string;

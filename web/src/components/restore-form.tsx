@@ -2,29 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, post } from '../api';
 import { bytes, shortId, time } from '../format';
 import { subscribe } from '../events';
-import type { SnapshotDetail } from '../types';
+import type { RestorePlan, RestoreRequest, RestoreStarted, RestoreStatus, SnapshotDetail } from '../types';
 import { Badge, outcomeLevel } from './badge';
-
-interface Plan {
-  repository: string;
-  snapshot: string;
-  path: string;
-  target: string;
-  files: number;
-  dirs: number;
-  symlinks: number;
-  bytes: number;
-  refused: Array<{ path: string; message: string }>;
-}
-
-interface Status {
-  status: string;
-  files: number;
-  bytes: number;
-  total_files: number;
-  total_bytes: number;
-  errors: Array<{ path: string; message: string }>;
-}
 
 /**
  * A restore to a directory on the server, in two steps: the server's plan
@@ -32,13 +11,13 @@ interface Status {
  * confirmation naming it. The target must be absent or empty.
  */
 export function RestoreForm({ snapshot: s }: { snapshot: SnapshotDetail }) {
-  const [plan, setPlan] = useState<Plan | undefined>();
+  const [plan, setPlan] = useState<RestorePlan | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [started, setStarted] = useState<string | undefined>();
-  const [status, setStatus] = useState<Status | undefined>();
+  const [status, setStatus] = useState<RestoreStatus | undefined>();
   useEffect(() => {
     if (!started) return;
-    const poll = () => get<Status>(`/api/v1/restores/${started}`).then(setStatus, () => undefined);
+    const poll = () => get<RestoreStatus>(`/api/v1/restores/${started}`).then(setStatus, () => undefined);
     void poll();
     const stop = subscribe((e) => e.restore_id === started && void poll());
     return stop;
@@ -49,7 +28,7 @@ export function RestoreForm({ snapshot: s }: { snapshot: SnapshotDetail }) {
     setError(undefined);
     setPlan(undefined);
     try {
-      setPlan(await post<Plan>('/api/v1/restores/plan', { repository: s.repository, snapshot: s.id, path: String(f.get('path') ?? '/') || '/', target: String(f.get('target') ?? '') }));
+      setPlan(await post<RestorePlan>('/api/v1/restores/plan', { repository: s.repository, snapshot: s.id, path: String(f.get('path') ?? '/') || '/', target: String(f.get('target') ?? '') } satisfies RestoreRequest));
     } catch (err) {
       setError((err as Error).message);
     }
@@ -57,7 +36,7 @@ export function RestoreForm({ snapshot: s }: { snapshot: SnapshotDetail }) {
   const confirm = async () => {
     if (!plan) return;
     try {
-      const r = await post<{ restore_id: string }>('/api/v1/restores', { repository: plan.repository, snapshot: plan.snapshot, path: plan.path, target: plan.target });
+      const r = await post<RestoreStarted>('/api/v1/restores', { repository: plan.repository, snapshot: plan.snapshot, path: plan.path, target: plan.target } satisfies RestoreRequest);
       setStarted(r.restore_id);
       setPlan(undefined);
     } catch (err) {

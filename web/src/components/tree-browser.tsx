@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { download, q } from '../api';
 import { bytes, time } from '../format';
-import type { TreeEntry } from '../types';
+import type { TreeEntry, TreeListing } from '../types';
 import { useApi } from '../use-api';
 import { State } from './state';
 
@@ -13,7 +13,7 @@ export function TreeBrowser({ repository, id }: { repository: string; id: string
   const [limit, setLimit] = useState(SHOWN);
   const [note, setNote] = useState<string | undefined>();
   const base = `/api/v1/snapshots/${encodeURIComponent(repository)}/${encodeURIComponent(id)}`;
-  const tree = useApi<{ path: string; entries: TreeEntry[] }>(`${base}/tree${q({ path: dir })}`);
+  const tree = useApi<TreeListing>(`${base}/tree${q({ path: dir })}`);
   const go = (p: string) => (setDir(p), setLimit(SHOWN), setNote(undefined));
   const parts = dir.split('/').filter(Boolean);
   const get = async (e: TreeEntry) => {

@@ -1,7 +1,7 @@
 import { Badge } from '../components/badge';
 import { State } from '../components/state';
 import { time } from '../format';
-import type { AlertView } from '../types';
+import type { AlertList, AlertView } from '../types';
 import { useApi } from '../use-api';
 
 function AlertRows({ alerts, resolved }: { alerts: AlertView[]; resolved: boolean }) {
@@ -37,7 +37,7 @@ function AlertRows({ alerts, resolved }: { alerts: AlertView[]; resolved: boolea
 
 /** Active alerts and recently resolved ones, as the daemon evaluated them. */
 export function Alerts() {
-  const a = useApi<{ active: AlertView[]; recent: AlertView[] }>('/api/v1/alerts', 30_000);
+  const a = useApi<AlertList>('/api/v1/alerts', 30_000);
   const past = a.data?.recent.filter((x) => x.resolved_at) ?? [];
   return (
     <>

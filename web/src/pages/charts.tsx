@@ -2,13 +2,8 @@ import { useMemo, useState } from 'preact/hooks';
 import { Chart, type Series } from '../components/chart';
 import { State } from '../components/state';
 import { bytes, duration, shortDuration } from '../format';
-import type { SourceInfo } from '../types';
+import type { SourceHistory, SourceList } from '../types';
 import { useApi } from '../use-api';
-
-interface History {
-  rpo_seconds: number;
-  backups: Array<{ started_at: string; duration_seconds: number; outcome: string; bytes: number | null; added_bytes: number | null }>;
-}
 
 /** Data age over time: zero at each good backup, growing until the next; ends now. */
 export function agePoints(goodTimes: number[], now: number): { x: number[]; age: number[] } {
@@ -25,10 +20,10 @@ export function agePoints(goodTimes: number[], now: number): { x: number[]; age:
 
 /** Per source: backup size and added bytes, duration, and data age against the RPO, from the run history. */
 export function Charts() {
-  const sources = useApi<{ sources: SourceInfo[] }>('/api/v1/sources');
+  const sources = useApi<SourceList>('/api/v1/sources');
   const [chosen, setChosen] = useState<string | undefined>();
   const source = chosen ?? sources.data?.sources[0]?.name;
-  const hist = useApi<History>(source ? `/api/v1/sources/${encodeURIComponent(source)}/history?limit=500` : null);
+  const hist = useApi<SourceHistory>(source ? `/api/v1/sources/${encodeURIComponent(source)}/history?limit=500` : null);
   const data = useMemo(() => {
     if (!hist.data) return undefined;
     const done = [...hist.data.backups].reverse().filter((b) => b.outcome === 'ok' || b.outcome === 'partial');

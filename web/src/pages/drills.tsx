@@ -2,7 +2,7 @@ import { Badge, Outcome } from '../components/badge';
 import { State } from '../components/state';
 import { duration, shortId, time } from '../format';
 import { href } from '../router';
-import type { DrillStep, DrillSummary, Objective } from '../types';
+import type { DrillReportAnswer, DrillReportList, DrillStepList, Objective } from '../types';
 import { useApi } from '../use-api';
 
 function ObjectiveText({ o }: { o: Objective }) {
@@ -17,8 +17,8 @@ function ObjectiveText({ o }: { o: Objective }) {
 
 /** Restore drills: the stored reports (with a page each) and the drill steps of job runs. */
 export function Drills() {
-  const reports = useApi<{ reports: DrillSummary[]; unreachable: Array<{ repository: string; error: string }> }>('/api/v1/drills/reports');
-  const steps = useApi<{ drills: DrillStep[] }>('/api/v1/drills?limit=100');
+  const reports = useApi<DrillReportList>('/api/v1/drills/reports');
+  const steps = useApi<DrillStepList>('/api/v1/drills?limit=100');
   return (
     <>
       <h1>Drills</h1>
@@ -76,17 +76,9 @@ function shown(v: unknown): string {
   return v === undefined ? '—' : JSON.stringify(v);
 }
 
-interface Check {
-  name: string;
-  ok: boolean;
-  expected: unknown;
-  actual: unknown;
-  detail?: string;
-}
-
 /** One drill report in full: verdict and reasons, objectives, every check, the smoke test, cleanup. */
 export function DrillReportPage({ repository, id }: { repository: string; id: string }) {
-  const r = useApi<{ repository: string; report: Record<string, unknown> & { verdict: string; reasons: string[]; rto: Objective; rpo: Objective; checks: Check[]; smoke: { command: string; ok: boolean; exitCode: number | null; durationMs: number; output: string } | null; cleanup: { ok: boolean; detail?: string }; source: { name: string; type: string }; snapshot: { id: string; time: string; selectedBy: string }; startedAt: string; finishedAt: string; mode: string; host: string } }>(
+  const r = useApi<DrillReportAnswer>(
     `/api/v1/drills/reports/${encodeURIComponent(repository)}/${encodeURIComponent(id)}`,
   );
   const rep = r.data?.report;

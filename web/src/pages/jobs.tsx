@@ -4,21 +4,21 @@ import { Badge, Outcome, outcomeLevel } from '../components/badge';
 import { useLiveRuns } from '../components/live-runs';
 import { State } from '../components/state';
 import { ago, bytes, duration, time } from '../format';
-import type { JobInfo, RunView } from '../types';
+import type { JobList, RunList, RunStarted } from '../types';
 import { useApi } from '../use-api';
 
 /** Jobs: run now, live progress from the event stream, and each job's history. */
 export function Jobs() {
-  const jobs = useApi<{ jobs: JobInfo[] }>('/api/v1/jobs', 15_000);
+  const jobs = useApi<JobList>('/api/v1/jobs', 15_000);
   const [selected, setSelected] = useState<string | undefined>();
   const [message, setMessage] = useState<string | undefined>();
   const job = selected ?? jobs.data?.jobs[0]?.name;
-  const runs = useApi<{ runs: RunView[] }>(job ? `/api/v1/jobs/${encodeURIComponent(job)}/runs?limit=50` : null);
+  const runs = useApi<RunList>(job ? `/api/v1/jobs/${encodeURIComponent(job)}/runs?limit=50` : null);
   const live = useLiveRuns(() => (jobs.reload(), runs.reload()));
   const start = async (name: string) => {
     setMessage(undefined);
     try {
-      const r = await post<{ run_id: string }>(`/api/v1/jobs/${encodeURIComponent(name)}/run`);
+      const r = await post<RunStarted>(`/api/v1/jobs/${encodeURIComponent(name)}/run`);
       setMessage(`Started ${name} (run ${r.run_id}).`);
       jobs.reload();
     } catch (err) {

@@ -2,7 +2,7 @@ import { Badge, Outcome } from '../components/badge';
 import { State } from '../components/state';
 import { ago, bytes, duration, rpoLevel, time } from '../format';
 import { href } from '../router';
-import type { DrillStep, RepositoryInfo, SourceInfo, StatusDoc } from '../types';
+import type { DrillStepList, RepositoryInfo, RepositoryList, SourceList, StatusDoc } from '../types';
 import { useApi } from '../use-api';
 
 const LEVEL_TEXT = { ok: 'within RPO', warn: 'near RPO', bad: 'over RPO' } as const;
@@ -15,9 +15,9 @@ function When({ iso }: { iso: string }) {
 /** One row per source (data age against RPO, next run, last drill, alerts) and one card per repository. */
 export function Overview() {
   const status = useApi<StatusDoc>('/api/v1/system/backup/status', 30_000);
-  const sources = useApi<{ sources: SourceInfo[] }>('/api/v1/sources', 30_000);
-  const repos = useApi<{ repositories: RepositoryInfo[] }>('/api/v1/repositories', 60_000);
-  const drills = useApi<{ drills: DrillStep[] }>('/api/v1/drills?limit=200', 60_000);
+  const sources = useApi<SourceList>('/api/v1/sources', 30_000);
+  const repos = useApi<RepositoryList>('/api/v1/repositories', 60_000);
+  const drills = useApi<DrillStepList>('/api/v1/drills?limit=200', 60_000);
   const s = status.data;
   const lastDrill = (name: string) => drills.data?.drills.find((d) => d.source === name);
   return (

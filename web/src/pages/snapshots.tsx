@@ -3,7 +3,7 @@ import { State } from '../components/state';
 import { bytes, shortId, time } from '../format';
 import { q } from '../api';
 import { href } from '../router';
-import type { RepositoryInfo, SnapshotItem, SourceInfo } from '../types';
+import type { RepositoryList, SnapshotPage, SourceList } from '../types';
 import { useApi } from '../use-api';
 
 const PAGE = 50;
@@ -20,11 +20,11 @@ export function Snapshots() {
   const [filters, setFilters] = useState<Filters>({ source: '', repository: '', host: '', tag: '' });
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const page = useApi<{ snapshots: SnapshotItem[]; next_cursor: string | null; unreachable: Array<{ repository: string; error: string }> }>(
+  const page = useApi<SnapshotPage>(
     `/api/v1/snapshots${q({ ...filters, limit: PAGE, cursor })}`,
   );
-  const sources = useApi<{ sources: SourceInfo[] }>('/api/v1/sources');
-  const repos = useApi<{ repositories: RepositoryInfo[] }>('/api/v1/repositories');
+  const sources = useApi<SourceList>('/api/v1/sources');
+  const repos = useApi<RepositoryList>('/api/v1/repositories');
   const apply = (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget as HTMLFormElement);
