@@ -33,4 +33,7 @@ export { checkBackup, type BackupCheck } from './verify/post-backup.js';
 export { runDrill, type DrillOptions, type DrillResult } from './drill/drill.js';
 export { listDrillReports } from './drill/store.js';
 export type { DrillReport } from './drill/report.js';
+export { handover, type HandoverOptions, type HandoverResult } from './handover/handover.js';
+export type { Inventory } from './handover/inventory.js';
+export { loadConfig, type LoadedConfig } from './config/load.js';
 export { VERSION } from './version.js';

@@ -47,6 +47,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   compliance: async () => (await import('./commands/compliance.js')).registerCompliance,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   status: async () => (await import('./commands/status.js')).registerStatus,
+  handover: async () => (await import('./commands/handover.js')).registerHandover,
   schedule: async () => (await import('./commands/schedule.js')).registerSchedule,
   key: async () => (await import('./commands/key.js')).registerKey,
   config: async () => (await import('./commands/config.js')).registerConfig,
