@@ -41,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   drill: async () => (await import('./commands/drill.js')).registerDrill,
   prune: async () => (await import('./commands/prune.js')).registerPrune,
+  cleanup: async () => (await import('./commands/cleanup.js')).registerCleanup,
   forget: async () => (await import('./commands/forget.js')).registerForget,
   run: async () => (await import('./commands/run.js')).registerRun,
   guard: async () => (await import('./commands/guard.js')).registerGuard,

@@ -17,6 +17,7 @@ import { newBackupProgress, type BackupProgress } from '../archiver/progress.js'
 import { backupSource } from '../sources/run-source.js';
 import { RunHistory, type Outcome, type StepRecord } from '../state/history.js';
 import { stateDir as resolveStateDir } from '../state/state-dir.js';
+import { sweepAtStart } from '../leftovers/at-start.js';
 import { acquireJobLock } from './job-lock.js';
 import { isConnected } from './mount-check.js';
 
@@ -42,6 +43,8 @@ export interface RunJobOptions {
   lockWaitMs?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Problems worth a warning that are not a step's (what killed processes left and could not be removed); default: `log`. */
+  warn?: (line: string) => void;
   /** Called as each step finishes (progress for the CLI and the daemon). */
   onStep?: (step: JobStepResult) => void;
   /** Called as each step starts (the daemon's progress events). */
@@ -123,6 +126,7 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
   };
   history.startRun({ id: runId, job: jobName, startedAt: startedAt.toISOString() });
   try {
+    await sweepAtStart(loaded.config, { warn: options.warn ?? ctx.log, verbose: ctx.log });
     await backupStep(ctx, options);
     await copyStep(ctx);
     for (const extra of options.extraSteps ?? []) await extra(ctx);

@@ -1,3 +1,5 @@
+import { STALE_TEMPORARY_AGE_MS } from '../storage/contract.js';
+
 /** Settings and live counters shared by the prune phases. */
 export interface PruneOptions {
   /** Plan only: write, repack and delete nothing (takes only a shared lock). */
@@ -8,6 +10,8 @@ export interface PruneOptions {
   maxUnused?: number;
   /** The clock for record times and the grace period (tests inject one). */
   now?: () => number;
+  /** Temporaries of interrupted writes older than this are removed by the sweep (default 1 h; storage's clock). */
+  temporaryAgeMs?: number;
   progress?: PruneProgress;
 }
 
@@ -34,6 +38,7 @@ export interface Resolved {
   graceMs: number;
   maxUnused: number;
   now: () => number;
+  temporaryAgeMs: number;
   progress: PruneProgress;
 }
 
@@ -43,6 +48,7 @@ export function resolveOptions(options: PruneOptions): Resolved {
     graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
     maxUnused: options.maxUnused ?? DEFAULT_MAX_UNUSED,
     now: options.now ?? Date.now,
+    temporaryAgeMs: options.temporaryAgeMs ?? STALE_TEMPORARY_AGE_MS,
     progress: options.progress ?? newPruneProgress(),
   };
 }

@@ -27,6 +27,8 @@ export interface PruneSummary {
     indexConsolidated: boolean;
     indexFilesWritten: number;
     indexFilesRemoved: number;
+    /** Temporary files of interrupted writes removed (dry run: found); absent when the storage has none (S3). */
+    temporaries?: { count: number; bytes: number };
   };
   deferred?: { code: string; message: string };
   unreadableRecords: string[];
@@ -67,6 +69,7 @@ export function summarisePrune(r: PruneResult): PruneSummary {
             indexConsolidated: s.consolidated,
             indexFilesWritten: s.indexFilesWritten,
             indexFilesRemoved: s.indexFilesRemoved,
+            ...(s.temporaries ? { temporaries: s.temporaries } : {}),
           },
         }
       : {}),

@@ -1,5 +1,6 @@
 import { packObjectName } from '../repository/ids.js';
 import type { Repository } from '../repository/repository.js';
+import type { StaleTemporaries } from '../storage/contract.js';
 import { mapLimit } from '../util/map-limit.js';
 import { needsConsolidation, packsToKeep, writeConsolidatedIndex } from './consolidate.js';
 import { loadInventory } from './inventory.js';
@@ -16,7 +17,8 @@ import { planSweep, type SweepPlan } from './sweep-plan.js';
  *   1. write the consolidated index (durable before anything is removed);
  *   2. remove the old index files — from here on no index names a doomed pack;
  *   3. remove the packs — a crash leaves only unindexed packs, still marked;
- *   4. remove the ripe prune records.
+ *   4. remove the ripe prune records;
+ *   5. remove the temporaries of interrupted writes (no writer runs now).
  *
  * Removing packs before the old index files would, after a crash, leave index
  * entries for deleted packs, which check reports as lost data.
@@ -31,6 +33,8 @@ export interface SweepResult {
   indexFilesWritten: number;
   indexFilesRemoved: number;
   consolidated: boolean;
+  /** Temporaries of interrupted writes removed (dry run: found), when the storage writes through temporaries. */
+  temporaries?: StaleTemporaries;
 }
 
 export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult> {
@@ -57,7 +61,7 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
       indexFilesRemoved: 0,
       consolidated: false,
     };
-    if (o.dryRun) return { ...result, consolidated: consolidate };
+    if (o.dryRun) return { ...result, consolidated: consolidate, ...(await staleTemporaries(repo, o)) };
 
     o.progress.phase = 'sweeping';
     o.progress.packs = 0;
@@ -84,8 +88,13 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
       repo.index.excludePacks(doomed);
     }
     for (const r of ripeRecords) await repo.storage.remove(r.name);
-    return result;
+    return { ...result, ...(await staleTemporaries(repo, o)) };
   });
+}
+
+async function staleTemporaries(repo: Repository, o: Resolved): Promise<{ temporaries?: StaleTemporaries }> {
+  const temporaries = await repo.storage.removeStaleTemporaries?.(o.temporaryAgeMs, { dryRun: o.dryRun });
+  return temporaries ? { temporaries } : {};
 }
 
 function nextRipe(waiting: StoredRecord[], graceMs: number): { nextRipe?: string } {

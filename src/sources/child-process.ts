@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { trackChild } from '../leftovers/track.js';
 
 /**
  * Running the tools a source depends on (pg_dump, mariadb-dump, a user's
@@ -47,6 +48,8 @@ function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running {
     // Its own process group, so stopping it also stops what a shell started (`sh -c "a | b"`).
     detached: true,
   });
+  // Its own group outlives this process when it is killed: recorded, so the next sweep stops it.
+  const forget = trackChild(child, spec.label, true);
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
@@ -65,6 +68,7 @@ function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running {
   const exited = new Promise<void>((resolve, reject) => {
     child.once('error', (err) => reject(new LifeboatError(ErrorCode.SourceFailed, `${spec.label} could not be started: ${err.message}`, { hint: `is ${spec.command} installed and on PATH?`, cause: err })));
     child.once('close', (code, signal) => {
+      void forget();
       spec.signal?.removeEventListener('abort', kill);
       if (timer) clearTimeout(timer);
       if (code === 0) return resolve();

@@ -10,7 +10,7 @@ import type { Capture, Restored, RestoreTarget, SourceMetadata, SourceRecord } f
 import { sourceMetadata } from './metadata.js';
 
 export { sourceMetadata };
-import { privateTempDir } from './private-temp.js';
+import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from './registry.js';
 
 export interface SourceBackupOptions {
@@ -47,7 +47,7 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
   outer.addEventListener('abort', stopInputs, { once: true });
   const signal = inputs.signal;
   const log = options.log ?? (() => {});
-  const temp = await privateTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-${config.type}-`);
+  const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-${config.type}-`);
   let capture: Capture | undefined;
   let record: SourceRecord = {};
   try {
@@ -112,7 +112,7 @@ export async function restoreSource(repo: Repository, snapshot: SnapshotEntry, o
   if (!meta) throw new LifeboatError(ErrorCode.Usage, `snapshot ${snapshot.id.slice(0, 8)} is not a source backup`, { hint: 'restore it with --target DIR' });
   const driver = sourceDriver(meta.source.type);
   const config = options.config && options.config.type === meta.source.type ? options.config : undefined;
-  const temp = await privateTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-restore-`);
+  const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-restore-`);
   try {
     const ctx = {
       repo,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { trackChild } from '../leftovers/track.js';
 import { childEnv } from './child-process.js';
 
 /**
@@ -86,8 +87,13 @@ async function startOnce(spec: ThrowawaySpec, port: number): Promise<ThrowawaySe
   child.stderr!.on('data', keep);
   let spawnError: Error | undefined;
   child.once('error', (err) => (spawnError = err));
+  // Its own process group keeps it alive when this process is killed: recorded, so the next sweep stops it.
+  const forget = trackChild(child, spec.label, true);
   const url = `http://127.0.0.1:${port}`;
-  const stop = () => stopChild(child);
+  const stop = async () => {
+    await stopChild(child);
+    await forget();
+  };
   const deadline = Date.now() + (spec.startTimeoutMs ?? 60_000);
   try {
     for (;;) {
@@ -96,7 +102,10 @@ async function startOnce(spec: ThrowawaySpec, port: number): Promise<ThrowawaySe
       }
       if (spec.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, `${spec.label}: interrupted`);
       if (exited(child)) {
-        if (/address already in use/i.test(output)) return 'port taken';
+        if (/address already in use/i.test(output)) {
+          await forget();
+          return 'port taken';
+        }
         const how = child.exitCode !== null ? `status ${child.exitCode}` : `signal ${child.signalCode}`;
         throw new LifeboatError(ErrorCode.SourceFailed, `${spec.label} exited with ${how} before it was ready: ${output.trim().slice(-1500)}`);
       }

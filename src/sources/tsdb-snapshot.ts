@@ -1,10 +1,13 @@
-import { copyFile, link, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, readlink, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Mount } from '../archiver/virtual-root.js';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import { ownedTempDir, type OwnedDir } from '../leftovers/temp-dir.js';
+import { track } from '../leftovers/track.js';
 import { restore } from '../restorer/restore.js';
 import type { SourceType } from '../config/source-schemas.js';
 import type { RestoreContext } from './contract.js';
+import { displayUrl } from './tsdb-http.js';
 
 /**
  * What the snapshot-directory sources (VictoriaMetrics, Prometheus) share: the
@@ -107,7 +110,7 @@ export async function linkTree(parts: readonly TreePart[], dest: string): Promis
  * first candidate on the same file system as `source`, so links work and
  * nothing is copied; the last candidate is used when none is.
  */
-export async function scratchDirNear(source: string, candidates: readonly string[]): Promise<{ path: string; dispose: () => Promise<void> }> {
+export async function scratchDirNear(source: string, candidates: readonly string[]): Promise<OwnedDir> {
   const dev = (await stat(source)).dev;
   let base = candidates[candidates.length - 1]!;
   for (const c of candidates) {
@@ -116,8 +119,48 @@ export async function scratchDirNear(source: string, candidates: readonly string
       break;
     }
   }
-  const dir = await mkdtemp(path.join(base, '.lifeboat-measure-'));
-  return { path: dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+  return ownedTempDir(base, '.lifeboat-measure-');
+}
+
+export interface ServerSnapshot {
+  name: string;
+  /** Delete it (`remove` says whether it is gone), then forget its record. */
+  release(): Promise<void>;
+}
+
+/**
+ * Have the server make a snapshot, recorded in the ledger before it is asked
+ * (with no name yet) and updated with the name it answers, so the snapshot of
+ * a killed backup is deleted by the next sweep. A request that got a refusal
+ * made nothing and is forgotten; one that got no answer stays recorded, and
+ * the sweep looks for what the server made around that time.
+ */
+export async function serverSnapshot(
+  server: { engine: 'victoriametrics' | 'prometheus'; url: string; dataDir: string; source: string },
+  create: () => Promise<string>,
+  remove: (name: string) => Promise<boolean>,
+): Promise<ServerSnapshot> {
+  const requested = { kind: 'tsdb-snapshot', engine: server.engine, url: displayUrl(server.url), dataDir: path.resolve(server.dataDir), snapshot: null, requestedAt: new Date().toISOString() } as const;
+  const tracked = await track(requested, { source: server.source });
+  let name: string;
+  try {
+    name = await create();
+  } catch (err) {
+    if (isLifeboatError(err) && !err.retryable && err.code !== ErrorCode.Interrupted) await tracked.done();
+    throw err;
+  }
+  try {
+    await tracked.update({ ...requested, snapshot: name });
+  } catch (err) {
+    if (await remove(name)) await tracked.done().catch(() => {});
+    throw err;
+  }
+  return {
+    name,
+    release: async () => {
+      if (await remove(name)) await tracked.done();
+    },
+  };
 }
 
 /** `name` is a plain snapshot name the server gave us (never a path). */
@@ -161,7 +204,8 @@ export async function restoreDataDir<T extends SourceType>(ctx: RestoreContext<T
     });
   }
   await mkdir(target, { recursive: true, mode: 0o700 });
-  const staging = await mkdtemp(path.join(target, '.lifeboat-restore-'));
+  const stagingDir = await ownedTempDir(target, '.lifeboat-restore-');
+  const staging = stagingDir.path;
   try {
     const result = await restore(ctx.repo, ctx.snapshot, { target: staging, include: [snapshotPath], signal: ctx.signal });
     if (result.errors.length > 0) {
@@ -176,7 +220,7 @@ export async function restoreDataDir<T extends SourceType>(ctx: RestoreContext<T
     for (const name of fresh) await rename(path.join(restoredRoot, name), path.join(target, name));
     return target;
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await stagingDir.dispose();
   }
 }
 

@@ -27,6 +27,15 @@ export interface SpaceInfo {
   totalBytes?: number;
 }
 
+/** What `removeStaleTemporaries` found (and removed, unless it was a dry run). */
+export interface StaleTemporaries {
+  count: number;
+  bytes: number;
+}
+
+/** A writer is never this slow to rename its temporary: older ones belong to writers that were killed. */
+export const STALE_TEMPORARY_AGE_MS = 3600_000;
+
 export interface Storage {
   /** A display form of the location with any credentials removed. */
   readonly location: string;
@@ -62,6 +71,16 @@ export interface Storage {
 
   /** Remove the object. Removing an absent object succeeds (idempotent). */
   remove(name: string): Promise<void>;
+
+  /**
+   * Optional, for backends whose writes go through temporary files
+   * (`.tmp-*`, see `names.ts`): remove those older than `olderThanMs` — what
+   * writers killed between writing and renaming left; they are never listed,
+   * so nothing else ever removes them. Age is measured on the backend's own
+   * clock. With `dryRun` they are only counted. Call it while no writer can
+   * be active (prune holds the exclusive lock).
+   */
+  removeStaleTemporaries?(olderThanMs: number, options?: { dryRun?: boolean }): Promise<StaleTemporaries>;
 
   /** Free/used space where the backend can tell; `{}` when it cannot. */
   space(): Promise<SpaceInfo>;

@@ -6,7 +6,7 @@ import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
 import { restore } from '../restorer/restore.js';
 import type { Restored, RestoreContext, RestoreTarget, SourceDriver, SourceRecord } from '../sources/contract.js';
-import { privateTempDir } from '../sources/private-temp.js';
+import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from '../sources/registry.js';
 import { restoreSource, sourceMetadata } from '../sources/run-source.js';
 import type { VerifyCheck } from './checks.js';
@@ -75,7 +75,7 @@ export async function verifyInScratch<T>(
     checks: [],
     durationMs: 0,
   };
-  const scratch = await privateTempDir(options.tempBase ?? os.tmpdir(), 'lifeboat-verify-');
+  const scratch = await ownedTempDir(options.tempBase ?? os.tmpdir(), 'lifeboat-verify-');
   let driver: SourceDriver | undefined;
   let ctx: RestoreContext | undefined;
   let target: RestoreTarget | undefined;

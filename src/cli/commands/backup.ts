@@ -3,6 +3,7 @@ import { backup, type BackupResult } from '../../archiver/backup.js';
 import { newBackupProgress, type BackupProgress } from '../../archiver/progress.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import type { Repository } from '../../repository/repository.js';
+import { sweepAtStart } from '../../leftovers/at-start.js';
 import { backupSource } from '../../sources/run-source.js';
 import { checkBackup } from '../../verify/post-backup.js';
 import type { ActionFactory } from '../action.js';
@@ -65,6 +66,7 @@ async function backupSources(ctx: CommandContext, flags: BackupFlags): Promise<n
     throw new LifeboatError(ErrorCode.Usage, `no source named ${unknown.map((u) => `"${u}"`).join(', ')} in the config`, { hint: `configured: ${Object.keys(configured).join(', ') || 'none'}` });
   }
   if (wanted.length === 0) throw new LifeboatError(ErrorCode.Usage, 'the config has no sources');
+  await sweepAtStart(config, ctx.out);
   return withRepository(ctx, async (repo: Repository) => {
     const outcomes: Array<Record<string, unknown>> = [];
     let code: number = ExitCode.Success;

@@ -3,6 +3,7 @@ import { runDrill, type DrillResult } from '../../drill/drill.js';
 import { summaryLine } from '../../drill/render.js';
 import { listDrillReports } from '../../drill/store.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
+import { sweepAtStart } from '../../leftovers/at-start.js';
 import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
 import { optionalConfig } from '../configured.js';
@@ -43,6 +44,7 @@ export function registerDrill(program: Command, action: ActionFactory): void {
         if (flags.snapshot && flags.within) throw new LifeboatError(ErrorCode.Usage, 'give --snapshot or --within, not both');
         const seed = flags.seed === undefined ? undefined : Number(flags.seed);
         if (seed !== undefined && !Number.isSafeInteger(seed)) throw new LifeboatError(ErrorCode.Usage, `--seed ${flags.seed} is not an integer`);
+        await sweepAtStart(loaded?.config, ctx.out);
         return withRepository(ctx, async (repo) => {
           const results: DrillResult[] = [];
           for (const name of wanted) {

@@ -57,6 +57,7 @@ function report(out: Output, s: PruneSummary): void {
   }
   const w = s.swept!;
   if (w.keptPacks > 0) out.info(`${w.keptPacks} marked packs are needed again and stay`);
+  if (w.temporaries?.count) out.info(`${s.dryRun ? 'would remove' : 'removed'} ${w.temporaries.count} temporary files of interrupted writes (${formatBytes(w.temporaries.bytes)})`);
   if (w.indexConsolidated) out.info(`index ${s.dryRun ? 'would be ' : ''}consolidated${s.dryRun ? '' : `: ${w.indexFilesRemoved} files replaced by ${w.indexFilesWritten}`}`);
   const waiting = w.waitingRecords ? `; ${w.waitingRecords} marks wait for the grace period (next at ${formatTime(w.nextRipe!)})` : '';
   out.result(`${s.dryRun ? 'would delete' : 'deleted'} ${w.deletedPacks} packs, ${formatBytes(w.deletedBytes)} ${s.dryRun ? 'to reclaim' : 'reclaimed'}${waiting}`);

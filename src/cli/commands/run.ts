@@ -33,6 +33,7 @@ export function registerRun(program: Command, action: ActionFactory): void {
             cacheRoot: cacheRoot(ctx.global),
             ...(ctx.global.retryLock ? { lockWaitMs: lockWaitMs(ctx.global) } : {}),
             log: (l) => ctx.out.verbose(l),
+            warn: (l) => ctx.out.warn(l),
             onStep: (s) => {
               ctx.out.emit({ type: 'step', job: jobName, ...s });
               ctx.out.info(describeStep(s));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors/index.js';
+import { sweepAtStart } from '../../leftovers/at-start.js';
 import { sourceMetadata } from '../../sources/run-source.js';
 import { show } from '../../drill/report.js';
 import { verify } from '../../verify/verify.js';
@@ -24,18 +25,20 @@ export function registerVerify(program: Command, action: ActionFactory): void {
     .option('--host <name>', 'with "latest": newest snapshot of this host')
     .option('--identity <file>', 'age identity for sealed sources; without it only the sealed streams are hash-checked')
     .action(
-      action(async (ctx: CommandContext, ref: string, flags: Flags) =>
-        withRepository(ctx, async (repo) => {
+      action(async (ctx: CommandContext, ref: string, flags: Flags) => {
+        const loaded = optionalConfig(ctx.global);
+        await sweepAtStart(loaded?.config, ctx.out);
+        return withRepository(ctx, async (repo) => {
           const snapshot = await findSnapshot(repo, ref, { ...(flags.host ? { host: flags.host } : {}), ...(flags.source ? { source: flags.source } : {}) });
           const meta = sourceMetadata(snapshot);
-          const config = meta ? optionalConfig(ctx.global)?.config.sources?.[meta.source.name] : undefined;
+          const config = meta ? loaded?.config.sources?.[meta.source.name] : undefined;
           const result = await verify(repo, snapshot, { config, identity: flags.identity, signal: ctx.signal, log: (l) => ctx.out.verbose(l) });
           ctx.out.emit({ type: 'summary', ...result });
           const what = meta ? `${meta.source.type} source "${meta.source.name}"` : 'path backup';
           for (const c of result.checks) ctx.out.info(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok ? '' : `: expected ${show(c.expected)}, found ${show(c.actual)}${c.detail ? ` (${c.detail})` : ''}`}`);
           ctx.out.result(`${result.ok ? 'verified' : 'FAILED'}: ${what}, snapshot ${snapshot.id.slice(0, 8)} of ${snapshot.time} (${result.checks.filter((c) => c.ok).length}/${result.checks.length} checks) in ${formatDuration(result.durationMs)}`);
           return result.ok ? ExitCode.Success : ExitCode.Failure;
-        }),
-      ),
+        });
+      }),
     );
 }

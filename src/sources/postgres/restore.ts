@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { databaseRecordId, track, untrack } from '../../leftovers/track.js';
 import { feedChild } from '../child-process.js';
 import type { Restored, RestoreContext, SourceRecord } from '../contract.js';
 import { readSnapshotFile, snapshotFileNode } from '../snapshot-file.js';
@@ -24,6 +25,12 @@ export async function restoreServer(ctx: Ctx): Promise<PgConnection> {
   const url = recordOf(ctx).url;
   if (typeof url !== 'string') throw new LifeboatError(ErrorCode.Usage, 'the snapshot does not say which server it came from', { hint: 'restore with the source configured in lifeboat.yaml' });
   return parsePostgresUrl(url);
+}
+
+/** Record one of Lifeboat's own databases in the ledger before creating it (no password: the sweep takes it from the source). */
+export async function trackPostgresDatabase(server: PgConnection, database: string, source: string): Promise<void> {
+  const { host, port, user, sslmode } = server;
+  await track({ kind: 'database', engine: 'postgres', database, server: { host, port, user, ...(sslmode ? { sslmode } : {}) } }, { source, id: databaseRecordId('postgres', database) });
 }
 
 /**
@@ -50,6 +57,7 @@ export async function restorePostgres(ctx: Ctx): Promise<Restored> {
     if ((await databaseExists(admin, target)) && !ctx.force) throw refused(target, server);
     const ownership = await ownershipPlan(admin, record, ctx.log);
     const encoding = typeof record.encoding === 'string' ? ` ENCODING ${quoteLiteral(record.encoding)}` : '';
+    await trackPostgresDatabase(server, temp, ctx.sourceName);
     await admin.query(`CREATE DATABASE ${quoteIdent(temp)} TEMPLATE template0${encoding}`);
     created = true;
     ctx.log(`pg_restore into ${publicUrl(server, target)}${ownership.length ? ` (${ownership.join(' ')})` : ''}`);
@@ -72,8 +80,11 @@ export async function restorePostgres(ctx: Ctx): Promise<Restored> {
     }
     await admin.query(`ALTER DATABASE ${quoteIdent(temp)} RENAME TO ${quoteIdent(target)}`);
     created = false;
+    await untrack(databaseRecordId('postgres', temp));
   } catch (err) {
-    if (created) await dropDatabase(admin, temp).catch(() => {});
+    // The staging database's record goes only once it is gone; otherwise the sweep drops it later.
+    const gone = !created || (await dropDatabase(admin, temp).then(() => true, () => false));
+    if (gone) await untrack(databaseRecordId('postgres', temp)).catch(() => {});
     throw pgError(err, server);
   } finally {
     await admin.end().catch(() => {});

@@ -4,7 +4,7 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { SourceDriver } from '../contract.js';
 import { displayUrl, httpFailure, tsdbJson, tsdbRequest } from '../tsdb-http.js';
 import { scratchDir } from '../scratch-dir.js';
-import { assertSnapshotName, mountsAt, onLinkedCopy, resolveSnapshotTree, restoreDataDir, snapshotDirOnHost } from '../tsdb-snapshot.js';
+import { assertSnapshotName, mountsAt, onLinkedCopy, resolveSnapshotTree, restoreDataDir, serverSnapshot, snapshotDirOnHost } from '../tsdb-snapshot.js';
 import { measurePrometheus } from './measure.js';
 
 /** Where the snapshot's TSDB directory lives inside a Lifeboat snapshot. */
@@ -33,6 +33,18 @@ async function createSnapshot(url: string, signal: AbortSignal): Promise<string>
   return assertSnapshotName(name, 'Prometheus');
 }
 
+/** Prometheus has no API to delete a snapshot: remove its directory. Says whether it is gone. */
+export async function removePrometheusSnapshot(dataDir: string, name: string, log: (line: string) => void): Promise<boolean> {
+  const dir = path.join(dataDir, 'snapshots', name);
+  return rm(dir, { recursive: true, force: true }).then(
+    () => true,
+    (err: Error) => {
+      log(`could not remove the Prometheus snapshot ${dir}: ${err.message}`);
+      return false;
+    },
+  );
+}
+
 /**
  * Prometheus through its admin API: `/api/v1/admin/tsdb/snapshot` writes the
  * head as a block and hard-links every block into `<data_dir>/snapshots/NAME`,
@@ -47,11 +59,12 @@ export const prometheusSource: SourceDriver<'prometheus'> = {
 
   async capture(config, ctx) {
     const version = await serverVersion(config.url, ctx.signal);
-    const name = await createSnapshot(config.url, ctx.signal);
+    const { name, release } = await serverSnapshot(
+      { engine: 'prometheus', url: config.url, dataDir: config.data_dir, source: ctx.sourceName },
+      () => createSnapshot(config.url, ctx.signal),
+      (snapshot) => removePrometheusSnapshot(config.data_dir, snapshot, ctx.log),
+    );
     const dir = path.join(config.data_dir, 'snapshots', name);
-    const release = async () => {
-      await rm(dir, { recursive: true, force: true }).catch((err: Error) => ctx.log(`could not remove the Prometheus snapshot ${dir}: ${err.message}`));
-    };
     try {
       ctx.log(`created Prometheus snapshot ${name}`);
       await snapshotDirOnHost(config.data_dir, name, 'Prometheus', SERVER.flag);

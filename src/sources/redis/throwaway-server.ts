@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { ownedTempDir } from '../../leftovers/temp-dir.js';
+import { trackChild } from '../../leftovers/track.js';
 import { childEnv } from '../child-process.js';
 import { RespConnection } from './resp-connection.js';
 import { info, parseKeyspace } from './server-info.js';
@@ -29,8 +30,8 @@ const STOP_GRACE_MS = 10_000;
  * backup recorded even when keys expired since, and it never syncs away its data.
  */
 export async function loadAndCount(rdbFile: string, options: { databases: number; signal?: AbortSignal; log?: (line: string) => void }): Promise<LoadedCounts> {
-  const runDir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-redis-inspect-')); // short path: unix socket names are limited to 107 bytes
-  const socketPath = path.join(runDir, 'redis.sock');
+  const run = await ownedTempDir(os.tmpdir(), 'lifeboat-redis-inspect-'); // short path: unix socket names are limited to 107 bytes
+  const socketPath = path.join(run.path, 'redis.sock');
   const deadMaster = net.createServer((s) => s.destroy());
   await new Promise<void>((resolve, reject) => deadMaster.once('error', reject).listen(0, '127.0.0.1', resolve));
   const masterPort = (deadMaster.address() as net.AddressInfo).port;
@@ -48,6 +49,7 @@ export async function loadAndCount(rdbFile: string, options: { databases: number
     '--logfile', '',
   ]; // prettier-ignore
   const server = spawn('redis-server', args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const forget = trackChild(server, 'redis-server', false);
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString('utf8')).slice(-4000));
   server.stdout!.on('data', keep);
@@ -82,8 +84,9 @@ export async function loadAndCount(rdbFile: string, options: { databases: number
       await exited;
       clearTimeout(timer);
     }
+    await forget();
     deadMaster.close();
-    await rm(runDir, { recursive: true, force: true });
+    await run.dispose();
   }
 }
 

@@ -1,7 +1,8 @@
-import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { ownedTempDir } from '../../leftovers/temp-dir.js';
 import type { Restored, RestoreContext, SourceDriver } from '../contract.js';
 import { refuseExisting, writeStreamAtomically } from '../restore-file.js';
 import { scratchDir } from '../scratch-dir.js';
@@ -26,10 +27,10 @@ export const sqliteSource: SourceDriver<'sqlite'> = {
     await stat(original).catch((err: NodeJS.ErrnoException) => {
       throw new LifeboatError(ErrorCode.SourceFailed, `SQLite database ${original} cannot be read: ${err.code ?? err.message}`, { hint: 'check the source path and its permissions' });
     });
-    // mkdtemp makes the directory 0700: the copy is as private as the run's own temp dir.
-    const copyDir = config.temp_dir ? await mkdtemp(path.join(config.temp_dir, 'lifeboat-sqlite-')) : ctx.tempDir;
-    const copy = path.join(copyDir, path.basename(original));
-    const removeCopy = () => rm(copyDir === ctx.tempDir ? copy : copyDir, { recursive: true, force: true });
+    // A 0700 directory: the copy is as private as the run's own temp dir (and recorded, so a killed backup's copy is swept).
+    const own = config.temp_dir ? await ownedTempDir(config.temp_dir, 'lifeboat-sqlite-') : undefined;
+    const copy = path.join(own?.path ?? ctx.tempDir, path.basename(original));
+    const removeCopy = () => (own ? own.dispose() : rm(copy, { force: true }));
     let journalMode: string;
     try {
       const db = new Database(original, { readonly: true, fileMustExist: true, timeout: 30_000 });

@@ -5,7 +5,7 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { CaptureContext, SourceDriver } from '../contract.js';
 import { displayUrl, tsdbJson, tsdbRequest } from '../tsdb-http.js';
 import { scratchDir } from '../scratch-dir.js';
-import { assertSnapshotName, mountsAt, onLinkedCopy, resolveSnapshotTree, restoreDataDir, snapshotDirOnHost } from '../tsdb-snapshot.js';
+import { assertSnapshotName, mountsAt, onLinkedCopy, resolveSnapshotTree, restoreDataDir, serverSnapshot, snapshotDirOnHost } from '../tsdb-snapshot.js';
 import { measureVictoriaMetrics } from './measure.js';
 
 type VmConfig = SourceConfigOf<'victoriametrics'>;
@@ -25,9 +25,10 @@ async function serverVersion(url: string, signal: AbortSignal): Promise<string |
 /**
  * Delete a snapshot through the API; when the server cannot do it (it went
  * away), remove the snapshot's directories as the server would. Never throws:
- * it runs after failures too, and must not hide the first error.
+ * it runs after failures too, and must not hide the first error. Says
+ * whether the snapshot is gone.
  */
-async function deleteSnapshot(config: VmConfig, name: string, log: CaptureContext['log']): Promise<void> {
+export async function deleteVmSnapshot(config: Pick<VmConfig, 'url' | 'data_dir'>, name: string, log: CaptureContext['log']): Promise<boolean> {
   try {
     const answer = await tsdbJson<{ status?: string; msg?: string }>(config.url, `/snapshot/delete?snapshot=${encodeURIComponent(name)}`, {
       purpose: `deleting VictoriaMetrics snapshot ${name}`,
@@ -35,12 +36,19 @@ async function deleteSnapshot(config: VmConfig, name: string, log: CaptureContex
       timeoutMs: 60_000,
     });
     if (answer.status !== 'ok') throw new Error(answer.msg ?? JSON.stringify(answer));
+    return true;
   } catch (err) {
     log(`could not delete snapshot ${name} through the API (${(err as Error).message}); removing its directories`);
     const dirs = [['snapshots'], ['data', 'small', 'snapshots'], ['data', 'big', 'snapshots'], ['indexdb', 'snapshots']];
+    let gone = true;
     for (const d of dirs) {
-      await rm(path.join(config.data_dir, ...d, name), { recursive: true, force: true }).catch((e: Error) => log(`could not remove ${path.join(config.data_dir, ...d, name)}: ${e.message}`));
+      const dir = path.join(config.data_dir, ...d, name);
+      await rm(dir, { recursive: true, force: true }).catch((e: Error) => {
+        gone = false;
+        log(`could not remove ${dir}: ${e.message}`);
+      });
     }
+    return gone;
   }
 }
 
@@ -58,17 +66,22 @@ export const victoriaMetricsSource: SourceDriver<'victoriametrics'> = {
 
   async capture(config, ctx) {
     const version = await serverVersion(config.url, ctx.signal);
-    const created = await tsdbJson<{ status?: string; snapshot?: string; msg?: string }>(config.url, '/snapshot/create', {
-      purpose: 'creating a VictoriaMetrics snapshot',
-      method: 'POST',
-      timeoutMs: SNAPSHOT_TIMEOUT_MS,
-      signal: ctx.signal,
-    });
-    if (created.status !== 'ok') {
-      throw new LifeboatError(ErrorCode.SourceFailed, `VictoriaMetrics at ${displayUrl(config.url)} did not create a snapshot: ${created.msg ?? JSON.stringify(created).slice(0, 300)}`);
-    }
-    const name = assertSnapshotName(created.snapshot, 'VictoriaMetrics');
-    const release = () => deleteSnapshot(config, name, ctx.log);
+    const { name, release } = await serverSnapshot(
+      { engine: 'victoriametrics', url: config.url, dataDir: config.data_dir, source: ctx.sourceName },
+      async () => {
+        const created = await tsdbJson<{ status?: string; snapshot?: string; msg?: string }>(config.url, '/snapshot/create', {
+          purpose: 'creating a VictoriaMetrics snapshot',
+          method: 'POST',
+          timeoutMs: SNAPSHOT_TIMEOUT_MS,
+          signal: ctx.signal,
+        });
+        if (created.status !== 'ok') {
+          throw new LifeboatError(ErrorCode.SourceFailed, `VictoriaMetrics at ${displayUrl(config.url)} did not create a snapshot: ${created.msg ?? JSON.stringify(created).slice(0, 300)}`);
+        }
+        return assertSnapshotName(created.snapshot, 'VictoriaMetrics');
+      },
+      (snapshot) => deleteVmSnapshot(config, snapshot, ctx.log),
+    );
     try {
       ctx.log(`created VictoriaMetrics snapshot ${name}`);
       const dir = await snapshotDirOnHost(config.data_dir, name, 'VictoriaMetrics', SERVER.flag);

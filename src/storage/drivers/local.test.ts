@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../errors/index.js';
-import { describeStorageConformance, expectCode } from '../testing/conformance.js';
+import { describeStorageConformance, expectCode, temporariesOnDisk } from '../testing/conformance.js';
 import { LocalStorage, createLocalStorage, fsError } from './local.js';
 
 async function tempDir(): Promise<string> {
@@ -28,6 +28,7 @@ describeStorageConformance('local', async () => {
       await storage.close();
       await fs.rm(dir, { recursive: true, force: true });
     },
+    temporaries: temporariesOnDisk(path.join(dir, 'repo')),
   };
 });
 

@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
-import type { ObjectInfo, SpaceInfo, Storage, StorageFactory, StorageOptions } from '../contract.js';
+import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageFactory, StorageOptions } from '../contract.js';
 import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../names.js';
 
 const FILE_MODE = 0o600;
@@ -266,6 +266,42 @@ export class LocalStorage implements Storage {
       const errno = systemErrorCode(err);
       if (errno && ABSENT.has(errno)) return;
       throw fsError('remove', name, err);
+    }
+  }
+
+  async removeStaleTemporaries(olderThanMs: number, options: { dryRun?: boolean } = {}): Promise<StaleTemporaries> {
+    this.assertOpen();
+    const found: StaleTemporaries = { count: 0, bytes: 0 };
+    try {
+      const now = await this.fileSystemNow();
+      const visit = async (dir: string): Promise<void> => {
+        for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+          const p = path.join(dir, entry.name);
+          if (entry.isDirectory() && isValidObjectName(entry.name)) await visit(p);
+          if (!entry.isFile() || !entry.name.startsWith(TEMP_PREFIX)) continue;
+          const st = await fs.lstat(p).catch(() => undefined); // renamed or removed since readdir
+          if (!st || now - st.mtimeMs < olderThanMs) continue;
+          found.count++;
+          found.bytes += st.size;
+          if (!options.dryRun) await fs.rm(p, { force: true });
+        }
+      };
+      await visit(this.root);
+    } catch (err) {
+      throw fsError('removeStaleTemporaries', '', err);
+    }
+    return found;
+  }
+
+  /** The time as the file system stamps it (an NFS server's clock may differ from ours): the mtime of a fresh file. */
+  private async fileSystemNow(): Promise<number> {
+    const probe = path.join(this.root, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const handle = await fs.open(probe, 'wx', FILE_MODE);
+    try {
+      return (await handle.stat()).mtimeMs;
+    } finally {
+      await handle.close();
+      await fs.rm(probe, { force: true });
     }
   }
 

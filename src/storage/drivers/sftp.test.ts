@@ -5,7 +5,7 @@ import { startSshd, type SshdServer } from '../../../test/helpers/servers/sshd.j
 import { freePort } from '../../../test/helpers/servers/free-port.js';
 import type { RemoteSettings } from '../contract.js';
 import { openStorage } from '../registry.js';
-import { describeStorageConformance, expectCode } from '../testing/conformance.js';
+import { describeStorageConformance, expectCode, temporariesOnDisk } from '../testing/conformance.js';
 import { SFTP_PASSWORD_ENV } from './sftp-auth.js';
 import { parseKnownHosts } from './sftp-known-hosts.js';
 import { SftpStorage, createSftpStorage, type SftpStorageOptions } from './sftp.js';
@@ -46,6 +46,7 @@ describeStorageConformance('sftp', async () => {
       await storage.close();
       await fs.rm(root, { recursive: true, force: true });
     },
+    temporaries: temporariesOnDisk(root),
   };
 });
 

@@ -16,7 +16,7 @@ import path from 'node:path/posix';
 import type { SFTPWrapper } from 'ssh2';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { Semaphore } from '../../util/semaphore.js';
-import type { ObjectInfo, SpaceInfo, Storage, StorageOptions } from '../contract.js';
+import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageOptions } from '../contract.js';
 import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../names.js';
 import { SftpConnection, type ConnectionOptions } from './sftp-connection.js';
 import { PERMISSION_HINT, SFTP_STATUS, isNoSuchFile, sftpError, sftpStatus } from './sftp-errors.js';
@@ -215,6 +215,43 @@ export class SftpStorage implements Storage {
         if (!isNoSuchFile(err)) throw err;
       }
     });
+  }
+
+  async removeStaleTemporaries(olderThanMs: number, options: { dryRun?: boolean } = {}): Promise<StaleTemporaries> {
+    return this.op('removeStaleTemporaries', '', async (sftp) => {
+      const now = await this.serverNow(sftp);
+      const stale: Array<{ path: string; size: number }> = [];
+      for (let queue = [this.root]; queue.length > 0; ) {
+        const dirs = queue.splice(0, LIST_CONCURRENCY);
+        const listed = await Promise.all(dirs.map(async (dir) => ({ dir, entries: await io.readdir(sftp, dir) })));
+        for (const { dir, entries } of listed) {
+          for (const e of entries) {
+            if (e.attrs.isDirectory() && isValidObjectName(e.filename)) queue.push(`${dir}/${e.filename}`);
+            else if (e.attrs.isFile() && e.filename.startsWith(TEMP_PREFIX) && now - e.attrs.mtime * 1000 >= olderThanMs) stale.push({ path: `${dir}/${e.filename}`, size: e.attrs.size });
+          }
+        }
+      }
+      if (!options.dryRun) {
+        for (const t of stale) {
+          await io.unlink(sftp, t.path).catch((err: unknown) => {
+            if (!isNoSuchFile(err)) throw err;
+          });
+        }
+      }
+      return { count: stale.length, bytes: stale.reduce((n, t) => n + t.size, 0) };
+    });
+  }
+
+  /** The server's time as it stamps files (its clock may differ from ours): the mtime of a fresh file, in ms. */
+  private async serverNow(sftp: SFTPWrapper): Promise<number> {
+    const probe = this.pathOf(`${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const handle = await io.open(sftp, probe, 'wx', { mode: FILE_MODE });
+    try {
+      return (await io.fstat(sftp, handle)).mtime * 1000;
+    } finally {
+      await io.closeHandle(sftp, handle).catch(() => undefined);
+      await io.unlink(sftp, probe).catch(() => undefined);
+    }
   }
 
   async space(): Promise<SpaceInfo> {

@@ -42,10 +42,15 @@ export class FaultyStorage implements Storage {
   /** Calls per operation since construction (or `resetCounters`). */
   readonly calls: Record<StorageOp, number> = Object.fromEntries(OPS.map((op) => [op, 0])) as Record<StorageOp, number>;
 
+  /** Present when the inner storage has it (passed through, no faults). */
+  readonly removeStaleTemporaries?: Storage['removeStaleTemporaries'];
+
   constructor(
     readonly inner: Storage,
     private plan: FaultPlan = () => undefined,
-  ) {}
+  ) {
+    this.removeStaleTemporaries = inner.removeStaleTemporaries?.bind(inner);
+  }
 
   get location(): string {
     return this.inner.location;

@@ -1,8 +1,12 @@
 import fc from 'fast-check';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { LocalStorage } from '../drivers/local.js';
 import { MemoryStorage } from '../drivers/memory.js';
-import { describeStorageConformance, expectCode } from '../testing/conformance.js';
+import { describeStorageConformance, expectCode, temporariesOnDisk } from '../testing/conformance.js';
 import { FaultyStorage, faultOnNthCall, type Fault, type FaultPlan, type StorageOp } from './faulty.js';
 import { RetryingStorage, backoffDelay, retryingFactory, type RetryPolicy } from './retrying.js';
 
@@ -34,6 +38,13 @@ function schedule(op: StorageOp, faults: Array<Fault | undefined>): FaultPlan {
 describeStorageConformance('retrying (over memory)', async () => {
   const storage = new RetryingStorage(new MemoryStorage(), fakeTime().policy);
   return { storage, cleanup: () => storage.close() };
+});
+
+// Both wrappers pass the optional removeStaleTemporaries through when the driver has it.
+describeStorageConformance('retrying over faulty (no faults) over local', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-wrapped-'));
+  const storage = new RetryingStorage(new FaultyStorage(new LocalStorage(dir)), fakeTime().policy);
+  return { storage, cleanup: () => rm(dir, { recursive: true, force: true }), temporaries: temporariesOnDisk(dir) };
 });
 
 describe('RetryingStorage', () => {

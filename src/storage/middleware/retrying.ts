@@ -85,11 +85,16 @@ export async function withRetries<T>(op: string, name: string, fn: (attempt: num
 export class RetryingStorage implements Storage {
   private readonly policy: RetryPolicy;
 
+  /** Present when the inner storage has it. */
+  readonly removeStaleTemporaries?: Storage['removeStaleTemporaries'];
+
   constructor(
     readonly inner: Storage,
     policy: Partial<RetryPolicy> = {},
   ) {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...policy };
+    const remove = inner.removeStaleTemporaries?.bind(inner);
+    if (remove) this.removeStaleTemporaries = (olderThanMs, options) => this.retry('removeStaleTemporaries', '', () => remove(olderThanMs, options));
   }
 
   get location(): string {

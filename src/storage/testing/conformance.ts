@@ -4,6 +4,8 @@
  * Imports vitest, so it must never be re-exported from `storage/index.ts`.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../errors/index.js';
 import type { ObjectInfo, Storage } from '../contract.js';
@@ -12,6 +14,28 @@ export interface StorageUnderTest {
   storage: Storage;
   /** Must close the storage and remove everything it created. */
   cleanup: () => Promise<void>;
+  /** Required when the storage has `removeStaleTemporaries`: leaves temporaries as a killed writer would. */
+  temporaries?: TemporaryPlanter;
+}
+
+/** Places and finds `.tmp-*` files (names relative to the repository root, such as `data/ab/.tmp-1`). */
+export interface TemporaryPlanter {
+  plant(name: string, bytes: number, ageMs: number): Promise<void>;
+  exists(name: string): Promise<boolean>;
+}
+
+/** A planter for a storage whose repository is the directory `root` on this machine (local, and SFTP to this host). */
+export function temporariesOnDisk(root: string): TemporaryPlanter {
+  const full = (name: string) => path.join(root, ...name.split('/'));
+  return {
+    plant: async (name, bytes, ageMs) => {
+      await mkdir(path.dirname(full(name)), { recursive: true });
+      await writeFile(full(name), Buffer.alloc(bytes, 7));
+      const then = new Date(Date.now() - ageMs);
+      await utimes(full(name), then, then);
+    },
+    exists: async (name) => (await stat(full(name)).catch(() => undefined)) !== undefined,
+  };
 }
 
 /** Awaits `p` and asserts it rejected with a LifeboatError of `code`. */
@@ -33,11 +57,13 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
   describe(`Storage conformance: ${name}`, () => {
     let s: Storage;
     let cleanup: (() => Promise<void>) | undefined;
+    let temporaries: TemporaryPlanter | undefined;
 
     beforeEach(async () => {
       const made = await makeStorage();
       s = made.storage;
       cleanup = made.cleanup;
+      temporaries = made.temporaries;
     });
     afterEach(async () => {
       await cleanup?.();
@@ -216,6 +242,47 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         }
       }
       if (space.usedBytes !== undefined) expect(space.usedBytes).toBeGreaterThanOrEqual(100);
+    });
+
+    describe('removeStaleTemporaries (when the driver has it)', () => {
+      const HOUR = 3600_000;
+      /** The planter, or a skip when the driver does not write through temporaries. */
+      const planter = (skip: () => void): TemporaryPlanter => {
+        if (!s.removeStaleTemporaries) skip();
+        expect(temporaries, 'a storage with removeStaleTemporaries must give the suite a TemporaryPlanter').toBeDefined();
+        return temporaries!;
+      };
+
+      it('removes temporaries older than the age, anywhere in the tree, and reports count and bytes', async (t) => {
+        const tmp = planter(() => t.skip());
+        await s.put('data/ab/obj', Buffer.from('kept'));
+        await s.put('config', Buffer.from('c'));
+        await tmp.plant('data/ab/.tmp-0123456789abcdef', 100, 2 * HOUR);
+        await tmp.plant('.tmp-fedcba9876543210', 10, 3 * HOUR);
+        await tmp.plant('snapshots/.tmp-00112233aabbccdd', 1, 25 * HOUR);
+        await tmp.plant('data/ab/.tmp-young00young000', 5, 60_000);
+        expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 3, bytes: 111 });
+        expect(await tmp.exists('data/ab/.tmp-0123456789abcdef')).toBe(false);
+        expect(await tmp.exists('.tmp-fedcba9876543210')).toBe(false);
+        expect(await tmp.exists('snapshots/.tmp-00112233aabbccdd')).toBe(false);
+        expect(await tmp.exists('data/ab/.tmp-young00young000')).toBe(true);
+        expect(sorted(await s.list(''))).toEqual([
+          { name: 'config', size: 1 },
+          { name: 'data/ab/obj', size: 4 },
+        ]);
+        expect((await s.get('data/ab/obj')).toString()).toBe('kept');
+        expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 0, bytes: 0 });
+      });
+
+      it('only counts with dryRun, finds nothing in an empty tree, and leaves no temporary of its own', async (t) => {
+        const tmp = planter(() => t.skip());
+        expect(await s.removeStaleTemporaries!(0)).toEqual({ count: 0, bytes: 0 });
+        await tmp.plant('index/.tmp-0123456789abcdef', 42, 2 * HOUR);
+        expect(await s.removeStaleTemporaries!(HOUR, { dryRun: true })).toEqual({ count: 1, bytes: 42 });
+        expect(await tmp.exists('index/.tmp-0123456789abcdef')).toBe(true);
+        expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 1, bytes: 42 });
+        expect(await s.removeStaleTemporaries!(0)).toEqual({ count: 0, bytes: 0 });
+      });
     });
   });
 }
