@@ -14,10 +14,11 @@ import { ownBuffer, transferList } from './transfer.js';
  * and writes packs.
  */
 function workerFile(): { filename: string; execArgv: string[] } {
-  const js = fileURLToPath(new URL('./seal-worker.js', import.meta.url));
-  if (existsSync(js)) return { filename: js, execArgv: [] };
+  // CommonJS entries that import the worker asynchronously (see seal-worker-entry.cts).
+  const built = fileURLToPath(new URL('./seal-worker-entry.cjs', import.meta.url));
+  if (existsSync(built)) return { filename: built, execArgv: [] };
   // Running from TypeScript sources (the test runner): load them through tsx.
-  return { filename: fileURLToPath(new URL('./seal-worker-tsx.mjs', import.meta.url)), execArgv: [] };
+  return { filename: fileURLToPath(new URL('./seal-worker-tsx.cjs', import.meta.url)), execArgv: [] };
 }
 
 export function asBuffer(u: Uint8Array): Buffer {
