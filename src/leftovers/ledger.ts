@@ -62,8 +62,13 @@ export class Ledger {
     return next;
   }
 
+  /** The file that holds the record `id`. */
+  fileOf(id: string): string {
+    return path.join(this.dir, `${id}${SUFFIX}`);
+  }
+
   async forget(id: string): Promise<void> {
-    await fs.unlink(path.join(this.dir, `${id}${SUFFIX}`)).catch((err: unknown) => {
+    await fs.unlink(this.fileOf(id)).catch((err: unknown) => {
       if (systemErrorCode(err) !== 'ENOENT') throw this.failure('remove a record from', err);
     });
   }
@@ -107,7 +112,7 @@ export class Ledger {
       } finally {
         await handle.close();
       }
-      await fs.rename(tmp, path.join(this.dir, `${record.id}${SUFFIX}`));
+      await fs.rename(tmp, this.fileOf(record.id));
       if (durable) await syncDir(this.dir);
     } catch (err) {
       await fs.rm(tmp, { force: true }).catch(() => {});

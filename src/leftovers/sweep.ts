@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SourceConfig } from '../config/source-schemas.js';
 import { Ledger, type LedgerRecord } from './ledger.js';
-import { ownerState, type Owner } from './owner.js';
+import { ownerState, type Owner, type OwnerState } from './owner.js';
 import { removeDatabase } from './remove-database.js';
 import { removeDirectory } from './remove-directory.js';
 import { removeProcess } from './remove-process.js';
@@ -67,52 +67,53 @@ const ORDER: Record<Resource['kind'], number> = { process: 0, 'tsdb-snapshot': 1
 
 export async function sweepLeftovers(options: SweepOptions): Promise<SweepReport> {
   const dryRun = options.dryRun === true;
-  const now = options.now ?? Date.now;
-  const ctx: RemovalContext = { sources: options.sources ?? {}, dryRun, now: now(), log: options.log ?? (() => {}) };
+  const ctx: RemovalContext = { sources: options.sources ?? {}, dryRun, now: (options.now ?? Date.now)(), log: options.log ?? (() => {}) };
   const report: SweepReport = { dryRun, removed: [], kept: [], waiting: [], cleared: 0, live: 0, foreign: 0, unreadable: [] };
-  const note = (item: SweptResource) => {
-    if (item.status === 'removed') report.removed.push(item);
-    else if (item.status === 'kept') report.kept.push(item);
-    else if (item.status === 'waiting') report.waiting.push(item);
-    else report.cleared++;
-  };
+  await sweepLedgers(options.ledgers, ctx, report);
+  for (const base of options.tempBases ?? [os.tmpdir()]) await sweepTempBase(base, ctx, report);
+  return report;
+}
 
+function tally(report: SweepReport, state: OwnerState): boolean {
+  if (state === 'alive') report.live++;
+  else if (state === 'foreign') report.foreign++;
+  return state === 'dead';
+}
+
+function note(report: SweepReport, item: SweptResource): void {
+  if (item.status === 'removed') report.removed.push(item);
+  else if (item.status === 'kept') report.kept.push(item);
+  else if (item.status === 'waiting') report.waiting.push(item);
+  else report.cleared++;
+}
+
+async function sweepLedgers(dirs: string[], ctx: RemovalContext, report: SweepReport): Promise<void> {
   const dead: Array<{ ledger: Ledger; record: LedgerRecord }> = [];
-  for (const dir of [...new Set(options.ledgers.map((d) => path.resolve(d)))]) {
+  for (const dir of [...new Set(dirs.map((d) => path.resolve(d)))]) {
     const ledger = new Ledger(dir);
     const listing = await ledger.list(ctx.now);
     report.unreadable.push(...listing.unreadable);
-    if (!dryRun) for (const tmp of listing.staleTemporaries) await rm(tmp, { force: true });
-    for (const record of listing.records) {
-      const state = ownerState(record.owner);
-      if (state === 'alive') report.live++;
-      else if (state === 'foreign') report.foreign++;
-      else dead.push({ ledger, record });
-    }
+    if (!ctx.dryRun) for (const tmp of listing.staleTemporaries) await rm(tmp, { force: true });
+    for (const record of listing.records) if (tally(report, ownerState(record.owner))) dead.push({ ledger, record });
   }
   dead.sort((a, b) => ORDER[a.record.resource.kind] - ORDER[b.record.resource.kind]);
   for (const { ledger, record } of dead) {
     const removal = await remove(record, ctx);
-    if (!dryRun && (removal.status === 'removed' || removal.status === 'gone')) await ledger.forget(record.id);
-    note({ ...item(record.resource, record.source, record.owner, record.createdAt, removal), record: path.join(ledger.dir, `${record.id}.json`) });
+    if (!ctx.dryRun && (removal.status === 'removed' || removal.status === 'gone')) await ledger.forget(record.id);
+    note(report, { ...item(record.resource, record.source, record.owner, record.createdAt, removal), record: ledger.fileOf(record.id) });
   }
+}
 
-  for (const base of options.tempBases ?? [os.tmpdir()]) {
-    for (const name of await readdir(base).catch(() => [] as string[])) {
-      if (!name.startsWith('lifeboat-') || !OWN_DIRECTORY.test(name)) continue;
-      const dir = path.join(base, name);
-      const owner = await dirOwner(dir);
-      if (!owner) continue; // not a run directory (or not ours to read)
-      const state = ownerState(owner);
-      if (state === 'alive') report.live++;
-      else if (state === 'foreign') report.foreign++;
-      else {
-        const made = (await stat(dir).catch(() => undefined))?.mtime.toISOString() ?? '';
-        note(item({ kind: 'directory', path: dir }, null, owner, made, await removeDirectory(dir, ctx)));
-      }
-    }
+/** Run directories (`lifeboat-*` with an owner file) whose owner is dead. */
+async function sweepTempBase(base: string, ctx: RemovalContext, report: SweepReport): Promise<void> {
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    if (!name.startsWith('lifeboat-') || !OWN_DIRECTORY.test(name)) continue;
+    const dir = path.join(base, name);
+    const owner = await dirOwner(dir);
+    if (!owner || !tally(report, ownerState(owner))) continue; // no owner file: not a run directory (or not ours to read)
+    const made = (await stat(dir).catch(() => undefined))?.mtime.toISOString() ?? '';
+    note(report, item({ kind: 'directory', path: dir }, null, owner, made, await removeDirectory(dir, ctx)));
   }
-  return report;
 }
 
 function remove(record: LedgerRecord, ctx: RemovalContext): Promise<Removal> {

