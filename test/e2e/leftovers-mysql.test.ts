@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
-import { configIn, ledgerRecords, pollUntil, startCliGroup } from '../helpers/leftovers.js';
+import { configIn, killStartedGroups, ledgerRecords, pollUntil, startCliGroup } from '../helpers/leftovers.js';
 import { startMariadb, type MariadbServer } from '../helpers/servers/mariadb.js';
 
 /**
@@ -43,6 +43,8 @@ describe('leftovers of a killed MariaDB drill', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await killStartedGroups();
+    if (config) await lb(config, ['cleanup']); // what a failed test left (throwaway servers, smoke commands)
     await server?.stop();
     await cleanup?.();
   }, 60_000);

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
-import { configIn, ledgerRecords, pollUntil, running, startCliGroup, type GroupRun } from '../helpers/leftovers.js';
+import { configIn, killStartedGroups, ledgerRecords, pollUntil, running, startCliGroup, type GroupRun } from '../helpers/leftovers.js';
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
 
 /**
@@ -54,6 +54,8 @@ describe('leftovers of killed PostgreSQL drills', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await killStartedGroups();
+    if (config) await lb(['cleanup']); // what a failed test left (throwaway servers, smoke commands)
     await server?.stop();
     await cleanup?.();
   }, 60_000);
@@ -85,6 +87,9 @@ describe('leftovers of killed PostgreSQL drills', () => {
 
   it('a running drill keeps its database through a concurrent cleanup; once killed, the next drill removes it first', async () => {
     const { drill, database } = await blockedDrill();
+    const records = readdirSync(path.join(dir, 'state', 'leftovers')).map((f) => readFileSync(path.join(dir, 'state', 'leftovers', f), 'utf8'));
+    expect(records.join('\n')).toContain(`"database":"${database}"`);
+    expect(records.join('\n')).not.toContain(PASSWORD);
 
     const concurrent = await lb(['--json', 'cleanup']);
     expect(concurrent.code, show(concurrent)).toBe(0);

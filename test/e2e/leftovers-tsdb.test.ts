@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
-import { configIn, ledgerRecords, pollUntil, running, startCliGroup } from '../helpers/leftovers.js';
+import { configIn, killStartedGroups, ledgerRecords, pollUntil, running, startCliGroup } from '../helpers/leftovers.js';
 import { startPrometheus } from '../helpers/servers/prometheus.js';
 import { startVictoriaMetrics } from '../helpers/servers/victoriametrics.js';
 
@@ -71,6 +71,8 @@ describe.each(servers)('leftovers of a killed $what backup', ({ type, label, wha
   }, 60_000);
 
   afterAll(async () => {
+    await killStartedGroups();
+    if (config) await lb(['cleanup']); // what a failed test left (throwaway servers, smoke commands)
     await server?.stop();
     rmSync(tmp, { recursive: true, force: true });
     await cleanup?.();

@@ -16,13 +16,21 @@ export interface GroupRun {
   killGroup: () => Promise<void>;
 }
 
+const started = new Set<GroupRun>();
+
+/** For afterAll: kill the groups a failed test left running. */
+export async function killStartedGroups(): Promise<void> {
+  for (const run of started) if (run.child.exitCode === null && run.child.signalCode === null) await run.killGroup();
+  started.clear();
+}
+
 export function startCliGroup(args: string[], env: Record<string, string | undefined>): GroupRun {
   const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
   const closed = once(child, 'close');
-  return {
+  const run: GroupRun = {
     child,
     output: () => output,
     killGroup: async () => {
@@ -30,6 +38,8 @@ export function startCliGroup(args: string[], env: Record<string, string | undef
       await closed;
     },
   };
+  started.add(run);
+  return run;
 }
 
 /** Poll `ready` every 20 ms; throws with `why()` after `timeoutMs`. */
