@@ -5,6 +5,7 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { GlobalOptions } from './context.js';
 import type { RemoteSettings } from '../storage/contract.js';
 import { credentialEnvOf, remoteSettingsOf } from '../config/repository-access.js';
+import { ledgerDirFor, useLedger } from '../leftovers/ledger.js';
 
 const loaded = new Map<string, LoadedConfig>();
 
@@ -16,6 +17,8 @@ export function optionalConfig(global: GlobalOptions): LoadedConfig | undefined 
   if (!config) {
     config = loadConfig(file);
     loaded.set(file, config);
+    // What this process makes outside itself is recorded under the config's state_dir from now on.
+    useLedger(ledgerDirFor(config.config.state_dir));
   }
   return config;
 }

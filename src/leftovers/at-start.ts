@@ -1,5 +1,5 @@
 import type { LifeboatConfig } from '../config/schema.js';
-import { ledgerDirFor, useLedger } from './ledger.js';
+import { ledgerDirFor } from './ledger.js';
 import { sweepLeftovers, type SweptResource } from './sweep.js';
 
 /** The ledgers a config's processes may have written: its state_dir's, and the cache root's (used without one). */
@@ -15,12 +15,11 @@ export function keptWarning(k: SweptResource): string {
 
 /**
  * At the start of a command that makes external resources (verify, drill,
- * a source backup, a job): record into the config's ledger from now on, and
- * sweep what killed processes left. Cheap when there is nothing (a readdir
- * of each ledger and of the temp directory); never fails the command.
+ * a source backup, a job): sweep what killed processes left. Cheap when
+ * there is nothing (a readdir of each ledger and of the temp directory);
+ * never fails the command.
  */
 export async function sweepAtStart(config: Pick<LifeboatConfig, 'state_dir' | 'sources'> | undefined, out: { warn(line: string): void; verbose(line: string): void }): Promise<void> {
-  useLedger(ledgerDirFor(config?.state_dir));
   try {
     const report = await sweepLeftovers({ ledgers: ledgerDirs(config), sources: config?.sources, log: (l) => out.verbose(l) });
     for (const r of report.removed) out.verbose(`removed ${r.what}, left by process ${r.owner.pid} (no longer running)`);
