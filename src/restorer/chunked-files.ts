@@ -1,0 +1,199 @@
+import { unlink, type FileHandle } from 'node:fs/promises';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { BlobLocation } from '../repository/blob-types.js';
+import { blobKey } from '../repository/master-index.js';
+import type { Repository } from '../repository/repository.js';
+import { mapLimit } from '../util/map-limit.js';
+import { planRanges } from './blob-fetcher.js';
+import { finishFile } from './metadata.js';
+import type { PlannedEntry } from './plan.js';
+import { createFileExclusive } from './safe-fs.js';
+import type { RestoreTally } from './summary.js';
+
+interface FileJob {
+  entry: PlannedEntry;
+  dest: string;
+  ids: Buffer[];
+  handle?: FileHandle;
+  /** Whether this restore created the file (only then is it removed on failure). */
+  created?: boolean;
+  /** Bytes written so far (by the workers). */
+  written: number;
+  failed?: string;
+  /** Index of the batch holding the file's last chunk. */
+  lastBatch: number;
+}
+
+interface Batch {
+  index: number;
+  /** Files whose first chunk is in this batch (opened before it is fetched). */
+  opens: FileJob[];
+  /** (file, chunk index, position) of every chunk in this batch. */
+  parts: Array<{ job: FileJob; i: number; position: number }>;
+}
+
+const BATCH_BYTES = 32 * 1024 * 1024;
+/** Files opened per batch at most, so open descriptors stay well below the usual limit of 1024. */
+const BATCH_FILES = 128;
+
+/**
+ * The files' chunks in batches of about BATCH_BYTES of content and at most
+ * BATCH_FILES newly opened files, in plan order; a file may span batches.
+ */
+function planBatches(repo: Repository, files: PlannedEntry[], dest: (p: string) => string): { jobs: FileJob[]; batches: Batch[] } {
+  const batches: Batch[] = [];
+  let batch: Batch = { index: 0, opens: [], parts: [] };
+  let batchBytes = 0;
+  const next = () => {
+    batches.push(batch);
+    batch = { index: batches.length, opens: [], parts: [] };
+    batchBytes = 0;
+  };
+  const jobs: FileJob[] = [];
+  for (const entry of files) {
+    if (batch.opens.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) next();
+    const job: FileJob = { entry, dest: dest(entry.path), ids: (entry.node.content ?? []).map((h) => Buffer.from(h, 'hex')), written: 0, lastBatch: 0 };
+    jobs.push(job);
+    batch.opens.push(job);
+    let position = 0;
+    for (let i = 0; i < job.ids.length; i++) {
+      if (batchBytes >= BATCH_BYTES) next();
+      const rawLength = repo.index.lookup(job.ids[i]!)?.rawLength ?? 0;
+      batch.parts.push({ job, i, position });
+      position += rawLength;
+      batchBytes += rawLength;
+    }
+    job.lastBatch = batch.index;
+  }
+  if (batch.opens.length || batch.parts.length) batches.push(batch);
+  return { jobs, batches };
+}
+
+/**
+ * Files made of several blobs (and empty files). This thread creates each file
+ * (exclusively, never through a symlink) and keeps it open; the workers that
+ * decrypt and check the blobs write them at their positions in the open files,
+ * so no content travels back here. Batches are fetched in plan order, two at a
+ * time; a file is finished (size checked, metadata set, closed) after the
+ * batch holding its last chunk, or removed if any of its blobs failed.
+ */
+export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[], dest: (p: string) => string, owners: boolean, tally: RestoreTally, signal: AbortSignal | undefined): Promise<void> {
+  const { jobs, batches } = planBatches(repo, files, dest);
+
+  const failJob = (job: FileJob, err: unknown) => {
+    if (job.failed) return;
+    job.failed = (err as Error).message;
+    tally.fail(job.entry.path, err);
+  };
+  const finish = async (job: FileJob) => {
+    try {
+      if (job.failed) throw new Error(job.failed);
+      const expected = job.entry.node.size ?? 0;
+      if (job.written !== expected) throw new LifeboatError(ErrorCode.Corrupt, `content is ${job.written} bytes, the snapshot records ${expected}`);
+      await finishFile(job.handle!, job.entry.node, owners);
+      await job.handle!.close();
+      job.handle = undefined;
+      tally.fileDone(expected);
+    } catch (err) {
+      failJob(job, err);
+      await job.handle?.close().catch(() => undefined);
+      job.handle = undefined;
+      // Never leave a partial or wrong file behind.
+      if (job.created) await unlink(job.dest).catch(() => undefined);
+    }
+  };
+
+  // Files are opened batch after batch: a batch's chunks may belong to files opened by an earlier one.
+  let opening: Promise<unknown> = Promise.resolve();
+  const fetch = async (b: Batch) => {
+    opening = opening.then(() =>
+      mapLimit(b.opens, 16, async (job) => {
+        try {
+          job.handle = await createFileExclusive(job.dest);
+          job.created = true;
+        } catch (err) {
+          failJob(job, err);
+        }
+      }),
+    );
+    await opening;
+    // Every blob once, with all the places it goes to.
+    const targets = new Map<string, { id: Buffer; at: Array<{ job: FileJob; position: number }> }>();
+    for (const { job, i, position } of b.parts) {
+      if (job.failed) continue;
+      if (!job.handle) throw new Error(`internal error: ${job.entry.path} is not open`);
+      const id = job.ids[i]!;
+      const key = blobKey(id);
+      const t = targets.get(key);
+      if (t) t.at.push({ job, position });
+      else targets.set(key, { id, at: [{ job, position }] });
+    }
+    const locations: BlobLocation[] = [];
+    for (const [, t] of targets) {
+      const loc = repo.index.lookup(t.id);
+      if (loc) locations.push(loc);
+      else for (const { job } of t.at) failJob(job, new LifeboatError(ErrorCode.Corrupt, `blob ${t.id.toString('hex').slice(0, 12)} is not in any readable pack`));
+    }
+    await mapLimit(planRanges(locations), 4, async (range) => {
+      const live = (b: BlobLocation) => targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.handle);
+      let bytes: Buffer;
+      try {
+        bytes = await repo.readPackRange(range.packId, range.offset, range.end - range.offset, range.blobs[0]!.type);
+      } catch (err) {
+        const error = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Storage, (err as Error).message);
+        for (const blob of range.blobs) for (const { job } of live(blob)) failJob(job, error);
+        return;
+      }
+      const blobs = range.blobs.map((blob) => ({ blob, at: live(blob) })).filter((x) => x.at.length > 0);
+      const items = blobs.map(({ blob, at }) => ({
+        id: blob.id,
+        offset: blob.offset - range.offset,
+        length: blob.length,
+        rawLength: blob.rawLength,
+        writeAt: at.map(({ job, position }) => ({ fd: job.handle!.fd, position })),
+      }));
+      const opened = await repo.pool.open(bytes, items);
+      opened.forEach((r, i) => {
+        const { blob, at } = blobs[i]!;
+        if ('written' in r) {
+          // Written once at every position in `at` (a chunk can repeat within a file and across files).
+          for (const { job } of at) job.written += r.written;
+          tally.written(r.written * at.length);
+        } else if ('error' in r) {
+          const error = new LifeboatError(ErrorCode.Corrupt, `blob ${blob.id.toString('hex').slice(0, 12)} in pack ${blob.packId.slice(0, 12)}: ${r.error}`, { context: { pack: blob.packId } });
+          for (const { job } of at) failJob(job, error);
+        }
+      });
+    });
+  };
+  const finishBatch = async (b: Batch) => {
+    const ending = new Set<FileJob>();
+    for (const job of b.opens) if (job.lastBatch === b.index) ending.add(job);
+    for (const { job } of b.parts) if (job.lastBatch === b.index) ending.add(job);
+    await mapLimit([...ending], 16, finish);
+  };
+
+  // Two batches fetched at a time; a batch is finished once it and every batch before it are written.
+  let previous: Promise<void> = Promise.resolve();
+  try {
+    for (const b of batches) {
+      if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
+      const fetched = fetch(b);
+      fetched.catch(() => undefined); // observed through `done`
+      const done = Promise.all([previous, fetched]).then(() => finishBatch(b));
+      done.catch(() => undefined); // observed when awaited below
+      await previous;
+      previous = done;
+    }
+    await previous;
+  } finally {
+    // Interrupted or failed: close what is still open (nothing partial is kept).
+    await previous.catch(() => undefined);
+    for (const job of jobs) {
+      if (!job.handle) continue;
+      await job.handle.close().catch(() => undefined);
+      job.handle = undefined;
+      await unlink(job.dest).catch(() => undefined);
+    }
+  }
+}
