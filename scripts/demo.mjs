@@ -256,7 +256,18 @@ lifeboat(withConfig(['drill', '--source', 'app-config']), { allowFail: true });
 const compliance = lifeboat(withConfig(['compliance']), { allowFail: true });
 if (!/^COMPLIANT/m.test(compliance)) problems.push('compliance: not compliant');
 
-heading('15. the daemon: `lifeboat serve` on a free loopback port, a job run through the API, the status document and metrics, then SIGTERM');
+heading('15. handover: the doomsday pack (runbook, inventory, restore commands, key fingerprints), with no secret in it');
+{
+  const pack = path.join(base, 'handover');
+  lifeboat(['--config', configFile, 'handover', '--out', pack]);
+  const password = readFileSync(passFile, 'utf8').trim();
+  const files = readdirSync(pack);
+  if (!files.includes('RUNBOOK.html') || !files.includes('SHA256SUMS')) problems.push(`handover: incomplete pack (${files.join(', ')})`);
+  if (files.some((f) => readFileSync(path.join(pack, f), 'utf8').includes(password))) problems.push('handover: the repository password is in the pack');
+  console.log(`pack: ${pack}/RUNBOOK.html`);
+}
+
+heading('16. the daemon: `lifeboat serve` on a free loopback port, a job run through the API, the status document and metrics, then SIGTERM');
 {
   console.log(`$ lifeboat --config ${configFile} serve --listen 127.0.0.1:0`);
   const started = Date.now();
