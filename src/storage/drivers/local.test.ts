@@ -30,7 +30,7 @@ describeStorageConformance('local', async () => {
     },
     temporaries: temporariesOnDisk(path.join(dir, 'repo')),
   };
-});
+}, { writesTemporaries: true });
 
 describe('LocalStorage specifics', () => {
   let dir: string;

@@ -48,7 +48,7 @@ describeStorageConformance('sftp', async () => {
     },
     temporaries: temporariesOnDisk(root),
   };
-});
+}, { writesTemporaries: true });
 
 describe('SftpStorage specifics', () => {
   it('creates the root and directories 0700, objects 0600, and leaves no temp file', async () => {

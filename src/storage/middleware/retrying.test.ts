@@ -45,7 +45,7 @@ describeStorageConformance('retrying over faulty (no faults) over local', async 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-wrapped-'));
   const storage = new RetryingStorage(new FaultyStorage(new LocalStorage(dir)), fakeTime().policy);
   return { storage, cleanup: () => rm(dir, { recursive: true, force: true }), temporaries: temporariesOnDisk(dir) };
-});
+}, { writesTemporaries: true });
 
 describe('RetryingStorage', () => {
   it('retries a retryable put, resending the whole object, and verifies the length afterwards', async () => {

@@ -53,7 +53,12 @@ export async function expectCode(p: Promise<unknown>, code: string): Promise<Lif
 
 const sorted = (infos: ObjectInfo[]) => [...infos].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-export function describeStorageConformance(name: string, makeStorage: () => Promise<StorageUnderTest>): void {
+export interface ConformanceOptions {
+  /** The driver writes through `.tmp-*` temporaries and has `removeStaleTemporaries` (local, SFTP). */
+  writesTemporaries?: boolean;
+}
+
+export function describeStorageConformance(name: string, makeStorage: () => Promise<StorageUnderTest>, options: ConformanceOptions = {}): void {
   describe(`Storage conformance: ${name}`, () => {
     let s: Storage;
     let cleanup: (() => Promise<void>) | undefined;
@@ -244,17 +249,23 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
       if (space.usedBytes !== undefined) expect(space.usedBytes).toBeGreaterThanOrEqual(100);
     });
 
-    describe('removeStaleTemporaries (when the driver has it)', () => {
+    if (!options.writesTemporaries) {
+      it('has no removeStaleTemporaries: it writes no temporaries a killed writer could leave', () => {
+        expect(s.removeStaleTemporaries).toBeUndefined();
+      });
+    }
+
+    // Registered only for drivers that write through temporaries, so no test is skipped.
+    if (options.writesTemporaries) describe('removeStaleTemporaries', () => {
       const HOUR = 3600_000;
-      /** The planter, or a skip when the driver does not write through temporaries. */
-      const planter = (skip: () => void): TemporaryPlanter => {
-        if (!s.removeStaleTemporaries) skip();
+      const planter = (): TemporaryPlanter => {
+        expect(s.removeStaleTemporaries, 'the driver writes temporaries, so it must remove stale ones').toBeTypeOf('function');
         expect(temporaries, 'a storage with removeStaleTemporaries must give the suite a TemporaryPlanter').toBeDefined();
         return temporaries!;
       };
 
-      it('removes temporaries older than the age, anywhere in the tree, and reports count and bytes', async (t) => {
-        const tmp = planter(() => t.skip());
+      it('removes temporaries older than the age, anywhere in the tree, and reports count and bytes', async () => {
+        const tmp = planter();
         await s.put('data/ab/obj', Buffer.from('kept'));
         await s.put('config', Buffer.from('c'));
         await tmp.plant('data/ab/.tmp-0123456789abcdef', 100, 2 * HOUR);
@@ -274,8 +285,8 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 0, bytes: 0 });
       });
 
-      it('only counts with dryRun, finds nothing in an empty tree, and leaves no temporary of its own', async (t) => {
-        const tmp = planter(() => t.skip());
+      it('only counts with dryRun, finds nothing in an empty tree, and leaves no temporary of its own', async () => {
+        const tmp = planter();
         expect(await s.removeStaleTemporaries!(0)).toEqual({ count: 0, bytes: 0 });
         await tmp.plant('index/.tmp-0123456789abcdef', 42, 2 * HOUR);
         expect(await s.removeStaleTemporaries!(HOUR, { dryRun: true })).toEqual({ count: 1, bytes: 42 });
