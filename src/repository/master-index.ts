@@ -101,6 +101,12 @@ export class MasterIndex {
     }
   }
 
+  /** Whether `excludePacks` has set this pack aside. */
+  isExcluded(packId: string): boolean {
+    const n = this.packNumbers.get(packId);
+    return n !== undefined && this.excluded.has(n);
+  }
+
   /** Every stored copy of every blob (including copies in excluded packs), for check. */
   *entries(): Generator<BlobLocation> {
     const locate = (key: string, e: Entry): BlobLocation => ({

@@ -9,10 +9,12 @@ import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectK
 import type { Credentials } from './credentials.js';
 import { packObjectName, randomId, sha256Hex } from './ids.js';
 import { decodeIndexFile, encodeIndexFile, type IndexedPack } from './index-file.js';
+import { IndexFiles, type IndexProblem } from './index-files.js';
 import { createKeySlot, parseKeySlot } from './key-slot.js';
 import { unlock } from './unlock.js';
 import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { MasterIndex } from './master-index.js';
+import { missingBlob, readRanges, type PackRange, type RangeReadOptions } from './pack-ranges.js';
 import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
 import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
@@ -63,6 +65,9 @@ export class Repository {
   /** Whole tree packs kept in memory while walking trees (bounded). */
   private readonly treePacks = new Map<string, Buffer>();
   private treePackBytes = 0;
+  private readonly indexFiles: IndexFiles;
+  /** Packs found gone while reading, with the reload that followed (one per pack). */
+  private readonly gonePacks = new Map<string, Promise<void>>();
 
   private constructor(
     readonly storage: Storage,
@@ -74,6 +79,7 @@ export class Repository {
   ) {
     this.compressor = new BlobCompressor(config.compression.level);
     this.chunker = new Chunker(config.chunker, gearTable(keys.chunker));
+    this.indexFiles = new IndexFiles(storage, async (name) => decodeIndexFile(await this.readObject(name, 'index')), this.index);
   }
 
   get id(): string {
@@ -197,30 +203,25 @@ export class Repository {
 
   // ---- index
 
-  /** Load every index file. Returns the index files that could not be read. */
-  async loadIndex(): Promise<Array<{ name: string; error: LifeboatError }>> {
-    const files = await this.storage.list('index/');
-    const problems: Array<{ name: string; error: LifeboatError }> = [];
-    const decoded = await mapLimit(files, 8, async (f) => {
-      try {
-        return decodeIndexFile(await this.readObject(f.name, 'index'));
-      } catch (err) {
-        if (!isLifeboatError(err)) throw err;
-        problems.push({ name: f.name, error: err });
-        return undefined;
-      }
-    });
-    for (const file of decoded) for (const pack of file?.packs ?? []) this.index.addPack(pack);
-    return problems;
+  /**
+   * Load the index files not loaded yet, and forget those that are gone
+   * (`IndexFiles`). Returns the index files that could not be read.
+   */
+  loadIndex(): Promise<IndexProblem[]> {
+    return this.indexFiles.load();
   }
 
   /**
    * Load the index and drop packs that storage no longer holds, so readers use
    * a surviving copy of each blob (e.g. one stored again by a later backup).
+   * When packs are missing, the index is loaded again: a prune sweep that ran
+   * since the first load replaced them, and the index files naming them.
    */
   async prepareRead(): Promise<PackCheck> {
     if (this.index.packCount === 0) await this.loadIndex();
-    return this.checkPacks();
+    const check = await this.checkPacks();
+    if (check.missing.length > 0) await this.loadIndex();
+    return check;
   }
 
   async saveIndex(packs: IndexedPack[]): Promise<string | undefined> {
@@ -280,13 +281,56 @@ export class Repository {
     return pack;
   }
 
-  /** Read one blob on the calling thread (trees, small reads). */
-  async readBlob(id: Buffer): Promise<Buffer> {
-    const loc = this.index.lookup(id);
-    if (!loc) {
-      throw new LifeboatError(ErrorCode.Corrupt, `blob ${id.toString('hex').slice(0, 12)} is not in the index`, { context: { blob: id.toString('hex') } });
+  /**
+   * A read found `packId` gone (not-found from storage) although the index
+   * named it: a prune sweep deleted it after copying its blobs elsewhere, or
+   * it was lost. Unless a load of the index that ran meanwhile accounts for
+   * it, load the index again — one load serves every reader that finds packs
+   * gone while it runs — and set the pack aside, so lookups give the blobs'
+   * new locations (or none, if nothing else holds them).
+   */
+  packGone(packId: string): Promise<void> {
+    let handled = this.gonePacks.get(packId);
+    if (!handled) {
+      const mark = this.indexFiles.mark();
+      handled = (async () => {
+        await this.indexFiles.settled();
+        if (!this.index.isExcluded(packId)) await this.indexFiles.loadAfter(mark);
+        this.index.excludePacks([packId]);
+      })();
+      this.gonePacks.set(packId, handled);
+      // A failed load may be tried again by the next reader that finds the pack gone.
+      handled.catch(() => this.gonePacks.delete(packId));
     }
-    return this.openLocated(loc, await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type));
+    return handled;
+  }
+
+  /** Where a blob is, if a pack not set aside holds it. */
+  locate(id: Buffer): BlobLocation | undefined {
+    return this.index.lookup(id);
+  }
+
+  /** Read many blobs in pack ranges, following blobs whose pack has gone (`readRanges`). */
+  readRanges(locations: BlobLocation[], options: RangeReadOptions, use: (range: PackRange, bytes: Buffer) => Promise<void>, fail: (blob: BlobLocation, err: LifeboatError) => void): Promise<void> {
+    return readRanges(this, locations, options, use, fail);
+  }
+
+  /** Read one blob on the calling thread (trees, small reads), following it if its pack has gone. */
+  async readBlob(id: Buffer): Promise<Buffer> {
+    for (;;) {
+      const loc = this.index.lookup(id);
+      if (!loc) throw missingBlob(id);
+      let sealed: Buffer;
+      try {
+        sealed = await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type);
+      } catch (err) {
+        if (!isLifeboatError(err, ErrorCode.NotFound)) throw err;
+        // Ends: each pass sets a pack aside, and lookups never give a pack set aside.
+        await this.packGone(loc.packId);
+        continue;
+      }
+      return this.openLocated(loc, sealed);
+    }
   }
 
   openLocated(loc: BlobLocation, sealed: Buffer): Buffer {

@@ -2,9 +2,9 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { BlobLocation } from '../repository/blob-types.js';
 import { blobKey } from '../repository/master-index.js';
+import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/map-limit.js';
-import { planRanges } from './blob-fetcher.js';
 import { finishFile } from './metadata.js';
 import type { PlannedEntry } from './plan.js';
 import { createFileExclusive } from './safe-fs.js';
@@ -20,6 +20,8 @@ interface FileJob {
   /** Bytes written so far (by the workers). */
   written: number;
   failed?: string;
+  /** A blob the index did not know when positions were planned: the file fails. */
+  unknown?: Buffer;
   /** Index of the batch holding the file's last chunk. */
   lastBatch: number;
 }
@@ -58,7 +60,11 @@ function planBatches(repo: Repository, files: PlannedEntry[], dest: (p: string) 
     let position = 0;
     for (let i = 0; i < job.ids.length; i++) {
       if (batchBytes >= BATCH_BYTES) next();
-      const rawLength = repo.index.lookup(job.ids[i]!)?.rawLength ?? 0;
+      const loc = repo.locate(job.ids[i]!);
+      // Positions come from raw lengths: a blob located only later (the index may be
+      // loaded again meanwhile) must not be written at positions planned without it.
+      if (!loc) job.unknown ??= job.ids[i]!;
+      const rawLength = loc?.rawLength ?? 0;
       batch.parts.push({ job, i, position });
       position += rawLength;
       batchBytes += rawLength;
@@ -85,6 +91,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     job.failed = (err as Error).message;
     tally.fail(job.entry.path, err);
   };
+  for (const job of jobs) if (job.unknown) failJob(job, missingBlob(job.unknown));
   const finish = async (job: FileJob) => {
     try {
       if (job.failed) throw new Error(job.failed);
@@ -130,41 +137,40 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     }
     const locations: BlobLocation[] = [];
     for (const [, t] of targets) {
-      const loc = repo.index.lookup(t.id);
+      const loc = repo.locate(t.id);
       if (loc) locations.push(loc);
-      else for (const { job } of t.at) failJob(job, new LifeboatError(ErrorCode.Corrupt, `blob ${t.id.toString('hex').slice(0, 12)} is not in any readable pack`));
+      else for (const { job } of t.at) failJob(job, missingBlob(t.id));
     }
-    await mapLimit(planRanges(locations), 4, async (range) => {
-      const live = (b: BlobLocation) => targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.handle);
-      let bytes: Buffer;
-      try {
-        bytes = await repo.readPackRange(range.packId, range.offset, range.end - range.offset, range.blobs[0]!.type);
-      } catch (err) {
-        const error = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Storage, (err as Error).message);
-        for (const blob of range.blobs) for (const { job } of live(blob)) failJob(job, error);
-        return;
-      }
-      const blobs = range.blobs.map((blob) => ({ blob, at: live(blob) })).filter((x) => x.at.length > 0);
-      const items = blobs.map(({ blob, at }) => ({
-        id: blob.id,
-        offset: blob.offset - range.offset,
-        length: blob.length,
-        rawLength: blob.rawLength,
-        writeAt: at.map(({ job, position }) => ({ fd: job.handle!.fd, position })),
-      }));
-      const opened = await repo.pool.open(bytes, items);
-      opened.forEach((r, i) => {
-        const { blob, at } = blobs[i]!;
-        if ('written' in r) {
-          // Written once at every position in `at` (a chunk can repeat within a file and across files).
-          for (const { job } of at) job.written += r.written;
-          tally.written(r.written * at.length);
-        } else if ('error' in r) {
-          const error = new LifeboatError(ErrorCode.Corrupt, `blob ${blob.id.toString('hex').slice(0, 12)} in pack ${blob.packId.slice(0, 12)}: ${r.error}`, { context: { pack: blob.packId } });
-          for (const { job } of at) failJob(job, error);
-        }
-      });
-    });
+    const live = (b: BlobLocation) => targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.handle);
+    await repo.readRanges(
+      locations,
+      { concurrency: 4 },
+      async (range, bytes) => {
+        const blobs = range.blobs.map((blob) => ({ blob, at: live(blob) })).filter((x) => x.at.length > 0);
+        const items = blobs.map(({ blob, at }) => ({
+          id: blob.id,
+          offset: blob.offset - range.offset,
+          length: blob.length,
+          rawLength: blob.rawLength,
+          writeAt: at.map(({ job, position }) => ({ fd: job.handle!.fd, position })),
+        }));
+        const opened = await repo.pool.open(bytes, items);
+        opened.forEach((r, i) => {
+          const { blob, at } = blobs[i]!;
+          if ('written' in r) {
+            // Written once at every position in `at` (a chunk can repeat within a file and across files).
+            for (const { job } of at) job.written += r.written;
+            tally.written(r.written * at.length);
+          } else if ('error' in r) {
+            const error = damagedBlob(blob, r.error);
+            for (const { job } of at) failJob(job, error);
+          }
+        });
+      },
+      (blob, err) => {
+        for (const { job } of live(blob)) failJob(job, err);
+      },
+    );
   };
   const finishBatch = async (b: Batch) => {
     const ending = new Set<FileJob>();

@@ -1,10 +1,9 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { BlobLocation } from '../repository/blob-types.js';
 import { blobKey } from '../repository/master-index.js';
+import { missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
 import type { DirectWrite } from '../repository/whole-file-write.js';
-import { mapLimit } from '../util/map-limit.js';
-import { planRanges } from './blob-fetcher.js';
 import { nsToSeconds } from './time.js';
 import type { PlannedEntry } from './plan.js';
 
@@ -35,9 +34,9 @@ export async function restoreWholeFiles(
   for (const job of jobs) {
     const id = Buffer.from(job.entry.node.content![0]!, 'hex');
     const key = blobKey(id);
-    const loc = repo.index.lookup(id);
+    const loc = repo.locate(id);
     if (!loc) {
-      fail(job, new LifeboatError(ErrorCode.Corrupt, `blob ${id.toString('hex').slice(0, 12)} is not in any readable pack`));
+      fail(job, missingBlob(id));
       continue;
     }
     const list = byBlob.get(key);
@@ -51,35 +50,36 @@ export async function restoreWholeFiles(
   const gid = process.getgid?.();
   // Small ranges: one worker task per range, so tasks stay short and the workers finish together
   // (16 MiB ranges made tasks of up to 3,000 files, 0.4-0.6 s each, and a long tail on one worker).
-  await mapLimit(planRanges(locations, RANGE_BYTES), 4, async (range) => {
-    if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
-    let bytes: Buffer;
-    try {
-      bytes = await repo.readPackRange(range.packId, range.offset, range.end - range.offset, range.blobs[0]!.type);
-    } catch (err) {
-      for (const b of range.blobs) for (const job of byBlob.get(blobKey(b.id)) ?? []) fail(job, err);
-      return;
-    }
-    const targets: WholeFileJob[] = [];
-    const items = range.blobs.flatMap((b) =>
-      (byBlob.get(blobKey(b.id)) ?? []).map((job) => {
-        targets.push(job);
-        const n = job.entry.node;
-        const writeTo: DirectWrite = {
-          path: job.dest,
-          mode: n.mode,
-          mtime: nsToSeconds(n.mtimeNs),
-          size: n.size ?? 0,
-          ...(owners && (n.uid !== uid || n.gid !== gid) ? { owner: { uid: n.uid, gid: n.gid } } : {}),
-        };
-        return { id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, writeTo };
-      }),
-    );
-    const results = await repo.pool.open(bytes, items);
-    results.forEach((r, i) => {
-      const job = targets[i]!;
-      if ('written' in r) done(job, r.written);
-      else if ('error' in r) fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
-    });
-  });
+  const jobsOf = (b: BlobLocation) => byBlob.get(blobKey(b.id)) ?? [];
+  await repo.readRanges(
+    locations,
+    { maxRange: RANGE_BYTES, concurrency: 4 },
+    async (range, bytes) => {
+      if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
+      const targets: WholeFileJob[] = [];
+      const items = range.blobs.flatMap((b) =>
+        jobsOf(b).map((job) => {
+          targets.push(job);
+          const n = job.entry.node;
+          const writeTo: DirectWrite = {
+            path: job.dest,
+            mode: n.mode,
+            mtime: nsToSeconds(n.mtimeNs),
+            size: n.size ?? 0,
+            ...(owners && (n.uid !== uid || n.gid !== gid) ? { owner: { uid: n.uid, gid: n.gid } } : {}),
+          };
+          return { id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, writeTo };
+        }),
+      );
+      const results = await repo.pool.open(bytes, items);
+      results.forEach((r, i) => {
+        const job = targets[i]!;
+        if ('written' in r) done(job, r.written);
+        else if ('error' in r) fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
+      });
+    },
+    (b, err) => {
+      for (const job of jobsOf(b)) fail(job, err);
+    },
+  );
 }

@@ -69,6 +69,20 @@ describe('FaultyStorage', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(25);
   });
 
+  it('wait holds the call until the promise settles, then behaves normally', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { inner, faulty } = await setup((op) => (op === 'get' ? { kind: 'wait', until: gate } : undefined));
+    let got: Buffer | undefined;
+    const pending = faulty.get('index/z').then((b) => (got = b));
+    await inner.put('index/z', Buffer.from('changed'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(got).toBeUndefined();
+    open();
+    await pending;
+    expect(got?.toString()).toBe('changed');
+  });
+
   it('rejects (not as a storage fault) when a fault does not apply to the op', async () => {
     const { faulty } = await setup(() => ({ kind: 'truncate', bytes: 1 }));
     const err = await faulty.get('index/z').catch((e: unknown) => e);

@@ -25,7 +25,9 @@ export type Fault =
   /** list only: resolve with only the first `keep` entries (a broken backend). */
   | { kind: 'short-list'; keep: number }
   /** Any op: wait `ms` milliseconds, then behave normally. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Any op: wait until `until` settles, then behave normally (a call held while the test acts). */
+  | { kind: 'wait'; until: Promise<unknown> };
 
 /** Decides the fault for one call; `name` is the object name, the prefix for list, '' for space/close. */
 export type FaultPlan = (op: StorageOp, name: string) => Fault | undefined;
@@ -73,6 +75,9 @@ export class FaultyStorage implements Storage {
     switch (fault.kind) {
       case 'delay':
         await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        return undefined;
+      case 'wait':
+        await fault.until.catch(() => undefined);
         return undefined;
       case 'error':
         throw new LifeboatError(ErrorCode.Storage, fault.message ?? `injected fault: ${op} ${name}`, {
