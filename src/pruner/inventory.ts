@@ -1,9 +1,15 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import { decodeIndexFile, type IndexedPack } from '../repository/index-file.js';
 import { blobKey } from '../repository/master-index.js';
-import type { Repository } from '../repository/repository.js';
+import { packObjectName } from '../repository/ids.js';
+import type { ListedSnapshots, Repository } from '../repository/repository.js';
+import { parseSnapshot, type SnapshotEntry } from '../repository/snapshot.js';
+import type { ObjectInfo } from '../storage/contract.js';
 import { mapLimit } from '../util/map-limit.js';
+import { listConsistently } from './listing.js';
+import type { StoredRecord } from './record.js';
 import { referencedBlobs } from './references.js';
+import { assertNoSnapshotVanished, knownSnapshots } from './snapshot-guard.js';
 
 /**
  * Everything prune decides on, loaded in full or not at all: any listing
@@ -24,6 +30,16 @@ export interface Inventory {
   /** Blob keys referenced by the snapshots: data blobs and trees. */
   used: Set<string>;
   snapshots: number;
+  /** Ids of the snapshots listed. */
+  snapshotIds: string[];
+}
+
+export interface LoadOptions {
+  /** Taken under the exclusive lock: nothing may appear between two listings either. */
+  exclusive: boolean;
+  /** The prune records, whose snapshot sets say what must still be listed. */
+  records: StoredRecord[];
+  onTree?: () => void;
 }
 
 export function isHealthy(inv: Inventory, packId: string): boolean {
@@ -41,11 +57,11 @@ export function missingPacks(inv: Inventory): string[] {
   return [...inv.packs.keys()].filter((id) => !inv.stored.has(id));
 }
 
-export async function loadInventory(repo: Repository, onTree?: () => void): Promise<Inventory> {
+export async function loadInventory(repo: Repository, o: LoadOptions): Promise<Inventory> {
   // Order matters while backups run: snapshots, then index files, then packs. A snapshot is
   // written after its index files, and an index file after its packs, so everything a listed
-  // snapshot needs is in the later listings.
-  const listed = await repo.listSnapshots();
+  // snapshot needs is in the later listings. Each listing is taken twice (listing.ts).
+  const listed = await readSnapshots(repo, await listConsistently(repo.storage, 'snapshots/', o.exclusive));
   const bad = listed.problems[0];
   if (bad) {
     throw new LifeboatError(ErrorCode.Refused, `prune refused: snapshot ${bad.name} is unreadable (${bad.error.message}); its data cannot be told apart from garbage`, {
@@ -53,7 +69,8 @@ export async function loadInventory(repo: Repository, onTree?: () => void): Prom
       cause: bad.error,
     });
   }
-  const indexFiles = (await repo.storage.list('index/')).map((o) => o.name);
+  await assertNoSnapshotVanished(repo, listed.snapshots, knownSnapshots(o.records, listed.snapshots));
+  const indexFiles = (await listConsistently(repo.storage, 'index/', o.exclusive)).map((file) => file.name);
   const decoded = await mapLimit(indexFiles, 8, async (name) => {
     try {
       return decodeIndexFile(await repo.readObject(name, 'index'));
@@ -65,8 +82,7 @@ export async function loadInventory(repo: Repository, onTree?: () => void): Prom
     }
   });
   const stored = new Map<string, number>();
-  for (const o of await repo.storage.list('data/')) stored.set(o.name.slice(o.name.lastIndexOf('/') + 1), o.size);
-
+  for (const pack of await listConsistently(repo.storage, 'data/', o.exclusive)) stored.set(pack.name.slice(pack.name.lastIndexOf('/') + 1), pack.size);
   const packs = new Map<string, IndexedPack>();
   const copies = new Map<string, string[]>();
   let repeatedPacks = 0;
@@ -87,10 +103,11 @@ export async function loadInventory(repo: Repository, onTree?: () => void): Prom
       }
     }
   }
-  const inv: Inventory = { indexFiles, packs, repeatedPacks, stored, copies, used: new Set(), snapshots: listed.snapshots.length };
+  const inv: Inventory = { indexFiles, packs, repeatedPacks, stored, copies, used: new Set(), snapshots: listed.snapshots.length, snapshotIds: listed.snapshots.map((s) => s.id) };
+  await assertMissingPacksAreGone(repo, inv);
   // Trees are read through the repository's index: only from intact packs.
   repo.index.excludePacks([...packs.keys()].filter((id) => !isHealthy(inv, id)));
-  inv.used = await referencedBlobs(repo, listed.snapshots, onTree);
+  inv.used = await referencedBlobs(repo, listed.snapshots, o.onTree);
   for (const key of inv.used) {
     if (!(copies.get(key) ?? []).some((p) => isHealthy(inv, p))) {
       const id = Buffer.from(key, 'latin1').toString('hex');
@@ -101,4 +118,43 @@ export async function loadInventory(repo: Repository, onTree?: () => void): Prom
     }
   }
   return inv;
+}
+
+/** The snapshots of a listing, read and parsed; the unreadable ones as problems. */
+async function readSnapshots(repo: Repository, files: ObjectInfo[]): Promise<ListedSnapshots> {
+  const problems: ListedSnapshots['problems'] = [];
+  const loaded = await mapLimit(files, 16, async (f) => {
+    try {
+      return parseSnapshot(await repo.readObject(f.name, 'snapshot'), f.name.slice('snapshots/'.length));
+    } catch (err) {
+      if (!isLifeboatError(err)) throw err;
+      problems.push({ name: f.name, error: err });
+      return undefined;
+    }
+  });
+  return { snapshots: loaded.filter((s): s is SnapshotEntry => s !== undefined), problems };
+}
+
+/**
+ * Indexed packs the `data/` listing lacks are treated as lost (consolidation
+ * drops them from the index), so each is looked up by name first: one that is
+ * there means the listing is short, and nothing may be decided on it.
+ */
+async function assertMissingPacksAreGone(repo: Repository, inv: Inventory): Promise<void> {
+  const found = (
+    await mapLimit(missingPacks(inv), 8, async (id) => {
+      try {
+        await repo.storage.stat(packObjectName(id));
+        return id;
+      } catch (err) {
+        if (!isLifeboatError(err, ErrorCode.NotFound)) throw err;
+        return undefined;
+      }
+    })
+  ).filter((id): id is string => id !== undefined);
+  if (found.length === 0) return;
+  throw new LifeboatError(ErrorCode.Refused, `prune refused: ${found.length} pack(s) named by the index exist but the listing of data/ left them out (${found.slice(0, 3).map((id) => id.slice(0, 12)).join(', ')}); nothing was deleted`, {
+    hint: 'the storage returns incomplete listings, so no deletion can be trusted; check the endpoint or server, then run `lifeboat check` and prune again',
+    context: { packs: found },
+  });
 }

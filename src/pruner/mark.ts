@@ -2,7 +2,7 @@ import type { Repository } from '../repository/repository.js';
 import { loadInventory } from './inventory.js';
 import type { Resolved } from './options.js';
 import { markedBy, planMark, type MarkPlan } from './plan.js';
-import { listRecords, writeRecord } from './record.js';
+import { listRecords, recordsCarry, writeRecord } from './record.js';
 import { repack, type RepackResult } from './repack.js';
 
 /**
@@ -30,14 +30,15 @@ export async function mark(repo: Repository, o: Resolved): Promise<MarkResult> {
     o.progress.phase = 'loading';
     const listed = await listRecords(repo);
     const marked = new Set(listed.records.flatMap((r) => r.packs));
-    const inv = await loadInventory(repo, () => o.progress.trees++);
+    const inv = await loadInventory(repo, { exclusive: false, records: listed.records, onTree: () => o.progress.trees++ });
     const plan = planMark(inv, marked, o.maxUnused);
     const result: MarkResult = { plan, snapshots: inv.snapshots, unreadableRecords: listed.problems.map((p) => p.name) };
     const ids = markedBy(plan);
-    if (o.dryRun || ids.length === 0) return result;
+    // A record is also written when it marks nothing but the snapshot set is new: later runs check against it.
+    if (o.dryRun || (ids.length === 0 && recordsCarry(listed.records, inv.snapshotIds))) return result;
 
     await lock.assertHeld();
-    result.record = await writeRecord(repo, ids, o.now());
+    result.record = await writeRecord(repo, ids, o.now(), inv.snapshotIds);
     if (plan.repack.length > 0) {
       o.progress.phase = 'repacking';
       o.progress.packsTotal = plan.repack.length;

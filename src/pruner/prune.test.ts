@@ -57,7 +57,7 @@ describe('prune', () => {
   it('reclaims unreferenced data only after the grace period', async () => {
     const old = await f.backup(await f.dataset('old', files(1, 6)));
     await f.backup(await f.dataset('new', files(2, 6)));
-    f.forget(old.id);
+    await f.forget(old.id);
     const before = f.bytes('data/');
 
     const first = await runPrune({ now: () => T0 });
@@ -74,7 +74,7 @@ describe('prune', () => {
     const late = await runPrune({ now: () => T0 + 25 * HOUR });
     expect(late.sweep!.plan.delete.length).toBe(first.mark.plan.unused.length);
     expect(f.bytes('data/')).toBeLessThan(before * 0.6);
-    expect(f.names('prune/')).toEqual([]);
+    expect(await f.markedPacks()).toEqual([]);
     await expectIntact();
     const report = await f.check();
     expect(report.findings).toEqual([]);
@@ -83,7 +83,7 @@ describe('prune', () => {
   it('keeps a marked pack that a backup between mark and sweep deduplicated against', async () => {
     const content = files(3, 6);
     const a = await f.backup(await f.dataset('a', content));
-    f.forget(a.id);
+    await f.forget(a.id);
     const marked = await runPrune({ now: () => T0 });
     expect(marked.mark.plan.unused.length).toBeGreaterThan(0);
     const packsBefore = f.names('data/').length;
@@ -96,7 +96,7 @@ describe('prune', () => {
     const swept = await sweepOnly(T0 + 25 * HOUR);
     expect(swept.plan.kept.length).toBeGreaterThan(0);
     expect(swept.plan.delete.length).toBeLessThan(marked.mark.plan.unused.length);
-    expect(f.names('prune/')).toEqual([]);
+    expect(await f.markedPacks()).toEqual([]);
     expect(f.expected.has(b.id)).toBe(true);
     await expectIntact();
 
@@ -109,7 +109,7 @@ describe('prune', () => {
   it('keeps data a backup running during the mark deduplicates against, and defers the sweep while it runs', async () => {
     const content = files(4, 5);
     const a = await f.backup(await f.dataset('a', content));
-    f.forget(a.id);
+    await f.forget(a.id);
     let during: PruneResult | undefined;
     // The mark runs while the backup holds its shared lock, just before it saves its snapshot.
     await f.backup(await f.dataset('b', content), undefined, async () => {
@@ -130,7 +130,7 @@ describe('prune', () => {
     const full = await f.backup(await f.dataset('full', all));
     const half = Object.fromEntries(Object.entries(all).filter((_, i) => i % 2 === 0));
     await f.backup(await f.dataset('half', half));
-    f.forget(full.id);
+    await f.forget(full.id);
     const before = f.bytes('data/');
 
     const result = await runPrune({ graceMs: 0, now: () => T0 });
@@ -171,7 +171,7 @@ describe('prune', () => {
     const old = await f.backup(await f.dataset('old', files(8, 6)));
     await f.backup(await f.dataset('new', files(9, 6)));
     await runPrune({ graceMs: 0, now: () => T0 }); // something to consolidate and a record of nothing
-    f.forget(old.id);
+    await f.forget(old.id);
     await runPrune({ now: () => T0 }); // a pending record, ripe later
     const before = new Map([...f.objects].filter(([n]) => !n.startsWith('locks/')));
 
@@ -186,7 +186,7 @@ describe('prune refuses on incomplete knowledge', () => {
   async function prepared(): Promise<void> {
     const old = await f.backup(await f.dataset('old', files(10, 5)));
     await f.backup(await f.dataset('new', files(11, 5)));
-    f.forget(old.id);
+    await f.forget(old.id);
     await runPrune({ now: () => T0 }); // a ripe record from here on
   }
 

@@ -18,6 +18,13 @@ export interface PruneRecord {
   host: string;
   /** Pack ids marked for deletion. */
   packs: string[];
+  /**
+   * Every snapshot id the run saw (absent in records of older versions). A
+   * later mark or sweep refuses when one of them is gone without a tombstone,
+   * or still there but missing from its listing. A record may name no packs
+   * and exist only to carry this set.
+   */
+  snapshots?: string[];
 }
 
 export interface StoredRecord extends PruneRecord {
@@ -25,8 +32,8 @@ export interface StoredRecord extends PruneRecord {
   name: string;
 }
 
-export async function writeRecord(repo: Repository, packs: string[], now: number): Promise<string> {
-  const record: PruneRecord = { version: 1, time: new Date(now).toISOString(), host: os.hostname(), packs: [...packs].sort() };
+export async function writeRecord(repo: Repository, packs: string[], now: number, snapshots: string[]): Promise<string> {
+  const record: PruneRecord = { version: 1, time: new Date(now).toISOString(), host: os.hostname(), packs: [...packs].sort(), snapshots: [...snapshots].sort() };
   const sealed = seal(repo.keys.encryption, 'prune', Buffer.from(JSON.stringify(record)));
   const name = `prune/${sha256Hex(sealed)}`;
   await repo.storage.put(name, sealed);
@@ -41,10 +48,18 @@ export function parseRecord(plain: Buffer, name: string): StoredRecord {
     throw new LifeboatError(ErrorCode.Corrupt, `prune record ${name} is not valid JSON`, { cause });
   }
   if (r?.version !== 1) throw new LifeboatError(ErrorCode.UnsupportedVersion, `prune record ${name} has unsupported version ${String(r?.version)}`);
-  if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)) || !Array.isArray(r.packs) || !r.packs.every((p) => typeof p === 'string' && /^[0-9a-f]{64}$/.test(p))) {
+  if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)) || !Array.isArray(r.packs) || !r.packs.every(isId) || (r.snapshots !== undefined && (!Array.isArray(r.snapshots) || !r.snapshots.every(isId)))) {
     throw new LifeboatError(ErrorCode.Corrupt, `prune record ${name} is malformed`);
   }
   return { ...r, name };
+}
+
+const isId = (p: unknown) => typeof p === 'string' && /^[0-9a-f]{64}$/.test(p);
+
+/** Whether some record already carries exactly this snapshot set (so a new one need not be written). */
+export function recordsCarry(records: StoredRecord[], snapshots: string[]): boolean {
+  const want = [...snapshots].sort().join(',');
+  return records.some((r) => r.snapshots !== undefined && [...r.snapshots].sort().join(',') === want);
 }
 
 export interface ListedRecords {

@@ -5,7 +5,7 @@ import { mapLimit } from '../util/map-limit.js';
 import { needsConsolidation, packsToKeep, writeConsolidatedIndex } from './consolidate.js';
 import { loadInventory } from './inventory.js';
 import type { Resolved } from './options.js';
-import { listRecords, type StoredRecord } from './record.js';
+import { listRecords, recordsCarry, writeRecord, type StoredRecord } from './record.js';
 import { planSweep, type SweepPlan } from './sweep-plan.js';
 
 /**
@@ -48,7 +48,8 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
     const ripeRecords = records.filter((r) => now - Date.parse(r.time) >= o.graceMs);
     const waiting = records.filter((r) => !ripeRecords.includes(r));
     const ripe = new Set(ripeRecords.flatMap((r) => r.packs));
-    const inv = await loadInventory(repo, () => o.progress.trees++);
+    // Every record's snapshot set, ripe or not: the sweep refuses if one of them vanished since its mark.
+    const inv = await loadInventory(repo, { exclusive: !o.dryRun, records, onTree: () => o.progress.trees++ });
     const plan = planSweep(inv, ripe);
     const doomed = new Set(plan.delete.map((p) => p.id));
     const consolidate = needsConsolidation(inv, doomed);
@@ -87,6 +88,8 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
       });
       repo.index.excludePacks(doomed);
     }
+    // The snapshot set outlives the ripe records: a record naming no packs carries it to the next run.
+    if (ripeRecords.length > 0 && !recordsCarry(waiting, inv.snapshotIds)) await writeRecord(repo, [], now, inv.snapshotIds);
     for (const r of ripeRecords) await repo.storage.remove(r.name);
     return { ...result, ...(await staleTemporaries(repo, o)) };
   });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type SnapshotEntry } from '../repository/snapshot.js';
+import { writeTombstone } from '../repository/tombstone.js';
 import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
 import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type GroupPlan } from './plan.js';
 import { assertPolicyKeepsSomething, describePolicy, type RetentionPolicy } from './policy.js';
@@ -76,6 +77,8 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
     const audit = await writeAudit(repo, auditRecord(repo, describePolicy(options.policy), removed, now), options.stateDir ? path.join(options.stateDir, 'audit.log') : undefined);
     for (const r of removed) {
       options.signal?.throwIfAborted();
+      // The tombstone first: prune tells a forgotten snapshot from one a short listing hides by it.
+      await writeTombstone(repo, { snapshot: r.snapshot, time: r.time, tree: byId.get(r.snapshot)!.tree, forgottenAt: now.toISOString(), audit: `audit/${audit}` });
       await repo.storage.remove(`snapshots/${r.snapshot}`);
     }
     await rememberListing(repo, all.filter((s) => !removed.some((r) => r.snapshot === s.id)), options.stateDir);

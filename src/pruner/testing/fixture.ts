@@ -7,7 +7,9 @@ import { check } from '../../checker/check.js';
 import type { CheckReport } from '../../checker/findings.js';
 import { renderRecoveryKey } from '../../repository/paper-key.js';
 import { Repository } from '../../repository/repository.js';
-import type { SnapshotEntry } from '../../repository/snapshot.js';
+import { listRecords } from '../record.js';
+import { parseSnapshot, type SnapshotEntry } from '../../repository/snapshot.js';
+import { writeTombstone } from '../../repository/tombstone.js';
 import { restore } from '../../restorer/restore.js';
 import { MemoryStorage } from '../../storage/drivers/memory.js';
 import type { Storage } from '../../storage/contract.js';
@@ -71,10 +73,27 @@ export class Fixture {
     }
   }
 
-  /** Remove a snapshot object, as forget would. */
-  forget(id: string): void {
+  /** Remove a snapshot object, as forget would: its tombstone first. */
+  async forget(id: string): Promise<void> {
+    const repo = await this.open();
+    try {
+      const s = parseSnapshot(await repo.readObject(`snapshots/${id}`, 'snapshot'), id);
+      await writeTombstone(repo, { snapshot: id, time: s.time, tree: s.tree, forgottenAt: new Date().toISOString(), audit: 'audit/test' });
+    } finally {
+      await repo.close();
+    }
     this.objects.delete(`snapshots/${id}`);
     this.expected.delete(id);
+  }
+
+  /** Packs named by the prune records still pending (a record naming none only carries the snapshot set). */
+  async markedPacks(): Promise<string[]> {
+    const repo = await this.open();
+    try {
+      return (await listRecords(repo)).records.flatMap((r) => r.packs);
+    } finally {
+      await repo.close();
+    }
   }
 
   names(prefix: string): string[] {

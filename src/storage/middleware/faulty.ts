@@ -24,6 +24,8 @@ export type Fault =
   | { kind: 'corrupt-read' }
   /** list only: resolve with only the first `keep` entries (a broken backend). */
   | { kind: 'short-list'; keep: number }
+  /** list only: resolve with the entries `keep` accepts, each repeated `times` times (a lying backend: dropped or duplicated keys). */
+  | { kind: 'filter-list'; keep: (entry: ObjectInfo) => boolean; times?: number }
   /** Any op: wait `ms` milliseconds, then behave normally. */
   | { kind: 'delay'; ms: number }
   /** Any op: wait until `until` settles, then behave normally (a call held while the test acts). */
@@ -115,8 +117,9 @@ export class FaultyStorage implements Storage {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
-    const fault = await this.begin('list', prefix, ['short-list']);
+    const fault = await this.begin('list', prefix, ['short-list', 'filter-list']);
     const entries = await this.inner.list(prefix);
+    if (fault?.kind === 'filter-list') return entries.filter(fault.keep).flatMap((e) => Array.from({ length: fault.times ?? 1 }, () => ({ ...e })));
     return fault?.kind === 'short-list' ? entries.slice(0, Math.max(0, fault.keep)) : entries;
   }
 
