@@ -68,7 +68,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
     progress.phase = 'saving';
 
-    packer = newRunPacker(repo);
+    packer = newRunPacker(repo, lock);
     // One failing input (a dump that exits non-zero) stops the others, so no producer keeps running for nothing.
     const stopInputs = new AbortController();
     const outer = options.signal;
@@ -82,6 +82,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
 
     progress.phase = 'finishing';
     await packer.flush();
+    await lock.assertHeld(); // index only packs a sweep cannot have removed (run-packer.ts)
     await repo.saveIndex(packer.takeStoredPacks());
     const metadata = typeof options.metadata === 'function' ? await options.metadata({ files: stats.files, bytes: stats.bytes }) : (options.metadata ?? {});
     await options.beforeSave?.();
@@ -118,7 +119,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   } catch (err) {
     // Stop storing, then keep what is durable: index the packs already stored so a rerun need
     // not upload them again — all before the lock is released.
-    if (packer) await keepDurablePacks(repo, packer);
+    if (packer) await keepDurablePacks(repo, packer, lock);
     throw err;
   } finally {
     await lock.release();

@@ -1,3 +1,4 @@
+import type { LockHandle } from '../repository/locks.js';
 import { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 
@@ -7,9 +8,12 @@ const INDEX_EVERY = 64;
 /**
  * The packer of one writing run (a backup, a copy): packs are indexed as they
  * become durable, so the data of an interrupted run is found — and not
- * uploaded again — by the next one.
+ * uploaded again — by the next one. An index file is written only while the
+ * run provably holds its lock: once the lock is lost, a sweep may have deleted
+ * the run's unindexed packs as garbage, and naming them in an index would
+ * leave entries for packs that are gone (check: lost data).
  */
-export function newRunPacker(repo: Repository): Packer {
+export function newRunPacker(repo: Repository, lock: LockHandle): Packer {
   return new Packer({
     storage: repo.storage,
     encryptionKey: repo.keys.encryption,
@@ -18,6 +22,7 @@ export function newRunPacker(repo: Repository): Packer {
     cache: repo.cache,
     onPackStored: async (_pack, self) => {
       if (self.storedCount < INDEX_EVERY) return;
+      await lock.assertHeld();
       const batch = self.takeStoredPacks();
       try {
         await repo.saveIndex(batch);
@@ -31,9 +36,14 @@ export function newRunPacker(repo: Repository): Packer {
 
 /**
  * A failed or interrupted run: stop storing, then index (best effort) the
- * packs already durable so a rerun reuses them — before the lock is released.
+ * packs already durable so a rerun reuses them — before the lock is released,
+ * and only if it is still held (else they stay unindexed, for prune to reclaim).
  */
-export async function keepDurablePacks(repo: Repository, packer: Packer): Promise<void> {
+export async function keepDurablePacks(repo: Repository, packer: Packer, lock: LockHandle): Promise<void> {
   await packer.stop();
-  await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
+  const held = await lock.assertHeld().then(
+    () => true,
+    () => false,
+  );
+  if (held) await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
 }

@@ -77,7 +77,7 @@ export async function copy(src: Repository, dest: Repository, options: CopyOptio
       await dest.prepareRead();
       const progress = options.progress ?? newCopyProgress();
       progress.snapshotsTotal = plan.pending.length;
-      const packer = newRunPacker(dest);
+      const packer = newRunPacker(dest, destLock);
       const copier = new TreeCopier(src, dest, packer, new FileSaver(dest, packer, progress), progress, options.signal);
       try {
         for (const snapshot of plan.pending) {
@@ -90,7 +90,7 @@ export async function copy(src: Repository, dest: Repository, options: CopyOptio
           options.onCopied?.(copied);
         }
       } catch (err) {
-        await keepDurablePacks(dest, packer);
+        await keepDurablePacks(dest, packer, destLock);
         throw err;
       }
       return result;
