@@ -4,6 +4,7 @@ import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
 import { MemoryStorage } from '../storage/drivers/memory.js';
+import { FaultyStorage } from '../storage/middleware/faulty.js';
 import { open, seal } from './crypto.js';
 import { randomId } from './ids.js';
 import { acquireLock, isStale, readLocks, type LockHandle, type LockRecord, type LockTiming } from './locks.js';
@@ -71,6 +72,21 @@ async function deadPid(): Promise<number> {
 }
 
 describe('repository locks', () => {
+  it('refuses a lock when the listing of locks/ does not show the lock just written (a short listing)', async () => {
+    const short = new FaultyStorage(storage, (op, name) => (op === 'list' && name === 'locks/' ? { kind: 'filter-list', keep: () => false } : undefined));
+    await expectRejectsCode(acquireLock(short, key, true, 'prune', timing), ErrorCode.Storage);
+    expect([...objects.keys()].filter((n) => n.startsWith('locks/'))).toEqual([]);
+  });
+
+  it('an exclusive lock counts a holder that only one of two listings shows', async () => {
+    const backup = await take(false);
+    let lists = 0;
+    const flaky = new FaultyStorage(storage, (op, name) =>
+      op === 'list' && name === 'locks/' && ++lists === 1 ? { kind: 'filter-list', keep: (o) => o.name !== backup.objectName } : undefined,
+    );
+    await expectRejectsCode(acquireLock(flaky, key, true, 'prune', timing), ErrorCode.Locked);
+  });
+
   it('a lock is a sealed record in locks/ describing its holder', async () => {
     const h = await take(false, 'backup');
     expect(lockNames()).toEqual([h.objectName]);

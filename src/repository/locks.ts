@@ -137,6 +137,12 @@ export async function readLocks(storage: Storage, key: Buffer): Promise<Array<{ 
   );
 }
 
+function unionByName<T extends { name: string; record: unknown }>(a: T[], b: T[]): T[] {
+  const out = new Map(a.map((l) => [l.name, l]));
+  for (const l of b) if (!out.get(l.name)?.record) out.set(l.name, l);
+  return [...out.values()];
+}
+
 export async function acquireLock(
   storage: Storage,
   key: Buffer,
@@ -156,7 +162,17 @@ export async function acquireLock(
   await storage.put(name, seal(key, 'lock', Buffer.from(JSON.stringify(record))));
   const handle = new LockHandle(storage, key, record, name, timing);
   try {
-    for (const other of await readLocks(storage, key)) {
+    const listed = await readLocks(storage, key);
+    // A listing that lacks the lock just written is short: it cannot prove that no other lock conflicts.
+    if (!listed.some((l) => l.name === name)) {
+      throw new LifeboatError(ErrorCode.Storage, `the listing of locks/ does not show the lock just written (${name}); the storage lists objects incompletely`, {
+        hint: 'check the storage endpoint or server; no lock can be trusted while its listings are short',
+        retryable: true,
+      });
+    }
+    // An exclusive lock guards deletions: a holder seen by either of two listings counts.
+    const others = exclusive ? unionByName(listed, await readLocks(storage, key)) : listed;
+    for (const other of others) {
       if (other.name === name) continue;
       if (!other.record) continue; // vanished while listing, or not ours to read
       if (isStale(other.record, timing)) {
