@@ -1,12 +1,12 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import { decodeIndexFile, type IndexedPack } from '../repository/index-file.js';
 import { blobKey } from '../repository/master-index.js';
+import { listConsistently } from '../repository/consistent-listing.js';
 import { packObjectName } from '../repository/ids.js';
 import type { ListedSnapshots, Repository } from '../repository/repository.js';
 import { parseSnapshot, type SnapshotEntry } from '../repository/snapshot.js';
 import type { ObjectInfo } from '../storage/contract.js';
 import { mapLimit } from '../util/map-limit.js';
-import { listConsistently } from './listing.js';
 import type { StoredRecord } from './record.js';
 import { referencedBlobs } from './references.js';
 import { assertNoSnapshotVanished, knownSnapshots } from './snapshot-guard.js';
@@ -60,7 +60,7 @@ export function missingPacks(inv: Inventory): string[] {
 export async function loadInventory(repo: Repository, o: LoadOptions): Promise<Inventory> {
   // Order matters while backups run: snapshots, then index files, then packs. A snapshot is
   // written after its index files, and an index file after its packs, so everything a listed
-  // snapshot needs is in the later listings. Each listing is taken twice (listing.ts).
+  // snapshot needs is in the later listings. Each listing is taken twice (consistent-listing.ts).
   const listed = await readSnapshots(repo, await listConsistently(repo.storage, 'snapshots/', o.exclusive));
   const bad = listed.problems[0];
   if (bad) {

@@ -8,6 +8,8 @@ import { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
 import { openStorage } from '../storage/registry.js';
 import { expectCode } from '../storage/testing/conformance.js';
+import { hasTombstone } from '../repository/tombstone.js';
+import { FaultyStorage } from '../storage/middleware/faulty.js';
 import { readAudit } from './audit.js';
 import { forget } from './forget.js';
 
@@ -54,6 +56,25 @@ describe('forget', () => {
     const local = (await readFile(path.join(state, 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { object: string });
     expect(local).toHaveLength(1);
     expect(local[0]!.object).toBe(`audit/${result.audit}`);
+  });
+
+  it('writes a tombstone for each removed snapshot before removing it', async () => {
+    const ids = await snapshotsAt([5, 4, 3, 2, 1]);
+    await forget(repo, { policy: { keepLast: 3 }, now: NOW });
+    for (const id of ids) expect(await hasTombstone(repo, id), id.slice(0, 8)).toBe(ids.indexOf(id) < 2);
+  });
+
+  it('refuses, removing nothing, when two listings of snapshots/ disagree', async () => {
+    const ids = await snapshotsAt([5, 4, 3, 2, 1]);
+    let lists = 0;
+    const flaky = new FaultyStorage(await openStorage(path.join(work, 'repo')), (op, name) => (op === 'list' && name === 'snapshots/' && ++lists === 2 ? { kind: 'filter-list', keep: (o) => !o.name.endsWith(ids[4]!) } : undefined));
+    const other = await Repository.open(flaky, { kind: 'password', password: Buffer.from('pw'), source: 'test' });
+    try {
+      await expectCode(forget(other, { policy: { keepLast: 3 }, now: NOW }), ErrorCode.Refused);
+    } finally {
+      await other.close();
+    }
+    expect((await remaining()).sort()).toEqual([...ids].sort());
   });
 
   it('changes nothing on a dry run', async () => {

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { listConsistently } from '../repository/consistent-listing.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type SnapshotEntry } from '../repository/snapshot.js';
 import { writeTombstone } from '../repository/tombstone.js';
@@ -49,6 +50,14 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
       throw new LifeboatError(ErrorCode.Failure, `${listed.problems.length} snapshot(s) could not be read; nothing was removed`, {
         hint: 'run `lifeboat check` to see what is damaged; retention never acts on an incomplete listing',
         context: { unreadable: listed.problems.map((p) => p.name) },
+      });
+    }
+    // Two more listings must show exactly what was read (nothing changes under the exclusive lock).
+    const again = await listConsistently(repo.storage, 'snapshots/', !options.dryRun, 'forget');
+    const read = new Set([...listed.snapshots.map((s) => `snapshots/${s.id}`), ...listed.problems.map((p) => p.name)]);
+    if (again.length !== read.size || again.some((o) => !read.has(o.name))) {
+      throw new LifeboatError(ErrorCode.Refused, `forget refused: the listing of snapshots/ changed between takes (${read.size} then ${again.length} snapshots); nothing was removed`, {
+        hint: 'the storage returns incomplete listings; check the endpoint or server, then run `lifeboat check` and try again',
       });
     }
     const all = listed.snapshots;
