@@ -14,8 +14,8 @@ import type { Storage } from '../../src/storage/contract.js';
 import { createSftpStorage } from '../../src/storage/drivers/sftp.js';
 import { FaultyStorage } from '../../src/storage/middleware/faulty.js';
 import { openStorage } from '../../src/storage/registry.js';
-import { tempDir } from '../helpers/cli.js';
-import { prng, seededBytes } from '../helpers/e2e.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { cliEnvFor, prng, seededBytes } from '../helpers/e2e.js';
 import { startLyingS3Proxy, type LyingS3Proxy } from '../helpers/lying-s3-proxy.js';
 import { startS3Server, type S3Server } from '../helpers/servers/s3.js';
 import { startSshd, type SshdServer } from '../helpers/servers/sshd.js';
@@ -36,10 +36,10 @@ interface Backend {
   hide(ids: string[]): void;
 }
 
-function scenario(name: string, backend: () => Backend, dir: () => string) {
+function scenario(name: string, backend: () => Backend, dir: () => string): string[] {
+  const ids: string[] = [];
   describe(name, () => {
     const sources: Array<{ root: string; files: Map<string, string> }> = [];
-    const ids: string[] = [];
     let keyFile: string;
     const openRepo = async (lying: boolean) => Repository.open(await backend().open(lying), { kind: 'key-file', path: keyFile });
     const withRepo = async <T>(lying: boolean, fn: (r: Repository) => Promise<T>): Promise<T> => {
@@ -102,6 +102,7 @@ function scenario(name: string, backend: () => Backend, dir: () => string) {
       });
     }, 300_000);
   });
+  return ids;
 }
 
 // ---- S3: s3rver behind a proxy that rewrites listings
@@ -138,7 +139,31 @@ const s3Backend = (bucket: string, mode: () => 'drop' | 'short-page'): Backend =
   },
 });
 
-scenario('S3, keys dropped from the listing', () => s3Backend('lying-drop', () => 'drop'), () => dir);
+const dropped = scenario('S3, keys dropped from the listing', () => s3Backend('lying-drop', () => 'drop'), () => dir);
+
+describe('S3, keys dropped from the listing, through the CLI', () => {
+  it('exits 1 naming a left-out snapshot, with a hint, and deletes nothing', async () => {
+    s3Backend('lying-drop', () => 'drop').hide(dropped.slice(0, 3));
+    writeFileSync(path.join(dir, 'repo.pass'), 'lying listing\n', { mode: 0o600 });
+    const config = path.join(dir, 'lifeboat.yaml');
+    writeFileSync(
+      config,
+      `version: 1\nrepositories:\n  lying: { url: "s3://lying-drop/repo", endpoint: "${proxy.endpoint}", region: us-east-1, path_style: true, credentials_file: "${s3.credentialsFile}", password_file: repo.pass }\n`,
+    );
+    const direct = await s3Backend('lying-drop', () => 'drop').open(false);
+    const before = (await direct.list('data/')).map((o) => o.name).sort();
+    const r = await runCli(['--config', config, 'prune', '--repo', 'lying', '--grace', '0'], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }),
+      timeoutMs: 180_000,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`snapshot (${dropped.slice(0, 3).map((id) => id.slice(0, 8)).join('|')}) .*left it out`));
+    expect(r.stderr).toContain('lifeboat check');
+    expect((await direct.list('data/')).map((o) => o.name).sort()).toEqual(before);
+    await direct.close();
+    proxy.setFault(() => ({ kind: 'pass' }));
+  }, 300_000);
+});
 scenario('S3, a short page that says it is the last', () => s3Backend('lying-short', () => 'short-page'), () => dir);
 
 describe('S3, every key listed twice', () => {
