@@ -3,6 +3,8 @@ import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
 import type { CheckReport, Finding } from './findings.js';
 import { readPacks } from './read-data.js';
+import { addRepairHints } from './repair-hints.js';
+import { recordKnownDamage } from '../repository/known-damage.js';
 
 export interface CheckOptions {
   /** Read and authenticate data: a percentage of packs (100 = all), or undefined for structure only. */
@@ -61,11 +63,14 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
         options.onProgress?.({ packsRead, packsTotal: chosen.length, bytesRead });
       });
       for (const [k, v] of read.damaged) damaged.set(k, v);
+      // Remembered locally, so the next backup stores these blobs again instead of deduplicating against them.
+      await recordKnownDamage(repo.cache, chosen, [...read.damaged].map(([key, pack]) => ({ blob: Buffer.from(key, 'latin1').toString('hex'), pack })));
     }
 
     const { snapshots, problems } = await repo.listSnapshots();
     for (const p of problems) findings.push({ severity: 'error', kind: 'unreadable-snapshot', object: p.name, message: `snapshot ${p.name} is unreadable: ${p.error.message}` });
     await attributeDamage(repo, snapshots, damaged, findings);
+    addRepairHints(findings);
     return {
       ok: !findings.some((f) => f.severity === 'error'),
       snapshots: snapshots.length,
