@@ -69,7 +69,8 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
 
     const { snapshots, problems } = await repo.listSnapshots();
     for (const p of problems) findings.push({ severity: 'error', kind: 'unreadable-snapshot', object: p.name, message: `snapshot ${p.name} is unreadable: ${p.error.message}` });
-    await attributeDamage(repo, snapshots, damaged, findings);
+    const needed = await attributeDamage(repo, snapshots, damaged, findings);
+    settleUnneededLosses(findings, needed);
     addRepairHints(findings);
     return {
       ok: !findings.some((f) => f.severity === 'error'),
@@ -99,7 +100,7 @@ function choosePacks(ids: string[], percent: number, random: () => number): stri
  * damaged or unknown blob. Results are memoised per tree, so shared subtrees
  * are walked once.
  */
-async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], damaged: Map<string, string>, findings: Finding[]): Promise<void> {
+async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], damaged: Map<string, string>, findings: Finding[]): Promise<Set<string>> {
   const memo = new Map<string, Array<{ path: string; pack?: string; reason: string }>>();
   const walk = async (treeId: string): Promise<Array<{ path: string; pack?: string; reason: string }>> => {
     const known = memo.get(treeId);
@@ -137,9 +138,11 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
   const byPack = new Map<string, Map<string, string[]>>();
   const missing = new Map<string, string[]>();
   const trees = new Map<string, string[]>();
+  const needed = new Set<string>();
   for (const s of snapshots) {
     for (const hit of await walk(s.tree)) {
       const p = '/' + hit.path;
+      if (hit.pack) needed.add(hit.pack);
       if (hit.reason.startsWith('unreadable tree')) {
         trees.set(s.id, [...(trees.get(s.id) ?? []), `${p}: ${hit.reason}`]);
       } else if (hit.pack) {
@@ -158,6 +161,22 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
   }
   for (const [snapshot, paths] of trees) {
     findings.push({ severity: 'error', kind: 'unreadable-tree', affected: [{ snapshot, paths }], message: `snapshot ${snapshot.slice(0, 8)} has unreadable directories: ${paths.slice(0, 3).join('; ')}` });
+  }
+  return needed;
+}
+
+/**
+ * A lost pack whose lost data no snapshot references (e.g. after `repair
+ * snapshots --forget`) costs nothing anyone can restore: a warning, until
+ * `repair index` or `prune` drops it from the index.
+ */
+function settleUnneededLosses(findings: Finding[], needed: Set<string>): void {
+  for (const f of findings) {
+    if ((f.kind === 'missing-pack' || f.kind === 'pack-size') && f.severity === 'error' && f.pack && !needed.has(f.pack)) {
+      f.severity = 'warning';
+      f.message += '; no snapshot references the data lost with it';
+      f.hint = '`lifeboat repair index` drops it from the index';
+    }
   }
 }
 
