@@ -4,7 +4,7 @@ import type { SnapshotEntry } from '../repository/snapshot.js';
 import type { CheckReport, Finding } from './findings.js';
 import { readPacks } from './read-data.js';
 import { addRepairHints } from './repair-hints.js';
-import { recordKnownDamage } from '../repository/known-damage.js';
+import { readKnownDamage, recordKnownDamage } from '../repository/known-damage.js';
 
 export interface CheckOptions {
   /** Read and authenticate data: a percentage of packs (100 = all), or undefined for structure only. */
@@ -52,6 +52,19 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
     }
     for (const id of packs.unindexed) findings.push({ severity: 'warning', kind: 'unindexed-pack', pack: id, message: `pack ${id.slice(0, 12)} is in no index (left by an interrupted backup; prune removes it)` });
 
+    // Damage an earlier `check --read-data` found on this machine stays reported until that pack is read again
+    // or the data has an intact copy elsewhere: a structure-only check must not call it healthy.
+    const known = new Map<string, string>();
+    for (const c of await readKnownDamage(repo.cache)) {
+      const id = Buffer.from(c.blob, 'hex');
+      // Lost unless another usable copy exists (asked with the damaged copy set aside for a moment).
+      const wasMarked = repo.index.isDamaged(id, c.pack);
+      repo.index.markDamaged(id, c.pack);
+      if (!repo.index.has(id) && repo.index.packSize(c.pack) !== undefined && !packSet.has(c.pack)) known.set(blobKey(id), c.pack);
+      if (!wasMarked) repo.index.clearDamaged(id, c.pack);
+    }
+    for (const [k, v] of known) damaged.set(k, v);
+
     let packsRead = 0;
     let bytesRead = 0;
     if (options.readDataPercent !== undefined) {
@@ -62,6 +75,9 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
         bytesRead += bytes;
         options.onProgress?.({ packsRead, packsTotal: chosen.length, bytesRead });
       });
+      // A pack read now is judged by this read alone.
+      const readNow = new Set(chosen);
+      for (const [k, v] of known) if (readNow.has(v) && !read.damaged.has(k)) damaged.delete(k);
       for (const [k, v] of read.damaged) damaged.set(k, v);
       // Remembered locally, so the next backup stores these blobs again instead of deduplicating against them.
       await recordKnownDamage(repo.cache, chosen, [...read.damaged].map(([key, pack]) => ({ blob: Buffer.from(key, 'latin1').toString('hex'), pack })));

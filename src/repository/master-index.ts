@@ -82,6 +82,11 @@ export class MasterIndex {
     this.damaged.add(blobKey(id) + packId);
   }
 
+  /** Undo `markDamaged` for one copy. */
+  clearDamaged(id: Buffer, packId: string): void {
+    this.damaged.delete(blobKey(id) + packId);
+  }
+
   /** Whether this copy was set aside by `markDamaged`. */
   isDamaged(id: Buffer, packId: string): boolean {
     return this.damaged.has(blobKey(id) + packId);

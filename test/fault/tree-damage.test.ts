@@ -164,6 +164,10 @@ describe('a data blob that check --read-data found damaged', () => {
     const c = await cli(['check', '--read-data', '--json']);
     expect(c.code, show(c)).toBe(1);
     expect(lastJson<Check>(c.stdout).findings.some((f) => f.kind === 'corrupt-blob')).toBe(true);
+    // A structure-only check afterwards does not call the damaged data healthy.
+    const structure = await cli(['check', '--json']);
+    expect(structure.code, show(structure)).toBe(1);
+    expect(lastJson<Check>(structure.stdout).findings.find((f) => f.kind === 'corrupt-blob')?.affected?.[0]?.paths).toContain(`${data}/other/o1.txt`);
 
     const again = await cli(['backup', data, '--json']);
     expect(again.code, show(again)).toBe(0);
@@ -172,5 +176,10 @@ describe('a data blob that check --read-data found damaged', () => {
     const r = await cli(['restore', fresh, '--target', target]);
     expect(r.code, show(r)).toBe(0);
     expect(restoredFiles(target).get('other/o1.txt')).toBe(expected().get('other/o1.txt'));
+    // The damaged copies of the data blob and of the directory record damaged above.
+    expect(again.stderr).toMatch(/2 stored blob\(s\) that `check --read-data` found damaged were not reused/);
+    // The data has an intact copy again: the structure check is clean.
+    const after = await cli(['check', '--json']);
+    expect(after.code, show(after)).toBe(0);
   });
 });
