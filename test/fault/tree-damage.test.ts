@@ -131,6 +131,15 @@ describe('damage in a tree pack stays local', () => {
     expect(trees[0]!.hint).toMatch(/lifeboat repair snapshots/);
   });
 
+  it('ls lists every intact entry and names the damaged directory (exit 1)', async () => {
+    const r = await cli(['ls', first]);
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stdout).toContain(`${data}/keep/sub/k2.txt`);
+    expect(r.stdout).toContain(`${data}/top.txt`);
+    expect(r.stdout).not.toContain(`${data}/hurt/h1.txt`);
+    expect(r.stderr).toContain(`error: ${data}/hurt: the directory's contents cannot be read`);
+  });
+
   it('the next backup reads the damaged directory again, stores its tree afresh and says so (exit 3)', async () => {
     const b = await cli(['backup', data, '--json']);
     expect(b.code, show(b)).toBe(3);
