@@ -43,6 +43,8 @@ export interface BackupResult {
   parent?: string;
   /** Packs that the index named but storage lacked; their data was stored again. */
   repairedPacks: number;
+  /** Blob copies a `check --read-data` on this machine found damaged: never reused, their data is stored again when met. */
+  knownDamagedCopies: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   let packer: Packer | undefined;
   try {
     const packCheck = await repo.prepareRead();
+    const knownDamagedCopies = repo.index.damagedCount;
     const parent = options.force ? undefined : await findParent(repo, options, host, paths);
     if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
     progress.phase = 'saving';
@@ -115,7 +118,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     };
     const id = await repo.saveSnapshot(snapshot);
     progress.phase = 'done';
-    return { snapshot: { ...snapshot, id }, errors: walker.errors, ...(parent ? { parent: parent.id } : {}), repairedPacks: packCheck.missing.length + packCheck.wrongSize.length };
+    return { snapshot: { ...snapshot, id }, errors: walker.errors, ...(parent ? { parent: parent.id } : {}), repairedPacks: packCheck.missing.length + packCheck.wrongSize.length, knownDamagedCopies };
   } catch (err) {
     // Stop storing, then keep what is durable: index the packs already stored so a rerun need
     // not upload them again — all before the lock is released.

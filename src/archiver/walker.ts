@@ -56,18 +56,26 @@ export class TreeWalker {
     return { treeId, stats: this.stats };
   }
 
-  private async parentNodes(treeId: string | undefined): Promise<Map<string, TreeNode>> {
+  /**
+   * The parent snapshot's entries of a directory. An unreadable parent tree
+   * means reading the directory's files again; it is said (a warning, exit 3),
+   * and the damaged copy is set aside by the read, so the directory's new tree
+   * is stored afresh even where its content is unchanged, never referenced.
+   */
+  private async parentNodes(treeId: string | undefined, dirPath: string): Promise<Map<string, TreeNode>> {
     if (!treeId) return new Map();
     try {
       const tree = await this.repo.loadTree(treeId);
       return new Map(tree.nodes.map((n) => [n.name, n]));
-    } catch {
-      return new Map(); // an unreadable parent only means reading everything again
+    } catch (err) {
+      if (!(err instanceof LifeboatError)) throw err;
+      this.inputError(dirPath, new Error(`the parent snapshot's record of this directory is unreadable (${err.message}); its files were read again and its record stored afresh`));
+      return new Map();
     }
   }
 
   private async virtualDir(dir: VirtualDir, parentTree: string | undefined): Promise<string> {
-    const previous = await this.parentNodes(parentTree);
+    const previous = await this.parentNodes(parentTree, dir.path);
     const nodes = await Promise.all(
       [...dir.children].map(async ([name, child]): Promise<TreeNode | undefined> => {
         const childPath = path.posix.join(dir.path, name);
@@ -93,7 +101,7 @@ export class TreeWalker {
           return [] as string[];
         },
       ),
-      this.parentNodes(parentTree),
+      this.parentNodes(parentTree, dirPath),
     ]);
     names.sort();
     const nodes = await Promise.all(

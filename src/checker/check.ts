@@ -3,6 +3,8 @@ import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
 import type { CheckReport, Finding } from './findings.js';
 import { readPacks } from './read-data.js';
+import { addRepairHints } from './repair-hints.js';
+import { readKnownDamage, recordKnownDamage } from '../repository/known-damage.js';
 
 export interface CheckOptions {
   /** Read and authenticate data: a percentage of packs (100 = all), or undefined for structure only. */
@@ -50,6 +52,19 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
     }
     for (const id of packs.unindexed) findings.push({ severity: 'warning', kind: 'unindexed-pack', pack: id, message: `pack ${id.slice(0, 12)} is in no index (left by an interrupted backup; prune removes it)` });
 
+    // Damage an earlier `check --read-data` found on this machine stays reported until that pack is read again
+    // or the data has an intact copy elsewhere: a structure-only check must not call it healthy.
+    const known = new Map<string, string>();
+    for (const c of await readKnownDamage(repo.cache)) {
+      const id = Buffer.from(c.blob, 'hex');
+      // Lost unless another usable copy exists (asked with the damaged copy set aside for a moment).
+      const wasMarked = repo.index.isDamaged(id, c.pack);
+      repo.index.markDamaged(id, c.pack);
+      if (!repo.index.has(id) && repo.index.packSize(c.pack) !== undefined && !packSet.has(c.pack)) known.set(blobKey(id), c.pack);
+      if (!wasMarked) repo.index.clearDamaged(id, c.pack);
+    }
+    for (const [k, v] of known) damaged.set(k, v);
+
     let packsRead = 0;
     let bytesRead = 0;
     if (options.readDataPercent !== undefined) {
@@ -60,12 +75,19 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
         bytesRead += bytes;
         options.onProgress?.({ packsRead, packsTotal: chosen.length, bytesRead });
       });
+      // A pack read now is judged by this read alone.
+      const readNow = new Set(chosen);
+      for (const [k, v] of known) if (readNow.has(v) && !read.damaged.has(k)) damaged.delete(k);
       for (const [k, v] of read.damaged) damaged.set(k, v);
+      // Remembered locally, so the next backup stores these blobs again instead of deduplicating against them.
+      await recordKnownDamage(repo.cache, chosen, [...read.damaged].map(([key, pack]) => ({ blob: Buffer.from(key, 'latin1').toString('hex'), pack })));
     }
 
     const { snapshots, problems } = await repo.listSnapshots();
     for (const p of problems) findings.push({ severity: 'error', kind: 'unreadable-snapshot', object: p.name, message: `snapshot ${p.name} is unreadable: ${p.error.message}` });
-    await attributeDamage(repo, snapshots, damaged, findings);
+    const needed = await attributeDamage(repo, snapshots, damaged, findings);
+    settleUnneededLosses(findings, needed);
+    addRepairHints(findings);
     return {
       ok: !findings.some((f) => f.severity === 'error'),
       snapshots: snapshots.length,
@@ -94,7 +116,7 @@ function choosePacks(ids: string[], percent: number, random: () => number): stri
  * damaged or unknown blob. Results are memoised per tree, so shared subtrees
  * are walked once.
  */
-async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], damaged: Map<string, string>, findings: Finding[]): Promise<void> {
+async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], damaged: Map<string, string>, findings: Finding[]): Promise<Set<string>> {
   const memo = new Map<string, Array<{ path: string; pack?: string; reason: string }>>();
   const walk = async (treeId: string): Promise<Array<{ path: string; pack?: string; reason: string }>> => {
     const known = memo.get(treeId);
@@ -132,9 +154,11 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
   const byPack = new Map<string, Map<string, string[]>>();
   const missing = new Map<string, string[]>();
   const trees = new Map<string, string[]>();
+  const needed = new Set<string>();
   for (const s of snapshots) {
     for (const hit of await walk(s.tree)) {
       const p = '/' + hit.path;
+      if (hit.pack) needed.add(hit.pack);
       if (hit.reason.startsWith('unreadable tree')) {
         trees.set(s.id, [...(trees.get(s.id) ?? []), `${p}: ${hit.reason}`]);
       } else if (hit.pack) {
@@ -153,6 +177,22 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
   }
   for (const [snapshot, paths] of trees) {
     findings.push({ severity: 'error', kind: 'unreadable-tree', affected: [{ snapshot, paths }], message: `snapshot ${snapshot.slice(0, 8)} has unreadable directories: ${paths.slice(0, 3).join('; ')}` });
+  }
+  return needed;
+}
+
+/**
+ * A lost pack whose lost data no snapshot references (e.g. after `repair
+ * snapshots --forget`) costs nothing anyone can restore: a warning, until
+ * `repair index` or `prune` drops it from the index.
+ */
+function settleUnneededLosses(findings: Finding[], needed: Set<string>): void {
+  for (const f of findings) {
+    if ((f.kind === 'missing-pack' || f.kind === 'pack-size') && f.severity === 'error' && f.pack && !needed.has(f.pack)) {
+      f.severity = 'warning';
+      f.message += '; no snapshot references the data lost with it';
+      f.hint = '`lifeboat repair index` drops it from the index';
+    }
   }
 }
 

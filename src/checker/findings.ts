@@ -18,6 +18,8 @@ export interface Finding {
     | 'unreadable-tree'
     | 'unreadable-key';
   message: string;
+  /** What to do about it (e.g. the repair command that applies). */
+  hint?: string;
   pack?: string;
   object?: string;
   affected?: Affected[];

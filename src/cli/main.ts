@@ -38,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   restore: async () => (await import('./commands/restore.js')).registerRestore,
   copy: async () => (await import('./commands/copy.js')).registerCopy,
   check: async () => (await import('./commands/check.js')).registerCheck,
+  repair: async () => (await import('./commands/repair.js')).registerRepair,
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   drill: async () => (await import('./commands/drill.js')).registerDrill,
   prune: async () => (await import('./commands/prune.js')).registerPrune,

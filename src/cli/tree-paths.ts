@@ -1,4 +1,4 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, isLifeboatError, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { TreeNode } from '../repository/tree.js';
 
@@ -20,12 +20,27 @@ function notFound(p: string): LifeboatError {
   return new LifeboatError(ErrorCode.NotFound, `${p} is not in the snapshot`, { hint: 'list the snapshot with `lifeboat ls SNAPSHOT`' });
 }
 
-/** Depth-first walk yielding every node with its snapshot path. */
-export async function* walkTree(repo: Repository, treeId: string, prefix: string): AsyncGenerator<{ path: string; node: TreeNode }> {
+/**
+ * Depth-first walk yielding every node with its snapshot path. With
+ * `unreadable`, a directory below the start whose tree cannot be read (damage)
+ * is handed to it and the walk goes on; without, the error ends the walk.
+ */
+export async function* walkTree(
+  repo: Repository,
+  treeId: string,
+  prefix: string,
+  unreadable?: (path: string, err: LifeboatError) => void,
+): AsyncGenerator<{ path: string; node: TreeNode }> {
   const tree = await repo.loadTree(treeId);
   for (const node of tree.nodes) {
     const p = prefix === '/' ? `/${node.name}` : `${prefix}/${node.name}`;
     yield { path: p, node };
-    if (node.type === 'dir' && node.subtree) yield* walkTree(repo, node.subtree, p);
+    if (node.type !== 'dir' || !node.subtree) continue;
+    try {
+      yield* walkTree(repo, node.subtree, p, unreadable);
+    } catch (err) {
+      if (!unreadable || !isLifeboatError(err, ErrorCode.Corrupt)) throw err;
+      unreadable(p, err);
+    }
   }
 }

@@ -17,7 +17,8 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export class ObjectCache {
-  private readonly dir: string;
+  /** This repository's cache directory (also holds small local state such as `known-damage.ts`'s list). */
+  readonly dir: string;
 
   constructor(root: string, repositoryId: string) {
     this.dir = path.join(root, repositoryId);

@@ -123,4 +123,18 @@ describe('MasterIndex', () => {
     expect(loc.packId).toBe(packId('e'));
     expect(loc.type).toBe(BlobType.Tree);
   });
+
+  it('a copy marked damaged is never given while another copy is intact; with none left the blob is unknown', () => {
+    const idx = new MasterIndex();
+    idx.addPack(pack('a', [blob(1, 0)]));
+    idx.markDamaged(id(1), packId('a'));
+    expect(idx.has(id(1))).toBe(false);
+    expect(idx.lookup(id(1))).toBeUndefined();
+    // Stored again (a later backup): the new copy is used.
+    idx.addPack(pack('b', [blob(1, 0)]));
+    expect(idx.lookup(id(1))?.packId).toBe(packId('b'));
+    expect(idx.isDamaged(id(1), packId('a'))).toBe(true);
+    expect(idx.isDamaged(id(1), packId('b'))).toBe(false);
+    expect(idx.damagedCount).toBe(1);
+  });
 });

@@ -30,6 +30,8 @@ export class MasterIndex {
   private readonly copies = new Map<string, Entry[]>();
   /** Packs that an index names but storage does not hold (set by `excludePacks`). */
   private readonly excluded = new Set<number>();
+  /** Copies found damaged (blob key ‖ pack id): never used while another copy is intact. */
+  private readonly damaged = new Set<string>();
 
   get blobCount(): number {
     return this.blobs.size;
@@ -59,12 +61,40 @@ export class MasterIndex {
     }
   }
 
-  /** The live entry for a key: the first copy whose pack is not excluded. */
+  /** The live entry for a key: the first copy whose pack is not excluded and that is not known damaged. */
   private live(key: string): Entry | undefined {
     const e = this.blobs.get(key);
     if (e === undefined) return undefined;
-    if (!this.excluded.has(e.pack)) return e;
-    return this.copies.get(key)?.find((c) => !this.excluded.has(c.pack));
+    if (this.usable(key, e)) return e;
+    return this.copies.get(key)?.find((c) => this.usable(key, c));
+  }
+
+  private usable(key: string, e: Entry): boolean {
+    return !this.excluded.has(e.pack) && (this.damaged.size === 0 || !this.damaged.has(key + this.packs[e.pack]!.id));
+  }
+
+  /**
+   * Set one copy of a blob aside as damaged (it failed authentication): lookups
+   * give another copy, and when none is left the blob counts as unknown, so the
+   * next backup stores it again instead of referencing the damaged copy.
+   */
+  markDamaged(id: Buffer, packId: string): void {
+    this.damaged.add(blobKey(id) + packId);
+  }
+
+  /** Undo `markDamaged` for one copy. */
+  clearDamaged(id: Buffer, packId: string): void {
+    this.damaged.delete(blobKey(id) + packId);
+  }
+
+  /** Whether this copy was set aside by `markDamaged`. */
+  isDamaged(id: Buffer, packId: string): boolean {
+    return this.damaged.has(blobKey(id) + packId);
+  }
+
+  /** How many copies are set aside as damaged. */
+  get damagedCount(): number {
+    return this.damaged.size;
   }
 
   has(id: Buffer): boolean {

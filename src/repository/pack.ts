@@ -38,7 +38,20 @@ export function decodePackHeader(encKey: Buffer, pack: Buffer): PackEntry[] {
   const headerLength = pack.readUInt32LE(pack.length - 4);
   if (headerLength + 4 > pack.length) throw new LifeboatError(ErrorCode.Corrupt, 'pack header length points outside the pack');
   const headerStart = pack.length - 4 - headerLength;
-  const plain = open(encKey, 'pack-header', pack.subarray(headerStart, pack.length - 4));
+  return decodeSealedPackHeader(encKey, pack.subarray(headerStart, pack.length - 4), headerStart);
+}
+
+/** The length of the sealed header, from a pack's last 4 bytes (its trailer). */
+export function packHeaderLength(trailer: Buffer, packSize: number): number {
+  if (packSize < 4 || trailer.length !== 4) throw new LifeboatError(ErrorCode.Corrupt, 'pack is shorter than its trailer');
+  const headerLength = trailer.readUInt32LE(0);
+  if (headerLength + 4 > packSize) throw new LifeboatError(ErrorCode.Corrupt, 'pack header length points outside the pack');
+  return headerLength;
+}
+
+/** Open a sealed pack header that starts at `headerStart`, and check every entry lies before it. */
+export function decodeSealedPackHeader(encKey: Buffer, sealed: Buffer, headerStart: number): PackEntry[] {
+  const plain = open(encKey, 'pack-header', sealed);
   const r = new BinaryReader(plain, 'pack header');
   r.magic(PACK_MAGIC);
   const version = r.u8();

@@ -3,6 +3,7 @@ import type { Storage } from '../storage/contract.js';
 import { openBlob, sealVerified } from './blob-codec.js';
 import { BlobType, type BlobLocation } from './blob-types.js';
 import { ObjectCache, readThrough } from './cache.js';
+import { applyKnownDamage } from './known-damage.js';
 import { Chunker, gearTable } from './chunker.js';
 import { BlobCompressor } from './codec.js';
 import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectKind, type RepositoryKeys } from './crypto.js';
@@ -221,6 +222,8 @@ export class Repository {
     if (this.index.packCount === 0) await this.loadIndex();
     const check = await this.checkPacks();
     if (check.missing.length > 0) await this.loadIndex();
+    // Copies that `check --read-data` found damaged are not used (nor deduplicated against).
+    await applyKnownDamage(this.cache, this.index);
     return check;
   }
 
@@ -260,17 +263,20 @@ export class Repository {
     return this.storage.getRange(name, offset, length);
   }
 
-  /** A whole tree pack, verified against its name, from memory, the local cache or storage. */
+  /**
+   * A whole tree pack, from memory, the local cache or storage. Only a pack
+   * that matches its name is cached; a damaged one is still served from memory,
+   * because each tree blob is authenticated on its own when it is opened: one
+   * damaged byte then costs the directory it hits, not every tree of the pack.
+   */
   private async treePack(packId: string): Promise<Buffer> {
     const held = this.treePacks.get(packId);
     if (held) return held;
     const name = packObjectName(packId);
-    let pack: Buffer;
-    try {
-      pack = await readThrough(this.cache, name, () => this.storage.get(name));
-    } catch (err) {
-      if (isLifeboatError(err, ErrorCode.Corrupt)) err.context.pack = packId;
-      throw err;
+    let pack = await this.cache?.get(name);
+    if (!pack) {
+      pack = await this.storage.get(name);
+      if (sha256Hex(pack) === packId) await this.cache?.put(name, pack);
     }
     if (this.treePackBytes + pack.length > 256 * 1024 * 1024) {
       this.treePacks.clear();
@@ -315,21 +321,29 @@ export class Repository {
     return readRanges(this, locations, options, use, fail);
   }
 
-  /** Read one blob on the calling thread (trees, small reads), following it if its pack has gone. */
+  /**
+   * Read one blob on the calling thread (trees, small reads), following it if
+   * its pack has gone. A copy that fails authentication is set aside as damaged
+   * and the next copy is tried; with none left, the first damage is the error.
+   */
   async readBlob(id: Buffer): Promise<Buffer> {
+    let damage: LifeboatError | undefined;
     for (;;) {
       const loc = this.index.lookup(id);
-      if (!loc) throw missingBlob(id);
-      let sealed: Buffer;
+      if (!loc) throw damage ?? missingBlob(id);
+      // Ends: each pass sets a pack or a damaged copy aside, and lookups never give those.
       try {
-        sealed = await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type);
+        const sealed = await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type);
+        return this.openLocated(loc, sealed);
       } catch (err) {
-        if (!isLifeboatError(err, ErrorCode.NotFound)) throw err;
-        // Ends: each pass sets a pack aside, and lookups never give a pack set aside.
-        await this.packGone(loc.packId);
-        continue;
+        if (isLifeboatError(err, ErrorCode.NotFound)) {
+          await this.packGone(loc.packId);
+          continue;
+        }
+        if (!isLifeboatError(err, ErrorCode.Corrupt)) throw err;
+        this.index.markDamaged(id, loc.packId);
+        damage ??= err;
       }
-      return this.openLocated(loc, sealed);
     }
   }
 

@@ -1,4 +1,5 @@
 import { Minimatch } from 'minimatch';
+import { isLifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { isSafeName, type TreeNode } from '../repository/tree.js';
 
@@ -84,7 +85,15 @@ export async function planRestore(repo: Repository, rootTree: string, selection:
         if (matchesAny(excludes, p)) continue;
         const index = plan.dirs.length;
         plan.dirs.push({ path: p, node });
-        const inner = await visit(node.subtree, p);
+        let inner: boolean;
+        try {
+          inner = await visit(node.subtree, p);
+        } catch (err) {
+          if (!isLifeboatError(err)) throw err;
+          // Damage stays local: the directory is made, its unreadable content is named, the rest goes on.
+          plan.refused.push({ path: p, message: `the directory's contents cannot be read, nothing below it is restored: ${err.message}` });
+          inner = true;
+        }
         if (!inner && !selected(p)) plan.dirs.splice(index, 1);
         else any = true;
         continue;

@@ -361,8 +361,11 @@ describe('missing and damaged metadata', () => {
     expect(unindexed.map((f) => f.pack).sort(), show(r)).toEqual([...indexedPacks].sort());
     expect(report.findings.filter((f) => f.kind === 'missing-pack' || f.kind === 'pack-size')).toEqual([]);
 
+    // The parent's directory records were in the unindexed packs: the backup reads the files again,
+    // stores the records afresh and says so (exit 3).
     const b = await cli(repo, ['--json', 'backup', fx.data]);
-    expect(b.code, show(b)).toBe(0);
+    expect(b.code, show(b)).toBe(3);
+    expect(b.stderr).toContain("the parent snapshot's record of this directory is unreadable");
     const id = lastJson<{ snapshot: { id: string } }>(b.stdout).snapshot.id;
     const target = path.join(fx.dir, `restore-${++copies}`);
     const rr = await cli(repo, ['restore', id, '--target', target]);

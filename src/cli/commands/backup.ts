@@ -125,6 +125,7 @@ function snapshotSummary(result: BackupResult): Record<string, unknown> {
     summary: snapshot.summary,
     errors: result.errors,
     repairedPacks: result.repairedPacks,
+    knownDamagedCopies: result.knownDamagedCopies,
   };
 }
 
@@ -133,6 +134,7 @@ function report(ctx: CommandContext, result: BackupResult): void {
   const s = snapshot.summary;
   for (const e of errors) ctx.out.warn(`could not read ${e.path}: ${e.message}`);
   if (result.repairedPacks) ctx.out.warn(`${result.repairedPacks} pack(s) named in the index were missing or damaged; their data was stored again`);
+  if (result.knownDamagedCopies) ctx.out.warn(`${result.knownDamagedCopies} stored blob(s) that \`check --read-data\` found damaged were not reused; data still on disk was stored again`);
   ctx.out.info(
     `files: ${s.files} (${s.filesRead} read, ${s.files - s.filesRead} unchanged), dirs: ${s.dirs}\n` +
       `data: ${formatBytes(s.bytes)}, new: ${formatBytes(s.addedBytes)} (${formatBytes(s.addedStoredBytes)} stored)\n` +

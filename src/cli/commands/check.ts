@@ -28,6 +28,7 @@ export function registerCheck(program: Command, action: ActionFactory): void {
           for (const f of report.findings) {
             ctx.out.result(`${f.severity}: ${f.message}`);
             for (const a of f.affected ?? []) ctx.out.info(`  snapshot ${a.snapshot.slice(0, 8)}: ${a.paths.slice(0, 10).join(', ')}${a.paths.length > 10 ? ` and ${a.paths.length - 10} more` : ''}`);
+            if (f.hint) ctx.out.info(`  hint: ${f.hint}`);
           }
           const read = percent === undefined ? 'structure only' : `${report.packsRead} packs read (${formatBytes(report.bytesRead)})`;
           ctx.out.result(`${report.ok ? 'no errors found' : 'ERRORS FOUND'}: ${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs; ${read}`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ExitCode } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { formatMode } from '../format.js';
@@ -21,7 +22,10 @@ export function registerLs(program: Command, action: ActionFactory): void {
           const snapshot = await findSnapshot(repo, ref, { host: flags.host });
           const start = await nodeAt(repo, snapshot.tree, dir);
           const prefix = '/' + dir.split('/').filter(Boolean).join('/');
-          const entries = start.type === 'dir' && start.subtree ? walkTree(repo, start.subtree, prefix) : (async function* () { yield { path: prefix, node: start }; })();
+          // A directory whose record is damaged is named and the listing goes on (exit 1 at the end).
+          const unreadable: Array<{ path: string; message: string }> = [];
+          const onUnreadable = (p: string, err: Error) => unreadable.push({ path: p, message: err.message });
+          const entries = start.type === 'dir' && start.subtree ? walkTree(repo, start.subtree, prefix, onUnreadable) : (async function* () { yield { path: prefix, node: start }; })();
           for await (const { path, node } of entries) {
             if (ctx.out.json) {
               ctx.out.emit({ path, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.size ?? 0, mtime: new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString(), ...(node.target ? { target: node.target } : {}), ...(node.links ? { links: node.links } : {}) });
@@ -30,6 +34,12 @@ export function registerLs(program: Command, action: ActionFactory): void {
               ctx.out.result(`${formatMode(node.type, node.mode)} ${String(node.user ?? node.uid).padEnd(8)} ${String(node.size ?? 0).padStart(12)} ${when} ${path}${node.target ? ` -> ${node.target}` : ''}`);
             } else ctx.out.result(path);
           }
+          for (const u of unreadable) process.stderr.write(`error: ${u.path}: the directory's contents cannot be read: ${u.message}\n`);
+          if (unreadable.length) {
+            if (ctx.out.json) ctx.out.emit({ type: 'error', error: { code: 'corrupt', message: `${unreadable.length} director${unreadable.length === 1 ? 'y' : 'ies'} could not be read`, context: { paths: unreadable.map((u) => u.path) } } });
+            return ExitCode.Failure;
+          }
+          return ExitCode.Success;
         }),
       ),
     );
