@@ -1,5 +1,6 @@
-import { mkdir, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectories } from '../util/make-dirs.js';
 
 /**
  * The directory a restore writes into. It is created if absent (mode 0700)
@@ -14,7 +15,7 @@ export class RestoreTarget {
   private constructor(readonly root: string) {}
 
   static async open(target: string): Promise<RestoreTarget> {
-    await mkdir(target, { recursive: true, mode: 0o700 });
+    await makeDirectories(target, 0o700);
     return new RestoreTarget(await realpath(target));
   }
 

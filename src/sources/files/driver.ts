@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { compileExcludes } from '../../archiver/excludes.js';
 import type { StreamEntry } from '../../archiver/virtual-root.js';
@@ -11,6 +11,7 @@ import { scratchDir } from '../scratch-dir.js';
 import { readSnapshotFile, snapshotFileNode } from '../snapshot-file.js';
 import { expandPaths } from './expand-paths.js';
 import { readIdentities, sealFile, unsealStream } from './seal.js';
+import { makeDirectories } from '../../util/make-dirs.js';
 
 type FilesConfig = SourceConfigOf<'files'>;
 
@@ -96,7 +97,7 @@ async function sealedEntries(paths: string[], config: FilesConfig): Promise<Seal
 async function refuseNonEmptyDir(dir: string, force: boolean | undefined): Promise<void> {
   const entries = await readdir(dir).catch(() => undefined);
   if (entries === undefined) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectories(dir, 0o700);
     return;
   }
   if (entries.length && !force) {
