@@ -89,6 +89,17 @@ jobs:
     expect(rows.n).toBe(3);
   });
 
+  it('restores a files source with --force into a directory holding other files, and checks only what it restored', async () => {
+    const target = path.join(dir, 'config-out');
+    mkdirSync(path.join(target, 'already', 'there'), { recursive: true });
+    writeFileSync(path.join(target, 'already', 'there', 'other.txt'), 'not from the snapshot\n');
+    const r = await lb(['restore', 'latest', '--source', 'config', '--target', target, '--force']);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/ok +files/);
+    expect(readFileSync(path.join(target, dir, 'app', 'conf', 'app.yaml'), 'utf8')).toBe('port: 8080\n');
+    expect(readFileSync(path.join(target, 'already', 'there', 'other.txt'), 'utf8')).toBe('not from the snapshot\n');
+  });
+
   it('restores sealed secrets only with the identity', async () => {
     const target = path.join(dir, 'secrets-out');
     const without = await lb(['restore', 'latest', '--source', 'secrets', '--target', target]);

@@ -65,15 +65,17 @@ export const filesSource: SourceDriver<'files'> = {
         if (!dest.startsWith(target + path.sep)) throw new LifeboatError(ErrorCode.UnsafePath, `${entry.path} would be written outside the target`);
         await writeStreamAtomically(dest, unsealStream(readSnapshotFile(ctx.repo, node, stored), identities, entry.path), entry.mode & 0o7777);
       }
-      return { location: target, details: { dir: target } };
+      return { location: target, details: { dir: target, files: (record.entries as SealedEntry[]).map((e) => e.path) } };
     }
     const result = await restore(ctx.repo, ctx.snapshot, { target, signal: ctx.signal });
     if (result.errors.length) throw new LifeboatError(ErrorCode.PartialBackup, `${result.errors.length} file(s) could not be restored: ${result.errors[0]!.path}: ${result.errors[0]!.message}`);
-    return { location: target, details: { dir: target } };
+    const files = [...result.plan.files, ...result.plan.hardlinks].map((e) => e.path);
+    return { location: target, details: { dir: target, files } };
   },
 
+  // Only what the snapshot put there: with --force the target may hold other files, which are not the restore's.
   async inspect(restored) {
-    return countFiles(String(restored.details.dir));
+    return countRestoredFiles(String(restored.details.dir), restored.details.files as string[]);
   },
 };
 
@@ -105,20 +107,15 @@ async function refuseNonEmptyDir(dir: string, force: boolean | undefined): Promi
   }
 }
 
-/** Regular files and their bytes under a directory: what a files record counts. */
-async function countFiles(dir: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
+/** Regular files and their bytes at the snapshot's paths below the target: what a files record counts. */
+async function countRestoredFiles(dir: string, files: readonly string[]): Promise<{ files: number; bytes: number }> {
+  let count = 0;
   let bytes = 0;
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile()) {
-        files++;
-        bytes += (await lstat(full)).size;
-      }
-    }
-  };
-  await walk(dir);
-  return { files, bytes };
+  for (const p of files) {
+    const st = await lstat(path.join(dir, p)).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    count++;
+    bytes += st.size;
+  }
+  return { files: count, bytes };
 }
