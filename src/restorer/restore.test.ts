@@ -1,5 +1,6 @@
 import { createCipheriv } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,4 +53,26 @@ describe('restore of files made of several blobs (written by the workers at thei
     for (const [rel, data] of expected) expect((await readFile(path.join(root, rel))).equals(data), rel).toBe(true);
     expect((await readdir(path.join(root, 'many'))).length).toBe(300);
   }, 120_000);
+});
+
+describe('restored times', () => {
+  it('restores the modification time of files, directories and symlinks to the nanosecond', async () => {
+    const src = path.join(dir, 'times');
+    await mkdir(path.join(src, 'sub'), { recursive: true });
+    await writeFile(path.join(src, 'sub', 'one-blob.txt'), 'small\n');
+    await writeFile(path.join(src, 'sub', 'many-blobs.bin'), bytes(9, 300_000));
+    await symlink('one-blob.txt', path.join(src, 'sub', 'link'));
+    // Nanosecond times a double of seconds cannot carry (Node's utimes rounds them to about a microsecond).
+    const times: Record<string, string> = { 'sub/one-blob.txt': '1700000000.123456789', 'sub/many-blobs.bin': '1600000000.987654321', 'sub/link': '1500000000.000000001', sub: '1650000000.555555555' };
+    for (const [rel, t] of Object.entries(times)) execFileSync('touch', ['-h', '-m', '-d', `@${t}`, path.join(src, rel)]);
+    const result = await backup(repo, { paths: [src], host: 'test' });
+    const target = path.join(dir, 'times-target');
+    const restored = await restore(repo, result.snapshot, { target });
+    expect(restored.errors).toEqual([]);
+    for (const [rel, t] of Object.entries(times)) {
+      const st = await lstat(path.join(target, src, rel), { bigint: true });
+      expect(st.mtimeNs, rel).toBe(BigInt(t.replace('.', '')));
+    }
+    expect((await stat(path.join(target, src, 'sub', 'link'))).isFile()).toBe(true);
+  }, 60_000);
 });
