@@ -187,6 +187,16 @@ static napi_value link_at(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* renameAt(dirFd, from, to): replace `to` by `from` in one directory (atomic). */
+static napi_value rename_at(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int64_t dirfd;
+  char from[MAX_NAME], to[MAX_NAME];
+  if (!get_int(env, argv[0], &dirfd) || !get_name(env, argv[1], from) || !get_name(env, argv[2], to)) BAD_ARGS();
+  if (renameat((int)dirfd, from, (int)dirfd, to) != 0) return throw_errno(env, errno, "renameat", to);
+  return NULL;
+}
+
 /* chownAt(dirFd, name, uid, gid): the entry itself, never what a symlink points to. */
 static napi_value chown_at(napi_env env, napi_callback_info info) {
   ARGS(4);
@@ -230,7 +240,7 @@ NAPI_MODULE_INIT() {
   struct { const char *name; napi_callback cb; } fns[] = {
     {"openDirAt", open_dir_at},   {"identity", identity},     {"createFileAt", create_file_at},
     {"removeAt", remove_at},      {"symlinkAt", symlink_at},  {"linkAt", link_at},
-    {"chownAt", chown_at},        {"setTimes", set_times},    {"setTimesAt", set_times_at},
+    {"chownAt", chown_at},        {"renameAt", rename_at},        {"setTimes", set_times},    {"setTimesAt", set_times_at},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -21,6 +21,8 @@ export interface NativeFs {
   removeAt(dirFd: number, name: string): void;
   symlinkAt(target: string, dirFd: number, name: string): void;
   linkAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string): void;
+  /** Replace `to` by `from` within one directory, atomically. */
+  renameAt(dirFd: number, from: string, to: string): void;
   /** Owner of the entry itself (a symlink is not followed). */
   chownAt(dirFd: number, name: string, uid: number, gid: number): void;
   /** atime and mtime of an open file or directory. */

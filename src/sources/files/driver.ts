@@ -6,11 +6,10 @@ import type { SourceConfigOf } from '../../config/source-schemas.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { restore } from '../../restorer/restore.js';
 import type { Restored, RestoreContext, SourceDriver, SourceRecord } from '../contract.js';
-import { writeStreamAtomically } from '../restore-file.js';
 import { scratchDir } from '../scratch-dir.js';
-import { readSnapshotFile, snapshotFileNode } from '../snapshot-file.js';
 import { expandPaths } from './expand-paths.js';
-import { readIdentities, sealFile, unsealStream } from './seal.js';
+import { readIdentities, sealFile } from './seal.js';
+import { restoreSealed, type SealedDir, type SealedEntry } from './seal-restore.js';
 import { makeDirectories } from '../../util/make-dirs.js';
 
 type FilesConfig = SourceConfigOf<'files'>;
@@ -18,11 +17,6 @@ type FilesConfig = SourceConfigOf<'files'>;
 /** Suffix of a sealed file inside the snapshot: `/etc/app/secrets.yaml` is stored as `/etc/app/secrets.yaml.age`. */
 export const SEALED_SUFFIX = '.age';
 
-interface SealedEntry {
-  path: string;
-  mode: number;
-  size: number;
-}
 
 /**
  * Files and directories (SPEC §1): the archiver walks them with their modes,
@@ -41,12 +35,12 @@ export const filesSource: SourceDriver<'files'> = {
     if (!config.seal_to) {
       return { paths, excludes: config.exclude, record: async (stored) => ({ files: stored.files, bytes: stored.bytes, paths }) };
     }
-    const entries = await sealedEntries(paths, config);
+    const { entries, dirs } = await sealedEntries(paths, config);
     const streams: StreamEntry[] = entries.map((e) => ({ kind: 'stream', path: e.path + SEALED_SUFFIX, mode: e.mode, open: () => sealFile(e.path, config.seal_to!) }));
     if (streams.length === 0) throw new LifeboatError(ErrorCode.SourceFailed, `source "${ctx.sourceName}": no files to seal`, { hint: 'check `paths` and `exclude`' });
     return {
       streams,
-      record: async () => ({ sealed: true, recipients: config.seal_to, files: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0), entries }),
+      record: async () => ({ sealed: true, recipients: config.seal_to, files: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0), entries, dirs }),
     };
   },
 
@@ -58,13 +52,7 @@ export const filesSource: SourceDriver<'files'> = {
     if (record.sealed) {
       if (!ctx.identity) throw new LifeboatError(ErrorCode.Usage, 'this snapshot is sealed with age; restoring it needs --identity FILE', { hint: 'the identity is the offline key whose recipient is in seal_to' });
       const identities = await readIdentities(ctx.identity);
-      for (const entry of record.entries as SealedEntry[]) {
-        const stored = entry.path + SEALED_SUFFIX;
-        const node = await snapshotFileNode(ctx.repo, ctx.snapshot, stored);
-        const dest = path.join(target, entry.path);
-        if (!dest.startsWith(target + path.sep)) throw new LifeboatError(ErrorCode.UnsafePath, `${entry.path} would be written outside the target`);
-        await writeStreamAtomically(dest, unsealStream(readSnapshotFile(ctx.repo, node, stored), identities, entry.path), entry.mode & 0o7777);
-      }
+      await restoreSealed(ctx.repo, ctx.snapshot, target, record.entries as SealedEntry[], (record.dirs as SealedDir[] | undefined) ?? [], identities, SEALED_SUFFIX);
       return { location: target, details: { dir: target, files: (record.entries as SealedEntry[]).map((e) => e.path) } };
     }
     const result = await restore(ctx.repo, ctx.snapshot, { target, signal: ctx.signal });
@@ -79,21 +67,24 @@ export const filesSource: SourceDriver<'files'> = {
   },
 };
 
-async function sealedEntries(paths: string[], config: FilesConfig): Promise<SealedEntry[]> {
+/** The files to seal, and the directories walked on the way (their modes and times are restored too). */
+async function sealedEntries(paths: string[], config: FilesConfig): Promise<{ entries: SealedEntry[]; dirs: SealedDir[] }> {
   const excluded = compileExcludes(config.exclude ?? []);
-  const out: SealedEntry[] = [];
+  const entries: SealedEntry[] = [];
+  const dirs: SealedDir[] = [];
   const visit = async (p: string) => {
     if (excluded(p)) return;
-    const st = await lstat(p).catch(() => undefined);
+    const st = await lstat(p, { bigint: true }).catch(() => undefined);
     if (!st) return;
     if (st.isDirectory()) {
+      dirs.push({ path: p, mode: Number(st.mode) & 0o7777, mtimeNs: st.mtimeNs.toString() });
       for (const name of (await readdir(p)).sort()) await visit(path.join(p, name));
     } else if (st.isFile()) {
-      out.push({ path: p, mode: st.mode & 0o7777, size: st.size });
+      entries.push({ path: p, mode: Number(st.mode) & 0o7777, size: Number(st.size), mtimeNs: st.mtimeNs.toString() });
     }
   };
   for (const p of paths) await visit(p);
-  return out;
+  return { entries, dirs };
 }
 
 async function refuseNonEmptyDir(dir: string, force: boolean | undefined): Promise<void> {
