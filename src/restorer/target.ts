@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readlinkSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
@@ -48,6 +48,12 @@ export class RestoreTarget {
       fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     } catch (err) {
       throw new LifeboatError(ErrorCode.UnsafePath, `cannot open the target ${root}: ${(err as Error).message}`, { hint: 'restore into a directory (not a symlink to one)' });
+    }
+    // What was opened is what was resolved (no parent swapped in between), where /proc tells.
+    const opened = procPathOf(fd);
+    if (opened !== undefined && opened !== root) {
+      closeSync(fd);
+      throw new LifeboatError(ErrorCode.UnsafePath, `the target ${root} changed while it was opened (it is now ${opened}); refusing to restore`, { hint: 'make sure no one else can rename the directories above the target' });
     }
     return new RestoreTarget(root, fd);
   }
@@ -132,6 +138,14 @@ export class RestoreTarget {
     } finally {
       lease.release();
     }
+  }
+}
+
+function procPathOf(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
   }
 }
 
