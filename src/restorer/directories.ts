@@ -1,3 +1,4 @@
+import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { applyMetadataToFd } from './metadata.js';
 import type { PlannedEntry } from './plan.js';
 import type { RestoreTally } from './summary.js';
@@ -18,8 +19,10 @@ export function byDepth(dirs: PlannedEntry[]): PlannedEntry[][] {
  * relative to its parent's descriptor; one whose parent was not made is skipped, never created
  * through whatever is at the parent's path.
  */
-export async function createDirectories(levels: PlannedEntry[][], target: RestoreTarget, tally: RestoreTally): Promise<void> {
+export async function createDirectories(levels: PlannedEntry[][], target: RestoreTarget, tally: RestoreTally, signal?: AbortSignal): Promise<void> {
   for (const level of levels) {
+    // A tree of many directories stops at the first signal too, not only once the files begin.
+    if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
     for (const d of level) {
       await tally.attempt(d.path, async () => {
         if (target.parentMade(d.path)) target.makeDirectory(d.path);

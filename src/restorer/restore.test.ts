@@ -76,3 +76,23 @@ describe('restored times', () => {
     expect((await stat(path.join(target, src, 'sub', 'link'))).isFile()).toBe(true);
   }, 60_000);
 });
+
+describe('many directories', () => {
+  // Beyond the directories whose descriptor is held, each is reached again from a held ancestor, checked step by step.
+  it('restores a tree of more directories than it keeps open, with their modes and files', async () => {
+    const src = path.join(dir, 'wide');
+    for (let i = 0; i < 600; i++) {
+      await mkdir(path.join(src, `d${i}`, 'inner'), { recursive: true, mode: 0o750 });
+      await writeFile(path.join(src, `d${i}`, 'inner', 'f.txt'), `file ${i}\n`);
+    }
+    const result = await backup(repo, { paths: [src], host: 'test' });
+    const target = path.join(dir, 'wide-target');
+    const restored = await restore(repo, result.snapshot, { target });
+    expect(restored.errors).toEqual([]);
+    expect(restored.files).toBe(600);
+    for (const i of [0, 311, 599]) {
+      expect(await readFile(path.join(target, src, `d${i}`, 'inner', 'f.txt'), 'utf8')).toBe(`file ${i}\n`);
+      expect((await stat(path.join(target, src, `d${i}`, 'inner'))).mode & 0o777).toBe(0o750);
+    }
+  }, 120_000);
+});

@@ -50,7 +50,7 @@ async function restoreInto(repo: Repository, plan: RestorePlan, target: RestoreT
   tally.setTotals(plan.files.length, plan.bytes);
 
   const levels = byDepth(plan.dirs);
-  await createDirectories(levels, target, tally);
+  await createDirectories(levels, target, tally, options.signal);
 
   // Names of one multiply-linked file (same dev and inode): the first is restored, the others are linked to it.
   const { primaries: files, links } = groupLinkedFiles(plan.files.filter((f) => target.parentMade(f.path)));
