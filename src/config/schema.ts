@@ -96,6 +96,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       listen: z.string().regex(/^[^:]+:\d+$|^\[[0-9a-f:]+\]:\d+$/i, 'host:port').optional(),
       token_file: z.string().min(1).optional(),
+      restore_roots: z
+        .array(z.string().regex(/^\//, 'an absolute path'))
+        .optional()
+        .describe('directories the API may restore into, besides the system temp directory (default: none)'),
     })
     .optional(),
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -191,6 +191,28 @@ jobs:
     }
     expect(readdirSync(dir).sort()).toEqual(['cache', 'data', 'repo', 'repo.pass', 'state']);
     expect(readdirSync(process.cwd())).not.toContain('out');
+  });
+
+  it('refuses a restore outside the temp base and server.restore_roots, through a symlink, or into the repository', async () => {
+    symlinkSync('/etc', path.join(dir, 'to-etc'));
+    const cases: Array<[string, string, RegExp]> = [
+      ['outside every restore root', '/srv/lifeboat-not-a-root/out', /not below a directory the API may restore into .*server\.restore_roots/],
+      ['a symlinked target', path.join(dir, 'to-etc'), /is a symlink/],
+      ['below a symlinked directory', path.join(dir, 'to-etc', 'cron.d', 'new'), /\/etc\/cron\.d\/new is not below a directory the API may restore into/],
+      ['inside the repository', path.join(dir, 'repo', 'restored'), /inside the repository/],
+      ['the repository itself', path.join(dir, 'repo'), /inside the repository/],
+    ];
+    for (const route of ['/api/v1/restores/plan', '/api/v1/restores']) {
+      for (const [what, target, message] of cases) {
+        const r = await call(route, { method: 'POST', body: restoreBody({ target }) });
+        expect(r.status, `${route} into ${what}: ${r.text}`).toBe(400);
+        expect(r.json().error.message, what).toMatch(message);
+      }
+    }
+    expect(existsSync('/srv/lifeboat-not-a-root')).toBe(false);
+    expect(existsSync('/etc/cron.d/new')).toBe(false);
+    expect(existsSync(path.join(dir, 'repo', 'restored'))).toBe(false);
+    rmSync(path.join(dir, 'to-etc'));
   });
 
   it('refuses a restore into a directory that is not empty or into a file, and leaves them as they were', async () => {

@@ -1,7 +1,8 @@
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { makeDirectoriesSync } from '../util/make-dirs.js';
 
 /**
  * The API's bearer token: read from `server.token_file` (default
@@ -17,7 +18,7 @@ export function loadOrCreateToken(file: string): { token: string; created: boole
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirectoriesSync(path.dirname(file), 0o700);
   const token = randomBytes(32).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return { token, created: true };

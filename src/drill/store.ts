@@ -1,9 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Repository } from '../repository/repository.js';
 import { RunHistory } from '../state/history.js';
 import { renderHtml, renderMarkdown } from './render.js';
 import type { DrillReport } from './report.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 export interface ReportFiles {
   json: string;
@@ -34,7 +35,7 @@ export async function listDrillReports(repo: Repository): Promise<{ reports: Arr
 
 /** JSON, Markdown and HTML side by side in `dir` (0600: a report names servers and paths). */
 export async function writeReportFiles(dir: string, report: DrillReport): Promise<ReportFiles> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectories(dir, 0o700);
   const stamp = report.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const base = path.join(dir, `drill-${report.source.name.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}`);
   const files = { json: `${base}.json`, markdown: `${base}.md`, html: `${base}.html` };

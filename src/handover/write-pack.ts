@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 /**
  * The pack directory: new or empty (or, with --force, emptied of an earlier
@@ -50,7 +51,7 @@ export async function preparePackDir(dir: string, names: string[], force: boolea
 }
 
 export async function writePack(dir: string, files: PackFile[]): Promise<WrittenFile[]> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectories(dir, 0o700);
   await chmod(dir, 0o700);
   const written: WrittenFile[] = [];
   const put = async (name: string, content: string, mode: number, secret: boolean) => {

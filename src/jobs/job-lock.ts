@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { makeDirectoriesSync } from '../util/make-dirs.js';
 
 /**
  * One run of a job at a time on this host (`lifeboat run` and the daemon share
@@ -9,7 +10,7 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
  */
 export function acquireJobLock(stateDir: string, job: string): { release: () => void } {
   const dir = path.join(stateDir, 'locks');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectoriesSync(dir, 0o700);
   const file = path.join(dir, `job-${job}.pid`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

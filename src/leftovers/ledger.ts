@@ -6,6 +6,7 @@ import { ErrorCode, LifeboatError, systemErrorCode } from '../errors/index.js';
 import { defaultCacheRoot } from '../repository/cache.js';
 import { currentOwner, ownerSchema, type Owner } from './owner.js';
 import { resourceSchema, type Resource } from './resource.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 /**
  * The ledger of external resources: one small JSON file per resource a
@@ -104,7 +105,7 @@ export class Ledger {
   private async write(record: LedgerRecord, durable: boolean): Promise<void> {
     const tmp = path.join(this.dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
-      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await makeDirectories(this.dir, 0o700);
       const handle = await fs.open(tmp, 'wx', 0o600);
       try {
         await handle.writeFile(`${JSON.stringify(record)}\n`);

@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
+import { readFile, rename, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { sha256Hex } from './ids.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 /**
  * A local copy of immutable, content-addressed repository objects (index files,
@@ -46,7 +47,7 @@ export class ObjectCache {
     const target = this.file(name);
     const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await makeDirectories(path.dirname(target), 0o700);
       await writeFile(tmp, data, { mode: 0o600 });
       await rename(tmp, target);
     } catch {

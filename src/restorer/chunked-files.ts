@@ -1,20 +1,22 @@
-import { unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { BlobLocation } from '../repository/blob-types.js';
 import { blobKey } from '../repository/master-index.js';
 import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/map-limit.js';
-import { finishFile } from './metadata.js';
+import { applyMetadataToFd } from './metadata.js';
 import type { PlannedEntry } from './plan.js';
-import { createFileExclusive } from './safe-fs.js';
+import { createFileIn, removeNonDirectoryIn } from './safe-fs.js';
 import type { RestoreTally } from './summary.js';
+import type { RestoreTarget } from './target.js';
 
 interface FileJob {
   entry: PlannedEntry;
   dest: string;
   ids: Buffer[];
-  handle?: FileHandle;
+  /** The open file (a descriptor this restore created). */
+  fd?: number;
   /** Whether this restore created the file (only then is it removed on failure). */
   created?: boolean;
   /** Bytes written so far (by the workers). */
@@ -83,8 +85,25 @@ function planBatches(repo: Repository, files: PlannedEntry[], dest: (p: string) 
  * time; a file is finished (size checked, metadata set, closed) after the
  * batch holding its last chunk, or removed if any of its blobs failed.
  */
-export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[], dest: (p: string) => string, owners: boolean, tally: RestoreTally, signal: AbortSignal | undefined): Promise<void> {
-  const { jobs, batches } = planBatches(repo, files, dest);
+export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[], target: RestoreTarget, owners: boolean, tally: RestoreTally, signal: AbortSignal | undefined): Promise<void> {
+  const { jobs, batches } = planBatches(repo, files, target.dest);
+  const close = (job: FileJob) => {
+    if (job.fd === undefined) return;
+    try {
+      closeSync(job.fd);
+    } catch {
+      // already closed
+    }
+    job.fd = undefined;
+  };
+  // Never leave a partial or wrong file behind (removed through its directory's descriptor).
+  const remove = (job: FileJob) => {
+    try {
+      target.inParent(job.entry.path, (dirFd, name) => removeNonDirectoryIn(dirFd, name, job.dest));
+    } catch {
+      // gone already, or its directory is: nothing of it is left in the target
+    }
+  };
 
   const failJob = (job: FileJob, err: unknown) => {
     if (job.failed) return;
@@ -97,16 +116,13 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
       if (job.failed) throw new Error(job.failed);
       const expected = job.entry.node.size ?? 0;
       if (job.written !== expected) throw new LifeboatError(ErrorCode.Corrupt, `content is ${job.written} bytes, the snapshot records ${expected}`);
-      await finishFile(job.handle!, job.entry.node, owners);
-      await job.handle!.close();
-      job.handle = undefined;
+      applyMetadataToFd(job.fd!, job.entry.node, owners);
+      close(job);
       tally.fileDone(expected);
     } catch (err) {
       failJob(job, err);
-      await job.handle?.close().catch(() => undefined);
-      job.handle = undefined;
-      // Never leave a partial or wrong file behind.
-      if (job.created) await unlink(job.dest).catch(() => undefined);
+      close(job);
+      if (job.created) remove(job);
     }
   };
 
@@ -116,7 +132,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     opening = opening.then(() =>
       mapLimit(b.opens, 16, async (job) => {
         try {
-          job.handle = await createFileExclusive(job.dest);
+          job.fd = target.inParent(job.entry.path, (dirFd, name) => createFileIn(dirFd, name, job.dest));
           job.created = true;
         } catch (err) {
           failJob(job, err);
@@ -128,7 +144,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     const targets = new Map<string, { id: Buffer; at: Array<{ job: FileJob; position: number }> }>();
     for (const { job, i, position } of b.parts) {
       if (job.failed) continue;
-      if (!job.handle) throw new Error(`internal error: ${job.entry.path} is not open`);
+      if (job.fd === undefined) throw new Error(`internal error: ${job.entry.path} is not open`);
       const id = job.ids[i]!;
       const key = blobKey(id);
       const t = targets.get(key);
@@ -141,7 +157,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
       if (loc) locations.push(loc);
       else for (const { job } of t.at) failJob(job, missingBlob(t.id));
     }
-    const live = (b: BlobLocation) => targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.handle);
+    const live = (b: BlobLocation) => targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.fd !== undefined);
     await repo.readRanges(
       locations,
       { concurrency: 4 },
@@ -152,7 +168,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
           offset: blob.offset - range.offset,
           length: blob.length,
           rawLength: blob.rawLength,
-          writeAt: at.map(({ job, position }) => ({ fd: job.handle!.fd, position })),
+          writeAt: at.map(({ job, position }) => ({ fd: job.fd!, position })),
         }));
         const opened = await repo.pool.open(bytes, items);
         opened.forEach((r, i) => {
@@ -196,10 +212,9 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     // Interrupted or failed: close what is still open (nothing partial is kept).
     await previous.catch(() => undefined);
     for (const job of jobs) {
-      if (!job.handle) continue;
-      await job.handle.close().catch(() => undefined);
-      job.handle = undefined;
-      await unlink(job.dest).catch(() => undefined);
+      if (job.fd === undefined) continue;
+      close(job);
+      remove(job);
     }
   }
 }

@@ -1,12 +1,8 @@
-import { mapLimit } from '../util/map-limit.js';
-import { applyMetadata } from './metadata.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { applyMetadataToFd } from './metadata.js';
 import type { PlannedEntry } from './plan.js';
-import { ensureRealDirectory } from './safe-fs.js';
 import type { RestoreTally } from './summary.js';
 import type { RestoreTarget } from './target.js';
-
-/** Directories in the threadpool at once, while directories are made or their metadata set. */
-const DIR_CONCURRENCY = 16;
 
 /** Directories grouped by depth, shallowest first (plan order within a depth). */
 export function byDepth(dirs: PlannedEntry[]): PlannedEntry[][] {
@@ -18,30 +14,40 @@ export function byDepth(dirs: PlannedEntry[]): PlannedEntry[][] {
   return levels.filter((l) => l !== undefined);
 }
 
-/** `step` for every directory, one level after the other, the directories of one level concurrently. */
-async function eachLevel(levels: PlannedEntry[][], tally: RestoreTally, step: (d: PlannedEntry) => Promise<void>): Promise<void> {
-  for (const level of levels) await mapLimit(level, DIR_CONCURRENCY, (d) => tally.attempt(d.path, () => step(d)));
-}
-
 /**
- * Directories first, parents before children (one depth after the other, the directories of one
- * depth concurrently), each verified to be a real directory; one whose parent was not made is
- * skipped, never created through whatever is at the parent's path.
+ * Directories first, parents before children, each made (or verified to be a real directory)
+ * relative to its parent's descriptor; one whose parent was not made is skipped, never created
+ * through whatever is at the parent's path.
  */
-export async function createDirectories(levels: PlannedEntry[][], target: RestoreTarget, tally: RestoreTally): Promise<void> {
-  await eachLevel(levels, tally, async (d) => {
-    if (!target.parentMade(d.path)) return;
-    await ensureRealDirectory(target.dest(d.path));
-    target.madeDirectory(d.path);
-  });
+export async function createDirectories(levels: PlannedEntry[][], target: RestoreTarget, tally: RestoreTally, signal?: AbortSignal): Promise<void> {
+  for (const level of levels) {
+    // A tree of many directories stops at the first signal too, not only once the files begin.
+    if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
+    for (const d of level) {
+      await tally.attempt(d.path, async () => {
+        if (target.parentMade(d.path)) target.makeDirectory(d.path);
+      });
+    }
+  }
 }
 
 /**
  * Directory metadata last, deepest first, so writing into them does not change their mtime
- * (and a parent's mode is set only after its children's metadata).
+ * (and a parent's mode is set only after its children's metadata); set through the directory's
+ * own descriptor.
  */
 export async function applyDirectoryMetadata(levels: PlannedEntry[][], target: RestoreTarget, owners: boolean, tally: RestoreTally): Promise<void> {
-  await eachLevel([...levels].reverse(), tally, async (d) => {
-    if (target.isMade(d.path)) await applyMetadata(target.dest(d.path), d.node, owners);
-  });
+  for (const level of [...levels].reverse()) {
+    for (const d of level) {
+      await tally.attempt(d.path, async () => {
+        if (!target.isMade(d.path)) return;
+        const lease = target.lease(d.path);
+        try {
+          applyMetadataToFd(lease.fd, d.node, owners);
+        } finally {
+          lease.release();
+        }
+      });
+    }
+  }
 }

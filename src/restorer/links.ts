@@ -1,9 +1,9 @@
-import { link, symlink } from 'node:fs/promises';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { sameContent } from '../repository/tree.js';
+import { nativeFs } from '../util/native-fs.js';
 import { applySymlinkMetadata } from './metadata.js';
 import type { PlannedEntry } from './plan.js';
-import { removeNonDirectory } from './safe-fs.js';
+import { removeNonDirectoryIn } from './safe-fs.js';
 import type { RestoreTally } from './summary.js';
 import type { RestoreTarget } from './target.js';
 
@@ -43,12 +43,23 @@ export async function restoreSymlinks(symlinks: PlannedEntry[], target: RestoreT
   for (const s of symlinks) {
     await tally.attempt(s.path, async () => {
       if (!target.parentMade(s.path)) return;
-      const to = target.dest(s.path);
-      await removeNonDirectory(to);
-      await symlink(s.node.target ?? '', to);
-      await applySymlinkMetadata(to, s.node, owners);
+      target.inParent(s.path, (dirFd, name) => {
+        removeNonDirectoryIn(dirFd, name, target.dest(s.path));
+        nativeFs().symlinkAt(s.node.target ?? '', dirFd, name);
+        applySymlinkMetadata(dirFd, name, s.node, owners);
+      });
     });
   }
+}
+
+/** A hard link at `at` to the restored file at `to`, both reached through their parents' descriptors. */
+function linkInTarget(target: RestoreTarget, to: string, at: string): void {
+  target.inParent(to, (fromFd, fromName) =>
+    target.inParent(at, (dirFd, name) => {
+      removeNonDirectoryIn(dirFd, name, target.dest(at));
+      nativeFs().linkAt(fromFd, fromName, dirFd, name);
+    }),
+  );
 }
 
 /** The later names of multiply-linked files, hard-linked to their first name; refused when the first name failed. */
@@ -57,8 +68,7 @@ export async function linkNames(links: LinkedName[], target: RestoreTarget, tall
   for (const { entry, to } of links) {
     await tally.attempt(entry.path, async () => {
       if (failed.has(to.path)) throw new LifeboatError(ErrorCode.Failure, `not linked: ${to.path}, its other name, could not be restored`);
-      await removeNonDirectory(target.dest(entry.path));
-      await link(target.dest(to.path), target.dest(entry.path));
+      linkInTarget(target, to.path, entry.path);
       tally.fileDone(0);
     });
   }
@@ -73,9 +83,7 @@ export async function restoreHardlinks(hardlinks: PlannedEntry[], files: Planned
       const to = h.node.target ?? '';
       if (!target.parentMade(h.path)) return;
       if (!restoredFiles.has(to) || failed.has(to)) throw new LifeboatError(ErrorCode.UnsafePath, `hardlink to ${to}, which is not a file restored by this run`);
-      const at = target.dest(h.path);
-      await removeNonDirectory(at);
-      await link(target.dest(to), at);
+      linkInTarget(target, to, h.path);
     });
   }
 }

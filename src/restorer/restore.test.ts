@@ -1,5 +1,6 @@
 import { createCipheriv } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,5 +52,47 @@ describe('restore of files made of several blobs (written by the workers at thei
     const root = path.join(target, src);
     for (const [rel, data] of expected) expect((await readFile(path.join(root, rel))).equals(data), rel).toBe(true);
     expect((await readdir(path.join(root, 'many'))).length).toBe(300);
+  }, 120_000);
+});
+
+describe('restored times', () => {
+  it('restores the modification time of files, directories and symlinks to the nanosecond', async () => {
+    const src = path.join(dir, 'times');
+    await mkdir(path.join(src, 'sub'), { recursive: true });
+    await writeFile(path.join(src, 'sub', 'one-blob.txt'), 'small\n');
+    await writeFile(path.join(src, 'sub', 'many-blobs.bin'), bytes(9, 300_000));
+    await symlink('one-blob.txt', path.join(src, 'sub', 'link'));
+    // Nanosecond times a double of seconds cannot carry (Node's utimes rounds them to about a microsecond).
+    const times: Record<string, string> = { 'sub/one-blob.txt': '1700000000.123456789', 'sub/many-blobs.bin': '1600000000.987654321', 'sub/link': '1500000000.000000001', sub: '1650000000.555555555' };
+    for (const [rel, t] of Object.entries(times)) execFileSync('touch', ['-h', '-m', '-d', `@${t}`, path.join(src, rel)]);
+    const result = await backup(repo, { paths: [src], host: 'test' });
+    const target = path.join(dir, 'times-target');
+    const restored = await restore(repo, result.snapshot, { target });
+    expect(restored.errors).toEqual([]);
+    for (const [rel, t] of Object.entries(times)) {
+      const st = await lstat(path.join(target, src, rel), { bigint: true });
+      expect(st.mtimeNs, rel).toBe(BigInt(t.replace('.', '')));
+    }
+    expect((await stat(path.join(target, src, 'sub', 'link'))).isFile()).toBe(true);
+  }, 60_000);
+});
+
+describe('many directories', () => {
+  // Beyond the directories whose descriptor is held, each is reached again from a held ancestor, checked step by step.
+  it('restores a tree of more directories than it keeps open, with their modes and files', async () => {
+    const src = path.join(dir, 'wide');
+    for (let i = 0; i < 600; i++) {
+      await mkdir(path.join(src, `d${i}`, 'inner'), { recursive: true, mode: 0o750 });
+      await writeFile(path.join(src, `d${i}`, 'inner', 'f.txt'), `file ${i}\n`);
+    }
+    const result = await backup(repo, { paths: [src], host: 'test' });
+    const target = path.join(dir, 'wide-target');
+    const restored = await restore(repo, result.snapshot, { target });
+    expect(restored.errors).toEqual([]);
+    expect(restored.files).toBe(600);
+    for (const i of [0, 311, 599]) {
+      expect(await readFile(path.join(target, src, `d${i}`, 'inner', 'f.txt'), 'utf8')).toBe(`file ${i}\n`);
+      expect((await stat(path.join(target, src, `d${i}`, 'inner'))).mode & 0o777).toBe(0o750);
+    }
   }, 120_000);
 });

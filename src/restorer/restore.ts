@@ -5,7 +5,7 @@ import type { SnapshotEntry } from '../repository/snapshot.js';
 import { restoreChunkedFiles } from './chunked-files.js';
 import { applyDirectoryMetadata, byDepth, createDirectories } from './directories.js';
 import { groupLinkedFiles, linkNames, restoreHardlinks, restoreSymlinks } from './links.js';
-import { planRestore, type Selection } from './plan.js';
+import { planRestore, type RestorePlan, type Selection } from './plan.js';
 import { RestoreTally, type RestoreProgress, type RestoreResult } from './summary.js';
 import { RestoreTarget } from './target.js';
 import { restoreWholeFiles } from './whole-files.js';
@@ -36,12 +36,21 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
   if (options.dryRun) return result;
 
   const target = await RestoreTarget.open(result.target);
+  try {
+    await restoreInto(repo, plan, target, result, options);
+  } finally {
+    target.close();
+  }
+  return result;
+}
+
+async function restoreInto(repo: Repository, plan: RestorePlan, target: RestoreTarget, result: RestoreResult, options: RestoreOptions): Promise<void> {
   const owners = options.owners ?? process.getuid?.() === 0;
   const tally = new RestoreTally(result, options.progress);
   tally.setTotals(plan.files.length, plan.bytes);
 
   const levels = byDepth(plan.dirs);
-  await createDirectories(levels, target, tally);
+  await createDirectories(levels, target, tally, options.signal);
 
   // Names of one multiply-linked file (same dev and inode): the first is restored, the others are linked to it.
   const { primaries: files, links } = groupLinkedFiles(plan.files.filter((f) => target.parentMade(f.path)));
@@ -51,7 +60,8 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
   const chunked = files.filter((f) => f.node.content?.length !== 1);
   await restoreWholeFiles(
     repo,
-    single.map((entry) => ({ entry, dest: target.dest(entry.path) })),
+    target,
+    single.map((entry) => ({ entry })),
     owners,
     (_job, bytes) => {
       tally.fileDone(bytes);
@@ -61,11 +71,10 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
     options.signal,
   );
   if (options.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
-  await restoreChunkedFiles(repo, chunked, target.dest, owners, tally, options.signal);
+  await restoreChunkedFiles(repo, chunked, target, owners, tally, options.signal);
 
   await restoreSymlinks(plan.symlinks, target, owners, tally);
   await linkNames(links, target, tally);
   await restoreHardlinks(plan.hardlinks, plan.files, target, tally);
   await applyDirectoryMetadata(levels, target, owners, tally);
-  return result;
 }

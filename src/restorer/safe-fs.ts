@@ -1,51 +1,31 @@
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
-import { ErrorCode, LifeboatError, systemErrorCode } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { nativeFs } from '../util/native-fs.js';
 
 /**
- * File-system steps of a restore that never follow a symlink: directories are
- * created or verified to be real directories (parents first), and files are
- * created with O_EXCL | O_NOFOLLOW after removing whatever non-directory was
- * there — so an existing symlink or hardlink at the destination is replaced,
- * never written through.
+ * The file-system steps of a restore below a directory descriptor, never
+ * following a symlink: a file is created with O_EXCL | O_NOFOLLOW after
+ * removing whatever non-directory was there, so an existing symlink or
+ * hardlink at the destination is replaced, never written through; a directory
+ * in the way is refused. `shown` names the entry in messages.
  */
-export async function ensureRealDirectory(p: string): Promise<void> {
+export function createFileIn(dirFd: number, name: string, shown: string): number {
   try {
-    await mkdir(p, { mode: 0o700 });
-    return;
+    return nativeFs().createFileAt(dirFd, name, 0o600);
   } catch (err) {
-    if (systemErrorCode(err) !== 'EEXIST') throw err;
+    throw refusedDirectory(err, shown);
   }
-  const st = await lstat(p);
-  if (!st.isDirectory()) {
-    throw new LifeboatError(ErrorCode.UnsafePath, `${p} exists and is not a directory (${st.isSymbolicLink() ? 'a symlink' : 'a file'}); refusing to restore through it`, {
-      hint: 'restore into an empty --target',
-    });
-  }
-}
-
-export async function createFileExclusive(p: string): Promise<FileHandle> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  try {
-    return await open(p, flags, 0o600);
-  } catch (err) {
-    if (systemErrorCode(err) !== 'EEXIST') throw err;
-  }
-  await removeNonDirectory(p);
-  return open(p, flags, 0o600);
 }
 
 /** Make room for a new entry: remove a file or symlink; refuse to touch a directory. */
-export async function removeNonDirectory(p: string): Promise<void> {
-  let st;
+export function removeNonDirectoryIn(dirFd: number, name: string, shown: string): void {
   try {
-    st = await lstat(p);
+    nativeFs().removeAt(dirFd, name);
   } catch (err) {
-    if (systemErrorCode(err) === 'ENOENT') return;
-    throw err;
+    throw refusedDirectory(err, shown);
   }
-  if (st.isDirectory()) {
-    throw new LifeboatError(ErrorCode.UnsafePath, `${p} is a directory in the target; refusing to replace it`, { hint: 'restore into an empty --target' });
-  }
-  await unlink(p);
+}
+
+function refusedDirectory(err: unknown, shown: string): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'EISDIR') return err;
+  return new LifeboatError(ErrorCode.UnsafePath, `${shown} is a directory in the target; refusing to replace it`, { hint: 'restore into an empty --target' });
 }

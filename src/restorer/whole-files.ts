@@ -1,11 +1,13 @@
+import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { BlobLocation } from '../repository/blob-types.js';
 import { blobKey } from '../repository/master-index.js';
 import { missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
 import type { DirectWrite } from '../repository/whole-file-write.js';
-import { nsToSeconds } from './time.js';
+import { splitNs } from '../util/native-fs.js';
 import type { PlannedEntry } from './plan.js';
+import type { DirLease, RestoreTarget } from './target.js';
 
 /**
  * Files made of one blob (most small files) are written by the worker that
@@ -15,7 +17,6 @@ import type { PlannedEntry } from './plan.js';
  */
 export interface WholeFileJob {
   entry: PlannedEntry;
-  dest: string;
 }
 
 /** Largest pack range read (and handed to one worker task) at a time. */
@@ -23,6 +24,7 @@ const RANGE_BYTES = 2 * 1024 * 1024;
 
 export async function restoreWholeFiles(
   repo: Repository,
+  target: RestoreTarget,
   jobs: WholeFileJob[],
   owners: boolean,
   done: (job: WholeFileJob, bytes: number) => void,
@@ -57,26 +59,47 @@ export async function restoreWholeFiles(
     async (range, bytes) => {
       if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
       const targets: WholeFileJob[] = [];
-      const items = range.blobs.flatMap((b) =>
-        jobsOf(b).map((job) => {
-          targets.push(job);
-          const n = job.entry.node;
-          const writeTo: DirectWrite = {
-            path: job.dest,
-            mode: n.mode,
-            mtime: nsToSeconds(n.mtimeNs),
-            size: n.size ?? 0,
-            ...(owners && (n.uid !== uid || n.gid !== gid) ? { owner: { uid: n.uid, gid: n.gid } } : {}),
-          };
-          return { id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, writeTo };
-        }),
-      );
-      const results = await repo.pool.open(bytes, items);
-      results.forEach((r, i) => {
-        const job = targets[i]!;
-        if ('written' in r) done(job, r.written);
-        else if ('error' in r) fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
-      });
+      // The directories of this range's files, lent to the workers until they are done with them.
+      const leases = new Map<string, DirLease>();
+      const dirFd = (p: string) => {
+        const dir = path.posix.dirname(p);
+        let lease = leases.get(dir);
+        if (!lease) leases.set(dir, (lease = target.lease(dir)));
+        return lease.fd;
+      };
+      try {
+        const items = range.blobs.flatMap((b) =>
+          jobsOf(b).flatMap((job) => {
+            const n = job.entry.node;
+            let fd: number;
+            try {
+              fd = dirFd(job.entry.path);
+            } catch (err) {
+              fail(job, err);
+              return [];
+            }
+            targets.push(job);
+            const writeTo: DirectWrite = {
+              dirFd: fd,
+              name: path.posix.basename(job.entry.path),
+              shown: target.dest(job.entry.path),
+              mode: n.mode,
+              mtime: splitNs(n.mtimeNs),
+              size: n.size ?? 0,
+              ...(owners && (n.uid !== uid || n.gid !== gid) ? { owner: { uid: n.uid, gid: n.gid } } : {}),
+            };
+            return { id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength, writeTo };
+          }),
+        );
+        const results = await repo.pool.open(bytes, items);
+        results.forEach((r, i) => {
+          const job = targets[i]!;
+          if ('written' in r) done(job, r.written);
+          else if ('error' in r) fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
+        });
+      } finally {
+        for (const lease of leases.values()) lease.release();
+      }
     },
     (b, err) => {
       for (const job of jobsOf(b)) fail(job, err);

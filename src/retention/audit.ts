@@ -1,8 +1,9 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Repository } from '../repository/repository.js';
 import { VERSION } from '../version.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 /** One removal as the audit log records it. */
 export interface AuditedRemoval {
@@ -37,7 +38,7 @@ export function auditRecord(repo: Repository, policy: string, removed: AuditedRe
 export async function writeAudit(repo: Repository, record: AuditRecord, localLog: string | undefined): Promise<string> {
   const id = await repo.writeObject('audit', 'audit', Buffer.from(JSON.stringify(record)));
   if (localLog) {
-    await mkdir(path.dirname(localLog), { recursive: true, mode: 0o700 });
+    await makeDirectories(path.dirname(localLog), 0o700);
     await appendFile(localLog, JSON.stringify({ ...record, object: `audit/${id}` }) + '\n', { mode: 0o600 });
   }
   return id;

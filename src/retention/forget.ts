@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { listConsistently } from '../repository/consistent-listing.js';
@@ -9,6 +9,7 @@ import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
 import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type GroupPlan } from './plan.js';
 import { assertPolicyKeepsSomething, describePolicy, type RetentionPolicy } from './policy.js';
 import { snapshotIsComplete } from './snapshot-check.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -134,7 +135,7 @@ async function assertNotShortListing(repo: Repository, now: SnapshotEntry[], opt
 
 async function rememberListing(repo: Repository, kept: SnapshotEntry[], dir: string | undefined): Promise<void> {
   if (!dir) return;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectories(dir, 0o700);
   await writeFile(seenFile(dir, repo), JSON.stringify(kept.map((s) => s.id)), { mode: 0o600 });
 }
 

@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 /** Refuse to replace an existing path unless forced. */
 export async function refuseExisting(target: string, force: boolean | undefined, what: string): Promise<boolean> {
@@ -20,7 +21,7 @@ export async function refuseExisting(target: string, force: boolean | undefined,
  * where the real one was.
  */
 export async function writeStreamAtomically(target: string, input: AsyncIterable<Uint8Array>, mode = 0o600): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
+  await makeDirectories(path.dirname(target), 0o777);
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.lifeboat-${process.pid}-${Date.now()}`);
   try {
     const out = createWriteStream(temp, { mode, flags: 'wx', flush: true });

@@ -8,6 +8,7 @@ import { restore } from '../restorer/restore.js';
 import type { SourceType } from '../config/source-schemas.js';
 import type { RestoreContext } from './contract.js';
 import { displayUrl } from './tsdb-http.js';
+import { makeDirectories } from '../util/make-dirs.js';
 
 /**
  * What the snapshot-directory sources (VictoriaMetrics, Prometheus) share: the
@@ -87,7 +88,7 @@ export async function linkTree(parts: readonly TreePart[], dest: string): Promis
   const place = async (from: string, to: string): Promise<void> => {
     const st = await lstat(from);
     if (st.isDirectory()) {
-      await mkdir(to, { recursive: true, mode: st.mode & 0o7777 });
+      await makeDirectories(to, st.mode & 0o7777);
       for (const name of await readdir(from)) await place(path.join(from, name), path.join(to, name));
     } else if (st.isSymbolicLink()) {
       await symlink(await readlink(from), to);
@@ -100,7 +101,7 @@ export async function linkTree(parts: readonly TreePart[], dest: string): Promis
   };
   for (const part of parts) {
     const to = part.rel ? path.join(dest, ...part.rel.split('/')) : dest;
-    await mkdir(path.dirname(to), { recursive: true });
+    await makeDirectories(path.dirname(to), 0o777);
     await place(part.from, to);
   }
 }
@@ -203,7 +204,7 @@ export async function restoreDataDir<T extends SourceType>(ctx: RestoreContext<T
       hint: 'pass --force to replace its content, or restore to an empty directory',
     });
   }
-  await mkdir(target, { recursive: true, mode: 0o700 });
+  await makeDirectories(target, 0o700);
   const stagingDir = await ownedTempDir(target, '.lifeboat-restore-');
   const staging = stagingDir.path;
   try {

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { makeDirectoriesSync } from '../util/make-dirs.js';
 
 /**
  * Alert state in `<state_dir>/state.db` beside the run history: one row per
@@ -37,7 +37,7 @@ export class AlertStore {
   private constructor(private readonly db: Database.Database) {}
 
   static open(stateDir: string): AlertStore {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    makeDirectoriesSync(stateDir, 0o700);
     const db = new Database(path.join(stateDir, 'state.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 10000');

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { makeDirectoriesSync } from '../util/make-dirs.js';
 
 /**
  * The local run history (`<state_dir>/state.db`): every job run and each of
@@ -52,7 +52,7 @@ export class RunHistory {
   private constructor(private readonly db: Database.Database) {}
 
   static open(stateDir: string): RunHistory {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    makeDirectoriesSync(stateDir, 0o700);
     const db = new Database(path.join(stateDir, 'state.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 10000');

@@ -232,6 +232,16 @@ describe('backup and restore of a rich tree', () => {
     expect(text.stdout).toContain(firstId.slice(0, 8));
   });
 
+  // Node's recursive mkdir spun for ever under /proc (90 % CPU, deaf to the first SIGTERM).
+  it('a restore target or repository under /proc fails at once with a clear error', async () => {
+    const r = await lb(ctx, ['restore', firstId, '--target', '/proc/lifeboat-test/out']);
+    expectCode(r, 1);
+    expect(r.stderr).toContain('cannot create the directory /proc/lifeboat-test');
+    const init = await runCli(['init', '--repo', '/proc/lifeboat-test/repo'], { env: cliEnvFor(ctx.cache, PW) });
+    expectCode(init, 1);
+    expect(init.stderr).toContain('cannot create the directory /proc/lifeboat-test');
+  });
+
   it('restore reproduces content, modes, mtimes, symlinks and hardlinks', async () => {
     const target = path.join(ctx.dir, 'restore-full');
     const r = await lb(ctx, ['restore', firstId, '--target', target]);

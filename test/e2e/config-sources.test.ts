@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,11 @@ describe('configured sources through the CLI', () => {
     mkdirSync(path.join(app, 'conf'), { recursive: true });
     writeFileSync(path.join(app, 'conf', 'app.yaml'), 'port: 8080\n');
     writeFileSync(path.join(app, 'secrets.yaml'), 'token: hunter2-secret\n', { mode: 0o600 });
+    // A private directory of secrets with a nanosecond mtime: a sealed restore must bring back both.
+    mkdirSync(path.join(app, 'vault'), { mode: 0o700 });
+    writeFileSync(path.join(app, 'vault', '.env.production'), 'API_KEY=abc\n', { mode: 0o600 });
+    execFileSync('touch', ['-m', '-d', '@1700000000.123456789', path.join(app, 'vault', '.env.production')]);
+    execFileSync('touch', ['-m', '-d', '@1690000000.987654321', path.join(app, 'vault')]);
     const db = new Database(path.join(app, 'app.db'));
     db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES (\'a\'), (\'b\'), (\'c\');');
     db.close();
@@ -42,7 +47,7 @@ repositories:
 sources:
   app-db:  { type: sqlite, path: app/app.db, rpo: 24h }
   config:  { type: files, paths: [app/conf] }
-  secrets: { type: files, paths: [app/secrets.yaml], seal_to: [${recipient}] }
+  secrets: { type: files, paths: [app/secrets.yaml, app/vault], seal_to: [${recipient}] }
   version: { type: command, backup: "echo release-42" }
   broken:  { type: command, backup: "echo 'server unreachable' >&2; exit 7" }
 jobs:
@@ -89,6 +94,17 @@ jobs:
     expect(rows.n).toBe(3);
   });
 
+  it('restores a files source with --force into a directory holding other files, and checks only what it restored', async () => {
+    const target = path.join(dir, 'config-out');
+    mkdirSync(path.join(target, 'already', 'there'), { recursive: true });
+    writeFileSync(path.join(target, 'already', 'there', 'other.txt'), 'not from the snapshot\n');
+    const r = await lb(['restore', 'latest', '--source', 'config', '--target', target, '--force']);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/ok +files/);
+    expect(readFileSync(path.join(target, dir, 'app', 'conf', 'app.yaml'), 'utf8')).toBe('port: 8080\n');
+    expect(readFileSync(path.join(target, 'already', 'there', 'other.txt'), 'utf8')).toBe('not from the snapshot\n');
+  });
+
   it('restores sealed secrets only with the identity', async () => {
     const target = path.join(dir, 'secrets-out');
     const without = await lb(['restore', 'latest', '--source', 'secrets', '--target', target]);
@@ -97,6 +113,13 @@ jobs:
     const withKey = await lb(['restore', 'latest', '--source', 'secrets', '--target', target, '--identity', identity]);
     expect(withKey.code, show(withKey)).toBe(0);
     expect(readFileSync(path.join(target, dir, 'app', 'secrets.yaml'), 'utf8')).toBe('token: hunter2-secret\n');
+    const vault = lstatSync(path.join(target, dir, 'app', 'vault'), { bigint: true });
+    expect(Number(vault.mode) & 0o777).toBe(0o700);
+    expect(vault.mtimeNs).toBe(1690000000987654321n);
+    const env = lstatSync(path.join(target, dir, 'app', 'vault', '.env.production'), { bigint: true });
+    expect(Number(env.mode) & 0o777).toBe(0o600);
+    expect(env.mtimeNs).toBe(1700000000123456789n);
+    expect(readFileSync(path.join(target, dir, 'app', 'vault', '.env.production'), 'utf8')).toBe('API_KEY=abc\n');
   });
 
   it('streams a command source back with dump', async () => {

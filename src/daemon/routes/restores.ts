@@ -7,6 +7,7 @@ import { restore, type RestoreProgress } from '../../restorer/restore.js';
 import type { RestorePlan, RestoreRequest, RestoreStarted, RestoreStatus } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
+import { decideTarget } from '../restore-roots.js';
 import { openSnapshot, snapshotPathOf } from './snapshot-access.js';
 
 /** A request body as it arrives: the fields of a `RestoreRequest`, not checked yet. */
@@ -50,7 +51,9 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
     if (!selected) return 'path must be an absolute snapshot path without . or .. segments';
     // a relative target would land wherever the daemon was started
     if (!path.isAbsolute(b.target)) return 'target must be an absolute path on the server';
-    const target = path.resolve(b.target);
+    const decided = await decideTarget(b.target, d.loaded.config);
+    if (!decided.target) return decided.problem!;
+    const target = decided.target;
     const problem = await targetProblem(target);
     if (problem) return problem;
     return { repository: b.repository, snapshot: b.snapshot, target, selected };

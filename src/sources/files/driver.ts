@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { compileExcludes } from '../../archiver/excludes.js';
 import type { StreamEntry } from '../../archiver/virtual-root.js';
@@ -6,22 +6,17 @@ import type { SourceConfigOf } from '../../config/source-schemas.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { restore } from '../../restorer/restore.js';
 import type { Restored, RestoreContext, SourceDriver, SourceRecord } from '../contract.js';
-import { writeStreamAtomically } from '../restore-file.js';
 import { scratchDir } from '../scratch-dir.js';
-import { readSnapshotFile, snapshotFileNode } from '../snapshot-file.js';
 import { expandPaths } from './expand-paths.js';
-import { readIdentities, sealFile, unsealStream } from './seal.js';
+import { readIdentities, sealFile } from './seal.js';
+import { restoreSealed, type SealedDir, type SealedEntry } from './seal-restore.js';
+import { makeDirectories } from '../../util/make-dirs.js';
 
 type FilesConfig = SourceConfigOf<'files'>;
 
 /** Suffix of a sealed file inside the snapshot: `/etc/app/secrets.yaml` is stored as `/etc/app/secrets.yaml.age`. */
 export const SEALED_SUFFIX = '.age';
 
-interface SealedEntry {
-  path: string;
-  mode: number;
-  size: number;
-}
 
 /**
  * Files and directories (SPEC §1): the archiver walks them with their modes,
@@ -40,12 +35,12 @@ export const filesSource: SourceDriver<'files'> = {
     if (!config.seal_to) {
       return { paths, excludes: config.exclude, record: async (stored) => ({ files: stored.files, bytes: stored.bytes, paths }) };
     }
-    const entries = await sealedEntries(paths, config);
+    const { entries, dirs } = await sealedEntries(paths, config);
     const streams: StreamEntry[] = entries.map((e) => ({ kind: 'stream', path: e.path + SEALED_SUFFIX, mode: e.mode, open: () => sealFile(e.path, config.seal_to!) }));
     if (streams.length === 0) throw new LifeboatError(ErrorCode.SourceFailed, `source "${ctx.sourceName}": no files to seal`, { hint: 'check `paths` and `exclude`' });
     return {
       streams,
-      record: async () => ({ sealed: true, recipients: config.seal_to, files: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0), entries }),
+      record: async () => ({ sealed: true, recipients: config.seal_to, files: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0), entries, dirs }),
     };
   },
 
@@ -57,46 +52,45 @@ export const filesSource: SourceDriver<'files'> = {
     if (record.sealed) {
       if (!ctx.identity) throw new LifeboatError(ErrorCode.Usage, 'this snapshot is sealed with age; restoring it needs --identity FILE', { hint: 'the identity is the offline key whose recipient is in seal_to' });
       const identities = await readIdentities(ctx.identity);
-      for (const entry of record.entries as SealedEntry[]) {
-        const stored = entry.path + SEALED_SUFFIX;
-        const node = await snapshotFileNode(ctx.repo, ctx.snapshot, stored);
-        const dest = path.join(target, entry.path);
-        if (!dest.startsWith(target + path.sep)) throw new LifeboatError(ErrorCode.UnsafePath, `${entry.path} would be written outside the target`);
-        await writeStreamAtomically(dest, unsealStream(readSnapshotFile(ctx.repo, node, stored), identities, entry.path), entry.mode & 0o7777);
-      }
-      return { location: target, details: { dir: target } };
+      await restoreSealed(ctx.repo, ctx.snapshot, target, record.entries as SealedEntry[], (record.dirs as SealedDir[] | undefined) ?? [], identities, SEALED_SUFFIX);
+      return { location: target, details: { dir: target, files: (record.entries as SealedEntry[]).map((e) => e.path) } };
     }
     const result = await restore(ctx.repo, ctx.snapshot, { target, signal: ctx.signal });
     if (result.errors.length) throw new LifeboatError(ErrorCode.PartialBackup, `${result.errors.length} file(s) could not be restored: ${result.errors[0]!.path}: ${result.errors[0]!.message}`);
-    return { location: target, details: { dir: target } };
+    const files = [...result.plan.files, ...result.plan.hardlinks].map((e) => e.path);
+    return { location: target, details: { dir: target, files } };
   },
 
+  // Only what the snapshot put there: with --force the target may hold other files, which are not the restore's.
   async inspect(restored) {
-    return countFiles(String(restored.details.dir));
+    return countRestoredFiles(String(restored.details.dir), restored.details.files as string[]);
   },
 };
 
-async function sealedEntries(paths: string[], config: FilesConfig): Promise<SealedEntry[]> {
+/** The files to seal, and the directories walked on the way (their modes and times are restored too). */
+async function sealedEntries(paths: string[], config: FilesConfig): Promise<{ entries: SealedEntry[]; dirs: SealedDir[] }> {
   const excluded = compileExcludes(config.exclude ?? []);
-  const out: SealedEntry[] = [];
+  const entries: SealedEntry[] = [];
+  const dirs: SealedDir[] = [];
   const visit = async (p: string) => {
     if (excluded(p)) return;
-    const st = await lstat(p).catch(() => undefined);
+    const st = await lstat(p, { bigint: true }).catch(() => undefined);
     if (!st) return;
     if (st.isDirectory()) {
+      dirs.push({ path: p, mode: Number(st.mode) & 0o7777, mtimeNs: st.mtimeNs.toString() });
       for (const name of (await readdir(p)).sort()) await visit(path.join(p, name));
     } else if (st.isFile()) {
-      out.push({ path: p, mode: st.mode & 0o7777, size: st.size });
+      entries.push({ path: p, mode: Number(st.mode) & 0o7777, size: Number(st.size), mtimeNs: st.mtimeNs.toString() });
     }
   };
   for (const p of paths) await visit(p);
-  return out;
+  return { entries, dirs };
 }
 
 async function refuseNonEmptyDir(dir: string, force: boolean | undefined): Promise<void> {
   const entries = await readdir(dir).catch(() => undefined);
   if (entries === undefined) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectories(dir, 0o700);
     return;
   }
   if (entries.length && !force) {
@@ -104,20 +98,15 @@ async function refuseNonEmptyDir(dir: string, force: boolean | undefined): Promi
   }
 }
 
-/** Regular files and their bytes under a directory: what a files record counts. */
-async function countFiles(dir: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
+/** Regular files and their bytes at the snapshot's paths below the target: what a files record counts. */
+async function countRestoredFiles(dir: string, files: readonly string[]): Promise<{ files: number; bytes: number }> {
+  let count = 0;
   let bytes = 0;
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile()) {
-        files++;
-        bytes += (await lstat(full)).size;
-      }
-    }
-  };
-  await walk(dir);
-  return { files, bytes };
+  for (const p of files) {
+    const st = await lstat(path.join(dir, p)).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    count++;
+    bytes += st.size;
+  }
+  return { files: count, bytes };
 }

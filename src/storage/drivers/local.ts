@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
 import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageFactory, StorageOptions } from '../contract.js';
 import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../names.js';
+import { makeDirectories } from '../../util/make-dirs.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -66,7 +67,7 @@ async function fsyncDir(dir: string): Promise<void> {
 
 /** mkdir -p with 0700, then fsync the parent of every directory it created. */
 async function mkdirDurable(dir: string): Promise<void> {
-  const first = await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  const first = await makeDirectories(dir, DIR_MODE);
   if (first === undefined) return;
   for (let d = dir; ; d = path.dirname(d)) {
     await fsyncDir(path.dirname(d));

@@ -7,6 +7,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SFTP_PORT } from './sftp-url.js';
+import { makeDirectories } from '../../util/make-dirs.js';
 
 export interface KnownHostEntry {
   marker?: 'revoked' | 'cert-authority';
@@ -134,7 +135,7 @@ export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
 
 /** Appends a hashed entry, creating the file (0600) and its directory (0700) when missing. */
 export async function appendKnownHost(file: string, host: string, port: number, blob: Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await makeDirectories(path.dirname(file), 0o700);
   let prefix = '';
   try {
     const current = await fs.readFile(file, 'utf8');
