@@ -3,6 +3,7 @@ import { keepDurablePacks, newRunPacker } from '../archiver/run-packer.js';
 import { storeTree } from '../archiver/tree-store.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
+import { writeTombstone } from '../repository/tombstone.js';
 import type { Snapshot, SnapshotEntry } from '../repository/snapshot.js';
 import type { Tree, TreeNode } from '../repository/tree.js';
 
@@ -64,7 +65,7 @@ export async function repairSnapshots(repo: Repository, options: RepairSnapshots
     const { snapshots } = await repo.listSnapshots();
     const chosen = options.ids ? snapshots.filter((s) => options.ids!.includes(s.id)) : snapshots;
     const report: RepairSnapshotsReport = { dryRun: Boolean(options.dryRun), examined: chosen.length, repaired: [], unrepairable: [] };
-    const packer = options.dryRun ? undefined : newRunPacker(repo);
+    const packer = options.dryRun ? undefined : newRunPacker(repo, lock);
     const rewriter = new TreeRewriter(repo, packer);
     try {
       const pending: Array<{ original: SnapshotEntry; tree: string; entry: RepairedSnapshot }> = [];
@@ -89,13 +90,15 @@ export async function repairSnapshots(repo: Repository, options: RepairSnapshots
         await lock.assertHeld();
         entry.repaired = await repo.saveSnapshot(repairedSnapshot(original, tree));
         if (options.forget) {
+          // A tombstone first, as forget writes one: prune tells a removal on purpose from a short listing by it.
+          await writeTombstone(repo, { snapshot: original.id, time: original.time, tree: original.tree, forgottenAt: new Date().toISOString(), audit: `replaced by repaired snapshot ${entry.repaired}` });
           await repo.storage.remove(`snapshots/${original.id}`);
           entry.forgotten = true;
         }
       }
       return report;
     } catch (err) {
-      if (packer) await keepDurablePacks(repo, packer);
+      if (packer) await keepDurablePacks(repo, packer, lock);
       throw err;
     }
   });
