@@ -16,7 +16,8 @@ export interface Finding {
     | 'missing-blob'
     | 'unreadable-snapshot'
     | 'unreadable-tree'
-    | 'unreadable-key';
+    | 'unreadable-key'
+    | 'no-key-slot';
   message: string;
   pack?: string;
   object?: string;

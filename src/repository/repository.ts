@@ -2,7 +2,7 @@ import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
 import { openBlob, sealVerified } from './blob-codec.js';
 import { BlobType, type BlobLocation } from './blob-types.js';
-import { ObjectCache, readThrough } from './cache.js';
+import { ObjectCache, readThrough, type CacheUse } from './cache.js';
 import { Chunker, gearTable } from './chunker.js';
 import { BlobCompressor } from './codec.js';
 import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectKind, type RepositoryKeys } from './crypto.js';
@@ -14,7 +14,7 @@ import { createKeySlot, parseKeySlot } from './key-slot.js';
 import { unlock } from './unlock.js';
 import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { MasterIndex } from './master-index.js';
-import { missingBlob, readRanges, type PackRange, type RangeReadOptions } from './pack-ranges.js';
+import { missingBlob, readRanges, type RangeReadOptions, type RangeUse } from './pack-ranges.js';
 import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
 import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
@@ -76,6 +76,10 @@ export class Repository {
     readonly cache: ObjectCache | undefined,
     readonly keyName: string | undefined,
     private readonly lockTiming: LockTiming,
+    /** How index files, snapshots and tree packs use the local cache (see `readingFromStorage`). */
+    private readonly cacheUse: CacheUse = 'trust',
+    /** The repository this one is a storage-reading view of: its worker pool is shared. */
+    private readonly viewOf?: Repository,
   ) {
     this.compressor = new BlobCompressor(config.compression.level);
     this.chunker = new Chunker(config.chunker, gearTable(keys.chunker));
@@ -128,6 +132,7 @@ export class Repository {
     // Several slots may open with one password (e.g. a slot left by an interrupted
     // init): the right one is the slot whose master secret authenticates the config.
     let lastError: unknown;
+    let configReads = 1;
     for await (const { master, keyName } of unlock(storage, credentials)) {
       const keys = deriveRepositoryKeys(master);
       let plain: Buffer;
@@ -135,7 +140,14 @@ export class Repository {
         plain = open(keys.encryption, 'config', configBytes);
       } catch (err) {
         lastError = err;
-        continue;
+        // Read the config once more: bytes damaged on the way are not a damaged config.
+        if (configReads++ > 1) continue;
+        configBytes = await storage.get('config');
+        try {
+          plain = open(keys.encryption, 'config', configBytes);
+        } catch {
+          continue;
+        }
       }
       const config = parseRepositoryConfig(plain);
       const repo = new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
@@ -155,13 +167,38 @@ export class Repository {
     throw new LifeboatError(ErrorCode.WrongPassword, 'wrong password', { hint: `check ${credentials.kind === 'password' ? credentials.source : 'the key'}; a recovery key file can be used with --key-file` });
   }
 
+  /**
+   * A view of this repository for readers whose answer is about storage
+   * (`check`, `verify`, drills, the check of a copy): index files, snapshots
+   * and tree packs are read from storage every time (the cache is refreshed,
+   * never served), and nothing read before (index, trees) is carried over. It
+   * shares this repository's storage and worker pool; its `close` releases
+   * only what it holds itself.
+   */
+  readingFromStorage(): Repository {
+    const view = new Repository(this.storage, this.keys, this.config, this.cache, this.keyName, this.lockTiming, 'storage', this.viewOf ?? this);
+    view.lockWaitMs = this.lockWaitMs;
+    return view;
+  }
+
+  /** Whether cached copies are served (false for a `readingFromStorage` view). */
+  get trustsCache(): boolean {
+    return this.cacheUse === 'trust';
+  }
+
   /** The worker pool, started on first use. */
   get pool(): BlobWorkerPool {
+    if (this.viewOf) return this.viewOf.pool;
     this.poolInstance ??= new BlobWorkerPool(this.keys, this.config);
     return this.poolInstance;
   }
 
   async close(): Promise<void> {
+    if (this.viewOf) {
+      this.trees.clear();
+      this.treePacks.clear();
+      return;
+    }
     await this.poolInstance?.close();
     this.poolInstance = undefined;
     await this.storage.close();
@@ -197,7 +234,7 @@ export class Repository {
 
   /** Read (checked against the name by `readThrough`), then decrypt. */
   async readObject(name: string, kind: ObjectKind): Promise<Buffer> {
-    const data = await readThrough(this.cache, name, () => this.storage.get(name));
+    const data = await readThrough(this.cache, name, () => this.storage.get(name), this.cacheUse);
     return open(this.keys.encryption, kind, data);
   }
 
@@ -267,7 +304,7 @@ export class Repository {
     const name = packObjectName(packId);
     let pack: Buffer;
     try {
-      pack = await readThrough(this.cache, name, () => this.storage.get(name));
+      pack = await readThrough(this.cache, name, () => this.storage.get(name), this.cacheUse);
     } catch (err) {
       if (isLifeboatError(err, ErrorCode.Corrupt)) err.context.pack = packId;
       throw err;
@@ -311,7 +348,7 @@ export class Repository {
   }
 
   /** Read many blobs in pack ranges, following blobs whose pack has gone (`readRanges`). */
-  readRanges(locations: BlobLocation[], options: RangeReadOptions, use: (range: PackRange, bytes: Buffer) => Promise<void>, fail: (blob: BlobLocation, err: LifeboatError) => void): Promise<void> {
+  readRanges(locations: BlobLocation[], options: RangeReadOptions, use: RangeUse, fail: (blob: BlobLocation, err: LifeboatError) => void): Promise<void> {
     return readRanges(this, locations, options, use, fail);
   }
 
@@ -329,8 +366,27 @@ export class Repository {
         await this.packGone(loc.packId);
         continue;
       }
-      return this.openLocated(loc, sealed);
+      try {
+        return this.openLocated(loc, sealed);
+      } catch (err) {
+        // Tree packs were checked whole against their name: their damage is real.
+        if (loc.type === BlobType.Tree || !isLifeboatError(err, ErrorCode.Corrupt)) throw err;
+        // Read once more: bytes damaged on the way are not damage in storage; damage that stays is fatal.
+        return this.openLocated(loc, await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type));
+      }
     }
+  }
+
+  /**
+   * A whole pack from storage (never the cache), and whether it matches its
+   * name. A pack that does not is read once more before it counts as damaged
+   * (bytes damaged on the way are not damage in storage).
+   */
+  async readWholePack(packId: string): Promise<{ bytes: Buffer; intact: boolean }> {
+    const name = packObjectName(packId);
+    let bytes = await this.storage.get(name);
+    if (sha256Hex(bytes) !== packId) bytes = await this.storage.get(name);
+    return { bytes, intact: sha256Hex(bytes) === packId };
   }
 
   openLocated(loc: BlobLocation, sealed: Buffer): Buffer {

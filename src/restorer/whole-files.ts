@@ -54,12 +54,14 @@ export async function restoreWholeFiles(
   await repo.readRanges(
     locations,
     { maxRange: RANGE_BYTES, concurrency: 4 },
-    async (range, bytes) => {
+    async (range, bytes, lastTry) => {
       if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
       const targets: WholeFileJob[] = [];
+      const itemBlobs: BlobLocation[] = [];
       const items = range.blobs.flatMap((b) =>
         jobsOf(b).map((job) => {
           targets.push(job);
+          itemBlobs.push(b);
           const n = job.entry.node;
           const writeTo: DirectWrite = {
             path: job.dest,
@@ -72,11 +74,17 @@ export async function restoreWholeFiles(
         }),
       );
       const results = await repo.pool.open(bytes, items);
+      // A blob that failed authentication is read once more (`readRanges`); its files are written then.
+      const again = new Set<BlobLocation>();
       results.forEach((r, i) => {
         const job = targets[i]!;
+        const blob = itemBlobs[i]!;
         if ('written' in r) done(job, r.written);
-        else if ('error' in r) fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
+        else if (!('error' in r)) return;
+        else if (!lastTry && r.code === ErrorCode.Corrupt) again.add(blob);
+        else fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
       });
+      return [...again];
     },
     (b, err) => {
       for (const job of jobsOf(b)) fail(job, err);
