@@ -57,7 +57,7 @@ export interface ListedSnapshots {
  * the SHA-256 of their stored bytes, and nothing is rewritten except locks.
  */
 export class Repository {
-  readonly index = new MasterIndex();
+  readonly index: MasterIndex;
   private poolInstance: BlobWorkerPool | undefined;
   private readonly compressor: BlobCompressor;
   readonly chunker: Chunker;
@@ -80,10 +80,13 @@ export class Repository {
     private readonly cacheUse: CacheUse = 'trust',
     /** The repository this one is a storage-reading view of: its worker pool is shared. */
     private readonly viewOf?: Repository,
+    /** A view that keeps the index of the repository it views (see `readingFromStorage`). */
+    sharesIndex = false,
   ) {
+    this.index = sharesIndex && viewOf ? viewOf.index : new MasterIndex();
     this.compressor = new BlobCompressor(config.compression.level);
     this.chunker = new Chunker(config.chunker, gearTable(keys.chunker));
-    this.indexFiles = new IndexFiles(storage, async (name) => decodeIndexFile(await this.readObject(name, 'index')), this.index);
+    this.indexFiles = sharesIndex && viewOf ? viewOf.indexFiles : new IndexFiles(storage, async (name) => decodeIndexFile(await this.readObject(name, 'index')), this.index);
   }
 
   get id(): string {
@@ -171,12 +174,15 @@ export class Repository {
    * A view of this repository for readers whose answer is about storage
    * (`check`, `verify`, drills, the check of a copy): index files, snapshots
    * and tree packs are read from storage every time (the cache is refreshed,
-   * never served), and nothing read before (index, trees) is carried over. It
+   * never served), and no tree read before is carried over; nor is the index,
+   * unless `index` is 'shared' (for checks of trees and packs that trust the
+   * index files loaded already, e.g. right after a backup wrote them). It
    * shares this repository's storage and worker pool; its `close` releases
    * only what it holds itself.
    */
-  readingFromStorage(): Repository {
-    const view = new Repository(this.storage, this.keys, this.config, this.cache, this.keyName, this.lockTiming, 'storage', this.viewOf ?? this);
+  readingFromStorage(index: 'fresh' | 'shared' = 'fresh'): Repository {
+    const base = this.viewOf ?? this;
+    const view = new Repository(this.storage, this.keys, this.config, this.cache, this.keyName, this.lockTiming, 'storage', base, index === 'shared' && base === this);
     view.lockWaitMs = this.lockWaitMs;
     return view;
   }

@@ -1,6 +1,12 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../../src/archiver/backup.js';
+import { Repository } from '../../src/repository/repository.js';
+import type { SnapshotEntry } from '../../src/repository/snapshot.js';
+import { snapshotIsComplete } from '../../src/retention/snapshot-check.js';
+import { openStorage } from '../../src/storage/registry.js';
+import { checkBackup } from '../../src/verify/post-backup.js';
 import { lastJson, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
 
@@ -151,5 +157,37 @@ describe('a repository with no key slot left', () => {
     const list = await cli(repo, ['key', 'list'], withKey);
     expect(list.code, show(list)).toBe(1);
     expect(list.stderr + list.stdout).toMatch(/no readable key slot/);
+  }, 120_000);
+});
+
+describe('the checks behind backup --source and forget read trees from storage', () => {
+  /** A repository whose tree pack the local cache holds (written there by the backup), damaged in storage. */
+  async function backedUpThenTreeDamaged(): Promise<{ repo: Repository; snapshot: SnapshotEntry }> {
+    const location = path.join(dir, `lib-${++runs}`);
+    const repo = await Repository.init(await openStorage(location, { create: true }), Buffer.from(PW), { cacheRoot: `${location}.cache` });
+    const { snapshot } = await backup(repo, { paths: [path.join(dir, 'data')], host: 'test' });
+    flipByte(cachedTreePack(location), 100);
+    return { repo, snapshot };
+  }
+
+  it('checkBackup (the check right after a backup) finds a tree pack damaged in storage although the cache holds an intact copy', async () => {
+    const { repo, snapshot } = await backedUpThenTreeDamaged();
+    try {
+      const checked = await checkBackup(repo, snapshot);
+      expect(checked.verified).toBe(false);
+      expect(checked.reasons.join('\n')).toMatch(/cannot be read/);
+    } finally {
+      await repo.close();
+    }
+  }, 120_000);
+
+  it('snapshotIsComplete (what lets forget remove older snapshots) is false for a tree pack damaged in storage although the cache holds an intact copy', async () => {
+    const { repo, snapshot } = await backedUpThenTreeDamaged();
+    try {
+      await repo.prepareRead();
+      expect(await snapshotIsComplete(repo, snapshot)).toBe(false);
+    } finally {
+      await repo.close();
+    }
   }, 120_000);
 });
