@@ -138,11 +138,11 @@ jobs:
     expect(p).toMatchObject({ line: 4, message: 'Map keys must be unique' });
   });
 
-  it('accepts server.listen as host:port or [IPv6]:port with a port from 1 to 65535', () => {
-    for (const listen of ['127.0.0.1:8528', 'localhost:1', '"[::1]:65535"', '"[fe80::1]:8528"']) {
+  it('accepts server.listen as host:port or [IPv6]:port with a port up to 65535 (0: any free port)', () => {
+    for (const listen of ['127.0.0.1:8528', 'localhost:1', '"127.0.0.1:0"', '"[::1]:65535"', '"[fe80::1]:8528"']) {
       expect(() => parseConfig(`version: 1\nserver: { listen: ${listen} }\n`, '/c/lifeboat.yaml'), listen).not.toThrow();
     }
-    for (const listen of ['127.0.0.1:99999', '127.0.0.1:0', '127.0.0.1:65536', '::1:8528', '"[::1]:0"', '127.0.0.1']) {
+    for (const listen of ['127.0.0.1:99999', '127.0.0.1:65536', '"127.0.0.1:000000"', '::1:8528', '"[::1]:70000"', '127.0.0.1']) {
       const found = problems(`version: 1\nserver:\n  listen: ${listen}\n`);
       expect(found.map((f) => [f.path, f.line]), listen).toEqual([['server.listen', 3]]);
     }

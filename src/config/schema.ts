@@ -77,10 +77,9 @@ export const notifySchema = z.discriminatedUnion('type', [
     .refine((p) => (p.url === undefined) !== (p.url_file === undefined), 'a ping needs exactly one of url and url_file'),
 ]);
 
-/** A TCP port one can listen on: 1 to 65535 (0 would pick a random one). */
+/** A TCP port to listen on: 1 to 65535, or 0 for any free one (the daemon prints the address it got). */
 function validPort(digits: string): boolean {
-  const port = Number(digits);
-  return /^\d{1,5}$/.test(digits) && port >= 1 && port <= 65535;
+  return /^\d{1,5}$/.test(digits) && Number(digits) <= 65535;
 }
 
 export const configSchema = z.strictObject({
@@ -103,7 +102,7 @@ export const configSchema = z.strictObject({
       listen: z
         .string()
         .regex(/^[^:[\]]+:\d+$|^\[[0-9a-f:.]+\]:\d+$/i, 'host:port, or [IPv6]:port')
-        .refine((s) => !/:\d+$/.test(s) || validPort(s.slice(s.lastIndexOf(':') + 1)), 'the port must be from 1 to 65535')
+        .refine((s) => !/:\d+$/.test(s) || validPort(s.slice(s.lastIndexOf(':') + 1)), 'the port must be from 1 to 65535 (or 0: any free port)')
         .optional(),
       token_file: z.string().min(1).optional(),
     })
