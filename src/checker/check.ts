@@ -18,13 +18,29 @@ export interface CheckOptions {
  * Verify the repository: keys, index, packs, snapshots and every tree they
  * reference; with read-data, the content too. Findings name the packs,
  * snapshots and paths affected. Never modifies the repository (no lock needed
- * beyond a shared one, so backups may run meanwhile).
+ * beyond a shared one, so backups may run meanwhile). Everything is read from
+ * storage: index files, snapshots and tree packs through a view that never
+ * serves the local cache (`readingFromStorage`), packs whole with read-data.
  */
-export async function check(repo: Repository, options: CheckOptions = {}): Promise<CheckReport> {
+export async function check(opened: Repository, options: CheckOptions = {}): Promise<CheckReport> {
+  const repo = opened.readingFromStorage();
+  try {
+    return await checkFromStorage(repo, options);
+  } finally {
+    await repo.close();
+  }
+}
+
+async function checkFromStorage(repo: Repository, options: CheckOptions): Promise<CheckReport> {
   const findings: Finding[] = [];
   return repo.withLock(false, 'check', async () => {
-    for (const k of await repo.listKeys()) {
+    const keys = await repo.listKeys();
+    for (const k of keys) {
       if (!k.readable) findings.push({ severity: 'error', kind: 'unreadable-key', object: k.name, message: `key file ${k.name} is damaged` });
+    }
+    // Opened with a recovery key file, a repository may have no key slot at all: then no password opens it.
+    if (!keys.some((k) => k.readable)) {
+      findings.push({ severity: 'error', kind: 'no-key-slot', message: `the repository has no readable key slot (${keys.length} in keys/): no password opens it, only a recovery key file; add one with \`lifeboat key add\`` });
     }
     for (const p of await repo.loadIndex()) {
       findings.push({ severity: 'error', kind: 'unreadable-index', object: p.name, message: `index file ${p.name} is unreadable: ${p.error.message}` });

@@ -16,7 +16,8 @@ export interface Finding {
     | 'missing-blob'
     | 'unreadable-snapshot'
     | 'unreadable-tree'
-    | 'unreadable-key';
+    | 'unreadable-key'
+    | 'no-key-slot';
   message: string;
   /** What to do about it (e.g. the repair command that applies). */
   hint?: string;

@@ -1,14 +1,14 @@
 import { isLifeboatError } from '../errors/index.js';
 import { blobKey } from '../repository/master-index.js';
 import { decodePackHeader } from '../repository/pack.js';
-import { packObjectName, sha256Hex } from '../repository/ids.js';
 import type { Repository } from '../repository/repository.js';
 import type { BlobLocation } from '../repository/blob-types.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { Finding } from './findings.js';
 
 /**
- * Read packs whole: check each against its name, its header against the index,
+ * Read packs whole from storage (`readWholePack`: a pack that does not match
+ * its name is read once more before it counts as damaged): check each against its name, its header against the index,
  * and decrypt and authenticate every blob. Returns the keys of damaged blobs.
  */
 export async function readPacks(
@@ -27,8 +27,9 @@ export async function readPacks(
   let bytes = 0;
   await mapLimit(packIds, 2, async (packId) => {
     let pack: Buffer;
+    let intact: boolean;
     try {
-      pack = await repo.storage.get(packObjectName(packId));
+      ({ bytes: pack, intact } = await repo.readWholePack(packId));
     } catch (err) {
       findings.push({ severity: 'error', kind: 'missing-pack', pack: packId, message: `pack ${packId.slice(0, 12)} cannot be read: ${(err as Error).message}` });
       for (const b of byPack.get(packId) ?? []) damaged.set(blobKey(b.id), packId);
@@ -36,7 +37,6 @@ export async function readPacks(
     }
     bytes += pack.length;
     onPack?.(pack.length);
-    const intact = sha256Hex(pack) === packId;
     if (!intact) findings.push({ severity: 'error', kind: 'corrupt-pack', pack: packId, message: `pack ${packId.slice(0, 12)} does not match its content hash (damaged in storage)` });
     else {
       try {

@@ -8,18 +8,25 @@ export interface CrossProblem {
   hint?: string;
 }
 
+const GUESSES = 20;
+const LISTED = 10;
+
 /** Checks that span keys: names that must exist elsewhere, schedules that must fire. */
 export function crossCheck(config: LifeboatConfig): CrossProblem[] {
   const problems: CrossProblem[] = [];
   const sources = Object.keys(config.sources ?? {});
   const repositories = Object.keys(config.repositories ?? {});
+  const sourceSet = new Set(sources);
+  const repositorySet = new Set(repositories);
   const mustName = (kind: 'source' | 'repository', known: string[], name: string, at: string[]) => {
-    if (known.includes(name)) return;
-    const guess = closest(name, known);
+    if ((kind === 'source' ? sourceSet : repositorySet).has(name)) return;
+    // A guess compares the name with every known one: only for the first few problems.
+    const guess = problems.length < GUESSES ? closest(name, known) : undefined;
+    const listed = known.length > LISTED ? `${known.slice(0, LISTED).join(', ')} and ${known.length - LISTED} more` : known.join(', ');
     problems.push({
       path: at,
       message: `no ${kind} named "${name}"`,
-      hint: guess ? `did you mean "${guess}"?` : known.length ? `configured: ${known.join(', ')}` : `add it under ${kind === 'source' ? 'sources' : 'repositories'}:`,
+      hint: guess ? `did you mean "${guess}"?` : known.length ? `configured: ${listed}` : `add it under ${kind === 'source' ? 'sources' : 'repositories'}:`,
     });
   };
 

@@ -119,6 +119,43 @@ jobs:
     expect(by['jobs.f']!.message).toContain('no repository');
   });
 
+  it('reports a YAML alias bomb at its first alias, at once', () => {
+    // Nine levels of nine aliases each would expand to 9^9 (387 million) strings.
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    const started = Date.now();
+    const [p, ...rest] = problems(`version: 1\n${levels.join('\n')}\n`);
+    expect(rest).toEqual([]);
+    expect(p).toMatchObject({ line: 3, column: 10 });
+    expect(p!.message).toMatch(/aliases expand to too much data/);
+    // Generous on purpose (a loaded machine): expanding the bomb would take minutes and gigabytes.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('reports a repeated key at its line', () => {
+    const [p, ...rest] = problems('version: 1\nsources:\n  db: { type: sqlite, path: /x }\n  db: { type: sqlite, path: /y }\n');
+    expect(rest).toEqual([]);
+    expect(p).toMatchObject({ line: 4, message: 'Map keys must be unique' });
+  });
+
+  it('accepts server.listen as host:port or [IPv6]:port with a port up to 65535 (0: any free port)', () => {
+    for (const listen of ['127.0.0.1:8528', 'localhost:1', '"127.0.0.1:0"', '"[::1]:65535"', '"[fe80::1]:8528"']) {
+      expect(() => parseConfig(`version: 1\nserver: { listen: ${listen} }\n`, '/c/lifeboat.yaml'), listen).not.toThrow();
+    }
+    for (const listen of ['127.0.0.1:99999', '127.0.0.1:65536', '"127.0.0.1:000000"', '::1:8528', '"[::1]:70000"', '127.0.0.1']) {
+      const found = problems(`version: 1\nserver:\n  listen: ${listen}\n`);
+      expect(found.map((f) => [f.path, f.line]), listen).toEqual([['server.listen', 3]]);
+    }
+  });
+
+  it('reports a flood of problems as the first hundred and a count of the rest', () => {
+    const jobs = Array.from({ length: 500 }, (_, i) => `  j${i}: { sources: [nope${i}], to: local }`).join('\n');
+    const found = problems(`version: 1\nrepositories:\n  local: { url: /srv }\njobs:\n${jobs}\n`);
+    expect(found).toHaveLength(101);
+    expect(found[0]).toMatchObject({ path: 'jobs.j0.sources.0', line: 5 });
+    expect(found[100]!.message).toBe('and 400 more problems');
+  });
+
   it('resolves relative file paths against the config file', () => {
     const { config } = parseConfig('version: 1\nrepositories:\n  r: { url: ./repo, password_file: repo.pass }\nsources:\n  db: { type: sqlite, path: data/app.db }\n  f: { type: files, paths: [conf, /abs] }\n', '/etc/lb/lifeboat.yaml');
     expect(config.repositories!.r).toMatchObject({ url: '/etc/lb/repo', password_file: '/etc/lb/repo.pass' });

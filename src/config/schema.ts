@@ -77,6 +77,11 @@ export const notifySchema = z.discriminatedUnion('type', [
     .refine((p) => (p.url === undefined) !== (p.url_file === undefined), 'a ping needs exactly one of url and url_file'),
 ]);
 
+/** A TCP port to listen on: 1 to 65535, or 0 for any free one (the daemon prints the address it got). */
+function validPort(digits: string): boolean {
+  return /^\d{1,5}$/.test(digits) && Number(digits) <= 65535;
+}
+
 export const configSchema = z.strictObject({
   version: z.literal(1).describe('format version of this file'),
   state_dir: z.string().min(1).optional().describe('local catalog and run history; a cache rebuildable from the repositories'),
@@ -94,7 +99,11 @@ export const configSchema = z.strictObject({
   notify: z.array(notifySchema).optional(),
   server: z
     .strictObject({
-      listen: z.string().regex(/^[^:]+:\d+$|^\[[0-9a-f:]+\]:\d+$/i, 'host:port').optional(),
+      listen: z
+        .string()
+        .regex(/^[^:[\]]+:\d+$|^\[[0-9a-f:.]+\]:\d+$/i, 'host:port, or [IPv6]:port')
+        .refine((s) => !/:\d+$/.test(s) || validPort(s.slice(s.lastIndexOf(':') + 1)), 'the port must be from 1 to 65535 (or 0: any free port)')
+        .optional(),
       token_file: z.string().min(1).optional(),
       restore_roots: z
         .array(z.string().regex(/^\//, 'an absolute path'))

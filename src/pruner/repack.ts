@@ -1,6 +1,5 @@
 import { ErrorCode, isLifeboatError } from '../errors/index.js';
 import type { IndexedPack } from '../repository/index-file.js';
-import { packObjectName, sha256Hex } from '../repository/ids.js';
 import { MasterIndex } from '../repository/master-index.js';
 import { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
@@ -38,8 +37,8 @@ export async function repack(repo: Repository, items: RepackItem[], onPack?: (by
     for (const item of items) {
       let verified: Array<{ blob: RepackItem['keep'][number]; sealed: Buffer }>;
       try {
-        const bytes = await repo.storage.get(packObjectName(item.id));
-        if (sha256Hex(bytes) !== item.id) throw new Error('the pack does not match its name');
+        const { bytes, intact } = await repo.readWholePack(item.id);
+        if (!intact) throw new Error('the pack does not match its name');
         verified = item.keep.map((blob) => {
           const sealed = bytes.subarray(blob.offset, blob.offset + blob.length);
           if (sealed.length !== blob.length) throw new Error('the pack is shorter than the index says');

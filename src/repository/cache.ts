@@ -56,17 +56,35 @@ export class ObjectCache {
   }
 }
 
+/** How a read treats the local cache. */
+export type CacheUse =
+  /** Serve a cached copy (it matches its name, so its bytes are right), else fetch and keep a copy. */
+  | 'trust'
+  /**
+   * Always fetch from storage, and refresh the cached copy from what storage
+   * holds: for readers whose answer is about storage (`check`, `verify`,
+   * drills, the check of a copy), to which an intact cached copy of an object
+   * damaged or gone in storage would lie.
+   */
+  | 'storage';
+
 /**
  * Read a content-addressed object (named by the SHA-256 of its bytes) through
- * the cache: serve a cached copy (checked by `get`), or fetch, check the bytes
- * against the name, and only then keep a copy. Either way the bytes returned
- * match their name.
+ * the cache: serve a cached copy (checked by `get`) when `use` is 'trust', or
+ * fetch, check the bytes against the name, and only then keep a copy. Bytes
+ * from storage that do not match their name are fetched once more (a transfer
+ * damaged on the way is not damage in storage); a second mismatch is damage.
+ * Either way the bytes returned match their name.
  */
-export async function readThrough(cache: ObjectCache | undefined, name: string, fetch: () => Promise<Buffer>): Promise<Buffer> {
-  const cached = await cache?.get(name);
-  if (cached) return cached;
-  const data = await fetch();
-  if (sha256Hex(data) !== name.slice(name.lastIndexOf('/') + 1)) {
+export async function readThrough(cache: ObjectCache | undefined, name: string, fetch: () => Promise<Buffer>, use: CacheUse = 'trust'): Promise<Buffer> {
+  if (use === 'trust') {
+    const cached = await cache?.get(name);
+    if (cached) return cached;
+  }
+  const expected = name.slice(name.lastIndexOf('/') + 1);
+  let data = await fetch();
+  if (sha256Hex(data) !== expected) data = await fetch();
+  if (sha256Hex(data) !== expected) {
     throw new LifeboatError(ErrorCode.Corrupt, `${name} does not match its content hash (damaged in storage)`, { context: { object: name } });
   }
   await cache?.put(name, data);

@@ -12,6 +12,8 @@ export interface PackRange {
   offset: number;
   end: number;
   blobs: BlobLocation[];
+  /** A second read of blobs whose first read failed authentication: what fails now is damage. */
+  again?: boolean;
 }
 
 const MAX_GAP = 256 * 1024;
@@ -73,17 +75,26 @@ export interface RangeReadOptions {
 }
 
 /**
+ * What `use` does with one range's bytes. `lastTry` false: the blobs that
+ * failed authentication are returned, not reported, and are read once more
+ * from storage (bytes damaged on the way are not damage in storage);
+ * `lastTry` true: every failure is reported by `use` itself.
+ */
+export type RangeUse = (range: PackRange, bytes: Buffer, lastTry: boolean) => Promise<BlobLocation[] | void>;
+
+/**
  * Read the ranges holding `locations`, `concurrency` at a time, and hand each
  * range's bytes to `use`. Blobs whose range cannot be read, and blobs that no
- * readable pack holds once their pack has gone, go to `fail` one by one. Only
- * a not-found is retried elsewhere: damage is never read around. An error
- * thrown by `use` stops the reading and rejects.
+ * readable pack holds once their pack has gone, go to `fail` one by one. A
+ * not-found is retried elsewhere; blobs `use` found damaged are read once
+ * more from the same pack, and damage that stays is reported: it is never
+ * read around. An error thrown by `use` stops the reading and rejects.
  */
 export async function readRanges(
   source: RangeSource,
   locations: BlobLocation[],
   options: RangeReadOptions,
-  use: (range: PackRange, bytes: Buffer) => Promise<void>,
+  use: RangeUse,
   fail: (blob: BlobLocation, err: LifeboatError) => void,
 ): Promise<void> {
   const queue = planRanges(locations, options.maxRange);
@@ -113,7 +124,8 @@ export async function readRanges(
       queue.push(...planRanges(moved, options.maxRange));
       return;
     }
-    await use(range, bytes);
+    const damaged = await use(range, bytes, range.again === true);
+    if (damaged?.length && !range.again) queue.push(...planRanges(damaged, options.maxRange).map((r) => ({ ...r, again: true })));
   };
   const worker = async (): Promise<void> => {
     for (let range = queue.shift(); range && !stopped; range = queue.shift()) {

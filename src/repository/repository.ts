@@ -2,7 +2,7 @@ import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
 import { openBlob, sealVerified } from './blob-codec.js';
 import { BlobType, type BlobLocation } from './blob-types.js';
-import { ObjectCache, readThrough } from './cache.js';
+import { ObjectCache, readThrough, type CacheUse } from './cache.js';
 import { applyKnownDamage } from './known-damage.js';
 import { Chunker, gearTable } from './chunker.js';
 import { BlobCompressor } from './codec.js';
@@ -15,7 +15,7 @@ import { createKeySlot, parseKeySlot } from './key-slot.js';
 import { unlock } from './unlock.js';
 import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { MasterIndex } from './master-index.js';
-import { missingBlob, readRanges, type PackRange, type RangeReadOptions } from './pack-ranges.js';
+import { missingBlob, readRanges, type RangeReadOptions, type RangeUse } from './pack-ranges.js';
 import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
 import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
@@ -58,7 +58,7 @@ export interface ListedSnapshots {
  * the SHA-256 of their stored bytes, and nothing is rewritten except locks.
  */
 export class Repository {
-  readonly index = new MasterIndex();
+  readonly index: MasterIndex;
   private poolInstance: BlobWorkerPool | undefined;
   private readonly compressor: BlobCompressor;
   readonly chunker: Chunker;
@@ -77,10 +77,17 @@ export class Repository {
     readonly cache: ObjectCache | undefined,
     readonly keyName: string | undefined,
     private readonly lockTiming: LockTiming,
+    /** How index files, snapshots and tree packs use the local cache (see `readingFromStorage`). */
+    private readonly cacheUse: CacheUse = 'trust',
+    /** The repository this one is a storage-reading view of: its worker pool is shared. */
+    private readonly viewOf?: Repository,
+    /** A view that keeps the index of the repository it views (see `readingFromStorage`). */
+    sharesIndex = false,
   ) {
+    this.index = sharesIndex && viewOf ? viewOf.index : new MasterIndex();
     this.compressor = new BlobCompressor(config.compression.level);
     this.chunker = new Chunker(config.chunker, gearTable(keys.chunker));
-    this.indexFiles = new IndexFiles(storage, async (name) => decodeIndexFile(await this.readObject(name, 'index')), this.index);
+    this.indexFiles = sharesIndex && viewOf ? viewOf.indexFiles : new IndexFiles(storage, async (name) => decodeIndexFile(await this.readObject(name, 'index')), this.index);
   }
 
   get id(): string {
@@ -129,6 +136,7 @@ export class Repository {
     // Several slots may open with one password (e.g. a slot left by an interrupted
     // init): the right one is the slot whose master secret authenticates the config.
     let lastError: unknown;
+    let configReads = 1;
     for await (const { master, keyName } of unlock(storage, credentials)) {
       const keys = deriveRepositoryKeys(master);
       let plain: Buffer;
@@ -136,7 +144,14 @@ export class Repository {
         plain = open(keys.encryption, 'config', configBytes);
       } catch (err) {
         lastError = err;
-        continue;
+        // Read the config once more: bytes damaged on the way are not a damaged config.
+        if (configReads++ > 1) continue;
+        configBytes = await storage.get('config');
+        try {
+          plain = open(keys.encryption, 'config', configBytes);
+        } catch {
+          continue;
+        }
       }
       const config = parseRepositoryConfig(plain);
       const repo = new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
@@ -156,13 +171,41 @@ export class Repository {
     throw new LifeboatError(ErrorCode.WrongPassword, 'wrong password', { hint: `check ${credentials.kind === 'password' ? credentials.source : 'the key'}; a recovery key file can be used with --key-file` });
   }
 
+  /**
+   * A view of this repository for readers whose answer is about storage
+   * (`check`, `verify`, drills, the check of a copy): index files, snapshots
+   * and tree packs are read from storage every time (the cache is refreshed,
+   * never served), and no tree read before is carried over; nor is the index,
+   * unless `index` is 'shared' (for checks of trees and packs that trust the
+   * index files loaded already, e.g. right after a backup wrote them). It
+   * shares this repository's storage and worker pool; its `close` releases
+   * only what it holds itself.
+   */
+  readingFromStorage(index: 'fresh' | 'shared' = 'fresh'): Repository {
+    const base = this.viewOf ?? this;
+    const view = new Repository(this.storage, this.keys, this.config, this.cache, this.keyName, this.lockTiming, 'storage', base, index === 'shared' && base === this);
+    view.lockWaitMs = this.lockWaitMs;
+    return view;
+  }
+
+  /** Whether cached copies are served (false for a `readingFromStorage` view). */
+  get trustsCache(): boolean {
+    return this.cacheUse === 'trust';
+  }
+
   /** The worker pool, started on first use. */
   get pool(): BlobWorkerPool {
+    if (this.viewOf) return this.viewOf.pool;
     this.poolInstance ??= new BlobWorkerPool(this.keys, this.config);
     return this.poolInstance;
   }
 
   async close(): Promise<void> {
+    if (this.viewOf) {
+      this.trees.clear();
+      this.treePacks.clear();
+      return;
+    }
     await this.poolInstance?.close();
     this.poolInstance = undefined;
     await this.storage.close();
@@ -198,7 +241,7 @@ export class Repository {
 
   /** Read (checked against the name by `readThrough`), then decrypt. */
   async readObject(name: string, kind: ObjectKind): Promise<Buffer> {
-    const data = await readThrough(this.cache, name, () => this.storage.get(name));
+    const data = await readThrough(this.cache, name, () => this.storage.get(name), this.cacheUse);
     return open(this.keys.encryption, kind, data);
   }
 
@@ -273,9 +316,12 @@ export class Repository {
     const held = this.treePacks.get(packId);
     if (held) return held;
     const name = packObjectName(packId);
-    let pack = await this.cache?.get(name);
+    let pack = this.cacheUse === 'trust' ? await this.cache?.get(name) : undefined;
     if (!pack) {
       pack = await this.storage.get(name);
+      // Fetched once more when it does not match its name: damage on the way is not damage in storage.
+      if (sha256Hex(pack) !== packId) pack = await this.storage.get(name);
+      // A damaged pack is still read tree by tree (each tree authenticates on its own); only an intact one is cached.
       if (sha256Hex(pack) === packId) await this.cache?.put(name, pack);
     }
     if (this.treePackBytes + pack.length > 256 * 1024 * 1024) {
@@ -317,7 +363,7 @@ export class Repository {
   }
 
   /** Read many blobs in pack ranges, following blobs whose pack has gone (`readRanges`). */
-  readRanges(locations: BlobLocation[], options: RangeReadOptions, use: (range: PackRange, bytes: Buffer) => Promise<void>, fail: (blob: BlobLocation, err: LifeboatError) => void): Promise<void> {
+  readRanges(locations: BlobLocation[], options: RangeReadOptions, use: RangeUse, fail: (blob: BlobLocation, err: LifeboatError) => void): Promise<void> {
     return readRanges(this, locations, options, use, fail);
   }
 
@@ -334,7 +380,13 @@ export class Repository {
       // Ends: each pass sets a pack or a damaged copy aside, and lookups never give those.
       try {
         const sealed = await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type);
-        return this.openLocated(loc, sealed);
+        try {
+          return this.openLocated(loc, sealed);
+        } catch (err) {
+          if (!isLifeboatError(err, ErrorCode.Corrupt)) throw err;
+          // Read once more: bytes damaged on the way are not damage in storage; damage that stays is.
+          return this.openLocated(loc, await this.readPackRange(loc.packId, loc.offset, loc.length, loc.type));
+        }
       } catch (err) {
         if (isLifeboatError(err, ErrorCode.NotFound)) {
           await this.packGone(loc.packId);
@@ -345,6 +397,18 @@ export class Repository {
         damage ??= err;
       }
     }
+  }
+
+  /**
+   * A whole pack from storage (never the cache), and whether it matches its
+   * name. A pack that does not is read once more before it counts as damaged
+   * (bytes damaged on the way are not damage in storage).
+   */
+  async readWholePack(packId: string): Promise<{ bytes: Buffer; intact: boolean }> {
+    const name = packObjectName(packId);
+    let bytes = await this.storage.get(name);
+    if (sha256Hex(bytes) !== packId) bytes = await this.storage.get(name);
+    return { bytes, intact: sha256Hex(bytes) === packId };
   }
 
   openLocated(loc: BlobLocation, sealed: Buffer): Buffer {

@@ -22,14 +22,34 @@ export async function* unlock(storage: Storage, credentials: Credentials): Async
   }
   const slots = await storage.list('keys/');
   for (const s of slots) {
-    let slot;
-    try {
-      slot = parseKeySlot(await storage.get(s.name), s.name);
-    } catch (err) {
-      if (isLifeboatError(err, ErrorCode.WrongPassword) || isLifeboatError(err, ErrorCode.NotFound)) continue; // damaged or vanished slot
-      throw err;
-    }
-    const master = await unlockKeySlot(slot, credentials.password);
+    const master = await unlockSlot(storage, s.name, credentials.password);
     if (master) yield { master, keyName: s.name };
   }
+}
+
+/**
+ * The master secret in one slot if the password opens it. A slot that does
+ * not parse or open is read once more, and tried again if the bytes differ:
+ * bytes damaged on the way are not a wrong password or a damaged slot.
+ */
+async function unlockSlot(storage: Storage, name: string, password: Buffer): Promise<Buffer | undefined> {
+  let previous: Buffer | undefined;
+  for (let read = 0; read < 2; read++) {
+    let bytes: Buffer;
+    try {
+      bytes = await storage.get(name);
+    } catch (err) {
+      if (isLifeboatError(err, ErrorCode.NotFound)) return undefined; // vanished slot
+      throw err;
+    }
+    if (previous?.equals(bytes)) return undefined;
+    previous = bytes;
+    try {
+      const master = await unlockKeySlot(parseKeySlot(bytes, name), password);
+      if (master) return master;
+    } catch (err) {
+      if (!isLifeboatError(err, ErrorCode.WrongPassword)) throw err; // WrongPassword: a damaged slot
+    }
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import type { LifeboatError } from '../errors/index.js';
+import { ErrorCode, type LifeboatError } from '../errors/index.js';
 import type { BlobLocation } from '../repository/blob-types.js';
 import { blobKey } from '../repository/master-index.js';
 import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
@@ -31,15 +31,19 @@ export async function fetchBlobs(repo: Repository, ids: Iterable<Buffer>): Promi
   await repo.readRanges(
     locations,
     { concurrency: 4 },
-    async (range, bytes) => {
+    async (range, bytes, lastTry) => {
       // Authenticated by the AEAD (bound to the blob id), then re-hashed against the id in the worker.
       const items = range.blobs.map((b) => ({ id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength }));
       const opened = await repo.pool.open(bytes, items);
+      const again: BlobLocation[] = [];
       opened.forEach((r, i) => {
         const b = range.blobs[i]!;
         if ('data' in r) result.data.set(blobKey(b.id), r.data);
-        else if ('error' in r) result.failed.set(blobKey(b.id), damagedBlob(b, r.error));
+        else if (!('error' in r)) return;
+        else if (lastTry || r.code !== ErrorCode.Corrupt) result.failed.set(blobKey(b.id), damagedBlob(b, r.error));
+        else again.push(b);
       });
+      return again;
     },
     (b, err) => result.failed.set(blobKey(b.id), err),
   );

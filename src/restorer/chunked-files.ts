@@ -161,7 +161,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     await repo.readRanges(
       locations,
       { concurrency: 4 },
-      async (range, bytes) => {
+      async (range, bytes, lastTry) => {
         const blobs = range.blobs.map((blob) => ({ blob, at: live(blob) })).filter((x) => x.at.length > 0);
         const items = blobs.map(({ blob, at }) => ({
           id: blob.id,
@@ -171,6 +171,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
           writeAt: at.map(({ job, position }) => ({ fd: job.fd!, position })),
         }));
         const opened = await repo.pool.open(bytes, items);
+        const again: BlobLocation[] = [];
         opened.forEach((r, i) => {
           const { blob, at } = blobs[i]!;
           if ('written' in r) {
@@ -178,10 +179,13 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
             for (const { job } of at) job.written += r.written;
             tally.written(r.written * at.length);
           } else if ('error' in r) {
+            // Failed authentication: read once more (`readRanges`), damage that stays fails the files.
+            if (!lastTry && r.code === ErrorCode.Corrupt) return void again.push(blob);
             const error = damagedBlob(blob, r.error);
             for (const { job } of at) failJob(job, error);
           }
         });
+        return again;
       },
       (blob, err) => {
         for (const { job } of live(blob)) failJob(job, err);

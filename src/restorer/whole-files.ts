@@ -56,7 +56,7 @@ export async function restoreWholeFiles(
   await repo.readRanges(
     locations,
     { maxRange: RANGE_BYTES, concurrency: 4 },
-    async (range, bytes) => {
+    async (range, bytes, lastTry) => {
       if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
       const targets: WholeFileJob[] = [];
       // The directories of this range's files, lent to the workers until they are done with them.
@@ -67,7 +67,10 @@ export async function restoreWholeFiles(
         if (!lease) leases.set(dir, (lease = target.lease(dir)));
         return lease.fd;
       };
+      // A blob that failed authentication is read once more (`readRanges`); its files are written then.
+      const again = new Set<BlobLocation>();
       try {
+        const itemBlobs: BlobLocation[] = [];
         const items = range.blobs.flatMap((b) =>
           jobsOf(b).flatMap((job) => {
             const n = job.entry.node;
@@ -79,6 +82,7 @@ export async function restoreWholeFiles(
               return [];
             }
             targets.push(job);
+            itemBlobs.push(b);
             const writeTo: DirectWrite = {
               dirFd: fd,
               name: path.posix.basename(job.entry.path),
@@ -94,12 +98,16 @@ export async function restoreWholeFiles(
         const results = await repo.pool.open(bytes, items);
         results.forEach((r, i) => {
           const job = targets[i]!;
+          const blob = itemBlobs[i]!;
           if ('written' in r) done(job, r.written);
-          else if ('error' in r) fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
+          else if (!('error' in r)) return;
+          else if (!lastTry && r.code === ErrorCode.Corrupt) again.add(blob);
+          else fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
         });
       } finally {
         for (const lease of leases.values()) lease.release();
       }
+      return [...again];
     },
     (b, err) => {
       for (const job of jobsOf(b)) fail(job, err);

@@ -15,10 +15,20 @@ const MAX_REASONS = 20;
  * The cheap check right after a backup: every tree of the snapshot reads back
  * and authenticates, every content blob is in the index, every pack holding
  * them is in storage with the size the index says, and a database source's
- * recorded integrity result is good. It reads trees and one listing of
+ * recorded integrity result is good. It reads trees (from storage) and one listing of
  * `data/`, not the data itself (that is `verify` and `check --read-data`).
  */
-export async function checkBackup(repo: Repository, snapshot: SnapshotEntry, record?: SourceRecord): Promise<BackupCheck> {
+export async function checkBackup(opened: Repository, snapshot: SnapshotEntry, record?: SourceRecord): Promise<BackupCheck> {
+  // Trees read back from storage, not from the cache the backup just filled.
+  const repo = opened.readingFromStorage('shared');
+  try {
+    return await checkFromStorage(repo, snapshot, record);
+  } finally {
+    await repo.close();
+  }
+}
+
+async function checkFromStorage(repo: Repository, snapshot: SnapshotEntry, record?: SourceRecord): Promise<BackupCheck> {
   const reasons: string[] = [];
   const add = (r: string) => {
     if (reasons.length < MAX_REASONS) reasons.push(r);

@@ -55,10 +55,12 @@ export async function verify(repo: Repository, snapshot: SnapshotEntry, options:
  * measure it and compare with the record; then `during` runs on the copy, and
  * everything the restore created is removed — after failures and aborts too.
  * A failed restore is a failed check, not an exception; an abort is rethrown
- * once the cleanup is done.
+ * once the cleanup is done. The index and trees are read from storage, never
+ * from the local cache (`readingFromStorage`): the answer is about what
+ * storage can restore.
  */
 export async function verifyInScratch<T>(
-  repo: Repository,
+  opened: Repository,
   snapshot: SnapshotEntry,
   options: VerifyOptions,
   during?: (copy: ScratchCopy) => Promise<T>,
@@ -76,6 +78,7 @@ export async function verifyInScratch<T>(
     durationMs: 0,
   };
   const scratch = await ownedTempDir(options.tempBase ?? os.tmpdir(), 'lifeboat-verify-');
+  const repo = opened.readingFromStorage();
   let driver: SourceDriver | undefined;
   let ctx: RestoreContext | undefined;
   let target: RestoreTarget | undefined;
@@ -110,6 +113,7 @@ export async function verifyInScratch<T>(
       result.checks.push({ name: 'cleanup', ok: false, expected: 'the scratch copy removed', actual: 'left behind', detail: (err as Error).message });
     }
     await scratch.dispose();
+    await repo.close();
   }
   result.ok = result.checks.length > 0 && result.checks.every((c) => c.ok);
   result.durationMs = Date.now() - started;

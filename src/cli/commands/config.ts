@@ -15,6 +15,9 @@ export function registerConfig(program: Command, action: ActionFactory): void {
     .argument('[file]', 'the file to check (default: --config, $LIFEBOAT_CONFIG, ./lifeboat.yaml, /etc/lifeboat/lifeboat.yaml)')
     .action(
       action(async (ctx: CommandContext, file: string | undefined) => {
+        // Nothing to stop cleanly, and validating holds the event loop (a handler would only run once it
+        // is done): SIGINT and SIGTERM get their default action and end the process at once.
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
         const found = locateConfig(file ?? ctx.global.config);
         if (!found) throw new LifeboatError(ErrorCode.Config, 'no configuration file found', { hint: `looked in ${defaultConfigCandidates().join(', ')}; create one with \`lifeboat init --config-template\`` });
         const { config: c } = loadConfig(found);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import { fingerprint, renderRecoveryKey } from '../../repository/paper-key.js';
 import type { ActionFactory } from '../action.js';
 import { newPassword, withRepository, type CommandContext } from '../context.js';
@@ -21,8 +21,13 @@ export function registerKey(program: Command, action: ActionFactory): void {
       action(async (ctx: CommandContext) =>
         withRepository(ctx, async (repo) => {
           const keys = await repo.listKeys();
-          ctx.out.emit({ keys: keys.map(({ name: _n, ...k }) => k), fingerprint: fingerprint(repo.keys.master) });
+          const readable = keys.filter((k) => k.readable).length;
+          ctx.out.emit({ keys: keys.map(({ name: _n, ...k }) => k), fingerprint: fingerprint(repo.keys.master), readableSlots: readable });
           ctx.out.result(table(['ID', 'CURRENT', 'CREATED', 'HOST', 'USER', 'LABEL'], keys.map((k) => [k.id.slice(0, 8), k.current ? '*' : '', k.createdAt ? formatTime(k.createdAt) : k.readable ? '' : 'DAMAGED', k.host ?? '', k.username ?? '', k.label ?? ''])));
+          if (readable > 0) return ExitCode.Success;
+          // Opened with the recovery key file: no password opens this repository any more.
+          ctx.out.warn(`the repository has no readable key slot (${keys.length} in keys/): no password opens it, only the recovery key file; add one with \`lifeboat key add\``);
+          return ExitCode.Failure;
         }),
       ),
     );
