@@ -178,6 +178,8 @@ export interface SnapshotPage {
   /** Continues after the last item of this page; null on the last page. */
   next_cursor: string | null;
   unreachable: Unreachable[];
+  /** Snapshot objects that could not be read or are malformed: left out of `snapshots`, named here. */
+  unreadable: Array<{ repository: string; object: string; error: string }>;
 }
 
 /** `GET /api/v1/snapshots/{repository}/{id}`: everything one snapshot records. */
