@@ -2,6 +2,8 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, resolveSnapshotRef, sortByTime, type SnapshotEntry } from '../repository/snapshot.js';
 import { nodeAt } from './tree-paths.js';
+// The same tolerance as retention: a few minutes of clock drift between hosts is not "the future".
+import { FUTURE_TOLERANCE_MS } from '../retention/plan.js';
 import { escapeName } from '../util/escape-name.js';
 
 /** What narrows `latest`: the source, the host, and a path the snapshot must contain. */
@@ -16,8 +18,6 @@ export interface SnapshotSelector {
   now?: number;
 }
 
-/** Clock difference between hosts that is not yet "the future" (a few minutes of drift is normal). */
-export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 export interface FoundSnapshot {
   snapshot: SnapshotEntry;
