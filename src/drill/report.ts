@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { SourceType } from '../config/source-schemas.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { describeIssues } from '../repository/schema-issues.js';
 import type { VerifyCheck } from '../verify/checks.js';
 import type { SmokeResult } from './smoke.js';
 
@@ -85,4 +88,47 @@ export function seconds(s: number): string {
     }
   }
   return parts.join(' ');
+}
+
+const objectiveSchema = z.looseObject({ measuredSeconds: z.number().nullable(), targetSeconds: z.number().nullable(), ok: z.boolean().nullable(), basis: z.string() });
+
+/**
+ * What a stored drill report must hold before the list, the API and the
+ * dashboard read it; a malformed one is named as unreadable, not shown half.
+ * Unknown fields are kept.
+ */
+export const drillReportSchema = z.looseObject({
+  format: z.literal(1),
+  id: z.string(),
+  verdict: z.enum(['PASS', 'FAIL']),
+  reasons: z.array(z.string()),
+  source: z.looseObject({ name: z.string(), type: z.string() }),
+  snapshot: z.looseObject({ id: z.string(), time: z.string(), host: z.string(), files: z.number(), bytes: z.number(), selectedBy: z.string(), candidates: z.number(), seed: z.number(), within: z.string().nullable().default(null) }),
+  repository: z.string(),
+  restoredTo: z.string().nullable().default(null),
+  mode: z.string(),
+  checks: z.array(z.looseObject({ name: z.string(), ok: z.boolean(), expected: z.unknown(), actual: z.unknown(), detail: z.string().optional() })),
+  rto: objectiveSchema,
+  rpo: objectiveSchema,
+  freshness: z.looseObject({ newestSnapshot: z.looseObject({ id: z.string(), time: z.string() }).nullable(), ageSeconds: z.number().nullable(), targetSeconds: z.number().nullable(), ok: z.boolean().nullable() }).optional(),
+  smoke: z.looseObject({ command: z.string(), ok: z.boolean(), exitCode: z.number().nullable(), durationMs: z.number(), output: z.string() }).nullable(),
+  cleanup: z.looseObject({ ok: z.boolean(), detail: z.string().optional() }),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  host: z.string(),
+  user: z.string(),
+  tool: z.string(),
+  job: z.string().nullable().default(null),
+});
+
+export function parseDrillReport(plain: Buffer, object: string): DrillReport {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(plain.toString('utf8'));
+  } catch (cause) {
+    throw new LifeboatError(ErrorCode.Corrupt, `drill report ${object} is not valid JSON`, { cause });
+  }
+  const parsed = drillReportSchema.safeParse(raw);
+  if (!parsed.success) throw new LifeboatError(ErrorCode.Corrupt, `drill report ${object} is malformed: ${describeIssues(parsed.error)}`);
+  return parsed.data as DrillReport;
 }
