@@ -35,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   ls: async () => (await import('./commands/ls.js')).registerLs,
   dump: async () => (await import('./commands/dump.js')).registerDump,
   diff: async () => (await import('./commands/diff.js')).registerDiff,
+  find: async () => (await import('./commands/find.js')).registerFind,
   restore: async () => (await import('./commands/restore.js')).registerRestore,
   copy: async () => (await import('./commands/copy.js')).registerCopy,
   check: async () => (await import('./commands/check.js')).registerCheck,

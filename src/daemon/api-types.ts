@@ -178,6 +178,8 @@ export interface SnapshotPage {
   /** Continues after the last item of this page; null on the last page. */
   next_cursor: string | null;
   unreachable: Unreachable[];
+  /** Snapshot objects that could not be read or are malformed: left out of `snapshots`, named here. */
+  unreadable: Array<{ repository: string; object: string; error: string }>;
 }
 
 /** `GET /api/v1/snapshots/{repository}/{id}`: everything one snapshot records. */
@@ -357,12 +359,24 @@ export interface DrillStepList {
   drills: DrillStep[];
 }
 
-/** A measured objective (RTO or RPO) against its target; `ok` is null when no target is configured. */
+/**
+ * A measured objective (RTO or RPO) against its target; `ok` is null when no
+ * target is configured or nothing could be measured (`measuredSeconds` null).
+ * A drill's RPO is that of the snapshot drilled: its time minus the newest data in it.
+ */
 export interface Objective {
-  measuredSeconds: number;
+  measuredSeconds: number | null;
   targetSeconds: number | null;
   ok: boolean | null;
   basis: string;
+}
+
+/** How old the newest backup of the source was when the drill ran, against the RPO (not part of the verdict). */
+export interface Freshness {
+  newestSnapshot: { id: string; time: string } | null;
+  ageSeconds: number | null;
+  targetSeconds: number | null;
+  ok: boolean | null;
 }
 
 /** One stored drill report in the list. */
@@ -376,6 +390,8 @@ export interface DrillSummary {
   mode: string;
   rto: Objective;
   rpo: Objective;
+  /** Absent in reports written by earlier versions. */
+  freshness?: Freshness;
   started_at: string;
   finished_at: string;
   job: string | null;
@@ -419,6 +435,7 @@ export interface DrillReportView {
   checks: DrillCheck[];
   rto: Objective;
   rpo: Objective;
+  freshness?: Freshness;
   smoke: DrillSmoke | null;
   cleanup: { ok: boolean; detail?: string };
   startedAt: string;

@@ -12,6 +12,8 @@ export interface RepositorySnapshots {
   reachable: boolean;
   error?: string;
   snapshots: SnapshotEntry[];
+  /** Snapshot objects that could not be read or are malformed (left out of `snapshots`). */
+  problems: Array<{ object: string; error: string }>;
 }
 
 export class SnapshotCatalog {
@@ -52,12 +54,13 @@ export class SnapshotCatalog {
       try {
         const repo = await openConfiguredRepository(name, settings, { cacheRoot: this.cacheRoot });
         try {
-          out.push({ name, reachable: true, snapshots: (await repo.listSnapshots()).snapshots });
+          const listed = await repo.listSnapshots();
+          out.push({ name, reachable: true, snapshots: listed.snapshots, problems: listed.problems.map((p) => ({ object: p.name, error: p.error.message })) });
         } finally {
           await repo.close();
         }
       } catch (err) {
-        out.push({ name, reachable: false, error: (err as Error).message, snapshots: [] });
+        out.push({ name, reachable: false, error: (err as Error).message, snapshots: [], problems: [] });
       }
     }
     return out;

@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/duration.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { FUTURE_TOLERANCE_MS } from '../retention/plan.js';
 import { resolveSnapshotRef, sortByTime, type SnapshotEntry } from '../repository/snapshot.js';
 
 export interface SnapshotChoice {
@@ -37,7 +38,10 @@ export function chooseSnapshot(all: SnapshotEntry[], source: string, options: { 
     return { snapshot, selectedBy: 'given', candidates: ofSource.length, seed: options.seed };
   }
   if (ofSource.length === 0) throw new LifeboatError(ErrorCode.NotFound, `no snapshot of source "${source}" in this repository`, { hint: `back it up first: lifeboat backup --source ${source}` });
-  if (!options.within) return { snapshot: ofSource[ofSource.length - 1]!, selectedBy: 'latest', candidates: ofSource.length, seed: options.seed };
+  // A snapshot dated in the future (a host with a fast clock) is not "the newest": it is used only when nothing else is there.
+  const notFuture = ofSource.filter((s) => Date.parse(s.time) <= options.now.getTime() + FUTURE_TOLERANCE_MS);
+  const usable = notFuture.length ? notFuture : ofSource;
+  if (!options.within) return { snapshot: usable[usable.length - 1]!, selectedBy: 'latest', candidates: usable.length, seed: options.seed };
   let seconds: number;
   try {
     seconds = parseDuration(options.within);
@@ -45,7 +49,7 @@ export function chooseSnapshot(all: SnapshotEntry[], source: string, options: { 
     throw new LifeboatError(ErrorCode.Usage, (err as Error).message);
   }
   const since = options.now.getTime() - seconds * 1000;
-  const eligible = ofSource.filter((s) => Date.parse(s.time) >= since);
+  const eligible = notFuture.filter((s) => Date.parse(s.time) >= since);
   if (eligible.length === 0) {
     throw new LifeboatError(ErrorCode.NotFound, `no snapshot of source "${source}" within ${options.within}`, { hint: `the newest is from ${ofSource[ofSource.length - 1]!.time}; widen --within or back up now` });
   }

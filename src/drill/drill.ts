@@ -9,7 +9,8 @@ import type { VerifyCheck } from '../verify/checks.js';
 import { verifyInScratch } from '../verify/verify.js';
 import { chooseSnapshot } from './choose.js';
 import { newestDataTime } from './recent-data.js';
-import { verdictOf, type DrillReport, type Objective } from './report.js';
+import { verdictOf, type DrillReport, type Freshness, type Objective } from './report.js';
+import { sortByTime, type SnapshotEntry } from '../repository/snapshot.js';
 import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
 import { recordLocally, saveDrillReport, writeReportFiles, type ReportFiles } from './store.js';
 
@@ -85,19 +86,14 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   const rpoTarget = config?.rpo ? parseDuration(config.rpo) : null;
   const recent = newestDataTime(result.measured);
   if (recent) checks.push(recentDataCheck(recent, Date.parse(snapshot.time), rpoTarget));
-  const dataTime = recent?.time?.getTime();
-  const rpo: Objective = {
-    measuredSeconds: ((now - (dataTime ?? Date.parse(snapshot.time))) / 1000),
-    targetSeconds: rpoTarget,
-    ok: rpoTarget === null ? null : (now - (dataTime ?? Date.parse(snapshot.time))) / 1000 <= rpoTarget,
-    basis: dataTime !== undefined ? `newest ${recent!.column} in the restored copy` : 'snapshot time',
-  };
+  const rpo = snapshotRpo(recent, snapshot.time, rpoTarget);
+  const freshness = freshnessOf(snapshots, options.source, rpoTarget, now);
   const rtoTarget = config?.rto ? parseDuration(config.rto) : null;
   const rto: Objective = during
     ? { measuredSeconds: during.restoredMs / 1000, targetSeconds: rtoTarget, ok: rtoTarget === null ? null : during.restoredMs / 1000 <= rtoTarget, basis: 'start of the drill to a verified restore' }
     : { measuredSeconds: (now - t0) / 1000, targetSeconds: rtoTarget, ok: null, basis: 'no verified restore' };
   const cleanup = cleanupCheck ? { ok: false, detail: cleanupCheck.detail } : { ok: true };
-  const partial = { checks, rto, rpo, smoke: during?.smoke ?? null, cleanup };
+  const partial = { checks, rto, rpo, freshness, smoke: during?.smoke ?? null, cleanup };
   const report: DrillReport = {
     format: 1,
     id: `${startedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`,
@@ -130,6 +126,30 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   if (options.stateDir) out.localFiles = await recordLocally(options.stateDir, report, Date.now() - t0);
   if (options.reportDir) out.reportFiles = await writeReportFiles(options.reportDir, report);
   return out;
+}
+
+/**
+ * The RPO of the snapshot drilled: how much data a restore of it loses
+ * compared with the moment it was taken, i.e. the snapshot time minus the
+ * newest data in it. It does not depend on when the drill runs, so a drill of
+ * an older snapshot judges that snapshot fairly. Without `recent_data` there
+ * is nothing to measure it by, and it is said so.
+ */
+export function snapshotRpo(recent: ReturnType<typeof newestDataTime>, snapshotTime: string, targetSeconds: number | null): Objective {
+  if (!recent?.time) {
+    const why = !recent ? 'not measured: the source has no recent_data' : `not measured: ${recent.column} ${recent.newest === null ? 'has no rows' : 'is not a timestamp'}`;
+    return { measuredSeconds: null, targetSeconds, ok: null, basis: why };
+  }
+  const measuredSeconds = Math.max(0, (Date.parse(snapshotTime) - recent.time.getTime()) / 1000);
+  return { measuredSeconds, targetSeconds, ok: targetSeconds === null ? null : measuredSeconds <= targetSeconds, basis: `snapshot time minus the newest ${recent.column} in the restored copy` };
+}
+
+/** Age of the newest snapshot of the source when the drill ran (a separate question from the drilled snapshot's RPO). */
+export function freshnessOf(snapshots: SnapshotEntry[], source: string, targetSeconds: number | null, now: number): Freshness {
+  const newest = sortByTime(snapshots.filter((s) => s.source === source)).at(-1);
+  if (!newest) return { newestSnapshot: null, ageSeconds: null, targetSeconds, ok: targetSeconds === null ? null : false };
+  const ageSeconds = Math.max(0, (now - Date.parse(newest.time)) / 1000);
+  return { newestSnapshot: { id: newest.id, time: newest.time }, ageSeconds, targetSeconds, ok: targetSeconds === null ? null : ageSeconds <= targetSeconds };
 }
 
 /** The newest timestamp in the restored copy is within the RPO of the snapshot time (any data at all, without an RPO). */

@@ -1,17 +1,25 @@
 import { formatBytes } from '../cli/format.js';
 import { seconds, show, type DrillReport, type Objective } from './report.js';
 
-const objective = (o: Objective) => `${seconds(o.measuredSeconds)} (target ${o.targetSeconds === null ? 'none' : seconds(o.targetSeconds)}) ${o.ok === null ? '–' : o.ok ? 'met' : 'MISSED'}`;
+const measured = (s: number | null) => (s === null ? 'not measured' : seconds(s));
+const objective = (o: Objective) => `${measured(o.measuredSeconds)} (target ${o.targetSeconds === null ? 'none' : seconds(o.targetSeconds)}) ${o.ok === null ? '–' : o.ok ? 'met' : 'MISSED'}`;
+
+/** The age of the source's newest backup at drill time: informational, `status` and `compliance` judge it. */
+export function freshnessText(f: NonNullable<DrillReport['freshness']>): string {
+  if (!f.newestSnapshot) return 'no snapshot of the source';
+  const judged = f.ok === null ? '' : f.ok ? ', within the RPO' : ', OLDER THAN THE RPO';
+  return `${f.newestSnapshot.id.slice(0, 8)} of ${f.newestSnapshot.time}, ${measured(f.ageSeconds)} old when the drill ran${f.targetSeconds === null ? '' : ` (RPO ${seconds(f.targetSeconds)}${judged})`}`;
+}
 
 /** One line for terminals and logs. */
 export function summaryLine(r: DrillReport): string {
-  return `${r.verdict} ${r.source.name} (${r.source.type}) snapshot ${r.snapshot.id.slice(0, 8)} of ${r.snapshot.time}: RTO ${objective(r.rto)}, RPO ${objective(r.rpo)}`;
+  return `${r.verdict} ${r.source.name} (${r.source.type}) snapshot ${r.snapshot.id.slice(0, 8)} of ${r.snapshot.time}: RTO ${objective(r.rto)}, RPO of the snapshot ${objective(r.rpo)}${r.freshness?.ok === false ? `; newest backup ${freshnessText(r.freshness)}` : ''}`;
 }
 
 function rows(r: DrillReport): Array<[string, string, string, string]> {
   const out: Array<[string, string, string, string]> = r.checks.map((c) => [c.name, show(c.expected), show(c.actual) + (c.detail && !c.ok ? ` — ${c.detail}` : ''), c.ok ? 'ok' : 'FAIL']);
-  out.push(['RTO', r.rto.targetSeconds === null ? 'no target' : `≤ ${seconds(r.rto.targetSeconds)}`, `${seconds(r.rto.measuredSeconds)} (${r.rto.basis})`, r.rto.ok === null ? '–' : r.rto.ok ? 'ok' : 'FAIL']);
-  out.push(['RPO', r.rpo.targetSeconds === null ? 'no target' : `≤ ${seconds(r.rpo.targetSeconds)}`, `${seconds(r.rpo.measuredSeconds)} (${r.rpo.basis})`, r.rpo.ok === null ? '–' : r.rpo.ok ? 'ok' : 'FAIL']);
+  out.push(['RTO', r.rto.targetSeconds === null ? 'no target' : `≤ ${seconds(r.rto.targetSeconds)}`, `${measured(r.rto.measuredSeconds)} (${r.rto.basis})`, r.rto.ok === null ? '–' : r.rto.ok ? 'ok' : 'FAIL']);
+  out.push(['RPO of this snapshot', r.rpo.targetSeconds === null ? 'no target' : `≤ ${seconds(r.rpo.targetSeconds)}`, `${measured(r.rpo.measuredSeconds)} (${r.rpo.basis})`, r.rpo.ok === null ? '–' : r.rpo.ok ? 'ok' : 'FAIL']);
   if (r.smoke) out.push(['smoke', 'exit 0', `exit ${r.smoke.exitCode ?? 'none'}`, r.smoke.ok ? 'ok' : 'FAIL']);
   out.push(['cleanup', 'nothing left behind', r.cleanup.ok ? 'removed' : (r.cleanup.detail ?? 'left behind'), r.cleanup.ok ? 'ok' : 'FAIL']);
   return out;
@@ -26,6 +34,7 @@ function facts(r: DrillReport): Array<[string, string]> {
     ['Verification', r.mode],
     ['Repository', r.repository],
     ['Time', `${r.startedAt} → ${r.finishedAt}`],
+    ...(r.freshness ? ([['Newest backup (not judged here)', freshnessText(r.freshness)]] as Array<[string, string]>) : []),
     ['Host', `${r.user}@${r.host}`],
     ['Tool', r.tool],
     ...(r.job ? ([['Job', r.job]] as Array<[string, string]>) : []),

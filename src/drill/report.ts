@@ -1,14 +1,34 @@
+import { z } from 'zod';
 import type { SourceType } from '../config/source-schemas.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { describeIssues } from '../repository/schema-issues.js';
 import type { VerifyCheck } from '../verify/checks.js';
 import type { SmokeResult } from './smoke.js';
 
-/** A measured objective against its target; `ok` is null when no target is configured. */
+/**
+ * A measured objective against its target; `ok` is null when no target is
+ * configured or nothing could be measured (`measuredSeconds` null: the RPO of a
+ * source without `recent_data`).
+ */
 export interface Objective {
-  measuredSeconds: number;
+  measuredSeconds: number | null;
   targetSeconds: number | null;
   ok: boolean | null;
-  /** What the measurement is: for RPO the newest data in the copy, or the snapshot time. */
+  /** What the measurement is, e.g. "snapshot time minus the newest events.created_at in the restored copy". */
   basis: string;
+}
+
+/**
+ * How old the newest backup of the source was when the drill ran, against the
+ * RPO. It says nothing about the snapshot drilled (often an older one, on
+ * purpose), so it is shown beside the verdict and not part of it; `status`,
+ * the alerts and `compliance` judge it.
+ */
+export interface Freshness {
+  newestSnapshot: { id: string; time: string } | null;
+  ageSeconds: number | null;
+  targetSeconds: number | null;
+  ok: boolean | null;
 }
 
 /** One restore drill, as stored in the repository (`drill/`), in local state and in the report files. */
@@ -26,7 +46,10 @@ export interface DrillReport {
   mode: string;
   checks: VerifyCheck[];
   rto: Objective;
+  /** RPO of the snapshot drilled: its time minus the newest data in it. */
   rpo: Objective;
+  /** Age of the newest backup of the source at drill time (absent in reports of earlier versions). */
+  freshness?: Freshness;
   smoke: SmokeResult | null;
   cleanup: { ok: boolean; detail?: string };
   startedAt: string;
@@ -41,8 +64,8 @@ export interface DrillReport {
 export function verdictOf(report: Pick<DrillReport, 'checks' | 'rto' | 'rpo' | 'smoke' | 'cleanup'>): { verdict: 'PASS' | 'FAIL'; reasons: string[] } {
   const reasons: string[] = [];
   for (const c of report.checks) if (!c.ok) reasons.push(`${c.name}: expected ${show(c.expected)}, found ${show(c.actual)}${c.detail ? ` (${c.detail})` : ''}`);
-  if (report.rto.ok === false) reasons.push(`RTO: the restore took ${seconds(report.rto.measuredSeconds)}, the target is ${seconds(report.rto.targetSeconds!)}`);
-  if (report.rpo.ok === false) reasons.push(`RPO: the data is ${seconds(report.rpo.measuredSeconds)} old (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`);
+  if (report.rto.ok === false) reasons.push(`RTO: the restore took ${seconds(report.rto.measuredSeconds ?? 0)}, the target is ${seconds(report.rto.targetSeconds!)}`);
+  if (report.rpo.ok === false) reasons.push(`RPO: the snapshot's newest data is ${seconds(report.rpo.measuredSeconds ?? 0)} older than the snapshot (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`);
   if (report.smoke && !report.smoke.ok) reasons.push(`smoke command failed (exit ${report.smoke.exitCode ?? 'none'}): ${report.smoke.output.split('\n').slice(-3).join(' ').slice(0, 300)}`);
   if (!report.cleanup.ok) reasons.push(`cleanup: ${report.cleanup.detail ?? 'something was left behind'}`);
   return { verdict: reasons.length ? 'FAIL' : 'PASS', reasons };
@@ -65,4 +88,47 @@ export function seconds(s: number): string {
     }
   }
   return parts.join(' ');
+}
+
+const objectiveSchema = z.looseObject({ measuredSeconds: z.number().nullable(), targetSeconds: z.number().nullable(), ok: z.boolean().nullable(), basis: z.string() });
+
+/**
+ * What a stored drill report must hold before the list, the API and the
+ * dashboard read it; a malformed one is named as unreadable, not shown half.
+ * Unknown fields are kept.
+ */
+export const drillReportSchema = z.looseObject({
+  format: z.literal(1),
+  id: z.string(),
+  verdict: z.enum(['PASS', 'FAIL']),
+  reasons: z.array(z.string()),
+  source: z.looseObject({ name: z.string(), type: z.string() }),
+  snapshot: z.looseObject({ id: z.string(), time: z.string(), host: z.string(), files: z.number(), bytes: z.number(), selectedBy: z.string(), candidates: z.number(), seed: z.number(), within: z.string().nullable().default(null) }),
+  repository: z.string(),
+  restoredTo: z.string().nullable().default(null),
+  mode: z.string(),
+  checks: z.array(z.looseObject({ name: z.string(), ok: z.boolean(), expected: z.unknown(), actual: z.unknown(), detail: z.string().optional() })),
+  rto: objectiveSchema,
+  rpo: objectiveSchema,
+  freshness: z.looseObject({ newestSnapshot: z.looseObject({ id: z.string(), time: z.string() }).nullable(), ageSeconds: z.number().nullable(), targetSeconds: z.number().nullable(), ok: z.boolean().nullable() }).optional(),
+  smoke: z.looseObject({ command: z.string(), ok: z.boolean(), exitCode: z.number().nullable(), durationMs: z.number(), output: z.string() }).nullable(),
+  cleanup: z.looseObject({ ok: z.boolean(), detail: z.string().optional() }),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  host: z.string(),
+  user: z.string(),
+  tool: z.string(),
+  job: z.string().nullable().default(null),
+});
+
+export function parseDrillReport(plain: Buffer, object: string): DrillReport {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(plain.toString('utf8'));
+  } catch (cause) {
+    throw new LifeboatError(ErrorCode.Corrupt, `drill report ${object} is not valid JSON`, { cause });
+  }
+  const parsed = drillReportSchema.safeParse(raw);
+  if (!parsed.success) throw new LifeboatError(ErrorCode.Corrupt, `drill report ${object} is malformed: ${describeIssues(parsed.error)}`);
+  return parsed.data as DrillReport;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Repository } from '../repository/repository.js';
 import { RunHistory } from '../state/history.js';
 import { renderHtml, renderMarkdown } from './render.js';
-import type { DrillReport } from './report.js';
+import { parseDrillReport, type DrillReport } from './report.js';
 import { makeDirectories } from '../util/make-dirs.js';
 
 export interface ReportFiles {
@@ -24,7 +24,7 @@ export async function listDrillReports(repo: Repository): Promise<{ reports: Arr
   const reports: Array<DrillReport & { object: string }> = [];
   for (const o of objects) {
     try {
-      reports.push({ ...(JSON.parse((await repo.readObject(o.name, 'drill')).toString('utf8')) as DrillReport), object: o.name });
+      reports.push({ ...parseDrillReport(await repo.readObject(o.name, 'drill'), o.name), object: o.name });
     } catch {
       unreadable.push(o.name);
     }

@@ -29,9 +29,9 @@ export function secretText(s: SecretSource, repository: string): string {
   }
 }
 
-export function objective(o: { measuredSeconds: number; targetSeconds: number | null; ok: boolean | null }): string {
+export function objective(o: { measuredSeconds: number | null; targetSeconds: number | null; ok: boolean | null }): string {
   const target = o.targetSeconds === null ? 'no target' : `target ${seconds(o.targetSeconds)}`;
-  return `${seconds(o.measuredSeconds)} (${target}${o.ok === null ? '' : o.ok ? ', met' : ', MISSED'})`;
+  return `${o.measuredSeconds === null ? 'not measured' : seconds(o.measuredSeconds)} (${target}${o.ok === null ? '' : o.ok ? ', met' : ', MISSED'})`;
 }
 
 export function drillText(d: DrillFacts | null): string {

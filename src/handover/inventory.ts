@@ -99,8 +99,8 @@ export interface DrillFacts {
   origin: 'repository' | 'history';
   repository?: string;
   snapshot?: string;
-  rto?: { measuredSeconds: number; targetSeconds: number | null; ok: boolean | null };
-  rpo?: { measuredSeconds: number; targetSeconds: number | null; ok: boolean | null; basis: string };
+  rto?: { measuredSeconds: number | null; targetSeconds: number | null; ok: boolean | null };
+  rpo?: { measuredSeconds: number | null; targetSeconds: number | null; ok: boolean | null; basis: string };
   reasons: string[];
 }
 

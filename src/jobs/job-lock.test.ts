@@ -21,4 +21,15 @@ describe('job lock', () => {
     expect(await readdir(path.join(dir, 'locks'))).toEqual([]);
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('a malformed pid file (pid 0, -1, a string, null) names no holder and is taken over', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-joblock-'));
+    await mkdir(path.join(dir, 'locks'), { recursive: true });
+    for (const text of [JSON.stringify({ pid: 0, since: 'x' }), JSON.stringify({ pid: -1, since: 'x' }), JSON.stringify({ pid: 'me', since: 'x' }), 'null']) {
+      await writeFile(path.join(dir, 'locks', 'job-nightly.pid'), text);
+      const lock = acquireJobLock(dir, 'nightly');
+      lock.release();
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
 });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
@@ -31,9 +32,13 @@ export function acquireJobLock(stateDir: string, job: string): { release: () => 
   throw new LifeboatError(ErrorCode.Locked, `job "${job}" lock could not be taken`);
 }
 
+/** A pid file that is not `{ pid: N > 0, since }` names no holder (pid 0 or -1 would make `kill(pid, 0)` ask about whole process groups). */
+const holderSchema = z.object({ pid: z.number().int().positive(), since: z.string() });
+
 function readHolder(file: string): { pid: number; since: string } | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { pid: number; since: string };
+    const checked = holderSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    return checked.success ? checked.data : undefined;
   } catch {
     return undefined;
   }

@@ -161,6 +161,13 @@ describe('repository locks', () => {
     expect(objects.has(planted)).toBe(false);
   });
 
+  it('an authentic lock with a field missing or of the wrong type is treated like a damaged one, never crashes', async () => {
+    await plant({ pid: 'not-a-pid' as unknown as number, exclusive: true });
+    await plant({ host: null as unknown as string, exclusive: true });
+    const listed = await readLocks(storage, key);
+    expect(listed.filter((l) => l.record === undefined)).toHaveLength(2);
+  });
+
   it('a lock with an unparseable time is stale', async () => {
     const bad = await plant({ exclusive: true, time: 'yesterday-ish' });
     await take(true);

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
@@ -20,6 +21,17 @@ export interface LockRecord {
   exclusive: boolean;
   purpose: string;
 }
+
+/** A lock object that decrypts but lacks a field is treated like a damaged one: it cannot name a holder. */
+const lockRecordSchema = z.looseObject({
+  host: z.string(),
+  pid: z.number().int(),
+  username: z.string(),
+  // An unparseable time is kept: such a lock is stale (see isStale), not damaged.
+  time: z.string(),
+  exclusive: z.boolean(),
+  purpose: z.string(),
+});
 
 export interface LockTiming {
   refreshMs: number;
@@ -129,7 +141,8 @@ export async function readLocks(storage: Storage, key: Buffer): Promise<Array<{ 
         throw err;
       }
       try {
-        return { name: o.name, record: JSON.parse(open(key, 'lock', data).toString('utf8')) as LockRecord };
+        const checked = lockRecordSchema.safeParse(JSON.parse(open(key, 'lock', data).toString('utf8')));
+        return { name: o.name, record: checked.success ? (checked.data as LockRecord) : undefined };
       } catch {
         return { name: o.name, record: undefined }; // damaged lock object: cannot name a holder
       }

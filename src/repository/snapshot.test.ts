@@ -147,6 +147,26 @@ describe('parseSnapshot', () => {
     expect(parseSnapshot(valid({ tags: 'not-an-array' }), id).tags).toEqual([]);
   });
 
+  it('an authentic object with a field missing, null or of the wrong type → corrupt, naming the field', () => {
+    for (const [extra, field] of [
+      [{ summary: null }, 'summary'],
+      [{ summary: { files: 'many', bytes: 1 } }, 'summary.files'],
+      [{ tree: null }, 'tree'],
+      [{ tree: 'not-hex' }, 'tree'],
+      [{ host: 7 }, 'host'],
+      [{ time: 'yesterday' }, 'time'],
+      [{ paths: [1] }, 'paths'],
+      [{ metadata: 'x' }, 'metadata'],
+    ] as const) {
+      const err = expectThrowsCode(() => parseSnapshot(valid(extra), id), ErrorCode.Corrupt);
+      expect(err.message).toContain(field);
+    }
+  });
+
+  it('keeps fields it does not know', () => {
+    expect((parseSnapshot(valid({ futureField: 1 }), id) as unknown as { futureField: number }).futureField).toBe(1);
+  });
+
   it('invalid JSON → corrupt', () => {
     for (const text of ['', '{', 'not json', '\u0000']) {
       const err = expectThrowsCode(() => parseSnapshot(Buffer.from(text), id), ErrorCode.Corrupt);

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { describeIssues } from './schema-issues.js';
 
 /** A snapshot: the root of one backup, stored as `snapshots/<sha256>`. */
 export interface SnapshotSummary {
@@ -40,21 +42,55 @@ export interface SnapshotEntry extends Snapshot {
   id: string;
 }
 
+const count = z.number().finite().nonnegative();
+
+/**
+ * What a snapshot object must hold before anything reads it. Objects are
+ * authenticated, but a buggy or older writer can still produce one that is
+ * well-formed JSON with a field missing or null; such a snapshot is refused
+ * here (and listed as a problem) instead of crashing whoever reads it later.
+ * Unknown fields are kept, so a newer writer's additions survive a copy.
+ */
+const snapshotSchema = z.looseObject({
+  version: z.literal(1),
+  time: z.string().refine((t) => Number.isFinite(Date.parse(t)), 'not a time'),
+  host: z.string(),
+  username: z.string().default(''),
+  paths: z.array(z.string()),
+  source: z.string().optional(),
+  tags: z.array(z.string()).catch([]),
+  reason: z.string().optional(),
+  parent: z.string().optional(),
+  tree: z.string().regex(/^[0-9a-f]{64}$/, 'not a tree id'),
+  summary: z.looseObject({
+    files: count,
+    dirs: count.default(0),
+    bytes: count,
+    filesRead: count.default(0),
+    addedBytes: count.default(0),
+    addedStoredBytes: count.default(0),
+    durationMs: count.default(0),
+    errors: count.default(0),
+  }),
+  program: z.string().default(''),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+});
+
 export function parseSnapshot(plain: Buffer, id: string): SnapshotEntry {
-  let s: Snapshot;
+  let raw: unknown;
   try {
-    s = JSON.parse(plain.toString('utf8')) as Snapshot;
+    raw = JSON.parse(plain.toString('utf8'));
   } catch (cause) {
     throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not valid JSON`, { cause });
   }
-  if (s === null || typeof s !== 'object') throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not an object`);
-  if (s.version !== 1) {
-    throw new LifeboatError(ErrorCode.UnsupportedVersion, `snapshot ${id.slice(0, 8)} has unsupported version ${String(s?.version)}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not an object`);
+  const version = (raw as { version?: unknown }).version;
+  if (version !== 1) throw new LifeboatError(ErrorCode.UnsupportedVersion, `snapshot ${id.slice(0, 8)} has unsupported version ${String(version)}`);
+  const parsed = snapshotSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is malformed: ${describeIssues(parsed.error)}`, { hint: 'it is skipped by every listing; `lifeboat check` reports it' });
   }
-  if (typeof s.tree !== 'string' || typeof s.time !== 'string' || !Array.isArray(s.paths)) {
-    throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is missing fields`);
-  }
-  return { ...s, tags: Array.isArray(s.tags) ? s.tags : [], metadata: s.metadata ?? {}, id };
+  return { ...(parsed.data as Snapshot), id };
 }
 
 export interface SnapshotFilter {

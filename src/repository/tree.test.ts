@@ -89,6 +89,13 @@ describe('encodeTree / decodeTree', () => {
     ['prototype name as type', '{"nodes":[{"name":"a","type":"constructor"}]}'],
     ['type not a string', '{"nodes":[{"name":"a","type":["file"]}]}'],
     ['one bad node among good ones', '{"nodes":[{"name":"a","type":"file"},{"name":"b","type":"fifo"}]}'],
+    ['content null', '{"nodes":[{"name":"a","type":"file","mode":420,"uid":0,"gid":0,"mtimeNs":"1","content":null}]}'],
+    ['content not blob ids', '{"nodes":[{"name":"a","type":"file","mode":420,"uid":0,"gid":0,"mtimeNs":"1","content":[1]}]}'],
+    ['mode null', '{"nodes":[{"name":"a","type":"file","mode":null,"uid":0,"gid":0,"mtimeNs":"1"}]}'],
+    ['name not a string', '{"nodes":[{"name":7,"type":"file","mode":420,"uid":0,"gid":0,"mtimeNs":"1"}]}'],
+    ['mtime not a number string', '{"nodes":[{"name":"a","type":"file","mode":420,"uid":0,"gid":0,"mtimeNs":"soon"}]}'],
+    ['subtree not a tree id', '{"nodes":[{"name":"a","type":"dir","mode":493,"uid":0,"gid":0,"mtimeNs":"1","subtree":{}}]}'],
+    ['size negative', '{"nodes":[{"name":"a","type":"file","mode":420,"uid":0,"gid":0,"mtimeNs":"1","size":-1}]}'],
   ])('bad nodes → corrupt (%s)', (_name, text) => {
     expectThrowsCode(() => decodeTree(Buffer.from(text), id), ErrorCode.Corrupt);
   });

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { describeIssues } from './schema-issues.js';
 
 /**
  * A directory as a blob: its entries sorted by name. Identical directories
@@ -56,20 +58,44 @@ export function isSafeName(name: unknown): name is string {
   return typeof name === 'string' && name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
-const TYPES: ReadonlySet<string> = new Set(['file', 'dir', 'symlink', 'hardlink', 'stream']);
+const hex = z.string().regex(/^[0-9a-f]{64}$/, 'not a blob id');
+const whole = z.number().int().nonnegative();
+
+/**
+ * What every node must hold before anything reads it. The name is only
+ * required to be a string here: whether it is safe to restore (`..`, `/`, NUL,
+ * duplicates) is judged by restore, which names the entry it refuses.
+ * Unknown fields are kept.
+ */
+const nodeSchema = z.looseObject({
+  name: z.string(),
+  type: z.enum(['file', 'dir', 'symlink', 'hardlink', 'stream']),
+  mode: whole,
+  uid: whole,
+  gid: whole,
+  user: z.string().optional(),
+  group: z.string().optional(),
+  mtimeNs: z.string().regex(/^-?\d+$/, 'not a whole number of nanoseconds'),
+  ctimeNs: z.string().regex(/^-?\d+$/, 'not a whole number of nanoseconds').optional(),
+  inode: whole.optional(),
+  dev: whole.optional(),
+  size: whole.optional(),
+  content: z.array(hex).optional(),
+  target: z.string().optional(),
+  subtree: hex.optional(),
+  links: whole.optional(),
+});
 
 export function decodeTree(data: Buffer, id: string): Tree {
-  let parsed: Tree;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(data.toString('utf8')) as Tree;
+    parsed = JSON.parse(data.toString('utf8'));
   } catch (cause) {
     throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} is not valid JSON`, { cause });
   }
-  if (!parsed || !Array.isArray(parsed.nodes)) throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} has no node list`);
-  for (const n of parsed.nodes) {
-    if (!n || typeof n !== 'object' || !TYPES.has(n.type)) {
-      throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} has a node of unknown type`);
-    }
-  }
-  return parsed;
+  const nodes = (parsed as { nodes?: unknown } | null)?.nodes;
+  if (!parsed || typeof parsed !== 'object' || !Array.isArray(nodes)) throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} has no node list`);
+  const checked = z.array(nodeSchema).safeParse(nodes);
+  if (!checked.success) throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} has a malformed node: ${describeIssues(checked.error)}`);
+  return { nodes: checked.data as TreeNode[] };
 }

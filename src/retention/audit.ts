@@ -1,7 +1,10 @@
 import { appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
+import { describeIssues } from '../repository/schema-issues.js';
 import { VERSION } from '../version.js';
 import { makeDirectories } from '../util/make-dirs.js';
 
@@ -48,9 +51,32 @@ export async function writeAudit(repo: Repository, record: AuditRecord, localLog
 export async function readAudit(repo: Repository): Promise<Array<AuditRecord & { object: string }>> {
   const files = await repo.storage.list('audit/');
   const records = await Promise.all(
-    files.map(async (f) => ({ ...(JSON.parse((await repo.readObject(f.name, 'audit')).toString('utf8')) as AuditRecord), object: f.name })),
+    files.map(async (f) => ({ ...parseAudit(await repo.readObject(f.name, 'audit'), f.name), object: f.name })),
   );
   return records.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
+const auditSchema = z.looseObject({
+  type: z.literal('forget'),
+  at: z.string(),
+  by: z.string(),
+  program: z.string(),
+  repository: z.string(),
+  policy: z.string(),
+  removed: z.array(z.looseObject({})),
+});
+
+/** An audit record that decrypts but is malformed is an error naming the object, never half-read. */
+function parseAudit(plain: Buffer, object: string): AuditRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(plain.toString('utf8'));
+  } catch (cause) {
+    throw new LifeboatError(ErrorCode.Corrupt, `audit record ${object} is not valid JSON`, { cause });
+  }
+  const parsed = auditSchema.safeParse(raw);
+  if (!parsed.success) throw new LifeboatError(ErrorCode.Corrupt, `audit record ${object} is malformed: ${describeIssues(parsed.error)}`);
+  return parsed.data as unknown as AuditRecord;
 }
 
 function safeUser(): string {

@@ -106,7 +106,8 @@ const CASES: Case[] = [
   {
     name: 'a name with a NUL byte, ".", and an empty name',
     build: async (b) => [await b.file('nul\0name', 'nul\n'), await b.dir('.', [await b.file('dot-file', 'escaped via .\n')]), await b.file('', 'escaped via an empty name\n')],
-    named: ['/nul\0name', '/.', '/:'],
+    // printed with the NUL escaped: file names never reach the terminal with control characters
+    named: ['/nul\\x00name', '/.', '/:'],
   },
   {
     name: 'a duplicate name: symlink "a" to outside, then a directory "a" with a file',

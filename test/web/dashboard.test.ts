@@ -55,7 +55,7 @@ describe('web dashboard (built daemon, headless Chromium)', () => {
   let token: string;
   let browser: BrowserContext;
   let page: Page;
-  let drill: { verdict: string; snapshot: { id: string }; checks: Array<{ name: string; ok: boolean; expected: unknown; actual: unknown }>; rto: { measuredSeconds: number; targetSeconds: number; ok: boolean }; rpo: { measuredSeconds: number; targetSeconds: number; ok: boolean }; smoke: { command: string; ok: boolean } };
+  let drill: { verdict: string; snapshot: { id: string }; checks: Array<{ name: string; ok: boolean; expected: unknown; actual: unknown }>; rto: { measuredSeconds: number; targetSeconds: number; ok: boolean }; rpo: { measuredSeconds: number | null; targetSeconds: number; ok: boolean | null; basis: string }; smoke: { command: string; ok: boolean } };
   const report = randomBytes(300_000);
   const env = () => cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined });
   const html: string[] = [];
@@ -357,7 +357,8 @@ server: { listen: "127.0.0.1:0" }
     const cells = await rows.first().locator('td').allInnerTexts();
     expect(cells.slice(1, 3)).toEqual(['app-db', drill.verdict]);
     expect(cells[3]).toMatch(/target 10 min met$/);
-    expect(cells[4]).toMatch(/target 24 h met$/);
+    // SQLite has no recent_data: the snapshot's RPO is shown as not measured, against its target
+    expect(cells[4]).toMatch(/^— \/ target 24 h$/);
     expect(cells[5]).toBe(`${drill.snapshot.id.slice(0, 8)} local`);
     await keep();
     await shot('drills-1280');
@@ -368,7 +369,10 @@ server: { listen: "127.0.0.1:0" }
     await main.getByText(/^PASS$/).first().waitFor();
     expect(await main.locator('p').nth(1).innerText()).toMatch(new RegExp(`^${drill.verdict} app-db \\(sqlite\\) from local, snapshot ${drill.snapshot.id.slice(0, 8)} of .+`));
     const fact = (label: string) => page.locator('.facts > div').filter({ has: page.getByText(label, { exact: true }) }).locator('dd');
-    for (const [label, o] of [['RTO', drill.rto], ['RPO', drill.rpo]] as const) {
+    expect(drill.rpo).toMatchObject({ measuredSeconds: null, ok: null });
+    expect(await fact('RPO of the snapshot').innerText()).toBe(`— / target 24 h ${drill.rpo.basis}`);
+    expect(await fact('Newest backup at drill time').innerText()).toMatch(/ old \/ RPO 24 h fresh \(not part of the verdict\)$/);
+    for (const [label, o] of [['RTO', drill.rto]] as const) {
       const text = await fact(label).innerText();
       expect(text, label).toMatch(/ \/ target .+ met$/);
       const [measured, target] = text.replace(/ met$/, '').split(' / target ');

@@ -6,6 +6,7 @@ import { withRepository, type CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { parsePercent } from '../parse.js';
+import { escapeName } from '../../util/escape-name.js';
 
 export function registerCheck(program: Command, action: ActionFactory): void {
   program
@@ -26,8 +27,9 @@ export function registerCheck(program: Command, action: ActionFactory): void {
           }
           ctx.out.emit({ type: 'summary', ...report });
           for (const f of report.findings) {
-            ctx.out.result(`${f.severity}: ${f.message}`);
-            for (const a of f.affected ?? []) ctx.out.info(`  snapshot ${a.snapshot.slice(0, 8)}: ${a.paths.slice(0, 10).join(', ')}${a.paths.length > 10 ? ` and ${a.paths.length - 10} more` : ''}`);
+            // Findings quote file names from the snapshots: escaped for the terminal (--json keeps them exact).
+            ctx.out.result(`${f.severity}: ${escapeName(f.message)}`);
+            for (const a of f.affected ?? []) ctx.out.info(`  snapshot ${a.snapshot.slice(0, 8)}: ${a.paths.slice(0, 10).map(escapeName).join(', ')}${a.paths.length > 10 ? ` and ${a.paths.length - 10} more` : ''}`);
             if (f.hint) ctx.out.info(`  hint: ${f.hint}`);
           }
           const read = percent === undefined ? 'structure only' : `${report.packsRead} packs read (${formatBytes(report.bytesRead)})`;

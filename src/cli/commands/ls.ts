@@ -6,6 +6,7 @@ import { formatMode } from '../format.js';
 import { nsToSeconds } from '../../restorer/restore.js';
 import { findSnapshot } from '../snapshot-ref.js';
 import { nodeAt, walkTree } from '../tree-paths.js';
+import { escapeName } from '../../util/escape-name.js';
 
 export function registerLs(program: Command, action: ActionFactory): void {
   program
@@ -13,13 +14,14 @@ export function registerLs(program: Command, action: ActionFactory): void {
     .description('list the files of a snapshot')
     .argument('<snapshot>', 'snapshot id, prefix or "latest"')
     .argument('[path]', 'only this directory (recursively)', '/')
+    .option('--source <name>', 'with "latest": newest snapshot of this source')
     .option('--host <name>', 'with "latest": newest snapshot of this host')
     .option('--long', 'show mode, size and time')
     .action(
-      action(async (ctx: CommandContext, ref: string, dir: string, flags: { host?: string; long?: boolean }) =>
+      action(async (ctx: CommandContext, ref: string, dir: string, flags: { host?: string; source?: string; long?: boolean }) =>
         withRepository(ctx, async (repo) => {
           await repo.prepareRead();
-          const snapshot = await findSnapshot(repo, ref, { host: flags.host });
+          const snapshot = await findSnapshot(repo, ref, { host: flags.host, source: flags.source, path: dir }, (w) => ctx.out.warn(w));
           const start = await nodeAt(repo, snapshot.tree, dir);
           const prefix = '/' + dir.split('/').filter(Boolean).join('/');
           // A directory whose record is damaged is named and the listing goes on (exit 1 at the end).
@@ -31,8 +33,8 @@ export function registerLs(program: Command, action: ActionFactory): void {
               ctx.out.emit({ path, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.size ?? 0, mtime: new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString(), ...(node.target ? { target: node.target } : {}), ...(node.links ? { links: node.links } : {}) });
             } else if (flags.long) {
               const when = new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString().replace('T', ' ').slice(0, 19);
-              ctx.out.result(`${formatMode(node.type, node.mode)} ${String(node.user ?? node.uid).padEnd(8)} ${String(node.size ?? 0).padStart(12)} ${when} ${path}${node.target ? ` -> ${node.target}` : ''}`);
-            } else ctx.out.result(path);
+              ctx.out.result(`${formatMode(node.type, node.mode)} ${escapeName(String(node.user ?? node.uid)).padEnd(8)} ${String(node.size ?? 0).padStart(12)} ${when} ${escapeName(path)}${node.target ? ` -> ${escapeName(node.target)}` : ''}`);
+            } else ctx.out.result(escapeName(path));
           }
           for (const u of unreadable) process.stderr.write(`error: ${u.path}: the directory's contents cannot be read: ${u.message}\n`);
           if (unreadable.length) {

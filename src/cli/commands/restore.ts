@@ -10,6 +10,7 @@ import { optionalConfig } from '../configured.js';
 import type { Repository } from '../../repository/repository.js';
 import type { SnapshotEntry } from '../../repository/snapshot.js';
 import { sourceMetadata } from '../../sources/metadata.js';
+import { escapeName } from '../../util/escape-name.js';
 
 interface Flags {
   target?: string;
@@ -46,7 +47,7 @@ export function registerRestore(program: Command, action: ActionFactory): void {
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
           await repo.prepareRead();
-          const snapshot = await findSnapshot(repo, ref, { host: flags.host, ...(flags.source ? { source: flags.source } : {}) });
+          const snapshot = await findSnapshot(repo, ref, { host: flags.host, source: flags.source }, (w) => ctx.out.warn(w));
           if (needsSourceRestore(snapshot, flags)) return restoreFromSource(ctx, repo, snapshot, flags, started);
           if (!flags.target) throw new LifeboatError(ErrorCode.Usage, 'restore needs --target DIR', { hint: 'restore never writes outside the target directory' });
           const progress: RestoreProgress = { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 };
@@ -65,13 +66,13 @@ export function registerRestore(program: Command, action: ActionFactory): void {
           const planned = { dirs: plan.dirs.length, files: plan.files.length, symlinks: plan.symlinks.length, hardlinks: plan.hardlinks.length, bytes: plan.bytes };
           ctx.out.emit({ type: 'summary', snapshot: snapshot.id, target: result.target, dryRun: Boolean(flags.dryRun), planned, restored: { files: result.files, bytes: result.bytes }, errors: result.errors, durationMs: Date.now() - started });
           if (flags.dryRun) {
-            for (const e of [...plan.dirs, ...plan.files, ...plan.symlinks, ...plan.hardlinks].sort((a, b) => (a.path < b.path ? -1 : 1))) ctx.out.info(`would restore ${e.node.type.padEnd(8)} ${e.path}`);
+            for (const e of [...plan.dirs, ...plan.files, ...plan.symlinks, ...plan.hardlinks].sort((a, b) => (a.path < b.path ? -1 : 1))) ctx.out.info(`would restore ${e.node.type.padEnd(8)} ${escapeName(e.path)}`);
             ctx.out.result(`dry run: ${planned.files} files (${formatBytes(plan.bytes)}), ${planned.dirs} dirs, ${planned.symlinks} symlinks, ${planned.hardlinks} hardlinks into ${result.target}; nothing written`);
           } else {
             const verified = result.errors.length ? '' : "; every file's content hash verified";
             ctx.out.result(`restored ${result.files} files (${formatBytes(result.bytes)}) from ${snapshot.id.slice(0, 8)} into ${result.target} in ${formatDuration(Date.now() - started)}${verified}`);
           }
-          for (const e of result.errors) process.stderr.write(`error: ${e.path}: ${e.message}\n`);
+          for (const e of result.errors) process.stderr.write(`error: ${escapeName(e.path)}: ${escapeName(e.message)}\n`);
           if (result.errors.length) {
             if (!ctx.out.json) process.stderr.write(`error: ${result.errors.length} entr${result.errors.length === 1 ? 'y' : 'ies'} could not be restored\n`);
             return ExitCode.Failure;
@@ -112,7 +113,7 @@ async function restoreFromSource(ctx: CommandContext, repo: Repository, snapshot
     identity: flags.identity,
     force: flags.force,
     signal: ctx.signal,
-    log: (l) => ctx.out.verbose(l),
+    log: (l) => ctx.out.verbose(escapeName(l)),
   });
   const failed = result.checks.filter((c) => !c.ok);
   ctx.out.emit({ type: 'summary', snapshot: snapshot.id, source: meta.source.name, sourceType: result.type, location: result.restored.location, checks: result.checks, ok: failed.length === 0, durationMs: Date.now() - started });

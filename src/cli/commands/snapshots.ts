@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { escapeName } from '../../util/escape-name.js';
 import { matchesFilter, sortByTime } from '../../repository/snapshot.js';
 import type { ActionFactory } from '../action.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
@@ -35,17 +36,17 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
             }
             list = sortByTime([...groups.values()].flatMap((g) => g.slice(-n)));
           }
-          for (const p of problems) ctx.out.warn(`${p.name}: ${p.error.message}`);
+          for (const p of problems) ctx.out.warn(`${p.name}: ${escapeName(p.error.message)}`);
           ctx.out.emit({ snapshots: list, problems: problems.map((p) => ({ object: p.name, error: p.error.toJSON() })) });
           const rows = list.map((s) => [
             s.id.slice(0, 8),
             formatTime(s.time),
-            s.host,
-            s.source ?? '',
-            s.tags.join(','),
+            escapeName(s.host),
+            escapeName(s.source ?? ''),
+            escapeName(s.tags.join(',')),
             formatBytes(s.summary.bytes),
-            s.reason ?? '',
-            s.paths.join(' '),
+            escapeName(s.reason ?? ''),
+            s.paths.map(escapeName).join(' '),
           ]);
           ctx.out.result(rows.length ? table(['ID', 'TIME', 'HOST', 'SOURCE', 'TAGS', 'SIZE', 'REASON', 'PATHS'], rows) : 'no snapshots');
         }),

@@ -29,7 +29,7 @@ export function registerVerify(program: Command, action: ActionFactory): void {
         const loaded = optionalConfig(ctx.global);
         await sweepAtStart(loaded?.config, ctx.out);
         return withRepository(ctx, async (repo) => {
-          const snapshot = await findSnapshot(repo, ref, { ...(flags.host ? { host: flags.host } : {}), ...(flags.source ? { source: flags.source } : {}) });
+          const snapshot = await findSnapshot(repo, ref, { host: flags.host, source: flags.source }, (w) => ctx.out.warn(w));
           const meta = sourceMetadata(snapshot);
           const config = meta ? loaded?.config.sources?.[meta.source.name] : undefined;
           const result = await verify(repo, snapshot, { config, identity: flags.identity, signal: ctx.signal, log: (l) => ctx.out.verbose(l) });

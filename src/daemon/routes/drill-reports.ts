@@ -40,7 +40,7 @@ export function drillReportRoutes(app: FastifyInstance, d: DaemonContext): void 
     const { out, unreachable } = await read();
     return {
       reports: out.map(({ repository, report: r }) =>
-        clean<DrillSummary>({ repository, id: r.id, verdict: r.verdict, reasons: r.reasons, source: r.source, snapshot: { id: r.snapshot.id, time: r.snapshot.time }, mode: r.mode, rto: r.rto, rpo: r.rpo, started_at: r.startedAt, finished_at: r.finishedAt, job: r.job }),
+        clean<DrillSummary>({ repository, id: r.id, verdict: r.verdict, reasons: r.reasons, source: r.source, snapshot: { id: r.snapshot.id, time: r.snapshot.time }, mode: r.mode, rto: r.rto, rpo: r.rpo, ...(r.freshness ? { freshness: r.freshness } : {}), started_at: r.startedAt, finished_at: r.finishedAt, job: r.job }),
       ),
       unreachable,
     };

@@ -54,6 +54,7 @@ export function snapshotRoutes(app: FastifyInstance, d: DaemonContext): void {
       snapshots: page.map((i) => i.view),
       next_cursor: more ? encodeCursor(page[page.length - 1]!.key) : null,
       unreachable: repos.filter((r) => !r.reachable).map((r) => ({ repository: r.name, error: d.redact(r.error ?? '') })),
+      unreadable: repos.filter((r) => !q.repository || r.name === q.repository).flatMap((r) => r.problems.map((p) => ({ repository: r.name, object: p.object, error: d.redact(p.error) }))),
     };
     return answer;
   });

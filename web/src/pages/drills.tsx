@@ -35,7 +35,7 @@ export function Drills() {
                 <th scope="col">Source</th>
                 <th scope="col">Verdict</th>
                 <th scope="col">RTO</th>
-                <th scope="col">RPO</th>
+                <th scope="col" title="the drilled snapshot's time minus the newest data in it">RPO of the snapshot</th>
                 <th scope="col">Snapshot</th>
               </tr>
             </thead>
@@ -99,7 +99,18 @@ export function DrillReportPage({ repository, id }: { repository: string; id: st
             <div><dt>Mode</dt><dd>{rep.mode}</dd></div>
             <div><dt>Host</dt><dd>{rep.host}</dd></div>
             <div><dt>RTO</dt><dd><ObjectiveText o={rep.rto} /></dd></div>
-            <div><dt>RPO</dt><dd><ObjectiveText o={rep.rpo} /></dd></div>
+            <div><dt>RPO of the snapshot</dt><dd><ObjectiveText o={rep.rpo} /> <span class="muted">{rep.rpo.basis}</span></dd></div>
+            {rep.freshness && (
+              <div>
+                <dt>Newest backup at drill time</dt>
+                <dd>
+                  {rep.freshness.newestSnapshot ? <><code>{shortId(rep.freshness.newestSnapshot.id)}</code>, {duration(rep.freshness.ageSeconds)} old</> : 'none'}
+                  {rep.freshness.targetSeconds !== null && <span class="muted"> / RPO {duration(rep.freshness.targetSeconds)}</span>}{' '}
+                  {rep.freshness.ok !== null && <Badge level={rep.freshness.ok ? 'ok' : 'bad'}>{rep.freshness.ok ? 'fresh' : 'stale'}</Badge>}{' '}
+                  <span class="muted">(not part of the verdict)</span>
+                </dd>
+              </div>
+            )}
             <div><dt>Cleanup</dt><dd><Badge level={rep.cleanup.ok ? 'ok' : 'bad'}>{rep.cleanup.ok ? 'ok' : 'left behind'}</Badge> {rep.cleanup.detail}</dd></div>
           </dl>
           <h2>Checks</h2>

@@ -65,6 +65,11 @@ export function Snapshots() {
           {u.repository}: {u.error}
         </p>
       ))}
+      {page.data?.unreadable?.map((u) => (
+        <p class="error">
+          {u.repository}: {u.object} left out: {u.error}
+        </p>
+      ))}
       {page.data && (
         <>
           <div class="table-wrap">
