@@ -5,7 +5,7 @@ import { forget } from '../../retention/forget.js';
 import { addToPolicy, describePolicy, policyFromConfig, type RetentionPolicy } from '../../retention/policy.js';
 import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
-import { chooseRepository, optionalConfig } from '../configured.js';
+import { chooseRepository, optionalConfig, requireChosenRepository } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
 
 interface Flags {
@@ -47,6 +47,7 @@ export function registerForget(program: Command, action: ActionFactory): void {
     .option('--replace-policy', 'the --keep-*/--max-age flags replace the configured retention instead of adding to it')
     .action(
       action(async (ctx: CommandContext, flags: Flags) => {
+        requireChosenRepository(ctx.global, 'forget', 'removes snapshots from one repository, by its own retention');
         const { policy, origin } = policyFor(ctx, flags);
         const loaded = optionalConfig(ctx.global);
         return withRepository(ctx, async (repo) => {
