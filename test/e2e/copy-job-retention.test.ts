@@ -102,6 +102,24 @@ jobs:
     expect(text.stdout).toMatch(/ok +forget → offsite \(.*0 snapshot\(s\) forgotten, 3 kept \(last 3\)/);
   }, 180_000);
 
+  it('config validate refuses a copy job whose target has no retention to apply, before any run', async () => {
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      `version: 1
+repositories:
+  local:   { url: ./repo, password_file: repo.pass }
+  offsite: { url: ./offsite, password_file: repo.pass }
+jobs:
+  sync: { copy_to: [offsite], then: [forget] }
+`,
+    );
+    const r = await runCli(['--config', bad, 'config', 'validate'], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+    expect(r.code, show(r)).toBe(2);
+    expect(r.stderr).toContain('the `forget` step has no retention policy for copy target "offsite"');
+    expect(r.stderr).toContain('repositories.offsite');
+  });
+
   it('records a step with nothing to act on as nothing_to_do, in the output, the exit code and the run history', async () => {
     const r = await lb(['--json', 'run', 'sync-one']);
     expect(r.code, show(r)).toBe(1);
