@@ -120,6 +120,17 @@ jobs:
     expect(r.stderr).toContain('repositories.offsite');
   });
 
+  it('copy and forget on the command line say when nothing matches, with exit 1', async () => {
+    const copy = await lb(['--json', 'copy', '--from', 'local', '--to', 'offsite', '--source', 'dbb']);
+    expect(copy.code, show(copy)).toBe(1);
+    expect(jsonLines(copy.stdout).at(-1)).toMatchObject({ type: 'summary', nothingToDo: true, copied: 0 });
+    const copyText = await lb(['copy', '--from', 'local', '--to', 'offsite', '--source', 'dbb']);
+    expect(copyText.stdout).toContain('nothing to copy: the origin repository holds no snapshot of source "dbb"');
+    const forget = await lb(['forget', '--repo', 'offsite', '--source', 'dbb', '--dry-run']);
+    expect(forget.code, show(forget)).toBe(1);
+    expect(forget.stdout).toContain('nothing to do: the repository holds no snapshot of source "dbb"');
+  }, 120_000);
+
   it('records a step with nothing to act on as nothing_to_do, in the output, the exit code and the run history', async () => {
     const r = await lb(['--json', 'run', 'sync-one']);
     expect(r.code, show(r)).toBe(1);

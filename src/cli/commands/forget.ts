@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import { forget } from '../../retention/forget.js';
 import { addToPolicy, describePolicy, policyFromConfig, type RetentionPolicy } from '../../retention/policy.js';
 import { stateDir } from '../../state/state-dir.js';
@@ -74,6 +74,12 @@ export function registerForget(program: Command, action: ActionFactory): void {
             removed: result.removed,
             audit: result.audit ?? null,
           });
+          if (result.plan.length === 0) {
+            // A mistyped --source or --host, or an empty repository: say so rather than "0 removed".
+            const what = [flags.source && `of source "${flags.source}"`, flags.host && `of host "${flags.host}"`].filter(Boolean).join(' ');
+            ctx.out.result(`nothing to do: the repository holds no snapshot${what ? ` ${what}` : ''}`);
+            return ExitCode.Failure;
+          }
           if (result.dryRun) ctx.out.result(`dry run: ${result.removed.length} snapshot(s) would be removed; nothing changed`);
           else ctx.out.result(`${result.removed.length} snapshot(s) removed${result.audit ? ` (audit record ${result.audit.slice(0, 8)})` : ''}; run \`lifeboat prune\` to reclaim their data`);
         });
