@@ -51,6 +51,7 @@ repositories:
 jobs:
 `;
     expect(messages('  sync: { copy_to: [offsite] }\n', only)).toEqual(['the copy has no repository to copy from']);
+    expect(messages('  sync: { sources: [app-db], to: local, copy_to: [local, offsite] }\n')).toEqual(['the job copies "local" into itself']);
   });
 
   it('refuses a drill with no source to restore or an unknown one', () => {

@@ -76,6 +76,9 @@ function idleSteps(config: LifeboatConfig, name: string, job: JobConfig): CrossP
       });
     }
   });
+  if (job.to && job.copy_to?.includes(job.to)) {
+    problems.push({ path: [...at, 'copy_to'], message: `the job copies "${job.to}" into itself`, hint: 'copy_to names the other repositories that receive copies of `to`' });
+  }
   if (job.copy_to?.length && !job.to && !Object.keys(repositories).some((r) => !job.copy_to!.includes(r))) {
     problems.push({ path: [...at, 'copy_to'], message: 'the copy has no repository to copy from', hint: 'give the job `to: REPOSITORY`, or configure a repository that is not a copy target' });
   }
