@@ -93,7 +93,7 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
   ctx.out.result(
     `copied ${result.copied.length} snapshot(s), ${result.skipped.length} already there; ${formatBytes(result.addedBytes)} new (${formatBytes(result.storedBytes)} stored)`,
   );
-  ctx.out.emit({ type: 'summary', copied: result.copied.length, skipped: result.skipped.length, unreadable: result.unreadable, bytesAdded: result.addedBytes, storedBytes: result.storedBytes });
+  ctx.out.emit({ type: 'summary', copied: result.copied.length, skipped: result.skipped.length, ...(result.unreadable.length ? { unreadable: result.unreadable } : {}), bytesAdded: result.addedBytes, storedBytes: result.storedBytes });
   // Snapshots that could not be read were not copied: the copy is incomplete.
   return result.unreadable.length ? ExitCode.Failure : ExitCode.Success;
 }
