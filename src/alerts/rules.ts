@@ -13,6 +13,7 @@ export type AlertRule =
   | 'verification_failed'
   | 'drill_failed'
   | 'copy_failed'
+  | 'step_idle'
   | 'low_free_space'
   | 'compliance_321';
 
@@ -116,6 +117,12 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
   for (const s of newestBy('copy', (s) => `${s.source}/${s.repository}`)) {
     if (s.outcome !== 'failed') continue;
     out.push({ key: `copy_failed/${s.source ?? ''}/${s.repository}`, rule: 'copy_failed', severity: 'critical', source: s.source, repository: s.repository, job: s.job, message: `copy${s.source ? ` of ${s.source}` : ''} to ${s.repository} failed at ${s.startedAt}${why(s)}` });
+  }
+
+  // A job step that found nothing to act on (no snapshot to copy or to judge): the job does less than it says.
+  for (const s of newestBy(['copy', 'forget', 'prune', 'check', 'verify', 'drill'], (s) => `${s.job}/${s.step}/${s.source ?? ''}/${s.repository ?? ''}`)) {
+    if (s.outcome !== 'nothing_to_do') continue;
+    out.push({ key: `step_idle/${s.job}/${s.step}/${s.source ?? ''}/${s.repository ?? ''}`, rule: 'step_idle', severity: 'warning', source: s.source, repository: s.repository, job: s.job, message: `${s.step}${s.source ? ` of ${s.source}` : ''}${s.repository ? ` in ${s.repository}` : ''} (job ${s.job}) had nothing to do at ${s.startedAt}${why(s)}` });
   }
 
   for (const r of facts.space) {

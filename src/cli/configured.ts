@@ -54,8 +54,22 @@ export function chooseRepository(global: GlobalOptions): RepositoryChoice {
   }
   const names = Object.keys(repos);
   if (names.length === 1) return { location: repos[names[0]!]!.url, name: names[0]!, settings: repos[names[0]!]! };
-  throw new LifeboatError(ErrorCode.Usage, names.length ? 'several repositories are configured; say which one' : 'no repository given', {
+  throw new LifeboatError(ErrorCode.Usage, names.length ? `${names.length} repositories are configured (${names.join(', ')}): name one with --repo NAME` : 'no repository given', {
     hint: names.length ? `pass --repo ${names.join('|')}` : 'pass --repo PATH|URL|NAME or set LIFEBOAT_REPOSITORY',
+  });
+}
+
+/**
+ * For a command that changes or writes from one repository (`forget`,
+ * `restore`): with several configured, it never picks one itself; the user
+ * names it, and is told the choices.
+ */
+export function requireChosenRepository(global: GlobalOptions, command: string, what: string): void {
+  if (global.repo ?? process.env.LIFEBOAT_REPOSITORY) return;
+  const names = Object.keys(optionalConfig(global)?.config.repositories ?? {});
+  if (names.length < 2) return;
+  throw new LifeboatError(ErrorCode.Usage, `${command} ${what}: name the repository with --repo NAME (configured: ${names.join(', ')})`, {
+    hint: `e.g. lifeboat ${command} --repo ${names[0]} …`,
   });
 }
 

@@ -18,6 +18,12 @@ export interface CopyOptions {
   host?: string;
   source?: string;
   tags?: string[];
+  /**
+   * Which of the snapshots the destination lacks to copy (default: all); the
+   * rest are reported in `leftOut`. A job uses it to leave out what the
+   * destination's retention would forget at once.
+   */
+  select?: (missing: readonly SnapshotEntry[], destination: readonly SnapshotEntry[]) => readonly SnapshotEntry[];
   /** Decide what would be copied; write nothing and take no locks. */
   dryRun?: boolean;
   progress?: CopyProgress;
@@ -45,6 +51,8 @@ export interface CopyResult {
   pending: SnapshotEntry[];
   /** Source snapshot objects that could not be read (not copied). */
   unreadable: string[];
+  /** Snapshots the destination lacks that `select` left out. */
+  leftOut: SnapshotEntry[];
   addedBytes: number;
   storedBytes: number;
 }
@@ -64,13 +72,13 @@ export async function copy(src: Repository, dest: Repository, options: CopyOptio
   }
   const filter: SnapshotFilter = { host: options.host, source: options.source, tags: options.tags };
   if (options.dryRun) {
-    const plan = await planCopy(src, dest, filter);
+    const plan = await planCopy(src, dest, filter, options.select);
     return { ...emptyResult(plan), pending: plan.pending };
   }
   const host = os.hostname();
   return src.withLock(false, `copy to ${dest.id.slice(0, 8)} on ${host}`, () =>
     dest.withLock(false, `copy from ${src.id.slice(0, 8)} on ${host}`, async (destLock) => {
-      const plan = await planCopy(src, dest, filter);
+      const plan = await planCopy(src, dest, filter, options.select);
       const result = emptyResult(plan);
       if (plan.pending.length === 0) return result;
       await src.prepareRead();
@@ -107,22 +115,28 @@ interface Plan {
   pending: SnapshotEntry[];
   skipped: CopyResult['skipped'];
   unreadable: string[];
+  leftOut: SnapshotEntry[];
 }
 
-async function planCopy(src: Repository, dest: Repository, filter: SnapshotFilter): Promise<Plan> {
+async function planCopy(src: Repository, dest: Repository, filter: SnapshotFilter, select: CopyOptions['select']): Promise<Plan> {
   const [from, to] = await Promise.all([src.listSnapshots(), dest.listSnapshots()]);
   const held = new HeldSnapshots(dest.id, to.snapshots);
-  const plan: Plan = { sourceSnapshots: new Map(from.snapshots.map((s) => [s.id, s])), held, pending: [], skipped: [], unreadable: from.problems.map((p) => p.name) };
+  const plan: Plan = { sourceSnapshots: new Map(from.snapshots.map((s) => [s.id, s])), held, pending: [], skipped: [], unreadable: from.problems.map((p) => p.name), leftOut: [] };
   for (const snapshot of from.snapshots.filter((s) => matchesFilter(s, filter))) {
     const heldAs = held.find(snapshot, src.id);
     if (heldAs) plan.skipped.push({ snapshot, heldAs });
     else plan.pending.push(snapshot);
   }
+  if (select) {
+    const chosen = new Set(select(plan.pending, to.snapshots).map((s) => s.id));
+    plan.leftOut = plan.pending.filter((s) => !chosen.has(s.id));
+    plan.pending = plan.pending.filter((s) => chosen.has(s.id));
+  }
   return plan;
 }
 
 function emptyResult(plan: Plan): CopyResult {
-  return { copied: [], skipped: plan.skipped, pending: [], unreadable: plan.unreadable, addedBytes: 0, storedBytes: 0 };
+  return { copied: [], skipped: plan.skipped, pending: [], unreadable: plan.unreadable, leftOut: plan.leftOut, addedBytes: 0, storedBytes: 0 };
 }
 
 interface Run {

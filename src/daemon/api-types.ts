@@ -43,8 +43,8 @@ export interface PathMessage {
 
 // ---- status and alerts ----------------------------------------------------
 
-/** How a step ended, as the run history records it. */
-export type StepOutcome = 'ok' | 'partial' | 'skipped' | 'failed';
+/** How a step ended, as the run history records it (`nothing_to_do`: nothing to act on, the reason in `error`). */
+export type StepOutcome = 'ok' | 'partial' | 'skipped' | 'nothing_to_do' | 'failed';
 
 /** How a run ended, or `running` while it goes on. */
 export type RunOutcome = StepOutcome | 'running';

@@ -6,13 +6,15 @@ import type { JobConfig } from '../config/schema.js';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { forget } from '../retention/forget.js';
+import { planRetention } from '../retention/plan.js';
+import type { SnapshotEntry } from '../repository/snapshot.js';
 import { prune } from '../pruner/prune.js';
 import { copy } from '../copier/copy.js';
 import { checkBackup } from '../verify/post-backup.js';
 import { verify } from '../verify/verify.js';
 import { runDrill } from '../drill/drill.js';
 import { summarisePrune } from '../pruner/summary.js';
-import { policyFromConfig, type RetentionPolicy } from '../retention/policy.js';
+import { describePolicy, policyFromConfig, type RetentionPolicy } from '../retention/policy.js';
 import { newBackupProgress, type BackupProgress } from '../archiver/progress.js';
 import { backupSource } from '../sources/run-source.js';
 import { RunHistory, type Outcome, type StepRecord } from '../state/history.js';
@@ -155,6 +157,8 @@ export function newRunId(now = new Date()): string {
 function overall(steps: JobStepResult[], aborted: boolean): Outcome {
   if (aborted || steps.some((s) => s.outcome === 'failed')) return 'failed';
   if (steps.some((s) => s.outcome === 'skipped')) return 'skipped';
+  // A step the job asked for that found nothing to act on is never a plain success.
+  if (steps.some((s) => s.outcome === 'nothing_to_do')) return 'nothing_to_do';
   if (steps.some((s) => s.outcome === 'partial')) return 'partial';
   return 'ok';
 }
@@ -178,6 +182,19 @@ export async function timedStep(ctx: JobRunContext, base: Pick<JobStepResult, 's
     ctx.record({ ...base, startedAt, durationMs: Date.now() - started, outcome: 'failed', error: message });
     if (ctx.signal.aborted) throw err;
   }
+}
+
+/** Record a step that found nothing to act on, with the reason (never `ok`). */
+export function nothingToDo(ctx: JobRunContext, base: Pick<JobStepResult, 'step' | 'source' | 'repository'>, reason: string): void {
+  ctx.record({ ...base, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'nothing_to_do', error: reason });
+}
+
+/**
+ * The repositories a job's maintenance steps (prune, check, verify) act on:
+ * `to`, or for a job that only copies, its copy targets.
+ */
+export function maintainedRepositories(job: JobConfig): string[] {
+  return job.to ? [job.to] : [...(job.copy_to ?? [])];
 }
 
 /** A removable repository that is absent: every step for it is skipped and says why. */
@@ -231,6 +248,10 @@ async function copyStep(ctx: JobRunContext): Promise<void> {
     return;
   }
   const sources = ctx.job.sources ? jobSources(ctx.loaded, ctx.job) : [undefined];
+  if (sources.length === 0) {
+    nothingToDo(ctx, { step: 'copy' }, 'the job names no source to copy');
+    return;
+  }
   for (const target of targets) {
     if (notConnected(ctx, target) || notConnected(ctx, from)) {
       ctx.record({ step: 'copy', repository: target, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: `not connected: ${notConnected(ctx, target) ? target : from}` });
@@ -238,9 +259,16 @@ async function copyStep(ctx: JobRunContext): Promise<void> {
     }
     for (const source of sources) {
       await timedStep(ctx, { step: 'copy', source, repository: target }, async () => {
-        const result = await copy(await ctx.open(from), await ctx.open(target), { source, signal: ctx.signal });
+        // With `then: [forget]`, what the target's retention would forget at once is not copied at all.
+        const policy = ctx.job.then?.includes('forget') ? retentionFor(ctx, target) : undefined;
+        const select = policy ? (missing: readonly SnapshotEntry[], held: readonly SnapshotEntry[]) => keptByRetention(missing, held, policy) : undefined;
+        const result = await copy(await ctx.open(from), await ctx.open(target), { source, signal: ctx.signal, select });
         if (result.unreadable.length) throw new LifeboatError(ErrorCode.Failure, `${result.unreadable.length} snapshot(s) of ${from} could not be read and were not copied`);
-        return { addedBytes: result.addedBytes, detail: { from, copied: result.copied.length, skipped: result.skipped.length } };
+        const detail = { from, copied: result.copied.length, skipped: result.skipped.length, outsideRetention: result.leftOut.length, addedBytes: result.addedBytes, storedBytes: result.storedBytes };
+        if (result.copied.length + result.skipped.length + result.leftOut.length === 0) {
+          return { outcome: 'nothing_to_do', error: `${from} holds no snapshot${source ? ` of "${source}"` : ''} to copy`, addedBytes: 0, detail };
+        }
+        return { addedBytes: result.addedBytes, detail };
       });
     }
   }
@@ -249,66 +277,122 @@ async function copyStep(ctx: JobRunContext): Promise<void> {
 /**
  * Retention per source: in `to` with its own policy (or the job's keep_last,
  * for unscheduled jobs), and in each `copy_to` repository with that
- * repository's own policy.
+ * repository's own policy, over what the job copies there (its sources, or
+ * every source when it names none). A repository without a policy, or without
+ * snapshots to judge, is recorded as `nothing_to_do` with the reason.
  */
 async function forgetStep(ctx: JobRunContext): Promise<void> {
   const targets = [...(ctx.job.to ? [ctx.job.to] : []), ...(ctx.job.copy_to ?? [])];
+  if (targets.length === 0) {
+    nothingToDo(ctx, { step: 'forget' }, 'the job has no repository (`to` or `copy_to`) to apply retention to');
+    return;
+  }
+  // A job that only copies, naming no source, copies every source: retention applies to all of them.
+  const sources = ctx.job.sources || ctx.job.to ? jobSources(ctx.loaded, ctx.job) : [undefined];
   for (const repository of targets) {
-    const configured = ctx.loaded.config.repositories?.[repository]?.retention;
-    const own = repository === ctx.job.to && ctx.job.keep_last ? { keepLast: ctx.job.keep_last } : undefined;
-    const policy: RetentionPolicy | undefined = own ?? (configured ? policyFromConfig(configured) : undefined);
+    const policy = retentionFor(ctx, repository);
     if (!policy) {
       if (repository === ctx.job.to) {
         ctx.record({ step: 'forget', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'failed', error: `repository "${repository}" has no retention policy and the job no keep_last` });
+      } else {
+        nothingToDo(ctx, { step: 'forget', repository }, `copy target "${repository}" has no retention policy: it keeps every copy (set repositories.${repository}.retention)`);
       }
-      continue; // a copy target without a policy keeps everything
+      continue;
     }
     if (notConnected(ctx, repository)) {
       ctx.record({ step: 'forget', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
       continue;
     }
-    for (const source of jobSources(ctx.loaded, ctx.job)) {
+    if (sources.length === 0) {
+      nothingToDo(ctx, { step: 'forget', repository }, 'the job names no source');
+      continue;
+    }
+    for (const source of sources) {
       await timedStep(ctx, { step: 'forget', source, repository }, async () => {
         const repo = await ctx.open(repository);
         const result = await forget(repo, { policy, source, stateDir: resolveStateDir(ctx.loaded.config.state_dir), signal: ctx.signal });
-        return { detail: { removed: result.removed.map((r) => r.snapshot), audit: result.audit ?? null } };
+        const considered = result.plan.reduce((n, g) => n + g.decisions.length, 0);
+        const detail = { policy: describePolicy(policy), considered, kept: considered - result.removed.length, removed: result.removed.map((r) => r.snapshot), audit: result.audit ?? null };
+        if (considered === 0) return { outcome: 'nothing_to_do', error: `${repository} holds no snapshot${source ? ` of "${source}"` : ''} to apply retention to`, detail };
+        return { detail };
       });
     }
   }
 }
 
-/** Reclaim data no snapshot needs; a sweep deferred by a busy repository is not a failure (the next run finishes it). */
-async function pruneStep(ctx: JobRunContext): Promise<void> {
-  const to = ctx.job.to;
-  if (!to) return;
-  if (notConnected(ctx, to)) {
-    ctx.record({ step: 'prune', repository: to, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-    return;
-  }
-  await timedStep(ctx, { step: 'prune', repository: to }, async () => {
-    const summary = summarisePrune(await prune(await ctx.open(to)));
-    return { detail: summary as unknown as Record<string, unknown> };
-  });
+/** The missing snapshots that the target's retention keeps once they are there alongside what it holds. */
+function keptByRetention(missing: readonly SnapshotEntry[], held: readonly SnapshotEntry[], policy: RetentionPolicy): SnapshotEntry[] {
+  const kept = new Set(
+    planRetention([...held, ...missing], policy, new Date())
+      .flatMap((g) => g.decisions)
+      .filter((d) => d.action === 'keep')
+      .map((d) => d.snapshot.id),
+  );
+  return missing.filter((s) => kept.has(s.id));
 }
 
-/** Restore the newest snapshot of each source to scratch and compare with what was recorded. */
-async function verifyStep(ctx: JobRunContext): Promise<void> {
-  const to = ctx.job.to;
-  if (!to) return;
-  if (notConnected(ctx, to)) {
-    ctx.record({ step: 'verify', repository: to, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-    return;
-  }
-  for (const source of jobSources(ctx.loaded, ctx.job)) {
-    await timedStep(ctx, { step: 'verify', source, repository: to }, async () => {
-      const repo = await ctx.open(to);
-      const newest = (await repo.listSnapshots()).snapshots.filter((s) => s.source === source).at(-1);
-      if (!newest) throw new LifeboatError(ErrorCode.NotFound, `no snapshot of "${source}" in ${to} to verify`);
-      const result = await verify(repo, newest, { config: ctx.loaded.config.sources?.[source], signal: ctx.signal, log: (l) => ctx.log(`${source}: ${l}`) });
-      const failed = result.checks.filter((c) => !c.ok);
-      if (!result.ok) throw new LifeboatError(ErrorCode.Failure, `verification of ${newest.id.slice(0, 8)} failed: ${failed.map((c) => c.name).join(', ')}`);
-      return { snapshot: newest.id, detail: { checks: result.checks.length } };
+/** The policy `forget` applies in a repository of the job: the job's keep_last for `to`, else the repository's retention. */
+function retentionFor(ctx: JobRunContext, repository: string): RetentionPolicy | undefined {
+  if (repository === ctx.job.to && ctx.job.keep_last) return { keepLast: ctx.job.keep_last };
+  const configured = ctx.loaded.config.repositories?.[repository]?.retention;
+  return configured ? policyFromConfig(configured) : undefined;
+}
+
+/** Reclaim data no snapshot needs; a sweep deferred by a busy repository is not a failure (the next run finishes it). */
+async function pruneStep(ctx: JobRunContext): Promise<void> {
+  const repositories = maintainedRepositories(ctx.job);
+  if (repositories.length === 0) return nothingToDo(ctx, { step: 'prune' }, 'the job has no repository (`to` or `copy_to`) to prune');
+  for (const repository of repositories) {
+    if (notConnected(ctx, repository)) {
+      ctx.record({ step: 'prune', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
+      continue;
+    }
+    await timedStep(ctx, { step: 'prune', repository }, async () => {
+      const summary = summarisePrune(await prune(await ctx.open(repository)));
+      return { detail: summary as unknown as Record<string, unknown> };
     });
+  }
+}
+
+/**
+ * Restore the newest snapshot of each source to scratch and compare with what
+ * was recorded: the job's sources, or for a copy job naming none, every source
+ * the repository holds.
+ */
+async function verifyStep(ctx: JobRunContext): Promise<void> {
+  const repositories = maintainedRepositories(ctx.job);
+  if (repositories.length === 0) return nothingToDo(ctx, { step: 'verify' }, 'the job has no repository (`to` or `copy_to`) to verify');
+  for (const repository of repositories) {
+    if (notConnected(ctx, repository)) {
+      ctx.record({ step: 'verify', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
+      continue;
+    }
+    let sources = jobSources(ctx.loaded, ctx.job);
+    if (!ctx.job.sources && !ctx.job.to) {
+      try {
+        const listed = (await (await ctx.open(repository)).listSnapshots()).snapshots;
+        sources = [...new Set(listed.map((s) => s.source).filter((s): s is string => Boolean(s)))];
+      } catch (err) {
+        ctx.record({ step: 'verify', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'failed', error: (err as Error).message });
+        if (ctx.signal.aborted) throw err;
+        continue;
+      }
+    }
+    if (sources.length === 0) {
+      nothingToDo(ctx, { step: 'verify', repository }, ctx.job.sources || ctx.job.to ? 'the job names no source to verify' : `${repository} holds no snapshot of a configured source to verify`);
+      continue;
+    }
+    for (const source of sources) {
+      await timedStep(ctx, { step: 'verify', source, repository }, async () => {
+        const repo = await ctx.open(repository);
+        const newest = (await repo.listSnapshots()).snapshots.filter((s) => s.source === source).at(-1);
+        if (!newest) throw new LifeboatError(ErrorCode.NotFound, `no snapshot of "${source}" in ${repository} to verify`);
+        const result = await verify(repo, newest, { config: ctx.loaded.config.sources?.[source], signal: ctx.signal, log: (l) => ctx.log(`${source}: ${l}`) });
+        const failed = result.checks.filter((c) => !c.ok);
+        if (!result.ok) throw new LifeboatError(ErrorCode.Failure, `verification of ${newest.id.slice(0, 8)} failed: ${failed.map((c) => c.name).join(', ')}`);
+        return { snapshot: newest.id, detail: { checks: result.checks.length } };
+      });
+    }
   }
 }
 
@@ -319,8 +403,9 @@ async function verifyStep(ctx: JobRunContext): Promise<void> {
 async function drillStep(ctx: JobRunContext): Promise<void> {
   const drill = ctx.job.drill!;
   const from = ctx.job.to ?? ctx.job.copy_to?.[0] ?? Object.keys(ctx.loaded.config.repositories ?? {})[0];
-  if (!from) return;
+  if (!from) return nothingToDo(ctx, { step: 'drill' }, 'no repository is configured to drill from');
   const sources = drill.sources === 'all' || !drill.sources ? (ctx.job.sources ? jobSources(ctx.loaded, ctx.job) : Object.keys(ctx.loaded.config.sources ?? {})) : drill.sources;
+  if (sources.length === 0) return nothingToDo(ctx, { step: 'drill', repository: from }, 'no source to drill: configure one under sources: or name it in drill.sources');
   for (const source of sources) {
     const startedAt = new Date().toISOString();
     const started = Date.now();
@@ -347,16 +432,18 @@ async function drillStep(ctx: JobRunContext): Promise<void> {
 }
 
 async function checkStep(ctx: JobRunContext): Promise<void> {
-  const to = ctx.job.to;
-  if (!to) return;
-  if (notConnected(ctx, to)) {
-    ctx.record({ step: 'check', repository: to, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-    return;
+  const repositories = maintainedRepositories(ctx.job);
+  if (repositories.length === 0) return nothingToDo(ctx, { step: 'check' }, 'the job has no repository (`to` or `copy_to`) to check');
+  for (const repository of repositories) {
+    if (notConnected(ctx, repository)) {
+      ctx.record({ step: 'check', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
+      continue;
+    }
+    await timedStep(ctx, { step: 'check', repository }, async () => {
+      const report = await check(await ctx.open(repository));
+      const errors = report.findings.filter((f) => f.severity === 'error');
+      if (errors.length) throw new LifeboatError(ErrorCode.Corrupt, `check found ${errors.length} error(s): ${errors[0]!.message}`);
+      return { detail: { snapshots: report.snapshots, packs: report.packs, warnings: report.findings.length } };
+    });
   }
-  await timedStep(ctx, { step: 'check', repository: to }, async () => {
-    const report = await check(await ctx.open(to));
-    const errors = report.findings.filter((f) => f.severity === 'error');
-    if (errors.length) throw new LifeboatError(ErrorCode.Corrupt, `check found ${errors.length} error(s): ${errors[0]!.message}`);
-    return { detail: { snapshots: report.snapshots, packs: report.packs, warnings: report.findings.length } };
-  });
 }

@@ -31,6 +31,21 @@ export function policyFromConfig(config: RetentionConfig): RetentionPolicy {
   };
 }
 
+/**
+ * The configured policy with rules added on top (the command line's flags): a
+ * rule given in `extra` replaces the configured value of that same rule,
+ * tags add up, and every other configured rule stays.
+ */
+export function addToPolicy(configured: RetentionPolicy, extra: RetentionPolicy): RetentionPolicy {
+  const merged: RetentionPolicy = { ...configured };
+  for (const [key, value] of Object.entries(extra) as Array<[keyof RetentionPolicy, RetentionPolicy[keyof RetentionPolicy]]>) {
+    if (value === undefined) continue;
+    if (key === 'keepTags') merged.keepTags = [...new Set([...(configured.keepTags ?? []), ...(value as string[])])];
+    else (merged as Record<string, unknown>)[key] = value;
+  }
+  return merged;
+}
+
 /** A policy that keeps nothing explicitly would remove everything but the safety net: refuse it. */
 export function assertPolicyKeepsSomething(policy: RetentionPolicy): void {
   const keeps = [policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly, policy.keepYearly, policy.keepWithinSeconds].some((n) => (n ?? 0) > 0) || (policy.keepTags?.length ?? 0) > 0;
@@ -50,8 +65,14 @@ export function describePolicy(policy: RetentionPolicy): string {
   add('weekly', policy.keepWeekly);
   add('monthly', policy.keepMonthly);
   add('yearly', policy.keepYearly);
-  if (policy.keepWithinSeconds) parts.push(`within ${policy.keepWithinSeconds}s of the newest`);
+  if (policy.keepWithinSeconds) parts.push(`within ${span(policy.keepWithinSeconds)} of the newest`);
   if (policy.keepTags?.length) parts.push(`tags ${policy.keepTags.join(',')}`);
-  if (policy.maxAgeSeconds) parts.push(`max age ${policy.maxAgeSeconds}s`);
+  if (policy.maxAgeSeconds) parts.push(`max age ${span(policy.maxAgeSeconds)}`);
   return parts.join(', ');
+}
+
+/** Seconds in the largest whole unit (`90d`, `36h`, `45m`, `10s`). */
+function span(seconds: number): string {
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) if (seconds % size === 0) return `${seconds / size}${unit}`;
+  return `${seconds}s`;
 }

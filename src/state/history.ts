@@ -7,7 +7,7 @@ import { makeDirectoriesSync } from '../util/make-dirs.js';
  * its steps. A cache: every backup step is also recorded in its snapshot's
  * metadata, so `rebuild` can restore the history from the repositories.
  */
-export type Outcome = 'ok' | 'failed' | 'skipped' | 'partial';
+export type Outcome = 'ok' | 'failed' | 'skipped' | 'partial' | 'nothing_to_do';
 
 export interface StepRecord {
   runId: string;
@@ -21,7 +21,9 @@ export interface StepRecord {
   bytes?: number;
   addedBytes?: number;
   snapshot?: string;
+  /** `nothing_to_do`: the step found nothing to act on (its reason is in `error`), never counted as `ok`. */
   outcome: Outcome;
+  /** Why a step failed, was skipped or had nothing to do. */
   error?: string;
 }
 

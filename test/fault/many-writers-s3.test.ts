@@ -65,7 +65,9 @@ describe('8 hosts backing up into one S3 repository while forget and prune run',
       let rounds = 0;
       while (writing || rounds < 2) {
         const f = await lb(['--retry-lock', '5m', 'forget', '--keep-last', '1', '--force']);
-        if (f.code !== 0) failures.push(show('forget', f));
+        // Before the first backup lands there is nothing to apply retention to: said, with exit 1.
+        const idle = f.code === 1 && f.stdout.includes('nothing to do: the repository holds no snapshot');
+        if (f.code !== 0 && !idle) failures.push(show('forget', f));
         const p = await lb(['--retry-lock', '5m', 'prune', '--grace', '0s']);
         if (p.code !== 0) failures.push(show('prune', p));
         rounds++;

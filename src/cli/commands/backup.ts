@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { backup, type BackupResult } from '../../archiver/backup.js';
 import { newBackupProgress, type BackupProgress } from '../../archiver/progress.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
+import type { LifeboatConfig } from '../../config/schema.js';
 import type { Repository } from '../../repository/repository.js';
 import { sweepAtStart } from '../../leftovers/at-start.js';
 import { backupSource } from '../../sources/run-source.js';
@@ -67,41 +68,101 @@ async function backupSources(ctx: CommandContext, flags: BackupFlags): Promise<n
   }
   if (wanted.length === 0) throw new LifeboatError(ErrorCode.Usage, 'the config has no sources');
   await sweepAtStart(config, ctx.out);
-  return withRepository(ctx, async (repo: Repository) => {
-    const outcomes: Array<Record<string, unknown>> = [];
-    let code: number = ExitCode.Success;
-    for (const name of wanted) {
-      if (ctx.signal.aborted) break;
-      const source = configured[name]!;
-      try {
-        const result = await withProgress(ctx, name, (progress) =>
-          backupSource(repo, name, source, { tags: flags.tag, reason: flags.reason, host: flags.host, force: flags.force, progress, signal: ctx.signal, log: (l) => ctx.out.verbose(`${name}: ${l}`) }),
-        );
-        ctx.out.info(`${name} (${source.type}):`);
-        report(ctx, result);
-        // A bad backup is reported at once, not at the next drill: what was just written reads back.
-        const check = await checkBackup(repo, result.snapshot, result.record);
-        if (check.verified) ctx.out.info('verified: trees readable, every blob indexed, packs present' + (typeof result.record.integrity === 'string' ? ', integrity ok' : ''));
-        else ctx.out.warn(`source "${name}": the backup just written does not verify:\n  ${check.reasons.join('\n  ')}`);
-        const outcome = { source: name, type: source.type, ok: check.verified, verified: check.verified, verification: check, ...snapshotSummary(result), record: result.record };
-        outcomes.push(outcome);
-        ctx.out.emit({ ...outcome, type: 'source', sourceType: source.type });
-        if (!check.verified) code = ExitCode.Failure;
-        else if (result.errors.length && code === ExitCode.Success) code = ExitCode.Partial;
-      } catch (err) {
-        if (ctx.signal.aborted) throw err;
-        const e = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Failure, (err as Error).message);
-        ctx.out.warn(`source "${name}" failed: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`);
-        outcomes.push({ source: name, type: source.type, ok: false, error: e.toJSON() });
-        ctx.out.emit({ type: 'source', source: name, sourceType: source.type, ok: false, error: e.toJSON() });
+  const outcomes: Array<Record<string, unknown>> = [];
+  let code: number = ExitCode.Success;
+  for (const [repository, names] of destinations(ctx, config, wanted)) {
+    if (repository === null) {
+      // Several repositories and no job says where these go: refuse them rather than guess.
+      for (const name of names) {
+        const e = new LifeboatError(ErrorCode.Usage, `no job sends source "${name}" to a repository (\`to:\`), and ${Object.keys(config.repositories ?? {}).length} are configured`, { hint: `pass --repo NAME, or add "${name}" to the sources of a job with \`to:\`` });
+        ctx.out.warn(`source "${name}" failed: ${e.message}\nhint: ${e.hint}`);
+        outcomes.push({ source: name, type: configured[name]!.type, ok: false, error: e.toJSON() });
+        ctx.out.emit({ type: 'source', source: name, sourceType: configured[name]!.type, ok: false, error: e.toJSON() });
         code = ExitCode.Failure;
       }
+      continue;
     }
-    ctx.out.emit({ type: 'summary', sources: outcomes });
-    const failed = outcomes.filter((o) => !o.ok).length;
-    if (failed) ctx.out.result(`${failed} of ${wanted.length} source(s) failed`);
-    return code;
-  });
+    const into = repository === undefined ? ctx : { ...ctx, global: { ...ctx.global, repo: repository } };
+    if (repository !== undefined) ctx.out.info(`repository ${repository}:`);
+    let c: number;
+    try {
+      c = await withRepository(into, (repo) => backupEach(ctx, repo, repository, names, configured, flags, outcomes));
+    } catch (err) {
+      // One repository that cannot be opened fails its sources, not those bound elsewhere.
+      if (repository === undefined || ctx.signal.aborted) throw err;
+      const e = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Failure, (err as Error).message);
+      ctx.out.warn(`repository "${repository}": ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`);
+      for (const name of names) {
+        outcomes.push({ source: name, repositoryName: repository, type: configured[name]!.type, ok: false, error: e.toJSON() });
+        ctx.out.emit({ type: 'source', source: name, repositoryName: repository, sourceType: configured[name]!.type, ok: false, error: e.toJSON() });
+      }
+      c = ExitCode.Failure;
+    }
+    if (c === ExitCode.Failure || (c === ExitCode.Partial && code === ExitCode.Success)) code = c;
+  }
+  ctx.out.emit({ type: 'summary', sources: outcomes });
+  const failed = outcomes.filter((o) => !o.ok).length;
+  if (failed) ctx.out.result(`${failed} of ${outcomes.length} source backup(s) failed`);
+  return code;
+}
+
+/**
+ * Where each source goes: the repository given (--repo, $LIFEBOAT_REPOSITORY)
+ * or the only one configured (key undefined); with several configured, every
+ * repository that a job naming the source backs it up to (`to:`), and null for
+ * sources no job sends anywhere.
+ */
+function destinations(ctx: CommandContext, config: LifeboatConfig, wanted: string[]): Map<string | undefined | null, string[]> {
+  const repositories = Object.keys(config.repositories ?? {});
+  if (ctx.global.repo || process.env.LIFEBOAT_REPOSITORY || repositories.length <= 1) return new Map([[undefined, wanted]]);
+  const routes = new Map<string | null, string[]>();
+  for (const name of wanted) {
+    const to = new Set(Object.values(config.jobs ?? {}).filter((j) => j.to && (j.sources === 'all' || j.sources?.includes(name))).map((j) => j.to!));
+    for (const repository of to.size ? [...to] : [null]) routes.set(repository, [...(routes.get(repository) ?? []), name]);
+  }
+  return routes;
+}
+
+/** Back up the named sources into one repository; returns the exit code of this part. */
+async function backupEach(
+  ctx: CommandContext,
+  repo: Repository,
+  repository: string | undefined,
+  names: string[],
+  configured: NonNullable<LifeboatConfig['sources']>,
+  flags: BackupFlags,
+  outcomes: Array<Record<string, unknown>>,
+): Promise<number> {
+  let code: number = ExitCode.Success;
+  const where = repository === undefined ? {} : { repositoryName: repository };
+  for (const name of names) {
+    if (ctx.signal.aborted) break;
+    const source = configured[name]!;
+    try {
+      const result = await withProgress(ctx, name, (progress) =>
+        backupSource(repo, name, source, { tags: flags.tag, reason: flags.reason, host: flags.host, force: flags.force, progress, signal: ctx.signal, log: (l) => ctx.out.verbose(`${name}: ${l}`) }),
+      );
+      ctx.out.info(`${name} (${source.type}):`);
+      report(ctx, result);
+      // A bad backup is reported at once, not at the next drill: what was just written reads back.
+      const check = await checkBackup(repo, result.snapshot, result.record);
+      if (check.verified) ctx.out.info('verified: trees readable, every blob indexed, packs present' + (typeof result.record.integrity === 'string' ? ', integrity ok' : ''));
+      else ctx.out.warn(`source "${name}": the backup just written does not verify:\n  ${check.reasons.join('\n  ')}`);
+      const outcome = { source: name, ...where, type: source.type, ok: check.verified, verified: check.verified, verification: check, ...snapshotSummary(result), record: result.record };
+      outcomes.push(outcome);
+      ctx.out.emit({ ...outcome, type: 'source', sourceType: source.type });
+      if (!check.verified) code = ExitCode.Failure;
+      else if (result.errors.length && code === ExitCode.Success) code = ExitCode.Partial;
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      const e = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Failure, (err as Error).message);
+      ctx.out.warn(`source "${name}" failed: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`);
+      outcomes.push({ source: name, ...where, type: source.type, ok: false, error: e.toJSON() });
+      ctx.out.emit({ type: 'source', source: name, ...where, sourceType: source.type, ok: false, error: e.toJSON() });
+      code = ExitCode.Failure;
+    }
+  }
+  return code;
 }
 
 async function withProgress<T>(ctx: CommandContext, label: string, run: (progress: BackupProgress) => Promise<T>): Promise<T> {

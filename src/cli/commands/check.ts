@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { check } from '../../checker/check.js';
 import { ExitCode } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
-import { withRepository, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import { forEachRepository } from '../each-repository.js';
 import { formatBytes } from '../format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { parsePercent } from '../parse.js';
@@ -15,7 +16,7 @@ export function registerCheck(program: Command, action: ActionFactory): void {
     .option('--read-data [percent]', 'read all packs, or a random share of them (e.g. --read-data=10%)')
     .action(
       action(async (ctx: CommandContext, flags: { readData?: string | boolean }) =>
-        withRepository(ctx, async (repo) => {
+        forEachRepository(ctx, async (ctx, repo) => {
           const percent = parsePercent(flags.readData);
           const progress = { packsRead: 0, packsTotal: 0, bytesRead: 0 };
           const bar = new ProgressBar(() => ({ label: 'check', files: progress.packsRead, bytes: progress.bytesRead }), ctx.out.options.progress && percent !== undefined).start();

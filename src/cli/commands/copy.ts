@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { copy, type CopiedSnapshot, type CopyResult } from '../../copier/copy.js';
 import { newCopyProgress, type CopyProgress } from '../../copier/progress.js';
+import { ExitCode } from '../../errors/index.js';
 import type { Repository } from '../../repository/repository.js';
 import type { SnapshotEntry } from '../../repository/snapshot.js';
 import type { ActionFactory } from '../action.js';
@@ -73,6 +74,13 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
     ctx.out.verbose(`skipped ${s.snapshot.id.slice(0, 8)}: the destination holds it as ${s.heldAs.id.slice(0, 8)}`);
     ctx.out.emit({ type: 'skipped', snapshot: brief(s.snapshot), heldAs: s.heldAs.id });
   }
+  if (result.copied.length + result.skipped.length + result.pending.length === 0) {
+    // Nothing matched: a mistyped --source or an empty origin is said plainly, never "copied 0".
+    const what = [flags.source && `of source "${flags.source}"`, flags.host && `of host "${flags.host}"`, flags.tag.length > 0 && `tagged ${flags.tag.join(', ')}`].filter(Boolean).join(' ');
+    ctx.out.result(`nothing to copy: the origin repository holds no snapshot${what ? ` ${what}` : ''}${result.unreadable.length ? ' that can be read' : ''}`);
+    ctx.out.emit({ type: 'summary', dryRun: Boolean(flags.dryRun), nothingToDo: true, copied: 0, skipped: 0, bytesAdded: 0 });
+    return ExitCode.Failure;
+  }
   if (flags.dryRun) {
     for (const s of result.pending) {
       ctx.out.result(`would copy ${s.id.slice(0, 8)}  ${formatTime(s.time)}  ${s.host}  ${s.source ?? ''}  ${formatBytes(s.summary.bytes)}  ${s.paths.join(' ')}`);
@@ -85,8 +93,9 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
   ctx.out.result(
     `copied ${result.copied.length} snapshot(s), ${result.skipped.length} already there; ${formatBytes(result.addedBytes)} new (${formatBytes(result.storedBytes)} stored)`,
   );
-  ctx.out.emit({ type: 'summary', copied: result.copied.length, skipped: result.skipped.length, bytesAdded: result.addedBytes, storedBytes: result.storedBytes });
-  return 0;
+  ctx.out.emit({ type: 'summary', copied: result.copied.length, skipped: result.skipped.length, ...(result.unreadable.length ? { unreadable: result.unreadable } : {}), bytesAdded: result.addedBytes, storedBytes: result.storedBytes });
+  // Snapshots that could not be read were not copied: the copy is incomplete.
+  return result.unreadable.length ? ExitCode.Failure : ExitCode.Success;
 }
 
 function reportCopied(ctx: CommandContext, c: CopiedSnapshot): void {

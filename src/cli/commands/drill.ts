@@ -7,7 +7,8 @@ import { sweepAtStart } from '../../leftovers/at-start.js';
 import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
 import { optionalConfig } from '../configured.js';
-import { withRepository, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import { forEachRepository, NOT_HERE, repositoriesToRead } from '../each-repository.js';
 
 interface Flags {
   source: string[];
@@ -45,9 +46,19 @@ export function registerDrill(program: Command, action: ActionFactory): void {
         const seed = flags.seed === undefined ? undefined : Number(flags.seed);
         if (seed !== undefined && !Number.isSafeInteger(seed)) throw new LifeboatError(ErrorCode.Usage, `--seed ${flags.seed} is not an integer`);
         await sweepAtStart(loaded?.config, ctx.out);
-        return withRepository(ctx, async (repo) => {
+        const several = repositoriesToRead(ctx.global) !== undefined;
+        const drilled = new Set<string>();
+        const code = await forEachRepository(ctx, async (ctx, repo) => {
           const results: DrillResult[] = [];
-          for (const name of wanted) {
+          // With several repositories, each source is drilled in every repository that holds it.
+          const held = several ? new Set((await repo.listSnapshots()).snapshots.map((s) => s.source)) : undefined;
+          const here = held ? wanted.filter((n) => held.has(n)) : wanted;
+          if (here.length === 0) {
+            ctx.out.info('  no snapshot of these sources here');
+            return NOT_HERE;
+          }
+          for (const name of here) {
+            drilled.add(name);
             const result = await runDrill(repo, {
               source: name,
               config: configured[name],
@@ -77,13 +88,19 @@ export function registerDrill(program: Command, action: ActionFactory): void {
             reports: results.map((r) => ({ source: r.report.source.name, verdict: r.report.verdict, reasons: r.report.reasons, object: r.object, files: r.reportFiles ?? r.localFiles })),
           });
           return failed ? ExitCode.Failure : ExitCode.Success;
-        });
+        }, () => new LifeboatError(ErrorCode.NotFound, `no configured repository holds a snapshot of ${wanted.join(', ')}`, { hint: 'back the sources up first: lifeboat backup --source NAME' }));
+        const missing = wanted.filter((n) => !drilled.has(n));
+        if (several && drilled.size && missing.length) {
+          ctx.out.warn(`no configured repository holds a snapshot of ${missing.join(', ')}: not drilled`);
+          return code || ExitCode.Failure;
+        }
+        return code;
       }),
     );
 }
 
 async function listDrills(ctx: CommandContext): Promise<number> {
-  return withRepository(ctx, async (repo) => {
+  return forEachRepository(ctx, async (ctx, repo) => {
     const { reports, unreadable } = await listDrillReports(repo);
     ctx.out.emit({ type: 'summary', drills: reports, unreadable });
     if (reports.length === 0) ctx.out.result('no drills recorded in this repository');

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import { forget } from '../../retention/forget.js';
-import { policyFromConfig, type RetentionPolicy } from '../../retention/policy.js';
+import { addToPolicy, describePolicy, policyFromConfig, type RetentionPolicy } from '../../retention/policy.js';
 import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
-import { chooseRepository, optionalConfig } from '../configured.js';
+import { chooseRepository, optionalConfig, requireChosenRepository } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
 
 interface Flags {
@@ -22,6 +22,7 @@ interface Flags {
   keepWithin?: string;
   keepTag: string[];
   maxAge?: string;
+  replacePolicy?: boolean;
 }
 
 const collect = (v: string, p: string[]) => [...p, v];
@@ -43,11 +44,14 @@ export function registerForget(program: Command, action: ActionFactory): void {
     .option('--keep-within <duration>', 'keep everything within this long of the newest snapshot (e.g. 7d)')
     .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect, [])
     .option('--max-age <duration>', 'remove anything older, whatever the rules say (never the last snapshot of a source)')
+    .option('--replace-policy', 'the --keep-*/--max-age flags replace the configured retention instead of adding to it')
     .action(
       action(async (ctx: CommandContext, flags: Flags) => {
-        const policy = policyFor(ctx, flags);
+        requireChosenRepository(ctx.global, 'forget', 'removes snapshots from one repository, by its own retention');
+        const { policy, origin } = policyFor(ctx, flags);
         const loaded = optionalConfig(ctx.global);
         return withRepository(ctx, async (repo) => {
+          if (describePolicy(policy)) ctx.out.info(`policy: ${describePolicy(policy)} (${origin})`);
           const result = await forget(repo, {
             policy,
             source: flags.source,
@@ -65,10 +69,17 @@ export function registerForget(program: Command, action: ActionFactory): void {
           ctx.out.emit({
             type: 'summary',
             dryRun: result.dryRun,
+            policy: { rules: describePolicy(policy), origin },
             plan: result.plan.map((g) => ({ source: g.source, host: g.host, decisions: g.decisions.map((d) => ({ snapshot: d.snapshot.id, time: d.snapshot.time, action: d.action, reasons: d.reasons })) })),
             removed: result.removed,
             audit: result.audit ?? null,
           });
+          if (result.plan.length === 0) {
+            // A mistyped --source or --host, or an empty repository: say so rather than "0 removed".
+            const what = [flags.source && `of source "${flags.source}"`, flags.host && `of host "${flags.host}"`].filter(Boolean).join(' ');
+            ctx.out.result(`nothing to do: the repository holds no snapshot${what ? ` ${what}` : ''}`);
+            return ExitCode.Failure;
+          }
           if (result.dryRun) ctx.out.result(`dry run: ${result.removed.length} snapshot(s) would be removed; nothing changed`);
           else ctx.out.result(`${result.removed.length} snapshot(s) removed${result.audit ? ` (audit record ${result.audit.slice(0, 8)})` : ''}; run \`lifeboat prune\` to reclaim their data`);
         });
@@ -76,8 +87,12 @@ export function registerForget(program: Command, action: ActionFactory): void {
     );
 }
 
-/** The policy from flags when any is given, else the configured repository's retention. */
-function policyFor(ctx: CommandContext, flags: Flags): RetentionPolicy {
+/**
+ * The configured repository's retention with the flags added on top (a flag
+ * replaces the configured value of its own rule only), or with
+ * `--replace-policy` the flags alone.
+ */
+function policyFor(ctx: CommandContext, flags: Flags): { policy: RetentionPolicy; origin: string } {
   const count = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -103,8 +118,15 @@ function policyFor(ctx: CommandContext, flags: Flags): RetentionPolicy {
     keepTags: flags.keepTag.length ? flags.keepTag : undefined,
     maxAgeSeconds: seconds('max-age', flags.maxAge),
   };
-  if (Object.values(fromFlags).some((v) => v !== undefined)) return fromFlags;
-  const configured = optionalConfig(ctx.global) ? chooseRepository(ctx.global).settings?.retention : undefined;
-  if (configured) return policyFromConfig(configured);
-  return fromFlags; // empty: forget explains that no rule says what to keep
+  const given = Object.values(fromFlags).some((v) => v !== undefined);
+  if (flags.replacePolicy) {
+    if (!given) throw new LifeboatError(ErrorCode.Usage, '--replace-policy needs the rules that replace the configured ones', { hint: 'e.g. --replace-policy --keep-daily 7' });
+    return { policy: fromFlags, origin: 'the flags, replacing the configured retention' };
+  }
+  const choice = optionalConfig(ctx.global) ? chooseRepository(ctx.global) : undefined;
+  const configured = choice?.settings?.retention;
+  if (!configured) return { policy: fromFlags, origin: 'the flags' }; // empty: forget explains that no rule says what to keep
+  const base = policyFromConfig(configured);
+  if (!given) return { policy: base, origin: `retention of repository "${choice!.name}"` };
+  return { policy: addToPolicy(base, fromFlags), origin: `retention of repository "${choice!.name}" with the flags added` };
 }

@@ -6,7 +6,7 @@ import { withRepository, type CommandContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { findSnapshot } from '../snapshot-ref.js';
-import { optionalConfig } from '../configured.js';
+import { optionalConfig, requireChosenRepository } from '../configured.js';
 import type { Repository } from '../../repository/repository.js';
 import type { SnapshotEntry } from '../../repository/snapshot.js';
 import { sourceMetadata } from '../../sources/metadata.js';
@@ -44,6 +44,7 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option('--dry-run', 'print what would be restored and write nothing')
     .action(
       action(async (ctx: CommandContext, ref: string, flags: Flags) => {
+        requireChosenRepository(ctx.global, 'restore', 'reads its snapshot from one repository');
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
           await repo.prepareRead();

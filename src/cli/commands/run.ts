@@ -49,8 +49,9 @@ export function registerRun(program: Command, action: ActionFactory): void {
         ctx.out.emit({ type: 'summary', job: jobName, runId: result.runId, outcome: result.outcome, durationMs: result.durationMs, steps: result.steps });
         const failed = result.steps.filter((s) => s.outcome === 'failed').length;
         const skipped = result.steps.filter((s) => s.outcome === 'skipped').length;
+        const idle = result.steps.filter((s) => s.outcome === 'nothing_to_do').length;
         ctx.out.result(
-          `job ${jobName}: ${result.outcome}${failed ? `, ${failed} step(s) failed` : ''}${skipped ? `, ${skipped} step(s) skipped` : ''} in ${formatDuration(result.durationMs)} (run ${result.runId})`,
+          `job ${jobName}: ${result.outcome}${failed ? `, ${failed} step(s) failed` : ''}${skipped ? `, ${skipped} step(s) skipped` : ''}${idle ? `, ${idle} step(s) had nothing to do` : ''} in ${formatDuration(result.durationMs)} (run ${result.runId})`,
         );
         if (result.outcome === 'ok') return ExitCode.Success;
         if (result.outcome === 'partial') return ExitCode.Partial;
@@ -59,10 +60,33 @@ export function registerRun(program: Command, action: ActionFactory): void {
     );
 }
 
+const MARKS: Record<JobStepResult['outcome'], string> = { ok: 'ok', skipped: 'skipped', partial: 'partial', nothing_to_do: 'nothing to do', failed: 'FAILED' };
+
 function describeStep(s: JobStepResult): string {
   const what = [s.step, s.source && `source ${s.source}`, s.repository && `→ ${s.repository}`].filter(Boolean).join(' ');
-  const mark = s.outcome === 'ok' ? 'ok     ' : s.outcome === 'skipped' ? 'skipped' : s.outcome === 'partial' ? 'partial' : 'FAILED ';
-  const data = s.bytes !== undefined ? `, ${formatBytes(s.bytes)} (${formatBytes(s.addedBytes ?? 0)} new)` : '';
-  const snap = s.snapshot ? `, snapshot ${s.snapshot.slice(0, 8)}` : '';
-  return `  ${mark} ${what} (${formatDuration(s.durationMs)}${data}${snap})${s.error ? `: ${s.error}` : ''}`;
+  const did = [formatDuration(s.durationMs), ...stepFacts(s)].join(', ');
+  return `  ${MARKS[s.outcome].padEnd(7)} ${what} (${did})${s.error ? `: ${s.error}` : ''}`;
+}
+
+/** What a step did, in words: snapshots copied and skipped, forgotten and kept, bytes. */
+export function stepFacts(s: JobStepResult): string[] {
+  const d = (s.detail ?? {}) as Record<string, unknown>;
+  const n = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : undefined);
+  const facts: string[] = [];
+  if (s.bytes !== undefined) facts.push(`${formatBytes(s.bytes)} (${formatBytes(s.addedBytes ?? 0)} new)`);
+  if (s.snapshot) facts.push(`snapshot ${s.snapshot.slice(0, 8)}`);
+  if (s.step === 'copy' && n('copied') !== undefined) {
+    const outside = n('outsideRetention') ? `, ${n('outsideRetention')} outside its retention (not copied)` : '';
+    facts.push(`${n('copied')} snapshot(s) copied from ${String(d.from)}, ${n('skipped')} already there${outside}, ${formatBytes(n('addedBytes') ?? 0)} new`);
+  }
+  if (s.step === 'forget' && Array.isArray(d.removed)) facts.push(`${d.removed.length} snapshot(s) forgotten, ${n('kept') ?? 0} kept (${String(d.policy)})`);
+  if (s.step === 'prune' && typeof d.marked === 'object' && d.marked) {
+    const marked = d.marked as { unusedPacks: number; unusedBytes: number };
+    const swept = d.swept as { deletedPacks: number; deletedBytes: number } | undefined;
+    facts.push(`${marked.unusedPacks} unused pack(s) marked (${formatBytes(marked.unusedBytes)}), ${swept ? `${swept.deletedPacks} deleted (${formatBytes(swept.deletedBytes)})` : 'none deleted yet'}`);
+  }
+  if (s.step === 'check' && n('snapshots') !== undefined) facts.push(`${n('snapshots')} snapshot(s), ${n('packs')} pack(s), ${n('warnings')} warning(s)`);
+  if (s.step === 'verify' && n('checks') !== undefined) facts.push(`${n('checks')} check(s) passed`);
+  if (s.step === 'drill' && typeof d.verdict === 'string') facts.push(d.verdict);
+  return facts;
 }

@@ -3,7 +3,8 @@ import { escapeName } from '../../util/escape-name.js';
 import { matchesFilter, sortByTime } from '../../repository/snapshot.js';
 import type { ActionFactory } from '../action.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { withRepository, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import { forEachRepository } from '../each-repository.js';
 import { formatBytes, formatTime, table } from '../format.js';
 
 interface Flags {
@@ -23,7 +24,7 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
     .option('--latest <n>', 'only the newest N per host, source and paths')
     .action(
       action(async (ctx: CommandContext, flags: Flags) =>
-        withRepository(ctx, async (repo) => {
+        forEachRepository(ctx, async (ctx, repo) => {
           const { snapshots, problems } = await repo.listSnapshots();
           let list = snapshots.filter((s) => matchesFilter(s, { source: flags.source, host: flags.host, tags: flags.tag }));
           if (flags.latest) {
