@@ -14,6 +14,7 @@ import { runDrill } from '../drill/drill.js';
 import { summarisePrune } from '../pruner/summary.js';
 import { policyFromConfig, type RetentionPolicy } from '../retention/policy.js';
 import { newBackupProgress, type BackupProgress } from '../archiver/progress.js';
+import { describeInputErrors } from '../archiver/backup.js';
 import { backupSource } from '../sources/run-source.js';
 import { RunHistory, type Outcome, type StepRecord } from '../state/history.js';
 import { stateDir as resolveStateDir } from '../state/state-dir.js';
@@ -211,7 +212,11 @@ async function backupStep(ctx: JobRunContext, options: RunJobOptions): Promise<v
       // The cheap check of what was just written: a bad backup is reported now, not at restore time.
       const checked = await checkBackup(repo, result.snapshot, result.record);
       if (!checked.verified) throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${result.snapshot.id.slice(0, 8)} did not pass its check: ${checked.reasons.join('; ')}`);
-      return { snapshot: result.snapshot.id, bytes: s.bytes, addedBytes: s.addedBytes, outcome: result.errors.length ? 'partial' : 'ok', ...(result.errors.length ? { error: `${result.errors.length} input(s) could not be read` } : {}) };
+      // A configured path that is missing (a typo, an unmounted disk) leaves that data unprotected: the
+      // step fails, though the rest was saved. Files unreadable inside the walk make it partial.
+      const missing = result.errors.some((e) => e.given);
+      const outcome = missing ? 'failed' : result.errors.length ? 'partial' : 'ok';
+      return { snapshot: result.snapshot.id, bytes: s.bytes, addedBytes: s.addedBytes, outcome, ...(result.errors.length ? { error: `${result.errors.length} input(s) could not be read: ${describeInputErrors(result.errors)}` } : {}) };
     });
   }
 }
