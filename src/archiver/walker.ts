@@ -195,7 +195,7 @@ export class TreeWalker {
       const after = lstatBig(fullPath); // a file removed meanwhile throws ENOENT: it is skipped like any vanished file
       if (sameVersion(st, after)) return { saved, read: st };
       if (attempt === 2) {
-        this.inputError(fullPath, new Error('changed while it was read (twice); the stored copy may mix old and new content — stop its writer, or back up a snapshot of it (see `hooks`)'));
+        this.inputError(fullPath, new Error('changed while it was read (twice); the stored copy may mix old and new content — stop its writer, or back up a file-system snapshot of it'));
         return { saved, read: st };
       }
       if (!after.isFile()) throw Object.assign(new Error('was replaced by something that is not a file while it was read'), { code: 'ECHANGED' });
