@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js';
@@ -180,6 +180,41 @@ describe('backup of a file that a writer keeps changing', () => {
     }
     writer.kill('SIGKILL');
     expect(detected).toBe(1);
+  });
+});
+
+describe('a password file that other users can read', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let passFile: string;
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--repo', path.join(dir, 'repo'), ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_PASSWORD_FILE: passFile }) });
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir('lifeboat-e2e-passfile-'));
+    passFile = path.join(dir, 'repo.pass');
+    writeFileSync(passFile, `${PW}\n`, { mode: 0o600 });
+    const init = await lb(['init']);
+    expect(init.code, show(init)).toBe(0);
+    expect(init.stderr).not.toContain('can be read by other users');
+  });
+  afterAll(() => cleanup());
+
+  it('is used with a warning naming it and its mode, and refused under --strict-permissions', async () => {
+    chmodSync(passFile, 0o644);
+    const warned = await lb(['snapshots']);
+    expect(warned.code, show(warned)).toBe(0);
+    expect(warned.stderr).toContain(`warning: the password file ${passFile} can be read by other users (mode 0644); chmod 600 ${passFile}`);
+    expect(warned.stderr).not.toContain(PW);
+
+    const strict = await lb(['--strict-permissions', '--json', 'snapshots']);
+    expect(strict.code, show(strict)).toBe(1);
+    expect(jsonLines(strict.stdout).at(-1)).toMatchObject({ type: 'error', error: { code: 'refused' } });
+
+    chmodSync(passFile, 0o600);
+    const fine = await lb(['--strict-permissions', 'snapshots']);
+    expect(fine.code, show(fine)).toBe(0);
+    expect(fine.stderr).not.toContain('other users');
   });
 });
 
