@@ -57,6 +57,8 @@ export interface RunJobOptions {
   tags?: string[];
   /** Extra steps run after the built-in ones (copies, prune, verify, drills) with the run's context. */
   extraSteps?: JobStepRunner[];
+  /** Run only the job's backups (its sources into `to`): no copies, `then` steps, extra steps or drill. */
+  backupsOnly?: boolean;
   /** Given each backup step's live counters as it starts; the function it returns is called when the step ends. */
   watchBackup?: (step: { source: string; repository: string }, progress: BackupProgress) => () => void;
 }
@@ -129,15 +131,7 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
   try {
     await sweepAtStart(loaded.config, { warn: options.warn ?? ctx.log, verbose: ctx.log });
     await backupStep(ctx, options);
-    await copyStep(ctx);
-    for (const extra of options.extraSteps ?? []) await extra(ctx);
-    for (const step of job.then ?? []) {
-      if (step === 'forget') await forgetStep(ctx);
-      else if (step === 'prune') await pruneStep(ctx);
-      else if (step === 'check') await checkStep(ctx);
-      else if (step === 'verify') await verifyStep(ctx);
-    }
-    if (ctx.job.drill) await drillStep(ctx);
+    if (!options.backupsOnly) await afterBackups(ctx, options);
   } finally {
     for (const r of repos.values()) await r.then((repo) => repo.close(), () => undefined);
     const outcome = overall(steps, signal.aborted);
@@ -146,6 +140,19 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
     lock.release();
   }
   return { runId, job: jobName, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), outcome: overall(steps, signal.aborted), steps };
+}
+
+/** Everything a job does after its backups: copies, extra steps, `then` steps, the drill. */
+async function afterBackups(ctx: JobRunContext, options: RunJobOptions): Promise<void> {
+  await copyStep(ctx);
+  for (const extra of options.extraSteps ?? []) await extra(ctx);
+  for (const step of ctx.job.then ?? []) {
+    if (step === 'forget') await forgetStep(ctx);
+    else if (step === 'prune') await pruneStep(ctx);
+    else if (step === 'check') await checkStep(ctx);
+    else if (step === 'verify') await verifyStep(ctx);
+  }
+  if (ctx.job.drill) await drillStep(ctx);
 }
 
 /** A run id: UTC start time to the second and 8 random hex digits (`20261122T030000-1a2b3c4d`). */

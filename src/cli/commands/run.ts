@@ -59,7 +59,7 @@ export function registerRun(program: Command, action: ActionFactory): void {
     );
 }
 
-function describeStep(s: JobStepResult): string {
+export function describeStep(s: JobStepResult): string {
   const what = [s.step, s.source && `source ${s.source}`, s.repository && `→ ${s.repository}`].filter(Boolean).join(' ');
   const mark = s.outcome === 'ok' ? 'ok     ' : s.outcome === 'skipped' ? 'skipped' : s.outcome === 'partial' ? 'partial' : 'FAILED ';
   const data = s.bytes !== undefined ? `, ${formatBytes(s.bytes)} (${formatBytes(s.addedBytes ?? 0)} new)` : '';
