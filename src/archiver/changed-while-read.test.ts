@@ -90,3 +90,32 @@ it('an unchanged file is read once', async () => {
   expect(reads).toBe(1);
   expect(result.errors).toEqual([]);
 });
+
+it('bounds the files in flight: a directory of many files is not read all at once', async () => {
+  const data = path.join(dir, 'many');
+  await mkdir(data);
+  for (let i = 0; i < 1500; i++) await writeFile(path.join(data, `f${i}`), `file ${i}`);
+  let waiting = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const running = backup(repo, {
+    paths: [data],
+    afterRead: async () => {
+      waiting++;
+      await gate;
+    },
+  });
+  // Wait until no more reads finish while the gate is closed (files past the bound wait for a slot).
+  let last = -1;
+  let stable = 0;
+  while (stable < 5) {
+    await new Promise((r) => setTimeout(r, 100));
+    stable = waiting === last && waiting > 0 ? stable + 1 : 0;
+    last = waiting;
+  }
+  expect(waiting).toBeLessThanOrEqual(1024);
+  open();
+  const result = await running;
+  expect(result.snapshot.summary.files).toBe(1500);
+  expect(result.errors).toEqual([]);
+}, 120_000);

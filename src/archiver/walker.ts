@@ -29,6 +29,8 @@ export interface WalkStats {
   filesRead: number;
 }
 
+const ENTRIES_IN_FLIGHT = 1024;
+
 /**
  * Walks directories into tree blobs. A file whose size, mtime, ctime and inode
  * match its node in the parent snapshot (and whose chunks are all still in the
@@ -38,6 +40,12 @@ export class TreeWalker {
   readonly errors: InputError[] = [];
   readonly stats: WalkStats = { files: 0, dirs: 0, bytes: 0, filesRead: 0 };
   private readonly io = new Semaphore(16);
+  /**
+   * Entries examined or read at a time. Measured on 100,000 small files: each
+   * entry in flight holds ~5 KB of main-thread heap (its stat, promises and
+   * seal request); unbounded, they were all in flight at once (1.2 GB RSS).
+   */
+  private readonly slots = new Semaphore(ENTRIES_IN_FLIGHT);
 
   constructor(
     private readonly repo: Repository,
@@ -122,6 +130,23 @@ export class TreeWalker {
    */
   private async entry(fullPath: string, name: string, previous: TreeNode | undefined, given = false): Promise<TreeNode | undefined> {
     this.throwIfAborted();
+    // A directory's entries all start at once; the slot bounds how many are examined and read
+    // at a time, so the memory of a walk does not grow with the number of files.
+    await this.slots.acquire(1);
+    let held = true;
+    const release = () => {
+      if (held) this.slots.release(1);
+      held = false;
+    };
+    try {
+      return await this.examine(fullPath, name, previous, given, release);
+    } finally {
+      release();
+    }
+  }
+
+  /** `entry` holding a slot; a directory gives its slot back before its own entries take theirs. */
+  private async examine(fullPath: string, name: string, previous: TreeNode | undefined, given: boolean, release: () => void): Promise<TreeNode | undefined> {
     let st: BigIntStats;
     try {
       st = lstatBig(fullPath);
@@ -133,6 +158,7 @@ export class TreeWalker {
     try {
       if (st.isDirectory()) {
         this.stats.dirs++;
+        release();
         const subtree = await this.walkDir(fullPath, previous?.type === 'dir' ? previous.subtree : undefined);
         return { ...this.baseNode(name, 'dir', st), subtree };
       }
