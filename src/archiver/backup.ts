@@ -10,6 +10,7 @@ import { newBackupProgress, type BackupProgress } from './progress.js';
 import { scanTotals } from './scan.js';
 import { buildVirtualRoot, normalisePaths, type Mount, type StreamEntry } from './virtual-root.js';
 import { TreeWalker, type InputError } from './walker.js';
+import { checkGivenInputs, emptyPathErrors } from './given-inputs.js';
 import { abortable, throwIfAborted } from './abort.js';
 import { keepDurablePacks, newRunPacker } from './run-packer.js';
 
@@ -33,6 +34,10 @@ export interface BackupOptions {
   /** Count files and bytes concurrently, for an ETA. */
   estimate?: boolean;
   signal?: AbortSignal;
+  /** Input errors the caller found before the backup (a glob that matched nothing); recorded with the others. */
+  inputErrors?: InputError[];
+  /** Called after each file was read and before it is checked for changes (tests change files here). */
+  afterRead?: (path: string) => Promise<void>;
   /** Called when the snapshot is about to be saved (tests inject faults here). */
   beforeSave?: () => Promise<void>;
 }
@@ -56,10 +61,18 @@ export interface BackupResult {
 export async function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const progress = options.progress ?? newBackupProgress();
-  const paths = normalisePaths(options.paths);
   const streams = options.streams ?? [];
-  const mounts = options.mounts ?? [];
-  if (paths.length === 0 && streams.length === 0 && mounts.length === 0) throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'give at least one path' });
+  const given = checkGivenInputs(normalisePaths(options.paths.filter((p) => p.trim() !== '')), options.mounts ?? []);
+  const inputErrors = [...(options.inputErrors ?? []), ...emptyPathErrors(options.paths), ...given.errors];
+  const { paths, mounts } = given;
+  if (paths.length === 0 && streams.length === 0 && mounts.length === 0) {
+    if (inputErrors.length === 0) throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'give at least one path' });
+    // Every input is missing: saving an empty snapshot would look like a backup.
+    throw new LifeboatError(ErrorCode.NothingBackedUp, `nothing was backed up, no snapshot saved: ${describeInputErrors(inputErrors)}`, {
+      hint: 'check the paths (a typo, an unmounted disk, a glob that matches nothing)',
+      context: { inputs: inputErrors },
+    });
+  }
   const host = options.host ?? os.hostname();
 
   const lock = await repo.lock(false, `backup on ${host}`);
@@ -76,7 +89,8 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     const stopInputs = new AbortController();
     const outer = options.signal;
     outer?.addEventListener('abort', () => stopInputs.abort(outer.reason), { once: true });
-    const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal);
+    const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal, options.afterRead);
+    for (const e of inputErrors) walker.recordInputError(e);
     if (paths.includes('/') && (streams.length || mounts.length)) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
     const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams, mounts);
     const walk = paths.includes('/') ? walker.walkWholeRoot(parent?.tree) : walker.walkVirtual(root, parent?.tree);
@@ -127,6 +141,12 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   } finally {
     await lock.release();
   }
+}
+
+/** `/a: does not exist; "": an empty path…`, the first few. */
+export function describeInputErrors(errors: readonly InputError[], max = 3): string {
+  const shown = errors.slice(0, max).map((e) => `${e.path}: ${e.message}`);
+  return shown.join('; ') + (errors.length > max ? ` (and ${errors.length - max} more)` : '');
 }
 
 async function findParent(repo: Repository, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {

@@ -9,6 +9,7 @@ import { promptHidden } from './prompt.js';
 import { parseDuration } from '../config/duration.js';
 import { chooseRepository, credentialEnv, remoteSettings } from './configured.js';
 import { assertConnected } from '../jobs/mount-check.js';
+import { setSecretFilePolicy } from '../util/secret-file-mode.js';
 
 /** Global flags shared by every command (SPEC §3). */
 export interface GlobalOptions {
@@ -21,6 +22,7 @@ export interface GlobalOptions {
   progress?: boolean;
   cache?: boolean;
   retryLock?: string;
+  strictPermissions?: boolean;
 }
 
 export interface CommandContext {
@@ -33,6 +35,7 @@ export function contextFor(command: Command, signal: AbortSignal): CommandContex
   const global = command.optsWithGlobals<GlobalOptions>();
   const showProgress = global.progress !== false && !global.json && !global.quiet && Boolean(process.stderr.isTTY);
   const out = new Output({ json: Boolean(global.json), quiet: Boolean(global.quiet), verbose: Boolean(global.verbose), progress: showProgress });
+  setSecretFilePolicy({ strict: Boolean(global.strictPermissions), warn: (m) => out.warn(m) });
   return { global, out, signal };
 }
 

@@ -91,6 +91,7 @@ const program = new Command('lifeboat')
   .option('--verbose', 'print more detail')
   .option('--no-progress', 'no progress display')
   .option('--no-cache', 'do not use the local cache')
+  .option('--strict-permissions', 'refuse a password, key or secret file that other users can read (default: warn)')
   .option('--retry-lock <duration>', 'when another process holds a conflicting repository lock, keep trying this long (e.g. 5m)')
   .showHelpAfterError()
   .exitOverride();

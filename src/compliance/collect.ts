@@ -2,7 +2,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { openConfiguredRepository } from '../config/repository-access.js';
 import { RunHistory } from '../state/history.js';
 import { stateDir } from '../state/state-dir.js';
-import type { RepositoryView } from './evaluate.js';
+import { isCompleteCopy, type RepositoryView } from './evaluate.js';
 
 /** What each configured repository holds now; one that cannot be opened is reported unreachable, not fatal. */
 export async function collectRepositories(loaded: LoadedConfig, cacheRoot?: string): Promise<RepositoryView[]> {
@@ -12,7 +12,7 @@ export async function collectRepositories(loaded: LoadedConfig, cacheRoot?: stri
       const repo = await openConfiguredRepository(name, settings, { cacheRoot });
       try {
         const { snapshots } = await repo.listSnapshots();
-        views.push({ name, reachable: true, snapshots: snapshots.map((s) => ({ id: s.id, time: s.time, source: s.source })) });
+        views.push({ name, reachable: true, snapshots: snapshots.map((s) => ({ id: s.id, time: s.time, source: s.source, complete: isCompleteCopy(s) })) });
       } finally {
         await repo.close();
       }

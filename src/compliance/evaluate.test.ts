@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LifeboatConfig } from '../config/schema.js';
-import { evaluateCompliance, type RepositoryView } from './evaluate.js';
+import { evaluateCompliance, isCompleteCopy, type RepositoryView } from './evaluate.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString();
@@ -50,5 +50,23 @@ describe('compliance', () => {
     expect(evaluateCompliance(config, repos, new Map(), NOW).find((c) => c.check === 'drill')).toMatchObject({ status: 'fail', reason: 'missing: no restore drill recorded' });
     expect(evaluateCompliance(config, repos, new Map([['db', { time: hoursAgo(24), passed: false }]]), NOW).find((c) => c.check === 'drill')!.status).toBe('fail');
     expect(evaluateCompliance(config, repos, new Map([['db', { time: hoursAgo(24 * 36), passed: true }]]), NOW).find((c) => c.check === 'drill')!.status).toBe('fail');
+  });
+
+  it('does not count a snapshot with input errors, or one that holds nothing, as a copy', () => {
+    const incomplete = (name: string): RepositoryView => ({ name, reachable: true, snapshots: [{ id: `${name}0`, time: hoursAgo(1), source: 'db', complete: false }] });
+    const checks = evaluateCompliance(config, [view('local', [2]), incomplete('usb'), incomplete('offsite')], drilled, NOW);
+    const copies = checks.find((c) => c.check === 'copies')!;
+    expect(copies.status).toBe('fail');
+    expect(copies.reason).toContain('2 copies');
+    expect(copies.reason).toContain('not counted, its recent snapshots have input errors or hold nothing: usb, offsite');
+    expect(checks.find((c) => c.check === 'offsite')!.status).toBe('fail');
+  });
+
+  it('tells a complete copy from an empty or partial one', () => {
+    const summary = { files: 3, dirs: 1, bytes: 10, filesRead: 3, addedBytes: 0, addedStoredBytes: 0, durationMs: 1, errors: 0 };
+    expect(isCompleteCopy({ summary })).toBe(true);
+    expect(isCompleteCopy({ summary: { ...summary, errors: 1 } })).toBe(false);
+    expect(isCompleteCopy({ summary: { ...summary, files: 0, dirs: 0 } })).toBe(false);
+    expect(isCompleteCopy({ summary: { ...summary, files: 0, dirs: 1 } })).toBe(true); // an empty directory backed up
   });
 });

@@ -21,7 +21,20 @@ export interface RepositoryView {
   /** Whether it could be read now (a USB drive that is not plugged in cannot). */
   reachable: boolean;
   error?: string;
-  snapshots: Array<Pick<SnapshotEntry, 'id' | 'time' | 'source'>>;
+  /** `complete: false` for a snapshot that is not a good copy (see `isCompleteCopy`); absent counts as complete. */
+  snapshots: Array<Pick<SnapshotEntry, 'id' | 'time' | 'source'> & { complete?: boolean }>;
+}
+
+/**
+ * Whether a snapshot is a good copy of its source: saved without input errors
+ * (a missing path, an unreadable or torn file) and holding something. Before
+ * missing paths were refused, a backup of a path that did not exist saved an
+ * empty snapshot (no file, no directory): that is no copy either.
+ */
+export function isCompleteCopy(s: Pick<SnapshotEntry, 'summary'>): boolean {
+  const summary = s.summary as Partial<SnapshotEntry['summary']> | undefined;
+  if (!summary) return true;
+  return (summary.errors ?? 0) === 0 && (summary.files ?? 0) + (summary.dirs ?? 0) > 0;
 }
 
 /** Without an `rpo`, a copy counts when it is at most this old. */
@@ -33,12 +46,15 @@ export function evaluateCompliance(config: LifeboatConfig, repositories: Reposit
   const settings = config.repositories ?? {};
   for (const [source, s] of Object.entries(config.sources ?? {})) {
     const rpo = s.rpo ? parseDuration(s.rpo) : DEFAULT_RPO_SECONDS;
-    const fresh = repositories.filter((r) => r.reachable && r.snapshots.some((x) => x.source === source && now.getTime() - Date.parse(x.time) <= rpo * 1000));
+    const recent = (x: RepositoryView['snapshots'][number]) => x.source === source && now.getTime() - Date.parse(x.time) <= rpo * 1000;
+    const fresh = repositories.filter((r) => r.reachable && r.snapshots.some((x) => recent(x) && x.complete !== false));
+    // Recent snapshots that are not good copies (inputs missing or unreadable) are named, never counted.
+    const incomplete = repositories.filter((r) => r.reachable && !fresh.includes(r) && r.snapshots.some((x) => recent(x) && x.complete === false)).map((r) => r.name);
     const add = (check: ComplianceCheck['check'], ok: boolean, reason: string) => out.push({ source, check, status: ok ? 'pass' : 'fail', reason });
 
     const copies = 1 + fresh.length;
     const unreachable = repositories.filter((r) => !r.reachable).map((r) => r.name);
-    add('copies', copies >= 3, `${copies} cop${copies === 1 ? 'y' : 'ies'} within the RPO of ${s.rpo ?? '36h'}: production${fresh.map((r) => ` + ${r.name}`).join('')}${unreachable.length ? ` (not reachable: ${unreachable.join(', ')})` : ''}; 3 needed`);
+    add('copies', copies >= 3, `${copies} cop${copies === 1 ? 'y' : 'ies'} within the RPO of ${s.rpo ?? '36h'}: production${fresh.map((r) => ` + ${r.name}`).join('')}${unreachable.length ? ` (not reachable: ${unreachable.join(', ')})` : ''}${incomplete.length ? ` (not counted, its recent snapshots have input errors or hold nothing: ${incomplete.join(', ')})` : ''}; 3 needed`);
 
     const media = new Set(['disk (production)', ...fresh.map((r) => settings[r.name]?.media ?? 'disk')].map((m) => (m === 'disk (production)' ? 'disk' : m)));
     add('media', media.size >= 2, `media: ${[...media].join(', ')}; 2 kinds needed`);

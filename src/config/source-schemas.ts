@@ -84,7 +84,7 @@ export const prometheusSourceSchema = z.strictObject({ type: z.literal('promethe
 
 export const commandSourceSchema = z.strictObject({
   type: z.literal('command'),
-  backup: z.string().min(1).describe('shell command whose standard output is the backup'),
+  backup: z.string().min(1).describe('shell command whose standard output is the backup, or that writes it to {file}'),
   restore: z.string().min(1).optional().describe('shell command fed the backup on standard input, or given its path as {file}'),
   filename: z.string().regex(/^[^/]+$/, 'a file name without /').optional().describe('name of the stream inside the snapshot (default: <source>.out)'),
   timeout: durationSchema.optional().describe('fail the backup when the command runs longer'),

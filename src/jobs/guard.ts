@@ -4,6 +4,7 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { forget } from '../retention/forget.js';
 import { checkBackup } from '../verify/post-backup.js';
+import { describeInputErrors } from '../archiver/backup.js';
 import { backupSource, type SourceBackupResult } from '../sources/run-source.js';
 import { stateDir } from '../state/state-dir.js';
 
@@ -83,7 +84,7 @@ export function guardPlan(loaded: LoadedConfig, options: Pick<GuardOptions, 'sou
 }
 
 async function verifyJustWritten(repo: Repository, result: SourceBackupResult): Promise<{ ok: boolean; why?: string }> {
-  if (result.errors.length) return { ok: false, why: `${result.errors.length} input(s) could not be read` };
+  if (result.errors.length) return { ok: false, why: `${result.errors.length} input(s) could not be read: ${describeInputErrors(result.errors)}` };
   const checked = await checkBackup(repo, result.snapshot, result.record);
   return checked.verified ? { ok: true } : { ok: false, why: checked.reasons.join('; ') };
 }

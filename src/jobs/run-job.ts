@@ -16,6 +16,7 @@ import { runDrill } from '../drill/drill.js';
 import { summarisePrune } from '../pruner/summary.js';
 import { describePolicy, policyFromConfig, type RetentionPolicy } from '../retention/policy.js';
 import { newBackupProgress, type BackupProgress } from '../archiver/progress.js';
+import { describeInputErrors } from '../archiver/backup.js';
 import { backupSource } from '../sources/run-source.js';
 import { RunHistory, type Outcome, type StepRecord } from '../state/history.js';
 import { stateDir as resolveStateDir } from '../state/state-dir.js';
@@ -58,6 +59,8 @@ export interface RunJobOptions {
   tags?: string[];
   /** Extra steps run after the built-in ones (copies, prune, verify, drills) with the run's context. */
   extraSteps?: JobStepRunner[];
+  /** Run only the job's backups (its sources into `to`): no copies, `then` steps, extra steps or drill. */
+  backupsOnly?: boolean;
   /** Given each backup step's live counters as it starts; the function it returns is called when the step ends. */
   watchBackup?: (step: { source: string; repository: string }, progress: BackupProgress) => () => void;
 }
@@ -130,15 +133,7 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
   try {
     await sweepAtStart(loaded.config, { warn: options.warn ?? ctx.log, verbose: ctx.log });
     await backupStep(ctx, options);
-    await copyStep(ctx);
-    for (const extra of options.extraSteps ?? []) await extra(ctx);
-    for (const step of job.then ?? []) {
-      if (step === 'forget') await forgetStep(ctx);
-      else if (step === 'prune') await pruneStep(ctx);
-      else if (step === 'check') await checkStep(ctx);
-      else if (step === 'verify') await verifyStep(ctx);
-    }
-    if (ctx.job.drill) await drillStep(ctx);
+    if (!options.backupsOnly) await afterBackups(ctx, options);
   } finally {
     for (const r of repos.values()) await r.then((repo) => repo.close(), () => undefined);
     const outcome = overall(steps, signal.aborted);
@@ -147,6 +142,19 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
     lock.release();
   }
   return { runId, job: jobName, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), outcome: overall(steps, signal.aborted), steps };
+}
+
+/** Everything a job does after its backups: copies, extra steps, `then` steps, the drill. */
+async function afterBackups(ctx: JobRunContext, options: RunJobOptions): Promise<void> {
+  await copyStep(ctx);
+  for (const extra of options.extraSteps ?? []) await extra(ctx);
+  for (const step of ctx.job.then ?? []) {
+    if (step === 'forget') await forgetStep(ctx);
+    else if (step === 'prune') await pruneStep(ctx);
+    else if (step === 'check') await checkStep(ctx);
+    else if (step === 'verify') await verifyStep(ctx);
+  }
+  if (ctx.job.drill) await drillStep(ctx);
 }
 
 /** A run id: UTC start time to the second and 8 random hex digits (`20261122T030000-1a2b3c4d`). */
@@ -228,7 +236,11 @@ async function backupStep(ctx: JobRunContext, options: RunJobOptions): Promise<v
       // The cheap check of what was just written: a bad backup is reported now, not at restore time.
       const checked = await checkBackup(repo, result.snapshot, result.record);
       if (!checked.verified) throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${result.snapshot.id.slice(0, 8)} did not pass its check: ${checked.reasons.join('; ')}`);
-      return { snapshot: result.snapshot.id, bytes: s.bytes, addedBytes: s.addedBytes, outcome: result.errors.length ? 'partial' : 'ok', ...(result.errors.length ? { error: `${result.errors.length} input(s) could not be read` } : {}) };
+      // A configured path that is missing (a typo, an unmounted disk) leaves that data unprotected: the
+      // step fails, though the rest was saved. Files unreadable inside the walk make it partial.
+      const missing = result.errors.some((e) => e.given);
+      const outcome = missing ? 'failed' : result.errors.length ? 'partial' : 'ok';
+      return { snapshot: result.snapshot.id, bytes: s.bytes, addedBytes: s.addedBytes, outcome, ...(result.errors.length ? { error: `${result.errors.length} input(s) could not be read: ${describeInputErrors(result.errors)}` } : {}) };
     });
   }
 }

@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
 import { readSecretFile, resolveCredentials, stripTrailingNewline, type Credentials } from './credentials.js';
 import { expectRejectsCode } from './testing/helpers.js';
+import { setSecretFilePolicy } from '../util/secret-file-mode.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -181,5 +182,38 @@ describe('resolveCredentials', () => {
       await resolveCredentials({ variable, env: {}, prompt });
       expect(prompt.mock.calls[0]![0]).toMatch(/new password/i);
     });
+  });
+});
+
+describe('a password or key file that other users can read', () => {
+  afterEach(() => setSecretFilePolicy({ strict: false, warn: (m) => process.emitWarning(m) }));
+
+  it('is used with one warning naming it and its mode; a 0600 file gets none', async () => {
+    const warnings: string[] = [];
+    setSecretFilePolicy({ strict: false, warn: (m) => warnings.push(m) });
+    const open = await secretFile('open.pass', 'pw\n');
+    await chmod(open, 0o644);
+    const closed = await secretFile('closed.pass', 'pw\n');
+    await chmod(closed, 0o600);
+    expect(password(await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: closed } }))).toBe('pw');
+    expect(warnings).toEqual([]);
+    expect(password(await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: open } }))).toBe('pw');
+    expect(password(await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: open } }))).toBe('pw');
+    expect(warnings).toEqual([`the password file ${open} can be read by other users (mode 0644); chmod 600 ${open} (or 640 with a group of its own)`]);
+  });
+
+  it('is refused under strict permissions, a recovery key file too', async () => {
+    setSecretFilePolicy({ strict: true, warn: () => undefined });
+    const open = await secretFile('strict.pass', 'pw\n');
+    await chmod(open, 0o604);
+    const err = await expectRejectsCode(resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: open } }), ErrorCode.Refused);
+    expect(err.message).toContain('mode 0604');
+    expect(err.message).not.toContain('pw');
+    const key = await secretFile('open.key', 'key');
+    await chmod(key, 0o644);
+    await expectRejectsCode(resolveCredentials({ keyFile: key, env: {} }), ErrorCode.Refused);
+    const closed = await secretFile('strict-ok.pass', 'pw\n');
+    await chmod(closed, 0o640);
+    expect(password(await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: closed } }))).toBe('pw');
   });
 });

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, LifeboatError, systemErrorCode } from '../errors/index.js';
+import { checkSecretFileMode } from '../util/secret-file-mode.js';
 
 /**
  * How a repository is unlocked: a password (from the environment, a file or a
@@ -29,7 +30,10 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Cr
   const env = sources.env ?? process.env;
   const variable = sources.variable ?? 'LIFEBOAT_PASSWORD';
   const keyFile = sources.noKeyFile ? undefined : sources.keyFile ?? (variable === 'LIFEBOAT_PASSWORD' ? env.LIFEBOAT_KEY_FILE : undefined);
-  if (keyFile) return { kind: 'key-file', path: keyFile };
+  if (keyFile) {
+    await checkSecretFileMode(keyFile, 'recovery key file');
+    return { kind: 'key-file', path: keyFile };
+  }
   const direct = env[variable];
   if (direct !== undefined) return { kind: 'password', password: Buffer.from(direct, 'utf8'), source: variable };
   const file = env[`${variable}_FILE`];
@@ -46,6 +50,7 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Cr
 }
 
 export async function readSecretFile(path: string): Promise<string> {
+  await checkSecretFileMode(path, 'password file');
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {

@@ -1,4 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { trackChild } from '../leftovers/track.js';
@@ -22,6 +27,12 @@ export interface ChildSpec {
   secrets?: string[];
   /** Kill the process after this long. */
   timeoutMs?: number;
+  /**
+   * A private directory: standard output becomes a real pipe (a FIFO made
+   * there), not the socket Node gives a child, so a command that opens
+   * `/dev/stdout` by name works (opening a socket there fails with ENXIO).
+   */
+  pipeDir?: string;
 }
 
 const STDERR_KEEP = 8 * 1024;
@@ -40,14 +51,22 @@ interface Running {
   exited: Promise<void>;
 }
 
-function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running {
-  const child = spawn(spec.command, spec.args ?? [], {
-    env: childEnv(spec.env),
-    cwd: spec.cwd,
-    stdio: [stdin, 'pipe', 'pipe'],
-    // Its own process group, so stopping it also stops what a shell started (`sh -c "a | b"`).
-    detached: true,
-  });
+function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running & { stdout: Readable } {
+  const fifo = spec.pipeDir ? openFifo(spec.pipeDir) : undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.command, spec.args ?? [], {
+      env: childEnv(spec.env),
+      cwd: spec.cwd,
+      stdio: [stdin, fifo ? fifo.writeFd : 'pipe', 'pipe'],
+      // Its own process group, so stopping it also stops what a shell started (`sh -c "a | b"`).
+      detached: true,
+    });
+  } finally {
+    // The child holds its own copy of the write end: the reader sees the end of the data when the child's copies close.
+    if (fifo) closeSync(fifo.writeFd);
+  }
+  const stdout = fifo ? fifo.reader : child.stdout!;
   // Its own group outlives this process when it is killed: recorded, so the next sweep stops it.
   const forget = trackChild(child, spec.label, true);
   let stderr = '';
@@ -79,7 +98,34 @@ function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running {
     });
   });
   exited.catch(() => {}); // observed by the caller; avoid an unhandled rejection when it is not awaited yet
-  return { child, stderr: masked, exited };
+  return { child, stderr: masked, exited, stdout };
+}
+
+/**
+ * A FIFO in `dir` opened at both ends, then unlinked: the write end is given
+ * to the child as its standard output, the read end is read here as a stream.
+ * The read end is opened first (non-blocking, so the open does not wait for a
+ * writer), which lets the write end open at once.
+ */
+function openFifo(dir: string): { writeFd: number; reader: Readable } {
+  const file = path.join(dir, `stdout-${randomBytes(6).toString('hex')}.fifo`);
+  const made = spawnSync('mkfifo', ['-m', '600', file], { encoding: 'utf8' });
+  if (made.status !== 0) {
+    throw new LifeboatError(ErrorCode.SourceFailed, `could not make a pipe for the command's output: ${(made.stderr || made.error?.message || '').trim()}`, { hint: 'mkfifo (coreutils) must be installed' });
+  }
+  try {
+    const readFd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    let writeFd: number;
+    try {
+      writeFd = openSync(file, constants.O_WRONLY);
+    } catch (err) {
+      closeSync(readFd);
+      throw err;
+    }
+    return { writeFd, reader: new net.Socket({ fd: readFd, readable: true, writable: false }) };
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /**
@@ -91,11 +137,12 @@ export async function* childOutput(spec: ChildSpec): AsyncGenerator<Buffer> {
   const running = start(spec, 'ignore');
   let finished = false;
   try {
-    for await (const chunk of running.child.stdout! as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of running.stdout as AsyncIterable<Buffer>) yield chunk;
     await running.exited;
     finished = true;
   } finally {
     if (!finished && running.child.exitCode === null) killGroup(running.child);
+    if (!finished) running.stdout.destroy();
   }
 }
 
@@ -111,7 +158,7 @@ export async function feedChild(spec: ChildSpec, input: AsyncIterable<Uint8Array
   const running = start(spec, 'pipe');
   const stdin = running.child.stdin!;
   const out: Buffer[] = [];
-  running.child.stdout!.on('data', (d: Buffer) => out.push(d));
+  running.stdout.on('data', (d: Buffer) => out.push(d));
   stdin.on('error', () => {}); // EPIPE when the process exits early; its exit status tells why
   try {
     for await (const chunk of input) {

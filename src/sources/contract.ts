@@ -1,4 +1,5 @@
 import type { Mount, StreamEntry } from '../archiver/virtual-root.js';
+import type { InputError } from '../archiver/walker.js';
 import type { SourceConfigOf, SourceType } from '../config/source-schemas.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
@@ -28,6 +29,8 @@ export interface Capture {
   excludes?: string[];
   /** Real directories stored under a stable snapshot path (a server's snapshot directory). */
   mounts?: Mount[];
+  /** Inputs the capture could not find (a glob that matched nothing): recorded as the backup's input errors (exit 3, or 1 with nothing saved). */
+  inputErrors?: InputError[];
   /** Streams stored at fixed paths inside the snapshot (`/postgres/app.dump`). */
   streams?: StreamEntry[];
   /** The facts recorded for verification; called once every stream was read to the end, with what the snapshot holds. */

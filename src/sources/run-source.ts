@@ -55,6 +55,7 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
     const result = await backup(repo, {
       paths: capture.paths ?? [],
       excludes: capture.excludes,
+      inputErrors: capture.inputErrors,
       mounts: capture.mounts,
       streams: capture.streams?.map((s) => ({
         ...s,

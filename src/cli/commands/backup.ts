@@ -9,7 +9,9 @@ import { backupSource } from '../../sources/run-source.js';
 import { checkBackup } from '../../verify/post-backup.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
-import { withRepository, type CommandContext } from '../context.js';
+import { cacheRoot, lockWaitMs, withRepository, type CommandContext } from '../context.js';
+import { jobSources, runJob } from '../../jobs/run-job.js';
+import { describeStep } from './run.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { ProgressBar } from '../progress-bar.js';
 
@@ -20,6 +22,7 @@ interface BackupFlags {
   host?: string;
   force?: boolean;
   source: string[];
+  job?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -30,6 +33,7 @@ export function registerBackup(program: Command, action: ActionFactory): void {
     .description('back up paths, or configured sources (--source NAME…): one snapshot per source')
     .argument('[paths...]', 'files and directories to back up')
     .option('--source <name>', 'a source from lifeboat.yaml (repeatable, or comma-separated; "all" for every source)', collect, [])
+    .option('--job <name>', "run a job's backups only: its sources into its `to` repository, without copies, `then` steps or drill")
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
     .option('--reason <text>', 'why this backup was made (shown by `snapshots`)')
     .option('--exclude <pattern>', 'skip matching paths: a name glob (*.tmp) or an absolute path glob (/var/cache/**); repeatable', collect, [])
@@ -37,6 +41,11 @@ export function registerBackup(program: Command, action: ActionFactory): void {
     .option('--force', 'read every file again instead of trusting the parent snapshot')
     .action(
       action(async (ctx: CommandContext, paths: string[], flags: BackupFlags) => {
+        if (flags.job !== undefined) {
+          if (paths.length || flags.source.length) throw new LifeboatError(ErrorCode.Usage, 'give --job alone, without paths or --source');
+          if (flags.exclude.length || flags.host || flags.force) throw new LifeboatError(ErrorCode.Usage, '--exclude, --host and --force do not apply to --job', { hint: "a job's sources are backed up as configured" });
+          return backupJob(ctx, flags.job, flags);
+        }
         if (flags.source.length) {
           if (paths.length) throw new LifeboatError(ErrorCode.Usage, 'give either paths or --source, not both');
           return backupSources(ctx, flags);
@@ -163,6 +172,34 @@ async function backupEach(
     }
   }
   return code;
+}
+
+/** A job's backup steps through `runJob` (its lock, history and checks), without what follows them. */
+async function backupJob(ctx: CommandContext, jobName: string, flags: BackupFlags): Promise<number> {
+  const loaded = requireConfig(ctx.global, 'backup --job');
+  const job = loaded.config.jobs?.[jobName];
+  if (job && !job.to) throw new LifeboatError(ErrorCode.Usage, `job "${jobName}" has no \`to\` repository: it makes no backups`, { hint: 'add `to:` to the job, or use `lifeboat run` for its other steps' });
+  if (job && jobSources(loaded, job).length === 0) throw new LifeboatError(ErrorCode.Usage, `job "${jobName}" names no sources to back up`, { hint: 'add `sources:` to the job' });
+  const result = await runJob(loaded, jobName, {
+    backupsOnly: true,
+    signal: ctx.signal,
+    reason: flags.reason,
+    tags: flags.tag,
+    cacheRoot: cacheRoot(ctx.global),
+    ...(ctx.global.retryLock ? { lockWaitMs: lockWaitMs(ctx.global) } : {}),
+    log: (l) => ctx.out.verbose(l),
+    warn: (l) => ctx.out.warn(l),
+    onStep: (s) => {
+      ctx.out.emit({ type: 'step', job: jobName, ...s });
+      ctx.out.info(describeStep(s));
+    },
+  });
+  ctx.out.emit({ type: 'summary', job: jobName, runId: result.runId, outcome: result.outcome, durationMs: result.durationMs, steps: result.steps });
+  const failed = result.steps.filter((s) => s.outcome !== 'ok').length;
+  ctx.out.result(`backups of job ${jobName}: ${result.outcome}${failed ? `, ${failed} of ${result.steps.length} step(s) not ok` : ''} (run ${result.runId})`);
+  if (result.outcome === 'ok') return ExitCode.Success;
+  if (result.outcome === 'partial') return ExitCode.Partial;
+  return ExitCode.Failure;
 }
 
 async function withProgress<T>(ctx: CommandContext, label: string, run: (progress: BackupProgress) => Promise<T>): Promise<T> {

@@ -62,7 +62,7 @@ export function registerRun(program: Command, action: ActionFactory): void {
 
 const MARKS: Record<JobStepResult['outcome'], string> = { ok: 'ok', skipped: 'skipped', partial: 'partial', nothing_to_do: 'nothing to do', failed: 'FAILED' };
 
-function describeStep(s: JobStepResult): string {
+export function describeStep(s: JobStepResult): string {
   const what = [s.step, s.source && `source ${s.source}`, s.repository && `→ ${s.repository}`].filter(Boolean).join(' ');
   const did = [formatDuration(s.durationMs), ...stepFacts(s)].join(', ');
   return `  ${MARKS[s.outcome].padEnd(7)} ${what} (${did})${s.error ? `: ${s.error}` : ''}`;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,5 +103,38 @@ describe('command source', () => {
     } finally {
       delete process.env.LIFEBOAT_PASSWORD;
     }
+  });
+
+  // Node gives a child a socket as standard output; opening /dev/stdout by name fails there with ENXIO.
+  it.each([
+    ['a redirection to /dev/stdout', (f: string) => `cat '${f}' > /dev/stdout`],
+    ['a tool that opens /dev/stdout by path', (f: string) => `dd if='${f}' of=/dev/stdout bs=64k status=none`],
+    ['a pipeline whose last command opens /dev/stdout', (f: string) => `cat '${f}' | sh -c 'cat > /dev/stdout'`],
+  ])('stores what a command writes to /dev/stdout: %s', async (_label, script) => {
+    const input = path.join(work, 'raft.snap');
+    await writeFile(input, Buffer.alloc(3 * 1024 * 1024 + 17, 7));
+    const config = { type: 'command' as const, backup: script(input) };
+    const { snapshot, record } = await backupSource(repo, 'devstdout', config);
+    expect(record).toMatchObject({ bytes: 3 * 1024 * 1024 + 17 });
+    const out = path.join(work, `devstdout-${snapshot.id.slice(0, 8)}.out`);
+    await restoreSource(repo, snapshot, { toFile: out });
+    expect((await readFile(out)).equals(await readFile(input))).toBe(true);
+  });
+
+  it('gives the backup command a file to write when its template names {file}', async () => {
+    // A writer that seeks: the bytes at the end first, then the start.
+    const config = { type: 'command' as const, backup: `printf tail | dd of={file} bs=1 seek=4 status=none && printf head | dd of={file} bs=1 conv=notrunc status=none` };
+    const { snapshot, record } = await backupSource(repo, 'seeking', config);
+    expect(record).toMatchObject({ bytes: 8 });
+    const out = path.join(work, 'seeking.out');
+    await restoreSource(repo, snapshot, { toFile: out });
+    expect(await readFile(out, 'utf8')).toBe('headtail');
+  });
+
+  it('fails a {file} backup command that writes no file, saving no snapshot', async () => {
+    const before = (await repo.listSnapshots()).snapshots.length;
+    const err = await expectCode(backupSource(repo, 'no-file', { type: 'command', backup: 'true {file}' }), ErrorCode.SourceFailed);
+    expect(err.message).toContain('wrote no file');
+    expect((await repo.listSnapshots()).snapshots.length).toBe(before);
   });
 });

@@ -1,8 +1,10 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDuration } from '../../config/duration.js';
 import type { SourceConfigOf } from '../../config/source-schemas.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { childOutput, feedChild } from '../child-process.js';
+import { childOutput, feedChild, runChild } from '../child-process.js';
 import type { Restored, RestoreContext, SourceDriver } from '../contract.js';
 import { StreamTally, tallyFile } from '../hashing.js';
 import { refuseExisting, writeStreamAtomically } from '../restore-file.js';
@@ -23,7 +25,7 @@ const shell = (script: string, label: string, extra: Partial<Parameters<typeof f
   ...extra,
 });
 
-/** `{file}` in a restore template, quoted for the shell. */
+/** `{file}` in a backup or restore template, quoted for the shell. */
 function withFile(template: string, file: string): string {
   return template.split('{file}').join(`'${file.replace(/'/g, `'\\''`)}'`);
 }
@@ -44,6 +46,21 @@ export const commandSource: SourceDriver<'command'> = {
     const started = Date.now();
     let finished = 0;
     const timeoutMs = config.timeout ? parseDuration(config.timeout) * 1000 : undefined;
+    const label = `backup command of source "${ctx.sourceName}"`;
+    // With {file} the command writes a file (for tools that seek in their output); otherwise its standard output is a pipe.
+    const output = async function* (signal: AbortSignal): AsyncGenerator<Buffer> {
+      if (!config.backup.includes('{file}')) {
+        yield* childOutput(shell(config.backup, label, { signal, timeoutMs, pipeDir: ctx.tempDir }));
+        return;
+      }
+      const file = path.join(ctx.tempDir, 'backup-output');
+      await runChild(shell(withFile(config.backup, file), label, { signal, timeoutMs }));
+      const written = await stat(file).catch(() => undefined);
+      if (!written?.isFile()) {
+        throw new LifeboatError(ErrorCode.SourceFailed, `${label} exited 0 but wrote no file at {file}`, { hint: 'the command must write its backup to the path that replaces {file}' });
+      }
+      yield* createReadStream(file) as AsyncIterable<Buffer>;
+    };
     return {
       streams: [
         {
@@ -51,7 +68,7 @@ export const commandSource: SourceDriver<'command'> = {
           path: commandStreamPath(ctx.sourceName, config),
           open: (stopped) =>
             (async function* () {
-              yield* tally.through(childOutput(shell(config.backup, `backup command of source "${ctx.sourceName}"`, { signal: AbortSignal.any([ctx.signal, stopped]), timeoutMs })));
+              yield* tally.through(output(AbortSignal.any([ctx.signal, stopped])));
               finished = Date.now();
             })(),
         },

@@ -1,6 +1,9 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { describeInputErrors } from '../../archiver/backup.js';
 import { compileExcludes } from '../../archiver/excludes.js';
+import { inputProblem } from '../../archiver/given-inputs.js';
+import type { InputError } from '../../archiver/walker.js';
 import type { StreamEntry } from '../../archiver/virtual-root.js';
 import type { SourceConfigOf } from '../../config/source-schemas.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
@@ -30,16 +33,31 @@ export const filesSource: SourceDriver<'files'> = {
 
   async capture(config, ctx) {
     const { paths, unmatched } = await expandPaths(config.paths);
-    for (const u of unmatched) ctx.log(`${u}: no file matches`);
-    if (paths.length === 0) throw new LifeboatError(ErrorCode.SourceFailed, `source "${ctx.sourceName}": none of its paths exist (${config.paths.join(', ')})`, { hint: 'check `paths` in lifeboat.yaml' });
-    if (!config.seal_to) {
-      return { paths, excludes: config.exclude, record: async (stored) => ({ files: stored.files, bytes: stored.bytes, paths }) };
+    // A glob that matches nothing is an input error like a missing path: named, and exit 3 (or 1 when nothing was saved).
+    const globErrors: InputError[] = unmatched.map((u) => ({ path: u, message: 'no file matches this glob', given: true as const }));
+    for (const e of globErrors) ctx.log(`${e.path}: ${e.message}`);
+    const missing: InputError[] = paths.flatMap((p) => {
+      const problem = inputProblem(p);
+      return problem ? [{ path: p, message: problem, given: true as const }] : [];
+    });
+    if (missing.length === paths.length) {
+      // Not one input to read: a failed source, never an empty snapshot.
+      throw new LifeboatError(ErrorCode.SourceFailed, `source "${ctx.sourceName}": none of its paths can be backed up, no snapshot saved: ${describeInputErrors([...globErrors, ...missing])}`, {
+        hint: 'check `paths` in lifeboat.yaml (a typo, an unmounted disk, a glob that matches nothing)',
+      });
     }
-    const { entries, dirs } = await sealedEntries(paths, config);
+    if (!config.seal_to) {
+      return { paths, excludes: config.exclude, inputErrors: globErrors, record: async (stored) => ({ files: stored.files, bytes: stored.bytes, paths }) };
+    }
+    const { entries, dirs, errors } = await sealedEntries(paths, config);
+    const inputErrors = [...globErrors, ...errors];
     const streams: StreamEntry[] = entries.map((e) => ({ kind: 'stream', path: e.path + SEALED_SUFFIX, mode: e.mode, open: () => sealFile(e.path, config.seal_to!) }));
-    if (streams.length === 0) throw new LifeboatError(ErrorCode.SourceFailed, `source "${ctx.sourceName}": no files to seal`, { hint: 'check `paths` and `exclude`' });
+    if (streams.length === 0) {
+      throw new LifeboatError(ErrorCode.NothingBackedUp, `source "${ctx.sourceName}": no files to seal, no snapshot saved${inputErrors.length ? `: ${describeInputErrors(inputErrors)}` : ''}`, { hint: 'check `paths` and `exclude`' });
+    }
     return {
       streams,
+      inputErrors,
       record: async () => ({ sealed: true, recipients: config.seal_to, files: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0), entries, dirs }),
     };
   },
@@ -67,24 +85,27 @@ export const filesSource: SourceDriver<'files'> = {
   },
 };
 
-/** The files to seal, and the directories walked on the way (their modes and times are restored too). */
-async function sealedEntries(paths: string[], config: FilesConfig): Promise<{ entries: SealedEntry[]; dirs: SealedDir[] }> {
+/** The files to seal, the directories walked on the way (their modes and times are restored too), and the given paths that cannot be read. */
+async function sealedEntries(paths: string[], config: FilesConfig): Promise<{ entries: SealedEntry[]; dirs: SealedDir[]; errors: InputError[] }> {
   const excluded = compileExcludes(config.exclude ?? []);
   const entries: SealedEntry[] = [];
   const dirs: SealedDir[] = [];
-  const visit = async (p: string) => {
+  const errors: InputError[] = [];
+  const visit = async (p: string, given: boolean) => {
     if (excluded(p)) return;
+    const problem = given ? inputProblem(p) : undefined;
+    if (problem) return void errors.push({ path: p, message: problem, given: true });
     const st = await lstat(p, { bigint: true }).catch(() => undefined);
     if (!st) return;
     if (st.isDirectory()) {
       dirs.push({ path: p, mode: Number(st.mode) & 0o7777, mtimeNs: st.mtimeNs.toString() });
-      for (const name of (await readdir(p)).sort()) await visit(path.join(p, name));
+      for (const name of (await readdir(p)).sort()) await visit(path.join(p, name), false);
     } else if (st.isFile()) {
       entries.push({ path: p, mode: Number(st.mode) & 0o7777, size: Number(st.size), mtimeNs: st.mtimeNs.toString() });
     }
   };
-  for (const p of paths) await visit(p);
-  return { entries, dirs };
+  for (const p of paths) await visit(p, true);
+  return { entries, dirs, errors };
 }
 
 async function refuseNonEmptyDir(dir: string, force: boolean | undefined): Promise<void> {

@@ -7,7 +7,8 @@ const GLOB = /[*?[\]{}]/;
 /**
  * Config paths may be globs (`/etc/app/*.key`). Each glob expands to the
  * existing paths it matches, in order; a plain path is kept as it is (a missing
- * one is reported by the backup as an input that could not be read).
+ * one is reported by the backup as an input error). A glob that matches
+ * nothing is returned in `unmatched`, for the caller to report the same way.
  */
 export async function expandPaths(patterns: readonly string[]): Promise<{ paths: string[]; unmatched: string[] }> {
   const paths = new Set<string>();

@@ -10,6 +10,7 @@ import ssh2 from 'ssh2';
 import type { AnyAuthMethod } from 'ssh2';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { RemoteSettings } from '../contract.js';
+import { checkSecretFileMode } from '../../util/secret-file-mode.js';
 
 /** Environment variable holding the SFTP login password when no file is configured. */
 export const SFTP_PASSWORD_ENV = 'LIFEBOAT_SFTP_PASSWORD';
@@ -21,6 +22,7 @@ export interface AuthPlan {
 }
 
 async function readSecretFile(file: string, what: string): Promise<Buffer> {
+  await checkSecretFileMode(file, what);
   try {
     return await fs.readFile(file);
   } catch (err) {
