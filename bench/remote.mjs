@@ -165,7 +165,7 @@ async function main() {
     if (!fs.existsSync(opts.dataset) || !fs.statSync(opts.dataset).isDirectory()) fail(`--dataset ${opts.dataset} is not a directory`);
     dataset = { dir: fs.realpathSync(opts.dataset), source: '--dataset', report: null };
   } else {
-    const generator = path.resolve(process.env.LIFEBOAT_DATASET_GENERATOR || path.resolve(repoRoot, '../shared/bench/make-dataset.mjs'));
+    const generator = path.resolve(process.env.LIFEBOAT_DATASET_GENERATOR || path.resolve(repoRoot, 'bench/make-dataset.mjs'));
     if (!fs.existsSync(generator)) fail(`dataset generator not found at ${generator}; set LIFEBOAT_DATASET_GENERATOR or pass --dataset DIR`);
     if (!which('sqlite3')) fail('the dataset generator needs the sqlite3 CLI (apt-get install -y sqlite3)');
     dataset = { ...(await ensurePristine({ work: opts.work, scale: opts.scale, seed: opts.seed, generator, log })), generator };

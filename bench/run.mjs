@@ -198,7 +198,7 @@ async function main() {
   const tools = described.filter((d) => d.available);
   if (tools.length === 0) fail('no tool to benchmark (see messages above)');
 
-  const generator = path.resolve(process.env.LIFEBOAT_DATASET_GENERATOR || path.resolve(repoRoot, '../shared/bench/make-dataset.mjs'));
+  const generator = path.resolve(process.env.LIFEBOAT_DATASET_GENERATOR || path.resolve(repoRoot, 'bench/make-dataset.mjs'));
   if (!fs.existsSync(generator)) {
     fail(`dataset generator not found at ${generator}\n  it generates the dataset${opts.dataset ? '' : ' (or pass --dataset DIR)'} and performs the ~1% mutation step;\n  set LIFEBOAT_DATASET_GENERATOR=/path/to/make-dataset.mjs`);
   }

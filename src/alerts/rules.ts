@@ -1,7 +1,7 @@
 import type { StepRecord } from '../state/history.js';
 
 /**
- * The alert rules of SPEC §6 as one pure function of what is known now: the
+ * The alert rules of docs/daemon.md as one pure function of what is known now: the
  * recent steps of the run history, the repositories' space, and the 3-2-1
  * checks. It returns the conditions that hold; firing, repeating and
  * resolving them is the engine's job (`engine.ts`).

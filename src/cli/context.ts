@@ -11,7 +11,7 @@ import { chooseRepository, credentialEnv, remoteSettings } from './configured.js
 import { assertConnected } from '../jobs/mount-check.js';
 import { setSecretFilePolicy } from '../util/secret-file-mode.js';
 
-/** Global flags shared by every command (SPEC §3). */
+/** Global flags shared by every command (docs/cli.md). */
 export interface GlobalOptions {
   config?: string;
   repo?: string;

@@ -1,6 +1,6 @@
 /**
  * `${NAME}` in config strings is replaced by the environment variable NAME
- * (SPEC §4). `$${` writes a literal `${`. A variable that is not set is an
+ * (docs/configuration.md). `$${` writes a literal `${`. A variable that is not set is an
  * error rather than an empty string: an empty URL or path would fail later in
  * a far less obvious way.
  */

@@ -5,7 +5,7 @@ import { parseConfig } from './load.js';
 import type { ConfigProblem } from './problems.js';
 import { CONFIG_TEMPLATE } from './template.js';
 
-/** The example of SPEC §4, verbatim. */
+/** A full example configuration, every section. */
 const SPEC_EXAMPLE = `version: 1
 state_dir: /var/lib/lifeboat              # local catalog; a cache, rebuildable from repositories
 repositories:

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 
-/** Where the config is looked for when --config is not given (SPEC §3). */
+/** Where the config is looked for when --config is not given (docs/cli.md). */
 export function defaultConfigCandidates(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
   return [env.LIFEBOAT_CONFIG, path.join(cwd, 'lifeboat.yaml'), '/etc/lifeboat/lifeboat.yaml'].filter((p): p is string => Boolean(p));
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationSchema, sourceSchema } from './source-schemas.js';
 
-/** The whole of lifeboat.yaml (SPEC §4). Every object is strict: unknown keys are errors. */
+/** The whole of lifeboat.yaml (docs/configuration.md). Every object is strict: unknown keys are errors. */
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, ".", "_" or "-"');
 
 export const retentionSchema = z

@@ -50,7 +50,7 @@ export type StepOutcome = 'ok' | 'partial' | 'skipped' | 'nothing_to_do' | 'fail
 export type RunOutcome = StepOutcome | 'running';
 
 /**
- * `GET /api/v1/system/backup/status`: the status document of SPEC §6, also
+ * `GET /api/v1/system/backup/status`: the status document of docs/api.md, also
  * printed by `lifeboat status`. `type` is the job's name.
  */
 export interface StatusDocument {
@@ -64,7 +64,7 @@ export interface StatusDocument {
   alerts: AlertView[];
 }
 
-/** One alert; `rule` is one of the SPEC §6 rules, `severity` `critical` or `warning`. */
+/** One alert; `rule` is one of the alert rules of docs/daemon.md, `severity` `critical` or `warning`. */
 export interface AlertView {
   id: number;
   rule: string;

@@ -126,7 +126,7 @@ notify:
     await waitFor(async () => (hook.received.some((h) => JSON.parse(h.body).event === 'success') ? true : undefined), 'the success webhook');
   });
 
-  it('serves the SPEC §6 status document', async () => {
+  it('serves the documented status document', async () => {
     const doc = (await call('/api/v1/system/backup/status')).json();
     expect(Object.keys(doc).sort()).toEqual(['alerts', 'last_backup', 'last_verification', 'next_backup', 'sources', 'storage']);
     expect(doc.last_backup).toMatchObject({ type: 'nightly', status: 'ok', size_bytes: expect.any(Number), duration_seconds: expect.any(Number) });

@@ -6,7 +6,7 @@ import { recentSteps } from './history-facts.js';
 import type { StorageState } from './storage-view.js';
 
 /**
- * `/metrics` in the Prometheus text format, names as in SPEC §6. A fresh
+ * `/metrics` in the Prometheus text format, names as in docs/api.md. A fresh
  * registry per scrape, filled from the run history (so counters survive a
  * restart and a source that disappears from the config disappears here too).
  * Backup series are labelled job, source, repository; verification and space

@@ -11,7 +11,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { isDashboardFile } from './routes/web.js';
 
 /**
- * The HTTP API of SPEC §6 (fastify). Every route but `/healthz` needs
+ * The HTTP API of docs/api.md (fastify). Every route but `/healthz` needs
  * `Authorization: Bearer <token>`. Limits: 16 KiB bodies, 200-character
  * path parameters, 30 s to receive a request, 1000 requests per keep-alive
  * connection, bounded event streams. Errors are JSON with a stable code and

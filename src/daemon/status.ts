@@ -24,7 +24,7 @@ export function alertView(a: AlertRecord): AlertView {
 }
 
 /**
- * The status document of SPEC §6, served at `/api/v1/system/backup/status`
+ * The status document of docs/api.md, served at `/api/v1/system/backup/status`
  * and printed by `lifeboat status`.
  */
 export function buildStatus(i: StatusInputs): StatusDocument {

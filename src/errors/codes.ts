@@ -30,7 +30,7 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** SPEC §3 exit codes. */
+/** The exit codes of docs/cli.md. */
 export const ExitCode = {
   Success: 0,
   Failure: 1,

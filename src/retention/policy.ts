@@ -2,7 +2,7 @@ import { parseDuration } from '../config/duration.js';
 import type { RetentionConfig } from '../config/schema.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 
-/** A retention policy (SPEC §4 retention keys), durations in seconds. */
+/** A retention policy (the retention keys of docs/retention.md), durations in seconds. */
 export interface RetentionPolicy {
   keepLast?: number;
   keepHourly?: number;

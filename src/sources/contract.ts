@@ -5,7 +5,7 @@ import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
 
 /**
- * The one contract every source type implements (SPEC §1). A driver captures
+ * The one contract every source type implements (docs/sources/). A driver captures
  * its data as files and/or streams for the archiver, records facts for later
  * verification (row counts, schema hash, key counts, …), restores a snapshot
  * to a target, and measures a restored copy the same way it measured the

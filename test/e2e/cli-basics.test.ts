@@ -9,7 +9,7 @@ import { cliEnvFor, compareTrees, jsonLines, prng, restoredPath, runCliBinary, s
 
 /**
  * The CLI as a user drives it: the built `dist/cli/main.js`, real files, real
- * exit codes (SPEC §3). Each describe block owns a temp dir with its data,
+ * exit codes (docs/cli.md). Each describe block owns a temp dir with its data,
  * repository and cache, and removes it afterwards.
  */
 

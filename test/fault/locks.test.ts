@@ -11,7 +11,7 @@ import { cliEnvFor } from '../helpers/e2e.js';
 import { openRepo } from '../helpers/repo-lib.js';
 
 /**
- * Repository locks (SPEC §3 exit 11): a live holder of an exclusive lock blocks
+ * Repository locks (docs/cli.md, exit 11): a live holder of an exclusive lock blocks
  * a backup with a message naming it; a lock left by a dead process on this host
  * (or one not refreshed for longer than the stale time) never blocks.
  *

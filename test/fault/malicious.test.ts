@@ -11,7 +11,7 @@ import { cliEnvFor, scanTree, sha256 } from '../helpers/e2e.js';
 import { initRepo } from '../helpers/repo-lib.js';
 
 /**
- * SPEC §5: "A restore never writes outside its target and refuses entries that
+ * The restore guarantee: "A restore never writes outside its target and refuses entries that
  * would (`../`, absolute paths, symlink escapes)." Trees in a repository are
  * untrusted input: these snapshots are crafted with the library (as an attacker
  * holding the repository key could) and restored with the CLI. For each: the

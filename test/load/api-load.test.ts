@@ -8,7 +8,7 @@ import { CLI, runCli, startCli, tempDir } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
 
 /**
- * SPEC §6 under load: while backups run, `lifeboat serve` (its own process)
+ * The HTTP API under load: while backups run, `lifeboat serve` (its own process)
  * gets 1,000 authenticated requests per second for 60 s — the status document
  * and /healthz over keep-alive connections (node:http), from a paced, bounded loop here —
  * and must answer every one with 200, stay up and stop cleanly.

@@ -14,7 +14,7 @@ import { formatBytes } from '../format.js';
 export function registerStatus(program: Command, action: ActionFactory): void {
   program
     .command('status')
-    .description('the status document of the daemon API (SPEC §6): last backup and verification, next backup, storage, sources, alerts')
+    .description('the status document of the daemon API (docs/api.md): last backup and verification, next backup, storage, sources, alerts')
     .action(
       action(async (ctx: CommandContext) => {
         const loaded = requireConfig(ctx.global, 'status');

@@ -8,7 +8,7 @@ import { snapshotTreeRoutes } from './snapshot-tree.js';
 import { sourceRoutes } from './sources.js';
 import { webRoutes } from './web.js';
 
-/** The web dashboard's files and the API routes it needs beyond the SPEC §6 set. */
+/** The web dashboard's files and the API routes it needs beyond the core set of docs/api.md. */
 export function dashboardRoutes(app: FastifyInstance, d: DaemonContext): void {
   webRoutes(app);
   sourceRoutes(app, d);

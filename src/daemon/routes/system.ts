@@ -4,7 +4,7 @@ import type { DaemonContext } from '../context.js';
 import { renderMetrics } from '../metrics.js';
 import { buildStatus } from '../status.js';
 
-/** `/healthz`, the SPEC §6 status document, `/metrics`. */
+/** `/healthz`, the status document, `/metrics`. */
 export function systemRoutes(app: FastifyInstance, d: DaemonContext): void {
   app.get('/healthz', async (): Promise<HealthAnswer> => ({ status: 'ok' }));
 

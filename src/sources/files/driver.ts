@@ -22,7 +22,7 @@ export const SEALED_SUFFIX = '.age';
 
 
 /**
- * Files and directories (SPEC §1): the archiver walks them with their modes,
+ * Files and directories (docs/sources/): the archiver walks them with their modes,
  * owners, times, symlinks and hardlinks. With `seal_to`, each file is instead
  * sealed with age to the given recipients before it enters the repository.
  */
