@@ -50,12 +50,19 @@ export type StepOutcome = 'ok' | 'partial' | 'skipped' | 'failed';
 export type RunOutcome = StepOutcome | 'running';
 
 /**
- * `GET /api/v1/system/backup/status`: the status document of SPEC §6, also
+ * How the status document words an outcome: `success` and `failed` as the
+ * documented Backup Status API has them (a run's `ok` is `success` there);
+ * `partial`, `skipped` and `running` keep their names.
+ */
+export type StatusWord = 'success' | 'partial' | 'skipped' | 'failed' | 'running';
+
+/**
+ * `GET /api/v1/system/backup/status`: the Backup Status API document, also
  * printed by `lifeboat status`. `type` is the job's name.
  */
 export interface StatusDocument {
-  last_backup: { timestamp: string; type: string; status: RunOutcome; duration_seconds: number | null; size_bytes: number } | null;
-  last_verification: { timestamp: string; status: StepOutcome } | null;
+  last_backup: { timestamp: string; type: string; status: StatusWord; duration_seconds: number | null; size_bytes: number } | null;
+  last_verification: { timestamp: string; status: Exclude<StatusWord, 'running'> } | null;
   next_backup: { timestamp: string; type: string } | null;
   /** Per repository. */
   storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean }>;

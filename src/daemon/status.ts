@@ -5,7 +5,7 @@ import type { AlertRecord } from '../state/alerts-store.js';
 import type { RunHistory } from '../state/history.js';
 import { newest, recentSteps } from './history-facts.js';
 import type { StorageState } from './storage-view.js';
-import type { AlertView, StatusDocument } from './api-types.js';
+import type { AlertView, RunOutcome, StatusDocument, StatusWord, StepOutcome } from './api-types.js';
 
 export type { AlertView, StatusDocument } from './api-types.js';
 
@@ -23,8 +23,15 @@ export function alertView(a: AlertRecord): AlertView {
   return { id: a.id, rule: a.rule, severity: a.severity, ...a.subject, message: a.message, fired_at: a.firedAt, ...(a.resolvedAt ? { resolved_at: a.resolvedAt } : {}) };
 }
 
+/** A run or step outcome in the status document's words (`ok` is `success`). */
+export function statusWord(outcome: StepOutcome): Exclude<StatusWord, 'running'>;
+export function statusWord(outcome: RunOutcome): StatusWord;
+export function statusWord(outcome: RunOutcome): StatusWord {
+  return outcome === 'ok' ? 'success' : outcome;
+}
+
 /**
- * The status document of SPEC §6, served at `/api/v1/system/backup/status`
+ * The Backup Status API document, served at `/api/v1/system/backup/status`
  * and printed by `lifeboat status`.
  */
 export function buildStatus(i: StatusInputs): StatusDocument {
@@ -37,8 +44,8 @@ export function buildStatus(i: StatusInputs): StatusDocument {
     last_backup = {
       timestamp: run.startedAt,
       type: run.job,
-      status: run.outcome ?? 'running',
-      duration_seconds: run.finishedAt ? (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000 : null,
+      status: statusWord(run.outcome ?? 'running'),
+      duration_seconds: run.finishedAt ? Math.round((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000) : null,
       size_bytes: backups.reduce((sum, s) => sum + (s.bytes ?? 0), 0),
     };
     break;
@@ -61,7 +68,7 @@ export function buildStatus(i: StatusInputs): StatusDocument {
 
   return {
     last_backup,
-    last_verification: verification ? { timestamp: verification.startedAt, status: verification.outcome } : null,
+    last_verification: verification ? { timestamp: verification.startedAt, status: statusWord(verification.outcome) } : null,
     next_backup: next ? { timestamp: new Date(next[1]).toISOString(), type: next[0] } : null,
     storage,
     sources,
