@@ -87,7 +87,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       overdue_after: durationSchema.optional(),
       size_change_pct: z.number().positive().optional(),
-      min_free_pct: z.number().min(0).max(100).optional(),
+      min_free_pct: z.number().min(0).max(100).optional().describe('older name of free_space_warning_pct'),
+      free_space_warning_pct: z.number().min(0).max(100).optional().describe('warn below this percentage free (default 20)'),
+      free_space_critical_pct: z.number().min(0).max(100).optional().describe('critical below this percentage free (default 10)'),
+      max_backup_duration: durationSchema.optional().describe('warn when a backup runs longer (default 1h)'),
       repeat_every: durationSchema.optional(),
     })
     .optional(),

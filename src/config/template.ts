@@ -66,7 +66,7 @@ jobs:
     to: local
     then: [forget, check]
 
-alerts: { overdue_after: 36h, size_change_pct: 50, min_free_pct: 10 }
+alerts: { overdue_after: 36h, size_change_pct: 50, max_backup_duration: 1h, free_space_warning_pct: 20, free_space_critical_pct: 10 }
 
 server: { listen: "127.0.0.1:8528", token_file: /etc/lifeboat/api.token }
 `;

@@ -43,6 +43,9 @@ export interface PathMessage {
 
 // ---- status and alerts ----------------------------------------------------
 
+/** Free space of a repository's medium against the alert limits. */
+export type FreeSpaceLevel = 'ok' | 'warning' | 'critical' | 'unknown';
+
 /** How a step ended, as the run history records it. */
 export type StepOutcome = 'ok' | 'partial' | 'skipped' | 'failed';
 
@@ -64,8 +67,12 @@ export interface StatusDocument {
   last_backup: { timestamp: string; type: string; status: StatusWord; duration_seconds: number | null; size_bytes: number } | null;
   last_verification: { timestamp: string; status: Exclude<StatusWord, 'running'> } | null;
   next_backup: { timestamp: string; type: string } | null;
-  /** Per repository. */
-  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean }>;
+  /**
+   * Per repository. `free_space` judges available against total by the alert
+   * limits; `unknown` (with `free_space_note`) when it cannot be measured —
+   * object storage has no capacity — or the repository is not reachable.
+   */
+  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean; free_space: FreeSpaceLevel; free_space_note?: string }>;
   /** Per source. */
   sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean }>;
   alerts: AlertView[];

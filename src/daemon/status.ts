@@ -3,6 +3,8 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { DEFAULT_RPO_SECONDS } from '../compliance/evaluate.js';
 import type { AlertRecord } from '../state/alerts-store.js';
 import type { RunHistory } from '../state/history.js';
+import { freePct } from '../alerts/rules.js';
+import { alertSettingsOf } from './alert-inputs.js';
 import { newest, recentSteps } from './history-facts.js';
 import type { StorageState } from './storage-view.js';
 import type { AlertView, RunOutcome, StatusDocument, StatusWord, StepOutcome } from './api-types.js';
@@ -56,7 +58,13 @@ export function buildStatus(i: StatusInputs): StatusDocument {
   const next = [...i.nextRuns].filter(([job]) => backupJobs.has(job)).sort((a, b) => a[1] - b[1])[0];
 
   const storage: StatusDocument['storage'] = {};
-  for (const s of i.storage) storage[s.repository] = { used_bytes: s.usedBytes ?? null, available_bytes: s.availableBytes ?? null, connected: s.connected };
+  const limits = alertSettingsOf(i.config);
+  for (const s of i.storage) {
+    const pct = freePct(s);
+    const level = pct === undefined ? 'unknown' : pct < limits.freeCriticalPct ? 'critical' : pct < limits.freeWarningPct ? 'warning' : 'ok';
+    const note = pct !== undefined ? undefined : !s.connected ? 'not reachable now' : 'this storage reports no capacity (object storage, or an SFTP server without statvfs): free space cannot be measured';
+    storage[s.repository] = { used_bytes: s.usedBytes ?? null, available_bytes: s.availableBytes ?? null, connected: s.connected, free_space: level, ...(note ? { free_space_note: note } : {}) };
+  }
 
   const sources: StatusDocument['sources'] = {};
   for (const [name, src] of Object.entries(i.config.sources ?? {})) {
