@@ -88,6 +88,19 @@ describe('lifeboat.yaml', () => {
     expect(problems('version: 2\n')[0]!.path).toBe('version');
   });
 
+  it('refuses a database URL that names no database or does not parse, at load time, without repeating it', () => {
+    for (const [type, url] of [['postgres', 'postgres://backup:s3cret@db.example.org:5432'], ['postgres', 'postgresql://backup@db.example.org/'], ['mysql', 'mysql://backup:s3cret@db.example.org:3306/'], ['mysql', 'mariadb://db.example.org']]) {
+      const found = problems(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n`);
+      expect(found.map((p) => p.path), url).toEqual(['sources.db.url']);
+      expect(found[0]!.message).toContain('names no database');
+      expect(JSON.stringify(found)).not.toContain('s3cret');
+    }
+    const [bad] = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://db.example.org:99999/app" }\n');
+    expect(bad!.message).toContain('not a valid postgres URL');
+    expect(problems('version: 1\nsources:\n  cache: { type: redis, url: "redis://cache.example.org:70000" }\n')[0]!.message).toContain('not a valid redis URL');
+    expect(() => parseConfig('version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup@db.example.org/app" }\n', '/tmp/lifeboat.yaml')).not.toThrow();
+  });
+
   it('expands ${ENV} and reports unset variables at their line', () => {
     const { config } = parseConfig('version: 1\nrepositories:\n  r: { url: "${BACKUP_ROOT}/repo", password_file: "$${LITERAL}" }\n', '/c/lifeboat.yaml', { BACKUP_ROOT: '/srv' });
     expect(config.repositories!.r!.url).toBe('/srv/repo');

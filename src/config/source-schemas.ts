@@ -24,6 +24,31 @@ const common = {
   smoke: z.string().min(1).optional().describe('command run by drills against the restored copy; exit 0 means usable'),
 };
 
+/**
+ * A database server URL that must name one database: checked when the config
+ * is loaded (`config validate`), not at the first backup. Messages never
+ * repeat the URL, which may hold a password.
+ */
+function databaseUrl(kind: 'postgres' | 'mysql', scheme: RegExp, port: number) {
+  const example = `${kind}://user@host:${port}/database`;
+  return z
+    .string()
+    .regex(scheme, `a ${kind}:// URL`)
+    .superRefine((url, ctx) => {
+      let database: string;
+      try {
+        database = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `not a valid ${kind} URL; write it as ${example}` });
+        return;
+      }
+      if (!database) {
+        ctx.addIssue({ code: 'custom', message: `the URL names no database; a source backs up one database: write it as ${example} (one source per database)` });
+      }
+    })
+    .describe(`${example} (no password here)`);
+}
+
 const secretFile = z.string().min(1).describe('path of a file holding the secret (mode 0600); never put secrets in the config itself');
 
 export const filesSourceSchema = z.strictObject({
@@ -48,7 +73,7 @@ export const sqliteSourceSchema = z.strictObject({
 
 export const postgresSourceSchema = z.strictObject({
   type: z.literal('postgres'),
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').describe('postgres://user@host:port/database (no password here)'),
+  url: databaseUrl('postgres', /^postgres(ql)?:\/\//, 5432),
   password_file: secretFile.optional(),
   globals: z.boolean().optional().describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
   recent_data: recentData.optional(),
@@ -58,7 +83,7 @@ export const postgresSourceSchema = z.strictObject({
 
 export const mysqlSourceSchema = z.strictObject({
   type: z.literal('mysql'),
-  url: z.string().regex(/^(mysql|mariadb):\/\//, 'a mysql:// URL').describe('mysql://user@host:port/database (no password here)'),
+  url: databaseUrl('mysql', /^(mysql|mariadb):\/\//, 3306),
   password_file: secretFile.optional(),
   recent_data: recentData.optional(),
   ...common,
@@ -66,7 +91,11 @@ export const mysqlSourceSchema = z.strictObject({
 
 export const redisSourceSchema = z.strictObject({
   type: z.literal('redis'),
-  url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').describe('redis://[user@]host:port (no password here)'),
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// URL')
+    .refine((u) => URL.canParse(u), 'not a valid redis URL; write it as redis://[user@]host:port')
+    .describe('redis://[user@]host:port (no password here)'),
   password_file: secretFile.optional(),
   aof: z.boolean().optional().describe('also store the AOF files when the server keeps them on this host (default true)'),
   ...common,
