@@ -98,6 +98,16 @@ describe('lifeboat.yaml', () => {
     const [bad] = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://db.example.org:99999/app" }\n');
     expect(bad!.message).toContain('not a valid postgres URL');
     expect(problems('version: 1\nsources:\n  cache: { type: redis, url: "redis://cache.example.org:70000" }\n')[0]!.message).toContain('not a valid redis URL');
+    expect(problems('version: 1\nsources:\n  vm: { type: victoriametrics, url: "http://vm:99999", data_dir: /var/lib/vm }\n')[0]!.message).toContain('not a valid http:// URL');
+  });
+
+  it('refuses a repository URL that can only fail when opened, at load time, without repeating it', () => {
+    const repo = (url: string) => problems(`version: 1\nrepositories:\n  r: { url: "${url}" }\n`);
+    expect(repo('sftp://backup:hunter2@nas.example.org/srv/r')[0]).toMatchObject({ path: 'repositories.r.url', message: expect.stringContaining('password in an sftp:// URL is refused') });
+    expect(JSON.stringify(repo('sftp://backup:hunter2@nas.example.org/srv/r'))).not.toContain('hunter2');
+    expect(repo('sftp:///srv/r')[0]!.message).toContain('names no host');
+    expect(repo('s3://bucket:99999999/x')[0]!.message).toContain('not a valid URL');
+    expect(() => parseConfig('version: 1\nrepositories:\n  a: { url: ./repo }\n  b: { url: "sftp://nas/srv/r" }\n  c: { url: "s3://bucket/prefix" }\n', '/tmp/lifeboat.yaml')).not.toThrow();
     expect(() => parseConfig('version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup@db.example.org/app" }\n', '/tmp/lifeboat.yaml')).not.toThrow();
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { repositoryUrlIssues } from './repository-url-check.js';
 import { durationSchema, sourceSchema } from './source-schemas.js';
 
 /** The whole of lifeboat.yaml (SPEC §4). Every object is strict: unknown keys are errors. */
@@ -19,7 +20,7 @@ export const retentionSchema = z
   .describe('retention policy, applied per source and host');
 
 export const repositorySchema = z.strictObject({
-  url: z.string().min(1).describe('a path, file://, sftp://user@host/path or s3://bucket/prefix'),
+  url: z.string().min(1).superRefine(repositoryUrlIssues).describe('a path, file://, sftp://user@host/path or s3://bucket/prefix'),
   password_file: z.string().min(1).optional().describe('file holding the repository password (mode 0600)'),
   password_command: z.string().min(1).optional().describe('command printing the repository password'),
   key_file: z.string().min(1).optional().describe('recovery key file instead of a password'),

@@ -102,7 +102,11 @@ export const redisSourceSchema = z.strictObject({
 });
 
 const snapshotApiSource = {
-  url: z.string().regex(/^https?:\/\//, 'an http:// URL').describe('the server\'s HTTP address'),
+  url: z
+    .string()
+    .regex(/^https?:\/\//, 'an http:// URL')
+    .refine((u) => URL.canParse(u), 'not a valid http:// URL')
+    .describe('the server\'s HTTP address'),
   data_dir: z.string().min(1).describe('the server\'s data directory on this host (snapshots are created inside it)'),
   binary: z.string().min(1).optional().describe('the server program started on a copy of each snapshot and on restored copies to measure them (default: victoria-metrics or prometheus on PATH)'),
   ...common,
