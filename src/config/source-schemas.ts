@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The `sources:` entries of lifeboat.yaml (SPEC §1, §4), one strict schema per
+ * The `sources:` entries of lifeboat.yaml, one strict schema per
  * type. Unknown keys are errors, so a typo never silently disables a setting.
  */
 export const durationSchema = z

@@ -78,7 +78,7 @@ export interface StatusDocument {
   alerts: AlertView[];
 }
 
-/** One alert; `rule` is one of the SPEC §6 rules, `severity` `critical` or `warning`. */
+/** One alert; `rule` is one of the alert rules (docs/daemon.md), `severity` `critical` or `warning`. */
 export interface AlertView {
   id: number;
   rule: string;
