@@ -60,8 +60,8 @@ export interface AlertFacts {
   scheduledSources: string[];
   /** Recent steps, any order: the newest per subject decides. */
   steps: StepRecord[];
-  /** Backup jobs running now, with their start. */
-  running?: Array<{ job: string; startedAt: string }>;
+  /** Backup jobs running now, with their run and its start. */
+  running?: Array<{ job: string; runId: string; startedAt: string }>;
   space: SpaceView[];
   /** Failed 3-2-1 checks per source (copies, media, offsite), when compliance was evaluated. */
   compliance?: Array<{ source: string; check: string; status: 'pass' | 'fail'; reason: string }>;
@@ -99,6 +99,8 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
   for (const r of facts.running ?? []) {
     const ran = facts.now - Date.parse(r.startedAt);
     if (ran <= settings.maxBackupMs) continue;
+    // A job backs up first; once a later step (copy, check, verify, drill) of this run is recorded, its backups are over.
+    if (facts.steps.some((s) => s.runId === r.runId && s.step !== 'backup')) continue;
     out.push({ key: `backup_slow/running/${r.job}`, rule: 'backup_slow', severity: 'warning', job: r.job, message: `job ${r.job} has been backing up for ${formatMs(ran)} (since ${r.startedAt}), longer than the limit of ${limit}` });
   }
   for (const s of newestBy('backup', (s) => `${s.job}/${s.source}/${s.repository}`)) {

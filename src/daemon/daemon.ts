@@ -123,7 +123,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
       .filter(([, j]) => j.to)
       .flatMap(([job]) => {
         const r = runner.isRunning(job);
-        return r ? [{ job, startedAt: r.startedAt }] : [];
+        return r ? [{ job, runId: r.runId, startedAt: r.startedAt }] : [];
       });
   const scheduler = new Scheduler({
     clock,
