@@ -88,13 +88,16 @@ describe('lifeboat.yaml', () => {
     expect(problems('version: 2\n')[0]!.path).toBe('version');
   });
 
-  it('refuses a database URL that names no database or does not parse, at load time, without repeating it', () => {
+  it('takes a database URL that names no database as every database of the server, and refuses what contradicts that', () => {
     for (const [type, url] of [['postgres', 'postgres://backup:s3cret@db.example.org:5432'], ['postgres', 'postgresql://backup@db.example.org/'], ['mysql', 'mysql://backup:s3cret@db.example.org:3306/'], ['mysql', 'mariadb://db.example.org']]) {
-      const found = problems(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n`);
-      expect(found.map((p) => p.path), url).toEqual(['sources.db.url']);
-      expect(found[0]!.message).toContain('names no database');
-      expect(JSON.stringify(found)).not.toContain('s3cret');
+      expect(() => parseConfig(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n`, '/tmp/lifeboat.yaml'), url).not.toThrow();
+      expect(() => parseConfig(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n    databases: [app, "shop_*"]\n    exclude_databases: [shop_test]\n`, '/tmp/lifeboat.yaml'), url).not.toThrow();
     }
+    const both = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup:s3cret@db.example.org/app", databases: all }\n');
+    expect(both[0]).toMatchObject({ path: 'sources.db.databases', message: expect.stringContaining('already names one database') });
+    expect(JSON.stringify(both)).not.toContain('s3cret');
+    const recent = problems('version: 1\nsources:\n  db: { type: mysql, url: "mysql://db.example.org", recent_data: { table: t, column: c } }\n');
+    expect(recent[0]).toMatchObject({ path: 'sources.db.recent_data', message: expect.stringContaining('one database') });
     const [bad] = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://db.example.org:99999/app" }\n');
     expect(bad!.message).toContain('not a valid postgres URL');
     expect(problems('version: 1\nsources:\n  cache: { type: redis, url: "redis://cache.example.org:70000" }\n')[0]!.message).toContain('not a valid redis URL');

@@ -47,6 +47,11 @@ sources:
   #   type: mysql
   #   url: mysql://backup@127.0.0.1:3306/shop
   #   password_file: /etc/lifeboat/mysql.pass
+  # db-server:                             # no database in the URL: every database, listed at each run
+  #   type: postgres
+  #   url: postgres://backup@127.0.0.1:5432
+  #   password_file: /etc/lifeboat/pg.pass
+  #   exclude_databases: [scratch]         # optional; databases: [app, "shop_*"] to choose
   # cache:
   #   type: redis
   #   url: redis://127.0.0.1:6379
