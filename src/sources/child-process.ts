@@ -41,6 +41,8 @@ interface Running {
 }
 
 function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running {
+  // An abort that came before the spawn fires no 'abort' event later: never start a process the run has already given up on.
+  if (spec.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, `${spec.label} not started: interrupted`);
   const child = spawn(spec.command, spec.args ?? [], {
     env: childEnv(spec.env),
     cwd: spec.cwd,
