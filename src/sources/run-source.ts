@@ -45,7 +45,9 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
   // drivers tie their dump processes and connections to it, so none outlives the backup.
   const inputs = new AbortController();
   const stopInputs = () => inputs.abort(outer.reason);
-  outer.addEventListener('abort', stopInputs, { once: true });
+  // Already aborted (a signal before this backup began) fires no event: the capture must see it.
+  if (outer.aborted) stopInputs();
+  else outer.addEventListener('abort', stopInputs, { once: true });
   const signal = inputs.signal;
   const log = options.log ?? (() => {});
   const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-${config.type}-`);
@@ -60,7 +62,8 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
       streams: capture.streams?.map((s) => ({
         ...s,
         open: (stopped: AbortSignal) => {
-          stopped.addEventListener('abort', () => inputs.abort(), { once: true });
+          if (stopped.aborted) inputs.abort();
+          else stopped.addEventListener('abort', () => inputs.abort(), { once: true });
           return s.open(stopped);
         },
       })),
