@@ -79,11 +79,14 @@ describe('every database of a PostgreSQL server', () => {
     expect(missing.stderr).toContain('holds no database "nope"');
   }, 180_000);
 
-  it('verifies each database of the snapshot in its own scratch copy', async () => {
+  it('verifies and drills each database of the snapshot in its own scratch copy', async () => {
     const verify = await ctx.lb(['--json', 'verify', 'latest', '--source', 'pg']);
     expect(verify.code, show(verify)).toBe(0);
     const checks = lastJson<{ checks: Array<{ name: string; ok: boolean }> }>(verify.stdout).checks.map((c) => c.name);
     expect(checks).toEqual(expect.arrayContaining(['app: restore', 'app: tables', 'late: restore', 'late: tables', 'late: schemaHash']));
+    const drill = await ctx.lb(['--json', 'drill', '--source', 'pg']);
+    expect(drill.code, show(drill)).toBe(0);
+    expect(drill.stdout).toContain('late: tables');
     expect(server.psql(`SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat\\_%'`).trim()).toBe('0');
   }, 180_000);
 
