@@ -7,7 +7,10 @@ import type { AlertCondition } from './rules.js';
  * Turns the conditions of each evaluation into alert state and messages: a
  * new condition fires once, an active one is sent again every `repeatEveryMs`
  * (0: never), and one that no longer holds is resolved with a "recovered"
- * message. State lives in the AlertStore, so a restart changes nothing.
+ * message. A condition whose severity changed (free space going from warning
+ * to critical) is a new alert at the new severity, so it reaches the notifiers
+ * of that severity; the old one is closed without a "recovered" message.
+ * State lives in the AlertStore, so a restart changes nothing.
  */
 export interface EngineResult {
   fired: AlertRecord[];
@@ -32,7 +35,12 @@ export class AlertEngine {
     for (const c of conditions) {
       if (seen.has(c.key)) continue;
       seen.add(c.key);
-      const existing = open.get(c.key);
+      let existing = open.get(c.key);
+      if (existing && existing.severity !== c.severity) {
+        this.store.resolve(existing.id, at);
+        open.delete(c.key);
+        existing = undefined;
+      }
       if (!existing) {
         const a = this.store.fire({ key: c.key, rule: c.rule, severity: c.severity, subject: { source: c.source, repository: c.repository, job: c.job }, message: c.message }, at);
         this.store.markSent(a.id, at);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../state/history.js';
 import { evaluateRules, type AlertFacts } from './rules.js';
 
-const settings = { overdueAfterMs: 36 * 3_600_000, sizeChangePct: 50, minFreePct: 10 };
+const settings = { overdueAfterMs: 36 * 3_600_000, sizeChangePct: 50, freeWarningPct: 20, freeCriticalPct: 10, maxBackupMs: 3_600_000 };
 const NOW = Date.parse('2026-02-10T12:00:00Z');
 
 function step(s: Partial<StepRecord> & Pick<StepRecord, 'step' | 'startedAt'>): StepRecord {
@@ -53,17 +53,39 @@ describe('alert rules', () => {
     expect(rules({ steps: [...steps, step({ step: 'check', repository: 'local', startedAt: '2026-02-10T06:00:00Z' })] })).not.toContain('verification_failed/local/');
   });
 
-  it('free space under the limit, only for connected repositories that report it', () => {
-    expect(
-      rules({
+  it('free space: warning under 20 %, critical under 10 %, for repositories and the state directory that report it', () => {
+    const out = evaluateRules(
+      facts({
         space: [
           { repository: 'full', connected: true, availableBytes: 5, totalBytes: 100 },
+          { repository: 'tight', connected: true, availableBytes: 15, totalBytes: 100 },
           { repository: 'fine', connected: true, availableBytes: 50, totalBytes: 100 },
           { repository: 'usb', connected: false },
           { repository: 's3', connected: true },
+          { repository: 'state_dir', path: '/var/lib/lifeboat', connected: true, availableBytes: 9, totalBytes: 100 },
         ],
       }),
-    ).toEqual(['low_free_space/full']);
+      settings,
+    );
+    expect(out.map((c) => [c.key, c.severity])).toEqual([
+      ['low_free_space/full', 'critical'],
+      ['low_free_space/tight', 'warning'],
+      ['low_free_space/state_dir', 'critical'],
+    ]);
+    expect(out[2]!.message).toBe('the state directory /var/lib/lifeboat has 9.0% free (9 bytes); the critical limit is 10%');
+  });
+
+  it('backup slow: a backup job running longer than the limit, and a backup step that took longer', () => {
+    const took = (ms: number) => step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T03:00:00Z', durationMs: ms });
+    expect(rules({ steps: [took(3_600_000)] })).toEqual([]);
+    const out = evaluateRules(facts({ steps: [took(3_720_000)] }), settings);
+    expect(out).toEqual([expect.objectContaining({ key: 'backup_slow/nightly/db/local', severity: 'warning', message: expect.stringContaining('took 1h 2m, longer than the limit of 1h') })]);
+    expect(rules({ running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T11:30:00Z' }] })).toEqual([]);
+    // backups over, the run's check goes on: not a slow backup
+    expect(rules({ running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T10:45:00Z' }], steps: [step({ runId: 'r9', step: 'check', repository: 'local', startedAt: '2026-02-10T10:50:00Z' })] })).toEqual([]);
+    expect(evaluateRules(facts({ running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T10:45:00Z' }] }), settings)).toEqual([
+      expect.objectContaining({ key: 'backup_slow/running/nightly', severity: 'warning', message: 'job nightly has been backing up for 1h 15m (since 2026-02-10T10:45:00Z), longer than the limit of 1h' }),
+    ]);
   });
 
   it('3-2-1 violated when copies, media or offsite checks fail', () => {

@@ -1,14 +1,15 @@
 import type { StepRecord } from '../state/history.js';
 
 /**
- * The alert rules of docs/daemon.md as one pure function of what is known now: the
- * recent steps of the run history, the repositories' space, and the 3-2-1
- * checks. It returns the conditions that hold; firing, repeating and
+ * The alert rules of docs/daemon.md as one pure function of what is known now: the recent
+ * steps of the run history, the jobs running now, the free space of the
+ * repositories and of the state directory, and the 3-2-1 checks. It returns the conditions that hold; firing, repeating and
  * resolving them is the engine's job (`engine.ts`).
  */
 export type AlertRule =
   | 'backup_failed'
   | 'backup_overdue'
+  | 'backup_slow'
   | 'size_change'
   | 'verification_failed'
   | 'drill_failed'
@@ -33,11 +34,19 @@ export interface AlertCondition {
 export interface AlertSettings {
   overdueAfterMs: number;
   sizeChangePct: number;
-  minFreePct: number;
+  /** Below this percentage free: a warning. */
+  freeWarningPct: number;
+  /** Below this percentage free: critical (sent to `on: [failure]` notifiers). */
+  freeCriticalPct: number;
+  /** A backup running or having run longer than this: a warning. */
+  maxBackupMs: number;
 }
 
 export interface SpaceView {
+  /** The repository's name, or `state_dir` for the state directory (with `path`). */
   repository: string;
+  /** For the state directory: its path. */
+  path?: string;
   connected: boolean;
   usedBytes?: number;
   availableBytes?: number;
@@ -52,6 +61,8 @@ export interface AlertFacts {
   scheduledSources: string[];
   /** Recent steps, any order: the newest per subject decides. */
   steps: StepRecord[];
+  /** Backup jobs running now, with their run and its start. */
+  running?: Array<{ job: string; runId: string; startedAt: string }>;
   space: SpaceView[];
   /** Failed 3-2-1 checks per source (copies, media, offsite), when compliance was evaluated. */
   compliance?: Array<{ source: string; check: string; status: 'pass' | 'fail'; reason: string }>;
@@ -83,6 +94,19 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
       const hours = Math.floor((facts.now - since) / 3_600_000);
       out.push({ key: `backup_overdue/${source}`, rule: 'backup_overdue', severity: 'critical', source, message: last ? `no successful backup of ${source} for ${hours}h (last ${last.startedAt})` : `no successful backup of ${source} yet, ${hours}h after watching began` });
     }
+  }
+
+  const limit = formatMs(settings.maxBackupMs);
+  for (const r of facts.running ?? []) {
+    const ran = facts.now - Date.parse(r.startedAt);
+    if (ran <= settings.maxBackupMs) continue;
+    // A job backs up first; once a later step (copy, check, verify, drill) of this run is recorded, its backups are over.
+    if (facts.steps.some((s) => s.runId === r.runId && s.step !== 'backup')) continue;
+    out.push({ key: `backup_slow/running/${r.job}`, rule: 'backup_slow', severity: 'warning', job: r.job, message: `job ${r.job} has been backing up for ${formatMs(ran)} (since ${r.startedAt}), longer than the limit of ${limit}` });
+  }
+  for (const s of newestBy('backup', (s) => `${s.job}/${s.source}/${s.repository}`)) {
+    if (s.durationMs <= settings.maxBackupMs) continue;
+    out.push({ key: `backup_slow/${s.job}/${s.source}/${s.repository}`, rule: 'backup_slow', severity: 'warning', job: s.job, source: s.source, repository: s.repository, message: `backup of ${s.source} to ${s.repository} (job ${s.job}) at ${s.startedAt} took ${formatMs(s.durationMs)}, longer than the limit of ${limit}` });
   }
 
   if (settings.sizeChangePct > 0) {
@@ -126,12 +150,19 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
   }
 
   for (const r of facts.space) {
-    if (!r.connected || r.availableBytes === undefined) continue;
-    const total = r.totalBytes ?? (r.usedBytes !== undefined ? r.usedBytes + r.availableBytes : undefined);
-    if (!total) continue;
-    const pct = (r.availableBytes / total) * 100;
-    if (pct >= settings.minFreePct) continue;
-    out.push({ key: `low_free_space/${r.repository}`, rule: 'low_free_space', severity: 'warning', repository: r.repository, message: `repository ${r.repository} has ${pct.toFixed(1)}% free (${r.availableBytes} bytes); the limit is ${settings.minFreePct}%` });
+    const pct = freePct(r);
+    if (pct === undefined) continue; // not measurable (remote storage) or not reachable: said by the status document, never "healthy"
+    const critical = pct < settings.freeCriticalPct;
+    if (!critical && pct >= settings.freeWarningPct) continue;
+    const what = r.path ? `the state directory ${r.path}` : `repository ${r.repository}`;
+    // One key for both levels: a warning that becomes critical fires again as critical (engine.ts).
+    out.push({
+      key: `low_free_space/${r.repository}`,
+      rule: 'low_free_space',
+      severity: critical ? 'critical' : 'warning',
+      ...(r.path ? {} : { repository: r.repository }),
+      message: `${what} has ${pct.toFixed(1)}% free (${r.availableBytes} bytes); the ${critical ? 'critical' : 'warning'} limit is ${critical ? settings.freeCriticalPct : settings.freeWarningPct}%`,
+    });
   }
 
   const failing = new Map<string, string[]>();
@@ -142,6 +173,20 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
     out.push({ key: `compliance_321/${source}`, rule: 'compliance_321', severity: 'warning', source, message: `3-2-1 violated for ${source}: ${reasons.join('; ')}` });
   }
   return out;
+}
+
+/** Percentage free of a measured, reachable medium; undefined when it cannot be measured. */
+export function freePct(r: SpaceView): number | undefined {
+  if (!r.connected || r.availableBytes === undefined) return undefined;
+  const total = r.totalBytes ?? (r.usedBytes !== undefined ? r.usedBytes + r.availableBytes : undefined);
+  return total ? (r.availableBytes / total) * 100 : undefined;
+}
+
+function formatMs(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${m ? ` ${m}m` : ''}` : m ? `${m}m${s % 60 ? ` ${s % 60}s` : ''}` : `${s}s`;
 }
 
 function median(values: number[]): number {

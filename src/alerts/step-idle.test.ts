@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../state/history.js';
 import { evaluateRules } from './rules.js';
 
-const settings = { overdueAfterMs: 36 * 3_600_000, sizeChangePct: 50, minFreePct: 10 };
+const settings = { overdueAfterMs: 36 * 3_600_000, sizeChangePct: 50, freeWarningPct: 20, freeCriticalPct: 10, maxBackupMs: 3_600_000 };
 const NOW = Date.parse('2026-02-10T12:00:00Z');
 const forget = (startedAt: string, outcome: StepRecord['outcome']): StepRecord => ({
   runId: startedAt,

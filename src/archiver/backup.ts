@@ -88,7 +88,9 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     // One failing input (a dump that exits non-zero) stops the others, so no producer keeps running for nothing.
     const stopInputs = new AbortController();
     const outer = options.signal;
-    outer?.addEventListener('abort', () => stopInputs.abort(outer.reason), { once: true });
+    // An abort that came earlier (while locking, loading the index) fires no event: stop the inputs before any is opened.
+    if (outer?.aborted) stopInputs.abort(outer.reason);
+    else outer?.addEventListener('abort', () => stopInputs.abort(outer.reason), { once: true });
     const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal, options.afterRead);
     for (const e of inputErrors) walker.recordInputError(e);
     if (paths.includes('/') && (streams.length || mounts.length)) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');

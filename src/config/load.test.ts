@@ -88,6 +88,32 @@ describe('lifeboat.yaml', () => {
     expect(problems('version: 2\n')[0]!.path).toBe('version');
   });
 
+  it('takes a database URL that names no database as every database of the server, and refuses what contradicts that', () => {
+    for (const [type, url] of [['postgres', 'postgres://backup:s3cret@db.example.org:5432'], ['postgres', 'postgresql://backup@db.example.org/'], ['mysql', 'mysql://backup:s3cret@db.example.org:3306/'], ['mysql', 'mariadb://db.example.org']]) {
+      expect(() => parseConfig(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n`, '/tmp/lifeboat.yaml'), url).not.toThrow();
+      expect(() => parseConfig(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n    databases: [app, "shop_*"]\n    exclude_databases: [shop_test]\n`, '/tmp/lifeboat.yaml'), url).not.toThrow();
+    }
+    const both = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup:s3cret@db.example.org/app", databases: all }\n');
+    expect(both[0]).toMatchObject({ path: 'sources.db.databases', message: expect.stringContaining('already names one database') });
+    expect(JSON.stringify(both)).not.toContain('s3cret');
+    const recent = problems('version: 1\nsources:\n  db: { type: mysql, url: "mysql://db.example.org", recent_data: { table: t, column: c } }\n');
+    expect(recent[0]).toMatchObject({ path: 'sources.db.recent_data', message: expect.stringContaining('one database') });
+    const [bad] = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://db.example.org:99999/app" }\n');
+    expect(bad!.message).toContain('not a valid postgres URL');
+    expect(problems('version: 1\nsources:\n  cache: { type: redis, url: "redis://cache.example.org:70000" }\n')[0]!.message).toContain('not a valid redis URL');
+    expect(problems('version: 1\nsources:\n  vm: { type: victoriametrics, url: "http://vm:99999", data_dir: /var/lib/vm }\n')[0]!.message).toContain('not a valid http:// URL');
+  });
+
+  it('refuses a repository URL that can only fail when opened, at load time, without repeating it', () => {
+    const repo = (url: string) => problems(`version: 1\nrepositories:\n  r: { url: "${url}" }\n`);
+    expect(repo('sftp://backup:hunter2@nas.example.org/srv/r')[0]).toMatchObject({ path: 'repositories.r.url', message: expect.stringContaining('password in an sftp:// URL is refused') });
+    expect(JSON.stringify(repo('sftp://backup:hunter2@nas.example.org/srv/r'))).not.toContain('hunter2');
+    expect(repo('sftp:///srv/r')[0]!.message).toContain('names no host');
+    expect(repo('s3://bucket:99999999/x')[0]!.message).toContain('not a valid URL');
+    expect(() => parseConfig('version: 1\nrepositories:\n  a: { url: ./repo }\n  b: { url: "sftp://nas/srv/r" }\n  c: { url: "s3://bucket/prefix" }\n', '/tmp/lifeboat.yaml')).not.toThrow();
+    expect(() => parseConfig('version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup@db.example.org/app" }\n', '/tmp/lifeboat.yaml')).not.toThrow();
+  });
+
   it('expands ${ENV} and reports unset variables at their line', () => {
     const { config } = parseConfig('version: 1\nrepositories:\n  r: { url: "${BACKUP_ROOT}/repo", password_file: "$${LITERAL}" }\n', '/c/lifeboat.yaml', { BACKUP_ROOT: '/srv' });
     expect(config.repositories!.r!.url).toBe('/srv/repo');

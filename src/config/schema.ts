@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { repositoryUrlIssues } from './repository-url-check.js';
 import { durationSchema, sourceSchema } from './source-schemas.js';
 
 /** The whole of lifeboat.yaml (docs/configuration.md). Every object is strict: unknown keys are errors. */
@@ -19,7 +20,7 @@ export const retentionSchema = z
   .describe('retention policy, applied per source and host');
 
 export const repositorySchema = z.strictObject({
-  url: z.string().min(1).describe('a path, file://, sftp://user@host/path or s3://bucket/prefix'),
+  url: z.string().min(1).superRefine(repositoryUrlIssues).describe('a path, file://, sftp://user@host/path or s3://bucket/prefix'),
   password_file: z.string().min(1).optional().describe('file holding the repository password (mode 0600)'),
   password_command: z.string().min(1).optional().describe('command printing the repository password'),
   key_file: z.string().min(1).optional().describe('recovery key file instead of a password'),
@@ -92,7 +93,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       overdue_after: durationSchema.optional(),
       size_change_pct: z.number().positive().optional(),
-      min_free_pct: z.number().min(0).max(100).optional(),
+      min_free_pct: z.number().min(0).max(100).optional().describe('older name of free_space_warning_pct'),
+      free_space_warning_pct: z.number().min(0).max(100).optional().describe('warn below this percentage free (default 20)'),
+      free_space_critical_pct: z.number().min(0).max(100).optional().describe('critical below this percentage free (default 10)'),
+      max_backup_duration: durationSchema.optional().describe('warn when a backup runs longer (default 1h)'),
       repeat_every: durationSchema.optional(),
     })
     .optional(),

@@ -24,6 +24,39 @@ const common = {
   smoke: z.string().min(1).optional().describe('command run by drills against the restored copy; exit 0 means usable'),
 };
 
+/**
+ * A database server URL, checked when the config is loaded (`config validate`),
+ * not at the first backup. A URL without a database path means every database
+ * of the server (`databases: all`). Messages never repeat the URL, which may
+ * hold a password.
+ */
+function databaseUrl(kind: 'postgres' | 'mysql', scheme: RegExp, port: number) {
+  const example = `${kind}://user@host:${port}/database`;
+  return z
+    .string()
+    .regex(scheme, `a ${kind}:// URL`)
+    .refine((url) => URL.canParse(url) && !/%(?![0-9a-f]{2})/i.test(new URL(url).pathname), `not a valid ${kind} URL; write it as ${example}, or without /database for every database of the server`)
+    .describe(`${example} (no password here); without /database: every database of the server`);
+}
+
+/** Which databases of the server a source backs up; see docs/sources/postgres.md. */
+const databaseSelection = {
+  databases: z
+    .union([z.literal('all'), z.array(z.string().min(1)).min(1)])
+    .optional()
+    .describe('"all", or database names and globs (app_*): each is dumped on its own, listed again at every run; the URL then names no database'),
+  exclude_databases: z.array(z.string().min(1)).min(1).optional().describe('database names or globs left out of `databases`'),
+};
+
+/** `databases` and a database in the URL contradict each other: say so at load time. */
+function oneSelection(config: { url: string; databases?: unknown; exclude_databases?: unknown; recent_data?: unknown }, ctx: z.RefinementCtx): void {
+  if (!URL.canParse(config.url)) return;
+  const named = new URL(config.url).pathname.replace(/^\//, '') !== '';
+  if (!named && config.recent_data !== undefined) ctx.addIssue({ code: 'custom', path: ['recent_data'], message: 'recent_data names a table of one database, and this source backs up every database of the server: give the table its own source whose URL names its database' });
+  if (named && config.databases !== undefined) ctx.addIssue({ code: 'custom', path: ['databases'], message: 'the URL already names one database; drop /database from `url` to choose databases with `databases`' });
+  if (named && config.exclude_databases !== undefined) ctx.addIssue({ code: 'custom', path: ['exclude_databases'], message: 'the URL names one database, so there is nothing to exclude; drop /database from `url`' });
+}
+
 const secretFile = z.string().min(1).describe('path of a file holding the secret (mode 0600); never put secrets in the config itself');
 
 export const filesSourceSchema = z.strictObject({
@@ -48,32 +81,42 @@ export const sqliteSourceSchema = z.strictObject({
 
 export const postgresSourceSchema = z.strictObject({
   type: z.literal('postgres'),
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').describe('postgres://user@host:port/database (no password here)'),
+  url: databaseUrl('postgres', /^postgres(ql)?:\/\//, 5432),
   password_file: secretFile.optional(),
   globals: z.boolean().optional().describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
   recent_data: recentData.optional(),
   bin_dir: z.string().min(1).optional().describe('directory of pg_dump/pg_restore matching the server version'),
+  ...databaseSelection,
   ...common,
-});
+}).superRefine(oneSelection);
 
 export const mysqlSourceSchema = z.strictObject({
   type: z.literal('mysql'),
-  url: z.string().regex(/^(mysql|mariadb):\/\//, 'a mysql:// URL').describe('mysql://user@host:port/database (no password here)'),
+  url: databaseUrl('mysql', /^(mysql|mariadb):\/\//, 3306),
   password_file: secretFile.optional(),
   recent_data: recentData.optional(),
+  ...databaseSelection,
   ...common,
-});
+}).superRefine(oneSelection);
 
 export const redisSourceSchema = z.strictObject({
   type: z.literal('redis'),
-  url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').describe('redis://[user@]host:port (no password here)'),
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// URL')
+    .refine((u) => URL.canParse(u), 'not a valid redis URL; write it as redis://[user@]host:port')
+    .describe('redis://[user@]host:port (no password here)'),
   password_file: secretFile.optional(),
   aof: z.boolean().optional().describe('also store the AOF files when the server keeps them on this host (default true)'),
   ...common,
 });
 
 const snapshotApiSource = {
-  url: z.string().regex(/^https?:\/\//, 'an http:// URL').describe('the server\'s HTTP address'),
+  url: z
+    .string()
+    .regex(/^https?:\/\//, 'an http:// URL')
+    .refine((u) => URL.canParse(u), 'not a valid http:// URL')
+    .describe('the server\'s HTTP address'),
   data_dir: z.string().min(1).describe('the server\'s data directory on this host (snapshots are created inside it)'),
   binary: z.string().min(1).optional().describe('the server program started on a copy of each snapshot and on restored copies to measure them (default: victoria-metrics or prometheus on PATH)'),
   ...common,

@@ -47,6 +47,11 @@ sources:
   #   type: mysql
   #   url: mysql://backup@127.0.0.1:3306/shop
   #   password_file: /etc/lifeboat/mysql.pass
+  # db-server:                             # no database in the URL: every database, listed at each run
+  #   type: postgres
+  #   url: postgres://backup@127.0.0.1:5432
+  #   password_file: /etc/lifeboat/pg.pass
+  #   exclude_databases: [scratch]         # optional; databases: [app, "shop_*"] to choose
   # cache:
   #   type: redis
   #   url: redis://127.0.0.1:6379
@@ -66,7 +71,7 @@ jobs:
     to: local
     then: [forget, check]
 
-alerts: { overdue_after: 36h, size_change_pct: 50, min_free_pct: 10 }
+alerts: { overdue_after: 36h, size_change_pct: 50, max_backup_duration: 1h, free_space_warning_pct: 20, free_space_critical_pct: 10 }
 
 server: { listen: "127.0.0.1:8528", token_file: /etc/lifeboat/api.token }
 `;

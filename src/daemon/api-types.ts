@@ -43,6 +43,9 @@ export interface PathMessage {
 
 // ---- status and alerts ----------------------------------------------------
 
+/** Free space of a repository's medium against the alert limits. */
+export type FreeSpaceLevel = 'ok' | 'warning' | 'critical' | 'unknown';
+
 /** How a step ended, as the run history records it (`nothing_to_do`: nothing to act on, the reason in `error`). */
 export type StepOutcome = 'ok' | 'partial' | 'skipped' | 'nothing_to_do' | 'failed';
 
@@ -50,21 +53,32 @@ export type StepOutcome = 'ok' | 'partial' | 'skipped' | 'nothing_to_do' | 'fail
 export type RunOutcome = StepOutcome | 'running';
 
 /**
- * `GET /api/v1/system/backup/status`: the status document of docs/api.md, also
+ * How the status document words an outcome: `success` and `failed` as the
+ * documented Backup Status API has them (a run's `ok` is `success` there);
+ * `partial`, `skipped`, `nothing_to_do` and `running` keep their names.
+ */
+export type StatusWord = 'success' | 'partial' | 'skipped' | 'nothing_to_do' | 'failed' | 'running';
+
+/**
+ * `GET /api/v1/system/backup/status`: the Backup Status API document, also
  * printed by `lifeboat status`. `type` is the job's name.
  */
 export interface StatusDocument {
-  last_backup: { timestamp: string; type: string; status: RunOutcome; duration_seconds: number | null; size_bytes: number } | null;
-  last_verification: { timestamp: string; status: StepOutcome } | null;
+  last_backup: { timestamp: string; type: string; status: StatusWord; duration_seconds: number | null; size_bytes: number } | null;
+  last_verification: { timestamp: string; status: Exclude<StatusWord, 'running'> } | null;
   next_backup: { timestamp: string; type: string } | null;
-  /** Per repository. */
-  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean }>;
+  /**
+   * Per repository. `free_space` judges available against total by the alert
+   * limits; `unknown` (with `free_space_note`) when it cannot be measured —
+   * object storage has no capacity — or the repository is not reachable.
+   */
+  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean; free_space: FreeSpaceLevel; free_space_note?: string }>;
   /** Per source. */
   sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean }>;
   alerts: AlertView[];
 }
 
-/** One alert; `rule` is one of the alert rules of docs/daemon.md, `severity` `critical` or `warning`. */
+/** One alert; `rule` is one of the alert rules (docs/daemon.md), `severity` `critical` or `warning`. */
 export interface AlertView {
   id: number;
   rule: string;

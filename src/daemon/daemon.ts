@@ -11,6 +11,7 @@ import { lastDrillsFromHistory } from '../compliance/collect.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedConfig } from '../config/load.js';
 import { AlertStore } from '../state/alerts-store.js';
+import { alertSettingsOf, stateDirSpace } from './alert-inputs.js';
 import { RunHistory } from '../state/history.js';
 import { rebuildFromConfig } from './rebuild-on-start.js';
 import { stateDir } from '../state/state-dir.js';
@@ -73,7 +74,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
   const dispatcher = new Dispatcher(notifiersFromConfig(config, o.notifyRetry), log, redact);
   const a = config.alerts ?? {};
   const engine = new AlertEngine(alerts, (n) => dispatcher.send(n), parseDuration(a.repeat_every ?? '24h') * 1000);
-  const settings = { overdueAfterMs: parseDuration(a.overdue_after ?? '36h') * 1000, sizeChangePct: a.size_change_pct ?? 50, minFreePct: a.min_free_pct ?? 10 };
+  const settings = alertSettingsOf(config);
 
   let compliance: ComplianceCheck[] | undefined;
   const refreshCompliance = async () => {
@@ -87,7 +88,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
       try {
         const now = clock.now();
         const conditions = evaluateRules(
-          { now, watchedSince: Date.parse(alerts.meta('watched_since')!), scheduledSources: scheduledSources(config), steps: recentSteps(history, config), space: await storage.get(), compliance },
+          { now, watchedSince: Date.parse(alerts.meta('watched_since')!), scheduledSources: scheduledSources(config), steps: recentSteps(history, config), running: runningBackups(), space: [...(await storage.get()), await stateDirSpace(dir)], compliance },
           settings,
         ).map((c) => ({ ...c, message: redact(c.message) }));
         const r = await engine.evaluate(conditions, now);
@@ -117,6 +118,13 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
       await evaluateAlerts();
     },
   });
+  const runningBackups = () =>
+    Object.entries(config.jobs ?? {})
+      .filter(([, j]) => j.to)
+      .flatMap(([job]) => {
+        const r = runner.isRunning(job);
+        return r ? [{ job, runId: r.runId, startedAt: r.startedAt }] : [];
+      });
   const scheduler = new Scheduler({
     clock,
     schedules: schedulesOf(config),

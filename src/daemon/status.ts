@@ -3,9 +3,11 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { DEFAULT_RPO_SECONDS } from '../compliance/evaluate.js';
 import type { AlertRecord } from '../state/alerts-store.js';
 import type { RunHistory } from '../state/history.js';
+import { freePct } from '../alerts/rules.js';
+import { alertSettingsOf } from './alert-inputs.js';
 import { newest, recentSteps } from './history-facts.js';
 import type { StorageState } from './storage-view.js';
-import type { AlertView, StatusDocument } from './api-types.js';
+import type { AlertView, RunOutcome, StatusDocument, StatusWord, StepOutcome } from './api-types.js';
 
 export type { AlertView, StatusDocument } from './api-types.js';
 
@@ -23,8 +25,15 @@ export function alertView(a: AlertRecord): AlertView {
   return { id: a.id, rule: a.rule, severity: a.severity, ...a.subject, message: a.message, fired_at: a.firedAt, ...(a.resolvedAt ? { resolved_at: a.resolvedAt } : {}) };
 }
 
+/** A run or step outcome in the status document's words (`ok` is `success`). */
+export function statusWord(outcome: StepOutcome): Exclude<StatusWord, 'running'>;
+export function statusWord(outcome: RunOutcome): StatusWord;
+export function statusWord(outcome: RunOutcome): StatusWord {
+  return outcome === 'ok' ? 'success' : outcome;
+}
+
 /**
- * The status document of docs/api.md, served at `/api/v1/system/backup/status`
+ * The Backup Status API document, served at `/api/v1/system/backup/status`
  * and printed by `lifeboat status`.
  */
 export function buildStatus(i: StatusInputs): StatusDocument {
@@ -37,8 +46,8 @@ export function buildStatus(i: StatusInputs): StatusDocument {
     last_backup = {
       timestamp: run.startedAt,
       type: run.job,
-      status: run.outcome ?? 'running',
-      duration_seconds: run.finishedAt ? (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000 : null,
+      status: statusWord(run.outcome ?? 'running'),
+      duration_seconds: run.finishedAt ? Math.round((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000) : null,
       size_bytes: backups.reduce((sum, s) => sum + (s.bytes ?? 0), 0),
     };
     break;
@@ -49,7 +58,13 @@ export function buildStatus(i: StatusInputs): StatusDocument {
   const next = [...i.nextRuns].filter(([job]) => backupJobs.has(job)).sort((a, b) => a[1] - b[1])[0];
 
   const storage: StatusDocument['storage'] = {};
-  for (const s of i.storage) storage[s.repository] = { used_bytes: s.usedBytes ?? null, available_bytes: s.availableBytes ?? null, connected: s.connected };
+  const limits = alertSettingsOf(i.config);
+  for (const s of i.storage) {
+    const pct = freePct(s);
+    const level = pct === undefined ? 'unknown' : pct < limits.freeCriticalPct ? 'critical' : pct < limits.freeWarningPct ? 'warning' : 'ok';
+    const note = pct !== undefined ? undefined : !s.connected ? 'not reachable now' : 'this storage reports no capacity (object storage, or an SFTP server without statvfs): free space cannot be measured';
+    storage[s.repository] = { used_bytes: s.usedBytes ?? null, available_bytes: s.availableBytes ?? null, connected: s.connected, free_space: level, ...(note ? { free_space_note: note } : {}) };
+  }
 
   const sources: StatusDocument['sources'] = {};
   for (const [name, src] of Object.entries(i.config.sources ?? {})) {
@@ -61,7 +76,7 @@ export function buildStatus(i: StatusInputs): StatusDocument {
 
   return {
     last_backup,
-    last_verification: verification ? { timestamp: verification.startedAt, status: verification.outcome } : null,
+    last_verification: verification ? { timestamp: verification.startedAt, status: statusWord(verification.outcome) } : null,
     next_backup: next ? { timestamp: new Date(next[1]).toISOString(), type: next[0] } : null,
     storage,
     sources,

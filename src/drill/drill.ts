@@ -69,6 +69,8 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   const meta = sourceMetadata(snapshot);
   log(`drill of ${options.source}: snapshot ${snapshot.id.slice(0, 8)} of ${snapshot.time} (${choice.selectedBy})`);
 
+  // Called once per restored copy (each database of a server-wide snapshot): the first failing smoke run is kept.
+  let failedSmoke: SmokeResult | null = null;
   const { result, during } = await verifyInScratch(repo, snapshot, { config, identity: options.identity, signal, log, tempBase: options.tempBase }, async (copy) => {
     const restoredMs = Date.now() - t0;
     let smoke: SmokeResult | null = null;
@@ -76,8 +78,9 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
       log(`smoke command against ${copy.restored.location}`);
       const env = smokeEnv(meta!.source.type, copy.restored, { id: snapshot.id, source: options.source });
       smoke = await runSmoke(config.smoke, env, { signal, timeoutMs: options.smokeTimeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS });
+      if (!smoke.ok && !failedSmoke) failedSmoke = smoke;
     }
-    return { restoredMs, smoke };
+    return { restoredMs, smoke: failedSmoke ?? smoke };
   });
 
   const now = Date.now();

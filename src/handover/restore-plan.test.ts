@@ -48,5 +48,9 @@ describe('restore commands', () => {
     expect(argv(sealed.drill, root)).toEqual(['drill', '--source', 's', '--repo', 'local', '--snapshot', ID, '--identity', '/keys/id.txt']);
     expect(restoredDatabaseName('main-pg', 'postgres://u@h/')).toBe('main_pg_restored');
     expect(restoredDatabaseName('x', 'not a url')).toBe('x_restored');
+    // A source of every database of a server restores the one named in $DATABASE, beside the original.
+    const server = restoreCommand('pg', { type: 'postgres', url: 'postgres://backup@db:5432' }, 'local', ID);
+    expect(server.needs).toEqual(['DATABASE']);
+    expect(argv(server.command, { ...root, DATABASE: 'shop' }).slice(-4)).toEqual(['--database', 'shop', '--to-database', 'shop_restored']);
   });
 });

@@ -38,6 +38,10 @@ export function restoredDatabaseName(source: string, url: string): string {
   return `${base}_restored`;
 }
 
+function servesAllDatabases(url: string): boolean {
+  return URL.canParse(url) && new URL(url).pathname.replace(/^\//, '') === '';
+}
+
 function sealed(source: SourceConfig): boolean {
   return source.type === 'files' && Boolean(source.seal_to?.length);
 }
@@ -63,14 +67,16 @@ export function restoreCommand(name: string, source: SourceConfig, repository: s
       break;
     case 'postgres':
     case 'mysql':
-      destination = `--to-database ${shellWord(restoredDatabaseName(name, source.url))}`;
+      // A source of every database of a server restores one database at a time, named in $DATABASE.
+      destination = servesAllDatabases(source.url) ? '--database "$DATABASE" --to-database "${DATABASE}_restored"' : `--to-database ${shellWord(restoredDatabaseName(name, source.url))}`;
       break;
   }
+  const needs = [...(identity ? ['AGE_IDENTITY'] : []), ...(destination.includes('$DATABASE') ? ['DATABASE'] : [])];
   return {
     repository,
     snapshot,
     command: `${base} ${destination}`,
-    needs: identity ? ['AGE_IDENTITY'] : [],
+    needs,
     verify: `lifeboat verify ${shellWord(snapshot)} --repo ${shellWord(repository)}${identity}`,
     drill: `lifeboat drill --source ${shellWord(name)} --repo ${shellWord(repository)} --snapshot ${shellWord(snapshot)}${identity}`,
   };

@@ -14,6 +14,7 @@ export function runbookTitle(inv: Inventory): string {
 export function runbookBlocks(inv: Inventory, files: string[]): Block[] {
   const g = inv.generated;
   const sealed = inv.sources.some((s) => s.sealedTo);
+  const perDatabase = inv.sources.some((s) => s.restore.some((r) => r.needs.includes('DATABASE')));
   return [
     heading(1, runbookTitle(inv)),
     para(
@@ -57,6 +58,7 @@ export function runbookBlocks(inv: Inventory, files: string[]): Block[] {
         `export LIFEBOAT_CONFIG=${shellWord(g.config)}   # the configuration (or one rebuilt as in step 4)`,
         `export RESTORE_ROOT=${DEFAULT_RESTORE_ROOT}   # a new, empty place; never the live system`,
         ...(sealed ? ['export AGE_IDENTITY=/path/to/offline-age-identity.txt   # only for sealed sources'] : []),
+        ...(perDatabase ? ['export DATABASE=app   # sources of every database of a server: the one to restore (its restore command names them all)'] : []),
       ].join('\n'),
     ),
     heading(2, 'Step 6 — Restore, source by source'),

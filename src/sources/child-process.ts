@@ -52,6 +52,8 @@ interface Running {
 }
 
 function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running & { stdout: Readable } {
+  // An abort that came before the spawn fires no 'abort' event later: never start a process the run has already given up on.
+  if (spec.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, `${spec.label} not started: interrupted`);
   const fifo = spec.pipeDir ? openFifo(spec.pipeDir) : undefined;
   let child: ChildProcess;
   try {

@@ -11,7 +11,8 @@ export interface DatabaseUrl {
 }
 
 /**
- * Parse a postgres:// or mysql:// URL with the server's defaults. Messages
+ * Parse a postgres:// or mysql:// URL with the server's defaults; `database`
+ * is empty when the URL names none (the whole server). Messages
  * never repeat the URL: it may carry a password.
  */
 export function parseDatabaseUrl(url: string, kind: string, defaults: { host: string; port: number; user: string }): DatabaseUrl {
@@ -23,7 +24,6 @@ export function parseDatabaseUrl(url: string, kind: string, defaults: { host: st
     throw new LifeboatError(ErrorCode.Config, `the ${kind} url is not a valid URL`, { hint: `write it as ${example}` });
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!database) throw new LifeboatError(ErrorCode.Config, `the ${kind} url names no database`, { hint: `write it as ${example}` });
   const host = decodeURIComponent(parsed.hostname) || defaults.host;
   return {
     host: host.startsWith('[') ? host.slice(1, -1) : host,

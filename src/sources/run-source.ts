@@ -12,6 +12,7 @@ import { sourceMetadata } from './metadata.js';
 export { sourceMetadata };
 import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from './registry.js';
+import { databaseView } from './all-databases.js';
 
 export interface SourceBackupOptions {
   tags?: string[];
@@ -44,7 +45,9 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
   // drivers tie their dump processes and connections to it, so none outlives the backup.
   const inputs = new AbortController();
   const stopInputs = () => inputs.abort(outer.reason);
-  outer.addEventListener('abort', stopInputs, { once: true });
+  // Already aborted (a signal before this backup began) fires no event: the capture must see it.
+  if (outer.aborted) stopInputs();
+  else outer.addEventListener('abort', stopInputs, { once: true });
   const signal = inputs.signal;
   const log = options.log ?? (() => {});
   const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-${config.type}-`);
@@ -60,7 +63,8 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
       streams: capture.streams?.map((s) => ({
         ...s,
         open: (stopped: AbortSignal) => {
-          stopped.addEventListener('abort', () => inputs.abort(), { once: true });
+          if (stopped.aborted) inputs.abort();
+          else stopped.addEventListener('abort', () => inputs.abort(), { once: true });
           return s.open(stopped);
         },
       })),
@@ -95,6 +99,8 @@ export interface SourceRestoreOptions extends RestoreTarget {
   signal?: AbortSignal;
   log?: (line: string) => void;
   tempBase?: string;
+  /** The database of a server-wide postgres/mysql snapshot to restore (restored into its own name unless `toDatabase` says another). */
+  database?: string;
   /** Measure the restored copy and compare with the record (default true). */
   verify?: boolean;
 }
@@ -108,9 +114,13 @@ export interface SourceRestoreResult {
 }
 
 /** Restore a source snapshot with its driver, then measure the copy and compare with what was recorded. */
-export async function restoreSource(repo: Repository, snapshot: SnapshotEntry, options: SourceRestoreOptions): Promise<SourceRestoreResult> {
-  const meta = sourceMetadata(snapshot);
-  if (!meta) throw new LifeboatError(ErrorCode.Usage, `snapshot ${snapshot.id.slice(0, 8)} is not a source backup`, { hint: 'restore it with --target DIR' });
+export async function restoreSource(repo: Repository, whole: SnapshotEntry, options: SourceRestoreOptions): Promise<SourceRestoreResult> {
+  if (!sourceMetadata(whole)) throw new LifeboatError(ErrorCode.Usage, `snapshot ${whole.id.slice(0, 8)} is not a source backup`, { hint: 'restore it with --target DIR' });
+  if (options.database !== undefined && !['postgres', 'mysql'].includes(sourceMetadata(whole)!.source.type)) {
+    throw new LifeboatError(ErrorCode.Usage, '--database applies to postgres and mysql snapshots only');
+  }
+  const snapshot = ['postgres', 'mysql'].includes(sourceMetadata(whole)!.source.type) ? databaseView(whole, options.database) : whole;
+  const meta = sourceMetadata(snapshot)!;
   const driver = sourceDriver(meta.source.type);
   const config = options.config && options.config.type === meta.source.type ? options.config : undefined;
   const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-restore-`);
@@ -124,7 +134,7 @@ export async function restoreSource(repo: Repository, snapshot: SnapshotEntry, o
       signal: options.signal ?? new AbortController().signal,
       log: options.log ?? (() => {}),
       target: options.target,
-      toDatabase: options.toDatabase,
+      toDatabase: options.toDatabase ?? options.database,
       toFile: options.toFile,
       force: options.force,
       identity: options.identity,

@@ -9,6 +9,7 @@ import type { Restored, RestoreContext, RestoreTarget, SourceDriver, SourceRecor
 import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from '../sources/registry.js';
 import { restoreSource, sourceMetadata } from '../sources/run-source.js';
+import { databaseView, recordedDatabases } from '../sources/all-databases.js';
 import type { VerifyCheck } from './checks.js';
 import { verifySealedStreams } from './sealed.js';
 
@@ -92,15 +93,32 @@ export async function verifyInScratch<T>(
     } else {
       driver = sourceDriver(meta!.source.type);
       const config = options.config?.type === meta!.source.type ? options.config : undefined;
-      ctx = { repo, snapshot, sourceName: meta!.source.name, config, tempDir: scratch.path, signal, log };
-      target = driver.scratchTarget ? await driver.scratchTarget(ctx) : { target: path.join(scratch.path, 'restored') };
-      const restored = await restoreSource(repo, snapshot, { ...target, identity: options.identity, config, signal, log, tempBase: scratch.path });
-      result.location = restored.restored.location;
-      result.measured = restored.measured;
-      result.checks.push({ name: 'restore', ok: true, expected: 'every blob authenticated, every content hash equal', actual: `restored to ${restored.restored.location}` });
-      result.checks.push(...restored.checks.map((c) => ({ name: c.field, ok: c.ok, expected: c.expected, actual: c.actual })));
-      result.ok = result.checks.every((c) => c.ok);
-      if (during) extra = await during({ restored: restored.restored, target, measured: restored.measured, result });
+      // A server-wide database snapshot: each database restored into its own scratch copy, measured, and removed.
+      const databases = recordedDatabases(meta!.record) ?? [undefined];
+      const locations: string[] = [];
+      for (const database of databases) {
+        const view = databaseView(snapshot, database);
+        const named = (name: string) => (database === undefined ? name : `${database}: ${name}`);
+        ctx = { repo, snapshot: view, sourceName: meta!.source.name, config, tempDir: scratch.path, signal, log };
+        target = driver.scratchTarget ? await driver.scratchTarget(ctx) : { target: path.join(scratch.path, 'restored') };
+        const restored = await restoreSource(repo, view, { ...target, identity: options.identity, config, signal, log, tempBase: scratch.path }).catch((err: unknown) => {
+          if (database === undefined || !(err instanceof Error)) throw err;
+          throw new Error(`database "${database}": ${err.message}`, { cause: err });
+        });
+        locations.push(restored.restored.location);
+        result.location = locations.join(', ');
+        result.measured = restored.measured;
+        result.checks.push({ name: named('restore'), ok: true, expected: 'every blob authenticated, every content hash equal', actual: `restored to ${restored.restored.location}` });
+        result.checks.push(...restored.checks.map((c) => ({ name: named(c.field), ok: c.ok, expected: c.expected, actual: c.actual })));
+        result.ok = result.checks.every((c) => c.ok);
+        // Called for each database's copy while it exists (a drill runs its smoke command against each).
+        if (during) extra = await during({ restored: restored.restored, target, measured: restored.measured, result });
+        if (database !== databases[databases.length - 1] && driver.discard) {
+          const done = target;
+          target = undefined;
+          await driver.discard(done, ctx);
+        }
+      }
     }
   } catch (err) {
     if (signal.aborted) throw err;

@@ -48,7 +48,8 @@ function runCommand(argv: string[], signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
     const forward = () => child.kill('SIGTERM');
-    signal.addEventListener('abort', forward, { once: true });
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
     child.once('error', (err) => reject(new LifeboatError(ErrorCode.Failure, `cannot run ${argv[0]}: ${err.message}`)));
     child.once('close', (code, sig) => {
       signal.removeEventListener('abort', forward);

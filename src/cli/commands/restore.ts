@@ -19,6 +19,7 @@ interface Flags {
   dryRun?: boolean;
   host?: string;
   toDatabase?: string;
+  database?: string;
   toFile?: string;
   identity?: string;
   force?: boolean;
@@ -37,6 +38,7 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option('--exclude <pattern>', 'skip matching paths (repeatable)', collect, [])
     .option('--host <name>', 'with "latest": newest snapshot of this host')
     .option('--source <name>', 'with "latest": newest snapshot of this source')
+    .option('--database <name>', 'postgres/mysql snapshots of a whole server: the database to restore (into its own name, or --to-database)')
     .option('--to-database <name>', 'database sources: restore into this database (created if absent)')
     .option('--to-file <path>', 'sqlite, redis and command sources: write the database or stream to this file')
     .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
@@ -92,7 +94,7 @@ export function registerRestore(program: Command, action: ActionFactory): void {
 function needsSourceRestore(snapshot: SnapshotEntry, flags: Flags): boolean {
   const meta = sourceMetadata(snapshot);
   if (!meta) {
-    if (flags.toDatabase || flags.toFile || flags.identity) throw new LifeboatError(ErrorCode.Usage, `snapshot ${snapshot.id.slice(0, 8)} is a path backup; restore it with --target DIR`);
+    if (flags.database || flags.toDatabase || flags.toFile || flags.identity) throw new LifeboatError(ErrorCode.Usage, `snapshot ${snapshot.id.slice(0, 8)} is a path backup; restore it with --target DIR`);
     return false;
   }
   return meta.source.type !== 'files' || Boolean(meta.record.sealed) || Boolean(flags.force);
@@ -110,6 +112,7 @@ async function restoreFromSource(ctx: CommandContext, repo: Repository, snapshot
     config,
     target: flags.target,
     toDatabase: flags.toDatabase,
+    database: flags.database,
     toFile: flags.toFile,
     identity: flags.identity,
     force: flags.force,

@@ -47,7 +47,8 @@ function printStatus(ctx: CommandContext, d: StatusDocument): void {
   ctx.out.info(`next backup:       ${d.next_backup ? `${d.next_backup.timestamp} job ${d.next_backup.type}` : 'none scheduled'}`);
   ctx.out.info('storage:');
   for (const [name, s] of Object.entries(d.storage)) {
-    ctx.out.info(`  ${name}: ${s.connected ? `${s.used_bytes !== null ? formatBytes(s.used_bytes) : '?'} used, ${s.available_bytes !== null ? formatBytes(s.available_bytes) : '?'} free` : 'not connected'}`);
+    const free = s.free_space === 'unknown' ? `free space unknown (${s.free_space_note})` : `${formatBytes(s.available_bytes!)} free${s.free_space === 'ok' ? '' : ` (${s.free_space.toUpperCase()})`}`;
+    ctx.out.info(`  ${name}: ${s.connected ? `${s.used_bytes !== null ? formatBytes(s.used_bytes) : '?'} used, ${free}` : 'not connected'}`);
   }
   ctx.out.info('sources:');
   for (const [name, s] of Object.entries(d.sources)) {

@@ -92,6 +92,16 @@ describe('command source', () => {
     expect(ps.includes(marker), 'the slow producer was stopped').toBe(false);
   });
 
+  it('starts no command when the backup was interrupted before its inputs were opened', async () => {
+    const marker = path.join(work, 'started-after-abort');
+    const stop = new AbortController();
+    stop.abort(); // as when SIGTERM arrives while the repository is being locked and read
+    await expectCode(backupSource(repo, 'late', { type: 'command', backup: `touch '${marker}'; sleep 30` }, { signal: stop.signal }), ErrorCode.Interrupted);
+    // Give a wrongly started command ample time to leave its mark.
+    await new Promise((r) => setTimeout(r, 1000));
+    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+  });
+
   it('never hands the repository password to the command', async () => {
     process.env.LIFEBOAT_PASSWORD = 'repo-password-must-not-leak';
     try {

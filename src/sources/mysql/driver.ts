@@ -1,5 +1,7 @@
 import type { SourceDriver } from '../contract.js';
+import { backsUpServer } from '../all-databases.js';
 import { captureMysql, newestValue } from './capture.js';
+import { captureMysqlServer } from './server.js';
 import { connect, mysqlError } from './connection.js';
 import { rowCounts, schemaHash } from './measure.js';
 import { recordOf, restoreMysql, restoreServer } from './restore.js';
@@ -13,7 +15,8 @@ import { discardMysql, mysqlScratch } from './scratch.js';
 export const mysqlSource: SourceDriver<'mysql'> = {
   type: 'mysql',
   verifiedFields: ['tables', 'schemaHash'],
-  capture: captureMysql,
+  // A URL without a database: every (selected) database of the server.
+  capture: (config, ctx) => (backsUpServer(config) ? captureMysqlServer(config, ctx) : captureMysql(config, ctx)),
   restore: restoreMysql,
   scratchTarget: mysqlScratch,
   discard: discardMysql,

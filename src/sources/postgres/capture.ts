@@ -3,7 +3,8 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { childOutput } from '../child-process.js';
 import type { Capture, CaptureContext } from '../contract.js';
 import { StreamTally } from '../hashing.js';
-import { configuredConnection, connect, pgError, pgTool, publicUrl, toolEnv, withToolHint } from './connection.js';
+import type { StreamEntry } from '../../archiver/virtual-root.js';
+import { configuredConnection, connect, pgError, pgTool, publicUrl, toolEnv, withToolHint, type PgConnection } from './connection.js';
 import { measureDatabase, referencedRoles } from './measure.js';
 
 type PostgresConfig = SourceConfigOf<'postgres'>;
@@ -71,21 +72,7 @@ export async function capturePostgres(config: PostgresConfig, ctx: CaptureContex
       },
     ];
     if (withGlobals) {
-      streams.push({
-        kind: 'stream',
-        path: GLOBALS_PATH,
-        open: () =>
-          globalsStream(
-            childOutput({
-              label: 'pg_dumpall --globals-only',
-              command: pgTool('pg_dumpall', config.bin_dir),
-              args: ['--globals-only', '--no-password', `--database=${conn.database}`],
-              env,
-              secrets,
-              signal,
-            }),
-          ),
-      });
+      streams.push(globalsEntry(config, conn, env, signal));
     }
 
     return {
@@ -114,6 +101,25 @@ export async function capturePostgres(config: PostgresConfig, ctx: CaptureContex
     await release();
     throw pgError(err, conn);
   }
+}
+
+/** Roles and tablespaces (pg_dumpall --globals-only), stored once at GLOBALS_PATH; without a database in `conn`, pg_dumpall picks its own (postgres, else template1). */
+export function globalsEntry(config: PostgresConfig, conn: PgConnection, env: Record<string, string>, signal: AbortSignal): StreamEntry {
+  return {
+    kind: 'stream',
+    path: GLOBALS_PATH,
+    open: () =>
+      globalsStream(
+        childOutput({
+          label: 'pg_dumpall --globals-only',
+          command: pgTool('pg_dumpall', config.bin_dir),
+          args: ['--globals-only', '--no-password', ...(conn.database ? [`--database=${conn.database}`] : [])],
+          env,
+          secrets: conn.password ? [conn.password] : [],
+          signal,
+        }),
+      ),
+  };
 }
 
 async function* guardHint(tool: string, input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {

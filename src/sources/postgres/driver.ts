@@ -1,5 +1,7 @@
 import type { SourceDriver } from '../contract.js';
+import { backsUpServer } from '../all-databases.js';
 import { capturePostgres } from './capture.js';
+import { capturePostgresServer } from './server.js';
 import { connect, pgError } from './connection.js';
 import { measureDatabase } from './measure.js';
 import { recordOf, restorePostgres, restoreServer } from './restore.js';
@@ -13,7 +15,8 @@ import { discardPostgres, postgresScratch } from './scratch.js';
 export const postgresSource: SourceDriver<'postgres'> = {
   type: 'postgres',
   verifiedFields: ['tables', 'schemaHash', 'recentData'],
-  capture: capturePostgres,
+  // A URL without a database: every (selected) database of the server.
+  capture: (config, ctx) => (backsUpServer(config) ? capturePostgresServer(config, ctx) : capturePostgres(config, ctx)),
   restore: restorePostgres,
   scratchTarget: postgresScratch,
   discard: discardPostgres,

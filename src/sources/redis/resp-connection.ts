@@ -41,7 +41,8 @@ export class RespConnection {
     socket.on('error', () => {}); // surfaced by the pending read or the connect wait below
     socket.setKeepAlive(true, 30_000);
     const abort = () => socket.destroy(new LifeboatError(ErrorCode.Interrupted, `connection to ${target.label} stopped: interrupted`));
-    signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
     socket.once('close', () => signal?.removeEventListener('abort', abort));
     const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
     try {

@@ -4,14 +4,13 @@
  * before any credential is sent; an unknown host is refused unless
  * `acceptNewHostKey` (then recorded), a changed key always.
  */
-import os from 'node:os';
-import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ConnectConfig, SFTPWrapper } from 'ssh2';
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
 import type { RemoteSettings } from '../contract.js';
-import { SFTP_PASSWORD_ENV, authPlan } from './sftp-auth.js';
+import { SFTP_PASSWORD_ENV, authPlan, type AuthPlan } from './sftp-auth.js';
 import { isConnectionFailure } from './sftp-errors.js';
+import { resolveSftpLogin } from './sftp-login.js';
 import {
   appendKnownHost,
   checkHostKey,
@@ -46,10 +45,6 @@ export interface Session {
    */
   lost: Promise<never>;
   end(): void;
-}
-
-export function defaultKnownHostsFile(env: NodeJS.ProcessEnv): string {
-  return path.join(env.HOME || os.homedir(), '.ssh', 'known_hosts');
 }
 
 export class SftpConnection {
@@ -90,12 +85,13 @@ export class SftpConnection {
   }
 
   private async connect(): Promise<Session> {
-    const { target, remote, env } = this.options;
-    const knownHostsFile = remote.knownHosts ?? defaultKnownHostsFile(env);
+    const { remote, env } = this.options;
+    // Host alias, user, port, keys and known_hosts as ssh would choose them (~/.ssh/config).
+    const { target, identities, knownHostsFile } = await resolveSftpLogin(this.options.target, remote, env);
     const entries = await readKnownHosts(knownHostsFile).catch((err: unknown) => {
       throw new LifeboatError(ErrorCode.Config, `cannot read known_hosts ${knownHostsFile}: ${(err as Error).message}`, { cause: err });
     });
-    const auth = await authPlan(target.user, remote, env);
+    const auth = await authPlan(target.user, remote, env, identities);
     let refusal: LifeboatError | undefined;
     const where = `${target.host}:${target.port}`;
 
@@ -165,7 +161,7 @@ export class SftpConnection {
       session.sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
     } catch (err) {
       client.end();
-      throw refusal ?? connectError(target, auth.described, err);
+      throw refusal ?? connectError(target, auth, err);
     }
     session.alive = true;
     const dead = (err?: unknown) => {
@@ -185,14 +181,14 @@ export class SftpConnection {
   }
 }
 
-function connectError(target: SftpTarget, methods: string[], err: unknown): LifeboatError {
+function connectError(target: SftpTarget, auth: AuthPlan, err: unknown): LifeboatError {
   if (isLifeboatError(err)) return err;
   const where = `${target.user}@${target.host}:${target.port}`;
   const level = err && typeof err === 'object' && 'level' in err ? (err as { level: unknown }).level : undefined;
   const message = err instanceof Error ? err.message : String(err);
   if (level === 'client-authentication') {
-    return new LifeboatError(ErrorCode.Storage, `the SFTP server refused the login as ${where} (tried ${methods.join(', ')})`, {
-      hint: `check identity_file, the ssh-agent, sftp_password_file or $${SFTP_PASSWORD_ENV}, and that the server allows that method for ${target.user}`,
+    return new LifeboatError(ErrorCode.Storage, `the SFTP server refused the login as ${where} (tried ${auth.described.join(', ')}${auth.skipped.length ? `; skipped ${auth.skipped.join('; ')}` : ''})`, {
+      hint: `check identity_file (or the keys in ~/.ssh and ~/.ssh/config), the ssh-agent, sftp_password_file or $${SFTP_PASSWORD_ENV}, and that the server allows that method for ${target.user}`,
       context: { host: target.host, port: target.port, user: target.user },
     });
   }

@@ -15,6 +15,9 @@ export interface SftpTarget {
   path: string;
   /** Display form, without credentials. */
   location: string;
+  /** Whether the URL named the user / the port (else ~/.ssh/config may choose them). */
+  userFromUrl: boolean;
+  portFromUrl: boolean;
 }
 
 export const DEFAULT_SFTP_PORT = 22;
@@ -54,5 +57,5 @@ export function parseSftpUrl(url: URL): SftpTarget {
       hint: 'use sftp://user@host/srv/backups/repo (absolute) or sftp://user@host/~/repo (in the home directory)',
     });
   }
-  return { user, host, port, path: p, location };
+  return { user, host, port, path: p, location, userFromUrl: url.username !== '', portFromUrl: url.port !== '' };
 }

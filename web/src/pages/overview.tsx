@@ -112,7 +112,15 @@ function RepositoryCard({ repo: r }: { repo: RepositoryInfo }) {
         <Badge level={r.connected ? 'ok' : 'bad'}>{r.connected ? 'connected' : 'not connected'}</Badge>
       </p>
       <p>
-        Repository uses <strong>{bytes(r.used_bytes)}</strong>, <strong>{bytes(r.available_bytes)}</strong> free on its medium
+        Repository uses <strong>{bytes(r.used_bytes)}</strong>,{' '}
+        {r.available_bytes !== null ? (
+          <>
+            <strong>{bytes(r.available_bytes)}</strong> free on its medium
+          </>
+        ) : (
+          <Badge level="warn">free space unknown</Badge>
+        )}
+        {r.available_bytes === null && r.connected && <span class="muted"> (this storage reports no capacity: it cannot be measured)</span>}
       </p>
       {usedPct !== null && (
         <div class="meter" role="img" aria-label={`${usedPct.toFixed(0)} % of the medium used by the repository`}>
