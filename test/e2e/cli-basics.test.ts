@@ -700,7 +700,8 @@ describe('keys', () => {
 
     // Rename back for the other tests of this block.
     expectCode(await lb(ctx, ['key', 'passwd'], { LIFEBOAT_NEW_PASSWORD: PW }, 'pw-three'), 0);
-  });
+    // Many CLI starts, each deriving a key: 40-55 s alone, over 60 s on a loaded two-core machine.
+  }, 300_000);
 
   it('the recovery key: --paper page, --out file (0600) that opens the repository without a password', async () => {
     const paper = await lb(ctx, ['key', 'export', '--paper']);
@@ -814,7 +815,8 @@ describe('--json everywhere', () => {
     const wrong = await lb(ctx, ['--json', 'snapshots'], {}, 'wrong');
     expectCode(wrong, 12);
     expect(jsonLines(wrong.stdout).at(-1)!.type).toBe('error');
-  });
+    // Every command once: 40-50 s alone, over 60 s on a loaded two-core machine.
+  }, 300_000);
 });
 
 // ---------------------------------------------------------------------------

@@ -332,7 +332,8 @@ describe('missing and damaged metadata', () => {
     }
     // Each attempt picks an order at random: after 8 attempts both are seen but for a 1-in-128 chance.
     if (seenOrders.size < 2) console.warn(`deleted-pack test: only exercised "${[...seenOrders][0]}"`);
-  }, 150_000);
+    // 8 rounds of backup, check, restore and check --read-data: about 60 s alone, far more on a loaded machine.
+  }, 600_000);
 
   it('a deleted index file: check reports its packs as unindexed; a new backup still works', async () => {
     const repo = copyRepo();
