@@ -9,9 +9,9 @@ import { backupSource } from '../../sources/run-source.js';
 import { checkBackup } from '../../verify/post-backup.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
-import { cacheRoot, lockWaitMs, withRepository, type CommandContext } from '../context.js';
+import { withRepository, type CommandContext } from '../context.js';
 import { jobSources, runJob } from '../../jobs/run-job.js';
-import { describeStep } from './run.js';
+import { jobRunFromCli } from './run.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { ProgressBar } from '../progress-bar.js';
 
@@ -182,17 +182,9 @@ async function backupJob(ctx: CommandContext, jobName: string, flags: BackupFlag
   if (job && jobSources(loaded, job).length === 0) throw new LifeboatError(ErrorCode.Usage, `job "${jobName}" names no sources to back up`, { hint: 'add `sources:` to the job' });
   const result = await runJob(loaded, jobName, {
     backupsOnly: true,
-    signal: ctx.signal,
     reason: flags.reason,
     tags: flags.tag,
-    cacheRoot: cacheRoot(ctx.global),
-    ...(ctx.global.retryLock ? { lockWaitMs: lockWaitMs(ctx.global) } : {}),
-    log: (l) => ctx.out.verbose(l),
-    warn: (l) => ctx.out.warn(l),
-    onStep: (s) => {
-      ctx.out.emit({ type: 'step', job: jobName, ...s });
-      ctx.out.info(describeStep(s));
-    },
+    ...jobRunFromCli(ctx, jobName),
   });
   ctx.out.emit({ type: 'summary', job: jobName, runId: result.runId, outcome: result.outcome, durationMs: result.durationMs, steps: result.steps });
   const failed = result.steps.filter((s) => s.outcome !== 'ok').length;

@@ -4,7 +4,7 @@ import { notifiersFromConfig } from '../../alerts/notifiers/from-config.js';
 import { runEndEvent } from '../../alerts/run-event.js';
 import { redactorFor } from '../../daemon/redact.js';
 import { ExitCode } from '../../errors/index.js';
-import { newRunId, runJob, type JobResult, type JobStepResult } from '../../jobs/run-job.js';
+import { newRunId, runJob, type JobResult, type JobStepResult, type RunJobOptions } from '../../jobs/run-job.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import { cacheRoot, lockWaitMs, type CommandContext } from '../context.js';
@@ -28,16 +28,8 @@ export function registerRun(program: Command, action: ActionFactory): void {
         try {
           result = await runJob(loaded, jobName, {
             runId,
-            signal: ctx.signal,
             reason: flags.reason,
-            cacheRoot: cacheRoot(ctx.global),
-            ...(ctx.global.retryLock ? { lockWaitMs: lockWaitMs(ctx.global) } : {}),
-            log: (l) => ctx.out.verbose(l),
-            warn: (l) => ctx.out.warn(l),
-            onStep: (s) => {
-              ctx.out.emit({ type: 'step', job: jobName, ...s });
-              ctx.out.info(describeStep(s));
-            },
+            ...jobRunFromCli(ctx, jobName),
           });
         } catch (err) {
           pings.run(runEndEvent(jobName, runId, { error: (err as Error).message }));
@@ -61,6 +53,21 @@ export function registerRun(program: Command, action: ActionFactory): void {
 }
 
 const MARKS: Record<JobStepResult['outcome'], string> = { ok: 'ok', skipped: 'skipped', partial: 'partial', nothing_to_do: 'nothing to do', failed: 'FAILED' };
+
+/** What every job run started from the command line shares: Ctrl-C, the cache, the lock wait, and a line per step. */
+export function jobRunFromCli(ctx: CommandContext, jobName: string): RunJobOptions {
+  return {
+    signal: ctx.signal,
+    cacheRoot: cacheRoot(ctx.global),
+    ...(ctx.global.retryLock ? { lockWaitMs: lockWaitMs(ctx.global) } : {}),
+    log: (l) => ctx.out.verbose(l),
+    warn: (l) => ctx.out.warn(l),
+    onStep: (s) => {
+      ctx.out.emit({ type: 'step', job: jobName, ...s });
+      ctx.out.info(describeStep(s));
+    },
+  };
+}
 
 export function describeStep(s: JobStepResult): string {
   const what = [s.step, s.source && `source ${s.source}`, s.repository && `→ ${s.repository}`].filter(Boolean).join(' ');
