@@ -70,6 +70,9 @@ export class Packer {
     const limit = this.options.concurrency ?? 2;
     while (this.uploads.size >= limit) await Promise.race(this.uploads);
     this.throwIfFailed();
+    // Stopped while waiting for a free upload slot: a pack stored now would reach the in-memory
+    // index after the run's last index file was written, and a later run would trust it.
+    if (this.stopped) throw new LifeboatError(ErrorCode.Interrupted, 'the backup was stopped; no more data is stored');
     const bytes = builder.finish(this.options.encryptionKey);
     const packId = sha256Hex(bytes);
     const task = (async () => {
@@ -114,7 +117,8 @@ export class Packer {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.allSettled([...this.uploads]);
+    // Until none is left: an upload that started while the first ones settled is waited for too.
+    while (this.uploads.size > 0) await Promise.allSettled([...this.uploads]);
   }
 
   /** Put packs back whose index could not be written, to be indexed later. */

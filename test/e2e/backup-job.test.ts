@@ -31,7 +31,7 @@ describe('lifeboat backup --job', () => {
 state_dir: ./state
 repositories:
   local:   { url: ./repo, password_file: repo.pass }
-  offsite: { url: ./offsite, password_file: repo.pass }
+  offsite: { url: ./offsite, password_file: repo.pass, retention: { keep_daily: 30, keep_weekly: 12, keep_monthly: 12 } }
 sources:
   etc: { type: files, paths: [./etc] }
   www: { type: files, paths: [./www] }

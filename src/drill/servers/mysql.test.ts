@@ -52,7 +52,7 @@ describe('restore drills (mysql)', () => {
     expect(report.verdict).toBe('PASS');
     expect(report.checks.map((c) => c.name)).toEqual(['restore', 'tables', 'schemaHash', 'recent data']);
     expect(report.checks[1]).toMatchObject({ expected: { events: 3 }, actual: { events: 3 } });
-    expect(report.rpo).toMatchObject({ ok: true, basis: 'newest events.created_at in the restored copy' });
+    expect(report.rpo).toMatchObject({ ok: true, basis: 'snapshot time minus the newest events.created_at in the restored copy' });
     expect(report.rpo.measuredSeconds).toBeLessThan(600);
     const left = (await server.sql(`SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'lifeboat%'`)) as unknown[];
     expect(left).toEqual([]);

@@ -60,7 +60,7 @@ describe('restore drills (postgres)', () => {
     expect(report.snapshot.id).toBe(snapshot.id);
     expect(report.restoredTo).toMatch(new RegExp(`^postgres://lifeboat_backup@127\\.0\\.0\\.1:${server.port}/lifeboat_drill_[0-9a-f]{12}$`));
     expect(report.checks.map((c) => c.name)).toEqual(['restore', 'tables', 'schemaHash', 'recentData', 'recent data']);
-    expect(report.rpo.basis).toBe('newest events.created_at in the restored copy');
+    expect(report.rpo.basis).toBe('snapshot time minus the newest events.created_at in the restored copy');
     expect(report.smoke).toMatchObject({ ok: true, exitCode: 0 });
     expect(JSON.stringify(report)).not.toContain(PASSWORD);
     expect(drillDatabases()).toBe('');
