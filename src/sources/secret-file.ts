@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { checkSecretFileMode } from '../util/secret-file-mode.js';
 
@@ -11,4 +13,17 @@ export async function readSecretFile(file: string, what: string): Promise<string
   const secret = text.replace(/\r?\n$/, '');
   if (!secret) throw new LifeboatError(ErrorCode.Config, `the ${what} file ${file} is empty`);
   return secret;
+}
+
+/**
+ * A 0600 file holding credentials for a tool (a pgpass or option file), under a
+ * name of its own in the run's private temp directory. Never rewritten: a file
+ * shared by several dumps of one run and rewritten for each could be read
+ * empty, mid-write, by a tool starting at that moment — which then connects
+ * without its password, or as another user to another server.
+ */
+export async function writeCredentialFile(tempDir: string, name: string, text: string): Promise<string> {
+  const file = path.join(tempDir, `${name}-${randomBytes(6).toString('hex')}`);
+  await writeFile(file, text, { mode: 0o600, flag: 'wx' });
+  return file;
 }

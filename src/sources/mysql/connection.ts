@@ -1,9 +1,8 @@
 import { accessSync, constants } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { readSecretFile } from '../secret-file.js';
+import { readSecretFile, writeCredentialFile } from '../secret-file.js';
 import { parseDatabaseUrl } from '../database-url.js';
 
 /** Where a MySQL/MariaDB database is, without credentials (safe to log and record). */
@@ -49,9 +48,7 @@ export async function writeDefaultsFile(conn: MysqlConnection, tempDir: string):
   if (conn.socket) lines.push(`socket=${quote(conn.socket)}`, 'protocol=SOCKET');
   else lines.push(`host=${quote(conn.host)}`, `port=${conn.port}`, 'protocol=TCP');
   if (conn.password !== undefined) lines.push(`password=${quote(conn.password)}`);
-  const file = path.join(tempDir, 'mysql-client.cnf');
-  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  return file;
+  return writeCredentialFile(tempDir, 'mysql-client.cnf', `${lines.join('\n')}\n`);
 }
 
 /** Open a connection; failures become SourceFailed errors that say what to check. */

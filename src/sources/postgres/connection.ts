@@ -1,8 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { readSecretFile } from '../secret-file.js';
+import { readSecretFile, writeCredentialFile } from '../secret-file.js';
 import { parseDatabaseUrl } from '../database-url.js';
 
 /** Where a PostgreSQL database is, without credentials (safe to log and record). */
@@ -48,10 +47,8 @@ export async function toolEnv(conn: PgConnection, tempDir: string, database = co
   const env: Record<string, string> = { PGHOST: conn.host, PGPORT: String(conn.port), PGUSER: conn.user, PGDATABASE: database, PGAPPNAME: 'lifeboat', PGCONNECT_TIMEOUT: '15' };
   if (conn.sslmode) env.PGSSLMODE = conn.sslmode;
   if (conn.password !== undefined) {
-    const file = path.join(tempDir, 'pgpass');
     const escaped = conn.password.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-    await writeFile(file, `*:*:*:*:${escaped}\n`, { mode: 0o600 });
-    env.PGPASSFILE = file;
+    env.PGPASSFILE = await writeCredentialFile(tempDir, 'pgpass', `*:*:*:*:${escaped}\n`);
   }
   return env;
 }
