@@ -13,6 +13,7 @@ import { TreeWalker, type InputError } from './walker.js';
 import { checkGivenInputs, emptyPathErrors } from './given-inputs.js';
 import { abortable, throwIfAborted } from './abort.js';
 import { keepDurablePacks, newRunPacker } from './run-packer.js';
+import { onAbort } from '../util/on-abort.js';
 
 export interface BackupOptions {
   paths: string[];
@@ -88,9 +89,8 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     // One failing input (a dump that exits non-zero) stops the others, so no producer keeps running for nothing.
     const stopInputs = new AbortController();
     const outer = options.signal;
-    // An abort that came earlier (while locking, loading the index) fires no event: stop the inputs before any is opened.
-    if (outer?.aborted) stopInputs.abort(outer.reason);
-    else outer?.addEventListener('abort', () => stopInputs.abort(outer.reason), { once: true });
+    // An abort that came earlier (while locking, loading the index) stops the inputs before any is opened.
+    onAbort(outer, () => stopInputs.abort(outer?.reason));
     const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal, options.afterRead);
     for (const e of inputErrors) walker.recordInputError(e);
     if (paths.includes('/') && (streams.length || mounts.length)) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');

@@ -13,6 +13,7 @@ export { sourceMetadata };
 import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from './registry.js';
 import { databaseView } from './all-databases.js';
+import { onAbort } from '../util/on-abort.js';
 
 export interface SourceBackupOptions {
   tags?: string[];
@@ -45,9 +46,8 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
   // drivers tie their dump processes and connections to it, so none outlives the backup.
   const inputs = new AbortController();
   const stopInputs = () => inputs.abort(outer.reason);
-  // Already aborted (a signal before this backup began) fires no event: the capture must see it.
-  if (outer.aborted) stopInputs();
-  else outer.addEventListener('abort', stopInputs, { once: true });
+  // Already aborted (a signal before this backup began): the capture must see it.
+  onAbort(outer, stopInputs);
   const signal = inputs.signal;
   const log = options.log ?? (() => {});
   const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-${config.type}-`);
@@ -63,8 +63,7 @@ export async function backupSource(repo: Repository, name: string, config: Sourc
       streams: capture.streams?.map((s) => ({
         ...s,
         open: (stopped: AbortSignal) => {
-          if (stopped.aborted) inputs.abort();
-          else stopped.addEventListener('abort', () => inputs.abort(), { once: true });
+          onAbort(stopped, () => inputs.abort());
           return s.open(stopped);
         },
       })),

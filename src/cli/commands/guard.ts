@@ -6,6 +6,7 @@ import { guardWithConfig } from '../../jobs/guard.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import { cacheRoot, type CommandContext } from '../context.js';
+import { onAbort } from '../../util/on-abort.js';
 
 interface Flags {
   source: string[];
@@ -47,12 +48,10 @@ export function registerGuard(program: Command, action: ActionFactory): void {
 function runCommand(argv: string[], signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-    const forward = () => child.kill('SIGTERM');
-    if (signal.aborted) forward();
-    else signal.addEventListener('abort', forward, { once: true });
+    const detach = onAbort(signal, () => child.kill('SIGTERM'));
     child.once('error', (err) => reject(new LifeboatError(ErrorCode.Failure, `cannot run ${argv[0]}: ${err.message}`)));
     child.once('close', (code, sig) => {
-      signal.removeEventListener('abort', forward);
+      detach();
       resolve(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0));
     });
   });

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { RedisTarget } from './redis-target.js';
+import { onAbort } from '../../util/on-abort.js';
 
 /**
  * One raw connection to a Redis server speaking RESP: enough for AUTH, INFO
@@ -40,10 +41,8 @@ export class RespConnection {
         : net.connect({ host: target.host, port: target.port });
     socket.on('error', () => {}); // surfaced by the pending read or the connect wait below
     socket.setKeepAlive(true, 30_000);
-    const abort = () => socket.destroy(new LifeboatError(ErrorCode.Interrupted, `connection to ${target.label} stopped: interrupted`));
-    if (signal?.aborted) abort();
-    else signal?.addEventListener('abort', abort, { once: true });
-    socket.once('close', () => signal?.removeEventListener('abort', abort));
+    const detach = onAbort(signal, () => socket.destroy(new LifeboatError(ErrorCode.Interrupted, `connection to ${target.label} stopped: interrupted`)));
+    socket.once('close', detach);
     const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
     try {
       await once(socket, target.tls && !target.socketPath ? 'secureConnect' : 'connect');
