@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { SourceType } from '../config/source-schemas.js';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { describeIssues } from '../repository/schema-issues.js';
+import { parseJsonWith } from '../repository/schema-issues.js';
 import type { VerifyCheck } from '../verify/checks.js';
 import type { SmokeResult } from './smoke.js';
 
@@ -122,13 +121,5 @@ export const drillReportSchema = z.looseObject({
 });
 
 export function parseDrillReport(plain: Buffer, object: string): DrillReport {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(plain.toString('utf8'));
-  } catch (cause) {
-    throw new LifeboatError(ErrorCode.Corrupt, `drill report ${object} is not valid JSON`, { cause });
-  }
-  const parsed = drillReportSchema.safeParse(raw);
-  if (!parsed.success) throw new LifeboatError(ErrorCode.Corrupt, `drill report ${object} is malformed: ${describeIssues(parsed.error)}`);
-  return parsed.data as DrillReport;
+  return parseJsonWith(plain, drillReportSchema, `drill report ${object}`) as DrillReport;
 }

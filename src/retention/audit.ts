@@ -2,9 +2,8 @@ import { appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import { describeIssues } from '../repository/schema-issues.js';
+import { parseJsonWith } from '../repository/schema-issues.js';
 import { VERSION } from '../version.js';
 import { makeDirectories } from '../util/make-dirs.js';
 
@@ -68,15 +67,7 @@ const auditSchema = z.looseObject({
 
 /** An audit record that decrypts but is malformed is an error naming the object, never half-read. */
 function parseAudit(plain: Buffer, object: string): AuditRecord {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(plain.toString('utf8'));
-  } catch (cause) {
-    throw new LifeboatError(ErrorCode.Corrupt, `audit record ${object} is not valid JSON`, { cause });
-  }
-  const parsed = auditSchema.safeParse(raw);
-  if (!parsed.success) throw new LifeboatError(ErrorCode.Corrupt, `audit record ${object} is malformed: ${describeIssues(parsed.error)}`);
-  return parsed.data as unknown as AuditRecord;
+  return parseJsonWith(plain, auditSchema, `audit record ${object}`) as unknown as AuditRecord;
 }
 
 function safeUser(): string {
