@@ -212,14 +212,18 @@ export function notConnected(ctx: JobRunContext, repository: string): boolean {
   return true;
 }
 
+/** A removable repository that is not mounted: the step is recorded `skipped: not connected`, never passed silently. */
+function skippedAsNotConnected(ctx: JobRunContext, base: Pick<JobStepResult, 'step' | 'source'> & { repository: string }): boolean {
+  if (!notConnected(ctx, base.repository)) return false;
+  ctx.record({ ...base, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
+  return true;
+}
+
 async function backupStep(ctx: JobRunContext, options: RunJobOptions): Promise<void> {
   const to = ctx.job.to;
   if (!to) return;
   for (const source of jobSources(ctx.loaded, ctx.job)) {
-    if (notConnected(ctx, to)) {
-      ctx.record({ step: 'backup', source, repository: to, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-      continue;
-    }
+    if (skippedAsNotConnected(ctx, { step: 'backup', source, repository: to })) continue;
     await timedStep(ctx, { step: 'backup', source, repository: to }, async () => {
       const repo = await ctx.open(to);
       const progress = newBackupProgress();
@@ -311,10 +315,7 @@ async function forgetStep(ctx: JobRunContext): Promise<void> {
       }
       continue;
     }
-    if (notConnected(ctx, repository)) {
-      ctx.record({ step: 'forget', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-      continue;
-    }
+    if (skippedAsNotConnected(ctx, { step: 'forget', repository })) continue;
     if (sources.length === 0) {
       nothingToDo(ctx, { step: 'forget', repository }, 'the job names no source');
       continue;
@@ -355,10 +356,7 @@ async function pruneStep(ctx: JobRunContext): Promise<void> {
   const repositories = maintainedRepositories(ctx.job);
   if (repositories.length === 0) return nothingToDo(ctx, { step: 'prune' }, 'the job has no repository (`to` or `copy_to`) to prune');
   for (const repository of repositories) {
-    if (notConnected(ctx, repository)) {
-      ctx.record({ step: 'prune', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-      continue;
-    }
+    if (skippedAsNotConnected(ctx, { step: 'prune', repository })) continue;
     await timedStep(ctx, { step: 'prune', repository }, async () => {
       const summary = summarisePrune(await prune(await ctx.open(repository)));
       return { detail: summary as unknown as Record<string, unknown> };
@@ -375,10 +373,7 @@ async function verifyStep(ctx: JobRunContext): Promise<void> {
   const repositories = maintainedRepositories(ctx.job);
   if (repositories.length === 0) return nothingToDo(ctx, { step: 'verify' }, 'the job has no repository (`to` or `copy_to`) to verify');
   for (const repository of repositories) {
-    if (notConnected(ctx, repository)) {
-      ctx.record({ step: 'verify', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-      continue;
-    }
+    if (skippedAsNotConnected(ctx, { step: 'verify', repository })) continue;
     let sources = jobSources(ctx.loaded, ctx.job);
     if (!ctx.job.sources && !ctx.job.to) {
       try {
@@ -421,10 +416,7 @@ async function drillStep(ctx: JobRunContext): Promise<void> {
   for (const source of sources) {
     const startedAt = new Date().toISOString();
     const started = Date.now();
-    if (notConnected(ctx, from)) {
-      ctx.record({ step: 'drill', source, repository: from, startedAt, durationMs: 0, outcome: 'skipped', error: 'not connected' });
-      continue;
-    }
+    if (skippedAsNotConnected(ctx, { step: 'drill', source, repository: from })) continue;
     try {
       const { report } = await runDrill(await ctx.open(from), {
         source,
@@ -447,10 +439,7 @@ async function checkStep(ctx: JobRunContext): Promise<void> {
   const repositories = maintainedRepositories(ctx.job);
   if (repositories.length === 0) return nothingToDo(ctx, { step: 'check' }, 'the job has no repository (`to` or `copy_to`) to check');
   for (const repository of repositories) {
-    if (notConnected(ctx, repository)) {
-      ctx.record({ step: 'check', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
-      continue;
-    }
+    if (skippedAsNotConnected(ctx, { step: 'check', repository })) continue;
     await timedStep(ctx, { step: 'check', repository }, async () => {
       const report = await check(await ctx.open(repository));
       const errors = report.findings.filter((f) => f.severity === 'error');
