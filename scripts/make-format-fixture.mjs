@@ -73,7 +73,7 @@ function bigContent() {
   return Buffer.concat([randomBytes(1, 12_000), text, randomBytes(2, 4_000)]);
 }
 
-/** A file whose header says SQLite with 4 KiB pages: cut at fixed 8 KiB offsets (format §5). */
+/** A file whose header says SQLite with 4 KiB pages: cut at fixed 8 KiB offsets (docs/repository-format.md §5). */
 function sqliteLike() {
   const header = Buffer.alloc(100);
   header.write('SQLite format 3\0', 0, 'latin1');
