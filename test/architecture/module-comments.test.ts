@@ -40,7 +40,7 @@ const isModuleComment = (comment: string) => /@module\b|@packageDocumentation\b/
 
 /** What is wrong with where one file's comments sit, as messages naming the file and line. */
 function moduleCommentProblems(file: string, text: string): string[] {
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false);
   const where = (pos: number) => `${file}:${sf.getLineAndCharacterOfPosition(pos).line + 1}`;
   const problems: string[] = [];
   const statements = sf.statements;
@@ -49,29 +49,20 @@ function moduleCommentProblems(file: string, text: string): string[] {
   const headerStart = shebang ? shebang.length : 0;
   const header = ts.getLeadingCommentRanges(text, headerStart) ?? [];
 
-  // Every JSDoc block tagged as the module's, anywhere in the file.
+  // Every JSDoc block tagged as the module's, before any top-level statement or the end of the file.
   const tagged: ts.CommentRange[] = [];
   const seen = new Set<number>();
-  const visit = (node: ts.Node) => {
-    for (const c of ts.getLeadingCommentRanges(text, node.getFullStart()) ?? []) {
+  for (const at of [headerStart, ...statements.map((s) => s.getFullStart()), sf.endOfFileToken.getFullStart()]) {
+    for (const c of ts.getLeadingCommentRanges(text, at) ?? []) {
       if (seen.has(c.pos)) continue;
       seen.add(c.pos);
       if (isJsdoc(text, c) && isModuleComment(text.slice(c.pos, c.end))) tagged.push(c);
     }
-    ts.forEachChild(node, visit);
-  };
-  for (const c of header) {
-    seen.add(c.pos);
-    if (isJsdoc(text, c) && isModuleComment(text.slice(c.pos, c.end))) tagged.push(c);
-  }
-  statements.forEach(visit);
-  for (const c of ts.getLeadingCommentRanges(text, sf.endOfFileToken.getFullStart()) ?? []) {
-    if (!seen.has(c.pos) && isJsdoc(text, c) && isModuleComment(text.slice(c.pos, c.end))) tagged.push(c);
   }
 
   if (tagged.length > 1) problems.push(`${where(tagged[1]!.pos)}: a second @module comment (a file has one description)`);
   for (const c of tagged) {
-    if (c !== header[0] || c.end > firstToken) problems.push(`${where(c.pos)}: the @module comment must be the first thing in the file, before the imports`);
+    if (c.pos !== header[0]?.pos || c.end > firstToken) problems.push(`${where(c.pos)}: the @module comment must be the first thing in the file, before the imports`);
     else if (!/^\r?\n\r?\n/.test(text.slice(c.end))) problems.push(`${where(c.pos)}: a blank line must follow the @module comment`);
   }
 
