@@ -220,8 +220,23 @@ try {
     diff: changes,
   };
   writeFileSync(path.join(fixture, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
+  // Pins every file but itself and the README (which may be reworded), as `sha256sum -c` reads it.
+  const files = [];
+  const walk = (rel) => {
+    for (const e of readdirSync(path.join(fixture, rel), { withFileTypes: true })) {
+      const p = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
+  walk('');
+  const sums = files
+    .sort()
+    .map((f) => `${createHash('sha256').update(readFileSync(path.join(fixture, f))).digest('hex')}  ${f}\n`)
+    .join('');
+  writeFileSync(path.join(fixture, 'FILES.sha256'), sums);
   console.log(`wrote ${path.relative(root, fixture)}: snapshots ${first.slice(0, 8)} and ${second.slice(0, 8)}`);
-  console.log('now write its README.md and FILES.sha256 (see the format-v1 fixture) and commit them');
+  console.log('now write its README.md (see the format-v1 fixture) and commit the directory');
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
