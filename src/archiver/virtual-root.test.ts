@@ -16,7 +16,7 @@ function shape(dir: VirtualDir): unknown {
 
 describe('normalisePaths', () => {
   it('resolves relative paths against cwd and sorts', () => {
-    expect(normalisePaths(['b', './a', '/abs', 'c/../d/'], '/work')).toEqual(['/abs', '/work/a', '/work/b', '/work/d']);
+    expect(normalisePaths(['b', './a', '/abs', 'c/../d/'], '/home/user')).toEqual(['/abs', '/home/user/a', '/home/user/b', '/home/user/d']);
   });
 
   it('removes exact duplicates (also when spelled differently)', () => {

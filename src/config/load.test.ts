@@ -6,7 +6,7 @@ import type { ConfigProblem } from './problems.js';
 import { CONFIG_TEMPLATE } from './template.js';
 
 /** A full example configuration, every section. */
-const SPEC_EXAMPLE = `version: 1
+const FULL_EXAMPLE = `version: 1
 state_dir: /var/lib/lifeboat              # local catalog; a cache, rebuildable from repositories
 repositories:
   local:   { url: /var/backup/lifeboat, password_file: /etc/lifeboat/repo.pass, media: disk, location: onsite,
@@ -49,8 +49,8 @@ function problems(text: string, env: NodeJS.ProcessEnv = {}): ConfigProblem[] {
 }
 
 describe('lifeboat.yaml', () => {
-  it('accepts the example of the product contract', () => {
-    const { config } = parseConfig(SPEC_EXAMPLE, '/etc/lifeboat/lifeboat.yaml');
+  it('accepts a full example with every section', () => {
+    const { config } = parseConfig(FULL_EXAMPLE, '/etc/lifeboat/lifeboat.yaml');
     expect(Object.keys(config.sources!)).toHaveLength(7);
     expect(config.jobs!.daily!.then).toEqual(['forget', 'check']);
     expect(config.repositories!.usb!.require_mount).toBe(true);

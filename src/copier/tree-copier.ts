@@ -16,20 +16,21 @@ const FILES_AT_ONCE = 8;
  * Rebuilds a snapshot's trees in another repository. Blob ids and chunk
  * boundaries depend on each repository's keys, so content cannot be moved
  * blob by blob: every file is streamed from the source (each blob
- * authenticated, the whole content checked against its recorded SHA-256) into
+ * authenticated and checked against its id, the length against the recorded size) into
  * the destination's own saving pipeline, which chunks, deduplicates, seals and
  * packs it like a backup would. Nodes keep all their metadata; only content
  * lists and subtree ids change.
  *
- * Content is read once per run: equal bytes (equal SHA-256) chunk to equal
- * blobs, so a file already copied — or held by the destination's copy of an
- * earlier snapshot at the same path — reuses that content list as long as the
- * destination still holds every one of its blobs.
+ * Content is read once per run: equal content (the same source blob ids) chunks to equal
+ * blobs, so a file already copied in this run reuses that content list as long
+ * as the destination still holds every one of its blobs. Content held by the
+ * destination's copy of an earlier snapshot is read from the source again; the
+ * saving pipeline then finds its blobs known and stores nothing twice.
  */
 export class TreeCopier {
   /** Source tree id → destination tree id, for directories met again in this run. */
   private readonly trees = new Map<string, string>();
-  /** SHA-256 of content → the destination's content list for it. */
+  /** Size and source content ids → the destination's content list for them. */
   private readonly contents = new Map<string, SavedContent>();
   private readonly files = new Semaphore(FILES_AT_ONCE);
 

@@ -6,8 +6,8 @@ import type { TreeNode } from '../repository/tree.js';
  * Check a copied tree in the destination against its source before the
  * snapshot naming it is written: every destination tree loads (authenticated
  * and re-hashed against its id), holds the same entries with the same
- * metadata — including each file's size and SHA-256, which must equal the
- * source's record — and every content blob is indexed in a pack that storage
+ * metadata — including each file's size, which must equal the source's
+ * record — and every content blob is indexed in a pack that storage
  * holds at the indexed size. Call `dest.checkPacks()` first, so that a pack
  * that went missing or was cut short counts as absent.
  */

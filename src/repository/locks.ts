@@ -1,10 +1,3 @@
-import { z } from 'zod';
-import os from 'node:os';
-import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import type { Storage } from '../storage/contract.js';
-import { open, seal } from './crypto.js';
-import { randomId } from './ids.js';
-
 /**
  * Repository locks (`locks/<random id>`, sealed). Backups take shared locks;
  * prune and key changes take exclusive ones. A lock is refreshed every
@@ -12,7 +5,17 @@ import { randomId } from './ids.js';
  * this host, is stale and removed by whoever finds it. A process that cannot
  * prove it still holds its lock (its lock vanished, or it was frozen longer than
  * `staleMs`) must stop without saving a snapshot: `assertHeld` checks that.
+ *
+ * @module
  */
+
+import { z } from 'zod';
+import os from 'node:os';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import type { Storage } from '../storage/contract.js';
+import { open, seal } from './crypto.js';
+import { randomId } from './ids.js';
+
 export interface LockRecord {
   host: string;
   pid: number;
