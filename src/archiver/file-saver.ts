@@ -1,17 +1,3 @@
-/**
- * Turns content into stored blobs, keeping every core busy:
- * - small files (under the minimum chunk size) are read, hashed, compressed
- *   and sealed as one blob by a worker, many files per worker task;
- * - larger files are read once by a worker, which chunks them and hashes the
- *   chunks a window at a time, asks this thread which of them the repository
- *   lacks, and seals only those (`ChunkFileTask`);
- * - streams (library only) are chunked on this thread and their new chunks
- *   sealed in workers.
- * Bytes in flight are bounded, whatever the file sizes.
- *
- * @module
- */
-
 import { createHmac } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { BlobType } from '../repository/blob-types.js';
@@ -25,6 +11,17 @@ import type { BackupProgress } from './progress.js';
 import { SealBatcher } from './seal-batcher.js';
 import { throwIfAborted } from './abort.js';
 
+/**
+ * Turns content into stored blobs, keeping every core busy:
+ * - small files (under the minimum chunk size) are read, hashed, compressed
+ *   and sealed as one blob by a worker, many files per worker task;
+ * - larger files are read once by a worker, which chunks them and hashes the
+ *   chunks a window at a time, asks this thread which of them the repository
+ *   lacks, and seals only those (`ChunkFileTask`);
+ * - streams (library only) are chunked on this thread and their new chunks
+ *   sealed in workers.
+ * Bytes in flight are bounded, whatever the file sizes.
+ */
 export interface SavedContent {
   content: string[];
   size: number;

@@ -1,12 +1,9 @@
+import { formatBytes, formatDuration } from './format.js';
+
 /**
  * A one-line progress display on a terminal (stderr), redrawn a few times a
  * second: files, bytes, rate and ETA. Silent when stderr is not a terminal.
- *
- * @module
  */
-
-import { formatBytes, formatDuration } from './format.js';
-
 export interface ProgressSnapshot {
   label: string;
   files: number;

@@ -5,8 +5,6 @@
  * dashboard's compiler (DOM, no Node types) reads this same file.
  *
  * Times are ISO 8601 UTC strings; a value nobody knows is null.
- *
- * @module
  */
 
 // ---- errors, health, events -----------------------------------------------

@@ -1,3 +1,9 @@
+import { lstat, realpath, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LifeboatConfig } from '../config/schema.js';
+import { describeLocation } from '../storage/registry.js';
+
 /**
  * Where the API may restore (it runs as the daemon's user, often root): only
  * below the system temp directory and the configured `server.restore_roots`,
@@ -5,16 +11,7 @@
  * The target is resolved (its existing part with realpath) before any check,
  * and the resolved path is what the restore then uses, so a symlinked parent
  * cannot send it elsewhere than where it was checked.
- *
- * @module
  */
-
-import { lstat, realpath, stat } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import type { LifeboatConfig } from '../config/schema.js';
-import { describeLocation } from '../storage/registry.js';
-
 export interface TargetDecision {
   target?: string;
   problem?: string;

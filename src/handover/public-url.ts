@@ -4,10 +4,7 @@
  * kept depends on the URL's job: a database or SFTP login name is needed to
  * reconnect, but webhook and ping URLs carry their tokens in the path, so only
  * their scheme and host are shown.
- *
- * @module
  */
-
 export interface PublicUrlOptions {
   /** Keep the user name (database and SFTP logins); default false. */
   user?: boolean;

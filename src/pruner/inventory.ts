@@ -1,11 +1,3 @@
-/**
- * Everything prune decides on, loaded in full or not at all: any listing
- * error, unreadable index file, unreadable snapshot or unreadable tree rejects,
- * because deleting on incomplete knowledge is how backups get destroyed.
- *
- * @module
- */
-
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import { decodeIndexFile, type IndexedPack } from '../repository/index-file.js';
 import { blobKey } from '../repository/master-index.js';
@@ -19,6 +11,11 @@ import type { StoredRecord } from './record.js';
 import { referencedBlobs } from './references.js';
 import { assertNoSnapshotVanished, knownSnapshots } from './snapshot-guard.js';
 
+/**
+ * Everything prune decides on, loaded in full or not at all: any listing
+ * error, unreadable index file, unreadable snapshot or unreadable tree rejects,
+ * because deleting on incomplete knowledge is how backups get destroyed.
+ */
 export interface Inventory {
   /** Index files read (`index/<id>`). */
   indexFiles: string[];

@@ -1,3 +1,10 @@
+import { ErrorCode, isLifeboatError } from '../errors/index.js';
+import type { IndexedPack } from '../repository/index-file.js';
+import { MasterIndex } from '../repository/master-index.js';
+import { Packer } from '../repository/packer.js';
+import type { Repository } from '../repository/repository.js';
+import type { RepackItem } from './plan.js';
+
 /**
  * Copy the needed blobs of wasteful packs into new packs, then index them, as
  * a backup would (packs durable first, then one index file naming them). Each
@@ -7,17 +14,7 @@
  * verified envelope is as good as sealing it again and costs no compression.
  * A pack that fails verification is not copied; it stays, still referenced,
  * and the sweep keeps it because its blobs have no copy elsewhere.
- *
- * @module
  */
-
-import { ErrorCode, isLifeboatError } from '../errors/index.js';
-import type { IndexedPack } from '../repository/index-file.js';
-import { MasterIndex } from '../repository/master-index.js';
-import { Packer } from '../repository/packer.js';
-import type { Repository } from '../repository/repository.js';
-import type { RepackItem } from './plan.js';
-
 export interface RepackResult {
   /** New packs written (all indexed). */
   packs: IndexedPack[];

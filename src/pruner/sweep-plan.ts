@@ -1,3 +1,7 @@
+import { blobKey } from '../repository/master-index.js';
+import { isHealthy, type Inventory } from './inventory.js';
+import type { PackRef } from './plan.js';
+
 /**
  * Which ripe marked packs may be deleted now (pure). The inventory is fresh,
  * taken under the exclusive lock, so it includes every snapshot saved since
@@ -6,14 +10,7 @@
  * is not marked at all; otherwise it is kept (and unmarked with its record).
  * Checking copies against all ripe packs, not against what is finally deleted,
  * can only keep more.
- *
- * @module
  */
-
-import { blobKey } from '../repository/master-index.js';
-import { isHealthy, type Inventory } from './inventory.js';
-import type { PackRef } from './plan.js';
-
 export interface SweepPlan {
   delete: PackRef[];
   /** Marked packs that are needed again (or damaged) and so stay. */

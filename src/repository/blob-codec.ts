@@ -1,14 +1,11 @@
-/**
- * A blob on its way into a pack: its plaintext is `codec byte ‖ payload`,
- * sealed in one envelope. These functions are pure and run in worker threads.
- *
- * @module
- */
-
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { blobId, open, seal, sealParts } from './crypto.js';
 import { Codec, type BlobCompressor, type Compressed } from './codec.js';
 
+/**
+ * A blob on its way into a pack: its plaintext is `codec byte ‖ payload`,
+ * sealed in one envelope. These functions are pure and run in worker threads.
+ */
 export interface SealedBlob {
   id: Buffer;
   sealed: Buffer;

@@ -1,3 +1,7 @@
+import { createCipheriv } from 'node:crypto';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { GEAR_BYTES, GearKernel } from './gear-wasm.js';
+
 /**
  * Content-defined chunking (FastCDC with normalised chunking).
  *
@@ -12,14 +16,7 @@
  * the chunker's own scratch memory first (at most `max - min` bytes per cut).
  * `cutReference` is the same scan in JavaScript, kept as the specification
  * that the tests hold the WebAssembly scan to.
- *
- * @module
  */
-
-import { createCipheriv } from 'node:crypto';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { GEAR_BYTES, GearKernel } from './gear-wasm.js';
-
 export interface ChunkerParams {
   min: number;
   avg: number;

@@ -1,3 +1,6 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
 /**
  * Authenticated encryption of every object in the repository.
  *
@@ -12,13 +15,7 @@
  * additional authenticated data: a valid ciphertext of one kind cannot be
  * passed off as another. Blobs also bind their id: AAD = kind ‖ blob id, so a
  * blob's ciphertext can only ever stand for the content it was sealed as.
- *
- * @module
  */
-
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-
 export const ENVELOPE_VERSION = 1;
 const SALT_BYTES = 16;
 const NONCE_BYTES = 12;

@@ -1,13 +1,10 @@
-/**
- * All blobs the repository knows, in memory, keyed by id. Ids are kept as
- * 32-character latin1 strings: the cheapest exact Map key V8 offers for 32 bytes.
- *
- * @module
- */
-
 import type { BlobLocation, BlobType } from './blob-types.js';
 import type { IndexedPack } from './index-file.js';
 
+/**
+ * All blobs the repository knows, in memory, keyed by id. Ids are kept as
+ * 32-character latin1 strings: the cheapest exact Map key V8 offers for 32 bytes.
+ */
 export function blobKey(id: Buffer): string {
   return id.toString('latin1');
 }

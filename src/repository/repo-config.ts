@@ -1,13 +1,10 @@
-/**
- * The repository's `config` object (sealed with the repository key). Readers
- * refuse a format version they do not know instead of guessing.
- *
- * @module
- */
-
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from './chunker.js';
 
+/**
+ * The repository's `config` object (sealed with the repository key). Readers
+ * refuse a format version they do not know instead of guessing.
+ */
 export const REPOSITORY_FORMAT_VERSION = 1;
 
 export interface RepositoryConfig {

@@ -1,11 +1,3 @@
-/**
- * The pool of worker threads that chunk and hash files, compress, encrypt and
- * decrypt blobs, so every core works while the main thread walks directories
- * and writes packs.
- *
- * @module
- */
-
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +8,11 @@ import type { RepositoryConfig } from './repo-config.js';
 import type { ChunkFileResult, OpenItem, OpenResult, SealItem, SealResult, WorkerSetup, WorkerTask } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 
+/**
+ * The pool of worker threads that chunk and hash files, compress, encrypt and
+ * decrypt blobs, so every core works while the main thread walks directories
+ * and writes packs.
+ */
 function workerFile(): { filename: string; execArgv: string[] } {
   // CommonJS entries that import the worker asynchronously (see seal-worker-entry.cts).
   const built = fileURLToPath(new URL('./seal-worker-entry.cjs', import.meta.url));

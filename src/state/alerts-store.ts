@@ -1,16 +1,13 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { makeDirectoriesSync } from '../util/make-dirs.js';
+
 /**
  * Alert state in `<state_dir>/state.db` beside the run history: one row per
  * alert from firing to resolution, so a restarted daemon neither fires an
  * alert again nor forgets to send its "recovered" message. At most one open
  * row per key.
- *
- * @module
  */
-
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { makeDirectoriesSync } from '../util/make-dirs.js';
-
 export interface AlertRecord {
   id: number;
   key: string;

@@ -1,15 +1,12 @@
-/**
- * The local run history (`<state_dir>/state.db`): every job run and each of
- * its steps. A cache: every backup step is also recorded in its snapshot's
- * metadata, so `rebuild` can restore the history from the repositories.
- *
- * @module
- */
-
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { makeDirectoriesSync } from '../util/make-dirs.js';
 
+/**
+ * The local run history (`<state_dir>/state.db`): every job run and each of
+ * its steps. A cache: every backup step is also recorded in its snapshot's
+ * metadata, so `rebuild` can restore the history from the repositories.
+ */
 export type Outcome = 'ok' | 'failed' | 'skipped' | 'partial' | 'nothing_to_do';
 
 export interface StepRecord {

@@ -2,10 +2,7 @@
  * Maps repository locations (`--repo`) to Storage drivers by URL scheme.
  * A location without a scheme is a local path; `file:` and `memory:` are
  * registered by default, remote drivers register themselves on import.
- *
- * @module
  */
-
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCode, LifeboatError } from '../errors/index.js';

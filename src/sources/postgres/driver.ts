@@ -1,11 +1,3 @@
-/**
- * PostgreSQL: pg_dump (custom format) streamed into the repository from an
- * exported snapshot, plus roles and tablespaces from pg_dumpall; restored with
- * pg_restore into a named database and measured the way it was recorded.
- *
- * @module
- */
-
 import type { SourceDriver } from '../contract.js';
 import { backsUpServer } from '../all-databases.js';
 import { capturePostgres } from './capture.js';
@@ -15,6 +7,11 @@ import { measureDatabase } from './measure.js';
 import { recordOf, restorePostgres, restoreServer } from './restore.js';
 import { discardPostgres, postgresScratch } from './scratch.js';
 
+/**
+ * PostgreSQL: pg_dump (custom format) streamed into the repository from an
+ * exported snapshot, plus roles and tablespaces from pg_dumpall; restored with
+ * pg_restore into a named database and measured the way it was recorded.
+ */
 export const postgresSource: SourceDriver<'postgres'> = {
   type: 'postgres',
   verifiedFields: ['tables', 'schemaHash', 'recentData'],
