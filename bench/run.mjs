@@ -101,7 +101,7 @@ async function ensurePristine(opts, generator) {
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`dataset generator exited with ${code}`))));
   });
-  let report = null;
+  let report;
   try { report = JSON.parse(stdout.trim().split('\n').pop()); } catch { report = { raw: stdout }; }
   fs.writeFileSync(marker, `${JSON.stringify({ generator, seed: opts.seed, scale: opts.scale, completedAt: new Date().toISOString(), report }, null, 2)}\n`);
   log(`dataset: generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

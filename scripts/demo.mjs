@@ -279,7 +279,7 @@ heading('16. the daemon: `lifeboat serve` on a free loopback port, a job run thr
     const timer = setTimeout(() => resolve(undefined), 20_000);
     daemon.stderr.on('data', () => {
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) (clearTimeout(timer), resolve(m[1]));
+      if (m) { clearTimeout(timer); resolve(m[1]); }
     });
   });
   if (!url) problems.push(`serve: no listening line: ${log}`);

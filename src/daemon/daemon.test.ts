@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the API's JSON answers are read loosely, as scripts do */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,7 +28,7 @@ describe('lifeboat serve (in process)', () => {
     const headers: Record<string, string> = { ...(init.auth === null ? {} : { authorization: `Bearer ${init.auth ?? token}` }) };
     const res = await fetch(`${daemon.url}${pathname}`, { ...init, headers });
     const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as Record<string, any> };
   };
   const waitFor = async <T>(fn: () => Promise<T | undefined>, what: string): Promise<T> => {
     for (let i = 0; i < 200; i++) {
@@ -102,7 +103,7 @@ notify:
     expect((await call('/api/v1/jobs/ghost/run', { method: 'POST' })).status).toBe(404);
 
     const run = await waitFor(async () => {
-      const runs = (await call('/api/v1/jobs/nightly/runs')).json().runs as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const runs = (await call('/api/v1/jobs/nightly/runs')).json().runs as Array<Record<string, any>>;
       return runs.find((x) => x.id === runId && x.outcome !== 'running');
     }, 'the run to finish');
     expect(run.outcome).toBe('ok');
@@ -112,7 +113,7 @@ notify:
     for (const type of ['run.started', 'step.started', 'step.finished', 'run.finished']) expect(stream).toContain(`event: ${type}\n`);
     sse.destroy();
 
-    const jobs = (await call('/api/v1/jobs')).json().jobs as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const jobs = (await call('/api/v1/jobs')).json().jobs as Array<Record<string, any>>;
     expect(jobs.find((j) => j.name === 'nightly')).toMatchObject({ schedule: '0 3 * * *', next_run: expect.stringMatching(/T03:00:00.000Z$/), running: null, last_run: { id: runId, outcome: 'ok' } });
 
     const metrics = await call('/metrics');
@@ -139,7 +140,7 @@ notify:
 
   it('alerts on a failed job through the webhook, without secret file paths', async () => {
     expect((await call('/api/v1/jobs/bad/run', { method: 'POST' })).status).toBe(202);
-    const alert = await waitFor(async () => ((await call('/api/v1/alerts')).json().active as Array<Record<string, any>>).find((a) => a.rule === 'backup_failed'), 'the alert'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const alert = await waitFor(async () => ((await call('/api/v1/alerts')).json().active as Array<Record<string, any>>).find((a) => a.rule === 'backup_failed'), 'the alert');
     expect(alert).toMatchObject({ source: 'broken', repository: 'local', job: 'bad', severity: 'critical' });
     expect(alert.message).toContain('[secret file]');
     const sent = await waitFor(async () => hook.received.map((h) => JSON.parse(h.body)).find((b) => b.event === 'failure'), 'the failure webhook');
@@ -162,7 +163,7 @@ notify:
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Record<string, any> = (await call(`/api/v1/snapshots?limit=4${cursor ? `&cursor=${cursor}` : ''}`)).json(); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const page: Record<string, any> = (await call(`/api/v1/snapshots?limit=4${cursor ? `&cursor=${cursor}` : ''}`)).json();
       seen.push(...page.snapshots.map((s: { id: string }) => s.id));
       cursor = page.next_cursor;
     } while (cursor);

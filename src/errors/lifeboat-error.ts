@@ -1,4 +1,4 @@
-import { ErrorCode } from './codes.js';
+import type { ErrorCode } from './codes.js';
 
 export interface LifeboatErrorOptions {
   /** What the user can do about it, in one sentence. */

@@ -89,9 +89,9 @@ export class RunHistory {
   steps(filter: { runId?: string; source?: string; step?: string } = {}, limit = 1000): StepRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.runId) (where.push('run_id = ?'), args.push(filter.runId));
-    if (filter.source) (where.push('source = ?'), args.push(filter.source));
-    if (filter.step) (where.push('step = ?'), args.push(filter.step));
+    if (filter.runId) { where.push('run_id = ?'); args.push(filter.runId); }
+    if (filter.source) { where.push('source = ?'); args.push(filter.source); }
+    if (filter.step) { where.push('step = ?'); args.push(filter.step); }
     const sql = `SELECT * FROM steps ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit) as Array<Record<string, string | number | null>>;
     return rows.map((r) => ({

@@ -101,7 +101,7 @@ describe('API under load while backups run', () => {
         const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 20_000);
         server.stderr!.on('data', () => {
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-          if (m) (clearTimeout(timer), resolve(m[1]!));
+          if (m) { clearTimeout(timer); resolve(m[1]!); }
         });
       });
       const token = readFileSync(path.join(dir, 'state', 'api.token'), 'utf8').trim();
@@ -136,7 +136,7 @@ describe('API under load while backups run', () => {
             req.on('error', reject);
           });
           if (status === 200) counts.ok++;
-          else (counts.non200++, failures.push(`${p}: ${status}`));
+          else { counts.non200++; failures.push(`${p}: ${status}`); }
         } catch (err) {
           counts.errors++;
           failures.push(`${p}: ${String((err as Error).cause ?? err)}`);

@@ -23,7 +23,7 @@ export function repositoryRoutes(app: FastifyInstance, d: DaemonContext): void {
           const key = snap.source ?? '';
           const h = held.get(key);
           if (!h) held.set(key, { snapshots: 1, newest: snap.time });
-          else (h.snapshots++, snap.time > h.newest && (h.newest = snap.time));
+          else { h.snapshots++; if (snap.time > h.newest) h.newest = snap.time; }
         }
         return {
           name,

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /**
  * The web dashboard: the files `npm run build` puts in `dist/web/`, served at
@@ -55,7 +55,7 @@ export function isDashboardFile(method: string, url: string): boolean {
 }
 
 export function webRoutes(app: FastifyInstance): void {
-  const serve = (url: string, reply: import('fastify').FastifyReply) => {
+  const serve = (url: string, reply: FastifyReply) => {
     const f = load().get(url.split('?')[0]!);
     if (!f) return reply.code(404).type('text/plain; charset=utf-8').send('the dashboard is not built: run `npm run build`\n');
     reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');

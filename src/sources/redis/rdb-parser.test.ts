@@ -39,7 +39,7 @@ describe('CRC-64 (Jones, reflected)', () => {
 
 describe('RDB parser against files written by redis-server', () => {
   let server: RedisServer;
-  let clients: Redis[] = [];
+  const clients: Redis[] = [];
   const db = (n: number) => {
     const c = server.client(n);
     clients.push(c);
