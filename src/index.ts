@@ -7,9 +7,10 @@
  */
 export { ErrorCode, ExitCode, LifeboatError, exitCodeFor, isLifeboatError } from './errors/index.js';
 export type { Storage, ObjectInfo, SpaceInfo, StorageFactory, StorageOptions } from './storage/contract.js';
-export { openStorage, registerStorage, describeLocation } from './storage/registry.js';
-export { LocalStorage } from './storage/drivers/local.js';
-export { MemoryStorage } from './storage/drivers/memory.js';
+export { openStorage, registerStorage } from './storage/registry.js';
+export { describeLocation } from './storage/location.js';
+export { LocalStorage } from './storage/drivers/local/index.js';
+export { MemoryStorage } from './storage/drivers/memory/index.js';
 export { Repository } from './repository/repository.js';
 export type { InitOptions, OpenOptions, PackCheck } from './repository/repository.js';
 export { resolveCredentials, type Credentials, type CredentialSources } from './repository/credentials.js';

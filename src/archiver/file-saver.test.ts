@@ -7,7 +7,7 @@ import { readChunks, streamByteSource } from '../repository/chunk-reader.js';
 import { blobId } from '../repository/crypto.js';
 import { Packer } from '../repository/packer.js';
 import { Repository } from '../repository/repository.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { FileSaver } from './file-saver.js';
 import { newBackupProgress } from './progress.js';
 

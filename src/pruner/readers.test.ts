@@ -10,8 +10,8 @@ import { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
 import { restore } from '../restorer/restore.js';
 import { readSnapshotFile, snapshotFileNode } from '../sources/snapshot-file.js';
-import { LocalStorage } from '../storage/drivers/local.js';
-import { FaultyStorage, type FaultPlan } from '../storage/middleware/faulty.js';
+import { LocalStorage } from '../storage/drivers/local/index.js';
+import { FaultyStorage, type FaultPlan } from '../storage/middleware/index.js';
 import { prune } from './prune.js';
 import { randomish } from './testing/fixture.js';
 

@@ -6,7 +6,7 @@ import { backup } from '../archiver/backup.js';
 import { BlobType } from '../repository/blob-types.js';
 import { packObjectName } from '../repository/ids.js';
 import { Repository } from '../repository/repository.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { repairIndex } from './repair-index.js';
 import { repairSnapshots } from './repair-snapshots.js';
 

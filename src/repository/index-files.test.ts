@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStorage } from '../storage/drivers/memory.js';
-import { FaultyStorage } from '../storage/middleware/faulty.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
+import { FaultyStorage } from '../storage/middleware/index.js';
 import { BlobType } from './blob-types.js';
 import type { IndexFile } from './index-file.js';
 import { IndexFiles } from './index-files.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import type { Credentials } from './credentials.js';
 import { seal } from './crypto.js';
 import { sha256Hex } from './ids.js';

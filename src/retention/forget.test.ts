@@ -9,7 +9,7 @@ import type { Snapshot } from '../repository/snapshot.js';
 import { openStorage } from '../storage/registry.js';
 import { expectCode } from '../storage/testing/conformance.js';
 import { hasTombstone } from '../repository/tombstone.js';
-import { FaultyStorage } from '../storage/middleware/faulty.js';
+import { FaultyStorage } from '../storage/middleware/index.js';
 import { readAudit } from './audit.js';
 import { forget } from './forget.js';
 

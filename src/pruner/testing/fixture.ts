@@ -11,7 +11,7 @@ import { listRecords } from '../record.js';
 import { parseSnapshot, type SnapshotEntry } from '../../repository/snapshot.js';
 import { writeTombstone } from '../../repository/tombstone.js';
 import { restore } from '../../restorer/restore.js';
-import { MemoryStorage } from '../../storage/drivers/memory.js';
+import { MemoryStorage } from '../../storage/drivers/memory/index.js';
 import type { Storage } from '../../storage/contract.js';
 
 /**

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LifeboatError } from '../../errors/index.js';
-import { describeStorageConformance, expectCode, temporariesOnDisk } from '../testing/conformance.js';
+import { LifeboatError } from '../../../errors/index.js';
+import { describeStorageConformance, expectCode, temporariesOnDisk } from '../../testing/conformance.js';
 import { LocalStorage, createLocalStorage, fsError } from './local.js';
 
 async function tempDir(): Promise<string> {

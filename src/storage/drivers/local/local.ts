@@ -11,10 +11,10 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
-import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageFactory, StorageOptions } from '../contract.js';
-import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../names.js';
-import { makeDirectories } from '../../util/make-dirs.js';
+import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';
+import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageFactory, StorageOptions } from '../../contract.js';
+import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../../names.js';
+import { makeDirectories } from '../../../util/make-dirs.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;

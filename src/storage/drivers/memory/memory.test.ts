@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeStorageConformance, expectCode } from '../testing/conformance.js';
+import { describeStorageConformance, expectCode } from '../../testing/conformance.js';
 import { MemoryStorage, createMemoryStorage, resetMemoryStorage } from './memory.js';
 
 describeStorageConformance('memory', async () => {

@@ -3,9 +3,9 @@
  * callers can never mutate stored data by accident (which would hide bugs that
  * a real backend exposes). Same name rules and error codes as the real drivers.
  */
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import type { ObjectInfo, SpaceInfo, Storage, StorageFactory } from '../contract.js';
-import { assertValidObjectName, assertValidPrefix, assertValidRange } from '../names.js';
+import { ErrorCode, LifeboatError } from '../../../errors/index.js';
+import type { ObjectInfo, SpaceInfo, Storage, StorageFactory } from '../../contract.js';
+import { assertValidObjectName, assertValidPrefix, assertValidRange } from '../../names.js';
 
 /** Process-wide maps behind `memory:` URLs, keyed by host + path. */
 const shared = new Map<string, Map<string, Buffer>>();

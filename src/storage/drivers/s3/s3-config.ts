@@ -6,9 +6,9 @@
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, instance roles).
  */
 import { promises as fs } from 'node:fs';
-import { ErrorCode, LifeboatError, systemErrorCode } from '../../errors/index.js';
-import type { RemoteSettings } from '../contract.js';
-import { objectNameProblem } from '../names.js';
+import { ErrorCode, LifeboatError, systemErrorCode } from '../../../errors/index.js';
+import type { RemoteSettings } from '../../contract.js';
+import { objectNameProblem } from '../../names.js';
 
 export interface S3Target {
   bucket: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LifeboatError } from '../../errors/index.js';
+import { LifeboatError } from '../../../errors/index.js';
 import { redact, s3Error, type S3ErrorContext } from './s3-errors.js';
 
 /** Errors shaped as the AWS SDK v3 throws them (service errors carry name, $fault and $metadata). */

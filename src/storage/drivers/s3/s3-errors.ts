@@ -5,7 +5,7 @@
  * throttling, 5xx, resets and timeouts. Messages never contain a secret: any
  * known secret that shows up in a server's text is replaced.
  */
-import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
+import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';
 
 /** What an error message may name: the operation, the object and where it lives. */
 export interface S3ErrorContext {

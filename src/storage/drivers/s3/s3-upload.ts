@@ -21,7 +21,7 @@ import {
   type ServerSideEncryption,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 
 /** User metadata key holding the SHA-256 of the whole object, checked on `get`. */
 export const SHA256_METADATA = 'lifeboat-sha256';

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/helpers/servers/free-port.js';
-import { startS3Server, type S3Server } from '../../../test/helpers/servers/s3.js';
-import type { RemoteSettings } from '../contract.js';
-import { openStorage } from '../registry.js';
-import { describeStorageConformance, expectCode } from '../testing/conformance.js';
+import { freePort } from '../../../../test/helpers/servers/free-port.js';
+import { startS3Server, type S3Server } from '../../../../test/helpers/servers/s3.js';
+import type { RemoteSettings } from '../../contract.js';
+import { openStorage } from '../../registry.js';
+import { describeStorageConformance, expectCode } from '../../testing/conformance.js';
 import { openS3Storage, type S3Tuning } from './s3.js';
 
 let server: S3Server;

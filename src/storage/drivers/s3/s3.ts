@@ -23,9 +23,9 @@ import {
   type BucketLocationConstraint,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import type { ObjectInfo, RemoteSettings, SpaceInfo, Storage, StorageFactory, StorageOptions } from '../contract.js';
-import { assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../names.js';
+import { ErrorCode, LifeboatError } from '../../../errors/index.js';
+import type { ObjectInfo, RemoteSettings, SpaceInfo, Storage, StorageFactory, StorageOptions } from '../../contract.js';
+import { assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../../names.js';
 import { parseS3Url, readCredentialsFile, resolveEndpoint, resolveRegion, s3Location, type S3Target, type StaticCredentials } from './s3-config.js';
 import { isNoSuchBucket, isNotFound, s3Error, s3ErrorName } from './s3-errors.js';
 import { DEFAULT_UPLOAD_TUNING, SHA256_METADATA, uploadVerified, type UploadTuning } from './s3-upload.js';

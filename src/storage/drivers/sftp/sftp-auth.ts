@@ -9,9 +9,9 @@
 import { promises as fs } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod } from 'ssh2';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import type { RemoteSettings } from '../contract.js';
-import { checkSecretFileMode } from '../../util/secret-file-mode.js';
+import { ErrorCode, LifeboatError } from '../../../errors/index.js';
+import type { RemoteSettings } from '../../contract.js';
+import { checkSecretFileMode } from '../../../util/secret-file-mode.js';
 import type { IdentityCandidate } from './sftp-login.js';
 
 /** Environment variable holding the SFTP login password when no file is configured. */

@@ -6,8 +6,8 @@
  */
 import ssh2 from 'ssh2';
 import type { ConnectConfig, SFTPWrapper } from 'ssh2';
-import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
-import type { RemoteSettings } from '../contract.js';
+import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';
+import type { RemoteSettings } from '../../contract.js';
 import { SFTP_PASSWORD_ENV, authPlan, type AuthPlan } from './sftp-auth.js';
 import { isConnectionFailure } from './sftp-errors.js';
 import { resolveSftpLogin } from './sftp-login.js';

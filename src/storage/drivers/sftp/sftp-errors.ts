@@ -3,7 +3,7 @@
  * channels) to LifeboatErrors: a missing file is `not_found`, everything else
  * `storage`, retryable exactly when the connection rather than the request failed.
  */
-import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
+import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02 §7). */
 export const SFTP_STATUS = {

@@ -4,7 +4,7 @@
  * pack does not pay one round trip per 32 KiB.
  */
 import type { FileEntryWithStats, InputAttributes, SFTPWrapper, Stats } from 'ssh2';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 
 /** Bytes per READ/WRITE request: below every server's packet limit (OpenSSH: 256 KiB). */
 const CHUNK = 32 * 1024;

@@ -7,7 +7,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SFTP_PORT } from './sftp-url.js';
-import { makeDirectories } from '../../util/make-dirs.js';
+import { makeDirectories } from '../../../util/make-dirs.js';
 
 export interface KnownHostEntry {
   marker?: 'revoked' | 'cert-authority';

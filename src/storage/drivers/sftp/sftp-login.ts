@@ -7,7 +7,7 @@
  * the config's UserKnownHostsFile, or else ~/.ssh/known_hosts.
  */
 import path from 'node:path';
-import type { RemoteSettings } from '../contract.js';
+import type { RemoteSettings } from '../../contract.js';
 import { expandSshPath, readSshSettings, sshHome } from './sftp-ssh-config.js';
 import type { SftpTarget } from './sftp-url.js';
 

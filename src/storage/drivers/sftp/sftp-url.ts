@@ -4,8 +4,8 @@
  * in the URL is refused: URLs end up in shell history, process lists and logs.
  */
 import os from 'node:os';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { describeLocation } from '../registry.js';
+import { ErrorCode, LifeboatError } from '../../../errors/index.js';
+import { describeLocation } from '../../location.js';
 
 export interface SftpTarget {
   user: string;

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type SshdServer } from '../../../test/helpers/servers/sshd.js';
-import { freePort } from '../../../test/helpers/servers/free-port.js';
-import type { RemoteSettings } from '../contract.js';
-import { openStorage } from '../registry.js';
-import { describeStorageConformance, expectCode, temporariesOnDisk } from '../testing/conformance.js';
+import { startSshd, type SshdServer } from '../../../../test/helpers/servers/sshd.js';
+import { freePort } from '../../../../test/helpers/servers/free-port.js';
+import type { RemoteSettings } from '../../contract.js';
+import { openStorage } from '../../registry.js';
+import { describeStorageConformance, expectCode, temporariesOnDisk } from '../../testing/conformance.js';
 import { SFTP_PASSWORD_ENV } from './sftp-auth.js';
 import { parseKnownHosts } from './sftp-known-hosts.js';
 import { SftpStorage, createSftpStorage, type SftpStorageOptions } from './sftp.js';

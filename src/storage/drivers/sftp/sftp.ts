@@ -14,10 +14,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path/posix';
 import type { SFTPWrapper } from 'ssh2';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { Semaphore } from '../../util/semaphore.js';
-import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageOptions } from '../contract.js';
-import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../names.js';
+import { ErrorCode, LifeboatError } from '../../../errors/index.js';
+import { Semaphore } from '../../../util/semaphore.js';
+import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageOptions } from '../../contract.js';
+import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../../names.js';
 import { SftpConnection, type ConnectionOptions } from './sftp-connection.js';
 import { PERMISSION_HINT, SFTP_STATUS, isNoSuchFile, sftpError, sftpStatus } from './sftp-errors.js';
 import * as io from './sftp-io.js';
