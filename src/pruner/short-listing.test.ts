@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { FaultyStorage, type FaultPlan } from '../storage/middleware/index.js';
 import { mark } from './mark.js';
 import { resolveOptions, type PruneOptions } from './options.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
 import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { FaultyStorage } from '../storage/middleware/index.js';
-import { open, seal } from './crypto.js';
+import { open, seal } from './crypto/index.js';
 import { randomId } from './ids.js';
 import { acquireLock, isStale, readLocks, type LockHandle, type LockRecord, type LockTiming } from './locks.js';
 import { expectRejectsCode } from './testing/helpers.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup } from '../archiver/backup.js';
 import { ErrorCode } from '../errors/index.js';
 import { Repository } from '../repository/repository.js';
-import type { Snapshot } from '../repository/snapshot.js';
+import type { Snapshot } from '../repository/format/index.js';
 import { openStorage } from '../storage/registry.js';
 import { expectCode } from '../storage/testing/conformance.js';
 import { hasTombstone } from '../repository/tombstone.js';

@@ -7,7 +7,7 @@ import { backup } from '../../src/archiver/backup.js';
 import { check } from '../../src/checker/check.js';
 import { ErrorCode } from '../../src/errors/index.js';
 import { prune } from '../../src/pruner/prune.js';
-import { renderRecoveryKey } from '../../src/repository/paper-key.js';
+import { renderRecoveryKey } from '../../src/repository/crypto/index.js';
 import { Repository } from '../../src/repository/repository.js';
 import { restore } from '../../src/restorer/restore.js';
 import type { Storage } from '../../src/storage/contract.js';

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { Chunker, DEFAULT_CHUNKER, cutReference, gearTable, validateChunkerParams, type ChunkerParams } from './chunker.js';
 import { fileByteSource, readChunks, streamByteSource, type ByteSource } from './chunk-reader.js';
-import { expectThrowsCode, pseudoRandomBytes } from './testing/helpers.js';
+import { expectThrowsCode, pseudoRandomBytes } from '../testing/helpers.js';
 
 const SMALL: ChunkerParams = { min: 256, avg: 1024, max: 4096 };
 const MEDIUM: ChunkerParams = { min: 2048, avg: 8192, max: 65536 };

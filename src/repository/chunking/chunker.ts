@@ -1,5 +1,5 @@
 import { createCipheriv } from 'node:crypto';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { GEAR_BYTES, GearKernel } from './gear-wasm.js';
 
 /**

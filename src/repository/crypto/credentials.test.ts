@@ -2,10 +2,10 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { readSecretFile, resolveCredentials, stripTrailingNewline, type Credentials } from './credentials.js';
-import { expectRejectsCode } from './testing/helpers.js';
-import { setSecretFilePolicy } from '../util/secret-file-mode.js';
+import { expectRejectsCode } from '../testing/helpers.js';
+import { setSecretFilePolicy } from '../../util/secret-file-mode.js';
 
 let dir: string;
 beforeAll(async () => {

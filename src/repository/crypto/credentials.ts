@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { ErrorCode, LifeboatError, systemErrorCode } from '../errors/index.js';
-import { checkSecretFileMode } from '../util/secret-file-mode.js';
+import { ErrorCode, LifeboatError, systemErrorCode } from '../../errors/index.js';
+import { checkSecretFileMode } from '../../util/secret-file-mode.js';
 
 /**
  * How a repository is unlocked: a password (from the environment, a file or a

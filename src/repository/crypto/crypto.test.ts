@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { blobId, deriveRepositoryKeys, ENVELOPE_OVERHEAD, ENVELOPE_VERSION, MASTER_SECRET_BYTES, newMasterSecret, open, seal, sealParts, type ObjectKind } from './crypto.js';
-import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from './testing/helpers.js';
+import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from '../testing/helpers.js';
 
 const KINDS: ObjectKind[] = ['blob', 'pack-header', 'index', 'snapshot', 'config', 'lock', 'master-key', 'audit'];
 const key32 = fc.uint8Array({ minLength: 32, maxLength: 32 });

@@ -1,9 +1,9 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isLifeboatError } from '../errors/index.js';
+import { ErrorCode, isLifeboatError } from '../../errors/index.js';
 import { seal } from './crypto.js';
 import { createKeySlot, DEFAULT_KDF, parseKeySlot, unlockKeySlot, type KeySlot } from './key-slot.js';
-import { expectRejectsCode, expectThrowsCode, rejection } from './testing/helpers.js';
+import { expectRejectsCode, expectThrowsCode, rejection } from '../testing/helpers.js';
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 

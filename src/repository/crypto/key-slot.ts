@@ -1,6 +1,6 @@
 import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
 import os from 'node:os';
-import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
 import { MASTER_SECRET_BYTES, open, seal } from './crypto.js';
 
 /**

@@ -1,6 +1,6 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { MASTER_SECRET_BYTES } from './crypto.js';
-import { sha256 } from './ids.js';
+import { sha256 } from '../ids.js';
 
 /**
  * The printable recovery key: the 32-byte master secret plus a 4-byte checksum,

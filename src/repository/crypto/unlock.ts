@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../errors/index.js';
-import type { Storage } from '../storage/contract.js';
+import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
+import type { Storage } from '../../storage/contract.js';
 import type { Credentials } from './credentials.js';
 import { parseKeySlot, unlockKeySlot } from './key-slot.js';
 import { parseRecoveryKey } from './paper-key.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 
 /** A bounds-checked reader for the repository's binary formats: never reads past the end. */
 export class BinaryReader {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { openBlob, sealCompressed, sealVerified } from './blob-codec.js';
 import { BlobCompressor, Codec } from './codec.js';
-import { blobId, deriveRepositoryKeys, open, seal } from './crypto.js';
-import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from './testing/helpers.js';
+import { blobId, deriveRepositoryKeys, open, seal } from '../crypto/index.js';
+import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from '../testing/helpers.js';
 
 const keys = deriveRepositoryKeys(pseudoRandomBytes('blob-codec master', 32));
 const compressor = new BlobCompressor(3);

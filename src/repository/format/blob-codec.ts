@@ -1,5 +1,6 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { blobId, open, seal, sealParts } from './crypto.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+// The inner file, not the crypto face: this file runs in the worker threads too (see seal-worker.ts).
+import { blobId, open, seal, sealParts } from '../crypto/crypto.js';
 import { Codec, type BlobCompressor, type Compressed } from './codec.js';
 
 /**

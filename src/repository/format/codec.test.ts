@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { BlobCompressor, Codec } from './codec.js';
-import { expectThrowsCode, onlyLifeboatErrors, pseudoRandomBytes } from './testing/helpers.js';
+import { expectThrowsCode, onlyLifeboatErrors, pseudoRandomBytes } from '../testing/helpers.js';
 
 const compressor = new BlobCompressor(3);
 

@@ -1,5 +1,5 @@
 import zstd from 'zstd-napi/binding.js';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 
 /**
  * Compression of blob contents. The codec is recorded per blob as the first

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isLifeboatError } from '../errors/index.js';
+import { isLifeboatError } from '../../errors/index.js';
 import { openBlob, sealVerified } from './blob-codec.js';
 import { BlobCompressor, type Compressed } from './codec.js';
-import { blobId, deriveRepositoryKeys } from './crypto.js';
+import { blobId, deriveRepositoryKeys } from '../crypto/index.js';
 
 /** A compressor that silently corrupts its output once every `every` calls. */
 class CorruptingCompressor extends BlobCompressor {

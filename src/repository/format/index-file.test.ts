@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { BlobType } from './blob-types.js';
 import { decodeIndexFile, encodeIndexFile, type IndexFile } from './index-file.js';
-import { expectThrowsCode, onlyLifeboatErrors } from './testing/helpers.js';
+import { expectThrowsCode, onlyLifeboatErrors } from '../testing/helpers.js';
 
 const FUZZ_CODES = [ErrorCode.Corrupt, ErrorCode.UnsupportedVersion];
 const hexId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((a) => Buffer.from(a).toString('hex'));

@@ -1,7 +1,7 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { BinaryReader, BinaryWriter } from './binary.js';
 import { BlobType } from './blob-types.js';
-import { ID_BYTES } from './ids.js';
+import { ID_BYTES } from '../ids.js';
 
 /**
  * An index file lists packs and the blobs inside them, so readers need not

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { BlobType } from './blob-types.js';
-import { seal } from './crypto.js';
+import { seal } from '../crypto/index.js';
 import { decodePackHeader, encodePackHeader, PackBuilder, type PackEntry } from './pack.js';
-import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from './testing/helpers.js';
+import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from '../testing/helpers.js';
 
 const key = pseudoRandomBytes('pack key', 32);
 const FUZZ_CODES = [ErrorCode.Corrupt, ErrorCode.UnsupportedVersion];

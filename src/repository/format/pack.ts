@@ -1,8 +1,8 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { BinaryReader, BinaryWriter } from './binary.js';
 import { BlobType } from './blob-types.js';
-import { open, seal } from './crypto.js';
-import { ID_BYTES } from './ids.js';
+import { open, seal } from '../crypto/index.js';
+import { ID_BYTES } from '../ids.js';
 
 /**
  * Pack file layout:

@@ -1,5 +1,5 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from './chunker.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from '../chunking/index.js';
 
 /**
  * The repository's `config` object (sealed with the repository key). Readers

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 
 /** A zod error as one short line: `summary: expected object, received null; tree: not a tree id`. */
 export function describeIssues(error: z.ZodError, max = 3): string {

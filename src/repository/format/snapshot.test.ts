@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { matchesFilter, parseSnapshot, resolveSnapshotRef, sortByTime, type Snapshot, type SnapshotEntry } from './snapshot.js';
-import { expectThrowsCode } from './testing/helpers.js';
+import { expectThrowsCode } from '../testing/helpers.js';
 
 function snap(id: string, time: string, extra: Partial<Snapshot> = {}): SnapshotEntry {
   return {

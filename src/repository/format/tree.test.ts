@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode } from '../../errors/index.js';
 import { decodeTree, encodeTree, isSafeName, type Tree, type TreeNode } from './tree.js';
-import { expectThrowsCode, onlyLifeboatErrors } from './testing/helpers.js';
+import { expectThrowsCode, onlyLifeboatErrors } from '../testing/helpers.js';
 
 const node = (name: string, extra: Partial<TreeNode> = {}): TreeNode => ({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: '1700000000000000000', ...extra });
 const id = 'cd'.repeat(32);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { describeIssues } from './schema-issues.js';
 
 /**

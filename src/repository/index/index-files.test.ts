@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStorage } from '../storage/drivers/memory/index.js';
-import { FaultyStorage } from '../storage/middleware/index.js';
-import { BlobType } from './blob-types.js';
-import type { IndexFile } from './index-file.js';
+import { MemoryStorage } from '../../storage/drivers/memory/index.js';
+import { FaultyStorage } from '../../storage/middleware/index.js';
+import { BlobType, type IndexFile } from '../format/index.js';
 import { IndexFiles } from './index-files.js';
 import { MasterIndex } from './master-index.js';
 

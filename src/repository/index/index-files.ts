@@ -1,7 +1,7 @@
-import { ErrorCode, isLifeboatError, type LifeboatError } from '../errors/index.js';
-import type { Storage } from '../storage/contract.js';
-import { mapLimit } from '../util/map-limit.js';
-import type { IndexFile } from './index-file.js';
+import { ErrorCode, isLifeboatError, type LifeboatError } from '../../errors/index.js';
+import type { Storage } from '../../storage/contract.js';
+import { mapLimit } from '../../util/map-limit.js';
+import type { IndexFile } from '../format/index.js';
 import type { MasterIndex } from './master-index.js';
 
 export interface IndexProblem {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BlobType } from './blob-types.js';
-import type { IndexedBlob, IndexedPack } from './index-file.js';
+import { BlobType, type IndexedBlob, type IndexedPack } from '../format/index.js';
 import { blobKey, MasterIndex } from './master-index.js';
 
 const id = (n: number) => Buffer.alloc(32, n);

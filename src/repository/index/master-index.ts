@@ -1,5 +1,4 @@
-import type { BlobLocation, BlobType } from './blob-types.js';
-import type { IndexedPack } from './index-file.js';
+import type { BlobLocation, BlobType, IndexedPack } from '../format/index.js';
 
 /**
  * All blobs the repository knows, in memory, keyed by id. Ids are kept as

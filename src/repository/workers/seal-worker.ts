@@ -2,12 +2,14 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import { openBlob, sealVerifiedParts } from './blob-codec.js';
-import { cutWindow, sqliteChunkSize } from './chunk-reader.js';
-import { Chunker, gearTable, type ChunkerParams } from './chunker.js';
-import { BlobCompressor } from './codec.js';
-import { blobId, blobIdInto } from './crypto.js';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
+// The worker imports inner files of the other rooms, not their faces: a face would load its whole
+// room into every worker thread (the format room's zod schemas alone cost about 0.3 s a thread).
+import { openBlob, sealVerifiedParts } from '../format/blob-codec.js';
+import { cutWindow, sqliteChunkSize } from '../chunking/chunk-reader.js';
+import { Chunker, gearTable, type ChunkerParams } from '../chunking/chunker.js';
+import { BlobCompressor } from '../format/codec.js';
+import { blobId, blobIdInto } from '../crypto/crypto.js';
 import { ownBuffer, transferList } from './transfer.js';
 import { writeWholeFile, type DirectWrite } from './whole-file-write.js';
 

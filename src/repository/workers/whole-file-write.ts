@@ -1,6 +1,6 @@
 import { closeSync, fchmodSync, fchownSync, writeSync } from 'node:fs';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { nativeFs } from '../util/native-fs.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { nativeFs } from '../../util/native-fs.js';
 
 /**
  * Writing a whole restored file in one go, used by worker threads for files

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { RepositoryKeys } from './crypto.js';
-import type { RepositoryConfig } from './repo-config.js';
+import type { RepositoryKeys } from '../crypto/index.js';
+import type { RepositoryConfig } from '../format/index.js';
 import type { ChunkFileResult, OpenItem, OpenResult, SealItem, SealResult, WorkerSetup, WorkerTask } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 
