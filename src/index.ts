@@ -7,16 +7,17 @@
  */
 export { ErrorCode, ExitCode, LifeboatError, exitCodeFor, isLifeboatError } from './errors/index.js';
 export type { Storage, ObjectInfo, SpaceInfo, StorageFactory, StorageOptions } from './storage/contract.js';
-export { openStorage, registerStorage, describeLocation } from './storage/registry.js';
-export { LocalStorage } from './storage/drivers/local.js';
-export { MemoryStorage } from './storage/drivers/memory.js';
+export { openStorage, registerStorage } from './storage/registry.js';
+export { describeLocation } from './storage/location.js';
+export { LocalStorage } from './storage/drivers/local/index.js';
+export { MemoryStorage } from './storage/drivers/memory/index.js';
 export { Repository } from './repository/repository.js';
 export type { InitOptions, OpenOptions, PackCheck } from './repository/repository.js';
-export { resolveCredentials, type Credentials, type CredentialSources } from './repository/credentials.js';
+export { resolveCredentials, type Credentials, type CredentialSources } from './repository/crypto/index.js';
 export { defaultCacheRoot } from './repository/cache.js';
-export { renderRecoveryKey, parseRecoveryKey, fingerprint } from './repository/paper-key.js';
-export type { Snapshot, SnapshotEntry, SnapshotSummary, SnapshotFilter } from './repository/snapshot.js';
-export type { Tree, TreeNode, NodeType } from './repository/tree.js';
+export { renderRecoveryKey, parseRecoveryKey, fingerprint } from './repository/crypto/index.js';
+export type { Snapshot, SnapshotEntry, SnapshotSummary, SnapshotFilter } from './repository/format/index.js';
+export type { Tree, TreeNode, NodeType } from './repository/format/index.js';
 export { backup, type BackupOptions, type BackupResult } from './archiver/backup.js';
 export { newBackupProgress, type BackupProgress } from './archiver/progress.js';
 export type { StreamEntry } from './archiver/virtual-root.js';

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import { matchesFilter, type Snapshot, type SnapshotEntry } from '../repository/snapshot.js';
+import { matchesFilter, type Snapshot, type SnapshotEntry } from '../repository/format/index.js';
 import { VERSION } from '../version.js';
 import { compileExcludes } from './excludes.js';
 import { FileSaver } from './file-saver.js';

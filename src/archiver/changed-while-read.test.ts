@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Repository } from '../repository/repository.js';
 import { restore } from '../restorer/restore.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { pseudoRandomBytes } from '../repository/testing/helpers.js';
 import { backup } from './backup.js';
 

@@ -3,11 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readChunks, streamByteSource } from '../repository/chunk-reader.js';
-import { blobId } from '../repository/crypto.js';
+import { readChunks, streamByteSource } from '../repository/chunking/index.js';
+import { blobId } from '../repository/crypto/index.js';
 import { Packer } from '../repository/packer.js';
 import { Repository } from '../repository/repository.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { FileSaver } from './file-saver.js';
 import { newBackupProgress } from './progress.js';
 

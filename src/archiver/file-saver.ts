@@ -1,11 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
-import { BlobType } from '../repository/blob-types.js';
-import { readChunks, streamByteSource, type ByteSource } from '../repository/chunk-reader.js';
+import { BlobType } from '../repository/format/index.js';
+import { readChunks, streamByteSource, type ByteSource } from '../repository/chunking/index.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import type { ChunkFileMessage, ChunkFileReply, SealResult } from '../repository/seal-worker.js';
-import { asBuffer, reviveSealResult } from '../repository/worker-pool.js';
+import { type ChunkFileMessage, type ChunkFileReply, type SealResult, asBuffer, reviveSealResult } from '../repository/workers/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
 import { SealBatcher } from './seal-batcher.js';

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { check } from '../checker/check.js';
 import { ErrorCode } from '../errors/index.js';
 import { Repository } from '../repository/repository.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
-import { FaultyStorage } from '../storage/middleware/faulty.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
+import { FaultyStorage } from '../storage/middleware/index.js';
 import { backup } from './backup.js';
 
 /**

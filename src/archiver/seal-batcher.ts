@@ -1,5 +1,4 @@
-import type { BlobWorkerPool } from '../repository/worker-pool.js';
-import type { SealItem, SealResult } from '../repository/seal-worker.js';
+import type { BlobWorkerPool, SealItem, SealResult } from '../repository/workers/index.js';
 
 /**
  * Groups seal requests into batches so thousands of small files cost a few

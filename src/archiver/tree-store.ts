@@ -1,7 +1,6 @@
-import { BlobType } from '../repository/blob-types.js';
+import { BlobType, type Tree } from '../repository/format/index.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import type { Tree } from '../repository/tree.js';
 
 /**
  * Store a directory as a tree blob and return its id (hex). The id is computed

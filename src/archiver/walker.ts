@@ -4,7 +4,7 @@ import path from 'node:path';
 import { LifeboatError, systemErrorCode } from '../errors/index.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import type { Tree, TreeNode } from '../repository/tree.js';
+import type { Tree, TreeNode } from '../repository/format/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { ExcludeMatcher } from './excludes.js';
 import type { FileSaver, SavedContent } from './file-saver.js';

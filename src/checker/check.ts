@@ -1,6 +1,6 @@
-import { blobKey } from '../repository/master-index.js';
+import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import type { CheckReport, Finding } from './findings.js';
 import { readPacks } from './read-data.js';
 import { addRepairHints } from './repair-hints.js';

@@ -1,8 +1,7 @@
 import { isLifeboatError } from '../errors/index.js';
-import { blobKey } from '../repository/master-index.js';
-import { decodePackHeader } from '../repository/pack.js';
+import { blobKey } from '../repository/index/index.js';
+import { decodePackHeader, type BlobLocation } from '../repository/format/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { BlobLocation } from '../repository/blob-types.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { Finding } from './findings.js';
 

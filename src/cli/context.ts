@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { defaultCacheRoot } from '../repository/cache.js';
-import { resolveCredentials } from '../repository/credentials.js';
+import { resolveCredentials } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';
 import { openStorage } from '../storage/registry.js';
 import { Output } from './output.js';

@@ -1,5 +1,5 @@
 import { openConfiguredRepository } from '../config/repository-access.js';
-import { resolveCredentials } from '../repository/credentials.js';
+import { resolveCredentials } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';
 import { openStorage } from '../storage/registry.js';
 import { optionalConfig } from './configured.js';

@@ -1,6 +1,6 @@
 import { ErrorCode, isLifeboatError, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { TreeNode } from '../repository/tree.js';
+import type { TreeNode } from '../repository/format/index.js';
 
 /** Find the node at a snapshot path (`/srv/app/config.yaml`); the root is a virtual directory. */
 export async function nodeAt(repo: Repository, rootTree: string, snapshotPath: string): Promise<TreeNode> {

@@ -1,6 +1,6 @@
 import { parseDuration } from '../config/duration.js';
 import type { LifeboatConfig } from '../config/schema.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 
 /**
  * The 3-2-1 and policy checks of `lifeboat compliance`, as a pure function of

@@ -1,5 +1,5 @@
 import { assertConnected } from '../jobs/mount-check.js';
-import { resolveCredentials } from '../repository/credentials.js';
+import { resolveCredentials } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';
 import type { RemoteSettings } from '../storage/contract.js';
 import { openStorage } from '../storage/registry.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../archiver/backup.js';
 import { check } from '../checker/check.js';
 import { ErrorCode } from '../errors/index.js';
-import { decodePackHeader } from '../repository/pack.js';
+import { decodePackHeader } from '../repository/format/index.js';
 import type { Repository } from '../repository/repository.js';
 import { expectRejectsCode } from '../repository/testing/helpers.js';
 import { backupSource, restoreSource, sourceMetadata } from '../sources/run-source.js';

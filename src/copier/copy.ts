@@ -6,7 +6,7 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { LockHandle } from '../repository/locks.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import { matchesFilter, type Snapshot, type SnapshotEntry, type SnapshotFilter } from '../repository/snapshot.js';
+import { matchesFilter, type Snapshot, type SnapshotEntry, type SnapshotFilter } from '../repository/format/index.js';
 import { VERSION } from '../version.js';
 import { copiedFromRecord, HeldSnapshots } from './lineage.js';
 import { newCopyProgress, startSnapshot, type CopyProgress } from './progress.js';

@@ -6,7 +6,7 @@ import { backup } from '../archiver/backup.js';
 import { ErrorCode } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { expectRejectsCode } from '../repository/testing/helpers.js';
-import { FaultyStorage } from '../storage/middleware/faulty.js';
+import { FaultyStorage } from '../storage/middleware/index.js';
 import { copy } from './copy.js';
 import { describeTree, makeTree, newRepo, noise, restoredTree } from './testing/fixture.js';
 

@@ -1,4 +1,4 @@
-import type { Snapshot, SnapshotEntry } from '../repository/snapshot.js';
+import type { Snapshot, SnapshotEntry } from '../repository/format/index.js';
 
 /**
  * Where a copied snapshot came from, recorded in its metadata as `copiedFrom`:

@@ -5,7 +5,7 @@ import { storeTree } from '../archiver/tree-store.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import type { TreeNode } from '../repository/tree.js';
+import type { TreeNode } from '../repository/format/index.js';
 import { readSnapshotFile } from '../sources/snapshot-file.js';
 import { Semaphore } from '../util/semaphore.js';
 

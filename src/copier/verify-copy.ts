@@ -1,6 +1,6 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { TreeNode } from '../repository/tree.js';
+import type { TreeNode } from '../repository/format/index.js';
 
 /**
  * Check a copied tree in the destination against its source before the

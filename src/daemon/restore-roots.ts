@@ -2,7 +2,7 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LifeboatConfig } from '../config/schema.js';
-import { describeLocation } from '../storage/registry.js';
+import { describeLocation } from '../storage/location.js';
 
 /**
  * Where the API may restore (it runs as the daemon's user, often root): only

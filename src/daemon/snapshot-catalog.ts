@@ -1,6 +1,6 @@
 import type { LifeboatConfig } from '../config/schema.js';
 import { openConfiguredRepository } from '../config/repository-access.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 
 /**
  * The snapshots of every configured repository, for `/api/v1/snapshots` and

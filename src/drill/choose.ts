@@ -1,7 +1,7 @@
 import { parseDuration } from '../config/duration.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { FUTURE_TOLERANCE_MS } from '../retention/plan.js';
-import { resolveSnapshotRef, sortByTime, type SnapshotEntry } from '../repository/snapshot.js';
+import { resolveSnapshotRef, sortByTime, type SnapshotEntry } from '../repository/format/index.js';
 
 export interface SnapshotChoice {
   snapshot: SnapshotEntry;

@@ -10,7 +10,7 @@ import { verifyInScratch } from '../verify/verify.js';
 import { chooseSnapshot } from './choose.js';
 import { newestDataTime } from './recent-data.js';
 import { verdictOf, type DrillReport, type Freshness, type Objective } from './report.js';
-import { sortByTime, type SnapshotEntry } from '../repository/snapshot.js';
+import { sortByTime, type SnapshotEntry } from '../repository/format/index.js';
 import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
 import { recordLocally, saveDrillReport, writeReportFiles, type ReportFiles } from './store.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SourceType } from '../config/source-schemas.js';
-import { parseJsonWith } from '../repository/schema-issues.js';
+import { parseJsonWith } from '../repository/format/index.js';
 import type { VerifyCheck } from '../verify/checks.js';
 import type { SmokeResult } from './smoke.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { freshnessOf, snapshotRpo } from './drill.js';
 import { verdictOf } from './report.js';
 

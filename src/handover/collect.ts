@@ -5,7 +5,7 @@ import { parseDuration } from '../config/duration.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { SourceConfig } from '../config/source-schemas.js';
 import type { DrillReport } from '../drill/report.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { stateDir } from '../state/state-dir.js';
 import { VERSION } from '../version.js';
 import { jobFacts, jobsOf, notificationFacts, repositoryFacts, sourceSettings } from './config-facts.js';

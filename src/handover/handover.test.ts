@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { fingerprint, parseRecoveryKey } from '../repository/paper-key.js';
+import { fingerprint, parseRecoveryKey } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';
 import { backupSource } from '../sources/run-source.js';
 import { openStorage } from '../storage/registry.js';

@@ -2,8 +2,8 @@ import { openConfiguredRepository } from '../config/repository-access.js';
 import type { RepositoryConfig } from '../config/schema.js';
 import { listDrillReports } from '../drill/store.js';
 import type { DrillReport } from '../drill/report.js';
-import { fingerprint, renderRecoveryKey } from '../repository/paper-key.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import { fingerprint, renderRecoveryKey } from '../repository/crypto/index.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import type { RepositoryFacts } from './inventory.js';
 import { withoutUrlPasswords } from './public-url.js';
 

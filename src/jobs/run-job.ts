@@ -7,7 +7,7 @@ import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { forget } from '../retention/forget.js';
 import { planRetention } from '../retention/plan.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { prune } from '../pruner/prune.js';
 import { copy } from '../copier/copy.js';
 import { checkBackup } from '../verify/post-backup.js';

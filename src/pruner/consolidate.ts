@@ -1,4 +1,4 @@
-import type { IndexedPack } from '../repository/index-file.js';
+import type { IndexedPack } from '../repository/format/index.js';
 import type { Repository } from '../repository/repository.js';
 import { missingPacks, type Inventory } from './inventory.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FaultyStorage, type FaultPlan } from '../storage/middleware/faulty.js';
+import { FaultyStorage, type FaultPlan } from '../storage/middleware/index.js';
 import { prune } from './prune.js';
 import { Fixture, randomish } from './testing/fixture.js';
 

@@ -1,10 +1,9 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import { decodeIndexFile, type IndexedPack } from '../repository/index-file.js';
-import { blobKey } from '../repository/master-index.js';
+import { decodeIndexFile, type IndexedPack, parseSnapshot, type SnapshotEntry } from '../repository/format/index.js';
+import { blobKey } from '../repository/index/index.js';
 import { listConsistently } from '../repository/consistent-listing.js';
 import { packObjectName } from '../repository/ids.js';
 import type { ListedSnapshots, Repository } from '../repository/repository.js';
-import { parseSnapshot, type SnapshotEntry } from '../repository/snapshot.js';
 import type { ObjectInfo } from '../storage/contract.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { StoredRecord } from './record.js';

@@ -1,5 +1,5 @@
-import type { IndexedBlob } from '../repository/index-file.js';
-import { blobKey } from '../repository/master-index.js';
+import type { IndexedBlob } from '../repository/format/index.js';
+import { blobKey } from '../repository/index/index.js';
 import { isHealthy, unindexedPacks, type Inventory } from './inventory.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isLifeboatError } from '../errors/index.js';
-import { FaultyStorage, type FaultPlan } from '../storage/middleware/faulty.js';
+import { FaultyStorage, type FaultPlan } from '../storage/middleware/index.js';
 import { prune, type PruneResult } from './prune.js';
 import { mark, type MarkResult } from './mark.js';
 import { sweep, type SweepResult } from './sweep.js';

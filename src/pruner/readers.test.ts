@@ -5,13 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup } from '../archiver/backup.js';
 import { nodeAt } from '../cli/tree-paths.js';
 import { packObjectName } from '../repository/ids.js';
-import { renderRecoveryKey } from '../repository/paper-key.js';
+import { renderRecoveryKey } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { restore } from '../restorer/restore.js';
 import { readSnapshotFile, snapshotFileNode } from '../sources/snapshot-file.js';
-import { LocalStorage } from '../storage/drivers/local.js';
-import { FaultyStorage, type FaultPlan } from '../storage/middleware/faulty.js';
+import { LocalStorage } from '../storage/drivers/local/index.js';
+import { FaultyStorage, type FaultPlan } from '../storage/middleware/index.js';
 import { prune } from './prune.js';
 import { randomish } from './testing/fixture.js';
 

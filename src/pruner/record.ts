@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import { seal } from '../repository/crypto.js';
+import { seal } from '../repository/crypto/index.js';
 import { sha256Hex } from '../repository/ids.js';
 import type { Repository } from '../repository/repository.js';
 

@@ -1,7 +1,7 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { blobKey } from '../repository/master-index.js';
+import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 
 /**
  * The blobs the snapshots reference (as `blobKey`s): every tree reachable from

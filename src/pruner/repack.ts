@@ -1,6 +1,6 @@
 import { ErrorCode, isLifeboatError } from '../errors/index.js';
-import type { IndexedPack } from '../repository/index-file.js';
-import { MasterIndex } from '../repository/master-index.js';
+import type { IndexedPack } from '../repository/format/index.js';
+import { MasterIndex } from '../repository/index/index.js';
 import { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import type { RepackItem } from './plan.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
-import { FaultyStorage, type FaultPlan } from '../storage/middleware/faulty.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
+import { FaultyStorage, type FaultPlan } from '../storage/middleware/index.js';
 import { mark } from './mark.js';
 import { resolveOptions, type PruneOptions } from './options.js';
 import { prune, type PruneResult } from './prune.js';

@@ -1,6 +1,6 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { hasTombstone } from '../repository/tombstone.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { StoredRecord } from './record.js';

@@ -1,4 +1,4 @@
-import { blobKey } from '../repository/master-index.js';
+import { blobKey } from '../repository/index/index.js';
 import { isHealthy, type Inventory } from './inventory.js';
 import type { PackRef } from './plan.js';
 

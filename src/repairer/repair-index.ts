@@ -1,7 +1,6 @@
 import { ErrorCode, isLifeboatError } from '../errors/index.js';
-import type { IndexedPack } from '../repository/index-file.js';
+import { type IndexedPack, decodeSealedPackHeader, packHeaderLength } from '../repository/format/index.js';
 import { packObjectName } from '../repository/ids.js';
-import { decodeSealedPackHeader, packHeaderLength } from '../repository/pack.js';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/map-limit.js';
 

@@ -4,8 +4,7 @@ import { storeTree } from '../archiver/tree-store.js';
 import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import { writeTombstone } from '../repository/tombstone.js';
-import type { Snapshot, SnapshotEntry } from '../repository/snapshot.js';
-import type { Tree, TreeNode } from '../repository/tree.js';
+import type { Snapshot, SnapshotEntry, Tree, TreeNode } from '../repository/format/index.js';
 
 export interface RepairSnapshotsOptions {
   /** Only these snapshots (full ids); all by default. */

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../archiver/backup.js';
-import { BlobType } from '../repository/blob-types.js';
+import { BlobType } from '../repository/format/index.js';
 import { packObjectName } from '../repository/ids.js';
 import { Repository } from '../repository/repository.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { repairIndex } from './repair-index.js';
 import { repairSnapshots } from './repair-snapshots.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectCache } from './cache.js';
-import type { MasterIndex } from './master-index.js';
+import type { MasterIndex } from './index/index.js';
 
 /**
  * Blob copies that `check --read-data` found damaged, kept in the local cache

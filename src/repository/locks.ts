@@ -2,7 +2,7 @@ import { z } from 'zod';
 import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
-import { open, seal } from './crypto.js';
+import { open, seal } from './crypto/index.js';
 import { randomId } from './ids.js';
 
 /**

@@ -1,5 +1,5 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import type { BlobLocation } from './blob-types.js';
+import type { BlobLocation } from './format/index.js';
 
 /**
  * Reading many blobs with few storage reads: blobs are grouped by pack,

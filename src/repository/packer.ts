@@ -1,11 +1,9 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
-import { BlobType } from './blob-types.js';
+import { BlobType, type IndexedPack, PackBuilder } from './format/index.js';
 import type { ObjectCache } from './cache.js';
-import type { IndexedPack } from './index-file.js';
 import { packObjectName, sha256Hex } from './ids.js';
-import { blobKey, type MasterIndex } from './master-index.js';
-import { PackBuilder } from './pack.js';
+import { blobKey, type MasterIndex } from './index/index.js';
 
 /**
  * Collects sealed blobs into packs and uploads full packs, a few at a time.

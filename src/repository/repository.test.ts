@@ -4,11 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { MemoryStorage } from '../storage/drivers/memory.js';
-import type { Credentials } from './credentials.js';
-import { seal } from './crypto.js';
+import { MemoryStorage } from '../storage/drivers/memory/index.js';
+import { type Credentials, seal, encodeRecoveryKey, renderRecoveryKey } from './crypto/index.js';
 import { sha256Hex } from './ids.js';
-import { encodeRecoveryKey, renderRecoveryKey } from './paper-key.js';
 import { Repository } from './repository.js';
 import { expectRejectsCode, rejection } from './testing/helpers.js';
 

@@ -1,27 +1,16 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
-import { openBlob, sealVerified } from './blob-codec.js';
-import { BlobType, type BlobLocation } from './blob-types.js';
+import { openBlob, sealVerified, BlobType, type BlobLocation, BlobCompressor, decodeIndexFile, encodeIndexFile, type IndexedPack, newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig, parseSnapshot, type Snapshot, type SnapshotEntry, decodeTree, encodeTree, type Tree } from './format/index.js';
 import { ObjectCache, readThrough, type CacheUse } from './cache.js';
 import { applyKnownDamage } from './known-damage.js';
-import { Chunker, gearTable } from './chunker.js';
-import { BlobCompressor } from './codec.js';
-import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectKind, type RepositoryKeys } from './crypto.js';
-import type { Credentials } from './credentials.js';
+import { Chunker, gearTable, type ChunkerParams } from './chunking/index.js';
+import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectKind, type RepositoryKeys, type Credentials, createKeySlot, parseKeySlot, unlock } from './crypto/index.js';
 import { packObjectName, randomId, sha256Hex } from './ids.js';
-import { decodeIndexFile, encodeIndexFile, type IndexedPack } from './index-file.js';
-import { IndexFiles, type IndexProblem } from './index-files.js';
-import { createKeySlot, parseKeySlot } from './key-slot.js';
-import { unlock } from './unlock.js';
+import { IndexFiles, type IndexProblem, MasterIndex } from './index/index.js';
 import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
-import { MasterIndex } from './master-index.js';
 import { missingBlob, readRanges, type RangeReadOptions, type RangeUse } from './pack-ranges.js';
-import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
-import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
-import { decodeTree, encodeTree, type Tree } from './tree.js';
-import { BlobWorkerPool } from './worker-pool.js';
+import { BlobWorkerPool } from './workers/index.js';
 import { mapLimit } from '../util/map-limit.js';
-import type { ChunkerParams } from './chunker.js';
 
 export interface OpenOptions {
   /** Root directory of the local cache; no cache when undefined. */

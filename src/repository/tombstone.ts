@@ -1,5 +1,5 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import { open, seal } from './crypto.js';
+import { open, seal } from './crypto/index.js';
 import type { Repository } from './repository.js';
 
 /**

@@ -1,6 +1,6 @@
 import { ErrorCode, type LifeboatError } from '../errors/index.js';
-import type { BlobLocation } from '../repository/blob-types.js';
-import { blobKey } from '../repository/master-index.js';
+import type { BlobLocation } from '../repository/format/index.js';
+import { blobKey } from '../repository/index/index.js';
 import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
 

@@ -1,5 +1,5 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { sameContent } from '../repository/tree.js';
+import { sameContent } from '../repository/format/index.js';
 import { nativeFs } from '../util/native-fs.js';
 import { applySymlinkMetadata } from './metadata.js';
 import type { PlannedEntry } from './plan.js';

@@ -1,5 +1,5 @@
 import { fchmodSync, fchownSync } from 'node:fs';
-import type { TreeNode } from '../repository/tree.js';
+import type { TreeNode } from '../repository/format/index.js';
 import { nativeFs, splitNs } from '../util/native-fs.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Minimatch } from 'minimatch';
 import { isLifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import { isSafeName, type TreeNode } from '../repository/tree.js';
+import { isSafeName, type TreeNode } from '../repository/format/index.js';
 
 /**
  * What a restore will create: every entry of the snapshot (or the selected

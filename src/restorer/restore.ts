@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { restoreChunkedFiles } from './chunked-files.js';
 import { applyDirectoryMetadata, byDepth, createDirectories } from './directories.js';
 import { groupLinkedFiles, linkNames, restoreHardlinks, restoreSymlinks } from './links.js';

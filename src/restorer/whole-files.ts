@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { BlobLocation } from '../repository/blob-types.js';
-import { blobKey } from '../repository/master-index.js';
+import type { BlobLocation } from '../repository/format/index.js';
+import { blobKey } from '../repository/index/index.js';
 import { missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
-import type { DirectWrite } from '../repository/whole-file-write.js';
+import type { DirectWrite } from '../repository/workers/index.js';
 import { splitNs } from '../util/native-fs.js';
 import type { PlannedEntry } from './plan.js';
 import type { DirLease, RestoreTarget } from './target.js';

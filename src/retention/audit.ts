@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Repository } from '../repository/repository.js';
-import { parseJsonWith } from '../repository/schema-issues.js';
+import { parseJsonWith } from '../repository/format/index.js';
 import { VERSION } from '../version.js';
 import { makeDirectories } from '../util/make-dirs.js';
 

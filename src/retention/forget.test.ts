@@ -5,11 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup } from '../archiver/backup.js';
 import { ErrorCode } from '../errors/index.js';
 import { Repository } from '../repository/repository.js';
-import type { Snapshot } from '../repository/snapshot.js';
+import type { Snapshot } from '../repository/format/index.js';
 import { openStorage } from '../storage/registry.js';
 import { expectCode } from '../storage/testing/conformance.js';
 import { hasTombstone } from '../repository/tombstone.js';
-import { FaultyStorage } from '../storage/middleware/faulty.js';
+import { FaultyStorage } from '../storage/middleware/index.js';
 import { readAudit } from './audit.js';
 import { forget } from './forget.js';
 

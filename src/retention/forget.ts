@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { listConsistently } from '../repository/consistent-listing.js';
 import type { Repository } from '../repository/repository.js';
-import { matchesFilter, type SnapshotEntry } from '../repository/snapshot.js';
+import { matchesFilter, type SnapshotEntry } from '../repository/format/index.js';
 import { writeTombstone } from '../repository/tombstone.js';
 import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
 import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type GroupPlan } from './plan.js';

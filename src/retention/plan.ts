@@ -1,4 +1,4 @@
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { bucketOf, type BucketRule } from './buckets.js';
 import type { RetentionPolicy } from './policy.js';
 

@@ -1,7 +1,7 @@
 import { minimatch } from 'minimatch';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { StreamEntry } from '../archiver/virtual-root.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import type { Capture, CaptureContext, SourceRecord } from './contract.js';
 
 /** The keys of a postgres or mysql source that choose the server's databases. */

@@ -2,7 +2,7 @@ import type { Mount, StreamEntry } from '../archiver/virtual-root.js';
 import type { InputError } from '../archiver/walker.js';
 import type { SourceConfigOf, SourceType } from '../config/source-schemas.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 
 /**
  * The one contract every source type implements (docs/sources/). A driver captures

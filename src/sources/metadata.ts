@@ -1,4 +1,4 @@
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import type { SourceMetadata } from './contract.js';
 
 /** The source facts a snapshot carries, or undefined for a plain path backup. */

@@ -4,7 +4,7 @@ import type { BackupProgress } from '../archiver/progress.js';
 import type { SourceConfig, SourceType } from '../config/source-schemas.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { compareRecords, type RecordCheck } from './compare.js';
 import type { Capture, Restored, RestoreTarget, SourceMetadata, SourceRecord } from './contract.js';
 import { sourceMetadata } from './metadata.js';

@@ -1,8 +1,7 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { blobKey } from '../repository/master-index.js';
+import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
-import type { TreeNode } from '../repository/tree.js';
+import type { SnapshotEntry, TreeNode } from '../repository/format/index.js';
 import { fetchBlobs } from '../restorer/blob-fetcher.js';
 import { nodeAt } from '../cli/tree-paths.js';
 

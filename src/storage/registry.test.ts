@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryStorage } from './drivers/memory.js';
-import { LocalStorage } from './drivers/local.js';
+import { MemoryStorage } from './drivers/memory/index.js';
+import { LocalStorage } from './drivers/local/index.js';
 import type { Storage, StorageOptions } from './contract.js';
-import { describeLocation, openStorage, parseLocation, registerStorage, registeredSchemes } from './registry.js';
+import { openStorage, registerStorage, registeredSchemes } from './registry.js';
 import { expectCode } from './testing/conformance.js';
 
 describe('openStorage', () => {
@@ -77,35 +77,5 @@ describe('openStorage', () => {
 
   it('rejects invalid scheme names at registration', () => {
     expect(() => registerStorage('1bad', async () => new MemoryStorage())).toThrow();
-  });
-});
-
-describe('parseLocation', () => {
-  it('treats a Windows drive letter as a path, not a scheme', () => {
-    expect(parseLocation('C:\\repo').protocol).toBe('file:');
-  });
-});
-
-describe('describeLocation', () => {
-  it.each([
-    ['sftp://backup:s3cr3t@nas.local:2222/srv/repo', 'sftp://nas.local:2222/srv/repo'],
-    ['sftp://backup@nas.local/srv/repo', 'sftp://nas.local/srv/repo'],
-    ['s3://AKIAXXXX:topsecret@bucket/prefix', 's3://bucket/prefix'],
-    ['s3://bucket/prefix?region=eu-west-1&secret_key=abc', 's3://bucket/prefix?region=eu-west-1&secret_key=redacted'],
-    ['memory://x', 'memory://x'],
-    ['file:///srv/repo', '/srv/repo'],
-    ['/srv/repo', '/srv/repo'],
-  ])('%s → %s', (input, expected) => {
-    expect(describeLocation(input)).toBe(expected);
-  });
-
-  it('shows relative paths as absolute', () => {
-    expect(describeLocation('./repo')).toBe(path.resolve('repo'));
-  });
-
-  it('strips credentials even from unparseable URLs', () => {
-    const shown = describeLocation('sftp://user:pa ss@bad host[/x');
-    expect(shown).not.toContain('pa ss');
-    expect(shown).not.toContain('user');
   });
 });

@@ -1,5 +1,5 @@
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import type { SourceRecord } from '../sources/contract.js';
 
 export interface BackupCheck {

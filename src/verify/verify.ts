@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { SourceConfig, SourceType } from '../config/source-schemas.js';
 import { isLifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/snapshot.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
 import { restore } from '../restorer/restore.js';
 import type { Restored, RestoreContext, RestoreTarget, SourceDriver, SourceRecord } from '../sources/contract.js';
 import { ownedTempDir } from '../leftovers/temp-dir.js';

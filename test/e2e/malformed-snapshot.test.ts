@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
 import { openRepo } from '../helpers/repo-lib.js';
-import type { Snapshot } from '../../src/repository/snapshot.js';
+import type { Snapshot } from '../../src/repository/format/index.js';
 
 /**
  * A snapshot object that is authentic (encrypted with the repository's key, so

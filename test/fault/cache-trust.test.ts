@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/archiver/backup.js';
 import { Repository } from '../../src/repository/repository.js';
-import type { SnapshotEntry } from '../../src/repository/snapshot.js';
+import type { SnapshotEntry } from '../../src/repository/format/index.js';
 import { snapshotIsComplete } from '../../src/retention/snapshot-check.js';
 import { openStorage } from '../../src/storage/registry.js';
 import { checkBackup } from '../../src/verify/post-backup.js';

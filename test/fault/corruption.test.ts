@@ -1,9 +1,8 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobType } from '../../src/repository/blob-types.js';
-import { decodeIndexFile } from '../../src/repository/index-file.js';
-import { blobKey } from '../../src/repository/master-index.js';
+import { BlobType, decodeIndexFile } from '../../src/repository/format/index.js';
+import { blobKey } from '../../src/repository/index/index.js';
 import { packObjectName } from '../../src/repository/ids.js';
 import { lastJson, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor, fileHashes, prng, restoredPath, seededBytes, sha256File } from '../helpers/e2e.js';

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, truncateSync, writeFileSync, closeSync, openSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seal } from '../../src/repository/crypto.js';
+import { seal } from '../../src/repository/crypto/index.js';
 import { randomId } from '../../src/repository/ids.js';
 import type { LockRecord } from '../../src/repository/locks.js';
 import { lastJson, runCli, startCli, tempDir, type CliResult } from '../helpers/cli.js';

@@ -2,10 +2,9 @@ import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, 
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobType } from '../../src/repository/blob-types.js';
+import { BlobType, type TreeNode } from '../../src/repository/format/index.js';
 import { Packer } from '../../src/repository/packer.js';
 import type { Repository } from '../../src/repository/repository.js';
-import type { TreeNode } from '../../src/repository/tree.js';
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor, scanTree, sha256 } from '../helpers/e2e.js';
 import { initRepo } from '../helpers/repo-lib.js';

@@ -1,12 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sealCompressed } from '../../src/repository/blob-codec.js';
-import { BlobType } from '../../src/repository/blob-types.js';
-import { BlobCompressor } from '../../src/repository/codec.js';
+import { sealCompressed, BlobType, BlobCompressor, type TreeNode } from '../../src/repository/format/index.js';
 import { Packer } from '../../src/repository/packer.js';
 import type { Repository } from '../../src/repository/repository.js';
-import type { TreeNode } from '../../src/repository/tree.js';
 import { restore } from '../../src/restorer/restore.js';
 import { tempDir } from '../helpers/cli.js';
 import { initRepo, openRepo } from '../helpers/repo-lib.js';

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSftpStorage, type SftpStorageOptions } from '../../src/storage/drivers/sftp.js';
-import { RetryingStorage, retryingFactory } from '../../src/storage/middleware/retrying.js';
+import { createSftpStorage, type SftpStorageOptions } from '../../src/storage/drivers/sftp/index.js';
+import { RetryingStorage, retryingFactory } from '../../src/storage/middleware/index.js';
 import { expectCode } from '../../src/storage/testing/conformance.js';
 import type { Storage } from '../../src/storage/contract.js';
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js';

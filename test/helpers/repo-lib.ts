@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Repository } from '../../src/repository/repository.js';
-import type { SnapshotEntry } from '../../src/repository/snapshot.js';
-import type { TreeNode } from '../../src/repository/tree.js';
+import type { SnapshotEntry, TreeNode } from '../../src/repository/format/index.js';
 import { openStorage } from '../../src/storage/registry.js';
 
 /**

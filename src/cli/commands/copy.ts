@@ -3,7 +3,7 @@ import { copy, type CopiedSnapshot, type CopyResult } from '../../copier/copy.js
 import { newCopyProgress, type CopyProgress } from '../../copier/progress.js';
 import { ExitCode } from '../../errors/index.js';
 import type { Repository } from '../../repository/repository.js';
-import type { SnapshotEntry } from '../../repository/snapshot.js';
+import type { SnapshotEntry } from '../../repository/format/index.js';
 import type { ActionFactory } from '../action.js';
 import { openDestination } from '../copy-destination.js';
 import { openRepository, type CommandContext } from '../context.js';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { sameContent, type TreeNode } from '../../repository/tree.js';
+import { sameContent, type TreeNode, type SnapshotEntry } from '../../repository/format/index.js';
 import type { Repository } from '../../repository/repository.js';
-import type { SnapshotEntry } from '../../repository/snapshot.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { findSnapshot, type SnapshotSelector } from '../snapshot-ref.js';

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { Minimatch } from 'minimatch';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { matchesFilter, sortByTime, type SnapshotEntry } from '../../repository/snapshot.js';
+import { matchesFilter, sortByTime, type SnapshotEntry, type TreeNode } from '../../repository/format/index.js';
 import type { Repository } from '../../repository/repository.js';
-import type { TreeNode } from '../../repository/tree.js';
 import { nsToSeconds } from '../../restorer/restore.js';
 import { escapeName } from '../../util/escape-name.js';
 import type { ActionFactory } from '../action.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DEFAULT_CHUNKER, validateChunkerParams } from '../../repository/chunker.js';
+import { DEFAULT_CHUNKER, validateChunkerParams } from '../../repository/chunking/index.js';
 import { Repository } from '../../repository/repository.js';
-import { DEFAULT_COMPRESSION_LEVEL, validCompressionLevel } from '../../repository/repo-config.js';
+import { DEFAULT_COMPRESSION_LEVEL, validCompressionLevel } from '../../repository/format/index.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { openStorage } from '../../storage/registry.js';
 import { writeFile } from 'node:fs/promises';

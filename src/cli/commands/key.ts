@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
-import { fingerprint, renderRecoveryKey } from '../../repository/paper-key.js';
+import { fingerprint, renderRecoveryKey } from '../../repository/crypto/index.js';
 import type { ActionFactory } from '../action.js';
 import { newPassword, withRepository, type CommandContext } from '../context.js';
 import { formatTime, table } from '../format.js';

@@ -8,7 +8,7 @@ import { ProgressBar } from '../progress-bar.js';
 import { findSnapshot } from '../snapshot-ref.js';
 import { optionalConfig, requireChosenRepository } from '../configured.js';
 import type { Repository } from '../../repository/repository.js';
-import type { SnapshotEntry } from '../../repository/snapshot.js';
+import type { SnapshotEntry } from '../../repository/format/index.js';
 import { sourceMetadata } from '../../sources/metadata.js';
 import { escapeName } from '../../util/escape-name.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { escapeName } from '../../util/escape-name.js';
-import { matchesFilter, sortByTime } from '../../repository/snapshot.js';
+import { matchesFilter, sortByTime } from '../../repository/format/index.js';
 import type { ActionFactory } from '../action.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { CommandContext } from '../context.js';

@@ -8,7 +8,7 @@ import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync
 import path from 'node:path';
 import { restore } from '../../restorer/restore.js';
 import { Repository, type InitOptions } from '../../repository/repository.js';
-import type { SnapshotEntry } from '../../repository/snapshot.js';
+import type { SnapshotEntry } from '../../repository/format/index.js';
 import type { Storage } from '../../storage/contract.js';
 import { openStorage } from '../../storage/registry.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { openConfiguredRepository } from '../../config/repository-access.js';
 import type { Repository } from '../../repository/repository.js';
-import type { SnapshotEntry } from '../../repository/snapshot.js';
+import type { SnapshotEntry } from '../../repository/format/index.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
 

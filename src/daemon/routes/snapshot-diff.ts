@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Repository } from '../../repository/repository.js';
-import type { TreeNode } from '../../repository/tree.js';
+import type { TreeNode } from '../../repository/format/index.js';
 import type { DiffChange, SnapshotDiff } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';

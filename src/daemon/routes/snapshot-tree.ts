@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { nodeAt } from '../../cli/tree-paths.js';
 import { ErrorCode, isLifeboatError } from '../../errors/index.js';
-import type { TreeNode } from '../../repository/tree.js';
+import type { TreeNode } from '../../repository/format/index.js';
 import { readSnapshotFile } from '../../sources/snapshot-file.js';
 import type { SnapshotDetail, TreeEntry, TreeListing } from '../api-types.js';
 import type { DaemonContext } from '../context.js';

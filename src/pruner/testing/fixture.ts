@@ -5,13 +5,13 @@ import path from 'node:path';
 import { backup } from '../../archiver/backup.js';
 import { check } from '../../checker/check.js';
 import type { CheckReport } from '../../checker/findings.js';
-import { renderRecoveryKey } from '../../repository/paper-key.js';
+import { renderRecoveryKey } from '../../repository/crypto/index.js';
 import { Repository } from '../../repository/repository.js';
 import { listRecords } from '../record.js';
-import { parseSnapshot, type SnapshotEntry } from '../../repository/snapshot.js';
+import { parseSnapshot, type SnapshotEntry } from '../../repository/format/index.js';
 import { writeTombstone } from '../../repository/tombstone.js';
 import { restore } from '../../restorer/restore.js';
-import { MemoryStorage } from '../../storage/drivers/memory.js';
+import { MemoryStorage } from '../../storage/drivers/memory/index.js';
 import type { Storage } from '../../storage/contract.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../errors/index.js';
-import { MemoryStorage } from '../drivers/memory.js';
+import { MemoryStorage } from '../drivers/memory/index.js';
 import { describeStorageConformance, expectCode } from '../testing/conformance.js';
 import { FaultyStorage, faultOnNthCall, type Fault, type StorageOp } from './faulty.js';
 
