@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { redactUrl } from '../util/redact-url.js';
 import type { Storage, StorageFactory, StorageOptions } from './contract.js';
 import { createLocalStorage } from './drivers/local.js';
 import { createMemoryStorage } from './drivers/memory.js';
@@ -18,9 +19,6 @@ const REMOTE_SCHEMES = new Set(['sftp', 's3']);
 
 /** `sftp://…`, `s3:…`; single letters excluded so `C:\repo` stays a path. */
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
-
-/** Query parameters whose values are redacted by describeLocation. */
-const SECRET_PARAM = /pass|secret|token|key|credential|signature/i;
 
 function normalizeScheme(scheme: string): string {
   const s = scheme.toLowerCase().replace(/:$/, '');
@@ -91,12 +89,7 @@ export function describeLocation(location: string): string {
       // file://host/… on POSIX: fall through to the URL form.
     }
   }
-  url.username = '';
-  url.password = '';
-  for (const key of [...url.searchParams.keys()]) {
-    if (SECRET_PARAM.test(key)) url.searchParams.set(key, 'redacted');
-  }
-  return url.href;
+  return redactUrl(url).href;
 }
 
 registerStorage('file', createLocalStorage);
