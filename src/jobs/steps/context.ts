@@ -1,3 +1,9 @@
+/**
+ * What every job step is given (the run's config, id, signal, repositories
+ * opened once per run, and how to record a step) and the few rules every
+ * step follows: one recorded row per step, `nothing_to_do` and `skipped`
+ * said plainly, never passed as `ok`.
+ */
 import type { LoadedConfig } from '../../config/load.js';
 import type { JobConfig } from '../../config/schema.js';
 import { isLifeboatError } from '../../errors/index.js';
@@ -5,12 +11,6 @@ import type { Repository } from '../../repository/repository.js';
 import type { StepRecord } from '../../state/history.js';
 import { isConnected } from '../mount-check.js';
 
-/**
- * What every job step is given (the run's config, id, signal, repositories
- * opened once per run, and how to record a step) and the few rules every
- * step follows: one recorded row per step, `nothing_to_do` and `skipped`
- * said plainly, never passed as `ok`.
- */
 export interface JobStepResult extends Omit<StepRecord, 'runId' | 'job'> {
   /** Details for the report (a check's findings count, forget's removals). */
   detail?: Record<string, unknown>;
