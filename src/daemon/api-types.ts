@@ -1,11 +1,14 @@
 /**
  * The JSON shapes of the daemon's HTTP API (docs/api.md): what every route
  * answers, as the routes build it and as the web dashboard reads it. Type
- * declarations only — nothing here imports a module or runs — so the
- * dashboard's compiler (DOM, no Node types) reads this same file.
+ * declarations only — nothing here runs, and it imports only other
+ * type-only files (the drill report's shape) — so the dashboard's compiler
+ * (DOM, no Node types) reads this same file.
  *
  * Times are ISO 8601 UTC strings; a value nobody knows is null.
  */
+
+import type { DrillCheckShape, DrillReportShape, DrillSmokeShape, Freshness, Objective } from '../drill/report-shape.js';
 
 // ---- errors, health, events -----------------------------------------------
 
@@ -373,25 +376,7 @@ export interface DrillStepList {
   drills: DrillStep[];
 }
 
-/**
- * A measured objective (RTO or RPO) against its target; `ok` is null when no
- * target is configured or nothing could be measured (`measuredSeconds` null).
- * A drill's RPO is that of the snapshot drilled: its time minus the newest data in it.
- */
-export interface Objective {
-  measuredSeconds: number | null;
-  targetSeconds: number | null;
-  ok: boolean | null;
-  basis: string;
-}
-
-/** How old the newest backup of the source was when the drill ran, against the RPO (not part of the verdict). */
-export interface Freshness {
-  newestSnapshot: { id: string; time: string } | null;
-  ageSeconds: number | null;
-  targetSeconds: number | null;
-  ok: boolean | null;
-}
+export type { Freshness, Objective };
 
 /** One stored drill report in the list. */
 export interface DrillSummary {
@@ -418,47 +403,13 @@ export interface DrillReportList {
 }
 
 /** One check of a drill: what was expected and what was found. */
-export interface DrillCheck {
-  name: string;
-  ok: boolean;
-  expected: unknown;
-  actual: unknown;
-  detail?: string;
-}
+export type DrillCheck = DrillCheckShape;
 
 /** The smoke command of a drill and how it ended. */
-export interface DrillSmoke {
-  command: string;
-  ok: boolean;
-  exitCode: number | null;
-  durationMs: number;
-  output: string;
-}
+export type DrillSmoke = DrillSmokeShape;
 
-/** A full drill report as the repository stores it. */
-export interface DrillReportView {
-  format: 1;
-  id: string;
-  verdict: 'PASS' | 'FAIL';
-  reasons: string[];
-  source: { name: string; type: string };
-  snapshot: { id: string; time: string; host: string; files: number; bytes: number; selectedBy: string; candidates: number; seed: number; within: string | null };
-  repository: string;
-  restoredTo: string | null;
-  mode: string;
-  checks: DrillCheck[];
-  rto: Objective;
-  rpo: Objective;
-  freshness?: Freshness;
-  smoke: DrillSmoke | null;
-  cleanup: { ok: boolean; detail?: string };
-  startedAt: string;
-  finishedAt: string;
-  host: string;
-  user: string;
-  tool: string;
-  job: string | null;
-}
+/** A full drill report as the repository stores it, source types as plain names. */
+export type DrillReportView = DrillReportShape;
 
 /** `GET /api/v1/drills/reports/{repository}/{id}`. */
 export interface DrillReportAnswer {

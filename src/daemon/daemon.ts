@@ -15,6 +15,7 @@ import { alertSettingsOf, stateDirSpace } from './alert-inputs.js';
 import { RunHistory } from '../state/history.js';
 import { rebuildFromConfig } from './rebuild-on-start.js';
 import { stateDir } from '../state/state-dir.js';
+import { STATE_DB_FILE } from '../state/state-db.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventHub } from './events.js';
 import { recentSteps, scheduledSources } from './history-facts.js';
@@ -55,7 +56,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
   const clock = o.clock ?? systemClock;
   const log = o.log ?? (() => {});
   const dir = stateDir(config.state_dir);
-  const fresh = !existsSync(path.join(dir, 'state.db'));
+  const fresh = !existsSync(path.join(dir, STATE_DB_FILE));
   const history = RunHistory.open(dir);
   if (fresh) {
     const r = await rebuildFromConfig(history, config, o.cacheRoot, log);

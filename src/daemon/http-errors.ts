@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { httpStatusFor, isLifeboatError } from '../errors/index.js';
 import type { ApiErrorCode, ErrorAnswer } from './api-types.js';
 
 export type { ApiErrorCode } from './api-types.js';
@@ -21,4 +22,15 @@ export function codeForStatus(status: number): ApiErrorCode {
   if (status === 429) return 'too_many_requests';
   if (status >= 400 && status < 500) return 'bad_request';
   return 'internal';
+}
+
+/**
+ * A lower layer's error the client can act on (`httpStatusFor` gives a 4xx)
+ * answered with that status and its message; anything else is rethrown for
+ * the error handler.
+ */
+export function sendClientError(reply: FastifyReply, err: unknown): FastifyReply {
+  const status = isLifeboatError(err) ? httpStatusFor(err.code) : 500;
+  if (status >= 500) throw err;
+  return sendError(reply, status, codeForStatus(status), (err as Error).message);
 }

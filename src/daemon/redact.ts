@@ -1,9 +1,11 @@
 import type { LifeboatConfig } from '../config/schema.js';
+import { redactUrlsInText } from '../util/redact-url.js';
 
 /**
  * Scrubs what the API and notifications show: the configured paths of secret
  * files (password, key, credentials, identity, SMTP URL, token, webhook
- * secret) become `[secret file]`, and a password in any URL becomes `***`.
+ * secret) become `[secret file]`, and a password in any URL becomes `***` (secret-looking query
+ * values `redacted`: `redactUrlsInText`).
  * Error messages from lower layers may name those files; nothing else needs
  * hiding because secrets themselves are never put into messages.
  */
@@ -22,6 +24,6 @@ export function redactorFor(config: LifeboatConfig, extraPaths: string[] = []): 
   return (text) => {
     let out = text;
     for (const p of ordered) out = out.split(p).join('[secret file]');
-    return out.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]+@/gi, '$1:***@');
+    return redactUrlsInText(out);
   };
 }

@@ -1,63 +1,12 @@
 import { z } from 'zod';
 import type { SourceType } from '../config/source-schemas.js';
 import { parseJsonWith } from '../repository/format/index.js';
-import type { VerifyCheck } from '../verify/checks.js';
-import type { SmokeResult } from './smoke.js';
+import type { DrillReportShape } from './report-shape.js';
 
-/**
- * A measured objective against its target; `ok` is null when no target is
- * configured or nothing could be measured (`measuredSeconds` null: the RPO of a
- * source without `recent_data`).
- */
-export interface Objective {
-  measuredSeconds: number | null;
-  targetSeconds: number | null;
-  ok: boolean | null;
-  /** What the measurement is, e.g. "snapshot time minus the newest events.created_at in the restored copy". */
-  basis: string;
-}
-
-/**
- * How old the newest backup of the source was when the drill ran, against the
- * RPO. It says nothing about the snapshot drilled (often an older one, on
- * purpose), so it is shown beside the verdict and not part of it; `status`,
- * the alerts and `compliance` judge it.
- */
-export interface Freshness {
-  newestSnapshot: { id: string; time: string } | null;
-  ageSeconds: number | null;
-  targetSeconds: number | null;
-  ok: boolean | null;
-}
+export type { Freshness, Objective } from './report-shape.js';
 
 /** One restore drill, as stored in the repository (`drill/`), in local state and in the report files. */
-export interface DrillReport {
-  format: 1;
-  id: string;
-  verdict: 'PASS' | 'FAIL';
-  /** Why it failed, one line each; empty on PASS. */
-  reasons: string[];
-  source: { name: string; type: SourceType };
-  snapshot: { id: string; time: string; host: string; files: number; bytes: number; selectedBy: string; candidates: number; seed: number; within: string | null };
-  repository: string;
-  /** Where the isolated copy was restored (removed afterwards). */
-  restoredTo: string | null;
-  mode: string;
-  checks: VerifyCheck[];
-  rto: Objective;
-  /** RPO of the snapshot drilled: its time minus the newest data in it. */
-  rpo: Objective;
-  /** Age of the newest backup of the source at drill time (absent in reports of earlier versions). */
-  freshness?: Freshness;
-  smoke: SmokeResult | null;
-  cleanup: { ok: boolean; detail?: string };
-  startedAt: string;
-  finishedAt: string;
-  host: string;
-  user: string;
-  tool: string;
-  job: string | null;
-}
+export type DrillReport = DrillReportShape<SourceType>;
 
 /** PASS only when every check passed, the objectives with a target were met, the smoke command succeeded and nothing was left behind. */
 export function verdictOf(report: Pick<DrillReport, 'checks' | 'rto' | 'rpo' | 'smoke' | 'cleanup'>): { verdict: 'PASS' | 'FAIL'; reasons: string[] } {

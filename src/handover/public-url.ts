@@ -1,3 +1,5 @@
+import { redactUrlsInText } from '../util/redact-url.js';
+
 /**
  * URLs as the pack may show them. A password never survives; query strings
  * and fragments never do either (`?sslpassword=…`, `?token=…`). What else is
@@ -39,7 +41,7 @@ export function originOf(text: string): string {
   return publicUrl(text, { user: false, path: false });
 }
 
-/** Free text (an error message) with the password of any `scheme://user:password@host` in it removed. */
+/** Free text (an error message) with the password of any `scheme://user:password@host` in it removed (and secret query values). */
 export function withoutUrlPasswords(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]*@/gi, '$1@');
+  return redactUrlsInText(text, '');
 }

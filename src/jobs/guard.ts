@@ -1,12 +1,9 @@
 import type { LoadedConfig } from '../config/load.js';
 import { openConfiguredRepository } from '../config/repository-access.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { Repository } from '../repository/repository.js';
 import { forget } from '../retention/forget.js';
-import { checkBackup } from '../verify/post-backup.js';
-import { describeInputErrors } from '../archiver/backup.js';
-import { backupSource, type SourceBackupResult } from '../sources/run-source.js';
 import { stateDir } from '../state/state-dir.js';
+import { backupAndCheck } from './backup-and-check.js';
 
 export const PRE_MIGRATION_TAG = 'pre-migration';
 
@@ -44,10 +41,16 @@ export async function guardWithConfig<T>(loaded: LoadedConfig, options: GuardOpt
   const repo = await openConfiguredRepository(plan.repository, loaded.config.repositories![plan.repository]!, { cacheRoot: options.cacheRoot });
   try {
     for (const source of plan.sources) {
-      const result = await backupSource(repo, source, loaded.config.sources![source]!, { tags: [PRE_MIGRATION_TAG], reason: options.reason, signal: options.signal, log: options.log });
-      const verified = await verifyJustWritten(repo, result);
-      if (!verified.ok) {
-        throw new LifeboatError(ErrorCode.Failure, `the pre-change backup of "${source}" did not pass its check (${verified.why}); the command was not run`, { hint: 'run `lifeboat check` and fix the repository before trying again' });
+      const { backup: result, check } = await backupAndCheck(repo, source, loaded.config.sources![source]!, {
+        tags: [PRE_MIGRATION_TAG],
+        reason: options.reason,
+        signal: options.signal,
+        log: options.log,
+        // A backup that missed some inputs does not protect the change either.
+        incompleteFails: true,
+      });
+      if (!check.verified) {
+        throw new LifeboatError(ErrorCode.Failure, `the pre-change backup of "${source}" did not pass its check (${check.reasons.join('; ')}); the command was not run`, { hint: 'run `lifeboat check` and fix the repository before trying again' });
       }
       const trimmed = plan.keepLast
         ? (await forget(repo, { policy: { keepLast: plan.keepLast }, source, tags: [PRE_MIGRATION_TAG], force: true, stateDir: stateDir(loaded.config.state_dir), signal: options.signal })).removed.map((r) => r.snapshot)
@@ -81,10 +84,4 @@ export function guardPlan(loaded: LoadedConfig, options: Pick<GuardOptions, 'sou
     throw new LifeboatError(ErrorCode.Usage, 'which repository should guard back up to?', { hint: 'add an unscheduled job with `to`, or pass --repo NAME' });
   }
   return { sources, repository, keepLast: job?.keep_last };
-}
-
-async function verifyJustWritten(repo: Repository, result: SourceBackupResult): Promise<{ ok: boolean; why?: string }> {
-  if (result.errors.length) return { ok: false, why: `${result.errors.length} input(s) could not be read: ${describeInputErrors(result.errors)}` };
-  const checked = await checkBackup(repo, result.snapshot, result.record);
-  return checked.verified ? { ok: true } : { ok: false, why: checked.reasons.join('; ') };
 }

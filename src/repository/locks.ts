@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import { exponentialBackoff, retry } from '../util/retry.js';
 import type { Storage } from '../storage/contract.js';
 import { open, seal } from './crypto/index.js';
 import { randomId } from './ids.js';
@@ -220,13 +221,10 @@ export async function acquireLockWaiting(
   timing: LockTiming = DEFAULT_LOCK_TIMING,
   waitMs = 0,
 ): Promise<LockHandle> {
-  const deadline = Date.now() + waitMs;
-  for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
-    try {
-      return await acquireLock(storage, key, exclusive, purpose, timing);
-    } catch (err) {
-      if (!isLifeboatError(err, ErrorCode.Locked) || Date.now() + delay > deadline) throw err;
-      await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
-    }
-  }
+  // Waits of 0.5 s doubling to 10 s, each with equal jitter, while the deadline leaves room for the wait.
+  return retry(() => acquireLock(storage, key, exclusive, purpose, timing), {
+    retryable: (err) => isLifeboatError(err, ErrorCode.Locked),
+    maxElapsedMs: waitMs,
+    delayMs: (failed) => exponentialBackoff({ baseDelayMs: 500, maxDelayMs: 10_000, random: Math.random }, failed),
+  });
 }

@@ -1,4 +1,5 @@
 import type { Repository } from '../repository/repository.js';
+import { walkSnapshotIntact } from '../repository/snapshot-intact.js';
 import type { RetentionSnapshot } from './plan.js';
 
 /**
@@ -18,21 +19,8 @@ export async function snapshotIsComplete(opened: Repository, snapshot: Retention
 }
 
 async function treesComplete(repo: Repository, root: string): Promise<boolean> {
-  const pending = [root];
-  const seen = new Set<string>();
   try {
-    while (pending.length) {
-      const treeId = pending.pop()!;
-      if (seen.has(treeId)) continue;
-      seen.add(treeId);
-      if (!repo.index.has(Buffer.from(treeId, 'hex'))) return false;
-      const tree = await repo.loadTree(treeId);
-      for (const node of tree.nodes) {
-        if (node.subtree) pending.push(node.subtree);
-        for (const id of node.content ?? []) if (!repo.index.has(Buffer.from(id, 'hex'))) return false;
-      }
-    }
-    return true;
+    return (await walkSnapshotIntact(repo, root)).intact;
   } catch {
     return false;
   }

@@ -1,6 +1,5 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { makeDirectoriesSync } from '../util/make-dirs.js';
+import type Database from 'better-sqlite3';
+import { openStateDb } from './state-db.js';
 
 /**
  * Alert state in `<state_dir>/state.db` beside the run history: one row per
@@ -37,12 +36,7 @@ export class AlertStore {
   private constructor(private readonly db: Database.Database) {}
 
   static open(stateDir: string): AlertStore {
-    makeDirectoriesSync(stateDir, 0o700);
-    const db = new Database(path.join(stateDir, 'state.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 10000');
-    db.exec(SCHEMA);
-    return new AlertStore(db);
+    return new AlertStore(openStateDb(stateDir, SCHEMA));
   }
 
   active(): AlertRecord[] {

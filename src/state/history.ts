@@ -1,6 +1,5 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { makeDirectoriesSync } from '../util/make-dirs.js';
+import type Database from 'better-sqlite3';
+import { openStateDb } from './state-db.js';
 
 /**
  * The local run history (`<state_dir>/state.db`): every job run and each of
@@ -54,12 +53,7 @@ export class RunHistory {
   private constructor(private readonly db: Database.Database) {}
 
   static open(stateDir: string): RunHistory {
-    makeDirectoriesSync(stateDir, 0o700);
-    const db = new Database(path.join(stateDir, 'state.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 10000');
-    db.exec(SCHEMA);
-    return new RunHistory(db);
+    return new RunHistory(openStateDb(stateDir, SCHEMA));
   }
 
   startRun(run: RunRecord): void {

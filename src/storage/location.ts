@@ -7,12 +7,10 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { redactUrl } from '../util/redact-url.js';
 
 /** `sftp://…`, `s3:…`; single letters excluded so `C:\repo` stays a path. */
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
-
-/** Query parameters whose values are redacted by describeLocation. */
-const SECRET_PARAM = /pass|secret|token|key|credential|signature/i;
 
 function isUrl(location: string): boolean {
   return SCHEME.test(location);
@@ -53,10 +51,5 @@ export function describeLocation(location: string): string {
       // file://host/… on POSIX: fall through to the URL form.
     }
   }
-  url.username = '';
-  url.password = '';
-  for (const key of [...url.searchParams.keys()]) {
-    if (SECRET_PARAM.test(key)) url.searchParams.set(key, 'redacted');
-  }
-  return url.href;
+  return redactUrl(url).href;
 }

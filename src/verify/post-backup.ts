@@ -1,5 +1,6 @@
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/format/index.js';
+import { walkSnapshotIntact } from '../repository/snapshot-intact.js';
 import type { SourceRecord } from '../sources/contract.js';
 
 export interface BackupCheck {
@@ -33,36 +34,7 @@ async function checkFromStorage(repo: Repository, snapshot: SnapshotEntry, recor
   const add = (r: string) => {
     if (reasons.length < MAX_REASONS) reasons.push(r);
   };
-  const packs = new Set<string>();
-  const pending: Array<{ id: string; at: string }> = [{ id: snapshot.tree, at: '/' }];
-  const seen = new Set<string>();
-  while (pending.length) {
-    const { id, at } = pending.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const loc = repo.index.lookup(Buffer.from(id, 'hex'));
-    if (!loc) {
-      add(`tree of ${at} is not in the index`);
-      continue;
-    }
-    packs.add(loc.packId);
-    let nodes;
-    try {
-      nodes = (await repo.loadTree(id)).nodes;
-    } catch (err) {
-      add(`tree of ${at} cannot be read: ${(err as Error).message}`);
-      continue;
-    }
-    for (const node of nodes) {
-      const p = at === '/' ? `/${node.name}` : `${at}/${node.name}`;
-      if (node.subtree) pending.push({ id: node.subtree, at: p });
-      for (const blob of node.content ?? []) {
-        const l = repo.index.lookup(Buffer.from(blob, 'hex'));
-        if (l) packs.add(l.packId);
-        else add(`${p}: blob ${blob.slice(0, 12)} is not in the index`);
-      }
-    }
-  }
+  const { packs } = await walkSnapshotIntact(repo, snapshot.tree, add);
   const stored = new Map((await repo.storage.list('data/')).map((o) => [o.name.slice(o.name.lastIndexOf('/') + 1), o.size]));
   for (const pack of packs) {
     const size = stored.get(pack);

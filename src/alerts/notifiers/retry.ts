@@ -1,3 +1,5 @@
+import { exponentialBackoff, retry } from '../../util/retry.js';
+
 /**
  * Try `fn` up to `attempts` times, waiting `baseDelayMs`, 2×, 4×… between
  * tries. An error marked `permanent` (a 4xx answer) is not retried.
@@ -13,17 +15,15 @@ export class PermanentError extends Error {
 }
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  let last: unknown;
-  for (let attempt = 1; attempt <= o.attempts; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (err) {
-      last = err;
-      if (err instanceof PermanentError || attempt === o.attempts) break;
-      await sleep(o.baseDelayMs * 2 ** (attempt - 1));
-    }
+  try {
+    return await retry(fn, {
+      retryable: (err) => !(err instanceof PermanentError),
+      maxAttempts: o.attempts,
+      delayMs: (failed) => exponentialBackoff({ baseDelayMs: o.baseDelayMs }, failed),
+      sleep: o.sleep,
+    });
+  } catch (last) {
+    const message = (last as Error)?.message ?? String(last);
+    throw new Error(`${message} (after ${o.attempts === 1 ? '1 attempt' : `up to ${o.attempts} attempts`})`, { cause: last });
   }
-  const message = (last as Error)?.message ?? String(last);
-  throw new Error(`${message} (after ${o.attempts === 1 ? '1 attempt' : `up to ${o.attempts} attempts`})`, { cause: last });
 }

@@ -5,11 +5,10 @@ import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import type { LifeboatConfig } from '../../config/schema.js';
 import type { Repository } from '../../repository/repository.js';
 import { sweepAtStart } from '../../leftovers/at-start.js';
-import { backupSource } from '../../sources/run-source.js';
-import { checkBackup } from '../../verify/post-backup.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
+import { backupAndCheck } from '../../jobs/backup-and-check.js';
 import { jobSources, runJob } from '../../jobs/run-job.js';
 import { jobRunFromCli } from './run.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -148,13 +147,23 @@ async function backupEach(
     if (ctx.signal.aborted) break;
     const source = configured[name]!;
     try {
-      const result = await withProgress(ctx, name, (progress) =>
-        backupSource(repo, name, source, { tags: flags.tag, reason: flags.reason, host: flags.host, force: flags.force, progress, signal: ctx.signal, log: (l) => ctx.out.verbose(`${name}: ${l}`) }),
-      );
-      ctx.out.info(`${name} (${source.type}):`);
-      report(ctx, result);
       // A bad backup is reported at once, not at the next drill: what was just written reads back.
-      const check = await checkBackup(repo, result.snapshot, result.record);
+      const { backup: result, check } = await withProgress(ctx, name, (progress, stopProgress) =>
+        backupAndCheck(repo, name, source, {
+          tags: flags.tag,
+          reason: flags.reason,
+          host: flags.host,
+          force: flags.force,
+          progress,
+          signal: ctx.signal,
+          log: (l) => ctx.out.verbose(`${name}: ${l}`),
+          onSaved: (saved) => {
+            stopProgress();
+            ctx.out.info(`${name} (${source.type}):`);
+            report(ctx, saved);
+          },
+        }),
+      );
       if (check.verified) ctx.out.info('verified: trees readable, every blob indexed, packs present' + (typeof result.record.integrity === 'string' ? ', integrity ok' : ''));
       else ctx.out.warn(`source "${name}": the backup just written does not verify:\n  ${check.reasons.join('\n  ')}`);
       const outcome = { source: name, ...where, type: source.type, ok: check.verified, verified: check.verified, verification: check, ...snapshotSummary(result), record: result.record };
@@ -194,17 +203,23 @@ async function backupJob(ctx: CommandContext, jobName: string, flags: BackupFlag
   return ExitCode.Failure;
 }
 
-async function withProgress<T>(ctx: CommandContext, label: string, run: (progress: BackupProgress) => Promise<T>): Promise<T> {
+/** Run `run` with a progress bar for `label`, ended when it returns or when it calls the `stop` it is given. */
+async function withProgress<T>(ctx: CommandContext, label: string, run: (progress: BackupProgress, stop: () => void) => Promise<T>): Promise<T> {
   const progress = newBackupProgress();
   const bar = new ProgressBar(
     () => ({ label, files: progress.filesDone, bytes: progress.bytesDone, totalFiles: progress.totalFiles, totalBytes: progress.totalBytes }),
     ctx.out.options.progress,
     ctx.out.json ? (s, elapsed) => ctx.out.emit({ type: 'progress', ...s, elapsedMs: elapsed, addedBytes: progress.bytesAdded }) : undefined,
   ).start();
+  let running = true;
+  const stop = () => {
+    if (running) bar.stop();
+    running = false;
+  };
   try {
-    return await run(progress);
+    return await run(progress, stop);
   } finally {
-    bar.stop();
+    stop();
   }
 }
 

@@ -1,12 +1,11 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { nodeAt } from '../../cli/tree-paths.js';
-import { ErrorCode, isLifeboatError } from '../../errors/index.js';
 import type { TreeNode } from '../../repository/format/index.js';
 import { readSnapshotFile } from '../../sources/snapshot-file.js';
 import type { SnapshotDetail, TreeEntry, TreeListing } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
-import { sendError } from '../http-errors.js';
+import { sendClientError, sendError } from '../http-errors.js';
 import { openSnapshot, snapshotPathOf } from './snapshot-access.js';
 
 type Params = { repository: string; id: string };
@@ -23,13 +22,6 @@ export function nodeView(n: TreeNode, parent: string): TreeEntry {
     group: n.group ?? null,
     mtime: new Date(Number(BigInt(n.mtimeNs) / 1_000_000n)).toISOString(),
   };
-}
-
-/** A lower layer's "not in the snapshot" or "is a directory" as a 404 or 400; anything else is the error handler's. */
-function answerLookupError(reply: FastifyReply, err: unknown): FastifyReply {
-  if (isLifeboatError(err, ErrorCode.NotFound)) return sendError(reply, 404, 'not_found', err.message);
-  if (isLifeboatError(err, ErrorCode.Usage)) return sendError(reply, 400, 'bad_request', err.message);
-  throw err;
 }
 
 /**
@@ -76,7 +68,7 @@ export function snapshotTreeRoutes(app: FastifyInstance, d: DaemonContext): void
       const answer: TreeListing = { path: dir, entries };
       return answer;
     } catch (err) {
-      return answerLookupError(reply, err);
+      return sendClientError(reply, err);
     } finally {
       await open.close();
     }
@@ -96,7 +88,7 @@ export function snapshotTreeRoutes(app: FastifyInstance, d: DaemonContext): void
       }
     } catch (err) {
       await open.close();
-      return answerLookupError(reply, err);
+      return sendClientError(reply, err);
     }
     const content = readSnapshotFile(open.repo, node, file);
     const body = Readable.from(

@@ -10,6 +10,7 @@
  * names, permission, authentication) pass through at once.
  */
 import { ErrorCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
+import { exponentialBackoff, retry } from '../../util/retry.js';
 import type { ObjectInfo, SpaceInfo, Storage, StorageFactory } from '../contract.js';
 
 export interface RetryInfo {
@@ -49,8 +50,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 
 /** Delay before attempt `failed + 1`: half fixed, half random ("equal jitter"), so clients spread out but never hammer. */
 export function backoffDelay(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>, failed: number): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failed - 1));
-  return Math.round(cap / 2 + policy.random() * (cap / 2));
+  return exponentialBackoff(policy, failed);
 }
 
 function isRetryable(err: unknown): err is LifeboatError {
@@ -68,18 +68,16 @@ function gaveUp(err: LifeboatError, op: string, name: string, attempts: number):
 
 /** Runs `fn` until it resolves, a non-retryable error, or the policy's bounds. */
 export async function withRetries<T>(op: string, name: string, fn: (attempt: number) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
-  const started = policy.now();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (err) {
-      if (!isRetryable(err)) throw err;
-      const delayMs = backoffDelay(policy, attempt);
-      if (attempt >= policy.maxAttempts || policy.now() - started + delayMs > policy.maxElapsedMs) throw gaveUp(err, op, name, attempt);
-      policy.onRetry?.({ op, name, attempt, delayMs, error: err });
-      await policy.sleep(delayMs);
-    }
-  }
+  return retry(fn, {
+    retryable: isRetryable,
+    maxAttempts: policy.maxAttempts,
+    maxElapsedMs: policy.maxElapsedMs,
+    delayMs: (failed) => backoffDelay(policy, failed),
+    exhausted: (err, attempts) => gaveUp(err as LifeboatError, op, name, attempts),
+    onRetry: policy.onRetry && ((err, attempt, delayMs) => policy.onRetry!({ op, name, attempt, delayMs, error: err as LifeboatError })),
+    sleep: policy.sleep,
+    now: policy.now,
+  });
 }
 
 export class RetryingStorage implements Storage {
