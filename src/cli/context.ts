@@ -8,7 +8,7 @@ import { Output } from './output.js';
 import { promptHidden } from './prompt.js';
 import { parseDuration } from '../config/duration.js';
 import { chooseRepository, credentialEnv, remoteSettings } from './configured.js';
-import { assertConnected } from '../jobs/mount-check.js';
+import { assertConnected } from '../storage/mount-check.js';
 import { setSecretFilePolicy } from '../util/secret-file-mode.js';
 
 /** Global flags shared by every command (docs/cli.md). */

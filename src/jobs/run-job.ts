@@ -22,7 +22,7 @@ import { RunHistory, type Outcome, type StepRecord } from '../state/history.js';
 import { stateDir as resolveStateDir } from '../state/state-dir.js';
 import { sweepAtStart } from '../leftovers/at-start.js';
 import { acquireJobLock } from './job-lock.js';
-import { isConnected } from './mount-check.js';
+import { isConnected } from '../storage/mount-check.js';
 
 export interface JobStepResult extends Omit<StepRecord, 'runId' | 'job'> {
   /** Details for the report (a check's findings count, forget's removals). */

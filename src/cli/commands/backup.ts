@@ -12,7 +12,7 @@ import { requireConfig } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { jobSources, runJob } from '../../jobs/run-job.js';
 import { jobRunFromCli } from './run.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
 
 interface BackupFlags {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
-import { formatMode } from '../format.js';
+import { formatMode } from '../../util/format.js';
 import { nsToSeconds } from '../../restorer/restore.js';
 import { findSnapshot } from '../snapshot-ref.js';
 import { nodeAt, walkTree } from '../tree-paths.js';

@@ -8,7 +8,7 @@ import type { ActionFactory } from '../action.js';
 import { optionalConfig } from '../configured.js';
 import type { CommandContext } from '../context.js';
 import { forEachRepository, NOT_HERE, repositoriesToRead } from '../each-repository.js';
-import { formatDuration } from '../format.js';
+import { formatDuration } from '../../util/format.js';
 import { findSnapshot } from '../snapshot-ref.js';
 
 interface Flags {
