@@ -1,7 +1,7 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, resolveSnapshotRef, sortByTime, type SnapshotEntry } from '../repository/snapshot.js';
-import { nodeAt } from './tree-paths.js';
+import { nodeAt } from '../repository/snapshot-tree/index.js';
 // The same tolerance as retention: a few minutes of clock drift between hosts is not "the future".
 import { FUTURE_TOLERANCE_MS } from '../retention/plan.js';
 import { escapeName } from '../util/escape-name.js';

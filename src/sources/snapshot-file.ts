@@ -4,7 +4,7 @@ import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshot.js';
 import type { TreeNode } from '../repository/tree.js';
 import { fetchBlobs } from '../restorer/blob-fetcher.js';
-import { nodeAt } from '../cli/tree-paths.js';
+import { nodeAt } from '../repository/snapshot-tree/index.js';
 
 const GROUP = 16;
 

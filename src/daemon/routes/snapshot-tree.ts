@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { nodeAt } from '../../cli/tree-paths.js';
+import { nodeAt } from '../../repository/snapshot-tree/index.js';
 import { ErrorCode, isLifeboatError } from '../../errors/index.js';
 import type { TreeNode } from '../../repository/tree.js';
 import { readSnapshotFile } from '../../sources/snapshot-file.js';
