@@ -21,6 +21,7 @@ import { backupSource } from '../sources/run-source.js';
 import { RunHistory, type Outcome, type StepRecord } from '../state/history.js';
 import { stateDir as resolveStateDir } from '../state/state-dir.js';
 import { sweepAtStart } from '../leftovers/at-start.js';
+import { sourceRemovers } from '../sources/leftover-removers.js';
 import { acquireJobLock } from './job-lock.js';
 import { isConnected } from '../storage/mount-check.js';
 
@@ -131,7 +132,7 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
   };
   history.startRun({ id: runId, job: jobName, startedAt: startedAt.toISOString() });
   try {
-    await sweepAtStart(loaded.config, { warn: options.warn ?? ctx.log, verbose: ctx.log });
+    await sweepAtStart(loaded.config, sourceRemovers, { warn: options.warn ?? ctx.log, verbose: ctx.log });
     await backupStep(ctx, options);
     if (!options.backupsOnly) await afterBackups(ctx, options);
   } finally {

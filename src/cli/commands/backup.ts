@@ -5,6 +5,7 @@ import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import type { LifeboatConfig } from '../../config/schema.js';
 import type { Repository } from '../../repository/repository.js';
 import { sweepAtStart } from '../../leftovers/at-start.js';
+import { sourceRemovers } from '../../sources/leftover-removers.js';
 import { backupSource } from '../../sources/run-source.js';
 import { checkBackup } from '../../verify/post-backup.js';
 import type { ActionFactory } from '../action.js';
@@ -76,7 +77,7 @@ async function backupSources(ctx: CommandContext, flags: BackupFlags): Promise<n
     throw new LifeboatError(ErrorCode.Usage, `no source named ${unknown.map((u) => `"${u}"`).join(', ')} in the config`, { hint: `configured: ${Object.keys(configured).join(', ') || 'none'}` });
   }
   if (wanted.length === 0) throw new LifeboatError(ErrorCode.Usage, 'the config has no sources');
-  await sweepAtStart(config, ctx.out);
+  await sweepAtStart(config, sourceRemovers, ctx.out);
   const outcomes: Array<Record<string, unknown>> = [];
   let code: number = ExitCode.Success;
   for (const [repository, names] of destinations(ctx, config, wanted)) {
