@@ -37,6 +37,7 @@ export type { DrillReport } from './drill/report.js';
 export { handover, type HandoverOptions, type HandoverResult } from './handover/handover.js';
 export type { Inventory } from './handover/inventory.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
-export { sweepLeftovers, type SweepOptions, type SweepReport, type SweptResource } from './leftovers/sweep.js';
+export type { SweepReport, SweptResource } from './leftovers/sweep.js';
+export { sweepWithSourceRemovers as sweepLeftovers, type SweepWithSourcesOptions as SweepOptions } from './sources/leftover-removers.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
 export { VERSION } from './version.js';

@@ -1,4 +1,4 @@
-import type { NotifierView } from '../daemon/api-types.js';
+import type { NotifierView } from './views.js';
 import type { Notification, Notifier, RunEvent } from './notification.js';
 
 /** How one notifier fared, as `/api/v1/alerts` shows it. */

@@ -1,4 +1,4 @@
-import type { AlertView } from '../daemon/api-types.js';
+import type { AlertView } from './views.js';
 
 /**
  * What notifiers send. `failure` is a critical alert firing (or repeating),

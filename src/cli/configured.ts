@@ -2,7 +2,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { locateConfig } from '../config/locate.js';
 import type { RepositoryConfig } from '../config/schema.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { GlobalOptions } from './context.js';
+import type { GlobalOptions } from './global-options.js';
 import type { RemoteSettings } from '../storage/contract.js';
 import { credentialEnvOf, remoteSettingsOf } from '../config/repository-access.js';
 import { ledgerDirFor, useLedger } from '../leftovers/ledger.js';

@@ -8,22 +8,11 @@ import { Output } from './output.js';
 import { promptHidden } from './prompt.js';
 import { parseDuration } from '../config/duration.js';
 import { chooseRepository, credentialEnv, remoteSettings } from './configured.js';
-import { assertConnected } from '../jobs/mount-check.js';
+import { assertConnected } from '../storage/mount-check.js';
 import { setSecretFilePolicy } from '../util/secret-file-mode.js';
+import type { GlobalOptions } from './global-options.js';
 
-/** Global flags shared by every command (docs/cli.md). */
-export interface GlobalOptions {
-  config?: string;
-  repo?: string;
-  keyFile?: string;
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  progress?: boolean;
-  cache?: boolean;
-  retryLock?: string;
-  strictPermissions?: boolean;
-}
+export type { GlobalOptions } from './global-options.js';
 
 export interface CommandContext {
   global: GlobalOptions;

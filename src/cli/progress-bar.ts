@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDuration } from '../util/format.js';
 
 /**
  * A one-line progress display on a terminal (stderr), redrawn a few times a

@@ -1,7 +1,7 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, resolveSnapshotRef, sortByTime, type SnapshotEntry } from '../repository/format/index.js';
-import { nodeAt } from './tree-paths.js';
+import { nodeAt, type TreeSource } from '../repository/snapshot-tree/index.js';
 // The same tolerance as retention: a few minutes of clock drift between hosts is not "the future".
 import { FUTURE_TOLERANCE_MS } from '../retention/plan.js';
 import { escapeName } from '../util/escape-name.js';
@@ -39,7 +39,7 @@ export async function findSnapshot(repo: Repository, ref: string, selector: Snap
   return found.snapshot;
 }
 
-export async function selectSnapshot(repo: Pick<Repository, 'loadTree'>, snapshots: SnapshotEntry[], ref: string, selector: SnapshotSelector = {}): Promise<FoundSnapshot> {
+export async function selectSnapshot(repo: TreeSource, snapshots: SnapshotEntry[], ref: string, selector: SnapshotSelector = {}): Promise<FoundSnapshot> {
   if (ref !== 'latest') return { snapshot: resolveSnapshotRef(snapshots, ref), warnings: [] };
   const filter = { ...(selector.host ? { host: selector.host } : {}), ...(selector.source ? { source: selector.source } : {}) };
   const path = normalPath(selector.path);
@@ -102,10 +102,10 @@ function normalPath(p: string | undefined): string | undefined {
 }
 
 /** The snapshot was taken of this path, or its tree contains it. */
-async function holdsPath(repo: Pick<Repository, 'loadTree'>, s: SnapshotEntry, path: string): Promise<boolean> {
+async function holdsPath(repo: TreeSource, s: SnapshotEntry, path: string): Promise<boolean> {
   if (s.paths.includes(path)) return true;
   try {
-    await nodeAt(repo as Repository, s.tree, path);
+    await nodeAt(repo, s.tree, path);
     return true;
   } catch (err) {
     if (err instanceof LifeboatError && err.code === ErrorCode.NotFound) return false;

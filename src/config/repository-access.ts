@@ -1,4 +1,4 @@
-import { assertConnected } from '../jobs/mount-check.js';
+import { assertConnected } from '../storage/mount-check.js';
 import { resolveCredentials } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';
 import type { RemoteSettings } from '../storage/contract.js';

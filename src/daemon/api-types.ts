@@ -1,14 +1,18 @@
 /**
  * The JSON shapes of the daemon's HTTP API (docs/api.md): what every route
  * answers, as the routes build it and as the web dashboard reads it. Type
- * declarations only — nothing here runs, and it imports only other
- * type-only files (the drill report's shape) — so the dashboard's compiler
- * (DOM, no Node types) reads this same file.
+ * declarations only — nothing here runs, and the only imports are other
+ * type-only files (the drill report's shape, and the alert views that
+ * alerts/ produces) — so the dashboard's compiler (DOM, no Node types) reads
+ * this same file.
  *
  * Times are ISO 8601 UTC strings; a value nobody knows is null.
  */
 
 import type { DrillCheckShape, DrillReportShape, DrillSmokeShape, Freshness, Objective } from '../drill/report-shape.js';
+import type { AlertView, NotifierView } from '../alerts/views.js';
+
+export type { AlertView, NotifierView };
 
 // ---- errors, health, events -----------------------------------------------
 
@@ -79,29 +83,6 @@ export interface StatusDocument {
   /** Per source. */
   sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean }>;
   alerts: AlertView[];
-}
-
-/** One alert; `rule` is one of the alert rules (docs/daemon.md), `severity` `critical` or `warning`. */
-export interface AlertView {
-  id: number;
-  rule: string;
-  severity: string;
-  source?: string;
-  repository?: string;
-  job?: string;
-  message: string;
-  fired_at: string;
-  resolved_at?: string;
-}
-
-/** How one notifier fared (the dispatcher keeps it in this shape). */
-export interface NotifierView {
-  type: string;
-  name: string;
-  last_ok?: string;
-  last_error?: string;
-  last_error_at?: string;
-  failures: number;
 }
 
 /** `GET /api/v1/alerts`. */

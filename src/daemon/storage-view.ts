@@ -1,6 +1,6 @@
 import type { LifeboatConfig } from '../config/schema.js';
 import { remoteSettingsOf } from '../config/repository-access.js';
-import { isConnected } from '../jobs/mount-check.js';
+import { isConnected } from '../storage/mount-check.js';
 import { openStorage } from '../storage/registry.js';
 import type { SpaceView } from '../alerts/rules.js';
 

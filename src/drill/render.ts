@@ -1,4 +1,4 @@
-import { formatBytes } from '../cli/format.js';
+import { formatBytes } from '../util/format.js';
 import { seconds, show, type DrillReport, type Objective } from './report.js';
 
 const measured = (s: number | null) => (s === null ? 'not measured' : seconds(s));

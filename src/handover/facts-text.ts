@@ -1,4 +1,4 @@
-import { formatBytes, formatTime } from '../cli/format.js';
+import { formatBytes, formatTime } from '../util/format.js';
 import { seconds } from '../drill/report.js';
 import { code } from './document.js';
 import type { DrillFacts, RepositoryFacts, SecretSource } from './inventory.js';

@@ -1,4 +1,4 @@
-import { formatBytes, formatTime } from '../cli/format.js';
+import { formatBytes, formatTime } from '../util/format.js';
 import type { Inventory } from './inventory.js';
 import { DEFAULT_RESTORE_ROOT, shellWord } from './restore-plan.js';
 

@@ -6,6 +6,7 @@ import type { Repository } from '../repository/repository.js';
 import { RunHistory, type Outcome } from '../state/history.js';
 import { stateDir as resolveStateDir } from '../state/state-dir.js';
 import { sweepAtStart } from '../leftovers/at-start.js';
+import { sourceRemovers } from '../sources/leftover-removers.js';
 import { acquireJobLock } from './job-lock.js';
 import { backupStep, type BackupStepOptions } from './steps/backup.js';
 import { checkStep } from './steps/check.js';
@@ -101,7 +102,7 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
   };
   history.startRun({ id: runId, job: jobName, startedAt: startedAt.toISOString() });
   try {
-    await sweepAtStart(loaded.config, { warn: options.warn ?? ctx.log, verbose: ctx.log });
+    await sweepAtStart(loaded.config, sourceRemovers, { warn: options.warn ?? ctx.log, verbose: ctx.log });
     await backupStep(ctx, options);
     if (!options.backupsOnly) await afterBackups(ctx, options);
   } finally {

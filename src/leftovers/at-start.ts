@@ -1,5 +1,6 @@
 import type { LifeboatConfig } from '../config/schema.js';
 import { ledgerDirFor } from './ledger.js';
+import type { SourceRemovers } from './removal.js';
 import { sweepLeftovers, type SweptResource } from './sweep.js';
 
 /** The ledgers a config's processes may have written: its state_dir's, and the cache root's (used without one). */
@@ -19,9 +20,13 @@ export function keptWarning(k: SweptResource): string {
  * there is nothing (a readdir of each ledger and of the temp directory);
  * never fails the command.
  */
-export async function sweepAtStart(config: Pick<LifeboatConfig, 'state_dir' | 'sources'> | undefined, out: { warn(line: string): void; verbose(line: string): void }): Promise<void> {
+export async function sweepAtStart(
+  config: Pick<LifeboatConfig, 'state_dir' | 'sources'> | undefined,
+  removers: SourceRemovers,
+  out: { warn(line: string): void; verbose(line: string): void },
+): Promise<void> {
   try {
-    const report = await sweepLeftovers({ ledgers: ledgerDirs(config), sources: config?.sources, log: (l) => out.verbose(l) });
+    const report = await sweepLeftovers({ ledgers: ledgerDirs(config), sources: config?.sources, removers, log: (l) => out.verbose(l) });
     for (const r of report.removed) out.verbose(`removed ${r.what}, left by process ${r.owner.pid} (no longer running)`);
     for (const k of report.kept) out.warn(keptWarning(k));
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { SourceConfig } from '../config/source-schemas.js';
+import type { ResourceOf } from './resource.js';
 
 /** What the sweep did with one resource of a dead owner. */
 export type Removal =
@@ -30,3 +31,17 @@ export function kept(why: string, hint: string): Removal {
 export function shellWord(text: string): string {
   return /^[A-Za-z0-9_./:@%=+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
+
+/** The resource kinds sources make on servers, which only the source layer knows how to remove. */
+export type SourceResourceKind = 'database' | 'tsdb-snapshot';
+
+/** Removes one recorded resource of a dead owner; `source` is the name of the source it was made for. */
+export type Remover<K extends SourceResourceKind> = (resource: ResourceOf<K>, source: string | null, ctx: RemovalContext) => Promise<Removal>;
+
+/**
+ * How to remove what sources leave behind, one remover per resource kind. The source layer
+ * declares them (sources/leftover-removers.ts) and whoever runs the sweep hands them to it, so
+ * this folder, below the sources, never imports them. Processes and directories need no source:
+ * the sweep removes those itself.
+ */
+export type SourceRemovers = { [K in SourceResourceKind]: Remover<K> };

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ledger } from './ledger.js';
 import { processRuns, procStat } from './owner.js';
+import { sourceRemovers } from '../sources/leftover-removers.js';
 import { sweepLeftovers } from './sweep.js';
 import { ownedTempDir } from './temp-dir.js';
 
@@ -44,7 +45,7 @@ async function killedMaker(): Promise<{ run: string; near: string; pids: number[
   return result;
 }
 
-const sweep = (dryRun = false) => sweepLeftovers({ ledgers: [ledgerDir], tempBases: [tempBase], dryRun });
+const sweep = (dryRun = false) => sweepLeftovers({ ledgers: [ledgerDir], tempBases: [tempBase], removers: sourceRemovers, dryRun });
 
 describe('sweepLeftovers after kill -9', () => {
   it('stops the children and removes the directories a killed process left, and only those', async () => {
@@ -106,7 +107,7 @@ describe('sweepLeftovers decisions', () => {
     await mkdir(path.join(dataDir, 'snapshots', '20300101T090000Z-0123456789abcdef'));
     const resource = { kind: 'tsdb-snapshot', engine: 'prometheus', url: 'http://127.0.0.1:9090', dataDir, snapshot: null, requestedAt: '2030-01-01T12:00:04.500Z' } as const;
     await deadRecord(resource);
-    const at = (iso: string) => sweepLeftovers({ ledgers: [ledgerDir], tempBases: [], now: () => Date.parse(iso) });
+    const at = (iso: string) => sweepLeftovers({ ledgers: [ledgerDir], tempBases: [], removers: sourceRemovers, now: () => Date.parse(iso) });
     const report = await at('2030-01-01T12:00:30Z');
     expect(report.kept.map((k) => [k.why, k.hint])).toEqual([
       [

@@ -4,11 +4,9 @@ import path from 'node:path';
 import type { SourceConfig } from '../config/source-schemas.js';
 import { Ledger, type LedgerRecord } from './ledger.js';
 import { ownerState, type Owner, type OwnerState } from './owner.js';
-import { removeDatabase } from './remove-database.js';
 import { removeDirectory } from './remove-directory.js';
 import { removeProcess } from './remove-process.js';
-import { removeTsdbSnapshot } from './remove-tsdb-snapshot.js';
-import type { Removal, RemovalContext } from './removal.js';
+import type { Removal, RemovalContext, SourceRemovers } from './removal.js';
 import { describeResource, OWN_DIRECTORY, type Resource } from './resource.js';
 import { dirOwner } from './temp-dir.js';
 
@@ -25,6 +23,8 @@ export interface SweepOptions {
   /** Where run directories are searched (default: the system temp directory). */
   tempBases?: string[];
   sources?: Record<string, SourceConfig>;
+  /** How to remove the databases and server-side snapshots sources make (`sourceRemovers` of sources/). */
+  removers: SourceRemovers;
   dryRun?: boolean;
   log?: (line: string) => void;
   now?: () => number;
@@ -69,7 +69,7 @@ export async function sweepLeftovers(options: SweepOptions): Promise<SweepReport
   const dryRun = options.dryRun === true;
   const ctx: RemovalContext = { sources: options.sources ?? {}, dryRun, now: (options.now ?? Date.now)(), log: options.log ?? (() => {}) };
   const report: SweepReport = { dryRun, removed: [], kept: [], waiting: [], cleared: 0, live: 0, foreign: 0, unreadable: [] };
-  await sweepLedgers(options.ledgers, ctx, report);
+  await sweepLedgers(options.ledgers, options.removers, ctx, report);
   for (const base of options.tempBases ?? [os.tmpdir()]) await sweepTempBase(base, ctx, report);
   return report;
 }
@@ -87,7 +87,7 @@ function note(report: SweepReport, item: SweptResource): void {
   else report.cleared++;
 }
 
-async function sweepLedgers(dirs: string[], ctx: RemovalContext, report: SweepReport): Promise<void> {
+async function sweepLedgers(dirs: string[], removers: SourceRemovers, ctx: RemovalContext, report: SweepReport): Promise<void> {
   const dead: Array<{ ledger: Ledger; record: LedgerRecord }> = [];
   for (const dir of [...new Set(dirs.map((d) => path.resolve(d)))]) {
     const ledger = new Ledger(dir);
@@ -98,7 +98,7 @@ async function sweepLedgers(dirs: string[], ctx: RemovalContext, report: SweepRe
   }
   dead.sort((a, b) => ORDER[a.record.resource.kind] - ORDER[b.record.resource.kind]);
   for (const { ledger, record } of dead) {
-    const removal = await remove(record, ctx);
+    const removal = await remove(record, removers, ctx);
     if (!ctx.dryRun && (removal.status === 'removed' || removal.status === 'gone')) await ledger.forget(record.id);
     note(report, { ...item(record.resource, record.source, record.owner, record.createdAt, removal), record: ledger.fileOf(record.id) });
   }
@@ -116,15 +116,15 @@ async function sweepTempBase(base: string, ctx: RemovalContext, report: SweepRep
   }
 }
 
-function remove(record: LedgerRecord, ctx: RemovalContext): Promise<Removal> {
+function remove(record: LedgerRecord, removers: SourceRemovers, ctx: RemovalContext): Promise<Removal> {
   const r = record.resource;
   switch (r.kind) {
     case 'process':
       return removeProcess(r, ctx);
     case 'database':
-      return removeDatabase(r, record.source, ctx);
+      return removers.database(r, record.source, ctx);
     case 'tsdb-snapshot':
-      return removeTsdbSnapshot(r, record.source, ctx);
+      return removers['tsdb-snapshot'](r, record.source, ctx);
     case 'directory':
       return removeDirectory(r.path, ctx);
   }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup } from '../archiver/backup.js';
-import { nodeAt } from '../cli/tree-paths.js';
+import { nodeAt } from '../repository/snapshot-tree/index.js';
 import { packObjectName } from '../repository/ids.js';
 import { renderRecoveryKey } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';

@@ -3,7 +3,7 @@ import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry, TreeNode } from '../repository/format/index.js';
 import { fetchBlobs } from '../restorer/blob-fetcher.js';
-import { nodeAt } from '../cli/tree-paths.js';
+import { nodeAt } from '../repository/snapshot-tree/index.js';
 
 const GROUP = 16;
 

@@ -535,16 +535,17 @@ describe('diff', () => {
     expect(lines).toContain(`+  ${src}/newdir/inner.txt`);
     expect(lines).toContain(`-  ${src}/remove.txt`);
     expect(lines.some((l) => l.includes('keep.txt'))).toBe(false);
-    expect(lines.some((l) => l.includes('perm.txt'))).toBe(false);
+    // A mode change is a change (as in the dashboard's diff), not metadata only.
+    expect(lines).toContain(`M  ${src}/sub/perm.txt`);
 
     const dm = await lb(ctx, ['diff', '--metadata', idA, idB]);
     expectCode(dm, 0);
-    expect(dm.stdout.split('\n')).toContain(`U  ${src}/sub/perm.txt`);
+    expect(dm.stdout.split('\n')).toContain(`M  ${src}/sub/perm.txt`);
 
     const dj = await lb(ctx, ['--json', 'diff', idA, idB]);
     expectCode(dj, 0);
     const doc = JSON.parse(dj.stdout) as { counts: { added: number; removed: number; modified: number }; changes: Array<{ path: string; change: string }> };
-    expect(doc.counts).toMatchObject({ added: 3, removed: 1, modified: 1 });
+    expect(doc.counts).toMatchObject({ added: 3, removed: 1, modified: 2 });
 
     // The reverse direction swaps + and -.
     const rev = await lb(ctx, ['diff', idB, idA]);

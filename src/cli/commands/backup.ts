@@ -5,13 +5,14 @@ import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import type { LifeboatConfig } from '../../config/schema.js';
 import type { Repository } from '../../repository/repository.js';
 import { sweepAtStart } from '../../leftovers/at-start.js';
+import { sourceRemovers } from '../../sources/leftover-removers.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { backupAndCheck } from '../../jobs/backup-and-check.js';
 import { jobSources, runJob } from '../../jobs/run-job.js';
 import { jobRunFromCli } from './run.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
 
 interface BackupFlags {
@@ -75,7 +76,7 @@ async function backupSources(ctx: CommandContext, flags: BackupFlags): Promise<n
     throw new LifeboatError(ErrorCode.Usage, `no source named ${unknown.map((u) => `"${u}"`).join(', ')} in the config`, { hint: `configured: ${Object.keys(configured).join(', ') || 'none'}` });
   }
   if (wanted.length === 0) throw new LifeboatError(ErrorCode.Usage, 'the config has no sources');
-  await sweepAtStart(config, ctx.out);
+  await sweepAtStart(config, sourceRemovers, ctx.out);
   const outcomes: Array<Record<string, unknown>> = [];
   let code: number = ExitCode.Success;
   for (const [repository, names] of destinations(ctx, config, wanted)) {

@@ -4,7 +4,7 @@ import { ExitCode } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
 import type { CommandContext } from '../context.js';
 import { forEachRepository } from '../each-repository.js';
-import { formatBytes } from '../format.js';
+import { formatBytes } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { parsePercent } from '../parse.js';
 import { escapeName } from '../../util/escape-name.js';

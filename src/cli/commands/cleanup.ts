@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors/index.js';
 import { keptWarning, ledgerDirs } from '../../leftovers/at-start.js';
 import { sweepLeftovers } from '../../leftovers/sweep.js';
+import { sourceRemovers } from '../../sources/leftover-removers.js';
 import type { ActionFactory } from '../action.js';
 import { optionalConfig } from '../configured.js';
 import type { CommandContext } from '../context.js';
@@ -14,7 +15,7 @@ export function registerCleanup(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, flags: { dryRun?: boolean }) => {
         const config = optionalConfig(ctx.global)?.config;
-        const report = await sweepLeftovers({ ledgers: ledgerDirs(config), sources: config?.sources, dryRun: flags.dryRun === true, log: (l) => ctx.out.verbose(l) });
+        const report = await sweepLeftovers({ ledgers: ledgerDirs(config), sources: config?.sources, removers: sourceRemovers, dryRun: flags.dryRun === true, log: (l) => ctx.out.verbose(l) });
         ctx.out.emit({ type: 'summary', ...report });
         const verb = report.dryRun ? 'would remove' : 'removed';
         for (const r of report.removed) ctx.out.info(`${verb} ${r.what} (left by process ${r.owner.pid}${r.source ? `, source ${r.source}` : ''})`);

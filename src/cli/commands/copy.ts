@@ -7,7 +7,7 @@ import type { SnapshotEntry } from '../../repository/format/index.js';
 import type { ActionFactory } from '../action.js';
 import { openDestination } from '../copy-destination.js';
 import { openRepository, type CommandContext } from '../context.js';
-import { formatBytes, formatTime } from '../format.js';
+import { formatBytes, formatTime } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
 
 interface Flags {

@@ -1,36 +1,13 @@
 import type { Command } from 'commander';
-import { sameContent, type TreeNode, type SnapshotEntry } from '../../repository/format/index.js';
+import type { SnapshotEntry } from '../../repository/format/index.js';
+import { diffTrees, type TreeChangeKind } from '../../repository/snapshot-tree/index.js';
 import type { Repository } from '../../repository/repository.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { findSnapshot, type SnapshotSelector } from '../snapshot-ref.js';
 import { escapeName } from '../../util/escape-name.js';
 
-type Change = { path: string; change: 'added' | 'removed' | 'modified' | 'metadata' };
-
-/** Compare two trees, skipping identical subtrees by id. */
-async function diffTrees(repo: Repository, a: string | undefined, b: string | undefined, prefix: string, out: Change[]): Promise<void> {
-  if (a === b) return;
-  const na = a ? new Map((await repo.loadTree(a)).nodes.map((n) => [n.name, n])) : new Map<string, TreeNode>();
-  const nb = b ? new Map((await repo.loadTree(b)).nodes.map((n) => [n.name, n])) : new Map<string, TreeNode>();
-  const names = [...new Set([...na.keys(), ...nb.keys()])].sort();
-  for (const name of names) {
-    const x = na.get(name);
-    const y = nb.get(name);
-    const p = prefix === '/' ? `/${name}` : `${prefix}/${name}`;
-    if (x && !y) out.push({ path: p, change: 'removed' });
-    else if (!x && y) out.push({ path: p, change: 'added' });
-    if (x?.type === 'dir' || y?.type === 'dir') {
-      if (x && y && x.type !== y.type) out.push({ path: p, change: 'modified' });
-      await diffTrees(repo, x?.type === 'dir' ? x.subtree : undefined, y?.type === 'dir' ? y.subtree : undefined, p, out);
-      continue;
-    }
-    if (x && y) {
-      if (x.type !== y.type || !sameContent(x, y) || x.target !== y.target) out.push({ path: p, change: 'modified' });
-      else if (x.mode !== y.mode || x.uid !== y.uid || x.gid !== y.gid || x.mtimeNs !== y.mtimeNs) out.push({ path: p, change: 'metadata' });
-    }
-  }
-}
+type Change = { path: string; change: TreeChangeKind };
 
 export function registerDiff(program: Command, action: ActionFactory): void {
   program
@@ -38,7 +15,7 @@ export function registerDiff(program: Command, action: ActionFactory): void {
     .description('show what changed between two snapshots')
     .argument('<a>', 'older snapshot')
     .argument('<b>', 'newer snapshot')
-    .option('--metadata', 'also list entries whose only change is mode, owner or mtime')
+    .option('--metadata', 'also list entries whose only change is owner or mtime')
     .option('--source <name>', 'with "latest": newest snapshot of this source')
     .option('--host <name>', 'with "latest": newest snapshot of this host')
     .action(
@@ -47,14 +24,15 @@ export function registerDiff(program: Command, action: ActionFactory): void {
           await repo.prepareRead();
           const { a, b } = await resolvePair(repo, refA, refB, flags, (w) => ctx.out.warn(w));
           const changes: Change[] = [];
-          await diffTrees(repo, a.tree, b.tree, '/', changes);
+          for await (const c of diffTrees(repo, a.tree, b.tree)) changes.push({ path: c.path, change: c.change });
           const shown = flags.metadata ? changes : changes.filter((c) => c.change !== 'metadata');
-          const counts = { added: 0, removed: 0, modified: 0, metadata: 0 };
+          const counts = { added: 0, removed: 0, modified: 0, type: 0, metadata: 0 };
           for (const c of changes) counts[c.change]++;
           ctx.out.emit({ a: a.id, b: b.id, changes: shown, counts });
-          const sign = { added: '+', removed: '-', modified: 'M', metadata: 'U' } as const;
+          const sign = { added: '+', removed: '-', modified: 'M', type: 'T', metadata: 'U' } as const;
           for (const c of shown) ctx.out.result(`${sign[c.change]}  ${escapeName(c.path)}`);
-          ctx.out.info(`${counts.added} added, ${counts.removed} removed, ${counts.modified} modified${flags.metadata ? `, ${counts.metadata} metadata only` : ''}`);
+          const typeChanged = counts.type > 0 ? `, ${counts.type} changed type` : '';
+          ctx.out.info(`${counts.added} added, ${counts.removed} removed, ${counts.modified} modified${typeChanged}${flags.metadata ? `, ${counts.metadata} metadata only` : ''}`);
         }),
       ),
     );

@@ -4,6 +4,7 @@ import { summaryLine } from '../../drill/render.js';
 import { listDrillReports } from '../../drill/store.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import { sweepAtStart } from '../../leftovers/at-start.js';
+import { sourceRemovers } from '../../sources/leftover-removers.js';
 import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
 import { optionalConfig } from '../configured.js';
@@ -45,7 +46,7 @@ export function registerDrill(program: Command, action: ActionFactory): void {
         if (flags.snapshot && flags.within) throw new LifeboatError(ErrorCode.Usage, 'give --snapshot or --within, not both');
         const seed = flags.seed === undefined ? undefined : Number(flags.seed);
         if (seed !== undefined && !Number.isSafeInteger(seed)) throw new LifeboatError(ErrorCode.Usage, `--seed ${flags.seed} is not an integer`);
-        await sweepAtStart(loaded?.config, ctx.out);
+        await sweepAtStart(loaded?.config, sourceRemovers, ctx.out);
         const several = repositoriesToRead(ctx.global) !== undefined;
         const drilled = new Set<string>();
         const code = await forEachRepository(ctx, async (ctx, repo) => {

@@ -7,8 +7,8 @@ import { nsToSeconds } from '../../restorer/restore.js';
 import { escapeName } from '../../util/escape-name.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
-import { formatTime } from '../format.js';
-import { nodeAt, walkTree } from '../tree-paths.js';
+import { formatTime } from '../../util/format.js';
+import { nodeAt, walkTree } from '../../repository/snapshot-tree/index.js';
 
 interface Flags {
   source?: string;

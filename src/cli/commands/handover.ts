@@ -4,7 +4,7 @@ import { handover } from '../../handover/handover.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import { cacheRoot, type CommandContext } from '../context.js';
-import { formatBytes } from '../format.js';
+import { formatBytes } from '../../util/format.js';
 import { promptHidden } from '../prompt.js';
 
 interface Flags {

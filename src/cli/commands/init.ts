@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIG_TEMPLATE } from '../../config/template.js';
 import { chooseRepository, credentialEnv, remoteSettings } from '../configured.js';
-import { assertConnected } from '../../jobs/mount-check.js';
+import { assertConnected } from '../../storage/mount-check.js';
 import { cacheRoot, newPassword, type CommandContext } from '../context.js';
 import { parseSize } from '../parse.js';
 import type { ActionFactory } from '../action.js';

@@ -4,7 +4,7 @@ import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import { fingerprint, renderRecoveryKey } from '../../repository/crypto/index.js';
 import type { ActionFactory } from '../action.js';
 import { newPassword, withRepository, type CommandContext } from '../context.js';
-import { formatTime, table } from '../format.js';
+import { formatTime, table } from '../../util/format.js';
 
 /**
  * Key slots: any slot opens the repository. New passwords come from

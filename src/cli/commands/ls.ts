@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
-import { formatMode } from '../format.js';
+import { formatMode } from '../../util/format.js';
 import { nsToSeconds } from '../../restorer/restore.js';
 import { findSnapshot } from '../snapshot-ref.js';
-import { nodeAt, walkTree } from '../tree-paths.js';
+import { nodeAt, walkTree } from '../../repository/snapshot-tree/index.js';
 import { escapeName } from '../../util/escape-name.js';
 
 export function registerLs(program: Command, action: ActionFactory): void {

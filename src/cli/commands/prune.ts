@@ -6,7 +6,7 @@ import { prune } from '../../pruner/prune.js';
 import { summarisePrune, type PruneSummary } from '../../pruner/summary.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
-import { formatBytes, formatTime } from '../format.js';
+import { formatBytes, formatTime } from '../../util/format.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 

@@ -3,7 +3,7 @@ import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import { restore, type RestoreProgress } from '../../restorer/restore.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { findSnapshot } from '../snapshot-ref.js';
 import { optionalConfig, requireChosenRepository } from '../configured.js';

@@ -8,7 +8,7 @@ import { newRunId, runJob, type JobResult, type JobStepResult, type RunJobOption
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import { cacheRoot, lockWaitMs, type CommandContext } from '../context.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration } from '../../util/format.js';
 
 export function registerRun(program: Command, action: ActionFactory): void {
   program

@@ -5,7 +5,7 @@ import type { ActionFactory } from '../action.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { CommandContext } from '../context.js';
 import { forEachRepository } from '../each-repository.js';
-import { formatBytes, formatTime, table } from '../format.js';
+import { formatBytes, formatTime, table } from '../../util/format.js';
 
 interface Flags {
   source?: string;

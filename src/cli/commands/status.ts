@@ -9,7 +9,7 @@ import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import type { CommandContext } from '../context.js';
-import { formatBytes } from '../format.js';
+import { formatBytes } from '../../util/format.js';
 
 export function registerStatus(program: Command, action: ActionFactory): void {
   program

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ErrorCode, ExitCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
 import { sweepAtStart } from '../../leftovers/at-start.js';
+import { sourceRemovers } from '../../sources/leftover-removers.js';
 import { sourceMetadata } from '../../sources/run-source.js';
 import { show } from '../../drill/report.js';
 import { verify } from '../../verify/verify.js';
@@ -8,7 +9,7 @@ import type { ActionFactory } from '../action.js';
 import { optionalConfig } from '../configured.js';
 import type { CommandContext } from '../context.js';
 import { forEachRepository, NOT_HERE, repositoriesToRead } from '../each-repository.js';
-import { formatDuration } from '../format.js';
+import { formatDuration } from '../../util/format.js';
 import { findSnapshot } from '../snapshot-ref.js';
 
 interface Flags {
@@ -28,7 +29,7 @@ export function registerVerify(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, ref: string, flags: Flags) => {
         const loaded = optionalConfig(ctx.global);
-        await sweepAtStart(loaded?.config, ctx.out);
+        await sweepAtStart(loaded?.config, sourceRemovers, ctx.out);
         const several = repositoriesToRead(ctx.global) !== undefined;
         const filter = { ...(flags.host ? { host: flags.host } : {}), ...(flags.source ? { source: flags.source } : {}) };
         const nowhere = () => new LifeboatError(ErrorCode.NotFound, `no configured repository holds a snapshot matching "${ref}"${flags.source ? ` of source "${flags.source}"` : ''}`, { hint: 'list them with `lifeboat snapshots`' });

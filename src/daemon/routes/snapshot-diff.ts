@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Repository } from '../../repository/repository.js';
-import type { TreeNode } from '../../repository/format/index.js';
+import { diffTrees, type TreeSource } from '../../repository/snapshot-tree/index.js';
 import type { DiffChange, SnapshotDiff } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 import { sendError } from '../http-errors.js';
@@ -9,58 +8,25 @@ import { findSnapshot, openSnapshot } from './snapshot-access.js';
 /** At most this many changed paths are listed; the counts are always complete. */
 export const DIFF_LIMIT = 1000;
 
-function sameContent(a: TreeNode, b: TreeNode): boolean {
-  if (a.type !== b.type) return false;
-  if (a.type === 'dir') return a.subtree === b.subtree;
-  return (a.content ?? []).join() === (b.content ?? []).join() && a.size === b.size && a.target === b.target && a.mode === b.mode;
-}
-
 /**
- * The differences between two trees of one repository, walking only subtrees
- * whose ids differ (unchanged directories cost nothing).
+ * The changes from one tree to another as the API lists them: every change of the snapshot-tree
+ * toolkit except `metadata` (owner or mtime only), the first {@link DIFF_LIMIT} with complete counts.
  */
-export async function diffTrees(repo: Repository, before: string, after: string): Promise<Pick<SnapshotDiff, 'changes' | 'counts' | 'truncated'>> {
+export async function diffForApi(repo: TreeSource, before: string, after: string): Promise<Pick<SnapshotDiff, 'changes' | 'counts' | 'truncated'>> {
   const changes: DiffChange[] = [];
   const counts = { added: 0, removed: 0, modified: 0, type: 0 };
-  const note = (c: DiffChange) => {
+  for await (const c of diffTrees(repo, before, after)) {
+    if (c.change === 'metadata') continue;
     counts[c.change]++;
-    if (changes.length < DIFF_LIMIT) changes.push(c);
-  };
-  const all = async (treeId: string | undefined, prefix: string, change: 'added' | 'removed') => {
-    if (!treeId) return;
-    for (const n of (await repo.loadTree(treeId)).nodes) {
-      const p = `${prefix}/${n.name}`;
-      note({ path: p, change, type: n.type, size_before: change === 'removed' ? (n.size ?? null) : null, size_after: change === 'added' ? (n.size ?? null) : null });
-      if (n.type === 'dir') await all(n.subtree, p, change);
-    }
-  };
-  const walk = async (a: string, b: string, prefix: string): Promise<void> => {
-    if (a === b) return;
-    const left = new Map((await repo.loadTree(a)).nodes.map((n) => [n.name, n]));
-    const right = new Map((await repo.loadTree(b)).nodes.map((n) => [n.name, n]));
-    const names = [...new Set([...left.keys(), ...right.keys()])].sort();
-    for (const name of names) {
-      const x = left.get(name);
-      const y = right.get(name);
-      const p = `${prefix}/${name}`;
-      if (!x && y) {
-        note({ path: p, change: 'added', type: y.type, size_before: null, size_after: y.size ?? null });
-        if (y.type === 'dir') await all(y.subtree, p, 'added');
-      } else if (x && !y) {
-        note({ path: p, change: 'removed', type: x.type, size_before: x.size ?? null, size_after: null });
-        if (x.type === 'dir') await all(x.subtree, p, 'removed');
-      } else if (x && y && !sameContent(x, y)) {
-        if (x.type !== y.type) {
-          note({ path: p, change: 'type', type: y.type, size_before: x.size ?? null, size_after: y.size ?? null });
-        } else if (x.type === 'dir') {
-          await walk(x.subtree!, y.subtree!, p);
-        } else {
-          note({ path: p, change: 'modified', type: y.type, size_before: x.size ?? null, size_after: y.size ?? null });
-        }
-      }
-    }
-  };
-  await walk(before, after, '');
+    if (changes.length >= DIFF_LIMIT) continue;
+    changes.push({
+      path: c.path,
+      change: c.change,
+      type: (c.after ?? c.before)!.type,
+      size_before: c.before?.size ?? null,
+      size_after: c.after?.size ?? null,
+    });
+  }
   return { changes, counts, truncated: changes.length < counts.added + counts.removed + counts.modified + counts.type };
 }
 
@@ -73,7 +39,7 @@ export function snapshotDiffRoutes(app: FastifyInstance, d: DaemonContext): void
     const open = await openSnapshot(d, req.params.repository, req.params.id, reply);
     if (!open) return reply;
     try {
-      const result = await diffTrees(open.repo, open.snapshot.tree, other.tree);
+      const result = await diffForApi(open.repo, open.snapshot.tree, other.tree);
       const answer: SnapshotDiff = { repository: req.params.repository, before: open.snapshot.id, after: other.id, limit: DIFF_LIMIT, ...result };
       return answer;
     } finally {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { nodeAt } from '../../cli/tree-paths.js';
+import { nodeAt } from '../../repository/snapshot-tree/index.js';
 import type { TreeNode } from '../../repository/format/index.js';
 import { readSnapshotFile } from '../../sources/snapshot-file.js';
 import type { SnapshotDetail, TreeEntry, TreeListing } from '../api-types.js';

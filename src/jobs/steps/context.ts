@@ -9,7 +9,7 @@ import type { JobConfig } from '../../config/schema.js';
 import { isLifeboatError } from '../../errors/index.js';
 import type { Repository } from '../../repository/repository.js';
 import type { StepRecord } from '../../state/history.js';
-import { isConnected } from '../mount-check.js';
+import { isConnected } from '../../storage/mount-check.js';
 
 export interface JobStepResult extends Omit<StepRecord, 'runId' | 'job'> {
   /** Details for the report (a check's findings count, forget's removals). */

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
-import { nodeAt, walkTree } from '../../cli/tree-paths.js';
+import { nodeAt, walkTree } from '../../repository/snapshot-tree/index.js';
 import type { Capture, Restored, RestoreContext, SourceDriver } from '../contract.js';
 import { refuseExisting, writeStreamAtomically } from '../restore-file.js';
 import { scratchFile } from '../scratch-dir.js';

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ResourceOf } from './resource.js';
-import { gone, kept, removed, shellWord, type Removal, type RemovalContext } from './removal.js';
+import { gone, kept, removed, shellWord, type Removal, type RemovalContext } from '../leftovers/removal.js';
+import type { ResourceOf } from '../leftovers/resource.js';
 
 type SnapshotResource = ResourceOf<'tsdb-snapshot'>;
 
@@ -37,10 +37,10 @@ export async function removeTsdbSnapshot(r: SnapshotResource, source: string | n
   const same = config?.type === r.engine && path.resolve(config.data_dir) === r.dataDir ? config : undefined;
   let ok: boolean;
   if (r.engine === 'victoriametrics') {
-    const { deleteVmSnapshot } = await import('../sources/victoriametrics/driver.js');
+    const { deleteVmSnapshot } = await import('./victoriametrics/driver.js');
     ok = await deleteVmSnapshot(same ?? { url: r.url, data_dir: r.dataDir }, name, ctx.log);
   } else {
-    const { removePrometheusSnapshot } = await import('../sources/prometheus/driver.js');
+    const { removePrometheusSnapshot } = await import('./prometheus/driver.js');
     ok = await removePrometheusSnapshot(r.dataDir, name, ctx.log);
   }
   return ok ? removed : kept('the server did not delete it and its directories could not be removed', removalHint(r, name));

@@ -1,5 +1,5 @@
-import type { ResourceOf } from './resource.js';
-import { kept, removed, shellWord, type Removal, type RemovalContext } from './removal.js';
+import { kept, removed, shellWord, type Removal, type RemovalContext } from '../leftovers/removal.js';
+import type { ResourceOf } from '../leftovers/resource.js';
 
 type DatabaseResource = ResourceOf<'database'>;
 
@@ -20,8 +20,9 @@ function otherServer(now: { host: string; port: number; socket?: string }, recor
 }
 
 /**
- * Drop a scratch or staging database with the credentials of the configured
- * source of the recorded name, and only on the server the record names.
+ * Drop a scratch or staging database a killed process left, with the
+ * credentials of the configured source of the recorded name, and only on the
+ * server the record names. The drivers are loaded only when there is one to drop.
  */
 export async function removeDatabase(r: DatabaseResource, source: string | null, ctx: RemovalContext): Promise<Removal> {
   const hint = dropDatabaseHint(r);
@@ -31,17 +32,17 @@ export async function removeDatabase(r: DatabaseResource, source: string | null,
   }
   try {
     if (config.type === 'postgres') {
-      const { configuredConnection } = await import('../sources/postgres/connection.js');
+      const { configuredConnection } = await import('./postgres/connection.js');
       const server = await configuredConnection(config);
       const moved = otherServer(server, r.server);
       if (moved) return kept(moved, hint);
-      if (!ctx.dryRun) await (await import('../sources/postgres/scratch.js')).dropPostgresDatabase(server, r.database);
+      if (!ctx.dryRun) await (await import('./postgres/scratch.js')).dropPostgresDatabase(server, r.database);
     } else if (config.type === 'mysql') {
-      const { configuredConnection } = await import('../sources/mysql/connection.js');
+      const { configuredConnection } = await import('./mysql/connection.js');
       const server = await configuredConnection(config);
       const moved = otherServer(server, r.server);
       if (moved) return kept(moved, hint);
-      if (!ctx.dryRun) await (await import('../sources/mysql/scratch.js')).dropMysqlDatabase(server, r.database);
+      if (!ctx.dryRun) await (await import('./mysql/scratch.js')).dropMysqlDatabase(server, r.database);
     }
     return removed;
   } catch (err) {

@@ -1,4 +1,4 @@
-/** Human-readable numbers for terminal output. */
+/** Human-readable numbers, times, modes and tables for text output (terminal and printed reports). */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
