@@ -39,3 +39,7 @@ export { loadConfig, type LoadedConfig } from './config/load.js';
 export { sweepLeftovers, type SweepOptions, type SweepReport, type SweptResource } from './leftovers/sweep.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
 export { VERSION } from './version.js';
+export { replicate, type ReplicateResult } from './sources/sqlite/continuous/replicate.js';
+export type { ReplicateOptions } from './sources/sqlite/continuous/replicator.js';
+export { restoreToTime, type RestorePointOptions, type RestoredPoint } from './sources/sqlite/continuous/restore-point.js';
+export { readReplicationStatuses, type ReplicationStatus } from './sources/sqlite/continuous/replication-status.js';
