@@ -27,6 +27,9 @@ export interface ReplicationStatus {
   transactionsShipped: number;
   generationsStarted: number;
   shipFailures: number;
+  /** Checkpoints run by the replicator, and failures of a poll (each said once in the log). */
+  checkpoints: number;
+  errors: number;
   lastError?: string;
   running: boolean;
   pid: number;

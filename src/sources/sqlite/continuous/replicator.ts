@@ -80,7 +80,7 @@ export class Replicator {
   private shipped = { index: 0, frame: 0 };
   private lastShippedCommitMs: number | undefined;
   private lastError: string | undefined;
-  readonly counters = { objectsWritten: 0, bytesWritten: 0, transactionsShipped: 0, generationsStarted: 0, shipFailures: 0, checkpoints: 0 };
+  readonly counters = { objectsWritten: 0, bytesWritten: 0, transactionsShipped: 0, generationsStarted: 0, shipFailures: 0, checkpoints: 0, errors: 0 };
   private readonly now: () => number;
   private readonly log: (line: string) => void;
 
@@ -107,6 +107,12 @@ export class Replicator {
 
   /** One poll: read what was committed, ship when due, checkpoint and take full copies when due. */
   async tick(): Promise<void> {
+    if (!this.pin) {
+      // The connections were closed after an error (or never opened): start over from a full copy.
+      const why = !this.generation ? 'starting' : (await this.databaseReplaced()) ? 'the database file was replaced' : 'reconnecting after an error';
+      await this.newGeneration(why);
+      return;
+    }
     if (this.needsFullCopy) {
       await this.takeFullCopy();
       return;
@@ -147,9 +153,13 @@ export class Replicator {
       try {
         await this.tick();
       } catch (err) {
-        this.lastError = (err as Error).message;
-        this.log(`replication of ${this.options.source}: ${this.lastError}`);
-        if (!(err instanceof LifeboatError) || err.code === ErrorCode.SourceFailed) await this.reopenAfterError();
+        const message = (err as Error).message;
+        // The same failure at every poll is said once, and again when it changes.
+        if (message !== this.lastError) this.log(`replication of ${this.options.source}: ${message}`);
+        this.lastError = message;
+        this.counters.errors++;
+        if (!(err instanceof LifeboatError) || err.code !== ErrorCode.Storage) this.closeConnections();
+        await this.writeStatus(true);
       }
     }
     return this.stop();
@@ -219,14 +229,6 @@ export class Replicator {
       }
     }
     this.pin = this.writeLock = undefined;
-  }
-
-  private async reopenAfterError(): Promise<void> {
-    try {
-      await this.newGeneration('recovering from an error');
-    } catch (err) {
-      this.lastError = (err as Error).message;
-    }
   }
 
   private async databaseReplaced(): Promise<boolean> {
