@@ -34,6 +34,8 @@ export interface ReplicateOptions {
   /** Stop reading new frames while this many bytes wait to be shipped (the log keeps them). */
   maxPendingBytes?: number;
   now?: () => number;
+  /** Called after each stored segment with its commits' first-seen times (for measurements). */
+  onShipped?: (commitMs: number[], storedMs: number) => void;
 }
 
 /** Frames of whole transactions read from one log index and not shipped yet. */
@@ -50,7 +52,7 @@ interface Draft {
   commits: Array<[number, number, number]>;
 }
 
-const DEFAULT_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 /**
@@ -343,6 +345,7 @@ export class Replicator {
       this.drafts.shift();
       this.shipped = { index: d.index, frame: d.last };
       this.lastShippedCommitMs = d.commits.at(-1)![1];
+      this.options.onShipped?.(d.commits.map((c) => c[1]), this.now());
     }
   }
 
