@@ -168,6 +168,12 @@ sources:
     expect((await once(rep.child, 'exit'))[0], rep.stderr()).toBe(0);
     const newest = await restoreAt(undefined, 'after-crash.db');
     expect(expectPrefix(newest.seqs)).toBe(committed);
+    // The drill of a continuous source restores a random point of the stream and reports RPO from the newest shipped transaction.
+    const drill = await lb(['--json', 'drill', '--source', 'app']);
+    expect(drill.code, show(drill)).toBe(0);
+    const d = JSON.parse(drill.stdout.split('\n').find((l) => l.includes('"continuous":true'))!) as { verdict: string; integrity: string; rpo: { measuredSeconds: number; targetSeconds: number } };
+    expect(d).toMatchObject({ verdict: 'PASS', integrity: 'ok', rpo: { targetSeconds: 60 } });
+    expect(d.rpo.measuredSeconds).toBeLessThan(60);
   }, 300_000);
 
   it('a database replaced by another (VACUUM INTO and a rename) starts a new generation; restores on both sides are right', async () => {
