@@ -41,3 +41,7 @@ export type { SweepReport, SweptResource } from './leftovers/sweep.js';
 export { sweepWithSourceRemovers as sweepLeftovers, type SweepWithSourcesOptions as SweepOptions } from './sources/leftover-removers.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
 export { VERSION } from './version.js';
+export { replicate, type ReplicateResult } from './sources/sqlite/continuous/replicate.js';
+export type { ReplicateOptions } from './sources/sqlite/continuous/replicator.js';
+export { restoreToTime, type RestorePointOptions, type RestoredPoint } from './sources/sqlite/continuous/restore-point.js';
+export { readReplicationStatuses, type ReplicationStatus } from './sources/sqlite/continuous/replication-status.js';

@@ -16,7 +16,8 @@ export type AlertRule =
   | 'copy_failed'
   | 'step_idle'
   | 'low_free_space'
-  | 'compliance_321';
+  | 'compliance_321'
+  | 'replication_lag';
 
 export type Severity = 'critical' | 'warning';
 
@@ -66,6 +67,8 @@ export interface AlertFacts {
   space: SpaceView[];
   /** Failed 3-2-1 checks per source (copies, media, offsite), when compliance was evaluated. */
   compliance?: Array<{ source: string; check: string; status: 'pass' | 'fail'; reason: string }>;
+  /** Continuous sources: lag now and the limit past which it is an alert. */
+  replication?: Array<{ source: string; lagSeconds: number; limitSeconds: number; lastShippedCommitMs?: number }>;
 }
 
 /** How many earlier backups the size comparison takes the median of (at least 3 are needed). */
@@ -73,6 +76,11 @@ const SIZE_WINDOW = 5;
 
 export function evaluateRules(facts: AlertFacts, settings: AlertSettings): AlertCondition[] {
   const out: AlertCondition[] = [];
+  for (const r of facts.replication ?? []) {
+    if (r.lagSeconds <= r.limitSeconds) continue;
+    const last = r.lastShippedCommitMs === undefined ? 'nothing shipped yet' : `newest shipped transaction ${new Date(r.lastShippedCommitMs).toISOString()}`;
+    out.push({ key: `replication_lag/${r.source}`, rule: 'replication_lag', severity: 'critical', source: r.source, message: `continuous protection of ${r.source} is ${Math.round(r.lagSeconds)}s behind, past its limit of ${Math.round(r.limitSeconds)}s (${last})` });
+  }
   const newestFirst = [...facts.steps].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
   const newestBy = (step: string | string[], keyOf: (s: StepRecord) => string) => {
     const kinds = Array.isArray(step) ? step : [step];

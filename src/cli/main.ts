@@ -49,6 +49,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   guard: async () => (await import('./commands/guard.js')).registerGuard,
   compliance: async () => (await import('./commands/compliance.js')).registerCompliance,
   serve: async () => (await import('./commands/serve.js')).registerServe,
+  replicate: async () => (await import('./commands/replicate.js')).registerReplicate,
   status: async () => (await import('./commands/status.js')).registerStatus,
   handover: async () => (await import('./commands/handover.js')).registerHandover,
   schedule: async () => (await import('./commands/schedule.js')).registerSchedule,

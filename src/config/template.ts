@@ -30,6 +30,7 @@ sources:
     path: /var/lib/app/app.db
     rpo: 24h
     rto: 4h
+    # continuous: { interval: 1s, snapshot_every: 6h, retention: 24h }   # WAL mode: every commit streamed (lifeboat replicate / serve)
   config:
     type: files
     paths: [/etc/app]

@@ -81,8 +81,17 @@ export interface StatusDocument {
    */
   storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean; free_space: FreeSpaceLevel; free_space_note?: string }>;
   /** Per source. */
-  sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean }>;
+  sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean; continuous?: ContinuousView }>;
   alerts: AlertView[];
+}
+
+/** A sqlite source with `continuous`: the newest shipped transaction and the replication lag against its limit. */
+export interface ContinuousView {
+  last_shipped_transaction: string | null;
+  lag_seconds: number;
+  limit_seconds: number;
+  running: boolean;
+  ok: boolean;
 }
 
 /** `GET /api/v1/alerts`. */

@@ -28,6 +28,7 @@ import { buildServer } from './server.js';
 import { SnapshotCatalog } from './snapshot-catalog.js';
 import { StorageCache } from './storage-view.js';
 import { loadOrCreateToken } from './token.js';
+import { replicationFacts, startReplications } from './replication.js';
 
 /**
  * `lifeboat serve`: the scheduler, the alert loop and the HTTP API around one
@@ -89,7 +90,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
       try {
         const now = clock.now();
         const conditions = evaluateRules(
-          { now, watchedSince: Date.parse(alerts.meta('watched_since')!), scheduledSources: scheduledSources(config), steps: recentSteps(history, config), running: runningBackups(), space: [...(await storage.get()), await stateDirSpace(dir)], compliance },
+          { now, watchedSince: Date.parse(alerts.meta('watched_since')!), scheduledSources: scheduledSources(config), steps: recentSteps(history, config), running: runningBackups(), space: [...(await storage.get()), await stateDirSpace(dir)], compliance, replication: replicationFacts(config, dir, now, Date.parse(alerts.meta('watched_since')!)) },
           settings,
         ).map((c) => ({ ...c, message: redact(c.message) }));
         const r = await engine.evaluate(conditions, now);
@@ -157,6 +158,8 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
   const url = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
 
   const schedulerDone = scheduler.run(stop.signal);
+  // Continuous protection of sqlite sources with `continuous` runs beside the schedules; stopping ships what is committed.
+  const replicationsDone = startReplications(config, { stateDir: dir, log, signal: stop.signal, cacheRoot: o.cacheRoot });
   const alertLoop = (async () => {
     await refreshCompliance().catch((err: unknown) => log(`compliance: ${redact((err as Error).message)}`));
     while (!stop.signal.aborted) {
@@ -174,6 +177,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
       (stopped ??= (async () => {
         stop.abort();
         await schedulerDone;
+        await replicationsDone;
         await runner.drain();
         await alertLoop;
         await evaluating;

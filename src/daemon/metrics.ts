@@ -17,6 +17,8 @@ export interface MetricsInputs {
   history: RunHistory;
   storage: StorageState[];
   compliance?: ComplianceCheck[];
+  /** Continuous sources (`replication.ts`). */
+  replication?: Array<{ source: string; lagSeconds: number; lastShippedCommitMs?: number }>;
 }
 
 export async function renderMetrics(i: MetricsInputs): Promise<{ contentType: string; text: string }> {
@@ -81,6 +83,12 @@ export async function renderMetrics(i: MetricsInputs): Promise<{ contentType: st
     const ok = new Map<string, boolean>();
     for (const check of i.compliance) ok.set(check.source, (ok.get(check.source) ?? true) && check.status === 'pass');
     for (const [source, pass] of ok) compliance.set({ source }, pass ? 1 : 0);
+  }
+  const lag = g('lifeboat_replication_lag_seconds', 'Continuous sources: age of the oldest committed transaction not shipped yet (0 when all is shipped; grows while the replicator is stopped).', ['source']);
+  const shipped = g('lifeboat_replication_last_shipped_timestamp_seconds', 'Continuous sources: commit time of the newest shipped transaction (Unix seconds).', ['source']);
+  for (const r of i.replication ?? []) {
+    lag.set({ source: r.source }, r.lagSeconds);
+    if (r.lastShippedCommitMs !== undefined) shipped.set({ source: r.source }, r.lastShippedCommitMs / 1000);
   }
   return { contentType: registry.contentType, text: await registry.metrics() };
 }

@@ -1,3 +1,4 @@
+import type { ReplicationFact } from './replication.js';
 import { parseDuration } from '../config/duration.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { DEFAULT_RPO_SECONDS } from '../compliance/evaluate.js';
@@ -19,6 +20,8 @@ export interface StatusInputs {
   nextRuns: Map<string, number>;
   alerts: AlertRecord[];
   now: number;
+  /** Continuous sources, from the replicators' status files (`replication.ts`). */
+  replication?: ReplicationFact[];
 }
 
 export function alertView(a: AlertRecord): AlertView {
@@ -72,6 +75,18 @@ export function buildStatus(i: StatusInputs): StatusDocument {
     const last = newest(steps, (s) => s.step === 'backup' && s.source === name && (s.outcome === 'ok' || s.outcome === 'partial'));
     const age = last ? Math.max(0, Math.round((i.now - Date.parse(last.startedAt)) / 1000)) : null;
     sources[name] = { last_success: last?.startedAt ?? null, age_seconds: age, rpo_seconds: rpo, ok: age !== null && age <= rpo };
+    const r = i.replication?.find((f) => f.source === name);
+    if (r) {
+      sources[name].continuous = {
+        last_shipped_transaction: r.lastShippedCommitMs === undefined ? null : new Date(r.lastShippedCommitMs).toISOString(),
+        lag_seconds: Math.round(r.lagSeconds * 10) / 10,
+        limit_seconds: r.limitSeconds,
+        running: r.running,
+        ok: r.lagSeconds <= r.limitSeconds,
+      };
+      // A stream within its limit protects the source as a fresh snapshot would.
+      sources[name].ok ||= sources[name].continuous.ok;
+    }
   }
 
   return {

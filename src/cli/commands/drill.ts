@@ -1,3 +1,4 @@
+import { parseDuration } from '../../config/duration.js';
 import type { Command } from 'commander';
 import { runDrill, type DrillResult } from '../../drill/drill.js';
 import { summaryLine } from '../../drill/render.js';
@@ -58,8 +59,22 @@ export function registerDrill(program: Command, action: ActionFactory): void {
             ctx.out.info('  no snapshot of these sources here');
             return NOT_HERE;
           }
+          let streamFailures = 0;
+          let streamDrills = 0;
           for (const name of here) {
             drilled.add(name);
+            const source = configured[name];
+            if (source?.type === 'sqlite' && source.continuous) {
+              // A continuous source is drilled from its stream: a random point in the window.
+              const { drillContinuous } = await import('../../drill/continuous-drill.js');
+              const d = await drillContinuous(repo, { source: name, rpoSeconds: source.rpo ? parseDuration(source.rpo) : null, rtoSeconds: source.rto ? parseDuration(source.rto) : null, log: (l) => ctx.out.verbose(l) });
+              ctx.out.emit({ type: 'drill', continuous: true, ...d });
+              ctx.out.result(`${d.verdict} ${name} (sqlite, continuous) as of ${d.pointAt} (holds the commit of ${d.committedAt}): RPO ${Math.round(d.rpo.measuredSeconds)}s, RTO ${Math.round(d.rto.measuredSeconds)}s, integrity ${d.integrity}`);
+              for (const reason of d.reasons) ctx.out.result(`  - ${reason}`);
+              streamDrills++;
+              if (d.verdict === 'FAIL') streamFailures++;
+              continue;
+            }
             const result = await runDrill(repo, {
               source: name,
               config: configured[name],
@@ -80,10 +95,10 @@ export function registerDrill(program: Command, action: ActionFactory): void {
             const files = result.reportFiles ?? result.localFiles;
             if (files) ctx.out.info(`  report: ${files.html}`);
           }
-          const failed = results.filter((r) => r.report.verdict === 'FAIL').length;
+          const failed = results.filter((r) => r.report.verdict === 'FAIL').length + streamFailures;
           ctx.out.emit({
             type: 'summary',
-            drills: results.length,
+            drills: results.length + streamDrills,
             failed,
             verdict: failed ? 'FAIL' : 'PASS',
             reports: results.map((r) => ({ source: r.report.source.name, verdict: r.report.verdict, reasons: r.report.reasons, object: r.object, files: r.reportFiles ?? r.localFiles })),

@@ -11,6 +11,7 @@ import type { Repository } from '../../repository/repository.js';
 import type { SnapshotEntry } from '../../repository/format/index.js';
 import { sourceMetadata } from '../../sources/metadata.js';
 import { escapeName } from '../../util/escape-name.js';
+import { restoreFromStream } from './restore-point.js';
 
 interface Flags {
   target?: string;
@@ -24,6 +25,7 @@ interface Flags {
   identity?: string;
   force?: boolean;
   source?: string;
+  toTime?: string;
 }
 
 const collect = (v: string, p: string[]) => [...p, v];
@@ -41,6 +43,7 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option('--database <name>', 'postgres/mysql snapshots of a whole server: the database to restore (into its own name, or --to-database)')
     .option('--to-database <name>', 'database sources: restore into this database (created if absent)')
     .option('--to-file <path>', 'sqlite, redis and command sources: write the database or stream to this file')
+    .option('--to-time <time>', "sqlite sources with `continuous`: the state of the last transaction committed at or before this time ('2026-12-06 12:00:00Z'; default: the newest shipped)")
     .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
     .option('--force', 'replace an existing database or file, or restore into a non-empty directory (source snapshots)')
     .option('--dry-run', 'print what would be restored and write nothing')
@@ -49,6 +52,7 @@ export function registerRestore(program: Command, action: ActionFactory): void {
         requireChosenRepository(ctx.global, 'restore', 'reads its snapshot from one repository');
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
+          if (usesStream(ctx, ref, flags)) return restoreFromStream(ctx, repo, flags, started);
           await repo.prepareRead();
           const snapshot = await findSnapshot(repo, ref, { host: flags.host, source: flags.source }, (w) => ctx.out.warn(w));
           if (needsSourceRestore(snapshot, flags)) return restoreFromSource(ctx, repo, snapshot, flags, started);
@@ -84,6 +88,17 @@ export function registerRestore(program: Command, action: ActionFactory): void {
         });
       }),
     );
+}
+
+/** A restore from a continuous stream: asked with --to-time, or `latest` of a sqlite source configured with `continuous`. */
+function usesStream(ctx: CommandContext, ref: string, flags: Flags): boolean {
+  if (flags.toTime !== undefined) {
+    if (ref !== 'latest') throw new LifeboatError(ErrorCode.Usage, '--to-time restores from a continuous stream: give "latest" as the snapshot', { hint: `lifeboat restore latest --source NAME --to-file PATH --to-time '…'` });
+    return true;
+  }
+  if (ref !== 'latest' || !flags.source) return false;
+  const source = optionalConfig(ctx.global)?.config.sources?.[flags.source];
+  return source?.type === 'sqlite' && Boolean(source.continuous);
 }
 
 /**

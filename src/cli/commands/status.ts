@@ -1,3 +1,4 @@
+import { replicationFacts } from '../../daemon/replication.js';
 import type { Command } from 'commander';
 import { nextSlot, schedulesOf } from '../../daemon/schedule.js';
 import { buildStatus, type StatusDocument } from '../../daemon/status.js';
@@ -28,10 +29,10 @@ export function registerStatus(program: Command, action: ActionFactory): void {
             const at = nextSlot(s, now);
             if (at !== undefined) nextRuns.set(s.job, at);
           }
-          const doc = buildStatus({ config: loaded.config, history, storage: await readStorageState(loaded.config), nextRuns, alerts: alerts.active(), now });
+          const doc = buildStatus({ config: loaded.config, history, storage: await readStorageState(loaded.config), nextRuns, alerts: alerts.active(), now, replication: replicationFacts(loaded.config, dir, now, Date.parse(alerts.meta('watched_since') ?? new Date(now).toISOString())) });
           if (ctx.out.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
           else printStatus(ctx, doc);
-          return doc.alerts.length || Object.values(doc.sources).some((s) => !s.ok) ? ExitCode.Failure : ExitCode.Success;
+          return doc.alerts.length || Object.values(doc.sources).some((s) => !s.ok || s.continuous?.ok === false) ? ExitCode.Failure : ExitCode.Success;
         } finally {
           alerts.close();
           history.close();
@@ -53,6 +54,8 @@ function printStatus(ctx: CommandContext, d: StatusDocument): void {
   ctx.out.info('sources:');
   for (const [name, s] of Object.entries(d.sources)) {
     ctx.out.info(`  ${s.ok ? 'ok  ' : 'LATE'} ${name}: ${s.last_success ? `last success ${s.last_success} (${Math.round((s.age_seconds ?? 0) / 3600)}h ago)` : 'never backed up'}, RPO ${s.rpo_seconds / 3600}h`);
+    const c = s.continuous;
+    if (c) ctx.out.info(`  ${c.ok ? 'ok  ' : 'LATE'} ${name} (continuous): ${c.last_shipped_transaction ? `newest shipped transaction ${c.last_shipped_transaction}` : 'nothing shipped yet'}, lag ${c.lag_seconds}s (limit ${c.limit_seconds}s)${c.running ? '' : ', replicator not running'}`);
   }
   ctx.out.result(d.alerts.length ? `${d.alerts.length} active alert(s):\n${d.alerts.map((a) => `  ${a.severity.toUpperCase()} ${a.rule}: ${a.message}`).join('\n')}` : 'no active alerts');
 }

@@ -24,7 +24,7 @@ const HEADER_BYTES = 1 + SALT_BYTES + NONCE_BYTES;
 export const ENVELOPE_OVERHEAD = HEADER_BYTES + TAG_BYTES;
 const NONCES_PER_SALT = 2 ** 32;
 
-export type ObjectKind = 'blob' | 'pack-header' | 'index' | 'snapshot' | 'config' | 'lock' | 'master-key' | 'audit' | 'prune' | 'drill' | 'tombstone';
+export type ObjectKind = 'blob' | 'pack-header' | 'index' | 'snapshot' | 'config' | 'lock' | 'master-key' | 'audit' | 'prune' | 'drill' | 'tombstone' | 'wal';
 
 function deriveObjectKey(key: Uint8Array, salt: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 32));

@@ -1,0 +1,214 @@
+import { mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { initRepo } from '../../../../test/helpers/repo-lib.js';
+import type { Repository } from '../../../repository/repository.js';
+import { Replicator } from './replicator.js';
+import { restoreToTime } from './restore-point.js';
+import { listStream } from './stream-listing.js';
+import { enforceStreamRetention } from './stream-retention.js';
+
+let dir: string;
+let repo: Repository;
+let clock: number;
+const now = () => clock;
+
+function appDb(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, payload TEXT)');
+  return db;
+}
+
+function insert(db: Database.Database, from: number, count: number): void {
+  const stmt = db.prepare('INSERT INTO t (seq, payload) VALUES (?, ?)');
+  for (let i = from; i < from + count; i++) stmt.run(i, 'x'.repeat(100 + (i % 50)));
+}
+
+function seqs(file: string): number[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare('SELECT seq FROM t ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+  } finally {
+    db.close();
+  }
+}
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+function replicator(file: string, extra: Partial<ConstructorParameters<typeof Replicator>[0]> = {}): Replicator {
+  return new Replicator({ source: 'app', path: file, repo, intervalMs: 1000, snapshotEveryMs: 3600_000, retentionMs: 24 * 3600_000, now, ...extra });
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'lb-wal-'));
+  repo = await initRepo(path.join(dir, 'repo'), 'pw');
+  clock = Date.parse('2026-12-07T10:00:00Z');
+});
+
+afterEach(async () => {
+  await repo.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Replicator', () => {
+  it('ships committed transactions and restores to the newest state and to earlier times', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    insert(db, 1, 10);
+    const r = replicator(file);
+    await r.start();
+    clock += 1000;
+    insert(db, 11, 5);
+    await r.tick();
+    clock += 1000;
+    insert(db, 16, 5);
+    await r.tick();
+    await r.stop();
+    db.close();
+    const newest = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'newest.db') });
+    expect(seqs(newest.file)).toEqual(range(1, 20));
+    expect(newest.record.integrity).toBe('ok');
+    const earlier = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'earlier.db'), atMs: clock - 500 });
+    expect(seqs(earlier.file)).toEqual(range(1, 15));
+    const first = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'first.db'), atMs: clock - 1500 });
+    expect(seqs(first.file)).toEqual(range(1, 10));
+  });
+
+  it('ships nothing while the database is idle', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    insert(db, 1, 10);
+    const r = replicator(file);
+    await r.start();
+    const before = (await listStream(repo, r.stream)).objects;
+    for (let i = 0; i < 5; i++) {
+      clock += 1000;
+      await r.tick();
+    }
+    expect((await listStream(repo, r.stream)).objects).toBe(before);
+    await r.stop();
+    db.close();
+  });
+
+  it('takes over checkpoints: the log restarts, the stream continues in the same generation without a gap', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    const r = replicator(file, { checkpointBytes: 64 * 1024 });
+    await r.start();
+    let next = 1;
+    for (let round = 0; round < 30; round++) {
+      // The application's own checkpoints between its writes: without the replicator's read
+      // transaction each would let the next write restart the log over frames not read yet.
+      for (let k = 0; k < 3; k++) {
+        insert(db, next, 10);
+        next += 10;
+        db.pragma('wal_checkpoint(PASSIVE)');
+      }
+      clock += 1000;
+      await r.tick();
+      await r.tick();
+    }
+    // The log stayed small: it restarted after each checkpoint instead of growing for ever.
+    expect(statSync(file + '-wal').size).toBeLessThan(1024 * 1024);
+    await r.stop();
+    db.close();
+    expect(r.counters.checkpoints).toBeGreaterThan(0);
+    expect(r.counters.generationsStarted).toBe(1);
+    const listing = await listStream(repo, r.stream);
+    expect(listing.generations).toHaveLength(1);
+    expect(Math.max(...listing.generations[0]!.segments.map((s) => s.index))).toBeGreaterThan(0);
+    const restored = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'r.db') });
+    expect(seqs(restored.file)).toEqual(range(1, next - 1));
+  });
+
+  it('resumes the same generation after a restart when the log still holds its last frame', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    insert(db, 1, 10);
+    const r1 = replicator(file);
+    await r1.start();
+    clock += 1000;
+    insert(db, 11, 10);
+    await r1.tick();
+    await r1.stop();
+    insert(db, 21, 10);
+    clock += 1000;
+    const r2 = replicator(file);
+    await r2.start();
+    clock += 1000;
+    await r2.tick();
+    await r2.stop();
+    db.close();
+    expect(r2.counters.generationsStarted).toBe(0);
+    const restored = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'r.db') });
+    expect(seqs(restored.file)).toEqual(range(1, 30));
+  });
+
+  it('starts a new generation when the database file is replaced, and restores on both sides of the boundary', async () => {
+    const file = path.join(dir, 'app.db');
+    let db = appDb(file);
+    insert(db, 1, 10);
+    const r = replicator(file);
+    await r.start();
+    clock += 1000;
+    insert(db, 11, 10);
+    await r.tick();
+    const beforeReplace = clock;
+    // Replaced by hand: another database written with VACUUM INTO and renamed over it.
+    const other = path.join(dir, 'other.db');
+    const src = appDb(path.join(dir, 'src.db'));
+    insert(src, 1000, 3);
+    src.exec(`VACUUM INTO '${other}'`);
+    src.close();
+    db.close();
+    renameSync(other, file);
+    rmSync(file + '-wal', { force: true });
+    rmSync(file + '-shm', { force: true });
+    db = appDb(file);
+    clock += 1000;
+    await r.tick();
+    clock += 1000;
+    insert(db, 1003, 2);
+    await r.tick();
+    clock += 1000;
+    await r.tick();
+    await r.stop();
+    db.close();
+    expect(r.counters.generationsStarted).toBe(2);
+    const old = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'old.db'), atMs: beforeReplace });
+    expect(seqs(old.file)).toEqual(range(1, 20));
+    const replaced = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'new.db') });
+    expect(seqs(replaced.file)).toEqual(range(1000, 1004));
+  });
+
+  it('retention keeps the newest full copy before the window and everything after it', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    const r = replicator(file, { snapshotEveryMs: 10_000 });
+    await r.start();
+    let next = 1;
+    for (let i = 0; i < 40; i++) {
+      insert(db, next, 5);
+      next += 5;
+      clock += 1000;
+      await r.tick();
+    }
+    await r.stop();
+    db.close();
+    const cutoff = clock - 15_000;
+    const removed = await enforceStreamRetention(repo, r.stream, cutoff);
+    expect(removed).toBeGreaterThan(0);
+    // Every second inside the window still restores exactly.
+    for (let t = cutoff; t <= clock; t += 1000) {
+      const got = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, `w${t}.db`), atMs: t });
+      const expected = Math.floor((t - Date.parse('2026-12-07T10:00:00Z')) / 1000) * 5;
+      expect(got.record.integrity).toBe('ok');
+      expect(seqs(got.file)).toEqual(range(1, expected));
+    }
+    await expect(restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'gone.db'), atMs: cutoff - 6000 })).rejects.toThrow(/no state at or before/);
+  });
+});

@@ -1,0 +1,41 @@
+import type { Repository } from '../../../repository/repository.js';
+import { listStream } from './stream-listing.js';
+import { generationStartMs } from './stream-names.js';
+
+/**
+ * Remove what no point at or after `cutoffMs` needs: a restore to such a
+ * point starts from the newest full copy at or before it, so the newest full
+ * copy at or before the cutoff (the *anchor*) and everything after it stay;
+ * older generations, older full copies and segments that end at or before the
+ * anchor go. Segments are removed before full copies, and a full copy's
+ * manifest before its parts, so an interrupted removal never leaves a copy
+ * that looks whole but is not. Returns how many objects were removed.
+ */
+export async function enforceStreamRetention(repo: Repository, stream: string, cutoffMs: number): Promise<number> {
+  const { generations } = await listStream(repo, stream);
+  let anchorGen = -1;
+  let anchor: { index: number; frame: number; ms: number; name: string } | undefined;
+  generations.forEach((g, i) => {
+    if (generationStartMs(g.name) > cutoffMs) return;
+    for (const b of g.bases) if (b.ms <= cutoffMs) {
+      anchorGen = i;
+      anchor = b;
+    }
+  });
+  if (!anchor) return 0;
+  const doomed: string[] = [];
+  for (const g of generations.slice(0, anchorGen)) {
+    doomed.push(...g.segments.map((s) => s.name));
+    for (const b of g.bases) doomed.push(b.name, ...partsOf(g.objects, b.name));
+  }
+  const g = generations[anchorGen]!;
+  const a = anchor;
+  doomed.push(...g.segments.filter((s) => s.index < a.index || (s.index === a.index && s.last <= a.frame)).map((s) => s.name));
+  for (const b of g.bases) if (b.ms < a.ms && b.name !== a.name) doomed.push(b.name, ...partsOf(g.objects, b.name));
+  for (const name of doomed) await repo.storage.remove(name);
+  return doomed.length;
+}
+
+function partsOf(objects: Array<{ name: string }>, manifest: string): string[] {
+  return objects.filter((o) => o.name.startsWith(manifest + '.')).map((o) => o.name);
+}
