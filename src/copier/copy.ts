@@ -1,12 +1,11 @@
 import os from 'node:os';
 import { abortable, throwIfAborted } from '../archiver/abort.js';
 import { FileSaver } from '../archiver/file-saver.js';
-import { keepDurablePacks, newRunPacker } from '../archiver/run-packer.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { LockHandle } from '../repository/locks.js';
-import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type Snapshot, type SnapshotEntry, type SnapshotFilter } from '../repository/snapshot.js';
+import type { BlobWriter } from '../repository/write-session.js';
 import { VERSION } from '../version.js';
 import { copiedFromRecord, HeldSnapshots } from './lineage.js';
 import { newCopyProgress, startSnapshot, type CopyProgress } from './progress.js';
@@ -85,22 +84,25 @@ export async function copy(src: Repository, dest: Repository, options: CopyOptio
       await dest.prepareRead();
       const progress = options.progress ?? newCopyProgress();
       progress.snapshotsTotal = plan.pending.length;
-      const packer = newRunPacker(dest, destLock);
-      const copier = new TreeCopier(src, dest, packer, new FileSaver(dest, packer, progress), progress, options.signal);
       const readBack = dest.readingFromStorage();
       try {
-        for (const snapshot of plan.pending) {
-          const copied = await copyOne({ src, dest, readBack, destLock, packer, copier, progress, plan, options }, snapshot);
-          plan.held.add(copied.to);
-          result.copied.push(copied);
-          result.addedBytes += copied.addedBytes;
-          result.storedBytes += copied.storedBytes;
-          progress.snapshotsDone++;
-          options.onCopied?.(copied);
-        }
-      } catch (err) {
-        await keepDurablePacks(dest, packer, destLock);
-        throw err;
+        // A failure indexes the packs already durable before the lock is released (write-session.ts).
+        await dest.withWriter(
+          'copy',
+          async (writer) => {
+            const copier = new TreeCopier(src, dest, writer, new FileSaver(dest, writer, progress), progress, options.signal);
+            for (const snapshot of plan.pending) {
+              const copied = await copyOne({ src, dest, readBack, destLock, writer, copier, progress, plan, options }, snapshot);
+              plan.held.add(copied.to);
+              result.copied.push(copied);
+              result.addedBytes += copied.addedBytes;
+              result.storedBytes += copied.storedBytes;
+              progress.snapshotsDone++;
+              options.onCopied?.(copied);
+            }
+          },
+          { lock: destLock },
+        );
       } finally {
         await readBack.close();
       }
@@ -145,7 +147,7 @@ interface Run {
   /** The destination as storage holds it, for the check of each copy (not what the packer left in the cache). */
   readBack: Repository;
   destLock: LockHandle;
-  packer: Packer;
+  writer: BlobWriter;
   copier: TreeCopier;
   progress: CopyProgress;
   plan: Plan;
@@ -153,9 +155,9 @@ interface Run {
 }
 
 async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapshot> {
-  const { src, dest, packer, progress, options } = run;
+  const { src, dest, writer, progress, options } = run;
   startSnapshot(progress, snapshot.id, snapshot.summary);
-  const storedBefore = packer.storedBytes;
+  const storedBefore = writer.storedBytes;
   const parent = snapshot.parent ? run.plan.sourceSnapshots.get(snapshot.parent) : undefined;
   const parentCopy = parent ? run.plan.held.find(parent, src.id) : undefined;
 
@@ -165,8 +167,7 @@ async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapsho
 
   // The engine's write order: packs, an index naming them, verification, and the snapshot last.
   progress.phase = 'finishing';
-  await packer.flush();
-  await dest.saveIndex(packer.takeStoredPacks());
+  await writer.flush();
   await dest.checkPacks();
   // Unreadable index files need no finding here: the blobs they named count as absent below.
   await run.readBack.loadIndex();
@@ -188,7 +189,7 @@ async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapsho
     ...(parentCopy ? { parent: parentCopy.id } : {}),
     tree,
     // What the backup saw stays; what this repository gained is the copy's own.
-    summary: { ...snapshot.summary, addedBytes: progress.bytesAdded, addedStoredBytes: packer.storedBytes - storedBefore },
+    summary: { ...snapshot.summary, addedBytes: progress.bytesAdded, addedStoredBytes: writer.storedBytes - storedBefore },
     program: `lifeboat ${VERSION}`,
     metadata: { ...snapshot.metadata, copiedFrom: { ...copiedFromRecord(snapshot, src.id), copiedAt: new Date().toISOString() } },
   };

@@ -1,7 +1,7 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
 import { openBlob, sealVerified } from './blob-codec.js';
-import { BlobType, type BlobLocation } from './blob-types.js';
+import { BlobType, blobIdFromHex, type BlobId, type BlobLocation } from './blob-types.js';
 import { ObjectCache, readThrough, type CacheUse } from './cache.js';
 import { applyKnownDamage } from './known-damage.js';
 import { Chunker, gearTable } from './chunker.js';
@@ -20,6 +20,7 @@ import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig } fro
 import { parseSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
 import { BlobWorkerPool } from './worker-pool.js';
+import { withWriteSession, type BlobWriter, type WriteSessionResult, type WriterOptions } from './write-session.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { ChunkerParams } from './chunker.js';
 
@@ -270,6 +271,14 @@ export class Repository {
     return check;
   }
 
+  /**
+   * Run `fn` with a write session (write-session.ts): the one way blobs are
+   * stored. `purpose` names the session (`backup`, `copy`, `repack`, …).
+   */
+  withWriter<T>(purpose: string, fn: (writer: BlobWriter) => Promise<T>, options?: WriterOptions): Promise<WriteSessionResult<T>> {
+    return withWriteSession(this, purpose, fn, options);
+  }
+
   async saveIndex(packs: IndexedPack[]): Promise<string | undefined> {
     if (packs.length === 0) return undefined;
     return this.writeObject('index', 'index', encodeIndexFile({ supersedes: [], packs }));
@@ -358,7 +367,7 @@ export class Repository {
   }
 
   /** Where a blob is, if a pack not set aside holds it. */
-  locate(id: Buffer): BlobLocation | undefined {
+  locate(id: BlobId): BlobLocation | undefined {
     return this.index.lookup(id);
   }
 
@@ -372,7 +381,7 @@ export class Repository {
    * its pack has gone. A copy that fails authentication is set aside as damaged
    * and the next copy is tried; with none left, the first damage is the error.
    */
-  async readBlob(id: Buffer): Promise<Buffer> {
+  async readBlob(id: BlobId): Promise<Buffer> {
     let damage: LifeboatError | undefined;
     for (;;) {
       const loc = this.index.lookup(id);
@@ -423,18 +432,18 @@ export class Repository {
   async loadTree(idHex: string): Promise<Tree> {
     const cached = this.trees.get(idHex);
     if (cached) return cached;
-    const tree = decodeTree(await this.readBlob(Buffer.from(idHex, 'hex')), idHex);
+    const tree = decodeTree(await this.readBlob(blobIdFromHex(idHex)), idHex);
     if (this.trees.size > 4096) this.trees.clear();
     this.trees.set(idHex, tree);
     return tree;
   }
 
   /** Seal a blob on the calling thread (trees and other small blobs). */
-  sealOnMain(data: Buffer, id: Buffer = this.blobIdOf(data)): { id: Buffer; sealed: Buffer; rawLength: number } {
+  sealOnMain(data: Buffer, id: BlobId = this.blobIdOf(data)): { id: BlobId; sealed: Buffer; rawLength: number } {
     return sealVerified(this.keys.encryption, this.compressor, id, data);
   }
 
-  blobIdOf(data: Buffer): Buffer {
+  blobIdOf(data: Buffer): BlobId {
     return blobId(this.keys.blobId, data);
   }
 

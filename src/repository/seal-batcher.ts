@@ -1,5 +1,5 @@
-import type { BlobWorkerPool } from '../repository/worker-pool.js';
-import type { SealItem, SealResult } from '../repository/seal-worker.js';
+import type { BlobWorkerPool } from './worker-pool.js';
+import type { SealItem, SealResult } from './seal-worker.js';
 
 /**
  * Groups seal requests into batches so thousands of small files cost a few
