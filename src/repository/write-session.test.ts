@@ -136,7 +136,7 @@ describe('Repository.withWriter', () => {
     await repo.withWriter(
       'copy',
       async (writer) => {
-        await saveRandom(writer, 12);
+        await saveRandom(writer, 13); // six full packs, and one blob left in an open pack for `flush`
         await new Promise((r) => setImmediate(r));
         during = stored().indexFiles - before;
         await writer.flush();
