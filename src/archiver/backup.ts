@@ -13,6 +13,13 @@ import { checkGivenInputs, emptyPathErrors } from './given-inputs.js';
 import { abortable, throwIfAborted } from './abort.js';
 import { onAbort } from '../util/on-abort.js';
 
+/**
+ * The slice of a repository a backup uses: the lock, the index and its pack
+ * check, snapshots, trees of the parent, a write session, and what the file
+ * saver needs (workers, chunker, blob ids).
+ */
+export type ArchiverRepo = Pick<Repository, 'lock' | 'prepareRead' | 'index' | 'listSnapshots' | 'saveSnapshot' | 'withWriter' | 'loadTree' | 'pool' | 'chunker' | 'blobIdOf'>;
+
 export interface BackupOptions {
   paths: string[];
   streams?: StreamEntry[];
@@ -57,7 +64,7 @@ export interface BackupResult {
  * only once every pack is durable and indexed, and the lock is still provably
  * held — save the snapshot.
  */
-export async function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
+export async function backup(repo: ArchiverRepo, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const progress = options.progress ?? newBackupProgress();
   const streams = options.streams ?? [];
@@ -148,7 +155,7 @@ export function describeInputErrors(errors: readonly InputError[], max = 3): str
   return shown.join('; ') + (errors.length > max ? ` (and ${errors.length - max} more)` : '');
 }
 
-async function findParent(repo: Repository, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {
+async function findParent(repo: ArchiverRepo, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {
   const { snapshots } = await repo.listSnapshots();
   if (options.parent) return snapshots.find((s) => s.id.startsWith(options.parent!));
   const wanted = snapshotPaths(paths, options).sort().join('\n');

@@ -12,6 +12,16 @@ import { newCopyProgress, startSnapshot, type CopyProgress } from './progress.js
 import { TreeCopier } from './tree-copier.js';
 import { verifyCopy } from './verify-copy.js';
 
+/**
+ * The slice of the destination repository a copy uses: locks, snapshots, the
+ * index and its pack check, a storage-reading view for verification, a write
+ * session, and what the file saver and tree copier need.
+ */
+export type CopyDestination = Pick<
+  Repository,
+  'id' | 'withLock' | 'listSnapshots' | 'prepareRead' | 'checkPacks' | 'readingFromStorage' | 'withWriter' | 'saveSnapshot' | 'loadTree' | 'pool' | 'chunker' | 'blobIdOf'
+>;
+
 export interface CopyOptions {
   /** Only snapshots of this host, source and with all these tags. */
   host?: string;
@@ -65,7 +75,7 @@ export interface CopyResult {
  * failure stops the run: snapshots copied before it stay, no partial snapshot
  * is written, and the next run reuses the packs already stored.
  */
-export async function copy(src: Repository, dest: Repository, options: CopyOptions = {}): Promise<CopyResult> {
+export async function copy(src: Repository, dest: CopyDestination, options: CopyOptions = {}): Promise<CopyResult> {
   if (src.id === dest.id) {
     throw new LifeboatError(ErrorCode.Usage, 'the source and the destination are the same repository', { hint: 'give --to another repository' });
   }
@@ -120,7 +130,7 @@ interface Plan {
   leftOut: SnapshotEntry[];
 }
 
-async function planCopy(src: Repository, dest: Repository, filter: SnapshotFilter, select: CopyOptions['select']): Promise<Plan> {
+async function planCopy(src: Repository, dest: CopyDestination, filter: SnapshotFilter, select: CopyOptions['select']): Promise<Plan> {
   const [from, to] = await Promise.all([src.listSnapshots(), dest.listSnapshots()]);
   const held = new HeldSnapshots(dest.id, to.snapshots);
   const plan: Plan = { sourceSnapshots: new Map(from.snapshots.map((s) => [s.id, s])), held, pending: [], skipped: [], unreadable: from.problems.map((p) => p.name), leftOut: [] };
@@ -143,7 +153,7 @@ function emptyResult(plan: Plan): CopyResult {
 
 interface Run {
   src: Repository;
-  dest: Repository;
+  dest: CopyDestination;
   /** The destination as storage holds it, for the check of each copy (not what the packer left in the cache). */
   readBack: Repository;
   destLock: LockHandle;
