@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type Snapshot, type SnapshotEntry } from '../repository/format/index.js';
 import { VERSION } from '../version.js';
@@ -12,8 +11,14 @@ import { buildVirtualRoot, normalisePaths, type Mount, type StreamEntry } from '
 import { TreeWalker, type InputError } from './walker.js';
 import { checkGivenInputs, emptyPathErrors } from './given-inputs.js';
 import { abortable, throwIfAborted } from './abort.js';
-import { keepDurablePacks, newRunPacker } from './run-packer.js';
 import { onAbort } from '../util/on-abort.js';
+
+/**
+ * The slice of a repository a backup uses: the lock, the index and its pack
+ * check, snapshots, trees of the parent, a write session, and what the file
+ * saver needs (workers, chunker, blob ids).
+ */
+export type ArchiverRepo = Pick<Repository, 'lock' | 'prepareRead' | 'index' | 'listSnapshots' | 'saveSnapshot' | 'withWriter' | 'loadTree' | 'pool' | 'chunker' | 'blobIdOf'>;
 
 export interface BackupOptions {
   paths: string[];
@@ -59,7 +64,7 @@ export interface BackupResult {
  * only once every pack is durable and indexed, and the lock is still provably
  * held — save the snapshot.
  */
-export async function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
+export async function backup(repo: ArchiverRepo, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const progress = options.progress ?? newBackupProgress();
   const streams = options.streams ?? [];
@@ -77,7 +82,6 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   const host = options.host ?? os.hostname();
 
   const lock = await repo.lock(false, `backup on ${host}`);
-  let packer: Packer | undefined;
   try {
     const packCheck = await repo.prepareRead();
     const knownDamagedCopies = repo.index.damagedCount;
@@ -85,24 +89,29 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
     progress.phase = 'saving';
 
-    packer = newRunPacker(repo, lock);
     // One failing input (a dump that exits non-zero) stops the others, so no producer keeps running for nothing.
     const stopInputs = new AbortController();
     const outer = options.signal;
     // An abort that came earlier (while locking, loading the index) stops the inputs before any is opened.
     onAbort(outer, () => stopInputs.abort(outer?.reason));
-    const walker = new TreeWalker(repo, packer, new FileSaver(repo, packer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal, options.afterRead);
-    for (const e of inputErrors) walker.recordInputError(e);
-    if (paths.includes('/') && (streams.length || mounts.length)) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
-    const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams, mounts);
-    const walk = paths.includes('/') ? walker.walkWholeRoot(parent?.tree) : walker.walkVirtual(root, parent?.tree);
-    walk.catch(() => stopInputs.abort()); // when interrupted, the walk's own later failure is not news
-    const { treeId, stats } = await abortable(walk, options.signal);
-
-    progress.phase = 'finishing';
-    await packer.flush();
-    await lock.assertHeld(); // index only packs a sweep cannot have removed (run-packer.ts)
-    await repo.saveIndex(packer.takeStoredPacks());
+    // Packs are indexed as they become durable, then once more at the end — only while the lock is
+    // provably held; a failure indexes those already durable before the lock is released (write-session.ts).
+    const written = await repo.withWriter(
+      'backup',
+      async (writer) => {
+        const walker = new TreeWalker(repo, writer, new FileSaver(repo, writer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal, options.afterRead);
+        for (const e of inputErrors) walker.recordInputError(e);
+        if (paths.includes('/') && (streams.length || mounts.length)) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
+        const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams, mounts);
+        const walk = paths.includes('/') ? walker.walkWholeRoot(parent?.tree) : walker.walkVirtual(root, parent?.tree);
+        walk.catch(() => stopInputs.abort()); // when interrupted, the walk's own later failure is not news
+        const walked = await abortable(walk, options.signal);
+        progress.phase = 'finishing';
+        return { ...walked, errors: walker.errors };
+      },
+      { lock, lockBeforeFinalIndex: true },
+    );
+    const { stats, treeId, errors } = written.value;
     const metadata = typeof options.metadata === 'function' ? await options.metadata({ files: stats.files, bytes: stats.bytes }) : (options.metadata ?? {});
     await options.beforeSave?.();
     throwIfAborted(options.signal);
@@ -125,21 +134,16 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
         bytes: stats.bytes,
         filesRead: stats.filesRead,
         addedBytes: progress.bytesAdded,
-        addedStoredBytes: packer.storedBytes,
+        addedStoredBytes: written.storedBytes,
         durationMs: Date.now() - started,
-        errors: walker.errors.length,
+        errors: errors.length,
       },
       program: `lifeboat ${VERSION}`,
       metadata,
     };
     const id = await repo.saveSnapshot(snapshot);
     progress.phase = 'done';
-    return { snapshot: { ...snapshot, id }, errors: walker.errors, ...(parent ? { parent: parent.id } : {}), repairedPacks: packCheck.missing.length + packCheck.wrongSize.length, knownDamagedCopies };
-  } catch (err) {
-    // Stop storing, then keep what is durable: index the packs already stored so a rerun need
-    // not upload them again — all before the lock is released.
-    if (packer) await keepDurablePacks(repo, packer, lock);
-    throw err;
+    return { snapshot: { ...snapshot, id }, errors, ...(parent ? { parent: parent.id } : {}), repairedPacks: packCheck.missing.length + packCheck.wrongSize.length, knownDamagedCopies };
   } finally {
     await lock.release();
   }
@@ -151,7 +155,7 @@ export function describeInputErrors(errors: readonly InputError[], max = 3): str
   return shown.join('; ') + (errors.length > max ? ` (and ${errors.length - max} more)` : '');
 }
 
-async function findParent(repo: Repository, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {
+async function findParent(repo: ArchiverRepo, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {
   const { snapshots } = await repo.listSnapshots();
   if (options.parent) return snapshots.find((s) => s.id.startsWith(options.parent!));
   const wanted = snapshotPaths(paths, options).sort().join('\n');

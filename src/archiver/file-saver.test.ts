@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readChunks, streamByteSource } from '../repository/chunking/index.js';
 import { blobId } from '../repository/crypto/index.js';
-import { Packer } from '../repository/packer.js';
+import { blobIdFromHex } from '../repository/format/index.js';
 import { Repository } from '../repository/repository.js';
 import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { FileSaver } from './file-saver.js';
@@ -45,43 +45,44 @@ describe('FileSaver: large files read once by a worker', () => {
     const data = Buffer.concat([bytes(1, 6 * 1024 * 1024), seg, Buffer.from('a line of text\n'.repeat(300_000)), seg, bytes(3, 2 * 1024 * 1024 + 12345)]);
     const file = path.join(dir, 'big.bin');
     await writeFile(file, data);
-    const packer = new Packer({ storage: repo.storage, encryptionKey: repo.keys.encryption, index: repo.index, packSize: repo.config.packSize });
-    const progress = newBackupProgress();
-    const saver = new FileSaver(repo, packer, progress);
-    const saved = await saver.saveFile(file, data.length);
-    await packer.flush();
-    await repo.saveIndex(packer.takeStoredPacks());
+    await repo.withWriter('test', async (writer) => {
+      const progress = newBackupProgress();
+      const saver = new FileSaver(repo, writer, progress);
+      const saved = await saver.saveFile(file, data.length);
+      await writer.flush();
 
-    const ids = await expectedIds(data);
-    expect(saved.size).toBe(data.length);
-    expect(saved.content).toEqual(ids);
-    expect(progress.bytesDone).toBe(data.length);
-    // The second copy of the repeated segment deduplicates (apart from the chunks at its edges).
-    expect(progress.bytesAdded).toBeLessThan(data.length - 2.5 * 1024 * 1024);
-    const restored = Buffer.concat(await Promise.all(saved.content.map((h) => repo.readBlob(Buffer.from(h, 'hex')))));
-    expect(restored.equals(data)).toBe(true);
+      const ids = await expectedIds(data);
+      expect(saved.size).toBe(data.length);
+      expect(saved.content).toEqual(ids);
+      expect(progress.bytesDone).toBe(data.length);
+      // The second copy of the repeated segment deduplicates (apart from the chunks at its edges).
+      expect(progress.bytesAdded).toBeLessThan(data.length - 2.5 * 1024 * 1024);
+      const restored = Buffer.concat(await Promise.all(saved.content.map((h) => repo.readBlob(blobIdFromHex(h)))));
+      expect(restored.equals(data)).toBe(true);
 
-    // A second file with the same content stores nothing new; a SQLite-looking file is cut by pages.
-    const again = await saver.saveFile(file, data.length);
-    expect(again.content).toEqual(ids);
-    const added = progress.bytesAdded;
-    await packer.flush();
-    expect(progress.bytesAdded).toBe(added);
-    const sqlite = Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.from([0x10, 0x00]), bytes(4, 3 * 4096 * 1024 - 18)]);
-    const dbFile = path.join(dir, 'app.db');
-    await writeFile(dbFile, sqlite);
-    const db = await saver.saveFile(dbFile, sqlite.length);
-    expect(db.content.length).toBe(sqlite.length / 8192);
-    expect(db.content).toEqual(await expectedIds(sqlite));
+      // A second file with the same content stores nothing new; a SQLite-looking file is cut by pages.
+      const again = await saver.saveFile(file, data.length);
+      expect(again.content).toEqual(ids);
+      const added = progress.bytesAdded;
+      await writer.flush();
+      expect(progress.bytesAdded).toBe(added);
+      const sqlite = Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.from([0x10, 0x00]), bytes(4, 3 * 4096 * 1024 - 18)]);
+      const dbFile = path.join(dir, 'app.db');
+      await writeFile(dbFile, sqlite);
+      const db = await saver.saveFile(dbFile, sqlite.length);
+      expect(db.content.length).toBe(sqlite.length / 8192);
+      expect(db.content).toEqual(await expectedIds(sqlite));
+    });
   }, 60_000);
 
   it('reports a file that vanished with its error code', async () => {
-    const packer = new Packer({ storage: repo.storage, encryptionKey: repo.keys.encryption, index: repo.index, packSize: repo.config.packSize });
-    const saver = new FileSaver(repo, packer, newBackupProgress());
-    await expect(saver.saveFile(path.join(dir, 'missing'), 1 << 20)).rejects.toMatchObject({ code: 'ENOENT' });
-    // Still usable afterwards.
-    const data = randomBytes(200_000);
-    await writeFile(path.join(dir, 'after'), data);
-    expect((await saver.saveFile(path.join(dir, 'after'), data.length)).size).toBe(data.length);
+    await repo.withWriter('test', async (writer) => {
+      const saver = new FileSaver(repo, writer, newBackupProgress());
+      await expect(saver.saveFile(path.join(dir, 'missing'), 1 << 20)).rejects.toMatchObject({ code: 'ENOENT' });
+      // Still usable afterwards.
+      const data = randomBytes(200_000);
+      await writeFile(path.join(dir, 'after'), data);
+      expect((await saver.saveFile(path.join(dir, 'after'), data.length)).size).toBe(data.length);
+    });
   });
 });

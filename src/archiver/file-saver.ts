@@ -1,13 +1,12 @@
-import { createHmac } from 'node:crypto';
-import { MessageChannel } from 'node:worker_threads';
 import { BlobType } from '../repository/format/index.js';
+import { chunkFileInWorker } from '../repository/workers/index.js';
 import { readChunks, streamByteSource, type ByteSource } from '../repository/chunking/index.js';
-import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
-import { type ChunkFileMessage, type ChunkFileReply, type SealResult, asBuffer, reviveSealResult } from '../repository/workers/index.js';
+import { SealBatcher } from '../repository/workers/index.js';
+import type { SealResult } from '../repository/workers/index.js';
+import type { BlobWriter } from '../repository/write-session.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
-import { SealBatcher } from './seal-batcher.js';
 import { throwIfAborted } from './abort.js';
 
 /**
@@ -21,6 +20,9 @@ import { throwIfAborted } from './abort.js';
  *   sealed in workers.
  * Bytes in flight are bounded, whatever the file sizes.
  */
+/** The slice of a repository the saver uses: its workers, chunker and blob ids. */
+export type SaverRepo = Pick<Repository, 'pool' | 'chunker' | 'blobIdOf'>;
+
 export interface SavedContent {
   content: string[];
   size: number;
@@ -32,8 +34,8 @@ export class FileSaver {
   private readonly smallLimit: number;
 
   constructor(
-    private readonly repo: Repository,
-    private readonly packer: Packer,
+    private readonly repo: SaverRepo,
+    private readonly writer: BlobWriter,
     private readonly progress: BackupProgress,
     inFlightBytes = 64 * 1024 * 1024,
   ) {
@@ -68,10 +70,10 @@ export class FileSaver {
   async saveWhole(data: Buffer): Promise<SavedContent> {
     if (data.length === 0) return { content: [], size: 0 };
     // Hashed first: sealing transfers the buffer to a worker.
-    const saved = { content: [this.repo.blobIdOf(data).toString('hex')], size: data.length };
-    const id = Buffer.from(saved.content[0]!, 'hex');
+    const id = this.repo.blobIdOf(data);
+    const saved = { content: [id.toString('hex')], size: data.length };
     this.progress.bytesDone += data.length;
-    if (!this.packer.knows(id)) await this.budget.with(saved.size, async () => this.store(await this.batcher.seal({ data, id }), saved.size));
+    if (!this.writer.has(id)) await this.budget.with(saved.size, async () => this.store(await this.batcher.seal({ data, id }), saved.size));
     return saved;
   }
 
@@ -90,7 +92,7 @@ export class FileSaver {
 
   private async store(result: SealResult, length: number): Promise<boolean> {
     if (!('sealed' in result)) return false;
-    if (await this.packer.add(BlobType.Data, result.id, result.sealed, result.rawLength)) this.progress.bytesAdded += length;
+    if (await this.writer.saveBlob(BlobType.Data, result.id, result.sealed, result.rawLength)) this.progress.bytesAdded += length;
     return true;
   }
 
@@ -106,71 +108,46 @@ export class FileSaver {
   }
 
   /**
-   * A file read once by a worker (see `ChunkFileTask`): for each window of
-   * chunks it sends the ids, this thread answers which ones to seal, and the
-   * worker sends those sealed. The worker keeps at most one window of sealed
-   * chunks waiting here, so memory per file stays bounded.
+   * A file read once by a worker (see `chunkFileInWorker`): for each window of
+   * chunks this thread says which ones to seal, and stores those the worker
+   * sends sealed. The worker keeps at most one window of sealed chunks waiting
+   * here, so memory per file stays bounded.
    */
   private async saveLarge(path: string, signal?: AbortSignal): Promise<SavedContent> {
-    const { port1, port2 } = new MessageChannel();
     const content: string[] = [];
     const claimed = new Set<string>();
-    let failure: unknown;
-    let storing: Promise<void> = Promise.resolve();
-    const reply = (m: ChunkFileReply) => port1.postMessage(m);
-    port1.on('message', (m: ChunkFileMessage) => {
-      if (failure !== undefined || signal?.aborted) return reply({ stop: true });
-      if ('ids' in m) {
-        const ids = asBuffer(m.ids);
-        const seal = new Uint8Array(m.lengths.length);
-        for (let i = 0; i < m.lengths.length; i++) {
-          const id = ids.subarray(i * 32, i * 32 + 32);
-          content.push(id.toString('hex'));
-          this.progress.bytesDone += m.lengths[i]!;
-          const key = id.toString('latin1');
-          if (claimed.has(key) || this.packer.knows(id)) continue;
-          claimed.add(key);
-          seal[i] = 1;
-        }
-        return reply({ seal });
-      }
-      const blobs = m.sealed.map(reviveSealResult);
-      storing = storing
-        .then(async () => {
-          for (const r of blobs) await this.store(r, 'rawLength' in r ? r.rawLength : 0);
-          reply({ stored: true });
-        })
-        .catch((err: unknown) => {
-          failure ??= err;
-          reply({ stop: true });
-        });
+    const r = await chunkFileInWorker(this.repo.pool, path, {
+      stopped: () => signal?.aborted === true,
+      chunk: (id, length) => {
+        content.push(id.toString('hex'));
+        this.progress.bytesDone += length;
+        const key = id.toString('latin1');
+        if (claimed.has(key) || this.writer.has(id)) return false;
+        claimed.add(key);
+        return true;
+      },
+      store: async (blobs) => {
+        for (const b of blobs) await this.store(b, 'rawLength' in b ? b.rawLength : 0);
+      },
     });
-    try {
-      const r = await this.repo.pool.chunkFile(path, port2);
-      await storing;
-      if (failure !== undefined) throw failure;
-      throwIfAborted(signal);
-      if ('failed' in r) throw Object.assign(new Error(r.failed), { code: r.errno });
-      if ('stopped' in r) throw new Error('the worker stopped reading a file without being asked to');
-      return { content, size: r.size };
-    } finally {
-      port1.close();
-    }
+    throwIfAborted(signal);
+    if ('failed' in r) throw Object.assign(new Error(r.failed), { code: r.errno });
+    if ('stopped' in r) throw new Error('the worker stopped reading a file without being asked to');
+    return { content, size: r.size };
   }
 
   private async saveChunked(source: ByteSource, signal?: AbortSignal): Promise<SavedContent> {
-    const idKey = this.repo.keys.blobId;
     const content: string[] = [];
     const stores: Promise<boolean>[] = [];
     let size = 0;
     for await (const chunk of readChunks(this.repo.chunker, source)) {
       throwIfAborted(signal);
-      const id = createHmac('sha256', idKey).update(chunk).digest();
+      const id = this.repo.blobIdOf(chunk);
       content.push(id.toString('hex'));
       const length = chunk.length;
       size += length;
       this.progress.bytesDone += length;
-      if (this.packer.knows(id)) continue;
+      if (this.writer.has(id)) continue;
       stores.push((await this.inFlight(length, async () => this.store(await this.batcher.seal({ data: chunk, id }), length))).done);
     }
     await Promise.all(stores);

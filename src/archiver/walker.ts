@@ -2,7 +2,8 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { LifeboatError, systemErrorCode } from '../errors/index.js';
-import type { Packer } from '../repository/packer.js';
+import { blobIdFromHex } from '../repository/format/index.js';
+import type { BlobWriter } from '../repository/write-session.js';
 import type { Repository } from '../repository/repository.js';
 import type { Tree, TreeNode } from '../repository/format/index.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -13,7 +14,6 @@ import type { BackupProgress } from './progress.js';
 import { isVirtualDir, type StreamEntry, type VirtualDir } from './virtual-root.js';
 import { lstatBig } from './fast-fs.js';
 import { throwIfAborted } from './abort.js';
-import { storeTree } from './tree-store.js';
 
 export interface InputError {
   path: string;
@@ -48,8 +48,8 @@ export class TreeWalker {
   private readonly slots = new Semaphore(ENTRIES_IN_FLIGHT);
 
   constructor(
-    private readonly repo: Repository,
-    private readonly packer: Packer,
+    private readonly repo: Pick<Repository, 'loadTree'>,
+    private readonly writer: BlobWriter,
     private readonly saver: FileSaver,
     private readonly excluded: ExcludeMatcher,
     private readonly progress: BackupProgress,
@@ -245,7 +245,7 @@ export class TreeWalker {
       previous.ctimeNs === current.ctimeNs &&
       previous.inode === current.inode &&
       Array.isArray(previous.content) &&
-      previous.content.every((id) => this.packer.knows(Buffer.from(id, 'hex')))
+      previous.content.every((id) => this.writer.has(blobIdFromHex(id)))
     );
   }
 
@@ -289,7 +289,7 @@ export class TreeWalker {
   }
 
   private storeTree(tree: Tree): Promise<string> {
-    return storeTree(this.repo, this.packer, tree);
+    return this.writer.saveTree(tree);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { blobIdFromHex } from '../repository/format/index.js';
 import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/format/index.js';
@@ -72,7 +73,7 @@ async function checkFromStorage(repo: Repository, options: CheckOptions): Promis
     // or the data has an intact copy elsewhere: a structure-only check must not call it healthy.
     const known = new Map<string, string>();
     for (const c of await readKnownDamage(repo.cache)) {
-      const id = Buffer.from(c.blob, 'hex');
+      const id = blobIdFromHex(c.blob);
       // Lost unless another usable copy exists (asked with the damaged copy set aside for a moment).
       const wasMarked = repo.index.isDamaged(id, c.pack);
       repo.index.markDamaged(id, c.pack);
@@ -138,7 +139,7 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
     const known = memo.get(treeId);
     if (known) return known;
     const out: Array<{ path: string; pack?: string; reason: string }> = [];
-    const treeKey = blobKey(Buffer.from(treeId, 'hex'));
+    const treeKey = blobKey(blobIdFromHex(treeId));
     try {
       if (damaged.has(treeKey)) throw new Error(`tree is stored in damaged pack ${damaged.get(treeKey)!.slice(0, 12)}`);
       const tree = await repo.loadTree(treeId);
@@ -148,7 +149,7 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
           for (const hit of await walk(node.subtree)) out.push({ ...hit, path: `${name}/${hit.path}`.replace(/\/$/, '') });
         }
         for (const id of node.content ?? []) {
-          const key = blobKey(Buffer.from(id, 'hex'));
+          const key = blobKey(blobIdFromHex(id));
           const pack = damaged.get(key);
           if (pack) {
             out.push({ path: name, pack, reason: 'damaged' });

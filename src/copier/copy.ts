@@ -1,17 +1,26 @@
 import os from 'node:os';
 import { abortable, throwIfAborted } from '../archiver/abort.js';
 import { FileSaver } from '../archiver/file-saver.js';
-import { keepDurablePacks, newRunPacker } from '../archiver/run-packer.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { LockHandle } from '../repository/locks.js';
-import type { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type Snapshot, type SnapshotEntry, type SnapshotFilter } from '../repository/format/index.js';
+import type { BlobWriter } from '../repository/write-session.js';
 import { VERSION } from '../version.js';
 import { copiedFromRecord, HeldSnapshots } from './lineage.js';
 import { newCopyProgress, startSnapshot, type CopyProgress } from './progress.js';
 import { TreeCopier } from './tree-copier.js';
 import { verifyCopy } from './verify-copy.js';
+
+/**
+ * The slice of the destination repository a copy uses: locks, snapshots, the
+ * index and its pack check, a storage-reading view for verification, a write
+ * session, and what the file saver and tree copier need.
+ */
+export type CopyDestination = Pick<
+  Repository,
+  'id' | 'withLock' | 'listSnapshots' | 'prepareRead' | 'checkPacks' | 'readingFromStorage' | 'withWriter' | 'saveSnapshot' | 'loadTree' | 'pool' | 'chunker' | 'blobIdOf'
+>;
 
 export interface CopyOptions {
   /** Only snapshots of this host, source and with all these tags. */
@@ -66,7 +75,7 @@ export interface CopyResult {
  * failure stops the run: snapshots copied before it stay, no partial snapshot
  * is written, and the next run reuses the packs already stored.
  */
-export async function copy(src: Repository, dest: Repository, options: CopyOptions = {}): Promise<CopyResult> {
+export async function copy(src: Repository, dest: CopyDestination, options: CopyOptions = {}): Promise<CopyResult> {
   if (src.id === dest.id) {
     throw new LifeboatError(ErrorCode.Usage, 'the source and the destination are the same repository', { hint: 'give --to another repository' });
   }
@@ -85,22 +94,25 @@ export async function copy(src: Repository, dest: Repository, options: CopyOptio
       await dest.prepareRead();
       const progress = options.progress ?? newCopyProgress();
       progress.snapshotsTotal = plan.pending.length;
-      const packer = newRunPacker(dest, destLock);
-      const copier = new TreeCopier(src, dest, packer, new FileSaver(dest, packer, progress), progress, options.signal);
       const readBack = dest.readingFromStorage();
       try {
-        for (const snapshot of plan.pending) {
-          const copied = await copyOne({ src, dest, readBack, destLock, packer, copier, progress, plan, options }, snapshot);
-          plan.held.add(copied.to);
-          result.copied.push(copied);
-          result.addedBytes += copied.addedBytes;
-          result.storedBytes += copied.storedBytes;
-          progress.snapshotsDone++;
-          options.onCopied?.(copied);
-        }
-      } catch (err) {
-        await keepDurablePacks(dest, packer, destLock);
-        throw err;
+        // A failure indexes the packs already durable before the lock is released (write-session.ts).
+        await dest.withWriter(
+          'copy',
+          async (writer) => {
+            const copier = new TreeCopier(src, dest, writer, new FileSaver(dest, writer, progress), progress, options.signal);
+            for (const snapshot of plan.pending) {
+              const copied = await copyOne({ src, dest, readBack, destLock, writer, copier, progress, plan, options }, snapshot);
+              plan.held.add(copied.to);
+              result.copied.push(copied);
+              result.addedBytes += copied.addedBytes;
+              result.storedBytes += copied.storedBytes;
+              progress.snapshotsDone++;
+              options.onCopied?.(copied);
+            }
+          },
+          { lock: destLock },
+        );
       } finally {
         await readBack.close();
       }
@@ -118,7 +130,7 @@ interface Plan {
   leftOut: SnapshotEntry[];
 }
 
-async function planCopy(src: Repository, dest: Repository, filter: SnapshotFilter, select: CopyOptions['select']): Promise<Plan> {
+async function planCopy(src: Repository, dest: CopyDestination, filter: SnapshotFilter, select: CopyOptions['select']): Promise<Plan> {
   const [from, to] = await Promise.all([src.listSnapshots(), dest.listSnapshots()]);
   const held = new HeldSnapshots(dest.id, to.snapshots);
   const plan: Plan = { sourceSnapshots: new Map(from.snapshots.map((s) => [s.id, s])), held, pending: [], skipped: [], unreadable: from.problems.map((p) => p.name), leftOut: [] };
@@ -141,11 +153,11 @@ function emptyResult(plan: Plan): CopyResult {
 
 interface Run {
   src: Repository;
-  dest: Repository;
+  dest: CopyDestination;
   /** The destination as storage holds it, for the check of each copy (not what the packer left in the cache). */
   readBack: Repository;
   destLock: LockHandle;
-  packer: Packer;
+  writer: BlobWriter;
   copier: TreeCopier;
   progress: CopyProgress;
   plan: Plan;
@@ -153,9 +165,9 @@ interface Run {
 }
 
 async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapshot> {
-  const { src, dest, packer, progress, options } = run;
+  const { src, dest, writer, progress, options } = run;
   startSnapshot(progress, snapshot.id, snapshot.summary);
-  const storedBefore = packer.storedBytes;
+  const storedBefore = writer.storedBytes;
   const parent = snapshot.parent ? run.plan.sourceSnapshots.get(snapshot.parent) : undefined;
   const parentCopy = parent ? run.plan.held.find(parent, src.id) : undefined;
 
@@ -165,8 +177,7 @@ async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapsho
 
   // The engine's write order: packs, an index naming them, verification, and the snapshot last.
   progress.phase = 'finishing';
-  await packer.flush();
-  await dest.saveIndex(packer.takeStoredPacks());
+  await writer.flush();
   await dest.checkPacks();
   // Unreadable index files need no finding here: the blobs they named count as absent below.
   await run.readBack.loadIndex();
@@ -188,7 +199,7 @@ async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapsho
     ...(parentCopy ? { parent: parentCopy.id } : {}),
     tree,
     // What the backup saw stays; what this repository gained is the copy's own.
-    summary: { ...snapshot.summary, addedBytes: progress.bytesAdded, addedStoredBytes: packer.storedBytes - storedBefore },
+    summary: { ...snapshot.summary, addedBytes: progress.bytesAdded, addedStoredBytes: writer.storedBytes - storedBefore },
     program: `lifeboat ${VERSION}`,
     metadata: { ...snapshot.metadata, copiedFrom: { ...copiedFromRecord(snapshot, src.id), copiedAt: new Date().toISOString() } },
   };

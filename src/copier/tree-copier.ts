@@ -1,11 +1,11 @@
 import { throwIfAborted } from '../archiver/abort.js';
 import type { FileSaver, SavedContent } from '../archiver/file-saver.js';
 import type { BackupProgress } from '../archiver/progress.js';
-import { storeTree } from '../archiver/tree-store.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { Packer } from '../repository/packer.js';
+import { blobIdFromHex } from '../repository/format/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { TreeNode } from '../repository/format/index.js';
+import type { BlobWriter } from '../repository/write-session.js';
 import { readSnapshotFile } from '../sources/snapshot-file.js';
 import { Semaphore } from '../util/semaphore.js';
 
@@ -36,8 +36,8 @@ export class TreeCopier {
 
   constructor(
     private readonly src: Repository,
-    private readonly dest: Repository,
-    private readonly packer: Packer,
+    private readonly dest: Pick<Repository, 'loadTree' | 'chunker'>,
+    private readonly writer: BlobWriter,
     private readonly saver: FileSaver,
     private readonly progress: BackupProgress,
     private readonly signal?: AbortSignal,
@@ -54,7 +54,7 @@ export class TreeCopier {
     if (done) return done;
     const [tree, previous] = await Promise.all([this.src.loadTree(srcTree), this.referenceNodes(reference)]);
     const nodes = await Promise.all(tree.nodes.map((node) => this.copyNode(node, previous.get(node.name), at === '/' ? `/${node.name}` : `${at}/${node.name}`)));
-    const id = await storeTree(this.dest, this.packer, { nodes });
+    const id = await this.writer.saveTree({ nodes });
     this.trees.set(srcTree, id);
     return id;
   }
@@ -80,7 +80,7 @@ export class TreeCopier {
     // The source's own content ids identify the content within this run (a file held by several snapshots is read once).
     const key = `${size}:${(node.content ?? []).join(',')}`;
     const known = this.contents.get(key);
-    if (known && known.size === size && known.content.every((id) => this.packer.knows(Buffer.from(id, 'hex')))) {
+    if (known && known.size === size && known.content.every((id) => this.writer.has(blobIdFromHex(id)))) {
       this.progress.filesDone++;
       this.progress.bytesDone += size;
       return known;

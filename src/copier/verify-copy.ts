@@ -1,3 +1,4 @@
+import { blobIdFromHex } from '../repository/format/index.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { TreeNode } from '../repository/format/index.js';
@@ -29,7 +30,7 @@ export async function verifyCopy(src: Repository, dest: Repository, srcTree: str
         if (node.type !== 'file' && node.type !== 'stream') return;
         const content = other.content ?? [];
         if ((node.size ?? 0) > 0 && content.length === 0) fail(path, 'has no content in the copy');
-        for (const id of content) if (!dest.index.has(Buffer.from(id, 'hex'))) fail(path, `refers to blob ${id.slice(0, 12)}, which the destination does not hold`);
+        for (const id of content) if (!dest.index.has(blobIdFromHex(id))) fail(path, `refers to blob ${id.slice(0, 12)}, which the destination does not hold`);
       }),
     );
   };

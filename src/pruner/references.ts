@@ -1,3 +1,4 @@
+import { blobIdFromHex, type BlobId } from '../repository/format/index.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
@@ -43,9 +44,9 @@ function treeKey(tree: string, snapshot: string): string {
 }
 
 /** Ids in trees are untrusted text; a malformed one is damage, not an id to skip. */
-function hexId(id: unknown, snapshot: string): Buffer {
+function hexId(id: unknown, snapshot: string): BlobId {
   if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) {
     throw new LifeboatError(ErrorCode.Refused, `prune refused: snapshot ${snapshot.slice(0, 8)} references a malformed blob id`, { hint: 'run `lifeboat check`' });
   }
-  return Buffer.from(id, 'hex');
+  return blobIdFromHex(id);
 }

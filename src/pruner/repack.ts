@@ -1,7 +1,6 @@
 import { ErrorCode, isLifeboatError } from '../errors/index.js';
+import { asBlobId } from '../repository/format/index.js';
 import type { IndexedPack } from '../repository/format/index.js';
-import { MasterIndex } from '../repository/index/index.js';
-import { Packer } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
 import type { RepackItem } from './plan.js';
 
@@ -23,44 +22,37 @@ export interface RepackResult {
   skipped: Array<{ pack: string; reason: string }>;
 }
 
-export async function repack(repo: Repository, items: RepackItem[], onPack?: (bytesRead: number) => void): Promise<RepackResult> {
-  const packer = new Packer({
-    storage: repo.storage,
-    encryptionKey: repo.keys.encryption,
-    // A private index: the blobs being copied are in the repository's index already.
-    index: new MasterIndex(),
-    packSize: repo.config.packSize,
-    cache: repo.cache,
-  });
+/** What a repack uses of the repository: whole packs read and checked, blobs opened, a write session. */
+export type RepackRepo = Pick<Repository, 'readWholePack' | 'openLocated' | 'withWriter'>;
+
+export async function repack(repo: RepackRepo, items: RepackItem[], onPack?: (bytesRead: number) => void): Promise<RepackResult> {
   const skipped: RepackResult['skipped'] = [];
-  try {
-    for (const item of items) {
-      let verified: Array<{ blob: RepackItem['keep'][number]; sealed: Buffer }>;
-      try {
-        const { bytes, intact } = await repo.readWholePack(item.id);
-        if (!intact) throw new Error('the pack does not match its name');
-        verified = item.keep.map((blob) => {
-          const sealed = bytes.subarray(blob.offset, blob.offset + blob.length);
-          if (sealed.length !== blob.length) throw new Error('the pack is shorter than the index says');
-          repo.openLocated({ ...blob, packId: item.id }, sealed);
-          return { blob, sealed };
-        });
-        onPack?.(bytes.length);
-      } catch (err) {
-        if (isLifeboatError(err) && err.code !== ErrorCode.Corrupt) throw err; // storage trouble aborts; damage is reported
-        skipped.push({ pack: item.id, reason: (err as Error).message });
-        continue;
+  // A private index: the blobs being copied are in the repository's index already. One index file
+  // at the end; a failure indexes the packs already durable, as a failed backup does.
+  const written = await repo.withWriter(
+    'repack',
+    async (writer) => {
+      for (const item of items) {
+        let verified: Array<{ blob: RepackItem['keep'][number]; sealed: Buffer }>;
+        try {
+          const { bytes, intact } = await repo.readWholePack(item.id);
+          if (!intact) throw new Error('the pack does not match its name');
+          verified = item.keep.map((blob) => {
+            const sealed = bytes.subarray(blob.offset, blob.offset + blob.length);
+            if (sealed.length !== blob.length) throw new Error('the pack is shorter than the index says');
+            repo.openLocated({ ...blob, id: asBlobId(blob.id), packId: item.id }, sealed);
+            return { blob, sealed };
+          });
+          onPack?.(bytes.length);
+        } catch (err) {
+          if (isLifeboatError(err) && err.code !== ErrorCode.Corrupt) throw err; // storage trouble aborts; damage is reported
+          skipped.push({ pack: item.id, reason: (err as Error).message });
+          continue;
+        }
+        for (const { blob, sealed } of verified) await writer.saveBlob(blob.type, asBlobId(blob.id), Buffer.from(sealed), blob.rawLength);
       }
-      for (const { blob, sealed } of verified) await packer.add(blob.type, blob.id, Buffer.from(sealed), blob.rawLength);
-    }
-    await packer.flush();
-  } catch (err) {
-    await packer.stop();
-    // Keep what is durable findable, as a failed backup does.
-    await repo.saveIndex(packer.takeStoredPacks()).catch(() => undefined);
-    throw err;
-  }
-  const packs = packer.takeStoredPacks();
-  await repo.saveIndex(packs);
-  return { packs, bytesWritten: packer.storedBytes, skipped };
+    },
+    { privateIndex: true, indexEvery: Infinity },
+  );
+  return { packs: written.packs, bytesWritten: written.storedBytes, skipped };
 }

@@ -1,7 +1,6 @@
 import { ErrorCode, isLifeboatError } from '../errors/index.js';
-import { keepDurablePacks, newRunPacker } from '../archiver/run-packer.js';
-import { storeTree } from '../archiver/tree-store.js';
-import type { Packer } from '../repository/packer.js';
+import { blobIdFromHex } from '../repository/format/index.js';
+import type { BlobWriter } from '../repository/write-session.js';
 import type { Repository } from '../repository/repository.js';
 import { writeTombstone } from '../repository/tombstone.js';
 import type { Snapshot, SnapshotEntry, Tree, TreeNode } from '../repository/format/index.js';
@@ -64,10 +63,9 @@ export async function repairSnapshots(repo: Repository, options: RepairSnapshots
     const { snapshots } = await repo.listSnapshots();
     const chosen = options.ids ? snapshots.filter((s) => options.ids!.includes(s.id)) : snapshots;
     const report: RepairSnapshotsReport = { dryRun: Boolean(options.dryRun), examined: chosen.length, repaired: [], unrepairable: [] };
-    const packer = options.dryRun ? undefined : newRunPacker(repo, lock);
-    const rewriter = new TreeRewriter(repo, packer);
-    try {
-      const pending: Array<{ original: SnapshotEntry; tree: string; entry: RepairedSnapshot }> = [];
+    const pending: Array<{ original: SnapshotEntry; tree: string; entry: RepairedSnapshot }> = [];
+    const rewriteAll = async (writer: BlobWriter | undefined): Promise<void> => {
+      const rewriter = new TreeRewriter(repo, writer);
       for (const s of chosen) {
         let result: { id: string; dropped: DroppedEntry[] };
         try {
@@ -82,24 +80,24 @@ export async function repairSnapshots(repo: Repository, options: RepairSnapshots
         report.repaired.push(entry);
         pending.push({ original: s, tree: result.id, entry });
       }
-      if (!packer) return report;
-      await packer.flush();
-      await repo.saveIndex(packer.takeStoredPacks());
-      for (const { original, tree, entry } of pending) {
-        await lock.assertHeld();
-        entry.repaired = await repo.saveSnapshot(repairedSnapshot(original, tree));
-        if (options.forget) {
-          // A tombstone first, as forget writes one: prune tells a removal on purpose from a short listing by it.
-          await writeTombstone(repo, { snapshot: original.id, time: original.time, tree: original.tree, forgottenAt: new Date().toISOString(), audit: `replaced by repaired snapshot ${entry.repaired}` });
-          await repo.storage.remove(`snapshots/${original.id}`);
-          entry.forgotten = true;
-        }
-      }
+    };
+    if (options.dryRun) {
+      await rewriteAll(undefined);
       return report;
-    } catch (err) {
-      if (packer) await keepDurablePacks(repo, packer, lock);
-      throw err;
     }
+    // The new trees durable and indexed before any snapshot names them; a failure indexes the packs already durable.
+    await repo.withWriter('repair snapshots', rewriteAll, { lock });
+    for (const { original, tree, entry } of pending) {
+      await lock.assertHeld();
+      entry.repaired = await repo.saveSnapshot(repairedSnapshot(original, tree));
+      if (options.forget) {
+        // A tombstone first, as forget writes one: prune tells a removal on purpose from a short listing by it.
+        await writeTombstone(repo, { snapshot: original.id, time: original.time, tree: original.tree, forgottenAt: new Date().toISOString(), audit: `replaced by repaired snapshot ${entry.repaired}` });
+        await repo.storage.remove(`snapshots/${original.id}`);
+        entry.forgotten = true;
+      }
+    }
+    return report;
   });
 }
 
@@ -118,7 +116,7 @@ class TreeRewriter {
 
   constructor(
     private readonly repo: Repository,
-    private readonly packer: Packer | undefined,
+    private readonly writer: BlobWriter | undefined,
   ) {}
 
   /** The tree without its damaged parts (its id unchanged when nothing was dropped); throws when the tree itself is unreadable. */
@@ -153,7 +151,7 @@ class TreeRewriter {
         }
         continue;
       }
-      const lost = (node.content ?? []).find((id) => !this.repo.index.has(Buffer.from(id, 'hex')));
+      const lost = (node.content ?? []).find((id) => !this.repo.index.has(blobIdFromHex(id)));
       if (lost !== undefined) {
         dropped.push({ rel: name, type: 'file', reason: `its content blob ${lost.slice(0, 12)} has no intact copy` });
         continue;
@@ -166,7 +164,7 @@ class TreeRewriter {
 
   /** Store the new tree; on a dry run only its id is computed. */
   private async store(tree: Tree): Promise<string> {
-    if (this.packer) return storeTree(this.repo, this.packer, tree);
+    if (this.writer) return this.writer.saveTree(tree);
     return this.repo.blobIdOf(this.repo.encodeTree(tree)).toString('hex');
   }
 }

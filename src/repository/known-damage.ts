@@ -1,3 +1,4 @@
+import { blobIdFromHex } from './format/index.js';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectCache } from './cache.js';
@@ -37,7 +38,7 @@ export async function readKnownDamage(cache: ObjectCache | undefined): Promise<D
 /** Set every known damaged copy aside in the index. Returns how many were known. */
 export async function applyKnownDamage(cache: ObjectCache | undefined, index: MasterIndex): Promise<number> {
   const copies = await readKnownDamage(cache);
-  for (const c of copies) index.markDamaged(Buffer.from(c.blob, 'hex'), c.pack);
+  for (const c of copies) index.markDamaged(blobIdFromHex(c.blob), c.pack);
   return copies.length;
 }
 

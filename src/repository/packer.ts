@@ -1,6 +1,6 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
-import { BlobType, type IndexedPack, PackBuilder } from './format/index.js';
+import { BlobType, type BlobId, type IndexedPack, PackBuilder } from './format/index.js';
 import type { ObjectCache } from './cache.js';
 import { packObjectName, sha256Hex } from './ids.js';
 import { blobKey, type MasterIndex } from './index/index.js';
@@ -38,13 +38,13 @@ export class Packer {
   constructor(private readonly options: PackerOptions) {}
 
   /** Whether the repository holds the blob or it is already on its way there. */
-  knows(id: Buffer): boolean {
+  knows(id: BlobId): boolean {
     const key = blobKey(id);
     return this.pending.has(key) || this.options.index.hasKey(key);
   }
 
   /** Queue a sealed blob (whole, or in pieces that concatenate to it) unless it is already known. Returns whether it was added. */
-  async add(type: BlobType, id: Buffer, sealed: Buffer | readonly Buffer[], rawLength: number): Promise<boolean> {
+  async add(type: BlobType, id: BlobId, sealed: Buffer | readonly Buffer[], rawLength: number): Promise<boolean> {
     this.throwIfFailed();
     if (this.stopped) throw new LifeboatError(ErrorCode.Interrupted, 'the backup was stopped; no more data is stored');
     const key = blobKey(id);

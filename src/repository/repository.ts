@@ -1,6 +1,6 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
-import { openBlob, sealVerified, BlobType, type BlobLocation, BlobCompressor, decodeIndexFile, encodeIndexFile, type IndexedPack, newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig, parseSnapshot, type Snapshot, type SnapshotEntry, decodeTree, encodeTree, type Tree } from './format/index.js';
+import { openBlob, sealVerified, BlobType, blobIdFromHex, type BlobId, type BlobLocation, BlobCompressor, decodeIndexFile, encodeIndexFile, type IndexedPack } from './format/index.js';
 import { ObjectCache, readThrough, type CacheUse } from './cache.js';
 import { applyKnownDamage } from './known-damage.js';
 import { Chunker, gearTable, type ChunkerParams } from './chunking/index.js';
@@ -9,7 +9,9 @@ import { packObjectName, randomId, sha256Hex } from './ids.js';
 import { IndexFiles, type IndexProblem, MasterIndex } from './index/index.js';
 import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { missingBlob, readRanges, type RangeReadOptions, type RangeUse } from './pack-ranges.js';
+import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig, parseSnapshot, type Snapshot, type SnapshotEntry, decodeTree, encodeTree, type Tree } from './format/index.js';
 import { BlobWorkerPool } from './workers/index.js';
+import { withWriteSession, type BlobWriter, type WriteSessionResult, type WriterOptions } from './write-session.js';
 import { mapLimit } from '../util/map-limit.js';
 
 export interface OpenOptions {
@@ -259,6 +261,14 @@ export class Repository {
     return check;
   }
 
+  /**
+   * Run `fn` with a write session (write-session.ts): the one way blobs are
+   * stored. `purpose` names the session (`backup`, `copy`, `repack`, …).
+   */
+  withWriter<T>(purpose: string, fn: (writer: BlobWriter) => Promise<T>, options?: WriterOptions): Promise<WriteSessionResult<T>> {
+    return withWriteSession(this, purpose, fn, options);
+  }
+
   async saveIndex(packs: IndexedPack[]): Promise<string | undefined> {
     if (packs.length === 0) return undefined;
     return this.writeObject('index', 'index', encodeIndexFile({ supersedes: [], packs }));
@@ -347,7 +357,7 @@ export class Repository {
   }
 
   /** Where a blob is, if a pack not set aside holds it. */
-  locate(id: Buffer): BlobLocation | undefined {
+  locate(id: BlobId): BlobLocation | undefined {
     return this.index.lookup(id);
   }
 
@@ -361,7 +371,7 @@ export class Repository {
    * its pack has gone. A copy that fails authentication is set aside as damaged
    * and the next copy is tried; with none left, the first damage is the error.
    */
-  async readBlob(id: Buffer): Promise<Buffer> {
+  async readBlob(id: BlobId): Promise<Buffer> {
     let damage: LifeboatError | undefined;
     for (;;) {
       const loc = this.index.lookup(id);
@@ -412,18 +422,18 @@ export class Repository {
   async loadTree(idHex: string): Promise<Tree> {
     const cached = this.trees.get(idHex);
     if (cached) return cached;
-    const tree = decodeTree(await this.readBlob(Buffer.from(idHex, 'hex')), idHex);
+    const tree = decodeTree(await this.readBlob(blobIdFromHex(idHex)), idHex);
     if (this.trees.size > 4096) this.trees.clear();
     this.trees.set(idHex, tree);
     return tree;
   }
 
   /** Seal a blob on the calling thread (trees and other small blobs). */
-  sealOnMain(data: Buffer, id: Buffer = this.blobIdOf(data)): { id: Buffer; sealed: Buffer; rawLength: number } {
+  sealOnMain(data: Buffer, id: BlobId = this.blobIdOf(data)): { id: BlobId; sealed: Buffer; rawLength: number } {
     return sealVerified(this.keys.encryption, this.compressor, id, data);
   }
 
-  blobIdOf(data: Buffer): Buffer {
+  blobIdOf(data: Buffer): BlobId {
     return blobId(this.keys.blobId, data);
   }
 

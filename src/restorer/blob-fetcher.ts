@@ -1,5 +1,5 @@
 import { ErrorCode, type LifeboatError } from '../errors/index.js';
-import type { BlobLocation } from '../repository/format/index.js';
+import type { BlobId, BlobLocation } from '../repository/format/index.js';
 import { blobKey } from '../repository/index/index.js';
 import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
@@ -16,7 +16,7 @@ export interface FetchResult {
   failed: Map<string, LifeboatError>;
 }
 
-export async function fetchBlobs(repo: Repository, ids: Iterable<Buffer>): Promise<FetchResult> {
+export async function fetchBlobs(repo: Repository, ids: Iterable<BlobId>): Promise<FetchResult> {
   const result: FetchResult = { data: new Map(), failed: new Map() };
   const locations: BlobLocation[] = [];
   const seen = new Set<string>();

@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { BlobLocation } from '../repository/format/index.js';
+import { blobIdFromHex, type BlobId, type BlobLocation } from '../repository/format/index.js';
 import { blobKey } from '../repository/index/index.js';
 import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
@@ -14,7 +14,7 @@ import type { RestoreTarget } from './target.js';
 interface FileJob {
   entry: PlannedEntry;
   dest: string;
-  ids: Buffer[];
+  ids: BlobId[];
   /** The open file (a descriptor this restore created). */
   fd?: number;
   /** Whether this restore created the file (only then is it removed on failure). */
@@ -56,7 +56,7 @@ function planBatches(repo: Repository, files: PlannedEntry[], dest: (p: string) 
   const jobs: FileJob[] = [];
   for (const entry of files) {
     if (batch.opens.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) next();
-    const job: FileJob = { entry, dest: dest(entry.path), ids: (entry.node.content ?? []).map((h) => Buffer.from(h, 'hex')), written: 0, lastBatch: 0 };
+    const job: FileJob = { entry, dest: dest(entry.path), ids: (entry.node.content ?? []).map(blobIdFromHex), written: 0, lastBatch: 0 };
     jobs.push(job);
     batch.opens.push(job);
     let position = 0;
@@ -141,7 +141,7 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     );
     await opening;
     // Every blob once, with all the places it goes to.
-    const targets = new Map<string, { id: Buffer; at: Array<{ job: FileJob; position: number }> }>();
+    const targets = new Map<string, { id: BlobId; at: Array<{ job: FileJob; position: number }> }>();
     for (const { job, i, position } of b.parts) {
       if (job.failed) continue;
       if (job.fd === undefined) throw new Error(`internal error: ${job.entry.path} is not open`);

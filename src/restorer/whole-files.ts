@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import type { BlobLocation } from '../repository/format/index.js';
+import { blobIdFromHex, type BlobLocation } from '../repository/format/index.js';
 import { blobKey } from '../repository/index/index.js';
 import { missingBlob } from '../repository/pack-ranges.js';
 import type { Repository } from '../repository/repository.js';
@@ -34,7 +34,7 @@ export async function restoreWholeFiles(
   const byBlob = new Map<string, WholeFileJob[]>();
   const locations: BlobLocation[] = [];
   for (const job of jobs) {
-    const id = Buffer.from(job.entry.node.content![0]!, 'hex');
+    const id = blobIdFromHex(job.entry.node.content![0]!);
     const key = blobKey(id);
     const loc = repo.locate(id);
     if (!loc) {

@@ -1,4 +1,5 @@
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { blobIdFromHex } from '../repository/format/index.js';
 import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry, TreeNode } from '../repository/format/index.js';
@@ -24,7 +25,7 @@ export async function snapshotFileNode(repo: Repository, snapshot: SnapshotEntry
  * was backed up.
  */
 export async function* readSnapshotFile(repo: Repository, node: TreeNode, label: string): AsyncGenerator<Buffer> {
-  const ids = (node.content ?? []).map((h) => Buffer.from(h, 'hex'));
+  const ids = (node.content ?? []).map(blobIdFromHex);
   let size = 0;
   for (let i = 0; i < ids.length; i += GROUP) {
     const group = ids.slice(i, i + GROUP);

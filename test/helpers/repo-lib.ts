@@ -1,3 +1,4 @@
+import { blobIdFromHex } from '../../src/repository/format/blob-types.js';
 import { createHash } from 'node:crypto';
 import { Repository } from '../../src/repository/repository.js';
 import type { SnapshotEntry, TreeNode } from '../../src/repository/format/index.js';
@@ -24,7 +25,7 @@ export async function initRepo(
 /** SHA-256 (hex) of a file node's content, read blob by blob (each checked against its id). */
 export async function contentSha256(repo: Repository, node: TreeNode): Promise<string> {
   const hash = createHash('sha256');
-  for (const id of node.content ?? []) hash.update(await repo.readBlob(Buffer.from(id, 'hex')));
+  for (const id of node.content ?? []) hash.update(await repo.readBlob(blobIdFromHex(id)));
   return hash.digest('hex');
 }
 

@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
+// The type only, from its own file: the format room's face imports this file.
+import type { BlobId } from '../format/blob-types.js';
 
 /**
  * Authenticated encryption of every object in the repository.
@@ -148,14 +150,17 @@ export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array, co
   }
 }
 
-/** The keyed id of a blob: HMAC-SHA256 under the repository's id key. */
-export function blobId(idKey: Uint8Array, data: Uint8Array): Buffer {
-  return createHmac('sha256', idKey).update(data).digest();
+/**
+ * The keyed id of a blob: HMAC-SHA256 under the repository's id key. The one
+ * place the formula lives: workers, the main thread and tests all call it.
+ */
+export function blobId(idKey: Uint8Array, data: Uint8Array): BlobId {
+  return createHmac('sha256', idKey).update(data).digest() as BlobId;
 }
 
 /** The blob id of `data`, written into `out` at `offset` (32 bytes). */
 export function blobIdInto(idKey: Uint8Array, data: Uint8Array, out: Buffer, offset: number): void {
-  createHmac('sha256', idKey).update(data).digest().copy(out, offset);
+  blobId(idKey, data).copy(out, offset);
 }
 
 /**

@@ -2,13 +2,14 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 // The inner file, not the crypto face: this file runs in the worker threads too (see seal-worker.ts).
 import { blobId, open, seal, sealParts } from '../crypto/crypto.js';
 import { Codec, type BlobCompressor, type Compressed } from './codec.js';
+import type { BlobId } from './blob-types.js';
 
 /**
  * A blob on its way into a pack: its plaintext is `codec byte ‖ payload`,
  * sealed in one envelope. These functions are pure and run in worker threads.
  */
 export interface SealedBlob {
-  id: Buffer;
+  id: BlobId;
   sealed: Buffer;
   rawLength: number;
 }
@@ -21,7 +22,7 @@ export function sealCompressed(encKey: Buffer, id: Buffer, compressed: Compresse
 }
 
 /** Compress and check as `sealVerified`; the envelope in pieces (see `sealParts`), for a pack to copy. */
-export function sealVerifiedParts(encKey: Buffer, compressor: BlobCompressor, id: Buffer, data: Buffer): { id: Buffer; sealed: Buffer[]; rawLength: number } {
+export function sealVerifiedParts(encKey: Buffer, compressor: BlobCompressor, id: BlobId, data: Buffer): { id: BlobId; sealed: Buffer[]; rawLength: number } {
   const compressed = compressVerified(compressor, data);
   return { id, sealed: sealParts(encKey, 'blob', [CODEC_BYTE[compressed.codec], compressed.payload], id), rawLength: data.length };
 }
@@ -40,7 +41,7 @@ function compressVerified(compressor: BlobCompressor, data: Buffer): Compressed 
  * deterministic code, not data-dependent, so decompression is what is checked.)
  * Used for every blob, in the workers and on the main thread.
  */
-export function sealVerified(encKey: Buffer, compressor: BlobCompressor, id: Buffer, data: Buffer): SealedBlob {
+export function sealVerified(encKey: Buffer, compressor: BlobCompressor, id: BlobId, data: Buffer): SealedBlob {
   const compressed = compressVerified(compressor, data);
   return { id, sealed: sealCompressed(encKey, id, compressed), rawLength: data.length };
 }

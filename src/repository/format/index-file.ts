@@ -18,6 +18,7 @@ const BLOB_BYTES = 1 + ID_BYTES + 12;
 
 export interface IndexedBlob {
   type: BlobType;
+  /** Bytes as an index file holds them (a `BlobId` once the index hands out a location). */
   id: Buffer;
   offset: number;
   length: number;

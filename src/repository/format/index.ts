@@ -5,7 +5,7 @@
  * binary reader and writer they share. Encoding and decoding only: nothing here
  * reads or writes storage.
  */
-export { type BlobLocation, BlobType } from './blob-types.js';
+export { asBlobId, type BlobId, blobIdFromHex, type BlobLocation, BlobType } from './blob-types.js';
 export { BlobCompressor } from './codec.js';
 export { openBlob, sealCompressed, sealVerified } from './blob-codec.js';
 export { decodePackHeader, decodeSealedPackHeader, PackBuilder, packHeaderLength } from './pack.js';

@@ -1,4 +1,5 @@
-import type { BlobLocation, BlobType, IndexedPack } from '../format/index.js';
+import { asBlobId, type BlobLocation, type BlobType } from '../format/index.js';
+import type { IndexedPack } from '../format/index.js';
 
 /**
  * All blobs the repository knows, in memory, keyed by id. Ids are kept as
@@ -107,7 +108,7 @@ export class MasterIndex {
   lookup(id: Buffer): BlobLocation | undefined {
     const e = this.live(blobKey(id));
     if (!e) return undefined;
-    return { id, type: e.type, packId: this.packs[e.pack]!.id, offset: e.offset, length: e.length, rawLength: e.rawLength };
+    return { id: asBlobId(id), type: e.type, packId: this.packs[e.pack]!.id, offset: e.offset, length: e.length, rawLength: e.rawLength };
   }
 
   packIds(): string[] {
@@ -139,7 +140,7 @@ export class MasterIndex {
   /** Every stored copy of every blob (including copies in excluded packs), for check. */
   *entries(): Generator<BlobLocation> {
     const locate = (key: string, e: Entry): BlobLocation => ({
-      id: Buffer.from(key, 'latin1'),
+      id: asBlobId(Buffer.from(key, 'latin1')),
       type: e.type,
       packId: this.packs[e.pack]!.id,
       offset: e.offset,

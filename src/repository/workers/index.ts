@@ -8,5 +8,7 @@
  * thread loads small (see seal-worker.ts).
  */
 export { asBuffer, BlobWorkerPool, reviveSealResult } from './worker-pool.js';
+export { chunkFileInWorker } from './chunk-file-client.js';
+export { SealBatcher } from './seal-batcher.js';
 export type { ChunkFileMessage, ChunkFileReply, SealItem, SealResult } from './seal-worker.js';
 export type { DirectWrite } from './whole-file-write.js';

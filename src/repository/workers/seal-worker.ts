@@ -9,6 +9,7 @@ import { openBlob, sealVerifiedParts } from '../format/blob-codec.js';
 import { cutWindow, sqliteChunkSize } from '../chunking/chunk-reader.js';
 import { Chunker, gearTable, type ChunkerParams } from '../chunking/chunker.js';
 import { BlobCompressor } from '../format/codec.js';
+import { asBlobId, type BlobId } from '../format/blob-types.js';
 import { blobId, blobIdInto } from '../crypto/crypto.js';
 import { ownBuffer, transferList } from './transfer.js';
 import { writeWholeFile, type DirectWrite } from './whole-file-write.js';
@@ -38,12 +39,12 @@ export interface SealItem {
   /** Read a whole small file here (its size as lstat saw it; a file that grew is read whole). */
   file?: { path: string; size: number };
   /** Known id (computed by the caller); computed here when absent. */
-  id?: Buffer;
+  id?: BlobId;
 }
 
 export type SealResult =
   /** `sealed`: the envelope in pieces that concatenate to it. */
-  | { id: Buffer; sealed: Buffer[]; rawLength: number }
+  | { id: BlobId; sealed: Buffer[]; rawLength: number }
   /** The small file grew past the size lstat reported: the caller reads it as a large file. */
   | { grew: true }
   /** The file could not be read: `errno` is the system error code (ENOENT, EACCES, …). */
@@ -101,9 +102,9 @@ export type ChunkFileReply = { seal: Uint8Array } | { stored: true } | { stop: t
 
 export type WorkerTask = { op: 'seal'; items: SealItem[] } | { op: 'open'; buffer: Buffer; items: OpenItem[] } | ChunkFileTask;
 
-function sealData(id: Buffer, data: Buffer): SealResult {
+function sealData(id: BlobId, data: Buffer): SealResult {
   const { sealed } = sealVerifiedParts(encKey, compressor, id, data);
-  return { id: ownBuffer(id), sealed, rawLength: data.length };
+  return { id: asBlobId(ownBuffer(id)), sealed, rawLength: data.length };
 }
 
 /** Read a small file with synchronous calls: cheap in a worker, and no round trip per file. Undefined when it grew. */
@@ -138,7 +139,7 @@ async function sealOne(item: SealItem): Promise<SealResult> {
   } else {
     data = Buffer.from(item.data!.buffer, item.data!.byteOffset, item.data!.byteLength);
   }
-  return sealData(item.id ? Buffer.from(item.id) : blobId(idKey, data), data);
+  return sealData(item.id ? asBlobId(Buffer.from(item.id)) : blobId(idKey, data), data);
 }
 
 function openOne(buffer: Buffer, item: OpenItem): OpenResult {
@@ -240,7 +241,7 @@ async function chunkFile(path: string, port: MessagePort): Promise<ChunkFileResu
         const sealed: SealResult[] = [];
         at = 0;
         for (let i = 0; i < lengths.length; i++) {
-          if (mask[i]) sealed.push(sealData(Buffer.from(ids.subarray(i * 32, i * 32 + 32)), buf.subarray(at, at + lengths[i]!)));
+          if (mask[i]) sealed.push(sealData(asBlobId(Buffer.from(ids.subarray(i * 32, i * 32 + 32))), buf.subarray(at, at + lengths[i]!)));
           at += lengths[i]!;
         }
         size += at;

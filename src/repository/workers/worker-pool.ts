@@ -7,6 +7,7 @@ import type { RepositoryKeys } from '../crypto/index.js';
 import type { RepositoryConfig } from '../format/index.js';
 import type { ChunkFileResult, OpenItem, OpenResult, SealItem, SealResult, WorkerSetup, WorkerTask } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
+import { asBlobId } from '../format/index.js';
 
 /**
  * The pool of worker threads that chunk and hash files, compress, encrypt and
@@ -27,7 +28,7 @@ export function asBuffer(u: Uint8Array): Buffer {
 
 /** Buffers arrive from a worker as plain Uint8Arrays. */
 export function reviveSealResult(r: SealResult): SealResult {
-  return 'sealed' in r ? { ...r, id: asBuffer(r.id), sealed: r.sealed.map(asBuffer) } : r;
+  return 'sealed' in r ? { ...r, id: asBlobId(asBuffer(r.id)), sealed: r.sealed.map(asBuffer) } : r;
 }
 
 export class BlobWorkerPool {
@@ -50,7 +51,7 @@ export class BlobWorkerPool {
 
   /** Compress, encrypt (and hash when ids are missing) a batch of blobs. Input buffers are transferred. */
   async seal(items: SealItem[]): Promise<SealResult[]> {
-    const sendable = items.map((i) => ({ ...i, ...(i.data ? { data: ownBuffer(i.data) } : {}), ...(i.id ? { id: ownBuffer(i.id) } : {}) }));
+    const sendable = items.map((i) => ({ ...i, ...(i.data ? { data: ownBuffer(i.data) } : {}), ...(i.id ? { id: asBlobId(ownBuffer(i.id)) } : {}) }));
     const task: WorkerTask = { op: 'seal', items: sendable };
     const results = (await this.pool.run(task, { transferList: transferList(sendable.flatMap((i) => (i.data ? [i.data] : []))) })) as SealResult[];
     return results.map(reviveSealResult);

@@ -1,4 +1,5 @@
-import type { BlobWorkerPool, SealItem, SealResult } from '../repository/workers/index.js';
+import type { BlobWorkerPool } from './worker-pool.js';
+import type { SealItem, SealResult } from './seal-worker.js';
 
 /**
  * Groups seal requests into batches so thousands of small files cost a few
