@@ -79,6 +79,18 @@ export const sqliteSourceSchema = z.strictObject({
   ...common,
 });
 
+/** Physical protection of a PostgreSQL cluster: base backups and continuous WAL archiving (docs/sources/postgres.md). */
+export const postgresPitrSchema = z
+  .strictObject({
+    wal: z.enum(['archive', 'stream']).describe('archive: the server runs `lifeboat wal-push %p` as archive_command; stream: the daemon runs pg_receivewal from a replication slot'),
+    base_backup: durationSchema.optional().describe('how often the daemon takes a base backup (pg_basebackup); without it, only `lifeboat pitr base-backup` takes one'),
+    wal_retention: durationSchema.optional().describe('WAL older than this that no kept base backup needs is removed by `lifeboat wal prune` (default 7d)'),
+    slot: z.string().regex(/^[a-z0-9_]{1,63}$/, 'a replication slot name: lower-case letters, digits and _').optional().describe('stream mode: the replication slot pg_receivewal reads from (default lifeboat_<source>)'),
+    spool_dir: z.string().min(1).optional().describe('async archive mode: the local directory `wal-push --async` writes into and the daemon drains (default <state_dir>/pitr/<source>/spool)'),
+    drain_interval: durationSchema.optional().describe('how often the daemon moves spooled or streamed WAL into the repository (default 10s)'),
+  })
+  .describe('point-in-time recovery: base backups and continuous WAL archiving');
+
 export const postgresSourceSchema = z.strictObject({
   type: z.literal('postgres'),
   url: databaseUrl('postgres', /^postgres(ql)?:\/\//, 5432),
@@ -86,6 +98,7 @@ export const postgresSourceSchema = z.strictObject({
   globals: z.boolean().optional().describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
   recent_data: recentData.optional(),
   bin_dir: z.string().min(1).optional().describe('directory of pg_dump/pg_restore matching the server version'),
+  pitr: postgresPitrSchema.optional(),
   ...databaseSelection,
   ...common,
 }).superRefine(oneSelection);

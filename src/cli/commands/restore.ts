@@ -24,6 +24,12 @@ interface Flags {
   identity?: string;
   force?: boolean;
   source?: string;
+  toTime?: string;
+  toLsn?: string;
+  toName?: string;
+  pitr?: boolean;
+  verify?: boolean;
+  keepArchiving?: boolean;
 }
 
 const collect = (v: string, p: string[]) => [...p, v];
@@ -44,9 +50,16 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
     .option('--force', 'replace an existing database or file, or restore into a non-empty directory (source snapshots)')
     .option('--dry-run', 'print what would be restored and write nothing')
+    .option('--pitr', 'postgres sources with `pitr:`: restore a base backup and replay the archived WAL (to its end unless --to-* says where)')
+    .option('--to-time <time>', 'with --pitr (implied): recover to this moment, e.g. "2026-12-06 12:00:00+00"')
+    .option('--to-lsn <lsn>', 'with --pitr (implied): recover to this WAL position, e.g. 0/3000060')
+    .option('--to-name <name>', 'with --pitr (implied): recover to this restore point (pg_create_restore_point)')
+    .option('--verify', 'with --pitr: start a throwaway server on the restored directory and check that recovery reached the target')
+    .option('--keep-archiving', 'with --pitr: keep the base backup\'s archive settings (the restored server will become the new primary); by default it does not archive')
     .action(
       action(async (ctx: CommandContext, ref: string, flags: Flags) => {
         requireChosenRepository(ctx.global, 'restore', 'reads its snapshot from one repository');
+        if (flags.pitr || flags.toTime || flags.toLsn || flags.toName) return (await import('./pitr-restore.js')).restorePitr(ctx, ref, flags);
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
           await repo.prepareRead();
