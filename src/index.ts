@@ -38,4 +38,5 @@ export type { Inventory } from './handover/inventory.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
 export { sweepLeftovers, type SweepOptions, type SweepReport, type SweptResource } from './leftovers/sweep.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
+export * as pitr from './sources/postgres/pitr/index.js';
 export { VERSION } from './version.js';

@@ -74,7 +74,6 @@ export async function restorePitr(ctx: CommandContext, ref: string, flags: PitrF
   const binDir = config?.type === 'postgres' ? config.bin_dir : undefined;
   const started = Date.now();
   return withRepository(ctx, async (repo) => {
-    await repo.prepareRead();
     const result = await restorePointInTime(repo, {
       source,
       base: ref === 'latest' ? undefined : ref,

@@ -41,7 +41,7 @@ export function planRecovery(catalog: WalCatalog, histories: Map<number, Timelin
       hint: baseId ? 'list them with `lifeboat snapshots --source SOURCE:pitr-base`' : 'take one with `lifeboat base-backup --source SOURCE`',
     });
   }
-  const usable = bases.filter((b) => endsBefore(b, target));
+  const usable = bases.filter((b) => endsBefore(b, target, catalog));
   if (usable.length === 0) {
     const first = bases[0]!;
     throw new LifeboatError(ErrorCode.WalGap, `the target ${describeTarget(target)} is before the end of ${baseId ? 'base backup' : 'the oldest base backup'} ${first.snapshot.id.slice(0, 8)} (${first.stopTime}, LSN ${first.stopLsn}); nothing was written`, {
@@ -86,9 +86,15 @@ export function planRecovery(catalog: WalCatalog, histories: Map<number, Timelin
   }
 }
 
-function endsBefore(b: BaseBackup, target: RecoveryTarget): boolean {
+function endsBefore(b: BaseBackup, target: RecoveryTarget, catalog: WalCatalog): boolean {
   if (target.kind === 'time') return new Date(b.stopTime).getTime() <= target.time.getTime();
   if (target.kind === 'lsn') return parseLsn(b.stopLsn) <= target.lsn;
+  if (target.kind === 'name') {
+    // A restore point recorded in a segment: only base backups that ended before that segment can replay to it.
+    const holding = [...catalog.files.values()].filter((f) => f.restorePoints?.includes(target.name)).map((f) => parseSegmentName(f.name, b.walSegmentSize)?.segno);
+    const stopSeg = segmentOf(parseLsn(b.stopLsn) - 1n, b.walSegmentSize);
+    return holding.length === 0 || holding.some((s) => s !== undefined && s >= stopSeg);
+  }
   return true;
 }
 

@@ -54,6 +54,7 @@ export async function loadHistories(repo: Repository, catalog: WalCatalog): Prom
  */
 export async function restorePointInTime(repo: Repository, options: PitrRestoreOptions): Promise<PitrRestoreResult> {
   const log = options.log ?? (() => {});
+  await repo.prepareRead();
   const catalog = await loadCatalog(repo, options.source);
   const plan = planRecovery(catalog, await loadHistories(repo, catalog), options.target, options.base);
   const dataDir = path.resolve(options.dataDir);

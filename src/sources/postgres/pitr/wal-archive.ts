@@ -114,6 +114,8 @@ export async function fetchWal(repo: Repository, source: string, name: string, d
   const cat = catalog ?? (await loadCatalog(repo, source));
   const stored = cat.files.get(name);
   if (!stored) return { found: false };
+  // The index must be loaded to find the file's blobs.
+  await repo.prepareRead();
   const snapshot = cat.walSnapshots.find((s) => s.id === stored.snapshot)!;
   const node = await snapshotFileNode(repo, snapshot, walPath(name));
   const temp = `${destination}.lifeboat-${process.pid}`;
