@@ -47,7 +47,7 @@ export function registerBaseBackup(program: Command, action: ActionFactory): voi
           const started = Date.now();
           const { snapshot, record } = await takeBaseBackup(repo, name, config, { signal: ctx.signal, log: (l) => ctx.out.info(l), tags: flags.tag });
           ctx.out.emit({ type: 'summary', snapshot: snapshot.id, ...record, added: snapshot.summary, durationMs: Date.now() - started });
-          const added = (snapshot.summary as { dataAdded?: number }).dataAdded;
+          const added = snapshot.summary.addedStoredBytes;
           ctx.out.result(
             `base backup ${snapshot.id.slice(0, 8)} of "${name}": ${formatBytes(record.tarBytes)} (${added !== undefined ? `${formatBytes(added)} new in the repository` : 'stored'}), LSN ${record.startLsn} .. ${record.stopLsn} on timeline ${record.timeline}, in ${formatDuration(Date.now() - started)}`,
           );
