@@ -1,7 +1,8 @@
 /** PostgreSQL point-in-time recovery, as the library exports it (docs/sources/postgres.md). */
 export { takeBaseBackup, type BaseBackupOptions, type BaseBackupResult } from './base-backup.js';
 export { pushWal, fetchWal, type WalFileToPush, type PushResult, type PushOptions, type FetchResult } from './wal-archive.js';
-export { spoolWal, drainSpool, spooledFiles, type DrainResult } from './spool.js';
+export { spoolWal, spooledFiles } from './spool.js';
+export { drainSpool, type DrainResult } from './spool-drain.js';
 export { loadCatalog, catalogFrom, type WalCatalog, type BaseBackup, type BaseBackupRecord, type ArchivedFile, type WalRecord } from './catalog.js';
 export { planRecovery, describeTarget, type RecoveryPlan, type RecoveryTarget } from './recovery-plan.js';
 export { restorePointInTime, loadHistories, type PitrRestoreOptions, type PitrRestoreResult } from './restore-pitr.js';
