@@ -226,6 +226,8 @@ try {
   // Worst case: a commit just after a segment closed waits for the next switch plus that segment's push.
   results.archiveRpoWorstSeconds = gaps.length ? Math.max(...gaps) : null;
   const marker = Date.now();
+  // Something to archive, so that the switch closes a segment.
+  psql("CREATE TABLE IF NOT EXISTS bench_probe (x int); INSERT INTO bench_probe VALUES (1)");
   psql("SELECT pg_switch_wal()");
   const pushStart = psql("SELECT last_archived_wal FROM pg_stat_archiver");
   while (psql("SELECT last_archived_wal FROM pg_stat_archiver") === pushStart)

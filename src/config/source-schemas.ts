@@ -82,12 +82,12 @@ export const sqliteSourceSchema = z.strictObject({
 /** Physical protection of a PostgreSQL cluster: base backups and continuous WAL archiving (docs/sources/postgres.md). */
 export const postgresPitrSchema = z
   .strictObject({
-    wal: z.enum(['archive', 'stream']).describe('archive: the server runs `lifeboat wal-push %p` as archive_command; stream: the daemon runs pg_receivewal from a replication slot'),
-    base_backup: durationSchema.optional().describe('how often the daemon takes a base backup (pg_basebackup); without it, only `lifeboat pitr base-backup` takes one'),
+    wal: z.enum(['archive', 'stream']).describe('archive: the server runs `lifeboat wal-push %p` as archive_command; stream (reserved, not implemented yet): the daemon runs pg_receivewal from a replication slot'),
+    base_backup: durationSchema.optional().describe('how often the daemon takes a base backup (pg_basebackup); not scheduled by the daemon yet: run `lifeboat base-backup` from a job or cron'),
     wal_retention: durationSchema.optional().describe('WAL older than this that no kept base backup needs is removed by `lifeboat wal prune` (default 7d)'),
     slot: z.string().regex(/^[a-z0-9_]{1,63}$/, 'a replication slot name: lower-case letters, digits and _').optional().describe('stream mode: the replication slot pg_receivewal reads from (default lifeboat_<source>)'),
     spool_dir: z.string().min(1).optional().describe('async archive mode: the local directory `wal-push --async` writes into and the daemon drains (default <state_dir>/pitr/<source>/spool)'),
-    drain_interval: durationSchema.optional().describe('how often the daemon moves spooled or streamed WAL into the repository (default 10s)'),
+    drain_interval: durationSchema.optional().describe('how often the daemon is to move spooled or streamed WAL into the repository (default 10s; the daemon does not drain yet: run `lifeboat wal drain`)'),
   })
   .describe('point-in-time recovery: base backups and continuous WAL archiving');
 
