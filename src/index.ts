@@ -40,6 +40,7 @@ export { loadConfig, type LoadedConfig } from './config/load.js';
 export type { SweepReport, SweptResource } from './leftovers/sweep.js';
 export { sweepWithSourceRemovers as sweepLeftovers, type SweepWithSourcesOptions as SweepOptions } from './sources/leftover-removers.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
+export * as pitr from './sources/postgres/pitr/index.js';
 export { VERSION } from './version.js';
 export { replicate, type ReplicateResult } from './sources/sqlite/continuous/replicate.js';
 export type { ReplicateOptions } from './sources/sqlite/continuous/replicator.js';

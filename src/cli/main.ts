@@ -55,6 +55,10 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   schedule: async () => (await import('./commands/schedule.js')).registerSchedule,
   key: async () => (await import('./commands/key.js')).registerKey,
   config: async () => (await import('./commands/config.js')).registerConfig,
+  'base-backup': async () => (await import('./commands/pitr.js')).registerBaseBackup,
+  'wal-push': async () => (await import('./commands/pitr.js')).registerWalPush,
+  'wal-fetch': async () => (await import('./commands/pitr.js')).registerWalFetch,
+  wal: async () => (await import('./commands/pitr.js')).registerWal,
 };
 
 /** Global options that take a value (the next argument is not the command's name). */

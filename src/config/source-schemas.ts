@@ -88,6 +88,17 @@ export const sqliteSourceSchema = z.strictObject({
   ...common,
 });
 
+/** Physical protection of a PostgreSQL cluster: base backups and continuous WAL archiving (docs/sources/postgres.md). */
+export const postgresPitrSchema = z
+  .strictObject({
+    // Only what runs is accepted: stream mode, daemon-scheduled base backups and daemon draining
+    // are not built yet, and a key that configures nothing would be a silent promise.
+    wal: z.literal('archive').describe('archive: the server runs `lifeboat wal-push %p` as archive_command (the only mode so far)'),
+    wal_retention: durationSchema.optional().describe('WAL older than this that no kept base backup needs is removed by `lifeboat wal prune` (default 7d)'),
+    spool_dir: z.string().min(1).optional().describe('async archive mode: the local directory `wal-push --async` writes into and `lifeboat wal drain` empties (default <state_dir>/pitr/<source>/spool)'),
+  })
+  .describe('point-in-time recovery: base backups and continuous WAL archiving');
+
 export const postgresSourceSchema = z.strictObject({
   type: z.literal('postgres'),
   url: databaseUrl('postgres', /^postgres(ql)?:\/\//, 5432),
@@ -95,6 +106,7 @@ export const postgresSourceSchema = z.strictObject({
   globals: z.boolean().optional().describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
   recent_data: recentData.optional(),
   bin_dir: z.string().min(1).optional().describe('directory of pg_dump/pg_restore matching the server version'),
+  pitr: postgresPitrSchema.optional(),
   ...databaseSelection,
   ...common,
 }).superRefine(oneSelection);

@@ -26,6 +26,10 @@ export const ErrorCode = {
   NothingBackedUp: 'nothing_backed_up',
   /** A removable-media repository whose drive is not mounted. */
   NotConnected: 'not_connected',
+  /** A WAL file of that name is already archived with different content: it is never overwritten. */
+  WalConflict: 'wal_conflict',
+  /** The WAL archive cannot reach the requested recovery target (a missing segment, a target before the base backup). */
+  WalGap: 'wal_gap',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

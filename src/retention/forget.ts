@@ -63,7 +63,8 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
     }
     const all = listed.snapshots;
     await assertNotShortListing(repo, all, options);
-    const considered = all.filter((s) => matchesFilter(s, { source: options.source, host: options.host, tags: options.tags }));
+    // Archived PostgreSQL WAL is never forgotten by policy: its own retention knows which base backups need it (`lifeboat wal prune`).
+    const considered = all.filter((s) => !isArchivedWal(s) && matchesFilter(s, { source: options.source, host: options.host, tags: options.tags }));
     const byId = new Map(all.map((s) => [s.id, s]));
     const rulePlan = planRetention(considered, options.policy, now);
     const verified = await verifyNewest(repo, rulePlan, byId);
@@ -141,4 +142,8 @@ async function rememberListing(repo: Repository, kept: SnapshotEntry[], dir: str
 
 function seenFile(dir: string, repo: Repository): string {
   return path.join(dir, `forget-seen-${repo.id.slice(0, 16)}.json`);
+}
+
+function isArchivedWal(s: SnapshotEntry): boolean {
+  return (s.metadata as { pitr?: { kind?: unknown } } | undefined)?.pitr?.kind === 'wal';
 }

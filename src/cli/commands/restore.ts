@@ -26,6 +26,11 @@ interface Flags {
   force?: boolean;
   source?: string;
   toTime?: string;
+  toLsn?: string;
+  toName?: string;
+  pitr?: boolean;
+  verify?: boolean;
+  keepArchiving?: boolean;
 }
 
 const collect = (v: string, p: string[]) => [...p, v];
@@ -43,13 +48,19 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option('--database <name>', 'postgres/mysql snapshots of a whole server: the database to restore (into its own name, or --to-database)')
     .option('--to-database <name>', 'database sources: restore into this database (created if absent)')
     .option('--to-file <path>', 'sqlite, redis and command sources: write the database or stream to this file')
-    .option('--to-time <time>', "sqlite sources with `continuous`: the state of the last transaction committed at or before this time ('2026-12-06 12:00:00Z'; default: the newest shipped)")
+    .option('--to-time <time>', "a point in time, with its zone ('2026-12-06 12:00:00Z'): sqlite sources with `continuous` (with --to-file): the last transaction committed at or before it; postgres sources with `pitr:` (with --target, implies --pitr): recover to it")
     .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
     .option('--force', 'replace an existing database or file, or restore into a non-empty directory (source snapshots)')
     .option('--dry-run', 'print what would be restored and write nothing')
+    .option('--pitr', 'postgres sources with `pitr:`: restore a base backup and replay the archived WAL (to its end unless --to-* says where)')
+    .option('--to-lsn <lsn>', 'with --pitr (implied): recover to this WAL position, e.g. 0/3000060')
+    .option('--to-name <name>', 'with --pitr (implied): recover to this restore point (pg_create_restore_point)')
+    .option('--verify', 'with --pitr: start a throwaway server on the restored directory and check that recovery reached the target')
+    .option('--keep-archiving', 'with --pitr: keep the base backup\'s archive settings (the restored server will become the new primary); by default it does not archive')
     .action(
       action(async (ctx: CommandContext, ref: string, flags: Flags) => {
         requireChosenRepository(ctx.global, 'restore', 'reads its snapshot from one repository');
+        if (wantsPitr(ctx, flags)) return (await import('./pitr-restore.js')).restorePitr(ctx, ref, flags);
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
           if (usesStream(ctx, ref, flags)) return restoreFromStream(ctx, repo, flags, started);
@@ -88,6 +99,19 @@ export function registerRestore(program: Command, action: ActionFactory): void {
         });
       }),
     );
+}
+
+/**
+ * A PostgreSQL point-in-time restore: asked with --pitr, --to-lsn or --to-name, or with --to-time
+ * for a postgres source (or, with no configured source to tell, into a --target directory rather
+ * than a --to-file).
+ */
+function wantsPitr(ctx: CommandContext, flags: Flags): boolean {
+  if (flags.pitr || flags.toLsn !== undefined || flags.toName !== undefined) return true;
+  if (flags.toTime === undefined) return false;
+  const source = flags.source ? optionalConfig(ctx.global)?.config.sources?.[flags.source] : undefined;
+  if (source) return source.type === 'postgres';
+  return flags.toFile === undefined && flags.target !== undefined;
 }
 
 /** A restore from a continuous stream: asked with --to-time, or `latest` of a sqlite source configured with `continuous`. */

@@ -32,7 +32,12 @@ function postgresUser(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** More server settings (`-c name=value`), after the defaults so they win (archive_mode, full_page_writes, …). */
+  settings?: Record<string, string>;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const owner = postgresUser();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-pg-'));
   await chown(dir, owner.uid, owner.gid);
@@ -56,7 +61,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     const log = path.join(dir, 'server.log');
     server = spawn(
       `${PG_BIN}/postgres`,
-      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `logging_collector=off`, '-c', 'max_connections=50'],
+      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `logging_collector=off`, '-c', 'max_connections=50', ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
       { ...asPostgres, stdio: ['ignore', 'ignore', openSync(log, 'a')] },
     );
     const env = (database = 'postgres') => ({ PGHOST: dir, PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: database });

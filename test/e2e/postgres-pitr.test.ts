@@ -1,0 +1,277 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, tempDir } from '../helpers/cli.js';
+import { freePort, waitUntil } from '../helpers/servers/free-port.js';
+import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
+
+/**
+ * Point-in-time recovery end to end with real servers. PostgreSQL runs as the
+ * `postgres` user and calls `lifeboat wal-push` as its archive_command, so
+ * every Lifeboat command here runs as that user too (the repository, config
+ * and cache belong to it). pgbench writes while a marker table gets a row
+ * every 100 ms; restores to random moments must hold exactly the markers
+ * committed by then (commit times from track_commit_timestamp).
+ */
+
+const owner = (() => {
+  const [, , uid, gid] = spawnSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' }).stdout.trim().split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+})();
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let server: PostgresServer;
+let configFile: string;
+const PASSWORD = 'pitr test password that is long enough';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function lbEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, LIFEBOAT_CACHE_DIR: path.join(dir, 'cache'), LC_ALL: 'C.UTF-8' };
+  return env;
+}
+
+/** The CLI as the postgres user, as the server's archive_command runs it. */
+function lb(args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 600_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, '--config', configFile, ...args], { cwd: dir, uid: owner.uid, gid: owner.gid, env: { ...lbEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function archiveCommand(extra = ''): string {
+  return `${process.execPath} ${CLI} --config ${configFile} --quiet wal-push ${extra}--source db %p`;
+}
+
+async function client(): Promise<pg.Client> {
+  const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
+  await c.connect();
+  return c;
+}
+
+/** Start a restored data directory as postgres (socket only) and run `use` against it. */
+async function withRestoredServer<T>(dataDir: string, use: (psql: (sql: string) => string) => Promise<T>): Promise<T> {
+  const sock = path.join(dir, `sock-${path.basename(dataDir)}`);
+  await mkdir(sock, { recursive: true });
+  await chown(sock, owner.uid, owner.gid);
+  const port = await freePort();
+  const log = path.join(sock, 'log');
+  const child: ChildProcess = spawn(`${PG_BIN}/postgres`, ['-D', dataDir, '-p', String(port), '-k', sock, '-c', 'listen_addresses=', '-c', 'archive_mode=off'], {
+    uid: owner.uid,
+    gid: owner.gid,
+    env: { PATH: process.env.PATH, HOME: dir },
+    stdio: ['ignore', 'ignore', openSync(log, 'a')],
+  });
+  const env = { ...process.env, PGHOST: sock, PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres' };
+  try {
+    await waitUntil(async () => spawnSync(`${PG_BIN}/pg_isready`, ['-q'], { env }).status === 0, 120_000, () => readFile(log, 'utf8'));
+    const psql = (sql: string) => {
+      const r = spawnSync(`${PG_BIN}/psql`, ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    return await use(psql);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    await exited;
+  }
+}
+
+function lastArchived(): string {
+  return server.psql('SELECT coalesce(last_archived_wal, \'\') FROM pg_stat_archiver');
+}
+
+/** Switch to a new segment and wait until the one just finished is archived (generous: the machine is shared). */
+async function archiveCurrent(): Promise<string> {
+  const finished = server.psql('SELECT pg_walfile_name(pg_switch_wal())');
+  await waitUntil(async () => lastArchived() >= finished, 300_000, async () => `last archived ${lastArchived()}, waiting for ${finished}; failures: ${server.psql('SELECT failed_count || \' \' || coalesce(last_failed_wal, \'\') FROM pg_stat_archiver')}`);
+  return finished;
+}
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('lifeboat-pitr-'));
+  await chmod(dir, 0o755);
+  configFile = path.join(dir, 'lifeboat.yaml');
+  server = await startPostgres({
+    settings: { archive_mode: 'on', archive_command: archiveCommand(), full_page_writes: 'on', track_commit_timestamp: 'on', wal_level: 'replica', max_wal_senders: '5' },
+  });
+  await writeFile(path.join(dir, 'repo.pass'), PASSWORD, { mode: 0o600 });
+  await writeFile(
+    configFile,
+    [
+      'version: 1',
+      `state_dir: ${dir}/state`,
+      'repositories:',
+      '  main:',
+      `    url: ${dir}/repo`,
+      `    password_file: ${dir}/repo.pass`,
+      'sources:',
+      '  db:',
+      '    type: postgres',
+      `    url: postgres://postgres@${encodeURIComponent(server.socketDir)}:${server.port}/postgres`,
+      `    bin_dir: ${PG_BIN}`,
+      '    pitr:',
+      '      wal: archive',
+      `      spool_dir: ${dir}/spool`,
+      '',
+    ].join('\n'),
+  );
+  spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
+  const init = await lb(['init', '--repo', 'main'], { LIFEBOAT_PASSWORD: PASSWORD });
+  expect(init.code, init.stderr).toBe(0);
+  // archive_command failed (and PostgreSQL kept the segments) until the repository existed.
+  server.psql('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+  const bench = spawnSync(`${PG_BIN}/pgbench`, ['-i', '-s', '1', '-q'], { env: { ...process.env, ...server.superuserEnv() }, encoding: 'utf8' });
+  expect(bench.status, bench.stderr).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await cleanup?.();
+});
+
+describe('postgres point-in-time recovery', () => {
+  const targets: Array<{ time: Date; markers: number; history: number }> = [];
+  let baseId = '';
+
+  it('takes a base backup streamed into the repository and records where its WAL starts and ends', async () => {
+    const r = await lb(['--json', 'base-backup', '--source', 'db']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    baseId = String(s.snapshot);
+    expect(s.startLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(s.stopLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(s.timeline).toBe(1);
+    expect(s.systemIdentifier).toBe(server.psql('SELECT system_identifier FROM pg_control_system()'));
+    expect(s.dataChecksums).toBe(false);
+    expect(s.startWal).toMatch(/^00000001[0-9A-F]{16}$/);
+    expect(Number(s.tarBytes)).toBeGreaterThan(1_000_000);
+  }, 600_000);
+
+  it('archives WAL while pgbench and a marker writer run, and restores to random moments exactly', async () => {
+    const writer = await client();
+    const bench = spawn(`${PG_BIN}/pgbench`, ['-c', '2', '-T', '40', '--rate=40', '-n'], { env: { ...process.env, ...server.superuserEnv() }, stdio: 'ignore' });
+    const benchDone = new Promise((r) => bench.once('exit', r));
+    const stopAt = Date.now() + 40_000;
+    const pick = [8_000, 17_000, 29_000].map((ms) => ms + Math.floor(Math.random() * 3_000));
+    const startedAt = Date.now();
+    const chosen: Date[] = [];
+    let switched = 0;
+    while (Date.now() < stopAt) {
+      await writer.query('INSERT INTO marker DEFAULT VALUES');
+      const elapsed = Date.now() - startedAt;
+      if (chosen.length < pick.length && elapsed >= pick[chosen.length]!) chosen.push(new Date());
+      // A new segment every ~5 s, as a busy server would fill them.
+      if (elapsed > (switched + 1) * 5_000) {
+        switched++;
+        await writer.query('SELECT pg_switch_wal()');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await benchDone;
+    await writer.end();
+    await archiveCurrent();
+    for (const time of chosen) {
+      const iso = time.toISOString();
+      const markers = Number(server.psql(`SELECT coalesce(max(id), 0) FROM marker WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`));
+      const history = Number(server.psql(`SELECT count(*) FROM pgbench_history WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`));
+      targets.push({ time, markers, history });
+    }
+    expect(targets.length).toBe(3);
+    expect(targets[0]!.markers).toBeGreaterThan(10);
+    for (const [i, t] of targets.entries()) {
+      const dataDir = path.join(dir, `restore-${i}`);
+      const at = t.time.toISOString().replace('T', ' ').replace('Z', '+00');
+      const r = await lb(['restore', 'latest', '--source', 'db', '--target', dataDir, '--to-time', at, '--verify']);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/restored and verified/);
+      const [markers, history] = await withRestoredServer(dataDir, async (psql) => [Number(psql('SELECT coalesce(max(id), 0) FROM marker')), Number(psql('SELECT count(*) FROM pgbench_history'))]);
+      expect({ markers, history }).toEqual({ markers: t.markers, history: t.history });
+    }
+  }, 1_800_000);
+
+  it('reports a gap found by `wal check` and refuses a restore past it before writing anything', async () => {
+    const ok = await lb(['wal', 'check', '--source', 'db']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/no gaps/);
+    // Remove the WAL snapshot of a segment archived after the second target.
+    const list = await lb(['--json', 'snapshots']);
+    expect(list.code, list.stderr).toBe(0);
+    const snaps = (JSON.parse(list.stdout) as { snapshots: Array<{ id: string; source: string; metadata: { pitr?: { files: Array<{ name: string; archivedAt: string }> } } }> }).snapshots.filter((s) => s.source === 'db:pitr-wal');
+    const after = snaps
+      .flatMap((s) => s.metadata.pitr!.files.map((f) => ({ id: s.id, ...f })))
+      .filter((f) => /^[0-9A-F]{24}$/.test(f.name) && new Date(f.archivedAt) > new Date(targets[1]!.time.getTime() + 3_000))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    const victim = after[0]!;
+    await rm(path.join(dir, 'repo', 'snapshots', victim.id));
+    const check = await lb(['wal', 'check', '--source', 'db']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(victim.name);
+    const dataDir = path.join(dir, 'restore-past-gap');
+    const past = await lb(['restore', 'latest', '--source', 'db', '--target', dataDir, '--to-time', targets[2]!.time.toISOString()]);
+    expect(past.code).toBe(1);
+    expect(past.stderr).toContain(victim.name);
+    expect(past.stderr).toMatch(/nothing was written/);
+    expect(existsSync(dataDir)).toBe(false);
+    const before = await lb(['restore', baseId.slice(0, 8), '--source', 'db', '--target', dataDir, '--to-time', targets[0]!.time.toISOString(), '--dry-run']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(existsSync(dataDir)).toBe(false);
+  }, 600_000);
+
+  it('acknowledges the same segment twice, refuses different content under a stored name, and a killed push stores nothing truncated', async () => {
+    const work = path.join(dir, 'push-work');
+    await mkdir(work);
+    const segment = lastArchived();
+    const copy = path.join(work, segment);
+    spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, work]);
+    const got = await lb(['wal-fetch', '--source', 'db', segment, copy]);
+    expect(got.code, got.stderr).toBe(0);
+    const again = await lb(['wal-push', '--source', 'db', copy]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already archived with the same content/);
+    const changed = Buffer.from(await readFile(copy));
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 0xff;
+    await writeFile(copy, changed);
+    const conflict = await lb(['wal-push', '--source', 'db', copy]);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toMatch(/different content.*never overwritten/);
+
+    // A segment name never archived, killed at several points of its push: either absent or whole.
+    const fresh = path.join(work, 'FFFFFFFF0000000000000001');
+    await writeFile(fresh, changed);
+    spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, work]);
+    for (const delay of [300, 900, 1_500]) {
+      const child = spawn(process.execPath, [CLI, '--config', configFile, 'wal-push', '--source', 'db', fresh], { cwd: dir, uid: owner.uid, gid: owner.gid, env: lbEnv(), stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const out = path.join(work, `fetched-${delay}`);
+      const fetched = await lb(['wal-fetch', '--source', 'db', 'FFFFFFFF0000000000000001', out]);
+      if (fetched.code === 0) expect(Buffer.compare(await readFile(out), changed)).toBe(0);
+      else expect(existsSync(out)).toBe(false);
+    }
+    const finish = await lb(['wal-push', '--source', 'db', fresh]);
+    expect(finish.code, finish.stderr).toBe(0);
+    const out = path.join(work, 'fetched-final');
+    expect((await lb(['wal-fetch', '--source', 'db', 'FFFFFFFF0000000000000001', out])).code).toBe(0);
+    expect(Buffer.compare(await readFile(out), changed)).toBe(0);
+  }, 600_000);
+});
