@@ -1,8 +1,3 @@
-import os from 'node:os';
-import type { AlertRecord, AlertStore } from '../state/alerts-store.js';
-import type { Notification } from './notification.js';
-import type { AlertCondition } from './rules.js';
-
 /**
  * Turns the conditions of each evaluation into alert state and messages: a
  * new condition fires once, an active one is sent again every `repeatEveryMs`
@@ -11,7 +6,15 @@ import type { AlertCondition } from './rules.js';
  * to critical) is a new alert at the new severity, so it reaches the notifiers
  * of that severity; the old one is closed without a "recovered" message.
  * State lives in the AlertStore, so a restart changes nothing.
+ *
+ * @module
  */
+
+import os from 'node:os';
+import type { AlertRecord, AlertStore } from '../state/alerts-store.js';
+import type { Notification } from './notification.js';
+import type { AlertCondition } from './rules.js';
+
 export interface EngineResult {
   fired: AlertRecord[];
   repeated: AlertRecord[];

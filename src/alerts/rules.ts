@@ -1,11 +1,14 @@
-import type { StepRecord } from '../state/history.js';
-
 /**
  * The alert rules of docs/daemon.md as one pure function of what is known now: the recent
  * steps of the run history, the jobs running now, the free space of the
  * repositories and of the state directory, and the 3-2-1 checks. It returns the conditions that hold; firing, repeating and
  * resolving them is the engine's job (`engine.ts`).
+ *
+ * @module
  */
+
+import type { StepRecord } from '../state/history.js';
+
 export type AlertRule =
   | 'backup_failed'
   | 'backup_overdue'

@@ -2,6 +2,8 @@
  * The views of alerts and notifiers as the alerting code produces them and the daemon's API
  * answers them (re-exported by daemon/api-types.ts). Type declarations only, importing nothing,
  * so the dashboard's compiler reads this file too.
+ *
+ * @module
  */
 
 /** One alert; `rule` is one of the alert rules (docs/daemon.md), `severity` `critical` or `warning`. */

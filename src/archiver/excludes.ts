@@ -1,11 +1,14 @@
-import path from 'node:path';
-import { Minimatch } from 'minimatch';
-
 /**
  * Exclude patterns: a pattern without '/' matches a name anywhere (`*.key`,
  * `node_modules`); a pattern with '/' matches the absolute path (`/etc/app/secrets.yaml`,
  * `/var/cache/**`).
+ *
+ * @module
  */
+
+import path from 'node:path';
+import { Minimatch } from 'minimatch';
+
 export type ExcludeMatcher = (absolutePath: string) => boolean;
 
 export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {

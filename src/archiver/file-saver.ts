@@ -1,3 +1,17 @@
+/**
+ * Turns content into stored blobs, keeping every core busy:
+ * - small files (under the minimum chunk size) are read, hashed, compressed
+ *   and sealed as one blob by a worker, many files per worker task;
+ * - larger files are read once by a worker, which chunks them and hashes the
+ *   chunks a window at a time, asks this thread which of them the repository
+ *   lacks, and seals only those (`ChunkFileTask`);
+ * - streams (library only) are chunked on this thread and their new chunks
+ *   sealed in workers.
+ * Bytes in flight are bounded, whatever the file sizes.
+ *
+ * @module
+ */
+
 import { BlobType } from '../repository/format/index.js';
 import { chunkFileInWorker } from '../repository/workers/index.js';
 import { readChunks, streamByteSource, type ByteSource } from '../repository/chunking/index.js';
@@ -9,17 +23,6 @@ import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
 import { throwIfAborted } from './abort.js';
 
-/**
- * Turns content into stored blobs, keeping every core busy:
- * - small files (under the minimum chunk size) are read, hashed, compressed
- *   and sealed as one blob by a worker, many files per worker task;
- * - larger files are read once by a worker, which chunks them and hashes the
- *   chunks a window at a time, asks this thread which of them the repository
- *   lacks, and seals only those (`ChunkFileTask`);
- * - streams (library only) are chunked on this thread and their new chunks
- *   sealed in workers.
- * Bytes in flight are bounded, whatever the file sizes.
- */
 /** The slice of a repository the saver uses: its workers, chunker and blob ids. */
 export type SaverRepo = Pick<Repository, 'pool' | 'chunker' | 'blobIdOf'>;
 

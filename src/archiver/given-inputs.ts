@@ -1,15 +1,18 @@
-import { systemErrorCode } from '../errors/index.js';
-import { lstatBig } from './fast-fs.js';
-import type { Mount } from './virtual-root.js';
-import type { InputError } from './walker.js';
-
 /**
  * The inputs a backup was asked for, checked before anything is stored: an
  * empty path, a path that does not exist or cannot be looked at, or a type
  * that is never backed up (socket, FIFO, device) is an input error that names
  * the path, and is left out of the walk. Without this check a missing path
  * would simply produce an empty snapshot.
+ *
+ * @module
  */
+
+import { systemErrorCode } from '../errors/index.js';
+import { lstatBig } from './fast-fs.js';
+import type { Mount } from './virtual-root.js';
+import type { InputError } from './walker.js';
+
 export interface GivenInputs {
   paths: string[];
   mounts: Mount[];

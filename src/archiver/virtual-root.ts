@@ -1,11 +1,14 @@
-import path from 'node:path';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-
 /**
  * The snapshot mirrors absolute paths: backing up /srv/app and /etc/app gives a
  * root with `srv/app/…` and `etc/app/…`. The directories above each given path
  * are "virtual": recorded with their metadata but not walked.
+ *
+ * @module
  */
+
+import path from 'node:path';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
 export interface VirtualDir {
   /** Absolute path of this directory (`/` for the root). */
   path: string;

@@ -1,10 +1,13 @@
-import type { Finding } from './findings.js';
-
 /**
  * Name the repair command that applies to each finding: an index that lost
  * track of packs is rebuilt from the pack headers; snapshots that reference
  * lost data are rewritten without it.
+ *
+ * @module
  */
+
+import type { Finding } from './findings.js';
+
 const HINTS: Partial<Record<Finding['kind'], string>> = {
   'unreadable-index': 'rebuild the index from the pack headers with `lifeboat repair index`',
   'unindexed-pack': 'if no backup is running, `lifeboat repair index` indexes it again (or `prune` removes it)',

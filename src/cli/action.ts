@@ -1,11 +1,14 @@
-import type { Command } from 'commander';
-import { contextFor, type CommandContext } from './context.js';
-
 /**
  * Wraps a command handler: builds its context from the global flags, runs it,
  * and turns its result or error into the process exit code (the only place
  * exit codes are set).
+ *
+ * @module
  */
+
+import type { Command } from 'commander';
+import { contextFor, type CommandContext } from './context.js';
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (ctx: CommandContext, ...args: any[]) => Promise<number | void>;
 export type ActionFactory = (handler: Handler) => (...args: unknown[]) => Promise<void>;

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
+/**
+ * The `lifeboat` command. SIGINT/SIGTERM abort the running operation cleanly
+ * (no partial snapshot is ever saved); a second signal exits at once.
+ *
+ * @module
+ */
+
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { actionFactory } from './action.js';
 import type { ActionFactory } from './action.js';
 import { ExitCode } from '../errors/index.js';
 
-/**
- * The `lifeboat` command. SIGINT/SIGTERM abort the running operation cleanly
- * (no partial snapshot is ever saved); a second signal exits at once.
- */
 const controller = new AbortController();
 let signals = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,9 +1,12 @@
-import { ErrorCode, LifeboatError, exitCodeFor } from '../errors/index.js';
-
 /**
  * Where a command's results go. Text for people on stdout; with --json one JSON
  * document (or JSON lines for streams) on stdout; errors and progress on stderr.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError, exitCodeFor } from '../errors/index.js';
+
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;

@@ -1,9 +1,12 @@
-import { formatBytes, formatDuration } from '../util/format.js';
-
 /**
  * A one-line progress display on a terminal (stderr), redrawn a few times a
  * second: files, bytes, rate and ETA. Silent when stderr is not a terminal.
+ *
+ * @module
  */
+
+import { formatBytes, formatDuration } from '../util/format.js';
+
 export interface ProgressSnapshot {
   label: string;
   files: number;

@@ -1,12 +1,15 @@
-import { parseDuration } from '../config/duration.js';
-import type { LifeboatConfig } from '../config/schema.js';
-import type { SnapshotEntry } from '../repository/format/index.js';
-
 /**
  * The 3-2-1 and policy checks of `lifeboat compliance`, as a pure function of
  * the config, what each repository holds, and when each source was last
  * drilled — so the rules are tested without any storage.
+ *
+ * @module
  */
+
+import { parseDuration } from '../config/duration.js';
+import type { LifeboatConfig } from '../config/schema.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
+
 export type CheckStatus = 'pass' | 'fail';
 
 export interface ComplianceCheck {

@@ -2,7 +2,10 @@
  * Durations in the config and on the command line: `30s 15m 36h 7d 12w 1y`
  * (docs/configuration.md), optionally combined (`1d12h`). A year counts 365 days, a month is
  * not offered because its length varies.
+ *
+ * @module
  */
+
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
 const DURATION = /^(\d+[smhdwy])+$/;
 

@@ -3,7 +3,10 @@
  * (docs/configuration.md). `$${` writes a literal `${`. A variable that is not set is an
  * error rather than an empty string: an empty URL or path would fail later in
  * a far less obvious way.
+ *
+ * @module
  */
+
 const REFERENCE = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export interface Expansion {

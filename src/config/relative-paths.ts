@@ -1,10 +1,13 @@
-import path from 'node:path';
-import type { LifeboatConfig } from './schema.js';
-
 /**
  * Relative file paths in the config are relative to the config file, so a
  * config means the same thing whatever directory lifeboat runs from.
+ *
+ * @module
  */
+
+import path from 'node:path';
+import type { LifeboatConfig } from './schema.js';
+
 const FILE_KEYS = new Set(['password_file', 'key_file', 'credentials_file', 'identity_file', 'known_hosts', 'token_file', 'smtp_url_file', 'secret_file', 'url_file', 'sftp_password_file', 'mount_point', 'temp_dir', 'data_dir', 'state_dir']);
 
 export function resolveRelativePaths(config: LifeboatConfig, base: string): LifeboatConfig {

@@ -1,8 +1,13 @@
+/**
+ * The whole of lifeboat.yaml (docs/configuration.md). Every object is strict: unknown keys are errors.
+ *
+ * @module
+ */
+
 import { z } from 'zod';
 import { repositoryUrlIssues } from './repository-url-check.js';
 import { durationSchema, sourceSchema } from './source-schemas.js';
 
-/** The whole of lifeboat.yaml (docs/configuration.md). Every object is strict: unknown keys are errors. */
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, ".", "_" or "-"');
 
 export const retentionSchema = z

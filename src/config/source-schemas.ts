@@ -1,9 +1,12 @@
-import { z } from 'zod';
-
 /**
  * The `sources:` entries of lifeboat.yaml (docs/configuration.md), one strict schema per
  * type. Unknown keys are errors, so a typo never silently disables a setting.
+ *
+ * @module
  */
+
+import { z } from 'zod';
+
 export const durationSchema = z
   .string()
   .regex(/^(\d+[smhdwy])+$/, 'a duration: a number and a unit, e.g. 30s, 15m, 36h, 7d, 12w, 1y')

@@ -1,11 +1,14 @@
-import type { Snapshot, SnapshotEntry } from '../repository/format/index.js';
-
 /**
  * Where a copied snapshot came from, recorded in its metadata as `copiedFrom`:
  * the snapshot it was copied from (repository id and snapshot id) and the
  * original snapshot of the chain, so that a copy of a copy still names the
  * backup it descends from.
+ *
+ * @module
  */
+
+import type { Snapshot, SnapshotEntry } from '../repository/format/index.js';
+
 export interface SnapshotRef {
   repository: string;
   snapshot: string;

@@ -1,10 +1,13 @@
-import { newBackupProgress, type BackupProgress } from '../archiver/progress.js';
-
 /**
  * Live counters of a running copy, read by progress displays. The file and
  * byte counters are those of the snapshot being copied (its totals come from
  * the source snapshot's summary); `bytesAdded` is what it added so far.
+ *
+ * @module
  */
+
+import { newBackupProgress, type BackupProgress } from '../archiver/progress.js';
+
 export interface CopyProgress extends BackupProgress {
   /** Id of the source snapshot being copied. */
   snapshot?: string;

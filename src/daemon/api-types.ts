@@ -7,6 +7,8 @@
  * this same file.
  *
  * Times are ISO 8601 UTC strings; a value nobody knows is null.
+ *
+ * @module
  */
 
 import type { DrillCheckShape, DrillReportShape, DrillSmokeShape, Freshness, Objective } from '../drill/report-shape.js';

@@ -2,7 +2,10 @@
  * Time as the daemon sees it. Everything that waits or asks the time goes
  * through a Clock, so tests drive days of schedule in milliseconds
  * (`testing/manual-clock.ts`) and can make the clock jump.
+ *
+ * @module
  */
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

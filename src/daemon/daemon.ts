@@ -1,3 +1,11 @@
+/**
+ * `lifeboat serve`: the scheduler, the alert loop and the HTTP API around one
+ * run history. `stop()` ends the loops, lets running jobs end at a safe point
+ * (the abort is clean: no partial snapshot), then closes the server.
+ *
+ * @module
+ */
+
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,11 +38,6 @@ import { StorageCache } from './storage-view.js';
 import { loadOrCreateToken } from './token.js';
 import { replicationFacts, startReplications } from './replication.js';
 
-/**
- * `lifeboat serve`: the scheduler, the alert loop and the HTTP API around one
- * run history. `stop()` ends the loops, lets running jobs end at a safe point
- * (the abort is clean: no partial snapshot), then closes the server.
- */
 export interface DaemonOptions {
   clock?: Clock;
   listen?: string;

@@ -1,12 +1,15 @@
-import type { DaemonEvent } from './api-types.js';
-
-export type { DaemonEvent } from './api-types.js';
-
 /**
  * The daemon's live events (job and step started/finished, scheduler
  * decisions) for `/api/v1/events`. A small fan-out with a bounded number of
  * listeners; events carry no secrets (errors pass the redactor first).
+ *
+ * @module
  */
+
+import type { DaemonEvent } from './api-types.js';
+
+export type { DaemonEvent } from './api-types.js';
+
 export class EventHub {
   private readonly listeners = new Set<(e: DaemonEvent) => void>();
   private seq = 0;

@@ -1,3 +1,14 @@
+/**
+ * Starts job runs for the scheduler and the API through the one code path,
+ * `runJob` (the same per-job lock as `lifeboat run`). A job already running —
+ * here or in another process — is not started again. Runs get the daemon's
+ * stop signal: on SIGTERM the running step aborts cleanly (no partial
+ * snapshot) and `drain()` waits for it. `onRun` hears every start and end,
+ * whoever triggered the run (schedule, catch-up, API).
+ *
+ * @module
+ */
+
 import type { RunEvent } from '../alerts/notification.js';
 import { runEndEvent } from '../alerts/run-event.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -7,14 +18,6 @@ import { stateDir } from '../state/state-dir.js';
 import type { EventHub } from './events.js';
 import { backupProgressPublisher } from './progress-events.js';
 
-/**
- * Starts job runs for the scheduler and the API through the one code path,
- * `runJob` (the same per-job lock as `lifeboat run`). A job already running —
- * here or in another process — is not started again. Runs get the daemon's
- * stop signal: on SIGTERM the running step aborts cleanly (no partial
- * snapshot) and `drain()` waits for it. `onRun` hears every start and end,
- * whoever triggered the run (schedule, catch-up, API).
- */
 export type StartResult = { started: true; runId: string } | { started: false; reason: 'running' | 'unknown'; detail: string };
 
 export interface JobRunnerOptions {

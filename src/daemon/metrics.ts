@@ -1,3 +1,13 @@
+/**
+ * `/metrics` in the Prometheus text format, names as in docs/api.md. A fresh
+ * registry per scrape, filled from the run history (so counters survive a
+ * restart and a source that disappears from the config disappears here too).
+ * Backup series are labelled job, source, repository; verification and space
+ * by repository; drills and compliance by source.
+ *
+ * @module
+ */
+
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { LifeboatConfig } from '../config/schema.js';
 import type { ComplianceCheck } from '../compliance/evaluate.js';
@@ -5,13 +15,6 @@ import type { RunHistory, StepRecord } from '../state/history.js';
 import { recentSteps } from './history-facts.js';
 import type { StorageState } from './storage-view.js';
 
-/**
- * `/metrics` in the Prometheus text format, names as in docs/api.md. A fresh
- * registry per scrape, filled from the run history (so counters survive a
- * restart and a source that disappears from the config disappears here too).
- * Backup series are labelled job, source, repository; verification and space
- * by repository; drills and compliance by source.
- */
 export interface MetricsInputs {
   config: LifeboatConfig;
   history: RunHistory;

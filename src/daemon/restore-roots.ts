@@ -1,9 +1,3 @@
-import { lstat, realpath, stat } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import type { LifeboatConfig } from '../config/schema.js';
-import { describeLocation } from '../storage/location.js';
-
 /**
  * Where the API may restore (it runs as the daemon's user, often root): only
  * below the system temp directory and the configured `server.restore_roots`,
@@ -11,7 +5,16 @@ import { describeLocation } from '../storage/location.js';
  * The target is resolved (its existing part with realpath) before any check,
  * and the resolved path is what the restore then uses, so a symlinked parent
  * cannot send it elsewhere than where it was checked.
+ *
+ * @module
  */
+
+import { lstat, realpath, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LifeboatConfig } from '../config/schema.js';
+import { describeLocation } from '../storage/location.js';
+
 export interface TargetDecision {
   target?: string;
   problem?: string;

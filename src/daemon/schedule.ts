@@ -1,12 +1,15 @@
-import { Cron } from 'croner';
-import { parseDuration } from '../config/duration.js';
-import type { LifeboatConfig } from '../config/schema.js';
-
 /**
  * Next-run math for configured jobs (pure; croner does the calendar work,
  * including time zones and DST: a wall-clock time skipped by spring-forward
  * runs an hour later, one repeated by fall-back runs once).
+ *
+ * @module
  */
+
+import { Cron } from 'croner';
+import { parseDuration } from '../config/duration.js';
+import type { LifeboatConfig } from '../config/schema.js';
+
 export interface JobSchedule {
   job: string;
   expression: string;

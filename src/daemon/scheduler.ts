@@ -1,13 +1,16 @@
-import type { Clock } from './clock.js';
-import { missedSlot, nextSlot, type JobSchedule } from './schedule.js';
-
 /**
  * The daemon's timer loop. Each scheduled job has one due time; when it comes
  * the job is triggered and the next slot is computed from the current time,
  * so any number of slots missed (daemon down, machine suspended, clock jumped
  * forward) collapse into one run. A job still running when it is due is not
  * started twice: the due run is skipped and reported (ADR 0014).
+ *
+ * @module
  */
+
+import type { Clock } from './clock.js';
+import { missedSlot, nextSlot, type JobSchedule } from './schedule.js';
+
 export type Trigger = 'schedule' | 'catch-up';
 
 export type SchedulerEvent =

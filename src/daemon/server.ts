@@ -1,3 +1,13 @@
+/**
+ * The HTTP API of docs/api.md (fastify). Every route but `/healthz` needs
+ * `Authorization: Bearer <token>`. Limits: 16 KiB bodies, 200-character
+ * path parameters, 30 s to receive a request, 1000 requests per keep-alive
+ * connection, bounded event streams. Errors are JSON with a stable code and
+ * never carry a stack, a secret or a secret file's path.
+ *
+ * @module
+ */
+
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DaemonContext } from './context.js';
 import { codeForStatus, sendError } from './http-errors.js';
@@ -10,13 +20,6 @@ import { bearerMatches } from './token.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { isDashboardFile } from './routes/web.js';
 
-/**
- * The HTTP API of docs/api.md (fastify). Every route but `/healthz` needs
- * `Authorization: Bearer <token>`. Limits: 16 KiB bodies, 200-character
- * path parameters, 30 s to receive a request, 1000 requests per keep-alive
- * connection, bounded event streams. Errors are JSON with a stable code and
- * never carry a stack, a secret or a secret file's path.
- */
 export function buildServer(d: DaemonContext, token: string): { app: FastifyInstance; closeStreams: () => void } {
   const app = Fastify({
     logger: false,

@@ -1,12 +1,15 @@
-import type { LifeboatConfig } from '../config/schema.js';
-import { openConfiguredRepository } from '../config/repository-access.js';
-import type { SnapshotEntry } from '../repository/format/index.js';
-
 /**
  * The snapshots of every configured repository, for `/api/v1/snapshots` and
  * the 3-2-1 evaluation. Reading them opens each repository and every snapshot
  * object, so the answer is kept until a job run or `ttlMs` makes it stale.
+ *
+ * @module
  */
+
+import type { LifeboatConfig } from '../config/schema.js';
+import { openConfiguredRepository } from '../config/repository-access.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
+
 export interface RepositorySnapshots {
   name: string;
   reachable: boolean;

@@ -1,15 +1,18 @@
+/**
+ * Space and reachability of each configured repository, from its storage
+ * alone (no password needed). A removable repository whose drive is absent is
+ * `connected: false` and is not touched. Listing a big repository to sum its
+ * size is not free, so the daemon keeps the answer for `ttlMs`.
+ *
+ * @module
+ */
+
 import type { LifeboatConfig } from '../config/schema.js';
 import { remoteSettingsOf } from '../config/repository-access.js';
 import { isConnected } from '../storage/mount-check.js';
 import { openStorage } from '../storage/registry.js';
 import type { SpaceView } from '../alerts/rules.js';
 
-/**
- * Space and reachability of each configured repository, from its storage
- * alone (no password needed). A removable repository whose drive is absent is
- * `connected: false` and is not touched. Listing a big repository to sum its
- * size is not free, so the daemon keeps the answer for `ttlMs`.
- */
 export interface StorageState extends SpaceView {
   error?: string;
 }

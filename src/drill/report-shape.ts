@@ -3,6 +3,8 @@
  * `drill/report.ts` (what the drill writes and the repository stores) and the
  * daemon's API types that the web dashboard compiles against. Types only and
  * no imports, so the dashboard's browser build can reach it.
+ *
+ * @module
  */
 
 /**

@@ -1,14 +1,17 @@
-import type { LifeboatConfig, RepositoryConfig } from '../config/schema.js';
-import type { SourceConfig } from '../config/source-schemas.js';
-import type { JobFacts, NotificationFacts, RepositoryFacts, SecretSource } from './inventory.js';
-import { hasScheme, originOf, publicUrl } from './public-url.js';
-
 /**
  * The facts of the pack that come from lifeboat.yaml alone, as pure
  * functions. Secret files appear by path; commands that may embed a token
  * (password_command, a command source's backup/restore, smoke) by the fact
  * that they exist, never by their text.
+ *
+ * @module
  */
+
+import type { LifeboatConfig, RepositoryConfig } from '../config/schema.js';
+import type { SourceConfig } from '../config/source-schemas.js';
+import type { JobFacts, NotificationFacts, RepositoryFacts, SecretSource } from './inventory.js';
+import { hasScheme, originOf, publicUrl } from './public-url.js';
+
 type ConfigRepositoryFacts = Omit<RepositoryFacts, 'reachable' | 'error' | 'id' | 'fingerprint' | 'keys' | 'snapshots' | 'recoveryKeyFile'>;
 
 export function repositoryFacts(name: string, s: RepositoryConfig, env: NodeJS.ProcessEnv = process.env): ConfigRepositoryFacts {

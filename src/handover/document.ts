@@ -3,7 +3,10 @@
  * Markdown and as a printable HTML page, so the two always say the same.
  * Inline text uses two Markdown marks only: `code` and **strong**; values
  * from the config go through `code()` so nothing in them is read as markup.
+ *
+ * @module
  */
+
 export type Block =
   | { kind: 'heading'; level: 1 | 2 | 3; text: string }
   | { kind: 'para'; text: string }

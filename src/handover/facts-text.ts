@@ -1,9 +1,14 @@
+/**
+ * Short texts shared by the runbook and the keys page.
+ *
+ * @module
+ */
+
 import { formatBytes, formatTime } from '../util/format.js';
 import { seconds } from '../drill/report.js';
 import { code } from './document.js';
 import type { DrillFacts, RepositoryFacts, SecretSource } from './inventory.js';
 
-/** Short texts shared by the runbook and the keys page. */
 export const when = (iso: string) => formatTime(iso);
 export const size = (bytes: number) => formatBytes(bytes);
 export const shortId = (id: string) => code(id.slice(0, 8));

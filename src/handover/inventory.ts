@@ -1,13 +1,16 @@
-import type { ComplianceCheck } from '../compliance/evaluate.js';
-import type { RetentionConfig } from '../config/schema.js';
-import type { SourceType } from '../config/source-schemas.js';
-
 /**
  * What `lifeboat handover` knows about a system, read from lifeboat.yaml and
  * the repositories when it runs. `inventory.json` is this object; the runbook,
  * keys page and restore script are renderings of it. It holds no secret: paths
  * of secret files, never their content; URLs without credentials.
+ *
+ * @module
  */
+
+import type { ComplianceCheck } from '../compliance/evaluate.js';
+import type { RetentionConfig } from '../config/schema.js';
+import type { SourceType } from '../config/source-schemas.js';
+
 export interface Inventory {
   format: 1;
   generated: { time: string; host: string; user: string; tool: string; config: string; stateDir: string };

@@ -1,12 +1,15 @@
-import { redactUrlsInText } from '../util/redact-url.js';
-
 /**
  * URLs as the pack may show them. A password never survives; query strings
  * and fragments never do either (`?sslpassword=…`, `?token=…`). What else is
  * kept depends on the URL's job: a database or SFTP login name is needed to
  * reconnect, but webhook and ping URLs carry their tokens in the path, so only
  * their scheme and host are shown.
+ *
+ * @module
  */
+
+import { redactUrlsInText } from '../util/redact-url.js';
+
 export interface PublicUrlOptions {
   /** Keep the user name (database and SFTP logins); default false. */
   user?: boolean;

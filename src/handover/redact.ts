@@ -5,7 +5,10 @@
  * references is written back as `${NAME}` in every text of the pack. Short
  * values are left alone: replacing "1" or "app" everywhere would garble the
  * pack and they are no secret worth the name.
+ *
+ * @module
  */
+
 const REFERENCE = /(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const MIN_LENGTH = 6;
 

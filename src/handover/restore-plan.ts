@@ -1,14 +1,17 @@
-import path from 'node:path';
-import type { SourceConfig } from '../config/source-schemas.js';
-import type { RestoreCommand } from './inventory.js';
-
 /**
  * The restore commands the pack prints, one place for the runbook and the
  * script, so both say exactly the same. Every command restores into a new
  * place — a directory or file under $RESTORE_ROOT, a new database — and never
  * passes --force, so none of them can overwrite production; swapping the
  * checked copy in is a separate, deliberate step (`afterRestore`).
+ *
+ * @module
  */
+
+import path from 'node:path';
+import type { SourceConfig } from '../config/source-schemas.js';
+import type { RestoreCommand } from './inventory.js';
+
 export const DEFAULT_RESTORE_ROOT = '/var/tmp/lifeboat-restore';
 
 /** Inside double quotes, only these characters keep a special meaning in sh. */

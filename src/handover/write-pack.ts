@@ -1,15 +1,18 @@
+/**
+ * The pack directory: new or empty (or, with --force, emptied of an earlier
+ * pack's files), private (0700, files 0600: even without a secret the pack
+ * maps the infrastructure), written with exclusive creates so nothing already
+ * there is written through, and closed by SHA256SUMS over every other file.
+ *
+ * @module
+ */
+
 import { createHash } from 'node:crypto';
 import { chmod, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { makeDirectories } from '../util/make-dirs.js';
 
-/**
- * The pack directory: new or empty (or, with --force, emptied of an earlier
- * pack's files), private (0700, files 0600: even without a secret the pack
- * maps the infrastructure), written with exclusive creates so nothing already
- * there is written through, and closed by SHA256SUMS over every other file.
- */
 export const CHECKSUMS = 'SHA256SUMS';
 const RECOVERY_KEY = /^recovery-key-.+\.txt$/;
 

@@ -1,3 +1,13 @@
+/**
+ * The ledger of external resources: one small JSON file per resource a
+ * process made outside its own temp directory (a scratch database, a
+ * server-side snapshot, a detached child process, a directory elsewhere),
+ * written before the resource is made and removed once it is gone. What a
+ * killed process leaves in it is what the sweep removes (`sweep.ts`).
+ *
+ * @module
+ */
+
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -8,13 +18,6 @@ import { currentOwner, ownerSchema, type Owner } from './owner.js';
 import { resourceSchema, type Resource } from './resource.js';
 import { makeDirectories } from '../util/make-dirs.js';
 
-/**
- * The ledger of external resources: one small JSON file per resource a
- * process made outside its own temp directory (a scratch database, a
- * server-side snapshot, a detached child process, a directory elsewhere),
- * written before the resource is made and removed once it is gone. What a
- * killed process leaves in it is what the sweep removes (`sweep.ts`).
- */
 export interface LedgerRecord {
   format: 1;
   id: string;

@@ -1,13 +1,16 @@
-import { readFileSync, readlinkSync } from 'node:fs';
-import os from 'node:os';
-import { z } from 'zod';
-
 /**
  * Who made a resource: the process, named so that a reused pid is never
  * taken for it. On Linux a process is its pid plus its start time (clock
  * ticks since boot, /proc/PID/stat field 22) within one boot (boot_id) and
  * one pid namespace; elsewhere only the pid can be checked.
+ *
+ * @module
  */
+
+import { readFileSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
+import { z } from 'zod';
+
 export interface Owner {
   host: string;
   pid: number;

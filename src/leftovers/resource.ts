@@ -1,11 +1,13 @@
-import path from 'node:path';
-import { z } from 'zod';
-
 /**
  * The external resources a process records before it makes them, with what
  * is needed to remove them — never a password: the sweep takes credentials
  * from the configured source of the recorded name.
+ *
+ * @module
  */
+
+import path from 'node:path';
+import { z } from 'zod';
 
 /** Names Lifeboat gives its own databases (verify/drill scratch, a restore's staging copy); the sweep drops no other. */
 export const OWN_DATABASE = /^lifeboat_(drill|restore)_[0-9a-f]{12}$/;

@@ -1,3 +1,13 @@
+/**
+ * The sweep: remove what processes that no longer run left behind — the
+ * resources in the ledgers whose owner is dead, and Lifeboat's directories
+ * in the temp base whose owner file names a dead process. A live owner's
+ * resources, and those made on another host, are never touched. What cannot
+ * be removed stays recorded and is reported with a hint.
+ *
+ * @module
+ */
+
 import { readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,13 +20,6 @@ import type { Removal, RemovalContext, SourceRemovers } from './removal.js';
 import { describeResource, OWN_DIRECTORY, type Resource } from './resource.js';
 import { dirOwner } from './temp-dir.js';
 
-/**
- * The sweep: remove what processes that no longer run left behind — the
- * resources in the ledgers whose owner is dead, and Lifeboat's directories
- * in the temp base whose owner file names a dead process. A live owner's
- * resources, and those made on another host, are never touched. What cannot
- * be removed stays recorded and is reported with a hint.
- */
 export interface SweepOptions {
   /** Ledger directories to read (`ledgerDirFor`). */
   ledgers: string[];

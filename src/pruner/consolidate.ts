@@ -1,7 +1,3 @@
-import type { IndexedPack } from '../repository/format/index.js';
-import type { Repository } from '../repository/repository.js';
-import { missingPacks, type Inventory } from './inventory.js';
-
 /**
  * Index consolidation: every pack that stays, each named once, in as few index
  * files as fit `BLOBS_PER_FILE` blob records. Packs being deleted and packs
@@ -9,7 +5,14 @@ import { missingPacks, type Inventory } from './inventory.js';
  * that every needed blob has an intact copy elsewhere), which is what clears
  * check's warnings about lost packs whose data was stored again. Packs of the
  * wrong size stay, so check keeps reporting them.
+ *
+ * @module
  */
+
+import type { IndexedPack } from '../repository/format/index.js';
+import type { Repository } from '../repository/repository.js';
+import { missingPacks, type Inventory } from './inventory.js';
+
 export const BLOBS_PER_FILE = 65_536;
 
 export function packsToKeep(inv: Inventory, deleted: ReadonlySet<string>): IndexedPack[] {

@@ -1,3 +1,11 @@
+/**
+ * Everything prune decides on, loaded in full or not at all: any listing
+ * error, unreadable index file, unreadable snapshot or unreadable tree rejects,
+ * because deleting on incomplete knowledge is how backups get destroyed.
+ *
+ * @module
+ */
+
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import { decodeIndexFile, type IndexedPack, parseSnapshot, type SnapshotEntry } from '../repository/format/index.js';
 import { blobKey } from '../repository/index/index.js';
@@ -10,11 +18,6 @@ import type { StoredRecord } from './record.js';
 import { referencedBlobs } from './references.js';
 import { assertNoSnapshotVanished, knownSnapshots } from './snapshot-guard.js';
 
-/**
- * Everything prune decides on, loaded in full or not at all: any listing
- * error, unreadable index file, unreadable snapshot or unreadable tree rejects,
- * because deleting on incomplete knowledge is how backups get destroyed.
- */
 export interface Inventory {
   /** Index files read (`index/<id>`). */
   indexFiles: string[];

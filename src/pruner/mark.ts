@@ -1,10 +1,3 @@
-import type { Repository } from '../repository/repository.js';
-import { loadInventory } from './inventory.js';
-import type { Resolved } from './options.js';
-import { markedBy, planMark, type MarkPlan } from './plan.js';
-import { listRecords, recordsCarry, writeRecord } from './record.js';
-import { repack, type RepackResult } from './repack.js';
-
 /**
  * Phase one, under a shared lock (backups go on): find what no snapshot needs,
  * write a prune record naming it, and repack wasteful packs. Deletes nothing.
@@ -14,7 +7,17 @@ import { repack, type RepackResult } from './repack.js';
  * a record whose repack never finished only delays reclaiming those packs. The
  * other order would leave repacked copies unmarked after a crash, and the next
  * mark could then pick the old pack as the home of those blobs and repack again.
+ *
+ * @module
  */
+
+import type { Repository } from '../repository/repository.js';
+import { loadInventory } from './inventory.js';
+import type { Resolved } from './options.js';
+import { markedBy, planMark, type MarkPlan } from './plan.js';
+import { listRecords, recordsCarry, writeRecord } from './record.js';
+import { repack, type RepackResult } from './repack.js';
+
 export interface MarkResult {
   plan: MarkPlan;
   /** The prune record written (`prune/<id>`), if anything was marked. */

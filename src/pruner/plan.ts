@@ -1,7 +1,3 @@
-import type { IndexedBlob } from '../repository/format/index.js';
-import { blobKey } from '../repository/index/index.js';
-import { isHealthy, unindexedPacks, type Inventory } from './inventory.js';
-
 /**
  * The mark plan (pure): which packs hold nothing the snapshots need, which are
  * wasteful enough to repack, and which packs no index names.
@@ -14,7 +10,14 @@ import { isHealthy, unindexedPacks, type Inventory } from './inventory.js';
  * except when they are still the home of needed blobs (their repack was
  * interrupted, or a backup deduplicated against them since): those blobs are
  * copied out, so the record's sweep can delete the pack.
+ *
+ * @module
  */
+
+import type { IndexedBlob } from '../repository/format/index.js';
+import { blobKey } from '../repository/index/index.js';
+import { isHealthy, unindexedPacks, type Inventory } from './inventory.js';
+
 export interface PackRef {
   id: string;
   size: number;

@@ -1,9 +1,3 @@
-import { ErrorCode, isLifeboatError, type LifeboatError } from '../errors/index.js';
-import type { Repository } from '../repository/repository.js';
-import { mark, type MarkResult } from './mark.js';
-import { resolveOptions, type PruneOptions } from './options.js';
-import { sweep, type SweepResult } from './sweep.js';
-
 /**
  * `prune`: reclaim space in two phases with a grace period between them
  * (docs/adr/0013-prune-two-phase-with-grace.md). One run marks (shared lock,
@@ -11,7 +5,16 @@ import { sweep, type SweepResult } from './sweep.js';
  * `graceMs` ago (exclusive lock). With a grace of 0 one run does both for the
  * same packs. When the exclusive lock cannot be had because backups are
  * running, the sweep is deferred to the next run: the result says so.
+ *
+ * @module
  */
+
+import { ErrorCode, isLifeboatError, type LifeboatError } from '../errors/index.js';
+import type { Repository } from '../repository/repository.js';
+import { mark, type MarkResult } from './mark.js';
+import { resolveOptions, type PruneOptions } from './options.js';
+import { sweep, type SweepResult } from './sweep.js';
+
 export interface PruneResult {
   dryRun: boolean;
   mark: MarkResult;

@@ -1,16 +1,19 @@
-import os from 'node:os';
-import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import { seal } from '../repository/crypto/index.js';
-import { sha256Hex } from '../repository/ids.js';
-import type { Repository } from '../repository/repository.js';
-
 /**
  * A prune record (`prune/<sha256>`, sealed as kind `prune`): the packs one mark
  * found unused (or made unused by repacking), and when. A later sweep deletes
  * them once the record is older than the grace period and they are still
  * unneeded. A record only ever allows deletion; it never causes it on its own,
  * so an unreadable record is skipped (its packs are marked again next time).
+ *
+ * @module
  */
+
+import os from 'node:os';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import { seal } from '../repository/crypto/index.js';
+import { sha256Hex } from '../repository/ids.js';
+import type { Repository } from '../repository/repository.js';
+
 export interface PruneRecord {
   version: 1;
   /** ISO-8601 time of the mark, by the marking host's clock. */

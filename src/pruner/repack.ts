@@ -1,9 +1,3 @@
-import { ErrorCode, isLifeboatError } from '../errors/index.js';
-import { asBlobId } from '../repository/format/index.js';
-import type { IndexedPack } from '../repository/format/index.js';
-import type { Repository } from '../repository/repository.js';
-import type { RepackItem } from './plan.js';
-
 /**
  * Copy the needed blobs of wasteful packs into new packs, then index them, as
  * a backup would (packs durable first, then one index file naming them). Each
@@ -13,7 +7,16 @@ import type { RepackItem } from './plan.js';
  * verified envelope is as good as sealing it again and costs no compression.
  * A pack that fails verification is not copied; it stays, still referenced,
  * and the sweep keeps it because its blobs have no copy elsewhere.
+ *
+ * @module
  */
+
+import { ErrorCode, isLifeboatError } from '../errors/index.js';
+import { asBlobId } from '../repository/format/index.js';
+import type { IndexedPack } from '../repository/format/index.js';
+import type { Repository } from '../repository/repository.js';
+import type { RepackItem } from './plan.js';
+
 export interface RepackResult {
   /** New packs written (all indexed). */
   packs: IndexedPack[];

@@ -1,10 +1,3 @@
-import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/format/index.js';
-import { hasTombstone } from '../repository/tombstone.js';
-import { mapLimit } from '../util/map-limit.js';
-import type { StoredRecord } from './record.js';
-
 /**
  * Snapshots prune has reason to believe exist, beyond the listing it was just
  * given: those an earlier mark saw (recorded in its prune record), and the
@@ -17,7 +10,17 @@ import type { StoredRecord } from './record.js';
  *   without a forget — refuse (a wrong bucket or prefix, a lost object);
  * - it is gone and only named as a parent: nothing to protect (a parent may
  *   have been forgotten before tombstones existed, or copied from elsewhere).
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import type { Repository } from '../repository/repository.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
+import { hasTombstone } from '../repository/tombstone.js';
+import { mapLimit } from '../util/map-limit.js';
+import type { StoredRecord } from './record.js';
+
 export type KnownSnapshots = Map<string, { seenAt?: string; parentOf?: string }>;
 
 export function knownSnapshots(records: StoredRecord[], listed: SnapshotEntry[]): KnownSnapshots {

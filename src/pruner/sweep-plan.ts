@@ -1,7 +1,3 @@
-import { blobKey } from '../repository/index/index.js';
-import { isHealthy, type Inventory } from './inventory.js';
-import type { PackRef } from './plan.js';
-
 /**
  * Which ripe marked packs may be deleted now (pure). The inventory is fresh,
  * taken under the exclusive lock, so it includes every snapshot saved since
@@ -10,7 +6,14 @@ import type { PackRef } from './plan.js';
  * is not marked at all; otherwise it is kept (and unmarked with its record).
  * Checking copies against all ripe packs, not against what is finally deleted,
  * can only keep more.
+ *
+ * @module
  */
+
+import { blobKey } from '../repository/index/index.js';
+import { isHealthy, type Inventory } from './inventory.js';
+import type { PackRef } from './plan.js';
+
 export interface SweepPlan {
   delete: PackRef[];
   /** Marked packs that are needed again (or damaged) and so stay. */

@@ -1,13 +1,3 @@
-import { packObjectName } from '../repository/ids.js';
-import type { Repository } from '../repository/repository.js';
-import type { StaleTemporaries } from '../storage/contract.js';
-import { mapLimit } from '../util/map-limit.js';
-import { needsConsolidation, packsToKeep, writeConsolidatedIndex } from './consolidate.js';
-import { loadInventory } from './inventory.js';
-import type { Resolved } from './options.js';
-import { listRecords, recordsCarry, writeRecord, type StoredRecord } from './record.js';
-import { planSweep, type SweepPlan } from './sweep-plan.js';
-
 /**
  * Phase two, under the exclusive lock (no backup is in flight): recompute what
  * the snapshots need now and delete the ripe marked packs that are still
@@ -22,7 +12,20 @@ import { planSweep, type SweepPlan } from './sweep-plan.js';
  *
  * Removing packs before the old index files would, after a crash, leave index
  * entries for deleted packs, which check reports as lost data.
+ *
+ * @module
  */
+
+import { packObjectName } from '../repository/ids.js';
+import type { Repository } from '../repository/repository.js';
+import type { StaleTemporaries } from '../storage/contract.js';
+import { mapLimit } from '../util/map-limit.js';
+import { needsConsolidation, packsToKeep, writeConsolidatedIndex } from './consolidate.js';
+import { loadInventory } from './inventory.js';
+import type { Resolved } from './options.js';
+import { listRecords, recordsCarry, writeRecord, type StoredRecord } from './record.js';
+import { planSweep, type SweepPlan } from './sweep-plan.js';
+
 export interface SweepResult {
   plan: SweepPlan;
   /** Ripe records acted on, and records still inside the grace period. */

@@ -1,3 +1,12 @@
+/**
+ * A local copy of immutable, content-addressed repository objects (index files,
+ * snapshots, packs of directory trees). It is only a cache: every entry is
+ * checked against its name (the SHA-256 of its bytes) on read, a bad or missing
+ * entry is fetched again, and deleting the whole directory is always safe.
+ *
+ * @module
+ */
+
 import { readFile, rename, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,12 +14,6 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { sha256Hex } from './ids.js';
 import { makeDirectories } from '../util/make-dirs.js';
 
-/**
- * A local copy of immutable, content-addressed repository objects (index files,
- * snapshots, packs of directory trees). It is only a cache: every entry is
- * checked against its name (the SHA-256 of its bytes) on read, a bad or missing
- * entry is fetched again, and deleting the whole directory is always safe.
- */
 export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.LIFEBOAT_CACHE_DIR) return env.LIFEBOAT_CACHE_DIR;
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');

@@ -1,16 +1,19 @@
-import { blobIdFromHex } from './format/index.js';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import type { ObjectCache } from './cache.js';
-import type { MasterIndex } from './index/index.js';
-
 /**
  * Blob copies that `check --read-data` found damaged, kept in the local cache
  * directory (`known-damage.json`) so that later runs on this machine neither
  * read them nor deduplicate against them: a backup stores such a blob again in
  * a new pack, and readers use that intact copy. Losing the file (a cleared
  * cache) only loses this knowledge until the next `check --read-data`.
+ *
+ * @module
  */
+
+import { blobIdFromHex } from './format/index.js';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ObjectCache } from './cache.js';
+import type { MasterIndex } from './index/index.js';
+
 export interface DamagedCopy {
   /** Blob id (hex). */
   blob: string;

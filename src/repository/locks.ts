@@ -1,3 +1,14 @@
+/**
+ * Repository locks (`locks/<random id>`, sealed). Backups take shared locks;
+ * prune and key changes take exclusive ones. A lock is refreshed every
+ * `refreshMs`; a lock not refreshed for `staleMs`, or held by a dead process on
+ * this host, is stale and removed by whoever finds it. A process that cannot
+ * prove it still holds its lock (its lock vanished, or it was frozen longer than
+ * `staleMs`) must stop without saving a snapshot: `assertHeld` checks that.
+ *
+ * @module
+ */
+
 import { z } from 'zod';
 import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
@@ -6,14 +17,6 @@ import type { Storage } from '../storage/contract.js';
 import { open, seal } from './crypto/index.js';
 import { randomId } from './ids.js';
 
-/**
- * Repository locks (`locks/<random id>`, sealed). Backups take shared locks;
- * prune and key changes take exclusive ones. A lock is refreshed every
- * `refreshMs`; a lock not refreshed for `staleMs`, or held by a dead process on
- * this host, is stale and removed by whoever finds it. A process that cannot
- * prove it still holds its lock (its lock vanished, or it was frozen longer than
- * `staleMs`) must stop without saving a snapshot: `assertHeld` checks that.
- */
 export interface LockRecord {
   host: string;
   pid: number;

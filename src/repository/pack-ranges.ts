@@ -1,12 +1,15 @@
-import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import type { BlobLocation } from './format/index.js';
-
 /**
  * Reading many blobs with few storage reads: blobs are grouped by pack,
  * sorted by offset, and neighbouring ones are read as one range. A range whose
  * pack has gone (a prune sweep deleted it after copying its blobs elsewhere)
  * is planned again from where the reloaded index says its blobs are now.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import type { BlobLocation } from './format/index.js';
+
 export interface PackRange {
   packId: string;
   offset: number;

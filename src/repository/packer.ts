@@ -1,3 +1,12 @@
+/**
+ * Collects sealed blobs into packs and uploads full packs, a few at a time.
+ * A blob counts as stored only after its pack is durable; until then it is
+ * "pending", so a second copy of the same content is not queued twice.
+ * Data and tree blobs go to separate packs so that tree packs can be cached.
+ *
+ * @module
+ */
+
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
 import { BlobType, type BlobId, type IndexedPack, PackBuilder } from './format/index.js';
@@ -5,12 +14,6 @@ import type { ObjectCache } from './cache.js';
 import { packObjectName, sha256Hex } from './ids.js';
 import { blobKey, type MasterIndex } from './index/index.js';
 
-/**
- * Collects sealed blobs into packs and uploads full packs, a few at a time.
- * A blob counts as stored only after its pack is durable; until then it is
- * "pending", so a second copy of the same content is not queued twice.
- * Data and tree blobs go to separate packs so that tree packs can be cached.
- */
 export interface PackerOptions {
   storage: Storage;
   encryptionKey: Buffer;

@@ -1,7 +1,3 @@
-import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
-import { open, seal } from './crypto/index.js';
-import type { Repository } from './repository.js';
-
 /**
  * A tombstone (`tombstones/<snapshot id>`, sealed as kind `tombstone`): the
  * proof that a snapshot was removed on purpose, by `forget`, written before the
@@ -9,7 +5,14 @@ import type { Repository } from './repository.js';
  * direct read — never through a listing, which is exactly what may be short
  * when prune asks "was this snapshot forgotten, or is the listing lying?".
  * Tombstones are never removed; each is a few hundred bytes.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import { open, seal } from './crypto/index.js';
+import type { Repository } from './repository.js';
+
 export interface Tombstone {
   version: 1;
   snapshot: string;

@@ -11,7 +11,10 @@
  * that are gone (check: lost data).
  *
  * The work sees a `BlobWriter`, never the packer or the index files.
+ *
+ * @module
  */
+
 import type { Storage } from '../storage/contract.js';
 import { BlobType, type BlobId } from './format/index.js';
 import type { ObjectCache } from './cache.js';

@@ -1,16 +1,19 @@
-import { ErrorCode, type LifeboatError } from '../errors/index.js';
-import type { BlobId, BlobLocation } from '../repository/format/index.js';
-import { blobKey } from '../repository/index/index.js';
-import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
-import type { Repository } from '../repository/repository.js';
-
 /**
  * Fetches a set of blobs with as few storage reads as possible (the
  * repository's `readRanges`: ranges of one pack, blobs followed when their
  * pack has gone). Decryption, decompression, authentication and the check of
  * each blob's content against its id run in the worker pool. A blob that
  * fails is reported by key with its error — never returned with wrong bytes.
+ *
+ * @module
  */
+
+import { ErrorCode, type LifeboatError } from '../errors/index.js';
+import type { BlobId, BlobLocation } from '../repository/format/index.js';
+import { blobKey } from '../repository/index/index.js';
+import { damagedBlob, missingBlob } from '../repository/pack-ranges.js';
+import type { Repository } from '../repository/repository.js';
+
 export interface FetchResult {
   data: Map<string, Buffer>;
   failed: Map<string, LifeboatError>;

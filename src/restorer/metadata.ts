@@ -1,14 +1,16 @@
-import { fchmodSync, fchownSync } from 'node:fs';
-import type { TreeNode } from '../repository/format/index.js';
-import { nativeFs, splitNs } from '../util/native-fs.js';
-
 /**
  * Owners (with `owners`, as root), modes and modification times (to the
  * nanosecond) of restored entries, as the snapshot records them, always set
  * through a descriptor or relative to the parent's descriptor (never by path).
  * A failed chown is ignored (a user who does not exist here); a failed chmod or
  * time is the entry's error.
+ *
+ * @module
  */
+
+import { fchmodSync, fchownSync } from 'node:fs';
+import type { TreeNode } from '../repository/format/index.js';
+import { nativeFs, splitNs } from '../util/native-fs.js';
 
 /** A file or directory this restore created or verified and holds open: set on the descriptor. */
 export function applyMetadataToFd(fd: number, node: TreeNode, owners: boolean): void {

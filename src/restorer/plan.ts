@@ -1,14 +1,17 @@
-import { Minimatch } from 'minimatch';
-import { isLifeboatError } from '../errors/index.js';
-import type { Repository } from '../repository/repository.js';
-import { isSafeName, type TreeNode } from '../repository/format/index.js';
-
 /**
  * What a restore will create: every entry of the snapshot (or the selected
  * subset) with its path inside the snapshot. Trees are untrusted input: an entry
  * whose name could escape the target (`..`, `/`, NUL, duplicates) is refused
  * with a named error and never planned.
+ *
+ * @module
  */
+
+import { Minimatch } from 'minimatch';
+import { isLifeboatError } from '../errors/index.js';
+import type { Repository } from '../repository/repository.js';
+import { isSafeName, type TreeNode } from '../repository/format/index.js';
+
 export interface PlannedEntry {
   /** Path inside the snapshot, always starting with '/'. */
   path: string;

@@ -1,3 +1,12 @@
+/**
+ * Another local user who owns a directory inside the target swaps a directory
+ * the restore made in it for a symlink to somewhere outside, in a tight loop,
+ * while a root restore writes thousands of files there. Every entry is made
+ * and opened through descriptors, so nothing may land outside the target.
+ *
+ * @module
+ */
+
 import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,12 +20,6 @@ import { restore } from './restore.js';
 const NOBODY = 65534;
 const FILES = 3000;
 
-/**
- * Another local user who owns a directory inside the target swaps a directory
- * the restore made in it for a symlink to somewhere outside, in a tight loop,
- * while a root restore writes thousands of files there. Every entry is made
- * and opened through descriptors, so nothing may land outside the target.
- */
 /**
  * The swapping loop, run as `nobody`: whenever `dir` is a real directory, move it aside and put a symlink
  * to `outside` in its place. Bounded in swaps and time (60 s: generous, the restore it races takes seconds).

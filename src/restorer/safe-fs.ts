@@ -1,13 +1,16 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { nativeFs } from '../util/native-fs.js';
-
 /**
  * The file-system steps of a restore below a directory descriptor, never
  * following a symlink: a file is created with O_EXCL | O_NOFOLLOW after
  * removing whatever non-directory was there, so an existing symlink or
  * hardlink at the destination is replaced, never written through; a directory
  * in the way is refused. `shown` names the entry in messages.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { nativeFs } from '../util/native-fs.js';
+
 export function createFileIn(dirFd: number, name: string, shown: string): number {
   try {
     return nativeFs().createFileAt(dirFd, name, 0o600);

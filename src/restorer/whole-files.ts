@@ -1,3 +1,12 @@
+/**
+ * Files made of one blob (most small files) are written by the worker that
+ * decrypts them: the pack ranges are read in pack order, and each worker task
+ * decrypts its range's blobs, checks each against its id and the file's size,
+ * and writes the files — no content travels back through the main thread.
+ *
+ * @module
+ */
+
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { blobIdFromHex, type BlobLocation } from '../repository/format/index.js';
@@ -9,12 +18,6 @@ import { splitNs } from '../util/native-fs.js';
 import type { PlannedEntry } from './plan.js';
 import type { DirLease, RestoreTarget } from './target.js';
 
-/**
- * Files made of one blob (most small files) are written by the worker that
- * decrypts them: the pack ranges are read in pack order, and each worker task
- * decrypts its range's blobs, checks each against its id and the file's size,
- * and writes the files — no content travels back through the main thread.
- */
 export interface WholeFileJob {
   entry: PlannedEntry;
 }

@@ -2,7 +2,10 @@
  * Calendar buckets for the hourly/daily/weekly/monthly/yearly rules, in the
  * machine's local time zone (what "daily" means to the people reading the
  * plan). Weeks are ISO weeks (Monday to Sunday, numbered by their Thursday's year).
+ *
+ * @module
  */
+
 export type BucketRule = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'yearly';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

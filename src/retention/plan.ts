@@ -1,12 +1,15 @@
-import type { SnapshotEntry } from '../repository/format/index.js';
-import { bucketOf, type BucketRule } from './buckets.js';
-import type { RetentionPolicy } from './policy.js';
-
 /**
  * The retention plan: every snapshot with keep or remove and the rules that
  * decided, per group (one source on one host). Pure: the caller supplies the
  * time and which snapshots passed their check.
+ *
+ * @module
  */
+
+import type { SnapshotEntry } from '../repository/format/index.js';
+import { bucketOf, type BucketRule } from './buckets.js';
+import type { RetentionPolicy } from './policy.js';
+
 export type RetentionSnapshot = Pick<SnapshotEntry, 'id' | 'time' | 'host' | 'paths' | 'tags'> & { source?: string };
 
 export interface Decision {

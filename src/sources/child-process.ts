@@ -1,3 +1,12 @@
+/**
+ * Running the tools a source depends on (pg_dump, mariadb-dump, a user's
+ * command). Secrets reach them through `env` or 0600 files, never argv; our own
+ * repository secrets are removed from their environment; their stderr becomes
+ * the error message when they fail, with known secrets masked.
+ *
+ * @module
+ */
+
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, rmSync } from 'node:fs';
@@ -8,12 +17,6 @@ import { once } from 'node:events';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { trackChild } from '../leftovers/track.js';
 
-/**
- * Running the tools a source depends on (pg_dump, mariadb-dump, a user's
- * command). Secrets reach them through `env` or 0600 files, never argv; our own
- * repository secrets are removed from their environment; their stderr becomes
- * the error message when they fail, with known secrets masked.
- */
 export interface ChildSpec {
   /** What the user should call it in messages (`pg_dump`, `command "vault …"`). */
   label: string;

@@ -1,16 +1,19 @@
-import type { Mount, StreamEntry } from '../archiver/virtual-root.js';
-import type { InputError } from '../archiver/walker.js';
-import type { SourceConfigOf, SourceType } from '../config/source-schemas.js';
-import type { Repository } from '../repository/repository.js';
-import type { SnapshotEntry } from '../repository/format/index.js';
-
 /**
  * The one contract every source type implements (docs/sources/). A driver captures
  * its data as files and/or streams for the archiver, records facts for later
  * verification (row counts, schema hash, key counts, …), restores a snapshot
  * to a target, and measures a restored copy the same way it measured the
  * original, so verification is "measure again and compare".
+ *
+ * @module
  */
+
+import type { Mount, StreamEntry } from '../archiver/virtual-root.js';
+import type { InputError } from '../archiver/walker.js';
+import type { SourceConfigOf, SourceType } from '../config/source-schemas.js';
+import type { Repository } from '../repository/repository.js';
+import type { SnapshotEntry } from '../repository/format/index.js';
+
 export type SourceRecord = Record<string, unknown>;
 
 export interface CaptureContext {

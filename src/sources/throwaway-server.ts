@@ -1,15 +1,18 @@
+/**
+ * A short-lived server (victoria-metrics, prometheus) started on a data
+ * directory to measure it: on a free loopback port, in its own process group,
+ * stopped and waited for afterwards. Used on hard-linked copies of snapshots
+ * and restored data directories, and by tests.
+ *
+ * @module
+ */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { trackChild } from '../leftovers/track.js';
 import { childEnv } from './child-process.js';
 
-/**
- * A short-lived server (victoria-metrics, prometheus) started on a data
- * directory to measure it: on a free loopback port, in its own process group,
- * stopped and waited for afterwards. Used on hard-linked copies of snapshots
- * and restored data directories, and by tests.
- */
 export interface ThrowawaySpec {
   /** The program's name in messages. */
   label: string;

@@ -1,11 +1,14 @@
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-
 /**
  * HTTP calls to a time-series server's API (VictoriaMetrics, Prometheus) with a
  * timeout and errors that say which server did what. Credentials written into
  * the URL (`http://user:pass@host`) become a Basic Authorization header and
  * never appear in messages.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
 export interface TsdbCall {
   /** What the call is for, in messages: "creating a snapshot". */
   purpose: string;

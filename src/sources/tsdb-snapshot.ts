@@ -1,3 +1,12 @@
+/**
+ * What the snapshot-directory sources (VictoriaMetrics, Prometheus) share: the
+ * server's snapshot directory turned into real pieces the archiver can read,
+ * a hard-linked scratch copy of those pieces for measuring, and the restore of
+ * the stored tree into a data directory a server can start on.
+ *
+ * @module
+ */
+
 import { copyFile, link, lstat, mkdir, readdir, readlink, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Mount } from '../archiver/virtual-root.js';
@@ -9,13 +18,6 @@ import type { SourceType } from '../config/source-schemas.js';
 import type { RestoreContext } from './contract.js';
 import { displayUrl } from './tsdb-http.js';
 import { makeDirectories } from '../util/make-dirs.js';
-
-/**
- * What the snapshot-directory sources (VictoriaMetrics, Prometheus) share: the
- * server's snapshot directory turned into real pieces the archiver can read,
- * a hard-linked scratch copy of those pieces for measuring, and the restore of
- * the stored tree into a data directory a server can start on.
- */
 
 /** A piece of a snapshot tree: a real path on disk and where it sits in the tree (`''` is the root). */
 export interface TreePart {

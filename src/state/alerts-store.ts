@@ -1,12 +1,15 @@
-import type Database from 'better-sqlite3';
-import { openStateDb } from './state-db.js';
-
 /**
  * Alert state in `<state_dir>/state.db` beside the run history: one row per
  * alert from firing to resolution, so a restarted daemon neither fires an
  * alert again nor forgets to send its "recovered" message. At most one open
  * row per key.
+ *
+ * @module
  */
+
+import type Database from 'better-sqlite3';
+import { openStateDb } from './state-db.js';
+
 export interface AlertRecord {
   id: number;
   key: string;

@@ -1,11 +1,14 @@
-import type Database from 'better-sqlite3';
-import { openStateDb } from './state-db.js';
-
 /**
  * The local run history (`<state_dir>/state.db`): every job run and each of
  * its steps. A cache: every backup step is also recorded in its snapshot's
  * metadata, so `rebuild` can restore the history from the repositories.
+ *
+ * @module
  */
+
+import type Database from 'better-sqlite3';
+import { openStateDb } from './state-db.js';
+
 export type Outcome = 'ok' | 'failed' | 'skipped' | 'partial' | 'nothing_to_do';
 
 export interface StepRecord {

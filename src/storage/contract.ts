@@ -10,7 +10,10 @@
  * Errors: a missing object is a LifeboatError with code `not_found`; every other
  * failure is a LifeboatError with code `storage` whose `retryable` says whether
  * a retry may help. A driver never returns partial data as success.
+ *
+ * @module
  */
+
 export interface ObjectInfo {
   /** Full object name, e.g. `data/ab/ab12…`. */
   name: string;

@@ -3,7 +3,10 @@
  * into a URL, and shown without credentials in logs and messages. A file of its
  * own so that a driver that shows its location (the SFTP URL parser) does not
  * import the registry that loads that driver.
+ *
+ * @module
  */
+
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCode, LifeboatError } from '../errors/index.js';

@@ -1,13 +1,16 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-
 /**
  * Whether a removable-media repository's drive is connected: a file system
  * other than the root one must be mounted at the repository path or above it.
  * Writing into an empty mount point would silently fill the root disk and give
  * a "backup" that vanishes when the drive is plugged in.
+ *
+ * @module
  */
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
 export interface MountInfo {
   /** Mount points, from /proc/self/mountinfo (field 5). */
   mountPoints: string[];

@@ -2,7 +2,10 @@
  * Validation of object names and list prefixes (see `contract.ts`). Every driver
  * calls these before touching its backend, so a bad name fails identically
  * everywhere and can never escape the repository root (`..`, absolute paths).
+ *
+ * @module
  */
+
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 
 export const MAX_OBJECT_NAME_LENGTH = 1024;

@@ -3,7 +3,10 @@
  * A location without a scheme is a local path (see `location.ts`); `file:`
  * and `memory:` are registered by default, remote drivers register themselves
  * on import.
+ *
+ * @module
  */
+
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Storage, StorageFactory, StorageOptions } from './contract.js';
 import { createLocalStorage } from './drivers/local/index.js';

@@ -5,7 +5,10 @@
  * Names from a snapshot are untrusted: printed raw, `\e]…` sequences could
  * rewrite the terminal's title, move the cursor or hide lines.
  * `--json` output keeps the exact name.
+ *
+ * @module
  */
+
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e', '\\': '\\\\' };
 
 // eslint-disable-next-line no-control-regex

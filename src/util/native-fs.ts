@@ -1,15 +1,18 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-
 /**
  * The native helper (native/lifeboat_fs.c, built by `npm ci` through
  * node-gyp): the *at system calls a restore needs and Node lacks. Every name
  * is one path component relative to a directory descriptor and is never
  * followed through a symlink; times are set to the nanosecond. Loaded on first
  * use, in any thread (worker threads share the process's descriptors).
+ *
+ * @module
  */
+
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
 export interface NativeFs {
   /** The real directory `name` in `dirFd` (made first, with `mode`, when `create`), opened O_DIRECTORY | O_NOFOLLOW. */
   openDirAt(dirFd: number, name: string, create: boolean, mode: number): number;

@@ -3,6 +3,8 @@
  * `scheme://user:password@host` always, the user name where a URL is shown
  * rather than used, and the values of query parameters whose names say they
  * are secrets (`?secret_key=…`, `?token=…`, `?sslpassword=…`).
+ *
+ * @module
  */
 
 /** Query parameters whose values are secrets, by their names. */

@@ -1,13 +1,16 @@
-import { stat } from 'node:fs/promises';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
-
 /**
  * A file holding a secret (a repository password, a recovery key, a database
  * password) that other users of the machine can read is a leak waiting to be
  * found: Lifeboat warns once per file, and with `--strict-permissions` refuses
  * to use it. The CLI sets the policy for the process; library users get
  * Node's process warnings and no refusal by default.
+ *
+ * @module
  */
+
+import { stat } from 'node:fs/promises';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
+
 export interface SecretFilePolicy {
   /** Refuse a secret file that other users can read or write. */
   strict: boolean;

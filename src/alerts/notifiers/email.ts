@@ -1,15 +1,18 @@
+/**
+ * Mail through the SMTP server named in `smtp_url_file`
+ * (`smtp[s]://user:password@host:port`); the file is read at each send, so
+ * the credentials can be rotated without a restart and never sit in the
+ * config. Only the server's host is ever shown.
+ *
+ * @module
+ */
+
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import nodemailer from 'nodemailer';
 import { DEFAULT_ON, renderText, type EventNotifier, type Notification, type NotifyEvent } from '../notification.js';
 import { withRetry, type RetryOptions } from './retry.js';
 
-/**
- * Mail through the SMTP server named in `smtp_url_file`
- * (`smtp[s]://user:password@host:port`); the file is read at each send, so
- * the credentials can be rotated without a restart and never sit in the
- * config. Only the server's host is ever shown.
- */
 export interface EmailSettings {
   smtp_url_file: string;
   from?: string;

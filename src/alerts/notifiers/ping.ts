@@ -1,8 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { VERSION } from '../../version.js';
-import type { RunEvent, RunNotifier } from '../notification.js';
-import { PermanentError, withRetry, type RetryOptions } from './retry.js';
-
 /**
  * Pings in the healthchecks.io style around each job run: `<url>/start` as
  * it starts, the bare `<url>` when it ends ok, `<url>/fail` otherwise (partial,
@@ -12,7 +7,15 @@ import { PermanentError, withRetry, type RetryOptions } from './retry.js';
  * waits until its start ping has settled, so the two arrive in order;
  * `abandon` ends a ping and its retries at once (the process is exiting). The
  * URL holds the check's key, so only its host is ever shown.
+ *
+ * @module
  */
+
+import { readFileSync } from 'node:fs';
+import { VERSION } from '../../version.js';
+import type { RunEvent, RunNotifier } from '../notification.js';
+import { PermanentError, withRetry, type RetryOptions } from './retry.js';
+
 export interface PingSettings {
   url?: string;
   url_file?: string;

@@ -1,16 +1,19 @@
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { VERSION } from '../../version.js';
-import { DEFAULT_ON, type EventNotifier, type Notification, type NotifyEvent } from '../notification.js';
-import { PermanentError, withRetry, type RetryOptions } from './retry.js';
-
 /**
  * JSON POST of the notification. With `secret_file`, the body is signed:
  * `X-Lifeboat-Signature: sha256=<hex HMAC-SHA256 of the exact body>`, so the
  * receiver can tell it came from this daemon. Network errors, 5xx and 429 are
  * retried with backoff; other 4xx answers are not. The URL may carry a token
  * (chat webhooks do), so only its host is ever shown.
+ *
+ * @module
  */
+
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { VERSION } from '../../version.js';
+import { DEFAULT_ON, type EventNotifier, type Notification, type NotifyEvent } from '../notification.js';
+import { PermanentError, withRetry, type RetryOptions } from './retry.js';
+
 export interface WebhookSettings {
   url: string;
   url_file?: string;

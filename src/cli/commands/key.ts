@@ -1,3 +1,11 @@
+/**
+ * Key slots: any slot opens the repository. New passwords come from
+ * LIFEBOAT_NEW_PASSWORD (or _FILE, _COMMAND) or the terminal; never from a flag.
+ * Changing keys takes the exclusive lock.
+ *
+ * @module
+ */
+
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
@@ -6,11 +14,6 @@ import type { ActionFactory } from '../action.js';
 import { newPassword, withRepository, type CommandContext } from '../context.js';
 import { formatTime, table } from '../../util/format.js';
 
-/**
- * Key slots: any slot opens the repository. New passwords come from
- * LIFEBOAT_NEW_PASSWORD (or _FILE, _COMMAND) or the terminal; never from a flag.
- * Changing keys takes the exclusive lock.
- */
 export function registerKey(program: Command, action: ActionFactory): void {
   const key = program.command('key').description('manage repository keys');
 

@@ -1,3 +1,11 @@
+/**
+ * `repair index` rebuilds the index from the pack headers; `repair snapshots`
+ * writes snapshots without the data that is lost. Both take the exclusive lock
+ * and, with --dry-run, only say what they would do.
+ *
+ * @module
+ */
+
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors/index.js';
 import { repairIndex } from '../../repairer/repair-index.js';
@@ -7,11 +15,6 @@ import { withRepository, type CommandContext } from '../context.js';
 import { ProgressBar } from '../progress-bar.js';
 import { findSnapshot } from '../snapshot-ref.js';
 
-/**
- * `repair index` rebuilds the index from the pack headers; `repair snapshots`
- * writes snapshots without the data that is lost. Both take the exclusive lock
- * and, with --dry-run, only say what they would do.
- */
 export function registerRepair(program: Command, action: ActionFactory): void {
   const repair = program.command('repair').description('rebuild a lost or damaged index; rewrite snapshots without lost data');
 

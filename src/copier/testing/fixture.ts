@@ -2,7 +2,10 @@
  * Test-only helpers for the copy tests: repositories in a temp dir, a varied
  * input tree, and a byte-for-byte comparison of restored trees. Never import
  * from production code.
+ *
+ * @module
  */
+
 import { createHash } from 'node:crypto';
 import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

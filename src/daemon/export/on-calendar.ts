@@ -3,7 +3,10 @@
  * as systemd `OnCalendar=` lines. Cron fires when day-of-month OR day-of-week
  * matches if both are restricted; systemd requires both, so that case becomes
  * two lines. Returns an error string for what systemd cannot express.
+ *
+ * @module
  */
+
 const NICKNAMES: Record<string, string> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',

@@ -1,8 +1,3 @@
-import path from 'node:path';
-import type { LoadedConfig } from '../../config/load.js';
-import { parseDuration } from '../../config/duration.js';
-import { onCalendar } from './on-calendar.js';
-
 /**
  * `lifeboat schedule systemd|cron`: the scheduled jobs for users who prefer
  * the system scheduler. Each job runs `lifeboat run JOB`, so the job lock
@@ -10,7 +5,15 @@ import { onCalendar } from './on-calendar.js';
  * timer per job (`Persistent=true` catches up a missed run, jitter becomes
  * `RandomizedDelaySec=`); cron gets one line per job (no catch-up, no jitter,
  * the system's time zone — said in comments where it matters).
+ *
+ * @module
  */
+
+import path from 'node:path';
+import type { LoadedConfig } from '../../config/load.js';
+import { parseDuration } from '../../config/duration.js';
+import { onCalendar } from './on-calendar.js';
+
 export interface UnitFile {
   name: string;
   text: string;

@@ -1,8 +1,3 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-
 /**
  * The web dashboard: the files `npm run build` puts in `dist/web/`, served at
  * `/` (index.html) and `/assets/…`. They hold no data and no secret, so they
@@ -10,7 +5,15 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * dashboard shows comes from the API with the token the user logs in with.
  * The files are read once, on first use; nothing outside `dist/web/` can be
  * named.
+ *
+ * @module
  */
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

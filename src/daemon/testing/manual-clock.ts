@@ -1,12 +1,15 @@
-import type { Clock } from '../clock.js';
-
 /**
  * A clock tests move by hand. Like the real one, sleeping runs on a monotonic
  * timeline while `now()` is the wall clock: `advance` moves both, waking each
  * sleeper at its deadline and letting the woken code run before moving on;
  * `jump` moves only the wall clock (an NTP correction, or — followed by a short
  * advance — a machine that was suspended), so a sleeper notices at its next wake.
+ *
+ * @module
  */
+
+import type { Clock } from '../clock.js';
+
 export class ManualClock implements Clock {
   private wall: number;
   private mono = 0;

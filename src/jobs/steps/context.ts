@@ -3,7 +3,10 @@
  * opened once per run, and how to record a step) and the few rules every
  * step follows: one recorded row per step, `nothing_to_do` and `skipped`
  * said plainly, never passed as `ok`.
+ *
+ * @module
  */
+
 import type { LoadedConfig } from '../../config/load.js';
 import type { JobConfig } from '../../config/schema.js';
 import { isLifeboatError } from '../../errors/index.js';

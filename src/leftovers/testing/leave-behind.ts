@@ -3,7 +3,10 @@
  * killed: the sweep tests run it, kill -9 it, and sweep. Arguments: the
  * ledger directory and a directory outside the temp base. Prints one JSON
  * line with what it made; the temp base is its $TMPDIR.
+ *
+ * @module
  */
+
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { useLedger } from '../ledger.js';

@@ -1,3 +1,12 @@
+/**
+ * Prune test fixtures: a small in-memory repository (tiny chunks and packs, so
+ * a few files make many packs), datasets on disk, and the oracle every prune
+ * test ends with — check reports no error and every snapshot restores to the
+ * content it was taken from.
+ *
+ * @module
+ */
+
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,12 +23,6 @@ import { restore } from '../../restorer/restore.js';
 import { MemoryStorage } from '../../storage/drivers/memory/index.js';
 import type { Storage } from '../../storage/contract.js';
 
-/**
- * Prune test fixtures: a small in-memory repository (tiny chunks and packs, so
- * a few files make many packs), datasets on disk, and the oracle every prune
- * test ends with — check reports no error and every snapshot restores to the
- * content it was taken from.
- */
 export const PASSWORD = 'prune test password';
 
 export class Fixture {

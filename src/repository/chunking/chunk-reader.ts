@@ -1,11 +1,14 @@
-import type { FileHandle } from 'node:fs/promises';
-import type { Chunker } from './chunker.js';
-
 /**
  * Reads a file (or any byte source) and yields its content-defined chunks as
  * independent buffers. Memory stays bounded: one window of at least twice the
  * maximum chunk size, whatever the size of the input.
+ *
+ * @module
  */
+
+import type { FileHandle } from 'node:fs/promises';
+import type { Chunker } from './chunker.js';
+
 export type ByteSource = (into: Buffer, offset: number, length: number) => Promise<number>;
 
 export function fileByteSource(fh: FileHandle): ByteSource {

@@ -1,7 +1,3 @@
-import { createCipheriv } from 'node:crypto';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { GEAR_BYTES, GearKernel } from './gear-wasm.js';
-
 /**
  * Content-defined chunking (FastCDC with normalised chunking).
  *
@@ -16,7 +12,14 @@ import { GEAR_BYTES, GearKernel } from './gear-wasm.js';
  * the chunker's own scratch memory first (at most `max - min` bytes per cut).
  * `cutReference` is the same scan in JavaScript, kept as the specification
  * that the tests hold the WebAssembly scan to.
+ *
+ * @module
  */
+
+import { createCipheriv } from 'node:crypto';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { GEAR_BYTES, GearKernel } from './gear-wasm.js';
+
 export interface ChunkerParams {
   min: number;
   avg: number;

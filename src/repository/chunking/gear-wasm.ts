@@ -18,6 +18,8 @@
  * so the serial dependency on h is one shift and one add per two bytes — and
  * a last single byte. Arithmetic wraps at 32 bits exactly like `| 0` in
  * JavaScript, so cut points are identical to `cutReference` in chunker.ts.
+ *
+ * @module
  */
 
 const I32 = 0x7f;

@@ -1,8 +1,3 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-// The type only, from its own file: the format room's face imports this file.
-import type { BlobId } from '../format/blob-types.js';
-
 /**
  * Authenticated encryption of every object in the repository.
  *
@@ -17,7 +12,15 @@ import type { BlobId } from '../format/blob-types.js';
  * additional authenticated data: a valid ciphertext of one kind cannot be
  * passed off as another. Blobs also bind their id: AAD = kind ‖ blob id, so a
  * blob's ciphertext can only ever stand for the content it was sealed as.
+ *
+ * @module
  */
+
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+// The type only, from its own file: the format room's face imports this file.
+import type { BlobId } from '../format/blob-types.js';
+
 export const ENVELOPE_VERSION = 1;
 const SALT_BYTES = 16;
 const NONCE_BYTES = 12;

@@ -1,13 +1,16 @@
+/**
+ * A key slot (`keys/<id>`) holds the repository's master secret sealed under a
+ * key derived from one password with scrypt. A repository may have many slots;
+ * any one of them opens it.
+ *
+ * @module
+ */
+
 import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
 import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
 import { MASTER_SECRET_BYTES, open, seal } from './crypto.js';
 
-/**
- * A key slot (`keys/<id>`) holds the repository's master secret sealed under a
- * key derived from one password with scrypt. A repository may have many slots;
- * any one of them opens it.
- */
 export interface KdfParams {
   algorithm: 'scrypt';
   N: number;

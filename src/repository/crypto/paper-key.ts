@@ -1,12 +1,15 @@
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { MASTER_SECRET_BYTES } from './crypto.js';
-import { sha256 } from '../ids.js';
-
 /**
  * The printable recovery key: the 32-byte master secret plus a 4-byte checksum,
  * in Crockford base32 (no I, L, O, U; case and dashes ignored when read), in
  * groups of four. A typo fails the checksum instead of silently opening nothing.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { MASTER_SECRET_BYTES } from './crypto.js';
+import { sha256 } from '../ids.js';
+
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const CHECKSUM_BYTES = 4;
 

@@ -1,13 +1,16 @@
+/**
+ * A blob on its way into a pack: its plaintext is `codec byte ‖ payload`,
+ * sealed in one envelope. These functions are pure and run in worker threads.
+ *
+ * @module
+ */
+
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 // The inner file, not the crypto face: this file runs in the worker threads too (see seal-worker.ts).
 import { blobId, open, seal, sealParts } from '../crypto/crypto.js';
 import { Codec, type BlobCompressor, type Compressed } from './codec.js';
 import type { BlobId } from './blob-types.js';
 
-/**
- * A blob on its way into a pack: its plaintext is `codec byte ‖ payload`,
- * sealed in one envelope. These functions are pure and run in worker threads.
- */
 export interface SealedBlob {
   id: BlobId;
   sealed: Buffer;

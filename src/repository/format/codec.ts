@@ -1,11 +1,14 @@
-import zstd from 'zstd-napi/binding.js';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-
 /**
  * Compression of blob contents. The codec is recorded per blob as the first
  * plaintext byte, so a repository can mix codecs and incompressible data is
  * simply stored raw.
+ *
+ * @module
  */
+
+import zstd from 'zstd-napi/binding.js';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+
 export const Codec = { Raw: 0, Zstd: 1 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
 

@@ -1,8 +1,3 @@
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { BinaryReader, BinaryWriter } from './binary.js';
-import { BlobType } from './blob-types.js';
-import { ID_BYTES } from '../ids.js';
-
 /**
  * An index file lists packs and the blobs inside them, so readers need not
  * open every pack header. Plaintext layout (then sealed as kind `index`):
@@ -11,7 +6,15 @@ import { ID_BYTES } from '../ids.js';
  * type u8 ‖ id (32) ‖ offset u32 ‖ length u32 ‖ raw length u32.
  * `supersedes` names older index files this one replaces (used when indexes are
  * consolidated), so a reader may ignore those.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { BinaryReader, BinaryWriter } from './binary.js';
+import { BlobType } from './blob-types.js';
+import { ID_BYTES } from '../ids.js';
+
 const INDEX_MAGIC = 'LBIX';
 const INDEX_VERSION = 1;
 const BLOB_BYTES = 1 + ID_BYTES + 12;

@@ -1,16 +1,19 @@
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { BinaryReader, BinaryWriter } from './binary.js';
-import { BlobType } from './blob-types.js';
-import { open, seal } from '../crypto/index.js';
-import { ID_BYTES } from '../ids.js';
-
 /**
  * Pack file layout:
  *   sealed blob ‖ sealed blob ‖ … ‖ sealed header ‖ header length (u32 LE)
  * Header plaintext: "LBPK" ‖ version u8 ‖ count u32 ‖ count × entry, where an
  * entry is type u8 ‖ id (32) ‖ offset u32 ‖ length u32 ‖ raw length u32.
  * A pack's object name is the SHA-256 of its bytes.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { BinaryReader, BinaryWriter } from './binary.js';
+import { BlobType } from './blob-types.js';
+import { open, seal } from '../crypto/index.js';
+import { ID_BYTES } from '../ids.js';
+
 const PACK_MAGIC = 'LBPK';
 const PACK_VERSION = 1;
 const ENTRY_BYTES = 1 + ID_BYTES + 4 + 4 + 4;

@@ -1,10 +1,13 @@
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from '../chunking/index.js';
-
 /**
  * The repository's `config` object (sealed with the repository key). Readers
  * refuse a format version they do not know instead of guessing.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from '../chunking/index.js';
+
 export const REPOSITORY_FORMAT_VERSION = 1;
 
 export interface RepositoryConfig {

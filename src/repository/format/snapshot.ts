@@ -1,8 +1,13 @@
+/**
+ * A snapshot: the root of one backup, stored as `snapshots/<sha256>`.
+ *
+ * @module
+ */
+
 import { z } from 'zod';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { describeIssues } from './schema-issues.js';
 
-/** A snapshot: the root of one backup, stored as `snapshots/<sha256>`. */
 export interface SnapshotSummary {
   files: number;
   dirs: number;

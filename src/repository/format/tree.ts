@@ -1,11 +1,14 @@
+/**
+ * A directory as a blob: its entries sorted by name. Identical directories
+ * encode to identical bytes and so deduplicate like file content.
+ *
+ * @module
+ */
+
 import { z } from 'zod';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { describeIssues } from './schema-issues.js';
 
-/**
- * A directory as a blob: its entries sorted by name. Identical directories
- * encode to identical bytes and so deduplicate like file content.
- */
 export type NodeType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'stream';
 
 export interface TreeNode {

@@ -1,10 +1,13 @@
-import { asBlobId, type BlobLocation, type BlobType } from '../format/index.js';
-import type { IndexedPack } from '../format/index.js';
-
 /**
  * All blobs the repository knows, in memory, keyed by id. Ids are kept as
  * 32-character latin1 strings: the cheapest exact Map key V8 offers for 32 bytes.
+ *
+ * @module
  */
+
+import { asBlobId, type BlobLocation, type BlobType } from '../format/index.js';
+import type { IndexedPack } from '../format/index.js';
+
 export function blobKey(id: Buffer): string {
   return id.toString('latin1');
 }

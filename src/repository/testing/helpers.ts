@@ -1,7 +1,10 @@
 /**
  * Test-only helpers for the repository unit tests. Imports vitest: never import
  * this from production code.
+ *
+ * @module
  */
+
 import { createCipheriv, createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { LifeboatError } from '../../errors/index.js';

@@ -1,3 +1,11 @@
+/**
+ * Worker thread: the CPU-heavy part of the pipeline — chunking and hashing
+ * files, compression and encryption, and the reverse. Keys arrive once in
+ * `workerData`.
+ *
+ * @module
+ */
+
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { workerData, type MessagePort } from 'node:worker_threads';
@@ -14,11 +22,6 @@ import { blobId, blobIdInto } from '../crypto/crypto.js';
 import { ownBuffer, transferList } from './transfer.js';
 import { writeWholeFile, type DirectWrite } from './whole-file-write.js';
 
-/**
- * Worker thread: the CPU-heavy part of the pipeline — chunking and hashing
- * files, compression and encryption, and the reverse. Keys arrive once in
- * `workerData`.
- */
 export interface WorkerSetup {
   encryption: Uint8Array;
   blobId: Uint8Array;

@@ -3,7 +3,10 @@
  * transfer detaches the whole underlying ArrayBuffer, so only a buffer that owns
  * its ArrayBuffer exactly may be transferred; a view into Node's shared pool is
  * copied into a buffer of its own first.
+ *
+ * @module
  */
+
 export function ownBuffer(buf: Buffer): Buffer {
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf;
   const copy = Buffer.from(new ArrayBuffer(buf.byteLength));

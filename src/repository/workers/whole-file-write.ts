@@ -1,7 +1,3 @@
-import { closeSync, fchmodSync, fchownSync, writeSync } from 'node:fs';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { nativeFs } from '../../util/native-fs.js';
-
 /**
  * Writing a whole restored file in one go, used by worker threads for files
  * made of a single blob (most small files), so thousands of small files cost
@@ -11,7 +7,14 @@ import { nativeFs } from '../../util/native-fs.js';
  * relative to its directory's descriptor (lent by the main thread, which
  * made and verified that directory) with O_EXCL | O_NOFOLLOW after removing a
  * file or symlink that was there — never written through, never by path.
+ *
+ * @module
  */
+
+import { closeSync, fchmodSync, fchownSync, writeSync } from 'node:fs';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { nativeFs } from '../../util/native-fs.js';
+
 export interface DirectWrite {
   /** Descriptor of the directory the file goes in, open while the write runs. */
   dirFd: number;

@@ -1,3 +1,11 @@
+/**
+ * The pool of worker threads that chunk and hash files, compress, encrypt and
+ * decrypt blobs, so every core works while the main thread walks directories
+ * and writes packs.
+ *
+ * @module
+ */
+
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,11 +17,6 @@ import type { ChunkFileResult, OpenItem, OpenResult, SealItem, SealResult, Worke
 import { ownBuffer, transferList } from './transfer.js';
 import { asBlobId } from '../format/index.js';
 
-/**
- * The pool of worker threads that chunk and hash files, compress, encrypt and
- * decrypt blobs, so every core works while the main thread walks directories
- * and writes packs.
- */
 function workerFile(): { filename: string; execArgv: string[] } {
   // CommonJS entries that import the worker asynchronously (see seal-worker-entry.cts).
   const built = fileURLToPath(new URL('./seal-worker-entry.cjs', import.meta.url));

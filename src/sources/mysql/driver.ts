@@ -1,3 +1,11 @@
+/**
+ * MySQL / MariaDB: mariadb-dump (or mysqldump) --single-transaction streamed
+ * into the repository with rows counted from the stream; restored with the
+ * mariadb (or mysql) client into a named database and measured again.
+ *
+ * @module
+ */
+
 import type { SourceDriver } from '../contract.js';
 import { backsUpServer } from '../all-databases.js';
 import { captureMysql, newestValue } from './capture.js';
@@ -7,11 +15,6 @@ import { rowCounts, schemaHash } from './measure.js';
 import { recordOf, restoreMysql, restoreServer } from './restore.js';
 import { discardMysql, mysqlScratch } from './scratch.js';
 
-/**
- * MySQL / MariaDB: mariadb-dump (or mysqldump) --single-transaction streamed
- * into the repository with rows counted from the stream; restored with the
- * mariadb (or mysql) client into a named database and measured again.
- */
 export const mysqlSource: SourceDriver<'mysql'> = {
   type: 'mysql',
   verifiedFields: ['tables', 'schemaHash'],

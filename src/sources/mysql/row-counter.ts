@@ -12,7 +12,10 @@
  * Parentheses, quotes and backslash escapes inside string literals are
  * skipped. INSERT lines outside a data section (in a routine or trigger body)
  * are not rows. A table with an empty data section counts 0 rows.
+ *
+ * @module
  */
+
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 const BACKSLASH = 0x5c;

@@ -1,3 +1,11 @@
+/**
+ * PostgreSQL: pg_dump (custom format) streamed into the repository from an
+ * exported snapshot, plus roles and tablespaces from pg_dumpall; restored with
+ * pg_restore into a named database and measured the way it was recorded.
+ *
+ * @module
+ */
+
 import type { SourceDriver } from '../contract.js';
 import { backsUpServer } from '../all-databases.js';
 import { capturePostgres } from './capture.js';
@@ -7,11 +15,6 @@ import { measureDatabase } from './measure.js';
 import { recordOf, restorePostgres, restoreServer } from './restore.js';
 import { discardPostgres, postgresScratch } from './scratch.js';
 
-/**
- * PostgreSQL: pg_dump (custom format) streamed into the repository from an
- * exported snapshot, plus roles and tablespaces from pg_dumpall; restored with
- * pg_restore into a named database and measured the way it was recorded.
- */
 export const postgresSource: SourceDriver<'postgres'> = {
   type: 'postgres',
   verifiedFields: ['tables', 'schemaHash', 'recentData'],

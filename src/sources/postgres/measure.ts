@@ -1,13 +1,16 @@
-import { createHash } from 'node:crypto';
-import type pg from 'pg';
-import { quoteIdent } from './connection.js';
-
 /**
  * What capture records and inspect measures, with the same queries on both
  * sides: row count per table, a schema hash and the newest value of the
  * configured timestamp column. Capture runs this inside the transaction whose
  * snapshot pg_dump uses, so the figures describe exactly what was dumped.
+ *
+ * @module
  */
+
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { quoteIdent } from './connection.js';
+
 const USER_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
 export interface RecentData {

@@ -1,10 +1,3 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { tsdbJson } from '../tsdb-http.js';
-import { timeRange, type TimeRange } from '../tsdb-snapshot.js';
-import { withThrowawayServer } from '../throwaway-server.js';
-
 /**
  * What a Prometheus TSDB directory holds, measured the same way for a
  * snapshot (on a hard-linked copy) and for a restored copy:
@@ -15,7 +8,17 @@ import { withThrowawayServer } from '../throwaway-server.js';
  *   `/api/v1/series?match[]={__name__=~".+"}` over that span on a throwaway
  *   prometheus started on the directory (the head-only `/api/v1/status/tsdb`
  *   would miss the blocks).
+ *
+ * @module
  */
+
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { tsdbJson } from '../tsdb-http.js';
+import { timeRange, type TimeRange } from '../tsdb-snapshot.js';
+import { withThrowawayServer } from '../throwaway-server.js';
+
 export type PromMeasure = {
   series: number;
   blocks: number;

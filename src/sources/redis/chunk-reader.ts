@@ -3,7 +3,10 @@
  * ask for "the next 9 bytes" or "skip 80 MB" without holding more than the
  * current chunk: values are skipped, never collected, so memory stays bounded
  * whatever the size of a key.
+ *
+ * @module
  */
+
 export class TruncatedInput extends Error {}
 
 const EMPTY = Buffer.alloc(0);

@@ -3,7 +3,10 @@
  * 0x95ac9329ac4bc9b5 (0xad93d23594c935a9 bit-reversed), initial value 0, no
  * final xor. The 64-bit register is kept as two 32-bit halves so the hot loop
  * stays in plain integer arithmetic instead of BigInt.
+ *
+ * @module
  */
+
 const POLY_HI = 0x95ac9329;
 const POLY_LO = 0xac4bc9b5;
 

@@ -1,12 +1,15 @@
-import { ChunkReader } from './chunk-reader.js';
-import { Crc64, trailerHex } from './crc64.js';
-
 /**
  * A streaming walk over a Redis RDB file (versions 1–12): it visits every
  * entry without building values, counts keys (and keys with a TTL) per
  * database and verifies the CRC-64 trailer. Values are skipped by their
  * encoded lengths, so memory does not depend on the size of a key.
+ *
+ * @module
  */
+
+import { ChunkReader } from './chunk-reader.js';
+import { Crc64, trailerHex } from './crc64.js';
+
 export interface RdbSummary {
   rdbVersion: number;
   /** Keys per database, `{ db0: 1200, db3: 5 }`; databases without keys are absent. */

@@ -1,6 +1,3 @@
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import type { RespConnection } from './resp-connection.js';
-
 /**
  * The RDB a master sends to a new replica: `SYNC`, then newlines while it
  * prepares the snapshot, then `$<length>\r\n` and exactly that many bytes (a
@@ -8,7 +5,13 @@ import type { RespConnection } from './resp-connection.js';
  * and the mark again (a diskless transfer). The chunks end exactly at the end
  * of the RDB; a connection that closes earlier throws, so a short transfer can
  * never pass for a complete one.
+ *
+ * @module
  */
+
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import type { RespConnection } from './resp-connection.js';
+
 export interface RdbTransfer {
   form: 'disk' | 'diskless';
   /** Announced size (disk form only). */

@@ -1,3 +1,12 @@
+/**
+ * One raw connection to a Redis server speaking RESP: enough for AUTH, INFO
+ * and CONFIG GET, and then for reading the replication stream as raw bytes.
+ * Reading goes through the socket's async iterator, so when the consumer
+ * stops asking for data the socket stops reading and TCP slows the server.
+ *
+ * @module
+ */
+
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -5,12 +14,6 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { RedisTarget } from './redis-target.js';
 import { onAbort } from '../../util/on-abort.js';
 
-/**
- * One raw connection to a Redis server speaking RESP: enough for AUTH, INFO
- * and CONFIG GET, and then for reading the replication stream as raw bytes.
- * Reading goes through the socket's async iterator, so when the consumer
- * stops asking for data the socket stops reading and TCP slows the server.
- */
 export type Reply = string | number | null | ReplyError | Reply[];
 
 export class ReplyError {

@@ -1,7 +1,10 @@
 /**
  * The shared suite every source driver's test calls with a fixture for a real
  * server (or file) on loopback. Imports vitest: never import it from runtime code.
+ *
+ * @module
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,10 +1,3 @@
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import { tsdbJson } from '../tsdb-http.js';
-import { timeRange, type TimeRange } from '../tsdb-snapshot.js';
-import { withThrowawayServer } from '../throwaway-server.js';
-
 /**
  * What a VictoriaMetrics data directory holds, measured the same way for a
  * snapshot (on a hard-linked copy) and for a restored copy:
@@ -15,7 +8,17 @@ import { withThrowawayServer } from '../throwaway-server.js';
  *   reading samples: every data part records the min and max timestamp of its
  *   rows (in its directory name in the format of 1.79, in its metadata.json in
  *   later releases).
+ *
+ * @module
  */
+
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { tsdbJson } from '../tsdb-http.js';
+import { timeRange, type TimeRange } from '../tsdb-snapshot.js';
+import { withThrowawayServer } from '../throwaway-server.js';
+
 export type VmMeasure = {
   series: number;
   timeRange: TimeRange;

@@ -9,7 +9,10 @@
  * The plan is consulted once per call, before the inner storage is touched;
  * `undefined` means "behave normally". `calls` counts every call per operation
  * (including the faulted ones).
+ *
+ * @module
  */
+
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { ObjectInfo, SpaceInfo, Storage } from '../contract.js';
 

@@ -8,7 +8,10 @@
  * with `stat`: the stored length must be the object's length, otherwise that
  * counts as one more failed attempt. Non-retryable errors (not_found, bad
  * names, permission, authentication) pass through at once.
+ *
+ * @module
  */
+
 import { ErrorCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
 import { exponentialBackoff, retry } from '../../util/retry.js';
 import type { ObjectInfo, SpaceInfo, Storage, StorageFactory } from '../contract.js';

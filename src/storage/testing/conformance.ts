@@ -2,7 +2,10 @@
  * The Storage conformance suite: every driver's test file calls
  * `describeStorageConformance` so all drivers are held to the same contract.
  * Imports vitest, so it must never be re-exported from `storage/index.ts`.
+ *
+ * @module
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';

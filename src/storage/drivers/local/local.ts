@@ -5,7 +5,10 @@
  * final name and fsyncs the directory, so after a crash a name holds either the
  * old or the new object, never a prefix. Readers open the file once and read
  * from that handle, so a concurrent overwrite (a rename) cannot mix versions.
+ *
+ * @module
  */
+
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';

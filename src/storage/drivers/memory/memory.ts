@@ -2,7 +2,10 @@
  * In-memory Storage for unit tests. Objects are copied on the way in and out so
  * callers can never mutate stored data by accident (which would hide bugs that
  * a real backend exposes). Same name rules and error codes as the real drivers.
+ *
+ * @module
  */
+
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import type { ObjectInfo, SpaceInfo, Storage, StorageFactory } from '../../contract.js';
 import { assertValidObjectName, assertValidPrefix, assertValidRange } from '../../names.js';

@@ -4,7 +4,10 @@
  * location (never with credentials), and the credentials — from the
  * repository's `credentials_file` or else the AWS SDK's default chain
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, instance roles).
+ *
+ * @module
  */
+
 import { promises as fs } from 'node:fs';
 import { ErrorCode, LifeboatError, systemErrorCode } from '../../../errors/index.js';
 import type { RemoteSettings } from '../../contract.js';

@@ -4,7 +4,10 @@
  * `repository_not_found`, everything else `storage` with `retryable` set for
  * throttling, 5xx, resets and timeouts. Messages never contain a secret: any
  * known secret that shows up in a server's text is replaced.
+ *
+ * @module
  */
+
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';
 
 /** What an error message may name: the operation, the object and where it lives. */

@@ -7,7 +7,10 @@
  * same way; the completed object's ETag must be the MD5 of the whole body or
  * the standard MD5-of-part-MD5s `-N` form, else its size is checked. Any
  * failure aborts the multipart upload, so no orphan parts stay behind.
+ *
+ * @module
  */
+
 import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,

@@ -9,7 +9,10 @@
  * s3-upload.ts) and full reads are checked against the SHA-256 stored with the
  * object. The SDK's own retries are off (one attempt per call): retrying is the
  * job of the storage middleware, and errors say whether a retry may help.
+ *
+ * @module
  */
+
 import { createHash } from 'node:crypto';
 import {
   CreateBucketCommand,

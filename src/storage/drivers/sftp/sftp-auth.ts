@@ -5,7 +5,10 @@
  * password from `sftp_password_file` or $LIFEBOAT_SFTP_PASSWORD (as `password`
  * and as `keyboard-interactive`, which PAM-based servers use for passwords).
  * Secrets come only from files and the environment; no message ever contains one.
+ *
+ * @module
  */
+
 import { promises as fs } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod } from 'ssh2';

@@ -3,7 +3,10 @@
  * the next call after it dropped. The host key is checked against known_hosts
  * before any credential is sent; an unknown host is refused unless
  * `acceptNewHostKey` (then recorded), a changed key always.
+ *
+ * @module
  */
+
 import ssh2 from 'ssh2';
 import type { ConnectConfig, SFTPWrapper } from 'ssh2';
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';

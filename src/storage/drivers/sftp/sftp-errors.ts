@@ -2,7 +2,10 @@
  * Maps failures of the ssh2 client (SFTP status codes, socket errors, dropped
  * channels) to LifeboatErrors: a missing file is `not_found`, everything else
  * `storage`, retryable exactly when the connection rather than the request failed.
+ *
+ * @module
  */
+
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02 §7). */

@@ -2,7 +2,10 @@
  * Promise forms of the ssh2 SFTP calls the driver uses, with pipelined reads
  * and writes (several requests in flight, as OpenSSH's sftp does) so a 16 MiB
  * pack does not pay one round trip per 32 KiB.
+ *
+ * @module
  */
+
 import type { FileEntryWithStats, InputAttributes, SFTPWrapper, Stats } from 'ssh2';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 

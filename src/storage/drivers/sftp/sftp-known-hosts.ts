@@ -2,7 +2,10 @@
  * OpenSSH known_hosts: parsing, matching (plain, wildcard, negated, hashed
  * `|1|salt|hash` and `[host]:port` entries) and appending a new hashed entry.
  * `@cert-authority` lines are not supported and ignored; `@revoked` keys are refused.
+ *
+ * @module
  */
+
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

@@ -5,7 +5,10 @@
  * lifeboat.yaml the config's IdentityFile entries are offered, or else the
  * default keys ~/.ssh/id_ed25519, id_ecdsa and id_rsa; without `known_hosts`
  * the config's UserKnownHostsFile, or else ~/.ssh/known_hosts.
+ *
+ * @module
  */
+
 import path from 'node:path';
 import type { RemoteSettings } from '../../contract.js';
 import { expandSshPath, readSshSettings, sshHome } from './sftp-ssh-config.js';

@@ -6,7 +6,10 @@
  * (IdentityFile accumulates), and `Match` blocks are not evaluated: their
  * settings are ignored. `Include` is followed (relative to ~/.ssh, with `*`
  * in the last path segment). Other keywords are ignored.
+ *
+ * @module
  */
+
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

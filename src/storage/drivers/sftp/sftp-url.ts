@@ -2,7 +2,10 @@
  * `sftp://user@host[:port]/path` → connection target. The path is absolute on
  * the server; `/~/path` is relative to the login's home directory. A password
  * in the URL is refused: URLs end up in shell history, process lists and logs.
+ *
+ * @module
  */
+
 import os from 'node:os';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import { describeLocation } from '../../location.js';

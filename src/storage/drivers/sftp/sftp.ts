@@ -10,7 +10,10 @@
  *
  * Connection, authentication and host keys: sftp-connection.ts; error mapping:
  * sftp-errors.ts. At most POOL operations share the connection at a time.
+ *
+ * @module
  */
+
 import { randomBytes } from 'node:crypto';
 import path from 'node:path/posix';
 import type { SFTPWrapper } from 'ssh2';
