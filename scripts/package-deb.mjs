@@ -91,7 +91,7 @@ Description: encrypted, deduplicated backups that prove they restore
 
   mkdirSync(outDir, { recursive: true });
   const deb = path.join(outDir, `lifeboat_${pkg.version}_${arch}.deb`);
-  run('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', stage, deb], { stdio: ['ignore', 'ignore', 'inherit'] });
+  run('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', stage, deb], { stdio: ['ignore', 'ignore', 'inherit'] });
   process.stdout.write(`${deb}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
