@@ -7,6 +7,7 @@
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['index.ts'],
+  ['library'],
   ['cli'],
   ['daemon', 'handover'],
   ['alerts'],
