@@ -135,7 +135,10 @@ server: { listen: "127.0.0.1:0" }
         const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 60_000);
         child.stderr.on('data', () => {
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-          if (m) (clearTimeout(timer), resolve(m[1]!));
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
         });
       });
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
