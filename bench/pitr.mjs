@@ -3,64 +3,55 @@
 // RPO of archive mode with archive_timeout, bytes added by a second base backup after ~1 % of rows
 // changed, and restore time to a point in time. Runs as root; PostgreSQL and every lifeboat command
 // run as the `postgres` user, as on a real server. Usage: node bench/pitr.mjs [--scale 10] [--segments 20] [--rpo-minutes 3]
-import { spawn, spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = path.join(ROOT, "dist/cli/main.js");
-const BIN = "/usr/lib/postgresql/15/bin";
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/cli/main.js');
+const BIN = '/usr/lib/postgresql/15/bin';
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? def : Number(process.argv[i + 1]);
 };
-const SCALE = arg("scale", 10);
-const SEGMENTS = arg("segments", 20);
-const RPO_MINUTES = arg("rpo-minutes", 3);
-const [, , uid, gid] = spawnSync("getent", ["passwd", "postgres"], {
-  encoding: "utf8",
+const SCALE = arg('scale', 10);
+const SEGMENTS = arg('segments', 20);
+const RPO_MINUTES = arg('rpo-minutes', 3);
+const [, , uid, gid] = spawnSync('getent', ['passwd', 'postgres'], {
+  encoding: 'utf8',
 })
   .stdout.trim()
-  .split(":")
+  .split(':')
   .map(Number);
 
-const dir = mkdtempSync(path.join(os.tmpdir(), "lifeboat-pitr-bench-"));
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-pitr-bench-'));
 chmodSync(dir, 0o755);
-const data = path.join(dir, "data");
-const stage = path.join(dir, "stage");
-const config = path.join(dir, "lifeboat.yaml");
+const data = path.join(dir, 'data');
+const stage = path.join(dir, 'stage');
+const config = path.join(dir, 'lifeboat.yaml');
 const port = 20000 + Math.floor(Math.random() * 20000);
 const env = {
   PATH: process.env.PATH,
   HOME: dir,
-  LIFEBOAT_CACHE_DIR: path.join(dir, "cache"),
+  LIFEBOAT_CACHE_DIR: path.join(dir, 'cache'),
   PGHOST: dir,
   PGPORT: String(port),
-  PGUSER: "postgres",
-  PGDATABASE: "postgres",
-  LC_ALL: "C.UTF-8",
+  PGUSER: 'postgres',
+  PGDATABASE: 'postgres',
+  LC_ALL: 'C.UTF-8',
 };
-const as = { uid, gid, env, encoding: "utf8" };
+const as = { uid, gid, env, encoding: 'utf8' };
 const sh = (cmd, args) => {
   const r = spawnSync(cmd, args, as);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 };
-const psql = (sql) =>
-  sh(`${BIN}/psql`, ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+const psql = (sql) => sh(`${BIN}/psql`, ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
 const lb = (args) => {
   const t = process.hrtime.bigint();
-  const out = sh(process.execPath, [CLI, "--config", config, ...args]);
+  const out = sh(process.execPath, [CLI, '--config', config, ...args]);
   return { out, seconds: Number(process.hrtime.bigint() - t) / 1e9 };
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -69,70 +60,54 @@ let server;
 
 function startServer(settings) {
   const args = [
-    "-D",
+    '-D',
     data,
-    "-p",
+    '-p',
     String(port),
-    "-k",
+    '-k',
     dir,
-    "-c",
-    "listen_addresses=",
-    ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
+    '-c',
+    'listen_addresses=',
+    ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
   ];
-  server = spawn(`${BIN}/postgres`, args, { uid, gid, env, stdio: "ignore" });
+  server = spawn(`${BIN}/postgres`, args, { uid, gid, env, stdio: 'ignore' });
   for (let i = 0; i < 300; i++) {
-    if (spawnSync(`${BIN}/pg_isready`, ["-q"], { env }).status === 0) return;
-    spawnSync("sleep", ["0.2"]);
+    if (spawnSync(`${BIN}/pg_isready`, ['-q'], { env }).status === 0) return;
+    spawnSync('sleep', ['0.2']);
   }
-  throw new Error("postgres did not start");
+  throw new Error('postgres did not start');
 }
 async function stopServer() {
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGINT");
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGINT');
   await exited;
 }
 
 mkdirSync(stage);
-writeFileSync(
-  path.join(dir, "repo.pass"),
-  "bench password, long enough to pass",
-  { mode: 0o600 },
-);
+writeFileSync(path.join(dir, 'repo.pass'), 'bench password, long enough to pass', { mode: 0o600 });
 writeFileSync(
   config,
   `version: 1\nstate_dir: ${dir}/state\nrepositories:\n  main:\n    url: ${dir}/repo\n    password_file: ${dir}/repo.pass\nsources:\n  db:\n    type: postgres\n    url: postgres://postgres@${encodeURIComponent(dir)}:${port}/postgres\n    bin_dir: ${BIN}\n    pitr:\n      wal: archive\n      spool_dir: ${dir}/spool\n`,
 );
-spawnSync("chown", ["-R", `${uid}:${gid}`, dir]);
-const init = spawnSync(
-  process.execPath,
-  [CLI, "--config", config, "init", "--repo", "main"],
-  {
-    ...as,
-    env: { ...env, LIFEBOAT_PASSWORD: "bench password, long enough to pass" },
-  },
-);
+spawnSync('chown', ['-R', `${uid}:${gid}`, dir]);
+const init = spawnSync(process.execPath, [CLI, '--config', config, 'init', '--repo', 'main'], {
+  ...as,
+  env: { ...env, LIFEBOAT_PASSWORD: 'bench password, long enough to pass' },
+});
 if (init.status !== 0) throw new Error(`init: ${init.stderr}`);
 
 try {
-  sh(`${BIN}/initdb`, [
-    "-D",
-    data,
-    "-U",
-    "postgres",
-    "--no-sync",
-    "-E",
-    "UTF8",
-  ]);
+  sh(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   // Phase 1: real WAL for the push figures, copied aside by a plain archive_command.
   startServer({
-    archive_mode: "on",
+    archive_mode: 'on',
     archive_command: `cp %p ${stage}/%f`,
-    wal_level: "replica",
-    max_wal_size: "4GB",
+    wal_level: 'replica',
+    max_wal_size: '4GB',
   });
-  sh(`${BIN}/pgbench`, ["-i", "-q", "-s", String(SCALE)]);
-  sh(`${BIN}/pgbench`, ["-n", "-c", "2", "-t", "3000"]);
-  psql("SELECT pg_switch_wal()");
+  sh(`${BIN}/pgbench`, ['-i', '-q', '-s', String(SCALE)]);
+  sh(`${BIN}/pgbench`, ['-n', '-c', '2', '-t', '3000']);
+  psql('SELECT pg_switch_wal()');
   await sleep(3000);
   const segs = readdirSync(stage)
     .filter((n) => /^[0-9A-F]{24}$/.test(n))
@@ -143,34 +118,22 @@ try {
   if (SEGMENTS > 0) {
     // wal-push, synchronous: one process per segment, each stored in the repository before it returns.
     let t = Date.now();
-    for (const s of segs)
-      lb(["--quiet", "wal-push", "--source", "db", path.join(stage, s)]);
+    for (const s of segs) lb(['--quiet', 'wal-push', '--source', 'db', path.join(stage, s)]);
     results.syncPushPerSecond = segs.length / ((Date.now() - t) / 1000);
     // Async: spool only (what archive_command waits for), then one drain.
-    const stage2 = path.join(dir, "stage2");
+    const stage2 = path.join(dir, 'stage2');
     mkdirSync(stage2);
     for (const [i, s] of segs.entries())
       copyFileSync(
         path.join(stage, s),
-        path.join(
-          stage2,
-          `000000090000000000000${(i + 16).toString(16).toUpperCase().padStart(3, "0")}`,
-        ),
+        path.join(stage2, `000000090000000000000${(i + 16).toString(16).toUpperCase().padStart(3, '0')}`),
       );
-    spawnSync("chown", ["-R", `${uid}:${gid}`, stage2]);
+    spawnSync('chown', ['-R', `${uid}:${gid}`, stage2]);
     t = Date.now();
-    for (const s of readdirSync(stage2))
-      lb([
-        "--quiet",
-        "wal-push",
-        "--async",
-        "--source",
-        "db",
-        path.join(stage2, s),
-      ]);
+    for (const s of readdirSync(stage2)) lb(['--quiet', 'wal-push', '--async', '--source', 'db', path.join(stage2, s)]);
     results.asyncSpoolPerSecond = segs.length / ((Date.now() - t) / 1000);
     t = Date.now();
-    lb(["--quiet", "wal", "drain", "--source", "db"]);
+    lb(['--quiet', 'wal', 'drain', '--source', 'db']);
     results.drainPerSecond = segs.length / ((Date.now() - t) / 1000);
     console.log(results);
   }
@@ -178,23 +141,17 @@ try {
   // Phase 2: archive into lifeboat; two base backups around a ~1 % row change.
   await stopServer();
   startServer({
-    archive_mode: "on",
+    archive_mode: 'on',
     archive_command: `${process.execPath} ${CLI} --config ${config} --quiet wal-push --source db %p`,
-    archive_timeout: "60",
-    wal_level: "replica",
-    max_wal_size: "4GB",
+    archive_timeout: '60',
+    wal_level: 'replica',
+    max_wal_size: '4GB',
   });
-  const first = JSON.parse(
-    lb(["--json", "base-backup", "--source", "db"]).out.split("\n").pop(),
-  );
-  const rows = Number(psql("SELECT count(*) FROM pgbench_accounts"));
-  psql(
-    `UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0`,
-  );
-  psql("CHECKPOINT");
-  const second = JSON.parse(
-    lb(["--json", "base-backup", "--source", "db"]).out.split("\n").pop(),
-  );
+  const first = JSON.parse(lb(['--json', 'base-backup', '--source', 'db']).out.split('\n').pop());
+  const rows = Number(psql('SELECT count(*) FROM pgbench_accounts'));
+  psql(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0`);
+  psql('CHECKPOINT');
+  const second = JSON.parse(lb(['--json', 'base-backup', '--source', 'db']).out.split('\n').pop());
   results.baseBackupBytes = first.tarBytes;
   results.firstBaseAdded = first.added;
   results.secondBaseAdded = second.added;
@@ -202,57 +159,54 @@ try {
   console.log(results);
 
   // Phase 3: RPO under light load with archive_timeout = 60: how long committed data waits to be archived.
-  const load = spawn(
-    `${BIN}/pgbench`,
-    ["-n", "-c", "1", "--rate=5", "-T", String(Math.max(1, RPO_MINUTES * 60))],
-    { uid, gid, env, stdio: "ignore" },
-  );
+  const load = spawn(`${BIN}/pgbench`, ['-n', '-c', '1', '--rate=5', '-T', String(Math.max(1, RPO_MINUTES * 60))], {
+    uid,
+    gid,
+    env,
+    stdio: 'ignore',
+  });
   const archived = [];
   const end = Date.now() + RPO_MINUTES * 60_000;
-  let last = "";
+  let last = '';
   while (Date.now() < end) {
     const [name, at] = psql(
       "SELECT coalesce(last_archived_wal,'') || '|' || coalesce(extract(epoch from last_archived_time)::text,'') FROM pg_stat_archiver",
-    ).split("|");
+    ).split('|');
     if (name !== last) {
       archived.push({ name, at: Number(at), seen: Date.now() / 1000 });
       last = name;
     }
     await sleep(1000);
   }
-  await new Promise((r) => load.once("exit", r));
+  await new Promise((r) => load.once('exit', r));
   const gaps = archived.slice(1).map((a, i) => a.at - archived[i].at);
   results.archiveIntervalsSeconds = gaps.map((g) => Math.round(g * 10) / 10);
   // Worst case: a commit just after a segment closed waits for the next switch plus that segment's push.
   results.archiveRpoWorstSeconds = gaps.length ? Math.max(...gaps) : null;
   const marker = Date.now();
   // Something to archive, so that the switch closes a segment.
-  psql("CREATE TABLE IF NOT EXISTS bench_probe (x int); INSERT INTO bench_probe VALUES (1)");
-  psql("SELECT pg_switch_wal()");
-  const pushStart = psql("SELECT last_archived_wal FROM pg_stat_archiver");
-  while (psql("SELECT last_archived_wal FROM pg_stat_archiver") === pushStart)
-    await sleep(200);
+  psql('CREATE TABLE IF NOT EXISTS bench_probe (x int); INSERT INTO bench_probe VALUES (1)');
+  psql('SELECT pg_switch_wal()');
+  const pushStart = psql('SELECT last_archived_wal FROM pg_stat_archiver');
+  while (psql('SELECT last_archived_wal FROM pg_stat_archiver') === pushStart) await sleep(200);
   results.switchToArchivedSeconds = (Date.now() - marker) / 1000;
   console.log(results);
 
   // Phase 4: restore to a point in time (a moment before the last switch) and replay.
-  const target = new Date(marker - 1_000)
-    .toISOString()
-    .replace("T", " ")
-    .replace("Z", "+00");
+  const target = new Date(marker - 1_000).toISOString().replace('T', ' ').replace('Z', '+00');
   const restore = lb([
-    "restore",
-    "latest",
-    "--source",
-    "db",
-    "--target",
-    path.join(dir, "restored"),
-    "--to-time",
+    'restore',
+    'latest',
+    '--source',
+    'db',
+    '--target',
+    path.join(dir, 'restored'),
+    '--to-time',
     target,
-    "--verify",
+    '--verify',
   ]);
   results.restoreSeconds = restore.seconds;
-  results.restoreOutput = restore.out.split("\n").pop();
+  results.restoreOutput = restore.out.split('\n').pop();
   results.scale = SCALE;
   console.log(JSON.stringify(results, null, 2));
 } finally {

@@ -28,7 +28,11 @@ const USAGE = `usage: npm run bench -- [options]      (or: node bench/run.mjs [o
 
 class UsageError extends Error {}
 const log = (msg) => process.stderr.write(`${msg}\n`);
-const isoStamp = (d) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const isoStamp = (d) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 function parseOptions(argv) {
   let values;
@@ -36,16 +40,26 @@ function parseOptions(argv) {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        dataset: { type: 'string' }, scale: { type: 'string' }, seed: { type: 'string' },
-        tools: { type: 'string' }, work: { type: 'string' }, runs: { type: 'string' },
-        cold: { type: 'boolean' }, warm: { type: 'boolean' }, keep: { type: 'boolean' },
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        dataset: { type: 'string' },
+        scale: { type: 'string' },
+        seed: { type: 'string' },
+        tools: { type: 'string' },
+        work: { type: 'string' },
+        runs: { type: 'string' },
+        cold: { type: 'boolean' },
+        warm: { type: 'boolean' },
+        keep: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
     throw new UsageError(e.message);
   }
-  if (values.help) { console.log(USAGE); process.exit(0); }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const num = (name, def, ok) => {
     if (values[name] === undefined) return def;
     const v = Number(values[name]);
@@ -55,9 +69,17 @@ function parseOptions(argv) {
   if (values.cold && values.warm) throw new UsageError('--cold and --warm are mutually exclusive');
   let tools = null;
   if (values.tools !== undefined) {
-    tools = [...new Set(values.tools.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))];
+    tools = [
+      ...new Set(
+        values.tools
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    ];
     const bad = tools.filter((t) => !TOOL_NAMES.includes(t));
-    if (bad.length || tools.length === 0) throw new UsageError(`unknown tool(s) ${bad.join(', ') || '(none given)'}; known: ${TOOL_NAMES.join(', ')}`);
+    if (bad.length || tools.length === 0)
+      throw new UsageError(`unknown tool(s) ${bad.join(', ') || '(none given)'}; known: ${TOOL_NAMES.join(', ')}`);
   }
   return {
     dataset: values.dataset,
@@ -90,20 +112,35 @@ async function ensurePristine(opts, generator) {
     return { dir, source: 'reused', report: JSON.parse(fs.readFileSync(marker, 'utf8')).report };
   }
   if (fs.existsSync(dir)) log(`dataset: ${dir} has no completion marker (interrupted generation?) — regenerating`);
-  rmrf(dir); rmrf(marker);
+  rmrf(dir);
+  rmrf(marker);
   log(`dataset: generating scale ${opts.scale}, seed ${opts.seed} into ${dir} (once; reused by later runs)`);
   const t0 = Date.now();
   const stdout = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [generator, 'gen', dir, '--seed', String(opts.seed), '--scale', String(opts.scale)],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [generator, 'gen', dir, '--seed', String(opts.seed), '--scale', String(opts.scale)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`dataset generator exited with ${code}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`dataset generator exited with ${code}`)),
+    );
   });
   let report;
-  try { report = JSON.parse(stdout.trim().split('\n').pop()); } catch { report = { raw: stdout }; }
-  fs.writeFileSync(marker, `${JSON.stringify({ generator, seed: opts.seed, scale: opts.scale, completedAt: new Date().toISOString(), report }, null, 2)}\n`);
+  try {
+    report = JSON.parse(stdout.trim().split('\n').pop());
+  } catch {
+    report = { raw: stdout };
+  }
+  fs.writeFileSync(
+    marker,
+    `${JSON.stringify({ generator, seed: opts.seed, scale: opts.scale, completedAt: new Date().toISOString(), report }, null, 2)}\n`,
+  );
   log(`dataset: generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { dir, source: 'generated', report };
 }
@@ -117,7 +154,16 @@ async function runSequence(tool, run, ctx) {
   const cache = path.join(opts.work, 'cache', name);
   const logs = path.join(opts.work, 'logs', stamp, `run${run}`, name);
   const tag = `[run ${run}/${opts.runs}] ${name.padEnd(8)}`;
-  const result = { run, ok: false, failedStep: null, steps: {}, mutate: null, repoAddedByMutatedBackup: null, verify: null, logs };
+  const result = {
+    run,
+    ok: false,
+    failedStep: null,
+    steps: {},
+    mutate: null,
+    repoAddedByMutatedBackup: null,
+    verify: null,
+    logs,
+  };
 
   for (const p of [dataPath, repo, restore, cache]) rmrf(p);
   for (const p of [restore, cache, logs, path.dirname(repo)]) fs.mkdirSync(p, { recursive: true });
@@ -129,8 +175,12 @@ async function runSequence(tool, run, ctx) {
   const env = { ...process.env, ...tool.env(cache) };
   const cmds = tool.commands({ repo, data: dataPath, restore });
   const plan = [
-    ['init', cmds.init], ['backup-full', cmds.backup(1)], ['backup-unchanged', cmds.backup(2)],
-    ['mutate', null], ['backup-mutated', cmds.backup(3)], ['restore', cmds.restore],
+    ['init', cmds.init],
+    ['backup-full', cmds.backup(1)],
+    ['backup-unchanged', cmds.backup(2)],
+    ['mutate', null],
+    ['backup-mutated', cmds.backup(3)],
+    ['restore', cmds.restore],
   ];
   for (const [step, cmd] of plan) {
     if (step === 'mutate') {
@@ -143,7 +193,11 @@ async function runSequence(tool, run, ctx) {
         log(`${tag} mutate FAILED (exit ${m.status}) — ${result.failureLog}`);
         return result;
       }
-      try { result.mutate = JSON.parse(m.stdout.trim().split('\n').pop()); } catch { result.mutate = { raw: m.stdout }; }
+      try {
+        result.mutate = JSON.parse(m.stdout.trim().split('\n').pop());
+      } catch {
+        result.mutate = { raw: m.stdout };
+      }
       log(`${tag} mutated the dataset by ~1% (not timed)`);
       continue;
     }
@@ -156,19 +210,26 @@ async function runSequence(tool, run, ctx) {
     if (!m.ok) {
       result.failedStep = step;
       result.failureTail = tailFile(logFile);
-      log(`${tag} ${step} FAILED (${m.error || `exit ${m.exitCode}`}) after ${m.wallSeconds.toFixed(2)} s — ${logFile}`);
+      log(
+        `${tag} ${step} FAILED (${m.error || `exit ${m.exitCode}`}) after ${m.wallSeconds.toFixed(2)} s — ${logFile}`,
+      );
       return result;
     }
     const rss = m.maxRssKB === null ? '?' : ((m.maxRssKB * 1024) / 1e6).toFixed(0);
-    log(`${tag} ${step.padEnd(16)} ${m.wallSeconds.toFixed(2).padStart(8)} s wall, ${String(m.cpuSeconds?.toFixed(2)).padStart(7)} s CPU, ${rss.padStart(5)} MB RSS, repo ${(m.repoBytes / 1e6).toFixed(1)} MB`);
+    log(
+      `${tag} ${step.padEnd(16)} ${m.wallSeconds.toFixed(2).padStart(8)} s wall, ${String(m.cpuSeconds?.toFixed(2)).padStart(7)} s CPU, ${rss.padStart(5)} MB RSS, repo ${(m.repoBytes / 1e6).toFixed(1)} MB`,
+    );
   }
-  result.repoAddedByMutatedBackup = result.steps['backup-mutated'].repoBytes - result.steps['backup-unchanged'].repoBytes;
+  result.repoAddedByMutatedBackup =
+    result.steps['backup-mutated'].repoBytes - result.steps['backup-unchanged'].repoBytes;
 
   const restored = path.join(restore, dataPath);
   log(`${tag} verifying ${restored} against the mutated dataset (not timed)…`);
   result.verify = await compareTrees(dataPath, restored);
   result.verify.restoredPath = restored;
-  log(`${tag} verify: ${result.verify.ok ? 'OK' : 'MISMATCH'} (${result.verify.files} files, ${result.verify.seconds.toFixed(1)} s)`);
+  log(
+    `${tag} verify: ${result.verify.ok ? 'OK' : 'MISMATCH'} (${result.verify.files} files, ${result.verify.seconds.toFixed(1)} s)`,
+  );
   if (!opts.keep) rmrf(restore);
   result.ok = result.verify.ok;
   return result;
@@ -179,14 +240,17 @@ async function main() {
   const opts = parseOptions(process.argv.slice(2));
 
   if (!haveGnuTime()) {
-    fail('GNU time is required at /usr/bin/time (each step runs under `/usr/bin/time -v`). Install it with:\n  apt-get install -y time');
+    fail(
+      'GNU time is required at /usr/bin/time (each step runs under `/usr/bin/time -v`). Install it with:\n  apt-get install -y time',
+    );
   }
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (opts.mode === null) {
     opts.mode = root ? 'cold' : 'warm';
     if (!root) log('bench: not running as root, so the page cache cannot be dropped: using --warm');
   }
-  if (opts.mode === 'cold' && !canDropCaches()) fail('--cold needs root (writes /proc/sys/vm/drop_caches); run as root or pass --warm');
+  if (opts.mode === 'cold' && !canDropCaches())
+    fail('--cold needs root (writes /proc/sys/vm/drop_caches); run as root or pass --warm');
 
   // Tools: explicit list, or lifeboat plus whichever of restic/borg is on PATH.
   const requested = opts.tools ?? ['lifeboat', ...['restic', 'borg'].filter((t) => which(t))];
@@ -198,18 +262,26 @@ async function main() {
   const tools = described.filter((d) => d.available);
   if (tools.length === 0) fail('no tool to benchmark (see messages above)');
 
-  const generator = path.resolve(process.env.LIFEBOAT_DATASET_GENERATOR || path.resolve(repoRoot, 'bench/make-dataset.mjs'));
+  const generator = path.resolve(
+    process.env.LIFEBOAT_DATASET_GENERATOR || path.resolve(repoRoot, 'bench/make-dataset.mjs'),
+  );
   if (!fs.existsSync(generator)) {
-    fail(`dataset generator not found at ${generator}\n  it generates the dataset${opts.dataset ? '' : ' (or pass --dataset DIR)'} and performs the ~1% mutation step;\n  set LIFEBOAT_DATASET_GENERATOR=/path/to/make-dataset.mjs`);
+    fail(
+      `dataset generator not found at ${generator}\n  it generates the dataset${opts.dataset ? '' : ' (or pass --dataset DIR)'} and performs the ~1% mutation step;\n  set LIFEBOAT_DATASET_GENERATOR=/path/to/make-dataset.mjs`,
+    );
   }
-  if (!which('sqlite3')) fail('the sqlite3 CLI is required by the dataset generator (generation and mutation). Install it with:\n  apt-get install -y sqlite3');
+  if (!which('sqlite3'))
+    fail(
+      'the sqlite3 CLI is required by the dataset generator (generation and mutation). Install it with:\n  apt-get install -y sqlite3',
+    );
 
   fs.mkdirSync(opts.work, { recursive: true });
   opts.work = fs.realpathSync(opts.work);
   const dataPath = path.join(opts.work, 'dataset');
   let dataset;
   if (opts.dataset) {
-    if (!fs.existsSync(opts.dataset) || !fs.statSync(opts.dataset).isDirectory()) fail(`--dataset ${opts.dataset} is not a directory`);
+    if (!fs.existsSync(opts.dataset) || !fs.statSync(opts.dataset).isDirectory())
+      fail(`--dataset ${opts.dataset} is not a directory`);
     const dir = fs.realpathSync(opts.dataset);
     const inside = (a, b) => a === b || a.startsWith(`${b}${path.sep}`);
     if (inside(dir, dataPath) || inside(dataPath, dir)) fail(`--dataset must not overlap the working copy ${dataPath}`);
@@ -218,7 +290,9 @@ async function main() {
     dataset = await ensurePristine(opts, generator);
   }
   const stats = await treeStats(dataset.dir);
-  log(`dataset: ${stats.files} files, ${(stats.bytes / 1e6).toFixed(1)} MB; mode ${opts.mode}; tools ${tools.map((t) => t.name).join(', ')}; runs ${opts.runs}`);
+  log(
+    `dataset: ${stats.files} files, ${(stats.bytes / 1e6).toFixed(1)} MB; mode ${opts.mode}; tools ${tools.map((t) => t.name).join(', ')}; runs ${opts.runs}`,
+  );
 
   const stamp = isoStamp(started);
   const doc = {
@@ -227,13 +301,28 @@ async function main() {
     finishedAt: null,
     ok: false,
     host: {
-      hostname: os.hostname(), kernel: os.release(), cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown', memoryBytes: os.totalmem(), node: process.version,
+      hostname: os.hostname(),
+      kernel: os.release(),
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown',
+      memoryBytes: os.totalmem(),
+      node: process.version,
     },
-    options: { mode: opts.mode, runs: opts.runs, work: opts.work, tools: requested, scale: opts.dataset ? null : opts.scale, seed: opts.dataset ? null : opts.seed },
+    options: {
+      mode: opts.mode,
+      runs: opts.runs,
+      work: opts.work,
+      tools: requested,
+      scale: opts.dataset ? null : opts.scale,
+      seed: opts.dataset ? null : opts.seed,
+    },
     dataset: {
-      path: dataset.dir, source: dataset.source, generator, ...stats,
-      ...(opts.dataset ? {} : { scale: opts.scale, seed: opts.seed }), generatorReport: dataset.report,
+      path: dataset.dir,
+      source: dataset.source,
+      generator,
+      ...stats,
+      ...(opts.dataset ? {} : { scale: opts.scale, seed: opts.seed }),
+      generatorReport: dataset.report,
     },
     steps: STEPS,
     tools: {},
@@ -253,7 +342,14 @@ async function main() {
         r = await runSequence(tool, run, ctx);
       } catch (e) {
         log(`[run ${run}/${opts.runs}] ${tool.name}: ERROR ${e.stack || e}`);
-        r = { run, ok: false, failedStep: 'harness', steps: {}, error: String(e.message || e), failureTail: String(e.message || e) };
+        r = {
+          run,
+          ok: false,
+          failedStep: 'harness',
+          steps: {},
+          error: String(e.message || e),
+          failureTail: String(e.message || e),
+        };
       }
       doc.tools[tool.name].runs.push(r);
       if (!r.ok) doc.tools[tool.name].status = 'failed';
@@ -279,7 +375,10 @@ async function main() {
   fs.writeFileSync(resultsFile, `${JSON.stringify(doc, null, 2)}\n`);
 
   if (opts.json) console.log(JSON.stringify(doc, null, 2));
-  else console.log(`${formatReport(doc)}${doc.sqlite?.results ? formatSqliteComparison(doc.sqlite) : ''}\nresults: ${path.relative(process.cwd(), resultsFile) || resultsFile}`);
+  else
+    console.log(
+      `${formatReport(doc)}${doc.sqlite?.results ? formatSqliteComparison(doc.sqlite) : ''}\nresults: ${path.relative(process.cwd(), resultsFile) || resultsFile}`,
+    );
   log(`bench: results saved to ${resultsFile}`);
   process.exit(doc.ok ? 0 : 1);
 }

@@ -22,7 +22,14 @@ export const SURFACE_FILE = path.join(root, 'docs/api-surface.md');
 export function apiSurface() {
   const entry = path.join(root, 'dist/index.d.ts');
   readFileSync(entry); // a clear ENOENT when the package is not built
-  const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true, types: ['node'] });
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+    types: ['node'],
+  });
   const checker = program.getTypeChecker();
   const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry));
   const flags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.WriteArrowStyleSignature;
@@ -33,16 +40,27 @@ export function apiSurface() {
   const members = (type) =>
     checker
       .getPropertiesOfType(type)
-      .filter((p) => !p.getName().startsWith('#') && !(p.valueDeclaration && ts.getCombinedModifierFlags(p.valueDeclaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)))
+      .filter(
+        (p) =>
+          !p.getName().startsWith('#') &&
+          !(
+            p.valueDeclaration &&
+            ts.getCombinedModifierFlags(p.valueDeclaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)
+          ),
+      )
       .map((p) => {
         const optional = p.flags & ts.SymbolFlags.Optional ? '?' : '';
         const t = checker.getTypeOfSymbol(p);
         const calls = t.getCallSignatures();
-        return calls.length && p.flags & ts.SymbolFlags.Method ? calls.map((c) => `  ${p.getName()}${optional}${sig(c)}`).join('\n') : `  ${p.getName()}${optional}: ${str(t)}`;
+        return calls.length && p.flags & ts.SymbolFlags.Method
+          ? calls.map((c) => `  ${p.getName()}${optional}${sig(c)}`).join('\n')
+          : `  ${p.getName()}${optional}: ${str(t)}`;
       });
 
   const lines = [];
-  for (const exported of checker.getExportsOfModule(moduleSymbol).sort((a, b) => a.getName().localeCompare(b.getName()))) {
+  for (const exported of checker
+    .getExportsOfModule(moduleSymbol)
+    .sort((a, b) => a.getName().localeCompare(b.getName()))) {
     const name = exported.getName();
     const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
     const f = symbol.flags;
@@ -59,7 +77,9 @@ export function apiSurface() {
       lines.push(`interface ${name}`, ...members(checker.getDeclaredTypeOfSymbol(symbol)));
     } else if (f & ts.SymbolFlags.TypeAlias && !(f & ts.SymbolFlags.Value)) {
       const decl = symbol.declarations?.[0];
-      lines.push(`type ${name} = ${decl && ts.isTypeAliasDeclaration(decl) ? decl.type.getText().replace(/\s+/g, ' ') : str(checker.getDeclaredTypeOfSymbol(symbol))}`);
+      lines.push(
+        `type ${name} = ${decl && ts.isTypeAliasDeclaration(decl) ? decl.type.getText().replace(/\s+/g, ' ') : str(checker.getDeclaredTypeOfSymbol(symbol))}`,
+      );
     } else if (f & ts.SymbolFlags.Variable) {
       lines.push(`const ${name}: ${str(checker.getTypeOfSymbol(symbol))}`);
       if (f & ts.SymbolFlags.TypeAlias) lines.push(`type ${name} = ${str(checker.getDeclaredTypeOfSymbol(symbol))}`);

@@ -19,7 +19,10 @@ const run = (cmd, args, env = process.env) => {
 
 const started = Date.now();
 run('npm', ['run', 'build', '--silent']);
-run(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/web/dashboard.test.ts'], { ...process.env, LIFEBOAT_DOCS_SCREENSHOTS: '1' });
+run(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/web/dashboard.test.ts'], {
+  ...process.env,
+  LIFEBOAT_DOCS_SCREENSHOTS: '1',
+});
 
 let missing = 0;
 for (const name of IMAGES) {

@@ -5,7 +5,16 @@
 // checks every byte, restores into a new folder and proves it identical.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -66,10 +75,19 @@ function startAppWriter(file) {
     })();`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  const ready = new Promise((resolve) => child.stdout.setEncoding('utf8').on('data', (d) => { out += d; if (out.includes('ready')) resolve(); }));
+  const ready = new Promise((resolve) =>
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    }),
+  );
   return {
     ready,
-    stop: () => new Promise((resolve) => { child.on('exit', () => resolve(Number(/wrote (\d+)/.exec(out)?.[1] ?? 0))); child.kill('SIGTERM'); }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.on('exit', () => resolve(Number(/wrote (\d+)/.exec(out)?.[1] ?? 0)));
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -82,7 +100,14 @@ function finish(r, shown, started, json, allowFail) {
     console.error(`demo: "${shown}" failed with exit code ${r.status}`);
     process.exit(1);
   }
-  return json ? r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).pop() : r.stdout;
+  return json
+    ? r.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .pop()
+    : r.stdout;
 }
 
 function makeSampleApp() {
@@ -98,16 +123,37 @@ function makeSampleApp() {
   const addDevice = db.prepare('INSERT INTO devices (name, room, created_at) VALUES (?, ?, ?)');
   const addEvent = db.prepare('INSERT INTO events (device_id, kind, payload, created_at) VALUES (?, ?, ?, ?)');
   db.transaction(() => {
-    for (let i = 1; i <= 200; i++) addDevice.run(`sensor-${i}`, `room-${i % 12}`, new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString());
-    for (let i = 1; i <= 20000; i++) addEvent.run((i % 200) + 1, i % 7 ? 'reading' : 'alarm', JSON.stringify({ value: (i * 37) % 1000, unit: 'C' }), new Date(Date.UTC(2026, 0, 1) + i * 60000).toISOString());
+    for (let i = 1; i <= 200; i++)
+      addDevice.run(`sensor-${i}`, `room-${i % 12}`, new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString());
+    for (let i = 1; i <= 20000; i++)
+      addEvent.run(
+        (i % 200) + 1,
+        i % 7 ? 'reading' : 'alarm',
+        JSON.stringify({ value: (i * 37) % 1000, unit: 'C' }),
+        new Date(Date.UTC(2026, 0, 1) + i * 60000).toISOString(),
+      );
   })();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
-  writeFileSync(path.join(app, 'config', 'app.yaml'), 'server:\n  listen: 0.0.0.0:8080\n  workers: 4\ndatabase:\n  path: /var/lib/app/app.db\nlog_level: info\n');
+  writeFileSync(
+    path.join(app, 'config', 'app.yaml'),
+    'server:\n  listen: 0.0.0.0:8080\n  workers: 4\ndatabase:\n  path: /var/lib/app/app.db\nlog_level: info\n',
+  );
   writeFileSync(path.join(app, 'config', 'features.yaml'), 'features:\n  scenes: true\n  remote_access: false\n');
-  writeFileSync(path.join(app, 'certs', 'server.crt'), `-----BEGIN CERTIFICATE-----\n${randomBytes(900).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`);
-  writeFileSync(path.join(app, 'certs', 'server.key'), `-----BEGIN PRIVATE KEY-----\n${randomBytes(1200).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`, { mode: 0o600 });
-  writeFileSync(path.join(app, 'secrets', '.env.production'), `API_TOKEN=${randomBytes(24).toString('hex')}\nDB_PASSWORD=${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(app, 'certs', 'server.crt'),
+    `-----BEGIN CERTIFICATE-----\n${randomBytes(900).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`,
+  );
+  writeFileSync(
+    path.join(app, 'certs', 'server.key'),
+    `-----BEGIN PRIVATE KEY-----\n${randomBytes(1200).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`,
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    path.join(app, 'secrets', '.env.production'),
+    `API_TOKEN=${randomBytes(24).toString('hex')}\nDB_PASSWORD=${randomBytes(16).toString('hex')}\n`,
+    { mode: 0o600 },
+  );
   writeFileSync(passFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   chmodSync(passFile, 0o600);
 }
@@ -116,12 +162,16 @@ function changeALittle() {
   const db = new Database(path.join(app, 'data', 'app.db'));
   const add = db.prepare('INSERT INTO events (device_id, kind, payload, created_at) VALUES (?, ?, ?, ?)');
   db.transaction(() => {
-    for (let i = 0; i < 250; i++) add.run((i % 200) + 1, 'reading', JSON.stringify({ value: i, unit: 'C' }), new Date().toISOString());
+    for (let i = 0; i < 250; i++)
+      add.run((i % 200) + 1, 'reading', JSON.stringify({ value: i, unit: 'C' }), new Date().toISOString());
   })();
   db.prepare("UPDATE devices SET room = 'lab' WHERE id <= 5").run();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
-  writeFileSync(path.join(app, 'config', 'app.yaml'), readFileSync(path.join(app, 'config', 'app.yaml'), 'utf8').replace('workers: 4', 'workers: 8'));
+  writeFileSync(
+    path.join(app, 'config', 'app.yaml'),
+    readFileSync(path.join(app, 'config', 'app.yaml'), 'utf8').replace('workers: 4', 'workers: 8'),
+  );
   writeFileSync(path.join(app, 'config', 'alerts.yaml'), 'alerts:\n  disk_free_pct: 10\n');
 }
 
@@ -137,7 +187,14 @@ function fingerprint(dir) {
         out.set(r, { type: 'dir', mode: st.mode & 0o7777 });
         walk(p, r);
       } else if (st.isSymbolicLink()) out.set(r, { type: 'symlink', target: readlinkSync(p) });
-      else out.set(r, { type: 'file', mode: st.mode & 0o7777, size: st.size, mtime: Math.floor(st.mtimeMs), sha256: createHash('sha256').update(readFileSync(p)).digest('hex') });
+      else
+        out.set(r, {
+          type: 'file',
+          mode: st.mode & 0o7777,
+          size: st.size,
+          mtime: Math.floor(st.mtimeMs),
+          sha256: createHash('sha256').update(readFileSync(p)).digest('hex'),
+        });
     }
   };
   walk(dir, '');
@@ -153,12 +210,16 @@ lifeboat(['init', '--repo', repo]);
 
 heading('2. first backup');
 const first = lifeboat(['backup', '--repo', repo, '--tag', 'demo', '--reason', 'first backup', app], { json: true });
-console.log(`snapshot ${first.snapshot.id.slice(0, 8)}: ${first.summary.files} files, ${first.summary.bytes} bytes, ${first.summary.addedStoredBytes} bytes stored`);
+console.log(
+  `snapshot ${first.snapshot.id.slice(0, 8)}: ${first.summary.files} files, ${first.summary.bytes} bytes, ${first.summary.addedStoredBytes} bytes stored`,
+);
 
 heading('3. the app changes a little (250 new rows, an edited config, a new file), second backup');
 changeALittle();
 const second = lifeboat(['backup', '--repo', repo, '--tag', 'demo', '--reason', 'after changes', app], { json: true });
-console.log(`snapshot ${second.snapshot.id.slice(0, 8)}: ${second.summary.filesRead} of ${second.summary.files} files read again, ${second.summary.addedBytes} new bytes, ${second.summary.addedStoredBytes} bytes stored`);
+console.log(
+  `snapshot ${second.snapshot.id.slice(0, 8)}: ${second.summary.filesRead} of ${second.summary.files} files read again, ${second.summary.addedBytes} new bytes, ${second.summary.addedStoredBytes} bytes stored`,
+);
 
 heading('4. what the repository holds');
 lifeboat(['snapshots', '--repo', repo]);
@@ -182,7 +243,9 @@ for (const [p, w] of want) {
 }
 for (const p of got.keys()) if (!want.has(p)) problems.push(`extra: ${p}`);
 const files = [...want.values()].filter((e) => e.type === 'file');
-console.log(`${want.size} entries compared (${files.length} files, ${files.reduce((n, f) => n + f.size, 0)} bytes): content (SHA-256), size, mode and mtime`);
+console.log(
+  `${want.size} entries compared (${files.length} files, ${files.reduce((n, f) => n + f.size, 0)} bytes): content (SHA-256), size, mode and mtime`,
+);
 
 heading('8. the same app as configured sources: a generated lifeboat.yaml');
 // The offline key for sealed secrets. In production it lives off the server; only its public recipient is in the config.
@@ -217,27 +280,49 @@ const writer = startAppWriter(path.join(app, 'data', 'app.db'));
 await writer.ready;
 const sources = await lifeboat(withConfig(['backup', '--source', 'all', '--tag', 'demo']), { json: true, async: true });
 const written = await writer.stop();
-for (const s of sources.sources) console.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.source.padEnd(12)} ${s.type.padEnd(6)} snapshot ${s.snapshot?.id.slice(0, 8) ?? '-'}${s.record?.tables ? `  tables ${JSON.stringify(s.record.tables)}  integrity ${s.record.integrity}` : ''}${s.record?.sealed ? `  ${s.record.files} file(s) sealed with age` : ''}`);
-console.log(`the application wrote ${written} rows during the backup; the stored copy is consistent as of one moment and passed integrity_check`);
+for (const s of sources.sources)
+  console.log(
+    `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.source.padEnd(12)} ${s.type.padEnd(6)} snapshot ${s.snapshot?.id.slice(0, 8) ?? '-'}${s.record?.tables ? `  tables ${JSON.stringify(s.record.tables)}  integrity ${s.record.integrity}` : ''}${s.record?.sealed ? `  ${s.record.files} file(s) sealed with age` : ''}`,
+  );
+console.log(
+  `the application wrote ${written} rows during the backup; the stored copy is consistent as of one moment and passed integrity_check`,
+);
 
-heading('10. restore the database to a new file (checks against what was recorded), and the sealed secrets with the offline key');
+heading(
+  '10. restore the database to a new file (checks against what was recorded), and the sealed secrets with the offline key',
+);
 const restoredDb = path.join(base, 'restored-app.db');
 lifeboat(withConfig(['restore', 'latest', '--source', 'app-db', '--to-file', restoredDb]));
 const secretsOut = path.join(base, 'restored-secrets');
-lifeboat(withConfig(['restore', 'latest', '--source', 'app-secrets', '--target', secretsOut, '--identity', identityFile]));
+lifeboat(
+  withConfig(['restore', 'latest', '--source', 'app-secrets', '--target', secretsOut, '--identity', identityFile]),
+);
 const secretFile = path.join('secrets', '.env.production');
-if (readFileSync(path.join(secretsOut, ...app.split(path.sep).filter(Boolean), secretFile), 'utf8') !== readFileSync(path.join(app, secretFile), 'utf8')) problems.push('sealed secrets: restored content differs');
+if (
+  readFileSync(path.join(secretsOut, ...app.split(path.sep).filter(Boolean), secretFile), 'utf8') !==
+  readFileSync(path.join(app, secretFile), 'utf8')
+)
+  problems.push('sealed secrets: restored content differs');
 else console.log('sealed secrets restored with the offline identity and identical to the originals');
 
-heading('11. restore drill: the database restored into a scratch directory, checked, smoke-tested, RTO and RPO measured');
+heading(
+  '11. restore drill: the database restored into a scratch directory, checked, smoke-tested, RTO and RPO measured',
+);
 const reportDir = path.join(base, 'drill-reports');
-const drill = lifeboat(withConfig(['drill', '--source', 'app-db', '--report', reportDir]), { json: true, allowFail: true });
+const drill = lifeboat(withConfig(['drill', '--source', 'app-db', '--report', reportDir]), {
+  json: true,
+  allowFail: true,
+});
 const drilled = drill.reports?.[0];
 if (drill.verdict !== 'PASS') problems.push(`drill: ${drilled?.reasons?.join('; ') ?? 'no report'}`);
 const drillReport = drilled?.files ? JSON.parse(readFileSync(drilled.files.json, 'utf8')) : undefined;
 if (drillReport) {
-  console.log(`drill ${drillReport.verdict}: ${drillReport.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAIL'}`).join(', ')}; smoke exit ${drillReport.smoke?.exitCode}`);
-  console.log(`RTO ${drillReport.rto.measuredSeconds.toFixed(2)} s (target ${drillReport.rto.targetSeconds} s), RPO ${Math.round(drillReport.rpo.measuredSeconds)} s (target ${drillReport.rpo.targetSeconds} s)`);
+  console.log(
+    `drill ${drillReport.verdict}: ${drillReport.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAIL'}`).join(', ')}; smoke exit ${drillReport.smoke?.exitCode}`,
+  );
+  console.log(
+    `RTO ${drillReport.rto.measuredSeconds.toFixed(2)} s (target ${drillReport.rto.targetSeconds} s), RPO ${Math.round(drillReport.rpo.measuredSeconds)} s (target ${drillReport.rpo.targetSeconds} s)`,
+  );
   console.log(`report: ${drilled.files.html}`);
 }
 lifeboat(withConfig(['drill', '--list']));
@@ -256,18 +341,24 @@ lifeboat(withConfig(['drill', '--source', 'app-config']), { allowFail: true });
 const compliance = lifeboat(withConfig(['compliance']), { allowFail: true });
 if (!/^COMPLIANT/m.test(compliance)) problems.push('compliance: not compliant');
 
-heading('15. handover: the doomsday pack (runbook, inventory, restore commands, key fingerprints), with no secret in it');
+heading(
+  '15. handover: the doomsday pack (runbook, inventory, restore commands, key fingerprints), with no secret in it',
+);
 {
   const pack = path.join(base, 'handover');
   lifeboat(['--config', configFile, 'handover', '--out', pack]);
   const password = readFileSync(passFile, 'utf8').trim();
   const files = readdirSync(pack);
-  if (!files.includes('RUNBOOK.html') || !files.includes('SHA256SUMS')) problems.push(`handover: incomplete pack (${files.join(', ')})`);
-  if (files.some((f) => readFileSync(path.join(pack, f), 'utf8').includes(password))) problems.push('handover: the repository password is in the pack');
+  if (!files.includes('RUNBOOK.html') || !files.includes('SHA256SUMS'))
+    problems.push(`handover: incomplete pack (${files.join(', ')})`);
+  if (files.some((f) => readFileSync(path.join(pack, f), 'utf8').includes(password)))
+    problems.push('handover: the repository password is in the pack');
   console.log(`pack: ${pack}/RUNBOOK.html`);
 }
 
-heading('16. the daemon: `lifeboat serve` on a free loopback port, a job run through the API, the status document and metrics, then SIGTERM');
+heading(
+  '16. the daemon: `lifeboat serve` on a free loopback port, a job run through the API, the status document and metrics, then SIGTERM',
+);
 {
   console.log(`$ lifeboat --config ${configFile} serve --listen 127.0.0.1:0`);
   const started = Date.now();
@@ -279,7 +370,10 @@ heading('16. the daemon: `lifeboat serve` on a free loopback port, a job run thr
     const timer = setTimeout(() => resolve(undefined), 20_000);
     daemon.stderr.on('data', () => {
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     });
   });
   if (!url) problems.push(`serve: no listening line: ${log}`);
@@ -293,16 +387,31 @@ heading('16. the daemon: `lifeboat serve` on a free loopback port, a job run thr
       await new Promise((r) => setTimeout(r, 100));
       run = (await (await get('/api/v1/jobs/nightly/runs')).json()).runs.find((r) => r.id === run_id);
     }
-    console.log(`POST ${url}/api/v1/jobs/nightly/run → run ${run_id}: ${run?.outcome} (${run?.steps.map((s) => `${s.step}${s.source ? ` ${s.source}` : ''} ${s.outcome}`).join(', ')})`);
+    console.log(
+      `POST ${url}/api/v1/jobs/nightly/run → run ${run_id}: ${run?.outcome} (${run?.steps.map((s) => `${s.step}${s.source ? ` ${s.source}` : ''} ${s.outcome}`).join(', ')})`,
+    );
     if (run?.outcome !== 'ok') problems.push(`serve: the nightly run through the API ended ${run?.outcome}`);
     console.log(`GET ${url}/api/v1/system/backup/status:`);
     const status = await (await get('/api/v1/system/backup/status')).json();
-    const short = { last_backup: status.last_backup, last_verification: status.last_verification, next_backup: status.next_backup, sources: status.sources, alerts: status.alerts.map((a) => `${a.rule}: ${a.message}`) };
+    const short = {
+      last_backup: status.last_backup,
+      last_verification: status.last_verification,
+      next_backup: status.next_backup,
+      sources: status.sources,
+      alerts: status.alerts.map((a) => `${a.rule}: ${a.message}`),
+    };
     console.log(JSON.stringify(short, null, 2));
-    const metrics = (await (await get('/metrics')).text()).split('\n').filter((l) => /^lifeboat_(backup_last_success_timestamp_seconds|backup_size_bytes|repository_size_bytes|compliance_ok|drill_rto_seconds)\{/.test(l));
+    const metrics = (await (await get('/metrics')).text())
+      .split('\n')
+      .filter((l) =>
+        /^lifeboat_(backup_last_success_timestamp_seconds|backup_size_bytes|repository_size_bytes|compliance_ok|drill_rto_seconds)\{/.test(
+          l,
+        ),
+      );
     console.log(`GET ${url}/metrics (${Math.min(8, metrics.length)} of ${metrics.length} selected lifeboat_* lines):`);
     for (const l of metrics.slice(0, 8)) console.log(`  ${l}`);
-    if (!status.last_backup || metrics.length === 0) problems.push('serve: the status document or the metrics are empty');
+    if (!status.last_backup || metrics.length === 0)
+      problems.push('serve: the status document or the metrics are empty');
   }
   daemon.kill('SIGTERM');
   const code = await exited;

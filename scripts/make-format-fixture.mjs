@@ -10,7 +10,21 @@
 // and checks that their files are byte for byte the committed ones).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +32,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist/cli/main.js');
 if (!existsSync(cli)) fail('dist/cli/main.js is missing: run `npx tsc -p tsconfig.build.json` first');
-const { REPOSITORY_FORMAT_VERSION: version } = await import(path.join(root, 'dist/repository/repo-config.js')).catch(() =>
-  fail('cannot read REPOSITORY_FORMAT_VERSION from dist/repository/repo-config.js (moved? update this script)'),
+const { REPOSITORY_FORMAT_VERSION: version } = await import(path.join(root, 'dist/repository/repo-config.js')).catch(
+  () => fail('cannot read REPOSITORY_FORMAT_VERSION from dist/repository/repo-config.js (moved? update this script)'),
 );
 const fixture = path.join(root, 'test/fixtures', `format-v${version}`);
 if (existsSync(fixture)) fail(`${path.relative(root, fixture)} exists: a committed fixture is never regenerated`);
@@ -35,7 +49,14 @@ const cache = path.join(work, 'cache');
 const passwordFile = path.join(work, 'password.txt');
 writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
 const env = { ...process.env, LIFEBOAT_CACHE_DIR: cache, LIFEBOAT_PASSWORD_FILE: passwordFile };
-for (const k of ['LIFEBOAT_PASSWORD', 'LIFEBOAT_PASSWORD_COMMAND', 'LIFEBOAT_KEY_FILE', 'LIFEBOAT_REPOSITORY', 'LIFEBOAT_CONFIG']) delete env[k];
+for (const k of [
+  'LIFEBOAT_PASSWORD',
+  'LIFEBOAT_PASSWORD_COMMAND',
+  'LIFEBOAT_KEY_FILE',
+  'LIFEBOAT_REPOSITORY',
+  'LIFEBOAT_CONFIG',
+])
+  delete env[k];
 
 function fail(message) {
   console.error(`make-format-fixture: ${message}`);
@@ -69,7 +90,9 @@ function randomBytes(seed, n) {
 
 /** Several chunks at 1 KiB average: half random (stored raw), half text (stored zstd). */
 function bigContent() {
-  const text = Buffer.from(Array.from({ length: 400 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog\n`).join(''));
+  const text = Buffer.from(
+    Array.from({ length: 400 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog\n`).join(''),
+  );
   return Buffer.concat([randomBytes(1, 12_000), text, randomBytes(2, 4_000)]);
 }
 
@@ -179,7 +202,12 @@ function manifestOf(dir) {
       entries.push({ path: rel, type: 'symlink', target: readlinkSync(p), mtimeNs: entry.mtimeNs });
     } else if (st.isFile()) {
       const content = readFileSync(p);
-      const file = { ...entry, type: 'file', size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
+      const file = {
+        ...entry,
+        type: 'file',
+        size: content.length,
+        sha256: createHash('sha256').update(content).digest('hex'),
+      };
       if (st.nlink > 1n) {
         const first = inodes.get(st.ino);
         if (first === undefined) inodes.set(st.ino, rel);
@@ -196,10 +224,44 @@ try {
   firstTree();
   lifeboat('init', '--repo', repo, '--chunk-size', '1KiB');
   const manifest1 = manifestOf(source);
-  const first = JSON.parse(lifeboat('backup', '--repo', repo, '--json', '--host', HOST, '--tag', 'first', '--reason', 'frozen fixture, first snapshot', source).trim().split('\n').pop()).snapshot?.id;
+  const first = JSON.parse(
+    lifeboat(
+      'backup',
+      '--repo',
+      repo,
+      '--json',
+      '--host',
+      HOST,
+      '--tag',
+      'first',
+      '--reason',
+      'frozen fixture, first snapshot',
+      source,
+    )
+      .trim()
+      .split('\n')
+      .pop(),
+  ).snapshot?.id;
   const changes = secondTree();
   const manifest2 = manifestOf(source);
-  const second = JSON.parse(lifeboat('backup', '--repo', repo, '--json', '--host', HOST, '--tag', 'second', '--reason', 'frozen fixture, second snapshot', source).trim().split('\n').pop()).snapshot?.id;
+  const second = JSON.parse(
+    lifeboat(
+      'backup',
+      '--repo',
+      repo,
+      '--json',
+      '--host',
+      HOST,
+      '--tag',
+      'second',
+      '--reason',
+      'frozen fixture, second snapshot',
+      source,
+    )
+      .trim()
+      .split('\n')
+      .pop(),
+  ).snapshot?.id;
   if (!first || !second) fail('a backup did not report its snapshot id');
   lifeboat('key', 'export', '--repo', repo, '--out', path.join(work, 'recovery-key.txt'));
 
@@ -232,7 +294,12 @@ try {
   walk('');
   const sums = files
     .sort()
-    .map((f) => `${createHash('sha256').update(readFileSync(path.join(fixture, f))).digest('hex')}  ${f}\n`)
+    .map(
+      (f) =>
+        `${createHash('sha256')
+          .update(readFileSync(path.join(fixture, f)))
+          .digest('hex')}  ${f}\n`,
+    )
     .join('');
   writeFileSync(path.join(fixture, 'FILES.sha256'), sums);
   console.log(`wrote ${path.relative(root, fixture)}: snapshots ${first.slice(0, 8)} and ${second.slice(0, 8)}`);

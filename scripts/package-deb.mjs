@@ -16,7 +16,18 @@
  * Options: --no-build (use the existing dist/), --out DIR (default ./packages).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,16 +40,34 @@ const run = (cmd, argv, opts = {}) => execFileSync(cmd, argv, { stdio: ['ignore'
 
 if (!args.includes('--no-build')) run('npm', ['run', 'build', '--silent'], { cwd: root });
 for (const needed of ['dist/cli/main.js', 'dist/web/index.html']) {
-  if (!existsSync(path.join(root, needed))) throw new Error(`${needed} is missing: run \`npm run build\` (or drop --no-build)`);
+  if (!existsSync(path.join(root, needed)))
+    throw new Error(`${needed} is missing: run \`npm run build\` (or drop --no-build)`);
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-deb-'));
 try {
   // 1. The npm package, installed into a private prefix: the same tree `npm install -g` gives a user.
-  run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
   const prefix = path.join(work, 'prefix');
-  run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', path.join(work, tarball)], { cwd: work });
+  run(
+    'npm',
+    [
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      path.join(work, tarball),
+    ],
+    { cwd: work },
+  );
   const installed = path.join(prefix, 'lib', 'node_modules', pkg.name);
 
   // 2. The file system of the package.
@@ -47,7 +76,24 @@ try {
   mkdirSync(path.dirname(lib), { recursive: true });
   cpSync(installed, lib, { recursive: true, verbatimSymlinks: true });
   // Compiler intermediates of the native builds are not needed at run time.
-  execFileSync('find', [lib, '-type', 'd', '(', '-name', 'obj.target', '-o', '-name', '.deps', ')', '-prune', '-exec', 'rm', '-rf', '{}', '+']);
+  execFileSync('find', [
+    lib,
+    '-type',
+    'd',
+    '(',
+    '-name',
+    'obj.target',
+    '-o',
+    '-name',
+    '.deps',
+    ')',
+    '-prune',
+    '-exec',
+    'rm',
+    '-rf',
+    '{}',
+    '+',
+  ]);
 
   const debian = path.join(root, 'packaging/debian');
   const put = (from, to, mode) => {
@@ -56,7 +102,8 @@ try {
     chmodSync(to, mode);
   };
   put(path.join(debian, 'lifeboat.sh'), path.join(stage, 'usr/bin/lifeboat'), 0o755);
-  for (const unit of ['lifeboat.service', 'lifeboat-replicate@.service']) put(path.join(debian, unit), path.join(stage, 'lib/systemd/system', unit), 0o644);
+  for (const unit of ['lifeboat.service', 'lifeboat-replicate@.service'])
+    put(path.join(debian, unit), path.join(stage, 'lib/systemd/system', unit), 0o644);
   put(path.join(debian, 'read-all-files.conf'), path.join(stage, 'usr/share/lifeboat/read-all-files.conf'), 0o644);
   const { CONFIG_TEMPLATE } = await import(pathToFileURL(path.join(root, 'dist/config/template.js')).href);
   mkdirSync(path.join(stage, 'etc/lifeboat'), { recursive: true });
@@ -87,7 +134,8 @@ Description: encrypted, deduplicated backups that prove they restore
 `,
   );
   writeFileSync(path.join(control, 'conffiles'), '/etc/lifeboat/lifeboat.yaml\n');
-  for (const script of ['postinst', 'prerm', 'postrm']) put(path.join(debian, script), path.join(control, script), 0o755);
+  for (const script of ['postinst', 'prerm', 'postrm'])
+    put(path.join(debian, script), path.join(control, script), 0o755);
 
   mkdirSync(outDir, { recursive: true });
   const deb = path.join(outDir, `lifeboat_${pkg.version}_${arch}.deb`);

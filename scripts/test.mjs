@@ -32,7 +32,11 @@ for (const part of parts) {
   mkdirSync(path.dirname(out), { recursive: true });
   rmSync(out, { force: true });
   const args = [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...part.args];
-  const run = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, CI: process.env.CI ?? 'true' } });
+  const run = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, CI: process.env.CI ?? 'true' },
+  });
   if ((run.status ?? 1) !== 0 && totals.exit === 0) totals.exit = run.status ?? 1;
   addReport(out);
 }
@@ -48,7 +52,9 @@ function addReport(file) {
     totals.failed += failed;
     totals.skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
     for (const f of report.testResults ?? []) {
-      for (const t of f.assertionResults ?? []) if (t.status !== 'passed' && t.status !== 'failed') totals.skippedNames.push(`${path.relative(root, f.name)} > ${t.fullName}`);
+      for (const t of f.assertionResults ?? [])
+        if (t.status !== 'passed' && t.status !== 'failed')
+          totals.skippedNames.push(`${path.relative(root, f.name)} > ${t.fullName}`);
     }
   } catch {
     totals.failed = Math.max(totals.failed, 1);
@@ -59,6 +65,7 @@ const seconds = ((Date.now() - started) / 1000).toFixed(0);
 console.log(`\nsuite finished in ${seconds} s`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 // The whole suite runs every test: a skipped one (a server missing, a forgotten .skip) fails it.
-if (wholeSuite && totals.skipped > 0) console.log(`skipped tests fail the suite:\n${totals.skippedNames.map((n) => `  ${n}`).join('\n')}`);
+if (wholeSuite && totals.skipped > 0)
+  console.log(`skipped tests fail the suite:\n${totals.skippedNames.map((n) => `  ${n}`).join('\n')}`);
 const bad = totals.failed > 0 || totals.passed === 0 || (wholeSuite && totals.skipped > 0);
 process.exit(totals.exit !== 0 ? totals.exit : bad ? 1 : 0);

@@ -38,25 +38,50 @@ export { handover, type HandoverOptions, type HandoverResult } from './handover/
 export type { Inventory } from './handover/inventory.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
 export type { SweepReport, SweptResource } from './leftovers/sweep.js';
-export { sweepWithSourceRemovers as sweepLeftovers, type SweepWithSourcesOptions as SweepOptions } from './sources/leftover-removers.js';
+export {
+  sweepWithSourceRemovers as sweepLeftovers,
+  type SweepWithSourcesOptions as SweepOptions,
+} from './sources/leftover-removers.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
 export * as pitr from './sources/postgres/pitr/index.js';
 export { VERSION } from './version.js';
 export { replicate, type ReplicateResult } from './sources/sqlite/continuous/replicate.js';
 export type { ReplicateOptions } from './sources/sqlite/continuous/replicator.js';
-export { restoreToTime, type RestorePointOptions, type RestoredPoint } from './sources/sqlite/continuous/restore-point.js';
+export {
+  restoreToTime,
+  type RestorePointOptions,
+  type RestoredPoint,
+} from './sources/sqlite/continuous/restore-point.js';
 export { readReplicationStatuses, type ReplicationStatus } from './sources/sqlite/continuous/replication-status.js';
 export { guard } from './jobs/guard-api.js';
 export type { GuardOptions, GuardBackup } from './jobs/guard.js';
 export { runJob, newRunId, type RunJobOptions, type JobResult, type JobStepResult } from './jobs/run-job.js';
-export { backupSource, restoreSource, type SourceBackupOptions, type SourceBackupResult, type SourceRestoreOptions, type SourceRestoreResult } from './sources/run-source.js';
+export {
+  backupSource,
+  restoreSource,
+  type SourceBackupOptions,
+  type SourceBackupResult,
+  type SourceRestoreOptions,
+  type SourceRestoreResult,
+} from './sources/run-source.js';
 export { forget, type ForgetOptions, type ForgetResult } from './retention/forget.js';
 export { policyFromConfig, describePolicy, type RetentionPolicy } from './retention/policy.js';
 export { parseConfig } from './config/load.js';
 export type { LifeboatConfig } from './config/schema.js';
 export { CONFIG_TEMPLATE } from './config/template.js';
 export { openConfig, openRepository } from './library/configured.js';
-export { listSnapshots, resolveSnapshot, listFiles, dumpFile, findFiles, diffSnapshots, type SnapshotRef, type SnapshotEntryAt, type FindMatch, type DiffEntry } from './library/browse.js';
+export {
+  listSnapshots,
+  resolveSnapshot,
+  listFiles,
+  dumpFile,
+  findFiles,
+  diffSnapshots,
+  type SnapshotRef,
+  type SnapshotEntryAt,
+  type FindMatch,
+  type DiffEntry,
+} from './library/browse.js';
 export { compliance, status, type ComplianceReport } from './library/reports.js';
 export type { ComplianceCheck } from './compliance/evaluate.js';
 export type { StatusDocument } from './daemon/status.js';

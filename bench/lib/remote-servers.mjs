@@ -70,7 +70,9 @@ export function childPids(pid) {
     try {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -95,7 +97,9 @@ function run(cmd, args) {
 
 function track(child, limit) {
   let output = '';
-  const collect = (d) => { output = (output + d).slice(-limit); };
+  const collect = (d) => {
+    output = (output + d).slice(-limit);
+  };
   child.stdout.setEncoding('utf8').on('data', collect);
   child.stderr.setEncoding('utf8').on('data', collect);
   return () => output;
@@ -116,7 +120,10 @@ function stopper(child, dir) {
 function sshBanner(port) {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
-    const done = (ok) => { sock.destroy(); resolve(ok); };
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(1000, () => done(false));
     sock.once('error', () => done(false));
     sock.once('data', (d) => done(d.toString('latin1').startsWith('SSH-')));
@@ -140,41 +147,60 @@ export async function startSshd() {
     const port = await freePort();
     const hostKey = path.join(dir, 'host_key');
     const clientKey = path.join(dir, 'client_key');
-    for (const f of [hostKey, clientKey]) run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-bench', '-f', f]);
+    for (const f of [hostKey, clientKey])
+      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-bench', '-f', f]);
     const authorized = path.join(dir, 'authorized_keys');
     fs.writeFileSync(authorized, fs.readFileSync(`${clientKey}.pub`), { mode: 0o644 });
     const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
     const knownHosts = path.join(dir, 'known_hosts');
     fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostPublicKey}\n`, { mode: 0o600 });
     const config = path.join(dir, 'sshd_config');
-    fs.writeFileSync(config, [
-      'ListenAddress 127.0.0.1',
-      `PidFile ${path.join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${authorized}`,
-      'UsePAM no',
-      'StrictModes no',
-      'PermitRootLogin yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'Subsystem sftp internal-sftp',
-      'LogLevel INFO',
-      'MaxStartups 64',
-      '',
-    ].join('\n'), { mode: 0o600 });
+    fs.writeFileSync(
+      config,
+      [
+        'ListenAddress 127.0.0.1',
+        `PidFile ${path.join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${authorized}`,
+        'UsePAM no',
+        'StrictModes no',
+        'PermitRootLogin yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'Subsystem sftp internal-sftp',
+        'LogLevel INFO',
+        'MaxStartups 64',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation directory
-    child = spawn(SSHD, ['-D', '-e', '-f', config, '-p', String(port), '-h', hostKey], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(SSHD, ['-D', '-e', '-f', config, '-p', String(port), '-h', hostKey], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     output = track(child, 8000);
-    await waitUntil(async () => {
-      if (child.exitCode !== null) throw new Error(`sshd exited: ${output()}`);
-      return sshBanner(port);
-    }, 15_000, output);
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`sshd exited: ${output()}`);
+        return sshBanner(port);
+      },
+      15_000,
+      output,
+    );
     const version = (spawnSync(SSHD, ['-V'], { encoding: 'utf8' }).stderr || '').trim().split('\n')[0];
     return {
-      kind: 'sshd', version, port, dir, clientKey, knownHosts, hostPublicKey, pid: child.pid,
+      kind: 'sshd',
+      version,
+      port,
+      dir,
+      clientKey,
+      knownHosts,
+      hostPublicKey,
+      pid: child.pid,
       url: (p) => `sftp://root@127.0.0.1:${port}${p}`,
       cpuSeconds: () => processCpuSeconds(child.pid),
       settle: () => waitForNoChildren(child.pid),
-      output, stop: cleanup,
+      output,
+      stop: cleanup,
     };
   } catch (e) {
     await cleanup();
@@ -200,27 +226,43 @@ export async function startS3rver({ dataDir, stateDir }) {
     fs.chmodSync(credentialsFile, 0o600);
     const port = await freePort();
     // --openssl-legacy-provider: s3rver's continuation tokens use a cipher OpenSSL 3 keeps there.
-    child = spawn(process.execPath, ['--openssl-legacy-provider', S3RVER_LAUNCHER, dataDir, String(port)],
-      { cwd: stateDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['--openssl-legacy-provider', S3RVER_LAUNCHER, dataDir, String(port)], {
+      cwd: stateDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     output = track(child, 4000);
     const endpoint = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => {
-      if (child.exitCode !== null) throw new Error(`s3rver exited: ${output()}`);
-      const res = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      return res.ok;
-    }, 15_000, output);
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`s3rver exited: ${output()}`);
+        const res = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        return res.ok;
+      },
+      15_000,
+      output,
+    );
     let version = 'unknown';
     try {
       const pkg = path.resolve(here, '../../node_modules/s3rver/package.json');
       version = `s3rver ${JSON.parse(fs.readFileSync(pkg, 'utf8')).version}`;
-    } catch { /* not fatal */ }
+    } catch {
+      /* not fatal */
+    }
     return {
-      kind: 's3rver', version, port, pid: child.pid, endpoint, dataDir, credentialsFile,
-      accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER',
+      kind: 's3rver',
+      version,
+      port,
+      pid: child.pid,
+      endpoint,
+      dataDir,
+      credentialsFile,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
       cpuSeconds: () => processCpuSeconds(child.pid),
       settle: async () => true,
-      output, stop: cleanup,
+      output,
+      stop: cleanup,
     };
   } catch (e) {
     await cleanup();
@@ -233,7 +275,11 @@ export function s3rverObjectBytes(dir) {
   let total = 0;
   const walk = (d) => {
     let entries;
-    try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);

@@ -31,10 +31,14 @@ export async function waitForQuietMachine({ maxLoad, maxWaitS, intervalS = 60, l
       return { clean: true, waitedSeconds: waited, checks, final: load };
     }
     if (waited + intervalS > maxWaitS) {
-      log(`load: ${load.uptime} — still above ${maxLoad} after ${waited} s of waiting; measuring anyway (recorded as not clean)`);
+      log(
+        `load: ${load.uptime} — still above ${maxLoad} after ${waited} s of waiting; measuring anyway (recorded as not clean)`,
+      );
       return { clean: false, waitedSeconds: waited, checks, final: load };
     }
-    log(`load: ${load.uptime} — above ${maxLoad} (another benchmark?), checking again in ${intervalS} s (waited ${waited} s of at most ${maxWaitS} s)`);
+    log(
+      `load: ${load.uptime} — above ${maxLoad} (another benchmark?), checking again in ${intervalS} s (waited ${waited} s of at most ${maxWaitS} s)`,
+    );
     await sleep(intervalS * 1000);
   }
 }
@@ -87,16 +91,28 @@ export async function ensurePristine({ work, scale, seed, generator, log }) {
   log(`dataset: generating scale ${scale}, seed ${seed} into ${dir} (once; reused by later runs)`);
   const t0 = Date.now();
   const stdout = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [generator, 'gen', dir, '--seed', String(seed), '--scale', String(scale)],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [generator, 'gen', dir, '--seed', String(seed), '--scale', String(scale)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`dataset generator exited with ${code}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`dataset generator exited with ${code}`)),
+    );
   });
   let report;
-  try { report = JSON.parse(stdout.trim().split('\n').pop()); } catch { report = { raw: stdout }; }
-  fs.writeFileSync(marker, `${JSON.stringify({ generator, seed, scale, completedAt: new Date().toISOString(), report }, null, 2)}\n`);
+  try {
+    report = JSON.parse(stdout.trim().split('\n').pop());
+  } catch {
+    report = { raw: stdout };
+  }
+  fs.writeFileSync(
+    marker,
+    `${JSON.stringify({ generator, seed, scale, completedAt: new Date().toISOString(), report }, null, 2)}\n`,
+  );
   log(`dataset: generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { dir, source: 'generated', report };
 }
@@ -142,31 +158,66 @@ const mb = (kb) => (kb === null || kb === undefined ? '-' : ((kb * 1024) / 1e6).
 export function formatRemoteReport(doc) {
   const out = [];
   const ds = doc.dataset;
-  out.push(`Backup and restore throughput by repository location (${doc.options.mode} cache, ${doc.options.runs} run${doc.options.runs > 1 ? 's, medians' : ''})`);
-  out.push(`dataset: ${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB (${ds.scale !== undefined ? `scale ${ds.scale}, seed ${ds.seed}` : ds.path})`);
-  out.push(`load before measuring: ${doc.load.final.uptime}${doc.load.clean ? '' : '  (ABOVE THE LIMIT: figures may be disturbed)'}`);
-  const other = Object.values(doc.targets).flatMap((t) => (t.runs ?? []).map((r) => r.otherWork?.busyCores)).filter((x) => typeof x === 'number');
+  out.push(
+    `Backup and restore throughput by repository location (${doc.options.mode} cache, ${doc.options.runs} run${doc.options.runs > 1 ? 's, medians' : ''})`,
+  );
+  out.push(
+    `dataset: ${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB (${ds.scale !== undefined ? `scale ${ds.scale}, seed ${ds.seed}` : ds.path})`,
+  );
+  out.push(
+    `load before measuring: ${doc.load.final.uptime}${doc.load.clean ? '' : '  (ABOVE THE LIMIT: figures may be disturbed)'}`,
+  );
+  const other = Object.values(doc.targets)
+    .flatMap((t) => (t.runs ?? []).map((r) => r.otherWork?.busyCores))
+    .filter((x) => typeof x === 'number');
   if (other.length) {
     const noisy = Object.values(doc.targets).some((t) => (t.runs ?? []).some((r) => r.otherWork && !r.otherWork.clean));
-    out.push(`other work before each target: at most ${Math.max(...other).toFixed(2)} cores busy${noisy ? ` (ABOVE --max-other-cores ${doc.options.maxOtherCores} for some: figures may be disturbed)` : ''}`);
+    out.push(
+      `other work before each target: at most ${Math.max(...other).toFixed(2)} cores busy${noisy ? ` (ABOVE --max-other-cores ${doc.options.maxOtherCores} for some: figures may be disturbed)` : ''}`,
+    );
   }
   out.push('');
-  const header = ['target', 'backup MB/s', 'restore MB/s', 'backup s', 'restore s', 'CPU s (b/r)', 'server CPU s (b/r)', 'peak RSS MB (b/r)', 'repo MB', 'init s'];
+  const header = [
+    'target',
+    'backup MB/s',
+    'restore MB/s',
+    'backup s',
+    'restore s',
+    'CPU s (b/r)',
+    'server CPU s (b/r)',
+    'peak RSS MB (b/r)',
+    'repo MB',
+    'init s',
+  ];
   const rows = [];
   for (const [name, t] of Object.entries(doc.targets)) {
-    if (t.status === 'skipped') { rows.push([name, `SKIPPED: ${t.reason}`]); continue; }
+    if (t.status === 'skipped') {
+      rows.push([name, `SKIPPED: ${t.reason}`]);
+      continue;
+    }
     const s = t.summary;
-    if (!s || s.runsOk === 0) { rows.push([name, `FAILED (${t.runs.map((r) => r.failedStep).join(', ')})`]); continue; }
+    if (!s || s.runsOk === 0) {
+      rows.push([name, `FAILED (${t.runs.map((r) => r.failedStep).join(', ')})`]);
+      continue;
+    }
     rows.push([
-      name, f(s.backupMBps), f(s.restoreMBps), f(s.backupWallSeconds, 2), f(s.restoreWallSeconds, 2),
+      name,
+      f(s.backupMBps),
+      f(s.restoreMBps),
+      f(s.backupWallSeconds, 2),
+      f(s.restoreWallSeconds, 2),
       `${f(s.backupCpuSeconds)} / ${f(s.restoreCpuSeconds)}`,
       t.server ? `${f(s.backupServerCpuSeconds)} / ${f(s.restoreServerCpuSeconds)}` : '-',
       `${mb(s.backupMaxRssKB)} / ${mb(s.restoreMaxRssKB)}`,
-      s.repoBytes === null ? '-' : (s.repoBytes / 1e6).toFixed(1), f(s.initWallSeconds, 2),
+      s.repoBytes === null ? '-' : (s.repoBytes / 1e6).toFixed(1),
+      f(s.initWallSeconds, 2),
     ]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => String(r[i]).length)),
+  );
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
   out.push(line(header));
   for (const r of rows) out.push(r.length > 2 ? line(r) : `${String(r[0]).padEnd(widths[0])}  ${r[1]}`);
   out.push('');
@@ -176,8 +227,15 @@ export function formatRemoteReport(doc) {
   out.push('restore verification:');
   for (const [name, t] of Object.entries(doc.targets)) {
     for (const r of t.runs ?? []) {
-      if (!r.verify) { out.push(`  ${name} run ${r.run}: not verified (${r.failedStep ? `${r.failedStep} failed: ${r.failureTail?.split('\n').pop() ?? ''}` : 'no restore'})`); continue; }
-      out.push(`  ${name} run ${r.run}: ${r.verify.ok ? `OK (${r.verify.files} files, ${r.verify.bytes} bytes)` : 'MISMATCH'}`);
+      if (!r.verify) {
+        out.push(
+          `  ${name} run ${r.run}: not verified (${r.failedStep ? `${r.failedStep} failed: ${r.failureTail?.split('\n').pop() ?? ''}` : 'no restore'})`,
+        );
+        continue;
+      }
+      out.push(
+        `  ${name} run ${r.run}: ${r.verify.ok ? `OK (${r.verify.files} files, ${r.verify.bytes} bytes)` : 'MISMATCH'}`,
+      );
       if (!r.verify.ok) for (const d of r.verify.differences) out.push(`      ${d.path}: ${d.problem}`);
     }
   }

@@ -20,10 +20,25 @@ export const RESTIC_TARGETS = ['restic-local', 'restic-sftp'];
 export const S3_BUCKET = 'lifeboat-bench';
 
 /** Variables that would change how the CLIs authenticate; removed from the children's environment. */
-const SCRUB = ['LIFEBOAT_PASSWORD', 'LIFEBOAT_PASSWORD_FILE', 'LIFEBOAT_PASSWORD_COMMAND', 'LIFEBOAT_KEY_FILE',
-  'LIFEBOAT_REPOSITORY', 'LIFEBOAT_CONFIG', 'LIFEBOAT_SFTP_PASSWORD', 'SSH_AUTH_SOCK', 'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3',
-  'RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_REPOSITORY'];
+const SCRUB = [
+  'LIFEBOAT_PASSWORD',
+  'LIFEBOAT_PASSWORD_FILE',
+  'LIFEBOAT_PASSWORD_COMMAND',
+  'LIFEBOAT_KEY_FILE',
+  'LIFEBOAT_REPOSITORY',
+  'LIFEBOAT_CONFIG',
+  'LIFEBOAT_SFTP_PASSWORD',
+  'SSH_AUTH_SOCK',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_S3',
+  'RESTIC_PASSWORD',
+  'RESTIC_PASSWORD_FILE',
+  'RESTIC_REPOSITORY',
+];
 
 export function baseEnv() {
   const env = { ...process.env };
@@ -39,15 +54,32 @@ export function writeLifeboatConfig({ work, repos, sshd, s3 }) {
   const passwordFile = path.join(work, 'repo.pass');
   fs.writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   const config = path.join(work, 'lifeboat.yaml');
-  const lines = ['version: 1', 'repositories:',
-    '  local:', `    url: ${repos.local}`, `    password_file: ${passwordFile}`];
+  const lines = [
+    'version: 1',
+    'repositories:',
+    '  local:',
+    `    url: ${repos.local}`,
+    `    password_file: ${passwordFile}`,
+  ];
   if (sshd) {
-    lines.push('  sftp:', `    url: ${sshd.url(repos.sftp)}`, `    identity_file: ${sshd.clientKey}`,
-      `    known_hosts: ${sshd.knownHosts}`, `    password_file: ${passwordFile}`);
+    lines.push(
+      '  sftp:',
+      `    url: ${sshd.url(repos.sftp)}`,
+      `    identity_file: ${sshd.clientKey}`,
+      `    known_hosts: ${sshd.knownHosts}`,
+      `    password_file: ${passwordFile}`,
+    );
   }
   if (s3) {
-    lines.push('  s3:', `    url: s3://${S3_BUCKET}/repo`, `    endpoint: ${s3.endpoint}`, '    region: us-east-1',
-      '    path_style: true', `    credentials_file: ${s3.credentialsFile}`, `    password_file: ${passwordFile}`);
+    lines.push(
+      '  s3:',
+      `    url: s3://${S3_BUCKET}/repo`,
+      `    endpoint: ${s3.endpoint}`,
+      '    region: us-east-1',
+      '    path_style: true',
+      `    credentials_file: ${s3.credentialsFile}`,
+      `    password_file: ${passwordFile}`,
+    );
   }
   fs.writeFileSync(config, `${lines.join('\n')}\n`);
   return config;
@@ -77,9 +109,24 @@ export function resticTarget(name, { bin, cache, data, restore, repoDir, sshd })
   const extra = [];
   if (name === 'restic-sftp') {
     repo = `sftp:root@127.0.0.1:${repoDir}`;
-    const ssh = ['ssh', '-F', '/dev/null', '-i', sshd.clientKey, '-p', String(sshd.port),
-      '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-      'root@127.0.0.1', '-s', 'sftp'].join(' ');
+    const ssh = [
+      'ssh',
+      '-F',
+      '/dev/null',
+      '-i',
+      sshd.clientKey,
+      '-p',
+      String(sshd.port),
+      '-o',
+      `UserKnownHostsFile=${sshd.knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      'root@127.0.0.1',
+      '-s',
+      'sftp',
+    ].join(' ');
     extra.push('-o', `sftp.command=${ssh}`);
   }
   const r = (...args) => ({ cmd: bin, args: ['-r', repo, ...extra, ...args] });

@@ -62,17 +62,26 @@ export function formatReport(doc) {
   const ds = doc.dataset;
   const runsNote = doc.options.runs > 1 ? `median of ${doc.options.runs} runs` : '1 run';
   out.push(`Lifeboat benchmark — ${doc.options.mode} cache, ${runsNote}`);
-  out.push(`dataset: ${ds.path} (${int(ds.files)} files, ${fmt(mb(ds.bytes), 1)} MB${ds.scale !== undefined ? `, scale ${ds.scale}, seed ${ds.seed}` : ''})`);
-  out.push(`host: ${doc.host.cpus} × ${doc.host.cpuModel}, ${fmt(doc.host.memoryBytes / 1e9, 1)} GB RAM, node ${doc.host.node}`);
+  out.push(
+    `dataset: ${ds.path} (${int(ds.files)} files, ${fmt(mb(ds.bytes), 1)} MB${ds.scale !== undefined ? `, scale ${ds.scale}, seed ${ds.seed}` : ''})`,
+  );
+  out.push(
+    `host: ${doc.host.cpus} × ${doc.host.cpuModel}, ${fmt(doc.host.memoryBytes / 1e9, 1)} GB RAM, node ${doc.host.node}`,
+  );
   for (const n of names) {
     const t = doc.tools[n];
-    const what = t.status === 'skipped' ? `SKIPPED — ${t.reason}` : `${t.version}${t.status === 'failed' ? '  (FAILED)' : ''}`;
+    const what =
+      t.status === 'skipped' ? `SKIPPED — ${t.reason}` : `${t.version}${t.status === 'failed' ? '  (FAILED)' : ''}`;
     out.push(`  ${n.padEnd(9)} ${what}`);
   }
   out.push('');
 
-  const w0 = 14, w = 12;
-  const head = pad('', w0) + names.map((n) => pad(n, w)).join('') + ratioNames.map((r) => pad(r, Math.max(w, r.length + 2))).join('');
+  const w0 = 14,
+    w = 12;
+  const head =
+    pad('', w0) +
+    names.map((n) => pad(n, w)).join('') +
+    ratioNames.map((r) => pad(r, Math.max(w, r.length + 2))).join('');
   const rows = [
     ['wall s', (s) => fmt(s?.wallSeconds, 2), true],
     ['CPU s', (s) => fmt(s?.cpuSeconds, 2)],
@@ -108,7 +117,10 @@ export function formatReport(doc) {
     const t = doc.tools[n];
     for (const r of t.runs) {
       const prefix = `  ${n.padEnd(9)}${doc.options.runs > 1 ? ` run ${r.run}` : ''}`;
-      if (!r.verify) { out.push(`${prefix} not verified (${r.failedStep ? `step ${r.failedStep} failed` : 'no restore'})`); continue; }
+      if (!r.verify) {
+        out.push(`${prefix} not verified (${r.failedStep ? `step ${r.failedStep} failed` : 'no restore'})`);
+        continue;
+      }
       const v = r.verify;
       if (v.ok) out.push(`${prefix} OK — ${int(v.files)} files, ${int(v.dirs)} dirs, ${int(v.bytes)} bytes identical`);
       else {
@@ -123,7 +135,9 @@ export function formatReport(doc) {
     out.push('', 'FAILED steps:');
     for (const { n, r } of failures) {
       const s = r.steps[r.failedStep] || {};
-      out.push(`  ${n} run ${r.run}: ${r.failedStep} (${s.error || `exit ${s.exitCode}${s.signal ? `, signal ${s.signal}` : ''}`}) — log ${s.log || r.failureLog || '?'}`);
+      out.push(
+        `  ${n} run ${r.run}: ${r.failedStep} (${s.error || `exit ${s.exitCode}${s.signal ? `, signal ${s.signal}` : ''}`}) — log ${s.log || r.failureLog || '?'}`,
+      );
       if (r.failureTail) out.push(...r.failureTail.split('\n').map((l) => `      ${l}`));
     }
   }

@@ -49,16 +49,29 @@ function variants(tools, dir, live) {
     ]) {
       const repo = path.join(dir, `repo-${out.length}`);
       const config = path.join(dir, `lifeboat-${out.length}.yaml`);
-      fs.writeFileSync(config, `version: 1\nrepositories:\n  r: { url: ${repo}, password_file: ${pass} }\nsources:\n  db: { type: sqlite, path: ${live} }\n`);
+      fs.writeFileSync(
+        config,
+        `version: 1\nrepositories:\n  r: { url: ${repo}, password_file: ${pass} }\nsources:\n  db: { type: sqlite, path: ${live} }\n`,
+      );
       const env = { LIFEBOAT_CACHE_DIR: path.join(dir, `cache-${out.length}`) };
-      out.push({ label, repo, init: () => run(node, [main, '--config', config, 'init'], env, `${label} init`), backup: () => run(node, [main, '--config', config, ...backupArgs], env, `${label} backup`) });
+      out.push({
+        label,
+        repo,
+        init: () => run(node, [main, '--config', config, 'init'], env, `${label} init`),
+        backup: () => run(node, [main, '--config', config, ...backupArgs], env, `${label} backup`),
+      });
     }
   }
   const restic = tools.find((t) => t.name === 'restic');
   if (restic) {
     const repo = path.join(dir, 'repo-restic');
     const env = { RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(dir, 'cache-restic') };
-    out.push({ label: 'restic', repo, init: () => run(restic.binary, ['-r', repo, 'init'], env, 'restic init'), backup: () => run(restic.binary, ['-r', repo, 'backup', '--host', 'bench', live], env, 'restic backup') });
+    out.push({
+      label: 'restic',
+      repo,
+      init: () => run(restic.binary, ['-r', repo, 'init'], env, 'restic init'),
+      backup: () => run(restic.binary, ['-r', repo, 'backup', '--host', 'bench', live], env, 'restic backup'),
+    });
   }
   return out;
 }
@@ -79,7 +92,9 @@ export async function compareSqliteAddedBytes({ pristine, work, generator, tools
       fs.utimesSync(live, mtime, mtime);
       v.backup();
       const added = (await treeBytes(v.repo)) - first;
-      log(`sqlite: ${v.label.padEnd(26)} first backup ${(first / 1e6).toFixed(1)} MB, added after the 1% update ${(added / 1e6).toFixed(2)} MB`);
+      log(
+        `sqlite: ${v.label.padEnd(26)} first backup ${(first / 1e6).toFixed(1)} MB, added after the 1% update ${(added / 1e6).toFixed(2)} MB`,
+      );
       results.push({ tool: v.label, firstBackupBytes: first, addedBytes: added });
     }
   } finally {
@@ -88,13 +103,21 @@ export async function compareSqliteAddedBytes({ pristine, work, generator, tools
   const restic = results.find((r) => r.tool === 'restic');
   const source = results.find((r) => r.tool === 'lifeboat (sqlite source)');
   const ratio = restic && source ? source.addedBytes / restic.addedBytes : null;
-  return { databaseBytes, results, lifeboatToResticRatio: ratio, meetsHalfOfRestic: ratio === null ? null : ratio <= 0.5 };
+  return {
+    databaseBytes,
+    results,
+    lifeboatToResticRatio: ratio,
+    meetsHalfOfRestic: ratio === null ? null : ratio <= 0.5,
+  };
 }
 
 export function formatSqliteComparison(c) {
   if (!c) return '';
   const lines = ['', 'SQLite database, bytes added by the backup after the 1% row update:'];
   for (const r of c.results) lines.push(`  ${r.tool.padEnd(26)} ${(r.addedBytes / 1e6).toFixed(2).padStart(8)} MB`);
-  if (c.lifeboatToResticRatio !== null) lines.push(`  Lifeboat sqlite source / restic: ${c.lifeboatToResticRatio.toFixed(2)} (bar: at most 0.50) — ${c.meetsHalfOfRestic ? 'MET' : 'NOT MET'}`);
+  if (c.lifeboatToResticRatio !== null)
+    lines.push(
+      `  Lifeboat sqlite source / restic: ${c.lifeboatToResticRatio.toFixed(2)} (bar: at most 0.50) — ${c.meetsHalfOfRestic ? 'MET' : 'NOT MET'}`,
+    );
   return lines.join('\n');
 }

@@ -43,7 +43,11 @@ export function describeTool(name, { repoRoot }) {
     const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
     const base = { name, binary: main, installHint: 'npm run build' };
     if (!fs.existsSync(main)) {
-      return { ...base, available: false, reason: `not built: ${path.relative(process.cwd(), main) || main} is missing (run \`npm run build\`)` };
+      return {
+        ...base,
+        available: false,
+        reason: `not built: ${path.relative(process.cwd(), main) || main} is missing (run \`npm run build\`)`,
+      };
     }
     const node = process.execPath;
     return {
@@ -61,7 +65,8 @@ export function describeTool(name, { repoRoot }) {
   if (name === 'restic') {
     const bin = which('restic');
     const base = { name, binary: bin, installHint: 'apt-get install -y restic' };
-    if (!bin) return { ...base, available: false, reason: 'not installed: restic is not on PATH (apt-get install -y restic)' };
+    if (!bin)
+      return { ...base, available: false, reason: 'not installed: restic is not on PATH (apt-get install -y restic)' };
     return {
       ...base,
       available: true,
@@ -77,7 +82,12 @@ export function describeTool(name, { repoRoot }) {
   if (name === 'borg') {
     const bin = which('borg');
     const base = { name, binary: bin, installHint: 'apt-get install -y borgbackup' };
-    if (!bin) return { ...base, available: false, reason: 'not installed: borg is not on PATH (apt-get install -y borgbackup)' };
+    if (!bin)
+      return {
+        ...base,
+        available: false,
+        reason: 'not installed: borg is not on PATH (apt-get install -y borgbackup)',
+      };
     return {
       ...base,
       available: true,
@@ -89,7 +99,10 @@ export function describeTool(name, { repoRoot }) {
       }),
       commands: ({ repo, data, restore }) => ({
         init: { cmd: bin, args: ['init', '--encryption=repokey', repo] },
-        backup: (n) => ({ cmd: bin, args: ['create', '--stats', '--compression', BORG_COMPRESSION, `${repo}::snap${n}`, data] }),
+        backup: (n) => ({
+          cmd: bin,
+          args: ['create', '--stats', '--compression', BORG_COMPRESSION, `${repo}::snap${n}`, data],
+        }),
         // borg extracts paths relative to the cwd (leading "/" stripped): lands at restore + data
         restore: { cmd: bin, args: ['extract', `${repo}::snap3`], cwd: restore },
       }),

@@ -47,9 +47,14 @@ export async function treeBytes(root) {
 
 /** { files, dirs, bytes } for a tree. */
 export async function treeStats(root) {
-  let files = 0, dirs = 0, bytes = 0;
+  let files = 0,
+    dirs = 0,
+    bytes = 0;
   for (const e of (await walkTree(root)).values()) {
-    if (e.type === 'file') { files++; bytes += e.size; } else if (e.type === 'dir') dirs++;
+    if (e.type === 'file') {
+      files++;
+      bytes += e.size;
+    } else if (e.type === 'dir') dirs++;
   }
   return { files, dirs, bytes };
 }
@@ -77,22 +82,39 @@ export async function compareTrees(expectedRoot, actualRoot, { concurrency = 4, 
     return { ok: false, files: 0, dirs: 0, bytes: 0, differences, moreDifferences, seconds: 0 };
   }
   const [expected, actual] = await Promise.all([walkTree(expectedRoot), walkTree(actualRoot)]);
-  let files = 0, dirs = 0, bytes = 0;
+  let files = 0,
+    dirs = 0,
+    bytes = 0;
   const toHash = [];
   for (const [rel, e] of expected) {
     const a = actual.get(rel);
-    if (!a) { report(rel, `missing in restore (${e.type})`); continue; }
-    if (a.type !== e.type) { report(rel, `type ${a.type} in restore, expected ${e.type}`); continue; }
-    if (e.type === 'dir') { dirs++; continue; }
+    if (!a) {
+      report(rel, `missing in restore (${e.type})`);
+      continue;
+    }
+    if (a.type !== e.type) {
+      report(rel, `type ${a.type} in restore, expected ${e.type}`);
+      continue;
+    }
+    if (e.type === 'dir') {
+      dirs++;
+      continue;
+    }
     if (e.type === 'symlink') {
-      const [te, ta] = await Promise.all([fsp.readlink(path.join(expectedRoot, rel)), fsp.readlink(path.join(actualRoot, rel))]);
+      const [te, ta] = await Promise.all([
+        fsp.readlink(path.join(expectedRoot, rel)),
+        fsp.readlink(path.join(actualRoot, rel)),
+      ]);
       if (te !== ta) report(rel, `symlink target ${JSON.stringify(ta)}, expected ${JSON.stringify(te)}`);
       continue;
     }
     if (e.type !== 'file') continue;
     files++;
     bytes += e.size;
-    if (a.size !== e.size) { report(rel, `size ${a.size}, expected ${e.size}`); continue; }
+    if (a.size !== e.size) {
+      report(rel, `size ${a.size}, expected ${e.size}`);
+      continue;
+    }
     toHash.push(rel);
   }
   for (const [rel, a] of actual) if (!expected.has(rel)) report(rel, `extra in restore (${a.type})`);

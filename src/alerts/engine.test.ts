@@ -14,8 +14,22 @@ import { webhookNotifier } from './notifiers/webhook.js';
 import type { AlertCondition } from './rules.js';
 
 const fast = { attempts: 4, baseDelayMs: 5 };
-const failed: AlertCondition = { key: 'backup_failed/nightly/db/local', rule: 'backup_failed', severity: 'critical', job: 'nightly', source: 'db', repository: 'local', message: 'backup of db to local failed' };
-const full: AlertCondition = { key: 'low_free_space/local', rule: 'low_free_space', severity: 'warning', repository: 'local', message: '3% free' };
+const failed: AlertCondition = {
+  key: 'backup_failed/nightly/db/local',
+  rule: 'backup_failed',
+  severity: 'critical',
+  job: 'nightly',
+  source: 'db',
+  repository: 'local',
+  message: 'backup of db to local failed',
+};
+const full: AlertCondition = {
+  key: 'low_free_space/local',
+  rule: 'low_free_space',
+  severity: 'warning',
+  repository: 'local',
+  message: '3% free',
+};
 const T0 = Date.parse('2026-02-10T12:00:00Z');
 const MIN = 60_000;
 
@@ -55,9 +69,15 @@ describe('alert engine and notifiers', () => {
 
     const cleared = await engine.evaluate([full], T0 + 70 * MIN);
     expect(cleared.resolved.map((a) => a.key)).toEqual([failed.key]);
-    expect(sent.at(-1)).toMatchObject({ event: 'recovered', alert: { rule: 'backup_failed', resolved_at: new Date(T0 + 70 * MIN).toISOString() } });
+    expect(sent.at(-1)).toMatchObject({
+      event: 'recovered',
+      alert: { rule: 'backup_failed', resolved_at: new Date(T0 + 70 * MIN).toISOString() },
+    });
     expect(store.active().map((a) => a.key)).toEqual([full.key]);
-    expect(store.recent().find((a) => a.key === failed.key)).toMatchObject({ sentCount: 2, resolvedAt: new Date(T0 + 70 * MIN).toISOString() });
+    expect(store.recent().find((a) => a.key === failed.key)).toMatchObject({
+      sentCount: 2,
+      resolvedAt: new Date(T0 + 70 * MIN).toISOString(),
+    });
 
     // the same condition later is a new alert
     expect((await engine.evaluate([failed, full], T0 + 80 * MIN)).fired.map((a) => a.key)).toEqual([failed.key]);
@@ -67,14 +87,21 @@ describe('alert engine and notifiers', () => {
   it('posts signed JSON to a webhook, retrying through server errors and dropped connections', async () => {
     const notifier = webhookNotifier({ url: hook.url, secret_file: path.join(dir, 'hook.secret') }, fast);
     hook.failNext(2, 503);
-    const n: Notification = { event: 'failure', summary: 'FAILURE backup_failed db', host: 'h', time: new Date(T0).toISOString() };
+    const n: Notification = {
+      event: 'failure',
+      summary: 'FAILURE backup_failed db',
+      host: 'h',
+      time: new Date(T0).toISOString(),
+    };
     await notifier.send(n);
     hook.failNext(1, 0);
     await notifier.send({ ...n, event: 'recovered' });
     expect(hook.received).toHaveLength(2);
     const [first] = hook.received;
     expect(JSON.parse(first!.body)).toEqual(n);
-    expect(first!.headers['x-lifeboat-signature']).toBe(`sha256=${createHmac('sha256', 'hmac-key-zzz').update(first!.body).digest('hex')}`);
+    expect(first!.headers['x-lifeboat-signature']).toBe(
+      `sha256=${createHmac('sha256', 'hmac-key-zzz').update(first!.body).digest('hex')}`,
+    );
     expect(first!.headers['x-lifeboat-event']).toBe('failure');
     expect(notifier.name).toBe(`webhook ${new URL(hook.url).host}`);
   });
@@ -84,10 +111,19 @@ describe('alert engine and notifiers', () => {
     const logged: string[] = [];
     hook.failNext(1, 404);
     const dispatcher = new Dispatcher(
-      [webhookNotifier({ url: hook.url }, fast), webhookNotifier({ url: 'http://127.0.0.1:1/unreachable' }, { attempts: 2, baseDelayMs: 1 }), emailNotifier({ smtp_url_file: path.join(dir, 'smtp.url'), to: ['ops@example.com'] }, fast)],
+      [
+        webhookNotifier({ url: hook.url }, fast),
+        webhookNotifier({ url: 'http://127.0.0.1:1/unreachable' }, { attempts: 2, baseDelayMs: 1 }),
+        emailNotifier({ smtp_url_file: path.join(dir, 'smtp.url'), to: ['ops@example.com'] }, fast),
+      ],
       (l) => logged.push(l),
     );
-    await dispatcher.send({ event: 'failure', summary: 'FAILURE drill_failed db', host: 'h', time: new Date(T0).toISOString() });
+    await dispatcher.send({
+      event: 'failure',
+      summary: 'FAILURE drill_failed db',
+      host: 'h',
+      time: new Date(T0).toISOString(),
+    });
     expect(hook.received.length).toBe(before); // the 404 was final
     const report = dispatcher.report();
     expect(report[0]).toMatchObject({ failures: 1, last_error: expect.stringContaining('answered 404') });
@@ -99,7 +135,15 @@ describe('alert engine and notifiers', () => {
   });
 
   it('mails through a real SMTP server, filtered by `on`, without secrets in the message', async () => {
-    const mail = emailNotifier({ smtp_url_file: path.join(dir, 'smtp.url'), from: 'lifeboat@test.example', to: ['ops@example.com'], on: ['failure'] }, fast);
+    const mail = emailNotifier(
+      {
+        smtp_url_file: path.join(dir, 'smtp.url'),
+        from: 'lifeboat@test.example',
+        to: ['ops@example.com'],
+        on: ['failure'],
+      },
+      fast,
+    );
     const dispatcher = new Dispatcher([mail]);
     const count = smtp.messages().length;
     const store = AlertStore.open(path.join(dir, 'state-mail'));

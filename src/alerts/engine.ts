@@ -45,7 +45,16 @@ export class AlertEngine {
         existing = undefined;
       }
       if (!existing) {
-        const a = this.store.fire({ key: c.key, rule: c.rule, severity: c.severity, subject: { source: c.source, repository: c.repository, job: c.job }, message: c.message }, at);
+        const a = this.store.fire(
+          {
+            key: c.key,
+            rule: c.rule,
+            severity: c.severity,
+            subject: { source: c.source, repository: c.repository, job: c.job },
+            message: c.message,
+          },
+          at,
+        );
         this.store.markSent(a.id, at);
         result.fired.push(a);
         messages.push(this.message(a, false, at));
@@ -74,13 +83,24 @@ export class AlertEngine {
   private message(a: AlertRecord, repeat: boolean, at: string): Notification {
     const recovered = a.resolvedAt !== undefined;
     const event = recovered ? 'recovered' : a.severity === 'critical' ? 'failure' : 'alert';
-    const label = recovered ? 'RECOVERED' : `${a.severity === 'critical' ? 'FAILURE' : 'WARNING'}${repeat ? ' (still active)' : ''}`;
+    const label = recovered
+      ? 'RECOVERED'
+      : `${a.severity === 'critical' ? 'FAILURE' : 'WARNING'}${repeat ? ' (still active)' : ''}`;
     return {
       event,
       summary: `${label} ${a.rule}${a.subject.source ? ` ${a.subject.source}` : ''}${a.subject.repository ? ` @ ${a.subject.repository}` : ''}`,
       host: this.host,
       time: at,
-      alert: { id: a.id, rule: a.rule, severity: a.severity, ...a.subject, message: a.message, fired_at: a.firedAt, ...(recovered ? { resolved_at: a.resolvedAt } : {}), repeat },
+      alert: {
+        id: a.id,
+        rule: a.rule,
+        severity: a.severity,
+        ...a.subject,
+        message: a.message,
+        fired_at: a.firedAt,
+        ...(recovered ? { resolved_at: a.resolvedAt } : {}),
+        repeat,
+      },
     };
   }
 }

@@ -34,7 +34,9 @@ export interface EventNotifier {
  * A job run starting or ending. `summary` (end only) is a few plain lines:
  * the outcome and each step, errors included.
  */
-export type RunEvent = { phase: 'start'; job: string; runId: string } | { phase: 'end'; job: string; runId: string; outcome: string; summary: string };
+export type RunEvent =
+  | { phase: 'start'; job: string; runId: string }
+  | { phase: 'end'; job: string; runId: string; outcome: string; summary: string };
 
 /** A notifier told when job runs start and end: ping (healthchecks.io style). */
 export interface RunNotifier {
@@ -61,6 +63,12 @@ export function renderText(n: Notification): string {
     if (a.resolved_at) lines.push(`resolved: ${a.resolved_at}`);
     lines.push('', a.message);
   }
-  if (n.run) lines.push(`job: ${n.run.job}`, `run: ${n.run.id}`, `outcome: ${n.run.outcome}`, `duration: ${n.run.duration_seconds}s`);
+  if (n.run)
+    lines.push(
+      `job: ${n.run.job}`,
+      `run: ${n.run.id}`,
+      `outcome: ${n.run.outcome}`,
+      `duration: ${n.run.duration_seconds}s`,
+    );
   return `${lines.join('\n')}\n`;
 }

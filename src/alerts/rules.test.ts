@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../state/history.js';
 import { evaluateRules, type AlertFacts } from './rules.js';
 
-const settings = { overdueAfterMs: 36 * 3_600_000, sizeChangePct: 50, freeWarningPct: 20, freeCriticalPct: 10, maxBackupMs: 3_600_000 };
+const settings = {
+  overdueAfterMs: 36 * 3_600_000,
+  sizeChangePct: 50,
+  freeWarningPct: 20,
+  freeCriticalPct: 10,
+  maxBackupMs: 3_600_000,
+};
 const NOW = Date.parse('2026-02-10T12:00:00Z');
 
 function step(s: Partial<StepRecord> & Pick<StepRecord, 'step' | 'startedAt'>): StepRecord {
@@ -15,11 +21,27 @@ const rules = (f: Partial<AlertFacts>) => evaluateRules(facts(f), settings).map(
 
 describe('alert rules', () => {
   it('backup failed: the newest backup of a job, source and repository decides', () => {
-    const failed = step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T03:00:00Z', outcome: 'failed', error: 'disk full' });
+    const failed = step({
+      step: 'backup',
+      source: 'db',
+      repository: 'local',
+      startedAt: '2026-02-10T03:00:00Z',
+      outcome: 'failed',
+      error: 'disk full',
+    });
     expect(evaluateRules(facts({ steps: [failed] }), settings)).toEqual([
-      expect.objectContaining({ key: 'backup_failed/nightly/db/local', rule: 'backup_failed', severity: 'critical', message: expect.stringContaining('disk full') }),
+      expect.objectContaining({
+        key: 'backup_failed/nightly/db/local',
+        rule: 'backup_failed',
+        severity: 'critical',
+        message: expect.stringContaining('disk full'),
+      }),
     ]);
-    expect(rules({ steps: [failed, step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T04:00:00Z' })] })).toEqual([]);
+    expect(
+      rules({
+        steps: [failed, step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T04:00:00Z' })],
+      }),
+    ).toEqual([]);
   });
 
   it('backup overdue: per scheduled source, from its last success or from when watching began', () => {
@@ -29,13 +51,30 @@ describe('alert rules', () => {
     expect(rules({ scheduledSources: ['new'], watchedSince: NOW - 3_600_000 })).toEqual([]);
     expect(rules({ scheduledSources: ['new'], watchedSince: NOW - 40 * 3_600_000 })).toEqual(['backup_overdue/new']);
     // a failure is not a success
-    expect(rules({ scheduledSources: ['db'], steps: [old, step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T03:00:00Z', outcome: 'failed' })] })).toContain('backup_overdue/db');
+    expect(
+      rules({
+        scheduledSources: ['db'],
+        steps: [
+          old,
+          step({
+            step: 'backup',
+            source: 'db',
+            repository: 'local',
+            startedAt: '2026-02-10T03:00:00Z',
+            outcome: 'failed',
+          }),
+        ],
+      }),
+    ).toContain('backup_overdue/db');
   });
 
   it('size change: the newest backup against the median of the previous ones', () => {
     const sizes = [100, 110, 90, 105];
-    const history = sizes.map((bytes, i) => step({ step: 'backup', source: 'db', repository: 'local', startedAt: `2026-02-0${i + 1}T03:00:00Z`, bytes }));
-    const latest = (bytes: number) => step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-09T03:00:00Z', bytes });
+    const history = sizes.map((bytes, i) =>
+      step({ step: 'backup', source: 'db', repository: 'local', startedAt: `2026-02-0${i + 1}T03:00:00Z`, bytes }),
+    );
+    const latest = (bytes: number) =>
+      step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-09T03:00:00Z', bytes });
     expect(rules({ steps: [...history, latest(140)] })).toEqual([]); // +35 % of median 102.5
     expect(rules({ steps: [...history, latest(160)] })).toEqual(['size_change/db/local']);
     expect(rules({ steps: [...history, latest(40)] })).toEqual(['size_change/db/local']);
@@ -44,13 +83,21 @@ describe('alert rules', () => {
 
   it('verification, drill and copy failures', () => {
     const steps = [
-      step({ step: 'check', repository: 'local', startedAt: '2026-02-10T03:10:00Z', outcome: 'failed', error: 'pack damaged' }),
+      step({
+        step: 'check',
+        repository: 'local',
+        startedAt: '2026-02-10T03:10:00Z',
+        outcome: 'failed',
+        error: 'pack damaged',
+      }),
       step({ step: 'drill', source: 'db', repository: 'local', startedAt: '2026-02-10T05:00:00Z', outcome: 'failed' }),
       step({ step: 'copy', source: 'db', repository: 'usb', startedAt: '2026-02-10T04:00:00Z', outcome: 'failed' }),
       step({ step: 'copy', source: 'db', repository: 'offsite', startedAt: '2026-02-10T04:00:00Z', outcome: 'ok' }),
     ];
     expect(rules({ steps }).sort()).toEqual(['copy_failed/db/usb', 'drill_failed/db', 'verification_failed/local/']);
-    expect(rules({ steps: [...steps, step({ step: 'check', repository: 'local', startedAt: '2026-02-10T06:00:00Z' })] })).not.toContain('verification_failed/local/');
+    expect(
+      rules({ steps: [...steps, step({ step: 'check', repository: 'local', startedAt: '2026-02-10T06:00:00Z' })] }),
+    ).not.toContain('verification_failed/local/');
   });
 
   it('free space: warning under 20 %, critical under 10 %, for repositories and the state directory that report it', () => {
@@ -72,19 +119,39 @@ describe('alert rules', () => {
       ['low_free_space/tight', 'warning'],
       ['low_free_space/state_dir', 'critical'],
     ]);
-    expect(out[2]!.message).toBe('the state directory /var/lib/lifeboat has 9.0% free (9 bytes); the critical limit is 10%');
+    expect(out[2]!.message).toBe(
+      'the state directory /var/lib/lifeboat has 9.0% free (9 bytes); the critical limit is 10%',
+    );
   });
 
   it('backup slow: a backup job running longer than the limit, and a backup step that took longer', () => {
-    const took = (ms: number) => step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T03:00:00Z', durationMs: ms });
+    const took = (ms: number) =>
+      step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-10T03:00:00Z', durationMs: ms });
     expect(rules({ steps: [took(3_600_000)] })).toEqual([]);
     const out = evaluateRules(facts({ steps: [took(3_720_000)] }), settings);
-    expect(out).toEqual([expect.objectContaining({ key: 'backup_slow/nightly/db/local', severity: 'warning', message: expect.stringContaining('took 1h 2m, longer than the limit of 1h') })]);
+    expect(out).toEqual([
+      expect.objectContaining({
+        key: 'backup_slow/nightly/db/local',
+        severity: 'warning',
+        message: expect.stringContaining('took 1h 2m, longer than the limit of 1h'),
+      }),
+    ]);
     expect(rules({ running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T11:30:00Z' }] })).toEqual([]);
     // backups over, the run's check goes on: not a slow backup
-    expect(rules({ running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T10:45:00Z' }], steps: [step({ runId: 'r9', step: 'check', repository: 'local', startedAt: '2026-02-10T10:50:00Z' })] })).toEqual([]);
-    expect(evaluateRules(facts({ running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T10:45:00Z' }] }), settings)).toEqual([
-      expect.objectContaining({ key: 'backup_slow/running/nightly', severity: 'warning', message: 'job nightly has been backing up for 1h 15m (since 2026-02-10T10:45:00Z), longer than the limit of 1h' }),
+    expect(
+      rules({
+        running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T10:45:00Z' }],
+        steps: [step({ runId: 'r9', step: 'check', repository: 'local', startedAt: '2026-02-10T10:50:00Z' })],
+      }),
+    ).toEqual([]);
+    expect(
+      evaluateRules(facts({ running: [{ job: 'nightly', runId: 'r9', startedAt: '2026-02-10T10:45:00Z' }] }), settings),
+    ).toEqual([
+      expect.objectContaining({
+        key: 'backup_slow/running/nightly',
+        severity: 'warning',
+        message: 'job nightly has been backing up for 1h 15m (since 2026-02-10T10:45:00Z), longer than the limit of 1h',
+      }),
     ]);
   });
 

@@ -81,10 +81,21 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
   const out: AlertCondition[] = [];
   for (const r of facts.replication ?? []) {
     if (r.lagSeconds <= r.limitSeconds) continue;
-    const last = r.lastShippedCommitMs === undefined ? 'nothing shipped yet' : `newest shipped transaction ${new Date(r.lastShippedCommitMs).toISOString()}`;
-    out.push({ key: `replication_lag/${r.source}`, rule: 'replication_lag', severity: 'critical', source: r.source, message: `continuous protection of ${r.source} is ${Math.round(r.lagSeconds)}s behind, past its limit of ${Math.round(r.limitSeconds)}s (${last})` });
+    const last =
+      r.lastShippedCommitMs === undefined
+        ? 'nothing shipped yet'
+        : `newest shipped transaction ${new Date(r.lastShippedCommitMs).toISOString()}`;
+    out.push({
+      key: `replication_lag/${r.source}`,
+      rule: 'replication_lag',
+      severity: 'critical',
+      source: r.source,
+      message: `continuous protection of ${r.source} is ${Math.round(r.lagSeconds)}s behind, past its limit of ${Math.round(r.limitSeconds)}s (${last})`,
+    });
   }
-  const newestFirst = [...facts.steps].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+  const newestFirst = [...facts.steps].sort((a, b) =>
+    a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0,
+  );
   const newestBy = (step: string | string[], keyOf: (s: StepRecord) => string) => {
     const kinds = Array.isArray(step) ? step : [step];
     const seen = new Map<string, StepRecord>();
@@ -95,15 +106,33 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
 
   for (const s of newestBy('backup', (s) => `${s.job}/${s.source}/${s.repository}`)) {
     if (s.outcome !== 'failed') continue;
-    out.push({ key: `backup_failed/${s.job}/${s.source}/${s.repository}`, rule: 'backup_failed', severity: 'critical', job: s.job, source: s.source, repository: s.repository, message: `backup of ${s.source} to ${s.repository} (job ${s.job}) failed at ${s.startedAt}${why(s)}` });
+    out.push({
+      key: `backup_failed/${s.job}/${s.source}/${s.repository}`,
+      rule: 'backup_failed',
+      severity: 'critical',
+      job: s.job,
+      source: s.source,
+      repository: s.repository,
+      message: `backup of ${s.source} to ${s.repository} (job ${s.job}) failed at ${s.startedAt}${why(s)}`,
+    });
   }
 
   for (const source of facts.scheduledSources) {
-    const last = newestFirst.find((s) => s.step === 'backup' && s.source === source && (s.outcome === 'ok' || s.outcome === 'partial'));
+    const last = newestFirst.find(
+      (s) => s.step === 'backup' && s.source === source && (s.outcome === 'ok' || s.outcome === 'partial'),
+    );
     const since = last ? Date.parse(last.startedAt) : facts.watchedSince;
     if (facts.now - since > settings.overdueAfterMs) {
       const hours = Math.floor((facts.now - since) / 3_600_000);
-      out.push({ key: `backup_overdue/${source}`, rule: 'backup_overdue', severity: 'critical', source, message: last ? `no successful backup of ${source} for ${hours}h (last ${last.startedAt})` : `no successful backup of ${source} yet, ${hours}h after watching began` });
+      out.push({
+        key: `backup_overdue/${source}`,
+        rule: 'backup_overdue',
+        severity: 'critical',
+        source,
+        message: last
+          ? `no successful backup of ${source} for ${hours}h (last ${last.startedAt})`
+          : `no successful backup of ${source} yet, ${hours}h after watching began`,
+      });
     }
   }
 
@@ -113,11 +142,25 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
     if (ran <= settings.maxBackupMs) continue;
     // A job backs up first; once a later step (copy, check, verify, drill) of this run is recorded, its backups are over.
     if (facts.steps.some((s) => s.runId === r.runId && s.step !== 'backup')) continue;
-    out.push({ key: `backup_slow/running/${r.job}`, rule: 'backup_slow', severity: 'warning', job: r.job, message: `job ${r.job} has been backing up for ${formatMs(ran)} (since ${r.startedAt}), longer than the limit of ${limit}` });
+    out.push({
+      key: `backup_slow/running/${r.job}`,
+      rule: 'backup_slow',
+      severity: 'warning',
+      job: r.job,
+      message: `job ${r.job} has been backing up for ${formatMs(ran)} (since ${r.startedAt}), longer than the limit of ${limit}`,
+    });
   }
   for (const s of newestBy('backup', (s) => `${s.job}/${s.source}/${s.repository}`)) {
     if (s.durationMs <= settings.maxBackupMs) continue;
-    out.push({ key: `backup_slow/${s.job}/${s.source}/${s.repository}`, rule: 'backup_slow', severity: 'warning', job: s.job, source: s.source, repository: s.repository, message: `backup of ${s.source} to ${s.repository} (job ${s.job}) at ${s.startedAt} took ${formatMs(s.durationMs)}, longer than the limit of ${limit}` });
+    out.push({
+      key: `backup_slow/${s.job}/${s.source}/${s.repository}`,
+      rule: 'backup_slow',
+      severity: 'warning',
+      job: s.job,
+      source: s.source,
+      repository: s.repository,
+      message: `backup of ${s.source} to ${s.repository} (job ${s.job}) at ${s.startedAt} took ${formatMs(s.durationMs)}, longer than the limit of ${limit}`,
+    });
   }
 
   if (settings.sizeChangePct > 0) {
@@ -134,30 +177,72 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
       if (m === 0) continue;
       const pct = ((latest.bytes! - m) / m) * 100;
       if (Math.abs(pct) <= settings.sizeChangePct) continue;
-      out.push({ key: `size_change/${k}`, rule: 'size_change', severity: 'warning', source: latest.source, repository: latest.repository, message: `backup of ${latest.source} is ${Math.round(Math.abs(pct))}% ${pct > 0 ? 'larger' : 'smaller'} than the median of the previous ${window.length} (${latest.bytes} vs ${m} bytes)` });
+      out.push({
+        key: `size_change/${k}`,
+        rule: 'size_change',
+        severity: 'warning',
+        source: latest.source,
+        repository: latest.repository,
+        message: `backup of ${latest.source} is ${Math.round(Math.abs(pct))}% ${pct > 0 ? 'larger' : 'smaller'} than the median of the previous ${window.length} (${latest.bytes} vs ${m} bytes)`,
+      });
     }
   }
 
   for (const s of newestBy(['check', 'verify'], (s) => `${s.repository}/${s.step === 'verify' ? s.source : ''}`)) {
     if (s.outcome !== 'failed') continue;
     const what = s.step === 'verify' ? `verification of ${s.source} in ${s.repository}` : `check of ${s.repository}`;
-    out.push({ key: `verification_failed/${s.repository}/${s.step === 'verify' ? s.source : ''}`, rule: 'verification_failed', severity: 'critical', repository: s.repository, source: s.source, job: s.job, message: `${what} failed at ${s.startedAt}${why(s)}` });
+    out.push({
+      key: `verification_failed/${s.repository}/${s.step === 'verify' ? s.source : ''}`,
+      rule: 'verification_failed',
+      severity: 'critical',
+      repository: s.repository,
+      source: s.source,
+      job: s.job,
+      message: `${what} failed at ${s.startedAt}${why(s)}`,
+    });
   }
 
   for (const s of newestBy('drill', (s) => `${s.source}`)) {
     if (s.outcome !== 'failed') continue;
-    out.push({ key: `drill_failed/${s.source}`, rule: 'drill_failed', severity: 'critical', source: s.source, repository: s.repository, job: s.job, message: `restore drill of ${s.source} failed at ${s.startedAt}${why(s)}` });
+    out.push({
+      key: `drill_failed/${s.source}`,
+      rule: 'drill_failed',
+      severity: 'critical',
+      source: s.source,
+      repository: s.repository,
+      job: s.job,
+      message: `restore drill of ${s.source} failed at ${s.startedAt}${why(s)}`,
+    });
   }
 
   for (const s of newestBy('copy', (s) => `${s.source}/${s.repository}`)) {
     if (s.outcome !== 'failed') continue;
-    out.push({ key: `copy_failed/${s.source ?? ''}/${s.repository}`, rule: 'copy_failed', severity: 'critical', source: s.source, repository: s.repository, job: s.job, message: `copy${s.source ? ` of ${s.source}` : ''} to ${s.repository} failed at ${s.startedAt}${why(s)}` });
+    out.push({
+      key: `copy_failed/${s.source ?? ''}/${s.repository}`,
+      rule: 'copy_failed',
+      severity: 'critical',
+      source: s.source,
+      repository: s.repository,
+      job: s.job,
+      message: `copy${s.source ? ` of ${s.source}` : ''} to ${s.repository} failed at ${s.startedAt}${why(s)}`,
+    });
   }
 
   // A job step that found nothing to act on (no snapshot to copy or to judge): the job does less than it says.
-  for (const s of newestBy(['copy', 'forget', 'prune', 'check', 'verify', 'drill'], (s) => `${s.job}/${s.step}/${s.source ?? ''}/${s.repository ?? ''}`)) {
+  for (const s of newestBy(
+    ['copy', 'forget', 'prune', 'check', 'verify', 'drill'],
+    (s) => `${s.job}/${s.step}/${s.source ?? ''}/${s.repository ?? ''}`,
+  )) {
     if (s.outcome !== 'nothing_to_do') continue;
-    out.push({ key: `step_idle/${s.job}/${s.step}/${s.source ?? ''}/${s.repository ?? ''}`, rule: 'step_idle', severity: 'warning', source: s.source, repository: s.repository, job: s.job, message: `${s.step}${s.source ? ` of ${s.source}` : ''}${s.repository ? ` in ${s.repository}` : ''} (job ${s.job}) had nothing to do at ${s.startedAt}${why(s)}` });
+    out.push({
+      key: `step_idle/${s.job}/${s.step}/${s.source ?? ''}/${s.repository ?? ''}`,
+      rule: 'step_idle',
+      severity: 'warning',
+      source: s.source,
+      repository: s.repository,
+      job: s.job,
+      message: `${s.step}${s.source ? ` of ${s.source}` : ''}${s.repository ? ` in ${s.repository}` : ''} (job ${s.job}) had nothing to do at ${s.startedAt}${why(s)}`,
+    });
   }
 
   for (const r of facts.space) {
@@ -178,10 +263,17 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
 
   const failing = new Map<string, string[]>();
   for (const c of facts.compliance ?? []) {
-    if (c.status === 'fail' && ['copies', 'media', 'offsite'].includes(c.check)) failing.set(c.source, [...(failing.get(c.source) ?? []), c.reason]);
+    if (c.status === 'fail' && ['copies', 'media', 'offsite'].includes(c.check))
+      failing.set(c.source, [...(failing.get(c.source) ?? []), c.reason]);
   }
   for (const [source, reasons] of failing) {
-    out.push({ key: `compliance_321/${source}`, rule: 'compliance_321', severity: 'warning', source, message: `3-2-1 violated for ${source}: ${reasons.join('; ')}` });
+    out.push({
+      key: `compliance_321/${source}`,
+      rule: 'compliance_321',
+      severity: 'warning',
+      source,
+      message: `3-2-1 violated for ${source}: ${reasons.join('; ')}`,
+    });
   }
   return out;
 }

@@ -6,7 +6,8 @@ import type { RunEvent } from './notification.js';
  * the error that kept it from running: the outcome, then one line per step.
  */
 export function runEndEvent(job: string, runId: string, done: { result: JobResult } | { error: string }): RunEvent {
-  if ('error' in done) return { phase: 'end', job, runId, outcome: 'failed', summary: `job ${job} run ${runId}: failed\n${done.error}\n` };
+  if ('error' in done)
+    return { phase: 'end', job, runId, outcome: 'failed', summary: `job ${job} run ${runId}: failed\n${done.error}\n` };
   const r = done.result;
   const lines = [`job ${job} run ${runId}: ${r.outcome} in ${(r.durationMs / 1000).toFixed(1)} s`];
   for (const s of r.steps) {

@@ -18,7 +18,19 @@ import { onAbort } from '../util/on-abort.js';
  * check, snapshots, trees of the parent, a write session, and what the file
  * saver needs (workers, chunker, blob ids).
  */
-export type ArchiverRepo = Pick<Repository, 'lock' | 'prepareRead' | 'index' | 'listSnapshots' | 'saveSnapshot' | 'withWriter' | 'loadTree' | 'pool' | 'chunker' | 'blobIdOf'>;
+export type ArchiverRepo = Pick<
+  Repository,
+  | 'lock'
+  | 'prepareRead'
+  | 'index'
+  | 'listSnapshots'
+  | 'saveSnapshot'
+  | 'withWriter'
+  | 'loadTree'
+  | 'pool'
+  | 'chunker'
+  | 'blobIdOf'
+>;
 
 export interface BackupOptions {
   paths: string[];
@@ -72,12 +84,17 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
   const inputErrors = [...(options.inputErrors ?? []), ...emptyPathErrors(options.paths), ...given.errors];
   const { paths, mounts } = given;
   if (paths.length === 0 && streams.length === 0 && mounts.length === 0) {
-    if (inputErrors.length === 0) throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'give at least one path' });
+    if (inputErrors.length === 0)
+      throw new LifeboatError(ErrorCode.Usage, 'nothing to back up', { hint: 'give at least one path' });
     // Every input is missing: saving an empty snapshot would look like a backup.
-    throw new LifeboatError(ErrorCode.NothingBackedUp, `nothing was backed up, no snapshot saved: ${describeInputErrors(inputErrors)}`, {
-      hint: 'check the paths (a typo, an unmounted disk, a glob that matches nothing)',
-      context: { inputs: inputErrors },
-    });
+    throw new LifeboatError(
+      ErrorCode.NothingBackedUp,
+      `nothing was backed up, no snapshot saved: ${describeInputErrors(inputErrors)}`,
+      {
+        hint: 'check the paths (a typo, an unmounted disk, a glob that matches nothing)',
+        context: { inputs: inputErrors },
+      },
+    );
   }
   const host = options.host ?? os.hostname();
 
@@ -99,10 +116,23 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
     const written = await repo.withWriter(
       'backup',
       async (writer) => {
-        const walker = new TreeWalker(repo, writer, new FileSaver(repo, writer, progress), compileExcludes(options.excludes ?? []), progress, stopInputs.signal, options.afterRead);
+        const walker = new TreeWalker(
+          repo,
+          writer,
+          new FileSaver(repo, writer, progress),
+          compileExcludes(options.excludes ?? []),
+          progress,
+          stopInputs.signal,
+          options.afterRead,
+        );
         for (const e of inputErrors) walker.recordInputError(e);
-        if (paths.includes('/') && (streams.length || mounts.length)) throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
-        const root = buildVirtualRoot(paths.filter((p) => p !== '/'), streams, mounts);
+        if (paths.includes('/') && (streams.length || mounts.length))
+          throw new LifeboatError(ErrorCode.Usage, 'streams cannot be added to a backup of the whole root directory');
+        const root = buildVirtualRoot(
+          paths.filter((p) => p !== '/'),
+          streams,
+          mounts,
+        );
         const walk = paths.includes('/') ? walker.walkWholeRoot(parent?.tree) : walker.walkVirtual(root, parent?.tree);
         walk.catch(() => stopInputs.abort()); // when interrupted, the walk's own later failure is not news
         const walked = await abortable(walk, options.signal);
@@ -112,7 +142,10 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
       { lock, lockBeforeFinalIndex: true },
     );
     const { stats, treeId, errors } = written.value;
-    const metadata = typeof options.metadata === 'function' ? await options.metadata({ files: stats.files, bytes: stats.bytes }) : (options.metadata ?? {});
+    const metadata =
+      typeof options.metadata === 'function'
+        ? await options.metadata({ files: stats.files, bytes: stats.bytes })
+        : (options.metadata ?? {});
     await options.beforeSave?.();
     throwIfAborted(options.signal);
     await lock.assertHeld();
@@ -143,7 +176,13 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
     };
     const id = await repo.saveSnapshot(snapshot);
     progress.phase = 'done';
-    return { snapshot: { ...snapshot, id }, errors, ...(parent ? { parent: parent.id } : {}), repairedPacks: packCheck.missing.length + packCheck.wrongSize.length, knownDamagedCopies };
+    return {
+      snapshot: { ...snapshot, id },
+      errors,
+      ...(parent ? { parent: parent.id } : {}),
+      repairedPacks: packCheck.missing.length + packCheck.wrongSize.length,
+      knownDamagedCopies,
+    };
   } finally {
     await lock.release();
   }
@@ -155,12 +194,20 @@ export function describeInputErrors(errors: readonly InputError[], max = 3): str
   return shown.join('; ') + (errors.length > max ? ` (and ${errors.length - max} more)` : '');
 }
 
-async function findParent(repo: ArchiverRepo, options: BackupOptions, host: string, paths: string[]): Promise<SnapshotEntry | undefined> {
+async function findParent(
+  repo: ArchiverRepo,
+  options: BackupOptions,
+  host: string,
+  paths: string[],
+): Promise<SnapshotEntry | undefined> {
   const { snapshots } = await repo.listSnapshots();
   if (options.parent) return snapshots.find((s) => s.id.startsWith(options.parent!));
   const wanted = snapshotPaths(paths, options).sort().join('\n');
   const candidates = snapshots.filter(
-    (s) => matchesFilter(s, { host }) && (s.source ?? '') === (options.source ?? '') && [...s.paths].sort().join('\n') === wanted,
+    (s) =>
+      matchesFilter(s, { host }) &&
+      (s.source ?? '') === (options.source ?? '') &&
+      [...s.paths].sort().join('\n') === wanted,
   );
   return candidates[candidates.length - 1];
 }

@@ -20,7 +20,9 @@ let repo: Repository;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-torn-'));
-  repo = await Repository.init(new MemoryStorage(), Buffer.from('torn-test-password'), { chunker: { min: 4096, avg: 16384, max: 65536 } });
+  repo = await Repository.init(new MemoryStorage(), Buffer.from('torn-test-password'), {
+    chunker: { min: 4096, avg: 16384, max: 65536 },
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -63,7 +63,14 @@ describe('compileExcludes', () => {
   describe('patterns with "/" match the absolute path', () => {
     const m = compileExcludes(['/etc/app/secrets.yaml', '/var/cache/**', '/home/*/tmp', '/srv/app/logs/']);
 
-    it.each(['/etc/app/secrets.yaml', '/var/cache/apt', '/var/cache/apt/archives/x.deb', '/home/alice/tmp', '/home/bob/tmp', '/srv/app/logs'])('excludes %s', (p) => {
+    it.each([
+      '/etc/app/secrets.yaml',
+      '/var/cache/apt',
+      '/var/cache/apt/archives/x.deb',
+      '/home/alice/tmp',
+      '/home/bob/tmp',
+      '/srv/app/logs',
+    ])('excludes %s', (p) => {
       expect(m(p)).toBe(true);
     });
 

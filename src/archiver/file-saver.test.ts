@@ -23,7 +23,9 @@ let repo: Repository;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-saver-'));
   // Small chunks, so a few MiB span many chunks and several reading windows.
-  repo = await Repository.init(new MemoryStorage(), Buffer.from('saver-test-password'), { chunker: { min: 4096, avg: 16384, max: 65536 } });
+  repo = await Repository.init(new MemoryStorage(), Buffer.from('saver-test-password'), {
+    chunker: { min: 4096, avg: 16384, max: 65536 },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -34,7 +36,15 @@ afterAll(async () => {
 /** The chunk ids of `data` as chunked on the calling thread. */
 async function expectedIds(data: Buffer): Promise<string[]> {
   const ids: string[] = [];
-  for await (const c of readChunks(repo.chunker, streamByteSource((async function* () { yield data; })()))) ids.push(blobId(repo.keys.blobId, c).toString('hex'));
+  for await (const c of readChunks(
+    repo.chunker,
+    streamByteSource(
+      (async function* () {
+        yield data;
+      })(),
+    ),
+  ))
+    ids.push(blobId(repo.keys.blobId, c).toString('hex'));
   return ids;
 }
 
@@ -42,7 +52,13 @@ describe('FileSaver: large files read once by a worker', () => {
   it('records the same chunks as chunking on this thread, stores each new chunk once, and restores', async () => {
     // 20 MiB: random, a repeated random segment (duplicate chunks within the file), text.
     const seg = bytes(2, 3 * 1024 * 1024);
-    const data = Buffer.concat([bytes(1, 6 * 1024 * 1024), seg, Buffer.from('a line of text\n'.repeat(300_000)), seg, bytes(3, 2 * 1024 * 1024 + 12345)]);
+    const data = Buffer.concat([
+      bytes(1, 6 * 1024 * 1024),
+      seg,
+      Buffer.from('a line of text\n'.repeat(300_000)),
+      seg,
+      bytes(3, 2 * 1024 * 1024 + 12345),
+    ]);
     const file = path.join(dir, 'big.bin');
     await writeFile(file, data);
     await repo.withWriter('test', async (writer) => {
@@ -66,7 +82,11 @@ describe('FileSaver: large files read once by a worker', () => {
       const added = progress.bytesAdded;
       await writer.flush();
       expect(progress.bytesAdded).toBe(added);
-      const sqlite = Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.from([0x10, 0x00]), bytes(4, 3 * 4096 * 1024 - 18)]);
+      const sqlite = Buffer.concat([
+        Buffer.from('SQLite format 3\0'),
+        Buffer.from([0x10, 0x00]),
+        bytes(4, 3 * 4096 * 1024 - 18),
+      ]);
       const dbFile = path.join(dir, 'app.db');
       await writeFile(dbFile, sqlite);
       const db = await saver.saveFile(dbFile, sqlite.length);

@@ -76,7 +76,8 @@ export class FileSaver {
     const id = this.repo.blobIdOf(data);
     const saved = { content: [id.toString('hex')], size: data.length };
     this.progress.bytesDone += data.length;
-    if (!this.writer.has(id)) await this.budget.with(saved.size, async () => this.store(await this.batcher.seal({ data, id }), saved.size));
+    if (!this.writer.has(id))
+      await this.budget.with(saved.size, async () => this.store(await this.batcher.seal({ data, id }), saved.size));
     return saved;
   }
 
@@ -95,7 +96,8 @@ export class FileSaver {
 
   private async store(result: SealResult, length: number): Promise<boolean> {
     if (!('sealed' in result)) return false;
-    if (await this.writer.saveBlob(BlobType.Data, result.id, result.sealed, result.rawLength)) this.progress.bytesAdded += length;
+    if (await this.writer.saveBlob(BlobType.Data, result.id, result.sealed, result.rawLength))
+      this.progress.bytesAdded += length;
     return true;
   }
 
@@ -151,7 +153,10 @@ export class FileSaver {
       size += length;
       this.progress.bytesDone += length;
       if (this.writer.has(id)) continue;
-      stores.push((await this.inFlight(length, async () => this.store(await this.batcher.seal({ data: chunk, id }), length))).done);
+      stores.push(
+        (await this.inFlight(length, async () => this.store(await this.batcher.seal({ data: chunk, id }), length)))
+          .done,
+      );
     }
     await Promise.all(stores);
     return { content, size };

@@ -21,7 +21,9 @@ export interface GivenInputs {
 
 /** `raw` is what the caller gave (before normalising), to catch empty paths. */
 export function emptyPathErrors(raw: readonly string[]): InputError[] {
-  return raw.filter((p) => p.trim() === '').map(() => ({ path: '""', message: 'an empty path names no file; not backed up', given: true as const }));
+  return raw
+    .filter((p) => p.trim() === '')
+    .map(() => ({ path: '""', message: 'an empty path names no file; not backed up', given: true as const }));
 }
 
 export function checkGivenInputs(paths: readonly string[], mounts: readonly Mount[]): GivenInputs {

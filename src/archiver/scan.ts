@@ -3,7 +3,11 @@ import { compileExcludes } from './excludes.js';
 import type { BackupProgress } from './progress.js';
 
 /** Count files and bytes of the inputs (for an ETA), alongside the backup itself. */
-export async function scanTotals(paths: readonly string[], excludes: readonly string[], progress: BackupProgress): Promise<void> {
+export async function scanTotals(
+  paths: readonly string[],
+  excludes: readonly string[],
+  progress: BackupProgress,
+): Promise<void> {
   const excluded = compileExcludes(excludes);
   let files = 0;
   let bytes = 0;

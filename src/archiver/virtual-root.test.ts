@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/index.js';
 import { expectThrowsCode } from '../repository/testing/helpers.js';
-import { buildVirtualRoot, isVirtualDir, normalisePaths, type RealEntry, type StreamEntry, type VirtualDir } from './virtual-root.js';
+import {
+  buildVirtualRoot,
+  isVirtualDir,
+  normalisePaths,
+  type RealEntry,
+  type StreamEntry,
+  type VirtualDir,
+} from './virtual-root.js';
 
 const stream = (p: string): StreamEntry => ({ kind: 'stream', path: p, open: async function* () {} });
 
@@ -16,7 +23,12 @@ function shape(dir: VirtualDir): unknown {
 
 describe('normalisePaths', () => {
   it('resolves relative paths against cwd and sorts', () => {
-    expect(normalisePaths(['b', './a', '/abs', 'c/../d/'], '/home/user')).toEqual(['/abs', '/home/user/a', '/home/user/b', '/home/user/d']);
+    expect(normalisePaths(['b', './a', '/abs', 'c/../d/'], '/home/user')).toEqual([
+      '/abs',
+      '/home/user/a',
+      '/home/user/b',
+      '/home/user/d',
+    ]);
   });
 
   it('removes exact duplicates (also when spelled differently)', () => {
@@ -24,12 +36,20 @@ describe('normalisePaths', () => {
   });
 
   it('drops paths nested inside another given path', () => {
-    expect(normalisePaths(['/srv/app/data', '/srv/app', '/srv/app/data/x', '/etc/app'], '/')).toEqual(['/etc/app', '/srv/app']);
+    expect(normalisePaths(['/srv/app/data', '/srv/app', '/srv/app/data/x', '/etc/app'], '/')).toEqual([
+      '/etc/app',
+      '/srv/app',
+    ]);
     expect(normalisePaths(['/a/b/c', '/a'], '/')).toEqual(['/a']);
   });
 
   it('keeps siblings that merely share a prefix', () => {
-    expect(normalisePaths(['/srv/app', '/srv/app2', '/srv/app-old', '/srv/ap'], '/')).toEqual(['/srv/ap', '/srv/app', '/srv/app-old', '/srv/app2']);
+    expect(normalisePaths(['/srv/app', '/srv/app2', '/srv/app-old', '/srv/ap'], '/')).toEqual([
+      '/srv/ap',
+      '/srv/app',
+      '/srv/app-old',
+      '/srv/app2',
+    ]);
   });
 
   it('"/" covers everything', () => {

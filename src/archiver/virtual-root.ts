@@ -46,11 +46,16 @@ export function normalisePaths(paths: readonly string[], cwd = process.cwd()): s
   return abs.filter((p) => !abs.some((q) => q !== p && (q === '/' || p.startsWith(q + '/'))));
 }
 
-export function buildVirtualRoot(paths: readonly string[], streams: readonly StreamEntry[] = [], mounts: readonly Mount[] = []): VirtualDir {
+export function buildVirtualRoot(
+  paths: readonly string[],
+  streams: readonly StreamEntry[] = [],
+  mounts: readonly Mount[] = [],
+): VirtualDir {
   const root: VirtualDir = { path: '/', children: new Map() };
   const place = (target: string, leaf: RealEntry | StreamEntry) => {
     const parts = target.split('/').filter(Boolean);
-    if (parts.length === 0) throw new LifeboatError(ErrorCode.Usage, 'the root directory is walked as a whole, not placed in the tree');
+    if (parts.length === 0)
+      throw new LifeboatError(ErrorCode.Usage, 'the root directory is walked as a whole, not placed in the tree');
     let dir = root;
     for (let i = 0; i < parts.length - 1; i++) {
       const name = parts[i]!;
@@ -59,7 +64,8 @@ export function buildVirtualRoot(paths: readonly string[], streams: readonly Str
         next = { path: path.posix.join(dir.path, name), children: new Map() };
         dir.children.set(name, next);
       }
-      if (!isVirtualDir(next)) throw new LifeboatError(ErrorCode.Usage, `${target} lies inside ${next.path}, which is also backed up`);
+      if (!isVirtualDir(next))
+        throw new LifeboatError(ErrorCode.Usage, `${target} lies inside ${next.path}, which is also backed up`);
       dir = next;
     }
     const last = parts[parts.length - 1]!;

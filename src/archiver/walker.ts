@@ -87,7 +87,12 @@ export class TreeWalker {
       return new Map(tree.nodes.map((n) => [n.name, n]));
     } catch (err) {
       if (!(err instanceof LifeboatError)) throw err;
-      this.inputError(dirPath, new Error(`the parent snapshot's record of this directory is unreadable (${err.message}); its files were read again and its record stored afresh`));
+      this.inputError(
+        dirPath,
+        new Error(
+          `the parent snapshot's record of this directory is unreadable (${err.message}); its files were read again and its record stored afresh`,
+        ),
+      );
       return new Map();
     }
   }
@@ -112,13 +117,15 @@ export class TreeWalker {
   private async walkDir(dirPath: string, parentTree: string | undefined): Promise<string> {
     this.throwIfAborted();
     const [names, previous] = await Promise.all([
-      this.io.with(1, () => readdir(dirPath, { encoding: 'buffer' })).then(
-        (raw) => this.utf8Names(dirPath, raw),
-        (err: unknown) => {
-          this.inputError(dirPath, err);
-          return [] as string[];
-        },
-      ),
+      this.io
+        .with(1, () => readdir(dirPath, { encoding: 'buffer' }))
+        .then(
+          (raw) => this.utf8Names(dirPath, raw),
+          (err: unknown) => {
+            this.inputError(dirPath, err);
+            return [] as string[];
+          },
+        ),
       this.parentNodes(parentTree, dirPath),
     ]);
     names.sort();
@@ -136,7 +143,12 @@ export class TreeWalker {
    * or unreadable. A `given` path (one the backup was asked for) that vanished
    * or is of a type never backed up is an input error, not a silent omission.
    */
-  private async entry(fullPath: string, name: string, previous: TreeNode | undefined, given = false): Promise<TreeNode | undefined> {
+  private async entry(
+    fullPath: string,
+    name: string,
+    previous: TreeNode | undefined,
+    given = false,
+  ): Promise<TreeNode | undefined> {
     this.throwIfAborted();
     // A directory's entries all start at once; the slot bounds how many are examined and read
     // at a time, so the memory of a walk does not grow with the number of files.
@@ -154,7 +166,13 @@ export class TreeWalker {
   }
 
   /** `entry` holding a slot; a directory gives its slot back before its own entries take theirs. */
-  private async examine(fullPath: string, name: string, previous: TreeNode | undefined, given: boolean, release: () => void): Promise<TreeNode | undefined> {
+  private async examine(
+    fullPath: string,
+    name: string,
+    previous: TreeNode | undefined,
+    given: boolean,
+    release: () => void,
+  ): Promise<TreeNode | undefined> {
     let st: BigIntStats;
     try {
       st = lstatBig(fullPath);
@@ -174,7 +192,12 @@ export class TreeWalker {
         return { ...this.baseNode(name, 'symlink', st), target: await readlink(fullPath) };
       }
       if (st.isFile()) return await this.fileNode(fullPath, name, st, previous);
-      if (given) this.recordInputError({ path: fullPath, message: 'is not a file, directory or symlink; not backed up', given: true });
+      if (given)
+        this.recordInputError({
+          path: fullPath,
+          message: 'is not a file, directory or symlink; not backed up',
+          given: true,
+        });
       return undefined; // sockets, FIFOs and devices are not backed up
     } catch (err) {
       // Only the input's own I/O errors are recorded and skipped; repository or storage failures end the backup.
@@ -186,7 +209,12 @@ export class TreeWalker {
     }
   }
 
-  private async fileNode(fullPath: string, name: string, st: BigIntStats, previous: TreeNode | undefined): Promise<TreeNode> {
+  private async fileNode(
+    fullPath: string,
+    name: string,
+    st: BigIntStats,
+    previous: TreeNode | undefined,
+  ): Promise<TreeNode> {
     const size = Number(st.size);
     if (previous && this.unchanged(previous, this.fileBase(name, st), size)) {
       this.stats.files++;
@@ -221,7 +249,10 @@ export class TreeWalker {
    * read once more; when it changes again its last read is kept and reported
    * as an input error, so the backup ends with exit 3 naming it.
    */
-  private async readConsistently(fullPath: string, before: BigIntStats): Promise<{ saved: SavedContent; read: BigIntStats }> {
+  private async readConsistently(
+    fullPath: string,
+    before: BigIntStats,
+  ): Promise<{ saved: SavedContent; read: BigIntStats }> {
     let st = before;
     for (let attempt = 1; ; attempt++) {
       const saved = await this.saver.saveFile(fullPath, Number(st.size), this.signal);
@@ -229,10 +260,18 @@ export class TreeWalker {
       const after = lstatBig(fullPath); // a file removed meanwhile throws ENOENT: it is skipped like any vanished file
       if (sameVersion(st, after)) return { saved, read: st };
       if (attempt === 2) {
-        this.inputError(fullPath, new Error('changed while it was read (twice); the stored copy may mix old and new content — stop its writer, or back up a file-system snapshot of it'));
+        this.inputError(
+          fullPath,
+          new Error(
+            'changed while it was read (twice); the stored copy may mix old and new content — stop its writer, or back up a file-system snapshot of it',
+          ),
+        );
         return { saved, read: st };
       }
-      if (!after.isFile()) throw Object.assign(new Error('was replaced by something that is not a file while it was read'), { code: 'ECHANGED' });
+      if (!after.isFile())
+        throw Object.assign(new Error('was replaced by something that is not a file while it was read'), {
+          code: 'ECHANGED',
+        });
       st = after;
     }
   }
@@ -301,7 +340,11 @@ export class TreeWalker {
     for (const b of raw) {
       const name = b.toString('utf8');
       if (Buffer.from(name, 'utf8').equals(b)) names.push(name);
-      else this.inputError(`${dirPath}/${name}`, new Error(`the file name is not valid UTF-8 (bytes ${b.toString('hex')}); not backed up`));
+      else
+        this.inputError(
+          `${dirPath}/${name}`,
+          new Error(`the file name is not valid UTF-8 (bytes ${b.toString('hex')}); not backed up`),
+        );
     }
     return names;
   }
@@ -322,5 +365,13 @@ function sameVersion(a: BigIntStats, b: BigIntStats): boolean {
 }
 
 function syntheticDir(name: string, subtree: string): TreeNode {
-  return { name, type: 'dir', mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: '0', subtree };
+  return {
+    name,
+    type: 'dir',
+    mode: 0o755,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    mtimeNs: '0',
+    subtree,
+  };
 }

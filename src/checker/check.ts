@@ -37,14 +37,29 @@ async function checkFromStorage(repo: Repository, options: CheckOptions): Promis
   return repo.withLock(false, 'check', async () => {
     const keys = await repo.listKeys();
     for (const k of keys) {
-      if (!k.readable) findings.push({ severity: 'error', kind: 'unreadable-key', object: k.name, message: `key file ${k.name} is damaged` });
+      if (!k.readable)
+        findings.push({
+          severity: 'error',
+          kind: 'unreadable-key',
+          object: k.name,
+          message: `key file ${k.name} is damaged`,
+        });
     }
     // Opened with a recovery key file, a repository may have no key slot at all: then no password opens it.
     if (!keys.some((k) => k.readable)) {
-      findings.push({ severity: 'error', kind: 'no-key-slot', message: `the repository has no readable key slot (${keys.length} in keys/): no password opens it, only a recovery key file; add one with \`lifeboat key add\`` });
+      findings.push({
+        severity: 'error',
+        kind: 'no-key-slot',
+        message: `the repository has no readable key slot (${keys.length} in keys/): no password opens it, only a recovery key file; add one with \`lifeboat key add\``,
+      });
     }
     for (const p of await repo.loadIndex()) {
-      findings.push({ severity: 'error', kind: 'unreadable-index', object: p.name, message: `index file ${p.name} is unreadable: ${p.error.message}` });
+      findings.push({
+        severity: 'error',
+        kind: 'unreadable-index',
+        object: p.name,
+        message: `index file ${p.name} is unreadable: ${p.error.message}`,
+      });
     }
     const packs = await repo.checkPacks();
     const damaged = new Map<string, string>(); // blob key → pack id
@@ -61,13 +76,29 @@ async function checkFromStorage(repo: Repository, options: CheckOptions): Promis
     }
     for (const id of packs.missing) {
       const severity = lost.has(id) ? 'error' : 'warning';
-      findings.push({ severity, kind: 'missing-pack', pack: id, message: `pack ${id.slice(0, 12)} is listed in the index but missing from storage${severity === 'warning' ? '; all its data has been stored again elsewhere' : ''}` });
+      findings.push({
+        severity,
+        kind: 'missing-pack',
+        pack: id,
+        message: `pack ${id.slice(0, 12)} is listed in the index but missing from storage${severity === 'warning' ? '; all its data has been stored again elsewhere' : ''}`,
+      });
     }
     for (const id of packs.wrongSize) {
       const severity = lost.has(id) ? 'error' : 'warning';
-      findings.push({ severity, kind: 'pack-size', pack: id, message: `pack ${id.slice(0, 12)} has a different size than the index records (truncated or damaged)${severity === 'warning' ? '; all its data has been stored again elsewhere' : ''}` });
+      findings.push({
+        severity,
+        kind: 'pack-size',
+        pack: id,
+        message: `pack ${id.slice(0, 12)} has a different size than the index records (truncated or damaged)${severity === 'warning' ? '; all its data has been stored again elsewhere' : ''}`,
+      });
     }
-    for (const id of packs.unindexed) findings.push({ severity: 'warning', kind: 'unindexed-pack', pack: id, message: `pack ${id.slice(0, 12)} is in no index (left by an interrupted backup; prune removes it)` });
+    for (const id of packs.unindexed)
+      findings.push({
+        severity: 'warning',
+        kind: 'unindexed-pack',
+        pack: id,
+        message: `pack ${id.slice(0, 12)} is in no index (left by an interrupted backup; prune removes it)`,
+      });
 
     // Damage an earlier `check --read-data` found on this machine stays reported until that pack is read again
     // or the data has an intact copy elsewhere: a structure-only check must not call it healthy.
@@ -77,7 +108,8 @@ async function checkFromStorage(repo: Repository, options: CheckOptions): Promis
       // Lost unless another usable copy exists (asked with the damaged copy set aside for a moment).
       const wasMarked = repo.index.isDamaged(id, c.pack);
       repo.index.markDamaged(id, c.pack);
-      if (!repo.index.has(id) && repo.index.packSize(c.pack) !== undefined && !packSet.has(c.pack)) known.set(blobKey(id), c.pack);
+      if (!repo.index.has(id) && repo.index.packSize(c.pack) !== undefined && !packSet.has(c.pack))
+        known.set(blobKey(id), c.pack);
       if (!wasMarked) repo.index.clearDamaged(id, c.pack);
     }
     for (const [k, v] of known) damaged.set(k, v);
@@ -97,11 +129,21 @@ async function checkFromStorage(repo: Repository, options: CheckOptions): Promis
       for (const [k, v] of known) if (readNow.has(v) && !read.damaged.has(k)) damaged.delete(k);
       for (const [k, v] of read.damaged) damaged.set(k, v);
       // Remembered locally, so the next backup stores these blobs again instead of deduplicating against them.
-      await recordKnownDamage(repo.cache, chosen, [...read.damaged].map(([key, pack]) => ({ blob: Buffer.from(key, 'latin1').toString('hex'), pack })));
+      await recordKnownDamage(
+        repo.cache,
+        chosen,
+        [...read.damaged].map(([key, pack]) => ({ blob: Buffer.from(key, 'latin1').toString('hex'), pack })),
+      );
     }
 
     const { snapshots, problems } = await repo.listSnapshots();
-    for (const p of problems) findings.push({ severity: 'error', kind: 'unreadable-snapshot', object: p.name, message: `snapshot ${p.name} is unreadable: ${p.error.message}` });
+    for (const p of problems)
+      findings.push({
+        severity: 'error',
+        kind: 'unreadable-snapshot',
+        object: p.name,
+        message: `snapshot ${p.name} is unreadable: ${p.error.message}`,
+      });
     const needed = await attributeDamage(repo, snapshots, damaged, findings);
     settleUnneededLosses(findings, needed);
     addRepairHints(findings);
@@ -133,7 +175,12 @@ function choosePacks(ids: string[], percent: number, random: () => number): stri
  * damaged or unknown blob. Results are memoised per tree, so shared subtrees
  * are walked once.
  */
-async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], damaged: Map<string, string>, findings: Finding[]): Promise<Set<string>> {
+async function attributeDamage(
+  repo: Repository,
+  snapshots: SnapshotEntry[],
+  damaged: Map<string, string>,
+  findings: Finding[],
+): Promise<Set<string>> {
   const memo = new Map<string, Array<{ path: string; pack?: string; reason: string }>>();
   const walk = async (treeId: string): Promise<Array<{ path: string; pack?: string; reason: string }>> => {
     const known = memo.get(treeId);
@@ -146,7 +193,8 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
       for (const node of tree.nodes) {
         const name = String(node.name);
         if (node.type === 'dir' && node.subtree) {
-          for (const hit of await walk(node.subtree)) out.push({ ...hit, path: `${name}/${hit.path}`.replace(/\/$/, '') });
+          for (const hit of await walk(node.subtree))
+            out.push({ ...hit, path: `${name}/${hit.path}`.replace(/\/$/, '') });
         }
         for (const id of node.content ?? []) {
           const key = blobKey(blobIdFromHex(id));
@@ -162,7 +210,11 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
         }
       }
     } catch (err) {
-      out.push({ path: '', reason: `unreadable tree ${treeId.slice(0, 12)}: ${(err as Error).message}`, ...(damaged.has(treeKey) ? { pack: damaged.get(treeKey)! } : {}) });
+      out.push({
+        path: '',
+        reason: `unreadable tree ${treeId.slice(0, 12)}: ${(err as Error).message}`,
+        ...(damaged.has(treeKey) ? { pack: damaged.get(treeKey)! } : {}),
+      });
     }
     memo.set(treeId, out);
     return out;
@@ -187,13 +239,29 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
   }
   for (const [pack, perSnap] of byPack) {
     const affected = [...perSnap].map(([snapshot, paths]) => ({ snapshot, paths }));
-    findings.push({ severity: 'error', kind: 'corrupt-blob', pack, affected, message: `damaged data in pack ${pack.slice(0, 12)} affects ${affected.length} snapshot(s): ${summarise(affected)}` });
+    findings.push({
+      severity: 'error',
+      kind: 'corrupt-blob',
+      pack,
+      affected,
+      message: `damaged data in pack ${pack.slice(0, 12)} affects ${affected.length} snapshot(s): ${summarise(affected)}`,
+    });
   }
   for (const [snapshot, paths] of missing) {
-    findings.push({ severity: 'error', kind: 'missing-blob', affected: [{ snapshot, paths }], message: `snapshot ${snapshot.slice(0, 8)} references data that is in no pack: ${paths.slice(0, 5).join(', ')}` });
+    findings.push({
+      severity: 'error',
+      kind: 'missing-blob',
+      affected: [{ snapshot, paths }],
+      message: `snapshot ${snapshot.slice(0, 8)} references data that is in no pack: ${paths.slice(0, 5).join(', ')}`,
+    });
   }
   for (const [snapshot, paths] of trees) {
-    findings.push({ severity: 'error', kind: 'unreadable-tree', affected: [{ snapshot, paths }], message: `snapshot ${snapshot.slice(0, 8)} has unreadable directories: ${paths.slice(0, 3).join('; ')}` });
+    findings.push({
+      severity: 'error',
+      kind: 'unreadable-tree',
+      affected: [{ snapshot, paths }],
+      message: `snapshot ${snapshot.slice(0, 8)} has unreadable directories: ${paths.slice(0, 3).join('; ')}`,
+    });
   }
   return needed;
 }
@@ -205,7 +273,12 @@ async function attributeDamage(repo: Repository, snapshots: SnapshotEntry[], dam
  */
 function settleUnneededLosses(findings: Finding[], needed: Set<string>): void {
   for (const f of findings) {
-    if ((f.kind === 'missing-pack' || f.kind === 'pack-size') && f.severity === 'error' && f.pack && !needed.has(f.pack)) {
+    if (
+      (f.kind === 'missing-pack' || f.kind === 'pack-size') &&
+      f.severity === 'error' &&
+      f.pack &&
+      !needed.has(f.pack)
+    ) {
       f.severity = 'warning';
       f.message += '; no snapshot references the data lost with it';
       f.hint = '`lifeboat repair index` drops it from the index';

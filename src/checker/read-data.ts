@@ -30,26 +30,51 @@ export async function readPacks(
     try {
       ({ bytes: pack, intact } = await repo.readWholePack(packId));
     } catch (err) {
-      findings.push({ severity: 'error', kind: 'missing-pack', pack: packId, message: `pack ${packId.slice(0, 12)} cannot be read: ${(err as Error).message}` });
+      findings.push({
+        severity: 'error',
+        kind: 'missing-pack',
+        pack: packId,
+        message: `pack ${packId.slice(0, 12)} cannot be read: ${(err as Error).message}`,
+      });
       for (const b of byPack.get(packId) ?? []) damaged.set(blobKey(b.id), packId);
       return;
     }
     bytes += pack.length;
     onPack?.(pack.length);
-    if (!intact) findings.push({ severity: 'error', kind: 'corrupt-pack', pack: packId, message: `pack ${packId.slice(0, 12)} does not match its content hash (damaged in storage)` });
+    if (!intact)
+      findings.push({
+        severity: 'error',
+        kind: 'corrupt-pack',
+        pack: packId,
+        message: `pack ${packId.slice(0, 12)} does not match its content hash (damaged in storage)`,
+      });
     else {
       try {
         const header = decodePackHeader(repo.keys.encryption, pack);
         const listed = new Set(header.map((e) => blobKey(e.id)));
         const missing = (byPack.get(packId) ?? []).filter((b) => !listed.has(blobKey(b.id)));
-        if (missing.length) findings.push({ severity: 'error', kind: 'corrupt-pack', pack: packId, message: `pack ${packId.slice(0, 12)} header lacks ${missing.length} blobs the index lists` });
+        if (missing.length)
+          findings.push({
+            severity: 'error',
+            kind: 'corrupt-pack',
+            pack: packId,
+            message: `pack ${packId.slice(0, 12)} header lacks ${missing.length} blobs the index lists`,
+          });
       } catch (err) {
-        findings.push({ severity: 'error', kind: 'corrupt-pack', pack: packId, message: `pack ${packId.slice(0, 12)} header is unreadable: ${(err as Error).message}` });
+        findings.push({
+          severity: 'error',
+          kind: 'corrupt-pack',
+          pack: packId,
+          message: `pack ${packId.slice(0, 12)} header is unreadable: ${(err as Error).message}`,
+        });
       }
     }
     // Authenticate blob by blob, so the damage is pinned to the blobs (and files) it hits.
     const blobs = byPack.get(packId) ?? [];
-    const opened = await repo.pool.open(pack, blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, rawLength: b.rawLength, verifyContent: true })));
+    const opened = await repo.pool.open(
+      pack,
+      blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, rawLength: b.rawLength, verifyContent: true })),
+    );
     opened.forEach((r, j) => {
       if (!('data' in r)) damaged.set(blobKey(blobs[j]!.id), packId);
     });

@@ -11,10 +11,14 @@ import type { Finding } from './findings.js';
 const HINTS: Partial<Record<Finding['kind'], string>> = {
   'unreadable-index': 'rebuild the index from the pack headers with `lifeboat repair index`',
   'unindexed-pack': 'if no backup is running, `lifeboat repair index` indexes it again (or `prune` removes it)',
-  'missing-blob': 'if `lifeboat repair index` does not find the data again, `lifeboat repair snapshots` rewrites the snapshots without it',
-  'corrupt-blob': 'back up again (damaged data still on disk is stored afresh), or `lifeboat repair snapshots` rewrites the snapshots without it',
-  'corrupt-pack': 'back up again (damaged data still on disk is stored afresh), or `lifeboat repair snapshots` rewrites the snapshots without it',
-  'unreadable-tree': 'back up again (the directories are read afresh), or `lifeboat repair snapshots` rewrites the snapshots without them',
+  'missing-blob':
+    'if `lifeboat repair index` does not find the data again, `lifeboat repair snapshots` rewrites the snapshots without it',
+  'corrupt-blob':
+    'back up again (damaged data still on disk is stored afresh), or `lifeboat repair snapshots` rewrites the snapshots without it',
+  'corrupt-pack':
+    'back up again (damaged data still on disk is stored afresh), or `lifeboat repair snapshots` rewrites the snapshots without it',
+  'unreadable-tree':
+    'back up again (the directories are read afresh), or `lifeboat repair snapshots` rewrites the snapshots without them',
   'missing-pack': '`lifeboat repair snapshots` rewrites the snapshots without the lost data',
   'pack-size': '`lifeboat repair snapshots` rewrites the snapshots without the lost data',
 };

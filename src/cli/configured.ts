@@ -54,9 +54,15 @@ export function chooseRepository(global: GlobalOptions): RepositoryChoice {
   }
   const names = Object.keys(repos);
   if (names.length === 1) return { location: repos[names[0]!]!.url, name: names[0]!, settings: repos[names[0]!]! };
-  throw new LifeboatError(ErrorCode.Usage, names.length ? `${names.length} repositories are configured (${names.join(', ')}): name one with --repo NAME` : 'no repository given', {
-    hint: names.length ? `pass --repo ${names.join('|')}` : 'pass --repo PATH|URL|NAME or set LIFEBOAT_REPOSITORY',
-  });
+  throw new LifeboatError(
+    ErrorCode.Usage,
+    names.length
+      ? `${names.length} repositories are configured (${names.join(', ')}): name one with --repo NAME`
+      : 'no repository given',
+    {
+      hint: names.length ? `pass --repo ${names.join('|')}` : 'pass --repo PATH|URL|NAME or set LIFEBOAT_REPOSITORY',
+    },
+  );
 }
 
 /**
@@ -68,9 +74,13 @@ export function requireChosenRepository(global: GlobalOptions, command: string, 
   if (global.repo ?? process.env.LIFEBOAT_REPOSITORY) return;
   const names = Object.keys(optionalConfig(global)?.config.repositories ?? {});
   if (names.length < 2) return;
-  throw new LifeboatError(ErrorCode.Usage, `${command} ${what}: name the repository with --repo NAME (configured: ${names.join(', ')})`, {
-    hint: `e.g. lifeboat ${command} --repo ${names[0]} …`,
-  });
+  throw new LifeboatError(
+    ErrorCode.Usage,
+    `${command} ${what}: name the repository with --repo NAME (configured: ${names.join(', ')})`,
+    {
+      hint: `e.g. lifeboat ${command} --repo ${names[0]} …`,
+    },
+  );
 }
 
 /** Remote storage settings of a configured repository, for its driver. */

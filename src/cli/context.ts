@@ -23,7 +23,12 @@ export interface CommandContext {
 export function contextFor(command: Command, signal: AbortSignal): CommandContext {
   const global = command.optsWithGlobals<GlobalOptions>();
   const showProgress = global.progress !== false && !global.json && !global.quiet && Boolean(process.stderr.isTTY);
-  const out = new Output({ json: Boolean(global.json), quiet: Boolean(global.quiet), verbose: Boolean(global.verbose), progress: showProgress });
+  const out = new Output({
+    json: Boolean(global.json),
+    quiet: Boolean(global.quiet),
+    verbose: Boolean(global.verbose),
+    progress: showProgress,
+  });
   setSecretFilePolicy({ strict: Boolean(global.strictPermissions), warn: (m) => out.warn(m) });
   return { global, out, signal };
 }
@@ -48,7 +53,10 @@ export async function openRepository(ctx: CommandContext): Promise<Repository> {
   try {
     const keyFile = ctx.global.keyFile ?? choice.settings?.key_file;
     const credentials = await resolveCredentials({ keyFile, env: credentialEnv(choice), prompt: passwordPrompt() });
-    return await Repository.open(storage, credentials, { cacheRoot: cacheRoot(ctx.global), lockWaitMs: lockWaitMs(ctx.global) });
+    return await Repository.open(storage, credentials, {
+      cacheRoot: cacheRoot(ctx.global),
+      lockWaitMs: lockWaitMs(ctx.global),
+    });
   } catch (err) {
     await storage.close();
     throw err;
@@ -76,14 +84,21 @@ export async function withRepository<T>(ctx: CommandContext, fn: (repo: Reposito
 }
 
 /** A new password for `init`, `key add` and `key passwd`: never from a flag. */
-export async function newPassword(variable: 'LIFEBOAT_PASSWORD' | 'LIFEBOAT_NEW_PASSWORD', env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
+export async function newPassword(
+  variable: 'LIFEBOAT_PASSWORD' | 'LIFEBOAT_NEW_PASSWORD',
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Buffer> {
   const prompt = passwordPrompt();
   const creds = await resolveCredentials({ variable, prompt, noKeyFile: true, env });
   if (creds.kind !== 'password') throw new LifeboatError(ErrorCode.Usage, 'a new password is needed, not a key file');
   if (creds.source === 'prompt' && prompt) {
     const again = await prompt('Repeat the password: ');
-    if (again !== creds.password.toString('utf8')) throw new LifeboatError(ErrorCode.Usage, 'the passwords do not match');
+    if (again !== creds.password.toString('utf8'))
+      throw new LifeboatError(ErrorCode.Usage, 'the passwords do not match');
   }
-  if (creds.password.length === 0) throw new LifeboatError(ErrorCode.NoPassword, 'an empty password is not allowed', { hint: 'choose a long passphrase' });
+  if (creds.password.length === 0)
+    throw new LifeboatError(ErrorCode.NoPassword, 'an empty password is not allowed', {
+      hint: 'choose a long passphrase',
+    });
   return creds.password;
 }

@@ -16,13 +16,18 @@ import { promptHidden } from './prompt.js';
  * is ever a flag.
  */
 export async function openDestination(ctx: CommandContext, to: string): Promise<Repository> {
-  const prompt = process.stdin.isTTY && process.stderr.isTTY ? () => promptHidden('Destination repository password: ') : undefined;
+  const prompt =
+    process.stdin.isTTY && process.stderr.isTTY ? () => promptHidden('Destination repository password: ') : undefined;
   const cache = cacheRoot(ctx.global);
   const configured = optionalConfig(ctx.global)?.config.repositories?.[to];
   if (configured) return openConfiguredRepository(to, configured, { cacheRoot: cache, prompt });
   const storage = await openStorage(to);
   try {
-    const credentials = await resolveCredentials({ variable: 'LIFEBOAT_TO_PASSWORD', keyFile: process.env.LIFEBOAT_TO_KEY_FILE || undefined, prompt });
+    const credentials = await resolveCredentials({
+      variable: 'LIFEBOAT_TO_PASSWORD',
+      keyFile: process.env.LIFEBOAT_TO_KEY_FILE || undefined,
+      prompt,
+    });
     return await Repository.open(storage, credentials, { cacheRoot: cache });
   } catch (err) {
     await storage.close();

@@ -33,13 +33,18 @@ export async function forEachRepository(
   const names = repositoriesToRead(ctx.global);
   if (!names) {
     const code = await withRepository(ctx, (repo) => fn(ctx, repo));
-    if (code === NOT_HERE) throw nowhere?.() ?? new LifeboatError(ErrorCode.NotFound, 'nothing found in the repository');
+    if (code === NOT_HERE)
+      throw nowhere?.() ?? new LifeboatError(ErrorCode.NotFound, 'nothing found in the repository');
     return code ?? ExitCode.Success;
   }
   let code: number = ExitCode.Success;
   let found = false;
   for (const name of names) {
-    const one: CommandContext = { ...ctx, global: { ...ctx.global, repo: name }, out: new RepositoryOutput(ctx.out.options, name) };
+    const one: CommandContext = {
+      ...ctx,
+      global: { ...ctx.global, repo: name },
+      out: new RepositoryOutput(ctx.out.options, name),
+    };
     ctx.out.result(`repository ${name}:`);
     try {
       const c = await withRepository(one, (repo) => fn(one, repo));
@@ -53,7 +58,10 @@ export async function forEachRepository(
       if (code === ExitCode.Success) code = c;
     }
   }
-  if (!found) return ctx.out.error(nowhere?.() ?? new LifeboatError(ErrorCode.NotFound, 'nothing found in any configured repository'));
+  if (!found)
+    return ctx.out.error(
+      nowhere?.() ?? new LifeboatError(ErrorCode.NotFound, 'nothing found in any configured repository'),
+    );
   return code;
 }
 
@@ -67,12 +75,20 @@ class RepositoryOutput extends Output {
   }
 
   override emit(value: unknown): void {
-    super.emit(value && typeof value === 'object' && !Array.isArray(value) ? { repositoryName: this.name, ...value } : { repositoryName: this.name, value });
+    super.emit(
+      value && typeof value === 'object' && !Array.isArray(value)
+        ? { repositoryName: this.name, ...value }
+        : { repositoryName: this.name, value },
+    );
   }
 
   override error(err: unknown): number {
-    const e = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Failure, (err as Error)?.message ?? String(err), { cause: err });
-    if (this.json) process.stdout.write(`${JSON.stringify({ type: 'error', repositoryName: this.name, error: e.toJSON() })}\n`);
+    const e =
+      err instanceof LifeboatError
+        ? err
+        : new LifeboatError(ErrorCode.Failure, (err as Error)?.message ?? String(err), { cause: err });
+    if (this.json)
+      process.stdout.write(`${JSON.stringify({ type: 'error', repositoryName: this.name, error: e.toJSON() })}\n`);
     else {
       process.stderr.write(`error: repository ${this.name}: ${e.message}\n`);
       if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);

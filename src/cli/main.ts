@@ -91,16 +91,25 @@ async function commandsFor(args: string[]): Promise<Register[]> {
 const program = new Command('lifeboat')
   .description('Encrypted, deduplicated backups that prove they restore.')
   .version(VERSION)
-  .option('--config <file>', 'configuration file (default: $LIFEBOAT_CONFIG, ./lifeboat.yaml, /etc/lifeboat/lifeboat.yaml)')
+  .option(
+    '--config <file>',
+    'configuration file (default: $LIFEBOAT_CONFIG, ./lifeboat.yaml, /etc/lifeboat/lifeboat.yaml)',
+  )
   .option('--repo <path|url>', 'repository: a name from lifeboat.yaml, a path or a URL (or $LIFEBOAT_REPOSITORY)')
-  .option('--key-file <file>', 'open the repository with a recovery key file instead of a password (or $LIFEBOAT_KEY_FILE)')
+  .option(
+    '--key-file <file>',
+    'open the repository with a recovery key file instead of a password (or $LIFEBOAT_KEY_FILE)',
+  )
   .option('--json', 'machine-readable output: one JSON document, or JSON lines for long operations')
   .option('--quiet', 'print only results and errors')
   .option('--verbose', 'print more detail')
   .option('--no-progress', 'no progress display')
   .option('--no-cache', 'do not use the local cache')
   .option('--strict-permissions', 'refuse a password, key or secret file that other users can read (default: warn)')
-  .option('--retry-lock <duration>', 'when another process holds a conflicting repository lock, keep trying this long (e.g. 5m)')
+  .option(
+    '--retry-lock <duration>',
+    'when another process holds a conflicting repository lock, keep trying this long (e.g. 5m)',
+  )
   .showHelpAfterError()
   .exitOverride();
 

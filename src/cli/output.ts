@@ -46,13 +46,17 @@ export class Output {
 
   /** Report an error and return the exit code it maps to. */
   error(err: unknown): number {
-    const e = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.Failure, (err as Error)?.message ?? String(err), { cause: err });
+    const e =
+      err instanceof LifeboatError
+        ? err
+        : new LifeboatError(ErrorCode.Failure, (err as Error)?.message ?? String(err), { cause: err });
     if (this.options.json) {
       process.stdout.write(`${JSON.stringify({ type: 'error', error: e.toJSON() })}\n`);
     } else {
       process.stderr.write(`error: ${e.message}\n`);
       if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
-      if (this.options.verbose && !(err instanceof LifeboatError) && (err as Error)?.stack) process.stderr.write(`${(err as Error).stack}\n`);
+      if (this.options.verbose && !(err instanceof LifeboatError) && (err as Error)?.stack)
+        process.stderr.write(`${(err as Error).stack}\n`);
     }
     return exitCodeFor(e.code);
   }

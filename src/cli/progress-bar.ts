@@ -41,9 +41,11 @@ export class ProgressBar {
     if (!this.enabled) return;
     const rate = elapsed > 0 ? (s.bytes / elapsed) * 1000 : 0;
     let line = `${s.label}  ${s.files}${s.totalFiles !== undefined ? `/${s.totalFiles}` : ''} files  ${formatBytes(s.bytes)}`;
-    if (s.totalBytes) line += ` / ${formatBytes(s.totalBytes)} (${Math.min(100, Math.floor((s.bytes / s.totalBytes) * 100))}%)`;
+    if (s.totalBytes)
+      line += ` / ${formatBytes(s.totalBytes)} (${Math.min(100, Math.floor((s.bytes / s.totalBytes) * 100))}%)`;
     line += `  ${formatBytes(rate)}/s`;
-    if (s.totalBytes && rate > 0 && s.bytes < s.totalBytes) line += `  ETA ${formatDuration(((s.totalBytes - s.bytes) / rate) * 1000)}`;
+    if (s.totalBytes && rate > 0 && s.bytes < s.totalBytes)
+      line += `  ETA ${formatDuration(((s.totalBytes - s.bytes) / rate) * 1000)}`;
     const width = process.stderr.columns || 100;
     process.stderr.write(`\r${line.slice(0, width - 1).padEnd(Math.min(width - 1, 100))}`);
     this.drawn = true;

@@ -18,7 +18,6 @@ export interface SnapshotSelector {
   now?: number;
 }
 
-
 export interface FoundSnapshot {
   snapshot: SnapshotEntry;
   /** Things the user should know about the choice (snapshots from the future that were passed over). */
@@ -32,18 +31,35 @@ export interface FoundSnapshot {
  * what anyone means). Snapshots dated in the future are passed over with a
  * warning, unless only such snapshots match.
  */
-export async function findSnapshot(repo: Repository, ref: string, selector: SnapshotSelector = {}, warn?: (text: string) => void): Promise<SnapshotEntry> {
+export async function findSnapshot(
+  repo: Repository,
+  ref: string,
+  selector: SnapshotSelector = {},
+  warn?: (text: string) => void,
+): Promise<SnapshotEntry> {
   const { snapshots } = await repo.listSnapshots();
   const found = await selectSnapshot(repo, snapshots, ref, selector);
   for (const w of found.warnings) warn?.(w);
   return found.snapshot;
 }
 
-export async function selectSnapshot(repo: TreeSource, snapshots: SnapshotEntry[], ref: string, selector: SnapshotSelector = {}): Promise<FoundSnapshot> {
+export async function selectSnapshot(
+  repo: TreeSource,
+  snapshots: SnapshotEntry[],
+  ref: string,
+  selector: SnapshotSelector = {},
+): Promise<FoundSnapshot> {
   if (ref !== 'latest') return { snapshot: resolveSnapshotRef(snapshots, ref), warnings: [] };
-  const filter = { ...(selector.host ? { host: selector.host } : {}), ...(selector.source ? { source: selector.source } : {}) };
+  const filter = {
+    ...(selector.host ? { host: selector.host } : {}),
+    ...(selector.source ? { source: selector.source } : {}),
+  };
   const path = normalPath(selector.path);
-  const sameSet = (s: SnapshotEntry) => !selector.backupOf || (s.source === undefined && s.paths.length === selector.backupOf.length && selector.backupOf.every((p) => s.paths.includes(p)));
+  const sameSet = (s: SnapshotEntry) =>
+    !selector.backupOf ||
+    (s.source === undefined &&
+      s.paths.length === selector.backupOf.length &&
+      selector.backupOf.every((p) => s.paths.includes(p)));
   const newestFirst = sortByTime(snapshots.filter((s) => matchesFilter(s, filter) && sameSet(s))).reverse();
   const now = selector.now ?? Date.now();
   const future = (s: SnapshotEntry) => Date.parse(s.time) > now + FUTURE_TOLERANCE_MS;
@@ -72,20 +88,37 @@ export async function selectSnapshot(repo: TreeSource, snapshots: SnapshotEntry[
   // A source with only future snapshots: its newest one, said plainly.
   for (const [key, list] of skippedFuture) if (!perGroup.has(key)) perGroup.set(key, { pick: list[0]!, skipped: [] });
 
-  const narrowed = [selector.source ? `source "${selector.source}"` : '', selector.host ? `host "${selector.host}"` : '', path ? `containing ${escapeName(path)}` : ''].filter(Boolean).join(', ');
+  const narrowed = [
+    selector.source ? `source "${selector.source}"` : '',
+    selector.host ? `host "${selector.host}"` : '',
+    path ? `containing ${escapeName(path)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   if (perGroup.size === 0) {
-    throw new LifeboatError(ErrorCode.NotFound, `no snapshot matches${narrowed ? ` (${narrowed})` : ''}`, { hint: 'list them with `lifeboat snapshots`' });
+    throw new LifeboatError(ErrorCode.NotFound, `no snapshot matches${narrowed ? ` (${narrowed})` : ''}`, {
+      hint: 'list them with `lifeboat snapshots`',
+    });
   }
   if (perGroup.size > 1) {
-    const names = [...perGroup.entries()].map(([key, g]) => `${key ? `"${key}"` : 'path backups without a source'} (newest ${g.pick.id.slice(0, 8)} of ${g.pick.time})`);
-    throw new LifeboatError(ErrorCode.Usage, `"latest" is ambiguous: snapshots of ${perGroup.size} sources match${narrowed ? ` (${narrowed})` : ''}: ${names.join(', ')}`, {
-      hint: 'name one with --source NAME, or give a snapshot id',
-    });
+    const names = [...perGroup.entries()].map(
+      ([key, g]) =>
+        `${key ? `"${key}"` : 'path backups without a source'} (newest ${g.pick.id.slice(0, 8)} of ${g.pick.time})`,
+    );
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      `"latest" is ambiguous: snapshots of ${perGroup.size} sources match${narrowed ? ` (${narrowed})` : ''}: ${names.join(', ')}`,
+      {
+        hint: 'name one with --source NAME, or give a snapshot id',
+      },
+    );
   }
   const { pick, skipped } = [...perGroup.values()][0]!;
   const warnings: string[] = [];
   if (future(pick)) {
-    warnings.push(`snapshot ${pick.id.slice(0, 8)} is dated ${pick.time}, in the future (the clock of host "${pick.host}" may be wrong); it is the only match, so it is used`);
+    warnings.push(
+      `snapshot ${pick.id.slice(0, 8)} is dated ${pick.time}, in the future (the clock of host "${pick.host}" may be wrong); it is the only match, so it is used`,
+    );
   }
   if (skipped.length) {
     warnings.push(

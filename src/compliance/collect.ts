@@ -12,7 +12,11 @@ export async function collectRepositories(loaded: LoadedConfig, cacheRoot?: stri
       const repo = await openConfiguredRepository(name, settings, { cacheRoot });
       try {
         const { snapshots } = await repo.listSnapshots();
-        views.push({ name, reachable: true, snapshots: snapshots.map((s) => ({ id: s.id, time: s.time, source: s.source, complete: isCompleteCopy(s) })) });
+        views.push({
+          name,
+          reachable: true,
+          snapshots: snapshots.map((s) => ({ id: s.id, time: s.time, source: s.source, complete: isCompleteCopy(s) })),
+        });
       } finally {
         await repo.close();
       }
@@ -29,7 +33,8 @@ export function lastDrillsFromHistory(loaded: LoadedConfig): Map<string, { time:
   try {
     const drills = new Map<string, { time: string; passed: boolean }>();
     for (const step of history.steps({ step: 'drill' })) {
-      if (step.source && !drills.has(step.source)) drills.set(step.source, { time: step.startedAt, passed: step.outcome === 'ok' });
+      if (step.source && !drills.has(step.source))
+        drills.set(step.source, { time: step.startedAt, passed: step.outcome === 'ok' });
     }
     return drills;
   } finally {

@@ -44,26 +44,47 @@ export function isCompleteCopy(s: Pick<SnapshotEntry, 'summary'>): boolean {
 export const DEFAULT_RPO_SECONDS = 36 * 3600;
 export const DRILL_MAX_AGE_DAYS = 35;
 
-export function evaluateCompliance(config: LifeboatConfig, repositories: RepositoryView[], lastDrills: Map<string, { time: string; passed: boolean }>, now: Date): ComplianceCheck[] {
+export function evaluateCompliance(
+  config: LifeboatConfig,
+  repositories: RepositoryView[],
+  lastDrills: Map<string, { time: string; passed: boolean }>,
+  now: Date,
+): ComplianceCheck[] {
   const out: ComplianceCheck[] = [];
   const settings = config.repositories ?? {};
   for (const [source, s] of Object.entries(config.sources ?? {})) {
     const rpo = s.rpo ? parseDuration(s.rpo) : DEFAULT_RPO_SECONDS;
-    const recent = (x: RepositoryView['snapshots'][number]) => x.source === source && now.getTime() - Date.parse(x.time) <= rpo * 1000;
+    const recent = (x: RepositoryView['snapshots'][number]) =>
+      x.source === source && now.getTime() - Date.parse(x.time) <= rpo * 1000;
     const fresh = repositories.filter((r) => r.reachable && r.snapshots.some((x) => recent(x) && x.complete !== false));
     // Recent snapshots that are not good copies (inputs missing or unreadable) are named, never counted.
-    const incomplete = repositories.filter((r) => r.reachable && !fresh.includes(r) && r.snapshots.some((x) => recent(x) && x.complete === false)).map((r) => r.name);
-    const add = (check: ComplianceCheck['check'], ok: boolean, reason: string) => out.push({ source, check, status: ok ? 'pass' : 'fail', reason });
+    const incomplete = repositories
+      .filter((r) => r.reachable && !fresh.includes(r) && r.snapshots.some((x) => recent(x) && x.complete === false))
+      .map((r) => r.name);
+    const add = (check: ComplianceCheck['check'], ok: boolean, reason: string) =>
+      out.push({ source, check, status: ok ? 'pass' : 'fail', reason });
 
     const copies = 1 + fresh.length;
     const unreachable = repositories.filter((r) => !r.reachable).map((r) => r.name);
-    add('copies', copies >= 3, `${copies} cop${copies === 1 ? 'y' : 'ies'} within the RPO of ${s.rpo ?? '36h'}: production${fresh.map((r) => ` + ${r.name}`).join('')}${unreachable.length ? ` (not reachable: ${unreachable.join(', ')})` : ''}${incomplete.length ? ` (not counted, its recent snapshots have input errors or hold nothing: ${incomplete.join(', ')})` : ''}; 3 needed`);
+    add(
+      'copies',
+      copies >= 3,
+      `${copies} cop${copies === 1 ? 'y' : 'ies'} within the RPO of ${s.rpo ?? '36h'}: production${fresh.map((r) => ` + ${r.name}`).join('')}${unreachable.length ? ` (not reachable: ${unreachable.join(', ')})` : ''}${incomplete.length ? ` (not counted, its recent snapshots have input errors or hold nothing: ${incomplete.join(', ')})` : ''}; 3 needed`,
+    );
 
-    const media = new Set(['disk (production)', ...fresh.map((r) => settings[r.name]?.media ?? 'disk')].map((m) => (m === 'disk (production)' ? 'disk' : m)));
+    const media = new Set(
+      ['disk (production)', ...fresh.map((r) => settings[r.name]?.media ?? 'disk')].map((m) =>
+        m === 'disk (production)' ? 'disk' : m,
+      ),
+    );
     add('media', media.size >= 2, `media: ${[...media].join(', ')}; 2 kinds needed`);
 
     const offsite = fresh.filter((r) => settings[r.name]?.location === 'offsite').map((r) => r.name);
-    add('offsite', offsite.length >= 1, offsite.length ? `offsite: ${offsite.join(', ')}` : 'no recent copy in an offsite repository');
+    add(
+      'offsite',
+      offsite.length >= 1,
+      offsite.length ? `offsite: ${offsite.join(', ')}` : 'no recent copy in an offsite repository',
+    );
 
     add('encryption', true, 'every repository is encrypted (AES-256-GCM; Lifeboat has no unencrypted mode)');
 
@@ -75,14 +96,20 @@ export function evaluateCompliance(config: LifeboatConfig, repositories: Reposit
       const old = r.snapshots.filter((x) => x.source === source && now.getTime() - Date.parse(x.time) > limit);
       if (old.length) tooOld.push(`${r.name}: ${old.length} snapshot(s) older than ${maxAge}`);
     }
-    add('max_age', tooOld.length === 0, tooOld.length ? tooOld.join('; ') : 'no snapshot is older than its repository\'s max_age');
+    add(
+      'max_age',
+      tooOld.length === 0,
+      tooOld.length ? tooOld.join('; ') : "no snapshot is older than its repository's max_age",
+    );
 
     const drill = lastDrills.get(source);
     const drillAge = drill ? (now.getTime() - Date.parse(drill.time)) / 86_400_000 : Infinity;
     add(
       'drill',
       Boolean(drill?.passed) && drillAge <= DRILL_MAX_AGE_DAYS,
-      !drill ? 'missing: no restore drill recorded' : `last drill ${drill.time.slice(0, 10)} ${drill.passed ? 'passed' : 'FAILED'} (${Math.floor(drillAge)} days ago; at most ${DRILL_MAX_AGE_DAYS})`,
+      !drill
+        ? 'missing: no restore drill recorded'
+        : `last drill ${drill.time.slice(0, 10)} ${drill.passed ? 'passed' : 'FAILED'} (${Math.floor(drillAge)} days ago; at most ${DRILL_MAX_AGE_DAYS})`,
     );
   }
   return out;

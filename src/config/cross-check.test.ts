@@ -33,13 +33,20 @@ describe('cross-checks of job steps', () => {
 
   it('refuses a then: step in a job with neither to nor copy_to', () => {
     expect(messages('  tidy: { then: [forget] }\n')).toEqual(['the `forget` step has no repository to act on']);
-    expect(messages('  tidy: { then: [prune, check] }\n')).toEqual(['the `prune` step has no repository to act on', 'the `check` step has no repository to act on']);
+    expect(messages('  tidy: { then: [prune, check] }\n')).toEqual([
+      'the `prune` step has no repository to act on',
+      'the `check` step has no repository to act on',
+    ]);
   });
 
   it('refuses forget where a repository of the job has no retention to apply', () => {
-    expect(messages('  nightly: { sources: [app-db], to: local, then: [forget] }\n')).toEqual(['the `forget` step has no retention policy for repository "local"']);
+    expect(messages('  nightly: { sources: [app-db], to: local, then: [forget] }\n')).toEqual([
+      'the `forget` step has no retention policy for repository "local"',
+    ]);
     expect(messages('  nightly: { sources: [app-db], to: local, keep_last: 5, then: [forget] }\n')).toEqual([]);
-    expect(messages('  sync: { copy_to: [usb], then: [forget] }\n')).toEqual(['the `forget` step has no retention policy for copy target "usb"']);
+    expect(messages('  sync: { copy_to: [usb], then: [forget] }\n')).toEqual([
+      'the `forget` step has no retention policy for copy target "usb"',
+    ]);
     const [problem] = problemsOf('  sync: { copy_to: [usb], then: [forget] }\n');
     expect(problem!.hint).toContain('repositories.usb');
   });
@@ -51,7 +58,9 @@ repositories:
 jobs:
 `;
     expect(messages('  sync: { copy_to: [offsite] }\n', only)).toEqual(['the copy has no repository to copy from']);
-    expect(messages('  sync: { sources: [app-db], to: local, copy_to: [local, offsite] }\n')).toEqual(['the job copies "local" into itself']);
+    expect(messages('  sync: { sources: [app-db], to: local, copy_to: [local, offsite] }\n')).toEqual([
+      'the job copies "local" into itself',
+    ]);
   });
 
   it('refuses a drill with no source to restore or an unknown one', () => {
@@ -60,7 +69,9 @@ repositories:
   local: { url: /var/backup/lifeboat, password_file: /etc/lifeboat/repo.pass }
 jobs:
 `;
-    expect(messages('  monthly: { drill: { within: 30d } }\n', noSources)).toEqual(['the drill has no source to restore']);
+    expect(messages('  monthly: { drill: { within: 30d } }\n', noSources)).toEqual([
+      'the drill has no source to restore',
+    ]);
     expect(messages('  monthly: { drill: { sources: [app-bd] } }\n')).toEqual(['no source named "app-bd"']);
   });
 });

@@ -16,7 +16,8 @@ export function isDuration(text: string): boolean {
 /** Seconds in a duration string; throws a plain Error with the accepted forms when invalid. */
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
-  if (!DURATION.test(trimmed)) throw new Error(`"${text}" is not a duration; use a number and a unit: 30s, 15m, 36h, 7d, 12w, 1y`);
+  if (!DURATION.test(trimmed))
+    throw new Error(`"${text}" is not a duration; use a number and a unit: 30s, 15m, 36h, 7d, 12w, 1y`);
   let seconds = 0;
   for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhdwy])/g)) seconds += Number(amount) * UNIT_SECONDS[unit!]!;
   return seconds;

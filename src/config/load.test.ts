@@ -61,9 +61,15 @@ describe('lifeboat.yaml', () => {
   });
 
   it('names the line, the key and a likely correction for an unknown key', () => {
-    const [p, ...rest] = problems('version: 1\nrepositories:\n  local:\n    url: /srv/backup\n    retention: { keep_dayly: 7 }\n');
+    const [p, ...rest] = problems(
+      'version: 1\nrepositories:\n  local:\n    url: /srv/backup\n    retention: { keep_dayly: 7 }\n',
+    );
     expect(rest).toEqual([]);
-    expect(p).toMatchObject({ line: 5, path: 'repositories.local.retention.keep_dayly', hint: 'did you mean "keep_daily"?' });
+    expect(p).toMatchObject({
+      line: 5,
+      path: 'repositories.local.retention.keep_dayly',
+      hint: 'did you mean "keep_daily"?',
+    });
   });
 
   it('suggests the source type meant by a misspelt one', () => {
@@ -73,7 +79,9 @@ describe('lifeboat.yaml', () => {
   });
 
   it('reports a missing required key and a wrong type at their lines', () => {
-    const found = problems('version: 1\nsources:\n  db:\n    type: sqlite\n  conf:\n    type: files\n    paths: /etc/app\n');
+    const found = problems(
+      'version: 1\nsources:\n  db:\n    type: sqlite\n  conf:\n    type: files\n    paths: /etc/app\n',
+    );
     expect(found.map((p) => [p.path, p.line])).toEqual([
       ['sources.db.path', 4],
       ['sources.conf.paths', 7],
@@ -82,40 +90,92 @@ describe('lifeboat.yaml', () => {
   });
 
   it('rejects bad durations, names and YAML syntax', () => {
-    expect(problems('version: 1\nsources:\n  db: { type: sqlite, path: /x, rpo: 24 hours }\n')[0]!.path).toBe('sources.db.rpo');
+    expect(problems('version: 1\nsources:\n  db: { type: sqlite, path: /x, rpo: 24 hours }\n')[0]!.path).toBe(
+      'sources.db.rpo',
+    );
     expect(problems('version: 1\nsources:\n  "bad name": { type: sqlite, path: /x }\n').length).toBe(1);
     expect(problems('version: 1\nsources: [\n')[0]!.hint).toBe('this is not valid YAML');
     expect(problems('version: 2\n')[0]!.path).toBe('version');
   });
 
   it('takes a database URL that names no database as every database of the server, and refuses what contradicts that', () => {
-    for (const [type, url] of [['postgres', 'postgres://backup:s3cret@db.example.org:5432'], ['postgres', 'postgresql://backup@db.example.org/'], ['mysql', 'mysql://backup:s3cret@db.example.org:3306/'], ['mysql', 'mariadb://db.example.org']]) {
-      expect(() => parseConfig(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n`, '/tmp/lifeboat.yaml'), url).not.toThrow();
-      expect(() => parseConfig(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n    databases: [app, "shop_*"]\n    exclude_databases: [shop_test]\n`, '/tmp/lifeboat.yaml'), url).not.toThrow();
+    for (const [type, url] of [
+      ['postgres', 'postgres://backup:s3cret@db.example.org:5432'],
+      ['postgres', 'postgresql://backup@db.example.org/'],
+      ['mysql', 'mysql://backup:s3cret@db.example.org:3306/'],
+      ['mysql', 'mariadb://db.example.org'],
+    ]) {
+      expect(
+        () => parseConfig(`version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n`, '/tmp/lifeboat.yaml'),
+        url,
+      ).not.toThrow();
+      expect(
+        () =>
+          parseConfig(
+            `version: 1\nsources:\n  db:\n    type: ${type}\n    url: "${url}"\n    databases: [app, "shop_*"]\n    exclude_databases: [shop_test]\n`,
+            '/tmp/lifeboat.yaml',
+          ),
+        url,
+      ).not.toThrow();
     }
-    const both = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup:s3cret@db.example.org/app", databases: all }\n');
-    expect(both[0]).toMatchObject({ path: 'sources.db.databases', message: expect.stringContaining('already names one database') });
+    const both = problems(
+      'version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup:s3cret@db.example.org/app", databases: all }\n',
+    );
+    expect(both[0]).toMatchObject({
+      path: 'sources.db.databases',
+      message: expect.stringContaining('already names one database'),
+    });
     expect(JSON.stringify(both)).not.toContain('s3cret');
-    const recent = problems('version: 1\nsources:\n  db: { type: mysql, url: "mysql://db.example.org", recent_data: { table: t, column: c } }\n');
-    expect(recent[0]).toMatchObject({ path: 'sources.db.recent_data', message: expect.stringContaining('one database') });
-    const [bad] = problems('version: 1\nsources:\n  db: { type: postgres, url: "postgres://db.example.org:99999/app" }\n');
+    const recent = problems(
+      'version: 1\nsources:\n  db: { type: mysql, url: "mysql://db.example.org", recent_data: { table: t, column: c } }\n',
+    );
+    expect(recent[0]).toMatchObject({
+      path: 'sources.db.recent_data',
+      message: expect.stringContaining('one database'),
+    });
+    const [bad] = problems(
+      'version: 1\nsources:\n  db: { type: postgres, url: "postgres://db.example.org:99999/app" }\n',
+    );
     expect(bad!.message).toContain('not a valid postgres URL');
-    expect(problems('version: 1\nsources:\n  cache: { type: redis, url: "redis://cache.example.org:70000" }\n')[0]!.message).toContain('not a valid redis URL');
-    expect(problems('version: 1\nsources:\n  vm: { type: victoriametrics, url: "http://vm:99999", data_dir: /var/lib/vm }\n')[0]!.message).toContain('not a valid http:// URL');
+    expect(
+      problems('version: 1\nsources:\n  cache: { type: redis, url: "redis://cache.example.org:70000" }\n')[0]!.message,
+    ).toContain('not a valid redis URL');
+    expect(
+      problems(
+        'version: 1\nsources:\n  vm: { type: victoriametrics, url: "http://vm:99999", data_dir: /var/lib/vm }\n',
+      )[0]!.message,
+    ).toContain('not a valid http:// URL');
   });
 
   it('refuses a repository URL that can only fail when opened, at load time, without repeating it', () => {
     const repo = (url: string) => problems(`version: 1\nrepositories:\n  r: { url: "${url}" }\n`);
-    expect(repo('sftp://backup:hunter2@nas.example.org/srv/r')[0]).toMatchObject({ path: 'repositories.r.url', message: expect.stringContaining('password in an sftp:// URL is refused') });
+    expect(repo('sftp://backup:hunter2@nas.example.org/srv/r')[0]).toMatchObject({
+      path: 'repositories.r.url',
+      message: expect.stringContaining('password in an sftp:// URL is refused'),
+    });
     expect(JSON.stringify(repo('sftp://backup:hunter2@nas.example.org/srv/r'))).not.toContain('hunter2');
     expect(repo('sftp:///srv/r')[0]!.message).toContain('names no host');
     expect(repo('s3://bucket:99999999/x')[0]!.message).toContain('not a valid URL');
-    expect(() => parseConfig('version: 1\nrepositories:\n  a: { url: ./repo }\n  b: { url: "sftp://nas/srv/r" }\n  c: { url: "s3://bucket/prefix" }\n', '/tmp/lifeboat.yaml')).not.toThrow();
-    expect(() => parseConfig('version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup@db.example.org/app" }\n', '/tmp/lifeboat.yaml')).not.toThrow();
+    expect(() =>
+      parseConfig(
+        'version: 1\nrepositories:\n  a: { url: ./repo }\n  b: { url: "sftp://nas/srv/r" }\n  c: { url: "s3://bucket/prefix" }\n',
+        '/tmp/lifeboat.yaml',
+      ),
+    ).not.toThrow();
+    expect(() =>
+      parseConfig(
+        'version: 1\nsources:\n  db: { type: postgres, url: "postgres://backup@db.example.org/app" }\n',
+        '/tmp/lifeboat.yaml',
+      ),
+    ).not.toThrow();
   });
 
   it('expands ${ENV} and reports unset variables at their line', () => {
-    const { config } = parseConfig('version: 1\nrepositories:\n  r: { url: "${BACKUP_ROOT}/repo", password_file: "$${LITERAL}" }\n', '/c/lifeboat.yaml', { BACKUP_ROOT: '/srv' });
+    const { config } = parseConfig(
+      'version: 1\nrepositories:\n  r: { url: "${BACKUP_ROOT}/repo", password_file: "$${LITERAL}" }\n',
+      '/c/lifeboat.yaml',
+      { BACKUP_ROOT: '/srv' },
+    );
     expect(config.repositories!.r!.url).toBe('/srv/repo');
     expect(config.repositories!.r!.password_file).toBe('/c/${LITERAL}');
     const [p] = problems('version: 1\nrepositories:\n  r: { url: "${NOPE}/repo" }\n');
@@ -148,7 +208,12 @@ jobs:
   it('reports a YAML alias bomb at its first alias, at once', () => {
     // Nine levels of nine aliases each would expand to 9^9 (387 million) strings.
     const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 9; i++) levels.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const started = Date.now();
     const [p, ...rest] = problems(`version: 1\n${levels.join('\n')}\n`);
     expect(rest).toEqual([]);
@@ -159,18 +224,33 @@ jobs:
   });
 
   it('reports a repeated key at its line', () => {
-    const [p, ...rest] = problems('version: 1\nsources:\n  db: { type: sqlite, path: /x }\n  db: { type: sqlite, path: /y }\n');
+    const [p, ...rest] = problems(
+      'version: 1\nsources:\n  db: { type: sqlite, path: /x }\n  db: { type: sqlite, path: /y }\n',
+    );
     expect(rest).toEqual([]);
     expect(p).toMatchObject({ line: 4, message: 'Map keys must be unique' });
   });
 
   it('accepts server.listen as host:port or [IPv6]:port with a port up to 65535 (0: any free port)', () => {
     for (const listen of ['127.0.0.1:8528', 'localhost:1', '"127.0.0.1:0"', '"[::1]:65535"', '"[fe80::1]:8528"']) {
-      expect(() => parseConfig(`version: 1\nserver: { listen: ${listen} }\n`, '/c/lifeboat.yaml'), listen).not.toThrow();
+      expect(
+        () => parseConfig(`version: 1\nserver: { listen: ${listen} }\n`, '/c/lifeboat.yaml'),
+        listen,
+      ).not.toThrow();
     }
-    for (const listen of ['127.0.0.1:99999', '127.0.0.1:65536', '"127.0.0.1:000000"', '::1:8528', '"[::1]:70000"', '127.0.0.1']) {
+    for (const listen of [
+      '127.0.0.1:99999',
+      '127.0.0.1:65536',
+      '"127.0.0.1:000000"',
+      '::1:8528',
+      '"[::1]:70000"',
+      '127.0.0.1',
+    ]) {
       const found = problems(`version: 1\nserver:\n  listen: ${listen}\n`);
-      expect(found.map((f) => [f.path, f.line]), listen).toEqual([['server.listen', 3]]);
+      expect(
+        found.map((f) => [f.path, f.line]),
+        listen,
+      ).toEqual([['server.listen', 3]]);
     }
   });
 
@@ -183,7 +263,10 @@ jobs:
   });
 
   it('resolves relative file paths against the config file', () => {
-    const { config } = parseConfig('version: 1\nrepositories:\n  r: { url: ./repo, password_file: repo.pass }\nsources:\n  db: { type: sqlite, path: data/app.db }\n  f: { type: files, paths: [conf, /abs] }\n', '/etc/lb/lifeboat.yaml');
+    const { config } = parseConfig(
+      'version: 1\nrepositories:\n  r: { url: ./repo, password_file: repo.pass }\nsources:\n  db: { type: sqlite, path: data/app.db }\n  f: { type: files, paths: [conf, /abs] }\n',
+      '/etc/lb/lifeboat.yaml',
+    );
     expect(config.repositories!.r).toMatchObject({ url: '/etc/lb/repo', password_file: '/etc/lb/repo.pass' });
     expect(config.sources!.db).toMatchObject({ path: '/etc/lb/data/app.db' });
     expect(config.sources!.f).toMatchObject({ paths: ['/etc/lb/conf', '/abs'] });
@@ -191,8 +274,11 @@ jobs:
 
   it('publishes a JSON Schema that describes every section and source type', () => {
     const schema = configJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['version', 'repositories', 'sources', 'jobs', 'alerts', 'notify', 'server']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['version', 'repositories', 'sources', 'jobs', 'alerts', 'notify', 'server']),
+    );
     const text = JSON.stringify(schema);
-    for (const t of ['files', 'sqlite', 'postgres', 'mysql', 'redis', 'victoriametrics', 'prometheus', 'command']) expect(text).toContain(`"const":"${t}"`);
+    for (const t of ['files', 'sqlite', 'postgres', 'mysql', 'redis', 'victoriametrics', 'prometheus', 'command'])
+      expect(text).toContain(`"const":"${t}"`);
   });
 });

@@ -30,12 +30,25 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   // Duplicate keys are found by `duplicateKeys` below: the parser's own check compares each key
   // with every earlier key of its mapping (16,000 sources took 17 s, 200,000 over 12 minutes).
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-  const at = (offset: number | undefined) => (offset === undefined ? {} : { line: lines.linePos(offset).line, column: lines.linePos(offset).col });
+  const at = (offset: number | undefined) =>
+    offset === undefined ? {} : { line: lines.linePos(offset).line, column: lines.linePos(offset).col };
 
-  const syntax = [...doc.errors, ...doc.warnings].map(
-    (e): ConfigProblem => ({ file, ...at(e.pos[0]), path: '', message: e.message.split('\n')[0]!, hint: 'this is not valid YAML' }),
+  const syntax = [...doc.errors, ...doc.warnings].map((e): ConfigProblem => ({
+    file,
+    ...at(e.pos[0]),
+    path: '',
+    message: e.message.split('\n')[0]!,
+    hint: 'this is not valid YAML',
+  }));
+  syntax.push(
+    ...duplicateKeys(doc).map((offset): ConfigProblem => ({
+      file,
+      ...at(offset),
+      path: '',
+      message: 'Map keys must be unique',
+      hint: 'this is not valid YAML',
+    })),
   );
-  syntax.push(...duplicateKeys(doc).map((offset): ConfigProblem => ({ file, ...at(offset), path: '', message: 'Map keys must be unique', hint: 'this is not valid YAML' })));
   if (syntax.length) throw configError(file, firstProblems(syntax));
 
   const problems = expandDocument(doc, env, file, at);
@@ -44,10 +57,18 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const data = toData(doc, file, at);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    throw configError(file, firstProblems(parsed.error.issues, (issue) => describeIssue(issue, data, doc, file, at)));
+    throw configError(
+      file,
+      firstProblems(parsed.error.issues, (issue) => describeIssue(issue, data, doc, file, at)),
+    );
   }
   const config = resolveRelativePaths(parsed.data, path.dirname(file));
-  const cross = firstProblems(crossCheck(config), (p): ConfigProblem => ({ file, ...at(nodeAt(doc, p.path)?.range?.[0]), ...p, path: p.path.join('.') }));
+  const cross = firstProblems(crossCheck(config), (p): ConfigProblem => ({
+    file,
+    ...at(nodeAt(doc, p.path)?.range?.[0]),
+    ...p,
+    path: p.path.join('.'),
+  }));
   if (cross.length) throw configError(file, cross);
   return { file, config };
 }
@@ -55,9 +76,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 /** Problems reported in full; locating each costs a search of its mapping, so a flood is cut short. */
 const MAX_PROBLEMS = 100;
 
-function firstProblems<T>(all: T[], describe: (item: T) => ConfigProblem = (p) => p as unknown as ConfigProblem): ConfigProblem[] {
+function firstProblems<T>(
+  all: T[],
+  describe: (item: T) => ConfigProblem = (p) => p as unknown as ConfigProblem,
+): ConfigProblem[] {
   const shown = all.slice(0, MAX_PROBLEMS).map(describe);
-  if (all.length > MAX_PROBLEMS) shown.push({ file: shown[0]!.file, path: '', message: `and ${all.length - MAX_PROBLEMS} more problems` });
+  if (all.length > MAX_PROBLEMS)
+    shown.push({ file: shown[0]!.file, path: '', message: `and ${all.length - MAX_PROBLEMS} more problems` });
   return shown;
 }
 
@@ -91,7 +116,15 @@ function toData(doc: Document, file: string, at: Locate): unknown {
     if (!(err instanceof ReferenceError)) throw err;
     let first: number | undefined;
     visit(doc, { Alias: (_key, node) => ((first = node.range?.[0]), visit.BREAK) });
-    throw configError(file, [{ file, ...at(first), path: '', message: `aliases expand to too much data (${err.message.toLowerCase()})`, hint: `an alias may expand to at most ${MAX_ALIAS_COUNT} nodes; write the repeated part out, or alias less deeply` }]);
+    throw configError(file, [
+      {
+        file,
+        ...at(first),
+        path: '',
+        message: `aliases expand to too much data (${err.message.toLowerCase()})`,
+        hint: `an alias may expand to at most ${MAX_ALIAS_COUNT} nodes; write the repeated part out, or alias less deeply`,
+      },
+    ]);
   }
 }
 
@@ -108,7 +141,13 @@ function expandDocument(doc: Document, env: NodeJS.ProcessEnv, file: string, at:
     } else if (isScalar(node) && typeof node.value === 'string') {
       const { value, missing } = expandEnv(node.value, env);
       for (const name of missing) {
-        problems.push({ file, ...at(node.range?.[0]), path: keyPath.join('.'), message: `environment variable ${name} is not set`, hint: `export ${name}, or write $\${${name}} for a literal \${${name}}` });
+        problems.push({
+          file,
+          ...at(node.range?.[0]),
+          path: keyPath.join('.'),
+          message: `environment variable ${name} is not set`,
+          hint: `export ${name}, or write $\${${name}} for a literal \${${name}}`,
+        });
       }
       node.value = value;
     }
@@ -155,9 +194,22 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, fi
       const value = doc.getIn(keyPath as unknown[]);
       if (options && typeof value === 'string') {
         const guess = closest(value, options);
-        return { file, ...at(nodeAt(doc, keyPath)?.range?.[0]), path: dotted, message: `unknown ${String(keyPath[keyPath.length - 1])} "${value}"`, hint: guess ? `did you mean "${guess}"? (one of ${options.join(', ')})` : `one of ${options.join(', ')}` };
+        return {
+          file,
+          ...at(nodeAt(doc, keyPath)?.range?.[0]),
+          path: dotted,
+          message: `unknown ${String(keyPath[keyPath.length - 1])} "${value}"`,
+          hint: guess ? `did you mean "${guess}"? (one of ${options.join(', ')})` : `one of ${options.join(', ')}`,
+        };
       }
-      if (options) return { file, ...at(nodeAt(doc, keyPath)?.range?.[0]), path: dotted, message: 'missing "type"', hint: `one of ${options.join(', ')}` };
+      if (options)
+        return {
+          file,
+          ...at(nodeAt(doc, keyPath)?.range?.[0]),
+          path: dotted,
+          message: 'missing "type"',
+          hint: `one of ${options.join(', ')}`,
+        };
       return { file, ...at(nodeAt(doc, keyPath)?.range?.[0]), path: dotted, message: issue.message };
     }
     case 'invalid_type': {
@@ -166,7 +218,9 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, fi
         file,
         ...at(nodeAt(doc, keyPath)?.range?.[0]),
         path: dotted,
-        message: missing ? 'required key is missing' : `expected ${issue.expected}, found ${describeValue(issue.input)}`,
+        message: missing
+          ? 'required key is missing'
+          : `expected ${issue.expected}, found ${describeValue(issue.input)}`,
       };
     }
     default:

@@ -18,7 +18,10 @@ export function formatProblem(p: ConfigProblem): string {
 
 export function configError(file: string, problems: ConfigProblem[]): LifeboatError {
   const first = problems[0];
-  const summary = problems.length === 1 ? formatProblem(first!) : `${problems.length} problems in ${file}:\n  ${problems.map(formatProblem).join('\n  ')}`;
+  const summary =
+    problems.length === 1
+      ? formatProblem(first!)
+      : `${problems.length} problems in ${file}:\n  ${problems.map(formatProblem).join('\n  ')}`;
   return new LifeboatError(ErrorCode.Config, summary, {
     hint: problems.length === 1 && first?.hint ? first.hint : 'fix the file and run `lifeboat config validate`',
     context: { problems },

@@ -24,7 +24,10 @@ export function remoteSettingsOf(s: RepositoryConfig | undefined): RemoteSetting
 }
 
 /** The environment credentials are read from: a configured repository's own secret settings take precedence. */
-export function credentialEnvOf(s: RepositoryConfig | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function credentialEnvOf(
+  s: RepositoryConfig | undefined,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   if (!s || !(s.password_file || s.password_command)) return base;
   const env: NodeJS.ProcessEnv = { ...base };
   delete env.LIFEBOAT_PASSWORD;
@@ -44,12 +47,23 @@ export interface OpenConfiguredOptions {
 }
 
 /** Open a repository of lifeboat.yaml by name: its URL, settings and credentials; removable media must be connected. */
-export async function openConfiguredRepository(name: string, settings: RepositoryConfig, options: OpenConfiguredOptions = {}): Promise<Repository> {
+export async function openConfiguredRepository(
+  name: string,
+  settings: RepositoryConfig,
+  options: OpenConfiguredOptions = {},
+): Promise<Repository> {
   if (settings.require_mount) assertConnected(name, settings.url, settings.mount_point);
   const storage = await openStorage(settings.url, { remote: remoteSettingsOf(settings) });
   try {
-    const credentials = await resolveCredentials({ keyFile: options.keyFile ?? settings.key_file, env: credentialEnvOf(settings), prompt: options.prompt });
-    return await Repository.open(storage, credentials, { cacheRoot: options.cacheRoot, lockWaitMs: options.lockWaitMs });
+    const credentials = await resolveCredentials({
+      keyFile: options.keyFile ?? settings.key_file,
+      env: credentialEnvOf(settings),
+      prompt: options.prompt,
+    });
+    return await Repository.open(storage, credentials, {
+      cacheRoot: options.cacheRoot,
+      lockWaitMs: options.lockWaitMs,
+    });
   } catch (err) {
     await storage.close();
     throw err;

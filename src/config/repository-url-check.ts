@@ -13,12 +13,20 @@ export function repositoryUrlIssues(url: string, ctx: z.RefinementCtx): void {
   try {
     parsed = new URL(url);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'not a valid URL; write a path, file:///path, sftp://user@host[:port]/path or s3://bucket/prefix' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'not a valid URL; write a path, file:///path, sftp://user@host[:port]/path or s3://bucket/prefix',
+    });
     return;
   }
   if (parsed.protocol !== 'sftp:') return;
   if (parsed.password !== '') {
-    ctx.addIssue({ code: 'custom', message: 'a password in an sftp:// URL is refused; use identity_file, the keys in ~/.ssh, an ssh-agent or sftp_password_file' });
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'a password in an sftp:// URL is refused; use identity_file, the keys in ~/.ssh, an ssh-agent or sftp_password_file',
+    });
   }
-  if (parsed.hostname === '') ctx.addIssue({ code: 'custom', message: 'the sftp:// URL names no host; write sftp://user@host[:port]/path' });
+  if (parsed.hostname === '')
+    ctx.addIssue({ code: 'custom', message: 'the sftp:// URL names no host; write sftp://user@host[:port]/path' });
 }

@@ -32,7 +32,11 @@ export function unwrap(schema: z.ZodType | undefined, value: unknown): z.ZodType
       if (!s) return undefined;
     } else if (s instanceof z.ZodUnion) {
       const objects = (s.options as z.ZodType[]).filter((o) => o instanceof z.ZodObject || o instanceof z.ZodArray);
-      s = objects.find((o) => (o instanceof z.ZodArray ? Array.isArray(value) : value !== null && typeof value === 'object' && !Array.isArray(value)));
+      s = objects.find((o) =>
+        o instanceof z.ZodArray
+          ? Array.isArray(value)
+          : value !== null && typeof value === 'object' && !Array.isArray(value),
+      );
       if (!s) return undefined;
     } else return s;
   }

@@ -20,19 +20,34 @@ export const retentionSchema = z
     keep_yearly: z.int().positive().optional(),
     keep_within: durationSchema.optional(),
     keep_tags: z.array(z.string().min(1)).optional(),
-    max_age: durationSchema.optional().describe('data-minimisation limit: nothing older is kept, whatever the other rules say'),
+    max_age: durationSchema
+      .optional()
+      .describe('data-minimisation limit: nothing older is kept, whatever the other rules say'),
   })
   .describe('retention policy, applied per source and host');
 
 export const repositorySchema = z.strictObject({
-  url: z.string().min(1).superRefine(repositoryUrlIssues).describe('a path, file://, sftp://user@host/path or s3://bucket/prefix'),
+  url: z
+    .string()
+    .min(1)
+    .superRefine(repositoryUrlIssues)
+    .describe('a path, file://, sftp://user@host/path or s3://bucket/prefix'),
   password_file: z.string().min(1).optional().describe('file holding the repository password (mode 0600)'),
   password_command: z.string().min(1).optional().describe('command printing the repository password'),
   key_file: z.string().min(1).optional().describe('recovery key file instead of a password'),
   media: z.enum(['disk', 'usb', 'nas', 'object', 'sftp', 'tape']).optional(),
   location: z.enum(['onsite', 'offsite']).optional(),
-  require_mount: z.boolean().optional().describe('refuse to write unless the path is on a mounted file system other than /'),
-  mount_point: z.string().min(1).optional().describe('with require_mount: the exact mount point of the drive (default: any file system other than / holding the path)'),
+  require_mount: z
+    .boolean()
+    .optional()
+    .describe('refuse to write unless the path is on a mounted file system other than /'),
+  mount_point: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'with require_mount: the exact mount point of the drive (default: any file system other than / holding the path)',
+    ),
   retention: retentionSchema.optional(),
   endpoint: z.string().url().optional().describe('S3 endpoint URL'),
   region: z.string().min(1).optional(),
@@ -43,28 +58,47 @@ export const repositorySchema = z.strictObject({
   credentials_file: z.string().min(1).optional().describe('AWS-style credentials (KEY=VALUE lines) for S3'),
   identity_file: z.string().min(1).optional().describe('SSH private key for SFTP'),
   known_hosts: z.string().min(1).optional().describe('known_hosts file for SFTP host-key checks'),
-  accept_new_host_key: z.boolean().optional().describe('SFTP: trust and record an unknown host key on first use (a changed key is always refused)'),
-  sftp_password_file: z.string().min(1).optional().describe('SFTP: file holding the login password, when no key is used'),
+  accept_new_host_key: z
+    .boolean()
+    .optional()
+    .describe('SFTP: trust and record an unknown host key on first use (a changed key is always refused)'),
+  sftp_password_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('SFTP: file holding the login password, when no key is used'),
 });
 
 const jobStep = z.enum(['forget', 'prune', 'check', 'verify']);
 
 export const jobSchema = z.strictObject({
-  schedule: z.string().min(1).optional().describe('cron expression (5 or 6 fields); without one the job runs only when asked'),
-  timezone: z.string().min(1).optional().describe('IANA time zone of the schedule (default: the machine\'s)'),
+  schedule: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('cron expression (5 or 6 fields); without one the job runs only when asked'),
+  timezone: z.string().min(1).optional().describe("IANA time zone of the schedule (default: the machine's)"),
   jitter: durationSchema.optional().describe('random delay up to this long before a scheduled run'),
   sources: z.union([z.literal('all'), z.array(name).min(1)]).optional(),
   to: name.optional().describe('repository that receives the backups'),
   copy_to: z.array(name).optional().describe('repositories that receive copies'),
   then: z.array(jobStep).optional().describe('steps after the backups'),
-  drill: z.strictObject({ within: durationSchema.optional(), sources: z.union([z.literal('all'), z.array(name)]).optional() }).optional(),
+  drill: z
+    .strictObject({ within: durationSchema.optional(), sources: z.union([z.literal('all'), z.array(name)]).optional() })
+    .optional(),
   keep_last: z.int().positive().optional().describe('retention for unscheduled jobs'),
 });
 
 const notifyOn = z.array(z.enum(['failure', 'recovered', 'success', 'alert'])).optional();
 
 export const notifySchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('webhook'), url: z.string().url(), url_file: z.string().optional(), secret_file: z.string().optional(), on: notifyOn }),
+  z.strictObject({
+    type: z.literal('webhook'),
+    url: z.string().url(),
+    url_file: z.string().optional(),
+    secret_file: z.string().optional(),
+    on: notifyOn,
+  }),
   z.strictObject({
     type: z.literal('email'),
     smtp_url_file: z.string().min(1).describe('file holding smtp[s]://user:password@host:port'),
@@ -80,7 +114,10 @@ export const notifySchema = z.discriminatedUnion('type', [
       jobs: z.array(name).min(1).optional().describe('ping around these jobs only (default: all)'),
       timeout: durationSchema.optional().describe('how long one ping attempt may take (default 10s)'),
     })
-    .refine((p) => (p.url === undefined) !== (p.url_file === undefined), 'a ping needs exactly one of url and url_file'),
+    .refine(
+      (p) => (p.url === undefined) !== (p.url_file === undefined),
+      'a ping needs exactly one of url and url_file',
+    ),
 ]);
 
 /** A TCP port to listen on: 1 to 65535, or 0 for any free one (the daemon prints the address it got). */
@@ -90,7 +127,11 @@ function validPort(digits: string): boolean {
 
 export const configSchema = z.strictObject({
   version: z.literal(1).describe('format version of this file'),
-  state_dir: z.string().min(1).optional().describe('local catalog and run history; a cache rebuildable from the repositories'),
+  state_dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('local catalog and run history; a cache rebuildable from the repositories'),
   repositories: z.record(name, repositorySchema).optional(),
   sources: z.record(name, sourceSchema).optional(),
   jobs: z.record(name, jobSchema).optional(),
@@ -99,8 +140,18 @@ export const configSchema = z.strictObject({
       overdue_after: durationSchema.optional(),
       size_change_pct: z.number().positive().optional(),
       min_free_pct: z.number().min(0).max(100).optional().describe('older name of free_space_warning_pct'),
-      free_space_warning_pct: z.number().min(0).max(100).optional().describe('warn below this percentage free (default 20)'),
-      free_space_critical_pct: z.number().min(0).max(100).optional().describe('critical below this percentage free (default 10)'),
+      free_space_warning_pct: z
+        .number()
+        .min(0)
+        .max(100)
+        .optional()
+        .describe('warn below this percentage free (default 20)'),
+      free_space_critical_pct: z
+        .number()
+        .min(0)
+        .max(100)
+        .optional()
+        .describe('critical below this percentage free (default 10)'),
       max_backup_duration: durationSchema.optional().describe('warn when a backup runs longer (default 1h)'),
       repeat_every: durationSchema.optional(),
     })
@@ -111,7 +162,10 @@ export const configSchema = z.strictObject({
       listen: z
         .string()
         .regex(/^[^:[\]]+:\d+$|^\[[0-9a-f:.]+\]:\d+$/i, 'host:port, or [IPv6]:port')
-        .refine((s) => !/:\d+$/.test(s) || validPort(s.slice(s.lastIndexOf(':') + 1)), 'the port must be from 1 to 65535 (or 0: any free port)')
+        .refine(
+          (s) => !/:\d+$/.test(s) || validPort(s.slice(s.lastIndexOf(':') + 1)),
+          'the port must be from 1 to 65535 (or 0: any free port)',
+        )
         .optional(),
       token_file: z.string().min(1).optional(),
       restore_roots: z

@@ -38,7 +38,10 @@ function databaseUrl(kind: 'postgres' | 'mysql', scheme: RegExp, port: number) {
   return z
     .string()
     .regex(scheme, `a ${kind}:// URL`)
-    .refine((url) => URL.canParse(url) && !/%(?![0-9a-f]{2})/i.test(new URL(url).pathname), `not a valid ${kind} URL; write it as ${example}, or without /database for every database of the server`)
+    .refine(
+      (url) => URL.canParse(url) && !/%(?![0-9a-f]{2})/i.test(new URL(url).pathname),
+      `not a valid ${kind} URL; write it as ${example}, or without /database for every database of the server`,
+    )
     .describe(`${example} (no password here); without /database: every database of the server`);
 }
 
@@ -47,25 +50,56 @@ const databaseSelection = {
   databases: z
     .union([z.literal('all'), z.array(z.string().min(1)).min(1)])
     .optional()
-    .describe('"all", or database names and globs (app_*): each is dumped on its own, listed again at every run; the URL then names no database'),
-  exclude_databases: z.array(z.string().min(1)).min(1).optional().describe('database names or globs left out of `databases`'),
+    .describe(
+      '"all", or database names and globs (app_*): each is dumped on its own, listed again at every run; the URL then names no database',
+    ),
+  exclude_databases: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('database names or globs left out of `databases`'),
 };
 
 /** `databases` and a database in the URL contradict each other: say so at load time. */
-function oneSelection(config: { url: string; databases?: unknown; exclude_databases?: unknown; recent_data?: unknown }, ctx: z.RefinementCtx): void {
+function oneSelection(
+  config: { url: string; databases?: unknown; exclude_databases?: unknown; recent_data?: unknown },
+  ctx: z.RefinementCtx,
+): void {
   if (!URL.canParse(config.url)) return;
   const named = new URL(config.url).pathname.replace(/^\//, '') !== '';
-  if (!named && config.recent_data !== undefined) ctx.addIssue({ code: 'custom', path: ['recent_data'], message: 'recent_data names a table of one database, and this source backs up every database of the server: give the table its own source whose URL names its database' });
-  if (named && config.databases !== undefined) ctx.addIssue({ code: 'custom', path: ['databases'], message: 'the URL already names one database; drop /database from `url` to choose databases with `databases`' });
-  if (named && config.exclude_databases !== undefined) ctx.addIssue({ code: 'custom', path: ['exclude_databases'], message: 'the URL names one database, so there is nothing to exclude; drop /database from `url`' });
+  if (!named && config.recent_data !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['recent_data'],
+      message:
+        'recent_data names a table of one database, and this source backs up every database of the server: give the table its own source whose URL names its database',
+    });
+  if (named && config.databases !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['databases'],
+      message: 'the URL already names one database; drop /database from `url` to choose databases with `databases`',
+    });
+  if (named && config.exclude_databases !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['exclude_databases'],
+      message: 'the URL names one database, so there is nothing to exclude; drop /database from `url`',
+    });
 }
 
-const secretFile = z.string().min(1).describe('path of a file holding the secret (mode 0600); never put secrets in the config itself');
+const secretFile = z
+  .string()
+  .min(1)
+  .describe('path of a file holding the secret (mode 0600); never put secrets in the config itself');
 
 export const filesSourceSchema = z.strictObject({
   type: z.literal('files'),
   paths: z.array(z.string().min(1)).min(1).describe('files, directories or globs (/etc/app/*.key) to back up'),
-  exclude: z.array(z.string().min(1)).optional().describe('globs to skip: a name (*.tmp) or an absolute path (/var/cache/**)'),
+  exclude: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('globs to skip: a name (*.tmp) or an absolute path (/var/cache/**)'),
   seal_to: z
     .array(z.string().regex(/^age1[0-9a-z]+$/, 'an age recipient (age1…)'))
     .min(1)
@@ -78,16 +112,30 @@ export const filesSourceSchema = z.strictObject({
 export const sqliteSourceSchema = z.strictObject({
   type: z.literal('sqlite'),
   path: z.string().min(1).describe('the database file'),
-  temp_dir: z.string().min(1).optional().describe('where the consistent copy is made before it is stored (default: the system temp directory)'),
+  temp_dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('where the consistent copy is made before it is stored (default: the system temp directory)'),
   continuous: z
     .strictObject({
       interval: durationSchema.optional().describe('ship newly committed transactions at most this often (default 1s)'),
-      snapshot_every: durationSchema.optional().describe('store a new full copy of the database this often (default 6h)'),
+      snapshot_every: durationSchema
+        .optional()
+        .describe('store a new full copy of the database this often (default 6h)'),
       retention: durationSchema.optional().describe('every point of this window stays restorable (default 24h)'),
-      to: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/).optional().describe('repository that receives the stream (default: the `to` of the job that backs this source up, else the only repository)'),
+      to: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)
+        .optional()
+        .describe(
+          'repository that receives the stream (default: the `to` of the job that backs this source up, else the only repository)',
+        ),
     })
     .optional()
-    .describe('continuous protection: stream the write-ahead log into the repository (database in WAL mode; `lifeboat replicate` or `serve`)'),
+    .describe(
+      'continuous protection: stream the write-ahead log into the repository (database in WAL mode; `lifeboat replicate` or `serve`)',
+    ),
   ...common,
 });
 
@@ -96,32 +144,49 @@ export const postgresPitrSchema = z
   .strictObject({
     // Only what runs is accepted: stream mode, daemon-scheduled base backups and daemon draining
     // are not built yet, and a key that configures nothing would be a silent promise.
-    wal: z.literal('archive').describe('archive: the server runs `lifeboat wal-push %p` as archive_command (the only mode so far)'),
-    wal_retention: durationSchema.optional().describe('WAL older than this that no kept base backup needs is removed by `lifeboat wal prune` (default 7d)'),
-    spool_dir: z.string().min(1).optional().describe('async archive mode: the local directory `wal-push --async` writes into and `lifeboat wal drain` empties (default <state_dir>/pitr/<source>/spool)'),
+    wal: z
+      .literal('archive')
+      .describe('archive: the server runs `lifeboat wal-push %p` as archive_command (the only mode so far)'),
+    wal_retention: durationSchema
+      .optional()
+      .describe('WAL older than this that no kept base backup needs is removed by `lifeboat wal prune` (default 7d)'),
+    spool_dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'async archive mode: the local directory `wal-push --async` writes into and `lifeboat wal drain` empties (default <state_dir>/pitr/<source>/spool)',
+      ),
   })
   .describe('point-in-time recovery: base backups and continuous WAL archiving');
 
-export const postgresSourceSchema = z.strictObject({
-  type: z.literal('postgres'),
-  url: databaseUrl('postgres', /^postgres(ql)?:\/\//, 5432),
-  password_file: secretFile.optional(),
-  globals: z.boolean().optional().describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
-  recent_data: recentData.optional(),
-  bin_dir: z.string().min(1).optional().describe('directory of pg_dump/pg_restore matching the server version'),
-  pitr: postgresPitrSchema.optional(),
-  ...databaseSelection,
-  ...common,
-}).superRefine(oneSelection);
+export const postgresSourceSchema = z
+  .strictObject({
+    type: z.literal('postgres'),
+    url: databaseUrl('postgres', /^postgres(ql)?:\/\//, 5432),
+    password_file: secretFile.optional(),
+    globals: z
+      .boolean()
+      .optional()
+      .describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
+    recent_data: recentData.optional(),
+    bin_dir: z.string().min(1).optional().describe('directory of pg_dump/pg_restore matching the server version'),
+    pitr: postgresPitrSchema.optional(),
+    ...databaseSelection,
+    ...common,
+  })
+  .superRefine(oneSelection);
 
-export const mysqlSourceSchema = z.strictObject({
-  type: z.literal('mysql'),
-  url: databaseUrl('mysql', /^(mysql|mariadb):\/\//, 3306),
-  password_file: secretFile.optional(),
-  recent_data: recentData.optional(),
-  ...databaseSelection,
-  ...common,
-}).superRefine(oneSelection);
+export const mysqlSourceSchema = z
+  .strictObject({
+    type: z.literal('mysql'),
+    url: databaseUrl('mysql', /^(mysql|mariadb):\/\//, 3306),
+    password_file: secretFile.optional(),
+    recent_data: recentData.optional(),
+    ...databaseSelection,
+    ...common,
+  })
+  .superRefine(oneSelection);
 
 export const redisSourceSchema = z.strictObject({
   type: z.literal('redis'),
@@ -131,7 +196,10 @@ export const redisSourceSchema = z.strictObject({
     .refine((u) => URL.canParse(u), 'not a valid redis URL; write it as redis://[user@]host:port')
     .describe('redis://[user@]host:port (no password here)'),
   password_file: secretFile.optional(),
-  aof: z.boolean().optional().describe('also store the AOF files when the server keeps them on this host (default true)'),
+  aof: z
+    .boolean()
+    .optional()
+    .describe('also store the AOF files when the server keeps them on this host (default true)'),
   ...common,
 });
 
@@ -140,9 +208,15 @@ const snapshotApiSource = {
     .string()
     .regex(/^https?:\/\//, 'an http:// URL')
     .refine((u) => URL.canParse(u), 'not a valid http:// URL')
-    .describe('the server\'s HTTP address'),
-  data_dir: z.string().min(1).describe('the server\'s data directory on this host (snapshots are created inside it)'),
-  binary: z.string().min(1).optional().describe('the server program started on a copy of each snapshot and on restored copies to measure them (default: victoria-metrics or prometheus on PATH)'),
+    .describe("the server's HTTP address"),
+  data_dir: z.string().min(1).describe("the server's data directory on this host (snapshots are created inside it)"),
+  binary: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'the server program started on a copy of each snapshot and on restored copies to measure them (default: victoria-metrics or prometheus on PATH)',
+    ),
   ...common,
 };
 
@@ -152,8 +226,16 @@ export const prometheusSourceSchema = z.strictObject({ type: z.literal('promethe
 export const commandSourceSchema = z.strictObject({
   type: z.literal('command'),
   backup: z.string().min(1).describe('shell command whose standard output is the backup, or that writes it to {file}'),
-  restore: z.string().min(1).optional().describe('shell command fed the backup on standard input, or given its path as {file}'),
-  filename: z.string().regex(/^[^/]+$/, 'a file name without /').optional().describe('name of the stream inside the snapshot (default: <source>.out)'),
+  restore: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('shell command fed the backup on standard input, or given its path as {file}'),
+  filename: z
+    .string()
+    .regex(/^[^/]+$/, 'a file name without /')
+    .optional()
+    .describe('name of the stream inside the snapshot (default: <source>.out)'),
   timeout: durationSchema.optional().describe('fail the backup when the command runs longer'),
   ...common,
 });

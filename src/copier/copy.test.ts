@@ -45,7 +45,12 @@ describe('copy', () => {
     makeTree(data);
     const a = await repo('a');
     const b = await repo('b');
-    const { snapshot } = await backup(a, { paths: [data], tags: ['daily', 'app'], reason: 'before upgrade', host: 'web-1' });
+    const { snapshot } = await backup(a, {
+      paths: [data],
+      tags: ['daily', 'app'],
+      reason: 'before upgrade',
+      host: 'web-1',
+    });
 
     const copied: string[] = [];
     const first = await copy(a, b, { onCopied: (c) => copied.push(c.from.id) });
@@ -56,9 +61,14 @@ describe('copy', () => {
     expect(first.addedBytes).toBe(snapshot.summary.bytes - 200 * 1024);
     const [held] = (await b.listSnapshots()).snapshots;
     expect(held!.id).toBe(first.copied[0]!.to.id);
-    for (const field of ['time', 'host', 'username', 'paths', 'tags', 'reason'] as const) expect(held![field]).toEqual(snapshot[field]);
+    for (const field of ['time', 'host', 'username', 'paths', 'tags', 'reason'] as const)
+      expect(held![field]).toEqual(snapshot[field]);
     expect(held!.summary.files).toBe(snapshot.summary.files);
-    expect(copiedFromOf(held!)).toEqual({ repository: a.id, snapshot: snapshot.id, origin: { repository: a.id, snapshot: snapshot.id } });
+    expect(copiedFromOf(held!)).toEqual({
+      repository: a.id,
+      snapshot: snapshot.id,
+      origin: { repository: a.id, snapshot: snapshot.id },
+    });
 
     expect(await restoredTree(b, held!, path.join(work, 'restored-b'), data)).toEqual(describeTree(data));
     expect((await check(b)).ok).toBe(true);
@@ -105,7 +115,12 @@ describe('copy', () => {
     db.close();
     const a = await repo('sa');
     const b = await repo('sb');
-    const { snapshot } = await backupSource(a, 'app-db', { type: 'sqlite', path: file }, { run: { job: 'nightly', runId: 'run-1' } });
+    const { snapshot } = await backupSource(
+      a,
+      'app-db',
+      { type: 'sqlite', path: file },
+      { run: { job: 'nightly', runId: 'run-1' } },
+    );
     const { copied } = await copy(a, b);
     const held = copied[0]!.to;
     expect(sourceMetadata(held)!.record).toEqual(sourceMetadata(snapshot)!.record);
@@ -120,7 +135,9 @@ describe('copy', () => {
     const restored = await restoreSource(b, held, { toFile: path.join(work, 'restored.db') });
     expect(restored.checks.length).toBeGreaterThan(0);
     expect(restored.checks.filter((c) => !c.ok)).toEqual([]);
-    const rows = new Database(path.join(work, 'restored.db'), { readonly: true }).prepare('SELECT count(*) AS n FROM notes').get() as { n: number };
+    const rows = new Database(path.join(work, 'restored.db'), { readonly: true })
+      .prepare('SELECT count(*) AS n FROM notes')
+      .get() as { n: number };
     expect(rows.n).toBe(5000);
   });
 
@@ -147,7 +164,9 @@ describe('copy', () => {
     expect(second.storedBytes).toBeLessThan(first.storedBytes / 4);
     // The copy of the parent is the copy's parent.
     expect(second.copied[0]!.to.parent).toBe(first.copied[0]!.to.id);
-    expect(await restoredTree(b, second.copied[0]!.to, path.join(work, 'restored-dedup'), data)).toEqual(describeTree(data));
+    expect(await restoredTree(b, second.copied[0]!.to, path.join(work, 'restored-dedup'), data)).toEqual(
+      describeTree(data),
+    );
   });
 
   it('a copy of a copy names the original, and no direction copies it again', async () => {
@@ -160,7 +179,11 @@ describe('copy', () => {
     const toB = await copy(a, b);
     const toC = await copy(b, c);
     const inC = toC.copied[0]!.to;
-    expect(copiedFromOf(inC)).toEqual({ repository: b.id, snapshot: toB.copied[0]!.to.id, origin: { repository: a.id, snapshot: snapshot.id } });
+    expect(copiedFromOf(inC)).toEqual({
+      repository: b.id,
+      snapshot: toB.copied[0]!.to.id,
+      origin: { repository: a.id, snapshot: snapshot.id },
+    });
     expect((await copy(a, c)).copied).toEqual([]);
     expect((await copy(c, a)).copied).toEqual([]);
     expect((await copy(c, b)).copied).toEqual([]);

@@ -19,7 +19,18 @@ import { verifyCopy } from './verify-copy.js';
  */
 export type CopyDestination = Pick<
   Repository,
-  'id' | 'withLock' | 'listSnapshots' | 'prepareRead' | 'checkPacks' | 'readingFromStorage' | 'withWriter' | 'saveSnapshot' | 'loadTree' | 'pool' | 'chunker' | 'blobIdOf'
+  | 'id'
+  | 'withLock'
+  | 'listSnapshots'
+  | 'prepareRead'
+  | 'checkPacks'
+  | 'readingFromStorage'
+  | 'withWriter'
+  | 'saveSnapshot'
+  | 'loadTree'
+  | 'pool'
+  | 'chunker'
+  | 'blobIdOf'
 >;
 
 export interface CopyOptions {
@@ -77,7 +88,9 @@ export interface CopyResult {
  */
 export async function copy(src: Repository, dest: CopyDestination, options: CopyOptions = {}): Promise<CopyResult> {
   if (src.id === dest.id) {
-    throw new LifeboatError(ErrorCode.Usage, 'the source and the destination are the same repository', { hint: 'give --to another repository' });
+    throw new LifeboatError(ErrorCode.Usage, 'the source and the destination are the same repository', {
+      hint: 'give --to another repository',
+    });
   }
   const filter: SnapshotFilter = { host: options.host, source: options.source, tags: options.tags };
   if (options.dryRun) {
@@ -100,9 +113,19 @@ export async function copy(src: Repository, dest: CopyDestination, options: Copy
         await dest.withWriter(
           'copy',
           async (writer) => {
-            const copier = new TreeCopier(src, dest, writer, new FileSaver(dest, writer, progress), progress, options.signal);
+            const copier = new TreeCopier(
+              src,
+              dest,
+              writer,
+              new FileSaver(dest, writer, progress),
+              progress,
+              options.signal,
+            );
             for (const snapshot of plan.pending) {
-              const copied = await copyOne({ src, dest, readBack, destLock, writer, copier, progress, plan, options }, snapshot);
+              const copied = await copyOne(
+                { src, dest, readBack, destLock, writer, copier, progress, plan, options },
+                snapshot,
+              );
               plan.held.add(copied.to);
               result.copied.push(copied);
               result.addedBytes += copied.addedBytes;
@@ -130,10 +153,22 @@ interface Plan {
   leftOut: SnapshotEntry[];
 }
 
-async function planCopy(src: Repository, dest: CopyDestination, filter: SnapshotFilter, select: CopyOptions['select']): Promise<Plan> {
+async function planCopy(
+  src: Repository,
+  dest: CopyDestination,
+  filter: SnapshotFilter,
+  select: CopyOptions['select'],
+): Promise<Plan> {
   const [from, to] = await Promise.all([src.listSnapshots(), dest.listSnapshots()]);
   const held = new HeldSnapshots(dest.id, to.snapshots);
-  const plan: Plan = { sourceSnapshots: new Map(from.snapshots.map((s) => [s.id, s])), held, pending: [], skipped: [], unreadable: from.problems.map((p) => p.name), leftOut: [] };
+  const plan: Plan = {
+    sourceSnapshots: new Map(from.snapshots.map((s) => [s.id, s])),
+    held,
+    pending: [],
+    skipped: [],
+    unreadable: from.problems.map((p) => p.name),
+    leftOut: [],
+  };
   for (const snapshot of from.snapshots.filter((s) => matchesFilter(s, filter))) {
     const heldAs = held.find(snapshot, src.id);
     if (heldAs) plan.skipped.push({ snapshot, heldAs });
@@ -148,7 +183,15 @@ async function planCopy(src: Repository, dest: CopyDestination, filter: Snapshot
 }
 
 function emptyResult(plan: Plan): CopyResult {
-  return { copied: [], skipped: plan.skipped, pending: [], unreadable: plan.unreadable, leftOut: plan.leftOut, addedBytes: 0, storedBytes: 0 };
+  return {
+    copied: [],
+    skipped: plan.skipped,
+    pending: [],
+    unreadable: plan.unreadable,
+    leftOut: plan.leftOut,
+    addedBytes: 0,
+    storedBytes: 0,
+  };
 }
 
 interface Run {
@@ -199,12 +242,23 @@ async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapsho
     ...(parentCopy ? { parent: parentCopy.id } : {}),
     tree,
     // What the backup saw stays; what this repository gained is the copy's own.
-    summary: { ...snapshot.summary, addedBytes: progress.bytesAdded, addedStoredBytes: writer.storedBytes - storedBefore },
+    summary: {
+      ...snapshot.summary,
+      addedBytes: progress.bytesAdded,
+      addedStoredBytes: writer.storedBytes - storedBefore,
+    },
     program: `lifeboat ${VERSION}`,
-    metadata: { ...snapshot.metadata, copiedFrom: { ...copiedFromRecord(snapshot, src.id), copiedAt: new Date().toISOString() } },
+    metadata: {
+      ...snapshot.metadata,
+      copiedFrom: { ...copiedFromRecord(snapshot, src.id), copiedAt: new Date().toISOString() },
+    },
   };
   const id = await dest.saveSnapshot(copy);
   progress.phase = 'done';
-  return { from: snapshot, to: { ...copy, id }, addedBytes: copy.summary.addedBytes, storedBytes: copy.summary.addedStoredBytes };
+  return {
+    from: snapshot,
+    to: { ...copy, id },
+    addedBytes: copy.summary.addedBytes,
+    storedBytes: copy.summary.addedStoredBytes,
+  };
 }
-

@@ -38,7 +38,12 @@ describe('interrupted copy', () => {
 
   const destination = async (name: string) => {
     let faulty!: FaultyStorage;
-    const dest = await newRepo(path.join(work, name), 'dest pw', { packSize: 64 * 1024 }, (s) => (faulty = new FaultyStorage(s)));
+    const dest = await newRepo(
+      path.join(work, name),
+      'dest pw',
+      { packSize: 64 * 1024 },
+      (s) => (faulty = new FaultyStorage(s)),
+    );
     opened.push(dest);
     return { dest, faulty };
   };
@@ -71,7 +76,9 @@ describe('interrupted copy', () => {
   it('a storage fault in the destination fails the copy without a snapshot; the rerun completes', async () => {
     const { dest, faulty } = await destination('faulty');
     let puts = 0;
-    faulty.setPlan((op, name) => (op === 'put' && name.startsWith('data/') && ++puts === 10 ? { kind: 'error' } : undefined));
+    faulty.setPlan((op, name) =>
+      op === 'put' && name.startsWith('data/') && ++puts === 10 ? { kind: 'error' } : undefined,
+    );
     await expectRejectsCode(copy(src, dest), ErrorCode.Storage);
     expect(await dest.storage.list('snapshots/')).toEqual([]);
     expect(await dataPackBytes(dest)).toBeGreaterThan(0);
@@ -79,13 +86,17 @@ describe('interrupted copy', () => {
     faulty.setPlan(() => undefined);
     const rerun = await copy(src, dest);
     expect(rerun.copied.map((c) => c.to.tags)).toEqual([[], ['second']]);
-    expect(await restoredTree(dest, rerun.copied[0]!.to, path.join(work, 'restored-faulty'), data)).toEqual(describeTree(data));
+    expect(await restoredTree(dest, rerun.copied[0]!.to, path.join(work, 'restored-faulty'), data)).toEqual(
+      describeTree(data),
+    );
   });
 
   it('a pack cut short by the destination is caught by verification before the snapshot is saved', async () => {
     const { dest, faulty } = await destination('truncating');
     let puts = 0;
-    faulty.setPlan((op, name) => (op === 'put' && name.startsWith('data/') && ++puts === 3 ? { kind: 'truncate', bytes: 100 } : undefined));
+    faulty.setPlan((op, name) =>
+      op === 'put' && name.startsWith('data/') && ++puts === 3 ? { kind: 'truncate', bytes: 100 } : undefined,
+    );
     const err = await expectRejectsCode(copy(src, dest), ErrorCode.Corrupt);
     expect(err.message).toContain('verification of the copy failed');
     expect(await dest.storage.list('snapshots/')).toEqual([]);
@@ -93,6 +104,8 @@ describe('interrupted copy', () => {
     faulty.setPlan(() => undefined);
     const rerun = await copy(src, dest);
     expect(rerun.copied).toHaveLength(2);
-    expect(await restoredTree(dest, rerun.copied[1]!.to, path.join(work, 'restored-truncated'), data)).toEqual(describeTree(data));
+    expect(await restoredTree(dest, rerun.copied[1]!.to, path.join(work, 'restored-truncated'), data)).toEqual(
+      describeTree(data),
+    );
   });
 });

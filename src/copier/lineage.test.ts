@@ -16,7 +16,16 @@ function snap(id: string, extra: Partial<SnapshotEntry> = {}): SnapshotEntry {
     paths: ['/srv'],
     tags: [],
     tree: '0'.repeat(64),
-    summary: { files: 0, dirs: 0, bytes: 0, filesRead: 0, addedBytes: 0, addedStoredBytes: 0, durationMs: 0, errors: 0 },
+    summary: {
+      files: 0,
+      dirs: 0,
+      bytes: 0,
+      filesRead: 0,
+      addedBytes: 0,
+      addedStoredBytes: 0,
+      durationMs: 0,
+      errors: 0,
+    },
     program: 'lifeboat test',
     metadata: {},
     ...extra,
@@ -24,7 +33,8 @@ function snap(id: string, extra: Partial<SnapshotEntry> = {}): SnapshotEntry {
 }
 
 /** A copy of `s` (held by `from`) as it is saved in another repository. */
-const copyOf = (s: SnapshotEntry, from: string, id: string) => snap(id, { time: s.time, metadata: { ...s.metadata, copiedFrom: copiedFromRecord(s, from) } });
+const copyOf = (s: SnapshotEntry, from: string, id: string) =>
+  snap(id, { time: s.time, metadata: { ...s.metadata, copiedFrom: copiedFromRecord(s, from) } });
 
 describe('which snapshots a repository already holds', () => {
   const original = snap('1'.repeat(64), { time: '2026-01-01T01:00:00.000Z' });
@@ -32,8 +42,16 @@ describe('which snapshots a repository already holds', () => {
   const inC = copyOf(inB, B, '3'.repeat(64));
 
   it('records the snapshot it came from and the original of the chain', () => {
-    expect(copiedFromOf(inB)).toEqual({ repository: A, snapshot: original.id, origin: { repository: A, snapshot: original.id } });
-    expect(copiedFromOf(inC)).toEqual({ repository: B, snapshot: inB.id, origin: { repository: A, snapshot: original.id } });
+    expect(copiedFromOf(inB)).toEqual({
+      repository: A,
+      snapshot: original.id,
+      origin: { repository: A, snapshot: original.id },
+    });
+    expect(copiedFromOf(inC)).toEqual({
+      repository: B,
+      snapshot: inB.id,
+      origin: { repository: A, snapshot: original.id },
+    });
     expect(copiedFromOf(original)).toBeUndefined();
     expect(copiedFromOf(snap('x', { metadata: { copiedFrom: { repository: 1 } } }))).toBeUndefined();
   });
@@ -49,8 +67,16 @@ describe('which snapshots a repository already holds', () => {
   it('treats equal time, host, source, paths and tags as the same backup, and anything else as missing', () => {
     const twin = snap('4'.repeat(64), { time: original.time, tags: [] });
     expect(new HeldSnapshots(B, [twin]).find(original, A)?.id).toBe(twin.id);
-    for (const other of [{ time: '2026-01-01T01:00:00.001Z' }, { host: 'web-2' }, { source: 'db' }, { paths: ['/srv', '/etc'] }, { tags: ['x'] }]) {
-      expect(new HeldSnapshots(B, [snap('5'.repeat(64), { time: original.time, ...other })]).find(original, A)).toBeUndefined();
+    for (const other of [
+      { time: '2026-01-01T01:00:00.001Z' },
+      { host: 'web-2' },
+      { source: 'db' },
+      { paths: ['/srv', '/etc'] },
+      { tags: ['x'] },
+    ]) {
+      expect(
+        new HeldSnapshots(B, [snap('5'.repeat(64), { time: original.time, ...other })]).find(original, A),
+      ).toBeUndefined();
     }
     expect(new HeldSnapshots(B, []).find(original, A)).toBeUndefined();
   });

@@ -88,7 +88,8 @@ export class HeldSnapshots {
     const series = (s: Snapshot) => JSON.stringify([s.host, s.source ?? '', [...s.paths].sort()]);
     const wanted = series(snapshot);
     let best: SnapshotEntry | undefined;
-    for (const s of this.all) if (s.time < snapshot.time && series(s) === wanted && (!best || s.time > best.time)) best = s;
+    for (const s of this.all)
+      if (s.time < snapshot.time && series(s) === wanted && (!best || s.time > best.time)) best = s;
     return best;
   }
 }

@@ -20,7 +20,16 @@ export function newCopyProgress(): CopyProgress {
 }
 
 /** Reset the per-snapshot counters for the next snapshot. */
-export function startSnapshot(progress: CopyProgress, id: string, totals: { files: number; bytes: number } | undefined): void {
+export function startSnapshot(
+  progress: CopyProgress,
+  id: string,
+  totals: { files: number; bytes: number } | undefined,
+): void {
   // Snapshots are untrusted input: one without a summary still copies, without an ETA.
-  Object.assign(progress, newBackupProgress(), { phase: 'saving', snapshot: id, totalFiles: totals?.files, totalBytes: totals?.bytes });
+  Object.assign(progress, newBackupProgress(), {
+    phase: 'saving',
+    snapshot: id,
+    totalFiles: totals?.files,
+    totalBytes: totals?.bytes,
+  });
 }

@@ -53,7 +53,11 @@ export class TreeCopier {
     const done = this.trees.get(srcTree);
     if (done) return done;
     const [tree, previous] = await Promise.all([this.src.loadTree(srcTree), this.referenceNodes(reference)]);
-    const nodes = await Promise.all(tree.nodes.map((node) => this.copyNode(node, previous.get(node.name), at === '/' ? `/${node.name}` : `${at}/${node.name}`)));
+    const nodes = await Promise.all(
+      tree.nodes.map((node) =>
+        this.copyNode(node, previous.get(node.name), at === '/' ? `/${node.name}` : `${at}/${node.name}`),
+      ),
+    );
     const id = await this.writer.saveTree({ nodes });
     this.trees.set(srcTree, id);
     return id;
@@ -70,8 +74,13 @@ export class TreeCopier {
 
   private async copyNode(node: TreeNode, previous: TreeNode | undefined, path: string): Promise<TreeNode> {
     // Spreading keeps the field order of the source node, so trees encode the same way.
-    if (node.type === 'dir' && node.subtree) return { ...node, subtree: await this.copy(node.subtree, previous?.type === 'dir' ? previous.subtree : undefined, path) };
-    if (node.type === 'file' || node.type === 'stream') return { ...node, content: (await this.content(node, previous, path)).content };
+    if (node.type === 'dir' && node.subtree)
+      return {
+        ...node,
+        subtree: await this.copy(node.subtree, previous?.type === 'dir' ? previous.subtree : undefined, path),
+      };
+    if (node.type === 'file' || node.type === 'stream')
+      return { ...node, content: (await this.content(node, previous, path)).content };
     return { ...node }; // symlinks and legacy hardlink nodes have no content
   }
 
@@ -91,9 +100,15 @@ export class TreeCopier {
       // Every blob is authenticated and checked against its id as it is read from the source.
       const stream = readSnapshotFile(this.src, node, path);
       // A small file is one blob, as a backup stores it; anything else is chunked like a stream.
-      const saved = node.type === 'file' && size < this.dest.chunker.params.min ? await this.saver.saveWhole(await collect(stream)) : await this.saver.saveStream(stream, this.signal);
+      const saved =
+        node.type === 'file' && size < this.dest.chunker.params.min
+          ? await this.saver.saveWhole(await collect(stream))
+          : await this.saver.saveStream(stream, this.signal);
       if (saved.size !== size) {
-        throw new LifeboatError(ErrorCode.Corrupt, `${path}: the content stored in the destination does not match the source's record`);
+        throw new LifeboatError(
+          ErrorCode.Corrupt,
+          `${path}: the content stored in the destination does not match the source's record`,
+        );
       }
       this.progress.filesDone++;
       this.contents.set(key, saved);

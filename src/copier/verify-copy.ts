@@ -19,7 +19,8 @@ export async function verifyCopy(src: Repository, dest: Repository, srcTree: str
     seen.add(`${s} ${d}`);
     const [source, copy] = await Promise.all([src.loadTree(s), loadDestTree(dest, d, at)]);
     const copied = new Map(copy.nodes.map((n) => [n.name, n]));
-    if (copied.size !== source.nodes.length) fail(at, `has ${copied.size} entries in the copy, ${source.nodes.length} in the source`);
+    if (copied.size !== source.nodes.length)
+      fail(at, `has ${copied.size} entries in the copy, ${source.nodes.length} in the source`);
     await Promise.all(
       source.nodes.map(async (node) => {
         const path = at === '/' ? `/${node.name}` : `${at}/${node.name}`;
@@ -30,7 +31,9 @@ export async function verifyCopy(src: Repository, dest: Repository, srcTree: str
         if (node.type !== 'file' && node.type !== 'stream') return;
         const content = other.content ?? [];
         if ((node.size ?? 0) > 0 && content.length === 0) fail(path, 'has no content in the copy');
-        for (const id of content) if (!dest.index.has(blobIdFromHex(id))) fail(path, `refers to blob ${id.slice(0, 12)}, which the destination does not hold`);
+        for (const id of content)
+          if (!dest.index.has(blobIdFromHex(id)))
+            fail(path, `refers to blob ${id.slice(0, 12)}, which the destination does not hold`);
       }),
     );
   };
@@ -41,7 +44,11 @@ async function loadDestTree(dest: Repository, id: string, at: string) {
   try {
     return await dest.loadTree(id);
   } catch (err) {
-    throw new LifeboatError(ErrorCode.Corrupt, `verification of the copy failed: the directory ${at} cannot be read back from the destination (${(err as Error).message})`, { cause: err });
+    throw new LifeboatError(
+      ErrorCode.Corrupt,
+      `verification of the copy failed: the directory ${at} cannot be read back from the destination (${(err as Error).message})`,
+      { cause: err },
+    );
   }
 }
 
@@ -52,5 +59,7 @@ function describe(node: TreeNode): string {
 }
 
 function fail(path: string, what: string): never {
-  throw new LifeboatError(ErrorCode.Corrupt, `verification of the copy failed: ${path} ${what}`, { hint: 'nothing was saved for this snapshot; run `lifeboat check` on both repositories' });
+  throw new LifeboatError(ErrorCode.Corrupt, `verification of the copy failed: ${path} ${what}`, {
+    hint: 'nothing was saved for this snapshot; run `lifeboat check` on both repositories',
+  });
 }

@@ -25,7 +25,13 @@ export function alertSettingsOf(config: LifeboatConfig): AlertSettings {
 export async function stateDirSpace(dir: string): Promise<SpaceView> {
   try {
     const st = await fs.statfs(dir);
-    return { repository: 'state_dir', path: dir, connected: true, availableBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize };
+    return {
+      repository: 'state_dir',
+      path: dir,
+      connected: true,
+      availableBytes: st.bavail * st.bsize,
+      totalBytes: st.blocks * st.bsize,
+    };
   } catch {
     return { repository: 'state_dir', path: dir, connected: false };
   }

@@ -11,7 +11,13 @@
  * @module
  */
 
-import type { DrillCheckShape, DrillReportShape, DrillSmokeShape, Freshness, Objective } from '../drill/report-shape.js';
+import type {
+  DrillCheckShape,
+  DrillReportShape,
+  DrillSmokeShape,
+  Freshness,
+  Objective,
+} from '../drill/report-shape.js';
 import type { AlertView, NotifierView } from '../alerts/views.js';
 
 export type { AlertView, NotifierView };
@@ -19,7 +25,8 @@ export type { AlertView, NotifierView };
 // ---- errors, health, events -----------------------------------------------
 
 /** The stable code of every error answer. */
-export type ApiErrorCode = 'unauthorized' | 'not_found' | 'conflict' | 'bad_request' | 'payload_too_large' | 'too_many_requests' | 'internal';
+export type ApiErrorCode =
+  'unauthorized' | 'not_found' | 'conflict' | 'bad_request' | 'payload_too_large' | 'too_many_requests' | 'internal';
 
 /** Every error answer: `{ "error": { "code", "message" } }`. */
 export interface ErrorAnswer {
@@ -73,7 +80,13 @@ export type StatusWord = 'success' | 'partial' | 'skipped' | 'nothing_to_do' | '
  * printed by `lifeboat status`. `type` is the job's name.
  */
 export interface StatusDocument {
-  last_backup: { timestamp: string; type: string; status: StatusWord; duration_seconds: number | null; size_bytes: number } | null;
+  last_backup: {
+    timestamp: string;
+    type: string;
+    status: StatusWord;
+    duration_seconds: number | null;
+    size_bytes: number;
+  } | null;
   last_verification: { timestamp: string; status: Exclude<StatusWord, 'running'> } | null;
   next_backup: { timestamp: string; type: string } | null;
   /**
@@ -81,9 +94,27 @@ export interface StatusDocument {
    * limits; `unknown` (with `free_space_note`) when it cannot be measured —
    * object storage has no capacity — or the repository is not reachable.
    */
-  storage: Record<string, { used_bytes: number | null; available_bytes: number | null; connected: boolean; free_space: FreeSpaceLevel; free_space_note?: string }>;
+  storage: Record<
+    string,
+    {
+      used_bytes: number | null;
+      available_bytes: number | null;
+      connected: boolean;
+      free_space: FreeSpaceLevel;
+      free_space_note?: string;
+    }
+  >;
   /** Per source. */
-  sources: Record<string, { last_success: string | null; age_seconds: number | null; rpo_seconds: number; ok: boolean; continuous?: ContinuousView }>;
+  sources: Record<
+    string,
+    {
+      last_success: string | null;
+      age_seconds: number | null;
+      rpo_seconds: number;
+      ok: boolean;
+      continuous?: ContinuousView;
+    }
+  >;
   alerts: AlertView[];
 }
 
@@ -204,7 +235,16 @@ export interface SnapshotDetail {
   reason: string | null;
   parent: string | null;
   program: string;
-  summary: { files: number; dirs: number; bytes: number; files_read: number; added_bytes: number; added_stored_bytes: number; duration_seconds: number; errors: number };
+  summary: {
+    files: number;
+    dirs: number;
+    bytes: number;
+    files_read: number;
+    added_bytes: number;
+    added_stored_bytes: number;
+    duration_seconds: number;
+    errors: number;
+  };
   /** What the source recorded (row counts, checksums, …), redacted. */
   metadata: unknown;
 }
@@ -323,7 +363,13 @@ export interface JobInfo {
   jitter_seconds: number;
   next_run: string | null;
   running: { run_id: string; started_at: string; trigger: string } | null;
-  last_run: { id: string; started_at: string; finished_at: string | null; outcome: RunOutcome; error: string | null } | null;
+  last_run: {
+    id: string;
+    started_at: string;
+    finished_at: string | null;
+    outcome: RunOutcome;
+    error: string | null;
+  } | null;
 }
 
 /** `GET /api/v1/jobs`. */

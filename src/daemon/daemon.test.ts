@@ -25,10 +25,17 @@ describe('lifeboat serve (in process)', () => {
   let token: string;
   let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   const call = async (pathname: string, init: RequestInit & { auth?: string | null } = {}) => {
-    const headers: Record<string, string> = { ...(init.auth === null ? {} : { authorization: `Bearer ${init.auth ?? token}` }) };
+    const headers: Record<string, string> = {
+      ...(init.auth === null ? {} : { authorization: `Bearer ${init.auth ?? token}` }),
+    };
     const res = await fetch(`${daemon.url}${pathname}`, { ...init, headers });
     const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as Record<string, any> };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      text,
+      json: () => JSON.parse(text) as Record<string, any>,
+    };
   };
   const waitFor = async <T>(fn: () => Promise<T | undefined>, what: string): Promise<T> => {
     for (let i = 0; i < 200; i++) {
@@ -39,7 +46,11 @@ describe('lifeboat serve (in process)', () => {
     throw new Error(`timed out waiting for ${what}`);
   };
   const start = async () => {
-    daemon = await startDaemon(loaded, { listen: '127.0.0.1:0', cacheRoot: path.join(dir, 'cache'), notifyRetry: { attempts: 2, baseDelayMs: 5 } });
+    daemon = await startDaemon(loaded, {
+      listen: '127.0.0.1:0',
+      cacheRoot: path.join(dir, 'cache'),
+      notifyRetry: { attempts: 2, baseDelayMs: 5 },
+    });
   };
 
   beforeAll(async () => {
@@ -48,7 +59,10 @@ describe('lifeboat serve (in process)', () => {
     mkdirSync(path.join(dir, 'data'));
     writeFileSync(path.join(dir, 'data', 'a.txt'), 'hello\n');
     writeFileSync(path.join(dir, 'repo.pass'), 'daemon test passphrase\n', { mode: 0o600 });
-    const repo = await Repository.init(await openStorage(path.join(dir, 'repo'), { create: true }), Buffer.from('daemon test passphrase'));
+    const repo = await Repository.init(
+      await openStorage(path.join(dir, 'repo'), { create: true }),
+      Buffer.from('daemon test passphrase'),
+    );
     await repo.close();
     loaded = parseConfig(
       `version: 1
@@ -91,7 +105,9 @@ notify:
 
   it('starts a job by POST (202, then 409 while it runs) and shows it in runs, jobs, events and metrics', async () => {
     const events: string[] = [];
-    const sse = http.get(`${daemon.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } }, (res) => res.setEncoding('utf8').on('data', (d: string) => events.push(d)));
+    const sse = http.get(`${daemon.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } }, (res) =>
+      res.setEncoding('utf8').on('data', (d: string) => events.push(d)),
+    );
     await waitFor(async () => (events.length ? true : undefined), 'the event stream');
 
     const r = await call('/api/v1/jobs/nightly/run', { method: 'POST' });
@@ -107,14 +123,24 @@ notify:
       return runs.find((x) => x.id === runId && x.outcome !== 'running');
     }, 'the run to finish');
     expect(run.outcome).toBe('ok');
-    expect(run.steps.map((s: { step: string; source: string | null }) => `${s.step}:${s.source}`)).toEqual(['backup:files', 'backup:slow', 'check:null']);
+    expect(run.steps.map((s: { step: string; source: string | null }) => `${s.step}:${s.source}`)).toEqual([
+      'backup:files',
+      'backup:slow',
+      'check:null',
+    ]);
 
     const stream = events.join('');
-    for (const type of ['run.started', 'step.started', 'step.finished', 'run.finished']) expect(stream).toContain(`event: ${type}\n`);
+    for (const type of ['run.started', 'step.started', 'step.finished', 'run.finished'])
+      expect(stream).toContain(`event: ${type}\n`);
     sse.destroy();
 
     const jobs = (await call('/api/v1/jobs')).json().jobs as Array<Record<string, any>>;
-    expect(jobs.find((j) => j.name === 'nightly')).toMatchObject({ schedule: '0 3 * * *', next_run: expect.stringMatching(/T03:00:00.000Z$/), running: null, last_run: { id: runId, outcome: 'ok' } });
+    expect(jobs.find((j) => j.name === 'nightly')).toMatchObject({
+      schedule: '0 3 * * *',
+      next_run: expect.stringMatching(/T03:00:00.000Z$/),
+      running: null,
+      last_run: { id: runId, outcome: 'ok' },
+    });
 
     const metrics = await call('/metrics');
     expect(metrics.type).toContain('text/plain');
@@ -124,55 +150,102 @@ notify:
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: metrics.text, encoding: 'utf8' });
     expect(promtool.status, promtool.stdout + promtool.stderr).toBe(0);
 
-    await waitFor(async () => (hook.received.some((h) => JSON.parse(h.body).event === 'success') ? true : undefined), 'the success webhook');
+    await waitFor(
+      async () => (hook.received.some((h) => JSON.parse(h.body).event === 'success') ? true : undefined),
+      'the success webhook',
+    );
   });
 
   it('serves the status document', async () => {
     const doc = (await call('/api/v1/system/backup/status')).json();
-    expect(Object.keys(doc).sort()).toEqual(['alerts', 'last_backup', 'last_verification', 'next_backup', 'sources', 'storage']);
-    expect(doc.last_backup).toMatchObject({ type: 'nightly', status: 'success', size_bytes: expect.any(Number), duration_seconds: expect.any(Number) });
+    expect(Object.keys(doc).sort()).toEqual([
+      'alerts',
+      'last_backup',
+      'last_verification',
+      'next_backup',
+      'sources',
+      'storage',
+    ]);
+    expect(doc.last_backup).toMatchObject({
+      type: 'nightly',
+      status: 'success',
+      size_bytes: expect.any(Number),
+      duration_seconds: expect.any(Number),
+    });
     expect(doc.last_verification).toMatchObject({ status: 'success' });
     expect(doc.next_backup).toMatchObject({ type: 'nightly', timestamp: expect.stringMatching(/T03:00:00.000Z$/) });
-    expect(doc.storage.local).toMatchObject({ connected: true, used_bytes: expect.any(Number), available_bytes: expect.any(Number) });
+    expect(doc.storage.local).toMatchObject({
+      connected: true,
+      used_bytes: expect.any(Number),
+      available_bytes: expect.any(Number),
+    });
     expect(doc.sources.files).toMatchObject({ ok: true, rpo_seconds: 86400, age_seconds: expect.any(Number) });
     expect(doc.sources.broken).toMatchObject({ ok: false, last_success: null, age_seconds: null });
   });
 
   it('alerts on a failed job through the webhook, without secret file paths', async () => {
     expect((await call('/api/v1/jobs/bad/run', { method: 'POST' })).status).toBe(202);
-    const alert = await waitFor(async () => ((await call('/api/v1/alerts')).json().active as Array<Record<string, any>>).find((a) => a.rule === 'backup_failed'), 'the alert');
+    const alert = await waitFor(
+      async () =>
+        ((await call('/api/v1/alerts')).json().active as Array<Record<string, any>>).find(
+          (a) => a.rule === 'backup_failed',
+        ),
+      'the alert',
+    );
     expect(alert).toMatchObject({ source: 'broken', repository: 'local', job: 'bad', severity: 'critical' });
     expect(alert.message).toContain('[secret file]');
-    const sent = await waitFor(async () => hook.received.map((h) => JSON.parse(h.body)).find((b) => b.event === 'failure'), 'the failure webhook');
+    const sent = await waitFor(
+      async () => hook.received.map((h) => JSON.parse(h.body)).find((b) => b.event === 'failure'),
+      'the failure webhook',
+    );
     expect(sent.alert).toMatchObject({ rule: 'backup_failed', source: 'broken' });
-    const all = JSON.stringify([(await call('/api/v1/alerts')).json(), (await call('/api/v1/jobs/bad/runs')).json(), hook.received.map((h) => h.body)]);
+    const all = JSON.stringify([
+      (await call('/api/v1/alerts')).json(),
+      (await call('/api/v1/jobs/bad/runs')).json(),
+      hook.received.map((h) => h.body),
+    ]);
     expect(all).not.toContain(path.join(dir, 'repo.pass'));
     expect(all).not.toContain(token);
     const active = (await call('/api/v1/alerts')).json().active as Array<{ id: number; rule: string }>;
-    expect((await call('/api/v1/system/backup/status')).json().alerts).toEqual(active.map((a) => expect.objectContaining({ id: a.id, rule: a.rule })));
+    expect((await call('/api/v1/system/backup/status')).json().alerts).toEqual(
+      active.map((a) => expect.objectContaining({ id: a.id, rule: a.rule })),
+    );
     expect(active.map((a) => a.rule)).toContain('compliance_321'); // one repository is not 3-2-1
   });
 
   it('pages snapshots with a cursor and validates its parameters', async () => {
     for (let i = 0; i < 2; i++) {
       const runId = (await call('/api/v1/jobs/nightly/run', { method: 'POST' })).json().run_id as string;
-      await waitFor(async () => ((await call('/api/v1/jobs/nightly/runs')).json().runs as Array<{ id: string; outcome: string }>).find((r) => r.id === runId && r.outcome !== 'running'), 'a run');
+      await waitFor(
+        async () =>
+          ((await call('/api/v1/jobs/nightly/runs')).json().runs as Array<{ id: string; outcome: string }>).find(
+            (r) => r.id === runId && r.outcome !== 'running',
+          ),
+        'a run',
+      );
     }
     const all = (await call('/api/v1/snapshots?limit=1000')).json();
     expect(all.snapshots).toHaveLength(6); // 3 runs × (files, slow)
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Record<string, any> = (await call(`/api/v1/snapshots?limit=4${cursor ? `&cursor=${cursor}` : ''}`)).json();
+      const page: Record<string, any> = (
+        await call(`/api/v1/snapshots?limit=4${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json();
       seen.push(...page.snapshots.map((s: { id: string }) => s.id));
       cursor = page.next_cursor;
     } while (cursor);
     expect(seen).toEqual(all.snapshots.map((s: { id: string }) => s.id));
-    const files = (await call('/api/v1/snapshots?source=files&repository=local')).json().snapshots as Array<{ source: string; time: string; job: string }>;
+    const files = (await call('/api/v1/snapshots?source=files&repository=local')).json().snapshots as Array<{
+      source: string;
+      time: string;
+      job: string;
+    }>;
     expect(files).toHaveLength(3);
     expect(files.every((s) => s.source === 'files' && s.job === 'nightly')).toBe(true);
     expect(files.map((s) => s.time)).toEqual([...files.map((s) => s.time)].sort().reverse());
-    for (const bad of ['limit=0', 'limit=abc', 'limit=5000', 'cursor=%%%']) expect((await call(`/api/v1/snapshots?${bad}`)).json().error.code).toBe('bad_request');
+    for (const bad of ['limit=0', 'limit=abc', 'limit=5000', 'cursor=%%%'])
+      expect((await call(`/api/v1/snapshots?${bad}`)).json().error.code).toBe('bad_request');
     expect((await call('/api/v1/snapshots?repository=nope')).status).toBe(404);
     expect((await call('/api/v1/drills')).json()).toEqual({ drills: [] });
   });
@@ -188,7 +261,10 @@ notify:
     for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) rmSync(path.join(dir, 'state', f), { force: true });
     await start();
     expect(daemon.tokenCreated).toBe(false); // the token file is kept
-    const runs = (await call('/api/v1/jobs/nightly/runs')).json().runs as Array<{ outcome: string; steps: Array<{ step: string }> }>;
+    const runs = (await call('/api/v1/jobs/nightly/runs')).json().runs as Array<{
+      outcome: string;
+      steps: Array<{ step: string }>;
+    }>;
     expect(runs).toHaveLength(3);
     expect(runs.every((r) => r.outcome === 'ok' && r.steps.every((s) => s.step === 'backup'))).toBe(true);
     expect((await call('/api/v1/system/backup/status')).json().sources.files.ok).toBe(true);

@@ -84,7 +84,12 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
   let compliance: ComplianceCheck[] | undefined;
   const refreshCompliance = async () => {
     const repos = await snapshots.get();
-    compliance = evaluateCompliance(config, repos.map((r) => ({ name: r.name, reachable: r.reachable, snapshots: r.snapshots })), lastDrillsFromHistory(loaded), new Date(clock.now()));
+    compliance = evaluateCompliance(
+      config,
+      repos.map((r) => ({ name: r.name, reachable: r.reachable, snapshots: r.snapshots })),
+      lastDrillsFromHistory(loaded),
+      new Date(clock.now()),
+    );
   };
 
   let evaluating: Promise<void> = Promise.resolve();
@@ -93,7 +98,16 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
       try {
         const now = clock.now();
         const conditions = evaluateRules(
-          { now, watchedSince: Date.parse(alerts.meta('watched_since')!), scheduledSources: scheduledSources(config), steps: recentSteps(history, config), running: runningBackups(), space: [...(await storage.get()), await stateDirSpace(dir)], compliance, replication: replicationFacts(config, dir, now, Date.parse(alerts.meta('watched_since')!)) },
+          {
+            now,
+            watchedSince: Date.parse(alerts.meta('watched_since')!),
+            scheduledSources: scheduledSources(config),
+            steps: recentSteps(history, config),
+            running: runningBackups(),
+            space: [...(await storage.get()), await stateDirSpace(dir)],
+            compliance,
+            replication: replicationFacts(config, dir, now, Date.parse(alerts.meta('watched_since')!)),
+          },
           settings,
         ).map((c) => ({ ...c, message: redact(c.message) }));
         const r = await engine.evaluate(conditions, now);
@@ -117,9 +131,21 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
       storage.invalidate();
       snapshots.invalidate();
       if (result?.outcome === 'ok') {
-        await dispatcher.send({ event: 'success', summary: `OK job ${result.job}`, host: os.hostname(), time: new Date(clock.now()).toISOString(), run: { id: result.runId, job: result.job, outcome: result.outcome, duration_seconds: result.durationMs / 1000 } });
+        await dispatcher.send({
+          event: 'success',
+          summary: `OK job ${result.job}`,
+          host: os.hostname(),
+          time: new Date(clock.now()).toISOString(),
+          run: {
+            id: result.runId,
+            job: result.job,
+            outcome: result.outcome,
+            duration_seconds: result.durationMs / 1000,
+          },
+        });
       }
-      if (!stop.signal.aborted) await refreshCompliance().catch((err: unknown) => log(`compliance: ${redact((err as Error).message)}`));
+      if (!stop.signal.aborted)
+        await refreshCompliance().catch((err: unknown) => log(`compliance: ${redact((err as Error).message)}`));
       await evaluateAlerts();
     },
   });
@@ -143,18 +169,33 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
     },
     report: (e) => {
       events.publish(`scheduler.${e.type}`, { ...e });
-      if (e.type === 'overlap') log(`job ${e.job}: due at ${e.at} but still running (${e.detail}); this run is skipped`);
+      if (e.type === 'overlap')
+        log(`job ${e.job}: due at ${e.at} but still running (${e.detail}); this run is skipped`);
       else if (e.type === 'catch-up') log(`job ${e.job}: missed its run of ${e.missed}; running it now`);
       else if (e.type === 'clock-jump') log(`clock jumped ${e.direction} by ${e.by_seconds}s; schedules recomputed`);
     },
   });
 
   const { app, closeStreams } = buildServer(
-    { loaded, history, alerts, runner, events, storage, snapshots, dispatcher, redact, nextRuns: () => scheduler.nextRuns(), compliance: () => compliance, now: () => clock.now() },
+    {
+      loaded,
+      history,
+      alerts,
+      runner,
+      events,
+      storage,
+      snapshots,
+      dispatcher,
+      redact,
+      nextRuns: () => scheduler.nextRuns(),
+      compliance: () => compliance,
+      now: () => clock.now(),
+    },
     token,
   );
   const listen = parseListen(o.listen ?? config.server?.listen ?? DEFAULT_LISTEN);
-  if (!listen.loopback) log(`warning: listening on ${listen.host}, not loopback: the API is plain HTTP, protected by its token only`);
+  if (!listen.loopback)
+    log(`warning: listening on ${listen.host}, not loopback: the API is plain HTTP, protected by its token only`);
   await app.listen({ host: listen.host, port: listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : listen.port;
@@ -162,7 +203,12 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
 
   const schedulerDone = scheduler.run(stop.signal);
   // Continuous protection of sqlite sources with `continuous` runs beside the schedules; stopping ships what is committed.
-  const replicationsDone = startReplications(config, { stateDir: dir, log, signal: stop.signal, cacheRoot: o.cacheRoot });
+  const replicationsDone = startReplications(config, {
+    stateDir: dir,
+    log,
+    signal: stop.signal,
+    cacheRoot: o.cacheRoot,
+  });
   const alertLoop = (async () => {
     await refreshCompliance().catch((err: unknown) => log(`compliance: ${redact((err as Error).message)}`));
     while (!stop.signal.aborted) {

@@ -8,7 +8,8 @@ import type { RunHistory, StepRecord } from '../state/history.js';
  */
 export function recentSteps(history: RunHistory, config: LifeboatConfig, perSource = 10): StepRecord[] {
   const out: StepRecord[] = [];
-  for (const source of Object.keys(config.sources ?? {})) out.push(...history.steps({ source, step: 'backup' }, perSource * 4));
+  for (const source of Object.keys(config.sources ?? {}))
+    out.push(...history.steps({ source, step: 'backup' }, perSource * 4));
   for (const step of ['check', 'verify', 'drill', 'copy']) out.push(...history.steps({ step }, 200));
   return out;
 }

@@ -16,10 +16,23 @@ describe('nothing_to_do in the status document', () => {
     try {
       const startedAt = new Date(Date.now() - 60_000).toISOString();
       history.startRun({ id: 'r1', job: 'sync', startedAt });
-      history.recordStep({ runId: 'r1', job: 'sync', step: 'verify', repository: 'offsite', startedAt, durationMs: 0, outcome: 'nothing_to_do', error: 'offsite holds no snapshot of a configured source to verify' });
+      history.recordStep({
+        runId: 'r1',
+        job: 'sync',
+        step: 'verify',
+        repository: 'offsite',
+        startedAt,
+        durationMs: 0,
+        outcome: 'nothing_to_do',
+        error: 'offsite holds no snapshot of a configured source to verify',
+      });
       history.finishRun('r1', 'nothing_to_do');
       const doc = buildStatus({
-        config: { version: 1, repositories: { offsite: { url: '/srv/offsite' } }, jobs: { sync: { copy_to: ['offsite'], then: ['verify'] } } },
+        config: {
+          version: 1,
+          repositories: { offsite: { url: '/srv/offsite' } },
+          jobs: { sync: { copy_to: ['offsite'], then: ['verify'] } },
+        },
         history,
         storage: [],
         nextRuns: new Map(),

@@ -18,7 +18,8 @@ import { stateDir } from '../state/state-dir.js';
 import type { EventHub } from './events.js';
 import { backupProgressPublisher } from './progress-events.js';
 
-export type StartResult = { started: true; runId: string } | { started: false; reason: 'running' | 'unknown'; detail: string };
+export type StartResult =
+  { started: true; runId: string } | { started: false; reason: 'running' | 'unknown'; detail: string };
 
 export interface JobRunnerOptions {
   loaded: LoadedConfig;
@@ -45,11 +46,22 @@ export class JobRunner {
   }
 
   start(job: string, trigger: string): StartResult {
-    if (!this.o.loaded.config.jobs?.[job]) return { started: false, reason: 'unknown', detail: `no job named "${job}"` };
+    if (!this.o.loaded.config.jobs?.[job])
+      return { started: false, reason: 'unknown', detail: `no job named "${job}"` };
     const mine = this.running.get(job);
-    if (mine) return { started: false, reason: 'running', detail: `run ${mine.runId} (${mine.trigger}) is still going since ${mine.startedAt}` };
+    if (mine)
+      return {
+        started: false,
+        reason: 'running',
+        detail: `run ${mine.runId} (${mine.trigger}) is still going since ${mine.startedAt}`,
+      };
     const holder = jobLockHolder(stateDir(this.o.loaded.config.state_dir), job);
-    if (holder) return { started: false, reason: 'running', detail: `another process (pid ${holder.pid}) runs it since ${holder.since}` };
+    if (holder)
+      return {
+        started: false,
+        reason: 'running',
+        detail: `another process (pid ${holder.pid}) runs it since ${holder.since}`,
+      };
     if (this.o.signal.aborted) return { started: false, reason: 'running', detail: 'the daemon is stopping' };
 
     const runId = newRunId();
@@ -65,7 +77,20 @@ export class JobRunner {
       log: (l) => this.o.log?.(`${job}: ${redact(l)}`),
       onStepStart: (s) => events.publish('step.started', { job, run_id: runId, ...s }),
       watchBackup: backupProgressPublisher(events, job, runId),
-      onStep: (s) => events.publish('step.finished', { job, run_id: runId, step: s.step, source: s.source, repository: s.repository, outcome: s.outcome, duration_ms: s.durationMs, bytes: s.bytes, added_bytes: s.addedBytes, snapshot: s.snapshot, error: s.error && redact(s.error) }),
+      onStep: (s) =>
+        events.publish('step.finished', {
+          job,
+          run_id: runId,
+          step: s.step,
+          source: s.source,
+          repository: s.repository,
+          outcome: s.outcome,
+          duration_ms: s.durationMs,
+          bytes: s.bytes,
+          added_bytes: s.addedBytes,
+          snapshot: s.snapshot,
+          error: s.error && redact(s.error),
+        }),
     }).then(
       async (result) => {
         this.running.delete(job);

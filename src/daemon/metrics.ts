@@ -26,21 +26,47 @@ export interface MetricsInputs {
 
 export async function renderMetrics(i: MetricsInputs): Promise<{ contentType: string; text: string }> {
   const registry = new Registry();
-  const g = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [registry] });
-  const c = (name: string, help: string, labelNames: string[]) => new Counter({ name, help, labelNames, registers: [registry] });
+  const g = (name: string, help: string, labelNames: string[]) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
+  const c = (name: string, help: string, labelNames: string[]) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
   const backupLabels = ['job', 'source', 'repository'];
-  const lastSuccess = g('lifeboat_backup_last_success_timestamp_seconds', 'Start time of the newest successful backup (Unix seconds).', backupLabels);
+  const lastSuccess = g(
+    'lifeboat_backup_last_success_timestamp_seconds',
+    'Start time of the newest successful backup (Unix seconds).',
+    backupLabels,
+  );
   const duration = g('lifeboat_backup_duration_seconds', 'Duration of the newest successful backup.', backupLabels);
   const size = g('lifeboat_backup_size_bytes', 'Bytes of content in the newest successful backup.', backupLabels);
-  const added = g('lifeboat_backup_added_bytes', 'Bytes new to the repository in the newest successful backup.', backupLabels);
-  const success = c('lifeboat_backup_success_total', 'Backups that saved a snapshot (complete or with unreadable inputs).', backupLabels);
+  const added = g(
+    'lifeboat_backup_added_bytes',
+    'Bytes new to the repository in the newest successful backup.',
+    backupLabels,
+  );
+  const success = c(
+    'lifeboat_backup_success_total',
+    'Backups that saved a snapshot (complete or with unreadable inputs).',
+    backupLabels,
+  );
   const failure = c('lifeboat_backup_failure_total', 'Backups that failed.', backupLabels);
-  const verification = g('lifeboat_verification_ok', '1 when the newest check or verification of the repository passed, else 0.', ['repository']);
+  const verification = g(
+    'lifeboat_verification_ok',
+    '1 when the newest check or verification of the repository passed, else 0.',
+    ['repository'],
+  );
   const rto = g('lifeboat_drill_rto_seconds', 'Restore time measured by the newest passed drill.', ['source']);
-  const rpo = g('lifeboat_drill_rpo_seconds', 'Age of the data restored by the newest passed drill, at the time of the drill.', ['source']);
+  const rpo = g(
+    'lifeboat_drill_rpo_seconds',
+    'Age of the data restored by the newest passed drill, at the time of the drill.',
+    ['source'],
+  );
   const repoSize = g('lifeboat_repository_size_bytes', 'Bytes stored in the repository.', ['repository']);
-  const repoFree = g('lifeboat_repository_free_bytes', 'Bytes free on the medium holding the repository.', ['repository']);
-  const compliance = g('lifeboat_compliance_ok', '1 when every compliance check of the source passes, else 0.', ['source']);
+  const repoFree = g('lifeboat_repository_free_bytes', 'Bytes free on the medium holding the repository.', [
+    'repository',
+  ]);
+  const compliance = g('lifeboat_compliance_ok', '1 when every compliance check of the source passes, else 0.', [
+    'source',
+  ]);
 
   const steps = recentSteps(i.history, i.config);
   const labelsOf = (s: StepRecord) => ({ job: s.job, source: s.source ?? '', repository: s.repository ?? '' });
@@ -68,11 +94,19 @@ export async function renderMetrics(i: MetricsInputs): Promise<{ contentType: st
     for (const s of steps) if (pick(s) && (!m.has(key(s)) || s.startedAt > m.get(key(s))!.startedAt)) m.set(key(s), s);
     return m;
   };
-  for (const [repository, s] of newestBy((s) => (s.step === 'check' || s.step === 'verify') && Boolean(s.repository), (s) => s.repository!)) {
+  for (const [repository, s] of newestBy(
+    (s) => (s.step === 'check' || s.step === 'verify') && Boolean(s.repository),
+    (s) => s.repository!,
+  )) {
     verification.set({ repository }, s.outcome === 'ok' ? 1 : 0);
   }
-  const backupTimeOf = new Map(steps.filter((s) => s.step === 'backup' && s.snapshot).map((s) => [s.snapshot!, Date.parse(s.startedAt)]));
-  for (const [source, s] of newestBy((s) => s.step === 'drill' && s.outcome === 'ok' && Boolean(s.source), (s) => s.source!)) {
+  const backupTimeOf = new Map(
+    steps.filter((s) => s.step === 'backup' && s.snapshot).map((s) => [s.snapshot!, Date.parse(s.startedAt)]),
+  );
+  for (const [source, s] of newestBy(
+    (s) => s.step === 'drill' && s.outcome === 'ok' && Boolean(s.source),
+    (s) => s.source!,
+  )) {
     rto.set({ source }, s.durationMs / 1000);
     const taken = s.snapshot ? backupTimeOf.get(s.snapshot) : undefined;
     if (taken !== undefined) rpo.set({ source }, Math.max(0, (Date.parse(s.startedAt) - taken) / 1000));
@@ -87,8 +121,16 @@ export async function renderMetrics(i: MetricsInputs): Promise<{ contentType: st
     for (const check of i.compliance) ok.set(check.source, (ok.get(check.source) ?? true) && check.status === 'pass');
     for (const [source, pass] of ok) compliance.set({ source }, pass ? 1 : 0);
   }
-  const lag = g('lifeboat_replication_lag_seconds', 'Continuous sources: age of the oldest committed transaction not shipped yet (0 when all is shipped; grows while the replicator is stopped).', ['source']);
-  const shipped = g('lifeboat_replication_last_shipped_timestamp_seconds', 'Continuous sources: commit time of the newest shipped transaction (Unix seconds).', ['source']);
+  const lag = g(
+    'lifeboat_replication_lag_seconds',
+    'Continuous sources: age of the oldest committed transaction not shipped yet (0 when all is shipped; grows while the replicator is stopped).',
+    ['source'],
+  );
+  const shipped = g(
+    'lifeboat_replication_last_shipped_timestamp_seconds',
+    'Continuous sources: commit time of the newest shipped transaction (Unix seconds).',
+    ['source'],
+  );
   for (const r of i.replication ?? []) {
     lag.set({ source: r.source }, r.lagSeconds);
     if (r.lastShippedCommitMs !== undefined) shipped.set({ source: r.source }, r.lastShippedCommitMs / 1000);

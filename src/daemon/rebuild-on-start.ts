@@ -9,7 +9,12 @@ import { rebuildHistory } from '../state/rebuild.js';
  * repository that can be opened now; one that cannot (a USB drive that is not
  * plugged in) is skipped and named in the log.
  */
-export async function rebuildFromConfig(history: RunHistory, config: LifeboatConfig, cacheRoot: string | undefined, log: (line: string) => void): Promise<{ runs: number; steps: number }> {
+export async function rebuildFromConfig(
+  history: RunHistory,
+  config: LifeboatConfig,
+  cacheRoot: string | undefined,
+  log: (line: string) => void,
+): Promise<{ runs: number; steps: number }> {
   const opened: Array<{ name: string; repo: Repository }> = [];
   try {
     for (const [name, settings] of Object.entries(config.repositories ?? {})) {

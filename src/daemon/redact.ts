@@ -12,12 +12,22 @@ import { redactUrlsInText } from '../util/redact-url.js';
 export function redactorFor(config: LifeboatConfig, extraPaths: string[] = []): (text: string) => string {
   const paths = new Set<string>(extraPaths);
   for (const r of Object.values(config.repositories ?? {})) {
-    for (const p of [r.password_file, r.key_file, r.credentials_file, r.identity_file, r.sftp_password_file, r.known_hosts]) if (p) paths.add(p);
+    for (const p of [
+      r.password_file,
+      r.key_file,
+      r.credentials_file,
+      r.identity_file,
+      r.sftp_password_file,
+      r.known_hosts,
+    ])
+      if (p) paths.add(p);
   }
   for (const n of config.notify ?? []) {
     if (n.type === 'email') paths.add(n.smtp_url_file);
-    else if (n.type === 'webhook') for (const p of [n.url_file, n.secret_file]) if (p) paths.add(p);
-    else if (n.url_file) paths.add(n.url_file);
+    else if (n.type === 'webhook')
+      for (const p of [n.url_file, n.secret_file])
+        if (p) paths.add(p);
+        else if (n.url_file) paths.add(n.url_file);
   }
   if (config.server?.token_file) paths.add(config.server.token_file);
   const ordered = [...paths].sort((a, b) => b.length - a.length);

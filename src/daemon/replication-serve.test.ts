@@ -22,7 +22,10 @@ describe('lifeboat serve with a continuous sqlite source (in process)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-daemon-wal-'));
     writeFileSync(path.join(dir, 'repo.pass'), 'daemon wal passphrase\n', { mode: 0o600 });
-    const repo = await Repository.init(await openStorage(path.join(dir, 'repo'), { create: true }), Buffer.from('daemon wal passphrase'));
+    const repo = await Repository.init(
+      await openStorage(path.join(dir, 'repo'), { create: true }),
+      Buffer.from('daemon wal passphrase'),
+    );
     await repo.close();
     const db = new Database(path.join(dir, 'app.db'));
     db.pragma('journal_mode = WAL');
@@ -57,19 +60,29 @@ sources:
     }
     for (let n = 1; n <= 50; n++) db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
     let metrics = '';
-    for (let i = 0; i < 300 && !/lifeboat_replication_last_shipped_timestamp_seconds\{source="app"\}/.test(metrics); i++) {
+    for (
+      let i = 0;
+      i < 300 && !/lifeboat_replication_last_shipped_timestamp_seconds\{source="app"\}/.test(metrics);
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 100));
       metrics = await call('/metrics');
     }
     expect(metrics).toMatch(/lifeboat_replication_lag_seconds\{source="app"\} \d/);
-    const doc = JSON.parse(await call('/api/v1/system/backup/status')) as { sources: Record<string, { ok: boolean; continuous?: { running: boolean; ok: boolean } }> };
+    const doc = JSON.parse(await call('/api/v1/system/backup/status')) as {
+      sources: Record<string, { ok: boolean; continuous?: { running: boolean; ok: boolean } }>;
+    };
     expect(doc.sources.app!.continuous).toMatchObject({ running: true, ok: true });
     expect(doc.sources.app!.ok).toBe(true);
     for (let n = 51; n <= 60; n++) db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
     await daemon.stop();
     db.close();
     expect(JSON.parse(readFileSync(status, 'utf8'))).toMatchObject({ running: false, unshippedCommits: 0 });
-    const repo = await Repository.open(await openStorage(path.join(dir, 'repo')), { kind: 'password', password: Buffer.from('daemon wal passphrase'), source: 'test' });
+    const repo = await Repository.open(await openStorage(path.join(dir, 'repo')), {
+      kind: 'password',
+      password: Buffer.from('daemon wal passphrase'),
+      source: 'test',
+    });
     try {
       const got = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'restored.db') });
       expect(got.record.tables.t).toBe(60);

@@ -28,7 +28,26 @@ sources:
 );
 
 function status(over: Partial<ReplicationStatus>): ReplicationStatus {
-  return { source: 'app', repository: 'local', generation: 'g', position: { index: 0, frame: 1 }, lagSeconds: 0, unshippedCommits: 0, objectsWritten: 1, bytesWritten: 1, transactionsShipped: 1, generationsStarted: 1, shipFailures: 0, checkpoints: 0, errors: 0, running: true, pid: 1, intervalMs: 1000, updatedMs: 0, ...over };
+  return {
+    source: 'app',
+    repository: 'local',
+    generation: 'g',
+    position: { index: 0, frame: 1 },
+    lagSeconds: 0,
+    unshippedCommits: 0,
+    objectsWritten: 1,
+    bytesWritten: 1,
+    transactionsShipped: 1,
+    generationsStarted: 1,
+    shipFailures: 0,
+    checkpoints: 0,
+    errors: 0,
+    running: true,
+    pid: 1,
+    intervalMs: 1000,
+    updatedMs: 0,
+    ...over,
+  };
 }
 
 const settings = { overdueAfterMs: 1e12, sizeChangePct: 0, freeWarningPct: 0, freeCriticalPct: 0, maxBackupMs: 1e12 };
@@ -36,11 +55,17 @@ const settings = { overdueAfterMs: 1e12, sizeChangePct: 0, freeWarningPct: 0, fr
 describe('replication facts, metrics and the replication_lag alert', () => {
   it('a running replicator within its limit: lag as recorded, no alert; the metrics carry lag and newest shipped time', async () => {
     const now = 1_000_000_000;
-    await writeReplicationStatus(dir, status({ updatedMs: now - 500, lagSeconds: 0.4, lastShippedCommitMs: now - 900 }));
+    await writeReplicationStatus(
+      dir,
+      status({ updatedMs: now - 500, lagSeconds: 0.4, lastShippedCommitMs: now - 900 }),
+    );
     const facts = replicationFacts(config, dir, now, now - 3600_000);
     expect(facts.map((f) => f.source)).toEqual(['app', 'other']);
     expect(facts[0]).toMatchObject({ lagSeconds: 0.4, limitSeconds: 30, running: true });
-    const alerts = evaluateRules({ now, watchedSince: now, scheduledSources: [], steps: [], space: [], replication: facts }, settings);
+    const alerts = evaluateRules(
+      { now, watchedSince: now, scheduledSources: [], steps: [], space: [], replication: facts },
+      settings,
+    );
     // `other` was never replicated since watching began an hour ago: past its default limit of 60 s.
     expect(alerts.map((a) => a.key)).toEqual(['replication_lag/other']);
     const history = RunHistory.open(dir);
@@ -55,10 +80,16 @@ describe('replication facts, metrics and the replication_lag alert', () => {
 
   it('a replicator that stopped reporting: the lag grows with the silence and the alert fires past the RPO', async () => {
     const now = 1_000_000_000;
-    await writeReplicationStatus(dir, status({ updatedMs: now - 45_000, lagSeconds: 0, lastShippedCommitMs: now - 45_000 }));
+    await writeReplicationStatus(
+      dir,
+      status({ updatedMs: now - 45_000, lagSeconds: 0, lastShippedCommitMs: now - 45_000 }),
+    );
     const [app] = replicationFacts(config, dir, now, now);
     expect(app!.lagSeconds).toBeCloseTo(45, 5);
-    const alerts = evaluateRules({ now, watchedSince: now, scheduledSources: [], steps: [], space: [], replication: [app!] }, settings);
+    const alerts = evaluateRules(
+      { now, watchedSince: now, scheduledSources: [], steps: [], space: [], replication: [app!] },
+      settings,
+    );
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ rule: 'replication_lag', severity: 'critical', source: 'app' });
     expect(alerts[0]!.message).toMatch(/45s behind, past its limit of 30s/);

@@ -10,12 +10,19 @@ describe('where the API may restore', () => {
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('allows the temp base by default and a configured root, and nothing else', async () => {
-    expect(await decideTarget(path.join(base, 'new', 'dir'), undefined)).toEqual({ target: path.join(base, 'new', 'dir') });
+    expect(await decideTarget(path.join(base, 'new', 'dir'), undefined)).toEqual({
+      target: path.join(base, 'new', 'dir'),
+    });
     expect((await decideTarget('/opt/lifeboat-restores/a', undefined)).problem).toMatch(/server\.restore_roots/);
     mkdirSync('/opt/lifeboat-restores-test', { recursive: true });
     try {
-      const config = { version: 1, server: { restore_roots: ['/opt/lifeboat-restores-test'] } } as unknown as LifeboatConfig;
-      expect(await decideTarget('/opt/lifeboat-restores-test/a', config)).toEqual({ target: '/opt/lifeboat-restores-test/a' });
+      const config = {
+        version: 1,
+        server: { restore_roots: ['/opt/lifeboat-restores-test'] },
+      } as unknown as LifeboatConfig;
+      expect(await decideTarget('/opt/lifeboat-restores-test/a', config)).toEqual({
+        target: '/opt/lifeboat-restores-test/a',
+      });
       expect((await decideTarget('/opt/lifeboat-restores-test-other/a', config)).problem).toMatch(/not below/);
     } finally {
       rmSync('/opt/lifeboat-restores-test', { recursive: true, force: true });

@@ -68,13 +68,17 @@ export async function decideTarget(raw: string, config: LifeboatConfig | undefin
   const target = path.join(await realpath(existing), ...rest);
   const roots = await restoreRoots(config);
   if (!roots.some((r) => inside(target, r))) {
-    return { problem: `${target} is not below a directory the API may restore into (${roots.join(', ')}); add it to server.restore_roots in lifeboat.yaml` };
+    return {
+      problem: `${target} is not below a directory the API may restore into (${roots.join(', ')}); add it to server.restore_roots in lifeboat.yaml`,
+    };
   }
   for (const repo of await localRepositories(config)) {
-    if (inside(target, repo)) return { problem: `${target} is inside the repository at ${repo}; restore somewhere else` };
+    if (inside(target, repo))
+      return { problem: `${target} is inside the repository at ${repo}; restore somewhere else` };
   }
   for (let d = target; ; d = path.dirname(d)) {
-    if (await looksLikeRepository(d)) return { problem: `${target} is inside a repository (${d}); restore somewhere else` };
+    if (await looksLikeRepository(d))
+      return { problem: `${target} is inside a repository (${d}); restore somewhere else` };
     if (d === '/') break;
   }
   return { target };

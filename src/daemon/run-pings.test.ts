@@ -19,13 +19,16 @@ describe('ping notifier around daemon job runs', () => {
   let rx: PingReceiver;
   let daemon: Daemon;
   let token: string;
-  const api = (p: string, method = 'GET') => fetch(`${daemon.url}${p}`, { method, headers: { authorization: `Bearer ${token}` } });
+  const api = (p: string, method = 'GET') =>
+    fetch(`${daemon.url}${p}`, { method, headers: { authorization: `Bearer ${token}` } });
   const runAndWait = async (job: string): Promise<string> => {
     const res = await api(`/api/v1/jobs/${job}/run`, 'POST');
     expect(res.status).toBe(202);
     const { run_id } = (await res.json()) as { run_id: string };
     for (let i = 0; i < 300; i++) {
-      const { runs } = (await (await api(`/api/v1/jobs/${job}/runs`)).json()) as { runs: Array<{ id: string; outcome: string }> };
+      const { runs } = (await (await api(`/api/v1/jobs/${job}/runs`)).json()) as {
+        runs: Array<{ id: string; outcome: string }>;
+      };
       const outcome = runs.find((r) => r.id === run_id)?.outcome;
       if (outcome && outcome !== 'running') return outcome;
       await new Promise((r) => setTimeout(r, 50));
@@ -40,7 +43,12 @@ describe('ping notifier around daemon job runs', () => {
     writeFileSync(path.join(dir, 'data', 'a.txt'), 'hello\n');
     writeFileSync(path.join(dir, 'repo.pass'), 'ping test passphrase\n', { mode: 0o600 });
     writeFileSync(path.join(dir, 'hc.url'), `${rx.url}\n`, { mode: 0o600 });
-    await (await Repository.init(await openStorage(path.join(dir, 'repo'), { create: true }), Buffer.from('ping test passphrase'))).close();
+    await (
+      await Repository.init(
+        await openStorage(path.join(dir, 'repo'), { create: true }),
+        Buffer.from('ping test passphrase'),
+      )
+    ).close();
     const loaded = parseConfig(
       `version: 1
 state_dir: ./state
@@ -58,7 +66,11 @@ notify:
 `,
       path.join(dir, 'lifeboat.yaml'),
     );
-    daemon = await startDaemon(loaded, { listen: '127.0.0.1:0', cacheRoot: path.join(dir, 'cache'), notifyRetry: { attempts: 2, baseDelayMs: 20 } });
+    daemon = await startDaemon(loaded, {
+      listen: '127.0.0.1:0',
+      cacheRoot: path.join(dir, 'cache'),
+      notifyRetry: { attempts: 2, baseDelayMs: 20 },
+    });
     token = readFileSync(daemon.tokenFile, 'utf8').trim();
   });
   afterAll(async () => {
@@ -87,7 +99,9 @@ notify:
     expect(await runAndWait('quiet')).toBe('ok');
     await new Promise((r) => setTimeout(r, 200));
     expect(rx.pings).toHaveLength(4);
-    const { notifiers } = (await (await api('/api/v1/alerts')).json()) as { notifiers: Array<{ type: string; name: string; failures: number }> };
+    const { notifiers } = (await (await api('/api/v1/alerts')).json()) as {
+      notifiers: Array<{ type: string; name: string; failures: number }>;
+    };
     expect(notifiers).toEqual([expect.objectContaining({ type: 'ping', name: 'ping (URL in url_file)', failures: 0 })]);
   });
 

@@ -21,7 +21,12 @@ export interface JobSchedule {
 export function schedulesOf(config: LifeboatConfig): JobSchedule[] {
   return Object.entries(config.jobs ?? {})
     .filter(([, j]) => j.schedule)
-    .map(([job, j]) => ({ job, expression: j.schedule!, timezone: j.timezone, jitterMs: j.jitter ? parseDuration(j.jitter) * 1000 : 0 }));
+    .map(([job, j]) => ({
+      job,
+      expression: j.schedule!,
+      timezone: j.timezone,
+      jitterMs: j.jitter ? parseDuration(j.jitter) * 1000 : 0,
+    }));
 }
 
 /** The first slot strictly after `afterMs`, or undefined when the schedule never fires again. */
@@ -39,7 +44,11 @@ export function nextSlot(s: Pick<JobSchedule, 'expression' | 'timezone'>, afterM
  * than `nowMs` — a run missed while the daemon or the machine was down. One
  * missed slot or fifty, the job catches up with a single run.
  */
-export function missedSlot(s: Pick<JobSchedule, 'expression' | 'timezone'>, lastStartMs: number | undefined, nowMs: number): number | undefined {
+export function missedSlot(
+  s: Pick<JobSchedule, 'expression' | 'timezone'>,
+  lastStartMs: number | undefined,
+  nowMs: number,
+): number | undefined {
   if (lastStartMs === undefined) return undefined; // never ran: nothing to catch up (as systemd's Persistent=true)
   const slot = nextSlot(s, lastStartMs);
   return slot !== undefined && slot <= nowMs ? slot : undefined;

@@ -40,14 +40,23 @@ function harness(start: string, schedules: JobSchedule[], lastStarts: Record<str
   };
 }
 
-const daily = (job: string, expression = '0 3 * * *', timezone?: string, jitterMs = 0): JobSchedule => ({ job, expression, timezone, jitterMs });
+const daily = (job: string, expression = '0 3 * * *', timezone?: string, jitterMs = 0): JobSchedule => ({
+  job,
+  expression,
+  timezone,
+  jitterMs,
+});
 
 describe('scheduler', () => {
   it('runs a daily job at its time each day', async () => {
     const h = harness('2026-01-10T12:00:00Z', [daily('nightly'), daily('hourly', '15 * * * *')]);
     await h.clock.advance(3 * DAY);
     await h.stop();
-    expect(h.runs.filter((r) => r.job === 'nightly').map((r) => r.at)).toEqual(['2026-01-11T03:00:00.000Z', '2026-01-12T03:00:00.000Z', '2026-01-13T03:00:00.000Z']);
+    expect(h.runs.filter((r) => r.job === 'nightly').map((r) => r.at)).toEqual([
+      '2026-01-11T03:00:00.000Z',
+      '2026-01-12T03:00:00.000Z',
+      '2026-01-13T03:00:00.000Z',
+    ]);
     expect(h.runs.filter((r) => r.job === 'hourly')).toHaveLength(72);
     expect(h.runs.every((r) => r.why === 'schedule')).toBe(true);
   });
@@ -67,7 +76,12 @@ describe('scheduler', () => {
     await h.clock.advance(HOUR);
     await h.stop();
     expect(h.runs).toEqual([]);
-    expect(h.scheduler.nextRuns()).toEqual(new Map([['never', Date.parse('2026-01-11T03:00:00Z')], ['recent', Date.parse('2026-01-11T03:00:00Z')]]));
+    expect(h.scheduler.nextRuns()).toEqual(
+      new Map([
+        ['never', Date.parse('2026-01-11T03:00:00Z')],
+        ['recent', Date.parse('2026-01-11T03:00:00Z')],
+      ]),
+    );
   });
 
   it('skips and reports a due run while the previous one is still going', async () => {
@@ -79,7 +93,12 @@ describe('scheduler', () => {
     await h.clock.advance(DAY);
     await h.stop();
     expect(h.runs.map((r) => r.at)).toEqual(['2026-01-11T03:00:00.000Z', '2026-01-13T03:00:00.000Z']);
-    expect(h.events).toContainEqual({ type: 'overlap', job: 'nightly', at: '2026-01-12T03:00:00.000Z', detail: 'run 1 still going' });
+    expect(h.events).toContainEqual({
+      type: 'overlap',
+      job: 'nightly',
+      at: '2026-01-12T03:00:00.000Z',
+      detail: 'run 1 still going',
+    });
   });
 
   it('runs a local-time job once a day across both DST transitions', async () => {

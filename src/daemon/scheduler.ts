@@ -75,7 +75,13 @@ export class Scheduler {
         if (!d || d.at > now) continue;
         this.report({ type: 'due', job: s.job, trigger: d.why, at: new Date(now).toISOString() });
         const result = this.deps.trigger(s.job, d.why);
-        if (!result.started) this.report({ type: 'overlap', job: s.job, at: new Date(now).toISOString(), detail: result.detail ?? 'still running' });
+        if (!result.started)
+          this.report({
+            type: 'overlap',
+            job: s.job,
+            at: new Date(now).toISOString(),
+            detail: result.detail ?? 'still running',
+          });
         this.plan(s, now);
       }
       const soonest = Math.min(...[...this.due.values()].map((d) => d.at));

@@ -44,17 +44,25 @@ export function buildServer(d: DaemonContext, token: string): { app: FastifyInst
   // Routes read each query parameter as one string; a repeated one (?path=a&path=b) would arrive as an array.
   app.addHook('preValidation', async (req, reply) => {
     const repeated = Object.entries((req.query ?? {}) as Record<string, unknown>).find(([, v]) => Array.isArray(v));
-    if (repeated) return sendError(reply, 400, 'bad_request', `query parameter "${repeated[0].slice(0, 50)}" given more than once`);
+    if (repeated)
+      return sendError(reply, 400, 'bad_request', `query parameter "${repeated[0].slice(0, 50)}" given more than once`);
   });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
     return payload;
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    return sendError(reply, status, codeForStatus(status), status >= 500 ? `internal error: ${d.redact(err.message)}` : d.redact(err.message));
+    return sendError(
+      reply,
+      status,
+      codeForStatus(status),
+      status >= 500 ? `internal error: ${d.redact(err.message)}` : d.redact(err.message),
+    );
   });
 
   systemRoutes(app, d);

@@ -58,7 +58,12 @@ export class SnapshotCatalog {
         const repo = await openConfiguredRepository(name, settings, { cacheRoot: this.cacheRoot });
         try {
           const listed = await repo.listSnapshots();
-          out.push({ name, reachable: true, snapshots: listed.snapshots, problems: listed.problems.map((p) => ({ object: p.name, error: p.error.message })) });
+          out.push({
+            name,
+            reachable: true,
+            snapshots: listed.snapshots,
+            problems: listed.problems.map((p) => ({ object: p.name, error: p.error.message })),
+          });
         } finally {
           await repo.close();
         }

@@ -25,7 +25,14 @@ describe('free-space and slow-backup alerts (daemon, tmpfs, webhooks)', () => {
   let s3: S3Server;
   let failureHook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let alertHook: Awaited<ReturnType<typeof startWebhookReceiver>>;
-  const bodies = (h: typeof failureHook) => h.received.map((r) => JSON.parse(r.body) as { event: string; alert?: { rule: string; severity: string; message: string; repository?: string } });
+  const bodies = (h: typeof failureHook) =>
+    h.received.map(
+      (r) =>
+        JSON.parse(r.body) as {
+          event: string;
+          alert?: { rule: string; severity: string; message: string; repository?: string };
+        },
+    );
   const waitFor = async <T>(fn: () => T | undefined, what: string): Promise<T> => {
     // Generous: the alert loop runs every 200 ms, but a loaded machine may be slow.
     for (let i = 0; i < 600; i++) {
@@ -53,11 +60,26 @@ describe('free-space and slow-backup alerts (daemon, tmpfs, webhooks)', () => {
     alertHook = await startWebhookReceiver();
     s3 = await startS3Server();
     writeFileSync(path.join(dir, 'repo.pass'), 'space alerts passphrase\n', { mode: 0o600 });
-    writeFileSync(path.join(dir, 's3.creds'), `AWS_ACCESS_KEY_ID=${s3.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}\n`, { mode: 0o600 });
-    const repo = await Repository.init(await openStorage(path.join(disk, 'repo'), { create: true }), Buffer.from('space alerts passphrase'));
+    writeFileSync(
+      path.join(dir, 's3.creds'),
+      `AWS_ACCESS_KEY_ID=${s3.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}\n`,
+      { mode: 0o600 },
+    );
+    const repo = await Repository.init(
+      await openStorage(path.join(disk, 'repo'), { create: true }),
+      Buffer.from('space alerts passphrase'),
+    );
     await repo.close();
-    const remote = { endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, credentialsFile: path.join(dir, 's3.creds') };
-    const cloud = await Repository.init(await openStorage('s3://space-alerts/repo', { create: true, remote }), Buffer.from('space alerts passphrase'));
+    const remote = {
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      pathStyle: true,
+      credentialsFile: path.join(dir, 's3.creds'),
+    };
+    const cloud = await Repository.init(
+      await openStorage('s3://space-alerts/repo', { create: true, remote }),
+      Buffer.from('space alerts passphrase'),
+    );
     await cloud.close();
     fillTo(15, 'ballast-1');
     const loaded = parseConfig(
@@ -77,7 +99,12 @@ notify:
 `,
       path.join(dir, 'lifeboat.yaml'),
     );
-    daemon = await startDaemon(loaded, { listen: '127.0.0.1:0', cacheRoot: path.join(dir, 'cache'), alertIntervalMs: 200, notifyRetry: { attempts: 2, baseDelayMs: 5 } });
+    daemon = await startDaemon(loaded, {
+      listen: '127.0.0.1:0',
+      cacheRoot: path.join(dir, 'cache'),
+      alertIntervalMs: 200,
+      notifyRetry: { attempts: 2, baseDelayMs: 5 },
+    });
     token = readFileSync(daemon.tokenFile, 'utf8').trim();
   }, 120_000);
   afterAll(async () => {
@@ -88,31 +115,77 @@ notify:
     if (disk) execFileSync('umount', [disk]);
     rmSync(dir, { recursive: true, force: true });
   });
-  const get = async (p: string, init: RequestInit = {}) => fetch(`${daemon.url}${p}`, { ...init, headers: { authorization: `Bearer ${token}` } });
+  const get = async (p: string, init: RequestInit = {}) =>
+    fetch(`${daemon.url}${p}`, { ...init, headers: { authorization: `Bearer ${token}` } });
 
-  it('warns below 20 % free to `on: [alert]` notifiers only; says the S3 repository\'s free space is unknown', async () => {
-    const warning = await waitFor(() => bodies(alertHook).find((b) => b.alert?.rule === 'low_free_space' && b.alert.repository === 'small'), 'the free-space warning');
-    expect(warning).toMatchObject({ event: 'alert', alert: { severity: 'warning', message: expect.stringMatching(/^repository small has 1\d\.\d% free .*the warning limit is 20%$/) } });
-    expect(bodies(failureHook).filter((b) => b.alert?.rule === 'low_free_space' && b.alert.repository === 'small')).toEqual([]);
-    const doc = (await (await get('/api/v1/system/backup/status')).json()) as { storage: Record<string, { free_space: string; free_space_note?: string; connected: boolean }> };
+  it("warns below 20 % free to `on: [alert]` notifiers only; says the S3 repository's free space is unknown", async () => {
+    const warning = await waitFor(
+      () => bodies(alertHook).find((b) => b.alert?.rule === 'low_free_space' && b.alert.repository === 'small'),
+      'the free-space warning',
+    );
+    expect(warning).toMatchObject({
+      event: 'alert',
+      alert: {
+        severity: 'warning',
+        message: expect.stringMatching(/^repository small has 1\d\.\d% free .*the warning limit is 20%$/),
+      },
+    });
+    expect(
+      bodies(failureHook).filter((b) => b.alert?.rule === 'low_free_space' && b.alert.repository === 'small'),
+    ).toEqual([]);
+    const doc = (await (await get('/api/v1/system/backup/status')).json()) as {
+      storage: Record<string, { free_space: string; free_space_note?: string; connected: boolean }>;
+    };
     expect(doc.storage.small).toMatchObject({ connected: true, free_space: 'warning' });
-    expect(doc.storage.cloud).toMatchObject({ connected: true, free_space: 'unknown', free_space_note: expect.stringContaining('cannot be measured') });
-    expect(bodies(alertHook).concat(bodies(failureHook)).some((b) => b.alert?.repository === 'cloud')).toBe(false);
+    expect(doc.storage.cloud).toMatchObject({
+      connected: true,
+      free_space: 'unknown',
+      free_space_note: expect.stringContaining('cannot be measured'),
+    });
+    expect(
+      bodies(alertHook)
+        .concat(bodies(failureHook))
+        .some((b) => b.alert?.repository === 'cloud'),
+    ).toBe(false);
   });
 
   it('warns while a backup runs past max_backup_duration and after it took longer; below 10 % free goes critical to `on: [failure]`', async () => {
     fillTo(5, 'ballast-2');
     const { run_id } = (await (await get('/api/v1/jobs/slowjob/run', { method: 'POST' })).json()) as { run_id: string };
     expect(run_id).toBeTruthy();
-    const running = await waitFor(() => bodies(alertHook).find((b) => b.alert?.rule === 'backup_slow' && /has been backing up/.test(b.alert.message)), 'the slow-backup warning while running');
-    expect(running.alert!.message).toMatch(/^job slowjob has been backing up for \d+s \(since .*\), longer than the limit of 2s$/);
-    const took = await waitFor(() => bodies(alertHook).find((b) => b.alert?.rule === 'backup_slow' && / took /.test(b.alert.message)), 'the slow-backup warning after the run');
-    expect(took.alert!.message).toMatch(/^backup of slow to small \(job slowjob\) at .* took \d+s, longer than the limit of 2s$/);
+    const running = await waitFor(
+      () =>
+        bodies(alertHook).find((b) => b.alert?.rule === 'backup_slow' && /has been backing up/.test(b.alert.message)),
+      'the slow-backup warning while running',
+    );
+    expect(running.alert!.message).toMatch(
+      /^job slowjob has been backing up for \d+s \(since .*\), longer than the limit of 2s$/,
+    );
+    const took = await waitFor(
+      () => bodies(alertHook).find((b) => b.alert?.rule === 'backup_slow' && / took /.test(b.alert.message)),
+      'the slow-backup warning after the run',
+    );
+    expect(took.alert!.message).toMatch(
+      /^backup of slow to small \(job slowjob\) at .* took \d+s, longer than the limit of 2s$/,
+    );
     // The job finished: the storage view is read again and the warning becomes critical.
-    const critical = await waitFor(() => bodies(failureHook).find((b) => b.alert?.rule === 'low_free_space' && b.alert.repository === 'small'), 'the critical free-space alert');
-    expect(critical).toMatchObject({ event: 'failure', alert: { severity: 'critical', message: expect.stringMatching(/has [0-9]\.\d% free .*the critical limit is 10%$/) } });
+    const critical = await waitFor(
+      () => bodies(failureHook).find((b) => b.alert?.rule === 'low_free_space' && b.alert.repository === 'small'),
+      'the critical free-space alert',
+    );
+    expect(critical).toMatchObject({
+      event: 'failure',
+      alert: {
+        severity: 'critical',
+        message: expect.stringMatching(/has [0-9]\.\d% free .*the critical limit is 10%$/),
+      },
+    });
     expect(bodies(failureHook).some((b) => b.alert?.rule === 'backup_slow')).toBe(false);
     // No "recovered" for the warning that became critical.
-    expect(bodies(alertHook).concat(bodies(failureHook)).some((b) => b.event === 'recovered' && b.alert?.rule === 'low_free_space')).toBe(false);
+    expect(
+      bodies(alertHook)
+        .concat(bodies(failureHook))
+        .some((b) => b.event === 'recovered' && b.alert?.rule === 'low_free_space'),
+    ).toBe(false);
   });
 });

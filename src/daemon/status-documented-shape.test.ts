@@ -44,11 +44,15 @@ const DOCUMENTED_EXAMPLE = {
 /** Each field of `expected` present in `actual` with the same JSON type (integers stay integers); returns the differences. */
 function shapeDifferences(expected: unknown, actual: unknown, at = '$'): string[] {
   if (expected !== null && typeof expected === 'object') {
-    if (actual === null || typeof actual !== 'object') return [`${at}: expected an object, got ${JSON.stringify(actual)}`];
-    return Object.entries(expected).flatMap(([k, v]) => (k in actual ? shapeDifferences(v, (actual as Record<string, unknown>)[k], `${at}.${k}`) : [`${at}.${k}: missing`]));
+    if (actual === null || typeof actual !== 'object')
+      return [`${at}: expected an object, got ${JSON.stringify(actual)}`];
+    return Object.entries(expected).flatMap(([k, v]) =>
+      k in actual ? shapeDifferences(v, (actual as Record<string, unknown>)[k], `${at}.${k}`) : [`${at}.${k}: missing`],
+    );
   }
   if (typeof expected !== typeof actual) return [`${at}: expected a ${typeof expected}, got ${JSON.stringify(actual)}`];
-  if (Number.isInteger(expected) && !Number.isInteger(actual)) return [`${at}: expected an integer, got ${JSON.stringify(actual)}`];
+  if (Number.isInteger(expected) && !Number.isInteger(actual))
+    return [`${at}: expected an integer, got ${JSON.stringify(actual)}`];
   return [];
 }
 
@@ -56,11 +60,14 @@ describe('status API in its documented shape', () => {
   let dir: string;
   let daemon: Daemon;
   let token: string;
-  const get = async (p: string, init: RequestInit = {}) => fetch(`${daemon.url}${p}`, { ...init, headers: { authorization: `Bearer ${token}` } });
+  const get = async (p: string, init: RequestInit = {}) =>
+    fetch(`${daemon.url}${p}`, { ...init, headers: { authorization: `Bearer ${token}` } });
   const runJob = async (job: string) => {
     const { run_id } = (await (await get(`/api/v1/jobs/${job}/run`, { method: 'POST' })).json()) as { run_id: string };
     for (let i = 0; i < 600; i++) {
-      const { runs } = (await (await get(`/api/v1/jobs/${job}/runs`)).json()) as { runs: Array<{ id: string; outcome: string }> };
+      const { runs } = (await (await get(`/api/v1/jobs/${job}/runs`)).json()) as {
+        runs: Array<{ id: string; outcome: string }>;
+      };
       const run = runs.find((r) => r.id === run_id);
       if (run && run.outcome !== 'running') return run.outcome;
       await new Promise((r) => setTimeout(r, 100));
@@ -74,7 +81,10 @@ describe('status API in its documented shape', () => {
     writeFileSync(path.join(dir, 'data', 'a.txt'), 'hello\n');
     writeFileSync(path.join(dir, 'repo.pass'), 'status shape passphrase\n', { mode: 0o600 });
     for (const name of ['local', 'usb']) {
-      const repo = await Repository.init(await openStorage(path.join(dir, name), { create: true }), Buffer.from('status shape passphrase'));
+      const repo = await Repository.init(
+        await openStorage(path.join(dir, name), { create: true }),
+        Buffer.from('status shape passphrase'),
+      );
       await repo.close();
     }
     const loaded = parseConfig(

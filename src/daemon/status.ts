@@ -25,7 +25,15 @@ export interface StatusInputs {
 }
 
 export function alertView(a: AlertRecord): AlertView {
-  return { id: a.id, rule: a.rule, severity: a.severity, ...a.subject, message: a.message, fired_at: a.firedAt, ...(a.resolvedAt ? { resolved_at: a.resolvedAt } : {}) };
+  return {
+    id: a.id,
+    rule: a.rule,
+    severity: a.severity,
+    ...a.subject,
+    message: a.message,
+    fired_at: a.firedAt,
+    ...(a.resolvedAt ? { resolved_at: a.resolvedAt } : {}),
+  };
 }
 
 /** A run or step outcome in the status document's words (`ok` is `success`). */
@@ -50,35 +58,68 @@ export function buildStatus(i: StatusInputs): StatusDocument {
       timestamp: run.startedAt,
       type: run.job,
       status: statusWord(run.outcome ?? 'running'),
-      duration_seconds: run.finishedAt ? Math.round((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000) : null,
+      duration_seconds: run.finishedAt
+        ? Math.round((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000)
+        : null,
       size_bytes: backups.reduce((sum, s) => sum + (s.bytes ?? 0), 0),
     };
     break;
   }
 
   const verification = newest(steps, (s) => s.step === 'check' || s.step === 'verify');
-  const backupJobs = new Set(Object.entries(i.config.jobs ?? {}).filter(([, j]) => j.to).map(([n]) => n));
+  const backupJobs = new Set(
+    Object.entries(i.config.jobs ?? {})
+      .filter(([, j]) => j.to)
+      .map(([n]) => n),
+  );
   const next = [...i.nextRuns].filter(([job]) => backupJobs.has(job)).sort((a, b) => a[1] - b[1])[0];
 
   const storage: StatusDocument['storage'] = {};
   const limits = alertSettingsOf(i.config);
   for (const s of i.storage) {
     const pct = freePct(s);
-    const level = pct === undefined ? 'unknown' : pct < limits.freeCriticalPct ? 'critical' : pct < limits.freeWarningPct ? 'warning' : 'ok';
-    const note = pct !== undefined ? undefined : !s.connected ? 'not reachable now' : 'this storage reports no capacity (object storage, or an SFTP server without statvfs): free space cannot be measured';
-    storage[s.repository] = { used_bytes: s.usedBytes ?? null, available_bytes: s.availableBytes ?? null, connected: s.connected, free_space: level, ...(note ? { free_space_note: note } : {}) };
+    const level =
+      pct === undefined
+        ? 'unknown'
+        : pct < limits.freeCriticalPct
+          ? 'critical'
+          : pct < limits.freeWarningPct
+            ? 'warning'
+            : 'ok';
+    const note =
+      pct !== undefined
+        ? undefined
+        : !s.connected
+          ? 'not reachable now'
+          : 'this storage reports no capacity (object storage, or an SFTP server without statvfs): free space cannot be measured';
+    storage[s.repository] = {
+      used_bytes: s.usedBytes ?? null,
+      available_bytes: s.availableBytes ?? null,
+      connected: s.connected,
+      free_space: level,
+      ...(note ? { free_space_note: note } : {}),
+    };
   }
 
   const sources: StatusDocument['sources'] = {};
   for (const [name, src] of Object.entries(i.config.sources ?? {})) {
     const rpo = src.rpo ? parseDuration(src.rpo) : DEFAULT_RPO_SECONDS;
-    const last = newest(steps, (s) => s.step === 'backup' && s.source === name && (s.outcome === 'ok' || s.outcome === 'partial'));
+    const last = newest(
+      steps,
+      (s) => s.step === 'backup' && s.source === name && (s.outcome === 'ok' || s.outcome === 'partial'),
+    );
     const age = last ? Math.max(0, Math.round((i.now - Date.parse(last.startedAt)) / 1000)) : null;
-    sources[name] = { last_success: last?.startedAt ?? null, age_seconds: age, rpo_seconds: rpo, ok: age !== null && age <= rpo };
+    sources[name] = {
+      last_success: last?.startedAt ?? null,
+      age_seconds: age,
+      rpo_seconds: rpo,
+      ok: age !== null && age <= rpo,
+    };
     const r = i.replication?.find((f) => f.source === name);
     if (r) {
       sources[name].continuous = {
-        last_shipped_transaction: r.lastShippedCommitMs === undefined ? null : new Date(r.lastShippedCommitMs).toISOString(),
+        last_shipped_transaction:
+          r.lastShippedCommitMs === undefined ? null : new Date(r.lastShippedCommitMs).toISOString(),
         lag_seconds: Math.round(r.lagSeconds * 10) / 10,
         limit_seconds: r.limitSeconds,
         running: r.running,
@@ -91,7 +132,9 @@ export function buildStatus(i: StatusInputs): StatusDocument {
 
   return {
     last_backup,
-    last_verification: verification ? { timestamp: verification.startedAt, status: statusWord(verification.outcome) } : null,
+    last_verification: verification
+      ? { timestamp: verification.startedAt, status: statusWord(verification.outcome) }
+      : null,
     next_backup: next ? { timestamp: new Date(next[1]).toISOString(), type: next[0] } : null,
     storage,
     sources,

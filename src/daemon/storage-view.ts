@@ -29,7 +29,13 @@ export async function readStorageState(config: LifeboatConfig): Promise<StorageS
       const storage = await openStorage(r.url, { remote: remoteSettingsOf(r) });
       try {
         const s = await storage.space();
-        out.push({ repository: name, connected: true, usedBytes: s.usedBytes, availableBytes: s.availableBytes, totalBytes: s.totalBytes });
+        out.push({
+          repository: name,
+          connected: true,
+          usedBytes: s.usedBytes,
+          availableBytes: s.availableBytes,
+          totalBytes: s.totalBytes,
+        });
       } finally {
         await storage.close();
       }

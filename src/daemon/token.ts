@@ -12,7 +12,10 @@ import { makeDirectoriesSync } from '../util/make-dirs.js';
 export function loadOrCreateToken(file: string): { token: string; created: boolean; warning?: string } {
   try {
     const token = readFileSync(file, 'utf8').trim();
-    if (token.length < 16) throw new LifeboatError(ErrorCode.Config, `the API token in ${file} is shorter than 16 characters`, { hint: 'delete the file to have a new one generated' });
+    if (token.length < 16)
+      throw new LifeboatError(ErrorCode.Config, `the API token in ${file} is shorter than 16 characters`, {
+        hint: 'delete the file to have a new one generated',
+      });
     const mode = statSync(file).mode & 0o077;
     return { token, created: false, ...(mode ? { warning: `${file} is readable by other users; chmod 600 it` } : {}) };
   } catch (err) {

@@ -31,17 +31,30 @@ export function seededRandom(seed: number): () => number {
  * the newest. A drill of random older snapshots also proves the ones nobody
  * looks at.
  */
-export function chooseSnapshot(all: SnapshotEntry[], source: string, options: { snapshot?: string; within?: string; seed: number; now: Date }): SnapshotChoice {
+export function chooseSnapshot(
+  all: SnapshotEntry[],
+  source: string,
+  options: { snapshot?: string; within?: string; seed: number; now: Date },
+): SnapshotChoice {
   const ofSource = sortByTime(all.filter((s) => s.source === source));
   if (options.snapshot) {
     const snapshot = resolveSnapshotRef(ofSource, options.snapshot, { source });
     return { snapshot, selectedBy: 'given', candidates: ofSource.length, seed: options.seed };
   }
-  if (ofSource.length === 0) throw new LifeboatError(ErrorCode.NotFound, `no snapshot of source "${source}" in this repository`, { hint: `back it up first: lifeboat backup --source ${source}` });
+  if (ofSource.length === 0)
+    throw new LifeboatError(ErrorCode.NotFound, `no snapshot of source "${source}" in this repository`, {
+      hint: `back it up first: lifeboat backup --source ${source}`,
+    });
   // A snapshot dated in the future (a host with a fast clock) is not "the newest": it is used only when nothing else is there.
   const notFuture = ofSource.filter((s) => Date.parse(s.time) <= options.now.getTime() + FUTURE_TOLERANCE_MS);
   const usable = notFuture.length ? notFuture : ofSource;
-  if (!options.within) return { snapshot: usable[usable.length - 1]!, selectedBy: 'latest', candidates: usable.length, seed: options.seed };
+  if (!options.within)
+    return {
+      snapshot: usable[usable.length - 1]!,
+      selectedBy: 'latest',
+      candidates: usable.length,
+      seed: options.seed,
+    };
   let seconds: number;
   try {
     seconds = parseDuration(options.within);
@@ -51,8 +64,16 @@ export function chooseSnapshot(all: SnapshotEntry[], source: string, options: { 
   const since = options.now.getTime() - seconds * 1000;
   const eligible = notFuture.filter((s) => Date.parse(s.time) >= since);
   if (eligible.length === 0) {
-    throw new LifeboatError(ErrorCode.NotFound, `no snapshot of source "${source}" within ${options.within}`, { hint: `the newest is from ${ofSource[ofSource.length - 1]!.time}; widen --within or back up now` });
+    throw new LifeboatError(ErrorCode.NotFound, `no snapshot of source "${source}" within ${options.within}`, {
+      hint: `the newest is from ${ofSource[ofSource.length - 1]!.time}; widen --within or back up now`,
+    });
   }
   const pick = eligible[Math.floor(seededRandom(options.seed)() * eligible.length)]!;
-  return { snapshot: pick, selectedBy: 'random', candidates: eligible.length, seed: options.seed, within: options.within };
+  return {
+    snapshot: pick,
+    selectedBy: 'random',
+    candidates: eligible.length,
+    seed: options.seed,
+    within: options.within,
+  };
 }

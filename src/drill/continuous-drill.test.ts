@@ -26,7 +26,15 @@ describe('drill of a continuous source', () => {
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE t (n INTEGER PRIMARY KEY)');
-    const r = new Replicator({ source: 'app', path: file, repo, intervalMs: 1000, snapshotEveryMs: 3600_000, retentionMs: 86_400_000, now: () => clock });
+    const r = new Replicator({
+      source: 'app',
+      path: file,
+      repo,
+      intervalMs: 1000,
+      snapshotEveryMs: 3600_000,
+      retentionMs: 86_400_000,
+      now: () => clock,
+    });
     await r.start();
     for (let i = 1; i <= 10; i++) {
       db.prepare('INSERT INTO t (n) VALUES (?)').run(i);
@@ -37,7 +45,14 @@ describe('drill of a continuous source', () => {
     db.close();
     const newestShipped = clock;
     const at = (fraction: number, rpoSeconds: number) =>
-      drillContinuous(repo, { source: 'app', rpoSeconds, rtoSeconds: null, random: () => fraction, now: () => newestShipped + 30_000, tempBase: dir });
+      drillContinuous(repo, {
+        source: 'app',
+        rpoSeconds,
+        rtoSeconds: null,
+        random: () => fraction,
+        now: () => newestShipped + 30_000,
+        tempBase: dir,
+      });
     const mid = await at(0.5, 60);
     expect(mid.verdict).toBe('PASS');
     expect(mid.integrity).toBe('ok');

@@ -27,25 +27,44 @@ export interface ContinuousDrillResult {
  * private scratch directory, check the copy, and report RPO as now minus the
  * newest shipped transaction.
  */
-export async function drillContinuous(repo: Repository, o: { source: string; rpoSeconds: number | null; rtoSeconds: number | null; random?: () => number; now?: () => number; tempBase?: string; log?: (l: string) => void }): Promise<ContinuousDrillResult> {
+export async function drillContinuous(
+  repo: Repository,
+  o: {
+    source: string;
+    rpoSeconds: number | null;
+    rtoSeconds: number | null;
+    random?: () => number;
+    now?: () => number;
+    tempBase?: string;
+    log?: (l: string) => void;
+  },
+): Promise<ContinuousDrillResult> {
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
   const started = now();
   const { generations } = await listStream(repo, streamIdOf(repo, o.source));
   const oldest = generations.flatMap((g) => g.bases.map((b) => b.ms)).sort((a, b) => a - b)[0];
-  const newest = Math.max(...generations.flatMap((g) => [...g.bases.map((b) => b.ms), ...g.segments.map((s) => s.lastMs)]));
+  const newest = Math.max(
+    ...generations.flatMap((g) => [...g.bases.map((b) => b.ms), ...g.segments.map((s) => s.lastMs)]),
+  );
   if (oldest === undefined) throw new Error(`no continuous stream of source "${o.source}" in this repository`);
   const point = Math.round(oldest + random() * Math.max(0, newest - oldest));
   const scratch = await mkdtemp(path.join(o.tempBase ?? os.tmpdir(), 'lifeboat-drill-wal-'));
   try {
     o.log?.(`drill of ${o.source}: restoring the stream as of ${new Date(point).toISOString()}`);
-    const got = await restoreToTime(repo, { source: o.source, toFile: path.join(scratch, 'drill.db'), atMs: point, log: o.log });
+    const got = await restoreToTime(repo, {
+      source: o.source,
+      toFile: path.join(scratch, 'drill.db'),
+      atMs: point,
+      log: o.log,
+    });
     const done = now();
     const reasons: string[] = [];
     if (got.record.integrity !== 'ok') reasons.push(`integrity_check: ${got.record.integrity.slice(0, 200)}`);
     const rpoSeconds = Math.max(0, (done - newest) / 1000);
     const rpoOk = o.rpoSeconds === null ? null : rpoSeconds <= o.rpoSeconds;
-    if (rpoOk === false) reasons.push(`newest shipped transaction is ${Math.round(rpoSeconds)}s old, past the RPO of ${o.rpoSeconds}s`);
+    if (rpoOk === false)
+      reasons.push(`newest shipped transaction is ${Math.round(rpoSeconds)}s old, past the RPO of ${o.rpoSeconds}s`);
     const rtoSeconds = (done - started) / 1000;
     const rtoOk = o.rtoSeconds === null ? null : rtoSeconds <= o.rtoSeconds;
     if (rtoOk === false) reasons.push(`restore took ${Math.round(rtoSeconds)}s, past the RTO of ${o.rtoSeconds}s`);

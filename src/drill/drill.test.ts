@@ -58,15 +58,33 @@ describe('restore drills (sqlite, files, command)', () => {
     const backup = await backupSource(repo, 'app-db', db);
     expect(await checkBackup(repo, backup.snapshot, backup.record)).toEqual({ verified: true, reasons: [] });
     const reports = path.join(dir, 'reports');
-    const { report, object, localFiles, reportFiles } = await runDrill(repo, { source: 'app-db', config: db, stateDir: state, reportDir: reports, tempBase: scratch });
+    const { report, object, localFiles, reportFiles } = await runDrill(repo, {
+      source: 'app-db',
+      config: db,
+      stateDir: state,
+      reportDir: reports,
+      tempBase: scratch,
+    });
     expect(report.reasons).toEqual([]);
     expect(report.verdict).toBe('PASS');
     expect(report.snapshot.id).toBe(backup.snapshot.id);
     expect(report.checks.map((c) => c.name)).toEqual(['restore', 'integrity', 'tables', 'schemaHash']);
-    expect(report.checks.find((c) => c.name === 'tables')).toMatchObject({ expected: { events: 50, notes: 0 }, actual: { events: 50, notes: 0 } });
+    expect(report.checks.find((c) => c.name === 'tables')).toMatchObject({
+      expected: { events: 50, notes: 0 },
+      actual: { events: 50, notes: 0 },
+    });
     expect(report.rto).toMatchObject({ targetSeconds: 300, ok: true });
-    expect(report.rpo).toMatchObject({ measuredSeconds: null, targetSeconds: 3600, ok: null, basis: 'not measured: the source has no recent_data' });
-    expect(report.freshness).toMatchObject({ newestSnapshot: { id: backup.snapshot.id }, targetSeconds: 3600, ok: true });
+    expect(report.rpo).toMatchObject({
+      measuredSeconds: null,
+      targetSeconds: 3600,
+      ok: null,
+      basis: 'not measured: the source has no recent_data',
+    });
+    expect(report.freshness).toMatchObject({
+      newestSnapshot: { id: backup.snapshot.id },
+      targetSeconds: 3600,
+      ok: true,
+    });
     expect(leftovers()).toEqual([]);
 
     const listed = await listDrillReports(repo);
@@ -77,13 +95,18 @@ describe('restore drills (sqlite, files, command)', () => {
     expect(html).toContain('<span class="verdict">PASS</span>');
     expect(html).not.toMatch(/<script|https?:\/\//);
     const history = RunHistory.open(state);
-    expect(history.steps({ step: 'drill', source: 'app-db' })[0]).toMatchObject({ outcome: 'ok', snapshot: backup.snapshot.id });
+    expect(history.steps({ step: 'drill', source: 'app-db' })[0]).toMatchObject({
+      outcome: 'ok',
+      snapshot: backup.snapshot.id,
+    });
     history.close();
   });
 
   it('chooses the same snapshot again for the same seed, among those within the window', async () => {
     for (let i = 0; i < 3; i++) await backupSource(repo, 'app-db', db);
-    const pick = async (seed: number) => (await runDrill(repo, { source: 'app-db', config: db, within: '1d', seed, store: false, tempBase: scratch })).report.snapshot;
+    const pick = async (seed: number) =>
+      (await runDrill(repo, { source: 'app-db', config: db, within: '1d', seed, store: false, tempBase: scratch }))
+        .report.snapshot;
     const a = await pick(7);
     expect(a.selectedBy).toBe('random');
     expect(a.candidates).toBe(4);
@@ -98,10 +121,21 @@ describe('restore drills (sqlite, files, command)', () => {
     const { id: _id, ...plain } = snapshot;
     void _id;
     const record = (plain.metadata as { record: { tables: Record<string, number> } }).record;
-    const tampered = await repo.saveSnapshot({ ...plain, metadata: { ...plain.metadata, record: { ...record, tables: { ...record.tables, events: 51 } } } });
-    const { report } = await runDrill(repo, { source: 'app-db', config: db, snapshot: tampered, store: false, tempBase: scratch });
+    const tampered = await repo.saveSnapshot({
+      ...plain,
+      metadata: { ...plain.metadata, record: { ...record, tables: { ...record.tables, events: 51 } } },
+    });
+    const { report } = await runDrill(repo, {
+      source: 'app-db',
+      config: db,
+      snapshot: tampered,
+      store: false,
+      tempBase: scratch,
+    });
     expect(report.verdict).toBe('FAIL');
-    expect(report.reasons).toEqual([expect.stringMatching(/^tables: expected \{"events":51,"notes":0\}, found \{"events":50,"notes":0\}/)]);
+    expect(report.reasons).toEqual([
+      expect.stringMatching(/^tables: expected \{"events":51,"notes":0\}, found \{"events":50,"notes":0\}/),
+    ]);
     expect(leftovers()).toEqual([]);
   });
 
@@ -110,7 +144,13 @@ describe('restore drills (sqlite, files, command)', () => {
     const { id: _id, ...plain } = snapshot;
     void _id;
     const old = await repo.saveSnapshot({ ...plain, time: new Date(Date.now() - 10 * 86_400_000).toISOString() });
-    const { report } = await runDrill(repo, { source: 'app-db', config: db, snapshot: old, store: false, tempBase: scratch });
+    const { report } = await runDrill(repo, {
+      source: 'app-db',
+      config: db,
+      snapshot: old,
+      store: false,
+      tempBase: scratch,
+    });
     expect(report.reasons).toEqual([]);
     expect(report.verdict).toBe('PASS');
     expect(report.snapshot.id).toBe(old);
@@ -122,13 +162,23 @@ describe('restore drills (sqlite, files, command)', () => {
   it('fails when the smoke command exits 1, and passes the restored file to it', async () => {
     const seen = path.join(dir, 'smoke-saw');
     const smoke = `test -f "$LIFEBOAT_DRILL_FILE" && echo "$LIFEBOAT_DRILL_FILE" > ${seen}; echo 'app cannot open it' >&2; exit 1`;
-    const { report } = await runDrill(repo, { source: 'app-db', config: { ...db, smoke }, store: false, tempBase: scratch });
+    const { report } = await runDrill(repo, {
+      source: 'app-db',
+      config: { ...db, smoke },
+      store: false,
+      tempBase: scratch,
+    });
     expect(report.verdict).toBe('FAIL');
     expect(report.smoke).toMatchObject({ ok: false, exitCode: 1 });
     expect(report.reasons).toEqual([expect.stringContaining('smoke command failed (exit 1)')]);
     expect(report.reasons[0]).toContain('app cannot open it');
     expect((await readFile(seen, 'utf8')).trim()).toMatch(new RegExp(`^${scratch}/lifeboat-verify-`));
-    const ok = await runDrill(repo, { source: 'app-db', config: { ...db, smoke: `sqlite3 -version >/dev/null 2>&1 || true; test -s "$LIFEBOAT_DRILL_FILE"` }, store: false, tempBase: scratch });
+    const ok = await runDrill(repo, {
+      source: 'app-db',
+      config: { ...db, smoke: `sqlite3 -version >/dev/null 2>&1 || true; test -s "$LIFEBOAT_DRILL_FILE"` },
+      store: false,
+      tempBase: scratch,
+    });
     expect(ok.report.verdict).toBe('PASS');
   });
 
@@ -147,12 +197,18 @@ describe('restore drills (sqlite, files, command)', () => {
       { name: 'bytes', ok: true, expected: 10, actual: 10 },
     ]);
 
-    const cmdConfig: SourceConfigOf<'command'> = { type: 'command', backup: 'echo release-42', restore: `cat > ${path.join(dir, 'must-not-exist')}` };
+    const cmdConfig: SourceConfigOf<'command'> = {
+      type: 'command',
+      backup: 'echo release-42',
+      restore: `cat > ${path.join(dir, 'must-not-exist')}`,
+    };
     await backupSource(repo, 'version', cmdConfig);
     const drilled = await runDrill(repo, { source: 'version', config: cmdConfig, store: false, tempBase: scratch });
     expect(drilled.report.verdict).toBe('PASS');
     expect(drilled.report.checks.map((c) => c.name)).toEqual(['restore', 'bytes', 'sha256']);
-    expect(existsSync(path.join(dir, 'must-not-exist')), 'a drill never runs the production restore command').toBe(false);
+    expect(existsSync(path.join(dir, 'must-not-exist')), 'a drill never runs the production restore command').toBe(
+      false,
+    );
 
     const identity = path.join(dir, 'offline.key');
     const keygen = spawnSync('age-keygen', ['-o', identity], { encoding: 'utf8' });
@@ -166,7 +222,13 @@ describe('restore drills (sqlite, files, command)', () => {
       { name: 'sealed files', ok: true, expected: 2, actual: 2 },
       { name: 'sealed stream hashes', ok: true, expected: 2, actual: 2 },
     ]);
-    const unsealed = await runDrill(repo, { source: 'secrets', config: sealedConfig, identity, store: false, tempBase: scratch });
+    const unsealed = await runDrill(repo, {
+      source: 'secrets',
+      config: sealedConfig,
+      identity,
+      store: false,
+      tempBase: scratch,
+    });
     expect(unsealed.report.verdict).toBe('PASS');
     expect(unsealed.report.checks.map((c) => c.name)).toEqual(['restore', 'files', 'bytes']);
     expect(leftovers()).toEqual([]);
@@ -177,7 +239,13 @@ describe('restore drills (sqlite, files, command)', () => {
     const pidFile = path.join(dir, 'smoke.pid');
     const controller = new AbortController();
     const smoke = `echo $$ > ${pidFile}; sleep 30 & wait`;
-    const drill = runDrill(repo, { source: 'app-db', config: { ...db, smoke }, signal: controller.signal, tempBase: scratch, stateDir: path.join(dir, 'state-interrupted') });
+    const drill = runDrill(repo, {
+      source: 'app-db',
+      config: { ...db, smoke },
+      signal: controller.signal,
+      tempBase: scratch,
+      stateDir: path.join(dir, 'state-interrupted'),
+    });
     for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     expect(leftovers().length, 'the scratch copy exists while the smoke command runs').toBe(1);
@@ -186,7 +254,10 @@ describe('restore drills (sqlite, files, command)', () => {
     expect(leftovers()).toEqual([]);
     expect(() => process.kill(pid, 0), 'the smoke command was stopped').toThrow();
     // Live members of its process group (a killed child may be a zombie for a moment until init reaps it).
-    const live = () => spawnSync('ps', ['-o', 'stat=', '-g', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter((s) => s.trim() && !s.startsWith('Z'));
+    const live = () =>
+      spawnSync('ps', ['-o', 'stat=', '-g', String(pid)], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((s) => s.trim() && !s.startsWith('Z'));
     expect(live(), 'nothing of its process group is left').toEqual([]);
     expect(existsSync(path.join(dir, 'state-interrupted', 'drills')), 'no report for an interrupted drill').toBe(false);
   });
@@ -202,10 +273,18 @@ describe('restore drills (sqlite, files, command)', () => {
     await writeFile(packFile, bytes);
     const fresh = await openRepo(repoDir, PASSWORD);
     try {
-      const { report } = await runDrill(fresh, { source: 'app-db', config: db, snapshot: snapshot.id, store: false, tempBase: scratch });
+      const { report } = await runDrill(fresh, {
+        source: 'app-db',
+        config: db,
+        snapshot: snapshot.id,
+        store: false,
+        tempBase: scratch,
+      });
       expect(report.verdict).toBe('FAIL');
       expect(report.checks).toEqual([expect.objectContaining({ name: 'restore', ok: false })]);
-      expect(report.reasons[0]).toMatch(/^restore: expected a complete, authenticated restore, found failed \(.*failed authentication/);
+      expect(report.reasons[0]).toMatch(
+        /^restore: expected a complete, authenticated restore, found failed \(.*failed authentication/,
+      );
       expect(leftovers()).toEqual([]);
     } finally {
       await fresh.close();
@@ -213,7 +292,10 @@ describe('restore drills (sqlite, files, command)', () => {
   });
 
   it('reports a backup whose pack went missing as not verified', async () => {
-    const { snapshot, record } = await backupSource(repo, 'notes', { type: 'command', backup: 'head -c 300000 /dev/urandom' });
+    const { snapshot, record } = await backupSource(repo, 'notes', {
+      type: 'command',
+      backup: 'head -c 300000 /dev/urandom',
+    });
     const node = (await snapshotNodes(repo, snapshot)).get('/command/notes.out')!;
     const loc = repo.index.lookup(Buffer.from(node.content![0]!, 'hex'))!;
     await unlink(path.join(repoDir, packObjectName(loc.packId)));

@@ -63,7 +63,12 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   const signal = options.signal ?? new AbortController().signal;
   const log = options.log ?? (() => {});
   const { snapshots } = await repo.listSnapshots();
-  const choice = chooseSnapshot(snapshots, options.source, { snapshot: options.snapshot, within: options.within, seed: options.seed ?? randomInt(2 ** 31), now: startedAt });
+  const choice = chooseSnapshot(snapshots, options.source, {
+    snapshot: options.snapshot,
+    within: options.within,
+    seed: options.seed ?? randomInt(2 ** 31),
+    now: startedAt,
+  });
   const snapshot = choice.snapshot;
   const config = options.config;
   const meta = sourceMetadata(snapshot);
@@ -71,17 +76,25 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
 
   // Called once per restored copy (each database of a server-wide snapshot): the first failing smoke run is kept.
   let failedSmoke: SmokeResult | null = null;
-  const { result, during } = await verifyInScratch(repo, snapshot, { config, identity: options.identity, signal, log, tempBase: options.tempBase }, async (copy) => {
-    const restoredMs = Date.now() - t0;
-    let smoke: SmokeResult | null = null;
-    if (config?.smoke && copy.result.ok) {
-      log(`smoke command against ${copy.restored.location}`);
-      const env = smokeEnv(meta!.source.type, copy.restored, { id: snapshot.id, source: options.source });
-      smoke = await runSmoke(config.smoke, env, { signal, timeoutMs: options.smokeTimeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS });
-      if (!smoke.ok && !failedSmoke) failedSmoke = smoke;
-    }
-    return { restoredMs, smoke: failedSmoke ?? smoke };
-  });
+  const { result, during } = await verifyInScratch(
+    repo,
+    snapshot,
+    { config, identity: options.identity, signal, log, tempBase: options.tempBase },
+    async (copy) => {
+      const restoredMs = Date.now() - t0;
+      let smoke: SmokeResult | null = null;
+      if (config?.smoke && copy.result.ok) {
+        log(`smoke command against ${copy.restored.location}`);
+        const env = smokeEnv(meta!.source.type, copy.restored, { id: snapshot.id, source: options.source });
+        smoke = await runSmoke(config.smoke, env, {
+          signal,
+          timeoutMs: options.smokeTimeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS,
+        });
+        if (!smoke.ok && !failedSmoke) failedSmoke = smoke;
+      }
+      return { restoredMs, smoke: failedSmoke ?? smoke };
+    },
+  );
 
   const now = Date.now();
   const cleanupCheck = result.checks.find((c) => c.name === 'cleanup');
@@ -93,7 +106,12 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   const freshness = freshnessOf(snapshots, options.source, rpoTarget, now);
   const rtoTarget = config?.rto ? parseDuration(config.rto) : null;
   const rto: Objective = during
-    ? { measuredSeconds: during.restoredMs / 1000, targetSeconds: rtoTarget, ok: rtoTarget === null ? null : during.restoredMs / 1000 <= rtoTarget, basis: 'start of the drill to a verified restore' }
+    ? {
+        measuredSeconds: during.restoredMs / 1000,
+        targetSeconds: rtoTarget,
+        ok: rtoTarget === null ? null : during.restoredMs / 1000 <= rtoTarget,
+        basis: 'start of the drill to a verified restore',
+      }
     : { measuredSeconds: (now - t0) / 1000, targetSeconds: rtoTarget, ok: null, basis: 'no verified restore' };
   const cleanup = cleanupCheck ? { ok: false, detail: cleanupCheck.detail } : { ok: true };
   const partial = { checks, rto, rpo, freshness, smoke: during?.smoke ?? null, cleanup };
@@ -115,7 +133,12 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
     },
     repository: repo.id,
     restoredTo: result.location ?? null,
-    mode: result.mode === 'sealed-streams' ? 'sealed streams only (no identity given): every stream authenticated and its hash checked' : result.mode === 'paths' ? 'path backup: every file restored and hash-checked' : `restored with the ${meta?.source.type} driver, measured and compared with the record`,
+    mode:
+      result.mode === 'sealed-streams'
+        ? 'sealed streams only (no identity given): every stream authenticated and its hash checked'
+        : result.mode === 'paths'
+          ? 'path backup: every file restored and hash-checked'
+          : `restored with the ${meta?.source.type} driver, measured and compared with the record`,
     ...partial,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -138,29 +161,70 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
  * an older snapshot judges that snapshot fairly. Without `recent_data` there
  * is nothing to measure it by, and it is said so.
  */
-export function snapshotRpo(recent: ReturnType<typeof newestDataTime>, snapshotTime: string, targetSeconds: number | null): Objective {
+export function snapshotRpo(
+  recent: ReturnType<typeof newestDataTime>,
+  snapshotTime: string,
+  targetSeconds: number | null,
+): Objective {
   if (!recent?.time) {
-    const why = !recent ? 'not measured: the source has no recent_data' : `not measured: ${recent.column} ${recent.newest === null ? 'has no rows' : 'is not a timestamp'}`;
+    const why = !recent
+      ? 'not measured: the source has no recent_data'
+      : `not measured: ${recent.column} ${recent.newest === null ? 'has no rows' : 'is not a timestamp'}`;
     return { measuredSeconds: null, targetSeconds, ok: null, basis: why };
   }
   const measuredSeconds = Math.max(0, (Date.parse(snapshotTime) - recent.time.getTime()) / 1000);
-  return { measuredSeconds, targetSeconds, ok: targetSeconds === null ? null : measuredSeconds <= targetSeconds, basis: `snapshot time minus the newest ${recent.column} in the restored copy` };
+  return {
+    measuredSeconds,
+    targetSeconds,
+    ok: targetSeconds === null ? null : measuredSeconds <= targetSeconds,
+    basis: `snapshot time minus the newest ${recent.column} in the restored copy`,
+  };
 }
 
 /** Age of the newest snapshot of the source when the drill ran (a separate question from the drilled snapshot's RPO). */
-export function freshnessOf(snapshots: SnapshotEntry[], source: string, targetSeconds: number | null, now: number): Freshness {
+export function freshnessOf(
+  snapshots: SnapshotEntry[],
+  source: string,
+  targetSeconds: number | null,
+  now: number,
+): Freshness {
   const newest = sortByTime(snapshots.filter((s) => s.source === source)).at(-1);
-  if (!newest) return { newestSnapshot: null, ageSeconds: null, targetSeconds, ok: targetSeconds === null ? null : false };
+  if (!newest)
+    return { newestSnapshot: null, ageSeconds: null, targetSeconds, ok: targetSeconds === null ? null : false };
   const ageSeconds = Math.max(0, (now - Date.parse(newest.time)) / 1000);
-  return { newestSnapshot: { id: newest.id, time: newest.time }, ageSeconds, targetSeconds, ok: targetSeconds === null ? null : ageSeconds <= targetSeconds };
+  return {
+    newestSnapshot: { id: newest.id, time: newest.time },
+    ageSeconds,
+    targetSeconds,
+    ok: targetSeconds === null ? null : ageSeconds <= targetSeconds,
+  };
 }
 
 /** The newest timestamp in the restored copy is within the RPO of the snapshot time (any data at all, without an RPO). */
-function recentDataCheck(recent: NonNullable<ReturnType<typeof newestDataTime>>, snapshotMs: number, rpoSeconds: number | null): VerifyCheck {
-  const expected = rpoSeconds === null ? `rows in ${recent.column}` : `newest ${recent.column} at most ${rpoSeconds}s before the snapshot`;
-  if (!recent.time) return { name: 'recent data', ok: false, expected, actual: recent.newest, detail: recent.newest === null ? 'the table is empty' : 'not a timestamp' };
+function recentDataCheck(
+  recent: NonNullable<ReturnType<typeof newestDataTime>>,
+  snapshotMs: number,
+  rpoSeconds: number | null,
+): VerifyCheck {
+  const expected =
+    rpoSeconds === null
+      ? `rows in ${recent.column}`
+      : `newest ${recent.column} at most ${rpoSeconds}s before the snapshot`;
+  if (!recent.time)
+    return {
+      name: 'recent data',
+      ok: false,
+      expected,
+      actual: recent.newest,
+      detail: recent.newest === null ? 'the table is empty' : 'not a timestamp',
+    };
   const lagSeconds = Math.max(0, (snapshotMs - recent.time.getTime()) / 1000);
-  return { name: 'recent data', ok: rpoSeconds === null || lagSeconds <= rpoSeconds, expected, actual: `${recent.newest} (${Math.round(lagSeconds)}s before the snapshot)` };
+  return {
+    name: 'recent data',
+    ok: rpoSeconds === null || lagSeconds <= rpoSeconds,
+    expected,
+    actual: `${recent.newest} (${Math.round(lagSeconds)}s before the snapshot)`,
+  };
 }
 
 function userName(): string {

@@ -7,7 +7,9 @@ import type { SourceRecord } from '../sources/contract.js';
  * Lifeboat's sessions is its own zone — keep the column in UTC). Undefined
  * when the source has no recent_data or the value is not a time.
  */
-export function newestDataTime(measured: SourceRecord | undefined): { column: string; newest: string | null; time?: Date } | undefined {
+export function newestDataTime(
+  measured: SourceRecord | undefined,
+): { column: string; newest: string | null; time?: Date } | undefined {
   const recent = measured?.recentData as { table?: string; column?: string; newest?: string | null } | undefined;
   if (!recent || typeof recent !== 'object') return undefined;
   const column = `${recent.table}.${recent.column}`;

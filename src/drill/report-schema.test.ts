@@ -11,7 +11,17 @@ describe('parseDrillReport', () => {
     verdict: 'PASS',
     reasons: [],
     source: { name: 'app-db', type: 'sqlite' },
-    snapshot: { id: 'ab'.repeat(32), time: '2026-12-01T00:00:00.000Z', host: 'h', files: 1, bytes: 2, selectedBy: 'latest', candidates: 1, seed: 3, within: null },
+    snapshot: {
+      id: 'ab'.repeat(32),
+      time: '2026-12-01T00:00:00.000Z',
+      host: 'h',
+      files: 1,
+      bytes: 2,
+      selectedBy: 'latest',
+      candidates: 1,
+      seed: 3,
+      within: null,
+    },
     repository: 'r',
     restoredTo: null,
     mode: 'm',
@@ -31,7 +41,11 @@ describe('parseDrillReport', () => {
 
   it('reads a valid report, with or without freshness, and keeps unknown fields', () => {
     expect(parseDrillReport(bytes(report), 'drill/x')).toEqual(report);
-    const withMore = { ...report, freshness: { newestSnapshot: null, ageSeconds: null, targetSeconds: null, ok: null }, extra: 1 };
+    const withMore = {
+      ...report,
+      freshness: { newestSnapshot: null, ageSeconds: null, targetSeconds: null, ok: null },
+      extra: 1,
+    };
     expect(parseDrillReport(bytes(withMore), 'drill/x')).toEqual(withMore);
   });
 

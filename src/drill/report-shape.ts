@@ -62,7 +62,17 @@ export interface DrillReportShape<SourceTypeName extends string = string> {
   /** Why it failed, one line each; empty on PASS. */
   reasons: string[];
   source: { name: string; type: SourceTypeName };
-  snapshot: { id: string; time: string; host: string; files: number; bytes: number; selectedBy: string; candidates: number; seed: number; within: string | null };
+  snapshot: {
+    id: string;
+    time: string;
+    host: string;
+    files: number;
+    bytes: number;
+    selectedBy: string;
+    candidates: number;
+    seed: number;
+    within: string | null;
+  };
   repository: string;
   /** Where the isolated copy was restored (removed afterwards). */
   restoredTo: string | null;

@@ -9,12 +9,28 @@ export type { Freshness, Objective } from './report-shape.js';
 export type DrillReport = DrillReportShape<SourceType>;
 
 /** PASS only when every check passed, the objectives with a target were met, the smoke command succeeded and nothing was left behind. */
-export function verdictOf(report: Pick<DrillReport, 'checks' | 'rto' | 'rpo' | 'smoke' | 'cleanup'>): { verdict: 'PASS' | 'FAIL'; reasons: string[] } {
+export function verdictOf(report: Pick<DrillReport, 'checks' | 'rto' | 'rpo' | 'smoke' | 'cleanup'>): {
+  verdict: 'PASS' | 'FAIL';
+  reasons: string[];
+} {
   const reasons: string[] = [];
-  for (const c of report.checks) if (!c.ok) reasons.push(`${c.name}: expected ${show(c.expected)}, found ${show(c.actual)}${c.detail ? ` (${c.detail})` : ''}`);
-  if (report.rto.ok === false) reasons.push(`RTO: the restore took ${seconds(report.rto.measuredSeconds ?? 0)}, the target is ${seconds(report.rto.targetSeconds!)}`);
-  if (report.rpo.ok === false) reasons.push(`RPO: the snapshot's newest data is ${seconds(report.rpo.measuredSeconds ?? 0)} older than the snapshot (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`);
-  if (report.smoke && !report.smoke.ok) reasons.push(`smoke command failed (exit ${report.smoke.exitCode ?? 'none'}): ${report.smoke.output.split('\n').slice(-3).join(' ').slice(0, 300)}`);
+  for (const c of report.checks)
+    if (!c.ok)
+      reasons.push(
+        `${c.name}: expected ${show(c.expected)}, found ${show(c.actual)}${c.detail ? ` (${c.detail})` : ''}`,
+      );
+  if (report.rto.ok === false)
+    reasons.push(
+      `RTO: the restore took ${seconds(report.rto.measuredSeconds ?? 0)}, the target is ${seconds(report.rto.targetSeconds!)}`,
+    );
+  if (report.rpo.ok === false)
+    reasons.push(
+      `RPO: the snapshot's newest data is ${seconds(report.rpo.measuredSeconds ?? 0)} older than the snapshot (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`,
+    );
+  if (report.smoke && !report.smoke.ok)
+    reasons.push(
+      `smoke command failed (exit ${report.smoke.exitCode ?? 'none'}): ${report.smoke.output.split('\n').slice(-3).join(' ').slice(0, 300)}`,
+    );
   if (!report.cleanup.ok) reasons.push(`cleanup: ${report.cleanup.detail ?? 'something was left behind'}`);
   return { verdict: reasons.length ? 'FAIL' : 'PASS', reasons };
 }
@@ -29,7 +45,12 @@ export function seconds(s: number): string {
   if (s < 60) return `${Math.round(s * 10) / 10}s`;
   const parts: string[] = [];
   let rest = Math.round(s);
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
@@ -38,7 +59,12 @@ export function seconds(s: number): string {
   return parts.join(' ');
 }
 
-const objectiveSchema = z.looseObject({ measuredSeconds: z.number().nullable(), targetSeconds: z.number().nullable(), ok: z.boolean().nullable(), basis: z.string() });
+const objectiveSchema = z.looseObject({
+  measuredSeconds: z.number().nullable(),
+  targetSeconds: z.number().nullable(),
+  ok: z.boolean().nullable(),
+  basis: z.string(),
+});
 
 /**
  * What a stored drill report must hold before the list, the API and the
@@ -51,15 +77,48 @@ export const drillReportSchema = z.looseObject({
   verdict: z.enum(['PASS', 'FAIL']),
   reasons: z.array(z.string()),
   source: z.looseObject({ name: z.string(), type: z.string() }),
-  snapshot: z.looseObject({ id: z.string(), time: z.string(), host: z.string(), files: z.number(), bytes: z.number(), selectedBy: z.string(), candidates: z.number(), seed: z.number(), within: z.string().nullable().default(null) }),
+  snapshot: z.looseObject({
+    id: z.string(),
+    time: z.string(),
+    host: z.string(),
+    files: z.number(),
+    bytes: z.number(),
+    selectedBy: z.string(),
+    candidates: z.number(),
+    seed: z.number(),
+    within: z.string().nullable().default(null),
+  }),
   repository: z.string(),
   restoredTo: z.string().nullable().default(null),
   mode: z.string(),
-  checks: z.array(z.looseObject({ name: z.string(), ok: z.boolean(), expected: z.unknown(), actual: z.unknown(), detail: z.string().optional() })),
+  checks: z.array(
+    z.looseObject({
+      name: z.string(),
+      ok: z.boolean(),
+      expected: z.unknown(),
+      actual: z.unknown(),
+      detail: z.string().optional(),
+    }),
+  ),
   rto: objectiveSchema,
   rpo: objectiveSchema,
-  freshness: z.looseObject({ newestSnapshot: z.looseObject({ id: z.string(), time: z.string() }).nullable(), ageSeconds: z.number().nullable(), targetSeconds: z.number().nullable(), ok: z.boolean().nullable() }).optional(),
-  smoke: z.looseObject({ command: z.string(), ok: z.boolean(), exitCode: z.number().nullable(), durationMs: z.number(), output: z.string() }).nullable(),
+  freshness: z
+    .looseObject({
+      newestSnapshot: z.looseObject({ id: z.string(), time: z.string() }).nullable(),
+      ageSeconds: z.number().nullable(),
+      targetSeconds: z.number().nullable(),
+      ok: z.boolean().nullable(),
+    })
+    .optional(),
+  smoke: z
+    .looseObject({
+      command: z.string(),
+      ok: z.boolean(),
+      exitCode: z.number().nullable(),
+      durationMs: z.number(),
+      output: z.string(),
+    })
+    .nullable(),
   cleanup: z.looseObject({ ok: z.boolean(), detail: z.string().optional() }),
   startedAt: z.string(),
   finishedAt: z.string(),

@@ -19,9 +19,17 @@ const KEEP = 2000;
  * user's environment (libpq's ~/.pgpass, MYSQL_PWD) plus these; Lifeboat never
  * passes a password to it.
  */
-export function smokeEnv(type: SourceType, restored: Restored, snapshot: { id: string; source: string }): Record<string, string> {
+export function smokeEnv(
+  type: SourceType,
+  restored: Restored,
+  snapshot: { id: string; source: string },
+): Record<string, string> {
   const d = restored.details;
-  const env: Record<string, string> = { LIFEBOAT_DRILL_SOURCE: snapshot.source, LIFEBOAT_DRILL_SNAPSHOT: snapshot.id, LIFEBOAT_DRILL_LOCATION: restored.location };
+  const env: Record<string, string> = {
+    LIFEBOAT_DRILL_SOURCE: snapshot.source,
+    LIFEBOAT_DRILL_SNAPSHOT: snapshot.id,
+    LIFEBOAT_DRILL_LOCATION: restored.location,
+  };
   const set = (name: string, value: unknown) => {
     if (typeof value === 'string' || typeof value === 'number') env[name] = String(value);
   };
@@ -41,14 +49,32 @@ export function smokeEnv(type: SourceType, restored: Restored, snapshot: { id: s
 }
 
 /** Run the source's smoke command against the restored copy: exit 0 means the application can use it. */
-export async function runSmoke(command: string, env: Record<string, string>, options: { signal: AbortSignal; timeoutMs: number; cwd?: string }): Promise<SmokeResult> {
+export async function runSmoke(
+  command: string,
+  env: Record<string, string>,
+  options: { signal: AbortSignal; timeoutMs: number; cwd?: string },
+): Promise<SmokeResult> {
   const started = Date.now();
   try {
-    const out = await runChild({ label: 'smoke command', command: '/bin/sh', args: ['-c', command], env, signal: options.signal, timeoutMs: options.timeoutMs, cwd: options.cwd });
+    const out = await runChild({
+      label: 'smoke command',
+      command: '/bin/sh',
+      args: ['-c', command],
+      env,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      cwd: options.cwd,
+    });
     return { command, ok: true, exitCode: 0, durationMs: Date.now() - started, output: out.slice(-KEEP) };
   } catch (err) {
     if (options.signal.aborted) throw err;
     const exitCode = isLifeboatError(err) && typeof err.context.exitCode === 'number' ? err.context.exitCode : null;
-    return { command, ok: false, exitCode, durationMs: Date.now() - started, output: (err as Error).message.slice(-KEEP) };
+    return {
+      command,
+      ok: false,
+      exitCode,
+      durationMs: Date.now() - started,
+      output: (err as Error).message.slice(-KEEP),
+    };
   }
 }

@@ -18,7 +18,9 @@ export async function saveDrillReport(repo: Repository, report: DrillReport): Pr
 }
 
 /** Every drill report the repository holds, newest first; unreadable objects are reported, not fatal. */
-export async function listDrillReports(repo: Repository): Promise<{ reports: Array<DrillReport & { object: string }>; unreadable: string[] }> {
+export async function listDrillReports(
+  repo: Repository,
+): Promise<{ reports: Array<DrillReport & { object: string }>; unreadable: string[] }> {
   const objects = await repo.storage.list('drill/');
   const unreadable: string[] = [];
   const reports: Array<DrillReport & { object: string }> = [];

@@ -60,18 +60,32 @@ export async function collectHandover(loaded: LoadedConfig, options: CollectOpti
   const drills = lastDrills(stored, history);
   const jobs = jobFacts(config);
 
-  const sources = Object.entries(config.sources ?? {}).map(([name, s]) => sourceFacts(name, s, { jobs, repositories, held, drills, host, now, warnings }));
+  const sources = Object.entries(config.sources ?? {}).map(([name, s]) =>
+    sourceFacts(name, s, { jobs, repositories, held, drills, host, now, warnings }),
+  );
 
   return {
     inventory: {
       format: 1,
-      generated: { time: now.toISOString(), host: os.hostname(), user: currentUser(env), tool: `lifeboat ${VERSION}`, config: loaded.file, stateDir: stateDir(config.state_dir, env) },
+      generated: {
+        time: now.toISOString(),
+        host: os.hostname(),
+        user: currentUser(env),
+        tool: `lifeboat ${VERSION}`,
+        config: loaded.file,
+        stateDir: stateDir(config.state_dir, env),
+      },
       holdsSecret: recoveryKeys.size > 0,
       repositories,
       sources,
       jobs,
       notifications: notificationFacts(config),
-      server: config.server ? { ...(config.server.listen ? { listen: config.server.listen } : {}), ...(config.server.token_file ? { tokenFile: config.server.token_file } : {}) } : null,
+      server: config.server
+        ? {
+            ...(config.server.listen ? { listen: config.server.listen } : {}),
+            ...(config.server.token_file ? { tokenFile: config.server.token_file } : {}),
+          }
+        : null,
       alerts: config.alerts ? { ...config.alerts } : null,
       compliance: { ok: checks.every((c) => c.status === 'pass'), checks },
       warnings,
@@ -100,11 +114,21 @@ function sourceFacts(name: string, s: SourceConfig, ctx: SourceContext): SourceF
     if (all.length === 0) continue;
     const mine = all.filter((x) => x.host === ctx.host);
     const newest = (mine.length ? mine : all).reduce((a, b) => (b.time > a.time ? b : a));
-    if (!mine.length) ctx.warnings.push(`source "${name}": repository "${repository}" holds no snapshot from ${ctx.host}; the newest is from ${newest.host}`);
+    if (!mine.length)
+      ctx.warnings.push(
+        `source "${name}": repository "${repository}" holds no snapshot from ${ctx.host}; the newest is from ${newest.host}`,
+      );
     copies.push({
       repository,
       count: all.length,
-      snapshot: { id: newest.id, time: newest.time, host: newest.host, files: newest.summary?.files ?? 0, bytes: newest.summary?.bytes ?? 0, tags: newest.tags },
+      snapshot: {
+        id: newest.id,
+        time: newest.time,
+        host: newest.host,
+        files: newest.summary?.files ?? 0,
+        bytes: newest.summary?.bytes ?? 0,
+        tags: newest.tags,
+      },
     });
   }
   sourceWarnings(name, s, copies, configured, ctx);
@@ -125,16 +149,31 @@ function sourceFacts(name: string, s: SourceConfig, ctx: SourceContext): SourceF
   };
 }
 
-function sourceWarnings(name: string, s: SourceConfig, copies: CopyFacts[], configured: string[], ctx: SourceContext): void {
+function sourceWarnings(
+  name: string,
+  s: SourceConfig,
+  copies: CopyFacts[],
+  configured: string[],
+  ctx: SourceContext,
+): void {
   if (copies.length === 0) {
-    ctx.warnings.push(`source "${name}" has no snapshot in any reachable repository: it cannot be restored from this pack`);
+    ctx.warnings.push(
+      `source "${name}" has no snapshot in any reachable repository: it cannot be restored from this pack`,
+    );
     return;
   }
   const rpo = s.rpo ? parseDuration(s.rpo) : DEFAULT_RPO_SECONDS;
-  const newest = copies.map((c) => c.snapshot.time).sort().at(-1)!;
-  if (ctx.now.getTime() - Date.parse(newest) > rpo * 1000) ctx.warnings.push(`source "${name}": the newest snapshot (${newest}) is older than its RPO of ${s.rpo ?? '36h'}`);
-  const missing = configured.filter((r) => ctx.repositories.find((x) => x.name === r)?.reachable && !copies.some((c) => c.repository === r));
-  if (missing.length) ctx.warnings.push(`source "${name}": no snapshot yet in ${missing.join(', ')}, which its jobs name`);
+  const newest = copies
+    .map((c) => c.snapshot.time)
+    .sort()
+    .at(-1)!;
+  if (ctx.now.getTime() - Date.parse(newest) > rpo * 1000)
+    ctx.warnings.push(`source "${name}": the newest snapshot (${newest}) is older than its RPO of ${s.rpo ?? '36h'}`);
+  const missing = configured.filter(
+    (r) => ctx.repositories.find((x) => x.name === r)?.reachable && !copies.some((c) => c.repository === r),
+  );
+  if (missing.length)
+    ctx.warnings.push(`source "${name}": no snapshot yet in ${missing.join(', ')}, which its jobs name`);
 }
 
 /** Drills from the local run history; a history that cannot be read is a warning, not a failure. */

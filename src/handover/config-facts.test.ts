@@ -4,25 +4,64 @@ import { jobFacts, jobsOf, notificationFacts, repositoryFacts, secretSource, sou
 
 describe('facts from lifeboat.yaml', () => {
   it('says where a repository password comes from, in the order the CLI looks, never what it is', () => {
-    expect(secretSource({ url: '/r', password_file: '/etc/p' }, { LIFEBOAT_PASSWORD: 'x' })).toEqual({ kind: 'password_file', where: '/etc/p' });
+    expect(secretSource({ url: '/r', password_file: '/etc/p' }, { LIFEBOAT_PASSWORD: 'x' })).toEqual({
+      kind: 'password_file',
+      where: '/etc/p',
+    });
     expect(secretSource({ url: '/r', password_command: 'pass show repo' }, {})).toEqual({ kind: 'password_command' });
-    expect(secretSource({ url: '/r' }, { LIFEBOAT_PASSWORD: 'hunter2' })).toEqual({ kind: 'environment', where: 'LIFEBOAT_PASSWORD' });
-    expect(secretSource({ url: '/r' }, { LIFEBOAT_PASSWORD_FILE: '/run/p' })).toEqual({ kind: 'password_file', where: '/run/p' });
-    expect(secretSource({ url: '/r' }, { LIFEBOAT_KEY_FILE: '/k', LIFEBOAT_PASSWORD: 'x' })).toEqual({ kind: 'key_file', where: '/k' });
+    expect(secretSource({ url: '/r' }, { LIFEBOAT_PASSWORD: 'hunter2' })).toEqual({
+      kind: 'environment',
+      where: 'LIFEBOAT_PASSWORD',
+    });
+    expect(secretSource({ url: '/r' }, { LIFEBOAT_PASSWORD_FILE: '/run/p' })).toEqual({
+      kind: 'password_file',
+      where: '/run/p',
+    });
+    expect(secretSource({ url: '/r' }, { LIFEBOAT_KEY_FILE: '/k', LIFEBOAT_PASSWORD: 'x' })).toEqual({
+      kind: 'key_file',
+      where: '/k',
+    });
     expect(secretSource({ url: '/r' }, {})).toEqual({ kind: 'prompt' });
   });
 
   it('keeps the paths of secret files and the S3 endpoint host, never credentials', () => {
-    const facts = repositoryFacts('off', { url: 's3://b/p', endpoint: 'https://key:pw@s3.example.com/x?y=1', region: 'eu', credentials_file: '/etc/s3.env', password_file: '/etc/p', media: 'object', location: 'offsite' }, {});
-    expect(facts).toMatchObject({ url: 's3://b/p', storage: 's3', media: 'object', location: 'offsite', access: { endpoint: 'https://s3.example.com', region: 'eu', credentials_file: '/etc/s3.env' } });
+    const facts = repositoryFacts(
+      'off',
+      {
+        url: 's3://b/p',
+        endpoint: 'https://key:pw@s3.example.com/x?y=1',
+        region: 'eu',
+        credentials_file: '/etc/s3.env',
+        password_file: '/etc/p',
+        media: 'object',
+        location: 'offsite',
+      },
+      {},
+    );
+    expect(facts).toMatchObject({
+      url: 's3://b/p',
+      storage: 's3',
+      media: 'object',
+      location: 'offsite',
+      access: { endpoint: 'https://s3.example.com', region: 'eu', credentials_file: '/etc/s3.env' },
+    });
     expect(JSON.stringify(facts)).not.toContain('pw');
-    expect(repositoryFacts('nas', { url: 'sftp://backup:pw@nas:22/srv', password_file: '/p' }, {}).url).toBe('sftp://backup@nas:22/srv');
+    expect(repositoryFacts('nas', { url: 'sftp://backup:pw@nas:22/srv', password_file: '/p' }, {}).url).toBe(
+      'sftp://backup@nas:22/srv',
+    );
   });
 
   it('shows no command text of a source, and database URLs without passwords', () => {
-    const cmd = sourceSettings({ type: 'command', backup: 'VAULT_TOKEN=s.abc vault operator raft snapshot save /dev/stdout', restore: 'x', smoke: 'curl -H "Authorization: t0k"' });
+    const cmd = sourceSettings({
+      type: 'command',
+      backup: 'VAULT_TOKEN=s.abc vault operator raft snapshot save /dev/stdout',
+      restore: 'x',
+      smoke: 'curl -H "Authorization: t0k"',
+    });
     expect(JSON.stringify(cmd)).not.toMatch(/VAULT_TOKEN|s\.abc|t0k/);
-    expect(sourceSettings({ type: 'mysql', url: 'mysql://root:pw@db/shop?socket=/x' }).url).toBe('mysql://root@db/shop');
+    expect(sourceSettings({ type: 'mysql', url: 'mysql://root:pw@db/shop?socket=/x' }).url).toBe(
+      'mysql://root@db/shop',
+    );
   });
 
   it('finds the jobs and repositories of a source, and notification targets without tokens', () => {
@@ -39,7 +78,10 @@ describe('facts from lifeboat.yaml', () => {
         { type: 'ping', url_file: '/etc/ping.url' },
       ],
     } as unknown as LifeboatConfig;
-    expect(jobsOf('db', jobFacts(config))).toEqual({ jobs: ['daily', 'weekly', 'monthly'], repositories: ['local', 'usb', 'offsite'] });
+    expect(jobsOf('db', jobFacts(config))).toEqual({
+      jobs: ['daily', 'weekly', 'monthly'],
+      repositories: ['local', 'usb', 'offsite'],
+    });
     expect(notificationFacts(config)).toEqual([
       { type: 'webhook', target: 'https://hooks.example.com', files: { secret_file: '/etc/hmac' } },
       { type: 'ping', target: 'the URL in url_file', files: { url_file: '/etc/ping.url' } },

@@ -12,9 +12,16 @@ import type { SourceConfig } from '../config/source-schemas.js';
 import type { JobFacts, NotificationFacts, RepositoryFacts, SecretSource } from './inventory.js';
 import { hasScheme, originOf, publicUrl } from './public-url.js';
 
-type ConfigRepositoryFacts = Omit<RepositoryFacts, 'reachable' | 'error' | 'id' | 'fingerprint' | 'keys' | 'snapshots' | 'recoveryKeyFile'>;
+type ConfigRepositoryFacts = Omit<
+  RepositoryFacts,
+  'reachable' | 'error' | 'id' | 'fingerprint' | 'keys' | 'snapshots' | 'recoveryKeyFile'
+>;
 
-export function repositoryFacts(name: string, s: RepositoryConfig, env: NodeJS.ProcessEnv = process.env): ConfigRepositoryFacts {
+export function repositoryFacts(
+  name: string,
+  s: RepositoryConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): ConfigRepositoryFacts {
   return {
     name,
     url: publicUrl(s.url, { user: true }),
@@ -80,7 +87,12 @@ export function sourceSettings(s: SourceConfig): Record<string, Setting> {
         ...common,
       });
     case 'redis':
-      return defined<Setting>({ url: publicUrl(s.url, { user: true }), password_file: s.password_file, aof: s.aof, ...common });
+      return defined<Setting>({
+        url: publicUrl(s.url, { user: true }),
+        password_file: s.password_file,
+        aof: s.aof,
+        ...common,
+      });
     case 'victoriametrics':
     case 'prometheus':
       return defined<Setting>({ url: publicUrl(s.url), data_dir: s.data_dir, binary: s.binary, ...common });
@@ -104,14 +116,23 @@ export function jobFacts(config: LifeboatConfig): JobFacts[] {
     ...(j.to ? { to: j.to } : {}),
     copyTo: j.copy_to ?? [],
     then: j.then ?? [],
-    ...(j.drill ? { drill: { ...(j.drill.within ? { within: j.drill.within } : {}), ...(j.drill.sources ? { sources: j.drill.sources } : {}) } } : {}),
+    ...(j.drill
+      ? {
+          drill: {
+            ...(j.drill.within ? { within: j.drill.within } : {}),
+            ...(j.drill.sources ? { sources: j.drill.sources } : {}),
+          },
+        }
+      : {}),
     ...(j.keep_last ? { keepLast: j.keep_last } : {}),
   }));
 }
 
 /** Jobs touching a source (a job without sources copies every source), and the repositories they name. */
 export function jobsOf(source: string, jobs: JobFacts[]): { jobs: string[]; repositories: string[] } {
-  const touching = jobs.filter((j) => j.sources === 'all' || j.sources.includes(source) || (j.sources.length === 0 && j.copyTo.length > 0));
+  const touching = jobs.filter(
+    (j) => j.sources === 'all' || j.sources.includes(source) || (j.sources.length === 0 && j.copyTo.length > 0),
+  );
   const repositories = touching.flatMap((j) => [...(j.to ? [j.to] : []), ...j.copyTo]);
   return { jobs: touching.map((j) => j.name), repositories: [...new Set(repositories)] };
 }
@@ -121,11 +142,21 @@ export function notificationFacts(config: LifeboatConfig): NotificationFacts[] {
     const on = n.type === 'ping' ? {} : n.on ? { on: n.on } : {};
     switch (n.type) {
       case 'webhook':
-        return { type: 'webhook', target: originOf(n.url), files: defined({ url_file: n.url_file, secret_file: n.secret_file }), ...on };
+        return {
+          type: 'webhook',
+          target: originOf(n.url),
+          files: defined({ url_file: n.url_file, secret_file: n.secret_file }),
+          ...on,
+        };
       case 'email':
         return { type: 'email', target: n.to.join(', '), files: { smtp_url_file: n.smtp_url_file }, ...on };
       case 'ping':
-        return { type: 'ping', target: n.url ? originOf(n.url) : 'the URL in url_file', files: defined({ url_file: n.url_file }), ...(n.jobs ? { jobs: n.jobs } : {}) };
+        return {
+          type: 'ping',
+          target: n.url ? originOf(n.url) : 'the URL in url_file',
+          files: defined({ url_file: n.url_file }),
+          ...(n.jobs ? { jobs: n.jobs } : {}),
+        };
     }
   });
 }

@@ -25,7 +25,14 @@ describe('the pack document model', () => {
     ]);
   });
 
-  const blocks = [heading(1, 'Title <x>'), para('see `a|b` and **bold**'), list(['one', 'two'], true), table(['k', 'v'], [['pipe', code('a|b')]]), codeBlock('echo "$X" </dev/null'), callout('warning', 'careful & <ok>')];
+  const blocks = [
+    heading(1, 'Title <x>'),
+    para('see `a|b` and **bold**'),
+    list(['one', 'two'], true),
+    table(['k', 'v'], [['pipe', code('a|b')]]),
+    codeBlock('echo "$X" </dev/null'),
+    callout('warning', 'careful & <ok>'),
+  ];
 
   it('renders Markdown with table pipes escaped and fences around code', () => {
     const md = renderMarkdown(blocks);

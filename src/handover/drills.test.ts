@@ -24,15 +24,29 @@ describe('lastDrills', () => {
       ],
       new Map([['db', { time: '2026-01-02T12:00:00.000Z', passed: false }]]),
     );
-    expect(drills.get('db')).toMatchObject({ verdict: 'PASS', origin: 'repository', repository: 'usb', rto: { measuredSeconds: 12, targetSeconds: 3600, ok: true }, rpo: { measuredSeconds: 7200, basis: 'newest row' } });
+    expect(drills.get('db')).toMatchObject({
+      verdict: 'PASS',
+      origin: 'repository',
+      repository: 'usb',
+      rto: { measuredSeconds: 12, targetSeconds: 3600, ok: true },
+      rpo: { measuredSeconds: 7200, basis: 'newest row' },
+    });
   });
 
   it('falls back to the local history when it knows a newer drill, or the only one', () => {
-    const drills = lastDrills([{ repository: 'local', report: report('db', '2026-01-01T00:00:00.000Z', 'PASS') }], new Map([
-      ['db', { time: '2026-02-01T00:00:00.000Z', passed: false }],
-      ['files', { time: '2026-02-01T00:00:00.000Z', passed: true }],
-    ]));
-    expect(drills.get('db')).toEqual({ time: '2026-02-01T00:00:00.000Z', verdict: 'FAIL', origin: 'history', reasons: [] });
+    const drills = lastDrills(
+      [{ repository: 'local', report: report('db', '2026-01-01T00:00:00.000Z', 'PASS') }],
+      new Map([
+        ['db', { time: '2026-02-01T00:00:00.000Z', passed: false }],
+        ['files', { time: '2026-02-01T00:00:00.000Z', passed: true }],
+      ]),
+    );
+    expect(drills.get('db')).toEqual({
+      time: '2026-02-01T00:00:00.000Z',
+      verdict: 'FAIL',
+      origin: 'history',
+      reasons: [],
+    });
     expect(drills.get('files')!.verdict).toBe('PASS');
     expect(drills.has('other')).toBe(false);
   });

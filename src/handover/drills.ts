@@ -7,7 +7,10 @@ import type { DrillFacts } from './inventory.js';
  * only says when and whether. The newer of the two wins, so a drill whose
  * report could not be stored still counts.
  */
-export function lastDrills(stored: Array<{ repository: string; report: DrillReport }>, history: Map<string, { time: string; passed: boolean }>): Map<string, DrillFacts> {
+export function lastDrills(
+  stored: Array<{ repository: string; report: DrillReport }>,
+  history: Map<string, { time: string; passed: boolean }>,
+): Map<string, DrillFacts> {
   const out = new Map<string, DrillFacts>();
   for (const { repository, report: r } of stored) {
     const known = out.get(r.source.name);
@@ -19,7 +22,12 @@ export function lastDrills(stored: Array<{ repository: string; report: DrillRepo
       repository,
       snapshot: r.snapshot.id,
       rto: { measuredSeconds: r.rto.measuredSeconds, targetSeconds: r.rto.targetSeconds, ok: r.rto.ok },
-      rpo: { measuredSeconds: r.rpo.measuredSeconds, targetSeconds: r.rpo.targetSeconds, ok: r.rpo.ok, basis: r.rpo.basis },
+      rpo: {
+        measuredSeconds: r.rpo.measuredSeconds,
+        targetSeconds: r.rpo.targetSeconds,
+        ok: r.rpo.ok,
+        basis: r.rpo.basis,
+      },
       reasons: r.reasons,
     });
   }

@@ -34,7 +34,11 @@ export function secretText(s: SecretSource, repository: string): string {
   }
 }
 
-export function objective(o: { measuredSeconds: number | null; targetSeconds: number | null; ok: boolean | null }): string {
+export function objective(o: {
+  measuredSeconds: number | null;
+  targetSeconds: number | null;
+  ok: boolean | null;
+}): string {
   const target = o.targetSeconds === null ? 'no target' : `target ${seconds(o.targetSeconds)}`;
   return `${o.measuredSeconds === null ? 'not measured' : seconds(o.measuredSeconds)} (${target}${o.ok === null ? '' : o.ok ? ', met' : ', MISSED'})`;
 }
@@ -42,7 +46,8 @@ export function objective(o: { measuredSeconds: number | null; targetSeconds: nu
 export function drillText(d: DrillFacts | null): string {
   if (!d) return 'no drill recorded';
   const base = `${d.verdict} on ${when(d.time)}`;
-  if (d.origin === 'history') return `${base} (from the local run history; no report with measurements in the repositories)`;
+  if (d.origin === 'history')
+    return `${base} (from the local run history; no report with measurements in the repositories)`;
   return `${base} from ${code(d.repository!)}, snapshot ${shortId(d.snapshot!)}; RTO ${objective(d.rto!)}; RPO ${objective(d.rpo!)}`;
 }
 

@@ -40,7 +40,9 @@ describe('handover (library)', () => {
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a');");
     db.close();
     await writeFile(path.join(work, 'repo.pass'), `${SECRETS.password}\n`, { mode: 0o600 });
-    await writeFile(path.join(work, 'smtp.url'), `smtps://mailer:${SECRETS.smtp}@smtp.example.com:465\n`, { mode: 0o600 });
+    await writeFile(path.join(work, 'smtp.url'), `smtps://mailer:${SECRETS.smtp}@smtp.example.com:465\n`, {
+      mode: 0o600,
+    });
     const file = path.join(work, 'lifeboat.yaml');
     await writeFile(
       file,
@@ -63,7 +65,10 @@ notify:
     );
     loaded = loadConfig(file, env);
     for (const name of ['local', 'usb']) {
-      const repo = await Repository.init(await openStorage(path.join(work, name === 'local' ? 'repo' : 'usb'), { create: true }), Buffer.from(SECRETS.password));
+      const repo = await Repository.init(
+        await openStorage(path.join(work, name === 'local' ? 'repo' : 'usb'), { create: true }),
+        Buffer.from(SECRETS.password),
+      );
       try {
         ids[name] = { id: repo.id, fingerprint: fingerprint(repo.keys.master) };
         for (const source of ['config', 'app-db']) {
@@ -77,7 +82,8 @@ notify:
   });
   afterAll(() => rm(work, { recursive: true, force: true }));
 
-  const allText = async (dir: string) => (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+  const allText = async (dir: string) =>
+    (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
   /** Which secret appears in which file (an empty list is the only good answer). */
   const leaks = async (dir: string) => {
     const found: string[] = [];
@@ -92,12 +98,24 @@ notify:
     const out = path.join(work, 'pack');
     const result = await handover(loaded, { out, env, cacheRoot: undefined });
     expect(result.ok).toBe(false);
-    expect((await readdir(out)).sort()).toEqual(['RUNBOOK.html', 'RUNBOOK.md', 'SHA256SUMS', 'inventory.json', 'keys.md', 'restore-commands.sh']);
+    expect((await readdir(out)).sort()).toEqual([
+      'RUNBOOK.html',
+      'RUNBOOK.md',
+      'SHA256SUMS',
+      'inventory.json',
+      'keys.md',
+      'restore-commands.sh',
+    ]);
 
     const inv = JSON.parse(await readFile(path.join(out, 'inventory.json'), 'utf8')) as typeof result.inventory;
     expect(inv.format).toBe(1);
     const repo = (name: string) => inv.repositories.find((r) => r.name === name)!;
-    expect(repo('local')).toMatchObject({ reachable: true, id: ids.local!.id, fingerprint: ids.local!.fingerprint, snapshots: { count: 2 } });
+    expect(repo('local')).toMatchObject({
+      reachable: true,
+      id: ids.local!.id,
+      fingerprint: ids.local!.fingerprint,
+      snapshots: { count: 2 },
+    });
     expect(repo('usb')).toMatchObject({ reachable: true, id: ids.usb!.id, fingerprint: ids.usb!.fingerprint });
     expect(repo('gone').reachable).toBe(false);
     expect(repo('gone').error).toMatch(/no repository at/);
@@ -126,7 +144,12 @@ notify:
     const sums = await readFile(path.join(out, 'SHA256SUMS'), 'utf8');
     for (const line of sums.trim().split('\n')) {
       const [hash, name] = line.split('  ');
-      expect(createHash('sha256').update(await readFile(path.join(out, name!))).digest('hex'), name).toBe(hash);
+      expect(
+        createHash('sha256')
+          .update(await readFile(path.join(out, name!)))
+          .digest('hex'),
+        name,
+      ).toBe(hash);
     }
   });
 

@@ -46,8 +46,12 @@ export async function handover(loaded: LoadedConfig, options: HandoverOptions): 
   const collected = await collectHandover(loaded, { ...options, recoveryKey: Boolean(options.includeRecoveryKey) });
   const redact = envRedactor(referencedVariables(await readFile(loaded.file, 'utf8').catch(() => '')), options.env);
   const inventory = redactDeep(collected.inventory, redact);
-  for (const r of inventory.repositories) if (collected.recoveryKeys.has(r.name)) r.recoveryKeyFile = `recovery-key-${r.name}.txt`;
-  if (otherFiles.length) inventory.warnings.push(`${dir} also holds files that are not part of this pack (not covered by ${CHECKSUMS}): ${otherFiles.join(', ')}`);
+  for (const r of inventory.repositories)
+    if (collected.recoveryKeys.has(r.name)) r.recoveryKeyFile = `recovery-key-${r.name}.txt`;
+  if (otherFiles.length)
+    inventory.warnings.push(
+      `${dir} also holds files that are not part of this pack (not covered by ${CHECKSUMS}): ${otherFiles.join(', ')}`,
+    );
 
   const keyPages: PackFile[] = inventory.repositories
     .filter((r) => r.recoveryKeyFile)
@@ -68,6 +72,7 @@ export async function handover(loaded: LoadedConfig, options: HandoverOptions): 
 function redactDeep<T>(value: T, redact: Redactor): T {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v, redact)) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, redact)])) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, redact)])) as T;
   return value;
 }

@@ -17,11 +17,23 @@ export function keysBlocks(inv: Inventory): Block[] {
   for (const r of inv.repositories) {
     blocks.push(heading(2, code(r.name)));
     if (!r.reachable) {
-      blocks.push(callout('warning', `Unreachable when this pack was made, so its id, fingerprint and key slots are unknown: ${r.error ?? 'unknown error'}`));
+      blocks.push(
+        callout(
+          'warning',
+          `Unreachable when this pack was made, so its id, fingerprint and key slots are unknown: ${r.error ?? 'unknown error'}`,
+        ),
+      );
       continue;
     }
     blocks.push(
-      table(['', ''], [['repository id', code(r.id!)], ['master key fingerprint', code(r.fingerprint!)], ['recovery key page', r.recoveryKeyFile ? `in this pack: ${code(r.recoveryKeyFile)}` : 'not in this pack']]),
+      table(
+        ['', ''],
+        [
+          ['repository id', code(r.id!)],
+          ['master key fingerprint', code(r.fingerprint!)],
+          ['recovery key page', r.recoveryKeyFile ? `in this pack: ${code(r.recoveryKeyFile)}` : 'not in this pack'],
+        ],
+      ),
       table(
         ['key slot', 'created', 'host', 'user', 'label', 'note'],
         (r.keys ?? []).map((k) => [
@@ -30,7 +42,9 @@ export function keysBlocks(inv: Inventory): Block[] {
           k.host ? code(k.host) : '—',
           k.username ? code(k.username) : '—',
           k.label ? code(k.label) : '—',
-          [k.current ? 'opened the repository for this pack' : '', k.readable ? '' : '**DAMAGED**'].filter(Boolean).join('; ') || '—',
+          [k.current ? 'opened the repository for this pack' : '', k.readable ? '' : '**DAMAGED**']
+            .filter(Boolean)
+            .join('; ') || '—',
         ]),
       ),
     );

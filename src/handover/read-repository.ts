@@ -27,11 +27,18 @@ export interface ReadOptions {
  * only), snapshots and stored drill reports. A repository that cannot be
  * opened is a fact for the pack (unreachable, with the error), not a failure.
  */
-export async function readRepository(name: string, settings: RepositoryConfig, options: ReadOptions = {}): Promise<RepositoryReading> {
+export async function readRepository(
+  name: string,
+  settings: RepositoryConfig,
+  options: ReadOptions = {},
+): Promise<RepositoryReading> {
   let repo;
   try {
     const ask = options.prompt;
-    repo = await openConfiguredRepository(name, settings, { cacheRoot: options.cacheRoot, prompt: ask && ((question) => ask(`repository "${name}": ${question}`)) });
+    repo = await openConfiguredRepository(name, settings, {
+      cacheRoot: options.cacheRoot,
+      prompt: ask && ((question) => ask(`repository "${name}": ${question}`)),
+    });
   } catch (err) {
     return unreachable(err);
   }
@@ -40,7 +47,8 @@ export async function readRepository(name: string, settings: RepositoryConfig, o
     const [keys, listed] = await Promise.all([repo.listKeys(), repo.listSnapshots()]);
     const drills = await listDrillReports(repo).then(
       (d) => {
-        if (d.unreadable.length) warnings.push(`repository "${name}": ${d.unreadable.length} drill report(s) could not be read`);
+        if (d.unreadable.length)
+          warnings.push(`repository "${name}": ${d.unreadable.length} drill report(s) could not be read`);
         return d.reports;
       },
       (err: Error) => {
@@ -48,7 +56,8 @@ export async function readRepository(name: string, settings: RepositoryConfig, o
         return [];
       },
     );
-    if (listed.problems.length) warnings.push(`repository "${name}": ${listed.problems.length} snapshot(s) could not be read`);
+    if (listed.problems.length)
+      warnings.push(`repository "${name}": ${listed.problems.length} snapshot(s) could not be read`);
     const times = listed.snapshots.map((s) => s.time).sort();
     return {
       facts: {
@@ -64,7 +73,11 @@ export async function readRepository(name: string, settings: RepositoryConfig, o
           current: k.current,
           readable: k.readable,
         })),
-        snapshots: { count: listed.snapshots.length, ...(times.length ? { oldest: times[0], newest: times[times.length - 1] } : {}), unreadable: listed.problems.length },
+        snapshots: {
+          count: listed.snapshots.length,
+          ...(times.length ? { oldest: times[0], newest: times[times.length - 1] } : {}),
+          unreadable: listed.problems.length,
+        },
       },
       snapshots: listed.snapshots,
       drills,
@@ -79,5 +92,10 @@ export async function readRepository(name: string, settings: RepositoryConfig, o
 }
 
 function unreachable(err: unknown): RepositoryReading {
-  return { facts: { reachable: false, error: withoutUrlPasswords((err as Error).message) }, snapshots: [], drills: [], warnings: [] };
+  return {
+    facts: { reachable: false, error: withoutUrlPasswords((err as Error).message) },
+    snapshots: [],
+    drills: [],
+    warnings: [],
+  };
 }

@@ -29,7 +29,13 @@ export function escapeHtml(text: string): string {
 
 function inline(text: string): string {
   return parseInline(text)
-    .map((p) => (p.kind === 'code' ? `<code>${escapeHtml(p.text)}</code>` : p.kind === 'strong' ? `<strong>${escapeHtml(p.text)}</strong>` : escapeHtml(p.text)))
+    .map((p) =>
+      p.kind === 'code'
+        ? `<code>${escapeHtml(p.text)}</code>`
+        : p.kind === 'strong'
+          ? `<strong>${escapeHtml(p.text)}</strong>`
+          : escapeHtml(p.text),
+    )
     .join('');
 }
 

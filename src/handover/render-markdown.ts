@@ -17,7 +17,11 @@ function markdownBlock(b: Block): string {
     case 'list':
       return b.items.map((item, i) => `${b.ordered ? `${i + 1}.` : '-'} ${item.replace(/\n/g, '\n   ')}`).join('\n');
     case 'table':
-      return [`| ${b.head.map(cell).join(' | ')} |`, `|${b.head.map(() => '---').join('|')}|`, ...b.rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+      return [
+        `| ${b.head.map(cell).join(' | ')} |`,
+        `|${b.head.map(() => '---').join('|')}|`,
+        ...b.rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+      ].join('\n');
     case 'code': {
       const longest = Math.max(2, ...[...b.text.matchAll(/`+/g)].map((m) => m[0].length));
       const fence = '`'.repeat(longest + 1);

@@ -9,7 +9,11 @@ import { renderRestoreScript } from './render-script.js';
 import { restoreCommand } from './restore-plan.js';
 
 function source(name: string, config: SourceConfig, repositories: string[]): SourceFacts {
-  const copies = repositories.map((repository, i) => ({ repository, count: 1, snapshot: { id: `${i + 1}`.repeat(64), time: '2026-01-02T03:04:05.000Z', host: 'h', files: 1, bytes: 10, tags: [] } }));
+  const copies = repositories.map((repository, i) => ({
+    repository,
+    count: 1,
+    snapshot: { id: `${i + 1}`.repeat(64), time: '2026-01-02T03:04:05.000Z', host: 'h', files: 1, bytes: 10, tags: [] },
+  }));
   return {
     name,
     type: config.type,
@@ -27,10 +31,25 @@ function source(name: string, config: SourceConfig, repositories: string[]): Sou
 
 const inventory = {
   format: 1,
-  generated: { time: '2026-01-02T03:04:05.000Z', host: 'h', user: 'u', tool: 'lifeboat 0.1.0', config: "/etc/life boat/it's.yaml", stateDir: '/var/lib/lifeboat' },
+  generated: {
+    time: '2026-01-02T03:04:05.000Z',
+    host: 'h',
+    user: 'u',
+    tool: 'lifeboat 0.1.0',
+    config: "/etc/life boat/it's.yaml",
+    stateDir: '/var/lib/lifeboat',
+  },
   sources: [
     source('app-db', { type: 'sqlite', path: '/var/lib/app/app.db' }, ['local', 'usb']),
-    source('secrets', { type: 'files', paths: ['/etc/app'], seal_to: ['age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq'] }, ['local']),
+    source(
+      'secrets',
+      {
+        type: 'files',
+        paths: ['/etc/app'],
+        seal_to: ['age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq'],
+      },
+      ['local'],
+    ),
     source('lost', { type: 'files', paths: ['/srv'] }, []),
   ],
 } as unknown as Inventory;
@@ -45,7 +64,10 @@ describe('restore-commands.sh', () => {
   let script: string;
   const run = (args: string[], env: Record<string, string> = {}) => {
     rmSync(path.join(dir, 'calls'), { force: true });
-    const r = spawnSync('/bin/sh', [script, ...args], { env: { PATH: `${dir}:/usr/bin:/bin`, RESTORE_ROOT: '/r', ...env }, encoding: 'utf8' });
+    const r = spawnSync('/bin/sh', [script, ...args], {
+      env: { PATH: `${dir}:/usr/bin:/bin`, RESTORE_ROOT: '/r', ...env },
+      encoding: 'utf8',
+    });
     let calls = '';
     try {
       calls = readFileSync(path.join(dir, 'calls'), 'utf8');
@@ -59,7 +81,10 @@ describe('restore-commands.sh', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-script-'));
     script = path.join(dir, 'restore-commands.sh');
     writeFileSync(script, renderRestoreScript(inventory));
-    writeFileSync(path.join(dir, 'lifeboat'), `#!/bin/sh\n{ printf '%s|' "$@"; printf 'config=%s\\n' "$LIFEBOAT_CONFIG"; } >> "${dir}/calls"\n`);
+    writeFileSync(
+      path.join(dir, 'lifeboat'),
+      `#!/bin/sh\n{ printf '%s|' "$@"; printf 'config=%s\\n' "$LIFEBOAT_CONFIG"; } >> "${dir}/calls"\n`,
+    );
     chmodSync(path.join(dir, 'lifeboat'), 0o755);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,9 +106,12 @@ describe('restore-commands.sh', () => {
   });
 
   it('runs exactly the printed command of the source, from the first repository unless one is named', () => {
-    const d = 'restore|' + '1'.repeat(64) + "|--repo|local|--to-file|/r/app-db/app.db|config=/etc/life boat/it's.yaml\n";
+    const d =
+      'restore|' + '1'.repeat(64) + "|--repo|local|--to-file|/r/app-db/app.db|config=/etc/life boat/it's.yaml\n";
     expect(run(['app-db']).calls).toBe(d);
-    expect(run(['app-db', 'usb']).calls).toBe('restore|' + '2'.repeat(64) + "|--repo|usb|--to-file|/r/app-db/app.db|config=/etc/life boat/it's.yaml\n");
+    expect(run(['app-db', 'usb']).calls).toBe(
+      'restore|' + '2'.repeat(64) + "|--repo|usb|--to-file|/r/app-db/app.db|config=/etc/life boat/it's.yaml\n",
+    );
     expect(run(['app-db'], { LIFEBOAT_CONFIG: '/other.yaml' }).calls).toContain('config=/other.yaml');
   });
 

@@ -41,7 +41,9 @@ export function renderRestoreScript(inv: Inventory): string {
   const cases: string[] = [];
   const usage: string[] = [];
   inv.sources.forEach((s, i) => {
-    lines.push(`# --- source ${s.name} (${s.type})${s.sealedTo ? `, sealed with age to ${s.sealedTo.join(', ')}` : ''}`);
+    lines.push(
+      `# --- source ${s.name} (${s.type})${s.sealedTo ? `, sealed with age to ${s.sealedTo.join(', ')}` : ''}`,
+    );
     if (s.restore.length === 0) {
       lines.push('# No snapshot was found in any reachable repository: nothing to restore.', '');
       usage.push(`  ${s.name}  (no snapshot found)`);
@@ -62,7 +64,9 @@ export function renderRestoreScript(inv: Inventory): string {
         '',
       );
       cases.push(`  ${j === 0 ? `${s.name}:|` : ''}${s.name}:${r.repository}) ${fn} ;;`);
-      usage.push(`  ${s.name} ${r.repository}${j === 0 ? '  (default)' : ''}  snapshot ${r.snapshot.slice(0, 8)} of ${formatTime(copy.snapshot.time)}${r.needs.length ? `  needs ${r.needs.join(', ')}` : ''}`);
+      usage.push(
+        `  ${s.name} ${r.repository}${j === 0 ? '  (default)' : ''}  snapshot ${r.snapshot.slice(0, 8)} of ${formatTime(copy.snapshot.time)}${r.needs.length ? `  needs ${r.needs.join(', ')}` : ''}`,
+      );
     });
   });
   lines.push(

@@ -49,7 +49,12 @@ function sealed(source: SourceConfig): boolean {
   return source.type === 'files' && Boolean(source.seal_to?.length);
 }
 
-export function restoreCommand(name: string, source: SourceConfig, repository: string, snapshot: string): RestoreCommand {
+export function restoreCommand(
+  name: string,
+  source: SourceConfig,
+  repository: string,
+  snapshot: string,
+): RestoreCommand {
   const base = `lifeboat restore ${shellWord(snapshot)} --repo ${shellWord(repository)}`;
   const identity = sealed(source) ? ' --identity "$AGE_IDENTITY"' : '';
   let destination: string;
@@ -71,7 +76,9 @@ export function restoreCommand(name: string, source: SourceConfig, repository: s
     case 'postgres':
     case 'mysql':
       // A source of every database of a server restores one database at a time, named in $DATABASE.
-      destination = servesAllDatabases(source.url) ? '--database "$DATABASE" --to-database "${DATABASE}_restored"' : `--to-database ${shellWord(restoredDatabaseName(name, source.url))}`;
+      destination = servesAllDatabases(source.url)
+        ? '--database "$DATABASE" --to-database "${DATABASE}_restored"'
+        : `--to-database ${shellWord(restoredDatabaseName(name, source.url))}`;
       break;
   }
   const needs = [...(identity ? ['AGE_IDENTITY'] : []), ...(destination.includes('$DATABASE') ? ['DATABASE'] : [])];
@@ -93,12 +100,16 @@ export function afterRestore(name: string, source: SourceConfig): string[] {
       return [
         `The files are under ${where} with their full original paths (\`${example(source.paths)}\` is at \`$RESTORE_ROOT/${name}${example(source.paths)}\`); modes and times are restored, owners only when run as root.`,
         ...(sealed(source)
-          ? [`The files were sealed with age: each is decrypted with the offline identity in \`$AGE_IDENTITY\`. Without Lifeboat, a sealed stream opens with the standard age CLI: \`lifeboat dump SNAPSHOT PATH.age --repo REPO | age -d -i "$AGE_IDENTITY"\`.`]
+          ? [
+              `The files were sealed with age: each is decrypted with the offline identity in \`$AGE_IDENTITY\`. Without Lifeboat, a sealed stream opens with the standard age CLI: \`lifeboat dump SNAPSHOT PATH.age --repo REPO | age -d -i "$AGE_IDENTITY"\`.`,
+            ]
           : []),
         'Compare them with what is in place, then copy them into place (for example with `rsync -a`).',
       ];
     case 'sqlite':
-      return [`Stop the application, move \`${source.path}\` aside together with its \`-wal\` and \`-shm\` files, put the restored file in its place with the same owner and mode, start the application.`];
+      return [
+        `Stop the application, move \`${source.path}\` aside together with its \`-wal\` and \`-shm\` files, put the restored file in its place with the same owner and mode, start the application.`,
+      ];
     case 'postgres':
       return [
         `The dump was restored into a new database \`${restoredDatabaseName(name, source.url)}\` on the source's server; the original is untouched.`,
@@ -110,16 +121,24 @@ export function afterRestore(name: string, source: SourceConfig): string[] {
         'Check it, then point the application at it, or restore again with `--to-database ORIGINAL --force` (MySQL cannot rename a database; the original is dropped and created again).',
       ];
     case 'redis':
-      return ['Stop redis-server, put `dump.rdb` (and the AOF restored next to it, if any) into its `dir`, give them to the server\'s user (`chown`), start it.'];
+      return [
+        "Stop redis-server, put `dump.rdb` (and the AOF restored next to it, if any) into its `dir`, give them to the server's user (`chown`), start it.",
+      ];
     case 'victoriametrics':
-      return [`Start victoria-metrics with \`-storageDataPath=$RESTORE_ROOT/${name}\` (or stop the server and move the directory into place as \`${source.data_dir}\`).`];
+      return [
+        `Start victoria-metrics with \`-storageDataPath=$RESTORE_ROOT/${name}\` (or stop the server and move the directory into place as \`${source.data_dir}\`).`,
+      ];
     case 'prometheus':
-      return [`Start prometheus with \`--storage.tsdb.path=$RESTORE_ROOT/${name}\` (or stop the server and move the directory into place as \`${source.data_dir}\`).`];
+      return [
+        `Start prometheus with \`--storage.tsdb.path=$RESTORE_ROOT/${name}\` (or stop the server and move the directory into place as \`${source.data_dir}\`).`,
+      ];
     case 'command':
       return [
         `The command's output is in ${where}; feed it to the program that restores it.`,
         ...(source.restore
-          ? ['Or let Lifeboat run the `restore:` command configured for this source, which writes to the live system: the same restore command without `--to-file`.']
+          ? [
+              'Or let Lifeboat run the `restore:` command configured for this source, which writes to the live system: the same restore command without `--to-file`.',
+            ]
           : []),
       ];
   }
@@ -136,20 +155,28 @@ function example(paths: string[]): string {
 export function toolsFor(source: SourceConfig): string[] {
   switch (source.type) {
     case 'files':
-      return sealed(source) ? ['the offline age identity file (AGE-SECRET-KEY-1…) of one of the recipients; optionally the `age` CLI'] : [];
+      return sealed(source)
+        ? ['the offline age identity file (AGE-SECRET-KEY-1…) of one of the recipients; optionally the `age` CLI']
+        : [];
     case 'sqlite':
       return [];
     case 'postgres':
-      return [`pg_restore of the server's major version${source.bin_dir ? ` (configured: ${source.bin_dir})` : ''}, and a running PostgreSQL server`];
+      return [
+        `pg_restore of the server's major version${source.bin_dir ? ` (configured: ${source.bin_dir})` : ''}, and a running PostgreSQL server`,
+      ];
     case 'mysql':
       return ['the mariadb (or mysql) client, and a running MariaDB/MySQL server'];
     case 'redis':
       return ['redis-server (to load the RDB, and for `verify`/`drill` to count keys)'];
     case 'victoriametrics':
-      return [`victoria-metrics${source.binary ? ` (configured: ${source.binary})` : ''} to serve the restored data and for checks`];
+      return [
+        `victoria-metrics${source.binary ? ` (configured: ${source.binary})` : ''} to serve the restored data and for checks`,
+      ];
     case 'prometheus':
-      return [`prometheus${source.binary ? ` (configured: ${source.binary})` : ''} to serve the restored data and for checks`];
+      return [
+        `prometheus${source.binary ? ` (configured: ${source.binary})` : ''} to serve the restored data and for checks`,
+      ];
     case 'command':
-      return ['the program that reads the backup stream (see the source\'s `restore:` in lifeboat.yaml)'];
+      return ["the program that reads the backup stream (see the source's `restore:` in lifeboat.yaml)"];
   }
 }

@@ -9,7 +9,8 @@ export function referenceSections(inv: Inventory): Block[] {
 
 function jobsSection(inv: Inventory): Block[] {
   const blocks: Block[] = [heading(2, 'Jobs and schedules')];
-  if (inv.jobs.length === 0) return [...blocks, para('No jobs are configured: backups ran only when someone ran them.')];
+  if (inv.jobs.length === 0)
+    return [...blocks, para('No jobs are configured: backups ran only when someone ran them.')];
   blocks.push(
     table(
       ['job', 'schedule', 'sources', 'to', 'copies to', 'then', 'drill'],
@@ -23,7 +24,9 @@ function jobsSection(inv: Inventory): Block[] {
         j.drill ? `within ${j.drill.within ?? 'newest'}` : '—',
       ]),
     ),
-    para(`Jobs run under ${code('lifeboat serve')} (the daemon), or from system timers printed by ${code('lifeboat schedule systemd')} or ${code('lifeboat schedule cron')}. Run one by hand with ${code('lifeboat run JOB')}. Run history: ${code(inv.generated.stateDir)} (a cache, rebuilt from the repositories).`),
+    para(
+      `Jobs run under ${code('lifeboat serve')} (the daemon), or from system timers printed by ${code('lifeboat schedule systemd')} or ${code('lifeboat schedule cron')}. Run one by hand with ${code('lifeboat run JOB')}. Run history: ${code(inv.generated.stateDir)} (a cache, rebuilt from the repositories).`,
+    ),
   );
   return blocks;
 }
@@ -37,7 +40,9 @@ function notificationsSection(inv: Inventory): Block[] {
         inv.notifications.map((n) => [
           n.type,
           n.type === 'email' ? n.target : code(n.target),
-          Object.entries(n.files).map(([k, v]) => `${code(k)} ${code(v)}`).join(', ') || '—',
+          Object.entries(n.files)
+            .map(([k, v]) => `${code(k)} ${code(v)}`)
+            .join(', ') || '—',
           n.on?.join(', ') ?? (n.jobs ? `jobs ${n.jobs.join(', ')}` : 'default'),
         ]),
       ),
@@ -45,8 +50,19 @@ function notificationsSection(inv: Inventory): Block[] {
     );
   } else blocks.push(para('No notifications are configured.'));
   const server = inv.server;
-  blocks.push(para(`API and dashboard: ${server?.listen ? code(server.listen) : 'the default `127.0.0.1:8528`'}; the bearer token is in ${server?.tokenFile ? code(server.tokenFile) : `${code('api.token')} under the state directory`}.`));
-  if (inv.alerts) blocks.push(para(`Alert thresholds: ${Object.entries(inv.alerts).map(([k, v]) => `${code(k)} ${settingValue(v)}`).join(', ')}.`));
+  blocks.push(
+    para(
+      `API and dashboard: ${server?.listen ? code(server.listen) : 'the default `127.0.0.1:8528`'}; the bearer token is in ${server?.tokenFile ? code(server.tokenFile) : `${code('api.token')} under the state directory`}.`,
+    ),
+  );
+  if (inv.alerts)
+    blocks.push(
+      para(
+        `Alert thresholds: ${Object.entries(inv.alerts)
+          .map(([k, v]) => `${code(k)} ${settingValue(v)}`)
+          .join(', ')}.`,
+      ),
+    );
   return blocks;
 }
 
@@ -54,11 +70,20 @@ function drillsSection(inv: Inventory): Block[] {
   const rows = inv.sources.map((s) => {
     const d = s.lastDrill;
     if (!d) return [code(s.name), 'never', '—', '—', '—', '—'];
-    return [code(s.name), when(d.time), d.verdict === 'PASS' ? 'PASS' : '**FAIL**', d.rto ? objective(d.rto) : '—', d.rpo ? objective(d.rpo) : '—', d.repository ? `${code(d.repository)} ${shortId(d.snapshot!)}` : 'local history only'];
+    return [
+      code(s.name),
+      when(d.time),
+      d.verdict === 'PASS' ? 'PASS' : '**FAIL**',
+      d.rto ? objective(d.rto) : '—',
+      d.rpo ? objective(d.rpo) : '—',
+      d.repository ? `${code(d.repository)} ${shortId(d.snapshot!)}` : 'local history only',
+    ];
   });
   return [
     heading(2, 'Last restore drills'),
-    para('A drill restores a snapshot into an isolated place, checks it against what was recorded at backup time, runs the source\'s smoke command and measures how long the restore took (RTO) and how old the data was (RPO).'),
+    para(
+      "A drill restores a snapshot into an isolated place, checks it against what was recorded at backup time, runs the source's smoke command and measures how long the restore took (RTO) and how old the data was (RPO).",
+    ),
     table(['source', 'time', 'result', 'RTO measured', 'RPO measured', 'repository, snapshot'], rows),
   ];
 }
@@ -72,7 +97,10 @@ function complianceSection(inv: Inventory): Block[] {
         ? `**NOT COMPLIANT:** ${failed.length} of ${inv.compliance.checks.length} checks failed (3-2-1 copies, media, offsite, encryption, max_age, drill recency). Re-check with ${code('lifeboat compliance')}.`
         : `**COMPLIANT:** all ${inv.compliance.checks.length} checks passed. Re-check with ${code('lifeboat compliance')}.`,
     ),
-    table(['source', 'check', 'result', 'reason'], inv.compliance.checks.map((c) => [code(c.source), c.check, c.status === 'pass' ? 'pass' : '**FAIL**', c.reason])),
+    table(
+      ['source', 'check', 'result', 'reason'],
+      inv.compliance.checks.map((c) => [code(c.source), c.check, c.status === 'pass' ? 'pass' : '**FAIL**', c.reason]),
+    ),
   ];
 }
 
@@ -91,10 +119,18 @@ export function maintenanceSections(files: string[]): Block[] {
     heading(2, 'Contacts (fill in by hand)'),
     table(
       ['role', 'name', 'phone / e-mail'],
-      [['Owner of the system', '', ''], ['Administrator / integrator', '', ''], ['Hosting and storage providers', '', ''], ['Keeper of the recovery key envelope', '', ''], ['Keeper of the offline age identity', '', '']],
+      [
+        ['Owner of the system', '', ''],
+        ['Administrator / integrator', '', ''],
+        ['Hosting and storage providers', '', ''],
+        ['Keeper of the recovery key envelope', '', ''],
+        ['Keeper of the offline age identity', '', ''],
+      ],
     ),
     heading(2, 'What this pack holds'),
     list(files.map(code)),
-    para(`${code('SHA256SUMS')} lists a SHA-256 of every other file: ${code('sha256sum -c SHA256SUMS')} in the pack's directory shows whether an archived copy is intact.`),
+    para(
+      `${code('SHA256SUMS')} lists a SHA-256 of every other file: ${code('sha256sum -c SHA256SUMS')} in the pack's directory shows whether an archived copy is intact.`,
+    ),
   ];
 }

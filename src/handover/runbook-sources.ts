@@ -21,17 +21,36 @@ export function sourceSection(s: SourceFacts): Block[] {
     );
   }
   if (s.copies.length === 0) {
-    blocks.push(callout('warning', 'No snapshot of this source was found in any reachable repository: it cannot be restored from what this pack lists.'));
+    blocks.push(
+      callout(
+        'warning',
+        'No snapshot of this source was found in any reachable repository: it cannot be restored from what this pack lists.',
+      ),
+    );
   } else {
     blocks.push(
       table(
         ['repository', 'newest snapshot', 'time', 'host', 'size', 'files', 'snapshots'],
-        s.copies.map((c) => [code(c.repository), shortId(c.snapshot.id), when(c.snapshot.time), code(c.snapshot.host), size(c.snapshot.bytes), String(c.snapshot.files), String(c.count)]),
+        s.copies.map((c) => [
+          code(c.repository),
+          shortId(c.snapshot.id),
+          when(c.snapshot.time),
+          code(c.snapshot.host),
+          size(c.snapshot.bytes),
+          String(c.snapshot.files),
+          String(c.count),
+        ]),
       ),
     );
     const [first, ...others] = s.restore;
-    blocks.push(para(`**Restore** the newest snapshot from ${code(first!.repository)} (into a new place; nothing is overwritten):`), codeBlock(first!.command));
-    if (others.length) blocks.push(para('Or from another repository:'), codeBlock(others.map((r) => r.command).join('\n')));
+    blocks.push(
+      para(
+        `**Restore** the newest snapshot from ${code(first!.repository)} (into a new place; nothing is overwritten):`,
+      ),
+      codeBlock(first!.command),
+    );
+    if (others.length)
+      blocks.push(para('Or from another repository:'), codeBlock(others.map((r) => r.command).join('\n')));
     blocks.push(para('**Then:**'), list(s.afterRestore));
     blocks.push(
       para('**Check:**'),
@@ -44,6 +63,10 @@ export function sourceSection(s: SourceFacts): Block[] {
     );
   }
   if (s.tools.length) blocks.push(para(`**Needs:** ${s.tools.join('; ')}.`));
-  blocks.push(para(`**Last drill:** ${drillText(s.lastDrill)}${s.lastDrill?.reasons.length ? ` — ${s.lastDrill.reasons.join('; ')}` : ''}.`));
+  blocks.push(
+    para(
+      `**Last drill:** ${drillText(s.lastDrill)}${s.lastDrill?.reasons.length ? ` — ${s.lastDrill.reasons.join('; ')}` : ''}.`,
+    ),
+  );
   return blocks;
 }

@@ -23,11 +23,15 @@ describe('the pack directory', () => {
       { name: 'recovery-key-x.txt', content: 'KEY\n', secret: true },
     ]);
     expect(((await stat(dir)).mode & 0o777).toString(8)).toBe('700');
-    const modes = Object.fromEntries(await Promise.all(written.map(async (f) => [f.name, ((await stat(f.path)).mode & 0o777).toString(8)])));
+    const modes = Object.fromEntries(
+      await Promise.all(written.map(async (f) => [f.name, ((await stat(f.path)).mode & 0o777).toString(8)])),
+    );
     expect(modes).toEqual({ 'a.md': '600', 'run.sh': '700', 'recovery-key-x.txt': '600', SHA256SUMS: '600' });
     const sums = await readFile(path.join(dir, 'SHA256SUMS'), 'utf8');
     for (const name of ['a.md', 'run.sh', 'recovery-key-x.txt']) {
-      const hash = createHash('sha256').update(await readFile(path.join(dir, name))).digest('hex');
+      const hash = createHash('sha256')
+        .update(await readFile(path.join(dir, name)))
+        .digest('hex');
       expect(sums).toContain(`${hash}  ${name}\n`);
     }
     expect(sums.split('\n').filter(Boolean)).toHaveLength(3);
@@ -46,12 +50,18 @@ describe('the pack directory', () => {
   it('with force, removes an earlier pack (its recovery keys too) and reports what else is there', async () => {
     const dir = path.join(base, 'old');
     await mkdir(dir);
-    for (const name of ['a.md', 'SHA256SUMS', 'recovery-key-local.txt', 'notes.txt']) await writeFile(path.join(dir, name), 'x');
+    for (const name of ['a.md', 'SHA256SUMS', 'recovery-key-local.txt', 'notes.txt'])
+      await writeFile(path.join(dir, name), 'x');
     expect(await preparePackDir(dir, ['a.md'], true)).toEqual(['notes.txt']);
     expect(await readdir(dir)).toEqual(['notes.txt']);
   });
 
   it('sorts SHA256SUMS lines by name', () => {
-    expect(checksums([{ name: 'b', sha256: '2' }, { name: 'a', sha256: '1' }])).toBe('1  a\n2  b\n');
+    expect(
+      checksums([
+        { name: 'b', sha256: '2' },
+        { name: 'a', sha256: '1' },
+      ]),
+    ).toBe('1  a\n2  b\n');
   });
 });

@@ -39,7 +39,10 @@ export async function preparePackDir(dir: string, names: string[], force: boolea
     throw new LifeboatError(ErrorCode.Usage, `cannot use ${dir}: ${err.code ?? err.message}`);
   });
   if (!st) return [];
-  if (!st.isDirectory()) throw new LifeboatError(ErrorCode.Usage, `${dir} exists and is not a directory`, { hint: 'give --out a new directory' });
+  if (!st.isDirectory())
+    throw new LifeboatError(ErrorCode.Usage, `${dir} exists and is not a directory`, {
+      hint: 'give --out a new directory',
+    });
   const entries = await readdir(dir);
   if (entries.length === 0) return [];
   if (!force) {
@@ -61,9 +64,18 @@ export async function writePack(dir: string, files: PackFile[]): Promise<Written
     const p = path.join(dir, name);
     const data = Buffer.from(content, 'utf8');
     await writeFile(p, data, { mode, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      throw new LifeboatError(ErrorCode.Failure, `cannot write ${p}: ${err.code === 'EEXIST' ? 'it appeared while the pack was being written' : err.message}`);
+      throw new LifeboatError(
+        ErrorCode.Failure,
+        `cannot write ${p}: ${err.code === 'EEXIST' ? 'it appeared while the pack was being written' : err.message}`,
+      );
     });
-    written.push({ name, path: p, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), secret });
+    written.push({
+      name,
+      path: p,
+      bytes: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      secret,
+    });
   };
   for (const f of files) await put(f.name, f.content, f.executable ? 0o700 : 0o600, Boolean(f.secret));
   await put(CHECKSUMS, checksums(written), 0o600, false);

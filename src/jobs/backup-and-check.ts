@@ -24,7 +24,12 @@ export interface CheckedBackup {
  * check or unreadable inputs mean (a warning, a failed step, a refused
  * migration) is each caller's.
  */
-export async function backupAndCheck(repo: Repository, source: string, config: SourceConfig, options: BackupAndCheckOptions = {}): Promise<CheckedBackup> {
+export async function backupAndCheck(
+  repo: Repository,
+  source: string,
+  config: SourceConfig,
+  options: BackupAndCheckOptions = {},
+): Promise<CheckedBackup> {
   const { onSaved, incompleteFails, ...backupOptions } = options;
   const backup = await backupSource(repo, source, config, backupOptions);
   onSaved?.(backup);
@@ -35,5 +40,7 @@ export async function backupAndCheck(repo: Repository, source: string, config: S
 
 /** "2 input(s) could not be read: …" for a backup that missed some of its inputs, else undefined. */
 export function unreadableInputs(backup: SourceBackupResult): string | undefined {
-  return backup.errors.length ? `${backup.errors.length} input(s) could not be read: ${describeInputErrors(backup.errors)}` : undefined;
+  return backup.errors.length
+    ? `${backup.errors.length} input(s) could not be read: ${describeInputErrors(backup.errors)}`
+    : undefined;
 }

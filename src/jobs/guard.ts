@@ -34,11 +34,20 @@ export interface GuardBackup {
  * its check; otherwise it is never started. Old pre-migration snapshots beyond
  * the job's `keep_last` are trimmed.
  */
-export async function guardWithConfig<T>(loaded: LoadedConfig, options: GuardOptions, action: () => Promise<T>): Promise<{ backups: GuardBackup[]; result: T }> {
-  if (!options.reason.trim()) throw new LifeboatError(ErrorCode.Usage, 'guard needs --reason TEXT', { hint: 'say what is about to change, e.g. "before migration 048"' });
+export async function guardWithConfig<T>(
+  loaded: LoadedConfig,
+  options: GuardOptions,
+  action: () => Promise<T>,
+): Promise<{ backups: GuardBackup[]; result: T }> {
+  if (!options.reason.trim())
+    throw new LifeboatError(ErrorCode.Usage, 'guard needs --reason TEXT', {
+      hint: 'say what is about to change, e.g. "before migration 048"',
+    });
   const plan = guardPlan(loaded, options);
   const backups: GuardBackup[] = [];
-  const repo = await openConfiguredRepository(plan.repository, loaded.config.repositories![plan.repository]!, { cacheRoot: options.cacheRoot });
+  const repo = await openConfiguredRepository(plan.repository, loaded.config.repositories![plan.repository]!, {
+    cacheRoot: options.cacheRoot,
+  });
   try {
     for (const source of plan.sources) {
       const { backup: result, check } = await backupAndCheck(repo, source, loaded.config.sources![source]!, {
@@ -50,10 +59,23 @@ export async function guardWithConfig<T>(loaded: LoadedConfig, options: GuardOpt
         incompleteFails: true,
       });
       if (!check.verified) {
-        throw new LifeboatError(ErrorCode.Failure, `the pre-change backup of "${source}" did not pass its check (${check.reasons.join('; ')}); the command was not run`, { hint: 'run `lifeboat check` and fix the repository before trying again' });
+        throw new LifeboatError(
+          ErrorCode.Failure,
+          `the pre-change backup of "${source}" did not pass its check (${check.reasons.join('; ')}); the command was not run`,
+          { hint: 'run `lifeboat check` and fix the repository before trying again' },
+        );
       }
       const trimmed = plan.keepLast
-        ? (await forget(repo, { policy: { keepLast: plan.keepLast }, source, tags: [PRE_MIGRATION_TAG], force: true, stateDir: stateDir(loaded.config.state_dir), signal: options.signal })).removed.map((r) => r.snapshot)
+        ? (
+            await forget(repo, {
+              policy: { keepLast: plan.keepLast },
+              source,
+              tags: [PRE_MIGRATION_TAG],
+              force: true,
+              stateDir: stateDir(loaded.config.state_dir),
+              signal: options.signal,
+            })
+          ).removed.map((r) => r.snapshot)
         : [];
       backups.push({ source, repository: plan.repository, snapshot: result.snapshot.id, verified: true, trimmed });
     }
@@ -64,7 +86,10 @@ export async function guardWithConfig<T>(loaded: LoadedConfig, options: GuardOpt
 }
 
 /** Which sources, into which repository, trimmed to how many. */
-export function guardPlan(loaded: LoadedConfig, options: Pick<GuardOptions, 'source' | 'job' | 'repository'>): { sources: string[]; repository: string; keepLast?: number } {
+export function guardPlan(
+  loaded: LoadedConfig,
+  options: Pick<GuardOptions, 'source' | 'job' | 'repository'>,
+): { sources: string[]; repository: string; keepLast?: number } {
   const { config } = loaded;
   const jobs = Object.entries(config.jobs ?? {});
   const named = options.job ? jobs.find(([n]) => n === options.job) : undefined;
@@ -75,13 +100,23 @@ export function guardPlan(loaded: LoadedConfig, options: Pick<GuardOptions, 'sou
     (options.source?.length
       ? jobs.find(([, j]) => !j.schedule && j.to && options.source!.every((s) => holds(j.sources, s)))?.[1]
       : jobs.find(([n, j]) => !j.schedule && j.to && n.includes('migration'))?.[1]);
-  const sources = options.source?.length ? options.source : job?.sources === 'all' ? Object.keys(config.sources ?? {}) : (job?.sources ?? []);
-  if (sources.length === 0) throw new LifeboatError(ErrorCode.Usage, 'which sources should guard back up?', { hint: 'pass --source NAME, or add an unscheduled job (e.g. pre-migration) with sources and `to`' });
-  for (const s of sources) if (!config.sources?.[s]) throw new LifeboatError(ErrorCode.Usage, `no source named "${s}" in the config`);
+  const sources = options.source?.length
+    ? options.source
+    : job?.sources === 'all'
+      ? Object.keys(config.sources ?? {})
+      : (job?.sources ?? []);
+  if (sources.length === 0)
+    throw new LifeboatError(ErrorCode.Usage, 'which sources should guard back up?', {
+      hint: 'pass --source NAME, or add an unscheduled job (e.g. pre-migration) with sources and `to`',
+    });
+  for (const s of sources)
+    if (!config.sources?.[s]) throw new LifeboatError(ErrorCode.Usage, `no source named "${s}" in the config`);
   const repos = Object.keys(config.repositories ?? {});
   const repository = options.repository ?? job?.to ?? (repos.length === 1 ? repos[0] : undefined);
   if (!repository || !config.repositories?.[repository]) {
-    throw new LifeboatError(ErrorCode.Usage, 'which repository should guard back up to?', { hint: 'add an unscheduled job with `to`, or pass --repo NAME' });
+    throw new LifeboatError(ErrorCode.Usage, 'which repository should guard back up to?', {
+      hint: 'add an unscheduled job with `to`, or pass --repo NAME',
+    });
   }
   return { sources, repository, keepLast: job?.keep_last };
 }

@@ -15,7 +15,10 @@ describe('job lock', () => {
     other.release();
     // A lock left by a process that no longer exists
     await mkdir(path.join(dir, 'locks'), { recursive: true });
-    await writeFile(path.join(dir, 'locks', 'job-nightly.pid'), JSON.stringify({ pid: 2 ** 22 + 12345, since: 'earlier' }));
+    await writeFile(
+      path.join(dir, 'locks', 'job-nightly.pid'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, since: 'earlier' }),
+    );
     const again = acquireJobLock(dir, 'nightly');
     again.release();
     expect(await readdir(path.join(dir, 'locks'))).toEqual([]);
@@ -25,7 +28,12 @@ describe('job lock', () => {
   it('a malformed pid file (pid 0, -1, a string, null) names no holder and is taken over', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-joblock-'));
     await mkdir(path.join(dir, 'locks'), { recursive: true });
-    for (const text of [JSON.stringify({ pid: 0, since: 'x' }), JSON.stringify({ pid: -1, since: 'x' }), JSON.stringify({ pid: 'me', since: 'x' }), 'null']) {
+    for (const text of [
+      JSON.stringify({ pid: 0, since: 'x' }),
+      JSON.stringify({ pid: -1, since: 'x' }),
+      JSON.stringify({ pid: 'me', since: 'x' }),
+      'null',
+    ]) {
       await writeFile(path.join(dir, 'locks', 'job-nightly.pid'), text);
       const lock = acquireJobLock(dir, 'nightly');
       lock.release();

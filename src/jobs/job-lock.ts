@@ -15,16 +15,23 @@ export function acquireJobLock(stateDir: string, job: string): { release: () => 
   const file = path.join(dir, `job-${job}.pid`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }), { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }), {
+        flag: 'wx',
+        mode: 0o600,
+      });
       return { release: () => rmSync(file, { force: true }) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readHolder(file);
       if (holder && alive(holder.pid)) {
-        throw new LifeboatError(ErrorCode.Locked, `job "${job}" is already running (pid ${holder.pid}, since ${holder.since})`, {
-          hint: 'wait for it to finish; a due run is skipped rather than run twice at once',
-          retryable: true,
-        });
+        throw new LifeboatError(
+          ErrorCode.Locked,
+          `job "${job}" is already running (pid ${holder.pid}, since ${holder.since})`,
+          {
+            hint: 'wait for it to finish; a due run is skipped rather than run twice at once',
+            retryable: true,
+          },
+        );
       }
       rmSync(file, { force: true }); // stale: its process is gone
     }

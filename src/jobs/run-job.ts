@@ -63,7 +63,9 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
   const job = loaded.config.jobs?.[jobName];
   if (!job) {
     const known = Object.keys(loaded.config.jobs ?? {});
-    throw new LifeboatError(ErrorCode.Usage, `no job named "${jobName}" in ${loaded.file}`, { hint: known.length ? `configured jobs: ${known.join(', ')}` : 'add one under jobs:' });
+    throw new LifeboatError(ErrorCode.Usage, `no job named "${jobName}" in ${loaded.file}`, {
+      hint: known.length ? `configured jobs: ${known.join(', ')}` : 'add one under jobs:',
+    });
   }
   const dir = resolveStateDir(loaded.config.state_dir);
   const lock = acquireJobLock(dir, jobName);
@@ -84,7 +86,10 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
       let r = repos.get(name);
       if (!r) {
         // A job waits for a prune's short exclusive sweep (or another host's) rather than failing.
-        r = openConfiguredRepository(name, loaded.config.repositories![name]!, { cacheRoot: options.cacheRoot, lockWaitMs: options.lockWaitMs ?? JOB_LOCK_WAIT_MS });
+        r = openConfiguredRepository(name, loaded.config.repositories![name]!, {
+          cacheRoot: options.cacheRoot,
+          lockWaitMs: options.lockWaitMs ?? JOB_LOCK_WAIT_MS,
+        });
         repos.set(name, r);
       }
       return r;
@@ -106,13 +111,24 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
     await backupStep(ctx, options);
     if (!options.backupsOnly) await afterBackups(ctx, options);
   } finally {
-    for (const r of repos.values()) await r.then((repo) => repo.close(), () => undefined);
+    for (const r of repos.values())
+      await r.then(
+        (repo) => repo.close(),
+        () => undefined,
+      );
     const outcome = overall(steps, signal.aborted);
     history.finishRun(runId, outcome, steps.find((s) => s.outcome === 'failed')?.error);
     history.close();
     lock.release();
   }
-  return { runId, job: jobName, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), outcome: overall(steps, signal.aborted), steps };
+  return {
+    runId,
+    job: jobName,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    outcome: overall(steps, signal.aborted),
+    steps,
+  };
 }
 
 /** Everything a job does after its backups: copies, extra steps, `then` steps, the drill. */

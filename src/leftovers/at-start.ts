@@ -26,8 +26,14 @@ export async function sweepAtStart(
   out: { warn(line: string): void; verbose(line: string): void },
 ): Promise<void> {
   try {
-    const report = await sweepLeftovers({ ledgers: ledgerDirs(config), sources: config?.sources, removers, log: (l) => out.verbose(l) });
-    for (const r of report.removed) out.verbose(`removed ${r.what}, left by process ${r.owner.pid} (no longer running)`);
+    const report = await sweepLeftovers({
+      ledgers: ledgerDirs(config),
+      sources: config?.sources,
+      removers,
+      log: (l) => out.verbose(l),
+    });
+    for (const r of report.removed)
+      out.verbose(`removed ${r.what}, left by process ${r.owner.pid} (no longer running)`);
     for (const k of report.kept) out.warn(keptWarning(k));
   } catch (err) {
     out.warn(`could not look for what killed processes left behind: ${(err as Error).message}`);

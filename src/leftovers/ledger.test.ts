@@ -19,28 +19,63 @@ describe('Ledger', () => {
   it('writes one 0600 record per resource in a 0700 directory, lists and forgets them', async () => {
     const ledger = new Ledger(path.join(dir, 'leftovers'));
     expect(await ledger.list()).toEqual({ records: [], unreadable: [], staleTemporaries: [] });
-    const db = await ledger.add({ kind: 'database', engine: 'mysql', database: 'lifeboat_drill_00aa11bb22cc', server: { host: 'db', port: 3306, user: 'backup' } }, { source: 'shop', id: 'database-mysql-lifeboat_drill_00aa11bb22cc' });
-    const snap = await ledger.add({ kind: 'tsdb-snapshot', engine: 'victoriametrics', url: 'http://127.0.0.1:8428', dataDir: '/var/lib/vm', snapshot: null, requestedAt: new Date().toISOString() }, { source: 'tsdb' });
-    const named = await ledger.update(snap, { ...snap.resource, snapshot: '20300101120000-17A0B1C2D3E4F5' } as typeof snap.resource);
+    const db = await ledger.add(
+      {
+        kind: 'database',
+        engine: 'mysql',
+        database: 'lifeboat_drill_00aa11bb22cc',
+        server: { host: 'db', port: 3306, user: 'backup' },
+      },
+      { source: 'shop', id: 'database-mysql-lifeboat_drill_00aa11bb22cc' },
+    );
+    const snap = await ledger.add(
+      {
+        kind: 'tsdb-snapshot',
+        engine: 'victoriametrics',
+        url: 'http://127.0.0.1:8428',
+        dataDir: '/var/lib/vm',
+        snapshot: null,
+        requestedAt: new Date().toISOString(),
+      },
+      { source: 'tsdb' },
+    );
+    const named = await ledger.update(snap, {
+      ...snap.resource,
+      snapshot: '20300101120000-17A0B1C2D3E4F5',
+    } as typeof snap.resource);
     expect((await stat(ledger.dir)).mode & 0o777).toBe(0o700);
     const files = (await readdir(ledger.dir)).sort();
     expect(files).toEqual([`${db.id}.json`, `${snap.id}.json`].sort());
     for (const f of files) expect((await stat(path.join(ledger.dir, f))).mode & 0o777).toBe(0o600);
     const listed = await ledger.list();
-    expect(listed.records.sort((a, b) => a.id.localeCompare(b.id))).toEqual([db, named].sort((a, b) => a.id.localeCompare(b.id)));
+    expect(listed.records.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [db, named].sort((a, b) => a.id.localeCompare(b.id)),
+    );
     expect(db).toMatchObject({ source: 'shop', owner: { pid: process.pid, host: os.hostname() } });
     await ledger.forget(db.id);
     await ledger.forget(db.id); // idempotent
     expect((await ledger.list()).records.map((r) => r.id)).toEqual([snap.id]);
   });
 
-  it('refuses records that would let a sweep remove what is not Lifeboat\'s', async () => {
+  it("refuses records that would let a sweep remove what is not Lifeboat's", async () => {
     const ledger = new Ledger(dir);
     const foreign = [
-      { kind: 'database', engine: 'postgres', database: 'production', server: { host: 'db', port: 5432, user: 'postgres' } },
+      {
+        kind: 'database',
+        engine: 'postgres',
+        database: 'production',
+        server: { host: 'db', port: 5432, user: 'postgres' },
+      },
       { kind: 'directory', path: '/home/user' },
       { kind: 'directory', path: 'relative/lifeboat-verify-abcdef' },
-      { kind: 'tsdb-snapshot', engine: 'prometheus', url: 'x', dataDir: '/prom', snapshot: '../../etc', requestedAt: '' },
+      {
+        kind: 'tsdb-snapshot',
+        engine: 'prometheus',
+        url: 'x',
+        dataDir: '/prom',
+        snapshot: '../../etc',
+        requestedAt: '',
+      },
       { kind: 'process', pid: 1, start: 5, label: 'init', group: false },
     ];
     for (const [i, resource] of foreign.entries()) {

@@ -28,7 +28,14 @@ export interface LedgerRecord {
   resource: Resource;
 }
 
-const recordSchema = z.object({ format: z.literal(1), id: z.string(), owner: ownerSchema, createdAt: z.string(), source: z.string().nullable(), resource: resourceSchema });
+const recordSchema = z.object({
+  format: z.literal(1),
+  id: z.string(),
+  owner: ownerSchema,
+  createdAt: z.string(),
+  source: z.string().nullable(),
+  resource: resourceSchema,
+});
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/;
 const SUFFIX = '.json';
@@ -54,7 +61,14 @@ export class Ledger {
   async add(resource: Resource, options: { source?: string | null; id?: string } = {}): Promise<LedgerRecord> {
     const id = options.id ?? `${resource.kind}-${randomBytes(8).toString('hex')}`;
     if (!ID.test(id)) throw new LifeboatError(ErrorCode.Failure, `invalid ledger id ${JSON.stringify(id)}`);
-    const record: LedgerRecord = { format: 1, id, owner: currentOwner(), createdAt: new Date().toISOString(), source: options.source ?? null, resource };
+    const record: LedgerRecord = {
+      format: 1,
+      id,
+      owner: currentOwner(),
+      createdAt: new Date().toISOString(),
+      source: options.source ?? null,
+      resource,
+    };
     await this.write(record, resource.kind !== 'process');
     return record;
   }
@@ -99,7 +113,13 @@ export class Ledger {
       if (text === undefined) continue; // removed meanwhile
       const parsed = recordSchema.safeParse(parseJson(text));
       if (parsed.success && `${parsed.data.id}${SUFFIX}` === name) out.records.push(parsed.data);
-      else out.unreadable.push({ file, why: parsed.success ? 'its id does not match its name' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      else
+        out.unreadable.push({
+          file,
+          why: parsed.success
+            ? 'its id does not match its name'
+            : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        });
     }
     return out;
   }
@@ -125,10 +145,14 @@ export class Ledger {
   }
 
   private failure(what: string, err: unknown): LifeboatError {
-    return new LifeboatError(ErrorCode.Failure, `cannot ${what} the ledger of external resources ${this.dir}: ${(err as Error).message}`, {
-      hint: 'it lives in state_dir, else in the cache directory ($LIFEBOAT_CACHE_DIR); make it writable',
-      cause: err,
-    });
+    return new LifeboatError(
+      ErrorCode.Failure,
+      `cannot ${what} the ledger of external resources ${this.dir}: ${(err as Error).message}`,
+      {
+        hint: 'it lives in state_dir, else in the cache directory ($LIFEBOAT_CACHE_DIR); make it writable',
+        cause: err,
+      },
+    );
   }
 }
 

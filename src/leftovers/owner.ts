@@ -70,7 +70,13 @@ let self: Owner | undefined;
 
 /** This process. */
 export function currentOwner(): Owner {
-  self ??= { host: os.hostname(), pid: process.pid, start: procStat(process.pid)?.start ?? null, boot: bootId, pidns: pidNamespace };
+  self ??= {
+    host: os.hostname(),
+    pid: process.pid,
+    start: procStat(process.pid)?.start ?? null,
+    boot: bootId,
+    pidns: pidNamespace,
+  };
   return self;
 }
 

@@ -36,7 +36,11 @@ export function shellWord(text: string): string {
 export type SourceResourceKind = 'database' | 'tsdb-snapshot';
 
 /** Removes one recorded resource of a dead owner; `source` is the name of the source it was made for. */
-export type Remover<K extends SourceResourceKind> = (resource: ResourceOf<K>, source: string | null, ctx: RemovalContext) => Promise<Removal>;
+export type Remover<K extends SourceResourceKind> = (
+  resource: ResourceOf<K>,
+  source: string | null,
+  ctx: RemovalContext,
+) => Promise<Removal>;
 
 /**
  * How to remove what sources leave behind, one remover per resource kind. The source layer

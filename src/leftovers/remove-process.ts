@@ -12,7 +12,8 @@ const STOP_WAIT_MS = 5_000;
 export async function removeProcess(r: ResourceOf<'process'>, ctx: Pick<RemovalContext, 'dryRun'>): Promise<Removal> {
   const hint = r.group ? `kill -9 -- -${r.pid}` : `kill -9 ${r.pid}`;
   if (!processRuns(r.pid, r.start)) return gone;
-  if (r.start === null) return kept('its start time was not recorded, so it cannot be told from a new process with the same pid', hint);
+  if (r.start === null)
+    return kept('its start time was not recorded, so it cannot be told from a new process with the same pid', hint);
   if (ctx.dryRun) return removed;
   const group = r.group && procStat(r.pid)?.pgrp === r.pid;
   try {
@@ -21,7 +22,7 @@ export async function removeProcess(r: ResourceOf<'process'>, ctx: Pick<RemovalC
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return gone;
     return kept((err as Error).message, hint);
   }
-  for (const until = Date.now() + STOP_WAIT_MS; Date.now() < until; ) {
+  for (const until = Date.now() + STOP_WAIT_MS; Date.now() < until;) {
     if (!processRuns(r.pid, r.start)) return removed;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

@@ -16,7 +16,13 @@ const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Directory names Lifeboat makes (`lifeboat-verify-…`, `.lifeboat-measure-…`). */
 export const OWN_DIRECTORY = /^\.?lifeboat-[a-z]+(-[a-z]+)*-[A-Za-z0-9]{6}$/;
 
-const server = z.object({ host: z.string().min(1), port: z.number().int().positive(), user: z.string().min(1), socket: z.string().optional(), sslmode: z.string().optional() });
+const server = z.object({
+  host: z.string().min(1),
+  port: z.number().int().positive(),
+  user: z.string().min(1),
+  socket: z.string().optional(),
+  sslmode: z.string().optional(),
+});
 
 const database = z.object({
   kind: z.literal('database'),
@@ -47,7 +53,12 @@ const childProcess = z.object({
 
 const directory = z.object({
   kind: z.literal('directory'),
-  path: z.string().refine((p) => path.isAbsolute(p) && OWN_DIRECTORY.test(path.basename(p)), 'an absolute path to a directory Lifeboat names'),
+  path: z
+    .string()
+    .refine(
+      (p) => path.isAbsolute(p) && OWN_DIRECTORY.test(path.basename(p)),
+      'an absolute path to a directory Lifeboat names',
+    ),
 });
 
 export const resourceSchema = z.discriminatedUnion('kind', [database, tsdbSnapshot, childProcess, directory]);

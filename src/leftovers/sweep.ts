@@ -70,8 +70,22 @@ const ORDER: Record<Resource['kind'], number> = { process: 0, 'tsdb-snapshot': 1
 
 export async function sweepLeftovers(options: SweepOptions): Promise<SweepReport> {
   const dryRun = options.dryRun === true;
-  const ctx: RemovalContext = { sources: options.sources ?? {}, dryRun, now: (options.now ?? Date.now)(), log: options.log ?? (() => {}) };
-  const report: SweepReport = { dryRun, removed: [], kept: [], waiting: [], cleared: 0, live: 0, foreign: 0, unreadable: [] };
+  const ctx: RemovalContext = {
+    sources: options.sources ?? {},
+    dryRun,
+    now: (options.now ?? Date.now)(),
+    log: options.log ?? (() => {}),
+  };
+  const report: SweepReport = {
+    dryRun,
+    removed: [],
+    kept: [],
+    waiting: [],
+    cleared: 0,
+    live: 0,
+    foreign: 0,
+    unreadable: [],
+  };
   await sweepLedgers(options.ledgers, options.removers, ctx, report);
   for (const base of options.tempBases ?? [os.tmpdir()]) await sweepTempBase(base, ctx, report);
   return report;
@@ -90,7 +104,12 @@ function note(report: SweepReport, item: SweptResource): void {
   else report.cleared++;
 }
 
-async function sweepLedgers(dirs: string[], removers: SourceRemovers, ctx: RemovalContext, report: SweepReport): Promise<void> {
+async function sweepLedgers(
+  dirs: string[],
+  removers: SourceRemovers,
+  ctx: RemovalContext,
+  report: SweepReport,
+): Promise<void> {
   const dead: Array<{ ledger: Ledger; record: LedgerRecord }> = [];
   for (const dir of [...new Set(dirs.map((d) => path.resolve(d)))]) {
     const ledger = new Ledger(dir);
@@ -103,7 +122,10 @@ async function sweepLedgers(dirs: string[], removers: SourceRemovers, ctx: Remov
   for (const { ledger, record } of dead) {
     const removal = await remove(record, removers, ctx);
     if (!ctx.dryRun && (removal.status === 'removed' || removal.status === 'gone')) await ledger.forget(record.id);
-    note(report, { ...item(record.resource, record.source, record.owner, record.createdAt, removal), record: ledger.fileOf(record.id) });
+    note(report, {
+      ...item(record.resource, record.source, record.owner, record.createdAt, removal),
+      record: ledger.fileOf(record.id),
+    });
   }
 }
 

@@ -26,8 +26,11 @@ export async function ownedTempDir(base: string = os.tmpdir(), prefix = 'lifeboa
   const dir = await mkdtemp(path.join(base, prefix));
   let tracked: Tracked | undefined;
   try {
-    await writeFile(path.join(dir, OWNER_FILE), `${JSON.stringify({ format: 1, owner: currentOwner() })}\n`, { mode: 0o600 });
-    if (path.resolve(base) !== path.resolve(os.tmpdir())) tracked = await track({ kind: 'directory', path: path.resolve(dir) });
+    await writeFile(path.join(dir, OWNER_FILE), `${JSON.stringify({ format: 1, owner: currentOwner() })}\n`, {
+      mode: 0o600,
+    });
+    if (path.resolve(base) !== path.resolve(os.tmpdir()))
+      tracked = await track({ kind: 'directory', path: path.resolve(dir) });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

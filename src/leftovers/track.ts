@@ -10,7 +10,10 @@ export interface Tracked {
 }
 
 /** Record `resource` in this process's ledger before making it. */
-export async function track(resource: Resource, options: { source?: string | null; id?: string } = {}): Promise<Tracked> {
+export async function track(
+  resource: Resource,
+  options: { source?: string | null; id?: string } = {},
+): Promise<Tracked> {
   const ledger = currentLedger();
   let record: LedgerRecord = await ledger.add(resource, options);
   return {
@@ -39,7 +42,9 @@ export function untrack(id: string): Promise<void> {
 export function trackChild(child: ChildProcess, label: string, group: boolean): () => Promise<void> {
   const pid = child.pid;
   if (!pid) return async () => {};
-  const tracked = track({ kind: 'process', pid, start: procStat(pid)?.start ?? null, label, group }).catch(() => undefined);
+  const tracked = track({ kind: 'process', pid, start: procStat(pid)?.start ?? null, label, group }).catch(
+    () => undefined,
+  );
   return async () => {
     await (await tracked)?.done().catch(() => {});
   };

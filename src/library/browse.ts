@@ -24,20 +24,35 @@ export interface SnapshotEntryAt {
 }
 
 /** `lifeboat snapshots`: the snapshots matching `filter`, oldest first, and the snapshot files that could not be read. */
-export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {}): Promise<{ snapshots: SnapshotEntry[]; problems: Array<{ object: string; error: LifeboatError }> }> {
+export async function listSnapshots(
+  repo: Repository,
+  filter: SnapshotFilter = {},
+): Promise<{ snapshots: SnapshotEntry[]; problems: Array<{ object: string; error: LifeboatError }> }> {
   const { snapshots, problems } = await repo.listSnapshots();
-  return { snapshots: sortByTime(snapshots.filter((s) => matchesFilter(s, filter))), problems: problems.map((p) => ({ object: p.name, error: p.error })) };
+  return {
+    snapshots: sortByTime(snapshots.filter((s) => matchesFilter(s, filter))),
+    problems: problems.map((p) => ({ object: p.name, error: p.error })),
+  };
 }
 
 /** The snapshot a reference names (`latest`, an id or a prefix); LifeboatError `not_found` when none. */
-export async function resolveSnapshot(repo: Repository, snapshot: string | SnapshotRef, path?: string): Promise<SnapshotEntry> {
+export async function resolveSnapshot(
+  repo: Repository,
+  snapshot: string | SnapshotRef,
+  path?: string,
+): Promise<SnapshotEntry> {
   const r = typeof snapshot === 'string' ? { ref: snapshot } : snapshot;
   await repo.prepareRead();
   return findSnapshot(repo, r.ref, { source: r.source, host: r.host, path });
 }
 
 /** `lifeboat ls`: every entry of the snapshot below `dir` (default `/`), depth first. */
-export async function* listFiles(repo: Repository, snapshot: string | SnapshotRef, dir = '/', options: { signal?: AbortSignal } = {}): AsyncGenerator<SnapshotEntryAt> {
+export async function* listFiles(
+  repo: Repository,
+  snapshot: string | SnapshotRef,
+  dir = '/',
+  options: { signal?: AbortSignal } = {},
+): AsyncGenerator<SnapshotEntryAt> {
   const s = await resolveSnapshot(repo, snapshot, dir);
   const prefix = '/' + dir.split('/').filter(Boolean).join('/');
   const start = await nodeAt(repo, s.tree, prefix);
@@ -52,7 +67,11 @@ export async function* listFiles(repo: Repository, snapshot: string | SnapshotRe
 }
 
 /** `lifeboat dump`: the bytes of one file of a snapshot, as a stream of chunks. */
-export async function* dumpFile(repo: Repository, snapshot: string | SnapshotRef, filePath: string): AsyncGenerator<Buffer> {
+export async function* dumpFile(
+  repo: Repository,
+  snapshot: string | SnapshotRef,
+  filePath: string,
+): AsyncGenerator<Buffer> {
   const s = await resolveSnapshot(repo, snapshot, filePath);
   const node = await snapshotFileNode(repo, s, filePath);
   yield* readSnapshotFile(repo, node, filePath);
@@ -65,9 +84,16 @@ export interface FindMatch {
 }
 
 /** `lifeboat find`: entries whose name (a pattern without `/`) or whole path (with `/`) matches, in every snapshot matching `filter`, oldest first. */
-export async function* findFiles(repo: Repository, pattern: string, options: SnapshotFilter & { signal?: AbortSignal } = {}): AsyncGenerator<FindMatch> {
+export async function* findFiles(
+  repo: Repository,
+  pattern: string,
+  options: SnapshotFilter & { signal?: AbortSignal } = {},
+): AsyncGenerator<FindMatch> {
   await repo.prepareRead();
-  const matcher = new Minimatch(pattern.includes('/') && !pattern.startsWith('/') ? `/${pattern}` : pattern, { dot: true, matchBase: !pattern.includes('/') });
+  const matcher = new Minimatch(pattern.includes('/') && !pattern.startsWith('/') ? `/${pattern}` : pattern, {
+    dot: true,
+    matchBase: !pattern.includes('/'),
+  });
   const { snapshots } = await listSnapshots(repo, { source: options.source, host: options.host, tags: options.tags });
   for (const s of snapshots) {
     for await (const { path, node } of walkTree(repo, s.tree, '/')) {
@@ -106,5 +132,8 @@ export async function diffSnapshots(
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'interrupted', { hint: 'the operation was aborted through its AbortSignal' });
+  if (signal?.aborted)
+    throw new LifeboatError(ErrorCode.Interrupted, 'interrupted', {
+      hint: 'the operation was aborted through its AbortSignal',
+    });
 }

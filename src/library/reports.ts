@@ -17,14 +17,22 @@ export interface ComplianceReport {
 }
 
 /** `lifeboat compliance`: the 3-2-1 and policy checks of every source; `ok` is false when any check fails. */
-export async function compliance(loaded: LoadedConfig, options: { cacheRoot?: string; now?: Date } = {}): Promise<ComplianceReport> {
+export async function compliance(
+  loaded: LoadedConfig,
+  options: { cacheRoot?: string; now?: Date } = {},
+): Promise<ComplianceReport> {
   const now = options.now ?? new Date();
   const repositories = await collectRepositories(loaded, options.cacheRoot);
   const checks = evaluateCompliance(loaded.config, repositories, lastDrillsFromHistory(loaded), now);
   return {
     time: now.toISOString(),
     ok: checks.every((c) => c.status === 'pass'),
-    repositories: repositories.map((r) => ({ name: r.name, reachable: r.reachable, snapshots: r.snapshots.length, ...(r.error ? { error: r.error } : {}) })),
+    repositories: repositories.map((r) => ({
+      name: r.name,
+      reachable: r.reachable,
+      snapshots: r.snapshots.length,
+      ...(r.error ? { error: r.error } : {}),
+    })),
     checks,
   };
 }
@@ -41,7 +49,14 @@ export async function status(loaded: LoadedConfig, options: { now?: number } = {
       const at = nextSlot(s, now);
       if (at !== undefined) nextRuns.set(s.job, at);
     }
-    return buildStatus({ config: loaded.config, history, storage: await readStorageState(loaded.config), nextRuns, alerts: alerts.active(), now });
+    return buildStatus({
+      config: loaded.config,
+      history,
+      storage: await readStorageState(loaded.config),
+      nextRuns,
+      alerts: alerts.active(),
+      now,
+    });
   } finally {
     alerts.close();
     history.close();

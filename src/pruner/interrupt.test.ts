@@ -17,7 +17,12 @@ let baseline: Map<string, Buffer>;
 beforeAll(async () => {
   f = await Fixture.create();
   const all = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}.bin`, randomish(500 + i, 3000)]));
-  const gone = await f.backup(await f.dataset('gone', Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`g${i}.bin`, randomish(900 + i, 5000)]))));
+  const gone = await f.backup(
+    await f.dataset(
+      'gone',
+      Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`g${i}.bin`, randomish(900 + i, 5000)])),
+    ),
+  );
   const full = await f.backup(await f.dataset('full', all));
   await f.backup(await f.dataset('half', Object.fromEntries(Object.entries(all).filter((_, i) => i % 2 === 0))));
   await f.forget(gone.id);
@@ -49,17 +54,22 @@ it('leaves a repository that checks clean and restores when stopped at any step,
     return undefined;
   }, T0);
   const kinds = new Set(steps);
-  for (const k of ['put prune', 'put data', 'put index', 'remove index', 'remove data', 'remove prune']) expect(kinds, `the run covers "${k}"`).toContain(k);
+  for (const k of ['put prune', 'put data', 'put index', 'remove index', 'remove data', 'remove prune'])
+    expect(kinds, `the run covers "${k}"`).toContain(k);
   const reclaimed = f.bytes('data/');
 
   for (let stop = 1; stop <= steps.length; stop++) {
     reset();
     let seen = 0;
-    const crash: FaultPlan = (op, name) => (mutating(op, name) && ++seen >= stop ? { kind: 'error', message: `stopped at step ${stop}` } : undefined);
+    const crash: FaultPlan = (op, name) =>
+      mutating(op, name) && ++seen >= stop ? { kind: 'error', message: `stopped at step ${stop}` } : undefined;
     await expect(runPrune(crash, T0), `step ${stop} (${steps[stop - 1]})`).rejects.toThrow(`stopped at step ${stop}`);
 
     const report = await f.check();
-    expect(report.findings.filter((x) => x.severity === 'error'), `check after stopping at step ${stop} (${steps[stop - 1]})`).toEqual([]);
+    expect(
+      report.findings.filter((x) => x.severity === 'error'),
+      `check after stopping at step ${stop} (${steps[stop - 1]})`,
+    ).toEqual([]);
     expect(await f.restoreAll(), `restore after stopping at step ${stop}`).toEqual([]);
 
     await runPrune(() => undefined, T0 + 3600_000);

@@ -66,10 +66,14 @@ export async function loadInventory(repo: Repository, o: LoadOptions): Promise<I
   const listed = await readSnapshots(repo, await listConsistently(repo.storage, 'snapshots/', o.exclusive));
   const bad = listed.problems[0];
   if (bad) {
-    throw new LifeboatError(ErrorCode.Refused, `prune refused: snapshot ${bad.name} is unreadable (${bad.error.message}); its data cannot be told apart from garbage`, {
-      hint: 'run `lifeboat check`; remove the damaged snapshot object before pruning',
-      cause: bad.error,
-    });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `prune refused: snapshot ${bad.name} is unreadable (${bad.error.message}); its data cannot be told apart from garbage`,
+      {
+        hint: 'run `lifeboat check`; remove the damaged snapshot object before pruning',
+        cause: bad.error,
+      },
+    );
   }
   await assertNoSnapshotVanished(repo, listed.snapshots, knownSnapshots(o.records, listed.snapshots));
   const indexFiles = (await listConsistently(repo.storage, 'index/', o.exclusive)).map((file) => file.name);
@@ -77,14 +81,19 @@ export async function loadInventory(repo: Repository, o: LoadOptions): Promise<I
     try {
       return decodeIndexFile(await repo.readObject(name, 'index'));
     } catch (err) {
-      throw new LifeboatError(ErrorCode.Refused, `prune refused: index file ${name} is unreadable (${(err as Error).message})`, {
-        hint: 'run `lifeboat check`; prune needs a complete index',
-        cause: err,
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        `prune refused: index file ${name} is unreadable (${(err as Error).message})`,
+        {
+          hint: 'run `lifeboat check`; prune needs a complete index',
+          cause: err,
+        },
+      );
     }
   });
   const stored = new Map<string, number>();
-  for (const pack of await listConsistently(repo.storage, 'data/', o.exclusive)) stored.set(pack.name.slice(pack.name.lastIndexOf('/') + 1), pack.size);
+  for (const pack of await listConsistently(repo.storage, 'data/', o.exclusive))
+    stored.set(pack.name.slice(pack.name.lastIndexOf('/') + 1), pack.size);
   const packs = new Map<string, IndexedPack>();
   const copies = new Map<string, string[]>();
   let repeatedPacks = 0;
@@ -105,7 +114,16 @@ export async function loadInventory(repo: Repository, o: LoadOptions): Promise<I
       }
     }
   }
-  const inv: Inventory = { indexFiles, packs, repeatedPacks, stored, copies, used: new Set(), snapshots: listed.snapshots.length, snapshotIds: listed.snapshots.map((s) => s.id) };
+  const inv: Inventory = {
+    indexFiles,
+    packs,
+    repeatedPacks,
+    stored,
+    copies,
+    used: new Set(),
+    snapshots: listed.snapshots.length,
+    snapshotIds: listed.snapshots.map((s) => s.id),
+  };
   await assertMissingPacksAreGone(repo, inv);
   // Trees are read through the repository's index: only from intact packs.
   repo.index.excludePacks([...packs.keys()].filter((id) => !isHealthy(inv, id)));
@@ -113,10 +131,14 @@ export async function loadInventory(repo: Repository, o: LoadOptions): Promise<I
   for (const key of inv.used) {
     if (!(copies.get(key) ?? []).some((p) => isHealthy(inv, p))) {
       const id = Buffer.from(key, 'latin1').toString('hex');
-      throw new LifeboatError(ErrorCode.Refused, `prune refused: blob ${id.slice(0, 12)} is referenced by a snapshot but no intact pack holds it`, {
-        hint: 'run `lifeboat check` to see which snapshots and paths are affected; prune needs a complete index',
-        context: { blob: id },
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        `prune refused: blob ${id.slice(0, 12)} is referenced by a snapshot but no intact pack holds it`,
+        {
+          hint: 'run `lifeboat check` to see which snapshots and paths are affected; prune needs a complete index',
+          context: { blob: id },
+        },
+      );
     }
   }
   return inv;
@@ -155,8 +177,15 @@ async function assertMissingPacksAreGone(repo: Repository, inv: Inventory): Prom
     })
   ).filter((id): id is string => id !== undefined);
   if (found.length === 0) return;
-  throw new LifeboatError(ErrorCode.Refused, `prune refused: ${found.length} pack(s) named by the index exist but the listing of data/ left them out (${found.slice(0, 3).map((id) => id.slice(0, 12)).join(', ')}); nothing was deleted`, {
-    hint: 'the storage returns incomplete listings, so no deletion can be trusted; check the endpoint or server, then run `lifeboat check` and prune again',
-    context: { packs: found },
-  });
+  throw new LifeboatError(
+    ErrorCode.Refused,
+    `prune refused: ${found.length} pack(s) named by the index exist but the listing of data/ left them out (${found
+      .slice(0, 3)
+      .map((id) => id.slice(0, 12))
+      .join(', ')}); nothing was deleted`,
+    {
+      hint: 'the storage returns incomplete listings, so no deletion can be trusted; check the endpoint or server, then run `lifeboat check` and prune again',
+      context: { packs: found },
+    },
+  );
 }

@@ -33,9 +33,17 @@ export async function mark(repo: Repository, o: Resolved): Promise<MarkResult> {
     o.progress.phase = 'loading';
     const listed = await listRecords(repo);
     const marked = new Set(listed.records.flatMap((r) => r.packs));
-    const inv = await loadInventory(repo, { exclusive: false, records: listed.records, onTree: () => o.progress.trees++ });
+    const inv = await loadInventory(repo, {
+      exclusive: false,
+      records: listed.records,
+      onTree: () => o.progress.trees++,
+    });
     const plan = planMark(inv, marked, o.maxUnused);
-    const result: MarkResult = { plan, snapshots: inv.snapshots, unreadableRecords: listed.problems.map((p) => p.name) };
+    const result: MarkResult = {
+      plan,
+      snapshots: inv.snapshots,
+      unreadableRecords: listed.problems.map((p) => p.name),
+    };
     const ids = markedBy(plan);
     // A record is also written when it marks nothing but the snapshot set is new: later runs check against it.
     if (o.dryRun || (ids.length === 0 && recordsCarry(listed.records, inv.snapshotIds))) return result;

@@ -51,7 +51,8 @@ async function expectIntact(): Promise<void> {
   expect(await f.restoreAll()).toEqual([]);
 }
 
-const files = (seed: number, n: number, size = 6000) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}.bin`, randomish(seed * 1000 + i, size)]));
+const files = (seed: number, n: number, size = 6000) =>
+  Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}.bin`, randomish(seed * 1000 + i, size)]));
 
 describe('prune', () => {
   it('reclaims unreferenced data only after the grace period', async () => {
@@ -205,7 +206,8 @@ describe('prune refuses on incomplete knowledge', () => {
     await prepared();
     const before = f.state();
     // Damage every tree read: flip a byte in whole-pack reads (trees are read whole).
-    const plan: FaultPlan = (op, name) => (op === 'get' && name.startsWith('data/') ? { kind: 'corrupt-read' } : undefined);
+    const plan: FaultPlan = (op, name) =>
+      op === 'get' && name.startsWith('data/') ? { kind: 'corrupt-read' } : undefined;
     const err = await pruneWith(plan, { now: () => T0 + 48 * HOUR }).catch((e: unknown) => e);
     expect(isLifeboatError(err, ErrorCode.Refused)).toBe(true);
     expect((err as Error).message).toMatch(/tree .* cannot be read/);
@@ -225,7 +227,8 @@ describe('prune refuses on incomplete knowledge', () => {
     const a = await f.backup(await f.dataset('a', files(12, 5)));
     await f.backup(await f.dataset('b', files(13, 5)));
     // A lying backend hides every snapshot from the mark: all data looks unused.
-    const hidden: FaultPlan = (op, name) => (op === 'list' && name === 'snapshots/' ? { kind: 'short-list', keep: 0 } : undefined);
+    const hidden: FaultPlan = (op, name) =>
+      op === 'list' && name === 'snapshots/' ? { kind: 'short-list', keep: 0 } : undefined;
     const repo = await f.open((s) => new FaultyStorage(s, hidden));
     let marked: MarkResult;
     try {

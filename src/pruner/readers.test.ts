@@ -41,7 +41,10 @@ beforeEach(async () => {
   repoDir = path.join(dir, 'repo');
   keyFile = path.join(dir, 'recovery.txt');
   await mkdir(repoDir);
-  const init = await Repository.init(new LocalStorage(repoDir), Buffer.from('readers test'), { packSize: 8192, chunker: { min: 256, avg: 1024, max: 4096 } });
+  const init = await Repository.init(new LocalStorage(repoDir), Buffer.from('readers test'), {
+    packSize: 8192,
+    chunker: { min: 256, avg: 1024, max: 4096 },
+  });
   await writeFile(keyFile, renderRecoveryKey(init.id, init.keys.master));
   await init.close();
 
@@ -111,7 +114,8 @@ async function packsInUse(): Promise<{ tree: string; files: Map<string, string[]
     await repo.prepareRead();
     const packOf = (id: string) => repo.index.lookup(Buffer.from(id, 'hex'))!.packId;
     const files = new Map<string, string[]>();
-    for (const name of content.keys()) files.set(name, (await nodeAt(repo, kept.tree, `${sub}/${name}`)).content!.map(packOf));
+    for (const name of content.keys())
+      files.set(name, (await nodeAt(repo, kept.tree, `${sub}/${name}`)).content!.map(packOf));
     return { tree: packOf((await nodeAt(repo, kept.tree, sub)).subtree!), files };
   } finally {
     await repo.close();
@@ -193,7 +197,11 @@ describe('a reader that loaded the index before a prune sweep', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     let held = false;
     // The restore's first read of a pack waits until the prune has finished.
-    const r = await reader((op, name) => ((op === 'get' || op === 'getRange') && name.startsWith('data/') && !held ? ((held = true), { kind: 'wait', until: gate }) : undefined));
+    const r = await reader((op, name) =>
+      (op === 'get' || op === 'getRange') && name.startsWith('data/') && !held
+        ? ((held = true), { kind: 'wait', until: gate })
+        : undefined,
+    );
     try {
       await r.repo.prepareRead();
       const restoring = restoredFiles(r.repo);
@@ -251,7 +259,10 @@ describe('what a reload does not hide', () => {
       const flip = async (packId: string) => {
         const file = path.join(repoDir, packObjectName(packId));
         // Every byte inverted, the size kept: every blob in the pack fails authentication.
-        await writeFile(file, (await readFile(file)).map((b) => b ^ 0xff));
+        await writeFile(
+          file,
+          (await readFile(file)).map((b) => b ^ 0xff),
+        );
       };
       await flip(used.files.get('f0.bin')![0]!);
       const restored = await restoredFiles(r.repo);

@@ -35,8 +35,19 @@ export interface StoredRecord extends PruneRecord {
   name: string;
 }
 
-export async function writeRecord(repo: Repository, packs: string[], now: number, snapshots: string[]): Promise<string> {
-  const record: PruneRecord = { version: 1, time: new Date(now).toISOString(), host: os.hostname(), packs: [...packs].sort(), snapshots: [...snapshots].sort() };
+export async function writeRecord(
+  repo: Repository,
+  packs: string[],
+  now: number,
+  snapshots: string[],
+): Promise<string> {
+  const record: PruneRecord = {
+    version: 1,
+    time: new Date(now).toISOString(),
+    host: os.hostname(),
+    packs: [...packs].sort(),
+    snapshots: [...snapshots].sort(),
+  };
   const sealed = seal(repo.keys.encryption, 'prune', Buffer.from(JSON.stringify(record)));
   const name = `prune/${sha256Hex(sealed)}`;
   await repo.storage.put(name, sealed);
@@ -50,8 +61,18 @@ export function parseRecord(plain: Buffer, name: string): StoredRecord {
   } catch (cause) {
     throw new LifeboatError(ErrorCode.Corrupt, `prune record ${name} is not valid JSON`, { cause });
   }
-  if (r?.version !== 1) throw new LifeboatError(ErrorCode.UnsupportedVersion, `prune record ${name} has unsupported version ${String(r?.version)}`);
-  if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)) || !Array.isArray(r.packs) || !r.packs.every(isId) || (r.snapshots !== undefined && (!Array.isArray(r.snapshots) || !r.snapshots.every(isId)))) {
+  if (r?.version !== 1)
+    throw new LifeboatError(
+      ErrorCode.UnsupportedVersion,
+      `prune record ${name} has unsupported version ${String(r?.version)}`,
+    );
+  if (
+    typeof r.time !== 'string' ||
+    Number.isNaN(Date.parse(r.time)) ||
+    !Array.isArray(r.packs) ||
+    !r.packs.every(isId) ||
+    (r.snapshots !== undefined && (!Array.isArray(r.snapshots) || !r.snapshots.every(isId)))
+  ) {
     throw new LifeboatError(ErrorCode.Corrupt, `prune record ${name} is malformed`);
   }
   return { ...r, name };

@@ -10,7 +10,11 @@ import type { SnapshotEntry } from '../repository/format/index.js';
  * subtrees are walked once. A tree that cannot be read rejects the whole walk:
  * what it references is unknown, so nothing may be called unused.
  */
-export async function referencedBlobs(repo: Repository, snapshots: SnapshotEntry[], onTree?: () => void): Promise<Set<string>> {
+export async function referencedBlobs(
+  repo: Repository,
+  snapshots: SnapshotEntry[],
+  onTree?: () => void,
+): Promise<Set<string>> {
   const used = new Set<string>();
   const pending: Array<{ tree: string; snapshot: string }> = [];
   const visit = (tree: string, snapshot: string) => {
@@ -25,10 +29,14 @@ export async function referencedBlobs(repo: Repository, snapshots: SnapshotEntry
     try {
       nodes = (await repo.loadTree(next.tree)).nodes;
     } catch (err) {
-      throw new LifeboatError(ErrorCode.Refused, `prune refused: tree ${next.tree.slice(0, 12)} of snapshot ${next.snapshot.slice(0, 8)} cannot be read (${(err as Error).message})`, {
-        hint: 'run `lifeboat check`; prune deletes nothing while any snapshot cannot be walked completely',
-        cause: err,
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        `prune refused: tree ${next.tree.slice(0, 12)} of snapshot ${next.snapshot.slice(0, 8)} cannot be read (${(err as Error).message})`,
+        {
+          hint: 'run `lifeboat check`; prune deletes nothing while any snapshot cannot be walked completely',
+          cause: err,
+        },
+      );
     }
     onTree?.();
     for (const node of nodes) {
@@ -46,7 +54,11 @@ function treeKey(tree: string, snapshot: string): string {
 /** Ids in trees are untrusted text; a malformed one is damage, not an id to skip. */
 function hexId(id: unknown, snapshot: string): BlobId {
   if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) {
-    throw new LifeboatError(ErrorCode.Refused, `prune refused: snapshot ${snapshot.slice(0, 8)} references a malformed blob id`, { hint: 'run `lifeboat check`' });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `prune refused: snapshot ${snapshot.slice(0, 8)} references a malformed blob id`,
+      { hint: 'run `lifeboat check`' },
+    );
   }
   return blobIdFromHex(id);
 }

@@ -28,7 +28,11 @@ export interface RepackResult {
 /** What a repack uses of the repository: whole packs read and checked, blobs opened, a write session. */
 export type RepackRepo = Pick<Repository, 'readWholePack' | 'openLocated' | 'withWriter'>;
 
-export async function repack(repo: RepackRepo, items: RepackItem[], onPack?: (bytesRead: number) => void): Promise<RepackResult> {
+export async function repack(
+  repo: RepackRepo,
+  items: RepackItem[],
+  onPack?: (bytesRead: number) => void,
+): Promise<RepackResult> {
   const skipped: RepackResult['skipped'] = [];
   // A private index: the blobs being copied are in the repository's index already. One index file
   // at the end; a failure indexes the packs already durable, as a failed backup does.
@@ -52,7 +56,8 @@ export async function repack(repo: RepackRepo, items: RepackItem[], onPack?: (by
           skipped.push({ pack: item.id, reason: (err as Error).message });
           continue;
         }
-        for (const { blob, sealed } of verified) await writer.saveBlob(blob.type, asBlobId(blob.id), Buffer.from(sealed), blob.rawLength);
+        for (const { blob, sealed } of verified)
+          await writer.saveBlob(blob.type, asBlobId(blob.id), Buffer.from(sealed), blob.rawLength);
       }
     },
     { privateIndex: true, indexEvery: Infinity },

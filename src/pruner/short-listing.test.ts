@@ -21,7 +21,9 @@ beforeEach(async () => {
   f = await Fixture.create();
   snapshots = [];
   for (let i = 0; i < 6; i++) {
-    const files = Object.fromEntries(Array.from({ length: 3 }, (_, j) => [`f${j}.bin`, randomish(100 * i + j + 1, 3000)]));
+    const files = Object.fromEntries(
+      Array.from({ length: 3 }, (_, j) => [`f${j}.bin`, randomish(100 * i + j + 1, 3000)]),
+    );
     snapshots.push(await f.backup(await f.dataset(`s${i}`, files)));
   }
 });
@@ -31,7 +33,9 @@ afterEach(async () => f.cleanup());
 const hiding =
   (ids: string[]): FaultPlan =>
   (op, name) =>
-    op === 'list' && name === 'snapshots/' ? { kind: 'filter-list', keep: (o) => !ids.some((id) => o.name.endsWith(id)) } : undefined;
+    op === 'list' && name === 'snapshots/'
+      ? { kind: 'filter-list', keep: (o) => !ids.some((id) => o.name.endsWith(id)) }
+      : undefined;
 
 async function pruneWith(plan: FaultPlan, options: PruneOptions): Promise<PruneResult> {
   const repo = await f.open((s) => new FaultyStorage(s, plan));
@@ -71,7 +75,10 @@ describe('prune with a listing that hides 3 of 6 snapshots', () => {
       await repo.close();
     }
     const before = f.state();
-    const err = await pruneWith(hiding(snapshots.slice(0, 3).map((s) => s.id)), { graceMs: 24 * HOUR, now: () => T0 + 25 * HOUR }).catch((e: unknown) => e);
+    const err = await pruneWith(hiding(snapshots.slice(0, 3).map((s) => s.id)), {
+      graceMs: 24 * HOUR,
+      now: () => T0 + 25 * HOUR,
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.Refused });
     expect(f.state()).toEqual(before);
     expect((await f.check()).findings.filter((x) => x.severity === 'error')).toEqual([]);
@@ -81,7 +88,9 @@ describe('prune with a listing that hides 3 of 6 snapshots', () => {
   it('refuses when a second listing lacks what the first showed', async () => {
     let calls = 0;
     const plan: FaultPlan = (op, name) =>
-      op === 'list' && name === 'snapshots/' && ++calls === 2 ? { kind: 'filter-list', keep: (o) => !snapshots.slice(0, 3).some((s) => o.name.endsWith(s.id)) } : undefined;
+      op === 'list' && name === 'snapshots/' && ++calls === 2
+        ? { kind: 'filter-list', keep: (o) => !snapshots.slice(0, 3).some((s) => o.name.endsWith(s.id)) }
+        : undefined;
     const before = f.state();
     const err = await pruneWith(plan, { graceMs: 0, now: () => T0 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.Refused });
@@ -125,7 +134,8 @@ describe('prune with other lying listings', () => {
 
   it('refuses when the data/ listing leaves out packs the index names', async () => {
     const packs = f.names('data/').slice(0, 2);
-    const plan: FaultPlan = (op, name) => (op === 'list' && name === 'data/' ? { kind: 'filter-list', keep: (o) => !packs.includes(o.name) } : undefined);
+    const plan: FaultPlan = (op, name) =>
+      op === 'list' && name === 'data/' ? { kind: 'filter-list', keep: (o) => !packs.includes(o.name) } : undefined;
     const before = f.state();
     const err = await pruneWith(plan, { graceMs: 0, now: () => T0 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.Refused });

@@ -32,12 +32,17 @@ export function knownSnapshots(records: StoredRecord[], listed: SnapshotEntry[])
     }
   }
   for (const s of listed) {
-    if (s.parent && /^[0-9a-f]{64}$/.test(s.parent) && !known.get(s.parent)?.parentOf) known.set(s.parent, { ...known.get(s.parent), parentOf: s.id });
+    if (s.parent && /^[0-9a-f]{64}$/.test(s.parent) && !known.get(s.parent)?.parentOf)
+      known.set(s.parent, { ...known.get(s.parent), parentOf: s.id });
   }
   return known;
 }
 
-export async function assertNoSnapshotVanished(repo: Repository, listed: SnapshotEntry[], known: KnownSnapshots): Promise<void> {
+export async function assertNoSnapshotVanished(
+  repo: Repository,
+  listed: SnapshotEntry[],
+  known: KnownSnapshots,
+): Promise<void> {
   const present = new Set(listed.map((s) => s.id));
   const absent = [...known].filter(([id]) => !present.has(id));
   const problems = (
@@ -50,14 +55,20 @@ export async function assertNoSnapshotVanished(repo: Repository, listed: Snapsho
       } catch (err) {
         if (!isLifeboatError(err, ErrorCode.NotFound)) throw err;
       }
-      return why.seenAt ? `snapshot ${id.slice(0, 8)} (${seen}) is gone, and no forget recorded its removal` : undefined;
+      return why.seenAt
+        ? `snapshot ${id.slice(0, 8)} (${seen}) is gone, and no forget recorded its removal`
+        : undefined;
     })
   ).filter((p): p is string => p !== undefined);
   if (problems.length === 0) return;
-  throw new LifeboatError(ErrorCode.Refused, `prune refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}; nothing was deleted`, {
-    hint:
-      'the snapshot listing cannot be trusted for deletion: check the repository location and the storage server, and run `lifeboat snapshots` and `lifeboat check`; ' +
-      'if a snapshot object was lost, put it back from a copy; if it was removed on purpose without `lifeboat forget`, remove the prune records under prune/ (they only allow deletion) and prune again',
-    context: { problems },
-  });
+  throw new LifeboatError(
+    ErrorCode.Refused,
+    `prune refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}; nothing was deleted`,
+    {
+      hint:
+        'the snapshot listing cannot be trusted for deletion: check the repository location and the storage server, and run `lifeboat snapshots` and `lifeboat check`; ' +
+        'if a snapshot object was lost, put it back from a copy; if it was removed on purpose without `lifeboat forget`, remove the prune records under prune/ (they only allow deletion) and prune again',
+      context: { problems },
+    },
+  );
 }

@@ -92,7 +92,8 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
       repo.index.excludePacks(doomed);
     }
     // The snapshot set outlives the ripe records: a record naming no packs carries it to the next run.
-    if (ripeRecords.length > 0 && !recordsCarry(waiting, inv.snapshotIds)) await writeRecord(repo, [], now, inv.snapshotIds);
+    if (ripeRecords.length > 0 && !recordsCarry(waiting, inv.snapshotIds))
+      await writeRecord(repo, [], now, inv.snapshotIds);
     for (const r of ripeRecords) await repo.storage.remove(r.name);
     return { ...result, ...(await staleTemporaries(repo, o)) };
   });

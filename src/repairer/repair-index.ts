@@ -63,7 +63,8 @@ export async function repairIndex(repo: Repository, options: RepairIndexOptions 
       try {
         return { id: packId, size: object.size, blobs: await readHeader(repo, packId, object.size) };
       } catch (err) {
-        if (!isLifeboatError(err) || (err.code !== ErrorCode.Corrupt && err.code !== ErrorCode.UnsupportedVersion)) throw err;
+        if (!isLifeboatError(err) || (err.code !== ErrorCode.Corrupt && err.code !== ErrorCode.UnsupportedVersion))
+          throw err;
         const old = known.get(packId);
         if (old && old.size === object.size) {
           report.fromOldIndex.push(packId);
@@ -99,9 +100,16 @@ export async function repairIndex(repo: Repository, options: RepairIndexOptions 
 /** Read a pack's trailer and header with two range reads and authenticate the header. */
 async function readHeader(repo: Repository, packId: string, size: number): Promise<IndexedPack['blobs']> {
   const name = packObjectName(packId);
-  const headerLength = packHeaderLength(size >= 4 ? await repo.storage.getRange(name, size - 4, 4) : Buffer.alloc(0), size);
+  const headerLength = packHeaderLength(
+    size >= 4 ? await repo.storage.getRange(name, size - 4, 4) : Buffer.alloc(0),
+    size,
+  );
   const headerStart = size - 4 - headerLength;
-  return decodeSealedPackHeader(repo.keys.encryption, await repo.storage.getRange(name, headerStart, headerLength), headerStart);
+  return decodeSealedPackHeader(
+    repo.keys.encryption,
+    await repo.storage.getRange(name, headerStart, headerLength),
+    headerStart,
+  );
 }
 
 /** What the readable index files said about each pack. */

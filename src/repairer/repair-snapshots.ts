@@ -56,13 +56,21 @@ export const REPAIRED_TAG = 'repaired';
  * count as lost) and with the copies a `check --read-data` found damaged set
  * aside.
  */
-export async function repairSnapshots(repo: Repository, options: RepairSnapshotsOptions = {}): Promise<RepairSnapshotsReport> {
+export async function repairSnapshots(
+  repo: Repository,
+  options: RepairSnapshotsOptions = {},
+): Promise<RepairSnapshotsReport> {
   return repo.withLock(true, 'repair snapshots', async (lock) => {
     await repo.prepareRead();
     // Snapshot objects that cannot be read have nothing to rewrite: `check` reports them.
     const { snapshots } = await repo.listSnapshots();
     const chosen = options.ids ? snapshots.filter((s) => options.ids!.includes(s.id)) : snapshots;
-    const report: RepairSnapshotsReport = { dryRun: Boolean(options.dryRun), examined: chosen.length, repaired: [], unrepairable: [] };
+    const report: RepairSnapshotsReport = {
+      dryRun: Boolean(options.dryRun),
+      examined: chosen.length,
+      repaired: [],
+      unrepairable: [],
+    };
     const pending: Array<{ original: SnapshotEntry; tree: string; entry: RepairedSnapshot }> = [];
     const rewriteAll = async (writer: BlobWriter | undefined): Promise<void> => {
       const rewriter = new TreeRewriter(repo, writer);
@@ -72,7 +80,10 @@ export async function repairSnapshots(repo: Repository, options: RepairSnapshots
           result = await rewriter.rewrite(s.tree, '/');
         } catch (err) {
           if (!isDamage(err)) throw err;
-          report.unrepairable.push({ snapshot: s.id, reason: `its root directory record is unreadable: ${(err as Error).message}` });
+          report.unrepairable.push({
+            snapshot: s.id,
+            reason: `its root directory record is unreadable: ${(err as Error).message}`,
+          });
           continue;
         }
         if (result.dropped.length === 0) continue;
@@ -92,7 +103,13 @@ export async function repairSnapshots(repo: Repository, options: RepairSnapshots
       entry.repaired = await repo.saveSnapshot(repairedSnapshot(original, tree));
       if (options.forget) {
         // A tombstone first, as forget writes one: prune tells a removal on purpose from a short listing by it.
-        await writeTombstone(repo, { snapshot: original.id, time: original.time, tree: original.tree, forgottenAt: new Date().toISOString(), audit: `replaced by repaired snapshot ${entry.repaired}` });
+        await writeTombstone(repo, {
+          snapshot: original.id,
+          time: original.time,
+          tree: original.tree,
+          forgottenAt: new Date().toISOString(),
+          audit: `replaced by repaired snapshot ${entry.repaired}`,
+        });
         await repo.storage.remove(`snapshots/${original.id}`);
         entry.forgotten = true;
       }
@@ -112,7 +129,10 @@ function repairedSnapshot(original: SnapshotEntry, tree: string): Snapshot & { o
  * its id (nothing is written for it).
  */
 class TreeRewriter {
-  private readonly memo = new Map<string, Promise<{ id: string; dropped: Array<Omit<DroppedEntry, 'path'> & { rel: string }> }>>();
+  private readonly memo = new Map<
+    string,
+    Promise<{ id: string; dropped: Array<Omit<DroppedEntry, 'path'> & { rel: string }> }>
+  >();
 
   constructor(
     private readonly repo: Repository,
@@ -125,7 +145,9 @@ class TreeRewriter {
     return { id: r.id, dropped: r.dropped.map((d) => ({ path: join(at, d.rel), type: d.type, reason: d.reason })) };
   }
 
-  private rewriteRel(treeId: string): Promise<{ id: string; dropped: Array<Omit<DroppedEntry, 'path'> & { rel: string }> }> {
+  private rewriteRel(
+    treeId: string,
+  ): Promise<{ id: string; dropped: Array<Omit<DroppedEntry, 'path'> & { rel: string }> }> {
     let known = this.memo.get(treeId);
     if (!known) {
       known = this.compute(treeId);
@@ -134,7 +156,9 @@ class TreeRewriter {
     return known;
   }
 
-  private async compute(treeId: string): Promise<{ id: string; dropped: Array<Omit<DroppedEntry, 'path'> & { rel: string }> }> {
+  private async compute(
+    treeId: string,
+  ): Promise<{ id: string; dropped: Array<Omit<DroppedEntry, 'path'> & { rel: string }> }> {
     const tree = await this.repo.loadTree(treeId);
     const dropped: Array<Omit<DroppedEntry, 'path'> & { rel: string }> = [];
     const nodes: TreeNode[] = [];

@@ -117,7 +117,9 @@ describe('repairSnapshots', () => {
       const snapshotsBefore = [...objects.keys()].filter((k) => k.startsWith('snapshots/'));
       const dry = await repairSnapshots(r, { dryRun: true });
       expect(dry.repaired).toHaveLength(1);
-      expect(dry.repaired[0]!.dropped.map((d) => d.path).sort()).toEqual([path.join(src, 'b.txt'), path.join(src, 'd/a.txt')].sort());
+      expect(dry.repaired[0]!.dropped.map((d) => d.path).sort()).toEqual(
+        [path.join(src, 'b.txt'), path.join(src, 'd/a.txt')].sort(),
+      );
       expect([...objects.keys()].filter((k) => k.startsWith('snapshots/'))).toEqual(snapshotsBefore);
     } finally {
       await r.close();

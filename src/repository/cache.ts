@@ -79,7 +79,12 @@ export type CacheUse =
  * damaged on the way is not damage in storage); a second mismatch is damage.
  * Either way the bytes returned match their name.
  */
-export async function readThrough(cache: ObjectCache | undefined, name: string, fetch: () => Promise<Buffer>, use: CacheUse = 'trust'): Promise<Buffer> {
+export async function readThrough(
+  cache: ObjectCache | undefined,
+  name: string,
+  fetch: () => Promise<Buffer>,
+  use: CacheUse = 'trust',
+): Promise<Buffer> {
   if (use === 'trust') {
     const cached = await cache?.get(name);
     if (cached) return cached;
@@ -88,7 +93,9 @@ export async function readThrough(cache: ObjectCache | undefined, name: string, 
   let data = await fetch();
   if (sha256Hex(data) !== expected) data = await fetch();
   if (sha256Hex(data) !== expected) {
-    throw new LifeboatError(ErrorCode.Corrupt, `${name} does not match its content hash (damaged in storage)`, { context: { object: name } });
+    throw new LifeboatError(ErrorCode.Corrupt, `${name} does not match its content hash (damaged in storage)`, {
+      context: { object: name },
+    });
   }
   await cache?.put(name, data);
   return data;

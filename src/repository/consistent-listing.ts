@@ -14,19 +14,34 @@ import type { ObjectInfo, Storage } from '../storage/contract.js';
  * way every time is caught by the cross-checks against what earlier runs saw
  * (prune's `snapshot-guard.ts`) and what the index knows (prune's `inventory.ts`).
  */
-export async function listConsistently(storage: Storage, prefix: string, exclusive: boolean, operation = 'prune'): Promise<ObjectInfo[]> {
+export async function listConsistently(
+  storage: Storage,
+  prefix: string,
+  exclusive: boolean,
+  operation = 'prune',
+): Promise<ObjectInfo[]> {
   const first = unique(await storage.list(prefix), prefix, operation);
   const second = unique(await storage.list(prefix), prefix, operation);
   const lost = [...first.keys()].filter((name) => !second.has(name));
   const gained = exclusive ? [...second.keys()].filter((name) => !first.has(name)) : [];
-  const resized = [...first.values()].filter((o) => second.has(o.name) && second.get(o.name)!.size !== o.size).map((o) => o.name);
+  const resized = [...first.values()]
+    .filter((o) => second.has(o.name) && second.get(o.name)!.size !== o.size)
+    .map((o) => o.name);
   const odd = [...lost, ...gained, ...resized];
   if (odd.length > 0) {
-    const parts = [describe(lost, 'missing from the second'), describe(gained, 'only in the second'), describe(resized, 'with another size')].filter(Boolean);
-    throw new LifeboatError(ErrorCode.Refused, `${operation} refused: two listings of ${prefix} disagree (${parts.join('; ')}); nothing was deleted`, {
-      hint: 'the storage returns incomplete listings, so no deletion can be trusted; check the endpoint or server, then run `lifeboat check` and try again',
-      context: { prefix, lost, gained, resized },
-    });
+    const parts = [
+      describe(lost, 'missing from the second'),
+      describe(gained, 'only in the second'),
+      describe(resized, 'with another size'),
+    ].filter(Boolean);
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `${operation} refused: two listings of ${prefix} disagree (${parts.join('; ')}); nothing was deleted`,
+      {
+        hint: 'the storage returns incomplete listings, so no deletion can be trusted; check the endpoint or server, then run `lifeboat check` and try again',
+        context: { prefix, lost, gained, resized },
+      },
+    );
   }
   return [...second.values()];
 }
@@ -36,10 +51,14 @@ function unique(list: ObjectInfo[], prefix: string, operation: string): Map<stri
   for (const o of list) {
     const seen = out.get(o.name);
     if (seen && seen.size !== o.size) {
-      throw new LifeboatError(ErrorCode.Refused, `${operation} refused: the listing of ${prefix} names ${o.name} twice, with sizes ${seen.size} and ${o.size}; nothing was deleted`, {
-        hint: 'the storage returns inconsistent listings, so no deletion can be trusted; check the endpoint or server, then run `lifeboat check` and try again',
-        context: { prefix, object: o.name },
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        `${operation} refused: the listing of ${prefix} names ${o.name} twice, with sizes ${seen.size} and ${o.size}; nothing was deleted`,
+        {
+          hint: 'the storage returns inconsistent listings, so no deletion can be trusted; check the endpoint or server, then run `lifeboat check` and try again',
+          context: { prefix, object: o.name },
+        },
+      );
     }
     out.set(o.name, o);
   }

@@ -28,10 +28,17 @@ const FILE = 'known-damage.json';
 export async function readKnownDamage(cache: ObjectCache | undefined): Promise<DamagedCopy[]> {
   if (!cache) return [];
   try {
-    const parsed = JSON.parse(await readFile(path.join(cache.dir, FILE), 'utf8')) as { version?: number; copies?: unknown };
+    const parsed = JSON.parse(await readFile(path.join(cache.dir, FILE), 'utf8')) as {
+      version?: number;
+      copies?: unknown;
+    };
     if (parsed.version !== 1 || !Array.isArray(parsed.copies)) return [];
     return parsed.copies.filter(
-      (c): c is DamagedCopy => !!c && typeof c === 'object' && /^[0-9a-f]{64}$/.test(String((c as DamagedCopy).blob)) && /^[0-9a-f]{64}$/.test(String((c as DamagedCopy).pack)),
+      (c): c is DamagedCopy =>
+        !!c &&
+        typeof c === 'object' &&
+        /^[0-9a-f]{64}$/.test(String((c as DamagedCopy).blob)) &&
+        /^[0-9a-f]{64}$/.test(String((c as DamagedCopy).pack)),
     );
   } catch {
     return []; // absent or unreadable: nothing known
@@ -50,7 +57,12 @@ export async function applyKnownDamage(cache: ObjectCache | undefined, index: Ma
  * whatever was known about those packs (a pack read whole and found intact is
  * forgotten); what is known about other packs is kept.
  */
-export async function recordKnownDamage(cache: ObjectCache | undefined, packsRead: Iterable<string>, found: Array<{ blob: string; pack: string }>, now = new Date()): Promise<void> {
+export async function recordKnownDamage(
+  cache: ObjectCache | undefined,
+  packsRead: Iterable<string>,
+  found: Array<{ blob: string; pack: string }>,
+  now = new Date(),
+): Promise<void> {
   if (!cache) return;
   const read = new Set(packsRead);
   const kept = (await readKnownDamage(cache)).filter((c) => !read.has(c.pack));

@@ -10,10 +10,15 @@ import { Repository } from './repository.js';
 describe('waiting for a conflicting lock', () => {
   it('fails at once by default, and with lockWaitMs takes the lock once the holder releases it', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-lockwait-'));
-    const holder = await Repository.init(await openStorage(path.join(dir, 'repo'), { create: true }), Buffer.from('pw'));
+    const holder = await Repository.init(
+      await openStorage(path.join(dir, 'repo'), { create: true }),
+      Buffer.from('pw'),
+    );
     const credentials = { kind: 'password' as const, password: Buffer.from('pw'), source: 'test' };
     const impatient = await Repository.open(await openStorage(path.join(dir, 'repo')), credentials);
-    const patient = await Repository.open(await openStorage(path.join(dir, 'repo')), credentials, { lockWaitMs: 20_000 });
+    const patient = await Repository.open(await openStorage(path.join(dir, 'repo')), credentials, {
+      lockWaitMs: 20_000,
+    });
     const exclusive = await holder.lock(true, 'prune sweep');
     await expectCode(impatient.lock(false, 'backup'), ErrorCode.Locked);
     const started = Date.now();

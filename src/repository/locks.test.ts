@@ -73,7 +73,9 @@ async function deadPid(): Promise<number> {
 
 describe('repository locks', () => {
   it('refuses a lock when the listing of locks/ does not show the lock just written (a short listing)', async () => {
-    const short = new FaultyStorage(storage, (op, name) => (op === 'list' && name === 'locks/' ? { kind: 'filter-list', keep: () => false } : undefined));
+    const short = new FaultyStorage(storage, (op, name) =>
+      op === 'list' && name === 'locks/' ? { kind: 'filter-list', keep: () => false } : undefined,
+    );
     await expectRejectsCode(acquireLock(short, key, true, 'prune', timing), ErrorCode.Storage);
     expect([...objects.keys()].filter((n) => n.startsWith('locks/'))).toEqual([]);
   });
@@ -82,7 +84,9 @@ describe('repository locks', () => {
     const backup = await take(false);
     let lists = 0;
     const flaky = new FaultyStorage(storage, (op, name) =>
-      op === 'list' && name === 'locks/' && ++lists === 1 ? { kind: 'filter-list', keep: (o) => o.name !== backup.objectName } : undefined,
+      op === 'list' && name === 'locks/' && ++lists === 1
+        ? { kind: 'filter-list', keep: (o) => o.name !== backup.objectName }
+        : undefined,
     );
     await expectRejectsCode(acquireLock(flaky, key, true, 'prune', timing), ErrorCode.Locked);
   });
@@ -91,7 +95,13 @@ describe('repository locks', () => {
     const h = await take(false, 'backup');
     expect(lockNames()).toEqual([h.objectName]);
     const record = JSON.parse(open(key, 'lock', objects.get(h.objectName)!).toString()) as LockRecord;
-    expect(record).toMatchObject({ host: os.hostname(), pid: process.pid, exclusive: false, purpose: 'backup', time: new Date(T0).toISOString() });
+    expect(record).toMatchObject({
+      host: os.hostname(),
+      pid: process.pid,
+      exclusive: false,
+      purpose: 'backup',
+      time: new Date(T0).toISOString(),
+    });
     // Not readable without the key.
     expect(objects.get(h.objectName)!.toString('latin1')).not.toContain('backup');
   });
@@ -177,7 +187,12 @@ describe('repository locks', () => {
   it('a fresh lock of a dead process on this host is stale and removed', async () => {
     const pid = await deadPid();
     const dead = await plant({ exclusive: true, pid });
-    expect(isStale({ host: os.hostname(), pid, username: 'x', time: new Date(clock).toISOString(), exclusive: true, purpose: 'p' }, timing)).toBe(true);
+    expect(
+      isStale(
+        { host: os.hostname(), pid, username: 'x', time: new Date(clock).toISOString(), exclusive: true, purpose: 'p' },
+        timing,
+      ),
+    ).toBe(true);
     const h = await take(true);
     expect(objects.has(dead)).toBe(false);
     expect(lockNames()).toEqual([h.objectName]);
@@ -272,7 +287,10 @@ describe('repository locks', () => {
     // SystemError ERR_SYSTEM_ERROR (uv_os_get_passwd returned ENOENT). key-slot.ts already falls
     // back for this case; a backup must not fail just because the lock record wants a user name.
     vi.spyOn(os, 'userInfo').mockImplementation(() => {
-      throw Object.assign(new Error('A system error occurred: uv_os_get_passwd returned ENOENT (no such file or directory)'), { code: 'ERR_SYSTEM_ERROR' });
+      throw Object.assign(
+        new Error('A system error occurred: uv_os_get_passwd returned ENOENT (no such file or directory)'),
+        { code: 'ERR_SYSTEM_ERROR' },
+      );
     });
     const h = await take(false);
     expect(lockNames()).toEqual([h.objectName]);

@@ -132,7 +132,10 @@ function lockLost(why: string): LifeboatError {
   });
 }
 
-export async function readLocks(storage: Storage, key: Buffer): Promise<Array<{ name: string; record: LockRecord | undefined }>> {
+export async function readLocks(
+  storage: Storage,
+  key: Buffer,
+): Promise<Array<{ name: string; record: LockRecord | undefined }>> {
   const objects = await storage.list('locks/');
   return Promise.all(
     objects.map(async (o) => {
@@ -182,10 +185,14 @@ export async function acquireLock(
     const listed = await readLocks(storage, key);
     // A listing that lacks the lock just written is short: it cannot prove that no other lock conflicts.
     if (!listed.some((l) => l.name === name)) {
-      throw new LifeboatError(ErrorCode.Storage, `the listing of locks/ does not show the lock just written (${name}); the storage lists objects incompletely`, {
-        hint: 'check the storage endpoint or server; no lock can be trusted while its listings are short',
-        retryable: true,
-      });
+      throw new LifeboatError(
+        ErrorCode.Storage,
+        `the listing of locks/ does not show the lock just written (${name}); the storage lists objects incompletely`,
+        {
+          hint: 'check the storage endpoint or server; no lock can be trusted while its listings are short',
+          retryable: true,
+        },
+      );
     }
     // An exclusive lock guards deletions: a holder seen by either of two listings counts.
     const others = exclusive ? unionByName(listed, await readLocks(storage, key)) : listed;
@@ -198,11 +205,15 @@ export async function acquireLock(
       }
       if (exclusive || other.record.exclusive) {
         const o = other.record;
-        throw new LifeboatError(ErrorCode.Locked, `the repository is locked by ${o.purpose} (pid ${o.pid} on ${o.host} since ${o.time})`, {
-          hint: 'wait for it to finish; a lock of a dead process is cleared automatically',
-          retryable: true,
-          context: { holder: { host: o.host, pid: o.pid, purpose: o.purpose, exclusive: o.exclusive, time: o.time } },
-        });
+        throw new LifeboatError(
+          ErrorCode.Locked,
+          `the repository is locked by ${o.purpose} (pid ${o.pid} on ${o.host} since ${o.time})`,
+          {
+            hint: 'wait for it to finish; a lock of a dead process is cleared automatically',
+            retryable: true,
+            context: { holder: { host: o.host, pid: o.pid, purpose: o.purpose, exclusive: o.exclusive, time: o.time } },
+          },
+        );
       }
     }
   } catch (err) {

@@ -58,7 +58,11 @@ export function missingBlob(id: Buffer): LifeboatError {
 
 /** The error for a blob that a worker could not open (authentication, decompression, id check). */
 export function damagedBlob(loc: BlobLocation, reason: string): LifeboatError {
-  return new LifeboatError(ErrorCode.Corrupt, `blob ${loc.id.toString('hex').slice(0, 12)} in pack ${loc.packId.slice(0, 12)}: ${reason}`, { context: { pack: loc.packId } });
+  return new LifeboatError(
+    ErrorCode.Corrupt,
+    `blob ${loc.id.toString('hex').slice(0, 12)} in pack ${loc.packId.slice(0, 12)}: ${reason}`,
+    { context: { pack: loc.packId } },
+  );
 }
 
 /** What `readRanges` needs of the repository. */
@@ -128,7 +132,8 @@ export async function readRanges(
       return;
     }
     const damaged = await use(range, bytes, range.again === true);
-    if (damaged?.length && !range.again) queue.push(...planRanges(damaged, options.maxRange).map((r) => ({ ...r, again: true })));
+    if (damaged?.length && !range.again)
+      queue.push(...planRanges(damaged, options.maxRange).map((r) => ({ ...r, again: true })));
   };
   const worker = async (): Promise<void> => {
     for (let range = queue.shift(); range && !stopped; range = queue.shift()) {

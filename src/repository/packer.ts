@@ -56,7 +56,10 @@ export class Packer {
     let builder = this.builders.get(type);
     if (!builder) {
       // Room for a full pack, its last blob (up to a maximum chunk past packSize) and its header.
-      builder = new PackBuilder(type, this.spare.pop() ?? Buffer.allocUnsafeSlow(this.options.packSize + 2 * 1024 * 1024));
+      builder = new PackBuilder(
+        type,
+        this.spare.pop() ?? Buffer.allocUnsafeSlow(this.options.packSize + 2 * 1024 * 1024),
+      );
       this.builders.set(type, builder);
     }
     builder.add(id, sealed, rawLength);

@@ -11,7 +11,11 @@ import { Repository } from './repository.js';
 import { expectRejectsCode, rejection } from './testing/helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
-const pw = (p: string, source = 'LIFEBOAT_PASSWORD'): Credentials => ({ kind: 'password', password: Buffer.from(p), source });
+const pw = (p: string, source = 'LIFEBOAT_PASSWORD'): Credentials => ({
+  kind: 'password',
+  password: Buffer.from(p),
+  source,
+});
 
 /** A fresh storage over a deep copy of `objects` (so tests can damage it freely). */
 function cloneStorage(objects: Map<string, Buffer>): { storage: MemoryStorage; objects: Map<string, Buffer> } {
@@ -66,7 +70,10 @@ describe('Repository: init and open', () => {
   });
 
   it('a wrong password → wrong_password', async () => {
-    const err = await expectRejectsCode(Repository.open(cloneStorage(base).storage, pw('correct horse battery stapler')), ErrorCode.WrongPassword);
+    const err = await expectRejectsCode(
+      Repository.open(cloneStorage(base).storage, pw('correct horse battery stapler')),
+      ErrorCode.WrongPassword,
+    );
     expect(err.hint).toContain('LIFEBOAT_PASSWORD');
   });
 
@@ -76,7 +83,10 @@ describe('Repository: init and open', () => {
 
   it('open of an empty storage → repository_not_found', async () => {
     await expectRejectsCode(Repository.open(new MemoryStorage(), pw(PASSWORD)), ErrorCode.RepositoryNotFound);
-    await expectRejectsCode(Repository.open(new MemoryStorage(), { kind: 'key-file', path: path.join(dir, 'nope') }), ErrorCode.RepositoryNotFound);
+    await expectRejectsCode(
+      Repository.open(new MemoryStorage(), { kind: 'key-file', path: path.join(dir, 'nope') }),
+      ErrorCode.RepositoryNotFound,
+    );
   });
 
   it('storage with keys but no config is not a repository', async () => {
@@ -97,7 +107,10 @@ describe('Repository: init and open', () => {
     const objects = new Map<string, Buffer>();
     await expectRejectsCode(Repository.init(new MemoryStorage(objects), Buffer.alloc(0)), ErrorCode.NoPassword);
     expect(objects.size).toBe(0);
-    await expectRejectsCode(Repository.init(new MemoryStorage(objects), Buffer.from('pw'), { chunker: { min: 10, avg: 1000, max: 10 } }), ErrorCode.Usage);
+    await expectRejectsCode(
+      Repository.init(new MemoryStorage(objects), Buffer.from('pw'), { chunker: { min: 10, avg: 1000, max: 10 } }),
+      ErrorCode.Usage,
+    );
     expect(objects.size).toBe(0);
   });
 
@@ -106,14 +119,35 @@ describe('Repository: init and open', () => {
       ['junk bytes', () => randomBytes(100)],
       ['empty', () => Buffer.alloc(0)],
       ['truncated JSON', (slot: Buffer) => slot.subarray(0, slot.length >> 1)],
-      ['a flipped byte in the sealed secret', (slot: Buffer) => {
-        const parsed = JSON.parse(slot.toString()) as { sealed: string };
-        const sealed = Buffer.from(parsed.sealed, 'base64');
-        sealed[10] = sealed[10]! ^ 0x40;
-        return Buffer.from(JSON.stringify({ ...parsed, sealed: sealed.toString('base64') }));
-      }],
-      ['another salt', (slot: Buffer) => Buffer.from(JSON.stringify({ ...JSON.parse(slot.toString()), kdf: { ...JSON.parse(slot.toString()).kdf, salt: randomBytes(32).toString('base64') } }))],
-      ['absurd kdf parameters', (slot: Buffer) => Buffer.from(JSON.stringify({ ...JSON.parse(slot.toString()), kdf: { algorithm: 'scrypt', N: 3, r: 8, p: 1, salt: '' } }))],
+      [
+        'a flipped byte in the sealed secret',
+        (slot: Buffer) => {
+          const parsed = JSON.parse(slot.toString()) as { sealed: string };
+          const sealed = Buffer.from(parsed.sealed, 'base64');
+          sealed[10] = sealed[10]! ^ 0x40;
+          return Buffer.from(JSON.stringify({ ...parsed, sealed: sealed.toString('base64') }));
+        },
+      ],
+      [
+        'another salt',
+        (slot: Buffer) =>
+          Buffer.from(
+            JSON.stringify({
+              ...JSON.parse(slot.toString()),
+              kdf: { ...JSON.parse(slot.toString()).kdf, salt: randomBytes(32).toString('base64') },
+            }),
+          ),
+      ],
+      [
+        'absurd kdf parameters',
+        (slot: Buffer) =>
+          Buffer.from(
+            JSON.stringify({
+              ...JSON.parse(slot.toString()),
+              kdf: { algorithm: 'scrypt', N: 3, r: 8, p: 1, salt: '' },
+            }),
+          ),
+      ],
     ])('the only key garbled (%s) → wrong_password, never corrupt', async (_name, garble) => {
       const { storage, objects } = cloneStorage(base);
       const [name] = keyNames(objects);
@@ -125,7 +159,10 @@ describe('Repository: init and open', () => {
     it('a garbled extra key does not stop the good key from opening', async () => {
       const { storage, objects } = cloneStorage(base);
       // Listed first (Map order), so open must skip it.
-      const reordered = new Map<string, Buffer>([[`keys/${'0'.repeat(64)}`, Buffer.from('{"version":1,"kdf":"junk"}')], ...objects]);
+      const reordered = new Map<string, Buffer>([
+        [`keys/${'0'.repeat(64)}`, Buffer.from('{"version":1,"kdf":"junk"}')],
+        ...objects,
+      ]);
       objects.clear();
       for (const [k, v] of reordered) objects.set(k, v);
       const repo = await Repository.open(storage, pw(PASSWORD));
@@ -247,20 +284,32 @@ describe('Repository: recovery key', () => {
     const other = await Repository.init(new MemoryStorage(otherObjects), Buffer.from('other'));
     const file = path.join(dir, 'other.txt');
     await writeFile(file, renderRecoveryKey(other.id, other.keys.master));
-    await expectRejectsCode(Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: file }), ErrorCode.WrongPassword);
+    await expectRejectsCode(
+      Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: file }),
+      ErrorCode.WrongPassword,
+    );
   });
 
   it('a random secret, a typo, or an unreadable key file are key errors', async () => {
     const random = path.join(dir, 'random.txt');
     await writeFile(random, encodeRecoveryKey(randomBytes(32)));
-    await expectRejectsCode(Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: random }), ErrorCode.WrongPassword);
+    await expectRejectsCode(
+      Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: random }),
+      ErrorCode.WrongPassword,
+    );
 
     const typo = path.join(dir, 'typo.txt');
     const key = encodeRecoveryKey(baseRepo.keys.master);
     await writeFile(typo, (key[0] === 'A' ? 'B' : 'A') + key.slice(1));
-    await expectRejectsCode(Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: typo }), ErrorCode.WrongPassword);
+    await expectRejectsCode(
+      Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: typo }),
+      ErrorCode.WrongPassword,
+    );
 
-    await expectRejectsCode(Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: path.join(dir, 'missing.txt') }), ErrorCode.NoPassword);
+    await expectRejectsCode(
+      Repository.open(cloneStorage(base).storage, { kind: 'key-file', path: path.join(dir, 'missing.txt') }),
+      ErrorCode.NoPassword,
+    );
   });
 });
 
@@ -335,7 +384,16 @@ describe('Repository: sealed objects', () => {
       paths: ['/x'],
       tags: [],
       tree: 'ab'.repeat(32),
-      summary: { files: 0, dirs: 0, bytes: 0, filesRead: 0, addedBytes: 0, addedStoredBytes: 0, durationMs: 0, errors: 0 },
+      summary: {
+        files: 0,
+        dirs: 0,
+        bytes: 0,
+        filesRead: 0,
+        addedBytes: 0,
+        addedStoredBytes: 0,
+        durationMs: 0,
+        errors: 0,
+      },
       program: 'test',
       metadata: {},
     });

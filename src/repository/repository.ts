@@ -1,15 +1,48 @@
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
-import { openBlob, sealVerified, BlobType, blobIdFromHex, type BlobId, type BlobLocation, BlobCompressor, decodeIndexFile, encodeIndexFile, type IndexedPack } from './format/index.js';
+import {
+  openBlob,
+  sealVerified,
+  BlobType,
+  blobIdFromHex,
+  type BlobId,
+  type BlobLocation,
+  BlobCompressor,
+  decodeIndexFile,
+  encodeIndexFile,
+  type IndexedPack,
+} from './format/index.js';
 import { ObjectCache, readThrough, type CacheUse } from './cache.js';
 import { applyKnownDamage } from './known-damage.js';
 import { Chunker, gearTable, type ChunkerParams } from './chunking/index.js';
-import { blobId, deriveRepositoryKeys, newMasterSecret, open, seal, type ObjectKind, type RepositoryKeys, type Credentials, createKeySlot, parseKeySlot, unlock } from './crypto/index.js';
+import {
+  blobId,
+  deriveRepositoryKeys,
+  newMasterSecret,
+  open,
+  seal,
+  type ObjectKind,
+  type RepositoryKeys,
+  type Credentials,
+  createKeySlot,
+  parseKeySlot,
+  unlock,
+} from './crypto/index.js';
 import { packObjectName, randomId, sha256Hex } from './ids.js';
 import { IndexFiles, type IndexProblem, MasterIndex } from './index/index.js';
 import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { missingBlob, readRanges, type RangeReadOptions, type RangeUse } from './pack-ranges.js';
-import { newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig, parseSnapshot, type Snapshot, type SnapshotEntry, decodeTree, encodeTree, type Tree } from './format/index.js';
+import {
+  newRepositoryConfig,
+  parseRepositoryConfig,
+  type RepositoryConfig,
+  parseSnapshot,
+  type Snapshot,
+  type SnapshotEntry,
+  decodeTree,
+  encodeTree,
+  type Tree,
+} from './format/index.js';
 import { BlobWorkerPool } from './workers/index.js';
 import { withWriteSession, type BlobWriter, type WriteSessionResult, type WriterOptions } from './write-session.js';
 import { mapLimit } from '../util/map-limit.js';
@@ -78,7 +111,10 @@ export class Repository {
     this.index = sharesIndex && viewOf ? viewOf.index : new MasterIndex();
     this.compressor = new BlobCompressor(config.compression.level);
     this.chunker = new Chunker(config.chunker, gearTable(keys.chunker));
-    this.indexFiles = sharesIndex && viewOf ? viewOf.indexFiles : new IndexFiles(storage, async (name) => decodeIndexFile(await this.readObject(name, 'index')), this.index);
+    this.indexFiles =
+      sharesIndex && viewOf
+        ? viewOf.indexFiles
+        : new IndexFiles(storage, async (name) => decodeIndexFile(await this.readObject(name, 'index')), this.index);
   }
 
   get id(): string {
@@ -109,7 +145,14 @@ export class Repository {
     // The key first, the config last: a repository exists once its config does.
     await storage.put(keyName, Buffer.from(JSON.stringify(slot, null, 2)));
     await storage.put('config', seal(keys.encryption, 'config', Buffer.from(JSON.stringify(config))));
-    return new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
+    return new Repository(
+      storage,
+      keys,
+      config,
+      cacheFor(options, config.id),
+      keyName,
+      options.lockTiming ?? DEFAULT_LOCK_TIMING,
+    );
   }
 
   static async open(storage: Storage, credentials: Credentials, options: OpenOptions = {}): Promise<Repository> {
@@ -145,21 +188,36 @@ export class Repository {
         }
       }
       const config = parseRepositoryConfig(plain);
-      const repo = new Repository(storage, keys, config, cacheFor(options, config.id), keyName, options.lockTiming ?? DEFAULT_LOCK_TIMING);
+      const repo = new Repository(
+        storage,
+        keys,
+        config,
+        cacheFor(options, config.id),
+        keyName,
+        options.lockTiming ?? DEFAULT_LOCK_TIMING,
+      );
       repo.lockWaitMs = options.lockWaitMs ?? 0;
       return repo;
     }
     if (credentials.kind === 'key-file') {
-      throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', { hint: 'check that it belongs to this repository' });
+      throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', {
+        hint: 'check that it belongs to this repository',
+      });
     }
     // The password opened a key, so it is right: the config itself does not authenticate.
     if (lastError) {
-      throw new LifeboatError(ErrorCode.Corrupt, 'the repository config failed authentication: it is damaged, or the key that opened belongs to another repository', {
-        hint: 'run `lifeboat check`; the data can still be read with a recovery key only if the config is intact',
-        cause: lastError,
-      });
+      throw new LifeboatError(
+        ErrorCode.Corrupt,
+        'the repository config failed authentication: it is damaged, or the key that opened belongs to another repository',
+        {
+          hint: 'run `lifeboat check`; the data can still be read with a recovery key only if the config is intact',
+          cause: lastError,
+        },
+      );
     }
-    throw new LifeboatError(ErrorCode.WrongPassword, 'wrong password', { hint: `check ${credentials.kind === 'password' ? credentials.source : 'the key'}; a recovery key file can be used with --key-file` });
+    throw new LifeboatError(ErrorCode.WrongPassword, 'wrong password', {
+      hint: `check ${credentials.kind === 'password' ? credentials.source : 'the key'}; a recovery key file can be used with --key-file`,
+    });
   }
 
   /**
@@ -174,7 +232,17 @@ export class Repository {
    */
   readingFromStorage(index: 'fresh' | 'shared' = 'fresh'): Repository {
     const base = this.viewOf ?? this;
-    const view = new Repository(this.storage, this.keys, this.config, this.cache, this.keyName, this.lockTiming, 'storage', base, index === 'shared' && base === this);
+    const view = new Repository(
+      this.storage,
+      this.keys,
+      this.config,
+      this.cache,
+      this.keyName,
+      this.lockTiming,
+      'storage',
+      base,
+      index === 'shared' && base === this,
+    );
     view.lockWaitMs = this.lockWaitMs;
     return view;
   }
@@ -265,7 +333,11 @@ export class Repository {
    * Run `fn` with a write session (write-session.ts): the one way blobs are
    * stored. `purpose` names the session (`backup`, `copy`, `repack`, …).
    */
-  withWriter<T>(purpose: string, fn: (writer: BlobWriter) => Promise<T>, options?: WriterOptions): Promise<WriteSessionResult<T>> {
+  withWriter<T>(
+    purpose: string,
+    fn: (writer: BlobWriter) => Promise<T>,
+    options?: WriterOptions,
+  ): Promise<WriteSessionResult<T>> {
     return withWriteSession(this, purpose, fn, options);
   }
 
@@ -299,7 +371,10 @@ export class Repository {
     const name = packObjectName(packId);
     if (type === BlobType.Tree) {
       const pack = await this.treePack(packId);
-      if (offset + length > pack.length) throw new LifeboatError(ErrorCode.Corrupt, `pack ${packId.slice(0, 12)} is shorter than the index says`, { context: { pack: packId } });
+      if (offset + length > pack.length)
+        throw new LifeboatError(ErrorCode.Corrupt, `pack ${packId.slice(0, 12)} is shorter than the index says`, {
+          context: { pack: packId },
+        });
       return pack.subarray(offset, offset + length);
     }
     return this.storage.getRange(name, offset, length);
@@ -362,7 +437,12 @@ export class Repository {
   }
 
   /** Read many blobs in pack ranges, following blobs whose pack has gone (`readRanges`). */
-  readRanges(locations: BlobLocation[], options: RangeReadOptions, use: RangeUse, fail: (blob: BlobLocation, err: LifeboatError) => void): Promise<void> {
+  readRanges(
+    locations: BlobLocation[],
+    options: RangeReadOptions,
+    use: RangeUse,
+    fail: (blob: BlobLocation, err: LifeboatError) => void,
+  ): Promise<void> {
     return readRanges(this, locations, options, use, fail);
   }
 
@@ -467,14 +547,34 @@ export class Repository {
 
   // ---- keys
 
-  async listKeys(): Promise<Array<{ name: string; id: string; createdAt?: string; host?: string; username?: string; label?: string; current: boolean; readable: boolean }>> {
+  async listKeys(): Promise<
+    Array<{
+      name: string;
+      id: string;
+      createdAt?: string;
+      host?: string;
+      username?: string;
+      label?: string;
+      current: boolean;
+      readable: boolean;
+    }>
+  > {
     const objects = await this.storage.list('keys/');
     return Promise.all(
       objects.map(async (o) => {
         const id = o.name.slice('keys/'.length);
         try {
           const slot = parseKeySlot(await this.storage.get(o.name), id);
-          return { name: o.name, id, createdAt: slot.createdAt, host: slot.host, username: slot.username, label: slot.label, current: o.name === this.keyName, readable: true };
+          return {
+            name: o.name,
+            id,
+            createdAt: slot.createdAt,
+            host: slot.host,
+            username: slot.username,
+            label: slot.label,
+            current: o.name === this.keyName,
+            readable: true,
+          };
         } catch {
           return { name: o.name, id, current: o.name === this.keyName, readable: false };
         }
@@ -494,16 +594,24 @@ export class Repository {
     const keys = await this.listKeys();
     const matches = keys.filter((k) => k.id.startsWith(ref));
     if (matches.length !== 1) {
-      throw new LifeboatError(matches.length ? ErrorCode.Usage : ErrorCode.NotFound, matches.length ? `${ref} matches ${matches.length} keys` : `no key has an id starting with ${ref}`, {
-        hint: 'list keys with `lifeboat key list`',
-      });
+      throw new LifeboatError(
+        matches.length ? ErrorCode.Usage : ErrorCode.NotFound,
+        matches.length ? `${ref} matches ${matches.length} keys` : `no key has an id starting with ${ref}`,
+        {
+          hint: 'list keys with `lifeboat key list`',
+        },
+      );
     }
     const target = matches[0]!;
     const others = keys.filter((k) => k.readable && k.id !== target.id);
     if (others.length === 0) {
-      throw new LifeboatError(ErrorCode.Refused, 'refusing to remove the last key: the repository would be unreadable forever', {
-        hint: 'add another key first with `lifeboat key add`',
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        'refusing to remove the last key: the repository would be unreadable forever',
+        {
+          hint: 'add another key first with `lifeboat key add`',
+        },
+      );
     }
     await this.storage.remove(target.name);
     return target.id;

@@ -17,7 +17,11 @@ export interface IntactWalk {
  * Whether the trees come from storage or the local cache is the caller's
  * choice of `repo` (see `readingFromStorage`).
  */
-export async function walkSnapshotIntact(repo: Repository, root: string, onProblem: (problem: string) => 'stop' | void = () => 'stop'): Promise<IntactWalk> {
+export async function walkSnapshotIntact(
+  repo: Repository,
+  root: string,
+  onProblem: (problem: string) => 'stop' | void = () => 'stop',
+): Promise<IntactWalk> {
   const packs = new Set<string>();
   let intact = true;
   const problem = (p: string): boolean => {

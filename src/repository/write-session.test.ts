@@ -15,7 +15,9 @@ let repo: Repository;
 
 beforeAll(async () => {
   objects = new Map();
-  repo = await Repository.init(new MemoryStorage(objects), Buffer.from('write-session-test-password'), { packSize: PACK_SIZE });
+  repo = await Repository.init(new MemoryStorage(objects), Buffer.from('write-session-test-password'), {
+    packSize: PACK_SIZE,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -42,7 +44,9 @@ function stored(): { indexed: Set<string>; packs: Set<string>; indexFiles: numbe
     indexFiles++;
     for (const p of decodeIndexFile(open(repo.keys.encryption, 'index', sealed)).packs) indexed.add(p.id);
   }
-  const packs = new Set([...objects.keys()].filter((n) => n.startsWith('data/')).map((n) => n.slice(n.lastIndexOf('/') + 1)));
+  const packs = new Set(
+    [...objects.keys()].filter((n) => n.startsWith('data/')).map((n) => n.slice(n.lastIndexOf('/') + 1)),
+  );
   return { indexed, packs, indexFiles };
 }
 
@@ -90,7 +94,9 @@ describe('Repository.withWriter', () => {
   });
 
   it('stores a tree once and gives its id in hex', async () => {
-    const tree = { nodes: [{ name: 'f', type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtimeNs: '0', size: 0, content: [] }] };
+    const tree = {
+      nodes: [{ name: 'f', type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtimeNs: '0', size: 0, content: [] }],
+    };
     const { value } = await repo.withWriter('test', async (writer) => {
       const id = await writer.saveTree(tree);
       expect(writer.has(repo.blobIdOf(repo.encodeTree(tree)))).toBe(true);
@@ -173,7 +179,10 @@ describe('Repository.withWriter', () => {
   });
 
   it('runs two sessions at once, each indexing its own packs', async () => {
-    const [a, b] = await Promise.all([repo.withWriter('backup', (w) => saveRandom(w, 6)), repo.withWriter('copy', (w) => saveRandom(w, 6))]);
+    const [a, b] = await Promise.all([
+      repo.withWriter('backup', (w) => saveRandom(w, 6)),
+      repo.withWriter('copy', (w) => saveRandom(w, 6)),
+    ]);
     const packsA = new Set(a.packs.map((p) => p.id));
     for (const p of b.packs) expect(packsA.has(p.id)).toBe(false);
     const view = await freshView();

@@ -86,7 +86,12 @@ export interface WriteSessionResult<T> {
 }
 
 /** Run `fn` with a write session on `repo`; see the module comment. */
-export async function withWriteSession<T>(repo: WriteTarget, purpose: string, fn: (writer: BlobWriter) => Promise<T>, options: WriterOptions = {}): Promise<WriteSessionResult<T>> {
+export async function withWriteSession<T>(
+  repo: WriteTarget,
+  purpose: string,
+  fn: (writer: BlobWriter) => Promise<T>,
+  options: WriterOptions = {},
+): Promise<WriteSessionResult<T>> {
   const session = new WriteSession(repo, purpose, options);
   let value: T;
   try {

@@ -36,7 +36,12 @@ export async function fetchBlobs(repo: Repository, ids: Iterable<BlobId>): Promi
     { concurrency: 4 },
     async (range, bytes, lastTry) => {
       // Authenticated by the AEAD (bound to the blob id), then re-hashed against the id in the worker.
-      const items = range.blobs.map((b) => ({ id: b.id, offset: b.offset - range.offset, length: b.length, rawLength: b.rawLength }));
+      const items = range.blobs.map((b) => ({
+        id: b.id,
+        offset: b.offset - range.offset,
+        length: b.length,
+        rawLength: b.rawLength,
+      }));
       const opened = await repo.pool.open(bytes, items);
       const again: BlobLocation[] = [];
       opened.forEach((r, i) => {

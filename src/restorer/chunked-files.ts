@@ -44,7 +44,11 @@ const BATCH_FILES = 128;
  * The files' chunks in batches of about BATCH_BYTES of content and at most
  * BATCH_FILES newly opened files, in plan order; a file may span batches.
  */
-function planBatches(repo: Repository, files: PlannedEntry[], dest: (p: string) => string): { jobs: FileJob[]; batches: Batch[] } {
+function planBatches(
+  repo: Repository,
+  files: PlannedEntry[],
+  dest: (p: string) => string,
+): { jobs: FileJob[]; batches: Batch[] } {
   const batches: Batch[] = [];
   let batch: Batch = { index: 0, opens: [], parts: [] };
   let batchBytes = 0;
@@ -56,7 +60,13 @@ function planBatches(repo: Repository, files: PlannedEntry[], dest: (p: string) 
   const jobs: FileJob[] = [];
   for (const entry of files) {
     if (batch.opens.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) next();
-    const job: FileJob = { entry, dest: dest(entry.path), ids: (entry.node.content ?? []).map(blobIdFromHex), written: 0, lastBatch: 0 };
+    const job: FileJob = {
+      entry,
+      dest: dest(entry.path),
+      ids: (entry.node.content ?? []).map(blobIdFromHex),
+      written: 0,
+      lastBatch: 0,
+    };
     jobs.push(job);
     batch.opens.push(job);
     let position = 0;
@@ -85,7 +95,14 @@ function planBatches(repo: Repository, files: PlannedEntry[], dest: (p: string) 
  * time; a file is finished (size checked, metadata set, closed) after the
  * batch holding its last chunk, or removed if any of its blobs failed.
  */
-export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[], target: RestoreTarget, owners: boolean, tally: RestoreTally, signal: AbortSignal | undefined): Promise<void> {
+export async function restoreChunkedFiles(
+  repo: Repository,
+  files: PlannedEntry[],
+  target: RestoreTarget,
+  owners: boolean,
+  tally: RestoreTally,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const { jobs, batches } = planBatches(repo, files, target.dest);
   const close = (job: FileJob) => {
     if (job.fd === undefined) return;
@@ -115,7 +132,8 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
     try {
       if (job.failed) throw new Error(job.failed);
       const expected = job.entry.node.size ?? 0;
-      if (job.written !== expected) throw new LifeboatError(ErrorCode.Corrupt, `content is ${job.written} bytes, the snapshot records ${expected}`);
+      if (job.written !== expected)
+        throw new LifeboatError(ErrorCode.Corrupt, `content is ${job.written} bytes, the snapshot records ${expected}`);
       applyMetadataToFd(job.fd!, job.entry.node, owners);
       close(job);
       tally.fileDone(expected);
@@ -157,7 +175,8 @@ export async function restoreChunkedFiles(repo: Repository, files: PlannedEntry[
       if (loc) locations.push(loc);
       else for (const { job } of t.at) failJob(job, missingBlob(t.id));
     }
-    const live = (b: BlobLocation) => targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.fd !== undefined);
+    const live = (b: BlobLocation) =>
+      targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.fd !== undefined);
     await repo.readRanges(
       locations,
       { concurrency: 4 },

@@ -19,7 +19,12 @@ export function byDepth(dirs: PlannedEntry[]): PlannedEntry[][] {
  * relative to its parent's descriptor; one whose parent was not made is skipped, never created
  * through whatever is at the parent's path.
  */
-export async function createDirectories(levels: PlannedEntry[][], target: RestoreTarget, tally: RestoreTally, signal?: AbortSignal): Promise<void> {
+export async function createDirectories(
+  levels: PlannedEntry[][],
+  target: RestoreTarget,
+  tally: RestoreTally,
+  signal?: AbortSignal,
+): Promise<void> {
   for (const level of levels) {
     // A tree of many directories stops at the first signal too, not only once the files begin.
     if (signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'restore interrupted');
@@ -36,7 +41,12 @@ export async function createDirectories(levels: PlannedEntry[][], target: Restor
  * (and a parent's mode is set only after its children's metadata); set through the directory's
  * own descriptor.
  */
-export async function applyDirectoryMetadata(levels: PlannedEntry[][], target: RestoreTarget, owners: boolean, tally: RestoreTally): Promise<void> {
+export async function applyDirectoryMetadata(
+  levels: PlannedEntry[][],
+  target: RestoreTarget,
+  owners: boolean,
+  tally: RestoreTally,
+): Promise<void> {
   for (const level of [...levels].reverse()) {
     for (const d of level) {
       await tally.attempt(d.path, async () => {

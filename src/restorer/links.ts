@@ -39,7 +39,12 @@ export function groupLinkedFiles(files: PlannedEntry[]): { primaries: PlannedEnt
 }
 
 /** Symlinks, created after every file so that nothing is written through them; whatever non-directory is at the path is replaced. */
-export async function restoreSymlinks(symlinks: PlannedEntry[], target: RestoreTarget, owners: boolean, tally: RestoreTally): Promise<void> {
+export async function restoreSymlinks(
+  symlinks: PlannedEntry[],
+  target: RestoreTarget,
+  owners: boolean,
+  tally: RestoreTally,
+): Promise<void> {
   for (const s of symlinks) {
     await tally.attempt(s.path, async () => {
       if (!target.parentMade(s.path)) return;
@@ -67,7 +72,8 @@ export async function linkNames(links: LinkedName[], target: RestoreTarget, tall
   const failed = tally.failedPaths();
   for (const { entry, to } of links) {
     await tally.attempt(entry.path, async () => {
-      if (failed.has(to.path)) throw new LifeboatError(ErrorCode.Failure, `not linked: ${to.path}, its other name, could not be restored`);
+      if (failed.has(to.path))
+        throw new LifeboatError(ErrorCode.Failure, `not linked: ${to.path}, its other name, could not be restored`);
       linkInTarget(target, to.path, entry.path);
       tally.fileDone(0);
     });
@@ -75,14 +81,20 @@ export async function linkNames(links: LinkedName[], target: RestoreTarget, tall
 }
 
 /** Legacy `hardlink` nodes: linked only to a file restored by this run at exactly their `target` path. */
-export async function restoreHardlinks(hardlinks: PlannedEntry[], files: PlannedEntry[], target: RestoreTarget, tally: RestoreTally): Promise<void> {
+export async function restoreHardlinks(
+  hardlinks: PlannedEntry[],
+  files: PlannedEntry[],
+  target: RestoreTarget,
+  tally: RestoreTally,
+): Promise<void> {
   const restoredFiles = new Set(files.map((f) => f.path));
   const failed = tally.failedPaths();
   for (const h of hardlinks) {
     await tally.attempt(h.path, async () => {
       const to = h.node.target ?? '';
       if (!target.parentMade(h.path)) return;
-      if (!restoredFiles.has(to) || failed.has(to)) throw new LifeboatError(ErrorCode.UnsafePath, `hardlink to ${to}, which is not a file restored by this run`);
+      if (!restoredFiles.has(to) || failed.has(to))
+        throw new LifeboatError(ErrorCode.UnsafePath, `hardlink to ${to}, which is not a file restored by this run`);
       linkInTarget(target, to, h.path);
     });
   }

@@ -33,7 +33,10 @@ export interface Selection {
 }
 
 function compile(patterns: string[] | undefined): Minimatch[] {
-  return (patterns ?? []).map((p) => new Minimatch(p.startsWith('/') || !p.includes('/') ? p : `/${p}`, { dot: true, matchBase: !p.includes('/') }));
+  return (patterns ?? []).map(
+    (p) =>
+      new Minimatch(p.startsWith('/') || !p.includes('/') ? p : `/${p}`, { dot: true, matchBase: !p.includes('/') }),
+  );
 }
 
 /** A path is selected when a pattern matches it or one of its ancestors. */
@@ -70,7 +73,10 @@ export async function planRestore(repo: Repository, rootTree: string, selection:
     for (const node of tree.nodes) {
       const shown = dirPath === '/' ? `/${String(node.name)}` : `${dirPath}/${String(node.name)}`;
       if (!isSafeName(node.name)) {
-        plan.refused.push({ path: shown, message: `unsafe name ${JSON.stringify(node.name)} refused: it could write outside the target` });
+        plan.refused.push({
+          path: shown,
+          message: `unsafe name ${JSON.stringify(node.name)} refused: it could write outside the target`,
+        });
         continue;
       }
       if (seen.has(node.name)) {
@@ -94,7 +100,10 @@ export async function planRestore(repo: Repository, rootTree: string, selection:
         } catch (err) {
           if (!isLifeboatError(err)) throw err;
           // Damage stays local: the directory is made, its unreadable content is named, the rest goes on.
-          plan.refused.push({ path: p, message: `the directory's contents cannot be read, nothing below it is restored: ${err.message}` });
+          plan.refused.push({
+            path: p,
+            message: `the directory's contents cannot be read, nothing below it is restored: ${err.message}`,
+          });
           inner = true;
         }
         if (!inner && !selected(p)) plan.dirs.splice(index, 1);

@@ -60,7 +60,8 @@ describe('a root restore racing a symlink swap by another user', () => {
     expect(process.getuid?.(), 'this test runs as root (the restore) and spawns the swapper as nobody').toBe(0);
     const src = path.join(base, 'src');
     await mkdir(path.join(src, 'home', 'shared', 'data'), { recursive: true });
-    for (let i = 0; i < FILES; i++) await writeFile(path.join(src, 'home', 'shared', 'data', `f${i}.txt`), `file ${i}\n`);
+    for (let i = 0; i < FILES; i++)
+      await writeFile(path.join(src, 'home', 'shared', 'data', `f${i}.txt`), `file ${i}\n`);
     const snap = (await backup(repo, { paths: [src], host: 'test' })).snapshot;
 
     const target = path.join(base, 'target');
@@ -74,7 +75,11 @@ describe('a root restore racing a symlink swap by another user', () => {
     await chown(shared, NOBODY, NOBODY);
 
     const victim = path.join(shared, 'data');
-    const swapper = spawn(process.execPath, ['-e', SWAPPER, victim, outside], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'inherit'] });
+    const swapper = spawn(process.execPath, ['-e', SWAPPER, victim, outside], {
+      uid: NOBODY,
+      gid: NOBODY,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let swaps = '';
     swapper.stdout!.setEncoding('utf8').on('data', (d: string) => (swaps += d));
     const exited = new Promise<void>((resolve) => swapper.on('close', () => resolve()));
@@ -85,11 +90,15 @@ describe('a root restore racing a symlink swap by another user', () => {
       await exited;
     }
 
-    expect(Number(swaps), 'the swap must have happened during the restore for this test to prove anything').toBeGreaterThan(0);
+    expect(
+      Number(swaps),
+      'the swap must have happened during the restore for this test to prove anything',
+    ).toBeGreaterThan(0);
     expect(await readdir(outside)).toEqual([]);
     // Every file went into the directory the restore made (wherever the other user moved it inside the target).
     let inside = 0;
-    for (const name of await readdir(shared)) if (name.startsWith('data.moved')) inside += (await readdir(path.join(shared, name))).length;
+    for (const name of await readdir(shared))
+      if (name.startsWith('data.moved')) inside += (await readdir(path.join(shared, name))).length;
     expect(inside).toBe(FILES);
   }, 180_000);
 });

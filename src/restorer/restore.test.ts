@@ -19,7 +19,9 @@ let repo: Repository;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-restore-'));
-  repo = await Repository.init(new MemoryStorage(), Buffer.from('restore-test-password'), { chunker: { min: 4096, avg: 16384, max: 65536 } });
+  repo = await Repository.init(new MemoryStorage(), Buffer.from('restore-test-password'), {
+    chunker: { min: 4096, avg: 16384, max: 65536 },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -38,9 +40,20 @@ describe('restore of files made of several blobs (written by the workers at thei
     };
     // 40 MiB with a repeated segment: spans two batches and repeats chunks within the file.
     const seg = bytes(1, 5 * 1024 * 1024);
-    await put('big.bin', Buffer.concat([seg, bytes(2, 12 * 1024 * 1024), seg, Buffer.alloc(9 * 1024 * 1024, 7), seg, bytes(3, 4 * 1024 * 1024 + 1)]));
+    await put(
+      'big.bin',
+      Buffer.concat([
+        seg,
+        bytes(2, 12 * 1024 * 1024),
+        seg,
+        Buffer.alloc(9 * 1024 * 1024, 7),
+        seg,
+        bytes(3, 4 * 1024 * 1024 + 1),
+      ]),
+    );
     // More multi-blob files than one batch opens, several sharing content with each other.
-    for (let i = 0; i < 300; i++) await put(`many/f${i}.bin`, i % 3 === 0 ? bytes(100, 20_000 + 4096) : bytes(200 + i, 20_000 + i * 97));
+    for (let i = 0; i < 300; i++)
+      await put(`many/f${i}.bin`, i % 3 === 0 ? bytes(100, 20_000 + 4096) : bytes(200 + i, 20_000 + i * 97));
     await put('empty', Buffer.alloc(0));
     await put('small.txt', Buffer.from('one blob\n'));
 
@@ -63,8 +76,14 @@ describe('restored times', () => {
     await writeFile(path.join(src, 'sub', 'many-blobs.bin'), bytes(9, 300_000));
     await symlink('one-blob.txt', path.join(src, 'sub', 'link'));
     // Nanosecond times a double of seconds cannot carry (Node's utimes rounds them to about a microsecond).
-    const times: Record<string, string> = { 'sub/one-blob.txt': '1700000000.123456789', 'sub/many-blobs.bin': '1600000000.987654321', 'sub/link': '1500000000.000000001', sub: '1650000000.555555555' };
-    for (const [rel, t] of Object.entries(times)) execFileSync('touch', ['-h', '-m', '-d', `@${t}`, path.join(src, rel)]);
+    const times: Record<string, string> = {
+      'sub/one-blob.txt': '1700000000.123456789',
+      'sub/many-blobs.bin': '1600000000.987654321',
+      'sub/link': '1500000000.000000001',
+      sub: '1650000000.555555555',
+    };
+    for (const [rel, t] of Object.entries(times))
+      execFileSync('touch', ['-h', '-m', '-d', `@${t}`, path.join(src, rel)]);
     const result = await backup(repo, { paths: [src], host: 'test' });
     const target = path.join(dir, 'times-target');
     const restored = await restore(repo, result.snapshot, { target });

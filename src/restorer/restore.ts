@@ -29,10 +29,20 @@ export interface RestoreOptions extends Selection {
  * blob that fails, or whose length differs from the recorded size, is removed
  * and reported. Nothing is written outside the target.
  */
-export async function restore(repo: Repository, snapshot: SnapshotEntry, options: RestoreOptions): Promise<RestoreResult> {
+export async function restore(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
   if (repo.index.packCount === 0) await repo.prepareRead();
   const plan = await planRestore(repo, snapshot.tree, options);
-  const result: RestoreResult = { plan, target: path.resolve(options.target), files: 0, bytes: 0, errors: [...plan.refused] };
+  const result: RestoreResult = {
+    plan,
+    target: path.resolve(options.target),
+    files: 0,
+    bytes: 0,
+    errors: [...plan.refused],
+  };
   if (options.dryRun) return result;
 
   const target = await RestoreTarget.open(result.target);
@@ -44,7 +54,13 @@ export async function restore(repo: Repository, snapshot: SnapshotEntry, options
   return result;
 }
 
-async function restoreInto(repo: Repository, plan: RestorePlan, target: RestoreTarget, result: RestoreResult, options: RestoreOptions): Promise<void> {
+async function restoreInto(
+  repo: Repository,
+  plan: RestorePlan,
+  target: RestoreTarget,
+  result: RestoreResult,
+  options: RestoreOptions,
+): Promise<void> {
   const owners = options.owners ?? process.getuid?.() === 0;
   const tally = new RestoreTally(result, options.progress);
   tally.setTotals(plan.files.length, plan.bytes);
@@ -55,7 +71,10 @@ async function restoreInto(repo: Repository, plan: RestorePlan, target: RestoreT
   // Names of one multiply-linked file (same dev and inode): the first is restored, the others are linked to it.
   const { primaries: files, links } = groupLinkedFiles(plan.files.filter((f) => target.parentMade(f.path)));
   // Linked names write no content: the totals count what is written.
-  tally.setTotals(files.length + links.length, files.reduce((n, f) => n + (f.node.size ?? 0), 0));
+  tally.setTotals(
+    files.length + links.length,
+    files.reduce((n, f) => n + (f.node.size ?? 0), 0),
+  );
   const single = files.filter((f) => f.node.content?.length === 1);
   const chunked = files.filter((f) => f.node.content?.length !== 1);
   await restoreWholeFiles(

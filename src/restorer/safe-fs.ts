@@ -30,5 +30,7 @@ export function removeNonDirectoryIn(dirFd: number, name: string, shown: string)
 
 function refusedDirectory(err: unknown, shown: string): unknown {
   if ((err as NodeJS.ErrnoException).code !== 'EISDIR') return err;
-  return new LifeboatError(ErrorCode.UnsafePath, `${shown} is a directory in the target; refusing to replace it`, { hint: 'restore into an empty --target' });
+  return new LifeboatError(ErrorCode.UnsafePath, `${shown} is a directory in the target; refusing to replace it`, {
+    hint: 'restore into an empty --target',
+  });
 }

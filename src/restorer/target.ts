@@ -47,13 +47,19 @@ export class RestoreTarget {
     try {
       fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     } catch (err) {
-      throw new LifeboatError(ErrorCode.UnsafePath, `cannot open the target ${root}: ${(err as Error).message}`, { hint: 'restore into a directory (not a symlink to one)' });
+      throw new LifeboatError(ErrorCode.UnsafePath, `cannot open the target ${root}: ${(err as Error).message}`, {
+        hint: 'restore into a directory (not a symlink to one)',
+      });
     }
     // What was opened is what was resolved (no parent swapped in between), where /proc tells.
     const opened = procPathOf(fd);
     if (opened !== undefined && opened !== root) {
       closeSync(fd);
-      throw new LifeboatError(ErrorCode.UnsafePath, `the target ${root} changed while it was opened (it is now ${opened}); refusing to restore`, { hint: 'make sure no one else can rename the directories above the target' });
+      throw new LifeboatError(
+        ErrorCode.UnsafePath,
+        `the target ${root} changed while it was opened (it is now ${opened}); refusing to restore`,
+        { hint: 'make sure no one else can rename the directories above the target' },
+      );
     }
     return new RestoreTarget(root, fd);
   }
@@ -120,7 +126,11 @@ export class RestoreTarget {
         owned = true;
         const [dev, ino] = native.identity(fd);
         const want = this.ids.get(at);
-        if (!want || want[0] !== dev || want[1] !== ino) throw new LifeboatError(ErrorCode.UnsafePath, `${this.dest(at)} was replaced while the restore ran; refusing to write through it`);
+        if (!want || want[0] !== dev || want[1] !== ino)
+          throw new LifeboatError(
+            ErrorCode.UnsafePath,
+            `${this.dest(at)} was replaced while the restore ran; refusing to write through it`,
+          );
       }
     } catch (err) {
       if (owned) closeSync(fd);
@@ -152,7 +162,11 @@ function procPathOf(fd: number): string | undefined {
 function unsafe(where: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ELOOP' || code === 'ENOTDIR') {
-    return new LifeboatError(ErrorCode.UnsafePath, `${where} is not a real directory (${code === 'ELOOP' ? 'a symlink' : 'a file'}); refusing to restore through it`, { hint: 'restore into an empty --target' });
+    return new LifeboatError(
+      ErrorCode.UnsafePath,
+      `${where} is not a real directory (${code === 'ELOOP' ? 'a symlink' : 'a file'}); refusing to restore through it`,
+      { hint: 'restore into an empty --target' },
+    );
   }
   return err;
 }

@@ -105,7 +105,11 @@ export async function restoreWholeFiles(
           if ('written' in r) done(job, r.written);
           else if (!('error' in r)) return;
           else if (!lastTry && r.code === ErrorCode.Corrupt) again.add(blob);
-          else fail(job, new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error));
+          else
+            fail(
+              job,
+              new LifeboatError(r.code === ErrorCode.UnsafePath ? ErrorCode.UnsafePath : ErrorCode.Corrupt, r.error),
+            );
         });
       } finally {
         for (const lease of leases.values()) lease.release();

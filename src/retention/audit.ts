@@ -28,8 +28,21 @@ export interface AuditRecord {
   removed: AuditedRemoval[];
 }
 
-export function auditRecord(repo: Repository, policy: string, removed: AuditedRemoval[], now = new Date()): AuditRecord {
-  return { type: 'forget', at: now.toISOString(), by: `${safeUser()}@${os.hostname()}`, program: `lifeboat ${VERSION}`, repository: repo.id, policy, removed };
+export function auditRecord(
+  repo: Repository,
+  policy: string,
+  removed: AuditedRemoval[],
+  now = new Date(),
+): AuditRecord {
+  return {
+    type: 'forget',
+    at: now.toISOString(),
+    by: `${safeUser()}@${os.hostname()}`,
+    program: `lifeboat ${VERSION}`,
+    repository: repo.id,
+    policy,
+    removed,
+  };
 }
 
 /**

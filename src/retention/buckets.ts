@@ -33,6 +33,8 @@ function isoWeek(time: Date): string {
   const weekday = (day.getDay() + 6) % 7; // Monday = 0
   day.setDate(day.getDate() - weekday + 3); // the Thursday of this week
   const firstThursday = new Date(day.getFullYear(), 0, 4);
-  const week = 1 + Math.round(((day.getTime() - firstThursday.getTime()) / 86_400_000 - 3 + ((firstThursday.getDay() + 6) % 7)) / 7);
+  const week =
+    1 +
+    Math.round(((day.getTime() - firstThursday.getTime()) / 86_400_000 - 3 + ((firstThursday.getDay() + 6) % 7)) / 7);
   return `${day.getFullYear()}-W${pad(week)}`;
 }

@@ -38,7 +38,14 @@ describe('forget', () => {
   /** Snapshots of the one real tree, `daysAgo` each. */
   async function snapshotsAt(daysAgo: number[], extra: Partial<Snapshot> = {}): Promise<string[]> {
     const ids: string[] = [];
-    for (const d of daysAgo) ids.push(await repo.saveSnapshot({ ...template, time: new Date(NOW.getTime() - d * 86_400_000).toISOString(), ...extra }));
+    for (const d of daysAgo)
+      ids.push(
+        await repo.saveSnapshot({
+          ...template,
+          time: new Date(NOW.getTime() - d * 86_400_000).toISOString(),
+          ...extra,
+        }),
+      );
     return ids;
   }
   const remaining = async () => (await repo.listSnapshots()).snapshots.map((s) => s.id);
@@ -51,9 +58,16 @@ describe('forget', () => {
     expect((await remaining()).sort()).toEqual(ids.slice(2).sort());
     const [record] = await readAudit(repo);
     expect(record).toMatchObject({ type: 'forget', policy: 'last 3', repository: repo.id });
-    expect(record!.removed.map((r) => [r.snapshot, r.rule, r.source])).toContainEqual([ids[0], 'no rule keeps it', 'app']);
+    expect(record!.removed.map((r) => [r.snapshot, r.rule, r.source])).toContainEqual([
+      ids[0],
+      'no rule keeps it',
+      'app',
+    ]);
     expect(record!.by).toMatch(/@/);
-    const local = (await readFile(path.join(state, 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { object: string });
+    const local = (await readFile(path.join(state, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { object: string });
     expect(local).toHaveLength(1);
     expect(local[0]!.object).toBe(`audit/${result.audit}`);
   });
@@ -67,7 +81,11 @@ describe('forget', () => {
   it('refuses, removing nothing, when two listings of snapshots/ disagree', async () => {
     const ids = await snapshotsAt([5, 4, 3, 2, 1]);
     let lists = 0;
-    const flaky = new FaultyStorage(await openStorage(path.join(work, 'repo')), (op, name) => (op === 'list' && name === 'snapshots/' && ++lists === 2 ? { kind: 'filter-list', keep: (o) => !o.name.endsWith(ids[4]!) } : undefined));
+    const flaky = new FaultyStorage(await openStorage(path.join(work, 'repo')), (op, name) =>
+      op === 'list' && name === 'snapshots/' && ++lists === 2
+        ? { kind: 'filter-list', keep: (o) => !o.name.endsWith(ids[4]!) }
+        : undefined,
+    );
     const other = await Repository.open(flaky, { kind: 'password', password: Buffer.from('pw'), source: 'test' });
     try {
       await expectCode(forget(other, { policy: { keepLast: 3 }, now: NOW }), ErrorCode.Refused);
@@ -95,7 +113,11 @@ describe('forget', () => {
   it('removes nothing while no newer snapshot of the source passes its check', async () => {
     const ids = await snapshotsAt([3, 2]);
     // The newest snapshot points at a tree that is not in the repository.
-    const broken = await repo.saveSnapshot({ ...template, time: new Date(NOW.getTime() - 86_400_000).toISOString(), tree: 'ab'.repeat(32) });
+    const broken = await repo.saveSnapshot({
+      ...template,
+      time: new Date(NOW.getTime() - 86_400_000).toISOString(),
+      tree: 'ab'.repeat(32),
+    });
     const result = await forget(repo, { policy: { keepLast: 1 }, now: NOW, force: true });
     expect(result.removed).toEqual([]);
     const reasons = result.plan[0]!.decisions.map((d) => d.reasons.join('; '));
@@ -110,7 +132,7 @@ describe('forget', () => {
     expect((await remaining()).sort()).toEqual([...ids].sort());
   });
 
-  it('refuses to remove more than half of a source\'s snapshots without --force', async () => {
+  it("refuses to remove more than half of a source's snapshots without --force", async () => {
     await snapshotsAt([4, 3, 2, 1]);
     await expectCode(forget(repo, { policy: { keepLast: 1 }, now: NOW }), ErrorCode.Refused);
     expect(await remaining()).toHaveLength(4);

@@ -48,29 +48,47 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
     await repo.prepareRead();
     const listed = await repo.listSnapshots();
     if (listed.problems.length) {
-      throw new LifeboatError(ErrorCode.Failure, `${listed.problems.length} snapshot(s) could not be read; nothing was removed`, {
-        hint: 'run `lifeboat check` to see what is damaged; retention never acts on an incomplete listing',
-        context: { unreadable: listed.problems.map((p) => p.name) },
-      });
+      throw new LifeboatError(
+        ErrorCode.Failure,
+        `${listed.problems.length} snapshot(s) could not be read; nothing was removed`,
+        {
+          hint: 'run `lifeboat check` to see what is damaged; retention never acts on an incomplete listing',
+          context: { unreadable: listed.problems.map((p) => p.name) },
+        },
+      );
     }
     // Two more listings must show exactly what was read (nothing changes under the exclusive lock).
     const again = await listConsistently(repo.storage, 'snapshots/', !options.dryRun, 'forget');
     const read = new Set([...listed.snapshots.map((s) => `snapshots/${s.id}`), ...listed.problems.map((p) => p.name)]);
     if (again.length !== read.size || again.some((o) => !read.has(o.name))) {
-      throw new LifeboatError(ErrorCode.Refused, `forget refused: the listing of snapshots/ changed between takes (${read.size} then ${again.length} snapshots); nothing was removed`, {
-        hint: 'the storage returns incomplete listings; check the endpoint or server, then run `lifeboat check` and try again',
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        `forget refused: the listing of snapshots/ changed between takes (${read.size} then ${again.length} snapshots); nothing was removed`,
+        {
+          hint: 'the storage returns incomplete listings; check the endpoint or server, then run `lifeboat check` and try again',
+        },
+      );
     }
     const all = listed.snapshots;
     await assertNotShortListing(repo, all, options);
     // Archived PostgreSQL WAL is never forgotten by policy: its own retention knows which base backups need it (`lifeboat wal prune`).
-    const considered = all.filter((s) => !isArchivedWal(s) && matchesFilter(s, { source: options.source, host: options.host, tags: options.tags }));
+    const considered = all.filter(
+      (s) => !isArchivedWal(s) && matchesFilter(s, { source: options.source, host: options.host, tags: options.tags }),
+    );
     const byId = new Map(all.map((s) => [s.id, s]));
     const rulePlan = planRetention(considered, options.policy, now);
     const verified = await verifyNewest(repo, rulePlan, byId);
     const plan = requireVerifiedNewer(rulePlan, verified);
     const removed: AuditedRemoval[] = plan.flatMap((g) =>
-      g.decisions.filter((d) => d.action === 'remove').map((d) => ({ snapshot: d.snapshot.id, time: d.snapshot.time, host: g.host, source: g.source, rule: d.reasons.join('; ') })),
+      g.decisions
+        .filter((d) => d.action === 'remove')
+        .map((d) => ({
+          snapshot: d.snapshot.id,
+          time: d.snapshot.time,
+          host: g.host,
+          source: g.source,
+          rule: d.reasons.join('; '),
+        })),
     );
     if (options.dryRun) return { plan, removed, dryRun: true };
     if (removed.length === 0) {
@@ -80,19 +98,37 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
 
     const tooMany = overHalf(plan);
     if (tooMany.length && !options.force) {
-      throw new LifeboatError(ErrorCode.Refused, `the policy would remove more than half of the snapshots of ${tooMany.map((g) => `"${g.source}" on ${g.host}`).join(', ')}; nothing was removed`, {
-        hint: 'check the policy with `lifeboat forget --dry-run`; pass --force if this is intended',
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        `the policy would remove more than half of the snapshots of ${tooMany.map((g) => `"${g.source}" on ${g.host}`).join(', ')}; nothing was removed`,
+        {
+          hint: 'check the policy with `lifeboat forget --dry-run`; pass --force if this is intended',
+        },
+      );
     }
     options.signal?.throwIfAborted();
-    const audit = await writeAudit(repo, auditRecord(repo, describePolicy(options.policy), removed, now), options.stateDir ? path.join(options.stateDir, 'audit.log') : undefined);
+    const audit = await writeAudit(
+      repo,
+      auditRecord(repo, describePolicy(options.policy), removed, now),
+      options.stateDir ? path.join(options.stateDir, 'audit.log') : undefined,
+    );
     for (const r of removed) {
       options.signal?.throwIfAborted();
       // The tombstone first: prune tells a forgotten snapshot from one a short listing hides by it.
-      await writeTombstone(repo, { snapshot: r.snapshot, time: r.time, tree: byId.get(r.snapshot)!.tree, forgottenAt: now.toISOString(), audit: `audit/${audit}` });
+      await writeTombstone(repo, {
+        snapshot: r.snapshot,
+        time: r.time,
+        tree: byId.get(r.snapshot)!.tree,
+        forgottenAt: now.toISOString(),
+        audit: `audit/${audit}`,
+      });
       await repo.storage.remove(`snapshots/${r.snapshot}`);
     }
-    await rememberListing(repo, all.filter((s) => !removed.some((r) => r.snapshot === s.id)), options.stateDir);
+    await rememberListing(
+      repo,
+      all.filter((s) => !removed.some((r) => r.snapshot === s.id)),
+      options.stateDir,
+    );
     return { plan, removed, audit, dryRun: false };
   };
   if (options.dryRun) return run();
@@ -100,7 +136,11 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
 }
 
 /** Per group, check kept snapshots newest first until one passes: that one allows older removals. */
-async function verifyNewest(repo: Repository, plan: GroupPlan[], byId: Map<string, SnapshotEntry>): Promise<Set<string>> {
+async function verifyNewest(
+  repo: Repository,
+  plan: GroupPlan[],
+  byId: Map<string, SnapshotEntry>,
+): Promise<Set<string>> {
   const verified = new Set<string>();
   for (const group of plan) {
     if (!group.decisions.some((d) => d.action === 'remove')) continue;
@@ -128,9 +168,13 @@ async function assertNotShortListing(repo: Repository, now: SnapshotEntry[], opt
   const present = new Set(now.map((s) => s.id));
   const missing = previous.filter((id) => !present.has(id)).length;
   if (missing * 2 > previous.length) {
-    throw new LifeboatError(ErrorCode.Refused, `the repository lists ${now.length} snapshots, but ${missing} of the ${previous.length} seen by the last forget on this host are gone; nothing was removed`, {
-      hint: 'check the repository location and `lifeboat snapshots`; pass --force if the snapshots were removed on purpose',
-    });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `the repository lists ${now.length} snapshots, but ${missing} of the ${previous.length} seen by the last forget on this host are gone; nothing was removed`,
+      {
+        hint: 'check the repository location and `lifeboat snapshots`; pass --force if the snapshots were removed on purpose',
+      },
+    );
   }
 }
 

@@ -13,7 +13,15 @@ const DAY = 86_400_000;
 function history(): RetentionSnapshot[] {
   const out: RetentionSnapshot[] = [];
   let n = 0;
-  const add = (time: number, tags: string[] = []) => out.push({ id: `s${String(n++).padStart(4, '0')}`, time: new Date(time).toISOString(), host: 'web1', paths: ['/srv/app'], source: 'app', tags });
+  const add = (time: number, tags: string[] = []) =>
+    out.push({
+      id: `s${String(n++).padStart(4, '0')}`,
+      time: new Date(time).toISOString(),
+      host: 'web1',
+      paths: ['/srv/app'],
+      source: 'app',
+      tags,
+    });
   for (let d = 800; d >= 1; d--) add(NOW.getTime() - d * DAY + 3 * 3_600_000);
   for (let h = 11; h >= 0; h--) add(NOW.getTime() - h * 3_600_000 - 60_000);
   add(NOW.getTime() - 40 * DAY + 5 * 3_600_000, ['pre-migration']);
@@ -42,9 +50,13 @@ describe('retention plan', () => {
   for (const [name, policy] of Object.entries(GOLDEN)) {
     it(`golden: ${name}`, async () => {
       const [group] = planRetention(history(), policy, NOW);
-      const kept = group!.decisions.filter((d) => d.action === 'keep').map((d) => `${d.snapshot.time.slice(0, 16)} ${d.reasons.join('; ')}`);
+      const kept = group!.decisions
+        .filter((d) => d.action === 'keep')
+        .map((d) => `${d.snapshot.time.slice(0, 16)} ${d.reasons.join('; ')}`);
       const removed = group!.decisions.filter((d) => d.action === 'remove');
-      await expect(JSON.stringify({ policy, removed: removed.length, kept }, null, 1) + '\n').toMatchFileSnapshot(`golden/${name}.json`);
+      await expect(JSON.stringify({ policy, removed: removed.length, kept }, null, 1) + '\n').toMatchFileSnapshot(
+        `golden/${name}.json`,
+      );
     });
   }
 
@@ -87,8 +99,13 @@ describe('retention plan', () => {
     const none = requireVerifiedNewer([group!], new Set());
     expect(none[0]!.decisions.every((d) => d.action === 'keep')).toBe(true);
     const onlySecond = requireVerifiedNewer([group!], new Set([second]));
-    expect(onlySecond[0]!.decisions.filter((d) => d.action === 'remove').map((d) => d.snapshot.id)).toEqual([snaps[1]!.id, snaps[0]!.id]);
-    expect(requireVerifiedNewer([group!], new Set([newest]))[0]!.decisions.filter((d) => d.action === 'remove')).toHaveLength(2);
+    expect(onlySecond[0]!.decisions.filter((d) => d.action === 'remove').map((d) => d.snapshot.id)).toEqual([
+      snaps[1]!.id,
+      snaps[0]!.id,
+    ]);
+    expect(
+      requireVerifiedNewer([group!], new Set([newest]))[0]!.decisions.filter((d) => d.action === 'remove'),
+    ).toHaveLength(2);
   });
 
   it('matches a simple reference model for any history and policy', () => {
@@ -99,11 +116,28 @@ describe('retention plan', () => {
       ['monthly', 'keepMonthly'],
       ['yearly', 'keepYearly'],
     ];
-    const snapshotArb = fc.uniqueArray(fc.integer({ min: 0, max: 3 * 365 * 24 }), { minLength: 1, maxLength: 60 }).map((hours) =>
-      hours.map((h, i): RetentionSnapshot => ({ id: `id${i}`, time: new Date(NOW.getTime() - h * 3_600_000).toISOString(), host: 'h', paths: ['/p'], source: 's', tags: i % 7 === 0 ? ['keep'] : [] })),
-    );
+    const snapshotArb = fc
+      .uniqueArray(fc.integer({ min: 0, max: 3 * 365 * 24 }), { minLength: 1, maxLength: 60 })
+      .map((hours) =>
+        hours.map((h, i): RetentionSnapshot => ({
+          id: `id${i}`,
+          time: new Date(NOW.getTime() - h * 3_600_000).toISOString(),
+          host: 'h',
+          paths: ['/p'],
+          source: 's',
+          tags: i % 7 === 0 ? ['keep'] : [],
+        })),
+      );
     const count = fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined });
-    const policyArb = fc.record({ keepLast: count, keepHourly: count, keepDaily: count, keepWeekly: count, keepMonthly: count, keepYearly: count, keepTags: fc.option(fc.constant(['keep'] as string[]), { nil: undefined }) }) as fc.Arbitrary<RetentionPolicy>;
+    const policyArb = fc.record({
+      keepLast: count,
+      keepHourly: count,
+      keepDaily: count,
+      keepWeekly: count,
+      keepMonthly: count,
+      keepYearly: count,
+      keepTags: fc.option(fc.constant(['keep'] as string[]), { nil: undefined }),
+    }) as fc.Arbitrary<RetentionPolicy>;
     fc.assert(
       fc.property(snapshotArb, policyArb, (snaps, policy) => {
         // Reference: for each rule independently, the newest snapshot of each of the newest N buckets.

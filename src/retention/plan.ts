@@ -44,7 +44,11 @@ export function groupKey(s: RetentionSnapshot): { host: string; source: string }
   return { host: s.host, source: s.source ?? [...s.paths].sort().join(' ') };
 }
 
-export function planRetention(snapshots: readonly RetentionSnapshot[], policy: RetentionPolicy, now: Date): GroupPlan[] {
+export function planRetention(
+  snapshots: readonly RetentionSnapshot[],
+  policy: RetentionPolicy,
+  now: Date,
+): GroupPlan[] {
   const groups = new Map<string, RetentionSnapshot[]>();
   for (const s of snapshots) {
     const k = groupKey(s);
@@ -57,7 +61,9 @@ export function planRetention(snapshots: readonly RetentionSnapshot[], policy: R
 }
 
 function planGroup(members: RetentionSnapshot[], policy: RetentionPolicy, now: Date): GroupPlan {
-  const newestFirst = [...members].sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1));
+  const newestFirst = [...members].sort((a, b) =>
+    a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1,
+  );
   const reasons = new Map<string, string[]>(newestFirst.map((s) => [s.id, []]));
   const keep = (s: RetentionSnapshot, why: string) => reasons.get(s.id)!.push(why);
   const future = newestFirst.filter((s) => Date.parse(s.time) > now.getTime() + FUTURE_TOLERANCE_MS);
@@ -91,10 +97,13 @@ function planGroup(members: RetentionSnapshot[], policy: RetentionPolicy, now: D
 
   const decisions: Decision[] = newestFirst.map((s) => {
     const why = reasons.get(s.id)!;
-    const tooOld = policy.maxAgeSeconds !== undefined && now.getTime() - Date.parse(s.time) > policy.maxAgeSeconds * 1000;
+    const tooOld =
+      policy.maxAgeSeconds !== undefined && now.getTime() - Date.parse(s.time) > policy.maxAgeSeconds * 1000;
     const isFuture = future.includes(s);
     if (tooOld && !isFuture) return { snapshot: s, action: 'remove', future: false, reasons: ['older than max_age'] };
-    return why.length ? { snapshot: s, action: 'keep', future: isFuture, reasons: why } : { snapshot: s, action: 'remove', future: isFuture, reasons: ['no rule keeps it'] };
+    return why.length
+      ? { snapshot: s, action: 'keep', future: isFuture, reasons: why }
+      : { snapshot: s, action: 'remove', future: isFuture, reasons: ['no rule keeps it'] };
   });
 
   // Safety: never remove the last snapshot of a source, whatever the rules (max_age included) say.

@@ -38,7 +38,9 @@ export function policyFromConfig(config: RetentionConfig): RetentionPolicy {
  */
 export function addToPolicy(configured: RetentionPolicy, extra: RetentionPolicy): RetentionPolicy {
   const merged: RetentionPolicy = { ...configured };
-  for (const [key, value] of Object.entries(extra) as Array<[keyof RetentionPolicy, RetentionPolicy[keyof RetentionPolicy]]>) {
+  for (const [key, value] of Object.entries(extra) as Array<
+    [keyof RetentionPolicy, RetentionPolicy[keyof RetentionPolicy]]
+  >) {
     if (value === undefined) continue;
     if (key === 'keepTags') merged.keepTags = [...new Set([...(configured.keepTags ?? []), ...(value as string[])])];
     else (merged as Record<string, unknown>)[key] = value;
@@ -48,7 +50,16 @@ export function addToPolicy(configured: RetentionPolicy, extra: RetentionPolicy)
 
 /** A policy that keeps nothing explicitly would remove everything but the safety net: refuse it. */
 export function assertPolicyKeepsSomething(policy: RetentionPolicy): void {
-  const keeps = [policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly, policy.keepYearly, policy.keepWithinSeconds].some((n) => (n ?? 0) > 0) || (policy.keepTags?.length ?? 0) > 0;
+  const keeps =
+    [
+      policy.keepLast,
+      policy.keepHourly,
+      policy.keepDaily,
+      policy.keepWeekly,
+      policy.keepMonthly,
+      policy.keepYearly,
+      policy.keepWithinSeconds,
+    ].some((n) => (n ?? 0) > 0) || (policy.keepTags?.length ?? 0) > 0;
   if (!keeps) {
     throw new LifeboatError(ErrorCode.Usage, 'no retention rule says what to keep', {
       hint: 'set retention for the repository in lifeboat.yaml (e.g. keep_daily: 7) or pass --keep-daily N, --keep-last N, …',
@@ -73,6 +84,11 @@ export function describePolicy(policy: RetentionPolicy): string {
 
 /** Seconds in the largest whole unit (`90d`, `36h`, `45m`, `10s`). */
 function span(seconds: number): string {
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) if (seconds % size === 0) return `${seconds / size}${unit}`;
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (seconds % size === 0) return `${seconds / size}${unit}`;
   return `${seconds}s`;
 }

@@ -8,7 +8,10 @@ import type { RetentionSnapshot } from './plan.js';
  * index, in a pack that storage holds (the caller ran `prepareRead`, which
  * drops missing packs from the index). It reads trees (from storage), not data.
  */
-export async function snapshotIsComplete(opened: Repository, snapshot: RetentionSnapshot & { tree: string }): Promise<boolean> {
+export async function snapshotIsComplete(
+  opened: Repository,
+  snapshot: RetentionSnapshot & { tree: string },
+): Promise<boolean> {
   // Trees from storage, not the local cache: removals rely on what storage holds.
   const repo = opened.readingFromStorage('shared');
   try {

@@ -42,7 +42,10 @@ export interface ServerEngine<C extends DatabaseSelection> {
   /** The single-database capture, for one database with no server-wide streams (e.g. postgres globals off). */
   captureOne(config: C, ctx: CaptureContext): Promise<Capture>;
   /** Server-wide streams stored once (postgres roles and tablespaces) and what the record says of them. */
-  serverStreams?(config: C, ctx: CaptureContext): Promise<{ streams: StreamEntry[]; record: SourceRecord; release?: () => Promise<void> }>;
+  serverStreams?(
+    config: C,
+    ctx: CaptureContext,
+  ): Promise<{ streams: StreamEntry[]; record: SourceRecord; release?: () => Promise<void> }>;
   /** Where the single-database mode stores a database's dump (`/postgres/<db>.dump`). */
   dumpPath(database: string): string;
   /** The server's URL without credentials, for the record. */
@@ -57,13 +60,21 @@ export interface ServerEngine<C extends DatabaseSelection> {
  * database's own record under `databases`. A database that fails (or is
  * dropped during the run) fails the backup with its name.
  */
-export async function captureServer<C extends DatabaseSelection>(engine: ServerEngine<C>, config: C, ctx: CaptureContext): Promise<Capture> {
+export async function captureServer<C extends DatabaseSelection>(
+  engine: ServerEngine<C>,
+  config: C,
+  ctx: CaptureContext,
+): Promise<Capture> {
   const listed = await engine.listDatabases(config, ctx);
   const names = selectDatabases(listed, config);
   if (names.length === 0) {
-    throw new LifeboatError(ErrorCode.NotFound, `no database of the ${engine.kind} server matches the source's selection (the server has: ${listed.join(', ') || 'none'})`, {
-      hint: 'create the database, or check `databases` and `exclude_databases` of the source; nothing was saved',
-    });
+    throw new LifeboatError(
+      ErrorCode.NotFound,
+      `no database of the ${engine.kind} server matches the source's selection (the server has: ${listed.join(', ') || 'none'})`,
+      {
+        hint: 'create the database, or check `databases` and `exclude_databases` of the source; nothing was saved',
+      },
+    );
   }
   ctx.log(`${engine.kind} server: ${names.length} database(s): ${names.join(', ')}`);
   const server = await engine.serverStreams?.(config, ctx);
@@ -98,7 +109,11 @@ export async function captureServer<C extends DatabaseSelection>(engine: ServerE
     streams: [...streams, ...(server?.streams ?? [])],
     record: async () => {
       const missing = names.filter((n) => !records[n]);
-      if (missing.length) throw new LifeboatError(ErrorCode.SourceFailed, `${engine.kind} database(s) ${missing.join(', ')} were not dumped`);
+      if (missing.length)
+        throw new LifeboatError(
+          ErrorCode.SourceFailed,
+          `${engine.kind} database(s) ${missing.join(', ')} were not dumped`,
+        );
       return { url: await engine.publicUrl(config), databases: records, ...(server?.record ?? {}) };
     },
     release: async () => {
@@ -109,9 +124,17 @@ export async function captureServer<C extends DatabaseSelection>(engine: ServerE
 }
 
 function namedFailure(err: unknown, kind: string, database: string): LifeboatError {
-  const e = err instanceof LifeboatError ? err : new LifeboatError(ErrorCode.SourceFailed, err instanceof Error ? err.message : String(err), { cause: err });
+  const e =
+    err instanceof LifeboatError
+      ? err
+      : new LifeboatError(ErrorCode.SourceFailed, err instanceof Error ? err.message : String(err), { cause: err });
   if (e.message.includes(`"${database}"`) && e.message.includes('database')) return e;
-  return new LifeboatError(e.code, `${kind} database "${database}": ${e.message}`, { hint: e.hint, context: e.context, cause: err, retryable: e.retryable });
+  return new LifeboatError(e.code, `${kind} database "${database}": ${e.message}`, {
+    hint: e.hint,
+    context: e.context,
+    cause: err,
+    retryable: e.retryable,
+  });
 }
 
 /** The database names of a server-wide record, or undefined for a single-database record. */
@@ -140,16 +163,29 @@ export function databaseView(snapshot: SnapshotEntry, database: string | undefin
   const id = snapshot.id.slice(0, 8);
   if (!names) {
     if (database !== undefined && database !== record.database) {
-      throw new LifeboatError(ErrorCode.NotFound, `snapshot ${id} holds only database "${String(record.database)}", not "${database}"`, { hint: 'leave out --database, or choose a snapshot that holds that database' });
+      throw new LifeboatError(
+        ErrorCode.NotFound,
+        `snapshot ${id} holds only database "${String(record.database)}", not "${database}"`,
+        { hint: 'leave out --database, or choose a snapshot that holds that database' },
+      );
     }
     return snapshot;
   }
   if (database === undefined) {
-    throw new LifeboatError(ErrorCode.Usage, `snapshot ${id} holds ${names.length} databases (${names.join(', ')}): name the one to restore with --database NAME`, {
-      hint: 'it is restored into its own name, or into --to-database NEW; restore each database with its own command',
-    });
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      `snapshot ${id} holds ${names.length} databases (${names.join(', ')}): name the one to restore with --database NAME`,
+      {
+        hint: 'it is restored into its own name, or into --to-database NEW; restore each database with its own command',
+      },
+    );
   }
   const one = databaseRecord(record, database);
-  if (!one) throw new LifeboatError(ErrorCode.NotFound, `snapshot ${id} holds no database "${database}"; it holds: ${names.join(', ')}`, { hint: 'choose one of those with --database NAME' });
+  if (!one)
+    throw new LifeboatError(
+      ErrorCode.NotFound,
+      `snapshot ${id} holds no database "${database}"; it holds: ${names.join(', ')}`,
+      { hint: 'choose one of those with --database NAME' },
+    );
   return { ...snapshot, metadata: { ...snapshot.metadata, record: one } };
 }

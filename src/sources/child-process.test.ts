@@ -23,8 +23,17 @@ describe('child processes of sources', () => {
   it('does not spawn a tool once the run is aborted', async () => {
     const marker = path.join(dir, 'started');
     const spec = { label: 'backup command', command: 'sh', args: ['-c', `touch '${marker}'`], signal: aborted() };
-    for (const run of [() => runChild(spec), async () => { for await (const _ of childOutput(spec)) void _; }, () => feedChild(spec, (async function* () {})())]) {
-      const err = await run().then(() => undefined, (e: unknown) => e);
+    for (const run of [
+      () => runChild(spec),
+      async () => {
+        for await (const _ of childOutput(spec)) void _;
+      },
+      () => feedChild(spec, (async function* () {})()),
+    ]) {
+      const err = await run().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(LifeboatError);
       expect((err as LifeboatError).code).toBe(ErrorCode.Interrupted);
     }
@@ -34,6 +43,8 @@ describe('child processes of sources', () => {
   });
 
   it('still runs a tool whose signal is not aborted', async () => {
-    expect(await runChild({ label: 'echo', command: 'sh', args: ['-c', 'echo ok'], signal: new AbortController().signal })).toBe('ok\n');
+    expect(
+      await runChild({ label: 'echo', command: 'sh', args: ['-c', 'echo ok'], signal: new AbortController().signal }),
+    ).toBe('ok\n');
   });
 });

@@ -90,16 +90,32 @@ function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running & { stdout: R
     : undefined;
   const masked = () => mask(stderr.trim(), spec.secrets ?? []);
   const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (err) => reject(new LifeboatError(ErrorCode.SourceFailed, `${spec.label} could not be started: ${err.message}`, { hint: `is ${spec.command} installed and on PATH?`, cause: err })));
+    child.once('error', (err) =>
+      reject(
+        new LifeboatError(ErrorCode.SourceFailed, `${spec.label} could not be started: ${err.message}`, {
+          hint: `is ${spec.command} installed and on PATH?`,
+          cause: err,
+        }),
+      ),
+    );
     child.once('close', (code, signal) => {
       void forget();
       spec.signal?.removeEventListener('abort', kill);
       if (timer) clearTimeout(timer);
       if (code === 0) return resolve();
-      if (spec.signal?.aborted) return reject(new LifeboatError(ErrorCode.Interrupted, `${spec.label} stopped: interrupted`));
-      const why = timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s` : signal ? `was killed by ${signal}` : `exited with status ${code}`;
+      if (spec.signal?.aborted)
+        return reject(new LifeboatError(ErrorCode.Interrupted, `${spec.label} stopped: interrupted`));
+      const why = timedOut
+        ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s`
+        : signal
+          ? `was killed by ${signal}`
+          : `exited with status ${code}`;
       const tail = masked();
-      reject(new LifeboatError(ErrorCode.SourceFailed, `${spec.label} ${why}${tail ? `: ${tail}` : ''}`, { context: { exitCode: code, signal } }));
+      reject(
+        new LifeboatError(ErrorCode.SourceFailed, `${spec.label} ${why}${tail ? `: ${tail}` : ''}`, {
+          context: { exitCode: code, signal },
+        }),
+      );
     });
   });
   exited.catch(() => {}); // observed by the caller; avoid an unhandled rejection when it is not awaited yet
@@ -116,7 +132,11 @@ function openFifo(dir: string): { writeFd: number; reader: Readable } {
   const file = path.join(dir, `stdout-${randomBytes(6).toString('hex')}.fifo`);
   const made = spawnSync('mkfifo', ['-m', '600', file], { encoding: 'utf8' });
   if (made.status !== 0) {
-    throw new LifeboatError(ErrorCode.SourceFailed, `could not make a pipe for the command's output: ${(made.stderr || made.error?.message || '').trim()}`, { hint: 'mkfifo (coreutils) must be installed' });
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `could not make a pipe for the command's output: ${(made.stderr || made.error?.message || '').trim()}`,
+      { hint: 'mkfifo (coreutils) must be installed' },
+    );
   }
   try {
     const readFd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -9,8 +9,17 @@ export interface RecordCheck {
 }
 
 /** Compare the verified fields of a recorded and a measured record. */
-export function compareRecords(recorded: SourceRecord, measured: SourceRecord, fields: readonly string[]): RecordCheck[] {
+export function compareRecords(
+  recorded: SourceRecord,
+  measured: SourceRecord,
+  fields: readonly string[],
+): RecordCheck[] {
   return fields
     .filter((f) => recorded[f] !== undefined)
-    .map((field) => ({ field, ok: isDeepStrictEqual(recorded[field], measured[field]), expected: recorded[field], actual: measured[field] }));
+    .map((field) => ({
+      field,
+      ok: isDeepStrictEqual(recorded[field], measured[field]),
+      expected: recorded[field],
+      actual: measured[field],
+    }));
 }

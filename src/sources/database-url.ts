@@ -15,7 +15,11 @@ export interface DatabaseUrl {
  * is empty when the URL names none (the whole server). Messages
  * never repeat the URL: it may carry a password.
  */
-export function parseDatabaseUrl(url: string, kind: string, defaults: { host: string; port: number; user: string }): DatabaseUrl {
+export function parseDatabaseUrl(
+  url: string,
+  kind: string,
+  defaults: { host: string; port: number; user: string },
+): DatabaseUrl {
   const example = `${kind}://user@host:${defaults.port}/database`;
   let parsed: URL;
   try {

@@ -14,8 +14,14 @@ export function dropDatabaseHint(r: DatabaseResource): string {
   return `mariadb ${where} -u ${shellWord(s.user)} -p -e ${shellWord(`DROP DATABASE IF EXISTS \`${r.database}\``)}`;
 }
 
-function otherServer(now: { host: string; port: number; socket?: string }, recorded: DatabaseResource['server']): string | undefined {
-  const same = recorded.socket !== undefined || now.socket !== undefined ? recorded.socket === now.socket : recorded.host === now.host && recorded.port === now.port;
+function otherServer(
+  now: { host: string; port: number; socket?: string },
+  recorded: DatabaseResource['server'],
+): string | undefined {
+  const same =
+    recorded.socket !== undefined || now.socket !== undefined
+      ? recorded.socket === now.socket
+      : recorded.host === now.host && recorded.port === now.port;
   return same ? undefined : `the source now names another server (${now.socket ?? `${now.host}:${now.port}`})`;
 }
 
@@ -24,11 +30,18 @@ function otherServer(now: { host: string; port: number; socket?: string }, recor
  * credentials of the configured source of the recorded name, and only on the
  * server the record names. The drivers are loaded only when there is one to drop.
  */
-export async function removeDatabase(r: DatabaseResource, source: string | null, ctx: RemovalContext): Promise<Removal> {
+export async function removeDatabase(
+  r: DatabaseResource,
+  source: string | null,
+  ctx: RemovalContext,
+): Promise<Removal> {
   const hint = dropDatabaseHint(r);
   const config = source === null ? undefined : ctx.sources[source];
   if (!config || config.type !== r.engine) {
-    return kept(`no ${r.engine} source${source ? ` named "${source}"` : ''} is configured, so there are no credentials for its server`, hint);
+    return kept(
+      `no ${r.engine} source${source ? ` named "${source}"` : ''} is configured, so there are no credentials for its server`,
+      hint,
+    );
   }
   try {
     if (config.type === 'postgres') {

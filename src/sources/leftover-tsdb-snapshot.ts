@@ -10,7 +10,10 @@ export const CREATION_WINDOW_MS = 11 * 60_000;
 
 /** The time a server put into a snapshot's name (VictoriaMetrics `20260101120000-17A…`, Prometheus `20260101T120000Z-3f…`), in ms. */
 export function snapshotNameTime(engine: SnapshotResource['engine'], name: string): number | undefined {
-  const m = engine === 'victoriametrics' ? /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)-[0-9A-F]+$/.exec(name) : /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z-[0-9a-f]+$/.exec(name);
+  const m =
+    engine === 'victoriametrics'
+      ? /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)-[0-9A-F]+$/.exec(name)
+      : /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z-[0-9a-f]+$/.exec(name);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   return Date.UTC(y, mo - 1, d, h, mi, s);
@@ -28,7 +31,11 @@ function removalHint(r: SnapshotResource, name: string): string {
  * directory, else with the recorded address (VictoriaMetrics falls back to
  * removing the snapshot's directories, as it does after a failed backup).
  */
-export async function removeTsdbSnapshot(r: SnapshotResource, source: string | null, ctx: RemovalContext): Promise<Removal> {
+export async function removeTsdbSnapshot(
+  r: SnapshotResource,
+  source: string | null,
+  ctx: RemovalContext,
+): Promise<Removal> {
   if (r.snapshot === null) return unnamedSnapshot(r, ctx);
   const name = r.snapshot;
   if (!(await stat(path.join(r.dataDir, 'snapshots', name)).catch(() => undefined))) return gone;
@@ -43,7 +50,9 @@ export async function removeTsdbSnapshot(r: SnapshotResource, source: string | n
     const { removePrometheusSnapshot } = await import('./prometheus/driver.js');
     ok = await removePrometheusSnapshot(r.dataDir, name, ctx.log);
   }
-  return ok ? removed : kept('the server did not delete it and its directories could not be removed', removalHint(r, name));
+  return ok
+    ? removed
+    : kept('the server did not delete it and its directories could not be removed', removalHint(r, name));
 }
 
 /**

@@ -24,6 +24,9 @@ const DRIVERS: Partial<Record<SourceType, SourceDriver>> = {
 
 export function sourceDriver(type: SourceType): SourceDriver {
   const driver = DRIVERS[type];
-  if (!driver) throw new LifeboatError(ErrorCode.Config, `source type "${type}" has no driver`, { hint: `available: ${Object.keys(DRIVERS).join(', ')}` });
+  if (!driver)
+    throw new LifeboatError(ErrorCode.Config, `source type "${type}" has no driver`, {
+      hint: `available: ${Object.keys(DRIVERS).join(', ')}`,
+    });
   return driver;
 }

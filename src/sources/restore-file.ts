@@ -10,7 +10,11 @@ import { makeDirectories } from '../util/make-dirs.js';
 export async function refuseExisting(target: string, force: boolean | undefined, what: string): Promise<boolean> {
   const st = await lstat(target).catch(() => undefined);
   if (st && !force) {
-    throw new LifeboatError(ErrorCode.Refused, `${target} already exists; a restore does not replace ${what} unless told to`, { hint: 'pass --force to replace it, or restore to another path' });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `${target} already exists; a restore does not replace ${what} unless told to`,
+      { hint: 'pass --force to replace it, or restore to another path' },
+    );
   }
   return Boolean(st);
 }
@@ -20,7 +24,11 @@ export async function refuseExisting(target: string, force: boolean | undefined,
  * then rename over the target, so a failed restore never leaves half a file
  * where the real one was.
  */
-export async function writeStreamAtomically(target: string, input: AsyncIterable<Uint8Array>, mode = 0o600): Promise<void> {
+export async function writeStreamAtomically(
+  target: string,
+  input: AsyncIterable<Uint8Array>,
+  mode = 0o600,
+): Promise<void> {
   await makeDirectories(path.dirname(target), 0o777);
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.lifeboat-${process.pid}-${Date.now()}`);
   try {

@@ -39,7 +39,12 @@ export interface SourceBackupResult extends BackupResult {
  * a dump stream, a server-side snapshot), store it, record what verification
  * will compare, and always release what the capture made.
  */
-export async function backupSource(repo: Repository, name: string, config: SourceConfig, options: SourceBackupOptions = {}): Promise<SourceBackupResult> {
+export async function backupSource(
+  repo: Repository,
+  name: string,
+  config: SourceConfig,
+  options: SourceBackupOptions = {},
+): Promise<SourceBackupResult> {
   const driver = sourceDriver(config.type);
   const outer = options.signal ?? new AbortController().signal;
   // Aborted when the user interrupts or when the archiver stops its inputs (one of them failed):
@@ -113,12 +118,21 @@ export interface SourceRestoreResult {
 }
 
 /** Restore a source snapshot with its driver, then measure the copy and compare with what was recorded. */
-export async function restoreSource(repo: Repository, whole: SnapshotEntry, options: SourceRestoreOptions): Promise<SourceRestoreResult> {
-  if (!sourceMetadata(whole)) throw new LifeboatError(ErrorCode.Usage, `snapshot ${whole.id.slice(0, 8)} is not a source backup`, { hint: 'restore it with --target DIR' });
+export async function restoreSource(
+  repo: Repository,
+  whole: SnapshotEntry,
+  options: SourceRestoreOptions,
+): Promise<SourceRestoreResult> {
+  if (!sourceMetadata(whole))
+    throw new LifeboatError(ErrorCode.Usage, `snapshot ${whole.id.slice(0, 8)} is not a source backup`, {
+      hint: 'restore it with --target DIR',
+    });
   if (options.database !== undefined && !['postgres', 'mysql'].includes(sourceMetadata(whole)!.source.type)) {
     throw new LifeboatError(ErrorCode.Usage, '--database applies to postgres and mysql snapshots only');
   }
-  const snapshot = ['postgres', 'mysql'].includes(sourceMetadata(whole)!.source.type) ? databaseView(whole, options.database) : whole;
+  const snapshot = ['postgres', 'mysql'].includes(sourceMetadata(whole)!.source.type)
+    ? databaseView(whole, options.database)
+    : whole;
   const meta = sourceMetadata(snapshot)!;
   const driver = sourceDriver(meta.source.type);
   const config = options.config && options.config.type === meta.source.type ? options.config : undefined;
@@ -141,7 +155,12 @@ export async function restoreSource(repo: Repository, whole: SnapshotEntry, opti
     const restored = await driver.restore(ctx);
     if (options.verify === false) return { type: meta.source.type, restored, checks: [] };
     const measured = await driver.inspect(restored, ctx);
-    return { type: meta.source.type, restored, checks: compareRecords(meta.record, measured, driver.verifiedFields), measured };
+    return {
+      type: meta.source.type,
+      restored,
+      checks: compareRecords(meta.record, measured, driver.verifiedFields),
+      measured,
+    };
   } finally {
     await temp.dispose();
   }

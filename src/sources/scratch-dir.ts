@@ -7,9 +7,13 @@ import type { RestoreContext, RestoreTarget } from './contract.js';
  * it, so these drivers need no `discard`.
  */
 export function scratchDir(name = 'restored') {
-  return async (ctx: Pick<RestoreContext, 'tempDir'>): Promise<RestoreTarget> => ({ target: path.join(ctx.tempDir, name) });
+  return async (ctx: Pick<RestoreContext, 'tempDir'>): Promise<RestoreTarget> => ({
+    target: path.join(ctx.tempDir, name),
+  });
 }
 
 export function scratchFile(name: string) {
-  return async (ctx: Pick<RestoreContext, 'tempDir'>): Promise<RestoreTarget> => ({ toFile: path.join(ctx.tempDir, 'restored', name) });
+  return async (ctx: Pick<RestoreContext, 'tempDir'>): Promise<RestoreTarget> => ({
+    toFile: path.join(ctx.tempDir, 'restored', name),
+  });
 }

@@ -12,7 +12,9 @@ const GROUP = 16;
 export async function snapshotFileNode(repo: Repository, snapshot: SnapshotEntry, filePath: string): Promise<TreeNode> {
   const node = await nodeAt(repo, snapshot.tree, filePath);
   if (node.type !== 'file' && node.type !== 'stream') {
-    throw new LifeboatError(ErrorCode.Usage, `${filePath} is a ${node.type}, not a file`, { hint: 'use `lifeboat ls` or `lifeboat restore --include`' });
+    throw new LifeboatError(ErrorCode.Usage, `${filePath} is a ${node.type}, not a file`, {
+      hint: 'use `lifeboat ls` or `lifeboat restore --include`',
+    });
   }
   return node;
 }
@@ -32,10 +34,12 @@ export async function* readSnapshotFile(repo: Repository, node: TreeNode, label:
     const fetched = await fetchBlobs(repo, group);
     for (const id of group) {
       const data = fetched.data.get(blobKey(id));
-      if (!data) throw fetched.failed.get(blobKey(id)) ?? new LifeboatError(ErrorCode.Corrupt, `${label}: a blob is missing`);
+      if (!data)
+        throw fetched.failed.get(blobKey(id)) ?? new LifeboatError(ErrorCode.Corrupt, `${label}: a blob is missing`);
       size += data.length;
       yield data;
     }
   }
-  if (node.size !== undefined && size !== node.size) throw new LifeboatError(ErrorCode.Corrupt, `${label}: ${size} bytes read, ${node.size} recorded`);
+  if (node.size !== undefined && size !== node.size)
+    throw new LifeboatError(ErrorCode.Corrupt, `${label}: ${size} bytes read, ${node.size} recorded`);
 }

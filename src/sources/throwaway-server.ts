@@ -81,7 +81,11 @@ async function answers(url: string): Promise<boolean> {
 }
 
 async function startOnce(spec: ThrowawaySpec, port: number): Promise<ThrowawayServer | 'port taken'> {
-  const child = spawn(spec.command, spec.args(port), { env: childEnv(spec.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(spec.command, spec.args(port), {
+    env: childEnv(spec.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   const keep = (d: Buffer) => {
     output = (output + d.toString('utf8')).slice(-OUTPUT_KEEP);
@@ -101,7 +105,10 @@ async function startOnce(spec: ThrowawaySpec, port: number): Promise<ThrowawaySe
   try {
     for (;;) {
       if (spawnError) {
-        throw new LifeboatError(ErrorCode.SourceFailed, `${spec.label} could not be started: ${spawnError.message}`, { hint: spec.installHint, cause: spawnError });
+        throw new LifeboatError(ErrorCode.SourceFailed, `${spec.label} could not be started: ${spawnError.message}`, {
+          hint: spec.installHint,
+          cause: spawnError,
+        });
       }
       if (spec.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, `${spec.label}: interrupted`);
       if (exited(child)) {
@@ -110,11 +117,17 @@ async function startOnce(spec: ThrowawaySpec, port: number): Promise<ThrowawaySe
           return 'port taken';
         }
         const how = child.exitCode !== null ? `status ${child.exitCode}` : `signal ${child.signalCode}`;
-        throw new LifeboatError(ErrorCode.SourceFailed, `${spec.label} exited with ${how} before it was ready: ${output.trim().slice(-1500)}`);
+        throw new LifeboatError(
+          ErrorCode.SourceFailed,
+          `${spec.label} exited with ${how} before it was ready: ${output.trim().slice(-1500)}`,
+        );
       }
       if (await answers(url + spec.readyPath)) return { url, port, stop };
       if (Date.now() > deadline) {
-        throw new LifeboatError(ErrorCode.SourceFailed, `${spec.label} was not ready after ${Math.round((spec.startTimeoutMs ?? 60_000) / 1000)} s: ${output.trim().slice(-1500)}`);
+        throw new LifeboatError(
+          ErrorCode.SourceFailed,
+          `${spec.label} was not ready after ${Math.round((spec.startTimeoutMs ?? 60_000) / 1000)} s: ${output.trim().slice(-1500)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -129,7 +142,8 @@ export async function startThrowawayServer(spec: ThrowawaySpec): Promise<Throwaw
   for (let attempt = 1; ; attempt++) {
     const started = await startOnce(spec, await freeLoopbackPort());
     if (started !== 'port taken') return started;
-    if (attempt === 3) throw new LifeboatError(ErrorCode.SourceFailed, `${spec.label}: no free loopback port after ${attempt} attempts`);
+    if (attempt === 3)
+      throw new LifeboatError(ErrorCode.SourceFailed, `${spec.label}: no free loopback port after ${attempt} attempts`);
   }
 }
 

@@ -37,7 +37,10 @@ export function displayUrl(url: string): string {
 }
 
 /** `base` + `pathAndQuery`, with the credentials moved into headers. */
-function prepare(base: string, pathAndQuery: string): { url: string; headers: Record<string, string>; secrets: string[] } {
+function prepare(
+  base: string,
+  pathAndQuery: string,
+): { url: string; headers: Record<string, string>; secrets: string[] } {
   let u: URL;
   try {
     u = new URL(pathAndQuery.replace(/^\//, ''), base.endsWith('/') ? base : `${base}/`);
@@ -76,15 +79,23 @@ export async function tsdbRequest(base: string, pathAndQuery: string, call: Tsdb
   } catch (err) {
     if (call.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, `${call.purpose}: interrupted`);
     if (timeout.aborted) {
-      throw new LifeboatError(ErrorCode.SourceFailed, `${call.purpose}: ${shown} gave no answer within ${Math.round(timeoutMs / 1000)} s`, { retryable: true });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `${call.purpose}: ${shown} gave no answer within ${Math.round(timeoutMs / 1000)} s`,
+        { retryable: true },
+      );
     }
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new LifeboatError(ErrorCode.SourceFailed, `${call.purpose}: cannot reach ${shown}: ${mask(String(why), secrets)}`, {
-      hint: 'is the server running, and is `url` its HTTP address?',
-      retryable: true,
-      cause: err,
-    });
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `${call.purpose}: cannot reach ${shown}: ${mask(String(why), secrets)}`,
+      {
+        hint: 'is the server running, and is `url` its HTTP address?',
+        retryable: true,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -96,11 +107,18 @@ export async function tsdbJson<T>(base: string, pathAndQuery: string, call: Tsdb
   try {
     return JSON.parse(answer.text) as T;
   } catch {
-    throw new LifeboatError(ErrorCode.SourceFailed, `${call.purpose}: ${shown} did not answer with JSON: ${answer.text.slice(0, 200)}`);
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `${call.purpose}: ${shown} did not answer with JSON: ${answer.text.slice(0, 200)}`,
+    );
   }
 }
 
 export function httpFailure(purpose: string, shownUrl: string, answer: TsdbAnswer, hint?: string): LifeboatError {
   const body = answer.text.trim().slice(0, 500);
-  return new LifeboatError(ErrorCode.SourceFailed, `${purpose}: ${shownUrl} answered HTTP ${answer.status}${body ? `: ${body}` : ''}`, { hint });
+  return new LifeboatError(
+    ErrorCode.SourceFailed,
+    `${purpose}: ${shownUrl} answered HTTP ${answer.status}${body ? `: ${body}` : ''}`,
+    { hint },
+  );
 }

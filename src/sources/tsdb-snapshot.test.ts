@@ -50,7 +50,9 @@ describe('snapshot trees', () => {
     await linkTree(parts, copy);
     const linked = path.join(copy, 'data/small/2026_01/p1/values.bin');
     expect(await readFile(linked, 'utf8')).toBe('values');
-    expect((await stat(linked)).ino).toBe((await stat(path.join(root, 'data/parts/snapshots/S1/2026_01/p1/values.bin'))).ino);
+    expect((await stat(linked)).ino).toBe(
+      (await stat(path.join(root, 'data/parts/snapshots/S1/2026_01/p1/values.bin'))).ino,
+    );
     expect(await readFile(path.join(copy, 'metadata/min'), 'utf8')).toBe('m');
   });
 });
@@ -86,12 +88,18 @@ describe('time-series HTTP calls', () => {
   });
 
   it('gives up after the timeout with a clear message', async () => {
-    const err = await expectCode(tsdbRequest(base, '/slow', { purpose: 'testing', timeoutMs: 200 }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      tsdbRequest(base, '/slow', { purpose: 'testing', timeoutMs: 200 }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('no answer within');
   });
 
   it('reports an unreachable server with the reason', async () => {
-    const err = await expectCode(tsdbRequest(`http://127.0.0.1:${await freeLoopbackPort()}`, '/x', { purpose: 'testing' }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      tsdbRequest(`http://127.0.0.1:${await freeLoopbackPort()}`, '/x', { purpose: 'testing' }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('ECONNREFUSED');
   });
 });

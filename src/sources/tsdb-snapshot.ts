@@ -41,7 +41,8 @@ export async function resolveSnapshotTree(dir: string, within: string): Promise<
   const root = await realpath(within);
   const entered = new Set<string>();
   const walk = async (real: string, rel: string): Promise<{ plain: boolean; parts: TreePart[] }> => {
-    if (entered.has(real)) throw new LifeboatError(ErrorCode.SourceFailed, `the snapshot directory ${dir} links to itself at ${rel}`);
+    if (entered.has(real))
+      throw new LifeboatError(ErrorCode.SourceFailed, `the snapshot directory ${dir} links to itself at ${rel}`);
     entered.add(real);
     const parts: TreePart[] = [];
     let plain = true;
@@ -54,10 +55,16 @@ export async function resolveSnapshotTree(dir: string, within: string): Promise<
       if (e.isSymbolicLink()) {
         plain = false;
         target = await realpath(from).catch((err: NodeJS.ErrnoException) => {
-          throw new LifeboatError(ErrorCode.SourceFailed, `the snapshot's link ${from} is broken: ${err.code ?? err.message}`);
+          throw new LifeboatError(
+            ErrorCode.SourceFailed,
+            `the snapshot's link ${from} is broken: ${err.code ?? err.message}`,
+          );
         });
         if (!isWithin(target, root)) {
-          throw new LifeboatError(ErrorCode.SourceFailed, `the snapshot's link ${from} points outside the data directory ${root}: ${target}`);
+          throw new LifeboatError(
+            ErrorCode.SourceFailed,
+            `the snapshot's link ${from} points outside the data directory ${root}: ${target}`,
+          );
         }
       }
       if ((await stat(target)).isDirectory()) {
@@ -143,7 +150,14 @@ export async function serverSnapshot(
   create: () => Promise<string>,
   remove: (name: string) => Promise<boolean>,
 ): Promise<ServerSnapshot> {
-  const requested = { kind: 'tsdb-snapshot', engine: server.engine, url: displayUrl(server.url), dataDir: path.resolve(server.dataDir), snapshot: null, requestedAt: new Date().toISOString() } as const;
+  const requested = {
+    kind: 'tsdb-snapshot',
+    engine: server.engine,
+    url: displayUrl(server.url),
+    dataDir: path.resolve(server.dataDir),
+    snapshot: null,
+    requestedAt: new Date().toISOString(),
+  } as const;
   const tracked = await track(requested, { source: server.source });
   let name: string;
   try {
@@ -169,7 +183,10 @@ export async function serverSnapshot(
 /** `name` is a plain snapshot name the server gave us (never a path). */
 export function assertSnapshotName(name: unknown, server: string): string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new LifeboatError(ErrorCode.SourceFailed, `${server} answered with an unexpected snapshot name: ${JSON.stringify(name)}`);
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `${server} answered with an unexpected snapshot name: ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
@@ -179,9 +196,13 @@ export async function snapshotDirOnHost(dataDir: string, name: string, server: s
   const dir = path.join(dataDir, 'snapshots', name);
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) {
-    throw new LifeboatError(ErrorCode.SourceFailed, `${server} made snapshot ${name}, but ${dir} does not exist on this host`, {
-      hint: `data_dir must be the server's ${flag} as seen from this host (for a container, the host side of its volume)`,
-    });
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `${server} made snapshot ${name}, but ${dir} does not exist on this host`,
+      {
+        hint: `data_dir must be the server's ${flag} as seen from this host (for a container, the host side of its volume)`,
+      },
+    );
   }
   return dir;
 }
@@ -193,31 +214,54 @@ export async function snapshotDirOnHost(dataDir: string, name: string, server: s
  * into a private directory inside the target (same file system), so the old
  * content is removed only once the new one is complete.
  */
-export async function restoreDataDir<T extends SourceType>(ctx: RestoreContext<T>, snapshotPath: string, server: { name: string; flag: string }): Promise<string> {
+export async function restoreDataDir<T extends SourceType>(
+  ctx: RestoreContext<T>,
+  snapshotPath: string,
+  server: { name: string; flag: string },
+): Promise<string> {
   if (!ctx.target) {
-    throw new LifeboatError(ErrorCode.Usage, `a ${server.name} snapshot is restored into a data directory`, { hint: `pass --target DIR (the new server's ${server.flag})` });
+    throw new LifeboatError(ErrorCode.Usage, `a ${server.name} snapshot is restored into a data directory`, {
+      hint: `pass --target DIR (the new server's ${server.flag})`,
+    });
   }
   const target = path.resolve(ctx.target);
   const st = await lstat(target).catch(() => undefined);
-  if (st && !st.isDirectory()) throw new LifeboatError(ErrorCode.Refused, `${target} exists and is not a directory`, { hint: 'restore to a directory' });
+  if (st && !st.isDirectory())
+    throw new LifeboatError(ErrorCode.Refused, `${target} exists and is not a directory`, {
+      hint: 'restore to a directory',
+    });
   const old = st ? await readdir(target) : [];
   if (old.length > 0 && !ctx.force) {
-    throw new LifeboatError(ErrorCode.Refused, `${target} is not empty; a restore does not replace a data directory unless told to`, {
-      hint: 'pass --force to replace its content, or restore to an empty directory',
-    });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `${target} is not empty; a restore does not replace a data directory unless told to`,
+      {
+        hint: 'pass --force to replace its content, or restore to an empty directory',
+      },
+    );
   }
   await makeDirectories(target, 0o700);
   const stagingDir = await ownedTempDir(target, '.lifeboat-restore-');
   const staging = stagingDir.path;
   try {
-    const result = await restore(ctx.repo, ctx.snapshot, { target: staging, include: [snapshotPath], signal: ctx.signal });
+    const result = await restore(ctx.repo, ctx.snapshot, {
+      target: staging,
+      include: [snapshotPath],
+      signal: ctx.signal,
+    });
     if (result.errors.length > 0) {
       const first = result.errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`);
-      throw new LifeboatError(ErrorCode.Failure, `${result.errors.length} entries could not be restored: ${first.join('; ')}`);
+      throw new LifeboatError(
+        ErrorCode.Failure,
+        `${result.errors.length} entries could not be restored: ${first.join('; ')}`,
+      );
     }
     const restoredRoot = path.join(staging, ...snapshotPath.split('/').filter(Boolean));
     const fresh = await readdir(restoredRoot).catch(() => {
-      throw new LifeboatError(ErrorCode.NotFound, `snapshot ${ctx.snapshot.id.slice(0, 8)} holds nothing at ${snapshotPath}`);
+      throw new LifeboatError(
+        ErrorCode.NotFound,
+        `snapshot ${ctx.snapshot.id.slice(0, 8)} holds nothing at ${snapshotPath}`,
+      );
     });
     for (const name of old) await rm(path.join(target, name), { recursive: true, force: true });
     for (const name of fresh) await rename(path.join(restoredRoot, name), path.join(target, name));
@@ -232,7 +276,11 @@ export async function restoreDataDir<T extends SourceType>(ctx: RestoreContext<T
  * directory near them, see `scratchDirNear`), and remove the copy afterwards.
  * `measure` gets the copy and the scratch directory for its own small files.
  */
-export async function onLinkedCopy<T>(parts: readonly TreePart[], candidates: readonly string[], measure: (copy: string, scratch: string) => Promise<T>): Promise<T> {
+export async function onLinkedCopy<T>(
+  parts: readonly TreePart[],
+  candidates: readonly string[],
+  measure: (copy: string, scratch: string) => Promise<T>,
+): Promise<T> {
   const scratch = await scratchDirNear(parts[0]?.from ?? candidates[0]!, candidates);
   try {
     const copy = path.join(scratch.path, 'data');
@@ -248,5 +296,7 @@ export async function onLinkedCopy<T>(parts: readonly TreePart[], candidates: re
 export type TimeRange = { first: string; last: string } | null;
 
 export function timeRange(minMs: number, maxMs: number): TimeRange {
-  return Number.isFinite(minMs) && Number.isFinite(maxMs) && minMs <= maxMs ? { first: new Date(minMs).toISOString(), last: new Date(maxMs).toISOString() } : null;
+  return Number.isFinite(minMs) && Number.isFinite(maxMs) && minMs <= maxMs
+    ? { first: new Date(minMs).toISOString(), last: new Date(maxMs).toISOString() }
+    : null;
 }

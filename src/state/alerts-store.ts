@@ -43,12 +43,18 @@ export class AlertStore {
   }
 
   active(): AlertRecord[] {
-    return (this.db.prepare('SELECT * FROM alerts WHERE resolved_at IS NULL ORDER BY fired_at, id').all() as Row[]).map(toRecord);
+    return (this.db.prepare('SELECT * FROM alerts WHERE resolved_at IS NULL ORDER BY fired_at, id').all() as Row[]).map(
+      toRecord,
+    );
   }
 
   /** Open and recently resolved alerts, newest first. */
   recent(limit = 100): AlertRecord[] {
-    return (this.db.prepare('SELECT * FROM alerts ORDER BY COALESCE(resolved_at, fired_at) DESC, id DESC LIMIT ?').all(limit) as Row[]).map(toRecord);
+    return (
+      this.db
+        .prepare('SELECT * FROM alerts ORDER BY COALESCE(resolved_at, fired_at) DESC, id DESC LIMIT ?')
+        .all(limit) as Row[]
+    ).map(toRecord);
   }
 
   fire(a: Pick<AlertRecord, 'key' | 'rule' | 'severity' | 'subject' | 'message'>, at: string): AlertRecord {
@@ -71,7 +77,8 @@ export class AlertStore {
   }
 
   meta(name: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM alert_meta WHERE name = ?').get(name) as { value: string } | undefined)?.value;
+    return (this.db.prepare('SELECT value FROM alert_meta WHERE name = ?').get(name) as { value: string } | undefined)
+      ?.value;
   }
 
   setMeta(name: string, value: string): void {

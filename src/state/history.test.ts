@@ -26,12 +26,43 @@ describe('run history', () => {
     const dir = path.join(work, 'state-a');
     const h = RunHistory.open(dir);
     h.startRun({ id: 'r1', job: 'nightly', startedAt: '2026-11-22T03:00:00.000Z' });
-    h.recordStep({ runId: 'r1', job: 'nightly', step: 'backup', source: 'db', repository: 'local', startedAt: '2026-11-22T03:00:01.000Z', durationMs: 1200, bytes: 10, addedBytes: 2, snapshot: 'abc', outcome: 'ok' });
-    h.recordStep({ runId: 'r1', job: 'nightly', step: 'backup', source: 'vault', repository: 'local', startedAt: '2026-11-22T03:00:03.000Z', durationMs: 50, outcome: 'failed', error: 'sealed' });
+    h.recordStep({
+      runId: 'r1',
+      job: 'nightly',
+      step: 'backup',
+      source: 'db',
+      repository: 'local',
+      startedAt: '2026-11-22T03:00:01.000Z',
+      durationMs: 1200,
+      bytes: 10,
+      addedBytes: 2,
+      snapshot: 'abc',
+      outcome: 'ok',
+    });
+    h.recordStep({
+      runId: 'r1',
+      job: 'nightly',
+      step: 'backup',
+      source: 'vault',
+      repository: 'local',
+      startedAt: '2026-11-22T03:00:03.000Z',
+      durationMs: 50,
+      outcome: 'failed',
+      error: 'sealed',
+    });
     h.finishRun('r1', 'failed', 'sealed', '2026-11-22T03:00:04.000Z');
     h.close();
     const again = RunHistory.open(dir);
-    expect(again.runs()).toEqual([{ id: 'r1', job: 'nightly', startedAt: '2026-11-22T03:00:00.000Z', finishedAt: '2026-11-22T03:00:04.000Z', outcome: 'failed', error: 'sealed' }]);
+    expect(again.runs()).toEqual([
+      {
+        id: 'r1',
+        job: 'nightly',
+        startedAt: '2026-11-22T03:00:00.000Z',
+        finishedAt: '2026-11-22T03:00:04.000Z',
+        outcome: 'failed',
+        error: 'sealed',
+      },
+    ]);
     expect(again.steps({ source: 'vault' })[0]).toMatchObject({ outcome: 'failed', error: 'sealed' });
     again.close();
   });
@@ -43,7 +74,12 @@ describe('run history', () => {
     await backupSource(repo, 'conf', config); // an ad-hoc backup is not part of any run
     const fresh = RunHistory.open(path.join(work, 'state-lost'));
     expect(await rebuildHistory(fresh, [{ name: 'local', repo }])).toEqual({ runs: 2, steps: 2 });
-    expect(fresh.runs().map((r) => [r.id, r.job, r.outcome]).sort()).toEqual([
+    expect(
+      fresh
+        .runs()
+        .map((r) => [r.id, r.job, r.outcome])
+        .sort(),
+    ).toEqual([
       ['run-1', 'nightly', 'ok'],
       ['run-2', 'nightly', 'ok'],
     ]);

@@ -60,11 +60,15 @@ export class RunHistory {
   }
 
   startRun(run: RunRecord): void {
-    this.db.prepare('INSERT OR REPLACE INTO runs (id, job, started_at) VALUES (?, ?, ?)').run(run.id, run.job, run.startedAt);
+    this.db
+      .prepare('INSERT OR REPLACE INTO runs (id, job, started_at) VALUES (?, ?, ?)')
+      .run(run.id, run.job, run.startedAt);
   }
 
   finishRun(id: string, outcome: Outcome, error?: string, finishedAt = new Date().toISOString()): void {
-    this.db.prepare('UPDATE runs SET finished_at = ?, outcome = ?, error = ? WHERE id = ?').run(finishedAt, outcome, error ?? null, id);
+    this.db
+      .prepare('UPDATE runs SET finished_at = ?, outcome = ?, error = ? WHERE id = ?')
+      .run(finishedAt, outcome, error ?? null, id);
   }
 
   recordStep(s: StepRecord): void {
@@ -73,22 +77,53 @@ export class RunHistory {
         `INSERT OR REPLACE INTO steps (run_id, job, step, source, repository, started_at, duration_ms, bytes, added_bytes, snapshot, outcome, error)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.runId, s.job, s.step, s.source ?? null, s.repository ?? null, s.startedAt, s.durationMs, s.bytes ?? null, s.addedBytes ?? null, s.snapshot ?? null, s.outcome, s.error ?? null);
+      .run(
+        s.runId,
+        s.job,
+        s.step,
+        s.source ?? null,
+        s.repository ?? null,
+        s.startedAt,
+        s.durationMs,
+        s.bytes ?? null,
+        s.addedBytes ?? null,
+        s.snapshot ?? null,
+        s.outcome,
+        s.error ?? null,
+      );
   }
 
   runs(job?: string, limit = 100): RunRecord[] {
-    const rows = (job
-      ? this.db.prepare('SELECT * FROM runs WHERE job = ? ORDER BY started_at DESC LIMIT ?').all(job, limit)
-      : this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?').all(limit)) as Array<Record<string, string | null>>;
-    return rows.map((r) => ({ id: r.id!, job: r.job!, startedAt: r.started_at!, finishedAt: r.finished_at ?? undefined, outcome: (r.outcome as Outcome | null) ?? undefined, error: r.error ?? undefined }));
+    const rows = (
+      job
+        ? this.db.prepare('SELECT * FROM runs WHERE job = ? ORDER BY started_at DESC LIMIT ?').all(job, limit)
+        : this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?').all(limit)
+    ) as Array<Record<string, string | null>>;
+    return rows.map((r) => ({
+      id: r.id!,
+      job: r.job!,
+      startedAt: r.started_at!,
+      finishedAt: r.finished_at ?? undefined,
+      outcome: (r.outcome as Outcome | null) ?? undefined,
+      error: r.error ?? undefined,
+    }));
   }
 
   steps(filter: { runId?: string; source?: string; step?: string } = {}, limit = 1000): StepRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.runId) { where.push('run_id = ?'); args.push(filter.runId); }
-    if (filter.source) { where.push('source = ?'); args.push(filter.source); }
-    if (filter.step) { where.push('step = ?'); args.push(filter.step); }
+    if (filter.runId) {
+      where.push('run_id = ?');
+      args.push(filter.runId);
+    }
+    if (filter.source) {
+      where.push('source = ?');
+      args.push(filter.source);
+    }
+    if (filter.step) {
+      where.push('step = ?');
+      args.push(filter.step);
+    }
     const sql = `SELECT * FROM steps ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit) as Array<Record<string, string | number | null>>;
     return rows.map((r) => ({
@@ -108,9 +143,21 @@ export class RunHistory {
   }
 
   /** How many steps of a kind ended with each outcome, per job, source and repository (counters for /metrics). */
-  stepCounts(step: string): Array<{ job: string; source?: string; repository?: string; outcome: Outcome; count: number }> {
-    const rows = this.db.prepare('SELECT job, source, repository, outcome, COUNT(*) AS n FROM steps WHERE step = ? GROUP BY job, source, repository, outcome').all(step) as Array<Record<string, string | number | null>>;
-    return rows.map((r) => ({ job: String(r.job), source: (r.source as string | null) ?? undefined, repository: (r.repository as string | null) ?? undefined, outcome: r.outcome as Outcome, count: Number(r.n) }));
+  stepCounts(
+    step: string,
+  ): Array<{ job: string; source?: string; repository?: string; outcome: Outcome; count: number }> {
+    const rows = this.db
+      .prepare(
+        'SELECT job, source, repository, outcome, COUNT(*) AS n FROM steps WHERE step = ? GROUP BY job, source, repository, outcome',
+      )
+      .all(step) as Array<Record<string, string | number | null>>;
+    return rows.map((r) => ({
+      job: String(r.job),
+      source: (r.source as string | null) ?? undefined,
+      repository: (r.repository as string | null) ?? undefined,
+      outcome: r.outcome as Outcome,
+      count: Number(r.n),
+    }));
   }
 
   close(): void {

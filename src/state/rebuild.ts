@@ -12,7 +12,10 @@ interface RunMetadata {
  * recorded again. Failures left no snapshot and cannot be recovered; that is
  * why the repositories, not the history, are the record of what is protected.
  */
-export async function rebuildHistory(history: RunHistory, repositories: Array<{ name: string; repo: Repository }>): Promise<{ runs: number; steps: number }> {
+export async function rebuildHistory(
+  history: RunHistory,
+  repositories: Array<{ name: string; repo: Repository }>,
+): Promise<{ runs: number; steps: number }> {
   const runs = new Map<string, { job: string; start: number; end: number; partial: boolean }>();
   let steps = 0;
   for (const { name, repo } of repositories) {

@@ -39,7 +39,10 @@ describe('removable media mount check', () => {
   it('reads mountinfo, including escaped spaces', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-mounts-'));
     const file = path.join(dir, 'mountinfo');
-    await writeFile(file, '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 8:17 / /media/backup\\040drive rw - vfat /dev/sdb1 rw\n');
+    await writeFile(
+      file,
+      '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 8:17 / /media/backup\\040drive rw - vfat /dev/sdb1 rw\n',
+    );
     expect(readMounts(file).mountPoints).toEqual(['/', '/media/backup drive']);
     await rm(dir, { recursive: true, force: true });
   });

@@ -46,7 +46,8 @@ export function mountPointOf(target: string, mounts: MountInfo): string {
  */
 export function isConnected(target: string, mounts: MountInfo = readMounts(), mountPoint?: string): boolean {
   const holder = mountPointOf(target, mounts);
-  if (mountPoint) return holder === path.resolve(mountPoint) || (holder !== '/' && holder.startsWith(path.resolve(mountPoint) + '/'));
+  if (mountPoint)
+    return holder === path.resolve(mountPoint) || (holder !== '/' && holder.startsWith(path.resolve(mountPoint) + '/'));
   return holder !== '/';
 }
 
@@ -55,8 +56,12 @@ export function assertConnected(name: string, url: string, mountPoint?: string, 
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) return; // remote: nothing to mount
   const dir = url.startsWith('file://') ? new URL(url).pathname : url;
   if (!isConnected(dir, mounts ?? readMounts(), mountPoint)) {
-    throw new LifeboatError(ErrorCode.NotConnected, `repository "${name}" is not connected: no file system is mounted at ${mountPoint ?? `${dir} or above it`}`, {
-      hint: 'plug in and mount the drive; require_mount keeps backups from filling the root disk\'s empty mount point',
-    });
+    throw new LifeboatError(
+      ErrorCode.NotConnected,
+      `repository "${name}" is not connected: no file system is mounted at ${mountPoint ?? `${dir} or above it`}`,
+      {
+        hint: "plug in and mount the drive; require_mount keeps backups from filling the root disk's empty mount point",
+      },
+    );
   }
 }

@@ -56,7 +56,10 @@ describe('assertValidPrefix', () => {
     expect(() => assertValidPrefix(prefix)).not.toThrow();
   });
 
-  it.each(['data', '/', '//', '/data/', '../', 'data//', './', 'a/../', 'a b/', '.tmp-x/'])('rejects %j with code storage', (prefix) => {
-    expect(codeOf(() => assertValidPrefix(prefix))).toBe('storage');
-  });
+  it.each(['data', '/', '//', '/data/', '../', 'data//', './', 'a/../', 'a b/', '.tmp-x/'])(
+    'rejects %j with code storage',
+    (prefix) => {
+      expect(codeOf(() => assertValidPrefix(prefix))).toBe('storage');
+    },
+  );
 });

@@ -20,7 +20,8 @@ export const TEMP_PREFIX = '.tmp-';
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 
 function invalid(what: string, value: unknown, why: string): LifeboatError {
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : String(value);
+  const shown =
+    typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : String(value);
   return new LifeboatError(ErrorCode.Storage, `invalid ${what} ${shown}: ${why}`, {
     hint: "object names are relative '/'-separated paths of [A-Za-z0-9._-] segments",
     retryable: false,
@@ -38,7 +39,8 @@ export function objectNameProblem(name: unknown): string | undefined {
     if (segment === '') return 'contains an empty segment';
     if (segment === '.' || segment === '..') return `contains a '${segment}' segment`;
     if (!SEGMENT.test(segment)) return `segment ${JSON.stringify(segment)} has characters outside [A-Za-z0-9._-]`;
-    if (segment.startsWith(TEMP_PREFIX)) return `segment ${JSON.stringify(segment)} uses the reserved prefix '${TEMP_PREFIX}'`;
+    if (segment.startsWith(TEMP_PREFIX))
+      return `segment ${JSON.stringify(segment)} uses the reserved prefix '${TEMP_PREFIX}'`;
   }
   return undefined;
 }

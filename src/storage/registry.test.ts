@@ -26,14 +26,17 @@ describe('openStorage', () => {
     expect(b.location).toBe(dir);
   });
 
-  it.each([(rel: string) => rel, (rel: string) => `./${rel}`])('resolves relative paths against the cwd (%#)', async (form) => {
-    const target = path.join(dir, 'rel-repo');
-    const rel = path.relative(process.cwd(), target);
-    const s = await openStorage(form(rel), { create: true });
-    expect(s.location).toBe(target);
-    await s.put('config', Buffer.from('x'));
-    expect((await fs.readFile(path.join(target, 'config'))).toString()).toBe('x');
-  });
+  it.each([(rel: string) => rel, (rel: string) => `./${rel}`])(
+    'resolves relative paths against the cwd (%#)',
+    async (form) => {
+      const target = path.join(dir, 'rel-repo');
+      const rel = path.relative(process.cwd(), target);
+      const s = await openStorage(form(rel), { create: true });
+      expect(s.location).toBe(target);
+      await s.put('config', Buffer.from('x'));
+      expect((await fs.readFile(path.join(target, 'config'))).toString()).toBe('x');
+    },
+  );
 
   it('passes create through: missing without it is repository_not_found', async () => {
     await expectCode(openStorage(path.join(dir, 'missing')), 'repository_not_found');

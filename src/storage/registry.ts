@@ -21,7 +21,8 @@ const REMOTE_SCHEMES = new Set(['sftp', 's3']);
 
 function normalizeScheme(scheme: string): string {
   const s = scheme.toLowerCase().replace(/:$/, '');
-  if (!/^[a-z][a-z0-9+.-]*$/.test(s)) throw new LifeboatError(ErrorCode.Usage, `invalid URL scheme ${JSON.stringify(scheme)}`);
+  if (!/^[a-z][a-z0-9+.-]*$/.test(s))
+    throw new LifeboatError(ErrorCode.Usage, `invalid URL scheme ${JSON.stringify(scheme)}`);
   return s;
 }
 
@@ -41,10 +42,14 @@ export async function openStorage(location: string, options: StorageOptions = {}
   const scheme = url.protocol.slice(0, -1);
   const factory = factories.get(scheme);
   if (!factory) {
-    throw new LifeboatError(ErrorCode.Usage, `unsupported repository location scheme '${scheme}:' in ${describeLocation(location)}`, {
-      hint: `supported schemes: ${registeredSchemes().join(', ')}, or a plain directory path`,
-      context: { scheme },
-    });
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      `unsupported repository location scheme '${scheme}:' in ${describeLocation(location)}`,
+      {
+        hint: `supported schemes: ${registeredSchemes().join(', ')}, or a plain directory path`,
+        context: { scheme },
+      },
+    );
   }
   return REMOTE_SCHEMES.has(scheme) ? retryingFactory(factory)(url, options) : factory(url, options);
 }
@@ -53,4 +58,6 @@ registerStorage('file', createLocalStorage);
 registerStorage('memory', createMemoryStorage);
 // Loaded on first use: the AWS SDK is large and most runs never touch S3.
 registerStorage('s3', async (url, options) => (await import('./drivers/s3/index.js')).createS3Storage(url, options));
-registerStorage('sftp', async (url, options) => (await import('./drivers/sftp/index.js')).createSftpStorage(url, options));
+registerStorage('sftp', async (url, options) =>
+  (await import('./drivers/sftp/index.js')).createSftpStorage(url, options),
+);

@@ -23,6 +23,8 @@ describe('makeDirectories', () => {
   // Node's recursive mkdir never returns for these (it retries ENOENT below an existing /proc for ever).
   it('fails at once under /proc instead of looping', async () => {
     await expect(makeDirectories('/proc/lifeboat-test/x')).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(() => makeDirectoriesSync('/proc/lifeboat-test/x')).toThrow(/cannot create the directory \/proc\/lifeboat-test/);
+    expect(() => makeDirectoriesSync('/proc/lifeboat-test/x')).toThrow(
+      /cannot create the directory \/proc\/lifeboat-test/,
+    );
   });
 });

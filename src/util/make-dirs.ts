@@ -11,13 +11,18 @@ import path from 'node:path';
  * Node's, or undefined when `dir` already existed.
  */
 export async function makeDirectories(dir: string, mode = 0o700): Promise<string | undefined> {
-  const missing = await missingComponents(path.resolve(dir), async (p) => (await stat(p).catch(() => undefined))?.isDirectory(), async (p) => Boolean(await lstat(p).catch(() => undefined)));
+  const missing = await missingComponents(
+    path.resolve(dir),
+    async (p) => (await stat(p).catch(() => undefined))?.isDirectory(),
+    async (p) => Boolean(await lstat(p).catch(() => undefined)),
+  );
   for (const d of missing) {
     try {
       await mkdir(d, { mode });
     } catch (err) {
       // Made meanwhile by someone else: fine when it is a directory now.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(d)).isDirectory()) throw cannotCreate(d, err);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(d)).isDirectory())
+        throw cannotCreate(d, err);
     }
   }
   return missing[0];
@@ -36,7 +41,11 @@ export function makeDirectoriesSync(dir: string, mode = 0o700): string | undefin
 }
 
 /** The components of `dir` that do not exist, shallowest first; a component that exists and is not a directory is an error. */
-async function missingComponents(dir: string, isDir: (p: string) => Promise<boolean | undefined>, exists: (p: string) => Promise<boolean>): Promise<string[]> {
+async function missingComponents(
+  dir: string,
+  isDir: (p: string) => Promise<boolean | undefined>,
+  exists: (p: string) => Promise<boolean>,
+): Promise<string[]> {
   const missing: string[] = [];
   for (let d = dir; ; d = path.dirname(d)) {
     if (await isDir(d)) break;
@@ -74,10 +83,18 @@ function lstatExists(p: string): boolean {
 }
 
 function notADirectory(p: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`cannot create a directory at ${p}: something that is not a directory is there`), { code: 'ENOTDIR', path: p });
+  return Object.assign(new Error(`cannot create a directory at ${p}: something that is not a directory is there`), {
+    code: 'ENOTDIR',
+    path: p,
+  });
 }
 
 function cannotCreate(p: string, err: unknown): NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException;
-  return Object.assign(new Error(`cannot create the directory ${p}: ${e.code ?? e.message}${e.code === 'ENOENT' ? ' (this file system does not hold new directories there)' : ''}`), { code: e.code ?? 'EIO', path: p });
+  return Object.assign(
+    new Error(
+      `cannot create the directory ${p}: ${e.code ?? e.message}${e.code === 'ENOENT' ? ' (this file system does not hold new directories there)' : ''}`,
+    ),
+    { code: e.code ?? 'EIO', path: p },
+  );
 }

@@ -8,36 +8,44 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 describe('mapLimit', () => {
   it('keeps results in input order whatever the completion order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 30 }), fc.integer({ min: 1, max: 8 }), async (delays, limit) => {
-        const out = await mapLimit(delays, limit, async (d, i) => {
-          for (let k = 0; k < d; k++) await tick();
-          return `${i}:${d}`;
-        });
-        expect(out).toEqual(delays.map((d, i) => `${i}:${d}`));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 8 }),
+        async (delays, limit) => {
+          const out = await mapLimit(delays, limit, async (d, i) => {
+            for (let k = 0; k < d; k++) await tick();
+            return `${i}:${d}`;
+          });
+          expect(out).toEqual(delays.map((d, i) => `${i}:${d}`));
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it('never has more than `limit` calls in flight, and uses the parallelism it is given', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 10 }), async (delays, limit) => {
-        let inFlight = 0;
-        let peak = 0;
-        const seen: number[] = [];
-        await mapLimit(delays, limit, async (d, i) => {
-          inFlight++;
-          peak = Math.max(peak, inFlight);
-          seen.push(i);
-          await tick();
-          for (let k = 0; k < d; k++) await tick();
-          inFlight--;
-        });
-        expect(peak).toBeLessThanOrEqual(limit);
-        expect(peak).toBe(Math.min(limit, delays.length));
-        // Every item exactly once, started in input order.
-        expect(seen).toEqual(delays.map((_, i) => i));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 10 }),
+        async (delays, limit) => {
+          let inFlight = 0;
+          let peak = 0;
+          const seen: number[] = [];
+          await mapLimit(delays, limit, async (d, i) => {
+            inFlight++;
+            peak = Math.max(peak, inFlight);
+            seen.push(i);
+            await tick();
+            for (let k = 0; k < d; k++) await tick();
+            inFlight--;
+          });
+          expect(peak).toBeLessThanOrEqual(limit);
+          expect(peak).toBe(Math.min(limit, delays.length));
+          // Every item exactly once, started in input order.
+          expect(seen).toEqual(delays.map((_, i) => i));
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -43,9 +43,13 @@ export function nativeFs(): NativeFs {
   try {
     loaded = createRequire(import.meta.url)(ADDON) as NativeFs;
   } catch (err) {
-    throw new LifeboatError(ErrorCode.Failure, `the native file-system helper is missing or does not load (${ADDON}): ${(err as Error).message.split('\n')[0]}`, {
-      hint: 'it is built by `npm ci`; build it again with `npm run build:native` (needs a C compiler and the Node headers)',
-    });
+    throw new LifeboatError(
+      ErrorCode.Failure,
+      `the native file-system helper is missing or does not load (${ADDON}): ${(err as Error).message.split('\n')[0]}`,
+      {
+        hint: 'it is built by `npm ci`; build it again with `npm run build:native` (needs a C compiler and the Node headers)',
+      },
+    );
   }
   return loaded;
 }

@@ -38,6 +38,8 @@ export function redactUrlsInText(text: string, passwordShownAs = ':***'): string
   return text.replace(URL_IN_TEXT, (url) =>
     url
       .replace(USERINFO_PASSWORD, (_m, head: string) => `${head}${passwordShownAs}@`)
-      .replace(QUERY_PARAM, (m, sep: string, name: string) => (SECRET_QUERY_PARAM.test(name) ? `${sep}${name}=redacted` : m)),
+      .replace(QUERY_PARAM, (m, sep: string, name: string) =>
+        SECRET_QUERY_PARAM.test(name) ? `${sep}${name}=redacted` : m,
+      ),
   );
 }

@@ -34,7 +34,8 @@ export async function checkSecretFileMode(file: string, what: string): Promise<v
   const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
   const message = `the ${what} ${file} can be read by other users (mode ${mode})`;
   const hint = `chmod 600 ${file} (or 640 with a group of its own)`;
-  if (policy.strict) throw new LifeboatError(ErrorCode.Refused, `${message}; refused under --strict-permissions`, { hint });
+  if (policy.strict)
+    throw new LifeboatError(ErrorCode.Refused, `${message}; refused under --strict-permissions`, { hint });
   if (warned.has(file)) return;
   warned.add(file);
   policy.warn(`${message}; ${hint}`);

@@ -108,7 +108,10 @@ describe('Semaphore', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 20 }),
-        fc.array(fc.record({ amount: fc.integer({ min: 1, max: 30 }), hold: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.record({ amount: fc.integer({ min: 1, max: 30 }), hold: fc.integer({ min: 0, max: 3 }) }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
         async (capacity, jobs) => {
           const s = new Semaphore(capacity);
           let inUse = 0;

@@ -19,7 +19,11 @@ const MAX_REASONS = 20;
  * recorded integrity result is good. It reads trees (from storage) and one listing of
  * `data/`, not the data itself (that is `verify` and `check --read-data`).
  */
-export async function checkBackup(opened: Repository, snapshot: SnapshotEntry, record?: SourceRecord): Promise<BackupCheck> {
+export async function checkBackup(
+  opened: Repository,
+  snapshot: SnapshotEntry,
+  record?: SourceRecord,
+): Promise<BackupCheck> {
   // Trees read back from storage, not from the cache the backup just filled.
   const repo = opened.readingFromStorage('shared');
   try {
@@ -29,17 +33,24 @@ export async function checkBackup(opened: Repository, snapshot: SnapshotEntry, r
   }
 }
 
-async function checkFromStorage(repo: Repository, snapshot: SnapshotEntry, record?: SourceRecord): Promise<BackupCheck> {
+async function checkFromStorage(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  record?: SourceRecord,
+): Promise<BackupCheck> {
   const reasons: string[] = [];
   const add = (r: string) => {
     if (reasons.length < MAX_REASONS) reasons.push(r);
   };
   const { packs } = await walkSnapshotIntact(repo, snapshot.tree, add);
-  const stored = new Map((await repo.storage.list('data/')).map((o) => [o.name.slice(o.name.lastIndexOf('/') + 1), o.size]));
+  const stored = new Map(
+    (await repo.storage.list('data/')).map((o) => [o.name.slice(o.name.lastIndexOf('/') + 1), o.size]),
+  );
   for (const pack of packs) {
     const size = stored.get(pack);
     if (size === undefined) add(`pack ${pack.slice(0, 12)} is missing from storage`);
-    else if (size !== repo.index.packSize(pack)) add(`pack ${pack.slice(0, 12)} is ${size} bytes, the index says ${repo.index.packSize(pack)}`);
+    else if (size !== repo.index.packSize(pack))
+      add(`pack ${pack.slice(0, 12)} is ${size} bytes, the index says ${repo.index.packSize(pack)}`);
   }
   reasons.push(...recordProblems(record ?? {}).slice(0, MAX_REASONS));
   return { verified: reasons.length === 0, reasons };
@@ -48,6 +59,7 @@ async function checkFromStorage(repo: Repository, snapshot: SnapshotEntry, recor
 /** What a database source recorded about the integrity of what it stored. */
 function recordProblems(record: SourceRecord): string[] {
   const out: string[] = [];
-  if (typeof record.integrity === 'string' && record.integrity !== 'ok') out.push(`integrity check at backup time: ${record.integrity.slice(0, 200)}`);
+  if (typeof record.integrity === 'string' && record.integrity !== 'ok')
+    out.push(`integrity check at backup time: ${record.integrity.slice(0, 200)}`);
   return out;
 }

@@ -11,7 +11,12 @@ import type { VerifyCheck } from './checks.js';
  * authenticated, the stream's content hash equal to the recorded one). Whether
  * the age payload inside decrypts needs the identity (`--identity`).
  */
-export async function verifySealedStreams(repo: Repository, snapshot: SnapshotEntry, record: SourceRecord, signal: AbortSignal): Promise<VerifyCheck[]> {
+export async function verifySealedStreams(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  record: SourceRecord,
+  signal: AbortSignal,
+): Promise<VerifyCheck[]> {
   const entries = Array.isArray(record.entries) ? (record.entries as Array<{ path: string }>) : [];
   let intact = 0;
   const problems: string[] = [];
@@ -28,6 +33,12 @@ export async function verifySealedStreams(repo: Repository, snapshot: SnapshotEn
   }
   return [
     { name: 'sealed files', ok: entries.length === record.files, expected: record.files, actual: entries.length },
-    { name: 'sealed stream hashes', ok: problems.length === 0, expected: entries.length, actual: intact, ...(problems.length ? { detail: problems.slice(0, 5).join('; ') } : {}) },
+    {
+      name: 'sealed stream hashes',
+      ok: problems.length === 0,
+      expected: entries.length,
+      actual: intact,
+      ...(problems.length ? { detail: problems.slice(0, 5).join('; ') } : {}),
+    },
   ];
 }

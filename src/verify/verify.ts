@@ -47,7 +47,11 @@ export interface ScratchCopy {
 }
 
 /** `lifeboat verify`: restore to scratch, run the source's own checks against what was recorded, remove the copy. */
-export async function verify(repo: Repository, snapshot: SnapshotEntry, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verify(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   return (await verifyInScratch(repo, snapshot, options)).result;
 }
 
@@ -73,7 +77,11 @@ export async function verifyInScratch<T>(
   const result: VerifyResult = {
     snapshot: { id: snapshot.id, time: snapshot.time, host: snapshot.host, source: snapshot.source ?? null },
     source: meta ? { name: meta.source.name, type: meta.source.type } : null,
-    mode: !meta ? 'paths' : meta.source.type === 'files' && meta.record.sealed && !options.identity ? 'sealed-streams' : 'source',
+    mode: !meta
+      ? 'paths'
+      : meta.source.type === 'files' && meta.record.sealed && !options.identity
+        ? 'sealed-streams'
+        : 'source',
     ok: false,
     checks: [],
     durationMs: 0,
@@ -100,16 +108,32 @@ export async function verifyInScratch<T>(
         const view = databaseView(snapshot, database);
         const named = (name: string) => (database === undefined ? name : `${database}: ${name}`);
         ctx = { repo, snapshot: view, sourceName: meta!.source.name, config, tempDir: scratch.path, signal, log };
-        target = driver.scratchTarget ? await driver.scratchTarget(ctx) : { target: path.join(scratch.path, 'restored') };
-        const restored = await restoreSource(repo, view, { ...target, identity: options.identity, config, signal, log, tempBase: scratch.path }).catch((err: unknown) => {
+        target = driver.scratchTarget
+          ? await driver.scratchTarget(ctx)
+          : { target: path.join(scratch.path, 'restored') };
+        const restored = await restoreSource(repo, view, {
+          ...target,
+          identity: options.identity,
+          config,
+          signal,
+          log,
+          tempBase: scratch.path,
+        }).catch((err: unknown) => {
           if (database === undefined || !(err instanceof Error)) throw err;
           throw new Error(`database "${database}": ${err.message}`, { cause: err });
         });
         locations.push(restored.restored.location);
         result.location = locations.join(', ');
         result.measured = restored.measured;
-        result.checks.push({ name: named('restore'), ok: true, expected: 'every blob authenticated, every content hash equal', actual: `restored to ${restored.restored.location}` });
-        result.checks.push(...restored.checks.map((c) => ({ name: named(c.field), ok: c.ok, expected: c.expected, actual: c.actual })));
+        result.checks.push({
+          name: named('restore'),
+          ok: true,
+          expected: 'every blob authenticated, every content hash equal',
+          actual: `restored to ${restored.restored.location}`,
+        });
+        result.checks.push(
+          ...restored.checks.map((c) => ({ name: named(c.field), ok: c.ok, expected: c.expected, actual: c.actual })),
+        );
         result.ok = result.checks.every((c) => c.ok);
         // Called for each database's copy while it exists (a drill runs its smoke command against each).
         if (during) extra = await during({ restored: restored.restored, target, measured: restored.measured, result });
@@ -123,12 +147,24 @@ export async function verifyInScratch<T>(
   } catch (err) {
     if (signal.aborted) throw err;
     const message = isLifeboatError(err) || err instanceof Error ? err.message : String(err);
-    result.checks.push({ name: 'restore', ok: false, expected: 'a complete, authenticated restore', actual: 'failed', detail: message });
+    result.checks.push({
+      name: 'restore',
+      ok: false,
+      expected: 'a complete, authenticated restore',
+      actual: 'failed',
+      detail: message,
+    });
   } finally {
     try {
       if (driver?.discard && target && ctx) await driver.discard(target, ctx);
     } catch (err) {
-      result.checks.push({ name: 'cleanup', ok: false, expected: 'the scratch copy removed', actual: 'left behind', detail: (err as Error).message });
+      result.checks.push({
+        name: 'cleanup',
+        ok: false,
+        expected: 'the scratch copy removed',
+        actual: 'left behind',
+        detail: (err as Error).message,
+      });
     }
     await scratch.dispose();
     await repo.close();
@@ -139,11 +175,27 @@ export async function verifyInScratch<T>(
 }
 
 /** A plain path backup: restore every file (the restorer authenticates each blob and checks each file's hash) and count them. */
-async function verifyPaths(repo: Repository, snapshot: SnapshotEntry, dir: string, signal: AbortSignal): Promise<VerifyCheck[]> {
+async function verifyPaths(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  dir: string,
+  signal: AbortSignal,
+): Promise<VerifyCheck[]> {
   const restored = await restore(repo, snapshot, { target: dir, signal });
   const problems = restored.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`);
   return [
-    { name: 'content hashes', ok: restored.errors.length === 0, expected: 'every file equal to its recorded hash', actual: `${restored.errors.length} file(s) differ or cannot be read`, ...(problems.length ? { detail: problems.join('; ') } : {}) },
-    { name: 'files', ok: restored.files === snapshot.summary.files, expected: snapshot.summary.files, actual: restored.files },
+    {
+      name: 'content hashes',
+      ok: restored.errors.length === 0,
+      expected: 'every file equal to its recorded hash',
+      actual: `${restored.errors.length} file(s) differ or cannot be read`,
+      ...(problems.length ? { detail: problems.join('; ') } : {}),
+    },
+    {
+      name: 'files',
+      ok: restored.files === snapshot.summary.files,
+      expected: snapshot.summary.files,
+      actual: restored.files,
+    },
   ];
 }

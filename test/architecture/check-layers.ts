@@ -41,7 +41,9 @@ export function checkLayers(edges: readonly ImportEdge[], layers: readonly (read
   const folderCycles = cycles(folderEdges).map(
     (cycle) => `folders import each other in a loop: ${[...cycle, cycle[0]].join(' → ')}`,
   );
-  const fileCycles = cycles(edges).map((cycle) => `files import each other in a loop: ${[...cycle, cycle[0]].join(' → ')}`);
+  const fileCycles = cycles(edges).map(
+    (cycle) => `files import each other in a loop: ${[...cycle, cycle[0]].join(' → ')}`,
+  );
   return { upImports, unknownFolders: [...unknown].sort(), folderCycles, fileCycles };
 }
 

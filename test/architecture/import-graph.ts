@@ -36,7 +36,12 @@ export function relativeImports(file: string, text: string): string[] {
     .map((ref) => ref.fileName)
     .filter((name) => name.startsWith('./') || name.startsWith('../'))
     .map((name) => path.posix.normalize(path.posix.join(path.posix.dirname(file), name)))
-    .map((target) => target.replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts').replace(/\.mjs$/, '.mts'));
+    .map((target) =>
+      target
+        .replace(/\.js$/, '.ts')
+        .replace(/\.cjs$/, '.cts')
+        .replace(/\.mjs$/, '.mts'),
+    );
 }
 
 /** The import graph of the source files under `src/` of the project at `root`. */

@@ -62,7 +62,9 @@ describe('the layer check itself', () => {
       ],
       layers,
     );
-    expect(report.fileCycles).toEqual(['files import each other in a loop: src/cli/a.ts → src/cli/b.ts → src/cli/c.ts → src/cli/a.ts']);
+    expect(report.fileCycles).toEqual([
+      'files import each other in a loop: src/cli/a.ts → src/cli/b.ts → src/cli/c.ts → src/cli/a.ts',
+    ]);
   });
 
   it('names a loop between folders of the same layer', () => {

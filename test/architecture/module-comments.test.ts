@@ -60,25 +60,34 @@ function moduleCommentProblems(file: string, text: string): string[] {
     }
   }
 
-  if (tagged.length > 1) problems.push(`${where(tagged[1]!.pos)}: a second @module comment (a file has one description)`);
+  if (tagged.length > 1)
+    problems.push(`${where(tagged[1]!.pos)}: a second @module comment (a file has one description)`);
   for (const c of tagged) {
-    if (c.pos !== header[0]?.pos || c.end > firstToken) problems.push(`${where(c.pos)}: the @module comment must be the first thing in the file, before the imports`);
-    else if (!/^\r?\n\r?\n/.test(text.slice(c.end))) problems.push(`${where(c.pos)}: a blank line must follow the @module comment`);
+    if (c.pos !== header[0]?.pos || c.end > firstToken)
+      problems.push(`${where(c.pos)}: the @module comment must be the first thing in the file, before the imports`);
+    else if (!/^\r?\n\r?\n/.test(text.slice(c.end)))
+      problems.push(`${where(c.pos)}: a blank line must follow the @module comment`);
   }
 
   const first = statements[0];
   if (first && ts.isImportDeclaration(first)) {
     for (const c of header) {
       if (isJsdoc(text, c) && !isModuleComment(text.slice(c.pos, c.end))) {
-        problems.push(`${where(c.pos)}: a JSDoc block before the imports describes the file: tag it @module (untagged, it documents the import)`);
+        problems.push(
+          `${where(c.pos)}: a JSDoc block before the imports describes the file: tag it @module (untagged, it documents the import)`,
+        );
       }
     }
   }
 
   for (const statement of statements) {
-    const docs = (ts.getLeadingCommentRanges(text, statement.getFullStart()) ?? []).filter((c) => isJsdoc(text, c) && !isModuleComment(text.slice(c.pos, c.end)));
+    const docs = (ts.getLeadingCommentRanges(text, statement.getFullStart()) ?? []).filter(
+      (c) => isJsdoc(text, c) && !isModuleComment(text.slice(c.pos, c.end)),
+    );
     if (docs.length > 1) {
-      problems.push(`${where(docs[0]!.pos)}: two JSDoc blocks before one statement; a file's description goes at the top as a @module comment, the other documents the statement`);
+      problems.push(
+        `${where(docs[0]!.pos)}: two JSDoc blocks before one statement; a file's description goes at the top as a @module comment, the other documents the statement`,
+      );
     }
   }
   return problems;
@@ -94,19 +103,45 @@ describe('module comments', () => {
 
   // The checker itself, on small files: each rule must be able to fail.
   it('accepts a tagged description at the top, and plain declaration docs', () => {
-    expect(moduleCommentProblems('ok.ts', `/**\n * What this file is.\n *\n * @module\n */\n\nimport x from 'x';\n\n/** The answer. */\nexport const a = x;\n`)).toEqual([]);
-    expect(moduleCommentProblems('shebang.ts', `#!/usr/bin/env node\n/**\n * The command.\n *\n * @module\n */\n\nimport x from 'x';\nx();\n`)).toEqual([]);
-    expect(moduleCommentProblems('plain.ts', `import x from 'x';\n\n/** The answer. */\nexport const a = x;\n`)).toEqual([]);
+    expect(
+      moduleCommentProblems(
+        'ok.ts',
+        `/**\n * What this file is.\n *\n * @module\n */\n\nimport x from 'x';\n\n/** The answer. */\nexport const a = x;\n`,
+      ),
+    ).toEqual([]);
+    expect(
+      moduleCommentProblems(
+        'shebang.ts',
+        `#!/usr/bin/env node\n/**\n * The command.\n *\n * @module\n */\n\nimport x from 'x';\nx();\n`,
+      ),
+    ).toEqual([]);
+    expect(
+      moduleCommentProblems('plain.ts', `import x from 'x';\n\n/** The answer. */\nexport const a = x;\n`),
+    ).toEqual([]);
   });
 
   it('refuses an untagged description before the imports, a misplaced or doubled @module, no blank line, and stacked blocks', () => {
-    expect(moduleCommentProblems('a.ts', `/** What this file is. */\nimport x from 'x';\nx();\n`)).toEqual([expect.stringContaining('a.ts:1: a JSDoc block before the imports')]);
-    expect(moduleCommentProblems('b.ts', `import x from 'x';\n\n/**\n * What this file is.\n * @module\n */\n\nexport const a = x;\n`)).toEqual([expect.stringContaining('b.ts:3: the @module comment must be the first thing')]);
+    expect(moduleCommentProblems('a.ts', `/** What this file is. */\nimport x from 'x';\nx();\n`)).toEqual([
+      expect.stringContaining('a.ts:1: a JSDoc block before the imports'),
+    ]);
+    expect(
+      moduleCommentProblems(
+        'b.ts',
+        `import x from 'x';\n\n/**\n * What this file is.\n * @module\n */\n\nexport const a = x;\n`,
+      ),
+    ).toEqual([expect.stringContaining('b.ts:3: the @module comment must be the first thing')]);
     expect(moduleCommentProblems('c.ts', `/** One. @module */\n\n/** Two. @module */\nexport const a = 1;\n`)).toEqual([
       expect.stringContaining('c.ts:3: a second @module comment'),
       expect.stringContaining('c.ts:3: the @module comment must be the first thing'),
     ]);
-    expect(moduleCommentProblems('d.ts', `/** What this file is. @module */\nimport x from 'x';\nx();\n`)).toEqual([expect.stringContaining('d.ts:1: a blank line must follow')]);
-    expect(moduleCommentProblems('e.ts', `import x from 'x';\n\n/** What this file is. */\n\n/** The answer. */\nexport const a = x;\n`)).toEqual([expect.stringContaining('e.ts:3: two JSDoc blocks before one statement')]);
+    expect(moduleCommentProblems('d.ts', `/** What this file is. @module */\nimport x from 'x';\nx();\n`)).toEqual([
+      expect.stringContaining('d.ts:1: a blank line must follow'),
+    ]);
+    expect(
+      moduleCommentProblems(
+        'e.ts',
+        `import x from 'x';\n\n/** What this file is. */\n\n/** The answer. */\nexport const a = x;\n`,
+      ),
+    ).toEqual([expect.stringContaining('e.ts:3: two JSDoc blocks before one statement')]);
   });
 });

@@ -36,7 +36,8 @@ function trackedTextFiles(): string[] {
 function findings(file: string, text: string): string[] {
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
-    for (const { pattern, why } of FORBIDDEN) if (pattern.test(line)) out.push(`${file}:${i + 1}: ${why}: ${line.trim().slice(0, 160)}`);
+    for (const { pattern, why } of FORBIDDEN)
+      if (pattern.test(line)) out.push(`${file}:${i + 1}: ${why}: ${line.trim().slice(0, 160)}`);
   });
   return out;
 }
@@ -55,6 +56,8 @@ describe('self-contained repository', () => {
     expect(findings('b.ts', `import x from '..${'/shared/'}x.js';`)).toHaveLength(1);
     expect(findings('c.md', `see ${'/wo'}rk/main/docs`)).toHaveLength(1);
     expect(findings('d.md', `written to ${'/tmp/stu'}dio/x`)).toHaveLength(1);
-    expect(findings('e.md', 'repository-format.md §5, a specification of the format, /srv/work/x, ~/work/y')).toEqual([]);
+    expect(findings('e.md', 'repository-format.md §5, a specification of the format, /srv/work/x, ~/work/y')).toEqual(
+      [],
+    );
   });
 });

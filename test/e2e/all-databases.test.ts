@@ -29,14 +29,18 @@ async function setup(prefix: string, sources: (dir: string) => string) {
 describe('every database of a PostgreSQL server', () => {
   let server: PostgresServer;
   let ctx: Awaited<ReturnType<typeof setup>>;
-  const rows = (database: string) => server.psql('SELECT string_agg(body, \',\' ORDER BY id) FROM notes', database).trim();
+  const rows = (database: string) =>
+    server.psql("SELECT string_agg(body, ',' ORDER BY id) FROM notes", database).trim();
 
   beforeAll(async () => {
     server = await startPostgres();
     server.psql(`CREATE ROLE lifeboat_backup LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
     server.psql(`CREATE ROLE lifeboat_reader LOGIN PASSWORD '${PASSWORD}'`);
     server.psql('CREATE DATABASE app');
-    server.psql('CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) VALUES (\'a\'), (\'b\');', 'app');
+    server.psql(
+      "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) VALUES ('a'), ('b');",
+      'app',
+    );
     ctx = await setup('lifeboat-e2e-alldb-pg-', () => {
       const base = `postgres://%s@127.0.0.1:${server.port}`;
       return [
@@ -58,7 +62,10 @@ describe('every database of a PostgreSQL server', () => {
 
   it('backs up a database created after the config was written, and restores it alone with --database', async () => {
     server.psql('CREATE DATABASE late');
-    server.psql('CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) VALUES (\'x\'), (\'y\'), (\'z\');', 'late');
+    server.psql(
+      "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) VALUES ('x'), ('y'), ('z');",
+      'late',
+    );
     const backup = await ctx.lb(['--json', 'backup', '--source', 'pg']);
     expect(backup.code, show(backup)).toBe(0);
 
@@ -66,9 +73,22 @@ describe('every database of a PostgreSQL server', () => {
     expect(all.code, show(all)).toBe(2);
     expect(all.stderr).toMatch(/holds \d+ databases \(.*app.*late.*\).*--database NAME/);
 
-    const restored = await ctx.lb(['--json', 'restore', 'latest', '--source', 'pg', '--database', 'late', '--to-database', 'late_copy']);
+    const restored = await ctx.lb([
+      '--json',
+      'restore',
+      'latest',
+      '--source',
+      'pg',
+      '--database',
+      'late',
+      '--to-database',
+      'late_copy',
+    ]);
     expect(restored.code, show(restored)).toBe(0);
-    expect(lastJson<{ ok: boolean; location: string }>(restored.stdout)).toMatchObject({ ok: true, location: expect.stringContaining('/late_copy') });
+    expect(lastJson<{ ok: boolean; location: string }>(restored.stdout)).toMatchObject({
+      ok: true,
+      location: expect.stringContaining('/late_copy'),
+    });
     expect(rows('late_copy')).toBe('x,y,z');
     const app = await ctx.lb(['restore', 'latest', '--source', 'pg', '--database', 'app', '--to-database', 'app_copy']);
     expect(app.code, show(app)).toBe(0);
@@ -83,7 +103,9 @@ describe('every database of a PostgreSQL server', () => {
     const verify = await ctx.lb(['--json', 'verify', 'latest', '--source', 'pg']);
     expect(verify.code, show(verify)).toBe(0);
     const checks = lastJson<{ checks: Array<{ name: string; ok: boolean }> }>(verify.stdout).checks.map((c) => c.name);
-    expect(checks).toEqual(expect.arrayContaining(['app: restore', 'app: tables', 'late: restore', 'late: tables', 'late: schemaHash']));
+    expect(checks).toEqual(
+      expect.arrayContaining(['app: restore', 'app: tables', 'late: restore', 'late: tables', 'late: schemaHash']),
+    );
     const drill = await ctx.lb(['--json', 'drill', '--source', 'pg']);
     expect(drill.code, show(drill)).toBe(0);
     expect(drill.stdout).toContain('late: tables');
@@ -101,7 +123,9 @@ describe('every database of a PostgreSQL server', () => {
     expect(none.code, show(none)).toBe(1);
     expect(none.stderr + none.stdout).toContain('no database of the postgres server matches');
     const list = await ctx.lb(['--json', 'snapshots']);
-    const sources = (JSON.parse(list.stdout) as { snapshots: Array<{ source?: string }> }).snapshots.map((s) => s.source);
+    const sources = (JSON.parse(list.stdout) as { snapshots: Array<{ source?: string }> }).snapshots.map(
+      (s) => s.source,
+    );
     expect(sources).not.toContain('pg-reader');
     expect(sources).not.toContain('pg-none');
   }, 180_000);
@@ -113,9 +137,17 @@ describe('every database of a MariaDB server', () => {
 
   beforeAll(async () => {
     server = await startMariadb();
-    await server.sql(`CREATE USER 'lifeboat'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO 'lifeboat'@'127.0.0.1'; CREATE DATABASE shop;`);
-    await server.sql('CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, total INT); INSERT INTO orders (total) VALUES (1), (2), (3);', 'shop');
-    ctx = await setup('lifeboat-e2e-alldb-my-', () => `  my: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}", password_file: db.pass }\n`);
+    await server.sql(
+      `CREATE USER 'lifeboat'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO 'lifeboat'@'127.0.0.1'; CREATE DATABASE shop;`,
+    );
+    await server.sql(
+      'CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, total INT); INSERT INTO orders (total) VALUES (1), (2), (3);',
+      'shop',
+    );
+    ctx = await setup(
+      'lifeboat-e2e-alldb-my-',
+      () => `  my: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}", password_file: db.pass }\n`,
+    );
     const init = await ctx.lb(['init', '--repo', 'local']);
     expect(init.code, show(init)).toBe(0);
   }, 120_000);
@@ -126,14 +158,36 @@ describe('every database of a MariaDB server', () => {
   });
 
   it('backs up a database created after the config was written, and restores it alone with --database', async () => {
-    await server.sql('CREATE DATABASE late; CREATE TABLE late.items (id INT PRIMARY KEY, name TEXT); INSERT INTO late.items VALUES (1, \'p\'), (2, \'q\');');
+    await server.sql(
+      "CREATE DATABASE late; CREATE TABLE late.items (id INT PRIMARY KEY, name TEXT); INSERT INTO late.items VALUES (1, 'p'), (2, 'q');",
+    );
     const backup = await ctx.lb(['backup', '--source', 'my']);
     expect(backup.code, show(backup)).toBe(0);
-    const restored = await ctx.lb(['restore', 'latest', '--source', 'my', '--database', 'late', '--to-database', 'late_copy']);
+    const restored = await ctx.lb([
+      'restore',
+      'latest',
+      '--source',
+      'my',
+      '--database',
+      'late',
+      '--to-database',
+      'late_copy',
+    ]);
     expect(restored.code, show(restored)).toBe(0);
-    const rows = (await server.sql('SELECT GROUP_CONCAT(name ORDER BY id) AS names FROM late_copy.items')) as Array<{ names: string }>;
+    const rows = (await server.sql('SELECT GROUP_CONCAT(name ORDER BY id) AS names FROM late_copy.items')) as Array<{
+      names: string;
+    }>;
     expect(rows[0]!.names).toBe('p,q');
-    const shop = await ctx.lb(['restore', 'latest', '--source', 'my', '--database', 'shop', '--to-database', 'shop_copy']);
+    const shop = await ctx.lb([
+      'restore',
+      'latest',
+      '--source',
+      'my',
+      '--database',
+      'shop',
+      '--to-database',
+      'shop_copy',
+    ]);
     expect(shop.code, show(shop)).toBe(0);
     const verify = await ctx.lb(['verify', 'latest', '--source', 'my']);
     expect(verify.code, show(verify)).toBe(0);

@@ -19,8 +19,10 @@ describe('backup of inputs that do not exist', () => {
   let config: string;
   let data: string;
   const env = () => cliEnvFor(path.join(dir, 'cache'), PW);
-  const lb = (args: string[], cwd?: string): Promise<CliResult> => runCli(['--repo', path.join(dir, 'repo'), ...args], { env: env(), cwd });
-  const lbc = (args: string[]): Promise<CliResult> => runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+  const lb = (args: string[], cwd?: string): Promise<CliResult> =>
+    runCli(['--repo', path.join(dir, 'repo'), ...args], { env: env(), cwd });
+  const lbc = (args: string[]): Promise<CliResult> =>
+    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
   const snapshotCount = async (args: string[] = []) => {
     const r = await lb(['--json', 'snapshots', ...args]);
     expect(r.code, show(r)).toBe(0);
@@ -80,7 +82,10 @@ jobs:
     const missing = path.join(dir, 'absent.txt');
     const r = await lb(['--json', 'backup', data, missing, '']);
     expect(r.code, show(r)).toBe(3);
-    const summary = jsonLines(r.stdout).at(-1) as { errors: Array<{ path: string; message: string }>; summary: { files: number; errors: number } };
+    const summary = jsonLines(r.stdout).at(-1) as {
+      errors: Array<{ path: string; message: string }>;
+      summary: { files: number; errors: number };
+    };
     expect(summary.errors).toEqual([
       { path: '""', message: 'an empty path names no file; not backed up', given: true },
       { path: missing, message: 'does not exist', given: true },
@@ -101,7 +106,9 @@ jobs:
 
     const half = await lbc(['--json', 'backup', '--source', 'half']);
     expect(half.code, show(half)).toBe(3);
-    const outcome = jsonLines(half.stdout).find((l) => l.type === 'source') as { errors: Array<{ path: string; message: string }> };
+    const outcome = jsonLines(half.stdout).find((l) => l.type === 'source') as {
+      errors: Array<{ path: string; message: string }>;
+    };
     expect(outcome.errors.map((e) => e.message)).toEqual(['no file matches this glob', 'does not exist']);
     expect(await snapshotCount()).toBe(before + 1);
   });
@@ -109,19 +116,28 @@ jobs:
   it('a job fails the backup step of a source with a missing path, naming it; status does not count it', async () => {
     const gone = await lbc(['--json', 'run', 'nightly-gone']);
     expect(gone.code, show(gone)).toBe(1);
-    const failed = jsonLines(gone.stdout).find((l) => l.type === 'step' && l.step === 'backup') as { outcome: string; error: string };
+    const failed = jsonLines(gone.stdout).find((l) => l.type === 'step' && l.step === 'backup') as {
+      outcome: string;
+      error: string;
+    };
     expect(failed.outcome).toBe('failed');
     expect(failed.error).toContain('no-such-dir: does not exist');
 
     const half = await lbc(['--json', 'run', 'nightly-half']);
     expect(half.code, show(half)).toBe(1);
-    const step = jsonLines(half.stdout).find((l) => l.type === 'step' && l.step === 'backup') as { outcome: string; error: string; snapshot?: string };
+    const step = jsonLines(half.stdout).find((l) => l.type === 'step' && l.step === 'backup') as {
+      outcome: string;
+      error: string;
+      snapshot?: string;
+    };
     expect(step.outcome).toBe('failed');
     expect(step.error).toContain('no-such-dir: does not exist');
     expect(step.snapshot).toBeTruthy(); // what exists was still saved
 
     const status = await lbc(['--json', 'status']);
-    const sources = (JSON.parse(status.stdout) as { sources: Record<string, { last_success: string | null; ok: boolean }> }).sources;
+    const sources = (
+      JSON.parse(status.stdout) as { sources: Record<string, { last_success: string | null; ok: boolean }> }
+    ).sources;
     expect(sources.gone).toMatchObject({ last_success: null, ok: false });
     expect(sources.half).toMatchObject({ last_success: null, ok: false });
   });
@@ -139,7 +155,8 @@ describe('backup of a file that a writer keeps changing', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let writer: ChildProcess | undefined;
-  const lb = (args: string[]): Promise<CliResult> => runCli(['--repo', path.join(dir, 'repo'), ...args], { env: cliEnvFor(path.join(dir, 'cache'), PW) });
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--repo', path.join(dir, 'repo'), ...args], { env: cliEnvFor(path.join(dir, 'cache'), PW) });
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('lifeboat-e2e-torn-'));
@@ -167,16 +184,24 @@ describe('backup of a file that a writer keeps changing', () => {
     for (let run = 0; run < 6 && detected === 0; run++) {
       const r = await lb(['--json', 'backup', data]);
       expect([0, 3], show(r)).toContain(r.code);
-      const summary = jsonLines(r.stdout).at(-1) as { snapshot: { id: string }; errors: Array<{ path: string; message: string }> };
+      const summary = jsonLines(r.stdout).at(-1) as {
+        snapshot: { id: string };
+        errors: Array<{ path: string; message: string }>;
+      };
       if (r.code === 3) {
         expect(summary.errors.map((e) => e.path)).toEqual([live]);
         expect(summary.errors[0]!.message).toContain('changed while it was read');
         detected++;
         continue;
       }
-      const stored = await runCliBinary(['--repo', path.join(dir, 'repo'), 'dump', summary.snapshot.id, live], { env: cliEnvFor(path.join(dir, 'cache'), PW) });
+      const stored = await runCliBinary(['--repo', path.join(dir, 'repo'), 'dump', summary.snapshot.id, live], {
+        env: cliEnvFor(path.join(dir, 'cache'), PW),
+      });
       expect(stored.code, stored.stderr).toBe(0);
-      expect(stored.stdout.every((b) => b === stored.stdout[0]), 'a copy stored without a warning is a state the file had').toBe(true);
+      expect(
+        stored.stdout.every((b) => b === stored.stdout[0]),
+        'a copy stored without a warning is a state the file had',
+      ).toBe(true);
     }
     writer.kill('SIGKILL');
     expect(detected).toBe(1);
@@ -188,7 +213,9 @@ describe('a password file that other users can read', () => {
   let cleanup: () => Promise<void>;
   let passFile: string;
   const lb = (args: string[]): Promise<CliResult> =>
-    runCli(['--repo', path.join(dir, 'repo'), ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_PASSWORD_FILE: passFile }) });
+    runCli(['--repo', path.join(dir, 'repo'), ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_PASSWORD_FILE: passFile }),
+    });
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('lifeboat-e2e-passfile-'));
@@ -204,7 +231,9 @@ describe('a password file that other users can read', () => {
     chmodSync(passFile, 0o644);
     const warned = await lb(['snapshots']);
     expect(warned.code, show(warned)).toBe(0);
-    expect(warned.stderr).toContain(`warning: the password file ${passFile} can be read by other users (mode 0644); chmod 600 ${passFile}`);
+    expect(warned.stderr).toContain(
+      `warning: the password file ${passFile} can be read by other users (mode 0644); chmod 600 ${passFile}`,
+    );
     expect(warned.stderr).not.toContain(PW);
 
     const strict = await lb(['--strict-permissions', '--json', 'snapshots']);

@@ -9,12 +9,14 @@ describe('lifeboat backup --job', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let config: string;
-  const lb = (args: string[]): Promise<CliResult> => runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
   const snapshots = async (repo: string) => {
     const r = await lb(['--json', 'snapshots', '--repo', repo]);
     expect(r.code, show(r)).toBe(0);
-    return (JSON.parse(r.stdout) as { snapshots: Array<{ source?: string; tags: string[]; reason?: string }> }).snapshots;
+    return (JSON.parse(r.stdout) as { snapshots: Array<{ source?: string; tags: string[]; reason?: string }> })
+      .snapshots;
   };
 
   beforeAll(async () => {
@@ -71,7 +73,10 @@ jobs:
   it('fails with the step named when a source of the job fails', async () => {
     const r = await lb(['--json', 'backup', '--job', 'broken']);
     expect(r.code, show(r)).toBe(1);
-    const failed = jsonLines(r.stdout).find((l) => l.type === 'step' && l.source === 'web-missing') as { outcome: string; error: string };
+    const failed = jsonLines(r.stdout).find((l) => l.type === 'step' && l.source === 'web-missing') as {
+      outcome: string;
+      error: string;
+    };
     expect(failed).toMatchObject({ outcome: 'failed' });
     expect(failed.error).toContain('nowhere: does not exist');
   });

@@ -1,11 +1,34 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, lutimesSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lutimesSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cliEnv, lastJson, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { openRepo, snapshotNodes } from '../helpers/repo-lib.js';
-import { cliEnvFor, compareTrees, jsonLines, prng, restoredPath, runCliBinary, scanTree, seededBytes, sha256 } from '../helpers/e2e.js';
+import {
+  cliEnvFor,
+  compareTrees,
+  jsonLines,
+  prng,
+  restoredPath,
+  runCliBinary,
+  scanTree,
+  seededBytes,
+  sha256,
+} from '../helpers/e2e.js';
 
 /**
  * The CLI as a user drives it: the built `dist/cli/main.js`, real files, real
@@ -31,7 +54,12 @@ async function newCtx(prefix: string): Promise<Ctx> {
 }
 
 /** Run the CLI on the context's repository; `password` null means no LIFEBOAT_PASSWORD at all. */
-function lb(ctx: Ctx, args: string[], extra: Record<string, string | undefined> = {}, password: string | null = PW): Promise<CliResult> {
+function lb(
+  ctx: Ctx,
+  args: string[],
+  extra: Record<string, string | undefined> = {},
+  password: string | null = PW,
+): Promise<CliResult> {
   return runCli(['--repo', ctx.repo, ...args], { env: cliEnvFor(ctx.cache, password ?? undefined, extra) });
 }
 
@@ -84,10 +112,24 @@ function buildRichTree(root: string, seed = 1): string {
   symlinkSync('does/not/exist', path.join(src, 'dangling'));
   // Distinct sub-millisecond mtimes, files and symlinks first, then directories deepest first.
   let t = 1_600_000_000.123456;
-  const files = ['a/b/c/deep.txt', 'a/top.txt', 'a/more.tmp', 'junk.tmp', 'empty', 'secret.txt', 'run.sh', 'hl1', 'big.bin', 'ünïcødé/日本語 ファイル.txt', 'emoji-🚀 name.txt', 'excluded-dir/inner/file.txt'];
+  const files = [
+    'a/b/c/deep.txt',
+    'a/top.txt',
+    'a/more.tmp',
+    'junk.tmp',
+    'empty',
+    'secret.txt',
+    'run.sh',
+    'hl1',
+    'big.bin',
+    'ünïcødé/日本語 ファイル.txt',
+    'emoji-🚀 name.txt',
+    'excluded-dir/inner/file.txt',
+  ];
   for (const f of files) setTimes(path.join(src, f), (t += 1000.001));
   for (const l of ['rel-link', 'abs-link', 'dangling']) lutimesSync(path.join(src, l), (t += 7.5), (t += 0.25));
-  for (const d of ['a/b/c', 'a/b', 'a', 'emptydir', 'ünïcødé', 'excluded-dir/inner', 'excluded-dir']) setTimes(path.join(src, d), (t += 3333.3333));
+  for (const d of ['a/b/c', 'a/b', 'a', 'emptydir', 'ünïcødé', 'excluded-dir/inner', 'excluded-dir'])
+    setTimes(path.join(src, d), (t += 3333.3333));
   return src;
 }
 
@@ -179,7 +221,9 @@ describe('init and passwords', () => {
   });
 
   it('a repository path that does not exist exits 10', async () => {
-    const r = await runCli(['--repo', path.join(ctx.dir, 'no', 'such', 'repo'), 'snapshots'], { env: cliEnvFor(ctx.cache, PW) });
+    const r = await runCli(['--repo', path.join(ctx.dir, 'no', 'such', 'repo'), 'snapshots'], {
+      env: cliEnvFor(ctx.cache, PW),
+    });
     expectCode(r, 10);
     // An existing but empty directory is not a repository either.
     mkdirSync(path.join(ctx.dir, 'empty-dir'));
@@ -222,7 +266,10 @@ describe('backup and restore of a rich tree', () => {
   it('snapshots --json lists the snapshot with its path', async () => {
     const r = await lb(ctx, ['--json', 'snapshots']);
     expectCode(r, 0);
-    const doc = JSON.parse(r.stdout) as { snapshots: Array<{ id: string; paths: string[]; tree: string }>; problems: unknown[] };
+    const doc = JSON.parse(r.stdout) as {
+      snapshots: Array<{ id: string; paths: string[]; tree: string }>;
+      problems: unknown[];
+    };
     expect(doc.snapshots.map((s) => s.id)).toContain(firstId);
     const s = doc.snapshots.find((x) => x.id === firstId)!;
     expect(s.paths).toEqual([src]);
@@ -276,12 +323,21 @@ describe('backup and restore of a rich tree', () => {
     const r = await lb(ctx, ['ls', firstId]);
     expectCode(r, 0);
     const lines = r.stdout.split('\n');
-    for (const rel of ['a/b/c/deep.txt', 'big.bin', 'rel-link', 'hl2', 'emptydir', 'ünïcødé/日本語 ファイル.txt', 'emoji-🚀 name.txt']) {
+    for (const rel of [
+      'a/b/c/deep.txt',
+      'big.bin',
+      'rel-link',
+      'hl2',
+      'emptydir',
+      'ünïcødé/日本語 ファイル.txt',
+      'emoji-🚀 name.txt',
+    ]) {
       expect(lines).toContain(`${src}/${rel}`);
     }
     const long = await lb(ctx, ['ls', '--long', firstId]);
     expectCode(long, 0);
-    const line = (rel: string) => long.stdout.split('\n').find((l) => l.endsWith(` ${src}/${rel}`) || l.includes(` ${src}/${rel} -> `)) ?? '';
+    const line = (rel: string) =>
+      long.stdout.split('\n').find((l) => l.endsWith(` ${src}/${rel}`) || l.includes(` ${src}/${rel} -> `)) ?? '';
     expect(line('run.sh')).toMatch(/^-rwxr-xr-x /);
     expect(line('secret.txt')).toMatch(/^-rw------- /);
     expect(line('a')).toMatch(/^d/);
@@ -304,13 +360,19 @@ describe('backup and restore of a rich tree', () => {
   });
 
   it('dump writes exactly the bytes of the file', async () => {
-    const r = await runCliBinary(['--repo', ctx.repo, 'dump', firstId, `${src}/big.bin`], { env: cliEnvFor(ctx.cache, PW) });
+    const r = await runCliBinary(['--repo', ctx.repo, 'dump', firstId, `${src}/big.bin`], {
+      env: cliEnvFor(ctx.cache, PW),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.equals(readFileSync(path.join(src, 'big.bin')))).toBe(true);
-    const small = await runCliBinary(['--repo', ctx.repo, 'dump', 'latest', `${src}/ünïcødé/日本語 ファイル.txt`], { env: cliEnvFor(ctx.cache, PW) });
+    const small = await runCliBinary(['--repo', ctx.repo, 'dump', 'latest', `${src}/ünïcødé/日本語 ファイル.txt`], {
+      env: cliEnvFor(ctx.cache, PW),
+    });
     expect(small.code, small.stderr).toBe(0);
     expect(small.stdout.toString('utf8')).toBe('こんにちは\n');
-    const empty = await runCliBinary(['--repo', ctx.repo, 'dump', firstId, `${src}/empty`], { env: cliEnvFor(ctx.cache, PW) });
+    const empty = await runCliBinary(['--repo', ctx.repo, 'dump', firstId, `${src}/empty`], {
+      env: cliEnvFor(ctx.cache, PW),
+    });
     expect(empty.code, empty.stderr).toBe(0);
     expect(empty.stdout.length).toBe(0);
     // A directory or a missing path is not dumpable.
@@ -334,7 +396,10 @@ describe('backup and restore of a rich tree', () => {
     expect(files2).toEqual(['run.sh']);
 
     const t3 = path.join(ctx.dir, 'restore-exclude');
-    expectCode(await lb(ctx, ['restore', firstId, '--target', t3, '--exclude', 'big.bin', '--exclude', `${src}/ünïcødé`]), 0);
+    expectCode(
+      await lb(ctx, ['restore', firstId, '--target', t3, '--exclude', 'big.bin', '--exclude', `${src}/ünïcødé`]),
+      0,
+    );
     const got3 = scanTree(restoredPath(t3, src));
     expect(got3.has('big.bin')).toBe(false);
     expect(got3.has('ünïcødé')).toBe(false);
@@ -357,7 +422,9 @@ describe('backup and restore of a rich tree', () => {
   it('dump of either name of a hardlinked pair writes the file', async () => {
     const entries = jsonLines((await lb(ctx, ['--json', 'ls', firstId])).stdout);
     const link = entries.find((e) => String(e.path).endsWith('/hl2'))!;
-    const r = await runCliBinary(['--repo', ctx.repo, 'dump', firstId, link.path as string], { env: cliEnvFor(ctx.cache, PW) });
+    const r = await runCliBinary(['--repo', ctx.repo, 'dump', firstId, link.path as string], {
+      env: cliEnvFor(ctx.cache, PW),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.toString('utf8')).toBe('two names, one inode\n');
   });
@@ -371,7 +438,9 @@ describe('backup and restore of a rich tree', () => {
     expect(r.stdout).toMatch(/nothing written/);
     const j = await lb(ctx, ['--json', 'restore', firstId, '--target', target, '--dry-run']);
     expectCode(j, 0);
-    const sum = lastJson<{ dryRun: boolean; planned: { files: number; symlinks: number; hardlinks: number } }>(j.stdout);
+    const sum = lastJson<{ dryRun: boolean; planned: { files: number; symlinks: number; hardlinks: number } }>(
+      j.stdout,
+    );
     expect(sum.dryRun).toBe(true);
     expect(sum.planned).toMatchObject({ files: 13, symlinks: 3, hardlinks: 0 });
     expect(existsSync(target)).toBe(false);
@@ -420,11 +489,15 @@ describe('backup and restore of a rich tree', () => {
     const r = await lb(ctx, ['--json', 'backup', '--tag', 'a', '--tag', 'b', '--reason', 'before 048', src]);
     expectCode(r, 0);
     const id = lastJson<{ snapshot: { id: string; tags: string[] } }>(r.stdout).snapshot.id;
-    const list = JSON.parse((await lb(ctx, ['--json', 'snapshots'])).stdout) as { snapshots: Array<{ id: string; tags: string[]; reason?: string }> };
+    const list = JSON.parse((await lb(ctx, ['--json', 'snapshots'])).stdout) as {
+      snapshots: Array<{ id: string; tags: string[]; reason?: string }>;
+    };
     const s = list.snapshots.find((x) => x.id === id)!;
     expect(s.tags).toEqual(['a', 'b']);
     expect(s.reason).toBe('before 048');
-    const byTag = JSON.parse((await lb(ctx, ['--json', 'snapshots', '--tag', 'a'])).stdout) as { snapshots: Array<{ id: string }> };
+    const byTag = JSON.parse((await lb(ctx, ['--json', 'snapshots', '--tag', 'a'])).stdout) as {
+      snapshots: Array<{ id: string }>;
+    };
     expect(byTag.snapshots.map((x) => x.id)).toEqual([id]);
     const text = await lb(ctx, ['snapshots']);
     expect(text.stdout).toContain('before 048');
@@ -434,11 +507,17 @@ describe('backup and restore of a rich tree', () => {
   it('a backup of an unchanged tree reads no file and adds no data', async () => {
     const r = await lb(ctx, ['--json', 'backup', src]);
     expectCode(r, 0);
-    const doc = lastJson<{ snapshot: { id: string; parent: string | null }; summary: { files: number; filesRead: number; addedBytes: number } }>(r.stdout);
+    const doc = lastJson<{
+      snapshot: { id: string; parent: string | null };
+      summary: { files: number; filesRead: number; addedBytes: number };
+    }>(r.stdout);
     expect(doc.snapshot.parent).toBeTruthy();
     expect(doc.summary.files).toBe(13);
     // On failure, show what differs from the parent (diff --metadata).
-    const why = doc.summary.filesRead === 0 ? '' : (await lb(ctx, ['diff', '--metadata', doc.snapshot.parent!, doc.snapshot.id])).stdout;
+    const why =
+      doc.summary.filesRead === 0
+        ? ''
+        : (await lb(ctx, ['diff', '--metadata', doc.snapshot.parent!, doc.snapshot.id])).stdout;
     expect(doc.summary.filesRead, `files were read again; diff --metadata parent new:\n${why}`).toBe(0);
     expect(doc.summary.addedBytes).toBe(0);
   });
@@ -457,7 +536,9 @@ describe('backup and restore of a rich tree', () => {
     // An absolute glob excluding the contents only.
     const r2 = await lb(ctx, ['--json', 'backup', '--exclude', `${src}/a/**`, src]);
     expectCode(r2, 0);
-    const paths2 = jsonLines((await lb(ctx, ['--json', 'ls', lastJson<{ snapshot: { id: string } }>(r2.stdout).snapshot.id])).stdout).map((e) => e.path as string);
+    const paths2 = jsonLines(
+      (await lb(ctx, ['--json', 'ls', lastJson<{ snapshot: { id: string } }>(r2.stdout).snapshot.id])).stdout,
+    ).map((e) => e.path as string);
     expect(paths2).toContain(`${src}/a`);
     expect(paths2.filter((p) => p.startsWith(`${src}/a/`))).toEqual([]);
   });
@@ -544,7 +625,10 @@ describe('diff', () => {
 
     const dj = await lb(ctx, ['--json', 'diff', idA, idB]);
     expectCode(dj, 0);
-    const doc = JSON.parse(dj.stdout) as { counts: { added: number; removed: number; modified: number }; changes: Array<{ path: string; change: string }> };
+    const doc = JSON.parse(dj.stdout) as {
+      counts: { added: number; removed: number; modified: number };
+      changes: Array<{ path: string; change: string }>;
+    };
     expect(doc.counts).toMatchObject({ added: 3, removed: 1, modified: 2 });
 
     // The reverse direction swaps + and -.
@@ -575,7 +659,12 @@ describe('unreadable inputs', () => {
   it.runIf(isLinux)('an input that fails to read gives exit 3, is listed, and the rest is saved', async () => {
     const r = await lb(ctx, ['--json', 'backup', src, '/proc/self/mem']);
     expectCode(r, 3);
-    const doc = lastJson<{ type: string; snapshot: { id: string }; summary: { files: number; errors: number }; errors: Array<{ path: string; message: string }> }>(r.stdout);
+    const doc = lastJson<{
+      type: string;
+      snapshot: { id: string };
+      summary: { files: number; errors: number };
+      errors: Array<{ path: string; message: string }>;
+    }>(r.stdout);
     expect(doc.type).toBe('summary');
     expect(doc.errors.map((e) => e.path)).toEqual(['/proc/self/mem']);
     expect(doc.summary.errors).toBe(1);
@@ -591,9 +680,11 @@ describe('unreadable inputs', () => {
     expect(paths).toContain(`${src}/also-ok.txt`);
     expect(paths).not.toContain('/proc/self/mem');
     // The summary counts the files the snapshot holds, not the ones that failed.
-    expect.soft(doc.summary.files, 'summary.files counts an input that could not be read').toBe(entries.filter((e) => e.type === 'file').length);
+    expect
+      .soft(doc.summary.files, 'summary.files counts an input that could not be read')
+      .toBe(entries.filter((e) => e.type === 'file').length);
     const target = path.join(ctx.dir, 'restored');
-    expectCode(await lb(ctx, ["restore", doc.snapshot.id, "--target", target, "--include", src]), 0);
+    expectCode(await lb(ctx, ['restore', doc.snapshot.id, '--target', target, '--include', src]), 0);
     expect(await readFile(path.join(restoredPath(target, src), 'ok.txt'), 'utf8')).toBe('readable\n');
   });
 
@@ -609,9 +700,14 @@ describe('unreadable inputs', () => {
     chmodSync(locked, 0o000);
     try {
       const args = [CLI, '--repo', ctx.repo, '--json', 'backup', src];
-      const [cmd, argv] = isRoot ? ['/usr/bin/setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, ...args]] : [process.execPath, args];
+      const [cmd, argv] = isRoot
+        ? ['/usr/bin/setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, ...args]]
+        : [process.execPath, args];
       const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(cmd as string, argv as string[], { env: cliEnv(cliEnvFor(ctx.cache, PW)), stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(cmd as string, argv as string[], {
+          env: cliEnv(cliEnvFor(ctx.cache, PW)),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -620,14 +716,20 @@ describe('unreadable inputs', () => {
         child.on('close', (code) => resolve({ code, stdout, stderr }));
       });
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
-      const doc = lastJson<{ snapshot: { id: string }; errors: Array<{ path: string; message: string }>; summary: { files: number } }>(r.stdout);
+      const doc = lastJson<{
+        snapshot: { id: string };
+        errors: Array<{ path: string; message: string }>;
+        summary: { files: number };
+      }>(r.stdout);
       expect(doc.errors.map((e) => e.path)).toEqual([locked]);
       expect(doc.errors[0]!.message).toMatch(/EACCES|permission/i);
       const entries = jsonLines((await lb(ctx, ['--json', 'ls', doc.snapshot.id])).stdout);
       const paths = entries.map((e) => e.path);
       expect(paths).toContain(`${src}/ok.txt`);
       expect(paths).not.toContain(locked);
-      expect.soft(doc.summary.files, 'summary.files counts an input that could not be read').toBe(entries.filter((e) => e.type === 'file').length);
+      expect
+        .soft(doc.summary.files, 'summary.files counts an input that could not be read')
+        .toBe(entries.filter((e) => e.type === 'file').length);
     } finally {
       chmodSync(locked, 0o600);
       rmSync(locked);
@@ -648,7 +750,10 @@ describe('keys', () => {
   });
   afterAll(async () => ctx.cleanup());
 
-  type KeyList = { keys: Array<{ id: string; current: boolean; readable: boolean; label?: string }>; fingerprint: string };
+  type KeyList = {
+    keys: Array<{ id: string; current: boolean; readable: boolean; label?: string }>;
+    fingerprint: string;
+  };
   const listKeys = async (pw: string): Promise<KeyList> => {
     const r = await lb(ctx, ['--json', 'key', 'list'], {}, pw);
     expectCode(r, 0);
@@ -719,14 +824,25 @@ describe('keys', () => {
     expect(keyLines(readFileSync(keyFile, 'utf8'))).toBe(keyLines(paper.stdout));
 
     // Opens with no password variable at all.
-    const r = await runCli(['--repo', ctx.repo, '--key-file', keyFile, '--json', 'snapshots'], { env: cliEnvFor(ctx.cache, undefined) });
+    const r = await runCli(['--repo', ctx.repo, '--key-file', keyFile, '--json', 'snapshots'], {
+      env: cliEnvFor(ctx.cache, undefined),
+    });
     expectCode(r, 0);
     expect((JSON.parse(r.stdout) as { snapshots: unknown[] }).snapshots.length).toBeGreaterThan(0);
-    const viaEnv = await runCli(['--repo', ctx.repo, 'ls', 'latest'], { env: cliEnvFor(ctx.cache, undefined, { LIFEBOAT_KEY_FILE: keyFile }) });
+    const viaEnv = await runCli(['--repo', ctx.repo, 'ls', 'latest'], {
+      env: cliEnvFor(ctx.cache, undefined, { LIFEBOAT_KEY_FILE: keyFile }),
+    });
     expectCode(viaEnv, 0);
     const restored = path.join(ctx.dir, 'by-key-file');
-    expectCode(await runCli(['--repo', ctx.repo, '--key-file', keyFile, 'restore', 'latest', '--target', restored], { env: cliEnvFor(ctx.cache, undefined) }), 0);
-    expect(readFileSync(path.join(restoredPath(restored, path.join(ctx.dir, 'data')), 'file.txt'), 'utf8')).toBe('keyed\n');
+    expectCode(
+      await runCli(['--repo', ctx.repo, '--key-file', keyFile, 'restore', 'latest', '--target', restored], {
+        env: cliEnvFor(ctx.cache, undefined),
+      }),
+      0,
+    );
+    expect(readFileSync(path.join(restoredPath(restored, path.join(ctx.dir, 'data')), 'file.txt'), 'utf8')).toBe(
+      'keyed\n',
+    );
 
     // Never overwrites an existing file.
     const again = await lb(ctx, ['key', 'export', '--out', keyFile]);
@@ -746,7 +862,9 @@ describe('keys', () => {
     lines[k] = (first[0] === 'A' ? 'B' : 'A') + first.slice(1);
     const typo = path.join(ctx.dir, 'typo2.key');
     writeFileSync(typo, lines.join('\n'), { mode: 0o600 });
-    const r = await runCli(['--repo', ctx.repo, '--key-file', typo, 'snapshots'], { env: cliEnvFor(ctx.cache, undefined) });
+    const r = await runCli(['--repo', ctx.repo, '--key-file', typo, 'snapshots'], {
+      env: cliEnvFor(ctx.cache, undefined),
+    });
     expectCode(r, 12);
     expect(r.stderr).not.toMatch(/corrupt/i);
 
@@ -755,12 +873,16 @@ describe('keys', () => {
     await initRepo(other);
     const foreign = path.join(ctx.dir, 'foreign.key');
     expectCode(await lb(other, ['key', 'export', '--out', foreign]), 0);
-    const f = await runCli(['--repo', ctx.repo, '--key-file', foreign, 'snapshots'], { env: cliEnvFor(ctx.cache, undefined) });
+    const f = await runCli(['--repo', ctx.repo, '--key-file', foreign, 'snapshots'], {
+      env: cliEnvFor(ctx.cache, undefined),
+    });
     expectCode(f, 12);
     expect(f.stderr).not.toMatch(/corrupt/i);
 
     // A key file that does not exist.
-    const missing = await runCli(['--repo', ctx.repo, '--key-file', path.join(ctx.dir, 'nope.key'), 'snapshots'], { env: cliEnvFor(ctx.cache, undefined) });
+    const missing = await runCli(['--repo', ctx.repo, '--key-file', path.join(ctx.dir, 'nope.key'), 'snapshots'], {
+      env: cliEnvFor(ctx.cache, undefined),
+    });
     expectCode(missing, 12);
   });
 });
@@ -855,10 +977,20 @@ describe('hardlinks across backups', () => {
       await lib.loadIndex();
       const { snapshots } = await lib.listSnapshots();
       for (const id of ids) {
-        const nodes = await snapshotNodes(lib, snapshots.find((s) => s.id === id)!);
-        shapes.push([...nodes].filter(([, n]) => n.type !== 'file' && n.type !== 'dir').map(([p, node]) => `${p.slice(src.length + 1)}:${node.type}`).sort().join(' '));
+        const nodes = await snapshotNodes(
+          lib,
+          snapshots.find((s) => s.id === id)!,
+        );
+        shapes.push(
+          [...nodes]
+            .filter(([, n]) => n.type !== 'file' && n.type !== 'dir')
+            .map(([p, node]) => `${p.slice(src.length + 1)}:${node.type}`)
+            .sort()
+            .join(' '),
+        );
         // Every name of a linked pair is recorded as a file with its link count.
-        for (const [p, node] of nodes) if (/\/p\d+[ab]$/.test(p)) expect(node, p).toMatchObject({ type: 'file', links: 2 });
+        for (const [p, node] of nodes)
+          if (/\/p\d+[ab]$/.test(p)) expect(node, p).toMatchObject({ type: 'file', links: 2 });
       }
     } finally {
       await lib.close();

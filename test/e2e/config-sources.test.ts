@@ -32,7 +32,9 @@ describe('configured sources through the CLI', () => {
     execFileSync('touch', ['-m', '-d', '@1700000000.123456789', path.join(app, 'vault', '.env.production')]);
     execFileSync('touch', ['-m', '-d', '@1690000000.987654321', path.join(app, 'vault')]);
     const db = new Database(path.join(app, 'app.db'));
-    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES (\'a\'), (\'b\'), (\'c\');');
+    db.exec(
+      "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('a'), ('b'), ('c');",
+    );
     db.close();
     identity = path.join(dir, 'offline.key');
     const keygen = spawnSync('age-keygen', ['-o', identity], { encoding: 'utf8' });
@@ -66,9 +68,22 @@ jobs:
   });
 
   it('backs up each source into its own snapshot, and reports a failing one without stopping the rest', async () => {
-    const r = await lb(['--json', 'backup', '--source', 'app-db,config', '--source', 'secrets', '--source', 'broken', '--source', 'version']);
+    const r = await lb([
+      '--json',
+      'backup',
+      '--source',
+      'app-db,config',
+      '--source',
+      'secrets',
+      '--source',
+      'broken',
+      '--source',
+      'version',
+    ]);
     expect(r.code, show(r)).toBe(1);
-    const summary = lastJson<{ sources: Array<{ source: string; ok: boolean; error?: { message: string } }> }>(r.stdout);
+    const summary = lastJson<{ sources: Array<{ source: string; ok: boolean; error?: { message: string } }> }>(
+      r.stdout,
+    );
     expect(summary.sources.map((s) => [s.source, s.ok])).toEqual([
       ['app-db', true],
       ['config', true],
@@ -90,7 +105,9 @@ jobs:
     const again = await lb(['restore', 'latest', '--source', 'app-db', '--to-file', out]);
     expect(again.code, show(again)).toBe(1);
     expect(again.stderr).toContain('--force');
-    const rows = new Database(out, { readonly: true }).prepare('SELECT count(*) AS n FROM notes').get() as { n: number };
+    const rows = new Database(out, { readonly: true }).prepare('SELECT count(*) AS n FROM notes').get() as {
+      n: number;
+    };
     expect(rows.n).toBe(3);
   });
 

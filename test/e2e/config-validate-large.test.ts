@@ -46,7 +46,9 @@ describe('config validate on a very large file', () => {
     let stdout = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stdin!.end();
-    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
     // Validation has begun once the process holds far more memory than a started CLI (about 70 MB):
     // parsing this file takes gigabytes. From then on, SIGTERM again and again.
     let sent = 0;

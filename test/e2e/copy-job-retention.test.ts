@@ -21,13 +21,19 @@ interface Step {
  * and a step with nothing to act on is recorded as `nothing_to_do`, never
  * as a plain `ok`.
  */
-describe('a copy job applies the copy target\'s retention', () => {
+describe("a copy job applies the copy target's retention", () => {
   let server: S3Server;
   let dir: string;
   let cleanup: () => Promise<void>;
   let config: string;
   const lb = (args: string[]): Promise<CliResult> =>
-    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }) });
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, {
+        LIFEBOAT_STATE_DIR: undefined,
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+      }),
+    });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2500)}\n${r.stderr.slice(-1500)}`;
   const summaryOf = (r: CliResult) => jsonLines(r.stdout).at(-1) as { outcome: string; steps: Step[] };
 
@@ -78,15 +84,26 @@ jobs:
     const summary = summaryOf(first);
     expect(summary.outcome).toBe('ok');
     // keep_last 3 off-site: of the 4 local snapshots the oldest is not copied at all.
-    expect(summary.steps.find((s) => s.step === 'copy')).toMatchObject({ outcome: 'ok', repository: 'offsite', detail: { copied: 3, skipped: 0, outsideRetention: 1 } });
-    expect(summary.steps.find((s) => s.step === 'forget')).toMatchObject({ outcome: 'ok', repository: 'offsite', detail: { kept: 3, removed: [] } });
+    expect(summary.steps.find((s) => s.step === 'copy')).toMatchObject({
+      outcome: 'ok',
+      repository: 'offsite',
+      detail: { copied: 3, skipped: 0, outsideRetention: 1 },
+    });
+    expect(summary.steps.find((s) => s.step === 'forget')).toMatchObject({
+      outcome: 'ok',
+      repository: 'offsite',
+      detail: { kept: 3, removed: [] },
+    });
 
     const nightly = await lb(['run', 'nightly']);
     expect(nightly.code, show(nightly)).toBe(0);
     const r = await lb(['--json', 'run', 'sync']);
     expect(r.code, show(r)).toBe(0);
     const second = summaryOf(r);
-    expect(second.steps.find((s) => s.step === 'copy')).toMatchObject({ outcome: 'ok', detail: { copied: 1, skipped: 3, outsideRetention: 1 } });
+    expect(second.steps.find((s) => s.step === 'copy')).toMatchObject({
+      outcome: 'ok',
+      detail: { copied: 1, skipped: 3, outsideRetention: 1 },
+    });
     const forget = second.steps.find((s) => s.step === 'forget')!;
     expect(forget, show(r)).toMatchObject({ outcome: 'ok', repository: 'offsite', detail: { kept: 3 } });
     expect(forget.detail!.removed).toHaveLength(1);
@@ -98,7 +115,9 @@ jobs:
 
     const text = await lb(['run', 'sync']);
     expect(text.code, show(text)).toBe(0);
-    expect(text.stdout).toMatch(/ok +copy → offsite \(.*0 snapshot\(s\) copied from local, 3 already there, 2 outside its retention \(not copied\)/);
+    expect(text.stdout).toMatch(
+      /ok +copy → offsite \(.*0 snapshot\(s\) copied from local, 3 already there, 2 outside its retention \(not copied\)/,
+    );
     expect(text.stdout).toMatch(/ok +forget → offsite \(.*0 snapshot\(s\) forgotten, 3 kept \(last 3\)/);
   }, 180_000);
 
@@ -114,7 +133,9 @@ jobs:
   sync: { copy_to: [offsite], then: [forget] }
 `,
     );
-    const r = await runCli(['--config', bad, 'config', 'validate'], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+    const r = await runCli(['--config', bad, 'config', 'validate'], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined),
+    });
     expect(r.code, show(r)).toBe(2);
     expect(r.stderr).toContain('the `forget` step has no retention policy for copy target "offsite"');
     expect(r.stderr).toContain('repositories.offsite');
@@ -136,17 +157,29 @@ jobs:
     expect(r.code, show(r)).toBe(1);
     const summary = summaryOf(r);
     expect(summary.outcome).toBe('nothing_to_do');
-    expect(summary.steps.find((s) => s.step === 'copy')).toMatchObject({ outcome: 'nothing_to_do', source: 'other', error: 'local holds no snapshot of "other" to copy' });
-    expect(summary.steps.find((s) => s.step === 'forget')).toMatchObject({ outcome: 'nothing_to_do', source: 'other', error: 'offsite holds no snapshot of "other" to apply retention to' });
+    expect(summary.steps.find((s) => s.step === 'copy')).toMatchObject({
+      outcome: 'nothing_to_do',
+      source: 'other',
+      error: 'local holds no snapshot of "other" to copy',
+    });
+    expect(summary.steps.find((s) => s.step === 'forget')).toMatchObject({
+      outcome: 'nothing_to_do',
+      source: 'other',
+      error: 'offsite holds no snapshot of "other" to apply retention to',
+    });
 
     const text = await lb(['run', 'sync-one']);
     expect(text.code, show(text)).toBe(1);
-    expect(text.stdout).toMatch(/nothing to do copy source other → offsite .*: local holds no snapshot of "other" to copy/);
+    expect(text.stdout).toMatch(
+      /nothing to do copy source other → offsite .*: local holds no snapshot of "other" to copy/,
+    );
     expect(text.stdout).toContain('job sync-one: nothing_to_do, 2 step(s) had nothing to do');
 
     const history = new Database(path.join(dir, 'state', 'state.db'), { readonly: true });
     const runs = history.prepare("SELECT outcome FROM runs WHERE job = 'sync-one'").all() as Array<{ outcome: string }>;
-    const steps = history.prepare("SELECT step, outcome, error FROM steps WHERE job = 'sync-one' AND step = 'forget'").all() as Array<{ outcome: string; error: string }>;
+    const steps = history
+      .prepare("SELECT step, outcome, error FROM steps WHERE job = 'sync-one' AND step = 'forget'")
+      .all() as Array<{ outcome: string; error: string }>;
     history.close();
     expect(runs.map((x) => x.outcome)).toEqual(['nothing_to_do', 'nothing_to_do']);
     expect(steps.every((s) => s.outcome === 'nothing_to_do' && s.error.includes('no snapshot of "other"'))).toBe(true);

@@ -71,12 +71,19 @@ jobs:
   it('on a mode-only change and a symlink-target-only change', async () => {
     const cli = await lb(['--json', 'diff', before, after]);
     expect(cli.code, show(cli)).toBe(0);
-    const fromCli = (JSON.parse(cli.stdout) as { changes: Array<{ path: string; change: string }> }).changes.map((c) => ({ path: c.path, change: c.change }));
+    const fromCli = (JSON.parse(cli.stdout) as { changes: Array<{ path: string; change: string }> }).changes.map(
+      (c) => ({ path: c.path, change: c.change }),
+    );
 
     const token = readFileSync(daemon!.tokenFile, 'utf8').trim();
-    const res = await fetch(`${daemon!.url}/api/v1/snapshots/local/${before}/diff?with=${after}`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${daemon!.url}/api/v1/snapshots/local/${before}/diff?with=${after}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
-    const fromApi = ((await res.json()) as { changes: Array<{ path: string; change: string }> }).changes.map((c) => ({ path: c.path, change: c.change }));
+    const fromApi = ((await res.json()) as { changes: Array<{ path: string; change: string }> }).changes.map((c) => ({
+      path: c.path,
+      change: c.change,
+    }));
 
     const expected = [
       { path: `${data}/link`, change: 'modified' },

@@ -42,7 +42,10 @@ function readPage(type: string): Page {
 
 /** Moves /etc, /srv and /var paths below `root` (not snapshot-only paths such as /command/…). */
 function relocate(text: string, root: string): string {
-  return text.replace(/(^|[\s"'[(=,])\/(etc|srv|var)\//gm, (_m, before: string, top: string) => `${before}${root}/${top}/`);
+  return text.replace(
+    /(^|[\s"'[(=,])\/(etc|srv|var)\//gm,
+    (_m, before: string, top: string) => `${before}${root}/${top}/`,
+  );
 }
 
 /** The destination a restore line writes to (`--target` or `--to-file`), to start each example afresh. */
@@ -129,10 +132,18 @@ esac
       }
       if (type === 'files') {
         // The sealed secret opened with the offline identity, through the page's `dump … | age -d` line.
-        const opened = sh(relocate(page.commands.find((c) => c.includes('| age -d'))!, root), config, cache);
+        const opened = sh(
+          relocate(
+            page.commands.find((c) => c.includes('| age -d'))!,
+            root,
+          ),
+          config,
+          cache,
+        );
         expect(opened.stdout).toBe('token: example-secret\n');
       }
-      if (type === 'command') expect(readFileSync(path.join(dir, 'vault-restored'), 'utf8')).toBe('raft snapshot of the example cluster\n');
+      if (type === 'command')
+        expect(readFileSync(path.join(dir, 'vault-restored'), 'utf8')).toBe('raft snapshot of the example cluster\n');
     });
   }
 });

@@ -10,7 +10,10 @@ describe('verify and drill through the CLI', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let config: string;
-  const lb = (args: string[]): Promise<CliResult> => runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: path.join(dir, 'state') }) });
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: path.join(dir, 'state') }),
+    });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
 
   beforeAll(async () => {
@@ -37,7 +40,9 @@ sources:
   it('reports the backup as verified right after it is written', async () => {
     const r = await lb(['--json', 'backup', '--source', 'app-db,broken-app']);
     expect(r.code, show(r)).toBe(0);
-    const summary = lastJson<{ sources: Array<{ source: string; verified: boolean; verification: { reasons: string[] } }> }>(r.stdout);
+    const summary = lastJson<{
+      sources: Array<{ source: string; verified: boolean; verification: { reasons: string[] } }>;
+    }>(r.stdout);
     expect(summary.sources.map((s) => [s.source, s.verified, s.verification.reasons])).toEqual([
       ['app-db', true, []],
       ['broken-app', true, []],

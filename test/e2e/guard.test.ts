@@ -10,7 +10,8 @@ describe('lifeboat guard', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let config: string;
-  const lb = (args: string[]): Promise<CliResult> => runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-1500)}`;
 
   beforeAll(async () => {
@@ -40,7 +41,15 @@ jobs:
   it('backs up, verifies, runs the command and passes its exit code through; keeps the last N pre-migration snapshots', async () => {
     for (const code of [0, 0, 7]) {
       const marker = path.join(dir, `ran-${code}-${Date.now()}`);
-      const r = await lb(['guard', '--reason', 'before migration 048', '--', 'sh', '-c', `touch ${marker}; exit ${code}`]);
+      const r = await lb([
+        'guard',
+        '--reason',
+        'before migration 048',
+        '--',
+        'sh',
+        '-c',
+        `touch ${marker}; exit ${code}`,
+      ]);
       expect(r.code, show(r)).toBe(code);
       expect(existsSync(marker)).toBe(true);
     }

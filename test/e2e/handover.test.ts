@@ -31,7 +31,8 @@ describe('lifeboat handover', () => {
   let recipient: string;
   const app = () => path.join(dir, 'app');
   const sealed = () => path.join(dir, 'sealed');
-  const env = (extra: Record<string, string | undefined> = {}) => cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined, ...extra });
+  const env = (extra: Record<string, string | undefined> = {}) =>
+    cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined, ...extra });
   const lb = (args: string[], cfg = config): Promise<CliResult> => runCli(['--config', cfg, ...args], { env: env() });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`;
 
@@ -39,7 +40,11 @@ describe('lifeboat handover', () => {
   const leaks = (packDir: string, extra: Record<string, string> = {}) => {
     const texts: Record<string, string> = { ...extra };
     for (const f of readdirSync(packDir)) texts[f] = readFileSync(path.join(packDir, f), 'utf8');
-    return Object.entries(texts).flatMap(([name, text]) => Object.entries(SECRETS).filter(([, s]) => text.includes(s)).map(([what]) => `${what} in ${name}`));
+    return Object.entries(texts).flatMap(([name, text]) =>
+      Object.entries(SECRETS)
+        .filter(([, s]) => text.includes(s))
+        .map(([what]) => `${what} in ${name}`),
+    );
   };
 
   beforeAll(async () => {
@@ -50,7 +55,9 @@ describe('lifeboat handover', () => {
     mkdirSync(sealed());
     writeFileSync(path.join(sealed(), 'api.key'), 'api key of the app\n', { mode: 0o600 });
     const db = new Database(path.join(dir, 'app.db'));
-    db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('one'), ('two'), ('three');");
+    db.exec(
+      "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('one'), ('two'), ('three');",
+    );
     db.close();
     const identity = await generateIdentity();
     recipient = await identityToRecipient(identity);
@@ -60,7 +67,10 @@ describe('lifeboat handover', () => {
     writeFileSync(path.join(dir, 'smtp.url'), `smtps://mailer:${SECRETS.smtp}@smtp.example.com:465\n`, { mode: 0o600 });
     // A `lifeboat` on PATH for restore-commands.sh: the built CLI.
     mkdirSync(path.join(dir, 'bin'));
-    writeFileSync(path.join(dir, 'bin', 'lifeboat'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`);
+    writeFileSync(
+      path.join(dir, 'bin', 'lifeboat'),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`,
+    );
     chmodSync(path.join(dir, 'bin', 'lifeboat'), 0o755);
     config = path.join(dir, 'lifeboat.yaml');
     writeFileSync(
@@ -96,14 +106,23 @@ notify:
   const pack = () => path.join(dir, 'pack');
   const FILES = ['RUNBOOK.html', 'RUNBOOK.md', 'SHA256SUMS', 'inventory.json', 'keys.md', 'restore-commands.sh'];
 
-  it('writes the pack: every file, intact checksums, the repositories\' snapshot ids and drills, no secret', async () => {
+  it("writes the pack: every file, intact checksums, the repositories' snapshot ids and drills, no secret", async () => {
     const r = await lb(['--json', 'handover', '--out', pack()]);
     expect(r.code, show(r)).toBe(0);
     expect(readdirSync(pack()).sort()).toEqual(FILES);
-    const summary = JSON.parse(r.stdout) as { type: string; ok: boolean; holdsSecret: boolean; files: Array<{ name: string }>; repositories: Array<{ name: string; reachable: boolean }> };
+    const summary = JSON.parse(r.stdout) as {
+      type: string;
+      ok: boolean;
+      holdsSecret: boolean;
+      files: Array<{ name: string }>;
+      repositories: Array<{ name: string; reachable: boolean }>;
+    };
     expect(summary).toMatchObject({ type: 'handover', ok: true, holdsSecret: false });
     expect(summary.files.map((f) => f.name).sort()).toEqual(FILES);
-    expect(summary.repositories.map((x) => [x.name, x.reachable])).toEqual([['local', true], ['offsite', true]]);
+    expect(summary.repositories.map((x) => [x.name, x.reachable])).toEqual([
+      ['local', true],
+      ['offsite', true],
+    ]);
 
     const sums = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: pack(), encoding: 'utf8' });
     expect(sums.status, sums.stdout + sums.stderr).toBe(0);
@@ -112,14 +131,23 @@ notify:
     const inventory = JSON.parse(readFileSync(path.join(pack(), 'inventory.json'), 'utf8')) as {
       format: number;
       repositories: Array<{ name: string; id: string; fingerprint: string }>;
-      sources: Array<{ name: string; copies: Array<{ repository: string; snapshot: { id: string } }>; lastDrill: { verdict: string; origin: string; rto: { measuredSeconds: number } } | null; sealedTo?: string[] }>;
+      sources: Array<{
+        name: string;
+        copies: Array<{ repository: string; snapshot: { id: string } }>;
+        lastDrill: { verdict: string; origin: string; rto: { measuredSeconds: number } } | null;
+        sealedTo?: string[];
+      }>;
     };
     expect(inventory.format).toBe(1);
     for (const repo of ['local', 'offsite']) {
       const listed = await lb(['--repo', repo, '--json', 'snapshots']);
-      const snaps = (JSON.parse(listed.stdout) as { snapshots: Array<{ id: string; source: string; time: string }> }).snapshots;
+      const snaps = (JSON.parse(listed.stdout) as { snapshots: Array<{ id: string; source: string; time: string }> })
+        .snapshots;
       for (const source of ['config', 'secrets', 'app-db']) {
-        const newest = snaps.filter((s) => s.source === source).sort((a, b) => (a.time < b.time ? -1 : 1)).at(-1)!;
+        const newest = snaps
+          .filter((s) => s.source === source)
+          .sort((a, b) => (a.time < b.time ? -1 : 1))
+          .at(-1)!;
         const copy = inventory.sources.find((s) => s.name === source)!.copies.find((c) => c.repository === repo);
         expect(copy?.snapshot.id, `${source} in ${repo}`).toBe(newest.id);
       }
@@ -145,7 +173,11 @@ notify:
     const script = path.join(pack(), 'restore-commands.sh');
     const restoreRoot = path.join(dir, 'restored');
     const sh = (args: string[], extra: Record<string, string> = {}) =>
-      spawnSync('/bin/sh', [script, ...args], { env: { ...env(), PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, RESTORE_ROOT: restoreRoot, ...extra }, encoding: 'utf8', timeout: 120_000 });
+      spawnSync('/bin/sh', [script, ...args], {
+        env: { ...env(), PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, RESTORE_ROOT: restoreRoot, ...extra },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
 
     const idle = sh([]);
     expect(idle.status).toBe(2);
@@ -153,7 +185,10 @@ notify:
     expect(existsSync(restoreRoot)).toBe(false);
 
     // The script's commands are the runbook's, character for character.
-    const commands = readFileSync(script, 'utf8').split('\n').filter((l) => l.startsWith('  lifeboat restore ')).map((l) => l.trim());
+    const commands = readFileSync(script, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('  lifeboat restore '))
+      .map((l) => l.trim());
     expect(commands).toHaveLength(6);
     const runbook = readFileSync(path.join(pack(), 'RUNBOOK.md'), 'utf8');
     for (const c of commands) expect(runbook).toContain(c);
@@ -167,14 +202,20 @@ notify:
     expect(existsSync(path.join(restoreRoot, 'secrets'))).toBe(false);
     const secrets = sh(['secrets', 'offsite'], { AGE_IDENTITY: identityFile });
     expect(secrets.status, secrets.stdout + secrets.stderr).toBe(0);
-    expect(readFileSync(path.join(restoredPath(path.join(restoreRoot, 'secrets'), sealed()), 'api.key'), 'utf8')).toBe('api key of the app\n');
+    expect(readFileSync(path.join(restoredPath(path.join(restoreRoot, 'secrets'), sealed()), 'api.key'), 'utf8')).toBe(
+      'api key of the app\n',
+    );
 
     const sqlite = sh(['app-db', 'offsite']);
     expect(sqlite.status, sqlite.stdout + sqlite.stderr).toBe(0);
     const restored = new Database(path.join(restoreRoot, 'app-db', 'app.db'), { readonly: true });
     try {
       expect(restored.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(restored.prepare('SELECT body FROM notes ORDER BY id').all()).toEqual([{ body: 'one' }, { body: 'two' }, { body: 'three' }]);
+      expect(restored.prepare('SELECT body FROM notes ORDER BY id').all()).toEqual([
+        { body: 'one' },
+        { body: 'two' },
+        { body: 'three' },
+      ]);
     } finally {
       restored.close();
     }
@@ -221,7 +262,10 @@ notify:
       const r = await lb(['--json', 'handover', '--out', out], broken);
       expect(r.code, show(r)).toBe(1);
       expect(readdirSync(out).sort()).toEqual(FILES);
-      const summary = JSON.parse(r.stdout) as { ok: boolean; repositories: Array<{ name: string; reachable: boolean; error?: string }> };
+      const summary = JSON.parse(r.stdout) as {
+        ok: boolean;
+        repositories: Array<{ name: string; reachable: boolean; error?: string }>;
+      };
       expect(summary.ok).toBe(false);
       const byName = Object.fromEntries(summary.repositories.map((x) => [x.name, x]));
       expect(byName.local!.reachable).toBe(true);
@@ -229,11 +273,16 @@ notify:
       expect(byName.gone!.error).toMatch(/no repository at .*no\/such\/repo/);
       expect(byName.cloud!.reachable).toBe(false);
 
-      const inventory = JSON.parse(readFileSync(path.join(out, 'inventory.json'), 'utf8')) as { repositories: Array<{ name: string; reachable: boolean; error?: string; access: Record<string, unknown> }> };
+      const inventory = JSON.parse(readFileSync(path.join(out, 'inventory.json'), 'utf8')) as {
+        repositories: Array<{ name: string; reachable: boolean; error?: string; access: Record<string, unknown> }>;
+      };
       const gone = inventory.repositories.find((x) => x.name === 'gone')!;
       expect(gone.reachable).toBe(false);
       expect(gone.error).toBe(byName.gone!.error);
-      expect(inventory.repositories.find((x) => x.name === 'cloud')!.access).toMatchObject({ endpoint: s3.endpoint, credentials_file: credentials });
+      expect(inventory.repositories.find((x) => x.name === 'cloud')!.access).toMatchObject({
+        endpoint: s3.endpoint,
+        credentials_file: credentials,
+      });
       const runbook = readFileSync(path.join(out, 'RUNBOOK.md'), 'utf8');
       expect(runbook.match(/\*\*UNREACHABLE\*\* when this pack was made/g)!.length).toBeGreaterThanOrEqual(2);
       expect(readFileSync(path.join(out, 'keys.md'), 'utf8')).toContain('Unreachable when this pack was made');

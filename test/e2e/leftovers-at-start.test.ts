@@ -20,7 +20,8 @@ describe('the sweep before verify, drill, backup --source and run', () => {
   let cleanup: () => Promise<void>;
   let config: string;
   let tmp: string;
-  const lb = (args: string[]): Promise<CliResult> => runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { TMPDIR: tmp }) });
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { TMPDIR: tmp }) });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
 
   /** A run directory in the temp base whose owner file names `owner`. */
@@ -44,7 +45,11 @@ describe('the sweep before verify, drill, backup --source and run', () => {
     db.close();
     tmp = path.join(dir, 'tmp');
     mkdirSync(tmp);
-    config = configIn(dir, 'lifeboat.yaml', `  app-db: { type: sqlite, path: app.db }\njobs:\n  nightly: { sources: [app-db], to: local }\n`);
+    config = configIn(
+      dir,
+      'lifeboat.yaml',
+      `  app-db: { type: sqlite, path: app.db }\njobs:\n  nightly: { sources: [app-db], to: local }\n`,
+    );
     expect((await lb(['init', '--repo', 'local'])).code).toBe(0);
   }, 60_000);
   afterAll(() => cleanup?.());
@@ -54,13 +59,17 @@ describe('the sweep before verify, drill, backup --source and run', () => {
     ['verify', ['verify', 'latest', '--source', 'app-db']],
     ['drill', ['drill', '--source', 'app-db']],
     ['run', ['run', 'nightly']],
-  ])('%s removes a killed process\'s run directory first, and keeps a running one\'s', async (_what, args) => {
-    const left = runDir(await endedProcess());
-    const live = runDir(currentOwner());
-    const r = await lb(['--verbose', ...args]);
-    expect(r.code, show(r)).toBe(0);
-    expect(r.stderr).toContain(`removed directory ${left}, left by process`);
-    expect(existsSync(left)).toBe(false);
-    expect(existsSync(live)).toBe(true);
-  }, 60_000);
+  ])(
+    "%s removes a killed process's run directory first, and keeps a running one's",
+    async (_what, args) => {
+      const left = runDir(await endedProcess());
+      const live = runDir(currentOwner());
+      const r = await lb(['--verbose', ...args]);
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stderr).toContain(`removed directory ${left}, left by process`);
+      expect(existsSync(left)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    },
+    60_000,
+  );
 });

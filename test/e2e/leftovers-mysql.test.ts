@@ -23,17 +23,29 @@ describe('leftovers of a killed MariaDB drill', () => {
   let withoutSource: string;
   const lb = (file: string, args: string[]): Promise<CliResult> => runCli(['--config', file, ...args], { env });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
-  const drillDatabases = async () => ((await server.sql(`SHOW DATABASES LIKE 'lifeboat\\_%'`)) as Array<Record<string, string>>).map((row) => Object.values(row)[0]!);
+  const drillDatabases = async () =>
+    ((await server.sql(`SHOW DATABASES LIKE 'lifeboat\\_%'`)) as Array<Record<string, string>>).map(
+      (row) => Object.values(row)[0]!,
+    );
   const ledger = () => ledgerRecords(path.join(dir, 'state', 'leftovers'));
 
   beforeAll(async () => {
     server = await startMariadb();
     ({ dir, cleanup } = await tempDir('lifeboat-e2e-leftovers-my-'));
-    await server.sql(`CREATE USER 'lifeboat'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO 'lifeboat'@'127.0.0.1'; CREATE DATABASE shop;`);
-    await server.sql(`CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, total INT); INSERT INTO orders (total) VALUES (1), (2), (3);`, 'shop');
+    await server.sql(
+      `CREATE USER 'lifeboat'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO 'lifeboat'@'127.0.0.1'; CREATE DATABASE shop;`,
+    );
+    await server.sql(
+      `CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, total INT); INSERT INTO orders (total) VALUES (1), (2), (3);`,
+      'shop',
+    );
     writeFileSync(path.join(dir, 'my.pass'), `${PASSWORD}\n`, { mode: 0o600 });
     writeFileSync(path.join(dir, 'block'), '');
-    config = configIn(dir, 'lifeboat.yaml', `  shop: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}/shop", password_file: my.pass, smoke: 'while [ -e "${path.join(dir, 'block')}" ]; do sleep 0.05; done' }\n`);
+    config = configIn(
+      dir,
+      'lifeboat.yaml',
+      `  shop: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}/shop", password_file: my.pass, smoke: 'while [ -e "${path.join(dir, 'block')}" ]; do sleep 0.05; done' }\n`,
+    );
     withoutSource = configIn(dir, 'other.yaml', `  notes: { type: files, paths: [./repo.pass] }\n`);
     mkdirSync(path.join(dir, 'tmp'));
     env = cliEnvFor(path.join(dir, 'cache'), undefined, { TMPDIR: path.join(dir, 'tmp') });
@@ -51,13 +63,19 @@ describe('leftovers of a killed MariaDB drill', () => {
 
   it('keeps the database while the source is not configured (with the command to drop it), and the next backup drops it', async () => {
     const drill = startCliGroup(['--config', config, 'drill', '--source', 'shop'], env);
-    await pollUntil(async () => (await drillDatabases()).length === 1 && ledger().some((r) => r.resource.label === 'smoke command'), 30_000, drill.output);
+    await pollUntil(
+      async () => (await drillDatabases()).length === 1 && ledger().some((r) => r.resource.label === 'smoke command'),
+      30_000,
+      drill.output,
+    );
     const [database] = await drillDatabases();
     await drill.killGroup();
 
     const unconfigured = await lb(withoutSource, ['--json', 'cleanup']);
     expect(unconfigured.code, show(unconfigured)).toBe(1);
-    const report = lastJson<{ kept: Array<{ what: string; why: string; hint: string; record: string }> }>(unconfigured.stdout);
+    const report = lastJson<{ kept: Array<{ what: string; why: string; hint: string; record: string }> }>(
+      unconfigured.stdout,
+    );
     expect(report.kept).toHaveLength(1);
     expect(report.kept[0]).toMatchObject({
       what: `MySQL database ${database} on 127.0.0.1:${server.port}`,

@@ -21,14 +21,21 @@ interface TsdbServer {
   stop(): Promise<void>;
 }
 
-const servers: Array<{ type: 'victoriametrics' | 'prometheus'; label: string; what: string; start: () => Promise<TsdbServer> }> = [
+const servers: Array<{
+  type: 'victoriametrics' | 'prometheus';
+  label: string;
+  what: string;
+  start: () => Promise<TsdbServer>;
+}> = [
   {
     type: 'victoriametrics',
     label: 'victoria-metrics',
     what: 'VictoriaMetrics',
     start: async () => {
       const vm = await startVictoriaMetrics();
-      await vm.importLines(Array.from({ length: 20 }, (_, i) => `lifeboat_leftover{n="${i}"} ${i} ${Date.now() - 60_000}`));
+      await vm.importLines(
+        Array.from({ length: 20 }, (_, i) => `lifeboat_leftover{n="${i}"} ${i} ${Date.now() - 60_000}`),
+      );
       return vm;
     },
   },
@@ -38,7 +45,12 @@ const servers: Array<{ type: 'victoriametrics' | 'prometheus'; label: string; wh
     what: 'Prometheus',
     start: () => {
       const t = Math.floor(Date.now() / 1000) - 3600;
-      const lines = ['# TYPE lifeboat_leftover gauge', ...Array.from({ length: 20 }, (_, i) => `lifeboat_leftover{n="${i}"} ${i} ${t}`), '# EOF', ''];
+      const lines = [
+        '# TYPE lifeboat_leftover gauge',
+        ...Array.from({ length: 20 }, (_, i) => `lifeboat_leftover{n="${i}"} ${i} ${t}`),
+        '# EOF',
+        '',
+      ];
       return startPrometheus({ backfill: lines.join('\n') });
     },
   },
@@ -65,7 +77,11 @@ describe.each(servers)('leftovers of a killed $what backup', ({ type, label, wha
     ({ dir, cleanup } = await tempDir('lifeboat-e2e-leftovers-tsdb-'));
     // A temp base on another file system than the data: the measured copy is then made next to the data.
     tmp = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : dir, 'lifeboat-e2e-tmp-'));
-    config = configIn(dir, 'lifeboat.yaml', `  tsdb: { type: ${type}, url: "${server.url}", data_dir: "${server.dataDir}" }\n`);
+    config = configIn(
+      dir,
+      'lifeboat.yaml',
+      `  tsdb: { type: ${type}, url: "${server.url}", data_dir: "${server.dataDir}" }\n`,
+    );
     env = cliEnvFor(path.join(dir, 'cache'), undefined, { TMPDIR: tmp });
     expect((await lb(['init', '--repo', 'local'])).code).toBe(0);
   }, 60_000);
@@ -80,7 +96,8 @@ describe.each(servers)('leftovers of a killed $what backup', ({ type, label, wha
 
   it('kill -9 while the snapshot is measured; cleanup deletes the snapshot, stops the throwaway server, removes the copy', async () => {
     const backup = startCliGroup(['--config', config, 'backup', '--source', 'tsdb'], env);
-    const measuring = () => ledger().find((r) => r.resource.kind === 'process' && r.resource.label === label && running(r.resource.pid!));
+    const measuring = () =>
+      ledger().find((r) => r.resource.kind === 'process' && r.resource.label === label && running(r.resource.pid!));
     const snapshot = () => ledger().find((r) => r.resource.kind === 'tsdb-snapshot')?.resource.snapshot;
     await pollUntil(() => measuring() !== undefined && typeof snapshot() === 'string', 30_000, backup.output);
     const name = snapshot()!;

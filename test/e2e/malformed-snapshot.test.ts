@@ -37,14 +37,21 @@ sources:
 server: { listen: "127.0.0.1:0" }
 `,
     );
-    for (const args of [['init', '--repo', 'local'], ['backup', '--source', 'notes']]) {
+    for (const args of [
+      ['init', '--repo', 'local'],
+      ['backup', '--source', 'notes'],
+    ]) {
       const r = await lb(args);
       expect(r.code, show(r)).toBe(0);
     }
     const repo = await openRepo(path.join(dir, 'repo'), PASSWORD);
     const good = (await repo.listSnapshots()).snapshots[0]!;
     const { id: _id, ...record } = good;
-    badId = await repo.saveSnapshot({ ...record, time: new Date().toISOString(), summary: null } as unknown as Snapshot);
+    badId = await repo.saveSnapshot({
+      ...record,
+      time: new Date().toISOString(),
+      summary: null,
+    } as unknown as Snapshot);
     await repo.close();
   });
   afterAll(async () => cleanup());
@@ -56,9 +63,14 @@ server: { listen: "127.0.0.1:0" }
     expect(r.stderr).toContain(badId);
     expect(r.stderr).toContain('summary');
     expect(r.stdout).toContain('notes');
-    const json = JSON.parse((await lb(['--json', 'snapshots'])).stdout) as { snapshots: unknown[]; problems: Array<{ object: string; error: { code: string } }> };
+    const json = JSON.parse((await lb(['--json', 'snapshots'])).stdout) as {
+      snapshots: unknown[];
+      problems: Array<{ object: string; error: { code: string } }>;
+    };
     expect(json.snapshots).toHaveLength(1);
-    expect(json.problems).toEqual([expect.objectContaining({ object: `snapshots/${badId}`, error: expect.objectContaining({ code: 'corrupt' }) })]);
+    expect(json.problems).toEqual([
+      expect.objectContaining({ object: `snapshots/${badId}`, error: expect.objectContaining({ code: 'corrupt' }) }),
+    ]);
     const ls = await lb(['ls', 'latest', '--source', 'notes']);
     expect(ls.code, show(ls)).toBe(0);
     expect(ls.stdout).toContain('notes.txt');
@@ -75,12 +87,18 @@ server: { listen: "127.0.0.1:0" }
         const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 60_000);
         child.stderr!.on('data', () => {
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-          if (m) { clearTimeout(timer); resolve(m[1]!); }
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
         });
       });
       const token = readFileSync(path.join(dir, 'state', 'api.token'), 'utf8').trim();
       const res = await fetch(`${url}/api/v1/snapshots`, { headers: { authorization: `Bearer ${token}` } });
-      const body = (await res.json()) as { snapshots: Array<{ id: string }>; unreadable: Array<{ repository: string; object: string; error: string }> };
+      const body = (await res.json()) as {
+        snapshots: Array<{ id: string }>;
+        unreadable: Array<{ repository: string; object: string; error: string }>;
+      };
       expect(res.status, JSON.stringify(body)).toBe(200);
       expect(body.snapshots).toHaveLength(1);
       expect(body.snapshots[0]!.id).not.toBe(badId);

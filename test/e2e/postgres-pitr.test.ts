@@ -35,14 +35,25 @@ interface Run {
 }
 
 function lbEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, LIFEBOAT_CACHE_DIR: path.join(dir, 'cache'), LC_ALL: 'C.UTF-8' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    LIFEBOAT_CACHE_DIR: path.join(dir, 'cache'),
+    LC_ALL: 'C.UTF-8',
+  };
   return env;
 }
 
 /** The CLI as the postgres user, as the server's archive_command runs it. */
 function lb(args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 600_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--config', configFile, ...args], { cwd: dir, uid: owner.uid, gid: owner.gid, env: { ...lbEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--config', configFile, ...args], {
+      cwd: dir,
+      uid: owner.uid,
+      gid: owner.gid,
+      env: { ...lbEnv(), ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -73,17 +84,28 @@ async function withRestoredServer<T>(dataDir: string, use: (psql: (sql: string) 
   await chown(sock, owner.uid, owner.gid);
   const port = await freePort();
   const log = path.join(sock, 'log');
-  const child: ChildProcess = spawn(`${PG_BIN}/postgres`, ['-D', dataDir, '-p', String(port), '-k', sock, '-c', 'listen_addresses=', '-c', 'archive_mode=off'], {
-    uid: owner.uid,
-    gid: owner.gid,
-    env: { PATH: process.env.PATH, HOME: dir },
-    stdio: ['ignore', 'ignore', openSync(log, 'a')],
-  });
+  const child: ChildProcess = spawn(
+    `${PG_BIN}/postgres`,
+    ['-D', dataDir, '-p', String(port), '-k', sock, '-c', 'listen_addresses=', '-c', 'archive_mode=off'],
+    {
+      uid: owner.uid,
+      gid: owner.gid,
+      env: { PATH: process.env.PATH, HOME: dir },
+      stdio: ['ignore', 'ignore', openSync(log, 'a')],
+    },
+  );
   const env = { ...process.env, PGHOST: sock, PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres' };
   try {
-    await waitUntil(async () => spawnSync(`${PG_BIN}/pg_isready`, ['-q'], { env }).status === 0, 120_000, () => readFile(log, 'utf8'));
+    await waitUntil(
+      async () => spawnSync(`${PG_BIN}/pg_isready`, ['-q'], { env }).status === 0,
+      120_000,
+      () => readFile(log, 'utf8'),
+    );
     const psql = (sql: string) => {
-      const r = spawnSync(`${PG_BIN}/psql`, ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { env, encoding: 'utf8' });
+      const r = spawnSync(`${PG_BIN}/psql`, ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], {
+        env,
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
       return r.stdout.trim();
     };
@@ -96,13 +118,18 @@ async function withRestoredServer<T>(dataDir: string, use: (psql: (sql: string) 
 }
 
 function lastArchived(): string {
-  return server.psql('SELECT coalesce(last_archived_wal, \'\') FROM pg_stat_archiver');
+  return server.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
 }
 
 /** Switch to a new segment and wait until the one just finished is archived (generous: the machine is shared). */
 async function archiveCurrent(): Promise<string> {
   const finished = server.psql('SELECT pg_walfile_name(pg_switch_wal())');
-  await waitUntil(async () => lastArchived() >= finished, 300_000, async () => `last archived ${lastArchived()}, waiting for ${finished}; failures: ${server.psql('SELECT failed_count || \' \' || coalesce(last_failed_wal, \'\') FROM pg_stat_archiver')}`);
+  await waitUntil(
+    async () => lastArchived() >= finished,
+    300_000,
+    async () =>
+      `last archived ${lastArchived()}, waiting for ${finished}; failures: ${server.psql("SELECT failed_count || ' ' || coalesce(last_failed_wal, '') FROM pg_stat_archiver")}`,
+  );
   return finished;
 }
 
@@ -111,7 +138,14 @@ beforeAll(async () => {
   await chmod(dir, 0o755);
   configFile = path.join(dir, 'lifeboat.yaml');
   server = await startPostgres({
-    settings: { archive_mode: 'on', archive_command: archiveCommand(), full_page_writes: 'on', track_commit_timestamp: 'on', wal_level: 'replica', max_wal_senders: '5' },
+    settings: {
+      archive_mode: 'on',
+      archive_command: archiveCommand(),
+      full_page_writes: 'on',
+      track_commit_timestamp: 'on',
+      wal_level: 'replica',
+      max_wal_senders: '5',
+    },
   });
   await writeFile(path.join(dir, 'repo.pass'), PASSWORD, { mode: 0o600 });
   await writeFile(
@@ -139,7 +173,10 @@ beforeAll(async () => {
   expect(init.code, init.stderr).toBe(0);
   // archive_command failed (and PostgreSQL kept the segments) until the repository existed.
   server.psql('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
-  const bench = spawnSync(`${PG_BIN}/pgbench`, ['-i', '-s', '1', '-q'], { env: { ...process.env, ...server.superuserEnv() }, encoding: 'utf8' });
+  const bench = spawnSync(`${PG_BIN}/pgbench`, ['-i', '-s', '1', '-q'], {
+    env: { ...process.env, ...server.superuserEnv() },
+    encoding: 'utf8',
+  });
   expect(bench.status, bench.stderr).toBe(0);
 }, 300_000);
 
@@ -168,7 +205,10 @@ describe('postgres point-in-time recovery', () => {
 
   it('archives WAL while pgbench and a marker writer run, and restores to random moments exactly', async () => {
     const writer = await client();
-    const bench = spawn(`${PG_BIN}/pgbench`, ['-c', '2', '-T', '40', '--rate=40', '-n'], { env: { ...process.env, ...server.superuserEnv() }, stdio: 'ignore' });
+    const bench = spawn(`${PG_BIN}/pgbench`, ['-c', '2', '-T', '40', '--rate=40', '-n'], {
+      env: { ...process.env, ...server.superuserEnv() },
+      stdio: 'ignore',
+    });
     const benchDone = new Promise((r) => bench.once('exit', r));
     const stopAt = Date.now() + 40_000;
     const pick = [8_000, 17_000, 29_000].map((ms) => ms + Math.floor(Math.random() * 3_000));
@@ -191,8 +231,12 @@ describe('postgres point-in-time recovery', () => {
     await archiveCurrent();
     for (const time of chosen) {
       const iso = time.toISOString();
-      const markers = Number(server.psql(`SELECT coalesce(max(id), 0) FROM marker WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`));
-      const history = Number(server.psql(`SELECT count(*) FROM pgbench_history WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`));
+      const markers = Number(
+        server.psql(`SELECT coalesce(max(id), 0) FROM marker WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`),
+      );
+      const history = Number(
+        server.psql(`SELECT count(*) FROM pgbench_history WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`),
+      );
       targets.push({ time, markers, history });
     }
     expect(targets.length).toBe(3);
@@ -203,7 +247,10 @@ describe('postgres point-in-time recovery', () => {
       const r = await lb(['restore', 'latest', '--source', 'db', '--target', dataDir, '--to-time', at, '--verify']);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/restored and verified/);
-      const [markers, history] = await withRestoredServer(dataDir, async (psql) => [Number(psql('SELECT coalesce(max(id), 0) FROM marker')), Number(psql('SELECT count(*) FROM pgbench_history'))]);
+      const [markers, history] = await withRestoredServer(dataDir, async (psql) => [
+        Number(psql('SELECT coalesce(max(id), 0) FROM marker')),
+        Number(psql('SELECT count(*) FROM pgbench_history')),
+      ]);
       expect({ markers, history }).toEqual({ markers: t.markers, history: t.history });
     }
   }, 1_800_000);
@@ -215,10 +262,20 @@ describe('postgres point-in-time recovery', () => {
     // Remove the WAL snapshot of a segment archived after the second target.
     const list = await lb(['--json', 'snapshots']);
     expect(list.code, list.stderr).toBe(0);
-    const snaps = (JSON.parse(list.stdout) as { snapshots: Array<{ id: string; source: string; metadata: { pitr?: { files: Array<{ name: string; archivedAt: string }> } } }> }).snapshots.filter((s) => s.source === 'db:pitr-wal');
+    const snaps = (
+      JSON.parse(list.stdout) as {
+        snapshots: Array<{
+          id: string;
+          source: string;
+          metadata: { pitr?: { files: Array<{ name: string; archivedAt: string }> } };
+        }>;
+      }
+    ).snapshots.filter((s) => s.source === 'db:pitr-wal');
     const after = snaps
       .flatMap((s) => s.metadata.pitr!.files.map((f) => ({ id: s.id, ...f })))
-      .filter((f) => /^[0-9A-F]{24}$/.test(f.name) && new Date(f.archivedAt) > new Date(targets[1]!.time.getTime() + 3_000))
+      .filter(
+        (f) => /^[0-9A-F]{24}$/.test(f.name) && new Date(f.archivedAt) > new Date(targets[1]!.time.getTime() + 3_000),
+      )
       .sort((a, b) => (a.name < b.name ? -1 : 1));
     const victim = after[0]!;
     await rm(path.join(dir, 'repo', 'snapshots', victim.id));
@@ -226,12 +283,31 @@ describe('postgres point-in-time recovery', () => {
     expect(check.code).toBe(1);
     expect(check.stdout).toContain(victim.name);
     const dataDir = path.join(dir, 'restore-past-gap');
-    const past = await lb(['restore', 'latest', '--source', 'db', '--target', dataDir, '--to-time', targets[2]!.time.toISOString()]);
+    const past = await lb([
+      'restore',
+      'latest',
+      '--source',
+      'db',
+      '--target',
+      dataDir,
+      '--to-time',
+      targets[2]!.time.toISOString(),
+    ]);
     expect(past.code).toBe(1);
     expect(past.stderr).toContain(victim.name);
     expect(past.stderr).toMatch(/nothing was written/);
     expect(existsSync(dataDir)).toBe(false);
-    const before = await lb(['restore', baseId.slice(0, 8), '--source', 'db', '--target', dataDir, '--to-time', targets[0]!.time.toISOString(), '--dry-run']);
+    const before = await lb([
+      'restore',
+      baseId.slice(0, 8),
+      '--source',
+      'db',
+      '--target',
+      dataDir,
+      '--to-time',
+      targets[0]!.time.toISOString(),
+      '--dry-run',
+    ]);
     expect(before.code, before.stderr).toBe(0);
     expect(existsSync(dataDir)).toBe(false);
   }, 600_000);
@@ -259,7 +335,13 @@ describe('postgres point-in-time recovery', () => {
     await writeFile(fresh, changed);
     spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, work]);
     for (const delay of [300, 900, 1_500]) {
-      const child = spawn(process.execPath, [CLI, '--config', configFile, 'wal-push', '--source', 'db', fresh], { cwd: dir, uid: owner.uid, gid: owner.gid, env: lbEnv(), stdio: 'ignore' });
+      const child = spawn(process.execPath, [CLI, '--config', configFile, 'wal-push', '--source', 'db', fresh], {
+        cwd: dir,
+        uid: owner.uid,
+        gid: owner.gid,
+        env: lbEnv(),
+        stdio: 'ignore',
+      });
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));

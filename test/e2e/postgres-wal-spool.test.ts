@@ -15,7 +15,8 @@ import { cliEnvFor } from '../helpers/e2e.js';
 let dir: string;
 let cleanup: () => Promise<void>;
 const PASSWORD = 'spool test password, long enough';
-const lb = (args: string[]) => runCli(['--config', path.join(dir, 'lifeboat.yaml'), ...args], { env: cliEnvFor(path.join(dir, 'cache'), PASSWORD) });
+const lb = (args: string[]) =>
+  runCli(['--config', path.join(dir, 'lifeboat.yaml'), ...args], { env: cliEnvFor(path.join(dir, 'cache'), PASSWORD) });
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('lifeboat-spool-'));
@@ -33,7 +34,9 @@ describe('wal-push --async and wal drain', () => {
     const names = ['000000010000000000000003', '000000010000000000000004', '00000002.history'];
     const contents = new Map<string, Buffer>();
     for (const n of names) {
-      const content = n.endsWith('.history') ? Buffer.from('1\t0/4000000\tno recovery target specified\n') : randomBytes(1024 * 1024);
+      const content = n.endsWith('.history')
+        ? Buffer.from('1\t0/4000000\tno recovery target specified\n')
+        : randomBytes(1024 * 1024);
       contents.set(n, content);
       await writeFile(path.join(dir, n), content);
       const r = await lb(['wal-push', '--async', '--source', 'db', path.join(dir, n)]);
@@ -41,7 +44,9 @@ describe('wal-push --async and wal drain', () => {
       expect(r.stdout).toMatch(/spooled/);
     }
     // The same content again is acknowledged; different content under a spooled name is refused.
-    expect((await lb(['wal-push', '--async', '--source', 'db', path.join(dir, names[0]!)])).stdout).toMatch(/already spooled/);
+    expect((await lb(['wal-push', '--async', '--source', 'db', path.join(dir, names[0]!)])).stdout).toMatch(
+      /already spooled/,
+    );
     const changed = path.join(dir, 'changed');
     await (await import('node:fs/promises')).mkdir(changed);
     await writeFile(path.join(changed, names[0]!), randomBytes(1024));

@@ -57,7 +57,10 @@ function objects(): string[] {
   return out.filter((n) => !n.startsWith('locks/')).sort();
 }
 
-const dataBytes = () => objects().filter((o) => o.startsWith('data/')).reduce((n, o) => n + Number(o.split(' ')[1]), 0);
+const dataBytes = () =>
+  objects()
+    .filter((o) => o.startsWith('data/'))
+    .reduce((n, o) => n + Number(o.split(' ')[1]), 0);
 
 async function expectRestores(id: string, source: string): Promise<void> {
   const target = path.join(dir, `restore-${id.slice(0, 8)}-${Date.now()}`);
@@ -87,7 +90,9 @@ describe('lifeboat prune', () => {
 
     const dry = await lb(['--json', 'prune', '--dry-run', '--grace', '0']);
     expect(dry.code, show(dry)).toBe(0);
-    const plan = lastJson<{ type: string; dryRun: boolean; marked: { unusedPacks: number; unusedBytes: number } }>(dry.stdout);
+    const plan = lastJson<{ type: string; dryRun: boolean; marked: { unusedPacks: number; unusedBytes: number } }>(
+      dry.stdout,
+    );
     expect(plan).toMatchObject({ type: 'summary', dryRun: true });
     expect(plan.marked.unusedPacks).toBeGreaterThan(0);
     expect(objects()).toEqual(before);
@@ -97,7 +102,9 @@ describe('lifeboat prune', () => {
 
     const marked = await lb(['--json', 'prune']);
     expect(marked.code, show(marked)).toBe(0);
-    const m = lastJson<{ marked: { record?: string }; swept: { deletedPacks: number; waitingRecords: number } }>(marked.stdout);
+    const m = lastJson<{ marked: { record?: string }; swept: { deletedPacks: number; waitingRecords: number } }>(
+      marked.stdout,
+    );
     expect(m.marked.record).toMatch(/^prune\//);
     expect(m.swept).toMatchObject({ deletedPacks: 0, waitingRecords: 1 });
     const afterMark = dataBytes();
@@ -115,7 +122,10 @@ describe('lifeboat prune', () => {
 
   it('removes the temporaries of interrupted writes once they are an hour old, and reports them', async () => {
     await backup(dataset('a', prng(3), 2, 50_000));
-    const stale = [path.join(repo, 'data', readdirSync(path.join(repo, 'data'))[0]!, '.tmp-0123456789abcdef'), path.join(repo, '.tmp-fedcba9876543210')];
+    const stale = [
+      path.join(repo, 'data', readdirSync(path.join(repo, 'data'))[0]!, '.tmp-0123456789abcdef'),
+      path.join(repo, '.tmp-fedcba9876543210'),
+    ];
     const young = path.join(repo, 'index', '.tmp-00112233aabbccdd');
     for (const [i, file] of [...stale, young].entries()) writeFileSync(file, Buffer.alloc(1000 * (i + 1)));
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
@@ -123,7 +133,10 @@ describe('lifeboat prune', () => {
 
     const dry = await lb(['--json', 'prune', '--dry-run']);
     expect(dry.code, show(dry)).toBe(0);
-    expect(lastJson<{ swept: { temporaries: unknown } }>(dry.stdout).swept.temporaries).toEqual({ count: 2, bytes: 3000 });
+    expect(lastJson<{ swept: { temporaries: unknown } }>(dry.stdout).swept.temporaries).toEqual({
+      count: 2,
+      bytes: 3000,
+    });
     expect([...stale, young].map((f) => existsSync(f))).toEqual([true, true, true]);
 
     const text = await lb(['prune']);
@@ -147,7 +160,8 @@ describe('lifeboat prune', () => {
       const fullId = await backup(full);
       const half = path.join(dir, 'data', `half${round}`);
       mkdirSync(half);
-      for (const f of readdirSync(full).filter((_, i) => i % 2 === 0)) copyFileSync(path.join(full, f), path.join(half, f));
+      for (const f of readdirSync(full).filter((_, i) => i % 2 === 0))
+        copyFileSync(path.join(full, f), path.join(half, f));
       keep.set(await backup(half), half);
       rmSync(path.join(repo, 'snapshots', fullId));
 
@@ -155,7 +169,9 @@ describe('lifeboat prune', () => {
       child.stdout!.resume();
       child.stderr!.resume();
       child.stdin!.end();
-      const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+      const closed = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('close', (_code, signal) => resolve(signal)),
+      );
       await new Promise((r) => setTimeout(r, 100 + Math.floor(rng() * window)));
       child.kill('SIGKILL');
       if ((await closed) === 'SIGKILL') killed++;

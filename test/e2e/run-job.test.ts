@@ -18,7 +18,10 @@ describe('lifeboat run', () => {
   let cleanup: () => Promise<void>;
   let config: string;
   let usb: string;
-  const lb = (args: string[]): Promise<CliResult> => runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined }) });
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined }),
+    });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2500)}\n${r.stderr.slice(-1500)}`;
 
   beforeAll(async () => {
@@ -63,7 +66,10 @@ jobs:
     for (let i = 0; i < 3; i++) {
       const r = await lb(['--json', 'run', 'nightly']);
       expect(r.code, show(r)).toBe(1);
-      const summary = jsonLines(r.stdout).at(-1) as { outcome: string; steps: Array<{ step: string; source?: string; outcome: string; error?: string }> };
+      const summary = jsonLines(r.stdout).at(-1) as {
+        outcome: string;
+        steps: Array<{ step: string; source?: string; outcome: string; error?: string }>;
+      };
       expect(summary.outcome).toBe('failed');
       const by = (step: string, source?: string) => summary.steps.find((s) => s.step === step && s.source === source);
       expect(by('backup', 'db')!.outcome).toBe('ok');
@@ -74,7 +80,9 @@ jobs:
       expect(by('check')!.outcome).toBe('ok');
     }
     const list = await lb(['--repo', 'local', '--json', 'snapshots']);
-    const snaps = (JSON.parse(list.stdout) as { snapshots: Array<{ source?: string; metadata: { run?: { job: string } } }> }).snapshots;
+    const snaps = (
+      JSON.parse(list.stdout) as { snapshots: Array<{ source?: string; metadata: { run?: { job: string } } }> }
+    ).snapshots;
     expect(snaps).toHaveLength(2); // keep_last 2
     expect(snaps.every((s) => s.source === 'db' && s.metadata.run?.job === 'nightly')).toBe(true);
     const history = new Database(path.join(dir, 'state', 'state.db'), { readonly: true });
@@ -101,21 +109,29 @@ jobs:
     // 3-2-1: the local snapshots of db are copied to the drive; a second run copies nothing new.
     const copied = await lb(['--json', 'run', 'copy-usb']);
     expect(copied.code, show(copied)).toBe(0);
-    const copyStep = (jsonLines(copied.stdout).at(-1) as { steps: Array<{ step: string; detail?: { copied: number } }> }).steps.find((s) => s.step === 'copy')!;
+    const copyStep = (
+      jsonLines(copied.stdout).at(-1) as { steps: Array<{ step: string; detail?: { copied: number } }> }
+    ).steps.find((s) => s.step === 'copy')!;
     expect(copyStep.detail!.copied).toBeGreaterThan(0);
     const again = await lb(['--json', 'run', 'copy-usb']);
-    const second = (jsonLines(again.stdout).at(-1) as { steps: Array<{ step: string; detail?: { copied: number } }> }).steps.find((s) => s.step === 'copy')!;
+    const second = (
+      jsonLines(again.stdout).at(-1) as { steps: Array<{ step: string; detail?: { copied: number } }> }
+    ).steps.find((s) => s.step === 'copy')!;
     expect(second.detail!.copied).toBe(1); // only the snapshot this run's backup just made
   });
 
   it('verifies the newest snapshot and runs a drill as job steps, and the drill shows in compliance', async () => {
     const r = await lb(['--json', 'run', 'monthly']);
     expect(r.code, show(r)).toBe(0);
-    const steps = (jsonLines(r.stdout).at(-1) as { steps: Array<{ step: string; outcome: string; detail?: { verdict?: string } }> }).steps;
+    const steps = (
+      jsonLines(r.stdout).at(-1) as { steps: Array<{ step: string; outcome: string; detail?: { verdict?: string } }> }
+    ).steps;
     expect(steps.find((s) => s.step === 'verify')!.outcome).toBe('ok');
     expect(steps.find((s) => s.step === 'drill')).toMatchObject({ outcome: 'ok', detail: { verdict: 'PASS' } });
     const compliance = await lb(['--json', 'compliance']);
-    const doc = jsonLines(compliance.stdout).at(-1) as { checks: Array<{ source: string; check: string; status: string }> };
+    const doc = jsonLines(compliance.stdout).at(-1) as {
+      checks: Array<{ source: string; check: string; status: string }>;
+    };
     expect(doc.checks.find((c) => c.source === 'db' && c.check === 'drill')!.status).toBe('pass');
   });
 

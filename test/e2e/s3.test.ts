@@ -18,7 +18,12 @@ describe('s3:// repository through the CLI', () => {
   let src: string;
   const bucket = 'lifeboat-e2e';
   const lb = (args: string[]): Promise<CliResult> =>
-    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }) });
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+      }),
+    });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
 
   beforeAll(async () => {
@@ -86,7 +91,9 @@ repositories:
   gone: { url: "s3://no-such-bucket/x", endpoint: "${server.endpoint}", region: us-east-1, path_style: true, credentials_file: "${server.credentialsFile}", password_file: repo.pass }
 `,
     );
-    const r = await runCli(['--config', other, 'snapshots', '--repo', 'gone'], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+    const r = await runCli(['--config', other, 'snapshots', '--repo', 'gone'], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined),
+    });
     expect(r.code, show(r)).toBe(10);
     expect(r.stderr).toContain('no-such-bucket');
   }, 60_000);

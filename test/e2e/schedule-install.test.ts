@@ -52,8 +52,17 @@ ${jobs}`,
     writeFileSync(path.join(units, 'lifeboat.service'), '[Service]\nExecStart=/bin/true\n');
     const r = await runCli(['--config', config, 'schedule', 'systemd', '--install', '--unit-dir', units]);
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(units).sort()).toEqual(['lifeboat-nightly.service', 'lifeboat-nightly.timer', 'lifeboat-weekly.service', 'lifeboat-weekly.timer', 'lifeboat.service', 'other.service']);
-    expect(readFileSync(path.join(units, 'lifeboat-nightly.service'), 'utf8')).toContain(`--config ${config} run nightly`);
+    expect(readdirSync(units).sort()).toEqual([
+      'lifeboat-nightly.service',
+      'lifeboat-nightly.timer',
+      'lifeboat-weekly.service',
+      'lifeboat-weekly.timer',
+      'lifeboat.service',
+      'other.service',
+    ]);
+    expect(readFileSync(path.join(units, 'lifeboat-nightly.service'), 'utf8')).toContain(
+      `--config ${config} run nightly`,
+    );
     expect(r.stdout).toContain(`systemctl not run (${units} is not /etc/systemd/system)`);
 
     // Installing again replaces its own units; a job that lost its schedule loses its units.
@@ -69,7 +78,10 @@ ${jobs}`,
     const un = await runCli(['schedule', 'systemd', '--uninstall', '--unit-dir', units, '--json']);
     expect(un.code, un.stderr).toBe(0);
     const doc = JSON.parse(un.stdout.trim().split('\n').pop()!) as { removed: string[] };
-    expect(doc.removed).toEqual([path.join(units, 'lifeboat-nightly.service'), path.join(units, 'lifeboat-nightly.timer')]);
+    expect(doc.removed).toEqual([
+      path.join(units, 'lifeboat-nightly.service'),
+      path.join(units, 'lifeboat-nightly.timer'),
+    ]);
     expect(readdirSync(units).sort()).toEqual(['lifeboat.service', 'other.service']);
   });
 

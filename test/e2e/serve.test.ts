@@ -51,14 +51,18 @@ server: { listen: "127.0.0.1:0" }
         const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 20_000);
         child.stderr!.on('data', () => {
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-          if (m) { clearTimeout(timer); resolve(m[1]!); }
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
         });
       });
       const tokenFile = path.join(dir, 'state', 'api.token');
       expect(stderr).toContain(`API token generated in ${tokenFile}`);
       const token = readFileSync(tokenFile, 'utf8').trim();
       expect(stderr).not.toContain(token);
-      const api = (p: string, init: RequestInit = {}, auth = true) => fetch(`${url}${p}`, { ...init, headers: auth ? { authorization: `Bearer ${token}` } : {} });
+      const api = (p: string, init: RequestInit = {}, auth = true) =>
+        fetch(`${url}${p}`, { ...init, headers: auth ? { authorization: `Bearer ${token}` } : {} });
 
       expect((await api('/api/v1/system/backup/status', {}, false)).status).toBe(401);
       expect((await api('/healthz', {}, false)).status).toBe(200);
@@ -69,13 +73,17 @@ server: { listen: "127.0.0.1:0" }
       let outcome = 'running';
       for (let i = 0; i < 200 && outcome === 'running'; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        const runs = (await (await api('/api/v1/jobs/nightly/runs')).json()) as { runs: Array<{ id: string; outcome: string }> };
+        const runs = (await (await api('/api/v1/jobs/nightly/runs')).json()) as {
+          runs: Array<{ id: string; outcome: string }>;
+        };
         outcome = runs.runs.find((r) => r.id === run_id)?.outcome ?? 'running';
       }
       expect(outcome, stderr).toBe('ok');
       const metrics = await (await api('/metrics')).text();
       expect(metrics).toMatch(/lifeboat_backup_success_total\{job="nightly",source="notes",repository="local"\} 1/);
-      expect(metrics).toMatch(/lifeboat_backup_last_success_timestamp_seconds\{job="nightly",source="notes",repository="local"\} \d+/);
+      expect(metrics).toMatch(
+        /lifeboat_backup_last_success_timestamp_seconds\{job="nightly",source="notes",repository="local"\} \d+/,
+      );
 
       const served = (await (await api('/api/v1/system/backup/status')).json()) as Record<string, unknown>;
       const status = await runCli(['--config', config, '--json', 'status'], { env: env() });
@@ -99,11 +107,17 @@ server: { listen: "127.0.0.1:0" }
       const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 20_000);
       child.stderr!.on('data', () => {
         const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-        if (m) { clearTimeout(timer); resolve(m[1]!); }
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
       });
     });
     const token = readFileSync(path.join(dir, 'state', 'api.token'), 'utf8').trim();
-    const post = await fetch(`${url}/api/v1/jobs/long/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const post = await fetch(`${url}/api/v1/jobs/long/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(post.status).toBe(202);
     await new Promise((r) => setTimeout(r, 700)); // the command is running
     const stoppedAt = Date.now();

@@ -19,7 +19,13 @@ describe('several configured repositories', () => {
   let cleanup: () => Promise<void>;
   let config: string;
   const lb = (args: string[]): Promise<CliResult> =>
-    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }) });
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, {
+        LIFEBOAT_STATE_DIR: undefined,
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+      }),
+    });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2500)}\n${r.stderr.slice(-1500)}`;
 
   beforeAll(async () => {
@@ -100,7 +106,11 @@ jobs:
 
     const drill = await lb(['--json', 'drill', '--source', 'db']);
     expect(drill.code, show(drill)).toBe(0);
-    expect(jsonLines(drill.stdout).filter((l) => l.type === 'drill').map((l) => [l.repositoryName, l.verdict])).toEqual([['local', 'PASS']]);
+    expect(
+      jsonLines(drill.stdout)
+        .filter((l) => l.type === 'drill')
+        .map((l) => [l.repositoryName, l.verdict]),
+    ).toEqual([['local', 'PASS']]);
 
     const none = await lb(['verify', 'latest', '--source', 'loose']);
     expect(none.code, show(none)).toBe(1);
@@ -121,9 +131,19 @@ jobs:
     expect(more.code, show(more)).toBe(0);
     const r = await lb(['--json', 'forget', '--repo', 'local', '--max-age', '90d', '--dry-run']);
     expect(r.code, show(r)).toBe(0);
-    const summary = jsonLines(r.stdout).at(-1) as { policy: { rules: string; origin: string }; plan: Array<{ source: string; decisions: Array<{ action: string }> }> };
-    expect(summary.policy).toEqual({ rules: 'last 2, max age 90d', origin: 'retention of repository "local" with the flags added' });
-    expect(summary.plan.find((g) => g.source === 'db')!.decisions.map((d) => d.action)).toEqual(['keep', 'keep', 'remove']);
+    const summary = jsonLines(r.stdout).at(-1) as {
+      policy: { rules: string; origin: string };
+      plan: Array<{ source: string; decisions: Array<{ action: string }> }>;
+    };
+    expect(summary.policy).toEqual({
+      rules: 'last 2, max age 90d',
+      origin: 'retention of repository "local" with the flags added',
+    });
+    expect(summary.plan.find((g) => g.source === 'db')!.decisions.map((d) => d.action)).toEqual([
+      'keep',
+      'keep',
+      'remove',
+    ]);
 
     const text = await lb(['forget', '--repo', 'local', '--max-age', '90d', '--dry-run']);
     expect(text.stdout).toContain('policy: last 2, max age 90d (retention of repository "local" with the flags added)');

@@ -17,7 +17,12 @@ describe('SFTP repository through the CLI', () => {
   let repoPath: string;
   let src: string;
   const lb = (args: string[]): Promise<CliResult> =>
-    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { SSH_AUTH_SOCK: undefined, LIFEBOAT_SFTP_PASSWORD: undefined }) });
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, {
+        SSH_AUTH_SOCK: undefined,
+        LIFEBOAT_SFTP_PASSWORD: undefined,
+      }),
+    });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
 
   beforeAll(async () => {
@@ -81,7 +86,13 @@ describe('SFTP repository logging in as ssh would (~/.ssh)', () => {
   let config: string;
   let repoPath: string;
   const lb = (args: string[]): Promise<CliResult> =>
-    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { HOME: home, SSH_AUTH_SOCK: undefined, LIFEBOAT_SFTP_PASSWORD: undefined }) });
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, {
+        HOME: home,
+        SSH_AUTH_SOCK: undefined,
+        LIFEBOAT_SFTP_PASSWORD: undefined,
+      }),
+    });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
 
   beforeAll(async () => {

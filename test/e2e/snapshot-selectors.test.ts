@@ -21,9 +21,15 @@ describe('snapshot selectors', () => {
   // A name that would set the terminal title and ring the bell if printed raw, and one with a newline.
   const EVIL = 'evil\x1b]0;pwned\x07.yaml';
   const NEWLINE = 'two\nlines.yaml';
-  const lb = (args: string[]) => runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+  const lb = (args: string[]) =>
+    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
-  const snapshots = async () => (JSON.parse((await lb(['--json', 'snapshots'])).stdout) as { snapshots: Array<{ id: string; source?: string; time: string }> }).snapshots;
+  const snapshots = async () =>
+    (
+      JSON.parse((await lb(['--json', 'snapshots'])).stdout) as {
+        snapshots: Array<{ id: string; source?: string; time: string }>;
+      }
+    ).snapshots;
   let conf: string;
   let secretsFile: string;
 
@@ -52,7 +58,11 @@ sources:
   secrets: { type: files, paths: [app/secrets/.env], seal_to: [${recipient}] }
 `,
     );
-    for (const args of [['init', '--repo', 'local'], ['backup', '--source', 'secrets'], ['backup', '--source', 'config']]) {
+    for (const args of [
+      ['init', '--repo', 'local'],
+      ['backup', '--source', 'secrets'],
+      ['backup', '--source', 'config'],
+    ]) {
       const r = await lb(args);
       expect(r.code, show(r)).toBe(0);
     }
@@ -60,7 +70,9 @@ sources:
   afterAll(() => cleanup());
 
   it('dump latest PATH takes the newest snapshot holding PATH, even when another source was backed up later', async () => {
-    const r = await runCliBinary(['--config', config, 'dump', 'latest', `${secretsFile}.age`], { env: cliEnvFor(path.join(dir, 'cache'), undefined) });
+    const r = await runCliBinary(['--config', config, 'dump', 'latest', `${secretsFile}.age`], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined),
+    });
     expect(r.code, r.stderr).toBe(0);
     const plain = spawnSync('age', ['-d', '-i', identity], { input: r.stdout, encoding: 'utf8' });
     expect(plain.status, plain.stderr).toBe(0);
@@ -68,7 +80,11 @@ sources:
   });
 
   it('without --source, latest on a repository of several sources is refused and names them', async () => {
-    for (const args of [['ls', 'latest'], ['restore', 'latest', '--target', path.join(dir, 'nowhere'), '--dry-run'], ['verify', 'latest']]) {
+    for (const args of [
+      ['ls', 'latest'],
+      ['restore', 'latest', '--target', path.join(dir, 'nowhere'), '--dry-run'],
+      ['verify', 'latest'],
+    ]) {
       const r = await lb(args);
       expect(r.code, show(r)).toBe(2);
       expect(r.stderr).toContain('"latest" is ambiguous');
@@ -114,7 +130,12 @@ sources:
   it('find searches across snapshots by name or path, with --source, --host, --path and --json', async () => {
     const r = await lb(['find', 'app.yaml']);
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout.trim().split('\n').filter((l) => l.includes('app.yaml') && !l.includes('match'))).toHaveLength(2);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('app.yaml') && !l.includes('match')),
+    ).toHaveLength(2);
     const json = await lb(['--json', 'find', '*.age', '--source', 'secrets']);
     expect(json.code, show(json)).toBe(0);
     const lines = jsonLines(json.stdout);
@@ -124,7 +145,11 @@ sources:
     expect(lines.at(-1)).toMatchObject({ type: 'summary', matches: 2, snapshotsWithMatches: 2 });
     const under = await lb(['--json', 'find', `${path.dirname(conf)}/**/*.yaml`, '--path', conf]);
     expect(under.code, show(under)).toBe(0);
-    expect(jsonLines(under.stdout).filter((l) => l.type === 'match').map((m) => m.path)).toContain(path.join(conf, EVIL));
+    expect(
+      jsonLines(under.stdout)
+        .filter((l) => l.type === 'match')
+        .map((m) => m.path),
+    ).toContain(path.join(conf, EVIL));
     const none = await lb(['find', 'nothing-like-this']);
     expect(none.code, show(none)).toBe(1);
     expect(none.stderr).toContain('nothing matches');
@@ -172,7 +197,12 @@ sources:
     const { snapshots: all } = await repo.listSnapshots();
     const ofConfig = all.filter((s) => s.source === 'config').at(-1)!;
     const { id: _id, ...record } = ofConfig;
-    const futureId = await repo.saveSnapshot({ ...record, source: 'secrets', host: 'fast-clock', time: new Date(Date.now() + 48 * 3600_000).toISOString() });
+    const futureId = await repo.saveSnapshot({
+      ...record,
+      source: 'secrets',
+      host: 'fast-clock',
+      time: new Date(Date.now() + 48 * 3600_000).toISOString(),
+    });
     await repo.close();
     const ls = await lb(['ls', 'latest', '--source', 'secrets']);
     expect(ls.code, show(ls)).toBe(0);

@@ -30,7 +30,8 @@ describe('sqlite continuous protection (real writer, real replicator processes)'
   let db: string;
   let commitLog: string;
   const env = () => cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: path.join(dir, 'state') });
-  const lb = (args: string[]): Promise<CliResult> => runCli(['--config', config, ...args], { env: env(), timeoutMs: 300_000 });
+  const lb = (args: string[]): Promise<CliResult> =>
+    runCli(['--config', config, ...args], { env: env(), timeoutMs: 300_000 });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`;
   const children: ChildProcess[] = [];
 
@@ -51,7 +52,10 @@ describe('sqlite continuous protection (real writer, real replicator processes)'
     }
   }
 
-  async function restoreAt(at: number | undefined, name: string): Promise<{ seqs: number[]; summary: Record<string, unknown> }> {
+  async function restoreAt(
+    at: number | undefined,
+    name: string,
+  ): Promise<{ seqs: number[]; summary: Record<string, unknown> }> {
     const file = path.join(dir, name);
     const args = ['--json', 'restore', 'latest', '--source', 'app', '--to-file', file];
     if (at !== undefined) args.push('--to-time', new Date(at).toISOString());
@@ -108,7 +112,13 @@ sources:
     const rng = prng(testSeed());
     let rep = startReplicator();
     await waitFor('the first full copy', () => /replicating app/.test(rep.stderr()));
-    const writer = startSequenceWriter({ file: db, logFile: commitLog, ratePerSecond: 1000, seconds: WRITE_SECONDS, vacuumAt: WRITE_SECONDS / 2 });
+    const writer = startSequenceWriter({
+      file: db,
+      logFile: commitLog,
+      ratePerSecond: 1000,
+      seconds: WRITE_SECONDS,
+      vacuumAt: WRITE_SECONDS / 2,
+    });
     const started = Date.now();
     // Down from the kill until the restarted replicator has had time to resume or copy.
     const downtimes: Array<[number, number]> = [];
@@ -148,7 +158,9 @@ sources:
       const max = expectPrefix(got.seqs);
       // Never a transaction committed after the point; at least everything committed a little before it.
       expect(max, `point ${new Date(t).toISOString()}`).toBeLessThanOrEqual(committedAt(log, t));
-      expect(max, `point ${new Date(t).toISOString()}`).toBeGreaterThanOrEqual(committedAt(log, t - OBSERVATION_SLACK_MS));
+      expect(max, `point ${new Date(t).toISOString()}`).toBeGreaterThanOrEqual(
+        committedAt(log, t - OBSERVATION_SLACK_MS),
+      );
       expect(Date.parse(String(got.summary.committedAt))).toBeLessThanOrEqual(t);
     }
   }, 600_000);
@@ -156,7 +168,13 @@ sources:
   it('a writer killed in the middle of a large transaction: the restore holds only what was committed', async () => {
     const rep = startReplicator();
     await waitFor('the first full copy', () => /replicating app/.test(rep.stderr()));
-    const writer = startSequenceWriter({ file: db, logFile: commitLog, ratePerSecond: 500, seconds: 3, crashInBigTransaction: true });
+    const writer = startSequenceWriter({
+      file: db,
+      logFile: commitLog,
+      ratePerSecond: 500,
+      seconds: 3,
+      crashInBigTransaction: true,
+    });
     await waitFor('the open transaction', () => writer.output().includes('in-transaction'), 120_000);
     const committed = Number(/committed (\d+)/.exec(writer.output())![1]);
     // The uncommitted transaction's pages are in the log already (a tiny page cache spills them).
@@ -171,7 +189,11 @@ sources:
     // The drill of a continuous source restores a random point of the stream and reports RPO from the newest shipped transaction.
     const drill = await lb(['--json', 'drill', '--source', 'app']);
     expect(drill.code, show(drill)).toBe(0);
-    const d = JSON.parse(drill.stdout.split('\n').find((l) => l.includes('"continuous":true'))!) as { verdict: string; integrity: string; rpo: { measuredSeconds: number; targetSeconds: number } };
+    const d = JSON.parse(drill.stdout.split('\n').find((l) => l.includes('"continuous":true'))!) as {
+      verdict: string;
+      integrity: string;
+      rpo: { measuredSeconds: number; targetSeconds: number };
+    };
     expect(d).toMatchObject({ verdict: 'PASS', integrity: 'ok', rpo: { targetSeconds: 60 } });
     expect(d.rpo.measuredSeconds).toBeLessThan(60);
   }, 300_000);
@@ -193,10 +215,18 @@ sources:
     renameSync(other, db);
     for (const s of ['-wal', '-shm']) if (existsSync(db + s)) rmSync(db + s);
     // The application opens the replaced file again (and puts it back in WAL mode: VACUUM INTO writes a rollback-journal database).
-    const second = startSequenceWriter({ file: db, logFile: commitLog, ratePerSecond: 200, seconds: 3, startAfter: 100 });
-    await waitFor('a new generation', () => /new generation .*replaced/.test(rep.stderr()), 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${rep.stderr()}`);
+    const second = startSequenceWriter({
+      file: db,
+      logFile: commitLog,
+      ratePerSecond: 200,
+      seconds: 3,
+      startAfter: 100,
     });
+    await waitFor('a new generation', () => /new generation .*replaced/.test(rep.stderr()), 30_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${rep.stderr()}`);
+      },
+    );
     const after = await second.done;
     await new Promise((r) => setTimeout(r, 2000));
     rep.child.kill('SIGTERM');

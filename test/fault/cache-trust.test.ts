@@ -31,7 +31,8 @@ let cleanup: () => Promise<void>;
 let pristine: string;
 let runs = 0;
 
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+const show = (r: CliResult) =>
+  `exit ${r.code}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
 
 function cli(repo: string, args: string[], extra: Record<string, string | undefined> = {}): Promise<CliResult> {
   // One cache per repository copy: every copy has the same repository id.
@@ -39,7 +40,9 @@ function cli(repo: string, args: string[], extra: Record<string, string | undefi
 }
 
 function only(repo: string, dirName: string): string {
-  const names = readdirSync(path.join(repo, dirName), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  const names = readdirSync(path.join(repo, dirName), { recursive: true, withFileTypes: true }).filter((e) =>
+    e.isFile(),
+  );
   expect(names).toHaveLength(1);
   return path.join(names[0]!.parentPath, names[0]!.name);
 }
@@ -69,7 +72,9 @@ async function cachedCopy(): Promise<string> {
 function cachedTreePack(repo: string): string {
   const cacheRoot = `${repo}.cache`;
   const [repoId] = readdirSync(cacheRoot);
-  const cached = readdirSync(path.join(cacheRoot, repoId!, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  const cached = readdirSync(path.join(cacheRoot, repoId!, 'data'), { recursive: true, withFileTypes: true }).filter(
+    (e) => e.isFile(),
+  );
   expect(cached).toHaveLength(1);
   const id = cached[0]!.name;
   return path.join(repo, 'data', id.slice(0, 2), id);
@@ -115,14 +120,15 @@ describe('check reads what is in storage, not the local cache', () => {
     }, 120_000);
 
     // With --read-data every pack is read from storage anyway.
-    if (!readData) it(`${label}: a damaged tree pack in storage is found although the cache holds an intact copy`, async () => {
-      const repo = await cachedCopy();
-      flipByte(cachedTreePack(repo), 100);
-      const r = await cli(repo, ['check', '--json', ...flags]);
-      expect(r.code, show(r)).toBe(1);
-      const report = lastJson<CheckJson>(r.stdout);
-      expect(report.findings.some((f) => f.kind === 'unreadable-tree' || f.kind === 'corrupt-pack')).toBe(true);
-    }, 120_000);
+    if (!readData)
+      it(`${label}: a damaged tree pack in storage is found although the cache holds an intact copy`, async () => {
+        const repo = await cachedCopy();
+        flipByte(cachedTreePack(repo), 100);
+        const r = await cli(repo, ['check', '--json', ...flags]);
+        expect(r.code, show(r)).toBe(1);
+        const report = lastJson<CheckJson>(r.stdout);
+        expect(report.findings.some((f) => f.kind === 'unreadable-tree' || f.kind === 'corrupt-pack')).toBe(true);
+      }, 120_000);
   }
 
   it('verify restores from what storage holds: a tree pack damaged in storage fails it although the cache holds an intact copy', async () => {
@@ -164,7 +170,9 @@ describe('the checks behind backup --source and forget read trees from storage',
   /** A repository whose tree pack the local cache holds (written there by the backup), damaged in storage. */
   async function backedUpThenTreeDamaged(): Promise<{ repo: Repository; snapshot: SnapshotEntry }> {
     const location = path.join(dir, `lib-${++runs}`);
-    const repo = await Repository.init(await openStorage(location, { create: true }), Buffer.from(PW), { cacheRoot: `${location}.cache` });
+    const repo = await Repository.init(await openStorage(location, { create: true }), Buffer.from(PW), {
+      cacheRoot: `${location}.cache`,
+    });
     const { snapshot } = await backup(repo, { paths: [path.join(dir, 'data')], host: 'test' });
     flipByte(cachedTreePack(location), 100);
     return { repo, snapshot };

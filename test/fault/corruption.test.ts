@@ -25,7 +25,14 @@ const PW = 'corruption test password';
 
 interface Check {
   ok: boolean;
-  findings: Array<{ severity: string; kind: string; pack?: string; object?: string; message: string; affected?: Array<{ snapshot: string; paths: string[] }> }>;
+  findings: Array<{
+    severity: string;
+    kind: string;
+    pack?: string;
+    object?: string;
+    message: string;
+    affected?: Array<{ snapshot: string; paths: string[] }>;
+  }>;
 }
 
 interface Fixture {
@@ -52,7 +59,8 @@ interface Fixture {
 let fx: Fixture;
 let copies = 0;
 
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
+const show = (r: CliResult) =>
+  `exit ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
 
 function cli(repo: string, args: string[]): Promise<CliResult> {
   // A private cache per copy: copies share the repository id.
@@ -84,7 +92,11 @@ function changedBlobs(pack: string, damaged: Buffer): Set<string> {
   const original = readFileSync(path.join(fx.pristine, packObjectName(pack)));
   const out = new Set<string>();
   for (const b of fx.packs.get(pack)!.blobs) {
-    if (b.offset + b.length > damaged.length || !original.subarray(b.offset, b.offset + b.length).equals(damaged.subarray(b.offset, b.offset + b.length))) out.add(b.key);
+    if (
+      b.offset + b.length > damaged.length ||
+      !original.subarray(b.offset, b.offset + b.length).equals(damaged.subarray(b.offset, b.offset + b.length))
+    )
+      out.add(b.key);
   }
   return out;
 }
@@ -107,7 +119,11 @@ const asObject = (m: Map<string, Set<string>>) => Object.fromEntries([...m].map(
  * every present file has exactly the original bytes; the exit code is 1
  * exactly when something was not restored.
  */
-async function restoreAndVerify(repo: string, mustFail: Map<string, Set<string>>, mayFail: Map<string, Set<string>>): Promise<void> {
+async function restoreAndVerify(
+  repo: string,
+  mustFail: Map<string, Set<string>>,
+  mayFail: Map<string, Set<string>>,
+): Promise<void> {
   for (const snap of fx.snapshots) {
     const target = path.join(fx.dir, `restore-${++copies}`);
     const r = await cli(repo, ['restore', snap.id, '--target', target]);
@@ -122,12 +138,17 @@ async function restoreAndVerify(repo: string, mustFail: Map<string, Set<string>>
       if (must.has(abs) && restored !== undefined) problems.push(`${rel}: restored although its data is damaged`);
       if (!may.has(abs) && restored === undefined) problems.push(`${rel}: not restored although its data is intact`);
       if (restored !== undefined && restored !== hash) problems.push(`${rel}: restored with WRONG BYTES`);
-      if (restored === undefined && !r.stderr.includes(abs)) problems.push(`${rel}: missing but stderr does not name it`);
+      if (restored === undefined && !r.stderr.includes(abs))
+        problems.push(`${rel}: missing but stderr does not name it`);
     }
-    for (const rel of got.keys()) if (!snap.state.has(rel)) problems.push(`${rel}: restored but not in the snapshot (partial or temporary file?)`);
+    for (const rel of got.keys())
+      if (!snap.state.has(rel)) problems.push(`${rel}: restored but not in the snapshot (partial or temporary file?)`);
     expect(problems, `restore of ${snap.id.slice(0, 8)}\n${show(r)}`).toEqual([]);
     const anyMissing = [...snap.state.keys()].some((rel) => !got.has(rel));
-    expect(r.code, `restore of ${snap.id.slice(0, 8)}: exit code must say whether everything was restored\n${show(r)}`).toBe(anyMissing ? 1 : 0);
+    expect(
+      r.code,
+      `restore of ${snap.id.slice(0, 8)}: exit code must say whether everything was restored\n${show(r)}`,
+    ).toBe(anyMissing ? 1 : 0);
     rmSync(target, { recursive: true, force: true });
   }
 }
@@ -137,7 +158,8 @@ beforeAll(async () => {
   const rng = prng(20240611);
   const data = path.join(t.dir, 'data');
   mkdirSync(path.join(data, 'notes'), { recursive: true });
-  for (let i = 0; i < 6; i++) writeFileSync(path.join(data, `f${i}.bin`), seededBytes(rng, 300_000 + Math.floor(rng() * 900_000)));
+  for (let i = 0; i < 6; i++)
+    writeFileSync(path.join(data, `f${i}.bin`), seededBytes(rng, 300_000 + Math.floor(rng() * 900_000)));
   for (let i = 0; i < 5; i++) writeFileSync(path.join(data, 'notes', `n${i}.txt`), `note ${i}\n`.repeat(50 + i));
 
   const pristine = path.join(t.dir, 'pristine');
@@ -183,8 +205,15 @@ beforeAll(async () => {
     const listed = (await lib.listSnapshots()).snapshots;
     for (const s of snapshots) {
       const perFile = new Map<string, string[]>();
-      for (const [p, n] of await snapshotNodes(lib, listed.find((x) => x.id === s.id)!)) {
-        if (n.type === 'file') perFile.set(p, (n.content ?? []).map((c) => blobKey(Buffer.from(c, 'hex'))));
+      for (const [p, n] of await snapshotNodes(
+        lib,
+        listed.find((x) => x.id === s.id)!,
+      )) {
+        if (n.type === 'file')
+          perFile.set(
+            p,
+            (n.content ?? []).map((c) => blobKey(Buffer.from(c, 'hex'))),
+          );
       }
       files.set(s.id, perFile);
     }
@@ -194,7 +223,9 @@ beforeAll(async () => {
   for (const p of packs.values()) p.blobs.sort((a, b) => a.offset - b.offset);
 
   // The victim: a data pack with several blobs whose middle blob belongs to a file kept in both snapshots.
-  const both = [...files.get(snapshots[0]!.id)!].filter(([p, c]) => files.get(snapshots[1]!.id)!.get(p)?.join() === c.join());
+  const both = [...files.get(snapshots[0]!.id)!].filter(
+    ([p, c]) => files.get(snapshots[1]!.id)!.get(p)?.join() === c.join(),
+  );
   const sharedKeys = new Set(both.flatMap(([, c]) => c));
   const candidates = [...packs]
     .filter(([, p]) => p.blobs.length >= 2 && p.blobs.every((b) => blobs.get(b.key)!.type === BlobType.Data))
@@ -214,7 +245,20 @@ beforeAll(async () => {
     .map(([id]) => id)
     .sort();
   expect(shared.length).toBeGreaterThan(0);
-  fx = { dir: t.dir, data, pristine, snapshots, files, blobs, packs, victim: candidates[0]!, victimShared: shared[0]!, indexOf, indexStats, cleanup: t.cleanup };
+  fx = {
+    dir: t.dir,
+    data,
+    pristine,
+    snapshots,
+    files,
+    blobs,
+    packs,
+    victim: candidates[0]!,
+    victimShared: shared[0]!,
+    indexOf,
+    indexStats,
+    cleanup: t.cleanup,
+  };
 });
 
 afterAll(async () => fx?.cleanup());
@@ -261,9 +305,16 @@ describe('a damaged data pack', () => {
       expect(r.code, show(r)).toBe(1);
       const report = lastJson<Check>(r.stdout);
       expect(report.ok).toBe(false);
-      expect(report.findings.some((f) => f.pack === fx.victim && f.severity === 'error'), show(r)).toBe(true);
+      expect(
+        report.findings.some((f) => f.pack === fx.victim && f.severity === 'error'),
+        show(r),
+      ).toBe(true);
       // No other pack is blamed.
-      expect(report.findings.filter((f) => f.pack && f.pack !== fx.victim && f.kind !== 'unindexed-pack').map((f) => f.message)).toEqual([]);
+      expect(
+        report.findings
+          .filter((f) => f.pack && f.pack !== fx.victim && f.kind !== 'unindexed-pack')
+          .map((f) => f.message),
+      ).toEqual([]);
       expect(asObject(reportedAffected(report, fx.victim)), show(r)).toEqual(asObject(checkAffected));
 
       const text = await cli(repo, ['check', '--read-data']);
@@ -318,16 +369,30 @@ describe('missing and damaged metadata', () => {
 
       const target = path.join(fx.dir, `restore-${++copies}`);
       const rr = await cli(repo, ['restore', sum.snapshot.id, '--target', target]);
-      expect(rr.code, `(${order}) the new snapshot, whose data was just stored again, must restore\n${show(rr)}`).toBe(0);
-      expect(Object.fromEntries(fileHashes(restoredPath(target, fx.data)))).toEqual(Object.fromEntries(fx.snapshots[1]!.state));
+      expect(rr.code, `(${order}) the new snapshot, whose data was just stored again, must restore\n${show(rr)}`).toBe(
+        0,
+      );
+      expect(Object.fromEntries(fileHashes(restoredPath(target, fx.data)))).toEqual(
+        Object.fromEntries(fx.snapshots[1]!.state),
+      );
 
       // The second snapshot has exactly this content, so it is whole again too.
-      const old = await cli(repo, ['restore', fx.snapshots[1]!.id, '--target', path.join(fx.dir, `restore-${++copies}`)]);
-      expect(old.code, `(${order}) the older snapshot with the same (re-uploaded) content should restore\n${show(old)}`).toBe(0);
+      const old = await cli(repo, [
+        'restore',
+        fx.snapshots[1]!.id,
+        '--target',
+        path.join(fx.dir, `restore-${++copies}`),
+      ]);
+      expect(
+        old.code,
+        `(${order}) the older snapshot with the same (re-uploaded) content should restore\n${show(old)}`,
+      ).toBe(0);
 
       // Every blob any snapshot references exists again: check passes completely.
       const after = await cli(repo, ['--json', 'check', '--read-data']);
-      expect(after.code, `(${order}) after the re-upload nothing any snapshot needs is missing\n${show(after)}`).toBe(0);
+      expect(after.code, `(${order}) after the re-upload nothing any snapshot needs is missing\n${show(after)}`).toBe(
+        0,
+      );
     }
     // Each attempt picks an order at random: after 8 attempts both are seen but for a 1-in-128 chance.
     if (seenOrders.size < 2) console.warn(`deleted-pack test: only exercised "${[...seenOrders][0]}"`);
@@ -370,7 +435,9 @@ describe('missing and damaged metadata', () => {
     const target = path.join(fx.dir, `restore-${++copies}`);
     const rr = await cli(repo, ['restore', id, '--target', target]);
     expect(rr.code, show(rr)).toBe(0);
-    expect(Object.fromEntries(fileHashes(restoredPath(target, fx.data)))).toEqual(Object.fromEntries(fx.snapshots[1]!.state));
+    expect(Object.fromEntries(fileHashes(restoredPath(target, fx.data)))).toEqual(
+      Object.fromEntries(fx.snapshots[1]!.state),
+    );
   });
 
   it('a garbled snapshot object: snapshots lists the others and warns; check reports it', async () => {
@@ -394,7 +461,9 @@ describe('missing and damaged metadata', () => {
     const r = await cli(repo, ['--json', 'check']);
     expect(r.code, show(r)).toBe(1);
     const report = lastJson<Check>(r.stdout);
-    expect(report.findings.filter((f) => f.kind === 'unreadable-snapshot').map((f) => f.object)).toEqual([`snapshots/${bad!.id}`]);
+    expect(report.findings.filter((f) => f.kind === 'unreadable-snapshot').map((f) => f.object)).toEqual([
+      `snapshots/${bad!.id}`,
+    ]);
 
     const rr = await cli(repo, ['restore', good!.id, '--target', path.join(fx.dir, `restore-${++copies}`)]);
     expect(rr.code, show(rr)).toBe(0);
@@ -408,6 +477,9 @@ describe('index files', () => {
   it('list each pack once', () => {
     // A backup writes intermediate index files as packs become durable and a final one at the end;
     // a pack listed twice doubles the index that every command loads into memory.
-    for (const [name, st] of fx.indexStats) expect(st.entries, `index/${name.slice(0, 12)} lists ${st.entries} packs, ${st.distinct} distinct`).toBe(st.distinct);
+    for (const [name, st] of fx.indexStats)
+      expect(st.entries, `index/${name.slice(0, 12)} lists ${st.entries} packs, ${st.distinct} distinct`).toBe(
+        st.distinct,
+      );
   });
 });

@@ -1,8 +1,31 @@
-import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runCli, startCli, tempDir, type CliResult } from '../helpers/cli.js';
-import { cliEnvFor, compareTrees, jsonLines, prng, restoredPath, scanTree, seededBytes, seededText, testSeed, type EntryInfo } from '../helpers/e2e.js';
+import {
+  cliEnvFor,
+  compareTrees,
+  jsonLines,
+  prng,
+  restoredPath,
+  scanTree,
+  seededBytes,
+  seededText,
+  testSeed,
+  type EntryInfo,
+} from '../helpers/e2e.js';
 import { contentSha256, openRepo, snapshotNodes } from '../helpers/repo-lib.js';
 
 /**
@@ -71,7 +94,9 @@ describe('SIGTERM during backup', () => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.stdout!.resume();
     child.stdin!.end();
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
     const deadline = Date.now() + 15_000;
     while (lockObjects(repo).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(lockObjects(repo).length, 'the backup never took its lock').toBe(1);
@@ -103,15 +128,21 @@ async function scenario(dir: string, seed: number): Promise<void> {
   mkdirSync(path.join(data, 'rnd'), { recursive: true });
   mkdirSync(path.join(data, 'txt/deeper'), { recursive: true });
   mkdirSync(path.join(data, 'small'), { recursive: true });
-  for (let i = 0; i < 4; i++) writeFileSync(path.join(data, 'rnd', `r${i}.bin`), seededBytes(rng, 700_000 + Math.floor(rng() * 600_000)));
-  for (let i = 0; i < 13; i++) writeFileSync(path.join(data, i < 6 ? 'txt' : 'txt/deeper', `t${i}.txt`), seededText(rng, 2_000_000));
-  for (let i = 0; i < 40; i++) writeFileSync(path.join(data, 'small', `s${i}.dat`), seededBytes(rng, 200 + Math.floor(rng() * 20_000)));
+  for (let i = 0; i < 4; i++)
+    writeFileSync(path.join(data, 'rnd', `r${i}.bin`), seededBytes(rng, 700_000 + Math.floor(rng() * 600_000)));
+  for (let i = 0; i < 13; i++)
+    writeFileSync(path.join(data, i < 6 ? 'txt' : 'txt/deeper', `t${i}.txt`), seededText(rng, 2_000_000));
+  for (let i = 0; i < 40; i++)
+    writeFileSync(path.join(data, 'small', `s${i}.dat`), seededBytes(rng, 200 + Math.floor(rng() * 20_000)));
   writeFileSync(path.join(data, 'app.log'), 'log start\n');
   let nextSmall = 40;
 
   const mutate = () => {
     // A random file rewritten with new random content.
-    writeFileSync(path.join(data, 'rnd', `r${Math.floor(rng() * 4)}.bin`), seededBytes(rng, 500_000 + Math.floor(rng() * 1_000_000)));
+    writeFileSync(
+      path.join(data, 'rnd', `r${Math.floor(rng() * 4)}.bin`),
+      seededBytes(rng, 500_000 + Math.floor(rng() * 1_000_000)),
+    );
     // A region in the middle of a text file overwritten (same size).
     const t = Math.floor(rng() * 13);
     const tf = path.join(data, t < 6 ? 'txt' : 'txt/deeper', `t${t}.txt`);
@@ -150,21 +181,32 @@ async function scenario(dir: string, seed: number): Promise<void> {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.stdin!.end();
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
     const timer = setTimeout(() => child.kill('SIGKILL'), delay);
     const killed = await closed;
     clearTimeout(timer);
     if (!killed.signal) longestRun = Math.max(longestRun, Date.now() - start);
     if (killed.signal === 'SIGKILL') kills++;
-    else expect(killed.code, `iteration ${i}: the run that was to be killed ended by itself with ${killed.code}\n${out}\n${err}`).toBe(0);
+    else
+      expect(
+        killed.code,
+        `iteration ${i}: the run that was to be killed ended by itself with ${killed.code}\n${out}\n${err}`,
+      ).toBe(0);
     for (const line of jsonLines(out)) if (line.type === 'summary') known.set((line.snapshot as { id: string }).id, i);
 
     // A kill while the lock was held leaves the lock object behind. Backups share locks, so only an
     // exclusive operation shows whether it still blocks: `key add` must get through at once.
     if (lockObjects(repo).length > 0) {
       deadLocks++;
-      const exclusive = await runCli(['--repo', repo, 'key', 'add', '--label', `after kill ${i}`], { env: { ...env, LIFEBOAT_NEW_PASSWORD: `key ${i}` } });
-      expect(exclusive.code, `iteration ${i}: the killed backup's lock blocks an exclusive operation\n${show(exclusive)}`).toBe(0);
+      const exclusive = await runCli(['--repo', repo, 'key', 'add', '--label', `after kill ${i}`], {
+        env: { ...env, LIFEBOAT_NEW_PASSWORD: `key ${i}` },
+      });
+      expect(
+        exclusive.code,
+        `iteration ${i}: the killed backup's lock blocks an exclusive operation\n${show(exclusive)}`,
+      ).toBe(0);
       expect(lockObjects(repo), `iteration ${i}: the dead process's lock was not removed`).toEqual([]);
     }
 
@@ -172,18 +214,30 @@ async function scenario(dir: string, seed: number): Promise<void> {
     const rerunStart = Date.now();
     const rerun = await lb(['--json', 'backup', data]);
     longestRun = Math.max(longestRun, Date.now() - rerunStart);
-    expect(rerun.code, `iteration ${i} (killed after ${delay} ms${force ? ', --force' : ''}): rerun failed\n${show(rerun)}`).toBe(0);
+    expect(
+      rerun.code,
+      `iteration ${i} (killed after ${delay} ms${force ? ', --force' : ''}): rerun failed\n${show(rerun)}`,
+    ).toBe(0);
     known.set(lastJson<{ snapshot: { id: string } }>(rerun.stdout).snapshot.id, i);
     iterations.push({ index: i, start, end: Date.now(), state });
   }
-  console.log(`kill9: ${kills} of ${ITERATIONS} runs were killed before they exited, ${deadLocks} of them left their lock behind; ${known.size} snapshots known complete`);
+  console.log(
+    `kill9: ${kills} of ${ITERATIONS} runs were killed before they exited, ${deadLocks} of them left their lock behind; ${known.size} snapshots known complete`,
+  );
 
   // ---- every listed snapshot is complete and matches the data of its iteration
   const listed = await lb(['--json', 'snapshots']);
   expect(listed.code, show(listed)).toBe(0);
-  const doc = JSON.parse(listed.stdout) as { snapshots: Array<{ id: string; time: string; tree: string }>; problems: unknown[] };
+  const doc = JSON.parse(listed.stdout) as {
+    snapshots: Array<{ id: string; time: string; tree: string }>;
+    problems: unknown[];
+  };
   expect(doc.problems).toEqual([]);
-  for (const id of known.keys()) expect(doc.snapshots.map((s) => s.id), `snapshot ${id} reported saved but not listed`).toContain(id);
+  for (const id of known.keys())
+    expect(
+      doc.snapshots.map((s) => s.id),
+      `snapshot ${id} reported saved but not listed`,
+    ).toContain(id);
 
   const lib = await openRepo(repo, PW);
   try {
@@ -199,11 +253,18 @@ async function scenario(dir: string, seed: number): Promise<void> {
         if (n.type === 'file') {
           files.set(p.slice(data.length + 1), await contentSha256(lib, n));
           // Every chunk it references is in the index.
-          for (const c of n.content ?? []) expect(lib.index.has(Buffer.from(c, 'hex')), `snapshot ${s.id.slice(0, 8)}: ${p} references chunk ${c.slice(0, 12)} that no index knows`).toBe(true);
+          for (const c of n.content ?? [])
+            expect(
+              lib.index.has(Buffer.from(c, 'hex')),
+              `snapshot ${s.id.slice(0, 8)}: ${p} references chunk ${c.slice(0, 12)} that no index knows`,
+            ).toBe(true);
         }
       }
       const expected = new Map([...iter!.state].filter(([, e]) => e.type === 'file').map(([p, e]) => [p, e.sha256!]));
-      expect(Object.fromEntries(files), `snapshot ${s.id.slice(0, 8)} differs from the data of iteration ${iter!.index}`).toEqual(Object.fromEntries(expected));
+      expect(
+        Object.fromEntries(files),
+        `snapshot ${s.id.slice(0, 8)} differs from the data of iteration ${iter!.index}`,
+      ).toEqual(Object.fromEntries(expected));
     }
   } finally {
     await lib.close();
@@ -211,8 +272,13 @@ async function scenario(dir: string, seed: number): Promise<void> {
 
   // ---- the whole repository reads back; only unindexed packs (leftovers of killed runs) may be warned about
   const check = await lb(['--json', 'check', '--read-data']);
-  const report = lastJson<{ ok: boolean; findings: Array<{ severity: string; kind: string; message: string }> }>(check.stdout);
-  expect(report.findings.filter((f) => f.kind !== 'unindexed-pack'), show(check)).toEqual([]);
+  const report = lastJson<{ ok: boolean; findings: Array<{ severity: string; kind: string; message: string }> }>(
+    check.stdout,
+  );
+  expect(
+    report.findings.filter((f) => f.kind !== 'unindexed-pack'),
+    show(check),
+  ).toEqual([]);
   expect(check.code, show(check)).toBe(0);
 
   // ---- the last snapshot restores byte-identical (content, mode, mtime)
@@ -220,10 +286,14 @@ async function scenario(dir: string, seed: number): Promise<void> {
   const restore = await lb(['restore', 'latest', '--target', target]);
   expect(restore.code, show(restore)).toBe(0);
   const last = iterations[iterations.length - 1]!;
-  expect(compareTrees(last.state, scanTree(restoredPath(target, data)), { owners: process.getuid?.() === 0 })).toEqual([]);
+  expect(compareTrees(last.state, scanTree(restoredPath(target, data)), { owners: process.getuid?.() === 0 })).toEqual(
+    [],
+  );
 
   // ---- an exclusive lock can be taken: no dead process's lock is left blocking; stale locks are gone after it
-  const exclusive = await runCli(['--repo', repo, 'key', 'add'], { env: { ...env, LIFEBOAT_NEW_PASSWORD: 'second key' } });
+  const exclusive = await runCli(['--repo', repo, 'key', 'add'], {
+    env: { ...env, LIFEBOAT_NEW_PASSWORD: 'second key' },
+  });
   expect(exclusive.code, show(exclusive)).toBe(0);
   expect(lockObjects(repo)).toEqual([]);
 }

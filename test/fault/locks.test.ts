@@ -29,15 +29,25 @@ let cleanup: () => Promise<void>;
 
 const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 const env = () => cliEnvFor(path.join(dir, 'cache'), PW);
-const cli = (args: string[], extra: Record<string, string> = {}) => runCli(['--repo', repo, ...args], { env: { ...env(), ...extra } });
+const cli = (args: string[], extra: Record<string, string> = {}) =>
+  runCli(['--repo', repo, ...args], { env: { ...env(), ...extra } });
 const lockNames = () => readdirSync(path.join(repo, 'locks')).filter((n) => !n.startsWith('.'));
-const snapshotCount = async () => (JSON.parse((await cli(['--json', 'snapshots'])).stdout) as { snapshots: unknown[] }).snapshots.length;
+const snapshotCount = async () =>
+  (JSON.parse((await cli(['--json', 'snapshots'])).stdout) as { snapshots: unknown[] }).snapshots.length;
 
 /** Write a lock object as another process would have. */
 async function plantLock(record: Partial<LockRecord>): Promise<string> {
   const lib = await openRepo(repo, PW);
   try {
-    const full: LockRecord = { host: os.hostname(), pid: 999_999, username: 'someone', time: new Date().toISOString(), exclusive: true, purpose: 'planted', ...record };
+    const full: LockRecord = {
+      host: os.hostname(),
+      pid: 999_999,
+      username: 'someone',
+      time: new Date().toISOString(),
+      exclusive: true,
+      purpose: 'planted',
+      ...record,
+    };
     const name = `locks/${randomId()}`;
     await lib.storage.put(name, seal(lib.keys.encryption, 'lock', Buffer.from(JSON.stringify(full))));
     return name.slice('locks/'.length);
@@ -81,10 +91,17 @@ describe('locks', () => {
 
       const j = await cli(['--json', 'backup', data]);
       expect(j.code, show(j)).toBe(11);
-      const err = lastJson<{ type: string; error: { code: string; context?: { holder?: { pid: number; purpose: string; exclusive: boolean } } } }>(j.stdout);
+      const err = lastJson<{
+        type: string;
+        error: { code: string; context?: { holder?: { pid: number; purpose: string; exclusive: boolean } } };
+      }>(j.stdout);
       expect(err.type).toBe('error');
       expect(err.error.code).toBe('locked');
-      expect(err.error.context?.holder).toMatchObject({ pid: process.pid, purpose: 'test-exclusive-holder', exclusive: true });
+      expect(err.error.context?.holder).toMatchObject({
+        pid: process.pid,
+        purpose: 'test-exclusive-holder',
+        exclusive: true,
+      });
 
       // Structure checks take a shared lock: blocked too.
       expect((await cli(['check'])).code).toBe(11);
@@ -160,7 +177,12 @@ describe('locks', () => {
   });
 
   it('a fresh lock from another host blocks; one not refreshed for longer than the stale time does not', async () => {
-    const fresh = await plantLock({ host: 'some-other-host.invalid', pid: 4242, exclusive: true, purpose: 'prune elsewhere' });
+    const fresh = await plantLock({
+      host: 'some-other-host.invalid',
+      pid: 4242,
+      exclusive: true,
+      purpose: 'prune elsewhere',
+    });
     const r = await cli(['backup', data]);
     expect(r.code, show(r)).toBe(11);
     expect(r.stderr).toContain('some-other-host.invalid');
@@ -169,7 +191,13 @@ describe('locks', () => {
     const lib = await openRepo(repo, PW);
     await lib.storage.remove(`locks/${fresh}`);
     await lib.close();
-    await plantLock({ host: 'some-other-host.invalid', pid: 4242, exclusive: true, purpose: 'prune that died', time: new Date(Date.now() - 2 * 3600_000).toISOString() });
+    await plantLock({
+      host: 'some-other-host.invalid',
+      pid: 4242,
+      exclusive: true,
+      purpose: 'prune that died',
+      time: new Date(Date.now() - 2 * 3600_000).toISOString(),
+    });
     const ok = await cli(['backup', data]);
     expect(ok.code, show(ok)).toBe(0);
     expect(lockNames()).toEqual([]);

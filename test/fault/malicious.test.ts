@@ -1,4 +1,15 @@
-import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +61,16 @@ class Builder {
     const data = Buffer.from(content);
     const sealed = this.repo.sealOnMain(data);
     await this.packer.add(BlobType.Data, sealed.id, sealed.sealed, sealed.rawLength);
-    return { name, type: 'file', mode: 0o644, uid, gid, mtimeNs: MTIME, size: data.length, content: [sealed.id.toString('hex')] };
+    return {
+      name,
+      type: 'file',
+      mode: 0o644,
+      uid,
+      gid,
+      mtimeNs: MTIME,
+      size: data.length,
+      content: [sealed.id.toString('hex')],
+    };
   }
 
   async dir(name: string, nodes: TreeNode[]): Promise<TreeNode> {
@@ -104,13 +124,20 @@ const CASES: Case[] = [
   },
   {
     name: 'a name with a NUL byte, ".", and an empty name',
-    build: async (b) => [await b.file('nul\0name', 'nul\n'), await b.dir('.', [await b.file('dot-file', 'escaped via .\n')]), await b.file('', 'escaped via an empty name\n')],
+    build: async (b) => [
+      await b.file('nul\0name', 'nul\n'),
+      await b.dir('.', [await b.file('dot-file', 'escaped via .\n')]),
+      await b.file('', 'escaped via an empty name\n'),
+    ],
     // printed with the NUL escaped: file names never reach the terminal with control characters
     named: ['/nul\\x00name', '/.', '/:'],
   },
   {
     name: 'a duplicate name: symlink "a" to outside, then a directory "a" with a file',
-    build: async (b) => [b.symlink('a', path.join(outside, 'a-target')), await b.dir('a', [await b.file('file', 'escaped through the symlink\n')])],
+    build: async (b) => [
+      b.symlink('a', path.join(outside, 'a-target')),
+      await b.dir('a', [await b.file('file', 'escaped through the symlink\n')]),
+    ],
     named: ['/a'],
   },
   {
@@ -120,7 +147,10 @@ const CASES: Case[] = [
   },
   {
     name: 'a symlink "link" to the outside directory and a directory entry "link/file"',
-    build: async (b) => [b.symlink('link', outside), await b.dir('link', [await b.file('file', 'escaped through the link\n')])],
+    build: async (b) => [
+      b.symlink('link', outside),
+      await b.dir('link', [await b.file('file', 'escaped through the link\n')]),
+    ],
     named: ['/link'],
   },
   {
@@ -146,7 +176,11 @@ const CASES: Case[] = [
   },
   {
     name: 'a symlink already at the destination of a directory with a subdirectory (nothing made through it)',
-    build: async (b) => [await b.dir('deep', [await b.dir('sub', [await b.file('file', 'escaped through a pre-existing symlink, one level down\n')])])],
+    build: async (b) => [
+      await b.dir('deep', [
+        await b.dir('sub', [await b.file('file', 'escaped through a pre-existing symlink, one level down\n')]),
+      ]),
+    ],
     named: ['/deep'],
     prepare: (target) => symlinkSync(outside, path.join(target, 'deep')),
   },
@@ -203,11 +237,20 @@ beforeAll(async () => {
 
   const repo = await initRepo(repoDir, PW);
   try {
-    const packer = new Packer({ storage: repo.storage, encryptionKey: repo.keys.encryption, index: repo.index, packSize: repo.config.packSize });
+    const packer = new Packer({
+      storage: repo.storage,
+      encryptionKey: repo.keys.encryption,
+      index: repo.index,
+      packSize: repo.config.packSize,
+    });
     const b = new Builder(repo, packer);
     const roots = new Map<string, string>();
     for (const c of CASES) {
-      const good = [await b.file('good.txt', 'good\n'), await b.dir('gooddir', [await b.file('inner.txt', 'inner\n')]), b.hardlink('good-link', '/good.txt')];
+      const good = [
+        await b.file('good.txt', 'good\n'),
+        await b.dir('gooddir', [await b.file('inner.txt', 'inner\n')]),
+        b.hardlink('good-link', '/good.txt'),
+      ];
       roots.set(c.name, await b.tree([...good, ...(await c.build(b))]));
     }
     await packer.flush();
@@ -223,7 +266,16 @@ beforeAll(async () => {
         tags: [],
         reason: c.name,
         tree: roots.get(c.name)!,
-        summary: { files: 2, dirs: 1, bytes: 10, filesRead: 2, addedBytes: 10, addedStoredBytes: 10, durationMs: 1, errors: 0 },
+        summary: {
+          files: 2,
+          dirs: 1,
+          bytes: 10,
+          filesRead: 2,
+          addedBytes: 10,
+          addedStoredBytes: 10,
+          durationMs: 1,
+          errors: 0,
+        },
         program: 'crafted by a test',
         metadata: {},
       });
@@ -269,7 +321,8 @@ describe('restore of a malicious snapshot', () => {
       else {
         expect(r.code, shown).not.toBe(0);
         expect(r.code, shown).not.toBeNull();
-        for (const p of c.named) expect(r.stderr, `the bad entry ${JSON.stringify(p)} is not named\n${shown}`).toContain(`error: ${p}`);
+        for (const p of c.named)
+          expect(r.stderr, `the bad entry ${JSON.stringify(p)} is not named\n${shown}`).toContain(`error: ${p}`);
       }
 
       // The good entries are restored.
@@ -278,7 +331,8 @@ describe('restore of a malicious snapshot', () => {
       expect(statSync(path.join(target, 'good-link')).ino).toBe(statSync(path.join(target, 'good.txt')).ino);
       // Whatever was restored stays inside the target and is what the snapshot says.
       for (const [p, e] of scanTree(target)) {
-        if (e.type === 'file') expect(readFileSync(path.join(target, p), 'utf8'), p).not.toMatch(/escaped|written to \/etc/);
+        if (e.type === 'file')
+          expect(readFileSync(path.join(target, p), 'utf8'), p).not.toMatch(/escaped|written to \/etc/);
       }
       c.verify?.(target);
     });

@@ -24,17 +24,22 @@ describe('8 hosts backing up into one S3 repository while forget and prune run',
   const prefix = 'site';
   const lb = (args: string[]): Promise<CliResult> =>
     runCli(['--config', config, '--repo', 'shared', ...args], {
-      env: cliEnvFor(path.join(dir, 'cache', String(Math.random()).slice(2)), undefined, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }),
+      env: cliEnvFor(path.join(dir, 'cache', String(Math.random()).slice(2)), undefined, {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+      }),
       timeoutMs: 300_000,
     });
-  const show = (what: string, r: CliResult) => `${what}: exit ${r.code} ${r.signal ?? ''}\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`;
+  const show = (what: string, r: CliResult) =>
+    `${what}: exit ${r.code} ${r.signal ?? ''}\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`;
 
   beforeAll(async () => {
     server = await startS3Server();
     ({ dir, cleanup } = await tempDir('lifeboat-many-writers-'));
     const rng = prng(8);
     mkdirSync(path.join(dir, 'common'));
-    for (let i = 0; i < 4; i++) writeFileSync(path.join(dir, 'common', `shared-${i}.bin`), seededBytes(rng, 512 * 1024));
+    for (let i = 0; i < 4; i++)
+      writeFileSync(path.join(dir, 'common', `shared-${i}.bin`), seededBytes(rng, 512 * 1024));
     for (let h = 0; h < HOSTS; h++) mkdirSync(path.join(dir, `own-${h}`));
     writeFileSync(path.join(dir, 'repo.pass'), 'many writers passphrase\n', { mode: 0o600 });
     config = path.join(dir, 'lifeboat.yaml');
@@ -57,7 +62,15 @@ describe('8 hosts backing up into one S3 repository while forget and prune run',
       const rng = prng(100 + h);
       for (let round = 0; round < ROUNDS; round++) {
         writeFileSync(path.join(dir, `own-${h}`, `round-${round}.bin`), seededBytes(rng, 96 * 1024 + round));
-        const r = await lb(['--retry-lock', '5m', 'backup', '--host', `host-${h}`, path.join(dir, 'common'), path.join(dir, `own-${h}`)]);
+        const r = await lb([
+          '--retry-lock',
+          '5m',
+          'backup',
+          '--host',
+          `host-${h}`,
+          path.join(dir, 'common'),
+          path.join(dir, `own-${h}`),
+        ]);
         if (r.code !== 0) failures.push(show(`backup host-${h} round ${round}`, r));
       }
     });
@@ -91,7 +104,14 @@ describe('8 hosts backing up into one S3 repository while forget and prune run',
     }
 
     // Deduplication across hosts: the shared 2 MiB are stored once, not eight times (each host adds its own ~300 KB).
-    const storage = await openStorage(`s3://${bucket}/${prefix}`, { remote: { endpoint: server.endpoint, region: 'us-east-1', pathStyle: true, credentialsFile: server.credentialsFile } });
+    const storage = await openStorage(`s3://${bucket}/${prefix}`, {
+      remote: {
+        endpoint: server.endpoint,
+        region: 'us-east-1',
+        pathStyle: true,
+        credentialsFile: server.credentialsFile,
+      },
+    });
     const stored = (await storage.list('data/')).reduce((n, o) => n + o.size, 0);
     await storage.close();
     const own = HOSTS * ROUNDS * 97 * 1024;

@@ -38,8 +38,22 @@ beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('lifeboat-mislabelled-'));
   const repo = await initRepo(path.join(dir, 'repo'), PW);
   try {
-    const packer = new Packer({ storage: repo.storage, encryptionKey: repo.keys.encryption, index: repo.index, packSize: repo.config.packSize });
-    const file = (name: string, content: string[], size: number): TreeNode => ({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: MTIME, size, content });
+    const packer = new Packer({
+      storage: repo.storage,
+      encryptionKey: repo.keys.encryption,
+      index: repo.index,
+      packSize: repo.config.packSize,
+    });
+    const file = (name: string, content: string[], size: number): TreeNode => ({
+      name,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtimeNs: MTIME,
+      size,
+      content,
+    });
     const good = Buffer.from('good content\n'.repeat(100));
     const evil = Buffer.from('EVIL content\n'.repeat(100)); // same length as `good`
     const part = Buffer.from('a second part\n'.repeat(100));

@@ -41,7 +41,8 @@ function scenario(name: string, backend: () => Backend, dir: () => string): stri
   describe(name, () => {
     const sources: Array<{ root: string; files: Map<string, string> }> = [];
     let keyFile: string;
-    const openRepo = async (lying: boolean) => Repository.open(await backend().open(lying), { kind: 'key-file', path: keyFile });
+    const openRepo = async (lying: boolean) =>
+      Repository.open(await backend().open(lying), { kind: 'key-file', path: keyFile });
     const withRepo = async <T>(lying: boolean, fn: (r: Repository) => Promise<T>): Promise<T> => {
       const repo = await openRepo(lying);
       try {
@@ -50,10 +51,22 @@ function scenario(name: string, backend: () => Backend, dir: () => string): stri
         await repo.close();
       }
     };
-    const objects = () => withRepo(false, async (r) => [...(await r.storage.list('data/')), ...(await r.storage.list('index/')), ...(await r.storage.list('snapshots/'))].map((o) => o.name).sort());
+    const objects = () =>
+      withRepo(false, async (r) =>
+        [
+          ...(await r.storage.list('data/')),
+          ...(await r.storage.list('index/')),
+          ...(await r.storage.list('snapshots/')),
+        ]
+          .map((o) => o.name)
+          .sort(),
+      );
 
     beforeAll(async () => {
-      const repo = await Repository.init(await backend().open(false), Buffer.from('lying listing'), { packSize: 16384, chunker: { min: 256, avg: 1024, max: 4096 } });
+      const repo = await Repository.init(await backend().open(false), Buffer.from('lying listing'), {
+        packSize: 16384,
+        chunker: { min: 256, avg: 1024, max: 4096 },
+      });
       keyFile = path.join(dir(), `${name.replace(/\W+/g, '-')}.key`);
       writeFileSync(keyFile, renderRecoveryKey(repo.id, repo.keys.master));
       await repo.close();
@@ -76,7 +89,10 @@ function scenario(name: string, backend: () => Backend, dir: () => string): stri
     it('refuses, one-shot and with a grace period, when the listing shows 3 of 6 snapshots; nothing is deleted', async () => {
       backend().hide(ids.slice(0, 3));
       const before = await objects();
-      for (const [graceMs, now] of [[0, T0 + HOUR], [24 * HOUR, T0 + 25 * HOUR]] as const) {
+      for (const [graceMs, now] of [
+        [0, T0 + HOUR],
+        [24 * HOUR, T0 + 25 * HOUR],
+      ] as const) {
         const err = await withRepo(true, (r) => prune(r, { graceMs, now: () => now })).catch((e: unknown) => e);
         expect(err, `grace ${graceMs}`).toMatchObject({ code: ErrorCode.Refused });
         expect((err as Error).message).toMatch(/snapshot [0-9a-f]{8} .*left it out.*nothing was deleted/);
@@ -94,7 +110,12 @@ function scenario(name: string, backend: () => Backend, dir: () => string): stri
           const result = await restore(repo, s, { target });
           expect(result.errors).toEqual([]);
           for (const [file, hash] of source.files) {
-            expect(createHash('sha256').update(readFileSync(path.join(target, source.root, file))).digest('hex'), `${s.id.slice(0, 8)} ${file}`).toBe(hash);
+            expect(
+              createHash('sha256')
+                .update(readFileSync(path.join(target, source.root, file)))
+                .digest('hex'),
+              `${s.id.slice(0, 8)} ${file}`,
+            ).toBe(hash);
           }
         }
         const report = await check(repo, { readDataPercent: 100 });
@@ -128,18 +149,32 @@ afterAll(async () => {
 
 const s3Backend = (bucket: string, mode: () => 'drop' | 'short-page'): Backend => ({
   open: (lying) =>
-    openStorage(`s3://${bucket}/repo`, { create: true, remote: { endpoint: lying ? proxy.endpoint : s3.endpoint, region: 'us-east-1', pathStyle: true, credentialsFile: s3.credentialsFile } }),
+    openStorage(`s3://${bucket}/repo`, {
+      create: true,
+      remote: {
+        endpoint: lying ? proxy.endpoint : s3.endpoint,
+        region: 'us-east-1',
+        pathStyle: true,
+        credentialsFile: s3.credentialsFile,
+      },
+    }),
   hide(ids) {
     hiddenS3 = ids;
     proxy.setFault((prefix) => {
       if (!prefix.endsWith('snapshots/')) return { kind: 'pass' };
       // A short page: the proxy keeps the listed keys in the server's order, so hide by count.
-      return mode() === 'short-page' ? { kind: 'short-page', keep: 3 } : { kind: 'drop', drop: (key) => hiddenS3.some((id) => key.endsWith(id)) };
+      return mode() === 'short-page'
+        ? { kind: 'short-page', keep: 3 }
+        : { kind: 'drop', drop: (key) => hiddenS3.some((id) => key.endsWith(id)) };
     });
   },
 });
 
-const dropped = scenario('S3, keys dropped from the listing', () => s3Backend('lying-drop', () => 'drop'), () => dir);
+const dropped = scenario(
+  'S3, keys dropped from the listing',
+  () => s3Backend('lying-drop', () => 'drop'),
+  () => dir,
+);
 
 describe('S3, keys dropped from the listing, through the CLI', () => {
   it('exits 1 naming a left-out snapshot, with a hint, and deletes nothing', async () => {
@@ -153,18 +188,32 @@ describe('S3, keys dropped from the listing, through the CLI', () => {
     const direct = await s3Backend('lying-drop', () => 'drop').open(false);
     const before = (await direct.list('data/')).map((o) => o.name).sort();
     const r = await runCli(['--config', config, 'prune', '--repo', 'lying', '--grace', '0'], {
-      env: cliEnvFor(path.join(dir, 'cache'), undefined, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }),
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+      }),
       timeoutMs: 180_000,
     });
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`snapshot (${dropped.slice(0, 3).map((id) => id.slice(0, 8)).join('|')}) .*left it out`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `snapshot (${dropped
+          .slice(0, 3)
+          .map((id) => id.slice(0, 8))
+          .join('|')}) .*left it out`,
+      ),
+    );
     expect(r.stderr).toContain('lifeboat check');
     expect((await direct.list('data/')).map((o) => o.name).sort()).toEqual(before);
     await direct.close();
     proxy.setFault(() => ({ kind: 'pass' }));
   }, 300_000);
 });
-scenario('S3, a short page that says it is the last', () => s3Backend('lying-short', () => 'short-page'), () => dir);
+scenario(
+  'S3, a short page that says it is the last',
+  () => s3Backend('lying-short', () => 'short-page'),
+  () => dir,
+);
 
 describe('S3, every key listed twice', () => {
   it('prunes with each snapshot counted once', async () => {
@@ -198,13 +247,25 @@ const sftpBackend: Backend = {
     sftpServer ??= await startSshd();
     const knownHosts = path.join(dir, 'known_hosts');
     writeFileSync(knownHosts, `[127.0.0.1]:${sftpServer.port} ${sftpServer.hostPublicKey}\n`);
-    const storage = await createSftpStorage(new URL(sftpServer.url(path.join(sftpServer.dir, 'repo'))), { create: true, remote: { identityFile: sftpServer.clientKey, knownHosts }, env: { HOME: dir } });
+    const storage = await createSftpStorage(new URL(sftpServer.url(path.join(sftpServer.dir, 'repo'))), {
+      create: true,
+      remote: { identityFile: sftpServer.clientKey, knownHosts },
+      env: { HOME: dir },
+    });
     if (!lying) return storage;
     // The fault only: the real driver lists, this drops entries from what it returns.
-    return new FaultyStorage(storage, (op, name) => (op === 'list' && name === 'snapshots/' ? { kind: 'filter-list', keep: (o) => !hiddenSftp.some((id) => o.name.endsWith(id)) } : undefined));
+    return new FaultyStorage(storage, (op, name) =>
+      op === 'list' && name === 'snapshots/'
+        ? { kind: 'filter-list', keep: (o) => !hiddenSftp.some((id) => o.name.endsWith(id)) }
+        : undefined,
+    );
   },
   hide(ids) {
     hiddenSftp = ids;
   },
 };
-scenario('SFTP, a directory listing that drops entries', () => sftpBackend, () => dir);
+scenario(
+  'SFTP, a directory listing that drops entries',
+  () => sftpBackend,
+  () => dir,
+);

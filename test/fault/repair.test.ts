@@ -28,7 +28,8 @@ let data: string;
 const snapshots: Array<{ id: string; files: Map<string, string> }> = [];
 let runs = 0;
 
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+const show = (r: CliResult) =>
+  `exit ${r.code}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
 
 function cli(repo: string, args: string[]): Promise<CliResult> {
   // A fresh cache for every run: nothing may come from a copy the repository no longer holds.
@@ -87,7 +88,9 @@ afterAll(async () => {
 describe('repair index', () => {
   it('after every index file is deleted: check suggests it, it rebuilds the index, every snapshot restores byte-identical and check --read-data passes', async () => {
     const repo = copyRepo();
-    const packs = readdirSync(path.join(repo, 'data'), { recursive: true }).filter((f) => /[0-9a-f]{64}$/.test(String(f))).length;
+    const packs = readdirSync(path.join(repo, 'data'), { recursive: true }).filter((f) =>
+      /[0-9a-f]{64}$/.test(String(f)),
+    ).length;
     rmSync(path.join(repo, 'index'), { recursive: true });
     mkdirSync(path.join(repo, 'index'));
 
@@ -97,7 +100,10 @@ describe('repair index', () => {
 
     const dry = await cli(repo, ['repair', 'index', '--dry-run', '--json']);
     expect(dry.code, show(dry)).toBe(0);
-    expect(lastJson<{ packsIndexed: number; dryRun: boolean }>(dry.stdout)).toMatchObject({ packsIndexed: packs, dryRun: true });
+    expect(lastJson<{ packsIndexed: number; dryRun: boolean }>(dry.stdout)).toMatchObject({
+      packsIndexed: packs,
+      dryRun: true,
+    });
     expect(readdirSync(path.join(repo, 'index'))).toEqual([]);
 
     const r = await cli(repo, ['repair', 'index', '--json']);
@@ -148,7 +154,12 @@ describe('repair snapshots', () => {
     try {
       await lib.loadIndex();
       const { snapshots: listed } = await lib.listSnapshots();
-      const node = (await snapshotNodes(lib, listed.find((s) => s.id === second.id)!)).get(`${data}/new/c.txt`)!;
+      const node = (
+        await snapshotNodes(
+          lib,
+          listed.find((s) => s.id === second.id)!,
+        )
+      ).get(`${data}/new/c.txt`)!;
       lostPack = lib.index.lookup(Buffer.from(node.content![0]!, 'hex'))!.packId;
     } finally {
       await lib.close();
@@ -157,7 +168,9 @@ describe('repair snapshots', () => {
 
     const before = await cli(repo, ['check', '--json']);
     expect(before.code, show(before)).toBe(1);
-    expect(lastJson<Check>(before.stdout).findings.some((f) => f.hint?.includes('lifeboat repair snapshots'))).toBe(true);
+    expect(lastJson<Check>(before.stdout).findings.some((f) => f.hint?.includes('lifeboat repair snapshots'))).toBe(
+      true,
+    );
 
     const dry = await cli(repo, ['repair', 'snapshots', '--dry-run', '--json']);
     expect(dry.code, show(dry)).toBe(0);
@@ -165,14 +178,22 @@ describe('repair snapshots', () => {
 
     const r = await cli(repo, ['repair', 'snapshots', '--forget', '--json']);
     expect(r.code, show(r)).toBe(0);
-    const report = lastJson<{ repaired: Array<{ original: string; repaired: string; forgotten: boolean; dropped: Array<{ path: string; type: string }> }> }>(r.stdout);
+    const report = lastJson<{
+      repaired: Array<{
+        original: string;
+        repaired: string;
+        forgotten: boolean;
+        dropped: Array<{ path: string; type: string }>;
+      }>;
+    }>(r.stdout);
     expect(report.repaired).toHaveLength(1);
     const repaired = report.repaired[0]!;
     expect(repaired).toMatchObject({ original: second.id, forgotten: true });
     expect(repaired.dropped).toEqual([expect.objectContaining({ path: `${data}/new/c.txt`, type: 'file' })]);
 
     const list = await cli(repo, ['snapshots', '--json']);
-    const shown = (JSON.parse(list.stdout) as { snapshots: Array<{ id: string; tags: string[]; original?: string }> }).snapshots;
+    const shown = (JSON.parse(list.stdout) as { snapshots: Array<{ id: string; tags: string[]; original?: string }> })
+      .snapshots;
     expect(shown.map((s) => s.id).sort()).toEqual([snapshots[0]!.id, repaired.repaired].sort());
     expect(shown.find((s) => s.id === repaired.repaired)).toMatchObject({ original: second.id, tags: ['repaired'] });
 

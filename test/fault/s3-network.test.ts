@@ -26,11 +26,19 @@ describe('CLI backup to S3 through connections dropped every ~500 KB', () => {
   const prefix = 'backups/net';
   const lb = (args: string[]): Promise<CliResult> =>
     runCli(['--config', config, ...args], {
-      env: cliEnvFor(path.join(dir, 'cache'), undefined, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }),
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+      }),
       timeoutMs: 180_000,
     });
   const show = (r: CliResult) => `exit ${r.code} ${r.signal ?? ''}\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`;
-  const direct = () => ({ endpoint: server.endpoint, region: 'us-east-1', pathStyle: true, credentialsFile: server.credentialsFile });
+  const direct = () => ({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    pathStyle: true,
+    credentialsFile: server.credentialsFile,
+  });
 
   /** Every pack is named by the SHA-256 of its bytes: read each one straight from the server. */
   async function assertNoTruncatedPacks(): Promise<number> {
@@ -84,7 +92,9 @@ describe('CLI backup to S3 through connections dropped every ~500 KB', () => {
 
   it('completes thanks to retries when the first connections drop after ~500 KB, and restores byte-identical', async () => {
     const first = proxy.stats.connections;
-    proxy.setFault((conn) => (conn < first + 4 ? { kind: 'drop-after', bytes: 500_000, direction: 'either' } : { kind: 'pass' }));
+    proxy.setFault((conn) =>
+      conn < first + 4 ? { kind: 'drop-after', bytes: 500_000, direction: 'either' } : { kind: 'pass' },
+    );
     const r = await lb(['backup', '--repo', 'off', src]);
     proxy.setFault({ kind: 'pass' });
     expect(r.code, show(r)).toBe(0);

@@ -31,7 +31,10 @@ beforeAll(async () => {
   proxy = await startFaultProxy(server.port);
   // The host key is recorded for both ports: the proxy's and the server's own.
   knownHosts = path.join(dir, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n[127.0.0.1]:${server.port} ${server.hostPublicKey}\n`);
+  writeFileSync(
+    knownHosts,
+    `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n[127.0.0.1]:${server.port} ${server.hostPublicKey}\n`,
+  );
 }, 60_000);
 afterAll(async () => {
   await proxy?.close();
@@ -45,7 +48,12 @@ const fast = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 500 };
 
 async function openViaProxy(options: SftpStorageOptions = {}): Promise<{ storage: Storage; root: string }> {
   const root = path.join(server.dir, 'repos', `n${++counter}`);
-  const storage = await createSftpStorage(new URL(viaProxy(root)), { create: true, remote: remote(), env: { HOME: dir }, ...options });
+  const storage = await createSftpStorage(new URL(viaProxy(root)), {
+    create: true,
+    remote: remote(),
+    env: { HOME: dir },
+    ...options,
+  });
   return { storage, root };
 }
 
@@ -114,9 +122,14 @@ describe('SFTP driver through a faulty network', () => {
     const storage = new RetryingStorage(raw, fast);
     try {
       const first = proxy.stats.connections;
-      proxy.setFault((conn) => (conn < first + 3 ? { kind: 'drop-after', bytes: 300_000, direction: 'either' } : { kind: 'pass' }));
+      proxy.setFault((conn) =>
+        conn < first + 3 ? { kind: 'drop-after', bytes: 300_000, direction: 'either' } : { kind: 'pass' },
+      );
       proxy.dropAll();
-      const objects = Array.from({ length: 4 }, (_, i) => ({ name: `data/0${i}/p${i}`, data: randomBytes(700_000 + i) }));
+      const objects = Array.from({ length: 4 }, (_, i) => ({
+        name: `data/0${i}/p${i}`,
+        data: randomBytes(700_000 + i),
+      }));
       await Promise.all(objects.map((o) => storage.put(o.name, o.data)));
       for (const o of objects) expect((await storage.get(o.name)).equals(o.data)).toBe(true);
       expect(proxy.stats.connections).toBeGreaterThan(first + 3);
@@ -184,7 +197,9 @@ describe('SFTP driver through a faulty network', () => {
       const data = randomBytes(4 * 1024 * 1024);
       const started = Date.now();
       await storage.put('data/ef/big', data);
-      expect((await storage.getRange('data/ef/big', 1000, 2_000_000)).equals(data.subarray(1000, 2_001_000))).toBe(true);
+      expect((await storage.getRange('data/ef/big', 1000, 2_000_000)).equals(data.subarray(1000, 2_001_000))).toBe(
+        true,
+      );
       // Pipelined: far fewer round trips than one per 32 KiB request (128 + 62 of them).
       expect(Date.now() - started).toBeLessThan(60 * 100);
     } finally {
@@ -199,7 +214,10 @@ describe('CLI backup through connections dropped every ~500 KB', () => {
   let src: string;
   let repoPath: string;
   const lb = (args: string[]): Promise<CliResult> =>
-    runCli(['--config', config, ...args], { env: cliEnvFor(path.join(dir, 'cache'), undefined, { SSH_AUTH_SOCK: undefined }), timeoutMs: 180_000 });
+    runCli(['--config', config, ...args], {
+      env: cliEnvFor(path.join(dir, 'cache'), undefined, { SSH_AUTH_SOCK: undefined }),
+      timeoutMs: 180_000,
+    });
   const show = (r: CliResult) => `exit ${r.code} ${r.signal ?? ''}\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`;
 
   /** Every pack under data/ is named by the SHA-256 of its bytes: a truncated one cannot hide. */
@@ -220,7 +238,8 @@ describe('CLI backup through connections dropped every ~500 KB', () => {
     for (let i = 0; i < 4; i++) writeFileSync(path.join(src, `f${i}.bin`), seededBytes(rng, 1024 * 1024 + i * 4099));
     writeFileSync(path.join(dir, 'cli.pass'), 'network fault passphrase\n', { mode: 0o600 });
     config = path.join(dir, 'lifeboat.yaml');
-    const repo = (port: number) => `{ url: "sftp://root@127.0.0.1:${port}${repoPath}", identity_file: ${server.clientKey}, known_hosts: ${knownHosts}, password_file: cli.pass }`;
+    const repo = (port: number) =>
+      `{ url: "sftp://root@127.0.0.1:${port}${repoPath}", identity_file: ${server.clientKey}, known_hosts: ${knownHosts}, password_file: cli.pass }`;
     writeFileSync(config, `version: 1\nrepositories:\n  nas: ${repo(proxy.port)}\n  direct: ${repo(server.port)}\n`);
     proxy.setFault({ kind: 'pass' });
     const init = await lb(['init', '--repo', 'direct']);
@@ -245,7 +264,9 @@ describe('CLI backup through connections dropped every ~500 KB', () => {
 
   it('completes thanks to retries when the first connections drop after ~500 KB, and restores byte-identical', async () => {
     const first = proxy.stats.connections;
-    proxy.setFault((conn) => (conn < first + 4 ? { kind: 'drop-after', bytes: 500_000, direction: 'either' } : { kind: 'pass' }));
+    proxy.setFault((conn) =>
+      conn < first + 4 ? { kind: 'drop-after', bytes: 500_000, direction: 'either' } : { kind: 'pass' },
+    );
     const r = await lb(['backup', '--repo', 'nas', src]);
     proxy.setFault({ kind: 'pass' });
     expect(r.code, show(r)).toBe(0);

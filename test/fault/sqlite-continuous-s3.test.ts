@@ -24,13 +24,21 @@ describe('continuous protection to S3 through refused and stalled connections', 
   let cleanup: () => Promise<void>;
   const bucket = 'lifeboat-wal';
   const password = { kind: 'password' as const, password: Buffer.from('wal fault passphrase'), source: 'test' };
-  const remote = (port: number) => ({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', pathStyle: true, credentialsFile: server.credentialsFile });
+  const remote = (port: number) => ({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    pathStyle: true,
+    credentialsFile: server.credentialsFile,
+  });
 
   beforeAll(async () => {
     server = await startS3Server();
     proxy = await startFaultProxy(server.port);
     ({ dir, cleanup } = await tempDir('lifeboat-fault-wal-s3-'));
-    const repo = await Repository.init(await openStorage(`s3://${bucket}/repo`, { create: true, remote: remote(server.port) }), password.password);
+    const repo = await Repository.init(
+      await openStorage(`s3://${bucket}/repo`, { create: true, remote: remote(server.port) }),
+      password.password,
+    );
     await repo.close();
   }, 60_000);
   afterAll(async () => {
@@ -44,20 +52,42 @@ describe('continuous protection to S3 through refused and stalled connections', 
     const init = new Database(file);
     init.pragma('journal_mode = WAL');
     init.close();
-    const repo = await Repository.open(await openStorage(`s3://${bucket}/repo`, { remote: remote(proxy.port) }), password);
-    const r = new Replicator({ source: 'app', path: file, repo, intervalMs: 1000, snapshotEveryMs: 3600_000, retentionMs: 24 * 3600_000 });
+    const repo = await Repository.open(
+      await openStorage(`s3://${bucket}/repo`, { remote: remote(proxy.port) }),
+      password,
+    );
+    const r = new Replicator({
+      source: 'app',
+      path: file,
+      repo,
+      intervalMs: 1000,
+      snapshotEveryMs: 3600_000,
+      retentionMs: 24 * 3600_000,
+    });
     await r.start();
-    const writer = startSequenceWriter({ file, logFile: path.join(dir, 'commits.log'), ratePerSecond: 300, seconds: 18 });
+    const writer = startSequenceWriter({
+      file,
+      logFile: path.join(dir, 'commits.log'),
+      ratePerSecond: 300,
+      seconds: 18,
+    });
     const t0 = Date.now();
     const lagDuring: number[] = [];
     const lagAfter: number[] = [];
     let phase: 'before' | 'refused' | 'recovering' | 'stalled' | 'after' = 'before';
     while (writer.child.exitCode === null) {
       const t = Date.now() - t0;
-      const next = t < 3000 ? 'before' : t < 8000 ? 'refused' : t < 11_000 ? 'recovering' : t < 13_000 ? 'stalled' : 'after';
+      const next =
+        t < 3000 ? 'before' : t < 8000 ? 'refused' : t < 11_000 ? 'recovering' : t < 13_000 ? 'stalled' : 'after';
       if (next !== phase) {
         phase = next;
-        proxy.setFault(phase === 'refused' ? { kind: 'refuse' } : phase === 'stalled' ? { kind: 'stall', ms: 2000 } : { kind: 'pass' });
+        proxy.setFault(
+          phase === 'refused'
+            ? { kind: 'refuse' }
+            : phase === 'stalled'
+              ? { kind: 'stall', ms: 2000 }
+              : { kind: 'pass' },
+        );
         if (phase === 'refused') proxy.dropAll();
       }
       await new Promise((res) => setTimeout(res, r.pollMs));
@@ -80,12 +110,19 @@ describe('continuous protection to S3 through refused and stalled connections', 
     expect(Math.max(...lagDuring)).toBeGreaterThan(2);
     expect(Math.min(...lagAfter.slice(-5))).toBeLessThan(2);
 
-    const direct = await Repository.open(await openStorage(`s3://${bucket}/repo`, { remote: remote(server.port) }), password);
+    const direct = await Repository.open(
+      await openStorage(`s3://${bucket}/repo`, { remote: remote(server.port) }),
+      password,
+    );
     try {
       const got = await restoreToTime(direct, { source: 'app', toFile: path.join(dir, 'restored.db') });
       expect(got.record.integrity).toBe('ok');
       const conn = new Database(got.file, { readonly: true });
-      const row = conn.prepare('SELECT count(*) AS c, min(n) AS lo, max(n) AS hi FROM seq').get() as { c: number; lo: number; hi: number };
+      const row = conn.prepare('SELECT count(*) AS c, min(n) AS lo, max(n) AS hi FROM seq').get() as {
+        c: number;
+        lo: number;
+        hi: number;
+      };
       conn.close();
       expect(row).toEqual({ c: written, lo: 1, hi: written });
     } finally {

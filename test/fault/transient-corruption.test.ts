@@ -35,7 +35,12 @@ let data: string;
 let snapshotPath: (file: string) => string;
 const location = 's3://lifeboat-transient/repo';
 
-const remote = () => ({ endpoint: server.endpoint, region: 'us-east-1', pathStyle: true, credentialsFile: server.credentialsFile });
+const remote = () => ({
+  endpoint: server.endpoint,
+  region: 'us-east-1',
+  pathStyle: true,
+  credentialsFile: server.credentialsFile,
+});
 
 /** A plan that flips a byte in the first read of every object (or of those `which` picks), and reads normally after. */
 function everyFirstReadDamaged(which: (op: 'get' | 'getRange', name: string) => boolean = () => true): FaultPlan {
@@ -50,7 +55,8 @@ function everyFirstReadDamaged(which: (op: 'get' | 'getRange', name: string) => 
 
 /** A plan that damages every read of objects under `prefix` (damage in storage). */
 function alwaysDamaged(prefix: string): FaultPlan {
-  return (op, name) => ((op === 'get' || op === 'getRange') && name.startsWith(prefix) ? { kind: 'corrupt-read' } : undefined);
+  return (op, name) =>
+    (op === 'get' || op === 'getRange') && name.startsWith(prefix) ? { kind: 'corrupt-read' } : undefined;
 }
 
 async function openFaulty(plan: FaultPlan): Promise<{ repo: Repository; faulty: FaultyStorage }> {
@@ -66,7 +72,9 @@ beforeAll(async () => {
   const rng = prng(5);
   writeFileSync(path.join(data, 'big.bin'), seededBytes(rng, 3 * 1024 * 1024)); // many chunks: the chunked path
   for (let i = 0; i < 5; i++) writeFileSync(path.join(data, `small-${i}.txt`), `small file ${i}\n`.repeat(50)); // one blob each
-  const repo = await Repository.init(await openStorage(location, { create: true, remote: remote() }), PW, { packSize: 512 * 1024 });
+  const repo = await Repository.init(await openStorage(location, { create: true, remote: remote() }), PW, {
+    packSize: 512 * 1024,
+  });
   try {
     await backup(repo, { paths: [data], host: 'test' });
   } finally {
@@ -116,7 +124,10 @@ describe('a read damaged once on the way is read again', () => {
         const target = path.join(dir, `restored-${what.replace(/\W+/g, '-')}`);
         const result = await restore(repo, snapshots[0]!, { target });
         expect(result.errors).toEqual([]);
-        for (const f of ['big.bin', 'small-0.txt']) expect(readFileSync(path.join(target, snapshotPath(f))).equals(readFileSync(path.join(data, f))), f).toBe(true);
+        for (const f of ['big.bin', 'small-0.txt'])
+          expect(readFileSync(path.join(target, snapshotPath(f))).equals(readFileSync(path.join(data, f))), f).toBe(
+            true,
+          );
       } finally {
         await repo.close();
       }
@@ -124,13 +135,19 @@ describe('a read damaged once on the way is read again', () => {
   }
 
   it('readBlob (blobs read one by one on the main thread): data ranges damaged on their first read give the exact content', async () => {
-    const { repo } = await openFaulty(everyFirstReadDamaged((op, name) => op === 'getRange' && name.startsWith('data/')));
+    const { repo } = await openFaulty(
+      everyFirstReadDamaged((op, name) => op === 'getRange' && name.startsWith('data/')),
+    );
     try {
       await repo.prepareRead();
       const [snapshot] = (await repo.listSnapshots()).snapshots;
       const node = await snapshotFileNode(repo, snapshot!, snapshotPath('big.bin'));
       const content = await contentSha256(repo, node);
-      expect(content).toBe(createHash('sha256').update(readFileSync(path.join(data, 'big.bin'))).digest('hex'));
+      expect(content).toBe(
+        createHash('sha256')
+          .update(readFileSync(path.join(data, 'big.bin')))
+          .digest('hex'),
+      );
     } finally {
       await repo.close();
     }
@@ -184,7 +201,9 @@ describe('damage that stays is fatal', () => {
       await repo.prepareRead();
       const [snapshot] = (await repo.listSnapshots()).snapshots;
       await repo.loadTree(snapshot!.tree); // trees read intact; only data reads are damaged from here
-      faulty.setPlan((op, name) => (op === 'getRange' && name.startsWith('data/') ? { kind: 'corrupt-read' } : undefined));
+      faulty.setPlan((op, name) =>
+        op === 'getRange' && name.startsWith('data/') ? { kind: 'corrupt-read' } : undefined,
+      );
       const target = path.join(dir, 'restored-damaged');
       const result = await restore(repo, snapshot!, { target });
       expect(result.errors.length).toBeGreaterThan(0);

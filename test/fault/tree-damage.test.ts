@@ -21,7 +21,13 @@ const PW = 'tree damage test password';
 
 interface Check {
   ok: boolean;
-  findings: Array<{ severity: string; kind: string; message: string; hint?: string; affected?: Array<{ snapshot: string; paths: string[] }> }>;
+  findings: Array<{
+    severity: string;
+    kind: string;
+    message: string;
+    hint?: string;
+    affected?: Array<{ snapshot: string; paths: string[] }>;
+  }>;
 }
 
 let dir: string;
@@ -30,7 +36,8 @@ let repo: string;
 let data: string;
 let restores = 0;
 
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+const show = (r: CliResult) =>
+  `exit ${r.code}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
 
 /** The CLI as a machine whose cache never saw the intact packs (cache `name`). */
 function cli(args: string[], cache = 'after'): Promise<CliResult> {
@@ -57,7 +64,10 @@ async function nodesOf(snapshotId: string) {
   try {
     await r.loadIndex();
     const { snapshots } = await r.listSnapshots();
-    return await snapshotNodes(r, snapshots.find((s) => s.id === snapshotId)!);
+    return await snapshotNodes(
+      r,
+      snapshots.find((s) => s.id === snapshotId)!,
+    );
   } finally {
     await r.close();
   }
@@ -176,7 +186,9 @@ describe('a data blob that check --read-data found damaged', () => {
     // A structure-only check afterwards does not call the damaged data healthy.
     const structure = await cli(['check', '--json']);
     expect(structure.code, show(structure)).toBe(1);
-    expect(lastJson<Check>(structure.stdout).findings.find((f) => f.kind === 'corrupt-blob')?.affected?.[0]?.paths).toContain(`${data}/other/o1.txt`);
+    expect(
+      lastJson<Check>(structure.stdout).findings.find((f) => f.kind === 'corrupt-blob')?.affected?.[0]?.paths,
+    ).toContain(`${data}/other/o1.txt`);
 
     const again = await cli(['backup', data, '--json']);
     expect(again.code, show(again)).toBe(0);

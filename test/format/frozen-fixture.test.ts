@@ -72,7 +72,14 @@ function describeTree(dir: string): ExpectedEntry[] {
       entries.push({ path: rel, type: 'symlink', target: readlinkSync(p), mtimeNs });
     } else if (st.isFile()) {
       const content = readFileSync(p);
-      const entry: ExpectedEntry = { path: rel, mode, mtimeNs, type: 'file', size: content.length, sha256: sha256(content) };
+      const entry: ExpectedEntry = {
+        path: rel,
+        mode,
+        mtimeNs,
+        type: 'file',
+        size: content.length,
+        sha256: sha256(content),
+      };
       if (st.nlink > 1n) {
         const first = firstName.get(st.ino);
         if (first === undefined) firstName.set(st.ino, rel);
@@ -137,23 +144,44 @@ describe.each(fixtureNames)('frozen format fixture %s', (name) => {
   it('lists its snapshots, with their parent, host, tags and paths', async () => {
     const r = await runCli(['snapshots', '--repo', repo, '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { snapshots: Array<{ id: string; parent?: string; host: string; tags: string[]; paths: string[] }>; problems: unknown[] };
+    const out = JSON.parse(r.stdout) as {
+      snapshots: Array<{ id: string; parent?: string; host: string; tags: string[]; paths: string[] }>;
+      problems: unknown[];
+    };
     expect(out.problems).toEqual([]);
-    expect(out.snapshots.map((s) => ({ id: s.id, parent: s.parent, host: s.host, tags: s.tags, paths: s.paths }))).toEqual(
-      expected.snapshots.map((s) => ({ id: s.id, parent: s.parent, host: expected.host, tags: s.tags, paths: [expected.sourcePath] })),
+    expect(
+      out.snapshots.map((s) => ({ id: s.id, parent: s.parent, host: s.host, tags: s.tags, paths: s.paths })),
+    ).toEqual(
+      expected.snapshots.map((s) => ({
+        id: s.id,
+        parent: s.parent,
+        host: expected.host,
+        tags: s.tags,
+        paths: [expected.sourcePath],
+      })),
     );
   });
 
   it('opens with its recovery key as well as its password', async () => {
-    const r = await runCli(['snapshots', '--repo', repo, '--json', '--key-file', keyFile], { env: { ...env, LIFEBOAT_PASSWORD_FILE: undefined } });
+    const r = await runCli(['snapshots', '--repo', repo, '--json', '--key-file', keyFile], {
+      env: { ...env, LIFEBOAT_PASSWORD_FILE: undefined },
+    });
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { snapshots: Array<{ id: string }> }).snapshots.map((s) => s.id)).toEqual(expected.snapshots.map((s) => s.id));
+    expect((JSON.parse(r.stdout) as { snapshots: Array<{ id: string }> }).snapshots.map((s) => s.id)).toEqual(
+      expected.snapshots.map((s) => s.id),
+    );
   });
 
   it('passes check --read-data with no finding, every pack and blob read', async () => {
     const r = await runCli(['check', '--repo', repo, '--read-data', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok: boolean; snapshots: number; packs: number; packsRead: number; findings: unknown[] };
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      ok: boolean;
+      snapshots: number;
+      packs: number;
+      packsRead: number;
+      findings: unknown[];
+    };
     expect(summary).toMatchObject({ ok: true, snapshots: expected.snapshots.length, findings: [] });
     expect(summary.packsRead).toBe(summary.packs);
     expect(summary.packs).toBe(filesBelow(path.join(fixture, 'repository', 'data')).length);
@@ -173,6 +201,8 @@ describe.each(fixtureNames)('frozen format fixture %s', (name) => {
     const r = await runCli(['diff', '--repo', repo, '--json', '--metadata', a!.id, b!.id], { env });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { changes: Array<{ path: string; change: string }> };
-    expect(out.changes).toEqual(expected.diff.map((c) => ({ path: `${expected.sourcePath}/${c.path}`, change: c.change })));
+    expect(out.changes).toEqual(
+      expected.diff.map((c) => ({ path: `${expected.sourcePath}/${c.path}`, change: c.change })),
+    );
   });
 });

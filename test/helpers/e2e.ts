@@ -26,7 +26,11 @@ const SECRET_VARS = [
  * A CLI environment: a private cache dir, and the password (unless `password`
  * is undefined). Every other secret variable is cleared unless given in `extra`.
  */
-export function cliEnvFor(cacheDir: string, password: string | undefined, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+export function cliEnvFor(
+  cacheDir: string,
+  password: string | undefined,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const k of SECRET_VARS) env[k] = undefined;
   env.LIFEBOAT_CACHE_DIR = cacheDir;
@@ -94,7 +98,10 @@ export function seededBytes(rng: () => number, n: number): Buffer {
   return buf;
 }
 
-const WORDS = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu'.split(' ');
+const WORDS =
+  'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu'.split(
+    ' ',
+  );
 
 /** `n` bytes of compressible but non-repeating text. */
 export function seededText(rng: () => number, n: number): Buffer {
@@ -185,7 +192,11 @@ export interface CompareOptions {
  * mode, mtime, symlink targets, and hardlink groups (entries sharing an inode in
  * the source must share one in the copy). Returns human-readable problems.
  */
-export function compareTrees(source: Map<string, EntryInfo>, restored: Map<string, EntryInfo>, options: CompareOptions = {}): string[] {
+export function compareTrees(
+  source: Map<string, EntryInfo>,
+  restored: Map<string, EntryInfo>,
+  options: CompareOptions = {},
+): string[] {
   const problems: string[] = [];
   const tolerance = options.mtimeToleranceNs ?? 1_000_000n;
   for (const [p, s] of source) {
@@ -199,18 +210,23 @@ export function compareTrees(source: Map<string, EntryInfo>, restored: Map<strin
       continue;
     }
     if (s.type === 'file' && r.sha256 !== s.sha256) problems.push(`${p}: content differs`);
-    if (s.type === 'symlink' && r.target !== s.target) problems.push(`${p}: symlink target ${r.target}, expected ${s.target}`);
-    if (s.type !== 'symlink' && r.mode !== s.mode) problems.push(`${p}: mode ${r.mode.toString(8)}, expected ${s.mode.toString(8)}`);
-    if (options.owners && (r.uid !== s.uid || r.gid !== s.gid)) problems.push(`${p}: owner ${r.uid}:${r.gid}, expected ${s.uid}:${s.gid}`);
+    if (s.type === 'symlink' && r.target !== s.target)
+      problems.push(`${p}: symlink target ${r.target}, expected ${s.target}`);
+    if (s.type !== 'symlink' && r.mode !== s.mode)
+      problems.push(`${p}: mode ${r.mode.toString(8)}, expected ${s.mode.toString(8)}`);
+    if (options.owners && (r.uid !== s.uid || r.gid !== s.gid))
+      problems.push(`${p}: owner ${r.uid}:${r.gid}, expected ${s.uid}:${s.gid}`);
     if (!(s.type === 'dir' && options.skipDirMtime)) {
       const d = r.mtimeNs - s.mtimeNs;
-      if (d >= tolerance || -d >= tolerance) problems.push(`${p}: mtime ${r.mtimeNs}, expected ${s.mtimeNs} (off by ${d} ns)`);
+      if (d >= tolerance || -d >= tolerance)
+        problems.push(`${p}: mtime ${r.mtimeNs}, expected ${s.mtimeNs} (off by ${d} ns)`);
     }
   }
   for (const p of restored.keys()) if (!source.has(p)) problems.push(`${p}: restored but not in the source`);
   // Hardlink groups.
   const groups = new Map<number, string[]>();
-  for (const [p, s] of source) if (s.type === 'file' && s.nlink > 1) groups.set(s.ino, [...(groups.get(s.ino) ?? []), p]);
+  for (const [p, s] of source)
+    if (s.type === 'file' && s.nlink > 1) groups.set(s.ino, [...(groups.get(s.ino) ?? []), p]);
   for (const members of groups.values()) {
     if (members.length < 2) continue;
     const inodes = new Set(members.map((m) => restored.get(m)?.ino));

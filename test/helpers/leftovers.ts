@@ -25,7 +25,11 @@ export async function killStartedGroups(): Promise<void> {
 }
 
 export function startCliGroup(args: string[], env: Record<string, string | undefined>): GroupRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: cliEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -43,8 +47,12 @@ export function startCliGroup(args: string[], env: Record<string, string | undef
 }
 
 /** Poll `ready` every 20 ms; throws with `why()` after `timeoutMs`. */
-export async function pollUntil(ready: () => boolean | Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+export async function pollUntil(
+  ready: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  why: () => string,
+): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
     if (await ready()) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -87,6 +95,9 @@ export function running(pid: number): boolean {
 export function configIn(dir: string, name: string, sources: string): string {
   writeFileSync(path.join(dir, 'repo.pass'), 'a long repository passphrase\n', { mode: 0o600 });
   const file = path.join(dir, name);
-  writeFileSync(file, `version: 1\nstate_dir: ./state\nrepositories:\n  local: { url: ./repo, password_file: repo.pass }\nsources:\n${sources}`);
+  writeFileSync(
+    file,
+    `version: 1\nstate_dir: ./state\nrepositories:\n  local: { url: ./repo, password_file: repo.pass }\nsources:\n${sources}`,
+  );
   return file;
 }

@@ -35,23 +35,26 @@ export async function startLyingS3Proxy(targetPort: number): Promise<LyingS3Prox
     const url = new URL(req.url ?? '/', 'http://proxy');
     const listing = req.method === 'GET' && url.searchParams.get('list-type') === '2';
     const fault = listing ? choose(url.searchParams.get('prefix') ?? '') : { kind: 'pass' as const };
-    const upstream = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      if (fault.kind === 'pass') {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      up.on('data', (c: Buffer) => chunks.push(c));
-      up.on('end', () => {
-        const body = rewrite(Buffer.concat(chunks).toString('utf8'), fault);
-        state.lies++;
-        const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(body)) };
-        res.writeHead(up.statusCode ?? 502, headers);
-        res.end(body);
-      });
-      up.on('error', () => res.destroy());
-    });
+    const upstream = http.request(
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        if (fault.kind === 'pass') {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const body = rewrite(Buffer.concat(chunks).toString('utf8'), fault);
+          state.lies++;
+          const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(body)) };
+          res.writeHead(up.statusCode ?? 502, headers);
+          res.end(body);
+        });
+        up.on('error', () => res.destroy());
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
@@ -95,7 +98,9 @@ function rewrite(xml: string, fault: Exclude<ListingFault, { kind: 'pass' }>): s
   let out = first < 0 ? xml : xml.slice(0, first) + kept.join('') + xml.slice(last + '</Contents>'.length);
   out = out.replace(/<KeyCount>\d+<\/KeyCount>/, `<KeyCount>${kept.length}</KeyCount>`);
   if (fault.kind === 'short-page') {
-    out = out.replace(/<IsTruncated>true<\/IsTruncated>/, '<IsTruncated>false</IsTruncated>').replace(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/, '');
+    out = out
+      .replace(/<IsTruncated>true<\/IsTruncated>/, '<IsTruncated>false</IsTruncated>')
+      .replace(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/, '');
   }
   return out;
 }

@@ -30,7 +30,10 @@ export async function contentSha256(repo: Repository, node: TreeNode): Promise<s
 }
 
 /** Every node of a snapshot by its snapshot path (`/tmp/x/file`), depth first. */
-export async function snapshotNodes(repo: Repository, snapshot: Pick<SnapshotEntry, 'tree'>): Promise<Map<string, TreeNode>> {
+export async function snapshotNodes(
+  repo: Repository,
+  snapshot: Pick<SnapshotEntry, 'tree'>,
+): Promise<Map<string, TreeNode>> {
   const out = new Map<string, TreeNode>();
   const walk = async (treeId: string, prefix: string) => {
     const tree = await repo.loadTree(treeId);

@@ -49,7 +49,8 @@ describe('API under load while backups run', () => {
   let cleanup: () => Promise<void>;
   let config: string;
   let repos = 0;
-  const env = (extra: Record<string, string> = {}) => cliEnvFor(path.join(dir, 'cache'), 'load test passphrase', { LIFEBOAT_STATE_DIR: undefined, ...extra });
+  const env = (extra: Record<string, string> = {}) =>
+    cliEnvFor(path.join(dir, 'cache'), 'load test passphrase', { LIFEBOAT_STATE_DIR: undefined, ...extra });
 
   /** One backup of the dataset into a new repository, in its own process: wall and CPU milliseconds. */
   const backup = async (): Promise<{ wallMs: number; cpuMs: number }> => {
@@ -59,10 +60,26 @@ describe('API under load while backups run', () => {
     const usage = path.join(dir, `rusage-${repos}.json`);
     const t0 = performance.now();
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', path.join(import.meta.dirname, 'rusage-preload.mjs'), CLI, 'backup', '--repo', repo, path.join(dir, 'data')], {
-        env: { ...(Object.fromEntries(Object.entries(env({ LIFEBOAT_TEST_RUSAGE_FILE: usage })).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv) },
-        stdio: 'ignore',
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          path.join(import.meta.dirname, 'rusage-preload.mjs'),
+          CLI,
+          'backup',
+          '--repo',
+          repo,
+          path.join(dir, 'data'),
+        ],
+        {
+          env: {
+            ...(Object.fromEntries(
+              Object.entries(env({ LIFEBOAT_TEST_RUSAGE_FILE: usage })).filter(([, v]) => v !== undefined),
+            ) as NodeJS.ProcessEnv),
+          },
+          stdio: 'ignore',
+        },
+      );
       child.on('error', reject);
       child.on('exit', resolve);
     });
@@ -85,7 +102,10 @@ describe('API under load while backups run', () => {
     }
     config = path.join(dir, 'lifeboat.yaml');
     writeFileSync(path.join(dir, 'repo.pass'), 'load test passphrase\n', { mode: 0o600 });
-    writeFileSync(config, `version: 1\nstate_dir: ./state\nrepositories:\n  local: { url: ./repo-0, password_file: repo.pass }\nsources:\n  data: { type: files, paths: [./data] }\njobs:\n  nightly: { schedule: "0 3 * * *", sources: [data], to: local }\nserver: { listen: "127.0.0.1:0" }\n`);
+    writeFileSync(
+      config,
+      `version: 1\nstate_dir: ./state\nrepositories:\n  local: { url: ./repo-0, password_file: repo.pass }\nsources:\n  data: { type: files, paths: [./data] }\njobs:\n  nightly: { schedule: "0 3 * * *", sources: [data], to: local }\nserver: { listen: "127.0.0.1:0" }\n`,
+    );
     const init = await runCli(['--config', config, 'init', '--repo', 'local'], { env: env() });
     expect(init.code, init.stderr).toBe(0);
   });
@@ -101,7 +121,10 @@ describe('API under load while backups run', () => {
         const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 20_000);
         server.stderr!.on('data', () => {
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-          if (m) { clearTimeout(timer); resolve(m[1]!); }
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
         });
       });
       const token = readFileSync(path.join(dir, 'state', 'api.token'), 'utf8').trim();
@@ -136,7 +159,10 @@ describe('API under load while backups run', () => {
             req.on('error', reject);
           });
           if (status === 200) counts.ok++;
-          else { counts.non200++; failures.push(`${p}: ${status}`); }
+          else {
+            counts.non200++;
+            failures.push(`${p}: ${status}`);
+          }
         } catch (err) {
           counts.errors++;
           failures.push(`${p}: ${String((err as Error).cause ?? err)}`);
@@ -178,7 +204,13 @@ describe('API under load while backups run', () => {
         backups_quiet: quiet.map((b) => `${Math.round(b.wallMs)}ms wall/${Math.round(b.cpuMs)}ms cpu`),
         backups_loaded: loaded.map((b) => `${Math.round(b.wallMs)}ms wall/${Math.round(b.cpuMs)}ms cpu`),
         cpu_growth_pct: Number((((loadedCpu - quietCpu) / quietCpu) * 100).toFixed(1)),
-        wall_growth_pct: Number((((median(loaded.map((b) => b.wallMs)) - median(quiet.map((b) => b.wallMs))) / median(quiet.map((b) => b.wallMs))) * 100).toFixed(1)),
+        wall_growth_pct: Number(
+          (
+            ((median(loaded.map((b) => b.wallMs)) - median(quiet.map((b) => b.wallMs))) /
+              median(quiet.map((b) => b.wallMs))) *
+            100
+          ).toFixed(1),
+        ),
       };
       console.log(`load figures: ${JSON.stringify(figures)}`);
 

@@ -38,7 +38,8 @@ describe('continuous protection: measured', () => {
     await cleanup();
   });
 
-  const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+  const pct = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
   async function runFor(r: Replicator, ms: number): Promise<void> {
     const until = Date.now() + ms;
@@ -52,7 +53,9 @@ describe('continuous protection: measured', () => {
     const file = path.join(dir, 'app.db');
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE seq (n INTEGER PRIMARY KEY, at INTEGER NOT NULL, pad TEXT NOT NULL); CREATE TABLE bulk (id INTEGER PRIMARY KEY, data BLOB)');
+    db.exec(
+      'CREATE TABLE seq (n INTEGER PRIMARY KEY, at INTEGER NOT NULL, pad TEXT NOT NULL); CREATE TABLE bulk (id INTEGER PRIMARY KEY, data BLOB)',
+    );
     // 200 MB of incompressible rows.
     const put = db.prepare('INSERT INTO bulk (data) VALUES (?)');
     db.transaction(() => {
@@ -62,13 +65,26 @@ describe('continuous protection: measured', () => {
     db.close();
 
     const lags: number[] = [];
-    const r = new Replicator({ source: 'app', path: file, repo, intervalMs: 1000, snapshotEveryMs: 6 * 3600_000, retentionMs: 24 * 3600_000, onShipped: (commits, stored) => lags.push(...commits.map((c) => stored - c)) });
+    const r = new Replicator({
+      source: 'app',
+      path: file,
+      repo,
+      intervalMs: 1000,
+      snapshotEveryMs: 6 * 3600_000,
+      retentionMs: 24 * 3600_000,
+      onShipped: (commits, stored) => lags.push(...commits.map((c) => stored - c)),
+    });
     const copyStart = Date.now();
     await r.start();
     const fullCopyMs = Date.now() - copyStart;
     const afterCopy = { ...r.counters };
 
-    const writer = startSequenceWriter({ file, logFile: path.join(dir, 'commits.log'), ratePerSecond: 1000, seconds: SECONDS });
+    const writer = startSequenceWriter({
+      file,
+      logFile: path.join(dir, 'commits.log'),
+      ratePerSecond: 1000,
+      seconds: SECONDS,
+    });
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     while (writer.child.exitCode === null) {
@@ -79,18 +95,29 @@ describe('continuous protection: measured', () => {
     await runFor(r, 1500);
     const wall = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    const busy = { objects: r.counters.objectsWritten - afterCopy.objectsWritten, bytes: r.counters.bytesWritten - afterCopy.bytesWritten, transactions: r.counters.transactionsShipped };
+    const busy = {
+      objects: r.counters.objectsWritten - afterCopy.objectsWritten,
+      bytes: r.counters.bytesWritten - afterCopy.bytesWritten,
+      transactions: r.counters.transactionsShipped,
+    };
 
     const beforeIdle = { ...r.counters };
     await runFor(r, 15_000);
-    const idle = { objects: r.counters.objectsWritten - beforeIdle.objectsWritten, bytes: r.counters.bytesWritten - beforeIdle.bytesWritten };
+    const idle = {
+      objects: r.counters.objectsWritten - beforeIdle.objectsWritten,
+      bytes: r.counters.bytesWritten - beforeIdle.bytesWritten,
+    };
     await r.stop();
 
     const restoreStart = Date.now();
     const restored = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'restored.db') });
     const restoreMs = Date.now() - restoreStart;
     const midStart = Date.now();
-    const mid = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'mid.db'), atMs: t0 + (SECONDS * 1000) / 2 });
+    const mid = await restoreToTime(repo, {
+      source: 'app',
+      toFile: path.join(dir, 'mid.db'),
+      atMs: t0 + (SECONDS * 1000) / 2,
+    });
     const midMs = Date.now() - midStart;
 
     const figures = {
@@ -102,7 +129,7 @@ describe('continuous protection: measured', () => {
       lagMaxMs: Math.max(...lags),
       cpuShareOfOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 1000,
       objectsPerHour: Math.round((busy.objects / wall) * 3600_000),
-      megabytesPerHour: Math.round((busy.bytes / wall) * 3600_000 / 1e6),
+      megabytesPerHour: Math.round(((busy.bytes / wall) * 3600_000) / 1e6),
       idleObjects: idle.objects,
       idleBytes: idle.bytes,
       fullCopyOf200MBMs: fullCopyMs,

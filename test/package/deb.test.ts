@@ -26,10 +26,18 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, 
   return { code: r.status, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 /** The long build without blocking the test worker's event loop (a synchronous wait of many minutes times out vitest's own RPC). */
-function runAsync(cmd: string, args: string[], timeout: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runAsync(
+  cmd: string,
+  args: string[],
+  timeout: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr: `${stderr}${err ? String(err) : ''}` });
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        stdout,
+        stderr: `${stderr}${err ? String(err) : ''}`,
+      });
     });
   });
 }
@@ -42,10 +50,17 @@ describe('the Debian package (dpkg -i, systemd-analyze verify, dpkg --purge)', (
 
   beforeAll(async () => {
     expect(process.getuid?.(), 'dpkg -i needs root').toBe(0);
-    expect(run('dpkg', ['-s', 'lifeboat']).code, 'a lifeboat package is installed on this machine already: remove it first').not.toBe(0);
+    expect(
+      run('dpkg', ['-s', 'lifeboat']).code,
+      'a lifeboat package is installed on this machine already: remove it first',
+    ).not.toBe(0);
     expect(userExists('lifeboat'), 'a lifeboat user exists already').toBe(false);
     tmp = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-deb-test-'));
-    const build = await runAsync(process.execPath, [path.join(ROOT, 'scripts/package-deb.mjs'), '--no-build', '--out', tmp], BUILD_TIMEOUT_MS);
+    const build = await runAsync(
+      process.execPath,
+      [path.join(ROOT, 'scripts/package-deb.mjs'), '--no-build', '--out', tmp],
+      BUILD_TIMEOUT_MS,
+    );
     expect(build.code, build.stderr).toBe(0);
     deb = build.stdout.trim().split('\n').pop()!;
     expect(existsSync(deb), build.stdout).toBe(true);
@@ -65,7 +80,15 @@ describe('the Debian package (dpkg -i, systemd-analyze verify, dpkg --purge)', (
     expect(info.stdout).toMatch(/Depends: nodejs \(>= 20[.\d]*\), nodejs \(<< \d+\), adduser/);
     expect(info.stdout).toContain('conffiles');
     const contents = run('dpkg-deb', ['--contents', deb]).stdout;
-    for (const p of ['./usr/bin/lifeboat', './usr/lib/lifeboat/dist/cli/main.js', './usr/lib/lifeboat/dist/web/index.html', './usr/lib/lifeboat/native/build/Release/lifeboat_fs.node', './lib/systemd/system/lifeboat.service', './lib/systemd/system/lifeboat-replicate@.service', './etc/lifeboat/lifeboat.yaml']) {
+    for (const p of [
+      './usr/bin/lifeboat',
+      './usr/lib/lifeboat/dist/cli/main.js',
+      './usr/lib/lifeboat/dist/web/index.html',
+      './usr/lib/lifeboat/native/build/Release/lifeboat_fs.node',
+      './lib/systemd/system/lifeboat.service',
+      './lib/systemd/system/lifeboat-replicate@.service',
+      './etc/lifeboat/lifeboat.yaml',
+    ]) {
       expect(contents).toContain(p);
     }
     expect(contents).not.toMatch(/node_modules\/(vitest|typescript|vite)\//);
@@ -87,25 +110,38 @@ describe('the Debian package (dpkg -i, systemd-analyze verify, dpkg --purge)', (
 
     // The units as installed; the template through an instance name, as systemd would load it.
     const units = ['/lib/systemd/system/lifeboat.service', '/lib/systemd/system/lifeboat-replicate@.service'];
-    const verify = run('systemd-analyze', ['verify', '--man=no', units[0]!, `${units[1]!.replace('@.service', '@app-db.service')}`]);
+    const verify = run('systemd-analyze', [
+      'verify',
+      '--man=no',
+      units[0]!,
+      `${units[1]!.replace('@.service', '@app-db.service')}`,
+    ]);
     const complaints = verify.stderr.split('\n').filter((l) => l.includes('lifeboat'));
     expect(complaints, `${verify.stdout}\n${verify.stderr}`).toEqual([]);
     expect(verify.code, verify.stderr).toBe(0);
 
     // A repository kept under the state directory, and state that purge must remove.
     const repo = path.join(STATE, 'repositories', 'main');
-    const init = run('/usr/bin/lifeboat', ['--repo', repo, 'init'], { ...process.env, LIFEBOAT_PASSWORD: 'deb test passphrase', LIFEBOAT_CACHE_DIR: path.join(tmp, 'cache') });
+    const init = run('/usr/bin/lifeboat', ['--repo', repo, 'init'], {
+      ...process.env,
+      LIFEBOAT_PASSWORD: 'deb test passphrase',
+      LIFEBOAT_CACHE_DIR: path.join(tmp, 'cache'),
+    });
     expect(init.code, init.stderr).toBe(0);
     run('install', ['-d', '-o', 'lifeboat', path.join(STATE, 'runs')]);
 
     // dpkg -L starts with `/.`, the root itself, which no package owns.
-    const listed = run('dpkg', ['-L', 'lifeboat']).stdout.split('\n').filter((p) => p && p !== '/.');
+    const listed = run('dpkg', ['-L', 'lifeboat'])
+      .stdout.split('\n')
+      .filter((p) => p && p !== '/.');
     expect(listed.length).toBeGreaterThan(100);
     const purge = run('dpkg', ['--purge', 'lifeboat']);
     expect(purge.code, purge.stderr).toBe(0);
     expect(purge.stderr).toContain('kept /var/lib/lifeboat/repositories');
     // A path that remains must be a directory another package owns (such as /usr/bin, or /lib, a link to usr/lib).
-    const left = listed.filter((p) => existsSync(p) && !(statSync(p).isDirectory() && run('dpkg', ['-S', p]).code === 0));
+    const left = listed.filter(
+      (p) => existsSync(p) && !(statSync(p).isDirectory() && run('dpkg', ['-S', p]).code === 0),
+    );
     expect(left).toEqual([]);
     expect(existsSync('/etc/lifeboat')).toBe(false);
     expect(readdirSync(STATE)).toEqual(['repositories']);

@@ -29,7 +29,9 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     env[k] = v;
   }
   // The system's directories only: the Node.js running this test and nothing under the repository.
-  env.PATH = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].filter((d, i, all) => all.indexOf(d) === i && !d.startsWith(ROOT)).join(':');
+  env.PATH = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin']
+    .filter((d, i, all) => all.indexOf(d) === i && !d.startsWith(ROOT))
+    .join(':');
   return { ...env, ...extra };
 }
 
@@ -39,10 +41,20 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, t
 }
 
 /** The long install without blocking the test worker's event loop (a synchronous wait of many minutes can time out vitest's own RPC). */
-function runAsync(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeout: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runAsync(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeout: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr: `${stderr}${err ? String(err) : ''}` });
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        stdout,
+        stderr: `${stderr}${err ? String(err) : ''}`,
+      });
     });
   });
 }
@@ -65,9 +77,31 @@ describe('the npm package, installed into a fresh prefix', () => {
     const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     expect(tarball).toBeDefined();
     const listing = run('tar', ['tzf', path.join(tmp, tarball!)], tmp, cleanEnv()).stdout.split('\n');
-    for (const f of ['package/native/binding.gyp', 'package/native/lifeboat_fs.c', 'package/dist/cli/main.js', 'package/dist/web/index.html']) expect(listing).toContain(f);
+    for (const f of [
+      'package/native/binding.gyp',
+      'package/native/lifeboat_fs.c',
+      'package/dist/cli/main.js',
+      'package/dist/web/index.html',
+    ])
+      expect(listing).toContain(f);
 
-    const install = await runAsync('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', path.join(tmp, tarball!)], tmp, cleanEnv(), INSTALL_TIMEOUT_MS);
+    const install = await runAsync(
+      'npm',
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        path.join(tmp, tarball!),
+      ],
+      tmp,
+      cleanEnv(),
+      INSTALL_TIMEOUT_MS,
+    );
     expect(install.code, install.stderr).toBe(0);
     lifeboat = path.join(prefix, 'bin', 'lifeboat');
   }, INSTALL_TIMEOUT_MS + 120_000);
@@ -75,7 +109,12 @@ describe('the npm package, installed into a fresh prefix', () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  const env = () => cleanEnv({ PATH: `${path.join(prefix, 'bin')}:${cleanEnv().PATH}`, LIFEBOAT_PASSWORD: PW, LIFEBOAT_CACHE_DIR: path.join(tmp, 'cache') });
+  const env = () =>
+    cleanEnv({
+      PATH: `${path.join(prefix, 'bin')}:${cleanEnv().PATH}`,
+      LIFEBOAT_PASSWORD: PW,
+      LIFEBOAT_CACHE_DIR: path.join(tmp, 'cache'),
+    });
 
   it('is the installed program, with its native helper built, not the development tree', () => {
     expect(existsSync(lifeboat)).toBe(true);
@@ -125,7 +164,11 @@ jobs:
 server: { listen: "127.0.0.1:0" }
 `,
     );
-    const child = spawn('lifeboat', ['--config', config, 'serve'], { cwd: work, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('lifeboat', ['--config', config, 'serve'], {
+      cwd: work,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

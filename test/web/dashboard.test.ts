@@ -55,7 +55,14 @@ describe('web dashboard (built daemon, headless Chromium)', () => {
   let token: string;
   let browser: BrowserContext;
   let page: Page;
-  let drill: { verdict: string; snapshot: { id: string }; checks: Array<{ name: string; ok: boolean; expected: unknown; actual: unknown }>; rto: { measuredSeconds: number; targetSeconds: number; ok: boolean }; rpo: { measuredSeconds: number | null; targetSeconds: number; ok: boolean | null; basis: string }; smoke: { command: string; ok: boolean } };
+  let drill: {
+    verdict: string;
+    snapshot: { id: string };
+    checks: Array<{ name: string; ok: boolean; expected: unknown; actual: unknown }>;
+    rto: { measuredSeconds: number; targetSeconds: number; ok: boolean };
+    rpo: { measuredSeconds: number | null; targetSeconds: number; ok: boolean | null; basis: string };
+    smoke: { command: string; ok: boolean };
+  };
   const report = randomBytes(300_000);
   const env = () => cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined });
   const html: string[] = [];
@@ -131,7 +138,10 @@ server: { listen: "127.0.0.1:0" }
       const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 20_000);
       child.stderr!.on('data', () => {
         const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-        if (m) { clearTimeout(timer); resolve(m[1]!); }
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
       });
     });
     token = readFileSync(path.join(dir, 'state', 'api.token'), 'utf8').trim();
@@ -139,7 +149,16 @@ server: { listen: "127.0.0.1:0" }
     browser = await chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), 'lifeboat-chromium-')), {
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 900 },
       acceptDownloads: true,
     });
@@ -162,7 +181,13 @@ server: { listen: "127.0.0.1:0" }
     await shot('login-1280');
     expect(await page.locator('nav[aria-label="Main"]').count()).toBe(0);
     expect(await page.locator('table').count()).toBe(0);
-    const status = await page.evaluate(async () => Promise.all(['/api/v1/snapshots', '/api/v1/sources', '/api/v1/system/backup/status', '/metrics'].map(async (p) => (await fetch(p)).status)));
+    const status = await page.evaluate(async () =>
+      Promise.all(
+        ['/api/v1/snapshots', '/api/v1/sources', '/api/v1/system/backup/status', '/metrics'].map(
+          async (p) => (await fetch(p)).status,
+        ),
+      ),
+    );
     expect(status).toEqual([401, 401, 401, 401]);
     await page.getByLabel('API token').fill('not-the-token-at-all');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -186,10 +211,16 @@ server: { listen: "127.0.0.1:0" }
     const card = page.locator('[data-repository="local"]');
     await card.getByText('connected').waitFor();
     // the drill run by the CLI is the source's last drill
-    await page.locator('tr[data-source="app-db"] td[data-label="Last drill"] .badge').getByText('ok', { exact: true }).waitFor();
+    await page
+      .locator('tr[data-source="app-db"] td[data-label="Last drill"] .badge')
+      .getByText('ok', { exact: true })
+      .waitFor();
     expect(await page.locator('tr[data-source="files"] td[data-label="Last drill"]').innerText()).toBe('no drill');
     const slack = (Date.now() - asked) / 1000 + 1;
-    const localTime = (iso: string) => page.evaluate(`new Date(${JSON.stringify(iso)}).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })`);
+    const localTime = (iso: string) =>
+      page.evaluate(
+        `new Date(${JSON.stringify(iso)}).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })`,
+      );
     const shownTime = async (scope: Locator, iso: string) => {
       const when = scope.locator('time');
       expect(await when.getAttribute('datetime')).toBe(iso);
@@ -201,7 +232,10 @@ server: { listen: "127.0.0.1:0" }
     for (const [name, st] of Object.entries(doc.sources)) {
       const row = page.locator(`tr[data-source="${name}"]`);
       const last = row.locator('td[data-label="Last good backup"]');
-      const [badge, ageRpo] = await row.locator('td[data-label="Data age / RPO"]').locator('.badge, .muted').allInnerTexts();
+      const [badge, ageRpo] = await row
+        .locator('td[data-label="Data age / RPO"]')
+        .locator('.badge, .muted')
+        .allInnerTexts();
       const [age, rpo] = ageRpo!.split(' / ');
       expect(seconds(rpo!), name).toBe(st.rpo_seconds);
       if (st.last_success === null) {
@@ -209,16 +243,28 @@ server: { listen: "127.0.0.1:0" }
         expect([badge, age]).toEqual(['no backup', '—']);
       } else {
         await shownTime(last, st.last_success);
-        expect(Math.abs(seconds(age!) - st.age_seconds!), `${name}: ${age} against ${st.age_seconds} s`).toBeLessThanOrEqual(slack);
+        expect(
+          Math.abs(seconds(age!) - st.age_seconds!),
+          `${name}: ${age} against ${st.age_seconds} s`,
+        ).toBeLessThanOrEqual(slack);
       }
-      expect(st.ok ? ['within RPO', 'near RPO'] : ['over RPO', 'no backup'], `${name} is ${st.ok ? '' : 'not '}ok`).toContain(badge);
+      expect(
+        st.ok ? ['within RPO', 'near RPO'] : ['over RPO', 'no backup'],
+        `${name} is ${st.ok ? '' : 'not '}ok`,
+      ).toContain(badge);
     }
     expect(doc.sources.spare!.ok).toBe(false);
     expect(doc.sources['app-db']!.ok).toBe(true);
 
-    const fact = (label: string) => page.locator('.facts > div').filter({ has: page.getByText(label, { exact: true }) }).locator('dd');
+    const fact = (label: string) =>
+      page
+        .locator('.facts > div')
+        .filter({ has: page.getByText(label, { exact: true }) })
+        .locator('dd');
     await shownTime(fact('Last backup'), doc.last_backup!.timestamp);
-    expect(await fact('Last backup').innerText()).toMatch(new RegExp(`· ${doc.last_backup!.type} ${doc.last_backup!.status}$`));
+    expect(await fact('Last backup').innerText()).toMatch(
+      new RegExp(`· ${doc.last_backup!.type} ${doc.last_backup!.status}$`),
+    );
     await shownTime(fact('Next backup'), doc.next_backup!.timestamp);
     if (doc.last_verification) await shownTime(fact('Last verification'), doc.last_verification.timestamp);
     else expect(await fact('Last verification').innerText()).toBe('none yet');
@@ -250,7 +296,11 @@ server: { listen: "127.0.0.1:0" }
     await shot('snapshots-1280');
     await page.locator('table.snapshots tbody tr').first().getByRole('link').click();
     await page.getByText('Recorded by the source').waitFor();
-    for (const part of path.join(dir, 'data', 'docs').split('/').filter(Boolean)) await page.locator('.tree tbody').getByRole('button', { name: `${part}/`, exact: true }).click();
+    for (const part of path.join(dir, 'data', 'docs').split('/').filter(Boolean))
+      await page
+        .locator('.tree tbody')
+        .getByRole('button', { name: `${part}/`, exact: true })
+        .click();
     const downloading = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download report.bin' }).click();
     const file = await downloading;
@@ -323,7 +373,9 @@ server: { listen: "127.0.0.1:0" }
     const live = page.locator('.live li').first();
     await live.and(page.locator(':not([data-state="running"])')).waitFor({ timeout: 30_000 });
     expect(await live.getAttribute('data-state'), await live.innerText()).toBe('ok');
-    expect(await live.locator('.progress').innerText()).toMatch(/backup files: [1-9]\d* files, [\d.]+ KiB read, .* new, .*\/s/);
+    expect(await live.locator('.progress').innerText()).toMatch(
+      /backup files: [1-9]\d* files, [\d.]+ KiB read, .* new, .*\/s/,
+    );
     await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(3);
     expect(await page.locator('table.runs tbody tr').first().innerText()).toMatch(/ok[\s\S]*backup:app-db/);
     await keep();
@@ -336,13 +388,22 @@ server: { listen: "127.0.0.1:0" }
     await expect.poll(() => page.locator('.chart canvas').count()).toBe(3);
     await page.locator('.chart').first().getByText('added').first().waitFor();
     // canvas pixels with any ink: the series were drawn, not just the axes' frame
-    const drawn = await page.locator('.chart canvas').first().evaluate((el: unknown) => {
-      const c = el as { width: number; height: number; getContext: (kind: '2d') => { getImageData: (x: number, y: number, w: number, h: number) => { data: Uint8ClampedArray } } };
-      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let ink = 0;
-      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) ink++;
-      return ink;
-    });
+    const drawn = await page
+      .locator('.chart canvas')
+      .first()
+      .evaluate((el: unknown) => {
+        const c = el as {
+          width: number;
+          height: number;
+          getContext: (kind: '2d') => {
+            getImageData: (x: number, y: number, w: number, h: number) => { data: Uint8ClampedArray };
+          };
+        };
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let ink = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) ink++;
+        return ink;
+      });
     expect(drawn).toBeGreaterThan(500);
     await keep();
     await shot('charts-1280', true);
@@ -366,25 +427,45 @@ server: { listen: "127.0.0.1:0" }
     await rows.first().getByRole('link').click();
     await page.getByRole('heading', { name: 'Drill report' }).waitFor();
     const main = page.locator('main');
-    await main.getByText(/^PASS$/).first().waitFor();
-    expect(await main.locator('p').nth(1).innerText()).toMatch(new RegExp(`^${drill.verdict} app-db \\(sqlite\\) from local, snapshot ${drill.snapshot.id.slice(0, 8)} of .+`));
-    const fact = (label: string) => page.locator('.facts > div').filter({ has: page.getByText(label, { exact: true }) }).locator('dd');
+    await main
+      .getByText(/^PASS$/)
+      .first()
+      .waitFor();
+    expect(await main.locator('p').nth(1).innerText()).toMatch(
+      new RegExp(`^${drill.verdict} app-db \\(sqlite\\) from local, snapshot ${drill.snapshot.id.slice(0, 8)} of .+`),
+    );
+    const fact = (label: string) =>
+      page
+        .locator('.facts > div')
+        .filter({ has: page.getByText(label, { exact: true }) })
+        .locator('dd');
     expect(drill.rpo).toMatchObject({ measuredSeconds: null, ok: null });
     expect(await fact('RPO of the snapshot').innerText()).toBe(`— / target 24 h ${drill.rpo.basis}`);
-    expect(await fact('Newest backup at drill time').innerText()).toMatch(/ old \/ RPO 24 h fresh \(not part of the verdict\)$/);
+    expect(await fact('Newest backup at drill time').innerText()).toMatch(
+      / old \/ RPO 24 h fresh \(not part of the verdict\)$/,
+    );
     for (const [label, o] of [['RTO', drill.rto]] as const) {
       const text = await fact(label).innerText();
       expect(text, label).toMatch(/ \/ target .+ met$/);
       const [measured, target] = text.replace(/ met$/, '').split(' / target ');
       expect(seconds(target!), label).toBe(o.targetSeconds);
-      expect(Math.abs(seconds(measured!) - o.measuredSeconds), `${label} ${measured} against ${o.measuredSeconds} s`).toBeLessThanOrEqual(Math.max(0.06, o.measuredSeconds * 0.01));
+      expect(
+        Math.abs(seconds(measured!) - o.measuredSeconds),
+        `${label} ${measured} against ${o.measuredSeconds} s`,
+      ).toBeLessThanOrEqual(Math.max(0.06, o.measuredSeconds * 0.01));
       expect(o.ok).toBe(true);
     }
     const checks = page.locator('table.checks tbody tr');
     expect(await checks.count()).toBe(drill.checks.length);
     expect(drill.checks.map((c) => c.name)).toEqual(['restore', 'integrity', 'tables', 'schemaHash']);
     const value = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-    for (const [i, c] of drill.checks.entries()) expect(await checks.nth(i).locator('th, td').allInnerTexts()).toEqual([c.ok ? 'pass' : 'fail', c.name, value(c.expected), value(c.actual)]);
+    for (const [i, c] of drill.checks.entries())
+      expect(await checks.nth(i).locator('th, td').allInnerTexts()).toEqual([
+        c.ok ? 'pass' : 'fail',
+        c.name,
+        value(c.expected),
+        value(c.actual),
+      ]);
     const smoke = await page.locator('h2:text-is("Smoke test") + p').innerText();
     expect(smoke).toContain(`passed ${drill.smoke.command} · exit 0`);
     expect(await page.locator('pre.record').count()).toBe(0);

@@ -50,12 +50,17 @@ export function App() {
       </header>
       <main id="main" tabIndex={-1}>
         {page === '' && <Overview />}
-        {page === 'snapshots' && (rest.length >= 2 ? <SnapshotPage repository={rest[0]!} id={rest[1]!} /> : <Snapshots />)}
+        {page === 'snapshots' &&
+          (rest.length >= 2 ? <SnapshotPage repository={rest[0]!} id={rest[1]!} /> : <Snapshots />)}
         {page === 'jobs' && <Jobs />}
         {page === 'charts' && <Charts />}
         {page === 'drills' && (rest.length >= 2 ? <DrillReportPage repository={rest[0]!} id={rest[1]!} /> : <Drills />)}
         {page === 'alerts' && <Alerts />}
-        {!NAV.some(([p]) => p === page) && <p>No such page. <a href="#/">Go to the overview</a>.</p>}
+        {!NAV.some(([p]) => p === page) && (
+          <p>
+            No such page. <a href="#/">Go to the overview</a>.
+          </p>
+        )}
       </main>
     </>
   );

@@ -11,7 +11,10 @@ export function subscribe(onEvent: (e: DaemonEvent) => void, onState?: (connecte
   const run = async () => {
     while (!stop.signal.aborted) {
       try {
-        const res = await fetch('/api/v1/events', { headers: { authorization: `Bearer ${token() ?? ''}` }, signal: stop.signal });
+        const res = await fetch('/api/v1/events', {
+          headers: { authorization: `Bearer ${token() ?? ''}` },
+          signal: stop.signal,
+        });
         if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
         onState?.(true);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -20,7 +20,10 @@ export interface EmailSettings {
   on?: NotifyEvent[];
 }
 
-export function emailNotifier(s: EmailSettings, retry: RetryOptions = { attempts: 3, baseDelayMs: 2000 }): EventNotifier {
+export function emailNotifier(
+  s: EmailSettings,
+  retry: RetryOptions = { attempts: 3, baseDelayMs: 2000 },
+): EventNotifier {
   return {
     type: 'email',
     name: `email to ${s.to.join(', ')}`,
@@ -32,7 +35,12 @@ export function emailNotifier(s: EmailSettings, retry: RetryOptions = { attempts
       try {
         await withRetry(async () => {
           try {
-            await transport.sendMail({ from: s.from ?? `lifeboat@${os.hostname()}`, to: s.to, subject: `[lifeboat] ${n.summary}`, text: renderText(n) });
+            await transport.sendMail({
+              from: s.from ?? `lifeboat@${os.hostname()}`,
+              to: s.to,
+              subject: `[lifeboat] ${n.summary}`,
+              text: renderText(n),
+            });
           } catch (err) {
             throw new Error(`smtp ${host}: ${(err as Error).message.replaceAll(url, '(smtp url)')}`);
           }

@@ -14,4 +14,3 @@ export function notifiersFromConfig(config: LifeboatConfig, retry?: RetryOptions
     return pingNotifier(n, retry, n.timeout ? parseDuration(n.timeout) * 1000 : PING_TIMEOUT_MS);
   });
 }
-

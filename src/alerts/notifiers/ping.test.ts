@@ -7,7 +7,13 @@ import { pingNotifier, pingUrl } from './ping.js';
 const fast = { attempts: 3, baseDelayMs: 20 };
 const never = new AbortController().signal;
 const start = (job = 'nightly', runId = 'r1'): RunEvent => ({ phase: 'start', job, runId });
-const end = (outcome: string, job = 'nightly', runId = 'r1'): RunEvent => ({ phase: 'end', job, runId, outcome, summary: `job ${job} run ${runId}: ${outcome}\nfailed  backup db -> local: disk full\n` });
+const end = (outcome: string, job = 'nightly', runId = 'r1'): RunEvent => ({
+  phase: 'end',
+  job,
+  runId,
+  outcome,
+  summary: `job ${job} run ${runId}: ${outcome}\nfailed  backup db -> local: disk full\n`,
+});
 
 describe('ping notifier (healthchecks.io style) against a real HTTP receiver', () => {
   let rx: PingReceiver;
@@ -28,7 +34,12 @@ describe('ping notifier (healthchecks.io style) against a real HTTP receiver', (
     await ping.run(end('ok'), never);
     await ping.run(start('nightly', 'r2'), never);
     await ping.run(end('partial', 'nightly', 'r2'), never);
-    expect(rx.pings.map((p) => `${p.method} ${p.path}`)).toEqual([`POST ${path()}/start`, `POST ${path()}`, `POST ${path()}/start`, `POST ${path()}/fail`]);
+    expect(rx.pings.map((p) => `${p.method} ${p.path}`)).toEqual([
+      `POST ${path()}/start`,
+      `POST ${path()}`,
+      `POST ${path()}/start`,
+      `POST ${path()}/fail`,
+    ]);
     expect(rx.pings[0]!.body).toBe('');
     expect(rx.pings[3]!.body).toContain('disk full');
     expect(ping.name).toBe(`ping ${new URL(rx.url).host}`);
@@ -61,7 +72,13 @@ describe('ping notifier (healthchecks.io style) against a real HTTP receiver', (
   it('a receiver that never answers costs one timeout per attempt and never holds up the caller', async () => {
     rx.hang(true);
     const logged: string[] = [];
-    const d = new Dispatcher([pingNotifier({ url: rx.url }, { attempts: 2, baseDelayMs: 50 }, 400), pingNotifier({ url: rx.url, jobs: ['other'] }, fast, 400)], (l) => logged.push(l));
+    const d = new Dispatcher(
+      [
+        pingNotifier({ url: rx.url }, { attempts: 2, baseDelayMs: 50 }, 400),
+        pingNotifier({ url: rx.url, jobs: ['other'] }, fast, 400),
+      ],
+      (l) => logged.push(l),
+    );
     const before = rx.requests();
     const t0 = Date.now();
     d.run(start());

@@ -26,29 +26,45 @@ export const PING_TIMEOUT_MS = 10_000;
 const MAX_BODY = 10_000;
 const ABANDONED = 'abandoned (the process is exiting)';
 
-export function pingNotifier(s: PingSettings, retry: RetryOptions = { attempts: 3, baseDelayMs: 1000 }, timeoutMs = PING_TIMEOUT_MS): RunNotifier {
+export function pingNotifier(
+  s: PingSettings,
+  retry: RetryOptions = { attempts: 3, baseDelayMs: 1000 },
+  timeoutMs = PING_TIMEOUT_MS,
+): RunNotifier {
   const lastStart = new Map<string, Promise<unknown>>();
-  const baseUrl = () => (s.url_file ? readFileSync(s.url_file, 'utf8').trim() : s.url ?? '');
+  const baseUrl = () => (s.url_file ? readFileSync(s.url_file, 'utf8').trim() : (s.url ?? ''));
 
   const ping = async (e: RunEvent, abandon: AbortSignal) => {
     const target = pingUrl(baseUrl(), e.phase === 'start' ? '/start' : e.outcome === 'ok' ? '' : '/fail');
     const body = e.phase === 'end' ? e.summary.slice(0, MAX_BODY) : '';
     const host = safeHost(target);
-    await withRetry(async () => {
-      let res: Response;
-      try {
-        res = await fetch(target, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': `lifeboat/${VERSION}` }, body, signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), abandon]) });
-      } catch (err) {
-        const cause = (err as Error).cause as Error | undefined;
-        const why = abandon.aborted ? ABANDONED : (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String(cause?.message ?? cause ?? (err as Error).message);
-        throw new Error(`ping ${host} (${e.phase}): ${why}`);
-      }
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return;
-      const text = `ping ${host} (${e.phase}) answered ${res.status}`;
-      if (res.status >= 400 && res.status < 500 && res.status !== 429) throw new PermanentError(text);
-      throw new Error(text);
-    }, { ...retry, sleep: (ms) => sleepUnless(ms, abandon, `ping ${host} (${e.phase})`) });
+    await withRetry(
+      async () => {
+        let res: Response;
+        try {
+          res = await fetch(target, {
+            method: 'POST',
+            headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': `lifeboat/${VERSION}` },
+            body,
+            signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), abandon]),
+          });
+        } catch (err) {
+          const cause = (err as Error).cause as Error | undefined;
+          const why = abandon.aborted
+            ? ABANDONED
+            : (err as Error).name === 'TimeoutError'
+              ? `no answer within ${timeoutMs / 1000} s`
+              : String(cause?.message ?? cause ?? (err as Error).message);
+          throw new Error(`ping ${host} (${e.phase}): ${why}`);
+        }
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+        const text = `ping ${host} (${e.phase}) answered ${res.status}`;
+        if (res.status >= 400 && res.status < 500 && res.status !== 429) throw new PermanentError(text);
+        throw new Error(text);
+      },
+      { ...retry, sleep: (ms) => sleepUnless(ms, abandon, `ping ${host} (${e.phase})`) },
+    );
   };
 
   return {

@@ -24,6 +24,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: Retry
     });
   } catch (last) {
     const message = (last as Error)?.message ?? String(last);
-    throw new Error(`${message} (after ${o.attempts === 1 ? '1 attempt' : `up to ${o.attempts} attempts`})`, { cause: last });
+    throw new Error(`${message} (after ${o.attempts === 1 ? '1 attempt' : `up to ${o.attempts} attempts`})`, {
+      cause: last,
+    });
   }
 }

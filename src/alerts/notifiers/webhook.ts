@@ -21,7 +21,11 @@ export interface WebhookSettings {
   on?: NotifyEvent[];
 }
 
-export function webhookNotifier(s: WebhookSettings, retry: RetryOptions = { attempts: 4, baseDelayMs: 1000 }, timeoutMs = 10_000): EventNotifier {
+export function webhookNotifier(
+  s: WebhookSettings,
+  retry: RetryOptions = { attempts: 4, baseDelayMs: 1000 },
+  timeoutMs = 10_000,
+): EventNotifier {
   return {
     type: 'webhook',
     name: `webhook ${safeHost(s.url)}`,
@@ -29,14 +33,28 @@ export function webhookNotifier(s: WebhookSettings, retry: RetryOptions = { atte
     async send(n: Notification) {
       const url = s.url_file ? readFileSync(s.url_file, 'utf8').trim() : s.url;
       const body = JSON.stringify(n);
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': `lifeboat/${VERSION}`, 'x-lifeboat-event': n.event };
-      if (s.secret_file) headers['x-lifeboat-signature'] = `sha256=${createHmac('sha256', readFileSync(s.secret_file, 'utf8').trim()).update(body).digest('hex')}`;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': `lifeboat/${VERSION}`,
+        'x-lifeboat-event': n.event,
+      };
+      if (s.secret_file)
+        headers['x-lifeboat-signature'] =
+          `sha256=${createHmac('sha256', readFileSync(s.secret_file, 'utf8').trim()).update(body).digest('hex')}`;
       await withRetry(async () => {
         let res: Response;
         try {
-          res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+          res = await fetch(url, {
+            method: 'POST',
+            headers,
+            body,
+            signal: AbortSignal.timeout(timeoutMs),
+            redirect: 'error',
+          });
         } catch (err) {
-          throw new Error(`webhook ${safeHost(url)}: ${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message}`);
+          throw new Error(
+            `webhook ${safeHost(url)}: ${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message}`,
+          );
         }
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) return;

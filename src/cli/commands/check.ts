@@ -19,7 +19,10 @@ export function registerCheck(program: Command, action: ActionFactory): void {
         forEachRepository(ctx, async (ctx, repo) => {
           const percent = parsePercent(flags.readData);
           const progress = { packsRead: 0, packsTotal: 0, bytesRead: 0 };
-          const bar = new ProgressBar(() => ({ label: 'check', files: progress.packsRead, bytes: progress.bytesRead }), ctx.out.options.progress && percent !== undefined).start();
+          const bar = new ProgressBar(
+            () => ({ label: 'check', files: progress.packsRead, bytes: progress.bytesRead }),
+            ctx.out.options.progress && percent !== undefined,
+          ).start();
           let report;
           try {
             report = await check(repo, { readDataPercent: percent, onProgress: (p) => Object.assign(progress, p) });
@@ -30,11 +33,19 @@ export function registerCheck(program: Command, action: ActionFactory): void {
           for (const f of report.findings) {
             // Findings quote file names from the snapshots: escaped for the terminal (--json keeps them exact).
             ctx.out.result(`${f.severity}: ${escapeName(f.message)}`);
-            for (const a of f.affected ?? []) ctx.out.info(`  snapshot ${a.snapshot.slice(0, 8)}: ${a.paths.slice(0, 10).map(escapeName).join(', ')}${a.paths.length > 10 ? ` and ${a.paths.length - 10} more` : ''}`);
+            for (const a of f.affected ?? [])
+              ctx.out.info(
+                `  snapshot ${a.snapshot.slice(0, 8)}: ${a.paths.slice(0, 10).map(escapeName).join(', ')}${a.paths.length > 10 ? ` and ${a.paths.length - 10} more` : ''}`,
+              );
             if (f.hint) ctx.out.info(`  hint: ${f.hint}`);
           }
-          const read = percent === undefined ? 'structure only' : `${report.packsRead} packs read (${formatBytes(report.bytesRead)})`;
-          ctx.out.result(`${report.ok ? 'no errors found' : 'ERRORS FOUND'}: ${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs; ${read}`);
+          const read =
+            percent === undefined
+              ? 'structure only'
+              : `${report.packsRead} packs read (${formatBytes(report.bytesRead)})`;
+          ctx.out.result(
+            `${report.ok ? 'no errors found' : 'ERRORS FOUND'}: ${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs; ${read}`,
+          );
           return report.ok ? ExitCode.Success : ExitCode.Failure;
         }),
       ),

@@ -9,7 +9,9 @@ import { cacheRoot, type CommandContext } from '../context.js';
 export function registerCompliance(program: Command, action: ActionFactory): void {
   program
     .command('compliance')
-    .description('3-2-1 and policy report per source: copies, media, offsite, encryption, retention, drills; exit 1 on any failure')
+    .description(
+      '3-2-1 and policy report per source: copies, media, offsite, encryption, retention, drills; exit 1 on any failure',
+    )
     .action(
       action(async (ctx: CommandContext) => {
         const loaded = requireConfig(ctx.global, 'compliance');
@@ -21,13 +23,25 @@ export function registerCompliance(program: Command, action: ActionFactory): voi
           type: 'compliance',
           time: now.toISOString(),
           ok: failed.length === 0,
-          repositories: repositories.map((r) => ({ name: r.name, reachable: r.reachable, snapshots: r.snapshots.length, ...(r.error ? { error: r.error } : {}) })),
+          repositories: repositories.map((r) => ({
+            name: r.name,
+            reachable: r.reachable,
+            snapshots: r.snapshots.length,
+            ...(r.error ? { error: r.error } : {}),
+          })),
           checks,
         });
         const width = Math.max(6, ...checks.map((c) => c.source.length));
         ctx.out.info(`${'source'.padEnd(width)}  ${'check'.padEnd(10)}  result  reason`);
-        for (const c of checks) ctx.out.info(`${c.source.padEnd(width)}  ${c.check.padEnd(10)}  ${c.status === 'pass' ? 'PASS  ' : 'FAIL  '}  ${c.reason}`);
-        ctx.out.result(failed.length ? `NOT COMPLIANT: ${failed.length} of ${checks.length} checks failed` : `COMPLIANT: all ${checks.length} checks passed`);
+        for (const c of checks)
+          ctx.out.info(
+            `${c.source.padEnd(width)}  ${c.check.padEnd(10)}  ${c.status === 'pass' ? 'PASS  ' : 'FAIL  '}  ${c.reason}`,
+          );
+        ctx.out.result(
+          failed.length
+            ? `NOT COMPLIANT: ${failed.length} of ${checks.length} checks failed`
+            : `COMPLIANT: all ${checks.length} checks passed`,
+        );
         return failed.length ? ExitCode.Failure : ExitCode.Success;
       }),
     );

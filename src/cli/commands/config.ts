@@ -12,18 +12,33 @@ export function registerConfig(program: Command, action: ActionFactory): void {
   config
     .command('validate')
     .description('validate lifeboat.yaml: every problem with its file and line')
-    .argument('[file]', 'the file to check (default: --config, $LIFEBOAT_CONFIG, ./lifeboat.yaml, /etc/lifeboat/lifeboat.yaml)')
+    .argument(
+      '[file]',
+      'the file to check (default: --config, $LIFEBOAT_CONFIG, ./lifeboat.yaml, /etc/lifeboat/lifeboat.yaml)',
+    )
     .action(
       action(async (ctx: CommandContext, file: string | undefined) => {
         // Nothing to stop cleanly, and validating holds the event loop (a handler would only run once it
         // is done): SIGINT and SIGTERM get their default action and end the process at once.
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
         const found = locateConfig(file ?? ctx.global.config);
-        if (!found) throw new LifeboatError(ErrorCode.Config, 'no configuration file found', { hint: `looked in ${defaultConfigCandidates().join(', ')}; create one with \`lifeboat init --config-template\`` });
+        if (!found)
+          throw new LifeboatError(ErrorCode.Config, 'no configuration file found', {
+            hint: `looked in ${defaultConfigCandidates().join(', ')}; create one with \`lifeboat init --config-template\``,
+          });
         const { config: c } = loadConfig(found);
         const count = (o: object | undefined) => Object.keys(o ?? {}).length;
-        ctx.out.emit({ type: 'config', file: found, valid: true, repositories: count(c.repositories), sources: count(c.sources), jobs: count(c.jobs) });
-        ctx.out.result(`${found} is valid: ${count(c.repositories)} repositories, ${count(c.sources)} sources, ${count(c.jobs)} jobs`);
+        ctx.out.emit({
+          type: 'config',
+          file: found,
+          valid: true,
+          repositories: count(c.repositories),
+          sources: count(c.sources),
+          jobs: count(c.jobs),
+        });
+        ctx.out.result(
+          `${found} is valid: ${count(c.repositories)} repositories, ${count(c.sources)} sources, ${count(c.jobs)} jobs`,
+        );
       }),
     );
 

@@ -24,8 +24,13 @@ const collect = (v: string, p: string[]) => [...p, v];
 export function registerCopy(program: Command, action: ActionFactory): void {
   program
     .command('copy')
-    .description('copy the snapshots another repository lacks into it (3-2-1): re-encrypted with its keys, deduplicated, verified')
-    .requiredOption('--to <repo>', 'destination: a repository name from lifeboat.yaml, or a path or URL (password from $LIFEBOAT_TO_PASSWORD, _FILE or _COMMAND)')
+    .description(
+      'copy the snapshots another repository lacks into it (3-2-1): re-encrypted with its keys, deduplicated, verified',
+    )
+    .requiredOption(
+      '--to <repo>',
+      'destination: a repository name from lifeboat.yaml, or a path or URL (password from $LIFEBOAT_TO_PASSWORD, _FILE or _COMMAND)',
+    )
     .option('--from <repo>', 'source repository (default: --repo, $LIFEBOAT_REPOSITORY or the only configured one)')
     .option('--source <name>', 'only snapshots of this source')
     .option('--host <name>', 'only snapshots of this host')
@@ -76,31 +81,68 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
   }
   if (result.copied.length + result.skipped.length + result.pending.length === 0) {
     // Nothing matched: a mistyped --source or an empty origin is said plainly, never "copied 0".
-    const what = [flags.source && `of source "${flags.source}"`, flags.host && `of host "${flags.host}"`, flags.tag.length > 0 && `tagged ${flags.tag.join(', ')}`].filter(Boolean).join(' ');
-    ctx.out.result(`nothing to copy: the origin repository holds no snapshot${what ? ` ${what}` : ''}${result.unreadable.length ? ' that can be read' : ''}`);
-    ctx.out.emit({ type: 'summary', dryRun: Boolean(flags.dryRun), nothingToDo: true, copied: 0, skipped: 0, bytesAdded: 0 });
+    const what = [
+      flags.source && `of source "${flags.source}"`,
+      flags.host && `of host "${flags.host}"`,
+      flags.tag.length > 0 && `tagged ${flags.tag.join(', ')}`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    ctx.out.result(
+      `nothing to copy: the origin repository holds no snapshot${what ? ` ${what}` : ''}${result.unreadable.length ? ' that can be read' : ''}`,
+    );
+    ctx.out.emit({
+      type: 'summary',
+      dryRun: Boolean(flags.dryRun),
+      nothingToDo: true,
+      copied: 0,
+      skipped: 0,
+      bytesAdded: 0,
+    });
     return ExitCode.Failure;
   }
   if (flags.dryRun) {
     for (const s of result.pending) {
-      ctx.out.result(`would copy ${s.id.slice(0, 8)}  ${formatTime(s.time)}  ${s.host}  ${s.source ?? ''}  ${formatBytes(s.summary.bytes)}  ${s.paths.join(' ')}`);
+      ctx.out.result(
+        `would copy ${s.id.slice(0, 8)}  ${formatTime(s.time)}  ${s.host}  ${s.source ?? ''}  ${formatBytes(s.summary.bytes)}  ${s.paths.join(' ')}`,
+      );
       ctx.out.emit({ type: 'pending', snapshot: brief(s) });
     }
     ctx.out.result(`${result.pending.length} snapshot(s) would be copied, ${result.skipped.length} already there`);
-    ctx.out.emit({ type: 'summary', dryRun: true, copied: 0, wouldCopy: result.pending.length, skipped: result.skipped.length, bytesAdded: 0 });
+    ctx.out.emit({
+      type: 'summary',
+      dryRun: true,
+      copied: 0,
+      wouldCopy: result.pending.length,
+      skipped: result.skipped.length,
+      bytesAdded: 0,
+    });
     return 0;
   }
   ctx.out.result(
     `copied ${result.copied.length} snapshot(s), ${result.skipped.length} already there; ${formatBytes(result.addedBytes)} new (${formatBytes(result.storedBytes)} stored)`,
   );
-  ctx.out.emit({ type: 'summary', copied: result.copied.length, skipped: result.skipped.length, ...(result.unreadable.length ? { unreadable: result.unreadable } : {}), bytesAdded: result.addedBytes, storedBytes: result.storedBytes });
+  ctx.out.emit({
+    type: 'summary',
+    copied: result.copied.length,
+    skipped: result.skipped.length,
+    ...(result.unreadable.length ? { unreadable: result.unreadable } : {}),
+    bytesAdded: result.addedBytes,
+    storedBytes: result.storedBytes,
+  });
   // Snapshots that could not be read were not copied: the copy is incomplete.
   return result.unreadable.length ? ExitCode.Failure : ExitCode.Success;
 }
 
 function reportCopied(ctx: CommandContext, c: CopiedSnapshot): void {
   ctx.out.result(`copied ${c.from.id.slice(0, 8)} → ${c.to.id.slice(0, 8)}, ${formatBytes(c.addedBytes)} new`);
-  ctx.out.emit({ type: 'copied', from: brief(c.from), to: c.to.id, addedBytes: c.addedBytes, storedBytes: c.storedBytes });
+  ctx.out.emit({
+    type: 'copied',
+    from: brief(c.from),
+    to: c.to.id,
+    addedBytes: c.addedBytes,
+    storedBytes: c.storedBytes,
+  });
 }
 
 function brief(s: SnapshotEntry): Record<string, unknown> {
@@ -117,6 +159,8 @@ function progressBar(ctx: CommandContext, progress: CopyProgress, dryRun: boolea
       totalBytes: progress.totalBytes,
     }),
     ctx.out.options.progress && !dryRun,
-    ctx.out.json && !dryRun ? (s, elapsed) => ctx.out.emit({ type: 'progress', ...s, elapsedMs: elapsed, addedBytes: progress.bytesAdded }) : undefined,
+    ctx.out.json && !dryRun
+      ? (s, elapsed) => ctx.out.emit({ type: 'progress', ...s, elapsedMs: elapsed, addedBytes: progress.bytesAdded })
+      : undefined,
   ).start();
 }

@@ -19,21 +19,29 @@ export function registerDiff(program: Command, action: ActionFactory): void {
     .option('--source <name>', 'with "latest": newest snapshot of this source')
     .option('--host <name>', 'with "latest": newest snapshot of this host')
     .action(
-      action(async (ctx: CommandContext, refA: string, refB: string, flags: { metadata?: boolean; source?: string; host?: string }) =>
-        withRepository(ctx, async (repo) => {
-          await repo.prepareRead();
-          const { a, b } = await resolvePair(repo, refA, refB, flags, (w) => ctx.out.warn(w));
-          const changes: Change[] = [];
-          for await (const c of diffTrees(repo, a.tree, b.tree)) changes.push({ path: c.path, change: c.change });
-          const shown = flags.metadata ? changes : changes.filter((c) => c.change !== 'metadata');
-          const counts = { added: 0, removed: 0, modified: 0, type: 0, metadata: 0 };
-          for (const c of changes) counts[c.change]++;
-          ctx.out.emit({ a: a.id, b: b.id, changes: shown, counts });
-          const sign = { added: '+', removed: '-', modified: 'M', type: 'T', metadata: 'U' } as const;
-          for (const c of shown) ctx.out.result(`${sign[c.change]}  ${escapeName(c.path)}`);
-          const typeChanged = counts.type > 0 ? `, ${counts.type} changed type` : '';
-          ctx.out.info(`${counts.added} added, ${counts.removed} removed, ${counts.modified} modified${typeChanged}${flags.metadata ? `, ${counts.metadata} metadata only` : ''}`);
-        }),
+      action(
+        async (
+          ctx: CommandContext,
+          refA: string,
+          refB: string,
+          flags: { metadata?: boolean; source?: string; host?: string },
+        ) =>
+          withRepository(ctx, async (repo) => {
+            await repo.prepareRead();
+            const { a, b } = await resolvePair(repo, refA, refB, flags, (w) => ctx.out.warn(w));
+            const changes: Change[] = [];
+            for await (const c of diffTrees(repo, a.tree, b.tree)) changes.push({ path: c.path, change: c.change });
+            const shown = flags.metadata ? changes : changes.filter((c) => c.change !== 'metadata');
+            const counts = { added: 0, removed: 0, modified: 0, type: 0, metadata: 0 };
+            for (const c of changes) counts[c.change]++;
+            ctx.out.emit({ a: a.id, b: b.id, changes: shown, counts });
+            const sign = { added: '+', removed: '-', modified: 'M', type: 'T', metadata: 'U' } as const;
+            for (const c of shown) ctx.out.result(`${sign[c.change]}  ${escapeName(c.path)}`);
+            const typeChanged = counts.type > 0 ? `, ${counts.type} changed type` : '';
+            ctx.out.info(
+              `${counts.added} added, ${counts.removed} removed, ${counts.modified} modified${typeChanged}${flags.metadata ? `, ${counts.metadata} metadata only` : ''}`,
+            );
+          }),
       ),
     );
 }
@@ -43,7 +51,13 @@ export function registerDiff(program: Command, action: ActionFactory): void {
  * host as ID (unless --source/--host say otherwise), not with whatever was
  * backed up last.
  */
-async function resolvePair(repo: Repository, refA: string, refB: string, flags: { source?: string; host?: string }, warn: (w: string) => void): Promise<{ a: SnapshotEntry; b: SnapshotEntry }> {
+async function resolvePair(
+  repo: Repository,
+  refA: string,
+  refB: string,
+  flags: { source?: string; host?: string },
+  warn: (w: string) => void,
+): Promise<{ a: SnapshotEntry; b: SnapshotEntry }> {
   const given = { source: flags.source, host: flags.host };
   if (refA === 'latest' && refB !== 'latest') {
     const b = await findSnapshot(repo, refB);

@@ -27,84 +27,128 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerDrill(program: Command, action: ActionFactory): void {
   program
     .command('drill')
-    .description('restore test into an isolated environment: verify, recent data, smoke command, RTO and RPO against targets; writes a report; exit 1 on FAIL')
-    .option('--source <name>', 'source to drill (repeatable, or comma-separated; default: every configured source)', collect, [])
+    .description(
+      'restore test into an isolated environment: verify, recent data, smoke command, RTO and RPO against targets; writes a report; exit 1 on FAIL',
+    )
+    .option(
+      '--source <name>',
+      'source to drill (repeatable, or comma-separated; default: every configured source)',
+      collect,
+      [],
+    )
     .option('--snapshot <id>', 'drill this snapshot (id, prefix or "latest") instead of choosing one')
     .option('--within <duration>', 'choose a random snapshot no older than this (e.g. 30d); default: the newest')
     .option('--seed <n>', 'seed of the random choice, to repeat a drill exactly')
     .option('--report <dir>', 'also write the report (Markdown, JSON, HTML) into this directory')
-    .option('--identity <file>', 'age identity for sealed sources; without it their sealed streams are hash-checked only')
+    .option(
+      '--identity <file>',
+      'age identity for sealed sources; without it their sealed streams are hash-checked only',
+    )
     .option('--list', 'show the drill history stored in the repository')
     .action(
       action(async (ctx: CommandContext, flags: Flags) => {
         if (flags.list) return listDrills(ctx);
         const loaded = optionalConfig(ctx.global);
         const configured = loaded?.config.sources ?? {};
-        const names = flags.source.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+        const names = flags.source
+          .flatMap((s) => s.split(','))
+          .map((s) => s.trim())
+          .filter(Boolean);
         const wanted = names.length === 0 || names.includes('all') ? Object.keys(configured) : [...new Set(names)];
-        if (wanted.length === 0) throw new LifeboatError(ErrorCode.Usage, 'no source to drill', { hint: 'pass --source NAME, or configure sources in lifeboat.yaml' });
-        if (flags.snapshot && wanted.length > 1) throw new LifeboatError(ErrorCode.Usage, '--snapshot drills one source; name it with --source');
-        if (flags.snapshot && flags.within) throw new LifeboatError(ErrorCode.Usage, 'give --snapshot or --within, not both');
+        if (wanted.length === 0)
+          throw new LifeboatError(ErrorCode.Usage, 'no source to drill', {
+            hint: 'pass --source NAME, or configure sources in lifeboat.yaml',
+          });
+        if (flags.snapshot && wanted.length > 1)
+          throw new LifeboatError(ErrorCode.Usage, '--snapshot drills one source; name it with --source');
+        if (flags.snapshot && flags.within)
+          throw new LifeboatError(ErrorCode.Usage, 'give --snapshot or --within, not both');
         const seed = flags.seed === undefined ? undefined : Number(flags.seed);
-        if (seed !== undefined && !Number.isSafeInteger(seed)) throw new LifeboatError(ErrorCode.Usage, `--seed ${flags.seed} is not an integer`);
+        if (seed !== undefined && !Number.isSafeInteger(seed))
+          throw new LifeboatError(ErrorCode.Usage, `--seed ${flags.seed} is not an integer`);
         await sweepAtStart(loaded?.config, sourceRemovers, ctx.out);
         const several = repositoriesToRead(ctx.global) !== undefined;
         const drilled = new Set<string>();
-        const code = await forEachRepository(ctx, async (ctx, repo) => {
-          const results: DrillResult[] = [];
-          // With several repositories, each source is drilled in every repository that holds it.
-          const held = several ? new Set((await repo.listSnapshots()).snapshots.map((s) => s.source)) : undefined;
-          const here = held ? wanted.filter((n) => held.has(n)) : wanted;
-          if (here.length === 0) {
-            ctx.out.info('  no snapshot of these sources here');
-            return NOT_HERE;
-          }
-          let streamFailures = 0;
-          let streamDrills = 0;
-          for (const name of here) {
-            drilled.add(name);
-            const source = configured[name];
-            if (source?.type === 'sqlite' && source.continuous) {
-              // A continuous source is drilled from its stream: a random point in the window.
-              const { drillContinuous } = await import('../../drill/continuous-drill.js');
-              const d = await drillContinuous(repo, { source: name, rpoSeconds: source.rpo ? parseDuration(source.rpo) : null, rtoSeconds: source.rto ? parseDuration(source.rto) : null, log: (l) => ctx.out.verbose(l) });
-              ctx.out.emit({ type: 'drill', continuous: true, ...d });
-              ctx.out.result(`${d.verdict} ${name} (sqlite, continuous) as of ${d.pointAt} (holds the commit of ${d.committedAt}): RPO ${Math.round(d.rpo.measuredSeconds)}s, RTO ${Math.round(d.rto.measuredSeconds)}s, integrity ${d.integrity}`);
-              for (const reason of d.reasons) ctx.out.result(`  - ${reason}`);
-              streamDrills++;
-              if (d.verdict === 'FAIL') streamFailures++;
-              continue;
+        const code = await forEachRepository(
+          ctx,
+          async (ctx, repo) => {
+            const results: DrillResult[] = [];
+            // With several repositories, each source is drilled in every repository that holds it.
+            const held = several ? new Set((await repo.listSnapshots()).snapshots.map((s) => s.source)) : undefined;
+            const here = held ? wanted.filter((n) => held.has(n)) : wanted;
+            if (here.length === 0) {
+              ctx.out.info('  no snapshot of these sources here');
+              return NOT_HERE;
             }
-            const result = await runDrill(repo, {
-              source: name,
-              config: configured[name],
-              snapshot: flags.snapshot,
-              within: flags.within,
-              seed,
-              identity: flags.identity,
-              stateDir: stateDir(loaded?.config.state_dir),
-              reportDir: flags.report,
-              signal: ctx.signal,
-              log: (l) => ctx.out.verbose(l),
+            let streamFailures = 0;
+            let streamDrills = 0;
+            for (const name of here) {
+              drilled.add(name);
+              const source = configured[name];
+              if (source?.type === 'sqlite' && source.continuous) {
+                // A continuous source is drilled from its stream: a random point in the window.
+                const { drillContinuous } = await import('../../drill/continuous-drill.js');
+                const d = await drillContinuous(repo, {
+                  source: name,
+                  rpoSeconds: source.rpo ? parseDuration(source.rpo) : null,
+                  rtoSeconds: source.rto ? parseDuration(source.rto) : null,
+                  log: (l) => ctx.out.verbose(l),
+                });
+                ctx.out.emit({ type: 'drill', continuous: true, ...d });
+                ctx.out.result(
+                  `${d.verdict} ${name} (sqlite, continuous) as of ${d.pointAt} (holds the commit of ${d.committedAt}): RPO ${Math.round(d.rpo.measuredSeconds)}s, RTO ${Math.round(d.rto.measuredSeconds)}s, integrity ${d.integrity}`,
+                );
+                for (const reason of d.reasons) ctx.out.result(`  - ${reason}`);
+                streamDrills++;
+                if (d.verdict === 'FAIL') streamFailures++;
+                continue;
+              }
+              const result = await runDrill(repo, {
+                source: name,
+                config: configured[name],
+                snapshot: flags.snapshot,
+                within: flags.within,
+                seed,
+                identity: flags.identity,
+                stateDir: stateDir(loaded?.config.state_dir),
+                reportDir: flags.report,
+                signal: ctx.signal,
+                log: (l) => ctx.out.verbose(l),
+              });
+              results.push(result);
+              const r = result.report;
+              ctx.out.emit({
+                type: 'drill',
+                ...r,
+                object: result.object,
+                files: result.reportFiles ?? result.localFiles,
+              });
+              ctx.out.result(summaryLine(r));
+              for (const reason of r.reasons) ctx.out.result(`  - ${reason}`);
+              const files = result.reportFiles ?? result.localFiles;
+              if (files) ctx.out.info(`  report: ${files.html}`);
+            }
+            const failed = results.filter((r) => r.report.verdict === 'FAIL').length + streamFailures;
+            ctx.out.emit({
+              type: 'summary',
+              drills: results.length + streamDrills,
+              failed,
+              verdict: failed ? 'FAIL' : 'PASS',
+              reports: results.map((r) => ({
+                source: r.report.source.name,
+                verdict: r.report.verdict,
+                reasons: r.report.reasons,
+                object: r.object,
+                files: r.reportFiles ?? r.localFiles,
+              })),
             });
-            results.push(result);
-            const r = result.report;
-            ctx.out.emit({ type: 'drill', ...r, object: result.object, files: result.reportFiles ?? result.localFiles });
-            ctx.out.result(summaryLine(r));
-            for (const reason of r.reasons) ctx.out.result(`  - ${reason}`);
-            const files = result.reportFiles ?? result.localFiles;
-            if (files) ctx.out.info(`  report: ${files.html}`);
-          }
-          const failed = results.filter((r) => r.report.verdict === 'FAIL').length + streamFailures;
-          ctx.out.emit({
-            type: 'summary',
-            drills: results.length + streamDrills,
-            failed,
-            verdict: failed ? 'FAIL' : 'PASS',
-            reports: results.map((r) => ({ source: r.report.source.name, verdict: r.report.verdict, reasons: r.report.reasons, object: r.object, files: r.reportFiles ?? r.localFiles })),
-          });
-          return failed ? ExitCode.Failure : ExitCode.Success;
-        }, () => new LifeboatError(ErrorCode.NotFound, `no configured repository holds a snapshot of ${wanted.join(', ')}`, { hint: 'back the sources up first: lifeboat backup --source NAME' }));
+            return failed ? ExitCode.Failure : ExitCode.Success;
+          },
+          () =>
+            new LifeboatError(ErrorCode.NotFound, `no configured repository holds a snapshot of ${wanted.join(', ')}`, {
+              hint: 'back the sources up first: lifeboat backup --source NAME',
+            }),
+        );
         const missing = wanted.filter((n) => !drilled.has(n));
         if (several && drilled.size && missing.length) {
           ctx.out.warn(`no configured repository holds a snapshot of ${missing.join(', ')}: not drilled`);

@@ -17,7 +17,12 @@ export function registerDump(program: Command, action: ActionFactory): void {
         withRepository(ctx, async (repo) => {
           await repo.prepareRead();
           // `latest` is the newest snapshot holding this file, so another source backed up later does not hide it.
-          const snapshot = await findSnapshot(repo, ref, { source: flags.source, host: flags.host, path: filePath }, (w) => ctx.out.warn(w));
+          const snapshot = await findSnapshot(
+            repo,
+            ref,
+            { source: flags.source, host: flags.host, path: filePath },
+            (w) => ctx.out.warn(w),
+          );
           const node = await snapshotFileNode(repo, snapshot, filePath);
           for await (const data of readSnapshotFile(repo, node, filePath)) {
             if (!process.stdout.write(data)) await new Promise((r) => process.stdout.once('drain', r));

@@ -18,7 +18,10 @@ interface Flags {
 
 /** A pattern without `/` matches a name at any depth; with `/`, the whole snapshot path (like restore's --include). */
 export function compilePattern(pattern: string): Minimatch {
-  return new Minimatch(pattern.includes('/') && !pattern.startsWith('/') ? `/${pattern}` : pattern, { dot: true, matchBase: !pattern.includes('/') });
+  return new Minimatch(pattern.includes('/') && !pattern.startsWith('/') ? `/${pattern}` : pattern, {
+    dot: true,
+    matchBase: !pattern.includes('/'),
+  });
 }
 
 export function registerFind(program: Command, action: ActionFactory): void {
@@ -35,8 +38,18 @@ export function registerFind(program: Command, action: ActionFactory): void {
           await repo.prepareRead();
           const matcher = compilePattern(pattern);
           const { snapshots } = await repo.listSnapshots();
-          const chosen = sortByTime(snapshots.filter((s) => matchesFilter(s, { ...(flags.source ? { source: flags.source } : {}), ...(flags.host ? { host: flags.host } : {}) })));
-          if (chosen.length === 0) throw new LifeboatError(ErrorCode.NotFound, 'no snapshot matches the --source/--host given', { hint: 'list them with `lifeboat snapshots`' });
+          const chosen = sortByTime(
+            snapshots.filter((s) =>
+              matchesFilter(s, {
+                ...(flags.source ? { source: flags.source } : {}),
+                ...(flags.host ? { host: flags.host } : {}),
+              }),
+            ),
+          );
+          if (chosen.length === 0)
+            throw new LifeboatError(ErrorCode.NotFound, 'no snapshot matches the --source/--host given', {
+              hint: 'list them with `lifeboat snapshots`',
+            });
           let matches = 0;
           let searched = 0;
           const withMatches = new Set<string>();
@@ -50,21 +63,54 @@ export function registerFind(program: Command, action: ActionFactory): void {
               matches++;
               withMatches.add(s.id);
               const mtime = new Date(nsToSeconds(node.mtimeNs) * 1000).toISOString();
-              ctx.out.emit({ type: 'match', snapshot: { id: s.id, time: s.time, host: s.host, source: s.source ?? null }, path, node: { type: node.type, mode: node.mode, size: node.size ?? 0, mtime, ...(node.target ? { target: node.target } : {}) } });
-              ctx.out.result(`${s.id.slice(0, 8)}  ${formatTime(s.time)}  ${escapeName(path)}${node.type === 'dir' ? '/' : ''}`);
+              ctx.out.emit({
+                type: 'match',
+                snapshot: { id: s.id, time: s.time, host: s.host, source: s.source ?? null },
+                path,
+                node: {
+                  type: node.type,
+                  mode: node.mode,
+                  size: node.size ?? 0,
+                  mtime,
+                  ...(node.target ? { target: node.target } : {}),
+                },
+              });
+              ctx.out.result(
+                `${s.id.slice(0, 8)}  ${formatTime(s.time)}  ${escapeName(path)}${node.type === 'dir' ? '/' : ''}`,
+              );
             }
           }
-          ctx.out.emit({ type: 'summary', pattern, matches, snapshotsWithMatches: withMatches.size, snapshotsSearched: searched });
-          if (searched === 0) throw new LifeboatError(ErrorCode.NotFound, `no snapshot holds ${escapeName(flags.path ?? '/')}`, { hint: 'list a snapshot with `lifeboat ls SNAPSHOT`' });
-          if (matches === 0) throw new LifeboatError(ErrorCode.NotFound, `nothing matches ${escapeName(pattern)} in ${searched} snapshot${searched === 1 ? '' : 's'}`, { hint: 'a pattern without / matches a name; with /, the whole path (/etc/**/app.yaml)' });
-          ctx.out.info(`${matches} match${matches === 1 ? '' : 'es'} in ${withMatches.size} of ${searched} snapshot${searched === 1 ? '' : 's'} searched`);
+          ctx.out.emit({
+            type: 'summary',
+            pattern,
+            matches,
+            snapshotsWithMatches: withMatches.size,
+            snapshotsSearched: searched,
+          });
+          if (searched === 0)
+            throw new LifeboatError(ErrorCode.NotFound, `no snapshot holds ${escapeName(flags.path ?? '/')}`, {
+              hint: 'list a snapshot with `lifeboat ls SNAPSHOT`',
+            });
+          if (matches === 0)
+            throw new LifeboatError(
+              ErrorCode.NotFound,
+              `nothing matches ${escapeName(pattern)} in ${searched} snapshot${searched === 1 ? '' : 's'}`,
+              { hint: 'a pattern without / matches a name; with /, the whole path (/etc/**/app.yaml)' },
+            );
+          ctx.out.info(
+            `${matches} match${matches === 1 ? '' : 'es'} in ${withMatches.size} of ${searched} snapshot${searched === 1 ? '' : 's'} searched`,
+          );
         }),
       ),
     );
 }
 
 /** Every entry of the snapshot (below `path` if given); undefined when the snapshot does not hold `path`. */
-async function entriesOf(repo: Repository, s: SnapshotEntry, path: string | undefined): Promise<AsyncIterable<{ path: string; node: TreeNode }> | undefined> {
+async function entriesOf(
+  repo: Repository,
+  s: SnapshotEntry,
+  path: string | undefined,
+): Promise<AsyncIterable<{ path: string; node: TreeNode }> | undefined> {
   const prefix = '/' + (path ?? '').split('/').filter(Boolean).join('/');
   if (prefix === '/') return walkTree(repo, s.tree, '/');
   let start: TreeNode;

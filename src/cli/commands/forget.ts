@@ -30,9 +30,14 @@ const collect = (v: string, p: string[]) => [...p, v];
 export function registerForget(program: Command, action: ActionFactory): void {
   program
     .command('forget')
-    .description('apply retention: plan which snapshots to keep and why, then remove the rest (their data goes with `prune`)')
+    .description(
+      'apply retention: plan which snapshots to keep and why, then remove the rest (their data goes with `prune`)',
+    )
     .option('--dry-run', 'print the plan and remove nothing')
-    .option('--force', 'allow removing more than half of a source\'s snapshots, or acting on a listing much shorter than the last one seen')
+    .option(
+      '--force',
+      "allow removing more than half of a source's snapshots, or acting on a listing much shorter than the last one seen",
+    )
     .option('--source <name>', 'only snapshots of this source')
     .option('--host <name>', 'only snapshots of this host')
     .option('--keep-last <n>', 'keep the newest N')
@@ -43,7 +48,10 @@ export function registerForget(program: Command, action: ActionFactory): void {
     .option('--keep-yearly <n>', 'same for years')
     .option('--keep-within <duration>', 'keep everything within this long of the newest snapshot (e.g. 7d)')
     .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect, [])
-    .option('--max-age <duration>', 'remove anything older, whatever the rules say (never the last snapshot of a source)')
+    .option(
+      '--max-age <duration>',
+      'remove anything older, whatever the rules say (never the last snapshot of a source)',
+    )
     .option('--replace-policy', 'the --keep-*/--max-age flags replace the configured retention instead of adding to it')
     .action(
       action(async (ctx: CommandContext, flags: Flags) => {
@@ -63,25 +71,45 @@ export function registerForget(program: Command, action: ActionFactory): void {
           });
           for (const g of result.plan) {
             const removing = g.decisions.filter((d) => d.action === 'remove').length;
-            ctx.out.info(`source "${g.source}" on ${g.host}: keep ${g.decisions.length - removing}, remove ${removing}`);
-            for (const d of g.decisions) ctx.out.info(`  ${d.action.padEnd(6)}  ${d.snapshot.id.slice(0, 8)}  ${d.snapshot.time.slice(0, 19).replace('T', ' ')}  ${d.reasons.join('; ')}`);
+            ctx.out.info(
+              `source "${g.source}" on ${g.host}: keep ${g.decisions.length - removing}, remove ${removing}`,
+            );
+            for (const d of g.decisions)
+              ctx.out.info(
+                `  ${d.action.padEnd(6)}  ${d.snapshot.id.slice(0, 8)}  ${d.snapshot.time.slice(0, 19).replace('T', ' ')}  ${d.reasons.join('; ')}`,
+              );
           }
           ctx.out.emit({
             type: 'summary',
             dryRun: result.dryRun,
             policy: { rules: describePolicy(policy), origin },
-            plan: result.plan.map((g) => ({ source: g.source, host: g.host, decisions: g.decisions.map((d) => ({ snapshot: d.snapshot.id, time: d.snapshot.time, action: d.action, reasons: d.reasons })) })),
+            plan: result.plan.map((g) => ({
+              source: g.source,
+              host: g.host,
+              decisions: g.decisions.map((d) => ({
+                snapshot: d.snapshot.id,
+                time: d.snapshot.time,
+                action: d.action,
+                reasons: d.reasons,
+              })),
+            })),
             removed: result.removed,
             audit: result.audit ?? null,
           });
           if (result.plan.length === 0) {
             // A mistyped --source or --host, or an empty repository: say so rather than "0 removed".
-            const what = [flags.source && `of source "${flags.source}"`, flags.host && `of host "${flags.host}"`].filter(Boolean).join(' ');
+            const what = [flags.source && `of source "${flags.source}"`, flags.host && `of host "${flags.host}"`]
+              .filter(Boolean)
+              .join(' ');
             ctx.out.result(`nothing to do: the repository holds no snapshot${what ? ` ${what}` : ''}`);
             return ExitCode.Failure;
           }
-          if (result.dryRun) ctx.out.result(`dry run: ${result.removed.length} snapshot(s) would be removed; nothing changed`);
-          else ctx.out.result(`${result.removed.length} snapshot(s) removed${result.audit ? ` (audit record ${result.audit.slice(0, 8)})` : ''}; run \`lifeboat prune\` to reclaim their data`);
+          if (result.dryRun)
+            ctx.out.result(`dry run: ${result.removed.length} snapshot(s) would be removed; nothing changed`);
+          else
+            ctx.out.result(
+              `${result.removed.length} snapshot(s) removed${result.audit ? ` (audit record ${result.audit.slice(0, 8)})` : ''}; run \`lifeboat prune\` to reclaim their data`,
+            );
         });
       }),
     );
@@ -96,7 +124,8 @@ function policyFor(ctx: CommandContext, flags: Flags): { policy: RetentionPolicy
   const count = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new LifeboatError(ErrorCode.Usage, `--${name} must be a whole number of at least 1, got "${v}"`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new LifeboatError(ErrorCode.Usage, `--${name} must be a whole number of at least 1, got "${v}"`);
     return n;
   };
   const seconds = (name: string, v: string | undefined) => {
@@ -120,7 +149,10 @@ function policyFor(ctx: CommandContext, flags: Flags): { policy: RetentionPolicy
   };
   const given = Object.values(fromFlags).some((v) => v !== undefined);
   if (flags.replacePolicy) {
-    if (!given) throw new LifeboatError(ErrorCode.Usage, '--replace-policy needs the rules that replace the configured ones', { hint: 'e.g. --replace-policy --keep-daily 7' });
+    if (!given)
+      throw new LifeboatError(ErrorCode.Usage, '--replace-policy needs the rules that replace the configured ones', {
+        hint: 'e.g. --replace-policy --keep-daily 7',
+      });
     return { policy: fromFlags, origin: 'the flags, replacing the configured retention' };
   }
   const choice = optionalConfig(ctx.global) ? chooseRepository(ctx.global) : undefined;
@@ -128,5 +160,8 @@ function policyFor(ctx: CommandContext, flags: Flags): { policy: RetentionPolicy
   if (!configured) return { policy: fromFlags, origin: 'the flags' }; // empty: forget explains that no rule says what to keep
   const base = policyFromConfig(configured);
   if (!given) return { policy: base, origin: `retention of repository "${choice!.name}"` };
-  return { policy: addToPolicy(base, fromFlags), origin: `retention of repository "${choice!.name}" with the flags added` };
+  return {
+    policy: addToPolicy(base, fromFlags),
+    origin: `retention of repository "${choice!.name}" with the flags added`,
+  };
 }

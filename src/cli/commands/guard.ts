@@ -19,26 +19,47 @@ const collect = (v: string, p: string[]) => [...p, ...v.split(',').filter(Boolea
 export function registerGuard(program: Command, action: ActionFactory): void {
   program
     .command('guard')
-    .description('make a verified backup, then run a command (e.g. a migration); the command is never run if the backup fails')
+    .description(
+      'make a verified backup, then run a command (e.g. a migration); the command is never run if the backup fails',
+    )
     .argument('<command...>', 'the command to run after the backup, after `--`')
-    .option('--source <name>', 'source to back up first (repeatable; default: the sources of the unscheduled pre-migration job)', collect, [])
+    .option(
+      '--source <name>',
+      'source to back up first (repeatable; default: the sources of the unscheduled pre-migration job)',
+      collect,
+      [],
+    )
     .option('--job <name>', 'the job whose repository and keep_last apply')
     .option('--reason <text>', 'why (recorded in the snapshot), e.g. "before migration 048"')
     .action(
       action(async (ctx: CommandContext, command: string[], flags: Flags) => {
-        if (!flags.reason) throw new LifeboatError(ErrorCode.Usage, 'guard needs --reason TEXT', { hint: 'lifeboat guard --source main-pg --reason "before 048" -- ./migrate.sh' });
+        if (!flags.reason)
+          throw new LifeboatError(ErrorCode.Usage, 'guard needs --reason TEXT', {
+            hint: 'lifeboat guard --source main-pg --reason "before 048" -- ./migrate.sh',
+          });
         const loaded = requireConfig(ctx.global, 'guard');
-        const repository = ctx.global.repo && loaded.config.repositories?.[ctx.global.repo] ? ctx.global.repo : undefined;
+        const repository =
+          ctx.global.repo && loaded.config.repositories?.[ctx.global.repo] ? ctx.global.repo : undefined;
         const { backups, result } = await guardWithConfig(
           loaded,
-          { source: flags.source.length ? flags.source : undefined, job: flags.job, repository, reason: flags.reason, signal: ctx.signal, cacheRoot: cacheRoot(ctx.global), log: (l) => ctx.out.verbose(l) },
+          {
+            source: flags.source.length ? flags.source : undefined,
+            job: flags.job,
+            repository,
+            reason: flags.reason,
+            signal: ctx.signal,
+            cacheRoot: cacheRoot(ctx.global),
+            log: (l) => ctx.out.verbose(l),
+          },
           async () => {
             ctx.out.info(`verified backup stored; running: ${command.join(' ')}`);
             return runCommand(command, ctx.signal);
           },
         );
         ctx.out.emit({ type: 'summary', backups, command, exitCode: result });
-        ctx.out.result(`${backups.map((b) => `${b.source}: snapshot ${b.snapshot.slice(0, 8)} verified`).join(', ')}; the command exited with ${result}`);
+        ctx.out.result(
+          `${backups.map((b) => `${b.source}: snapshot ${b.snapshot.slice(0, 8)} verified`).join(', ')}; the command exited with ${result}`,
+        );
         return result;
       }),
     );

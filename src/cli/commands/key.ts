@@ -25,11 +25,29 @@ export function registerKey(program: Command, action: ActionFactory): void {
         withRepository(ctx, async (repo) => {
           const keys = await repo.listKeys();
           const readable = keys.filter((k) => k.readable).length;
-          ctx.out.emit({ keys: keys.map(({ name: _n, ...k }) => k), fingerprint: fingerprint(repo.keys.master), readableSlots: readable });
-          ctx.out.result(table(['ID', 'CURRENT', 'CREATED', 'HOST', 'USER', 'LABEL'], keys.map((k) => [k.id.slice(0, 8), k.current ? '*' : '', k.createdAt ? formatTime(k.createdAt) : k.readable ? '' : 'DAMAGED', k.host ?? '', k.username ?? '', k.label ?? ''])));
+          ctx.out.emit({
+            keys: keys.map(({ name: _n, ...k }) => k),
+            fingerprint: fingerprint(repo.keys.master),
+            readableSlots: readable,
+          });
+          ctx.out.result(
+            table(
+              ['ID', 'CURRENT', 'CREATED', 'HOST', 'USER', 'LABEL'],
+              keys.map((k) => [
+                k.id.slice(0, 8),
+                k.current ? '*' : '',
+                k.createdAt ? formatTime(k.createdAt) : k.readable ? '' : 'DAMAGED',
+                k.host ?? '',
+                k.username ?? '',
+                k.label ?? '',
+              ]),
+            ),
+          );
           if (readable > 0) return ExitCode.Success;
           // Opened with the recovery key file: no password opens this repository any more.
-          ctx.out.warn(`the repository has no readable key slot (${keys.length} in keys/): no password opens it, only the recovery key file; add one with \`lifeboat key add\``);
+          ctx.out.warn(
+            `the repository has no readable key slot (${keys.length} in keys/): no password opens it, only the recovery key file; add one with \`lifeboat key add\``,
+          );
           return ExitCode.Failure;
         }),
       ),
@@ -74,7 +92,10 @@ export function registerKey(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext) =>
         withRepository(ctx, async (repo) => {
-          if (!repo.keyName) throw new LifeboatError(ErrorCode.Usage, 'the repository was opened with a key file, not a password', { hint: 'use `key add` to add a password' });
+          if (!repo.keyName)
+            throw new LifeboatError(ErrorCode.Usage, 'the repository was opened with a key file, not a password', {
+              hint: 'use `key add` to add a password',
+            });
           const password = await newPassword('LIFEBOAT_NEW_PASSWORD');
           const current = repo.keyName.slice('keys/'.length);
           await repo.withLock(true, 'key passwd', async () => {
@@ -95,11 +116,16 @@ export function registerKey(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, flags: { paper?: boolean; out?: string }) =>
         withRepository(ctx, async (repo) => {
-          if (!flags.paper && !flags.out) throw new LifeboatError(ErrorCode.Usage, 'say where the key goes: --paper or --out FILE');
+          if (!flags.paper && !flags.out)
+            throw new LifeboatError(ErrorCode.Usage, 'say where the key goes: --paper or --out FILE');
           const page = renderRecoveryKey(repo.id, repo.keys.master);
           if (flags.out) {
             await writeFile(flags.out, page, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-              throw new LifeboatError(ErrorCode.Failure, `cannot write ${flags.out}: ${err.code === 'EEXIST' ? 'the file exists' : err.message}`, { hint: 'choose a new file name' });
+              throw new LifeboatError(
+                ErrorCode.Failure,
+                `cannot write ${flags.out}: ${err.code === 'EEXIST' ? 'the file exists' : err.message}`,
+                { hint: 'choose a new file name' },
+              );
             });
             ctx.out.emit({ written: flags.out, fingerprint: fingerprint(repo.keys.master) });
             ctx.out.info(`recovery key written to ${flags.out} (mode 0600)`);

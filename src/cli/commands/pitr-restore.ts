@@ -25,10 +25,14 @@ interface PitrFlags {
 /** "2026-12-06 12:00:00+00", "2026-12-06T12:00:00.5Z": a moment with an explicit time zone. */
 export function parseTargetTime(text: string): Date {
   const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)$/i.exec(text.trim());
-  if (!m) throw new LifeboatError(ErrorCode.Usage, `--to-time "${text}" is not a moment with a time zone`, { hint: "write it as '2026-12-06 12:00:00+00' (the zone is required: the server's and this host's may differ)" });
+  if (!m)
+    throw new LifeboatError(ErrorCode.Usage, `--to-time "${text}" is not a moment with a time zone`, {
+      hint: "write it as '2026-12-06 12:00:00+00' (the zone is required: the server's and this host's may differ)",
+    });
   let zone = m[3]!.toUpperCase();
   if (zone === 'UTC') zone = 'Z';
-  else if (zone !== 'Z' && !zone.includes(':')) zone = zone.length === 3 ? `${zone}:00` : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  else if (zone !== 'Z' && !zone.includes(':'))
+    zone = zone.length === 3 ? `${zone}:00` : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   const d = new Date(`${m[1]}T${m[2]}${zone}`);
   if (Number.isNaN(d.getTime())) throw new LifeboatError(ErrorCode.Usage, `--to-time "${text}" is not a valid moment`);
   return d;
@@ -65,9 +69,19 @@ function walFetchCommand(ctx: CommandContext, source: string): string {
 }
 
 export async function restorePitr(ctx: CommandContext, ref: string, flags: PitrFlags): Promise<number> {
-  if (!flags.source) throw new LifeboatError(ErrorCode.Usage, 'a point-in-time restore needs --source NAME', { hint: 'the postgres source whose base backups and WAL to use' });
-  if (!flags.target) throw new LifeboatError(ErrorCode.Usage, 'a point-in-time restore needs --target DATADIR', { hint: 'a new or empty directory for the restored data directory' });
-  if (flags.toDatabase || flags.toFile) throw new LifeboatError(ErrorCode.Usage, '--to-database and --to-file do not apply to a point-in-time restore, which writes a data directory');
+  if (!flags.source)
+    throw new LifeboatError(ErrorCode.Usage, 'a point-in-time restore needs --source NAME', {
+      hint: 'the postgres source whose base backups and WAL to use',
+    });
+  if (!flags.target)
+    throw new LifeboatError(ErrorCode.Usage, 'a point-in-time restore needs --target DATADIR', {
+      hint: 'a new or empty directory for the restored data directory',
+    });
+  if (flags.toDatabase || flags.toFile)
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      '--to-database and --to-file do not apply to a point-in-time restore, which writes a data directory',
+    );
   const target = targetOf(flags);
   const source = flags.source;
   const config = optionalConfig(ctx.global)?.config.sources?.[source];
@@ -87,18 +101,35 @@ export async function restorePitr(ctx: CommandContext, ref: string, flags: PitrF
     });
     const { plan } = result;
     const restoredMs = Date.now() - started;
-    const summary = { type: 'summary', source, base: plan.base.snapshot.id, timeline: plan.timeline, walFiles: plan.files.length, lastSegment: plan.lastSegment, dataDir: result.dataDir, written: result.written };
+    const summary = {
+      type: 'summary',
+      source,
+      base: plan.base.snapshot.id,
+      timeline: plan.timeline,
+      walFiles: plan.files.length,
+      lastSegment: plan.lastSegment,
+      dataDir: result.dataDir,
+      written: result.written,
+    };
     if (!result.written) {
       ctx.out.emit({ ...summary, dryRun: true });
-      ctx.out.result(`dry run: reachable from base backup ${plan.base.snapshot.id.slice(0, 8)} with ${plan.files.length} WAL files up to ${plan.lastSegment}; nothing written`);
+      ctx.out.result(
+        `dry run: reachable from base backup ${plan.base.snapshot.id.slice(0, 8)} with ${plan.files.length} WAL files up to ${plan.lastSegment}; nothing written`,
+      );
       return ExitCode.Success;
     }
     if (!flags.verify) {
       ctx.out.emit({ ...summary, durationMs: restoredMs });
-      ctx.out.result(`restored base backup ${plan.base.snapshot.id.slice(0, 8)} into ${result.dataDir} in ${formatDuration(restoredMs)}; start PostgreSQL on it to replay ${plan.files.length} WAL files to the target`);
+      ctx.out.result(
+        `restored base backup ${plan.base.snapshot.id.slice(0, 8)} into ${result.dataDir} in ${formatDuration(restoredMs)}; start PostgreSQL on it to replay ${plan.files.length} WAL files to the target`,
+      );
       return ExitCode.Success;
     }
-    const outcome = await verifyRecovery(result.dataDir, plan, { binDir, signal: ctx.signal, log: (l) => ctx.out.info(l) });
+    const outcome = await verifyRecovery(result.dataDir, plan, {
+      binDir,
+      signal: ctx.signal,
+      log: (l) => ctx.out.info(l),
+    });
     ctx.out.emit({ ...summary, verified: outcome, durationMs: Date.now() - started });
     ctx.out.result(
       `${outcome.reached ? 'restored and verified' : 'restored, but recovery did NOT report reaching the target'}: ${result.dataDir} from base backup ${plan.base.snapshot.id.slice(0, 8)}${outcome.stoppedAt ? `, recovery stopped ${outcome.stoppedAt}` : ''}${outcome.lastTransaction ? `, last transaction at ${outcome.lastTransaction}` : ''}, in ${formatDuration(Date.now() - started)}`,

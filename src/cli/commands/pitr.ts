@@ -22,14 +22,27 @@ type PostgresConfig = SourceConfigOf<'postgres'>;
 /** The configured postgres source of that name, which must have `pitr:` when `needPitr`. */
 export function pitrSource(ctx: CommandContext, name: string, command: string, needPitr = true): PostgresConfig {
   const source = requireConfig(ctx.global, command).config.sources?.[name];
-  if (!source) throw new LifeboatError(ErrorCode.Usage, `no source "${name}" in the config`, { hint: 'check --source against `sources:` in lifeboat.yaml' });
-  if (source.type !== 'postgres') throw new LifeboatError(ErrorCode.Usage, `source "${name}" is a ${source.type} source; ${command} works on postgres sources`);
-  if (needPitr && !source.pitr) throw new LifeboatError(ErrorCode.Config, `source "${name}" has no \`pitr:\` settings`, { hint: 'add `pitr: { wal: archive }` (or stream) to the source; see docs/sources/postgres.md' });
+  if (!source)
+    throw new LifeboatError(ErrorCode.Usage, `no source "${name}" in the config`, {
+      hint: 'check --source against `sources:` in lifeboat.yaml',
+    });
+  if (source.type !== 'postgres')
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      `source "${name}" is a ${source.type} source; ${command} works on postgres sources`,
+    );
+  if (needPitr && !source.pitr)
+    throw new LifeboatError(ErrorCode.Config, `source "${name}" has no \`pitr:\` settings`, {
+      hint: 'add `pitr: { wal: archive }` (or stream) to the source; see docs/sources/postgres.md',
+    });
   return source;
 }
 
 function requireSource(flags: { source?: string }, command: string): string {
-  if (!flags.source) throw new LifeboatError(ErrorCode.Usage, `${command} needs --source NAME`, { hint: 'the postgres source (with `pitr:`) in lifeboat.yaml' });
+  if (!flags.source)
+    throw new LifeboatError(ErrorCode.Usage, `${command} needs --source NAME`, {
+      hint: 'the postgres source (with `pitr:`) in lifeboat.yaml',
+    });
   return flags.source;
 }
 
@@ -46,8 +59,18 @@ export function registerBaseBackup(program: Command, action: ActionFactory): voi
         requireChosenRepository(ctx.global, 'base-backup', 'writes into one repository');
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
-          const { snapshot, record } = await takeBaseBackup(repo, name, config, { signal: ctx.signal, log: (l) => ctx.out.info(l), tags: flags.tag });
-          ctx.out.emit({ type: 'summary', snapshot: snapshot.id, ...record, added: snapshot.summary, durationMs: Date.now() - started });
+          const { snapshot, record } = await takeBaseBackup(repo, name, config, {
+            signal: ctx.signal,
+            log: (l) => ctx.out.info(l),
+            tags: flags.tag,
+          });
+          ctx.out.emit({
+            type: 'summary',
+            snapshot: snapshot.id,
+            ...record,
+            added: snapshot.summary,
+            durationMs: Date.now() - started,
+          });
           const added = snapshot.summary.addedStoredBytes;
           ctx.out.result(
             `base backup ${snapshot.id.slice(0, 8)} of "${name}": ${formatBytes(record.tarBytes)} (${added !== undefined ? `${formatBytes(added)} new in the repository` : 'stored'}), LSN ${record.startLsn} .. ${record.stopLsn} on timeline ${record.timeline}, in ${formatDuration(Date.now() - started)}`,
@@ -61,10 +84,15 @@ export function registerBaseBackup(program: Command, action: ActionFactory): voi
 export function registerWalPush(program: Command, action: ActionFactory): void {
   program
     .command('wal-push')
-    .description("archive one WAL file (archive_command = 'lifeboat wal-push --source NAME %p'); exit 0 only once it is durable")
+    .description(
+      "archive one WAL file (archive_command = 'lifeboat wal-push --source NAME %p'); exit 0 only once it is durable",
+    )
     .argument('<path>', 'the WAL file (%p)')
     .requiredOption('--source <name>', 'the postgres source')
-    .option('--async', 'only spool it durably on this host (fsync) and return; the daemon or `lifeboat wal drain` stores it in the repository')
+    .option(
+      '--async',
+      'only spool it durably on this host (fsync) and return; the daemon or `lifeboat wal drain` stores it in the repository',
+    )
     .action(
       action(async (ctx: CommandContext, file: string, flags: { source?: string; async?: boolean }) => {
         const name = requireSource(flags, 'wal-push');
@@ -79,8 +107,18 @@ export function registerWalPush(program: Command, action: ActionFactory): void {
         requireChosenRepository(ctx.global, 'wal-push', 'writes into one repository');
         return withRepository(ctx, async (repo) => {
           const result = await pushWal(repo, name, [{ file }], { binDir: config.bin_dir, signal: ctx.signal });
-          ctx.out.emit({ type: 'summary', file: path.basename(file), stored: result.stored.map((f) => f.name), alreadyArchived: result.alreadyArchived, snapshot: result.snapshot?.id });
-          ctx.out.result(result.stored.length ? `${path.basename(file)}: archived in ${result.snapshot!.id.slice(0, 8)}` : `${path.basename(file)}: already archived with the same content`);
+          ctx.out.emit({
+            type: 'summary',
+            file: path.basename(file),
+            stored: result.stored.map((f) => f.name),
+            alreadyArchived: result.alreadyArchived,
+            snapshot: result.snapshot?.id,
+          });
+          ctx.out.result(
+            result.stored.length
+              ? `${path.basename(file)}: archived in ${result.snapshot!.id.slice(0, 8)}`
+              : `${path.basename(file)}: already archived with the same content`,
+          );
           return ExitCode.Success;
         });
       }),
@@ -90,7 +128,9 @@ export function registerWalPush(program: Command, action: ActionFactory): void {
 export function registerWalFetch(program: Command, action: ActionFactory): void {
   program
     .command('wal-fetch')
-    .description("fetch one archived WAL file (restore_command = 'lifeboat wal-fetch --source NAME %f %p'); exit 1 when it is not archived")
+    .description(
+      "fetch one archived WAL file (restore_command = 'lifeboat wal-fetch --source NAME %f %p'); exit 1 when it is not archived",
+    )
     .argument('<name>', 'the WAL file name (%f)')
     .argument('<path>', 'where to write it (%p)')
     .requiredOption('--source <name>', 'the postgres source')
@@ -113,7 +153,9 @@ export function registerWalFetch(program: Command, action: ActionFactory): void 
 }
 
 export function registerWal(program: Command, action: ActionFactory): void {
-  const wal = program.command('wal').description('the WAL archive of a postgres source with `pitr:`: check, drain, prune');
+  const wal = program
+    .command('wal')
+    .description('the WAL archive of a postgres source with `pitr:`: check, drain, prune');
   wal
     .command('check')
     .description('list archived WAL per timeline and report every gap after the oldest base backup (exit 1 on a gap)')
@@ -126,17 +168,27 @@ export function registerWal(program: Command, action: ActionFactory): void {
           const catalog = await loadCatalog(repo, name);
           const report = walGaps(catalog, await loadHistories(repo, catalog));
           ctx.out.emit({ type: 'summary', source: name, ...report });
-          for (const t of report.timelines) ctx.out.info(`timeline ${t.timeline}: ${t.segments} segments, ${t.first ?? '-'} .. ${t.last ?? '-'}`);
-          for (const g of report.gaps) ctx.out.result(`gap: ${g.missing.length} segment(s) missing on timeline ${g.timeline}: ${g.missing[0]}${g.missing.length > 1 ? ` .. ${g.missing[g.missing.length - 1]}` : ''}`);
+          for (const t of report.timelines)
+            ctx.out.info(`timeline ${t.timeline}: ${t.segments} segments, ${t.first ?? '-'} .. ${t.last ?? '-'}`);
+          for (const g of report.gaps)
+            ctx.out.result(
+              `gap: ${g.missing.length} segment(s) missing on timeline ${g.timeline}: ${g.missing[0]}${g.missing.length > 1 ? ` .. ${g.missing[g.missing.length - 1]}` : ''}`,
+            );
           if (report.bases === 0) ctx.out.warn(`"${name}" has no base backup: its WAL cannot be replayed`);
-          ctx.out.result(report.gaps.length ? `GAPS FOUND in the WAL archive of "${name}"` : `no gaps: ${report.files} WAL files, ${report.bases} base backups${report.newestArchivedAt ? `, newest archived ${report.newestArchivedAt}` : ''}`);
+          ctx.out.result(
+            report.gaps.length
+              ? `GAPS FOUND in the WAL archive of "${name}"`
+              : `no gaps: ${report.files} WAL files, ${report.bases} base backups${report.newestArchivedAt ? `, newest archived ${report.newestArchivedAt}` : ''}`,
+          );
           return report.gaps.length || report.bases === 0 ? ExitCode.Failure : ExitCode.Success;
         });
       }),
     );
   wal
     .command('drain')
-    .description('store the WAL spooled by `wal-push --async` in the repository (run it from a schedule: the daemon does not drain yet)')
+    .description(
+      'store the WAL spooled by `wal-push --async` in the repository (run it from a schedule: the daemon does not drain yet)',
+    )
     .requiredOption('--source <name>', 'the postgres source')
     .action(
       action(async (ctx: CommandContext, flags: { source?: string }) => {
@@ -154,14 +206,20 @@ export function registerWal(program: Command, action: ActionFactory): void {
             if (r.left === 0) break;
           }
           ctx.out.emit({ type: 'summary', source: name, stored, alreadyArchived: already, spool: dir });
-          ctx.out.result(stored + already ? `${stored} WAL file(s) stored from ${dir}${already ? `, ${already} already archived` : ''}` : `nothing spooled in ${dir}`);
+          ctx.out.result(
+            stored + already
+              ? `${stored} WAL file(s) stored from ${dir}${already ? `, ${already} already archived` : ''}`
+              : `nothing spooled in ${dir}`,
+          );
           return ExitCode.Success;
         });
       }),
     );
   wal
     .command('prune')
-    .description('remove WAL older than wal_retention that no kept base backup needs (run `lifeboat prune` afterwards to free space)')
+    .description(
+      'remove WAL older than wal_retention that no kept base backup needs (run `lifeboat prune` afterwards to free space)',
+    )
     .requiredOption('--source <name>', 'the postgres source')
     .option('--dry-run', 'say what would be removed and remove nothing')
     .action(
@@ -170,9 +228,14 @@ export function registerWal(program: Command, action: ActionFactory): void {
         const config = pitrSource(ctx, name, 'wal prune');
         requireChosenRepository(ctx.global, 'wal prune', 'removes from one repository');
         return withRepository(ctx, async (repo) => {
-          const result = await pruneWal(repo, name, { retention: config.pitr!.wal_retention ?? '7d', dryRun: flags.dryRun });
+          const result = await pruneWal(repo, name, {
+            retention: config.pitr!.wal_retention ?? '7d',
+            dryRun: flags.dryRun,
+          });
           ctx.out.emit({ type: 'summary', source: name, ...result });
-          ctx.out.result(`${flags.dryRun ? 'would remove' : 'removed'} ${result.removed.length} WAL snapshot(s) (${result.removedFiles} files); kept ${result.kept} (${result.neededByBase} needed by a kept base backup)`);
+          ctx.out.result(
+            `${flags.dryRun ? 'would remove' : 'removed'} ${result.removed.length} WAL snapshot(s) (${result.removedFiles} files); kept ${result.kept} (${result.neededByBase} needed by a kept base backup)`,
+          );
           return ExitCode.Success;
         });
       }),

@@ -16,7 +16,9 @@ import { ProgressBar } from '../progress-bar.js';
 import { findSnapshot } from '../snapshot-ref.js';
 
 export function registerRepair(program: Command, action: ActionFactory): void {
-  const repair = program.command('repair').description('rebuild a lost or damaged index; rewrite snapshots without lost data');
+  const repair = program
+    .command('repair')
+    .description('rebuild a lost or damaged index; rewrite snapshots without lost data');
 
   repair
     .command('index')
@@ -38,16 +40,24 @@ export function registerRepair(program: Command, action: ActionFactory): void {
             bar.stop();
           }
           ctx.out.emit({ type: 'summary', ...report });
-          for (const f of report.unreadableIndexFiles) ctx.out.info(`replaced unreadable index file ${f.name}: ${f.message}`);
-          for (const p of report.fromOldIndex) ctx.out.warn(`pack ${p.slice(0, 12)}: its header is damaged; kept what a readable index file said about it`);
+          for (const f of report.unreadableIndexFiles)
+            ctx.out.info(`replaced unreadable index file ${f.name}: ${f.message}`);
+          for (const p of report.fromOldIndex)
+            ctx.out.warn(
+              `pack ${p.slice(0, 12)}: its header is damaged; kept what a readable index file said about it`,
+            );
           for (const p of report.unreadable) ctx.out.warn(`pack ${p.pack.slice(0, 12)} left out: ${p.message}`);
           const verb = report.dryRun ? 'would index' : 'indexed';
           ctx.out.result(
             `${verb} ${report.packsIndexed} of ${report.packsListed} packs (${report.blobs} blobs)` +
-              (report.dryRun ? `; would replace ${report.removed.length} index file(s); nothing written` : ` in ${report.written.length} new index file(s); removed ${report.removed.length} old one(s)`),
+              (report.dryRun
+                ? `; would replace ${report.removed.length} index file(s); nothing written`
+                : ` in ${report.written.length} new index file(s); removed ${report.removed.length} old one(s)`),
           );
           if (report.unreadable.length) {
-            ctx.out.warn(`${report.unreadable.length} pack(s) could not be indexed; run \`lifeboat check\` to see which snapshots lose data, and \`lifeboat repair snapshots\``);
+            ctx.out.warn(
+              `${report.unreadable.length} pack(s) could not be indexed; run \`lifeboat check\` to see which snapshots lose data, and \`lifeboat repair snapshots\``,
+            );
             return ExitCode.Failure;
           }
           return ExitCode.Success;
@@ -57,24 +67,37 @@ export function registerRepair(program: Command, action: ActionFactory): void {
 
   repair
     .command('snapshots')
-    .description('write each snapshot that references lost data again without it (tagged "repaired"); the originals stay unless --forget')
+    .description(
+      'write each snapshot that references lost data again without it (tagged "repaired"); the originals stay unless --forget',
+    )
     .argument('[snapshot...]', 'snapshot ids or prefixes (default: every snapshot)')
     .option('--forget', 'remove each original once its repaired snapshot is saved')
     .option('--dry-run', 'report what would be dropped; write and remove nothing')
     .action(
       action(async (ctx: CommandContext, refs: string[], flags: { forget?: boolean; dryRun?: boolean }) =>
         withRepository(ctx, async (repo) => {
-          const ids = refs.length ? await Promise.all(refs.map(async (r) => (await findSnapshot(repo, r)).id)) : undefined;
+          const ids = refs.length
+            ? await Promise.all(refs.map(async (r) => (await findSnapshot(repo, r)).id))
+            : undefined;
           const report = await repairSnapshots(repo, { ids, forget: flags.forget, dryRun: flags.dryRun });
           ctx.out.emit({ type: 'summary', ...report });
           for (const r of report.repaired) {
-            const now = report.dryRun ? 'would be written again' : `written again as ${r.repaired!.slice(0, 8)}${r.forgotten ? '; original removed' : '; original kept (remove it with --forget)'}`;
-            ctx.out.result(`snapshot ${r.original.slice(0, 8)}: ${r.dropped.length} entr${r.dropped.length === 1 ? 'y' : 'ies'} dropped, ${now}`);
-            for (const d of r.dropped.slice(0, 50)) ctx.out.info(`  dropped ${d.type.padEnd(4)} ${d.path}: ${d.reason}`);
+            const now = report.dryRun
+              ? 'would be written again'
+              : `written again as ${r.repaired!.slice(0, 8)}${r.forgotten ? '; original removed' : '; original kept (remove it with --forget)'}`;
+            ctx.out.result(
+              `snapshot ${r.original.slice(0, 8)}: ${r.dropped.length} entr${r.dropped.length === 1 ? 'y' : 'ies'} dropped, ${now}`,
+            );
+            for (const d of r.dropped.slice(0, 50))
+              ctx.out.info(`  dropped ${d.type.padEnd(4)} ${d.path}: ${d.reason}`);
             if (r.dropped.length > 50) ctx.out.info(`  and ${r.dropped.length - 50} more (see --json)`);
           }
-          for (const u of report.unrepairable) ctx.out.warn(`snapshot ${u.snapshot.slice(0, 8)} cannot be repaired: ${u.reason}`);
-          if (report.repaired.length === 0 && report.unrepairable.length === 0) ctx.out.result(`all ${report.examined} snapshot(s) examined reference only data that is present; nothing to repair`);
+          for (const u of report.unrepairable)
+            ctx.out.warn(`snapshot ${u.snapshot.slice(0, 8)} cannot be repaired: ${u.reason}`);
+          if (report.repaired.length === 0 && report.unrepairable.length === 0)
+            ctx.out.result(
+              `all ${report.examined} snapshot(s) examined reference only data that is present; nothing to repair`,
+            );
           return report.unrepairable.length ? ExitCode.Failure : ExitCode.Success;
         }),
       ),

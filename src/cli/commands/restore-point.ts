@@ -9,20 +9,39 @@ export function parseRestoreTime(text: string): number {
   const trimmed = text.trim();
   const ms = Date.parse(trimmed.replace(' ', 'T'));
   if (!/(Z|[+-]\d\d:?\d\d)$/i.test(trimmed) || Number.isNaN(ms)) {
-    throw new LifeboatError(ErrorCode.Usage, `--to-time "${text}" is not a date and time with a zone`, { hint: "write it as '2026-12-06 12:00:00Z' or '2026-12-06T13:00:00+01:00'" });
+    throw new LifeboatError(ErrorCode.Usage, `--to-time "${text}" is not a date and time with a zone`, {
+      hint: "write it as '2026-12-06 12:00:00Z' or '2026-12-06T13:00:00+01:00'",
+    });
   }
   return ms;
 }
 
 /** Restore a sqlite source from its continuous stream to a time (or the newest shipped state), then check the copy. */
-export async function restoreFromStream(ctx: CommandContext, repo: Repository, flags: { source?: string; toFile?: string; toTime?: string; force?: boolean }, started: number): Promise<number> {
-  if (!flags.source) throw new LifeboatError(ErrorCode.Usage, '--to-time needs --source NAME (the sqlite source with `continuous`)');
-  if (!flags.toFile) throw new LifeboatError(ErrorCode.Usage, 'restoring a continuous sqlite source needs --to-file PATH', { hint: 'restore next to the live database, check it, then swap' });
+export async function restoreFromStream(
+  ctx: CommandContext,
+  repo: Repository,
+  flags: { source?: string; toFile?: string; toTime?: string; force?: boolean },
+  started: number,
+): Promise<number> {
+  if (!flags.source)
+    throw new LifeboatError(ErrorCode.Usage, '--to-time needs --source NAME (the sqlite source with `continuous`)');
+  if (!flags.toFile)
+    throw new LifeboatError(ErrorCode.Usage, 'restoring a continuous sqlite source needs --to-file PATH', {
+      hint: 'restore next to the live database, check it, then swap',
+    });
   const atMs = flags.toTime === undefined ? undefined : parseRestoreTime(flags.toTime);
   // Loaded only here: the replication code is not needed by other restores.
   const { restoreToTime } = await import('../../sources/sqlite/continuous/restore-point.js');
-  const result = await restoreToTime(repo, { source: flags.source, toFile: flags.toFile, atMs, force: flags.force, log: (l) => ctx.out.verbose(escapeName(l)) });
-  const checks = [{ field: 'integrity', ok: result.record.integrity === 'ok', expected: 'ok', actual: result.record.integrity }];
+  const result = await restoreToTime(repo, {
+    source: flags.source,
+    toFile: flags.toFile,
+    atMs,
+    force: flags.force,
+    log: (l) => ctx.out.verbose(escapeName(l)),
+  });
+  const checks = [
+    { field: 'integrity', ok: result.record.integrity === 'ok', expected: 'ok', actual: result.record.integrity },
+  ];
   const failed = checks.filter((c) => !c.ok);
   ctx.out.emit({
     type: 'summary',
@@ -41,10 +60,21 @@ export async function restoreFromStream(ctx: CommandContext, repo: Repository, f
     ok: failed.length === 0,
     durationMs: Date.now() - started,
   });
-  ctx.out.result(`restored sqlite source "${flags.source}" as of ${new Date(result.committedMs).toISOString()} (last transaction at or before ${atMs === undefined ? 'the newest shipped state' : new Date(atMs).toISOString()}) to ${result.file} in ${formatDuration(Date.now() - started)}`);
-  ctx.out.info(`  full copy of ${new Date(result.fullCopyMs).toISOString()} + ${result.transactions} transactions from ${result.segments} segments (generation ${result.generation})`);
-  for (const c of checks) ctx.out.info(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.field}${c.ok ? '' : `: ${JSON.stringify(c.actual)}`}`);
-  ctx.out.info(`  tables: ${Object.entries(result.record.tables).map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`);
+  ctx.out.result(
+    `restored sqlite source "${flags.source}" as of ${new Date(result.committedMs).toISOString()} (last transaction at or before ${atMs === undefined ? 'the newest shipped state' : new Date(atMs).toISOString()}) to ${result.file} in ${formatDuration(Date.now() - started)}`,
+  );
+  ctx.out.info(
+    `  full copy of ${new Date(result.fullCopyMs).toISOString()} + ${result.transactions} transactions from ${result.segments} segments (generation ${result.generation})`,
+  );
+  for (const c of checks)
+    ctx.out.info(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.field}${c.ok ? '' : `: ${JSON.stringify(c.actual)}`}`);
+  ctx.out.info(
+    `  tables: ${
+      Object.entries(result.record.tables)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ') || 'none'
+    }`,
+  );
   if (failed.length) {
     ctx.out.warn('the restored database fails PRAGMA integrity_check');
     return ExitCode.Failure;

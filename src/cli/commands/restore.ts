@@ -45,18 +45,33 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option('--exclude <pattern>', 'skip matching paths (repeatable)', collect, [])
     .option('--host <name>', 'with "latest": newest snapshot of this host')
     .option('--source <name>', 'with "latest": newest snapshot of this source')
-    .option('--database <name>', 'postgres/mysql snapshots of a whole server: the database to restore (into its own name, or --to-database)')
+    .option(
+      '--database <name>',
+      'postgres/mysql snapshots of a whole server: the database to restore (into its own name, or --to-database)',
+    )
     .option('--to-database <name>', 'database sources: restore into this database (created if absent)')
     .option('--to-file <path>', 'sqlite, redis and command sources: write the database or stream to this file')
-    .option('--to-time <time>', "a point in time, with its zone ('2026-12-06 12:00:00Z'): sqlite sources with `continuous` (with --to-file): the last transaction committed at or before it; postgres sources with `pitr:` (with --target, implies --pitr): recover to it")
+    .option(
+      '--to-time <time>',
+      "a point in time, with its zone ('2026-12-06 12:00:00Z'): sqlite sources with `continuous` (with --to-file): the last transaction committed at or before it; postgres sources with `pitr:` (with --target, implies --pitr): recover to it",
+    )
     .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
     .option('--force', 'replace an existing database or file, or restore into a non-empty directory (source snapshots)')
     .option('--dry-run', 'print what would be restored and write nothing')
-    .option('--pitr', 'postgres sources with `pitr:`: restore a base backup and replay the archived WAL (to its end unless --to-* says where)')
+    .option(
+      '--pitr',
+      'postgres sources with `pitr:`: restore a base backup and replay the archived WAL (to its end unless --to-* says where)',
+    )
     .option('--to-lsn <lsn>', 'with --pitr (implied): recover to this WAL position, e.g. 0/3000060')
     .option('--to-name <name>', 'with --pitr (implied): recover to this restore point (pg_create_restore_point)')
-    .option('--verify', 'with --pitr: start a throwaway server on the restored directory and check that recovery reached the target')
-    .option('--keep-archiving', 'with --pitr: keep the base backup\'s archive settings (the restored server will become the new primary); by default it does not archive')
+    .option(
+      '--verify',
+      'with --pitr: start a throwaway server on the restored directory and check that recovery reached the target',
+    )
+    .option(
+      '--keep-archiving',
+      "with --pitr: keep the base backup's archive settings (the restored server will become the new primary); by default it does not archive",
+    )
     .action(
       action(async (ctx: CommandContext, ref: string, flags: Flags) => {
         requireChosenRepository(ctx.global, 'restore', 'reads its snapshot from one repository');
@@ -65,34 +80,78 @@ export function registerRestore(program: Command, action: ActionFactory): void {
           const started = Date.now();
           if (usesStream(ctx, ref, flags)) return restoreFromStream(ctx, repo, flags, started);
           await repo.prepareRead();
-          const snapshot = await findSnapshot(repo, ref, { host: flags.host, source: flags.source }, (w) => ctx.out.warn(w));
+          const snapshot = await findSnapshot(repo, ref, { host: flags.host, source: flags.source }, (w) =>
+            ctx.out.warn(w),
+          );
           if (needsSourceRestore(snapshot, flags)) return restoreFromSource(ctx, repo, snapshot, flags, started);
-          if (!flags.target) throw new LifeboatError(ErrorCode.Usage, 'restore needs --target DIR', { hint: 'restore never writes outside the target directory' });
+          if (!flags.target)
+            throw new LifeboatError(ErrorCode.Usage, 'restore needs --target DIR', {
+              hint: 'restore never writes outside the target directory',
+            });
           const progress: RestoreProgress = { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 };
           const bar = new ProgressBar(
-            () => ({ label: 'restore', files: progress.filesDone, bytes: progress.bytesDone, totalFiles: progress.totalFiles, totalBytes: progress.totalBytes }),
+            () => ({
+              label: 'restore',
+              files: progress.filesDone,
+              bytes: progress.bytesDone,
+              totalFiles: progress.totalFiles,
+              totalBytes: progress.totalBytes,
+            }),
             ctx.out.options.progress && !flags.dryRun,
             ctx.out.json ? (s, elapsed) => ctx.out.emit({ type: 'progress', ...s, elapsedMs: elapsed }) : undefined,
           ).start();
           let result;
           try {
-            result = await restore(repo, snapshot, { target: flags.target!, include: flags.include, exclude: flags.exclude, dryRun: flags.dryRun, progress, signal: ctx.signal });
+            result = await restore(repo, snapshot, {
+              target: flags.target!,
+              include: flags.include,
+              exclude: flags.exclude,
+              dryRun: flags.dryRun,
+              progress,
+              signal: ctx.signal,
+            });
           } finally {
             bar.stop();
           }
           const { plan } = result;
-          const planned = { dirs: plan.dirs.length, files: plan.files.length, symlinks: plan.symlinks.length, hardlinks: plan.hardlinks.length, bytes: plan.bytes };
-          ctx.out.emit({ type: 'summary', snapshot: snapshot.id, target: result.target, dryRun: Boolean(flags.dryRun), planned, restored: { files: result.files, bytes: result.bytes }, errors: result.errors, durationMs: Date.now() - started });
+          const planned = {
+            dirs: plan.dirs.length,
+            files: plan.files.length,
+            symlinks: plan.symlinks.length,
+            hardlinks: plan.hardlinks.length,
+            bytes: plan.bytes,
+          };
+          ctx.out.emit({
+            type: 'summary',
+            snapshot: snapshot.id,
+            target: result.target,
+            dryRun: Boolean(flags.dryRun),
+            planned,
+            restored: { files: result.files, bytes: result.bytes },
+            errors: result.errors,
+            durationMs: Date.now() - started,
+          });
           if (flags.dryRun) {
-            for (const e of [...plan.dirs, ...plan.files, ...plan.symlinks, ...plan.hardlinks].sort((a, b) => (a.path < b.path ? -1 : 1))) ctx.out.info(`would restore ${e.node.type.padEnd(8)} ${escapeName(e.path)}`);
-            ctx.out.result(`dry run: ${planned.files} files (${formatBytes(plan.bytes)}), ${planned.dirs} dirs, ${planned.symlinks} symlinks, ${planned.hardlinks} hardlinks into ${result.target}; nothing written`);
+            for (const e of [...plan.dirs, ...plan.files, ...plan.symlinks, ...plan.hardlinks].sort((a, b) =>
+              a.path < b.path ? -1 : 1,
+            ))
+              ctx.out.info(`would restore ${e.node.type.padEnd(8)} ${escapeName(e.path)}`);
+            ctx.out.result(
+              `dry run: ${planned.files} files (${formatBytes(plan.bytes)}), ${planned.dirs} dirs, ${planned.symlinks} symlinks, ${planned.hardlinks} hardlinks into ${result.target}; nothing written`,
+            );
           } else {
             const verified = result.errors.length ? '' : "; every file's content hash verified";
-            ctx.out.result(`restored ${result.files} files (${formatBytes(result.bytes)}) from ${snapshot.id.slice(0, 8)} into ${result.target} in ${formatDuration(Date.now() - started)}${verified}`);
+            ctx.out.result(
+              `restored ${result.files} files (${formatBytes(result.bytes)}) from ${snapshot.id.slice(0, 8)} into ${result.target} in ${formatDuration(Date.now() - started)}${verified}`,
+            );
           }
-          for (const e of result.errors) process.stderr.write(`error: ${escapeName(e.path)}: ${escapeName(e.message)}\n`);
+          for (const e of result.errors)
+            process.stderr.write(`error: ${escapeName(e.path)}: ${escapeName(e.message)}\n`);
           if (result.errors.length) {
-            if (!ctx.out.json) process.stderr.write(`error: ${result.errors.length} entr${result.errors.length === 1 ? 'y' : 'ies'} could not be restored\n`);
+            if (!ctx.out.json)
+              process.stderr.write(
+                `error: ${result.errors.length} entr${result.errors.length === 1 ? 'y' : 'ies'} could not be restored\n`,
+              );
             return ExitCode.Failure;
           }
           return ExitCode.Success;
@@ -117,7 +176,12 @@ function wantsPitr(ctx: CommandContext, flags: Flags): boolean {
 /** A restore from a continuous stream: asked with --to-time, or `latest` of a sqlite source configured with `continuous`. */
 function usesStream(ctx: CommandContext, ref: string, flags: Flags): boolean {
   if (flags.toTime !== undefined) {
-    if (ref !== 'latest') throw new LifeboatError(ErrorCode.Usage, '--to-time restores from a continuous stream: give "latest" as the snapshot', { hint: `lifeboat restore latest --source NAME --to-file PATH --to-time '…'` });
+    if (ref !== 'latest')
+      throw new LifeboatError(
+        ErrorCode.Usage,
+        '--to-time restores from a continuous stream: give "latest" as the snapshot',
+        { hint: `lifeboat restore latest --source NAME --to-file PATH --to-time '…'` },
+      );
     return true;
   }
   if (ref !== 'latest' || !flags.source) return false;
@@ -133,15 +197,27 @@ function usesStream(ctx: CommandContext, ref: string, flags: Flags): boolean {
 function needsSourceRestore(snapshot: SnapshotEntry, flags: Flags): boolean {
   const meta = sourceMetadata(snapshot);
   if (!meta) {
-    if (flags.database || flags.toDatabase || flags.toFile || flags.identity) throw new LifeboatError(ErrorCode.Usage, `snapshot ${snapshot.id.slice(0, 8)} is a path backup; restore it with --target DIR`);
+    if (flags.database || flags.toDatabase || flags.toFile || flags.identity)
+      throw new LifeboatError(
+        ErrorCode.Usage,
+        `snapshot ${snapshot.id.slice(0, 8)} is a path backup; restore it with --target DIR`,
+      );
     return false;
   }
   return meta.source.type !== 'files' || Boolean(meta.record.sealed) || Boolean(flags.force);
 }
 
-async function restoreFromSource(ctx: CommandContext, repo: Repository, snapshot: SnapshotEntry, flags: Flags, started: number): Promise<number> {
+async function restoreFromSource(
+  ctx: CommandContext,
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  flags: Flags,
+  started: number,
+): Promise<number> {
   if (flags.dryRun || flags.include.length || flags.exclude.length) {
-    throw new LifeboatError(ErrorCode.Usage, '--dry-run, --include and --exclude apply to files snapshots only', { hint: 'a database restores whole' });
+    throw new LifeboatError(ErrorCode.Usage, '--dry-run, --include and --exclude apply to files snapshots only', {
+      hint: 'a database restores whole',
+    });
   }
   const meta = sourceMetadata(snapshot)!;
   const config = optionalConfig(ctx.global)?.config.sources?.[meta.source.name];
@@ -159,11 +235,27 @@ async function restoreFromSource(ctx: CommandContext, repo: Repository, snapshot
     log: (l) => ctx.out.verbose(escapeName(l)),
   });
   const failed = result.checks.filter((c) => !c.ok);
-  ctx.out.emit({ type: 'summary', snapshot: snapshot.id, source: meta.source.name, sourceType: result.type, location: result.restored.location, checks: result.checks, ok: failed.length === 0, durationMs: Date.now() - started });
-  ctx.out.result(`restored ${meta.source.type} source "${meta.source.name}" from ${snapshot.id.slice(0, 8)} to ${result.restored.location} in ${formatDuration(Date.now() - started)}`);
-  for (const c of result.checks) ctx.out.info(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.field}${c.ok ? '' : `: recorded ${JSON.stringify(c.expected)}, restored ${JSON.stringify(c.actual)}`}`);
+  ctx.out.emit({
+    type: 'summary',
+    snapshot: snapshot.id,
+    source: meta.source.name,
+    sourceType: result.type,
+    location: result.restored.location,
+    checks: result.checks,
+    ok: failed.length === 0,
+    durationMs: Date.now() - started,
+  });
+  ctx.out.result(
+    `restored ${meta.source.type} source "${meta.source.name}" from ${snapshot.id.slice(0, 8)} to ${result.restored.location} in ${formatDuration(Date.now() - started)}`,
+  );
+  for (const c of result.checks)
+    ctx.out.info(
+      `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.field}${c.ok ? '' : `: recorded ${JSON.stringify(c.expected)}, restored ${JSON.stringify(c.actual)}`}`,
+    );
   if (failed.length) {
-    ctx.out.warn(`the restored copy differs from what was recorded at backup time in: ${failed.map((c) => c.field).join(', ')}`);
+    ctx.out.warn(
+      `the restored copy differs from what was recorded at backup time in: ${failed.map((c) => c.field).join(', ')}`,
+    );
     return ExitCode.Failure;
   }
   return ExitCode.Success;

@@ -21,7 +21,11 @@ export function registerRun(program: Command, action: ActionFactory): void {
         const loaded = requireConfig(ctx.global, 'run');
         // The ping notifiers hear this run as they hear the daemon's, so cron users get them too.
         const redact = redactorFor(loaded.config);
-        const pings = new Dispatcher(notifiersFromConfig(loaded.config).filter((n) => n.type === 'ping'), (l) => ctx.out.warn(l), redact);
+        const pings = new Dispatcher(
+          notifiersFromConfig(loaded.config).filter((n) => n.type === 'ping'),
+          (l) => ctx.out.warn(l),
+          redact,
+        );
         const runId = newRunId();
         if (loaded.config.jobs?.[jobName]) pings.run({ phase: 'start', job: jobName, runId });
         let result: JobResult;
@@ -38,7 +42,14 @@ export function registerRun(program: Command, action: ActionFactory): void {
         }
         pings.run(runEndEvent(jobName, runId, { result }));
         await pings.settle();
-        ctx.out.emit({ type: 'summary', job: jobName, runId: result.runId, outcome: result.outcome, durationMs: result.durationMs, steps: result.steps });
+        ctx.out.emit({
+          type: 'summary',
+          job: jobName,
+          runId: result.runId,
+          outcome: result.outcome,
+          durationMs: result.durationMs,
+          steps: result.steps,
+        });
         const failed = result.steps.filter((s) => s.outcome === 'failed').length;
         const skipped = result.steps.filter((s) => s.outcome === 'skipped').length;
         const idle = result.steps.filter((s) => s.outcome === 'nothing_to_do').length;
@@ -52,7 +63,13 @@ export function registerRun(program: Command, action: ActionFactory): void {
     );
 }
 
-const MARKS: Record<JobStepResult['outcome'], string> = { ok: 'ok', skipped: 'skipped', partial: 'partial', nothing_to_do: 'nothing to do', failed: 'FAILED' };
+const MARKS: Record<JobStepResult['outcome'], string> = {
+  ok: 'ok',
+  skipped: 'skipped',
+  partial: 'partial',
+  nothing_to_do: 'nothing to do',
+  failed: 'FAILED',
+};
 
 /** What every job run started from the command line shares: Ctrl-C, the cache, the lock wait, and a line per step. */
 export function jobRunFromCli(ctx: CommandContext, jobName: string): RunJobOptions {
@@ -70,7 +87,9 @@ export function jobRunFromCli(ctx: CommandContext, jobName: string): RunJobOptio
 }
 
 export function describeStep(s: JobStepResult): string {
-  const what = [s.step, s.source && `source ${s.source}`, s.repository && `→ ${s.repository}`].filter(Boolean).join(' ');
+  const what = [s.step, s.source && `source ${s.source}`, s.repository && `→ ${s.repository}`]
+    .filter(Boolean)
+    .join(' ');
   const did = [formatDuration(s.durationMs), ...stepFacts(s)].join(', ');
   return `  ${MARKS[s.outcome].padEnd(7)} ${what} (${did})${s.error ? `: ${s.error}` : ''}`;
 }
@@ -84,15 +103,21 @@ export function stepFacts(s: JobStepResult): string[] {
   if (s.snapshot) facts.push(`snapshot ${s.snapshot.slice(0, 8)}`);
   if (s.step === 'copy' && n('copied') !== undefined) {
     const outside = n('outsideRetention') ? `, ${n('outsideRetention')} outside its retention (not copied)` : '';
-    facts.push(`${n('copied')} snapshot(s) copied from ${String(d.from)}, ${n('skipped')} already there${outside}, ${formatBytes(n('addedBytes') ?? 0)} new`);
+    facts.push(
+      `${n('copied')} snapshot(s) copied from ${String(d.from)}, ${n('skipped')} already there${outside}, ${formatBytes(n('addedBytes') ?? 0)} new`,
+    );
   }
-  if (s.step === 'forget' && Array.isArray(d.removed)) facts.push(`${d.removed.length} snapshot(s) forgotten, ${n('kept') ?? 0} kept (${String(d.policy)})`);
+  if (s.step === 'forget' && Array.isArray(d.removed))
+    facts.push(`${d.removed.length} snapshot(s) forgotten, ${n('kept') ?? 0} kept (${String(d.policy)})`);
   if (s.step === 'prune' && typeof d.marked === 'object' && d.marked) {
     const marked = d.marked as { unusedPacks: number; unusedBytes: number };
     const swept = d.swept as { deletedPacks: number; deletedBytes: number } | undefined;
-    facts.push(`${marked.unusedPacks} unused pack(s) marked (${formatBytes(marked.unusedBytes)}), ${swept ? `${swept.deletedPacks} deleted (${formatBytes(swept.deletedBytes)})` : 'none deleted yet'}`);
+    facts.push(
+      `${marked.unusedPacks} unused pack(s) marked (${formatBytes(marked.unusedBytes)}), ${swept ? `${swept.deletedPacks} deleted (${formatBytes(swept.deletedBytes)})` : 'none deleted yet'}`,
+    );
   }
-  if (s.step === 'check' && n('snapshots') !== undefined) facts.push(`${n('snapshots')} snapshot(s), ${n('packs')} pack(s), ${n('warnings')} warning(s)`);
+  if (s.step === 'check' && n('snapshots') !== undefined)
+    facts.push(`${n('snapshots')} snapshot(s), ${n('packs')} pack(s), ${n('warnings')} warning(s)`);
   if (s.step === 'verify' && n('checks') !== undefined) facts.push(`${n('checks')} check(s) passed`);
   if (s.step === 'drill' && typeof d.verdict === 'string') facts.push(d.verdict);
   return facts;

@@ -19,7 +19,9 @@ export function registerServe(program: Command, action: ActionFactory): void {
         log(`listening on ${daemon.url} (API token: ${daemon.tokenFile})`);
         ctx.out.emit({ type: 'listening', url: daemon.url, token_file: daemon.tokenFile });
         // SIGINT/SIGTERM (cli/main.ts) abort this signal: stop the loops, let a running step end cleanly.
-        await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
+        await new Promise<void>((resolve) =>
+          ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         log('stopping: waiting for running jobs to end at a safe point (a second signal exits at once)');
         await daemon.stop();
         log('stopped');

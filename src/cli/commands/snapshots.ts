@@ -26,10 +26,16 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
       action(async (ctx: CommandContext, flags: Flags) =>
         forEachRepository(ctx, async (ctx, repo) => {
           const { snapshots, problems } = await repo.listSnapshots();
-          let list = snapshots.filter((s) => matchesFilter(s, { source: flags.source, host: flags.host, tags: flags.tag }));
+          let list = snapshots.filter((s) =>
+            matchesFilter(s, { source: flags.source, host: flags.host, tags: flags.tag }),
+          );
           if (flags.latest) {
             const n = Number(flags.latest);
-            if (!Number.isInteger(n) || n < 1) throw new LifeboatError(ErrorCode.Usage, `--latest takes a whole number of at least 1, got "${flags.latest}"`);
+            if (!Number.isInteger(n) || n < 1)
+              throw new LifeboatError(
+                ErrorCode.Usage,
+                `--latest takes a whole number of at least 1, got "${flags.latest}"`,
+              );
             const groups = new Map<string, typeof list>();
             for (const s of list) {
               const key = `${s.host}\n${s.source ?? ''}\n${[...s.paths].sort().join('\n')}`;
@@ -38,7 +44,10 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
             list = sortByTime([...groups.values()].flatMap((g) => g.slice(-n)));
           }
           for (const p of problems) ctx.out.warn(`${p.name}: ${escapeName(p.error.message)}`);
-          ctx.out.emit({ snapshots: list, problems: problems.map((p) => ({ object: p.name, error: p.error.toJSON() })) });
+          ctx.out.emit({
+            snapshots: list,
+            problems: problems.map((p) => ({ object: p.name, error: p.error.toJSON() })),
+          });
           const rows = list.map((s) => [
             s.id.slice(0, 8),
             formatTime(s.time),
@@ -49,7 +58,11 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
             escapeName(s.reason ?? ''),
             s.paths.map(escapeName).join(' '),
           ]);
-          ctx.out.result(rows.length ? table(['ID', 'TIME', 'HOST', 'SOURCE', 'TAGS', 'SIZE', 'REASON', 'PATHS'], rows) : 'no snapshots');
+          ctx.out.result(
+            rows.length
+              ? table(['ID', 'TIME', 'HOST', 'SOURCE', 'TAGS', 'SIZE', 'REASON', 'PATHS'], rows)
+              : 'no snapshots',
+          );
         }),
       ),
     );

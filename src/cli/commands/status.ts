@@ -15,7 +15,9 @@ import { formatBytes } from '../../util/format.js';
 export function registerStatus(program: Command, action: ActionFactory): void {
   program
     .command('status')
-    .description('the status document of the daemon API (docs/api.md): last backup and verification, next backup, storage, sources, alerts')
+    .description(
+      'the status document of the daemon API (docs/api.md): last backup and verification, next backup, storage, sources, alerts',
+    )
     .action(
       action(async (ctx: CommandContext) => {
         const loaded = requireConfig(ctx.global, 'status');
@@ -29,10 +31,25 @@ export function registerStatus(program: Command, action: ActionFactory): void {
             const at = nextSlot(s, now);
             if (at !== undefined) nextRuns.set(s.job, at);
           }
-          const doc = buildStatus({ config: loaded.config, history, storage: await readStorageState(loaded.config), nextRuns, alerts: alerts.active(), now, replication: replicationFacts(loaded.config, dir, now, Date.parse(alerts.meta('watched_since') ?? new Date(now).toISOString())) });
+          const doc = buildStatus({
+            config: loaded.config,
+            history,
+            storage: await readStorageState(loaded.config),
+            nextRuns,
+            alerts: alerts.active(),
+            now,
+            replication: replicationFacts(
+              loaded.config,
+              dir,
+              now,
+              Date.parse(alerts.meta('watched_since') ?? new Date(now).toISOString()),
+            ),
+          });
           if (ctx.out.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
           else printStatus(ctx, doc);
-          return doc.alerts.length || Object.values(doc.sources).some((s) => !s.ok || s.continuous?.ok === false) ? ExitCode.Failure : ExitCode.Success;
+          return doc.alerts.length || Object.values(doc.sources).some((s) => !s.ok || s.continuous?.ok === false)
+            ? ExitCode.Failure
+            : ExitCode.Success;
         } finally {
           alerts.close();
           history.close();
@@ -43,19 +60,39 @@ export function registerStatus(program: Command, action: ActionFactory): void {
 
 function printStatus(ctx: CommandContext, d: StatusDocument): void {
   const lb = d.last_backup;
-  ctx.out.info(`last backup:       ${lb ? `${lb.timestamp} job ${lb.type}: ${lb.status}, ${formatBytes(lb.size_bytes)}${lb.duration_seconds !== null ? ` in ${lb.duration_seconds}s` : ''}` : 'none'}`);
-  ctx.out.info(`last verification: ${d.last_verification ? `${d.last_verification.timestamp}: ${d.last_verification.status}` : 'none'}`);
-  ctx.out.info(`next backup:       ${d.next_backup ? `${d.next_backup.timestamp} job ${d.next_backup.type}` : 'none scheduled'}`);
+  ctx.out.info(
+    `last backup:       ${lb ? `${lb.timestamp} job ${lb.type}: ${lb.status}, ${formatBytes(lb.size_bytes)}${lb.duration_seconds !== null ? ` in ${lb.duration_seconds}s` : ''}` : 'none'}`,
+  );
+  ctx.out.info(
+    `last verification: ${d.last_verification ? `${d.last_verification.timestamp}: ${d.last_verification.status}` : 'none'}`,
+  );
+  ctx.out.info(
+    `next backup:       ${d.next_backup ? `${d.next_backup.timestamp} job ${d.next_backup.type}` : 'none scheduled'}`,
+  );
   ctx.out.info('storage:');
   for (const [name, s] of Object.entries(d.storage)) {
-    const free = s.free_space === 'unknown' ? `free space unknown (${s.free_space_note})` : `${formatBytes(s.available_bytes!)} free${s.free_space === 'ok' ? '' : ` (${s.free_space.toUpperCase()})`}`;
-    ctx.out.info(`  ${name}: ${s.connected ? `${s.used_bytes !== null ? formatBytes(s.used_bytes) : '?'} used, ${free}` : 'not connected'}`);
+    const free =
+      s.free_space === 'unknown'
+        ? `free space unknown (${s.free_space_note})`
+        : `${formatBytes(s.available_bytes!)} free${s.free_space === 'ok' ? '' : ` (${s.free_space.toUpperCase()})`}`;
+    ctx.out.info(
+      `  ${name}: ${s.connected ? `${s.used_bytes !== null ? formatBytes(s.used_bytes) : '?'} used, ${free}` : 'not connected'}`,
+    );
   }
   ctx.out.info('sources:');
   for (const [name, s] of Object.entries(d.sources)) {
-    ctx.out.info(`  ${s.ok ? 'ok  ' : 'LATE'} ${name}: ${s.last_success ? `last success ${s.last_success} (${Math.round((s.age_seconds ?? 0) / 3600)}h ago)` : 'never backed up'}, RPO ${s.rpo_seconds / 3600}h`);
+    ctx.out.info(
+      `  ${s.ok ? 'ok  ' : 'LATE'} ${name}: ${s.last_success ? `last success ${s.last_success} (${Math.round((s.age_seconds ?? 0) / 3600)}h ago)` : 'never backed up'}, RPO ${s.rpo_seconds / 3600}h`,
+    );
     const c = s.continuous;
-    if (c) ctx.out.info(`  ${c.ok ? 'ok  ' : 'LATE'} ${name} (continuous): ${c.last_shipped_transaction ? `newest shipped transaction ${c.last_shipped_transaction}` : 'nothing shipped yet'}, lag ${c.lag_seconds}s (limit ${c.limit_seconds}s)${c.running ? '' : ', replicator not running'}`);
+    if (c)
+      ctx.out.info(
+        `  ${c.ok ? 'ok  ' : 'LATE'} ${name} (continuous): ${c.last_shipped_transaction ? `newest shipped transaction ${c.last_shipped_transaction}` : 'nothing shipped yet'}, lag ${c.lag_seconds}s (limit ${c.limit_seconds}s)${c.running ? '' : ', replicator not running'}`,
+      );
   }
-  ctx.out.result(d.alerts.length ? `${d.alerts.length} active alert(s):\n${d.alerts.map((a) => `  ${a.severity.toUpperCase()} ${a.rule}: ${a.message}`).join('\n')}` : 'no active alerts');
+  ctx.out.result(
+    d.alerts.length
+      ? `${d.alerts.length} active alert(s):\n${d.alerts.map((a) => `  ${a.severity.toUpperCase()} ${a.rule}: ${a.message}`).join('\n')}`
+      : 'no active alerts',
+  );
 }

@@ -7,7 +7,17 @@
  */
 
 import { createHash } from 'node:crypto';
-import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { restore } from '../../restorer/restore.js';
 import { Repository, type InitOptions } from '../../repository/repository.js';
@@ -15,8 +25,16 @@ import type { SnapshotEntry } from '../../repository/format/index.js';
 import type { Storage } from '../../storage/contract.js';
 import { openStorage } from '../../storage/registry.js';
 
-export async function newRepo(dir: string, password: string, options: InitOptions = {}, wrap: (s: Storage) => Storage = (s) => s): Promise<Repository> {
-  return Repository.init(wrap(await openStorage(dir, { create: true })), Buffer.from(password), { packSize: 256 * 1024, ...options });
+export async function newRepo(
+  dir: string,
+  password: string,
+  options: InitOptions = {},
+  wrap: (s: Storage) => Storage = (s) => s,
+): Promise<Repository> {
+  return Repository.init(wrap(await openStorage(dir, { create: true })), Buffer.from(password), {
+    packSize: 256 * 1024,
+    ...options,
+  });
 }
 
 /** Bytes that neither compress nor repeat, from a seed. */
@@ -62,7 +80,8 @@ export function describeTree(root: string): Record<string, string> {
       else {
         const first = st.nlink > 1 ? inodes.get(st.ino) : undefined;
         if (st.nlink > 1 && !first) inodes.set(st.ino, rel);
-        out[rel] = `file ${mode} ${Math.floor(st.mtimeMs)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}${first ? ` linked to ${first}` : ''}`;
+        out[rel] =
+          `file ${mode} ${Math.floor(st.mtimeMs)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}${first ? ` linked to ${first}` : ''}`;
       }
     }
   };
@@ -71,7 +90,12 @@ export function describeTree(root: string): Record<string, string> {
 }
 
 /** Restore `snapshot` into `target` and describe what came back under the snapshot path `at`. */
-export async function restoredTree(repo: Repository, snapshot: SnapshotEntry, target: string, at: string): Promise<Record<string, string>> {
+export async function restoredTree(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  target: string,
+  at: string,
+): Promise<Record<string, string>> {
   const result = await restore(repo, snapshot, { target });
   if (result.errors.length) throw new Error(`restore failed: ${JSON.stringify(result.errors)}`);
   return describeTree(path.join(target, at));

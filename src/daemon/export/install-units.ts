@@ -14,7 +14,8 @@ import type { UnitFile } from './units.js';
  * state directory and cannot list a file that is not there. A unit without the
  * marker is never overwritten nor removed: it belongs to someone else.
  */
-export const UNIT_MARKER = '# Written by `lifeboat schedule systemd --install`; removed by `lifeboat schedule systemd --uninstall`.';
+export const UNIT_MARKER =
+  '# Written by `lifeboat schedule systemd --install`; removed by `lifeboat schedule systemd --uninstall`.';
 export const SYSTEM_UNIT_DIR = '/etc/systemd/system';
 
 export interface InstalledUnits {
@@ -38,16 +39,26 @@ export function markedText(unit: UnitFile): string {
 }
 
 /** Write `units` into `unitDir`; refuse (before writing anything) when one would replace a unit Lifeboat did not write. */
-export async function installUnits(units: UnitFile[], options: { unitDir?: string; dryRun?: boolean } = {}): Promise<InstalledUnits> {
+export async function installUnits(
+  units: UnitFile[],
+  options: { unitDir?: string; dryRun?: boolean } = {},
+): Promise<InstalledUnits> {
   const unitDir = path.resolve(options.unitDir ?? SYSTEM_UNIT_DIR);
-  if (!existsSync(unitDir)) throw new LifeboatError(ErrorCode.NotFound, `unit directory ${unitDir} does not exist`, { hint: 'give an existing directory with --unit-dir DIR' });
+  if (!existsSync(unitDir))
+    throw new LifeboatError(ErrorCode.NotFound, `unit directory ${unitDir} does not exist`, {
+      hint: 'give an existing directory with --unit-dir DIR',
+    });
   for (const u of units) {
     const target = path.join(unitDir, u.name);
     const current = await readOrNull(target);
     if (current !== null && !current.startsWith(UNIT_MARKER)) {
-      throw new LifeboatError(ErrorCode.Refused, `${target} exists and was not written by lifeboat; nothing was installed`, {
-        hint: 'rename or remove that unit yourself, or rename the job',
-      });
+      throw new LifeboatError(
+        ErrorCode.Refused,
+        `${target} exists and was not written by lifeboat; nothing was installed`,
+        {
+          hint: 'rename or remove that unit yourself, or rename the job',
+        },
+      );
     }
   }
   const names = new Set(units.map((u) => u.name));
@@ -80,17 +91,30 @@ export async function uninstallUnits(options: { unitDir?: string; dryRun?: boole
  * otherwise the answer says why it was not run, for the caller to print.
  */
 async function removeAndReload(unitDir: string, remove: string[]): Promise<string> {
-  const why = unitDir !== SYSTEM_UNIT_DIR ? `${unitDir} is not ${SYSTEM_UNIT_DIR}` : !existsSync('/run/systemd/system') ? 'systemd is not the running init here' : '';
+  const why =
+    unitDir !== SYSTEM_UNIT_DIR
+      ? `${unitDir} is not ${SYSTEM_UNIT_DIR}`
+      : !existsSync('/run/systemd/system')
+        ? 'systemd is not the running init here'
+        : '';
   const timers = remove.filter((p) => p.endsWith('.timer')).map((p) => path.basename(p));
   const done: string[] = [];
   if (!why && timers.length) {
     const r = spawnSync('systemctl', ['disable', '--now', ...timers], { encoding: 'utf8' });
-    done.push(r.status === 0 ? `systemctl disable --now ${timers.join(' ')}` : `systemctl disable failed: ${(r.stderr || String(r.error ?? '')).trim()}`);
+    done.push(
+      r.status === 0
+        ? `systemctl disable --now ${timers.join(' ')}`
+        : `systemctl disable failed: ${(r.stderr || String(r.error ?? '')).trim()}`,
+    );
   }
   for (const p of remove) await unlink(p);
   if (why) return `systemctl not run (${why}); run \`systemctl daemon-reload\` where systemd reads these units`;
   const r = spawnSync('systemctl', ['daemon-reload'], { encoding: 'utf8' });
-  done.push(r.status === 0 ? 'systemctl daemon-reload' : `systemctl daemon-reload failed: ${(r.stderr || String(r.error ?? '')).trim()}`);
+  done.push(
+    r.status === 0
+      ? 'systemctl daemon-reload'
+      : `systemctl daemon-reload failed: ${(r.stderr || String(r.error ?? '')).trim()}`,
+  );
   return done.join('; ');
 }
 

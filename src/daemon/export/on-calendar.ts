@@ -21,15 +21,22 @@ const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', '
 
 export function onCalendar(expression: string, timezone?: string): { lines: string[] } | { error: string } {
   const fields = (NICKNAMES[expression.trim().toLowerCase()] ?? expression).trim().split(/\s+/);
-  if (fields.length !== 5 && fields.length !== 6) return { error: `"${expression}" is not a 5- or 6-field cron expression` };
+  if (fields.length !== 5 && fields.length !== 6)
+    return { error: `"${expression}" is not a 5- or 6-field cron expression` };
   const [sec, min, hour, dom, mon, dow] = fields.length === 6 ? fields : ['0', ...fields];
   try {
     const time = `${num(hour!, 0, 23)}:${num(min!, 0, 59)}:${num(sec!, 0, 59)}`;
-    const date = (d: string) => `*-${num(mon!.toLowerCase().replace(/[a-z]{3}/g, (m) => String(MONTHS.indexOf(m) + 1)), 1, 12)}-${d}`;
+    const date = (d: string) =>
+      `*-${num(
+        mon!.toLowerCase().replace(/[a-z]{3}/g, (m) => String(MONTHS.indexOf(m) + 1)),
+        1,
+        12,
+      )}-${d}`;
     const tz = timezone ? ` ${timezone}` : '';
     const domRestricted = dom !== '*' && dom !== '?';
     const dowRestricted = dow !== '*' && dow !== '?';
-    if (domRestricted && dowRestricted) return { lines: [`${date(num(dom!, 1, 31))} ${time}${tz}`, `${weekdays(dow!)} ${date('*')} ${time}${tz}`] };
+    if (domRestricted && dowRestricted)
+      return { lines: [`${date(num(dom!, 1, 31))} ${time}${tz}`, `${weekdays(dow!)} ${date('*')} ${time}${tz}`] };
     if (dowRestricted) return { lines: [`${weekdays(dow!)} ${date('*')} ${time}${tz}`] };
     return { lines: [`${date(domRestricted ? num(dom!, 1, 31) : '*')} ${time}${tz}`] };
   } catch (err) {
@@ -68,5 +75,8 @@ function weekdays(field: string): string {
     const [a, b] = part.split('..').map(Number);
     for (let v = a!; v <= (b ?? a!); v++) days.add(v % 7);
   }
-  return [...days].sort((x, y) => ((x + 6) % 7) - ((y + 6) % 7)).map((d) => DAYS[d]).join(',');
+  return [...days]
+    .sort((x, y) => ((x + 6) % 7) - ((y + 6) % 7))
+    .map((d) => DAYS[d])
+    .join(',');
 }

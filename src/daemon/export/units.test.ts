@@ -10,7 +10,10 @@ import { crontab, systemdUnits } from './units.js';
 
 /** What systemd itself says a calendar spec's next elapse is (systemd-analyze calendar). */
 function systemdNext(spec: string, after: string): string {
-  const out = execFileSync('systemd-analyze', ['calendar', '--iterations=1', `--base-time=${after}`, spec], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  const out = execFileSync('systemd-analyze', ['calendar', '--iterations=1', `--base-time=${after}`, spec], {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC' },
+  });
   const m = /Next elapse: \w+ (\S+ \S+) UTC/.exec(out);
   if (!m) throw new Error(`unexpected output: ${out}`);
   return `${m[1]!.replace(' ', 'T')}.000Z`;
@@ -21,7 +24,18 @@ describe('schedule export', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('translates cron expressions to OnCalendar specs that fire when croner says', () => {
-    const cases = ['0 3 * * *', '*/15 * * * *', '30 4 * * 1-5', '0 5 1 * *', '0 4 * * 0', '0 0 1,15 * 5', '10-40/10 2 * * *', '0 6 * jan,jul sat', '@weekly', '15 10 * * 7'];
+    const cases = [
+      '0 3 * * *',
+      '*/15 * * * *',
+      '30 4 * * 1-5',
+      '0 5 1 * *',
+      '0 4 * * 0',
+      '0 0 1,15 * 5',
+      '10-40/10 2 * * *',
+      '0 6 * jan,jul sat',
+      '@weekly',
+      '15 10 * * 7',
+    ];
     const base = '2026-01-10T12:00:00Z';
     for (const expr of cases) {
       const cal = onCalendar(expr);
@@ -52,12 +66,22 @@ jobs:
     const command = [process.execPath, path.resolve('dist/cli/main.js')];
     const { units, problems } = systemdUnits(loaded, command);
     expect(problems).toEqual([]);
-    expect(units.map((u) => u.name)).toEqual(['lifeboat-daily.service', 'lifeboat-daily.timer', 'lifeboat-weekly.service', 'lifeboat-weekly.timer']);
+    expect(units.map((u) => u.name)).toEqual([
+      'lifeboat-daily.service',
+      'lifeboat-daily.timer',
+      'lifeboat-weekly.service',
+      'lifeboat-weekly.timer',
+    ]);
     expect(units[1]!.text).toContain('OnCalendar=*-*-* 3:0:0 Europe/Berlin\nPersistent=true\nRandomizedDelaySec=900\n');
     expect(units[0]!.text).toContain(`ExecStart=${process.execPath} ${command[1]} --config ${file} run daily`);
     for (const u of units) writeFileSync(path.join(dir, u.name), u.text);
-    const verify = spawnSync('systemd-analyze', ['verify', ...units.map((u) => path.join(dir, u.name))], { encoding: 'utf8' });
-    expect(verify.stderr.split('\n').filter((l) => l.includes('lifeboat-')), verify.stderr).toEqual([]);
+    const verify = spawnSync('systemd-analyze', ['verify', ...units.map((u) => path.join(dir, u.name))], {
+      encoding: 'utf8',
+    });
+    expect(
+      verify.stderr.split('\n').filter((l) => l.includes('lifeboat-')),
+      verify.stderr,
+    ).toEqual([]);
     expect(verify.status, verify.stderr).toBe(0);
 
     const tab = crontab(loaded, ['/usr/bin/lifeboat']);

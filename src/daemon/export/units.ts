@@ -64,7 +64,9 @@ WantedBy=timers.target
 
 export function crontab(loaded: LoadedConfig, command: string[]): string {
   const config = path.resolve(loaded.file);
-  const lines = ['# Lifeboat jobs (lifeboat schedule cron). A missed run is not caught up: use systemd timers or `lifeboat serve` for that.'];
+  const lines = [
+    '# Lifeboat jobs (lifeboat schedule cron). A missed run is not caught up: use systemd timers or `lifeboat serve` for that.',
+  ];
   for (const [job, j] of Object.entries(loaded.config.jobs ?? {})) {
     if (!j.schedule) continue;
     const fields = j.schedule.trim().split(/\s+/);

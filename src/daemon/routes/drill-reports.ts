@@ -31,7 +31,9 @@ export function drillReportRoutes(app: FastifyInstance, d: DaemonContext): void 
         unreachable.push({ repository: name, error: d.redact((err as Error).message) });
       }
     }
-    out.sort((a, b) => (a.report.startedAt < b.report.startedAt ? 1 : a.report.startedAt > b.report.startedAt ? -1 : 0));
+    out.sort((a, b) =>
+      a.report.startedAt < b.report.startedAt ? 1 : a.report.startedAt > b.report.startedAt ? -1 : 0,
+    );
     return { out, unreachable };
   };
   const clean = <T>(v: T): T => JSON.parse(d.redact(JSON.stringify(v))) as T;
@@ -40,19 +42,38 @@ export function drillReportRoutes(app: FastifyInstance, d: DaemonContext): void 
     const { out, unreachable } = await read();
     return {
       reports: out.map(({ repository, report: r }) =>
-        clean<DrillSummary>({ repository, id: r.id, verdict: r.verdict, reasons: r.reasons, source: r.source, snapshot: { id: r.snapshot.id, time: r.snapshot.time }, mode: r.mode, rto: r.rto, rpo: r.rpo, ...(r.freshness ? { freshness: r.freshness } : {}), started_at: r.startedAt, finished_at: r.finishedAt, job: r.job }),
+        clean<DrillSummary>({
+          repository,
+          id: r.id,
+          verdict: r.verdict,
+          reasons: r.reasons,
+          source: r.source,
+          snapshot: { id: r.snapshot.id, time: r.snapshot.time },
+          mode: r.mode,
+          rto: r.rto,
+          rpo: r.rpo,
+          ...(r.freshness ? { freshness: r.freshness } : {}),
+          started_at: r.startedAt,
+          finished_at: r.finishedAt,
+          job: r.job,
+        }),
       ),
       unreachable,
     };
   });
 
-  app.get<{ Params: { repository: string; id: string } }>('/api/v1/drills/reports/:repository/:id', async (req, reply) => {
-    if (!d.loaded.config.repositories?.[req.params.repository]) return sendError(reply, 404, 'not_found', `no repository named "${req.params.repository}"`);
-    const { out } = await read(req.params.repository);
-    const found = out.find((x) => x.report.id === req.params.id);
-    if (!found) return sendError(reply, 404, 'not_found', `no drill report ${req.params.id} in "${req.params.repository}"`);
-    const { object: _object, ...report } = found.report as DrillReport & { object?: string };
-    const answer: DrillReportAnswer = { repository: found.repository, report: clean(report) };
-    return answer;
-  });
+  app.get<{ Params: { repository: string; id: string } }>(
+    '/api/v1/drills/reports/:repository/:id',
+    async (req, reply) => {
+      if (!d.loaded.config.repositories?.[req.params.repository])
+        return sendError(reply, 404, 'not_found', `no repository named "${req.params.repository}"`);
+      const { out } = await read(req.params.repository);
+      const found = out.find((x) => x.report.id === req.params.id);
+      if (!found)
+        return sendError(reply, 404, 'not_found', `no drill report ${req.params.id} in "${req.params.repository}"`);
+      const { object: _object, ...report } = found.report as DrillReport & { object?: string };
+      const answer: DrillReportAnswer = { repository: found.repository, report: clean(report) };
+      return answer;
+    },
+  );
 }

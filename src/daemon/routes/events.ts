@@ -14,9 +14,15 @@ export function eventRoutes(app: FastifyInstance, d: DaemonContext, streams: Set
     if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send('');
     const raw = reply.raw;
     const unsubscribe = d.events.subscribe((e) => raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
-    if (!unsubscribe) return sendError(reply, 429, 'too_many_requests', `at most ${d.events.maxListeners} event streams at once`);
+    if (!unsubscribe)
+      return sendError(reply, 429, 'too_many_requests', `at most ${d.events.maxListeners} event streams at once`);
     reply.hijack();
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     raw.write(': lifeboat events\n\n');
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
     const end = () => {

@@ -34,7 +34,15 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
           jitter_seconds: job.jitter ? parseDuration(job.jitter) : 0,
           next_run: next.has(name) ? new Date(next.get(name)!).toISOString() : null,
           running: running ? { run_id: running.runId, started_at: running.startedAt, trigger: running.trigger } : null,
-          last_run: last ? { id: last.id, started_at: last.startedAt, finished_at: last.finishedAt ?? null, outcome: last.outcome ?? 'running', error: last.error ? d.redact(last.error) : null } : null,
+          last_run: last
+            ? {
+                id: last.id,
+                started_at: last.startedAt,
+                finished_at: last.finishedAt ?? null,
+                outcome: last.outcome ?? 'running',
+                error: last.error ? d.redact(last.error) : null,
+              }
+            : null,
         };
       }),
     };
@@ -43,30 +51,40 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
   app.post<{ Params: { name: string } }>('/api/v1/jobs/:name/run', async (req, reply) => {
     const result = d.runner.start(req.params.name, 'api');
     if (result.started) {
-      const answer: RunStarted = { run_id: result.runId, job: req.params.name, status: 'started', runs_url: `/api/v1/jobs/${encodeURIComponent(req.params.name)}/runs` };
+      const answer: RunStarted = {
+        run_id: result.runId,
+        job: req.params.name,
+        status: 'started',
+        runs_url: `/api/v1/jobs/${encodeURIComponent(req.params.name)}/runs`,
+      };
       return reply.code(202).send(answer);
     }
     if (result.reason === 'unknown') return sendError(reply, 404, 'not_found', result.detail);
     return sendError(reply, 409, 'conflict', `job "${req.params.name}" is already running: ${result.detail}`);
   });
 
-  app.get<{ Params: { name: string }; Querystring: { limit?: string } }>('/api/v1/jobs/:name/runs', async (req, reply) => {
-    if (!d.loaded.config.jobs?.[req.params.name]) return sendError(reply, 404, 'not_found', `no job named "${req.params.name}"`);
-    const limit = limitOf(req.query.limit, 20, 200);
-    if (limit === undefined) return sendError(reply, 400, 'bad_request', 'limit must be a whole number from 1 to 200');
-    const answer: RunList = {
-      runs: d.history.runs(req.params.name, limit).map((r) => ({
-        id: r.id,
-        job: r.job,
-        started_at: r.startedAt,
-        finished_at: r.finishedAt ?? null,
-        outcome: r.outcome ?? 'running',
-        error: r.error ? d.redact(r.error) : null,
-        steps: d.history.steps({ runId: r.id }).reverse().map(stepView),
-      })),
-    };
-    return answer;
-  });
+  app.get<{ Params: { name: string }; Querystring: { limit?: string } }>(
+    '/api/v1/jobs/:name/runs',
+    async (req, reply) => {
+      if (!d.loaded.config.jobs?.[req.params.name])
+        return sendError(reply, 404, 'not_found', `no job named "${req.params.name}"`);
+      const limit = limitOf(req.query.limit, 20, 200);
+      if (limit === undefined)
+        return sendError(reply, 400, 'bad_request', 'limit must be a whole number from 1 to 200');
+      const answer: RunList = {
+        runs: d.history.runs(req.params.name, limit).map((r) => ({
+          id: r.id,
+          job: r.job,
+          started_at: r.startedAt,
+          finished_at: r.finishedAt ?? null,
+          outcome: r.outcome ?? 'running',
+          error: r.error ? d.redact(r.error) : null,
+          steps: d.history.steps({ runId: r.id }).reverse().map(stepView),
+        })),
+      };
+      return answer;
+    },
+  );
 
   // Drill reports are not stored yet: the drill steps of the run history stand in for them.
   app.get<{ Querystring: { source?: string; limit?: string } }>('/api/v1/drills', async (req, reply) => {

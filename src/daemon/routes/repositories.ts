@@ -23,7 +23,10 @@ export function repositoryRoutes(app: FastifyInstance, d: DaemonContext): void {
           const key = snap.source ?? '';
           const h = held.get(key);
           if (!h) held.set(key, { snapshots: 1, newest: snap.time });
-          else { h.snapshots++; if (snap.time > h.newest) h.newest = snap.time; }
+          else {
+            h.snapshots++;
+            if (snap.time > h.newest) h.newest = snap.time;
+          }
         }
         return {
           name,
@@ -33,12 +36,16 @@ export function repositoryRoutes(app: FastifyInstance, d: DaemonContext): void {
           used_bytes: s?.usedBytes ?? null,
           available_bytes: s?.availableBytes ?? null,
           total_bytes: s?.totalBytes ?? null,
-          sources: [...held].sort(([a], [b]) => (a < b ? -1 : 1)).map(([source, h]) => ({
-            source: source || null,
-            snapshots: h.snapshots,
-            newest: h.newest,
-            compliance_321: compliance.filter((x) => x.source === source && RULE_321.has(x.check)).map((x) => ({ check: x.check, status: x.status, reason: d.redact(x.reason) })),
-          })),
+          sources: [...held]
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([source, h]) => ({
+              source: source || null,
+              snapshots: h.snapshots,
+              newest: h.newest,
+              compliance_321: compliance
+                .filter((x) => x.source === source && RULE_321.has(x.check))
+                .map((x) => ({ check: x.check, status: x.status, reason: d.redact(x.reason) })),
+            })),
         };
       }),
     };

@@ -45,7 +45,8 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
 
   const parse = async (body: RestoreBody | undefined) => {
     const b = body ?? {};
-    if (typeof b.repository !== 'string' || typeof b.snapshot !== 'string' || typeof b.target !== 'string') return 'give repository, snapshot and target as strings';
+    if (typeof b.repository !== 'string' || typeof b.snapshot !== 'string' || typeof b.target !== 'string')
+      return 'give repository, snapshot and target as strings';
     if (b.path !== undefined && typeof b.path !== 'string') return 'path must be a string: a path in the snapshot';
     const selected = snapshotPathOf(b.path);
     if (!selected) return 'path must be an absolute snapshot path without . or .. segments';
@@ -65,8 +66,22 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
     const open = await openSnapshot(d, p.repository, p.snapshot, reply);
     if (!open) return reply;
     try {
-      const r = await restore(open.repo, open.snapshot, { target: p.target, dryRun: true, ...(p.selected === '/' ? {} : { include: [escape(p.selected)] }) });
-      const answer: RestorePlan = { repository: p.repository, snapshot: p.snapshot, path: p.selected, target: p.target, files: r.plan.files.length, dirs: r.plan.dirs.length, symlinks: r.plan.symlinks.length, bytes: r.plan.bytes, refused: r.plan.refused.map((x) => ({ path: x.path, message: d.redact(x.message) })) };
+      const r = await restore(open.repo, open.snapshot, {
+        target: p.target,
+        dryRun: true,
+        ...(p.selected === '/' ? {} : { include: [escape(p.selected)] }),
+      });
+      const answer: RestorePlan = {
+        repository: p.repository,
+        snapshot: p.snapshot,
+        path: p.selected,
+        target: p.target,
+        files: r.plan.files.length,
+        dirs: r.plan.dirs.length,
+        symlinks: r.plan.symlinks.length,
+        bytes: r.plan.bytes,
+        refused: r.plan.refused.map((x) => ({ path: x.path, message: d.redact(x.message) })),
+      };
       return answer;
     } finally {
       await open.close();
@@ -76,20 +91,57 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
   app.post<{ Body: RestoreBody }>('/api/v1/restores', async (req, reply) => {
     const p = await parse(req.body);
     if (typeof p === 'string') return sendError(reply, 400, 'bad_request', p);
-    if ([...states.values()].some((s) => s.status === 'running' && s.target === p.target)) return sendError(reply, 409, 'conflict', `a restore into ${p.target} is running`);
+    if ([...states.values()].some((s) => s.status === 'running' && s.target === p.target))
+      return sendError(reply, 409, 'conflict', `a restore into ${p.target} is running`);
     const open = await openSnapshot(d, p.repository, p.snapshot, reply);
     if (!open) return reply;
     const id = randomBytes(6).toString('hex');
-    const state: RestoreStatus = { id, repository: p.repository, snapshot: p.snapshot, path: p.selected, target: p.target, status: 'running', started_at: new Date().toISOString(), finished_at: null, files: 0, bytes: 0, total_files: 0, total_bytes: 0, errors: [] };
+    const state: RestoreStatus = {
+      id,
+      repository: p.repository,
+      snapshot: p.snapshot,
+      path: p.selected,
+      target: p.target,
+      status: 'running',
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      files: 0,
+      bytes: 0,
+      total_files: 0,
+      total_bytes: 0,
+      errors: [],
+    };
     states.set(id, state);
     const progress: RestoreProgress = { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 };
     const tick = () => {
-      Object.assign(state, { files: progress.filesDone, bytes: progress.bytesDone, total_files: progress.totalFiles, total_bytes: progress.totalBytes });
-      d.events.publish('restore.progress', { restore_id: id, files: state.files, bytes: state.bytes, total_files: state.total_files, total_bytes: state.total_bytes });
+      Object.assign(state, {
+        files: progress.filesDone,
+        bytes: progress.bytesDone,
+        total_files: progress.totalFiles,
+        total_bytes: progress.totalBytes,
+      });
+      d.events.publish('restore.progress', {
+        restore_id: id,
+        files: state.files,
+        bytes: state.bytes,
+        total_files: state.total_files,
+        total_bytes: state.total_bytes,
+      });
     };
     const timer = setInterval(tick, 500);
-    d.events.publish('restore.started', { restore_id: id, repository: p.repository, snapshot: p.snapshot, path: p.selected, target: p.target });
-    const done = restore(open.repo, open.snapshot, { target: p.target, progress, signal: stop.signal, ...(p.selected === '/' ? {} : { include: [escape(p.selected)] }) })
+    d.events.publish('restore.started', {
+      restore_id: id,
+      repository: p.repository,
+      snapshot: p.snapshot,
+      path: p.selected,
+      target: p.target,
+    });
+    const done = restore(open.repo, open.snapshot, {
+      target: p.target,
+      progress,
+      signal: stop.signal,
+      ...(p.selected === '/' ? {} : { include: [escape(p.selected)] }),
+    })
       .then(
         (r) => {
           state.errors = r.errors.map((e) => ({ path: e.path, message: d.redact(e.message) }));
@@ -105,11 +157,22 @@ export function restoreRoutes(app: FastifyInstance, d: DaemonContext): void {
         tick();
         state.finished_at = new Date().toISOString();
         await open.close();
-        d.events.publish('restore.finished', { restore_id: id, status: state.status, files: state.files, bytes: state.bytes, errors: state.errors.length });
+        d.events.publish('restore.finished', {
+          restore_id: id,
+          status: state.status,
+          files: state.files,
+          bytes: state.bytes,
+          errors: state.errors.length,
+        });
       });
     running.add(done);
     void done.finally(() => running.delete(done));
-    const answer: RestoreStarted = { restore_id: id, status: 'started', target: p.target, status_url: `/api/v1/restores/${id}` };
+    const answer: RestoreStarted = {
+      restore_id: id,
+      status: 'started',
+      target: p.target,
+      status_url: `/api/v1/restores/${id}`,
+    };
     return reply.code(202).send(answer);
   });
 

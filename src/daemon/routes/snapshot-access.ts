@@ -24,7 +24,12 @@ export async function findSnapshot(d: DaemonContext, repository: string, id: str
   return snapshot ?? `no snapshot ${id.slice(0, 16)} in repository "${repository}"`;
 }
 
-export async function openSnapshot(d: DaemonContext, repository: string, id: string, reply: FastifyReply): Promise<OpenSnapshot | undefined> {
+export async function openSnapshot(
+  d: DaemonContext,
+  repository: string,
+  id: string,
+  reply: FastifyReply,
+): Promise<OpenSnapshot | undefined> {
   const snapshot = await findSnapshot(d, repository, id);
   if (typeof snapshot === 'string') {
     sendError(reply, 404, 'not_found', snapshot);

@@ -8,15 +8,35 @@ import { stateDir } from '../../state/state-dir.js';
 
 /** `/healthz`, the status document, `/metrics`. */
 export function systemRoutes(app: FastifyInstance, d: DaemonContext): void {
-  const replication = () => replicationFacts(d.loaded.config, stateDir(d.loaded.config.state_dir), d.now(), Date.parse(d.alerts.meta('watched_since') ?? new Date(d.now()).toISOString()));
+  const replication = () =>
+    replicationFacts(
+      d.loaded.config,
+      stateDir(d.loaded.config.state_dir),
+      d.now(),
+      Date.parse(d.alerts.meta('watched_since') ?? new Date(d.now()).toISOString()),
+    );
   app.get('/healthz', async (): Promise<HealthAnswer> => ({ status: 'ok' }));
 
   app.get('/api/v1/system/backup/status', async (): Promise<StatusDocument> =>
-    buildStatus({ config: d.loaded.config, history: d.history, storage: await d.storage.get(), nextRuns: d.nextRuns(), alerts: d.alerts.active(), now: d.now(), replication: replication() }),
+    buildStatus({
+      config: d.loaded.config,
+      history: d.history,
+      storage: await d.storage.get(),
+      nextRuns: d.nextRuns(),
+      alerts: d.alerts.active(),
+      now: d.now(),
+      replication: replication(),
+    }),
   );
 
   app.get('/metrics', async (_req, reply) => {
-    const { contentType, text } = await renderMetrics({ config: d.loaded.config, history: d.history, storage: await d.storage.get(), compliance: d.compliance(), replication: replication() });
+    const { contentType, text } = await renderMetrics({
+      config: d.loaded.config,
+      history: d.history,
+      storage: await d.storage.get(),
+      compliance: d.compliance(),
+      replication: replication(),
+    });
     return reply.type(contentType).send(text);
   });
 }

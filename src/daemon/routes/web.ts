@@ -24,14 +24,17 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 let files: Map<string, { type: string; body: Buffer }> | undefined;
 
 /** Where the built dashboard is: next to the compiled daemon in `dist/`, or `dist/web` of the checkout when run from source. */
 export function dashboardDir(): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  return [path.resolve(here, '../../web'), path.resolve(here, '../../../dist/web')].find((d) => existsSync(path.join(d, 'index.html')));
+  return [path.resolve(here, '../../web'), path.resolve(here, '../../../dist/web')].find((d) =>
+    existsSync(path.join(d, 'index.html')),
+  );
 }
 
 function load(): Map<string, { type: string; body: Buffer }> {
@@ -42,7 +45,8 @@ function load(): Map<string, { type: string; body: Buffer }> {
     for (const name of readdirSync(dir)) {
       const full = path.join(dir, name);
       if (statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
-      else if (TYPES[path.extname(name)]) out.set(`/${prefix}${name}`, { type: TYPES[path.extname(name)]!, body: readFileSync(full) });
+      else if (TYPES[path.extname(name)])
+        out.set(`/${prefix}${name}`, { type: TYPES[path.extname(name)]!, body: readFileSync(full) });
     }
   };
   if (root) walk(root, '');
@@ -60,8 +64,15 @@ export function isDashboardFile(method: string, url: string): boolean {
 export function webRoutes(app: FastifyInstance): void {
   const serve = (url: string, reply: FastifyReply) => {
     const f = load().get(url.split('?')[0]!);
-    if (!f) return reply.code(404).type('text/plain; charset=utf-8').send('the dashboard is not built: run `npm run build`\n');
-    reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
+    if (!f)
+      return reply
+        .code(404)
+        .type('text/plain; charset=utf-8')
+        .send('the dashboard is not built: run `npm run build`\n');
+    reply
+      .header('content-security-policy', CSP)
+      .header('referrer-policy', 'no-referrer')
+      .header('x-frame-options', 'DENY');
     return reply.type(f.type).send(f.body);
   };
   app.get('/', (req, reply) => serve(req.url, reply));

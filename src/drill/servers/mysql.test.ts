@@ -21,9 +21,14 @@ describe('restore drills (mysql)', () => {
   beforeAll(async () => {
     server = await startMariadb();
     dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-drill-my-'));
-    await server.sql(`CREATE USER 'lifeboat'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO 'lifeboat'@'127.0.0.1'; CREATE DATABASE shop;`);
-    await server.sql(`CREATE TABLE events (id INT AUTO_INCREMENT PRIMARY KEY, created_at DATETIME NOT NULL);
-      INSERT INTO events (created_at) VALUES (UTC_TIMESTAMP()), (UTC_TIMESTAMP() - INTERVAL 5 MINUTE), (UTC_TIMESTAMP() - INTERVAL 1 DAY);`, 'shop');
+    await server.sql(
+      `CREATE USER 'lifeboat'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO 'lifeboat'@'127.0.0.1'; CREATE DATABASE shop;`,
+    );
+    await server.sql(
+      `CREATE TABLE events (id INT AUTO_INCREMENT PRIMARY KEY, created_at DATETIME NOT NULL);
+      INSERT INTO events (created_at) VALUES (UTC_TIMESTAMP()), (UTC_TIMESTAMP() - INTERVAL 5 MINUTE), (UTC_TIMESTAMP() - INTERVAL 1 DAY);`,
+      'shop',
+    );
     repo = await initRepo(path.join(dir, 'repo'), 'repo-password');
   }, 120_000);
 
@@ -52,9 +57,14 @@ describe('restore drills (mysql)', () => {
     expect(report.verdict).toBe('PASS');
     expect(report.checks.map((c) => c.name)).toEqual(['restore', 'tables', 'schemaHash', 'recent data']);
     expect(report.checks[1]).toMatchObject({ expected: { events: 3 }, actual: { events: 3 } });
-    expect(report.rpo).toMatchObject({ ok: true, basis: 'snapshot time minus the newest events.created_at in the restored copy' });
+    expect(report.rpo).toMatchObject({
+      ok: true,
+      basis: 'snapshot time minus the newest events.created_at in the restored copy',
+    });
     expect(report.rpo.measuredSeconds).toBeLessThan(600);
-    const left = (await server.sql(`SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'lifeboat%'`)) as unknown[];
+    const left = (await server.sql(
+      `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'lifeboat%'`,
+    )) as unknown[];
     expect(left).toEqual([]);
     expect(readdirSync(scratch)).toEqual([]);
   }, 120_000);

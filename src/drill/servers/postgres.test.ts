@@ -29,7 +29,10 @@ describe('restore drills (postgres)', () => {
     await mkdir(scratch);
     server.psql(`CREATE ROLE lifeboat_backup LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
     server.psql('CREATE DATABASE app');
-    server.psql(`CREATE TABLE events (id serial PRIMARY KEY, created_at timestamptz NOT NULL); INSERT INTO events (created_at) SELECT now() - g * interval '1 minute' FROM generate_series(0, 19) g;`, 'app');
+    server.psql(
+      `CREATE TABLE events (id serial PRIMARY KEY, created_at timestamptz NOT NULL); INSERT INTO events (created_at) SELECT now() - g * interval '1 minute' FROM generate_series(0, 19) g;`,
+      'app',
+    );
     const passwordFile = path.join(dir, 'pg.pass');
     await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
     pgpass = path.join(dir, 'pgpass');
@@ -58,7 +61,9 @@ describe('restore drills (postgres)', () => {
     expect(report.reasons).toEqual([]);
     expect(report.verdict).toBe('PASS');
     expect(report.snapshot.id).toBe(snapshot.id);
-    expect(report.restoredTo).toMatch(new RegExp(`^postgres://lifeboat_backup@127\\.0\\.0\\.1:${server.port}/lifeboat_drill_[0-9a-f]{12}$`));
+    expect(report.restoredTo).toMatch(
+      new RegExp(`^postgres://lifeboat_backup@127\\.0\\.0\\.1:${server.port}/lifeboat_drill_[0-9a-f]{12}$`),
+    );
     expect(report.checks.map((c) => c.name)).toEqual(['restore', 'tables', 'schemaHash', 'recentData', 'recent data']);
     expect(report.rpo.basis).toBe('snapshot time minus the newest events.created_at in the restored copy');
     expect(report.smoke).toMatchObject({ ok: true, exitCode: 0 });
@@ -72,10 +77,21 @@ describe('restore drills (postgres)', () => {
     const { id: _id, ...plain } = snapshot;
     void _id;
     const record = (plain.metadata as { record: { tables: Record<string, number> } }).record;
-    const tampered = await repo.saveSnapshot({ ...plain, metadata: { ...plain.metadata, record: { ...record, tables: { ...record.tables, 'public.events': 21 } } } });
-    const { report } = await runDrill(repo, { source: 'main-pg', config: { ...config, smoke: undefined }, snapshot: tampered, store: false, tempBase: scratch });
+    const tampered = await repo.saveSnapshot({
+      ...plain,
+      metadata: { ...plain.metadata, record: { ...record, tables: { ...record.tables, 'public.events': 21 } } },
+    });
+    const { report } = await runDrill(repo, {
+      source: 'main-pg',
+      config: { ...config, smoke: undefined },
+      snapshot: tampered,
+      store: false,
+      tempBase: scratch,
+    });
     expect(report.verdict).toBe('FAIL');
-    expect(report.reasons).toEqual([expect.stringMatching(/^tables: expected \{"public.events":21\}, found \{"public.events":20\}/)]);
+    expect(report.reasons).toEqual([
+      expect.stringMatching(/^tables: expected \{"public.events":21\}, found \{"public.events":20\}/),
+    ]);
     expect(drillDatabases()).toBe('');
   }, 120_000);
 
@@ -84,11 +100,23 @@ describe('restore drills (postgres)', () => {
     const controller = new AbortController();
     // Its own snapshot, named: the newest one of this source may be the tampered copy above (same time), whose drill fails before the smoke command.
     const { snapshot } = await backupSource(repo, 'main-pg', config);
-    const drill = runDrill(repo, { source: 'main-pg', snapshot: snapshot.id, config: { ...config, smoke: `echo $$ > ${pidFile}; sleep 30` }, signal: controller.signal, tempBase: scratch });
+    const drill = runDrill(repo, {
+      source: 'main-pg',
+      snapshot: snapshot.id,
+      config: { ...config, smoke: `echo $$ > ${pidFile}; sleep 30` },
+      signal: controller.signal,
+      tempBase: scratch,
+    });
     let settled = false;
-    drill.then(() => (settled = true), () => (settled = true));
+    drill.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     for (let i = 0; i < 3600 && !settled && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50)); // a loaded machine restores slowly
-    if (settled) throw new Error(`the drill ended before its smoke command started: ${JSON.stringify((await drill).report.reasons)}`);
+    if (settled)
+      throw new Error(
+        `the drill ended before its smoke command started: ${JSON.stringify((await drill).report.reasons)}`,
+      );
     expect(drillDatabases()).toMatch(/^lifeboat_drill_[0-9a-f]{12}$/);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     controller.abort();

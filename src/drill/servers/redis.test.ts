@@ -37,7 +37,13 @@ describe('restore drills (redis)', () => {
     await writeFile(passwordFile, 'redis-drill-pass\n', { mode: 0o600 });
     const scratch = path.join(dir, 'scratch');
     await mkdir(scratch);
-    const config: SourceConfigOf<'redis'> = { type: 'redis', url: server.url, password_file: passwordFile, rpo: '1d', smoke: 'head -c 5 "$LIFEBOAT_DRILL_FILE" | grep -q REDIS' };
+    const config: SourceConfigOf<'redis'> = {
+      type: 'redis',
+      url: server.url,
+      password_file: passwordFile,
+      rpo: '1d',
+      smoke: 'head -c 5 "$LIFEBOAT_DRILL_FILE" | grep -q REDIS',
+    };
     await backupSource(repo, 'cache', config);
     const { report } = await runDrill(repo, { source: 'cache', config, tempBase: scratch });
     expect(report.reasons).toEqual([]);
@@ -45,6 +51,9 @@ describe('restore drills (redis)', () => {
     expect(report.checks.map((c) => c.name)).toEqual(['restore', 'keys', 'expiringKeys', 'rdbChecksum']);
     expect(report.checks[1]).toMatchObject({ expected: { db0: 100 }, actual: { db0: 100 } });
     expect(readdirSync(scratch)).toEqual([]);
-    expect(spawnSync('pgrep', ['-f', scratch], { encoding: 'utf8' }).stdout.trim(), 'no throwaway redis-server left').toBe('');
+    expect(
+      spawnSync('pgrep', ['-f', scratch], { encoding: 'utf8' }).stdout.trim(),
+      'no throwaway redis-server left',
+    ).toBe('');
   }, 120_000);
 });

@@ -24,7 +24,8 @@ const engines: Array<{ type: 'prometheus' | 'victoriametrics'; start: () => Prom
     start: () => {
       const start = Math.floor(Date.now() / 1000) - 3 * 3600;
       const lines = ['# TYPE lifeboat_drill_level gauge'];
-      for (let h = 0; h <= 2; h++) for (let i = 0; i < 30; i++) lines.push(`lifeboat_drill_level{tank="t${i}"} ${i} ${start + h * 3600}`);
+      for (let h = 0; h <= 2; h++)
+        for (let i = 0; i < 30; i++) lines.push(`lifeboat_drill_level{tank="t${i}"} ${i} ${start + h * 3600}`);
       return startPrometheus({ backfill: [...lines, '# EOF', ''].join('\n') });
     },
   },
@@ -33,7 +34,9 @@ const engines: Array<{ type: 'prometheus' | 'victoriametrics'; start: () => Prom
     start: async () => {
       const vm = await startVictoriaMetrics();
       const now = Date.now();
-      await vm.importLines(Array.from({ length: 30 }, (_, i) => `lifeboat_drill_level{tank="t${i}"} ${i} ${now - 60_000}`));
+      await vm.importLines(
+        Array.from({ length: 30 }, (_, i) => `lifeboat_drill_level{tank="t${i}"} ${i} ${now - 60_000}`),
+      );
       return vm;
     },
   },
@@ -61,7 +64,13 @@ for (const engine of engines) {
     it('passes: series count and time range measured on the restored data directory', async () => {
       const scratch = path.join(dir, 'scratch');
       await mkdir(scratch);
-      const config = { type: engine.type, url: server.url, data_dir: server.dataDir, rto: '10m', smoke: 'test -d "$LIFEBOAT_DRILL_DIR"' } as const;
+      const config = {
+        type: engine.type,
+        url: server.url,
+        data_dir: server.dataDir,
+        rto: '10m',
+        smoke: 'test -d "$LIFEBOAT_DRILL_DIR"',
+      } as const;
       await backupSource(repo, 'tsdb', config);
       const { report } = await runDrill(repo, { source: 'tsdb', config, tempBase: scratch });
       expect(report.reasons).toEqual([]);
@@ -70,7 +79,9 @@ for (const engine of engines) {
       expect(report.checks[1]!.actual).toBeGreaterThanOrEqual(30);
       expect(report.rto.ok).toBe(true);
       expect(readdirSync(scratch)).toEqual([]);
-      expect(spawnSync('pgrep', ['-f', scratch], { encoding: 'utf8' }).stdout.trim(), 'no throwaway server left').toBe('');
+      expect(spawnSync('pgrep', ['-f', scratch], { encoding: 'utf8' }).stdout.trim(), 'no throwaway server left').toBe(
+        '',
+      );
     }, 120_000);
   });
 }

@@ -31,23 +31,38 @@ export async function backupStep(ctx: JobRunContext, options: BackupStepOptions)
         watching?.();
         watching = undefined;
       };
-      const { backup: result, check: checked } = await backupAndCheck(repo, source, ctx.loaded.config.sources![source]!, {
-        tags: [...(options.tags ?? [])],
-        reason: options.reason ?? `job ${ctx.jobName}`,
-        signal: ctx.signal,
-        log: (l) => ctx.log(`${source}: ${l}`),
-        run: { job: ctx.jobName, runId: ctx.runId },
-        progress,
-        onSaved: unwatch,
-      }).finally(unwatch);
+      const { backup: result, check: checked } = await backupAndCheck(
+        repo,
+        source,
+        ctx.loaded.config.sources![source]!,
+        {
+          tags: [...(options.tags ?? [])],
+          reason: options.reason ?? `job ${ctx.jobName}`,
+          signal: ctx.signal,
+          log: (l) => ctx.log(`${source}: ${l}`),
+          run: { job: ctx.jobName, runId: ctx.runId },
+          progress,
+          onSaved: unwatch,
+        },
+      ).finally(unwatch);
       const s = result.snapshot.summary;
-      if (!checked.verified) throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${result.snapshot.id.slice(0, 8)} did not pass its check: ${checked.reasons.join('; ')}`);
+      if (!checked.verified)
+        throw new LifeboatError(
+          ErrorCode.Corrupt,
+          `snapshot ${result.snapshot.id.slice(0, 8)} did not pass its check: ${checked.reasons.join('; ')}`,
+        );
       // A configured path that is missing (a typo, an unmounted disk) leaves that data unprotected: the
       // step fails, though the rest was saved. Files unreadable inside the walk make it partial.
       const missing = result.errors.some((e) => e.given);
       const outcome = missing ? 'failed' : result.errors.length ? 'partial' : 'ok';
       const unreadable = unreadableInputs(result);
-      return { snapshot: result.snapshot.id, bytes: s.bytes, addedBytes: s.addedBytes, outcome, ...(unreadable ? { error: unreadable } : {}) };
+      return {
+        snapshot: result.snapshot.id,
+        bytes: s.bytes,
+        addedBytes: s.addedBytes,
+        outcome,
+        ...(unreadable ? { error: unreadable } : {}),
+      };
     });
   }
 }

@@ -41,7 +41,11 @@ export function jobSources(loaded: LoadedConfig, job: JobConfig): string[] {
 }
 
 /** Run `fn` as one recorded step; errors become a failed step (abort still stops the job). */
-export async function timedStep(ctx: JobRunContext, base: Pick<JobStepResult, 'step' | 'source' | 'repository'>, fn: () => Promise<Partial<JobStepResult>>): Promise<void> {
+export async function timedStep(
+  ctx: JobRunContext,
+  base: Pick<JobStepResult, 'step' | 'source' | 'repository'>,
+  fn: () => Promise<Partial<JobStepResult>>,
+): Promise<void> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   ctx.started?.({ ...base, startedAt });
@@ -57,7 +61,11 @@ export async function timedStep(ctx: JobRunContext, base: Pick<JobStepResult, 's
 }
 
 /** Record a step that found nothing to act on, with the reason (never `ok`). */
-export function nothingToDo(ctx: JobRunContext, base: Pick<JobStepResult, 'step' | 'source' | 'repository'>, reason: string): void {
+export function nothingToDo(
+  ctx: JobRunContext,
+  base: Pick<JobStepResult, 'step' | 'source' | 'repository'>,
+  reason: string,
+): void {
   ctx.record({ ...base, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'nothing_to_do', error: reason });
 }
 
@@ -72,13 +80,23 @@ export function maintainedRepositories(job: JobConfig): string[] {
 /** A removable repository that is absent: every step for it is skipped and says why. */
 export function notConnected(ctx: JobRunContext, repository: string): boolean {
   const settings = ctx.loaded.config.repositories?.[repository];
-  if (!settings?.require_mount || isConnected(settings.url.replace(/^file:\/\//, ''), undefined, settings.mount_point)) return false;
+  if (!settings?.require_mount || isConnected(settings.url.replace(/^file:\/\//, ''), undefined, settings.mount_point))
+    return false;
   return true;
 }
 
 /** A removable repository that is not mounted: the step is recorded `skipped: not connected`, never passed silently. */
-export function skippedAsNotConnected(ctx: JobRunContext, base: Pick<JobStepResult, 'step' | 'source'> & { repository: string }): boolean {
+export function skippedAsNotConnected(
+  ctx: JobRunContext,
+  base: Pick<JobStepResult, 'step' | 'source'> & { repository: string },
+): boolean {
   if (!notConnected(ctx, base.repository)) return false;
-  ctx.record({ ...base, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', error: 'not connected' });
+  ctx.record({
+    ...base,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    outcome: 'skipped',
+    error: 'not connected',
+  });
   return true;
 }

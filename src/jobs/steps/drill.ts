@@ -10,8 +10,18 @@ export async function drillStep(ctx: JobRunContext): Promise<void> {
   const drill = ctx.job.drill!;
   const from = ctx.job.to ?? ctx.job.copy_to?.[0] ?? Object.keys(ctx.loaded.config.repositories ?? {})[0];
   if (!from) return nothingToDo(ctx, { step: 'drill' }, 'no repository is configured to drill from');
-  const sources = drill.sources === 'all' || !drill.sources ? (ctx.job.sources ? jobSources(ctx.loaded, ctx.job) : Object.keys(ctx.loaded.config.sources ?? {})) : drill.sources;
-  if (sources.length === 0) return nothingToDo(ctx, { step: 'drill', repository: from }, 'no source to drill: configure one under sources: or name it in drill.sources');
+  const sources =
+    drill.sources === 'all' || !drill.sources
+      ? ctx.job.sources
+        ? jobSources(ctx.loaded, ctx.job)
+        : Object.keys(ctx.loaded.config.sources ?? {})
+      : drill.sources;
+  if (sources.length === 0)
+    return nothingToDo(
+      ctx,
+      { step: 'drill', repository: from },
+      'no source to drill: configure one under sources: or name it in drill.sources',
+    );
   for (const source of sources) {
     const startedAt = new Date().toISOString();
     const started = Date.now();
@@ -26,9 +36,26 @@ export async function drillStep(ctx: JobRunContext): Promise<void> {
         signal: ctx.signal,
         log: (l) => ctx.log(`${source}: ${l}`),
       });
-      ctx.note({ step: 'drill', source, repository: from, startedAt, durationMs: Date.now() - started, outcome: report.verdict === 'PASS' ? 'ok' : 'failed', ...(report.verdict === 'PASS' ? {} : { error: report.reasons.join('; ') }), detail: { verdict: report.verdict } });
+      ctx.note({
+        step: 'drill',
+        source,
+        repository: from,
+        startedAt,
+        durationMs: Date.now() - started,
+        outcome: report.verdict === 'PASS' ? 'ok' : 'failed',
+        ...(report.verdict === 'PASS' ? {} : { error: report.reasons.join('; ') }),
+        detail: { verdict: report.verdict },
+      });
     } catch (err) {
-      ctx.record({ step: 'drill', source, repository: from, startedAt, durationMs: Date.now() - started, outcome: 'failed', error: (err as Error).message });
+      ctx.record({
+        step: 'drill',
+        source,
+        repository: from,
+        startedAt,
+        durationMs: Date.now() - started,
+        outcome: 'failed',
+        error: (err as Error).message,
+      });
       if (ctx.signal.aborted) throw err;
     }
   }

@@ -23,9 +23,20 @@ export async function forgetStep(ctx: JobRunContext): Promise<void> {
     const policy = retentionFor(ctx, repository);
     if (!policy) {
       if (repository === ctx.job.to) {
-        ctx.record({ step: 'forget', repository, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'failed', error: `repository "${repository}" has no retention policy and the job no keep_last` });
+        ctx.record({
+          step: 'forget',
+          repository,
+          startedAt: new Date().toISOString(),
+          durationMs: 0,
+          outcome: 'failed',
+          error: `repository "${repository}" has no retention policy and the job no keep_last`,
+        });
       } else {
-        nothingToDo(ctx, { step: 'forget', repository }, `copy target "${repository}" has no retention policy: it keeps every copy (set repositories.${repository}.retention)`);
+        nothingToDo(
+          ctx,
+          { step: 'forget', repository },
+          `copy target "${repository}" has no retention policy: it keeps every copy (set repositories.${repository}.retention)`,
+        );
       }
       continue;
     }
@@ -37,10 +48,26 @@ export async function forgetStep(ctx: JobRunContext): Promise<void> {
     for (const source of sources) {
       await timedStep(ctx, { step: 'forget', source, repository }, async () => {
         const repo = await ctx.open(repository);
-        const result = await forget(repo, { policy, source, stateDir: resolveStateDir(ctx.loaded.config.state_dir), signal: ctx.signal });
+        const result = await forget(repo, {
+          policy,
+          source,
+          stateDir: resolveStateDir(ctx.loaded.config.state_dir),
+          signal: ctx.signal,
+        });
         const considered = result.plan.reduce((n, g) => n + g.decisions.length, 0);
-        const detail = { policy: describePolicy(policy), considered, kept: considered - result.removed.length, removed: result.removed.map((r) => r.snapshot), audit: result.audit ?? null };
-        if (considered === 0) return { outcome: 'nothing_to_do', error: `${repository} holds no snapshot${source ? ` of "${source}"` : ''} to apply retention to`, detail };
+        const detail = {
+          policy: describePolicy(policy),
+          considered,
+          kept: considered - result.removed.length,
+          removed: result.removed.map((r) => r.snapshot),
+          audit: result.audit ?? null,
+        };
+        if (considered === 0)
+          return {
+            outcome: 'nothing_to_do',
+            error: `${repository} holds no snapshot${source ? ` of "${source}"` : ''} to apply retention to`,
+            detail,
+          };
         return { detail };
       });
     }

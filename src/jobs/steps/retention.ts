@@ -4,7 +4,11 @@ import { policyFromConfig, type RetentionPolicy } from '../../retention/policy.j
 import type { JobRunContext } from './context.js';
 
 /** The missing snapshots that the target's retention keeps once they are there alongside what it holds. */
-export function keptByRetention(missing: readonly SnapshotEntry[], held: readonly SnapshotEntry[], policy: RetentionPolicy): SnapshotEntry[] {
+export function keptByRetention(
+  missing: readonly SnapshotEntry[],
+  held: readonly SnapshotEntry[],
+  policy: RetentionPolicy,
+): SnapshotEntry[] {
   const kept = new Set(
     planRetention([...held, ...missing], policy, new Date())
       .flatMap((g) => g.decisions)

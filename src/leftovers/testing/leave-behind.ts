@@ -24,6 +24,7 @@ const plain = spawn('sleep', ['300'], { stdio: 'ignore' });
 trackChild(grouped, 'sleep (grouped)', true);
 trackChild(plain, 'sleep', false);
 // trackChild records in the background: wait until both records are written.
-while ((await ledger.list()).records.filter((r) => r.resource.kind === 'process').length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+while ((await ledger.list()).records.filter((r) => r.resource.kind === 'process').length < 2)
+  await new Promise((resolve) => setTimeout(resolve, 10));
 process.stdout.write(`${JSON.stringify({ run: run.path, near: near.path, pids: [grouped.pid, plain.pid] })}\n`);
 setInterval(() => {}, 1 << 30);

@@ -37,7 +37,10 @@ export class Fixture {
 
   static async create(): Promise<Fixture> {
     const f = new Fixture(await mkdtemp(path.join(os.tmpdir(), 'lifeboat-prune-')));
-    const repo = await Repository.init(new MemoryStorage(f.objects), Buffer.from(PASSWORD), { packSize: 8192, chunker: { min: 256, avg: 1024, max: 4096 } });
+    const repo = await Repository.init(new MemoryStorage(f.objects), Buffer.from(PASSWORD), {
+      packSize: 8192,
+      chunker: { min: 256, avg: 1024, max: 4096 },
+    });
     // Later opens use the recovery key: no scrypt per open keeps the tests fast.
     await writeFile(f.keyFile, renderRecoveryKey(repo.id, repo.keys.master));
     await repo.close();
@@ -67,7 +70,12 @@ export class Fixture {
       const { snapshot } = await backup(r, { paths: [root], force: true, ...(beforeSave ? { beforeSave } : {}) });
       const hashes = new Map<string, string>();
       for (const file of await readdir(root)) {
-        hashes.set(file, createHash('sha256').update(await readFile(path.join(root, file))).digest('hex'));
+        hashes.set(
+          file,
+          createHash('sha256')
+            .update(await readFile(path.join(root, file)))
+            .digest('hex'),
+        );
       }
       this.expected.set(snapshot.id, hashes);
       return snapshot;
@@ -81,7 +89,13 @@ export class Fixture {
     const repo = await this.open();
     try {
       const s = parseSnapshot(await repo.readObject(`snapshots/${id}`, 'snapshot'), id);
-      await writeTombstone(repo, { snapshot: id, time: s.time, tree: s.tree, forgottenAt: new Date().toISOString(), audit: 'audit/test' });
+      await writeTombstone(repo, {
+        snapshot: id,
+        time: s.time,
+        tree: s.tree,
+        forgottenAt: new Date().toISOString(),
+        audit: 'audit/test',
+      });
     } finally {
       await repo.close();
     }
@@ -133,7 +147,10 @@ export class Fixture {
         for (const e of result.errors) problems.push(`${s.id.slice(0, 8)} ${e.path}: ${e.message}`);
         const root = path.join(target, s.paths[0]!);
         for (const [file, hash] of this.expected.get(s.id) ?? new Map<string, string>()) {
-          const got = await readFile(path.join(root, file)).then((b) => createHash('sha256').update(b).digest('hex'), () => 'absent');
+          const got = await readFile(path.join(root, file)).then(
+            (b) => createHash('sha256').update(b).digest('hex'),
+            () => 'absent',
+          );
           if (got !== hash) problems.push(`${s.id.slice(0, 8)} ${file}: restored content differs (${got.slice(0, 8)})`);
         }
         await rm(target, { recursive: true, force: true });

@@ -45,7 +45,14 @@ export function sqliteChunkSize(head: Uint8Array): number | undefined {
  * reported "need more" would scan the same bytes again after the refill, so
  * the window is refilled first. `page` is the SQLite chunk size, if any.
  */
-export function cutWindow(chunker: Chunker, buf: Uint8Array, start: number, end: number, eof: boolean, page: number | undefined): number[] {
+export function cutWindow(
+  chunker: Chunker,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  eof: boolean,
+  page: number | undefined,
+): number[] {
   const need = page ?? chunker.params.max;
   const lengths: number[] = [];
   while (start < end && (eof || end - start >= need)) {

@@ -5,7 +5,14 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../errors/index.js';
-import { Chunker, DEFAULT_CHUNKER, cutReference, gearTable, validateChunkerParams, type ChunkerParams } from './chunker.js';
+import {
+  Chunker,
+  DEFAULT_CHUNKER,
+  cutReference,
+  gearTable,
+  validateChunkerParams,
+  type ChunkerParams,
+} from './chunker.js';
 import { fileByteSource, readChunks, streamByteSource, type ByteSource } from './chunk-reader.js';
 import { expectThrowsCode, pseudoRandomBytes } from '../testing/helpers.js';
 
@@ -60,7 +67,14 @@ function checkSizes(lengths: number[], p: ChunkerParams, total: number): void {
 
 describe('validateChunkerParams', () => {
   it('accepts sensible parameters', () => {
-    for (const p of [DEFAULT_CHUNKER, SMALL, MEDIUM, { min: 64, avg: 1024, max: 1025 }, { min: 1023, avg: 1024, max: 2048 }, { min: 1024, avg: 64 * 1024 * 1024, max: 128 * 1024 * 1024 }]) {
+    for (const p of [
+      DEFAULT_CHUNKER,
+      SMALL,
+      MEDIUM,
+      { min: 64, avg: 1024, max: 1025 },
+      { min: 1023, avg: 1024, max: 2048 },
+      { min: 1024, avg: 64 * 1024 * 1024, max: 128 * 1024 * 1024 },
+    ]) {
       expect(() => validateChunkerParams(p), JSON.stringify(p)).not.toThrow();
       expect(() => new Chunker(p, new Int32Array(256))).not.toThrow();
     }
@@ -139,16 +153,21 @@ describe('Chunker.cut', () => {
 
   it('offered less than max without the end: either -1 or exactly the cut it makes with all the data', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 1, max: SMALL.max + 100 }), fc.integer({ min: 0, max: 300 }), (seed, offered, start) => {
-        const buf = pseudoRandomBytes(seed, start + SMALL.max * 3);
-        const full = chunker.cut(buf, start, buf.length, true);
-        const partial = chunker.cut(buf, start, start + offered, false);
-        if (partial !== -1) expect(partial).toBe(full);
-        // Once max bytes are available the answer is always final.
-        if (offered >= SMALL.max) expect(partial).toBe(full);
-        // With fewer than a full chunk's bytes offered, a cut can only be inside them.
-        if (partial !== -1) expect(partial).toBeLessThanOrEqual(offered);
-      }),
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 1, max: SMALL.max + 100 }),
+        fc.integer({ min: 0, max: 300 }),
+        (seed, offered, start) => {
+          const buf = pseudoRandomBytes(seed, start + SMALL.max * 3);
+          const full = chunker.cut(buf, start, buf.length, true);
+          const partial = chunker.cut(buf, start, start + offered, false);
+          if (partial !== -1) expect(partial).toBe(full);
+          // Once max bytes are available the answer is always final.
+          if (offered >= SMALL.max) expect(partial).toBe(full);
+          // With fewer than a full chunk's bytes offered, a cut can only be inside them.
+          if (partial !== -1) expect(partial).toBeLessThanOrEqual(offered);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -157,8 +176,14 @@ describe('Chunker.cut', () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 1, max: 5000 }), (seed, prefix) => {
         const body = pseudoRandomBytes(seed, SMALL.max * 2);
-        const withPrefix = Buffer.concat([pseudoRandomBytes(`p${seed}`, prefix), body, pseudoRandomBytes(`s${seed}`, 100)]);
-        expect(chunker.cut(withPrefix, prefix, prefix + body.length, true)).toBe(chunker.cut(body, 0, body.length, true));
+        const withPrefix = Buffer.concat([
+          pseudoRandomBytes(`p${seed}`, prefix),
+          body,
+          pseudoRandomBytes(`s${seed}`, 100),
+        ]);
+        expect(chunker.cut(withPrefix, prefix, prefix + body.length, true)).toBe(
+          chunker.cut(body, 0, body.length, true),
+        );
       }),
       { numRuns: 100 },
     );
@@ -173,7 +198,13 @@ describe('the WebAssembly scan matches the JavaScript reference exactly', () => 
     if (kind === 2) for (let i = 0; i < r.length; i++) r[i] = (i >> 9) & 0xff;
     return r;
   }
-  const PARAMS: ChunkerParams[] = [SMALL, MEDIUM, { min: 64, avg: 1024, max: 1025 }, { min: 100, avg: 4096, max: 5000 }, DEFAULT_CHUNKER];
+  const PARAMS: ChunkerParams[] = [
+    SMALL,
+    MEDIUM,
+    { min: 64, avg: 1024, max: 1025 },
+    { min: 100, avg: 4096, max: 5000 },
+    DEFAULT_CHUNKER,
+  ];
 
   it('same result for every (params, data, start, end, final), from a plain buffer and from a window', () => {
     fc.assert(
@@ -209,7 +240,7 @@ describe('the WebAssembly scan matches the JavaScript reference exactly', () => 
       const buf = data(kind, 42, 8 * 1024 * 1024);
       const win = chunker.window(buf.length);
       buf.copy(win);
-      for (let start = 0; start < buf.length; ) {
+      for (let start = 0; start < buf.length;) {
         const len = cutReference(DEFAULT_CHUNKER, gear, buf, start, buf.length, true);
         expect(chunker.cut(buf, start, buf.length, true)).toBe(len);
         expect(chunker.cut(win, start, buf.length, true)).toBe(len);
@@ -284,19 +315,23 @@ describe('readChunks (content-defined chunking)', () => {
 
   it('a byte source that returns short reads gives the same boundaries', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer(), fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 10 }), async (seed, limits) => {
-        const data = pseudoRandomBytes(seed, 30_000);
-        let pos = 0;
-        let i = 0;
-        const source: ByteSource = async (into, offset, length) => {
-          const n = Math.min(length, limits[i++ % limits.length]!, data.length - pos);
-          data.copy(into, offset, pos, pos + n);
-          pos += n;
-          return n;
-        };
-        const chunker = chunkerFor(seed);
-        expect(lengthsOf(await collect(chunker, source))).toEqual(cutAll(chunker, data));
-      }),
+      fc.asyncProperty(
+        fc.integer(),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 10 }),
+        async (seed, limits) => {
+          const data = pseudoRandomBytes(seed, 30_000);
+          let pos = 0;
+          let i = 0;
+          const source: ByteSource = async (into, offset, length) => {
+            const n = Math.min(length, limits[i++ % limits.length]!, data.length - pos);
+            data.copy(into, offset, pos, pos + n);
+            pos += n;
+            return n;
+          };
+          const chunker = chunkerFor(seed);
+          expect(lengthsOf(await collect(chunker, source))).toEqual(cutAll(chunker, data));
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -306,14 +341,21 @@ describe('readChunks (content-defined chunking)', () => {
     // parameter sets make the window exactly 2 × max (8 MiB) and larger than 8 MiB (12 MiB).
     const data = pseudoRandomBytes('big', 20 * 1024 * 1024 + 12345);
     const MiB = 1024 * 1024;
-    for (const params of [SMALL, DEFAULT_CHUNKER, { min: MiB / 4, avg: MiB, max: 4 * MiB }, { min: MiB, avg: 2 * MiB, max: 6 * MiB }]) {
+    for (const params of [
+      SMALL,
+      DEFAULT_CHUNKER,
+      { min: MiB / 4, avg: MiB, max: 4 * MiB },
+      { min: MiB, avg: 2 * MiB, max: 6 * MiB },
+    ]) {
       const chunker = chunkerFor('big', params);
       const expected = cutAll(chunker, data);
       checkSizes(expected, params, data.length);
       const sizes = Array.from({ length: 50 }, (_, i) => 1 + ((i * 7919 * 13) % 150_000));
       const chunks = await collect(chunker, streamByteSource(pieces(data, sizes)));
       expect(lengthsOf(chunks)).toEqual(expected);
-      expect(createHash('sha256').update(Buffer.concat(chunks)).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+      expect(createHash('sha256').update(Buffer.concat(chunks)).digest('hex')).toBe(
+        createHash('sha256').update(data).digest('hex'),
+      );
     }
   });
 
@@ -379,12 +421,21 @@ describe('readChunks (content-defined chunking)', () => {
         (seed, at, insertLength) => {
           const chunker = chunkerFor(seed, MEDIUM);
           const original = pseudoRandomBytes(seed, 4 * 1024 * 1024);
-          const edited = Buffer.concat([original.subarray(0, at), pseudoRandomBytes(`ins${seed}`, insertLength), original.subarray(at)]);
+          const edited = Buffer.concat([
+            original.subarray(0, at),
+            pseudoRandomBytes(`ins${seed}`, insertLength),
+            original.subarray(at),
+          ]);
           const hashes = (buf: Buffer) => {
             const out: Array<{ start: number; hash: string }> = [];
             let start = 0;
             for (const len of cutAll(chunker, buf)) {
-              out.push({ start, hash: createHash('sha256').update(buf.subarray(start, start + len)).digest('hex') });
+              out.push({
+                start,
+                hash: createHash('sha256')
+                  .update(buf.subarray(start, start + len))
+                  .digest('hex'),
+              });
               start += len;
             }
             return out;

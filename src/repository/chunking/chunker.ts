@@ -32,10 +32,16 @@ export const DEFAULT_CHUNKER: ChunkerParams = { min: 64 * 1024, avg: 256 * 1024,
 export function validateChunkerParams(p: ChunkerParams): void {
   const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
   if (!pow2(p.avg) || p.avg < 1024 || p.avg > 64 * 1024 * 1024) {
-    throw new LifeboatError(ErrorCode.Usage, `chunk average size must be a power of two between 1 KiB and 64 MiB, got ${p.avg}`);
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      `chunk average size must be a power of two between 1 KiB and 64 MiB, got ${p.avg}`,
+    );
   }
   if (!(Number.isInteger(p.min) && p.min >= 64 && p.min < p.avg && Number.isInteger(p.max) && p.max > p.avg)) {
-    throw new LifeboatError(ErrorCode.Usage, `chunk sizes must satisfy 64 <= min < avg < max, got ${p.min}/${p.avg}/${p.max}`);
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      `chunk sizes must satisfy 64 <= min < avg < max, got ${p.min}/${p.avg}/${p.max}`,
+    );
   }
 }
 
@@ -52,7 +58,7 @@ export function gearTable(chunkerKey: Uint8Array): Int32Array {
 }
 
 function topBitsMask(bits: number): number {
-  return bits >= 32 ? -1 : ((0xffffffff << (32 - bits)) | 0);
+  return bits >= 32 ? -1 : (0xffffffff << (32 - bits)) | 0;
 }
 
 /** Windows handed out by `Chunker.window`, by their memory. */
@@ -117,7 +123,14 @@ export class Chunker {
 }
 
 /** The scan of `Chunker.cut` in JavaScript: the specification of the WebAssembly scan. */
-export function cutReference(params: ChunkerParams, gear: Int32Array, buf: Uint8Array, start: number, end: number, final: boolean): number {
+export function cutReference(
+  params: ChunkerParams,
+  gear: Int32Array,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  final: boolean,
+): number {
   const n = end - start;
   const { min, avg, max } = params;
   if (n <= min) return final ? n : -1;

@@ -81,28 +81,82 @@ const k = (n: number) => [op.const, ...sleb(n)];
 /** gear[mem[i + offset]] */
 const gearAt = (offset: number) => [...get(I), op.load8u, 0, offset, ...k(2), op.shl, op.load, 2, 0];
 /** if ((value & mask) == 0) return i + step */
-const cutIf = (value: number[], mask: number, step: number) => [...value, ...get(mask), op.and, op.eqz, op.if, op.void, ...get(I), ...k(step), op.add, op.return, op.end];
+const cutIf = (value: number[], mask: number, step: number) => [
+  ...value,
+  ...get(mask),
+  op.and,
+  op.eqz,
+  op.if,
+  op.void,
+  ...get(I),
+  ...k(step),
+  op.add,
+  op.return,
+  op.end,
+];
 
 /** Scan [i, end) with `mask`, two bytes per iteration, then the last odd byte. */
 function scan(end: number, mask: number): number[] {
   return [
-    op.block, op.void, op.loop, op.void,
+    op.block,
+    op.void,
+    op.loop,
+    op.void,
     // while (i + 1 < end)
-    ...get(I), ...k(1), op.add, ...get(end), op.geU, op.brIf, 1,
-    ...gearAt(0), ...set(G0),
+    ...get(I),
+    ...k(1),
+    op.add,
+    ...get(end),
+    op.geU,
+    op.brIf,
+    1,
+    ...gearAt(0),
+    ...set(G0),
     // h0 = (h << 1) + g0
-    ...get(H), ...k(1), op.shl, ...get(G0), op.add, ...set(H0),
+    ...get(H),
+    ...k(1),
+    op.shl,
+    ...get(G0),
+    op.add,
+    ...set(H0),
     // h = (h << 2) + ((g0 << 1) + gear[mem[i + 1]])
-    ...get(H), ...k(2), op.shl, ...get(G0), ...k(1), op.shl, ...gearAt(1), op.add, op.add, ...set(H),
+    ...get(H),
+    ...k(2),
+    op.shl,
+    ...get(G0),
+    ...k(1),
+    op.shl,
+    ...gearAt(1),
+    op.add,
+    op.add,
+    ...set(H),
     ...cutIf(get(H0), mask, 1),
     ...cutIf(get(H), mask, 2),
-    ...get(I), ...k(2), op.add, ...set(I),
-    op.br, 0, op.end, op.end,
+    ...get(I),
+    ...k(2),
+    op.add,
+    ...set(I),
+    op.br,
+    0,
+    op.end,
+    op.end,
     // if (i < end): one more byte
-    ...get(I), ...get(end), op.ltU, op.if, op.void,
-    ...get(H), ...k(1), op.shl, ...gearAt(0), op.add, ...set(H),
+    ...get(I),
+    ...get(end),
+    op.ltU,
+    op.if,
+    op.void,
+    ...get(H),
+    ...k(1),
+    op.shl,
+    ...gearAt(0),
+    op.add,
+    ...set(H),
     ...cutIf(get(H), mask, 1),
-    ...get(I), ...k(1), op.add, ...set(I),
+    ...get(I),
+    ...k(1),
+    op.add,
+    ...set(I),
     op.end,
   ];
 }
@@ -110,7 +164,14 @@ function scan(end: number, mask: number): number[] {
 function assemble(): Uint8Array {
   const body = [1, 4, I32, ...get(0), ...set(I), ...scan(1, 3), ...scan(2, 4), ...k(0), op.end];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32]), // type: (i32 × 5) → i32
     ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]), // import memory env.mem, min 1 page
     ...section(3, [1, 0]), // one function of type 0

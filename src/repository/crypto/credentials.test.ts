@@ -51,7 +51,12 @@ describe('resolveCredentials', () => {
     const prompt = vi.fn(async () => 'prompted');
     const c = await resolveCredentials({
       keyFile: '/keys/recovery.txt',
-      env: { LIFEBOAT_KEY_FILE: '/env/key', LIFEBOAT_PASSWORD: 'direct', LIFEBOAT_PASSWORD_FILE: file, LIFEBOAT_PASSWORD_COMMAND: 'echo cmd' },
+      env: {
+        LIFEBOAT_KEY_FILE: '/env/key',
+        LIFEBOAT_PASSWORD: 'direct',
+        LIFEBOAT_PASSWORD_FILE: file,
+        LIFEBOAT_PASSWORD_COMMAND: 'echo cmd',
+      },
       prompt,
     });
     expect(c).toEqual({ kind: 'key-file', path: '/keys/recovery.txt' });
@@ -59,14 +64,20 @@ describe('resolveCredentials', () => {
   });
 
   it('LIFEBOAT_KEY_FILE comes next', async () => {
-    const c = await resolveCredentials({ env: { LIFEBOAT_KEY_FILE: '/env/key', LIFEBOAT_PASSWORD: 'direct', LIFEBOAT_PASSWORD_COMMAND: 'exit 1' } });
+    const c = await resolveCredentials({
+      env: { LIFEBOAT_KEY_FILE: '/env/key', LIFEBOAT_PASSWORD: 'direct', LIFEBOAT_PASSWORD_COMMAND: 'exit 1' },
+    });
     expect(c).toEqual({ kind: 'key-file', path: '/env/key' });
   });
 
   it('LIFEBOAT_PASSWORD beats _FILE, _COMMAND and the prompt, taken verbatim', async () => {
     const prompt = vi.fn(async () => 'prompted');
     const c = await resolveCredentials({
-      env: { LIFEBOAT_PASSWORD: ' pässwörd \n', LIFEBOAT_PASSWORD_FILE: '/does/not/exist', LIFEBOAT_PASSWORD_COMMAND: 'exit 7' },
+      env: {
+        LIFEBOAT_PASSWORD: ' pässwörd \n',
+        LIFEBOAT_PASSWORD_FILE: '/does/not/exist',
+        LIFEBOAT_PASSWORD_COMMAND: 'exit 7',
+      },
       prompt,
     });
     expect(c).toEqual({ kind: 'password', password: Buffer.from(' pässwörd \n', 'utf8'), source: 'LIFEBOAT_PASSWORD' });
@@ -81,7 +92,10 @@ describe('resolveCredentials', () => {
   it('_FILE beats _COMMAND and the prompt', async () => {
     const file = await secretFile('pw2', 'from-file\n');
     const prompt = vi.fn(async () => 'prompted');
-    const c = await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: file, LIFEBOAT_PASSWORD_COMMAND: 'echo cmd' }, prompt });
+    const c = await resolveCredentials({
+      env: { LIFEBOAT_PASSWORD_FILE: file, LIFEBOAT_PASSWORD_COMMAND: 'echo cmd' },
+      prompt,
+    });
     expect(password(c)).toBe('from-file');
     expect(c.kind === 'password' && c.source).toBe('LIFEBOAT_PASSWORD_FILE');
     expect(prompt).not.toHaveBeenCalled();
@@ -102,7 +116,10 @@ describe('resolveCredentials', () => {
   });
 
   it('_FILE that cannot be read → no_password', async () => {
-    await expectRejectsCode(resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: path.join(dir, 'missing') }, prompt: async () => 'x' }), ErrorCode.NoPassword);
+    await expectRejectsCode(
+      resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: path.join(dir, 'missing') }, prompt: async () => 'x' }),
+      ErrorCode.NoPassword,
+    );
     await expectRejectsCode(resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: dir } }), ErrorCode.NoPassword);
     await expectRejectsCode(readSecretFile(path.join(dir, 'missing')), ErrorCode.NoPassword);
   });
@@ -110,7 +127,10 @@ describe('resolveCredentials', () => {
   it('_COMMAND beats the prompt and runs through /bin/sh', async () => {
     const prompt = vi.fn(async () => 'prompted');
     // Shell syntax (a pipeline and a variable) proves a shell runs it.
-    const c = await resolveCredentials({ env: { LIFEBOAT_PASSWORD_COMMAND: 'X=shell; printf "%s-secret\\n" "$X" | tr a-z A-Z' }, prompt });
+    const c = await resolveCredentials({
+      env: { LIFEBOAT_PASSWORD_COMMAND: 'X=shell; printf "%s-secret\\n" "$X" | tr a-z A-Z' },
+      prompt,
+    });
     expect(password(c)).toBe('SHELL-SECRET');
     expect(c.kind === 'password' && c.source).toBe('LIFEBOAT_PASSWORD_COMMAND');
     expect(prompt).not.toHaveBeenCalled();
@@ -128,8 +148,14 @@ describe('resolveCredentials', () => {
 
   it('a failing _COMMAND → no_password (and the prompt is not used instead)', async () => {
     const prompt = vi.fn(async () => 'prompted');
-    await expectRejectsCode(resolveCredentials({ env: { LIFEBOAT_PASSWORD_COMMAND: 'echo partial; exit 3' }, prompt }), ErrorCode.NoPassword);
-    await expectRejectsCode(resolveCredentials({ env: { LIFEBOAT_PASSWORD_COMMAND: 'this-command-does-not-exist-lifeboat' } }), ErrorCode.NoPassword);
+    await expectRejectsCode(
+      resolveCredentials({ env: { LIFEBOAT_PASSWORD_COMMAND: 'echo partial; exit 3' }, prompt }),
+      ErrorCode.NoPassword,
+    );
+    await expectRejectsCode(
+      resolveCredentials({ env: { LIFEBOAT_PASSWORD_COMMAND: 'this-command-does-not-exist-lifeboat' } }),
+      ErrorCode.NoPassword,
+    );
     expect(prompt).not.toHaveBeenCalled();
   });
 
@@ -143,7 +169,10 @@ describe('resolveCredentials', () => {
 
   it('empty _FILE / _COMMAND values count as not configured', async () => {
     const prompt = vi.fn(async () => 'typed');
-    const c = await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: '', LIFEBOAT_PASSWORD_COMMAND: '', LIFEBOAT_KEY_FILE: '' }, prompt });
+    const c = await resolveCredentials({
+      env: { LIFEBOAT_PASSWORD_FILE: '', LIFEBOAT_PASSWORD_COMMAND: '', LIFEBOAT_KEY_FILE: '' },
+      prompt,
+    });
     expect(password(c)).toBe('typed');
   });
 
@@ -161,22 +190,49 @@ describe('resolveCredentials', () => {
     const variable = 'LIFEBOAT_NEW_PASSWORD';
 
     it('reads its own variables and ignores LIFEBOAT_PASSWORD and LIFEBOAT_KEY_FILE', async () => {
-      const c = await resolveCredentials({ variable, env: { LIFEBOAT_KEY_FILE: '/k', LIFEBOAT_PASSWORD: 'old', LIFEBOAT_NEW_PASSWORD: 'new' } });
+      const c = await resolveCredentials({
+        variable,
+        env: { LIFEBOAT_KEY_FILE: '/k', LIFEBOAT_PASSWORD: 'old', LIFEBOAT_NEW_PASSWORD: 'new' },
+      });
       expect(c).toEqual({ kind: 'password', password: Buffer.from('new'), source: 'LIFEBOAT_NEW_PASSWORD' });
     });
 
     it('has the same precedence for _FILE and _COMMAND', async () => {
       const file = await secretFile('new-pw', 'newfile\n');
-      expect(password(await resolveCredentials({ variable, env: { LIFEBOAT_NEW_PASSWORD_FILE: file, LIFEBOAT_NEW_PASSWORD_COMMAND: 'echo cmd', LIFEBOAT_PASSWORD: 'old' } }))).toBe('newfile');
-      expect(password(await resolveCredentials({ variable, env: { LIFEBOAT_NEW_PASSWORD_COMMAND: 'echo cmd', LIFEBOAT_PASSWORD_FILE: file } }))).toBe('cmd');
+      expect(
+        password(
+          await resolveCredentials({
+            variable,
+            env: {
+              LIFEBOAT_NEW_PASSWORD_FILE: file,
+              LIFEBOAT_NEW_PASSWORD_COMMAND: 'echo cmd',
+              LIFEBOAT_PASSWORD: 'old',
+            },
+          }),
+        ),
+      ).toBe('newfile');
+      expect(
+        password(
+          await resolveCredentials({
+            variable,
+            env: { LIFEBOAT_NEW_PASSWORD_COMMAND: 'echo cmd', LIFEBOAT_PASSWORD_FILE: file },
+          }),
+        ),
+      ).toBe('cmd');
     });
 
     it('an explicit keyFile still wins', async () => {
-      expect(await resolveCredentials({ variable, keyFile: '/k', env: { LIFEBOAT_NEW_PASSWORD: 'new' } })).toEqual({ kind: 'key-file', path: '/k' });
+      expect(await resolveCredentials({ variable, keyFile: '/k', env: { LIFEBOAT_NEW_PASSWORD: 'new' } })).toEqual({
+        kind: 'key-file',
+        path: '/k',
+      });
     });
 
     it('without anything: no_password, and the prompt asks for a new password', async () => {
-      const err = await expectRejectsCode(resolveCredentials({ variable, env: { LIFEBOAT_PASSWORD: 'old' } }), ErrorCode.NoPassword);
+      const err = await expectRejectsCode(
+        resolveCredentials({ variable, env: { LIFEBOAT_PASSWORD: 'old' } }),
+        ErrorCode.NoPassword,
+      );
       expect(err.hint).toContain('LIFEBOAT_NEW_PASSWORD');
       const prompt = vi.fn(async (_q: string) => 'typed');
       await resolveCredentials({ variable, env: {}, prompt });
@@ -199,14 +255,19 @@ describe('a password or key file that other users can read', () => {
     expect(warnings).toEqual([]);
     expect(password(await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: open } }))).toBe('pw');
     expect(password(await resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: open } }))).toBe('pw');
-    expect(warnings).toEqual([`the password file ${open} can be read by other users (mode 0644); chmod 600 ${open} (or 640 with a group of its own)`]);
+    expect(warnings).toEqual([
+      `the password file ${open} can be read by other users (mode 0644); chmod 600 ${open} (or 640 with a group of its own)`,
+    ]);
   });
 
   it('is refused under strict permissions, a recovery key file too', async () => {
     setSecretFilePolicy({ strict: true, warn: () => undefined });
     const open = await secretFile('strict.pass', 'pw\n');
     await chmod(open, 0o604);
-    const err = await expectRejectsCode(resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: open } }), ErrorCode.Refused);
+    const err = await expectRejectsCode(
+      resolveCredentials({ env: { LIFEBOAT_PASSWORD_FILE: open } }),
+      ErrorCode.Refused,
+    );
     expect(err.message).toContain('mode 0604');
     expect(err.message).not.toContain('pw');
     const key = await secretFile('open.key', 'key');

@@ -29,7 +29,9 @@ export function stripTrailingNewline(text: string): string {
 export async function resolveCredentials(sources: CredentialSources): Promise<Credentials> {
   const env = sources.env ?? process.env;
   const variable = sources.variable ?? 'LIFEBOAT_PASSWORD';
-  const keyFile = sources.noKeyFile ? undefined : sources.keyFile ?? (variable === 'LIFEBOAT_PASSWORD' ? env.LIFEBOAT_KEY_FILE : undefined);
+  const keyFile = sources.noKeyFile
+    ? undefined
+    : (sources.keyFile ?? (variable === 'LIFEBOAT_PASSWORD' ? env.LIFEBOAT_KEY_FILE : undefined));
   if (keyFile) {
     await checkSecretFileMode(keyFile, 'recovery key file');
     return { kind: 'key-file', path: keyFile };
@@ -37,9 +39,19 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Cr
   const direct = env[variable];
   if (direct !== undefined) return { kind: 'password', password: Buffer.from(direct, 'utf8'), source: variable };
   const file = env[`${variable}_FILE`];
-  if (file) return { kind: 'password', password: Buffer.from(stripTrailingNewline(await readSecretFile(file)), 'utf8'), source: `${variable}_FILE` };
+  if (file)
+    return {
+      kind: 'password',
+      password: Buffer.from(stripTrailingNewline(await readSecretFile(file)), 'utf8'),
+      source: `${variable}_FILE`,
+    };
   const command = env[`${variable}_COMMAND`];
-  if (command) return { kind: 'password', password: Buffer.from(stripTrailingNewline(await runSecretCommand(command)), 'utf8'), source: `${variable}_COMMAND` };
+  if (command)
+    return {
+      kind: 'password',
+      password: Buffer.from(stripTrailingNewline(await runSecretCommand(command)), 'utf8'),
+      source: `${variable}_COMMAND`,
+    };
   if (sources.prompt) {
     const answer = await sources.prompt(variable === 'LIFEBOAT_PASSWORD' ? 'Repository password: ' : 'New password: ');
     return { kind: 'password', password: Buffer.from(answer, 'utf8'), source: 'prompt' };
@@ -54,9 +66,13 @@ export async function readSecretFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {
-    throw new LifeboatError(ErrorCode.NoPassword, `cannot read the secret file ${path} (${systemErrorCode(cause) ?? 'error'})`, {
-      hint: 'check the path and its permissions',
-    });
+    throw new LifeboatError(
+      ErrorCode.NoPassword,
+      `cannot read the secret file ${path} (${systemErrorCode(cause) ?? 'error'})`,
+      {
+        hint: 'check the path and its permissions',
+      },
+    );
   }
 }
 
@@ -64,9 +80,15 @@ function runSecretCommand(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('/bin/sh', ['-c', command], { maxBuffer: 1024 * 1024, timeout: 60_000 }, (err, stdout) => {
       if (err) {
-        reject(new LifeboatError(ErrorCode.NoPassword, `the password command failed (exit ${String((err as { code?: unknown }).code ?? '?')})`, {
-          hint: 'run the command by hand to see its error',
-        }));
+        reject(
+          new LifeboatError(
+            ErrorCode.NoPassword,
+            `the password command failed (exit ${String((err as { code?: unknown }).code ?? '?')})`,
+            {
+              hint: 'run the command by hand to see its error',
+            },
+          ),
+        );
       } else resolve(stdout);
     });
   });

@@ -2,7 +2,18 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../errors/index.js';
-import { blobId, deriveRepositoryKeys, ENVELOPE_OVERHEAD, ENVELOPE_VERSION, MASTER_SECRET_BYTES, newMasterSecret, open, seal, sealParts, type ObjectKind } from './crypto.js';
+import {
+  blobId,
+  deriveRepositoryKeys,
+  ENVELOPE_OVERHEAD,
+  ENVELOPE_VERSION,
+  MASTER_SECRET_BYTES,
+  newMasterSecret,
+  open,
+  seal,
+  sealParts,
+  type ObjectKind,
+} from './crypto.js';
 import { expectThrowsCode, flipBit, onlyLifeboatErrors, pseudoRandomBytes } from '../testing/helpers.js';
 
 const KINDS: ObjectKind[] = ['blob', 'pack-header', 'index', 'snapshot', 'config', 'lock', 'master-key', 'audit'];
@@ -120,15 +131,22 @@ describe('seal / open', () => {
 
   it('a context (blob id) is bound as additional data: it must match exactly', () => {
     fc.assert(
-      fc.property(key32, plaintextArb, fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.uint8Array({ minLength: 1, maxLength: 40 }), (key, plain, c1, c2) => {
-        const sealed = seal(key, 'blob', plain, c1);
-        expect(open(key, 'blob', sealed, c1).equals(Buffer.from(plain))).toBe(true);
-        expect(open(key, 'blob', sealed, Buffer.from(c1)).equals(Buffer.from(plain))).toBe(true);
-        expectThrowsCode(() => open(key, 'blob', sealed), ErrorCode.Corrupt);
-        if (!Buffer.from(c1).equals(Buffer.from(c2))) expectThrowsCode(() => open(key, 'blob', sealed, c2), ErrorCode.Corrupt);
-        // Without a context the envelope does not open with one either.
-        expectThrowsCode(() => open(key, 'blob', seal(key, 'blob', plain), c1), ErrorCode.Corrupt);
-      }),
+      fc.property(
+        key32,
+        plaintextArb,
+        fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        (key, plain, c1, c2) => {
+          const sealed = seal(key, 'blob', plain, c1);
+          expect(open(key, 'blob', sealed, c1).equals(Buffer.from(plain))).toBe(true);
+          expect(open(key, 'blob', sealed, Buffer.from(c1)).equals(Buffer.from(plain))).toBe(true);
+          expectThrowsCode(() => open(key, 'blob', sealed), ErrorCode.Corrupt);
+          if (!Buffer.from(c1).equals(Buffer.from(c2)))
+            expectThrowsCode(() => open(key, 'blob', sealed, c2), ErrorCode.Corrupt);
+          // Without a context the envelope does not open with one either.
+          expectThrowsCode(() => open(key, 'blob', seal(key, 'blob', plain), c1), ErrorCode.Corrupt);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -141,7 +159,8 @@ describe('seal / open', () => {
       expect(a.equals(b)).toBe(false);
       // Salt ‖ nonce (bytes 1..29) differ, and so do the ciphertexts.
       expect(a.subarray(1, 29).equals(b.subarray(1, 29))).toBe(false);
-      if (plain.length > 0) expect(a.subarray(29, 29 + plain.length).equals(b.subarray(29, 29 + plain.length))).toBe(false);
+      if (plain.length > 0)
+        expect(a.subarray(29, 29 + plain.length).equals(b.subarray(29, 29 + plain.length))).toBe(false);
       expect(open(key, 'blob', a).equals(plain)).toBe(true);
       expect(open(key, 'blob', b).equals(plain)).toBe(true);
     }
@@ -216,7 +235,8 @@ describe('deriveRepositoryKeys', () => {
   });
 
   it('rejects a master of the wrong length with wrong_password', () => {
-    for (const n of [0, 16, 31, 33, 64]) expectThrowsCode(() => deriveRepositoryKeys(Buffer.alloc(n)), ErrorCode.WrongPassword);
+    for (const n of [0, 16, 31, 33, 64])
+      expectThrowsCode(() => deriveRepositoryKeys(Buffer.alloc(n)), ErrorCode.WrongPassword);
   });
 
   it('newMasterSecret gives fresh 32-byte secrets', () => {

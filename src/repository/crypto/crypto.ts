@@ -29,7 +29,19 @@ const HEADER_BYTES = 1 + SALT_BYTES + NONCE_BYTES;
 export const ENVELOPE_OVERHEAD = HEADER_BYTES + TAG_BYTES;
 const NONCES_PER_SALT = 2 ** 32;
 
-export type ObjectKind = 'blob' | 'pack-header' | 'index' | 'snapshot' | 'config' | 'lock' | 'master-key' | 'audit' | 'prune' | 'drill' | 'tombstone' | 'wal';
+export type ObjectKind =
+  | 'blob'
+  | 'pack-header'
+  | 'index'
+  | 'snapshot'
+  | 'config'
+  | 'lock'
+  | 'master-key'
+  | 'audit'
+  | 'prune'
+  | 'drill'
+  | 'tombstone'
+  | 'wal';
 
 function deriveObjectKey(key: Uint8Array, salt: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 32));
@@ -78,7 +90,12 @@ function aad(kind: ObjectKind, context: Uint8Array | undefined): Buffer {
  * copy it somewhere anyway (a pack). Every piece owns its ArrayBuffer, so it
  * can be transferred between threads.
  */
-export function sealParts(key: Uint8Array, kind: ObjectKind, plaintext: readonly Uint8Array[], context?: Uint8Array): Buffer[] {
+export function sealParts(
+  key: Uint8Array,
+  kind: ObjectKind,
+  plaintext: readonly Uint8Array[],
+  context?: Uint8Array,
+): Buffer[] {
   const session = sessionFor(key);
   const header = Buffer.allocUnsafeSlow(HEADER_BYTES);
   header[0] = ENVELOPE_VERSION;
@@ -108,7 +125,12 @@ function owned(b: Buffer): Buffer {
 }
 
 /** Seal a plaintext given whole or in parts (parts are encrypted in order, without joining them first). */
-export function seal(key: Uint8Array, kind: ObjectKind, plaintext: Uint8Array | readonly Uint8Array[], context?: Uint8Array): Buffer {
+export function seal(
+  key: Uint8Array,
+  kind: ObjectKind,
+  plaintext: Uint8Array | readonly Uint8Array[],
+  context?: Uint8Array,
+): Buffer {
   const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
   const length = parts.reduce((n, p) => n + p.length, 0);
   const session = sessionFor(key);

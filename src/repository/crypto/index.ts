@@ -4,7 +4,16 @@
  * slots, the recovery (paper) key, where a password comes from, and unlocking
  * the master secret from the key slots in storage.
  */
-export { blobId, deriveRepositoryKeys, newMasterSecret, type ObjectKind, open, type RepositoryKeys, seal, sealParts } from './crypto.js';
+export {
+  blobId,
+  deriveRepositoryKeys,
+  newMasterSecret,
+  type ObjectKind,
+  open,
+  type RepositoryKeys,
+  seal,
+  sealParts,
+} from './crypto.js';
 export { createKeySlot, parseKeySlot } from './key-slot.js';
 export { encodeRecoveryKey, fingerprint, parseRecoveryKey, renderRecoveryKey } from './paper-key.js';
 export { type Credentials, type CredentialSources, resolveCredentials } from './credentials.js';

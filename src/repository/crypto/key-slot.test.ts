@@ -10,7 +10,10 @@ const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 /** A slot sealed by hand with cheap scrypt parameters (parseKeySlot accepts N >= 1024). */
 function cheapSlot(master: Buffer, password: string, kdf = { N: 1024, r: 8, p: 1 }): KeySlot {
   const salt = randomBytes(16);
-  const slotKey = scryptSync(Buffer.from(password), salt, 32, { ...kdf, maxmem: 128 * kdf.N * kdf.r * kdf.p + 32 * 1024 * 1024 });
+  const slotKey = scryptSync(Buffer.from(password), salt, 32, {
+    ...kdf,
+    maxmem: 128 * kdf.N * kdf.r * kdf.p + 32 * 1024 * 1024,
+  });
   return {
     version: 1,
     createdAt: new Date().toISOString(),
@@ -42,7 +45,10 @@ describe('key slots', () => {
 
   it('two slots of the same master and password differ (fresh salt)', async () => {
     const master = randomBytes(32);
-    const [a, b] = await Promise.all([createKeySlot(master, Buffer.from('pw')), createKeySlot(master, Buffer.from('pw'))]);
+    const [a, b] = await Promise.all([
+      createKeySlot(master, Buffer.from('pw')),
+      createKeySlot(master, Buffer.from('pw')),
+    ]);
     expect(a.kdf.salt).not.toBe(b.kdf.salt);
     expect(a.sealed).not.toBe(b.sealed);
     expect(a.label).toBeUndefined();
@@ -91,7 +97,10 @@ describe('key slots', () => {
       ['an array', '[1,2,3]'],
       ['an empty object', '{}'],
     ])('rejects %s with wrong_password', (_name, text) => {
-      const err = expectThrowsCode(() => parseKeySlot(Buffer.from(text, 'latin1'), 'keys/abc'), ErrorCode.WrongPassword);
+      const err = expectThrowsCode(
+        () => parseKeySlot(Buffer.from(text, 'latin1'), 'keys/abc'),
+        ErrorCode.WrongPassword,
+      );
       expect(err.message).toContain('keys/abc');
     });
 
@@ -134,7 +143,10 @@ describe('key slots', () => {
       ['p too large', { p: 17 }],
       ['salt not a string', { salt: 5 }],
     ])('rejects absurd kdf parameters: %s', (_name, patch) => {
-      expectThrowsCode(() => parseKeySlot(json({ ...good, kdf: { ...good.kdf, ...patch } }), 'k'), ErrorCode.WrongPassword);
+      expectThrowsCode(
+        () => parseKeySlot(json({ ...good, kdf: { ...good.kdf, ...patch } }), 'k'),
+        ErrorCode.WrongPassword,
+      );
     });
   });
 
@@ -142,7 +154,10 @@ describe('key slots', () => {
     // N = 2^16 with r = 1 passes parseKeySlot's range checks, but scrypt requires N < 2^(16·r)
     // and throws ERR_CRYPTO_INVALID_SCRYPT_PARAMS. A damaged or planted key file must not
     // surface as an unexpected exception (Repository.open would then fail with it).
-    const slot = { ...cheapSlot(randomBytes(32), 'pw'), kdf: { algorithm: 'scrypt' as const, N: 2 ** 16, r: 1, p: 1, salt: randomBytes(16).toString('base64') } };
+    const slot = {
+      ...cheapSlot(randomBytes(32), 'pw'),
+      kdf: { algorithm: 'scrypt' as const, N: 2 ** 16, r: 1, p: 1, salt: randomBytes(16).toString('base64') },
+    };
     const outcome = await rejection(async () => {
       const parsed = parseKeySlot(json(slot), 'keys/planted');
       const master = await unlockKeySlot(parsed, Buffer.from('pw'));

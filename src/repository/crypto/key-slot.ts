@@ -46,7 +46,9 @@ async function deriveSlotKey(password: Buffer, kdf: KdfParams): Promise<Buffer> 
 
 export async function createKeySlot(master: Buffer, password: Buffer, label?: string): Promise<KeySlot> {
   if (password.length === 0) {
-    throw new LifeboatError(ErrorCode.NoPassword, 'an empty password is not allowed', { hint: 'choose a long passphrase' });
+    throw new LifeboatError(ErrorCode.NoPassword, 'an empty password is not allowed', {
+      hint: 'choose a long passphrase',
+    });
   }
   const kdf: KdfParams = { algorithm: 'scrypt', ...DEFAULT_KDF, salt: randomBytes(32).toString('base64') };
   const slotKey = await deriveSlotKey(password, kdf);
@@ -74,9 +76,16 @@ export function parseKeySlot(raw: Buffer, name: string): KeySlot {
     slot?.version === 1 &&
     typeof slot.sealed === 'string' &&
     k?.algorithm === 'scrypt' &&
-    Number.isInteger(k.N) && k.N >= 1024 && k.N <= 2 ** 22 && (k.N & (k.N - 1)) === 0 &&
-    Number.isInteger(k.r) && k.r >= 1 && k.r <= 32 &&
-    Number.isInteger(k.p) && k.p >= 1 && k.p <= 16 &&
+    Number.isInteger(k.N) &&
+    k.N >= 1024 &&
+    k.N <= 2 ** 22 &&
+    (k.N & (k.N - 1)) === 0 &&
+    Number.isInteger(k.r) &&
+    k.r >= 1 &&
+    k.r <= 32 &&
+    Number.isInteger(k.p) &&
+    k.p >= 1 &&
+    k.p <= 16 &&
     // scrypt itself requires N < 2^(16r); and a planted slot must not demand more than 1 GiB.
     k.N < 2 ** (16 * k.r) &&
     128 * k.N * k.r * k.p <= 1024 ** 3 &&

@@ -90,17 +90,21 @@ describe('recovery keys (paper keys)', () => {
 
   it('ignores whitespace and dashes anywhere', () => {
     fc.assert(
-      fc.property(secret, fc.array(fc.tuple(fc.nat(), fc.constantFrom(' ', '-', '\t', '--', '  ', '\n')), { maxLength: 30 }), (master, inserts) => {
-        const compact = compactOf(encodeRecoveryKey(master));
-        expect(parseRecoveryKey(compact).master.equals(master)).toBe(true);
-        let text = compact;
-        for (const [pos, sep] of inserts) {
-          const i = pos % (text.length + 1);
-          text = text.slice(0, i) + sep + text.slice(i);
-        }
-        // A blank line would end the key block of a page; for bare keys it is just whitespace.
-        expect(parseRecoveryKey(`  ${text}  \n`).master.equals(master)).toBe(true);
-      }),
+      fc.property(
+        secret,
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(' ', '-', '\t', '--', '  ', '\n')), { maxLength: 30 }),
+        (master, inserts) => {
+          const compact = compactOf(encodeRecoveryKey(master));
+          expect(parseRecoveryKey(compact).master.equals(master)).toBe(true);
+          let text = compact;
+          for (const [pos, sep] of inserts) {
+            const i = pos % (text.length + 1);
+            text = text.slice(0, i) + sep + text.slice(i);
+          }
+          // A blank line would end the key block of a page; for bare keys it is just whitespace.
+          expect(parseRecoveryKey(`  ${text}  \n`).master.equals(master)).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -176,7 +180,17 @@ describe('recovery keys (paper keys)', () => {
 
   it('rejects keys of the wrong length, foreign characters and garbage with wrong_password', () => {
     const compact = compactOf(encodeRecoveryKey(randomBytes(32)));
-    for (const bad of ['', 'key:', compact.slice(1), `${compact}0`, `${compact.slice(0, -1)}U`, `${compact.slice(0, -1)}!`, `${compact.slice(0, -1)}é`, 'x'.repeat(DIGITS), 'LIFEBOAT RECOVERY KEY\nrepository: abc\n\nkey:\n\n' + compact]) {
+    for (const bad of [
+      '',
+      'key:',
+      compact.slice(1),
+      `${compact}0`,
+      `${compact.slice(0, -1)}U`,
+      `${compact.slice(0, -1)}!`,
+      `${compact.slice(0, -1)}é`,
+      'x'.repeat(DIGITS),
+      'LIFEBOAT RECOVERY KEY\nrepository: abc\n\nkey:\n\n' + compact,
+    ]) {
       expectThrowsCode(() => parseRecoveryKey(bad), ErrorCode.WrongPassword);
     }
   });

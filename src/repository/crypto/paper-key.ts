@@ -56,7 +56,9 @@ function badKey(message: string): LifeboatError {
 }
 
 export function fingerprint(master: Buffer): string {
-  return sha256(Buffer.concat([Buffer.from('lifeboat fingerprint'), master])).toString('hex').slice(0, 16);
+  return sha256(Buffer.concat([Buffer.from('lifeboat fingerprint'), master]))
+    .toString('hex')
+    .slice(0, 16);
 }
 
 export function encodeRecoveryKey(master: Buffer): string {
@@ -91,11 +93,12 @@ export function renderRecoveryKey(repositoryId: string, master: Buffer): string 
 /** Read either the whole page or just the key lines. */
 export function parseRecoveryKey(text: string): RecoveryKeyDocument {
   const repo = /^repository:\s*([0-9a-f]+)\s*$/m.exec(text)?.[1] ?? '';
-  const keyPart = text.includes('key:') ? text.slice(text.indexOf('key:') + 4).split(/\n\s*\n/)[0] ?? '' : text;
+  const keyPart = text.includes('key:') ? (text.slice(text.indexOf('key:') + 4).split(/\n\s*\n/)[0] ?? '') : text;
   const compact = keyPart.replace(/[\s-]/g, '');
   const payloadBytes = MASTER_SECRET_BYTES + CHECKSUM_BYTES;
   const digits = Math.ceil((payloadBytes * 8) / 5);
-  if (compact.length !== digits) throw badKey(`a recovery key has ${digits} characters, this one has ${compact.length}`);
+  if (compact.length !== digits)
+    throw badKey(`a recovery key has ${digits} characters, this one has ${compact.length}`);
   const payload = fromBase32(compact, payloadBytes);
   const master = payload.subarray(0, MASTER_SECRET_BYTES);
   if (!sha256(master).subarray(0, CHECKSUM_BYTES).equals(payload.subarray(MASTER_SECRET_BYTES))) {

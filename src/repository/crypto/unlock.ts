@@ -6,19 +6,27 @@ import { parseKeySlot, unlockKeySlot } from './key-slot.js';
 import { parseRecoveryKey } from './paper-key.js';
 
 /** Every master secret the credentials unlock, in slot order. */
-export async function* unlock(storage: Storage, credentials: Credentials): AsyncGenerator<{ master: Buffer; keyName: string | undefined }> {
+export async function* unlock(
+  storage: Storage,
+  credentials: Credentials,
+): AsyncGenerator<{ master: Buffer; keyName: string | undefined }> {
   if (credentials.kind === 'key-file') {
     let text: string;
     try {
       text = await readFile(credentials.path, 'utf8');
     } catch (cause) {
-      throw new LifeboatError(ErrorCode.NoPassword, `cannot read the key file ${credentials.path} (${systemErrorCode(cause) ?? 'error'})`);
+      throw new LifeboatError(
+        ErrorCode.NoPassword,
+        `cannot read the key file ${credentials.path} (${systemErrorCode(cause) ?? 'error'})`,
+      );
     }
     yield { master: parseRecoveryKey(text).master, keyName: undefined };
     return;
   }
   if (credentials.password.length === 0) {
-    throw new LifeboatError(ErrorCode.WrongPassword, 'the password is empty', { hint: 'set LIFEBOAT_PASSWORD (or _FILE, _COMMAND) to the repository password' });
+    throw new LifeboatError(ErrorCode.WrongPassword, 'the password is empty', {
+      hint: 'set LIFEBOAT_PASSWORD (or _FILE, _COMMAND) to the repository password',
+    });
   }
   const slots = await storage.list('keys/');
   for (const s of slots) {

@@ -27,7 +27,8 @@ export class BinaryReader {
     this.need(8);
     const v = this.buf.readBigUInt64LE(this.pos);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new LifeboatError(ErrorCode.Corrupt, `${this.what} holds an impossible size`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new LifeboatError(ErrorCode.Corrupt, `${this.what} holds an impossible size`);
     return Number(v);
   }
   bytes(n: number): Buffer {

@@ -51,17 +51,31 @@ describe('sealVerified / openBlob', () => {
     const sa = sealed(a);
     const sb = sealed(b);
     // B's valid envelope in A's place: the id is bound as AAD, so authentication fails.
-    expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, sa.id, sb.sealed, sb.rawLength), ErrorCode.Corrupt);
-    expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, sb.id, sa.sealed, sa.rawLength), ErrorCode.Corrupt);
+    expectThrowsCode(
+      () => openBlob(keys.encryption, keys.blobId, compressor, sa.id, sb.sealed, sb.rawLength),
+      ErrorCode.Corrupt,
+    );
+    expectThrowsCode(
+      () => openBlob(keys.encryption, keys.blobId, compressor, sb.id, sa.sealed, sa.rawLength),
+      ErrorCode.Corrupt,
+    );
     // …also when the content check is skipped (restore path).
-    expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, sa.id, sb.sealed, sb.rawLength, false), ErrorCode.Corrupt);
-    expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, randomBytes(32), sa.sealed, sa.rawLength, false), ErrorCode.Corrupt);
+    expectThrowsCode(
+      () => openBlob(keys.encryption, keys.blobId, compressor, sa.id, sb.sealed, sb.rawLength, false),
+      ErrorCode.Corrupt,
+    );
+    expectThrowsCode(
+      () => openBlob(keys.encryption, keys.blobId, compressor, randomBytes(32), sa.sealed, sa.rawLength, false),
+      ErrorCode.Corrupt,
+    );
   });
 
   it('the blob id is bound into the envelope: it opens only with that id', () => {
     const data = Buffer.from('bound');
     const s = sealed(data);
-    expect(open(keys.encryption, 'blob', s.sealed, s.id).equals(Buffer.concat([Buffer.from([Codec.Raw]), data]))).toBe(true);
+    expect(open(keys.encryption, 'blob', s.sealed, s.id).equals(Buffer.concat([Buffer.from([Codec.Raw]), data]))).toBe(
+      true,
+    );
     expectThrowsCode(() => open(keys.encryption, 'blob', s.sealed), ErrorCode.Corrupt);
     const other = Buffer.from(s.id);
     other[31] = other[31]! ^ 1;
@@ -73,10 +87,15 @@ describe('sealVerified / openBlob', () => {
     const data = Buffer.from('this content does not hash to the id it was sealed under');
     const wrongId = randomBytes(32);
     const env = sealCompressed(keys.encryption, wrongId, compressor.compress(data));
-    const err = expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, wrongId, env, data.length), ErrorCode.Corrupt);
+    const err = expectThrowsCode(
+      () => openBlob(keys.encryption, keys.blobId, compressor, wrongId, env, data.length),
+      ErrorCode.Corrupt,
+    );
     expect(err.context.actual).toBe(blobId(keys.blobId, data).toString('hex'));
     expect(err.context.expected).toBe(wrongId.toString('hex'));
-    expect(openBlob(keys.encryption, keys.blobId, compressor, wrongId, env, data.length, false).equals(data)).toBe(true);
+    expect(openBlob(keys.encryption, keys.blobId, compressor, wrongId, env, data.length, false).equals(data)).toBe(
+      true,
+    );
   });
 
   it('sealCompressed + openBlob round-trips both codecs, with and without the content check', () => {
@@ -92,14 +111,23 @@ describe('sealVerified / openBlob', () => {
     const data = Buffer.from('keyed');
     const other = deriveRepositoryKeys(pseudoRandomBytes('other master', 32));
     const s = sealVerified(keys.encryption, compressor, blobId(other.blobId, data), data);
-    expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, s.id, s.sealed, s.rawLength), ErrorCode.Corrupt);
+    expectThrowsCode(
+      () => openBlob(keys.encryption, keys.blobId, compressor, s.id, s.sealed, s.rawLength),
+      ErrorCode.Corrupt,
+    );
   });
 
   it('a wrong rawLength gives corrupt', () => {
     for (const data of [randomBytes(300), Buffer.alloc(5000, 1)]) {
       const s = sealed(data);
-      expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, s.id, s.sealed, s.rawLength + 1), ErrorCode.Corrupt);
-      expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, s.id, s.sealed, s.rawLength - 1), ErrorCode.Corrupt);
+      expectThrowsCode(
+        () => openBlob(keys.encryption, keys.blobId, compressor, s.id, s.sealed, s.rawLength + 1),
+        ErrorCode.Corrupt,
+      );
+      expectThrowsCode(
+        () => openBlob(keys.encryption, keys.blobId, compressor, s.id, s.sealed, s.rawLength - 1),
+        ErrorCode.Corrupt,
+      );
     }
   });
 
@@ -108,7 +136,10 @@ describe('sealVerified / openBlob', () => {
     const id = blobId(keys.blobId, data);
     for (const codec of [2, 9, 255]) {
       const env = seal(keys.encryption, 'blob', Buffer.concat([Buffer.from([codec]), data]), id);
-      expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, id, env, data.length), ErrorCode.Corrupt);
+      expectThrowsCode(
+        () => openBlob(keys.encryption, keys.blobId, compressor, id, env, data.length),
+        ErrorCode.Corrupt,
+      );
     }
   });
 
@@ -132,8 +163,14 @@ describe('sealVerified / openBlob', () => {
         const data = Buffer.from(bytes);
         const s = sealed(data);
         const bit = bitSeed % (s.sealed.length * 8);
-        expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, s.id, flipBit(s.sealed, bit), s.rawLength), ErrorCode.Corrupt);
-        expectThrowsCode(() => openBlob(keys.encryption, keys.blobId, compressor, s.id, flipBit(s.sealed, bit), s.rawLength, false), ErrorCode.Corrupt);
+        expectThrowsCode(
+          () => openBlob(keys.encryption, keys.blobId, compressor, s.id, flipBit(s.sealed, bit), s.rawLength),
+          ErrorCode.Corrupt,
+        );
+        expectThrowsCode(
+          () => openBlob(keys.encryption, keys.blobId, compressor, s.id, flipBit(s.sealed, bit), s.rawLength, false),
+          ErrorCode.Corrupt,
+        );
       }),
       { numRuns: 200 },
     );

@@ -17,7 +17,10 @@ export interface SealedBlob {
   rawLength: number;
 }
 
-const CODEC_BYTE: Record<Codec, Buffer> = { [Codec.Raw]: Buffer.from([Codec.Raw]), [Codec.Zstd]: Buffer.from([Codec.Zstd]) };
+const CODEC_BYTE: Record<Codec, Buffer> = {
+  [Codec.Raw]: Buffer.from([Codec.Raw]),
+  [Codec.Zstd]: Buffer.from([Codec.Zstd]),
+};
 
 /** Seal already-compressed content: plaintext is the codec byte, then the payload. */
 export function sealCompressed(encKey: Buffer, id: Buffer, compressed: Compressed): Buffer {
@@ -25,15 +28,27 @@ export function sealCompressed(encKey: Buffer, id: Buffer, compressed: Compresse
 }
 
 /** Compress and check as `sealVerified`; the envelope in pieces (see `sealParts`), for a pack to copy. */
-export function sealVerifiedParts(encKey: Buffer, compressor: BlobCompressor, id: BlobId, data: Buffer): { id: BlobId; sealed: Buffer[]; rawLength: number } {
+export function sealVerifiedParts(
+  encKey: Buffer,
+  compressor: BlobCompressor,
+  id: BlobId,
+  data: Buffer,
+): { id: BlobId; sealed: Buffer[]; rawLength: number } {
   const compressed = compressVerified(compressor, data);
-  return { id, sealed: sealParts(encKey, 'blob', [CODEC_BYTE[compressed.codec], compressed.payload], id), rawLength: data.length };
+  return {
+    id,
+    sealed: sealParts(encKey, 'blob', [CODEC_BYTE[compressed.codec], compressed.payload], id),
+    rawLength: data.length,
+  };
 }
 
 function compressVerified(compressor: BlobCompressor, data: Buffer): Compressed {
   const compressed = compressor.compress(data);
   if (compressed.codec !== Codec.Raw && !compressor.decodesTo(compressed, data)) {
-    throw new LifeboatError(ErrorCode.Corrupt, 'compression produced data that does not decompress to the input; nothing was stored');
+    throw new LifeboatError(
+      ErrorCode.Corrupt,
+      'compression produced data that does not decompress to the input; nothing was stored',
+    );
   }
   return compressed;
 }
@@ -73,9 +88,13 @@ export function openBlob(
   if (!verifyContent) return data;
   const actual = blobId(idKey, data);
   if (!actual.equals(expectedId)) {
-    throw new LifeboatError(ErrorCode.Corrupt, `blob ${expectedId.toString('hex').slice(0, 12)} has content of another id`, {
-      context: { expected: expectedId.toString('hex'), actual: actual.toString('hex') },
-    });
+    throw new LifeboatError(
+      ErrorCode.Corrupt,
+      `blob ${expectedId.toString('hex').slice(0, 12)} has content of another id`,
+      {
+        context: { expected: expectedId.toString('hex'), actual: actual.toString('hex') },
+      },
+    );
   }
   return data;
 }

@@ -73,11 +73,15 @@ describe('BlobCompressor', () => {
 
   it('a wrong rawLength gives corrupt, for raw and for zstd payloads', () => {
     fc.assert(
-      fc.property(repetitive, fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0), (data, delta) => {
-        const z = compressor.compress(data);
-        expectThrowsCode(() => compressor.decompress(z.codec, z.payload, data.length + delta), ErrorCode.Corrupt);
-        expectThrowsCode(() => compressor.decompress(Codec.Raw, data, data.length + delta), ErrorCode.Corrupt);
-      }),
+      fc.property(
+        repetitive,
+        fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0),
+        (data, delta) => {
+          const z = compressor.compress(data);
+          expectThrowsCode(() => compressor.decompress(z.codec, z.payload, data.length + delta), ErrorCode.Corrupt);
+          expectThrowsCode(() => compressor.decompress(Codec.Raw, data, data.length + delta), ErrorCode.Corrupt);
+        },
+      ),
       { numRuns: 50 },
     );
     const z = compressor.compress(Buffer.alloc(1 << 20));
@@ -101,7 +105,11 @@ describe('BlobCompressor', () => {
   });
 
   it('a truncated zstd payload gives corrupt; a damaged one gives corrupt or output of the right length', () => {
-    const data = Buffer.concat([Buffer.from('header '.repeat(200)), randomBytes(100), Buffer.from('footer '.repeat(200))]);
+    const data = Buffer.concat([
+      Buffer.from('header '.repeat(200)),
+      randomBytes(100),
+      Buffer.from('footer '.repeat(200)),
+    ]);
     const { codec, payload } = compressor.compress(data);
     expect(codec).toBe(Codec.Zstd);
     for (let keep = 0; keep < payload.length; keep++) {

@@ -17,7 +17,10 @@ const blobArb = fc.record({
   rawLength: u32,
 });
 const packArb = fc.record({ id: hexId, size: fc.maxSafeNat(), blobs: fc.array(blobArb, { maxLength: 8 }) });
-const indexArb: fc.Arbitrary<IndexFile> = fc.record({ supersedes: fc.array(hexId, { maxLength: 4 }), packs: fc.array(packArb, { maxLength: 6 }) });
+const indexArb: fc.Arbitrary<IndexFile> = fc.record({
+  supersedes: fc.array(hexId, { maxLength: 4 }),
+  packs: fc.array(packArb, { maxLength: 6 }),
+});
 
 const sample: IndexFile = {
   supersedes: ['aa'.repeat(32)],
@@ -76,7 +79,10 @@ describe('index files', () => {
   });
 
   it('trailing bytes are corrupt', () => {
-    expectThrowsCode(() => decodeIndexFile(Buffer.concat([encodeIndexFile(sample), Buffer.from([0])])), ErrorCode.Corrupt);
+    expectThrowsCode(
+      () => decodeIndexFile(Buffer.concat([encodeIndexFile(sample), Buffer.from([0])])),
+      ErrorCode.Corrupt,
+    );
   });
 
   it('bad magic is corrupt, unknown version is unsupported_version', () => {
@@ -131,7 +137,9 @@ describe('index files', () => {
     it('random buffers', () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 400 }), fc.boolean(), (bytes, withMagic) => {
-          const buf = withMagic ? Buffer.concat([Buffer.from('LBIX\x01', 'latin1'), Buffer.from(bytes)]) : Buffer.from(bytes);
+          const buf = withMagic
+            ? Buffer.concat([Buffer.from('LBIX\x01', 'latin1'), Buffer.from(bytes)])
+            : Buffer.from(bytes);
           onlyLifeboatErrors(() => decodeIndexFile(buf), FUZZ_CODES);
         }),
         { numRuns: 1000 },

@@ -54,7 +54,8 @@ export function decodeIndexFile(plain: Buffer): IndexFile {
   const r = new BinaryReader(plain, 'index');
   r.magic(INDEX_MAGIC);
   const version = r.u8();
-  if (version !== INDEX_VERSION) throw new LifeboatError(ErrorCode.UnsupportedVersion, `index format version ${version} is not supported`);
+  if (version !== INDEX_VERSION)
+    throw new LifeboatError(ErrorCode.UnsupportedVersion, `index format version ${version} is not supported`);
   const supersedeCount = r.u32();
   r.checkCount(supersedeCount, ID_BYTES);
   const supersedes: string[] = [];
@@ -70,7 +71,8 @@ export function decodeIndexFile(plain: Buffer): IndexFile {
     const blobs: IndexedBlob[] = [];
     for (let i = 0; i < blobCount; i++) {
       const type = r.u8();
-      if (type !== BlobType.Data && type !== BlobType.Tree) throw new LifeboatError(ErrorCode.Corrupt, `index has unknown blob type ${type}`);
+      if (type !== BlobType.Data && type !== BlobType.Tree)
+        throw new LifeboatError(ErrorCode.Corrupt, `index has unknown blob type ${type}`);
       blobs.push({ type, id: Buffer.from(r.bytes(ID_BYTES)), offset: r.u32(), length: r.u32(), rawLength: r.u32() });
     }
     packs.push({ id, size, blobs });

@@ -10,7 +10,22 @@ export { BlobCompressor } from './codec.js';
 export { openBlob, sealCompressed, sealVerified } from './blob-codec.js';
 export { decodePackHeader, decodeSealedPackHeader, PackBuilder, packHeaderLength } from './pack.js';
 export { decodeIndexFile, encodeIndexFile, type IndexedBlob, type IndexedPack, type IndexFile } from './index-file.js';
-export { DEFAULT_COMPRESSION_LEVEL, newRepositoryConfig, parseRepositoryConfig, type RepositoryConfig, validCompressionLevel } from './repo-config.js';
+export {
+  DEFAULT_COMPRESSION_LEVEL,
+  newRepositoryConfig,
+  parseRepositoryConfig,
+  type RepositoryConfig,
+  validCompressionLevel,
+} from './repo-config.js';
 export { decodeTree, encodeTree, isSafeName, type NodeType, sameContent, type Tree, type TreeNode } from './tree.js';
-export { matchesFilter, parseSnapshot, resolveSnapshotRef, type Snapshot, type SnapshotEntry, type SnapshotFilter, type SnapshotSummary, sortByTime } from './snapshot.js';
+export {
+  matchesFilter,
+  parseSnapshot,
+  resolveSnapshotRef,
+  type Snapshot,
+  type SnapshotEntry,
+  type SnapshotFilter,
+  type SnapshotSummary,
+  sortByTime,
+} from './snapshot.js';
 export { parseJsonWith } from './schema-issues.js';

@@ -16,14 +16,22 @@ const blobArb = fc.record({
   rawLength: fc.nat({ max: 0xffffffff }),
 });
 
-function build(type: BlobType, blobs: Array<{ id: Buffer; sealed: Buffer; rawLength: number }>): { pack: Buffer; builder: PackBuilder } {
+function build(
+  type: BlobType,
+  blobs: Array<{ id: Buffer; sealed: Buffer; rawLength: number }>,
+): { pack: Buffer; builder: PackBuilder } {
   const builder = new PackBuilder(type);
   for (const b of blobs) builder.add(b.id, b.sealed, b.rawLength);
   return { pack: builder.finish(key), builder };
 }
 
 /** A pack whose header plaintext is exactly `plain` (to exercise the parser behind the authentication). */
-function packWithHeader(blobArea: Buffer, plain: Buffer, kind: 'pack-header' | 'index' = 'pack-header', k: Buffer = key): Buffer {
+function packWithHeader(
+  blobArea: Buffer,
+  plain: Buffer,
+  kind: 'pack-header' | 'index' = 'pack-header',
+  k: Buffer = key,
+): Buffer {
   const sealed = seal(k, kind, plain);
   const trailer = Buffer.alloc(4);
   trailer.writeUInt32LE(sealed.length);
@@ -31,7 +39,10 @@ function packWithHeader(blobArea: Buffer, plain: Buffer, kind: 'pack-header' | '
 }
 
 /** Header plaintext as pack.ts documents it. */
-function headerPlain(entries: Array<{ type: number; id?: Buffer; offset: number; length: number; rawLength: number }>, opts: { magic?: string; version?: number; count?: number } = {}): Buffer {
+function headerPlain(
+  entries: Array<{ type: number; id?: Buffer; offset: number; length: number; rawLength: number }>,
+  opts: { magic?: string; version?: number; count?: number } = {},
+): Buffer {
   const parts: Buffer[] = [Buffer.from(opts.magic ?? 'LBPK', 'latin1'), Buffer.from([opts.version ?? 1])];
   const count = Buffer.alloc(4);
   count.writeUInt32LE(opts.count ?? entries.length);
@@ -48,10 +59,19 @@ function headerPlain(entries: Array<{ type: number; id?: Buffer; offset: number;
 
 describe('PackBuilder and pack headers', () => {
   it('builds the same pack from whole blobs and from pieces, in a handed-in buffer that grows when too small', () => {
-    const blobs = [1, 5000, 70_000, 3].map((n, i) => ({ id: pseudoRandomBytes(`id${i}`, 32), sealed: pseudoRandomBytes(`b${i}`, n), rawLength: n * 2 }));
+    const blobs = [1, 5000, 70_000, 3].map((n, i) => ({
+      id: pseudoRandomBytes(`id${i}`, 32),
+      sealed: pseudoRandomBytes(`b${i}`, n),
+      rawLength: n * 2,
+    }));
     const whole = build(BlobType.Data, blobs).pack;
     const small = new PackBuilder(BlobType.Data, Buffer.alloc(100));
-    for (const b of blobs) small.add(b.id, [b.sealed.subarray(0, b.sealed.length >> 1), b.sealed.subarray(b.sealed.length >> 1)], b.rawLength);
+    for (const b of blobs)
+      small.add(
+        b.id,
+        [b.sealed.subarray(0, b.sealed.length >> 1), b.sealed.subarray(b.sealed.length >> 1)],
+        b.rawLength,
+      );
     const pack = small.finish(key);
     expect(decodePackHeader(key, pack)).toEqual(decodePackHeader(key, whole));
     const headerStart = pack.length - 4 - pack.readUInt32LE(pack.length - 4);
@@ -61,25 +81,29 @@ describe('PackBuilder and pack headers', () => {
 
   it('finish → decodePackHeader round-trips the entries, and each entry addresses its blob', () => {
     fc.assert(
-      fc.property(fc.constantFrom(BlobType.Data, BlobType.Tree), fc.array(blobArb, { maxLength: 30 }), (type, blobs) => {
-        const { pack, builder } = build(type, blobs);
-        expect(builder.count).toBe(blobs.length);
-        expect(builder.byteLength).toBe(blobs.reduce((n, b) => n + b.sealed.length, 0));
-        const entries = decodePackHeader(key, pack);
-        expect(entries).toHaveLength(blobs.length);
-        let offset = 0;
-        entries.forEach((e, i) => {
-          const b = blobs[i]!;
-          expect(e.type).toBe(type);
-          expect(e.id.equals(b.id)).toBe(true);
-          expect(e.offset).toBe(offset);
-          expect(e.length).toBe(b.sealed.length);
-          expect(e.rawLength).toBe(b.rawLength);
-          expect(pack.subarray(e.offset, e.offset + e.length).equals(b.sealed)).toBe(true);
-          offset += e.length;
-        });
-        expect(entries).toEqual(builder.entries);
-      }),
+      fc.property(
+        fc.constantFrom(BlobType.Data, BlobType.Tree),
+        fc.array(blobArb, { maxLength: 30 }),
+        (type, blobs) => {
+          const { pack, builder } = build(type, blobs);
+          expect(builder.count).toBe(blobs.length);
+          expect(builder.byteLength).toBe(blobs.reduce((n, b) => n + b.sealed.length, 0));
+          const entries = decodePackHeader(key, pack);
+          expect(entries).toHaveLength(blobs.length);
+          let offset = 0;
+          entries.forEach((e, i) => {
+            const b = blobs[i]!;
+            expect(e.type).toBe(type);
+            expect(e.id.equals(b.id)).toBe(true);
+            expect(e.offset).toBe(offset);
+            expect(e.length).toBe(b.sealed.length);
+            expect(e.rawLength).toBe(b.rawLength);
+            expect(pack.subarray(e.offset, e.offset + e.length).equals(b.sealed)).toBe(true);
+            offset += e.length;
+          });
+          expect(entries).toEqual(builder.entries);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -132,7 +156,8 @@ describe('PackBuilder and pack headers', () => {
     });
 
     it('truncated anywhere', () => {
-      for (let n = 0; n < pack.length; n++) expectThrowsCode(() => decodePackHeader(key, pack.subarray(0, n)), ErrorCode.Corrupt);
+      for (let n = 0; n < pack.length; n++)
+        expectThrowsCode(() => decodePackHeader(key, pack.subarray(0, n)), ErrorCode.Corrupt);
     });
 
     it('any flipped bit in the header or trailer', () => {
@@ -144,7 +169,10 @@ describe('PackBuilder and pack headers', () => {
 
     it('wrong key or a header sealed as another kind', () => {
       expectThrowsCode(() => decodePackHeader(randomBytes(32), pack), ErrorCode.Corrupt);
-      expectThrowsCode(() => decodePackHeader(key, packWithHeader(Buffer.alloc(0), headerPlain([]), 'index')), ErrorCode.Corrupt);
+      expectThrowsCode(
+        () => decodePackHeader(key, packWithHeader(Buffer.alloc(0), headerPlain([]), 'index')),
+        ErrorCode.Corrupt,
+      );
     });
 
     it('bytes prepended to a whole pack move every entry (still decodes; entries stay in the blob area)', () => {
@@ -158,40 +186,65 @@ describe('PackBuilder and pack headers', () => {
     const area = Buffer.alloc(100);
 
     it('bad magic', () => {
-      expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, headerPlain([], { magic: 'LBIX' }))), ErrorCode.Corrupt);
+      expectThrowsCode(
+        () => decodePackHeader(key, packWithHeader(area, headerPlain([], { magic: 'LBIX' }))),
+        ErrorCode.Corrupt,
+      );
       expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, Buffer.alloc(0))), ErrorCode.Corrupt);
       expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, Buffer.from('LBP'))), ErrorCode.Corrupt);
     });
 
     it('unknown format version → unsupported_version', () => {
       for (const version of [0, 2, 255]) {
-        expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, headerPlain([], { version }))), ErrorCode.UnsupportedVersion);
+        expectThrowsCode(
+          () => decodePackHeader(key, packWithHeader(area, headerPlain([], { version }))),
+          ErrorCode.UnsupportedVersion,
+        );
       }
     });
 
     it('missing version or count', () => {
       expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, Buffer.from('LBPK'))), ErrorCode.Corrupt);
-      expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, Buffer.from('LBPK\x01\x00\x00', 'latin1'))), ErrorCode.Corrupt);
+      expectThrowsCode(
+        () => decodePackHeader(key, packWithHeader(area, Buffer.from('LBPK\x01\x00\x00', 'latin1'))),
+        ErrorCode.Corrupt,
+      );
     });
 
     it('a count larger than the entries present (including absurd counts, without allocating)', () => {
       const e = { type: BlobType.Data, offset: 0, length: 10, rawLength: 10 };
       for (const count of [2, 1000, 0x7fffffff, 0xffffffff]) {
-        expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, headerPlain([e], { count }))), ErrorCode.Corrupt);
+        expectThrowsCode(
+          () => decodePackHeader(key, packWithHeader(area, headerPlain([e], { count }))),
+          ErrorCode.Corrupt,
+        );
       }
     });
 
     it('trailing bytes after the entries', () => {
-      const plain = Buffer.concat([headerPlain([{ type: BlobType.Tree, offset: 0, length: 1, rawLength: 1 }]), Buffer.from([0])]);
+      const plain = Buffer.concat([
+        headerPlain([{ type: BlobType.Tree, offset: 0, length: 1, rawLength: 1 }]),
+        Buffer.from([0]),
+      ]);
       expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, plain)), ErrorCode.Corrupt);
       // …and a count smaller than the entries present.
-      const two = headerPlain([{ type: 0, offset: 0, length: 1, rawLength: 1 }, { type: 0, offset: 1, length: 1, rawLength: 1 }], { count: 1 });
+      const two = headerPlain(
+        [
+          { type: 0, offset: 0, length: 1, rawLength: 1 },
+          { type: 0, offset: 1, length: 1, rawLength: 1 },
+        ],
+        { count: 1 },
+      );
       expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, two)), ErrorCode.Corrupt);
     });
 
     it('an unknown blob type', () => {
       for (const type of [2, 7, 255]) {
-        expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, headerPlain([{ type, offset: 0, length: 1, rawLength: 1 }]))), ErrorCode.Corrupt);
+        expectThrowsCode(
+          () =>
+            decodePackHeader(key, packWithHeader(area, headerPlain([{ type, offset: 0, length: 1, rawLength: 1 }]))),
+          ErrorCode.Corrupt,
+        );
       }
     });
 
@@ -203,12 +256,24 @@ describe('PackBuilder and pack headers', () => {
         [0xffffffff, 0xffffffff],
         [0xffffffff, 0],
       ] as const) {
-        expectThrowsCode(() => decodePackHeader(key, packWithHeader(area, headerPlain([{ type: 0, offset, length, rawLength: 1 }]))), ErrorCode.Corrupt);
+        expectThrowsCode(
+          () => decodePackHeader(key, packWithHeader(area, headerPlain([{ type: 0, offset, length, rawLength: 1 }]))),
+          ErrorCode.Corrupt,
+        );
       }
     });
 
     it('an entry ending exactly at the end of the blob area is fine', () => {
-      const entries = decodePackHeader(key, packWithHeader(area, headerPlain([{ type: 0, offset: 60, length: 40, rawLength: 9 }, { type: 1, offset: 100, length: 0, rawLength: 0 }])));
+      const entries = decodePackHeader(
+        key,
+        packWithHeader(
+          area,
+          headerPlain([
+            { type: 0, offset: 60, length: 40, rawLength: 9 },
+            { type: 1, offset: 100, length: 0, rawLength: 0 },
+          ]),
+        ),
+      );
       expect(entries.map((e) => [e.type, e.offset, e.length, e.rawLength])).toEqual([
         [0, 60, 40, 9],
         [1, 100, 0, 0],
@@ -236,7 +301,11 @@ describe('PackBuilder and pack headers', () => {
       const mutation = fc.oneof(
         fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 1, max: 255 }) }),
         fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-        fc.record({ kind: fc.constant('splice' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+        fc.record({
+          kind: fc.constant('splice' as const),
+          at: fc.nat(),
+          bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        }),
         fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 40 }) }),
         fc.record({ kind: fc.constant('trailer' as const), value: fc.nat({ max: 0xffffffff }) }),
       );
@@ -247,7 +316,8 @@ describe('PackBuilder and pack headers', () => {
             const at = 'at' in m ? m.at % (buf.length + 1) : 0;
             if (m.kind === 'flip' && buf.length > 0) buf[at % buf.length] = buf[at % buf.length]! ^ m.value;
             else if (m.kind === 'truncate') buf = buf.subarray(0, at);
-            else if (m.kind === 'splice') buf = Buffer.concat([buf.subarray(0, at), Buffer.from(m.bytes), buf.subarray(at)]);
+            else if (m.kind === 'splice')
+              buf = Buffer.concat([buf.subarray(0, at), Buffer.from(m.bytes), buf.subarray(at)]);
             else if (m.kind === 'delete') buf = Buffer.concat([buf.subarray(0, at), buf.subarray(at + m.n)]);
             else if (m.kind === 'trailer' && buf.length >= 4) {
               buf = Buffer.from(buf);
@@ -296,7 +366,9 @@ describe('PackBuilder and pack headers', () => {
     it('random authenticated plaintexts', () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, withMagic) => {
-          const plain = withMagic ? Buffer.concat([Buffer.from('LBPK\x01', 'latin1'), Buffer.from(bytes)]) : Buffer.from(bytes);
+          const plain = withMagic
+            ? Buffer.concat([Buffer.from('LBPK\x01', 'latin1'), Buffer.from(bytes)])
+            : Buffer.from(bytes);
           onlyLifeboatErrors(() => decodePackHeader(key, packWithHeader(Buffer.alloc(64), plain)), FUZZ_CODES);
         }),
         { numRuns: 500 },

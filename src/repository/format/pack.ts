@@ -39,16 +39,19 @@ export function encodePackHeader(encKey: Buffer, entries: readonly PackEntry[]):
 export function decodePackHeader(encKey: Buffer, pack: Buffer): PackEntry[] {
   if (pack.length < 4) throw new LifeboatError(ErrorCode.Corrupt, 'pack is shorter than its trailer');
   const headerLength = pack.readUInt32LE(pack.length - 4);
-  if (headerLength + 4 > pack.length) throw new LifeboatError(ErrorCode.Corrupt, 'pack header length points outside the pack');
+  if (headerLength + 4 > pack.length)
+    throw new LifeboatError(ErrorCode.Corrupt, 'pack header length points outside the pack');
   const headerStart = pack.length - 4 - headerLength;
   return decodeSealedPackHeader(encKey, pack.subarray(headerStart, pack.length - 4), headerStart);
 }
 
 /** The length of the sealed header, from a pack's last 4 bytes (its trailer). */
 export function packHeaderLength(trailer: Buffer, packSize: number): number {
-  if (packSize < 4 || trailer.length !== 4) throw new LifeboatError(ErrorCode.Corrupt, 'pack is shorter than its trailer');
+  if (packSize < 4 || trailer.length !== 4)
+    throw new LifeboatError(ErrorCode.Corrupt, 'pack is shorter than its trailer');
   const headerLength = trailer.readUInt32LE(0);
-  if (headerLength + 4 > packSize) throw new LifeboatError(ErrorCode.Corrupt, 'pack header length points outside the pack');
+  if (headerLength + 4 > packSize)
+    throw new LifeboatError(ErrorCode.Corrupt, 'pack header length points outside the pack');
   return headerLength;
 }
 
@@ -58,15 +61,24 @@ export function decodeSealedPackHeader(encKey: Buffer, sealed: Buffer, headerSta
   const r = new BinaryReader(plain, 'pack header');
   r.magic(PACK_MAGIC);
   const version = r.u8();
-  if (version !== PACK_VERSION) throw new LifeboatError(ErrorCode.UnsupportedVersion, `pack format version ${version} is not supported`);
+  if (version !== PACK_VERSION)
+    throw new LifeboatError(ErrorCode.UnsupportedVersion, `pack format version ${version} is not supported`);
   const count = r.u32();
   r.checkCount(count, ENTRY_BYTES);
   const entries: PackEntry[] = [];
   for (let i = 0; i < count; i++) {
     const type = r.u8();
-    if (type !== BlobType.Data && type !== BlobType.Tree) throw new LifeboatError(ErrorCode.Corrupt, `pack header has unknown blob type ${type}`);
-    const entry: PackEntry = { type, id: Buffer.from(r.bytes(ID_BYTES)), offset: r.u32(), length: r.u32(), rawLength: r.u32() };
-    if (entry.offset + entry.length > headerStart) throw new LifeboatError(ErrorCode.Corrupt, 'pack header entry points outside the blob area');
+    if (type !== BlobType.Data && type !== BlobType.Tree)
+      throw new LifeboatError(ErrorCode.Corrupt, `pack header has unknown blob type ${type}`);
+    const entry: PackEntry = {
+      type,
+      id: Buffer.from(r.bytes(ID_BYTES)),
+      offset: r.u32(),
+      length: r.u32(),
+      rawLength: r.u32(),
+    };
+    if (entry.offset + entry.length > headerStart)
+      throw new LifeboatError(ErrorCode.Corrupt, 'pack header entry points outside the blob area');
     entries.push(entry);
   }
   r.end();

@@ -32,11 +32,18 @@ export function validCompressionLevel(level: unknown): level is number {
   return Number.isInteger(level) && (level as number) >= 1 && (level as number) <= 19;
 }
 
-export function newRepositoryConfig(id: string, options: { chunker?: ChunkerParams; compressionLevel?: number; packSize?: number } = {}): RepositoryConfig {
+export function newRepositoryConfig(
+  id: string,
+  options: { chunker?: ChunkerParams; compressionLevel?: number; packSize?: number } = {},
+): RepositoryConfig {
   const chunker = options.chunker ?? DEFAULT_CHUNKER;
   validateChunkerParams(chunker);
   const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-  if (!validCompressionLevel(level)) throw new LifeboatError(ErrorCode.Usage, `compression level must be a whole number from 1 to 19, got ${String(options.compressionLevel)}`);
+  if (!validCompressionLevel(level))
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      `compression level must be a whole number from 1 to 19, got ${String(options.compressionLevel)}`,
+    );
   return {
     version: REPOSITORY_FORMAT_VERSION,
     id,
@@ -59,9 +66,13 @@ export function parseRepositoryConfig(plain: Buffer): RepositoryConfig {
     throw new LifeboatError(ErrorCode.Corrupt, 'repository config has no version');
   }
   if ((c.version as number) > REPOSITORY_FORMAT_VERSION) {
-    throw new LifeboatError(ErrorCode.UnsupportedVersion, `repository format version ${c.version} is newer than this Lifeboat understands (${REPOSITORY_FORMAT_VERSION})`, {
-      hint: 'upgrade Lifeboat to read this repository',
-    });
+    throw new LifeboatError(
+      ErrorCode.UnsupportedVersion,
+      `repository format version ${c.version} is newer than this Lifeboat understands (${REPOSITORY_FORMAT_VERSION})`,
+      {
+        hint: 'upgrade Lifeboat to read this repository',
+      },
+    );
   }
   if (typeof c.id !== 'string' || !c.chunker || !c.compression || typeof c.packSize !== 'number') {
     throw new LifeboatError(ErrorCode.Corrupt, 'repository config is missing fields');
@@ -74,6 +85,7 @@ export function parseRepositoryConfig(plain: Buffer): RepositoryConfig {
   if (c.compression.codec !== 'zstd' || !validCompressionLevel(c.compression.level)) {
     throw new LifeboatError(ErrorCode.Corrupt, 'repository config has invalid compression settings');
   }
-  if (!Number.isInteger(c.packSize) || c.packSize < 4096 || c.packSize > 1024 ** 3) throw new LifeboatError(ErrorCode.Corrupt, 'repository config has an invalid pack size');
+  if (!Number.isInteger(c.packSize) || c.packSize < 4096 || c.packSize > 1024 ** 3)
+    throw new LifeboatError(ErrorCode.Corrupt, 'repository config has an invalid pack size');
   return c as RepositoryConfig;
 }

@@ -20,6 +20,7 @@ export function parseJsonWith<S extends z.ZodType>(plain: Buffer, schema: S, wha
     throw new LifeboatError(ErrorCode.Corrupt, `${what} is not valid JSON`, { cause });
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new LifeboatError(ErrorCode.Corrupt, `${what} is malformed: ${describeIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new LifeboatError(ErrorCode.Corrupt, `${what} is malformed: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }

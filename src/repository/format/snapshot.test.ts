@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../errors/index.js';
-import { matchesFilter, parseSnapshot, resolveSnapshotRef, sortByTime, type Snapshot, type SnapshotEntry } from './snapshot.js';
+import {
+  matchesFilter,
+  parseSnapshot,
+  resolveSnapshotRef,
+  sortByTime,
+  type Snapshot,
+  type SnapshotEntry,
+} from './snapshot.js';
 import { expectThrowsCode } from '../testing/helpers.js';
 
 function snap(id: string, time: string, extra: Partial<Snapshot> = {}): SnapshotEntry {
@@ -13,7 +20,16 @@ function snap(id: string, time: string, extra: Partial<Snapshot> = {}): Snapshot
     paths: ['/srv/app'],
     tags: [],
     tree: 'ee'.repeat(32),
-    summary: { files: 1, dirs: 1, bytes: 1, filesRead: 1, addedBytes: 1, addedStoredBytes: 1, durationMs: 1, errors: 0 },
+    summary: {
+      files: 1,
+      dirs: 1,
+      bytes: 1,
+      filesRead: 1,
+      addedBytes: 1,
+      addedStoredBytes: 1,
+      durationMs: 1,
+      errors: 0,
+    },
     program: 'lifeboat test',
     metadata: {},
     ...extra,
@@ -26,8 +42,18 @@ const C = `cafebabe00${'3'.repeat(54)}`;
 const D = `0123456789${'4'.repeat(54)}`;
 const list: SnapshotEntry[] = [
   snap(A, '2024-03-01T10:00:00.000Z', { host: 'web1', tags: ['daily'], source: 'files' }),
-  snap(C, '2024-03-03T10:00:00.000Z', { host: 'db1', tags: ['daily', 'db'], source: 'postgres', paths: ['/postgres/app.dump'] }),
-  snap(B, '2024-03-02T10:00:00.000Z', { host: 'web1', tags: ['weekly'], source: 'files', paths: ['/srv/app', '/etc/app'] }),
+  snap(C, '2024-03-03T10:00:00.000Z', {
+    host: 'db1',
+    tags: ['daily', 'db'],
+    source: 'postgres',
+    paths: ['/postgres/app.dump'],
+  }),
+  snap(B, '2024-03-02T10:00:00.000Z', {
+    host: 'web1',
+    tags: ['weekly'],
+    source: 'files',
+    paths: ['/srv/app', '/etc/app'],
+  }),
   snap(D, '2024-02-01T10:00:00.000Z', { host: 'db1', tags: [], source: 'files' }),
 ];
 

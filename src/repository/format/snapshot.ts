@@ -88,12 +88,21 @@ export function parseSnapshot(plain: Buffer, id: string): SnapshotEntry {
   } catch (cause) {
     throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not valid JSON`, { cause });
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not an object`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is not an object`);
   const version = (raw as { version?: unknown }).version;
-  if (version !== 1) throw new LifeboatError(ErrorCode.UnsupportedVersion, `snapshot ${id.slice(0, 8)} has unsupported version ${String(version)}`);
+  if (version !== 1)
+    throw new LifeboatError(
+      ErrorCode.UnsupportedVersion,
+      `snapshot ${id.slice(0, 8)} has unsupported version ${String(version)}`,
+    );
   const parsed = snapshotSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new LifeboatError(ErrorCode.Corrupt, `snapshot ${id.slice(0, 8)} is malformed: ${describeIssues(parsed.error)}`, { hint: 'it is skipped by every listing; `lifeboat check` reports it' });
+    throw new LifeboatError(
+      ErrorCode.Corrupt,
+      `snapshot ${id.slice(0, 8)} is malformed: ${describeIssues(parsed.error)}`,
+      { hint: 'it is skipped by every listing; `lifeboat check` reports it' },
+    );
   }
   return { ...(parsed.data as Snapshot), id };
 }
@@ -122,14 +131,20 @@ export function resolveSnapshotRef(list: SnapshotEntry[], ref: string, filter: S
   if (ref === 'latest') {
     const matching = sortByTime(list.filter((s) => matchesFilter(s, filter)));
     const last = matching[matching.length - 1];
-    if (!last) throw new LifeboatError(ErrorCode.NotFound, 'no snapshot matches', { hint: 'list them with `lifeboat snapshots`' });
+    if (!last)
+      throw new LifeboatError(ErrorCode.NotFound, 'no snapshot matches', {
+        hint: 'list them with `lifeboat snapshots`',
+      });
     return last;
   }
   if (!/^[0-9a-f]{8,64}$/.test(ref)) {
-    throw new LifeboatError(ErrorCode.Usage, `"${ref}" is not a snapshot id`, { hint: 'give `latest` or at least 8 hex digits of an id' });
+    throw new LifeboatError(ErrorCode.Usage, `"${ref}" is not a snapshot id`, {
+      hint: 'give `latest` or at least 8 hex digits of an id',
+    });
   }
   const found = list.filter((s) => s.id.startsWith(ref));
   if (found.length === 0) throw new LifeboatError(ErrorCode.NotFound, `no snapshot has an id starting with ${ref}`);
-  if (found.length > 1) throw new LifeboatError(ErrorCode.Usage, `${ref} matches ${found.length} snapshots`, { hint: 'give more digits' });
+  if (found.length > 1)
+    throw new LifeboatError(ErrorCode.Usage, `${ref} matches ${found.length} snapshots`, { hint: 'give more digits' });
   return found[0]!;
 }

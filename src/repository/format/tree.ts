@@ -58,7 +58,14 @@ export function encodeTree(tree: Tree): Buffer {
  * NUL. Trees from the repository are untrusted input to restore.
  */
 export function isSafeName(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    name !== '.' &&
+    name !== '..' &&
+    !name.includes('/') &&
+    !name.includes('\0')
+  );
 }
 
 const hex = z.string().regex(/^[0-9a-f]{64}$/, 'not a blob id');
@@ -79,7 +86,10 @@ const nodeSchema = z.looseObject({
   user: z.string().optional(),
   group: z.string().optional(),
   mtimeNs: z.string().regex(/^-?\d+$/, 'not a whole number of nanoseconds'),
-  ctimeNs: z.string().regex(/^-?\d+$/, 'not a whole number of nanoseconds').optional(),
+  ctimeNs: z
+    .string()
+    .regex(/^-?\d+$/, 'not a whole number of nanoseconds')
+    .optional(),
   inode: whole.optional(),
   dev: whole.optional(),
   size: whole.optional(),
@@ -97,8 +107,13 @@ export function decodeTree(data: Buffer, id: string): Tree {
     throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} is not valid JSON`, { cause });
   }
   const nodes = (parsed as { nodes?: unknown } | null)?.nodes;
-  if (!parsed || typeof parsed !== 'object' || !Array.isArray(nodes)) throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} has no node list`);
+  if (!parsed || typeof parsed !== 'object' || !Array.isArray(nodes))
+    throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} has no node list`);
   const checked = z.array(nodeSchema).safeParse(nodes);
-  if (!checked.success) throw new LifeboatError(ErrorCode.Corrupt, `tree ${id.slice(0, 8)} has a malformed node: ${describeIssues(checked.error)}`);
+  if (!checked.success)
+    throw new LifeboatError(
+      ErrorCode.Corrupt,
+      `tree ${id.slice(0, 8)} has a malformed node: ${describeIssues(checked.error)}`,
+    );
   return { nodes: checked.data as TreeNode[] };
 }

@@ -24,10 +24,14 @@ async function setup() {
   const storage = new FaultyStorage(inner);
   const index = new MasterIndex();
   const reads: string[] = [];
-  const files = new IndexFiles(storage, async (name) => {
-    reads.push(name);
-    return parse(await storage.get(name));
-  }, index);
+  const files = new IndexFiles(
+    storage,
+    async (name) => {
+      reads.push(name);
+      return parse(await storage.get(name));
+    },
+    index,
+  );
   return { inner, storage, index, files, reads };
 }
 

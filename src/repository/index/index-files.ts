@@ -100,7 +100,10 @@ export class IndexFiles {
       for (const d of decoded) {
         if (!d) continue;
         problems.delete(d.name);
-        this.packsOf.set(d.name, d.file.packs.map((p) => p.id));
+        this.packsOf.set(
+          d.name,
+          d.file.packs.map((p) => p.id),
+        );
         for (const pack of d.file.packs) this.index.addPack(pack);
       }
       this.forgetRemoved(new Set(listed));

@@ -4,7 +4,13 @@ import { blobKey, MasterIndex } from './master-index.js';
 
 const id = (n: number) => Buffer.alloc(32, n);
 const packId = (c: string) => c.repeat(64).slice(0, 64);
-const blob = (n: number, offset = 0, type: BlobType = BlobType.Data): IndexedBlob => ({ type, id: id(n), offset, length: 10 + n, rawLength: 100 + n });
+const blob = (n: number, offset = 0, type: BlobType = BlobType.Data): IndexedBlob => ({
+  type,
+  id: id(n),
+  offset,
+  length: 10 + n,
+  rawLength: 100 + n,
+});
 const pack = (c: string, blobs: IndexedBlob[], size = 1000): IndexedPack => ({ id: packId(c), size, blobs });
 
 describe('MasterIndex', () => {
@@ -19,8 +25,21 @@ describe('MasterIndex', () => {
     expect(idx.has(Buffer.from(id(2)))).toBe(true);
     expect(idx.hasKey(blobKey(id(2)))).toBe(true);
     expect(idx.has(id(3))).toBe(false);
-    expect(idx.lookup(id(2))).toEqual({ id: id(2), type: BlobType.Tree, packId: packId('a'), offset: 11, length: 12, rawLength: 102 });
-    expect(idx.lookup(id(1))).toMatchObject({ packId: packId('a'), offset: 0, length: 11, rawLength: 101, type: BlobType.Data });
+    expect(idx.lookup(id(2))).toEqual({
+      id: id(2),
+      type: BlobType.Tree,
+      packId: packId('a'),
+      offset: 11,
+      length: 12,
+      rawLength: 102,
+    });
+    expect(idx.lookup(id(1))).toMatchObject({
+      packId: packId('a'),
+      offset: 0,
+      length: 11,
+      rawLength: 101,
+      type: BlobType.Data,
+    });
     expect(idx.packIds()).toEqual([packId('a')]);
     expect(idx.packSize(packId('a'))).toBe(4242);
     expect(idx.packSize(packId('b'))).toBeUndefined();

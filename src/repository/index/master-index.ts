@@ -111,7 +111,14 @@ export class MasterIndex {
   lookup(id: Buffer): BlobLocation | undefined {
     const e = this.live(blobKey(id));
     if (!e) return undefined;
-    return { id: asBlobId(id), type: e.type, packId: this.packs[e.pack]!.id, offset: e.offset, length: e.length, rawLength: e.rawLength };
+    return {
+      id: asBlobId(id),
+      type: e.type,
+      packId: this.packs[e.pack]!.id,
+      offset: e.offset,
+      length: e.length,
+      rawLength: e.rawLength,
+    };
   }
 
   packIds(): string[] {

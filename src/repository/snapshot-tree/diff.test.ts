@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { Tree, TreeNode } from '../format/index.js';
 import { diffTrees, nodeChange } from './diff.js';
 
-const file = (over: Partial<TreeNode> = {}): TreeNode => ({ name: 'f', type: 'file', mode: 0o644, uid: 1, gid: 1, mtimeNs: '1', size: 3, content: ['aa'], ...over });
+const file = (over: Partial<TreeNode> = {}): TreeNode => ({
+  name: 'f',
+  type: 'file',
+  mode: 0o644,
+  uid: 1,
+  gid: 1,
+  mtimeNs: '1',
+  size: 3,
+  content: ['aa'],
+  ...over,
+});
 
 describe('what counts as a change between two entries', () => {
   it('nothing for identical entries', () => expect(nodeChange(file(), file())).toBeUndefined());
@@ -13,7 +23,8 @@ describe('what counts as a change between two entries', () => {
     const link = file({ type: 'symlink', content: undefined, size: undefined, target: 'a' });
     expect(nodeChange(link, { ...link, target: 'b' })).toBe('modified');
   });
-  it('another kind of entry is a type change', () => expect(nodeChange(file(), file({ type: 'symlink' }))).toBe('type'));
+  it('another kind of entry is a type change', () =>
+    expect(nodeChange(file(), file({ type: 'symlink' }))).toBe('type'));
   it('owner or mtime alone is metadata', () => {
     expect(nodeChange(file(), file({ uid: 2 }))).toBe('metadata');
     expect(nodeChange(file(), file({ mtimeNs: '2' }))).toBe('metadata');
@@ -46,7 +57,8 @@ describe('diffTrees', () => {
 
   it('skips identical trees without reading them', async () => {
     const changes = [];
-    for await (const c of diffTrees({ loadTree: () => Promise.reject(new Error('read')) }, 'same', 'same')) changes.push(c);
+    for await (const c of diffTrees({ loadTree: () => Promise.reject(new Error('read')) }, 'same', 'same'))
+      changes.push(c);
     expect(changes).toEqual([]);
   });
 });

@@ -25,7 +25,10 @@ export interface TreeChange {
 }
 
 /** What changed between two entries of the same name, or nothing; see {@link TreeChangeKind}. */
-export function nodeChange(before: TreeNode, after: TreeNode): Exclude<TreeChangeKind, 'added' | 'removed'> | undefined {
+export function nodeChange(
+  before: TreeNode,
+  after: TreeNode,
+): Exclude<TreeChangeKind, 'added' | 'removed'> | undefined {
   if (before.type !== after.type) return 'type';
   if (before.mode !== after.mode || before.target !== after.target) return 'modified';
   if (before.type === 'dir') return undefined;
@@ -60,7 +63,12 @@ export async function* diffTrees(
       if (change) yield { path, change, before: x, after: y };
     }
     if (x?.type === 'dir' || y?.type === 'dir') {
-      yield* diffTrees(repo, x?.type === 'dir' ? x.subtree : undefined, y?.type === 'dir' ? y.subtree : undefined, path);
+      yield* diffTrees(
+        repo,
+        x?.type === 'dir' ? x.subtree : undefined,
+        y?.type === 'dir' ? y.subtree : undefined,
+        path,
+      );
     }
   }
 }

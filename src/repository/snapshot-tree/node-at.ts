@@ -17,5 +17,7 @@ export async function nodeAt(repo: TreeSource, rootTree: string, snapshotPath: s
 }
 
 function notFound(p: string): LifeboatError {
-  return new LifeboatError(ErrorCode.NotFound, `${p} is not in the snapshot`, { hint: 'list the snapshot with `lifeboat ls SNAPSHOT`' });
+  return new LifeboatError(ErrorCode.NotFound, `${p} is not in the snapshot`, {
+    hint: 'list the snapshot with `lifeboat ls SNAPSHOT`',
+  });
 }

@@ -38,7 +38,10 @@ export function expectThrowsCode(fn: () => unknown, code: string): LifeboatError
 }
 
 /** Asserts `p` rejects with a LifeboatError of `code` and returns it. */
-export async function expectRejectsCode(p: Promise<unknown> | (() => Promise<unknown>), code: string): Promise<LifeboatError> {
+export async function expectRejectsCode(
+  p: Promise<unknown> | (() => Promise<unknown>),
+  code: string,
+): Promise<LifeboatError> {
   const err = await rejection(p);
   expect(err, `expected a rejection with LifeboatError code ${code}`).toBeInstanceOf(LifeboatError);
   expect((err as LifeboatError).code).toBe(code);
@@ -55,7 +58,10 @@ export function onlyLifeboatErrors<T>(fn: () => T, codes: readonly string[]): T 
     return fn();
   } catch (err) {
     if (err instanceof LifeboatError && codes.includes(err.code)) return err;
-    throw new Error(`expected only LifeboatError(${codes.join('|')}), got ${String(err instanceof Error ? `${err.name}: ${err.message}` : err)}`, { cause: err });
+    throw new Error(
+      `expected only LifeboatError(${codes.join('|')}), got ${String(err instanceof Error ? `${err.name}: ${err.message}` : err)}`,
+      { cause: err },
+    );
   }
 }
 

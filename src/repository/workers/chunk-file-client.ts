@@ -22,7 +22,11 @@ export interface ChunkFileHandlers {
  * through `handlers`. A failure of `store` stops the worker and is thrown
  * here once the worker has returned.
  */
-export async function chunkFileInWorker(pool: BlobWorkerPool, path: string, handlers: ChunkFileHandlers): Promise<ChunkFileResult> {
+export async function chunkFileInWorker(
+  pool: BlobWorkerPool,
+  path: string,
+  handlers: ChunkFileHandlers,
+): Promise<ChunkFileResult> {
   const { port1, port2 } = new MessageChannel();
   let failure: unknown;
   let storing: Promise<void> = Promise.resolve();

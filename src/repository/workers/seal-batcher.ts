@@ -39,9 +39,11 @@ export class SealBatcher {
     this.items = [];
     this.waiters = [];
     this.bytes = 0;
-    this.pool().seal(items).then(
-      (results) => results.forEach((r, i) => waiters[i]!.resolve(r)),
-      (err: unknown) => waiters.forEach((w) => w.reject(err)),
-    );
+    this.pool()
+      .seal(items)
+      .then(
+        (results) => results.forEach((r, i) => waiters[i]!.resolve(r)),
+        (err: unknown) => waiters.forEach((w) => w.reject(err)),
+      );
   }
 }

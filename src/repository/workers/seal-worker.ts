@@ -103,7 +103,8 @@ export type ChunkFileResult = { size: number } | { stopped: true } | ReadFailure
 export type ChunkFileMessage = { ids: Buffer; lengths: number[] } | { sealed: SealResult[] };
 export type ChunkFileReply = { seal: Uint8Array } | { stored: true } | { stop: true };
 
-export type WorkerTask = { op: 'seal'; items: SealItem[] } | { op: 'open'; buffer: Buffer; items: OpenItem[] } | ChunkFileTask;
+export type WorkerTask =
+  { op: 'seal'; items: SealItem[] } | { op: 'open'; buffer: Buffer; items: OpenItem[] } | ChunkFileTask;
 
 function sealData(id: BlobId, data: Buffer): SealResult {
   const { sealed } = sealVerifiedParts(encKey, compressor, id, data);
@@ -147,17 +148,27 @@ async function sealOne(item: SealItem): Promise<SealResult> {
 
 function openOne(buffer: Buffer, item: OpenItem): OpenResult {
   try {
-    if (item.offset + item.length > buffer.length) throw new LifeboatError(ErrorCode.Corrupt, 'blob lies outside the data read');
+    if (item.offset + item.length > buffer.length)
+      throw new LifeboatError(ErrorCode.Corrupt, 'blob lies outside the data read');
     const sealed = buffer.subarray(item.offset, item.offset + item.length);
     const writeOut = item.writeTo !== undefined || item.writeAt !== undefined;
-    const data = openBlob(encKey, idKey, compressor, Buffer.from(item.id), sealed, item.rawLength, item.verifyContent ?? true, writeOut);
+    const data = openBlob(
+      encKey,
+      idKey,
+      compressor,
+      Buffer.from(item.id),
+      sealed,
+      item.rawLength,
+      item.verifyContent ?? true,
+      writeOut,
+    );
     if (item.writeTo) {
       writeWholeFile(item.writeTo, data);
       return { written: data.length };
     }
     if (item.writeAt) {
       for (const { fd, position } of item.writeAt) {
-        for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position + off);
+        for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off, position + off);
       }
       return { written: data.length };
     }
@@ -244,7 +255,10 @@ async function chunkFile(path: string, port: MessagePort): Promise<ChunkFileResu
         const sealed: SealResult[] = [];
         at = 0;
         for (let i = 0; i < lengths.length; i++) {
-          if (mask[i]) sealed.push(sealData(asBlobId(Buffer.from(ids.subarray(i * 32, i * 32 + 32))), buf.subarray(at, at + lengths[i]!)));
+          if (mask[i])
+            sealed.push(
+              sealData(asBlobId(Buffer.from(ids.subarray(i * 32, i * 32 + 32))), buf.subarray(at, at + lengths[i]!)),
+            );
           at += lengths[i]!;
         }
         size += at;
@@ -252,7 +266,10 @@ async function chunkFile(path: string, port: MessagePort): Promise<ChunkFileResu
         if (unacknowledged && !(await inbox.stored())) return { stopped: true };
         unacknowledged = false;
         if (sealed.length) {
-          port.postMessage({ sealed } satisfies ChunkFileMessage, transferList(sealed.flatMap((r) => ('sealed' in r ? [r.id, ...r.sealed] : []))));
+          port.postMessage(
+            { sealed } satisfies ChunkFileMessage,
+            transferList(sealed.flatMap((r) => ('sealed' in r ? [r.id, ...r.sealed] : []))),
+          );
           unacknowledged = true;
         }
       }
@@ -282,11 +299,21 @@ export default async function run(task: WorkerTask): Promise<unknown> {
   if (task.op === 'seal') {
     const results: SealResult[] = [];
     for (const item of task.items) results.push(await sealOne(item));
-    return move(withTransfer(results, results.flatMap((r) => ('sealed' in r ? [r.id, ...r.sealed] : []))) as never);
+    return move(
+      withTransfer(
+        results,
+        results.flatMap((r) => ('sealed' in r ? [r.id, ...r.sealed] : [])),
+      ) as never,
+    );
   }
   const buffer = Buffer.from(task.buffer.buffer, task.buffer.byteOffset, task.buffer.byteLength);
   const results = task.items.map((item) => openOne(buffer, item));
-  return move(withTransfer(results, results.flatMap((r) => ('data' in r ? [r.data] : []))) as never);
+  return move(
+    withTransfer(
+      results,
+      results.flatMap((r) => ('data' in r ? [r.data] : [])),
+    ) as never,
+  );
 }
 
 /** Wrap a value so piscina transfers the given buffers instead of copying them. */

@@ -41,7 +41,11 @@ export function writeWholeFile(target: DirectWrite, data: Buffer): void {
     fd = native.createFileAt(target.dirFd, target.name, 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
-      throw new LifeboatError(ErrorCode.UnsafePath, `${target.shown} is a directory in the target; refusing to replace it`, { hint: 'restore into an empty --target' });
+      throw new LifeboatError(
+        ErrorCode.UnsafePath,
+        `${target.shown} is a directory in the target; refusing to replace it`,
+        { hint: 'restore into an empty --target' },
+      );
     }
     throw err;
   }

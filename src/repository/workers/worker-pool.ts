@@ -13,7 +13,15 @@ import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { RepositoryKeys } from '../crypto/index.js';
 import type { RepositoryConfig } from '../format/index.js';
-import type { ChunkFileResult, OpenItem, OpenResult, SealItem, SealResult, WorkerSetup, WorkerTask } from './seal-worker.js';
+import type {
+  ChunkFileResult,
+  OpenItem,
+  OpenResult,
+  SealItem,
+  SealResult,
+  WorkerSetup,
+  WorkerTask,
+} from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 import { asBlobId } from '../format/index.js';
 
@@ -44,8 +52,21 @@ export class BlobWorkerPool {
    */
   constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = Math.min(os.availableParallelism(), 8) + 1) {
     const { filename, execArgv } = workerFile();
-    const setup: WorkerSetup = { encryption: keys.encryption, blobId: keys.blobId, chunkerKey: keys.chunker, chunker: config.chunker, level: config.compression.level };
-    this.pool = new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads, idleTimeout: 60_000, workerData: setup });
+    const setup: WorkerSetup = {
+      encryption: keys.encryption,
+      blobId: keys.blobId,
+      chunkerKey: keys.chunker,
+      chunker: config.chunker,
+      level: config.compression.level,
+    };
+    this.pool = new Piscina({
+      filename,
+      execArgv,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      workerData: setup,
+    });
   }
 
   get threads(): number {
@@ -54,9 +75,15 @@ export class BlobWorkerPool {
 
   /** Compress, encrypt (and hash when ids are missing) a batch of blobs. Input buffers are transferred. */
   async seal(items: SealItem[]): Promise<SealResult[]> {
-    const sendable = items.map((i) => ({ ...i, ...(i.data ? { data: ownBuffer(i.data) } : {}), ...(i.id ? { id: asBlobId(ownBuffer(i.id)) } : {}) }));
+    const sendable = items.map((i) => ({
+      ...i,
+      ...(i.data ? { data: ownBuffer(i.data) } : {}),
+      ...(i.id ? { id: asBlobId(ownBuffer(i.id)) } : {}),
+    }));
     const task: WorkerTask = { op: 'seal', items: sendable };
-    const results = (await this.pool.run(task, { transferList: transferList(sendable.flatMap((i) => (i.data ? [i.data] : []))) })) as SealResult[];
+    const results = (await this.pool.run(task, {
+      transferList: transferList(sendable.flatMap((i) => (i.data ? [i.data] : []))),
+    })) as SealResult[];
     return results.map(reviveSealResult);
   }
 
@@ -76,7 +103,9 @@ export class BlobWorkerPool {
    * caller over `port` (see `ChunkFileTask`). The port is transferred.
    */
   async chunkFile(path: string, port: MessagePort): Promise<ChunkFileResult> {
-    return (await this.pool.run({ op: 'chunkFile', path, port } satisfies WorkerTask, { transferList: [port] as never })) as ChunkFileResult;
+    return (await this.pool.run({ op: 'chunkFile', path, port } satisfies WorkerTask, {
+      transferList: [port] as never,
+    })) as ChunkFileResult;
   }
 
   async close(): Promise<void> {

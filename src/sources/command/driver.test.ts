@@ -63,7 +63,11 @@ describe('command source', () => {
   });
 
   it('reports a failing restore command with its error output', async () => {
-    const config = { type: 'command' as const, backup: 'echo x', restore: 'cat >/dev/null; echo "vault sealed" >&2; exit 2' };
+    const config = {
+      type: 'command' as const,
+      backup: 'echo x',
+      restore: 'cat >/dev/null; echo "vault sealed" >&2; exit 2',
+    };
     const { snapshot } = await backupSource(repo, 'bad-restore', config);
     const err = await expectCode(restoreSource(repo, snapshot, { config }), ErrorCode.SourceFailed);
     expect(err.message).toContain('vault sealed');
@@ -81,8 +85,22 @@ describe('command source', () => {
     const failing = backup(repo, {
       paths: [],
       streams: [
-        { kind: 'stream', path: '/command/fails.out', open: (signal) => childOutput({ label: 'fails', command: '/bin/sh', args: ['-c', 'sleep 0.3; echo broken >&2; exit 4'], signal }) },
-        { kind: 'stream', path: '/command/slow.out', open: (signal) => childOutput({ label: 'slow', command: '/bin/sh', args: ['-c', marker], signal }) },
+        {
+          kind: 'stream',
+          path: '/command/fails.out',
+          open: (signal) =>
+            childOutput({
+              label: 'fails',
+              command: '/bin/sh',
+              args: ['-c', 'sleep 0.3; echo broken >&2; exit 4'],
+              signal,
+            }),
+        },
+        {
+          kind: 'stream',
+          path: '/command/slow.out',
+          open: (signal) => childOutput({ label: 'slow', command: '/bin/sh', args: ['-c', marker], signal }),
+        },
       ],
     });
     await expectCode(failing, ErrorCode.SourceFailed);
@@ -96,7 +114,10 @@ describe('command source', () => {
     const marker = path.join(work, 'started-after-abort');
     const stop = new AbortController();
     stop.abort(); // as when SIGTERM arrives while the repository is being locked and read
-    await expectCode(backupSource(repo, 'late', { type: 'command', backup: `touch '${marker}'; sleep 30` }, { signal: stop.signal }), ErrorCode.Interrupted);
+    await expectCode(
+      backupSource(repo, 'late', { type: 'command', backup: `touch '${marker}'; sleep 30` }, { signal: stop.signal }),
+      ErrorCode.Interrupted,
+    );
     // Give a wrongly started command ample time to leave its mark.
     await new Promise((r) => setTimeout(r, 1000));
     await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
@@ -133,7 +154,10 @@ describe('command source', () => {
 
   it('gives the backup command a file to write when its template names {file}', async () => {
     // A writer that seeks: the bytes at the end first, then the start.
-    const config = { type: 'command' as const, backup: `printf tail | dd of={file} bs=1 seek=4 status=none && printf head | dd of={file} bs=1 conv=notrunc status=none` };
+    const config = {
+      type: 'command' as const,
+      backup: `printf tail | dd of={file} bs=1 seek=4 status=none && printf head | dd of={file} bs=1 conv=notrunc status=none`,
+    };
     const { snapshot, record } = await backupSource(repo, 'seeking', config);
     expect(record).toMatchObject({ bytes: 8 });
     const out = path.join(work, 'seeking.out');
@@ -143,7 +167,10 @@ describe('command source', () => {
 
   it('fails a {file} backup command that writes no file, saving no snapshot', async () => {
     const before = (await repo.listSnapshots()).snapshots.length;
-    const err = await expectCode(backupSource(repo, 'no-file', { type: 'command', backup: 'true {file}' }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      backupSource(repo, 'no-file', { type: 'command', backup: 'true {file}' }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('wrote no file');
     expect((await repo.listSnapshots()).snapshots.length).toBe(before);
   });

@@ -57,7 +57,9 @@ export const commandSource: SourceDriver<'command'> = {
       await runChild(shell(withFile(config.backup, file), label, { signal, timeoutMs }));
       const written = await stat(file).catch(() => undefined);
       if (!written?.isFile()) {
-        throw new LifeboatError(ErrorCode.SourceFailed, `${label} exited 0 but wrote no file at {file}`, { hint: 'the command must write its backup to the path that replaces {file}' });
+        throw new LifeboatError(ErrorCode.SourceFailed, `${label} exited 0 but wrote no file at {file}`, {
+          hint: 'the command must write its backup to the path that replaces {file}',
+        });
       }
       yield* createReadStream(file) as AsyncIterable<Buffer>;
     };
@@ -82,7 +84,8 @@ export const commandSource: SourceDriver<'command'> = {
     const node = await snapshotFileNode(ctx.repo, ctx.snapshot, streamPath).catch(async () => {
       // Without the config (or after a rename of `filename`), take the one stream the snapshot holds.
       const only = ctx.snapshot.paths.filter((p) => p.startsWith('/command/'));
-      if (only.length !== 1) throw new LifeboatError(ErrorCode.NotFound, `the snapshot holds no command output at ${streamPath}`);
+      if (only.length !== 1)
+        throw new LifeboatError(ErrorCode.NotFound, `the snapshot holds no command output at ${streamPath}`);
       return snapshotFileNode(ctx.repo, ctx.snapshot, only[0]!);
     });
     const tally = new StreamTally();
@@ -94,7 +97,9 @@ export const commandSource: SourceDriver<'command'> = {
     }
     const template = ctx.config?.restore;
     if (!template) {
-      throw new LifeboatError(ErrorCode.Usage, `source "${ctx.sourceName}" has no restore command`, { hint: 'add `restore:` to the source in lifeboat.yaml, or pass --to-file PATH' });
+      throw new LifeboatError(ErrorCode.Usage, `source "${ctx.sourceName}" has no restore command`, {
+        hint: 'add `restore:` to the source in lifeboat.yaml, or pass --to-file PATH',
+      });
     }
     const label = `restore command of source "${ctx.sourceName}"`;
     if (template.includes('{file}')) {
@@ -104,7 +109,10 @@ export const commandSource: SourceDriver<'command'> = {
     } else {
       await feedChild(shell(template, label, { signal: ctx.signal }), content);
     }
-    return { location: `restore command of "${ctx.sourceName}"`, details: { fed: { bytes: tally.bytes, sha256: tally.sha256 } } };
+    return {
+      location: `restore command of "${ctx.sourceName}"`,
+      details: { fed: { bytes: tally.bytes, sha256: tally.sha256 } },
+    };
   },
 
   async inspect(restored) {

@@ -16,9 +16,14 @@ async function makeAppTree(root: string): Promise<void> {
   await mkdir(path.join(root, 'certs'), { recursive: true });
   await writeFile(path.join(root, 'app.yaml'), 'listen: 8080\ndb: /var/lib/app/app.db\n');
   for (let i = 0; i < 40; i++) await writeFile(path.join(root, 'conf.d', `${i}.yaml`), `item: ${i}\n`.repeat(i + 1));
-  await writeFile(path.join(root, 'certs', 'tls.crt'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  await writeFile(
+    path.join(root, 'certs', 'tls.crt'),
+    '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  );
   await writeFile(path.join(root, 'secrets.yaml'), 'api_key: s3cr3t-value\n', { mode: 0o600 });
-  await writeFile(path.join(root, 'tls.key'), '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+  await writeFile(path.join(root, 'tls.key'), '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n', {
+    mode: 0o600,
+  });
 }
 
 function ageKeygen(file: string): string {
@@ -75,7 +80,11 @@ describe('files source sealed with age', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  const sealedConfig = () => ({ type: 'files' as const, paths: [path.join(app, 'secrets.yaml'), path.join(app, '*.key')], seal_to: [recipient] });
+  const sealedConfig = () => ({
+    type: 'files' as const,
+    paths: [path.join(app, 'secrets.yaml'), path.join(app, '*.key')],
+    seal_to: [recipient],
+  });
 
   it('stores only sealed bytes, which the standard age CLI opens', async () => {
     const { snapshot, record } = await backupSource(repo, 'secrets', sealedConfig());
@@ -83,7 +92,8 @@ describe('files source sealed with age', () => {
     expect(snapshot.paths.sort()).toEqual([path.join(app, 'secrets.yaml.age'), path.join(app, 'tls.key.age')]);
     const stored = path.join(app, 'secrets.yaml.age');
     const chunks: Buffer[] = [];
-    for await (const c of readSnapshotFile(repo, await snapshotFileNode(repo, snapshot, stored), stored)) chunks.push(c);
+    for await (const c of readSnapshotFile(repo, await snapshotFileNode(repo, snapshot, stored), stored))
+      chunks.push(c);
     const sealed = Buffer.concat(chunks);
     expect(sealed.toString('latin1')).not.toContain('s3cr3t-value');
     expect(sealed.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
@@ -107,7 +117,10 @@ describe('files source sealed with age', () => {
     await expectCode(restoreSource(repo, snapshot, { target: path.join(work, 'no-identity') }), ErrorCode.Usage);
     const other = path.join(work, 'other-key.txt');
     ageKeygen(other);
-    await expectCode(restoreSource(repo, snapshot, { target: path.join(work, 'wrong-identity'), identity: other }), ErrorCode.WrongPassword);
+    await expectCode(
+      restoreSource(repo, snapshot, { target: path.join(work, 'wrong-identity'), identity: other }),
+      ErrorCode.WrongPassword,
+    );
   });
 
   it('expands globs in paths', async () => {

@@ -20,7 +20,6 @@ type FilesConfig = SourceConfigOf<'files'>;
 /** Suffix of a sealed file inside the snapshot: `/etc/app/secrets.yaml` is stored as `/etc/app/secrets.yaml.age`. */
 export const SEALED_SUFFIX = '.age';
 
-
 /**
  * Files and directories (docs/sources/): the archiver walks them with their modes,
  * owners, times, symlinks and hardlinks. With `seal_to`, each file is instead
@@ -34,7 +33,11 @@ export const filesSource: SourceDriver<'files'> = {
   async capture(config, ctx) {
     const { paths, unmatched } = await expandPaths(config.paths);
     // A glob that matches nothing is an input error like a missing path: named, and exit 3 (or 1 when nothing was saved).
-    const globErrors: InputError[] = unmatched.map((u) => ({ path: u, message: 'no file matches this glob', given: true as const }));
+    const globErrors: InputError[] = unmatched.map((u) => ({
+      path: u,
+      message: 'no file matches this glob',
+      given: true as const,
+    }));
     for (const e of globErrors) ctx.log(`${e.path}: ${e.message}`);
     const missing: InputError[] = paths.flatMap((p) => {
       const problem = inputProblem(p);
@@ -42,23 +45,48 @@ export const filesSource: SourceDriver<'files'> = {
     });
     if (missing.length === paths.length) {
       // Not one input to read: a failed source, never an empty snapshot.
-      throw new LifeboatError(ErrorCode.SourceFailed, `source "${ctx.sourceName}": none of its paths can be backed up, no snapshot saved: ${describeInputErrors([...globErrors, ...missing])}`, {
-        hint: 'check `paths` in lifeboat.yaml (a typo, an unmounted disk, a glob that matches nothing)',
-      });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `source "${ctx.sourceName}": none of its paths can be backed up, no snapshot saved: ${describeInputErrors([...globErrors, ...missing])}`,
+        {
+          hint: 'check `paths` in lifeboat.yaml (a typo, an unmounted disk, a glob that matches nothing)',
+        },
+      );
     }
     if (!config.seal_to) {
-      return { paths, excludes: config.exclude, inputErrors: globErrors, record: async (stored) => ({ files: stored.files, bytes: stored.bytes, paths }) };
+      return {
+        paths,
+        excludes: config.exclude,
+        inputErrors: globErrors,
+        record: async (stored) => ({ files: stored.files, bytes: stored.bytes, paths }),
+      };
     }
     const { entries, dirs, errors } = await sealedEntries(paths, config);
     const inputErrors = [...globErrors, ...errors];
-    const streams: StreamEntry[] = entries.map((e) => ({ kind: 'stream', path: e.path + SEALED_SUFFIX, mode: e.mode, open: () => sealFile(e.path, config.seal_to!) }));
+    const streams: StreamEntry[] = entries.map((e) => ({
+      kind: 'stream',
+      path: e.path + SEALED_SUFFIX,
+      mode: e.mode,
+      open: () => sealFile(e.path, config.seal_to!),
+    }));
     if (streams.length === 0) {
-      throw new LifeboatError(ErrorCode.NothingBackedUp, `source "${ctx.sourceName}": no files to seal, no snapshot saved${inputErrors.length ? `: ${describeInputErrors(inputErrors)}` : ''}`, { hint: 'check `paths` and `exclude`' });
+      throw new LifeboatError(
+        ErrorCode.NothingBackedUp,
+        `source "${ctx.sourceName}": no files to seal, no snapshot saved${inputErrors.length ? `: ${describeInputErrors(inputErrors)}` : ''}`,
+        { hint: 'check `paths` and `exclude`' },
+      );
     }
     return {
       streams,
       inputErrors,
-      record: async () => ({ sealed: true, recipients: config.seal_to, files: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0), entries, dirs }),
+      record: async () => ({
+        sealed: true,
+        recipients: config.seal_to,
+        files: entries.length,
+        bytes: entries.reduce((n, e) => n + e.size, 0),
+        entries,
+        dirs,
+      }),
     };
   },
 
@@ -68,13 +96,33 @@ export const filesSource: SourceDriver<'files'> = {
     await refuseNonEmptyDir(target, ctx.force);
     const record = (ctx.snapshot.metadata as { record?: SourceRecord }).record ?? {};
     if (record.sealed) {
-      if (!ctx.identity) throw new LifeboatError(ErrorCode.Usage, 'this snapshot is sealed with age; restoring it needs --identity FILE', { hint: 'the identity is the offline key whose recipient is in seal_to' });
+      if (!ctx.identity)
+        throw new LifeboatError(
+          ErrorCode.Usage,
+          'this snapshot is sealed with age; restoring it needs --identity FILE',
+          { hint: 'the identity is the offline key whose recipient is in seal_to' },
+        );
       const identities = await readIdentities(ctx.identity);
-      await restoreSealed(ctx.repo, ctx.snapshot, target, record.entries as SealedEntry[], (record.dirs as SealedDir[] | undefined) ?? [], identities, SEALED_SUFFIX);
-      return { location: target, details: { dir: target, files: (record.entries as SealedEntry[]).map((e) => e.path) } };
+      await restoreSealed(
+        ctx.repo,
+        ctx.snapshot,
+        target,
+        record.entries as SealedEntry[],
+        (record.dirs as SealedDir[] | undefined) ?? [],
+        identities,
+        SEALED_SUFFIX,
+      );
+      return {
+        location: target,
+        details: { dir: target, files: (record.entries as SealedEntry[]).map((e) => e.path) },
+      };
     }
     const result = await restore(ctx.repo, ctx.snapshot, { target, signal: ctx.signal });
-    if (result.errors.length) throw new LifeboatError(ErrorCode.PartialBackup, `${result.errors.length} file(s) could not be restored: ${result.errors[0]!.path}: ${result.errors[0]!.message}`);
+    if (result.errors.length)
+      throw new LifeboatError(
+        ErrorCode.PartialBackup,
+        `${result.errors.length} file(s) could not be restored: ${result.errors[0]!.path}: ${result.errors[0]!.message}`,
+      );
     const files = [...result.plan.files, ...result.plan.hardlinks].map((e) => e.path);
     return { location: target, details: { dir: target, files } };
   },
@@ -86,7 +134,10 @@ export const filesSource: SourceDriver<'files'> = {
 };
 
 /** The files to seal, the directories walked on the way (their modes and times are restored too), and the given paths that cannot be read. */
-async function sealedEntries(paths: string[], config: FilesConfig): Promise<{ entries: SealedEntry[]; dirs: SealedDir[]; errors: InputError[] }> {
+async function sealedEntries(
+  paths: string[],
+  config: FilesConfig,
+): Promise<{ entries: SealedEntry[]; dirs: SealedDir[]; errors: InputError[] }> {
   const excluded = compileExcludes(config.exclude ?? []);
   const entries: SealedEntry[] = [];
   const dirs: SealedDir[] = [];
@@ -115,7 +166,11 @@ async function refuseNonEmptyDir(dir: string, force: boolean | undefined): Promi
     return;
   }
   if (entries.length && !force) {
-    throw new LifeboatError(ErrorCode.Refused, `${dir} is not empty; a restore does not mix with existing files unless told to`, { hint: 'pass --force, or restore into an empty directory' });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `${dir} is not empty; a restore does not mix with existing files unless told to`,
+      { hint: 'pass --force, or restore into an empty directory' },
+    );
   }
 }
 

@@ -34,7 +34,15 @@ export interface SealedDir {
  * made before directories and times were recorded restore files with their
  * mode only (mtime = restore time, directories 0700).
  */
-export async function restoreSealed(repo: Repository, snapshot: SnapshotEntry, root: string, entries: SealedEntry[], dirs: SealedDir[], identities: string[], suffix: string): Promise<void> {
+export async function restoreSealed(
+  repo: Repository,
+  snapshot: SnapshotEntry,
+  root: string,
+  entries: SealedEntry[],
+  dirs: SealedDir[],
+  identities: string[],
+  suffix: string,
+): Promise<void> {
   const target = await RestoreTarget.open(root);
   try {
     for (const entry of entries) {
@@ -45,7 +53,12 @@ export async function restoreSealed(repo: Repository, snapshot: SnapshotEntry, r
       }
       const stored = entry.path + suffix;
       const node = await snapshotFileNode(repo, snapshot, stored);
-      await writeUnsealed(target, '/' + parts.join('/'), unsealStream(readSnapshotFile(repo, node, stored), identities, entry.path), entry);
+      await writeUnsealed(
+        target,
+        '/' + parts.join('/'),
+        unsealStream(readSnapshotFile(repo, node, stored), identities, entry.path),
+        entry,
+      );
     }
     for (const d of [...dirs].sort((a, b) => b.path.split('/').length - a.path.split('/').length)) {
       const p = '/' + safeParts(d.path).join('/');
@@ -66,11 +79,17 @@ export async function restoreSealed(repo: Repository, snapshot: SnapshotEntry, r
 
 function safeParts(p: string): string[] {
   const parts = p.split('/').filter(Boolean);
-  if (parts.length === 0 || !parts.every(isSafeName)) throw new LifeboatError(ErrorCode.UnsafePath, `${JSON.stringify(p)} would be written outside the target; refused`);
+  if (parts.length === 0 || !parts.every(isSafeName))
+    throw new LifeboatError(ErrorCode.UnsafePath, `${JSON.stringify(p)} would be written outside the target; refused`);
   return parts;
 }
 
-async function writeUnsealed(target: RestoreTarget, p: string, data: AsyncIterable<Uint8Array>, entry: SealedEntry): Promise<void> {
+async function writeUnsealed(
+  target: RestoreTarget,
+  p: string,
+  data: AsyncIterable<Uint8Array>,
+  entry: SealedEntry,
+): Promise<void> {
   const native = nativeFs();
   const temp = `.${p.split('/').pop()}.lifeboat-${process.pid}`;
   const tempPath = p.slice(0, p.lastIndexOf('/') + 1) + temp;
@@ -79,7 +98,7 @@ async function writeUnsealed(target: RestoreTarget, p: string, data: AsyncIterab
   let done = false;
   try {
     for await (const chunk of data) {
-      for (let off = 0; off < chunk.length; ) off += (await writeFd(fd, chunk, off, chunk.length - off)).bytesWritten;
+      for (let off = 0; off < chunk.length;) off += (await writeFd(fd, chunk, off, chunk.length - off)).bytesWritten;
     }
     fchmodSync(fd, entry.mode & 0o7777);
     if (entry.mtimeNs) {

@@ -28,18 +28,29 @@ export async function readIdentities(file: string): Promise<string[]> {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-  if (identities.length === 0) throw new LifeboatError(ErrorCode.Usage, `${file} holds no age identity (AGE-SECRET-KEY-1… line)`, { hint: 'give the file age-keygen wrote' });
+  if (identities.length === 0)
+    throw new LifeboatError(ErrorCode.Usage, `${file} holds no age identity (AGE-SECRET-KEY-1… line)`, {
+      hint: 'give the file age-keygen wrote',
+    });
   return identities;
 }
 
-export async function* unsealStream(sealed: AsyncIterable<Uint8Array>, identities: readonly string[], label: string): AsyncGenerator<Uint8Array> {
+export async function* unsealStream(
+  sealed: AsyncIterable<Uint8Array>,
+  identities: readonly string[],
+  label: string,
+): AsyncGenerator<Uint8Array> {
   const decrypter = new Decrypter();
   for (const id of identities) decrypter.addIdentity(id);
   let plain;
   try {
     plain = await decrypter.decrypt(Readable.toWeb(Readable.from(sealed)) as unknown as ReadableStream<Uint8Array>);
   } catch (err) {
-    throw new LifeboatError(ErrorCode.WrongPassword, `${label}: the identity does not open this sealed file (${(err as Error).message})`, { hint: 'use the identity whose recipient is listed in seal_to' });
+    throw new LifeboatError(
+      ErrorCode.WrongPassword,
+      `${label}: the identity does not open this sealed file (${(err as Error).message})`,
+      { hint: 'use the identity whose recipient is listed in seal_to' },
+    );
   }
   yield* Readable.fromWeb(plain as unknown as WebReadableStream<Uint8Array>);
 }

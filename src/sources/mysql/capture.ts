@@ -3,7 +3,16 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { childOutput } from '../child-process.js';
 import type { Capture, CaptureContext } from '../contract.js';
 import { StreamTally } from '../hashing.js';
-import { configuredConnection, connect, findTool, mysqlError, publicUrl, quoteIdent, withToolHint, writeDefaultsFile } from './connection.js';
+import {
+  configuredConnection,
+  connect,
+  findTool,
+  mysqlError,
+  publicUrl,
+  quoteIdent,
+  withToolHint,
+  writeDefaultsFile,
+} from './connection.js';
 import { schemaHash } from './measure.js';
 import { DumpRowCounter } from './row-counter.js';
 
@@ -82,10 +91,14 @@ export async function captureMysql(config: MysqlConfig, ctx: CaptureContext): Pr
           throw mysqlError(err, conn);
         });
         if (schemaAfter !== schemaBefore) {
-          throw new LifeboatError(ErrorCode.SourceFailed, `the schema of ${conn.database} changed while it was dumped; the dump may not match any one moment`, {
-            hint: 'run the backup again, outside schema migrations',
-            retryable: true,
-          });
+          throw new LifeboatError(
+            ErrorCode.SourceFailed,
+            `the schema of ${conn.database} changed while it was dumped; the dump may not match any one moment`,
+            {
+              hint: 'run the backup again, outside schema migrations',
+              retryable: true,
+            },
+          );
         }
         return {
           url: publicUrl(conn),
@@ -111,11 +124,19 @@ export async function captureMysql(config: MysqlConfig, ctx: CaptureContext): Pr
 }
 
 /** The newest value of the configured column, as text (ISO-like for DATETIME). */
-export async function newestValue(client: Awaited<ReturnType<typeof connect>>, database: string, recent: { table: string; column: string }) {
+export async function newestValue(
+  client: Awaited<ReturnType<typeof connect>>,
+  database: string,
+  recent: { table: string; column: string },
+) {
   const [rows] = await client.query({
     sql: `SELECT CAST(MAX(${quoteIdent(recent.column)}) AS CHAR) FROM ${quoteIdent(database)}.${quoteIdent(recent.table)}`,
     rowsAsArray: true,
   });
   const value = (rows as unknown[][])[0]?.[0];
-  return { table: recent.table, column: recent.column, newest: value === null || value === undefined ? null : String(value) };
+  return {
+    table: recent.table,
+    column: recent.column,
+    newest: value === null || value === undefined ? null : String(value),
+  };
 }

@@ -43,7 +43,8 @@ export async function configuredConnection(config: { url: string; password_file?
  * option). The password never reaches argv.
  */
 export async function writeDefaultsFile(conn: MysqlConnection, tempDir: string): Promise<string> {
-  const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
+  const quote = (v: string) =>
+    `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
   const lines = ['[client]', `user=${quote(conn.user)}`];
   if (conn.socket) lines.push(`socket=${quote(conn.socket)}`, 'protocol=SOCKET');
   else lines.push(`host=${quote(conn.host)}`, `port=${conn.port}`, 'protocol=TCP');
@@ -52,7 +53,10 @@ export async function writeDefaultsFile(conn: MysqlConnection, tempDir: string):
 }
 
 /** Open a connection; failures become SourceFailed errors that say what to check. */
-export async function connect(conn: MysqlConnection, database: string | undefined = conn.database): Promise<mysql.Connection> {
+export async function connect(
+  conn: MysqlConnection,
+  database: string | undefined = conn.database,
+): Promise<mysql.Connection> {
   try {
     return await mysql.createConnection({
       ...(conn.socket ? { socketPath: conn.socket } : { host: conn.host, port: conn.port }),
@@ -80,15 +84,32 @@ export function mysqlError(err: unknown, t: MysqlTarget): LifeboatError {
     case 'EHOSTUNREACH':
     case 'ETIMEDOUT':
     case 'ENOENT':
-      return new LifeboatError(ErrorCode.SourceFailed, `cannot reach MySQL/MariaDB at ${where}: ${message}`, { hint: 'is the server running and listening there? check `url` of the source', retryable: true, cause: err });
+      return new LifeboatError(ErrorCode.SourceFailed, `cannot reach MySQL/MariaDB at ${where}: ${message}`, {
+        hint: 'is the server running and listening there? check `url` of the source',
+        retryable: true,
+        cause: err,
+      });
     case 'ER_ACCESS_DENIED_ERROR':
-      return new LifeboatError(ErrorCode.SourceFailed, `MySQL/MariaDB at ${where} refused user "${t.user}": ${message}`, { hint: 'check `password_file` of the source (or MYSQL_PWD when restoring without the config) and the user\'s host', cause: err });
+      return new LifeboatError(
+        ErrorCode.SourceFailed,
+        `MySQL/MariaDB at ${where} refused user "${t.user}": ${message}`,
+        {
+          hint: "check `password_file` of the source (or MYSQL_PWD when restoring without the config) and the user's host",
+          cause: err,
+        },
+      );
     case 'ER_BAD_DB_ERROR':
-      return new LifeboatError(ErrorCode.SourceFailed, `database "${t.database}" does not exist on ${where}`, { hint: 'check the database name in `url` of the source', cause: err });
+      return new LifeboatError(ErrorCode.SourceFailed, `database "${t.database}" does not exist on ${where}`, {
+        hint: 'check the database name in `url` of the source',
+        cause: err,
+      });
     case 'ER_DBACCESS_DENIED_ERROR':
     case 'ER_TABLEACCESS_DENIED_ERROR':
     case 'ER_SPECIFIC_ACCESS_DENIED_ERROR':
-      return new LifeboatError(ErrorCode.SourceFailed, `user "${t.user}" lacks a privilege on ${where}: ${message}`, { hint: 'grant the privileges listed in docs/sources/mysql.md', cause: err });
+      return new LifeboatError(ErrorCode.SourceFailed, `user "${t.user}" lacks a privilege on ${where}: ${message}`, {
+        hint: 'grant the privileges listed in docs/sources/mysql.md',
+        cause: err,
+      });
     default:
       return new LifeboatError(ErrorCode.SourceFailed, `MySQL/MariaDB at ${where}: ${message}`, { cause: err });
   }
@@ -125,5 +146,7 @@ export function findTool(names: string[]): string {
       }
     }
   }
-  throw new LifeboatError(ErrorCode.SourceFailed, `none of ${names.join(', ')} is installed`, { hint: 'install the MariaDB or MySQL client tools (Debian: mariadb-client)' });
+  throw new LifeboatError(ErrorCode.SourceFailed, `none of ${names.join(', ')} is installed`, {
+    hint: 'install the MariaDB or MySQL client tools (Debian: mariadb-client)',
+  });
 }

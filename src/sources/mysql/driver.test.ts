@@ -98,7 +98,11 @@ describeSourceConformance('mysql', async () => {
       };
     },
     restoreTarget: async () => ({ toDatabase: `restored_${++restoredCount}` }),
-    unreachable: { type: 'mysql', url: `mysql://lifeboat@127.0.0.1:${port}/shop`, password_file: env.config.password_file },
+    unreachable: {
+      type: 'mysql',
+      url: `mysql://lifeboat@127.0.0.1:${port}/shop`,
+      password_file: env.config.password_file,
+    },
     recordedFields: ['tables', 'schemaHash', 'serverVersion', 'url', 'dump'],
     cleanup: async () => {},
   };
@@ -121,7 +125,10 @@ describe('mysql source', () => {
   });
 
   it('counts the rows of every table from the dump, tricky names and strings included, and restores them all', async () => {
-    const { snapshot, record } = await backupSource(repo, 'shop', { ...env.config, recent_data: { table: 'events', column: 'created_at' } });
+    const { snapshot, record } = await backupSource(repo, 'shop', {
+      ...env.config,
+      recent_data: { table: 'events', column: 'created_at' },
+    });
     expect(snapshot.paths).toEqual(['/mysql/shop.sql']);
     const tables = record.tables as Record<string, number>;
     expect(tables).toMatchObject({ 'odd`name': 5, empty_one: 0, ledger: 2, accounts: 200 });
@@ -144,7 +151,15 @@ describe('mysql source', () => {
 
   it('notices a restored copy that differs from the record', async () => {
     const { snapshot } = await backupSource(repo, 'differs', env.config);
-    const ctx = { repo, snapshot, sourceName: 'differs', config: env.config, tempDir: work, signal: new AbortController().signal, log: () => {} };
+    const ctx = {
+      repo,
+      snapshot,
+      sourceName: 'differs',
+      config: env.config,
+      tempDir: work,
+      signal: new AbortController().signal,
+      log: () => {},
+    };
     const restored = await mysqlSource.restore({ ...ctx, toDatabase: 'altered' });
     const same = await mysqlSource.inspect(restored, ctx);
     await env.server.sql('ALTER TABLE ledger ADD COLUMN note TEXT; DELETE FROM accounts WHERE id = 200;', 'altered');
@@ -156,26 +171,38 @@ describe('mysql source', () => {
   it('fails with SourceFailed and a hint when the password is wrong', async () => {
     const wrong = path.join(work, 'wrong.pass');
     await writeFile(wrong, 'nope', { mode: 0o600 });
-    const err = await expectCode(backupSource(repo, 'wrong', { ...env.config, password_file: wrong }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      backupSource(repo, 'wrong', { ...env.config, password_file: wrong }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('refused user "lifeboat"');
     expect(err.hint).toContain('password_file');
   });
 
   it('fails with SourceFailed when the database does not exist, and saves nothing', async () => {
     const before = (await repo.listSnapshots()).snapshots.length;
-    const err = await expectCode(backupSource(repo, 'missing', { ...env.config, url: env.url('no_such_db') }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      backupSource(repo, 'missing', { ...env.config, url: env.url('no_such_db') }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('"no_such_db" does not exist');
     expect((await repo.listSnapshots()).snapshots.length).toBe(before);
   });
 
   it('replaces an existing database only with --force', async () => {
-    await env.server.sql('CREATE DATABASE victim; CREATE TABLE victim.marker (x INT); INSERT INTO victim.marker VALUES (1);');
+    await env.server.sql(
+      'CREATE DATABASE victim; CREATE TABLE victim.marker (x INT); INSERT INTO victim.marker VALUES (1);',
+    );
     const { snapshot } = await backupSource(repo, 'force', env.config);
     await expectCode(restoreSource(repo, snapshot, { config: env.config, toDatabase: 'victim' }), ErrorCode.Refused);
     expect(await env.server.sql('SELECT COUNT(*) AS n FROM victim.marker')).toEqual([{ n: 1 }]);
     const result = await restoreSource(repo, snapshot, { config: env.config, toDatabase: 'victim', force: true });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(await env.server.sql("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'victim' AND TABLE_NAME = 'marker'")).toEqual([{ n: 0 }]);
+    expect(
+      await env.server.sql(
+        "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'victim' AND TABLE_NAME = 'marker'",
+      ),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('requires --to-database, and restores from the snapshot alone with MYSQL_PWD', async () => {
@@ -192,19 +219,28 @@ describe('mysql source', () => {
   });
 
   it('drops a half-restored database when the client fails', async () => {
-    await env.server.sql('CREATE DATABASE breaks; CREATE TABLE breaks.t (id INT PRIMARY KEY); INSERT INTO breaks.t VALUES (1);');
+    await env.server.sql(
+      'CREATE DATABASE breaks; CREATE TABLE breaks.t (id INT PRIMARY KEY); INSERT INTO breaks.t VALUES (1);',
+    );
     const config = { ...env.config, url: env.url('breaks') };
     const { snapshot } = await backupSource(repo, 'breaks', config);
     // The restoring user may create and drop databases and tables, but not lock or fill them.
-    await env.server.sql("CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY 'weak-pass'; GRANT CREATE, DROP ON *.* TO 'weak'@'127.0.0.1';");
+    await env.server.sql(
+      "CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY 'weak-pass'; GRANT CREATE, DROP ON *.* TO 'weak'@'127.0.0.1';",
+    );
     const weakPass = path.join(work, 'weak.pass');
     await writeFile(weakPass, 'weak-pass', { mode: 0o600 });
     const err = await expectCode(
-      restoreSource(repo, snapshot, { config: { ...config, url: `mysql://weak@127.0.0.1:${env.server.port}/breaks`, password_file: weakPass }, toDatabase: 'breaks_copy' }),
+      restoreSource(repo, snapshot, {
+        config: { ...config, url: `mysql://weak@127.0.0.1:${env.server.port}/breaks`, password_file: weakPass },
+        toDatabase: 'breaks_copy',
+      }),
       ErrorCode.SourceFailed,
     );
     expect(err.message).toMatch(/denied/i);
-    expect(await env.server.sql("SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'breaks_copy'")).toEqual([{ n: 0 }]);
+    expect(
+      await env.server.sql("SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'breaks_copy'"),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('stops the dump tool when the backup is aborted', async () => {
@@ -233,7 +269,10 @@ describe('mysql source', () => {
     while ((await dumps()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
     expect((await dumps()).length).toBe(1);
     abort.abort();
-    const err = await running.then(() => undefined, (e: unknown) => e);
+    const err = await running.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(LifeboatError);
     expect((err as LifeboatError).code).toBe(ErrorCode.Interrupted);
     const gone = Date.now() + 5_000;

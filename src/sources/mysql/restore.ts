@@ -4,7 +4,18 @@ import { feedChild } from '../child-process.js';
 import type { Restored, RestoreContext, SourceRecord } from '../contract.js';
 import { readSnapshotFile, snapshotFileNode } from '../snapshot-file.js';
 import { dumpPath } from './capture.js';
-import { configuredConnection, connect, findTool, mysqlError, parseMysqlUrl, publicUrl, quoteIdent, withToolHint, writeDefaultsFile, type MysqlConnection } from './connection.js';
+import {
+  configuredConnection,
+  connect,
+  findTool,
+  mysqlError,
+  parseMysqlUrl,
+  publicUrl,
+  quoteIdent,
+  withToolHint,
+  writeDefaultsFile,
+  type MysqlConnection,
+} from './connection.js';
 
 type Ctx = RestoreContext<'mysql'>;
 
@@ -18,7 +29,10 @@ export function recordOf(ctx: Ctx): SourceRecord {
 export async function restoreServer(ctx: Ctx): Promise<MysqlConnection> {
   if (ctx.config) return configuredConnection(ctx.config);
   const url = recordOf(ctx).url;
-  if (typeof url !== 'string') throw new LifeboatError(ErrorCode.Usage, 'the snapshot does not say which server it came from', { hint: 'restore with the source configured in lifeboat.yaml' });
+  if (typeof url !== 'string')
+    throw new LifeboatError(ErrorCode.Usage, 'the snapshot does not say which server it came from', {
+      hint: 'restore with the source configured in lifeboat.yaml',
+    });
   return parseMysqlUrl(url);
 }
 
@@ -30,9 +44,13 @@ export async function restoreServer(ctx: Ctx): Promise<MysqlConnection> {
 export async function restoreMysql(ctx: Ctx): Promise<Restored> {
   const target = ctx.toDatabase;
   if (!target) {
-    throw new LifeboatError(ErrorCode.Usage, 'a mysql snapshot is restored into a database: name it with --to-database NAME', {
-      hint: 'the database is created on the source\'s server; an existing one is replaced only with --force',
-    });
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      'a mysql snapshot is restored into a database: name it with --to-database NAME',
+      {
+        hint: "the database is created on the source's server; an existing one is replaced only with --force",
+      },
+    );
   }
   const record = recordOf(ctx);
   const server = await restoreServer(ctx);
@@ -43,9 +61,13 @@ export async function restoreMysql(ctx: Ctx): Promise<Restored> {
   try {
     if (await databaseExists(admin, target)) {
       if (!ctx.force) {
-        throw new LifeboatError(ErrorCode.Refused, `database "${target}" already exists on ${server.socket ?? `${server.host}:${server.port}`}; a restore does not replace a database unless told to`, {
-          hint: 'pass --force to drop and replace it, or restore with another --to-database name',
-        });
+        throw new LifeboatError(
+          ErrorCode.Refused,
+          `database "${target}" already exists on ${server.socket ?? `${server.host}:${server.port}`}; a restore does not replace a database unless told to`,
+          {
+            hint: 'pass --force to drop and replace it, or restore with another --to-database name',
+          },
+        );
       }
       ctx.log(`dropping the existing database ${target}`);
       await admin.query(`DROP DATABASE ${quoteIdent(target)}`);
@@ -62,7 +84,11 @@ export async function restoreMysql(ctx: Ctx): Promise<Restored> {
       {
         label: client.split('/').pop()!,
         command: client,
-        args: [`--defaults-extra-file=${await writeDefaultsFile(server, ctx.tempDir)}`, '--batch', `--database=${target}`],
+        args: [
+          `--defaults-extra-file=${await writeDefaultsFile(server, ctx.tempDir)}`,
+          '--batch',
+          `--database=${target}`,
+        ],
         env: server.password === undefined && process.env.MYSQL_PWD ? { MYSQL_PWD: process.env.MYSQL_PWD } : {},
         secrets: server.password ? [server.password] : [],
         signal: ctx.signal,
@@ -83,6 +109,10 @@ export async function restoreMysql(ctx: Ctx): Promise<Restored> {
 }
 
 async function databaseExists(admin: mysql.Connection, name: string): Promise<boolean> {
-  const [rows] = await admin.query({ sql: 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', values: [name], rowsAsArray: true });
+  const [rows] = await admin.query({
+    sql: 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+    values: [name],
+    rowsAsArray: true,
+  });
   return (rows as unknown[]).length > 0;
 }

@@ -73,7 +73,7 @@ describe.each(['one-line', 'line-per-row'] as const)('DumpRowCounter (%s)', (lay
   const section = (table: string, inserts: string[]) => sectionIn(table, inserts, layout);
 
   it('counts the tuples of extended inserts, across statements', () => {
-    const dump = section('t', ['(1,\'a\'),(2,\'b\'),(3,\'c\')', '(4,\'d\')']);
+    const dump = section('t', ["(1,'a'),(2,'b'),(3,'c')", "(4,'d')"]);
     expect(countEverySplit(dump)).toEqual({ t: 4 });
   });
 
@@ -89,12 +89,15 @@ describe.each(['one-line', 'line-per-row'] as const)('DumpRowCounter (%s)', (lay
   });
 
   it('handles doubled quotes and double-quoted literals', () => {
-    const dump = section('t', ["(1,'it''s),(x'),(2,\"say \"\"(\"\"\"),(3,\"a'b\")"]);
+    const dump = section('t', ['(1,\'it\'\'s),(x\'),(2,"say ""("""),(3,"a\'b")']);
     expect(countEverySplit(dump)).toEqual({ t: 3 });
   });
 
   it('handles hex blobs, NULLs, numbers and nested parentheses outside strings', () => {
-    const dump = section('blobs', ['(1,0x00FF28292C3B27,NULL,-1.5e3),(2,0x,NULL,0)', "(3,ST_GeomFromText('POINT(1 2)'),(1),2)"]);
+    const dump = section('blobs', [
+      '(1,0x00FF28292C3B27,NULL,-1.5e3),(2,0x,NULL,0)',
+      "(3,ST_GeomFromText('POINT(1 2)'),(1),2)",
+    ]);
     expect(countEverySplit(dump)).toEqual({ blobs: 3 });
   });
 
@@ -109,7 +112,15 @@ describe.each(['one-line', 'line-per-row'] as const)('DumpRowCounter (%s)', (lay
   });
 
   it('does not count INSERT lines outside a data section (routine and trigger bodies)', () => {
-    const routine = ['DELIMITER ;;', 'CREATE PROCEDURE `p`()', 'BEGIN', 'INSERT INTO `t` VALUES (1),(2);', 'END ;;', 'DELIMITER ;', ''].join('\n');
+    const routine = [
+      'DELIMITER ;;',
+      'CREATE PROCEDURE `p`()',
+      'BEGIN',
+      'INSERT INTO `t` VALUES (1),(2);',
+      'END ;;',
+      'DELIMITER ;',
+      '',
+    ].join('\n');
     const dump = section('t', ['(7)']) + routine;
     expect(countEverySplit(dump)).toEqual({ t: 1 });
   });
@@ -120,7 +131,7 @@ describe.each(['one-line', 'line-per-row'] as const)('DumpRowCounter (%s)', (lay
   });
 
   it('copes with Windows line ends and binary bytes in literals', () => {
-    const head = Buffer.from('LOCK TABLES `b` WRITE;\r\nINSERT INTO `b` VALUES (1,\'');
+    const head = Buffer.from("LOCK TABLES `b` WRITE;\r\nINSERT INTO `b` VALUES (1,'");
     const binary = Buffer.from([0x28, 0x29, 0xff, 0xfe, 0x00, 0x5c, 0x27, 0x2c, 0x28]); // ( ) ÿ þ NUL \' , (
     const tail = Buffer.from("'),(2,'');\r\nUNLOCK TABLES;\r\n");
     expect(count(Buffer.concat([head, binary, tail]))).toEqual({ b: 2 });

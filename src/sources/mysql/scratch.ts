@@ -11,7 +11,10 @@ export const SCRATCH_DATABASE_PREFIX = 'lifeboat_drill_';
 export async function mysqlScratch(ctx: RestoreContext<'mysql'>): Promise<RestoreTarget> {
   const name = `${SCRATCH_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
   const { host, port, user, socket } = await restoreServer(ctx);
-  await track({ kind: 'database', engine: 'mysql', database: name, server: { host, port, user, ...(socket ? { socket } : {}) } }, { source: ctx.sourceName, id: databaseRecordId('mysql', name) });
+  await track(
+    { kind: 'database', engine: 'mysql', database: name, server: { host, port, user, ...(socket ? { socket } : {}) } },
+    { source: ctx.sourceName, id: databaseRecordId('mysql', name) },
+  );
   return { toDatabase: name };
 }
 

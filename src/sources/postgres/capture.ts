@@ -4,7 +4,16 @@ import { childOutput } from '../child-process.js';
 import type { Capture, CaptureContext } from '../contract.js';
 import { StreamTally } from '../hashing.js';
 import type { StreamEntry } from '../../archiver/virtual-root.js';
-import { configuredConnection, connect, pgError, pgTool, publicUrl, toolEnv, withToolHint, type PgConnection } from './connection.js';
+import {
+  configuredConnection,
+  connect,
+  pgError,
+  pgTool,
+  publicUrl,
+  toolEnv,
+  withToolHint,
+  type PgConnection,
+} from './connection.js';
 import { measureDatabase, referencedRoles } from './measure.js';
 
 type PostgresConfig = SourceConfigOf<'postgres'>;
@@ -104,7 +113,12 @@ export async function capturePostgres(config: PostgresConfig, ctx: CaptureContex
 }
 
 /** Roles and tablespaces (pg_dumpall --globals-only), stored once at GLOBALS_PATH; without a database in `conn`, pg_dumpall picks its own (postgres, else template1). */
-export function globalsEntry(config: PostgresConfig, conn: PgConnection, env: Record<string, string>, signal: AbortSignal): StreamEntry {
+export function globalsEntry(
+  config: PostgresConfig,
+  conn: PgConnection,
+  env: Record<string, string>,
+  signal: AbortSignal,
+): StreamEntry {
   return {
     kind: 'stream',
     path: GLOBALS_PATH,

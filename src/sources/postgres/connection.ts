@@ -43,8 +43,19 @@ export async function configuredConnection(config: { url: string; password_file?
  * private temp directory (never argv). Without a password, libpq's own
  * PGPASSWORD / ~/.pgpass apply.
  */
-export async function toolEnv(conn: PgConnection, tempDir: string, database = conn.database): Promise<Record<string, string>> {
-  const env: Record<string, string> = { PGHOST: conn.host, PGPORT: String(conn.port), PGUSER: conn.user, PGDATABASE: database, PGAPPNAME: 'lifeboat', PGCONNECT_TIMEOUT: '15' };
+export async function toolEnv(
+  conn: PgConnection,
+  tempDir: string,
+  database = conn.database,
+): Promise<Record<string, string>> {
+  const env: Record<string, string> = {
+    PGHOST: conn.host,
+    PGPORT: String(conn.port),
+    PGUSER: conn.user,
+    PGDATABASE: database,
+    PGAPPNAME: 'lifeboat',
+    PGCONNECT_TIMEOUT: '15',
+  };
   if (conn.sslmode) env.PGSSLMODE = conn.sslmode;
   if (conn.password !== undefined) {
     const escaped = conn.password.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
@@ -55,7 +66,10 @@ export async function toolEnv(conn: PgConnection, tempDir: string, database = co
 
 /** Open a client, turning connection failures into SourceFailed errors with a hint. */
 export async function connect(conn: PgConnection, database = conn.database): Promise<pg.Client> {
-  const ssl = conn.sslmode && ['require', 'verify-ca', 'verify-full'].includes(conn.sslmode) ? { rejectUnauthorized: conn.sslmode !== 'require' } : undefined;
+  const ssl =
+    conn.sslmode && ['require', 'verify-ca', 'verify-full'].includes(conn.sslmode)
+      ? { rejectUnauthorized: conn.sslmode !== 'require' }
+      : undefined;
   const client = new pg.Client({
     host: conn.host,
     port: conn.port,
@@ -91,15 +105,36 @@ export function pgError(err: unknown, t: PgTarget): LifeboatError {
     case 'EHOSTUNREACH':
     case 'ETIMEDOUT':
     case 'ENOENT':
-      return new LifeboatError(ErrorCode.SourceFailed, `cannot reach PostgreSQL at ${where}: ${message}`, { hint: 'is the server running and listening there? check `url` of the source', retryable: true, cause: err });
+      return new LifeboatError(ErrorCode.SourceFailed, `cannot reach PostgreSQL at ${where}: ${message}`, {
+        hint: 'is the server running and listening there? check `url` of the source',
+        retryable: true,
+        cause: err,
+      });
     case '28P01':
-      return new LifeboatError(ErrorCode.SourceFailed, `PostgreSQL at ${where} refused the password of user "${t.user}"`, { hint: 'check `password_file` of the source (or PGPASSWORD / ~/.pgpass when restoring without the config)', cause: err });
+      return new LifeboatError(
+        ErrorCode.SourceFailed,
+        `PostgreSQL at ${where} refused the password of user "${t.user}"`,
+        {
+          hint: 'check `password_file` of the source (or PGPASSWORD / ~/.pgpass when restoring without the config)',
+          cause: err,
+        },
+      );
     case '28000':
-      return new LifeboatError(ErrorCode.SourceFailed, `PostgreSQL at ${where} does not let user "${t.user}" in: ${message}`, { hint: 'add a pg_hba.conf entry for this user and host, or check the user name', cause: err });
+      return new LifeboatError(
+        ErrorCode.SourceFailed,
+        `PostgreSQL at ${where} does not let user "${t.user}" in: ${message}`,
+        { hint: 'add a pg_hba.conf entry for this user and host, or check the user name', cause: err },
+      );
     case '3D000':
-      return new LifeboatError(ErrorCode.SourceFailed, `database "${t.database}" does not exist on ${where}`, { hint: 'check the database name in `url` of the source', cause: err });
+      return new LifeboatError(ErrorCode.SourceFailed, `database "${t.database}" does not exist on ${where}`, {
+        hint: 'check the database name in `url` of the source',
+        cause: err,
+      });
     case '42501':
-      return new LifeboatError(ErrorCode.SourceFailed, `user "${t.user}" lacks a privilege on ${where}: ${message}`, { hint: 'grant the privilege or connect as a role that has it', cause: err });
+      return new LifeboatError(ErrorCode.SourceFailed, `user "${t.user}" lacks a privilege on ${where}: ${message}`, {
+        hint: 'grant the privilege or connect as a role that has it',
+        cause: err,
+      });
     default:
       return new LifeboatError(ErrorCode.SourceFailed, `PostgreSQL at ${where}: ${message}`, { cause: err });
   }

@@ -35,7 +35,10 @@ function environment(): Promise<Env> {
     const sqlPassword = PASSWORD.replace(/'/g, "''");
     server.psql(`CREATE ROLE lifeboat_backup LOGIN SUPERUSER PASSWORD '${sqlPassword}'`);
     server.psql('CREATE DATABASE app');
-    const init = spawnSync(`${PG_BIN}/pgbench`, ['-i', '-s', '3', '-q'], { env: { ...process.env, ...server.superuserEnv('app') }, encoding: 'utf8' });
+    const init = spawnSync(`${PG_BIN}/pgbench`, ['-i', '-s', '3', '-q'], {
+      env: { ...process.env, ...server.superuserEnv('app') },
+      encoding: 'utf8',
+    });
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
     server.psql(
       `CREATE TABLE events (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, "Odd ""name""" text);
@@ -51,8 +54,14 @@ function environment(): Promise<Env> {
     );
     const passwordFile = path.join(dir, 'pg.pass');
     await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-    const url = (database: string, user = 'lifeboat_backup') => `postgres://${user}@127.0.0.1:${server.port}/${database}`;
-    const config: SourceConfigOf<'postgres'> = { type: 'postgres', url: url('app'), password_file: passwordFile, recent_data: { table: 'pgbench_history', column: 'mtime' } };
+    const url = (database: string, user = 'lifeboat_backup') =>
+      `postgres://${user}@127.0.0.1:${server.port}/${database}`;
+    const config: SourceConfigOf<'postgres'> = {
+      type: 'postgres',
+      url: url('app'),
+      password_file: passwordFile,
+      recent_data: { table: 'pgbench_history', column: 'mtime' },
+    };
     return { server, dir, config, url };
   })();
   return shared;
@@ -75,7 +84,10 @@ describeSourceConformance('postgres', async () => {
     secrets: [PASSWORD],
     // pgbench's TPC-B transactions update accounts, tellers and branches and insert history rows during the backup.
     startWriter: async () => {
-      const writer = spawn(`${PG_BIN}/pgbench`, ['-n', '-c', '2', '-T', '120'], { env: { ...process.env, ...env.server.superuserEnv('app') }, stdio: 'ignore' });
+      const writer = spawn(`${PG_BIN}/pgbench`, ['-n', '-c', '2', '-T', '120'], {
+        env: { ...process.env, ...env.server.superuserEnv('app') },
+        stdio: 'ignore',
+      });
       await new Promise((r) => setTimeout(r, 500));
       return async () => {
         const exited = new Promise((r) => writer.once('exit', r));
@@ -84,7 +96,11 @@ describeSourceConformance('postgres', async () => {
       };
     },
     restoreTarget: async () => ({ toDatabase: `restored_${++restoredCount}` }),
-    unreachable: { type: 'postgres', url: `postgres://lifeboat_backup@127.0.0.1:${port}/app`, password_file: env.config.password_file },
+    unreachable: {
+      type: 'postgres',
+      url: `postgres://lifeboat_backup@127.0.0.1:${port}/app`,
+      password_file: env.config.password_file,
+    },
     recordedFields: ['tables', 'schemaHash', 'serverVersion', 'recentData', 'url', 'dump', 'globals'],
     cleanup: async () => {},
   };
@@ -109,8 +125,16 @@ describe('postgres source', () => {
   it('records the newest value of recent_data, row counts and the server version, and a restore reproduces them', async () => {
     const config = { ...env.config, recent_data: { table: 'public.events', column: 'created_at' } };
     const { snapshot, record } = await backupSource(repo, 'events', config);
-    expect(record.recentData).toEqual({ table: 'public.events', column: 'created_at', newest: '2024-05-06T05:08:09.123456+00:00' });
-    expect(record.tables).toMatchObject({ 'public.events': 100, 'public.pgbench_branches': 3, 'public.pgbench_accounts': 300_000 });
+    expect(record.recentData).toEqual({
+      table: 'public.events',
+      column: 'created_at',
+      newest: '2024-05-06T05:08:09.123456+00:00',
+    });
+    expect(record.tables).toMatchObject({
+      'public.events': 100,
+      'public.pgbench_branches': 3,
+      'public.pgbench_accounts': 300_000,
+    });
     expect(record.serverVersion).toMatch(/^15\./);
     expect(record.url).toBe(env.url('app'));
     expect(snapshot.paths.sort()).toEqual(['/postgres/app.dump', '/postgres/globals.sql']);
@@ -134,18 +158,34 @@ describe('postgres source', () => {
 
   it('notices a restored copy that differs from the record', async () => {
     const { snapshot } = await backupSource(repo, 'differs', env.config);
-    const ctx = { repo, snapshot, sourceName: 'differs', config: env.config, tempDir: work, signal: new AbortController().signal, log: () => {} };
+    const ctx = {
+      repo,
+      snapshot,
+      sourceName: 'differs',
+      config: env.config,
+      tempDir: work,
+      signal: new AbortController().signal,
+      log: () => {},
+    };
     const restored = await postgresSource.restore({ ...ctx, toDatabase: 'altered' });
     const same = await postgresSource.inspect(restored, ctx);
-    env.server.psql('ALTER TABLE pgbench_branches ADD COLUMN note text; DELETE FROM pgbench_tellers WHERE tid = 1;', 'altered');
+    env.server.psql(
+      'ALTER TABLE pgbench_branches ADD COLUMN note text; DELETE FROM pgbench_tellers WHERE tid = 1;',
+      'altered',
+    );
     const changed = await postgresSource.inspect(restored, ctx);
     expect(changed.schemaHash).not.toBe(same.schemaHash);
-    expect((changed.tables as Record<string, number>)['public.pgbench_tellers']).toBe((same.tables as Record<string, number>)['public.pgbench_tellers']! - 1);
+    expect((changed.tables as Record<string, number>)['public.pgbench_tellers']).toBe(
+      (same.tables as Record<string, number>)['public.pgbench_tellers']! - 1,
+    );
   });
 
   it('fails with SourceFailed and a hint when the database does not exist, and saves nothing', async () => {
     const before = (await repo.listSnapshots()).snapshots.length;
-    const err = await expectCode(backupSource(repo, 'missing', { ...env.config, url: env.url('no_such_db') }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      backupSource(repo, 'missing', { ...env.config, url: env.url('no_such_db') }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('"no_such_db" does not exist');
     expect(err.hint).toContain('url');
     expect((await repo.listSnapshots()).snapshots.length).toBe(before);
@@ -154,7 +194,10 @@ describe('postgres source', () => {
   it('says so when the password is wrong', async () => {
     const wrong = path.join(work, 'wrong.pass');
     await writeFile(wrong, 'not-the-password\n', { mode: 0o600 });
-    const err = await expectCode(backupSource(repo, 'wrong', { ...env.config, password_file: wrong }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      backupSource(repo, 'wrong', { ...env.config, password_file: wrong }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('refused the password');
     expect(err.hint).toContain('password_file');
   });
@@ -177,7 +220,10 @@ describe('postgres source', () => {
   it('restores without owners and grants when a role the dump names no longer exists', async () => {
     env.server.psql('CREATE DATABASE owned');
     env.server.psql('CREATE ROLE gone_owner');
-    env.server.psql('CREATE TABLE ledger (id int PRIMARY KEY); INSERT INTO ledger VALUES (1), (2); ALTER TABLE ledger OWNER TO gone_owner; GRANT SELECT ON ledger TO lifeboat_reader;', 'owned');
+    env.server.psql(
+      'CREATE TABLE ledger (id int PRIMARY KEY); INSERT INTO ledger VALUES (1), (2); ALTER TABLE ledger OWNER TO gone_owner; GRANT SELECT ON ledger TO lifeboat_reader;',
+      'owned',
+    );
     const config = { ...env.config, url: env.url('owned'), recent_data: undefined, globals: false };
     const { snapshot, record } = await backupSource(repo, 'owned', config);
     expect(record.roles).toEqual(expect.arrayContaining(['gone_owner', 'lifeboat_reader']));
@@ -187,7 +233,9 @@ describe('postgres source', () => {
     const result = await restoreSource(repo, snapshot, { config, toDatabase: 'owned_copy', log: (l) => logs.push(l) });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(logs.join('\n')).toContain('roles missing on this server: gone_owner');
-    expect(env.server.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'ledger'", 'owned_copy')).toBe('lifeboat_backup');
+    expect(env.server.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'ledger'", 'owned_copy')).toBe(
+      'lifeboat_backup',
+    );
   });
 
   it('replaces an existing database only with --force, ending its sessions', async () => {
@@ -197,7 +245,12 @@ describe('postgres source', () => {
     await expectCode(restoreSource(repo, snapshot, { config: env.config, toDatabase: 'victim' }), ErrorCode.Refused);
     expect(env.server.psql('SELECT count(*) FROM marker', 'victim')).toBe('1');
 
-    const session = new pg.Client({ host: env.server.socketDir, port: env.server.port, user: 'postgres', database: 'victim' });
+    const session = new pg.Client({
+      host: env.server.socketDir,
+      port: env.server.port,
+      user: 'postgres',
+      database: 'victim',
+    });
     session.on('error', () => {});
     await session.connect();
     try {
@@ -253,7 +306,12 @@ describe('postgres source', () => {
 
   it('stops pg_dump and closes its connection when the backup is aborted', async () => {
     // A session holding an exclusive lock makes pg_dump wait, so it is surely running when aborted.
-    const blocker = new pg.Client({ host: env.server.socketDir, port: env.server.port, user: 'postgres', database: 'app' });
+    const blocker = new pg.Client({
+      host: env.server.socketDir,
+      port: env.server.port,
+      user: 'postgres',
+      database: 'app',
+    });
     await blocker.connect();
     await blocker.query('BEGIN; LOCK TABLE pgbench_accounts IN ACCESS EXCLUSIVE MODE');
     try {
@@ -262,7 +320,8 @@ describe('postgres source', () => {
       await blocker.end();
     }
     const closed = Date.now() + 5_000;
-    const lifeboatSessions = () => env.server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lifeboat'");
+    const lifeboatSessions = () =>
+      env.server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lifeboat'");
     while (lifeboatSessions() !== '0' && Date.now() < closed) await new Promise((r) => setTimeout(r, 20));
     expect(lifeboatSessions()).toBe('0');
   });
@@ -282,7 +341,10 @@ describe('postgres source', () => {
     while ((await dumps()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     expect((await dumps()).length).toBe(1);
     abort.abort();
-    const err = await running.then(() => undefined, (e: unknown) => e);
+    const err = await running.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(LifeboatError);
     expect((err as LifeboatError).code).toBe(ErrorCode.Interrupted);
     const gone = Date.now() + 5_000;

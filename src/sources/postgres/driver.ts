@@ -30,7 +30,9 @@ export const postgresSource: SourceDriver<'postgres'> = {
     const client = await connect(server);
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      return { ...(await measureDatabase(client, recorded ? { table: recorded.table, column: recorded.column } : undefined)) };
+      return {
+        ...(await measureDatabase(client, recorded ? { table: recorded.table, column: recorded.column } : undefined)),
+      };
     } catch (err) {
       throw pgError(err, server);
     } finally {

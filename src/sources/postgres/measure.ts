@@ -26,9 +26,14 @@ export interface PgMeasurement {
   recentData?: RecentData;
 }
 
-export async function measureDatabase(client: pg.Client, recent?: { table: string; column: string }): Promise<PgMeasurement> {
+export async function measureDatabase(
+  client: pg.Client,
+  recent?: { table: string; column: string },
+): Promise<PgMeasurement> {
   const tables = await rowCounts(client);
-  const schemaHash = createHash('sha256').update((await schemaDescription(client)).join('\n')).digest('hex');
+  const schemaHash = createHash('sha256')
+    .update((await schemaDescription(client)).join('\n'))
+    .digest('hex');
   return { tables, schemaHash, ...(recent ? { recentData: await newestValue(client, recent) } : {}) };
 }
 
@@ -39,7 +44,9 @@ async function rowCounts(client: pg.Client): Promise<Record<string, number>> {
   );
   const counts: Record<string, number> = {};
   for (const { schema, name } of sortBy(rows, (r) => `${r.schema}\0${r.name}`)) {
-    const { rows: n } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(schema)}.${quoteIdent(name)}`);
+    const { rows: n } = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${quoteIdent(schema)}.${quoteIdent(name)}`,
+    );
     counts[`${schema}.${name}`] = Number(n[0]!.n);
   }
   return counts;
@@ -48,9 +55,14 @@ async function rowCounts(client: pg.Client): Promise<Record<string, number>> {
 /** "schema.table" or "table" (in the search path's first schema, as PostgreSQL resolves it). */
 async function newestValue(client: pg.Client, recent: { table: string; column: string }): Promise<RecentData> {
   const dot = recent.table.indexOf('.');
-  const table = dot > 0 ? `${quoteIdent(recent.table.slice(0, dot))}.${quoteIdent(recent.table.slice(dot + 1))}` : quoteIdent(recent.table);
+  const table =
+    dot > 0
+      ? `${quoteIdent(recent.table.slice(0, dot))}.${quoteIdent(recent.table.slice(dot + 1))}`
+      : quoteIdent(recent.table);
   // to_json renders timestamps as ISO 8601 with microseconds; the session runs in UTC (see connect options).
-  const { rows } = await client.query<{ newest: string | null }>(`SELECT to_json(max(${quoteIdent(recent.column)})) #>> '{}' AS newest FROM ${table}`);
+  const { rows } = await client.query<{ newest: string | null }>(
+    `SELECT to_json(max(${quoteIdent(recent.column)})) #>> '{}' AS newest FROM ${table}`,
+  );
   return { table: recent.table, column: recent.column, newest: rows[0]?.newest ?? null };
 }
 
@@ -62,10 +74,18 @@ async function newestValue(client: pg.Client, recent: { table: string; column: s
  * is part of it, so it comes out identical when measured on a restored copy.
  */
 export async function schemaDescription(client: pg.Client): Promise<string[]> {
-  const q = async (sql: string) => (await client.query<Record<string, unknown>>(sql)).rows.map((r) => Object.values(r).map((v) => (v === null ? '∅' : String(v))).join(' | '));
+  const q = async (sql: string) =>
+    (await client.query<Record<string, unknown>>(sql)).rows.map((r) =>
+      Object.values(r)
+        .map((v) => (v === null ? '∅' : String(v)))
+        .join(' | '),
+    );
   const rel = `FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA}`;
   const sections: Array<[string, string]> = [
-    ['relation', `SELECT n.nspname, c.relname, c.relkind, c.relpersistence ${rel} AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')`],
+    [
+      'relation',
+      `SELECT n.nspname, c.relname, c.relkind, c.relpersistence ${rel} AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')`,
+    ],
     [
       'column',
       `SELECT n.nspname, c.relname, row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS position, a.attname,
@@ -75,11 +95,23 @@ export async function schemaDescription(client: pg.Client): Promise<string[]> {
        LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 0
        WHERE ${USER_SCHEMA} AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped`,
     ],
-    ['constraint', `SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA}`],
-    ['index', `SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA}`],
+    [
+      'constraint',
+      `SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA}`,
+    ],
+    [
+      'index',
+      `SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA}`,
+    ],
     ['view', `SELECT n.nspname, c.relname, pg_get_viewdef(c.oid, true) ${rel} AND c.relkind IN ('v', 'm')`],
-    ['trigger', `SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid, true) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA} AND NOT t.tgisinternal`],
-    ['function', `SELECT n.nspname, p.proname, p.prokind, pg_get_function_identity_arguments(p.oid), pg_get_function_result(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA}`],
+    [
+      'trigger',
+      `SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid, true) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA} AND NOT t.tgisinternal`,
+    ],
+    [
+      'function',
+      `SELECT n.nspname, p.proname, p.prokind, pg_get_function_identity_arguments(p.oid), pg_get_function_result(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA}`,
+    ],
     ['schema', `SELECT n.nspname FROM pg_namespace n WHERE ${USER_SCHEMA}`],
   ];
   const lines: string[] = [];

@@ -6,7 +6,18 @@ import { feedChild } from '../child-process.js';
 import type { Restored, RestoreContext, SourceRecord } from '../contract.js';
 import { readSnapshotFile, snapshotFileNode } from '../snapshot-file.js';
 import { dumpPath, GLOBALS_PATH } from './capture.js';
-import { configuredConnection, connect, parsePostgresUrl, pgError, pgTool, publicUrl, quoteIdent, toolEnv, withToolHint, type PgConnection } from './connection.js';
+import {
+  configuredConnection,
+  connect,
+  parsePostgresUrl,
+  pgError,
+  pgTool,
+  publicUrl,
+  quoteIdent,
+  toolEnv,
+  withToolHint,
+  type PgConnection,
+} from './connection.js';
 
 type Ctx = RestoreContext<'postgres'>;
 
@@ -23,14 +34,20 @@ export function recordOf(ctx: Ctx): SourceRecord {
 export async function restoreServer(ctx: Ctx): Promise<PgConnection> {
   if (ctx.config) return configuredConnection(ctx.config);
   const url = recordOf(ctx).url;
-  if (typeof url !== 'string') throw new LifeboatError(ErrorCode.Usage, 'the snapshot does not say which server it came from', { hint: 'restore with the source configured in lifeboat.yaml' });
+  if (typeof url !== 'string')
+    throw new LifeboatError(ErrorCode.Usage, 'the snapshot does not say which server it came from', {
+      hint: 'restore with the source configured in lifeboat.yaml',
+    });
   return parsePostgresUrl(url);
 }
 
 /** Record one of Lifeboat's own databases in the ledger before creating it (no password: the sweep takes it from the source). */
 export async function trackPostgresDatabase(server: PgConnection, database: string, source: string): Promise<void> {
   const { host, port, user, sslmode } = server;
-  await track({ kind: 'database', engine: 'postgres', database, server: { host, port, user, ...(sslmode ? { sslmode } : {}) } }, { source, id: databaseRecordId('postgres', database) });
+  await track(
+    { kind: 'database', engine: 'postgres', database, server: { host, port, user, ...(sslmode ? { sslmode } : {}) } },
+    { source, id: databaseRecordId('postgres', database) },
+  );
 }
 
 /**
@@ -42,9 +59,13 @@ export async function trackPostgresDatabase(server: PgConnection, database: stri
 export async function restorePostgres(ctx: Ctx): Promise<Restored> {
   const target = ctx.toDatabase;
   if (!target) {
-    throw new LifeboatError(ErrorCode.Usage, 'a postgres snapshot is restored into a database: name it with --to-database NAME', {
-      hint: 'the database is created on the source\'s server; an existing one is replaced only with --force',
-    });
+    throw new LifeboatError(
+      ErrorCode.Usage,
+      'a postgres snapshot is restored into a database: name it with --to-database NAME',
+      {
+        hint: "the database is created on the source's server; an existing one is replaced only with --force",
+      },
+    );
   }
   const record = recordOf(ctx);
   const server = await restoreServer(ctx);
@@ -83,7 +104,12 @@ export async function restorePostgres(ctx: Ctx): Promise<Restored> {
     await untrack(databaseRecordId('postgres', temp));
   } catch (err) {
     // The staging database's record goes only once it is gone; otherwise the sweep drops it later.
-    const gone = !created || (await dropDatabase(admin, temp).then(() => true, () => false));
+    const gone =
+      !created ||
+      (await dropDatabase(admin, temp).then(
+        () => true,
+        () => false,
+      ));
     if (gone) await untrack(databaseRecordId('postgres', temp)).catch(() => {});
     throw pgError(err, server);
   } finally {
@@ -95,9 +121,13 @@ export async function restorePostgres(ctx: Ctx): Promise<Restored> {
 }
 
 function refused(target: string, server: PgConnection): LifeboatError {
-  return new LifeboatError(ErrorCode.Refused, `database "${target}" already exists on ${server.host}:${server.port}; a restore does not replace a database unless told to`, {
-    hint: 'pass --force to drop and replace it, or restore with another --to-database name',
-  });
+  return new LifeboatError(
+    ErrorCode.Refused,
+    `database "${target}" already exists on ${server.host}:${server.port}; a restore does not replace a database unless told to`,
+    {
+      hint: 'pass --force to drop and replace it, or restore with another --to-database name',
+    },
+  );
 }
 
 /** A connection for CREATE/DROP/RENAME DATABASE, to a database other than the target. */
@@ -118,8 +148,13 @@ async function databaseExists(admin: pg.Client, name: string): Promise<boolean> 
 
 /** Close the database's sessions and drop it. */
 export async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
-  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-  const num = Number((await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
+  await admin.query(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [name],
+  );
+  const num = Number(
+    (await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v,
+  );
   // WITH (FORCE) (PostgreSQL 13+) also ends sessions that connected after the terminate above.
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${num >= 130000 ? ' WITH (FORCE)' : ''}`);
 }
@@ -131,13 +166,21 @@ export async function dropDatabase(admin: pg.Client, name: string): Promise<void
  */
 async function ownershipPlan(admin: pg.Client, record: SourceRecord, log: (line: string) => void): Promise<string[]> {
   const roles = Array.isArray(record.roles) ? (record.roles as string[]) : [];
-  const { rows } = await admin.query<{ name: string; superuser: boolean }>('SELECT current_user AS name, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user');
+  const { rows } = await admin.query<{ name: string; superuser: boolean }>(
+    'SELECT current_user AS name, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
+  );
   const me = rows[0]!;
-  const existing = new Set((await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [roles])).rows.map((r) => r.rolname));
+  const existing = new Set(
+    (await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [roles])).rows.map(
+      (r) => r.rolname,
+    ),
+  );
   const missing = roles.filter((r) => !existing.has(r));
   const options: string[] = [];
   if (missing.length > 0) {
-    log(`roles missing on this server: ${missing.join(', ')}; objects will be owned by ${me.name} and grants are not restored (apply ${GLOBALS_PATH} first to keep them)`);
+    log(
+      `roles missing on this server: ${missing.join(', ')}; objects will be owned by ${me.name} and grants are not restored (apply ${GLOBALS_PATH} first to keep them)`,
+    );
     options.push('--no-owner', '--no-privileges');
   } else if (!me.superuser && roles.some((r) => r !== me.name)) {
     log(`${me.name} is not a superuser, so it cannot give objects to their original owners; it will own them`);

@@ -20,7 +20,8 @@ const START = Math.floor(Date.now() / 1000) - 6 * HOUR;
 
 function backfill(): string {
   const lines = ['# HELP lifeboat_test_level a backfilled gauge', '# TYPE lifeboat_test_level gauge'];
-  for (let h = 0; h <= 5; h++) for (let s = 0; s < 10; s++) lines.push(`lifeboat_test_level{tank="t${s}"} ${h * 100 + s} ${START + h * HOUR}`);
+  for (let h = 0; h <= 5; h++)
+    for (let s = 0; s < 10; s++) lines.push(`lifeboat_test_level{tank="t${s}"} ${h * 100 + s} ${START + h * HOUR}`);
   return [...lines, '# EOF', ''].join('\n');
 }
 
@@ -99,24 +100,33 @@ describe('prometheus source', () => {
       const query = `/api/v1/query?query=${encodeURIComponent('lifeboat_test_level{tank="t7"}')}&time=${START + 3 * HOUR}`;
       const answer = await restored.get<{ data: { result: Array<{ value: [number, string] }> } }>(query);
       expect(answer.data.result.map((r) => r.value[1])).toEqual(['307']);
-      const up = await restored.get<{ data: { result: unknown[] } }>(`/api/v1/query?query=up&time=${Date.parse((result.measured!.timeRange as { last: string }).last) / 1000}`);
+      const up = await restored.get<{ data: { result: unknown[] } }>(
+        `/api/v1/query?query=up&time=${Date.parse((result.measured!.timeRange as { last: string }).last) / 1000}`,
+      );
       expect(up.data.result.length, 'scraped samples from the head are restored too').toBe(1);
     } finally {
       await restored.stop();
     }
   }, 60_000);
 
-  it.each(['created', 'measured'])('removes the snapshot when the backup is stopped once it was %s', async (stage) => {
-    const before = (await repo.listSnapshots()).snapshots.length;
-    const abort = new AbortController();
-    const log = (line: string) => {
-      if (line.startsWith(`${stage} `)) abort.abort();
-    };
-    await expectCode(backupSource(repo, 'tsdb', configOf(prom), { signal: abort.signal, log }), ErrorCode.Interrupted);
-    expect(abort.signal.aborted).toBe(true);
-    expect(await prom.snapshotEntries()).toEqual([]);
-    expect((await repo.listSnapshots()).snapshots.length).toBe(before);
-  }, 60_000);
+  it.each(['created', 'measured'])(
+    'removes the snapshot when the backup is stopped once it was %s',
+    async (stage) => {
+      const before = (await repo.listSnapshots()).snapshots.length;
+      const abort = new AbortController();
+      const log = (line: string) => {
+        if (line.startsWith(`${stage} `)) abort.abort();
+      };
+      await expectCode(
+        backupSource(repo, 'tsdb', configOf(prom), { signal: abort.signal, log }),
+        ErrorCode.Interrupted,
+      );
+      expect(abort.signal.aborted).toBe(true);
+      expect(await prom.snapshotEntries()).toEqual([]);
+      expect((await repo.listSnapshots()).snapshots.length).toBe(before);
+    },
+    60_000,
+  );
 
   it('refuses a non-empty target without force and replaces its content with force', async () => {
     const { snapshot } = await backupSource(repo, 'tsdb', configOf(prom));

@@ -4,37 +4,62 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { SourceDriver } from '../contract.js';
 import { displayUrl, httpFailure, tsdbJson, tsdbRequest } from '../tsdb-http.js';
 import { scratchDir } from '../scratch-dir.js';
-import { assertSnapshotName, mountsAt, onLinkedCopy, resolveSnapshotTree, restoreDataDir, serverSnapshot, snapshotDirOnHost } from '../tsdb-snapshot.js';
+import {
+  assertSnapshotName,
+  mountsAt,
+  onLinkedCopy,
+  resolveSnapshotTree,
+  restoreDataDir,
+  serverSnapshot,
+  snapshotDirOnHost,
+} from '../tsdb-snapshot.js';
 import { measurePrometheus } from './measure.js';
 
 /** Where the snapshot's TSDB directory lives inside a Lifeboat snapshot. */
 export const PROMETHEUS_SNAPSHOT_PATH = '/prometheus/data';
 const SERVER = { name: 'Prometheus', flag: '--storage.tsdb.path' };
 const SNAPSHOT_TIMEOUT_MS = 600_000;
-const ADMIN_HINT = 'start prometheus with --web.enable-admin-api (the snapshot endpoint is an admin API); keep its port on loopback or behind authentication';
+const ADMIN_HINT =
+  'start prometheus with --web.enable-admin-api (the snapshot endpoint is an admin API); keep its port on loopback or behind authentication';
 
 async function serverVersion(url: string, signal: AbortSignal): Promise<string | null> {
-  const info = await tsdbJson<{ data?: { version?: string } }>(url, '/api/v1/status/buildinfo', { purpose: 'reading the Prometheus version', signal });
+  const info = await tsdbJson<{ data?: { version?: string } }>(url, '/api/v1/status/buildinfo', {
+    purpose: 'reading the Prometheus version',
+    signal,
+  });
   return info.data?.version ?? null;
 }
 
 async function createSnapshot(url: string, signal: AbortSignal): Promise<string> {
   const purpose = 'creating a Prometheus snapshot';
-  const answer = await tsdbRequest(url, '/api/v1/admin/tsdb/snapshot', { purpose, method: 'POST', timeoutMs: SNAPSHOT_TIMEOUT_MS, signal });
+  const answer = await tsdbRequest(url, '/api/v1/admin/tsdb/snapshot', {
+    purpose,
+    method: 'POST',
+    timeoutMs: SNAPSHOT_TIMEOUT_MS,
+    signal,
+  });
   const shown = displayUrl(url);
-  if (answer.status === 404 || /admin APIs disabled/i.test(answer.text)) throw httpFailure(purpose, shown, answer, ADMIN_HINT);
+  if (answer.status === 404 || /admin APIs disabled/i.test(answer.text))
+    throw httpFailure(purpose, shown, answer, ADMIN_HINT);
   if (answer.status < 200 || answer.status > 299) throw httpFailure(purpose, shown, answer);
   let name: unknown;
   try {
     name = (JSON.parse(answer.text) as { data?: { name?: unknown } }).data?.name;
   } catch {
-    throw new LifeboatError(ErrorCode.SourceFailed, `${purpose}: ${shown} did not answer with JSON: ${answer.text.slice(0, 200)}`);
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `${purpose}: ${shown} did not answer with JSON: ${answer.text.slice(0, 200)}`,
+    );
   }
   return assertSnapshotName(name, 'Prometheus');
 }
 
 /** Prometheus has no API to delete a snapshot: remove its directory. Says whether it is gone. */
-export async function removePrometheusSnapshot(dataDir: string, name: string, log: (line: string) => void): Promise<boolean> {
+export async function removePrometheusSnapshot(
+  dataDir: string,
+  name: string,
+  log: (line: string) => void,
+): Promise<boolean> {
   const dir = path.join(dataDir, 'snapshots', name);
   return rm(dir, { recursive: true, force: true }).then(
     () => true,
@@ -69,8 +94,10 @@ export const prometheusSource: SourceDriver<'prometheus'> = {
       ctx.log(`created Prometheus snapshot ${name}`);
       await snapshotDirOnHost(config.data_dir, name, 'Prometheus', SERVER.flag);
       const parts = await resolveSnapshotTree(dir, config.data_dir);
-      const measured = await onLinkedCopy(parts, [ctx.tempDir, path.join(config.data_dir, 'snapshots')], (copy, scratch) =>
-        measurePrometheus(copy, scratch, { binary: config.binary, signal: ctx.signal }),
+      const measured = await onLinkedCopy(
+        parts,
+        [ctx.tempDir, path.join(config.data_dir, 'snapshots')],
+        (copy, scratch) => measurePrometheus(copy, scratch, { binary: config.binary, signal: ctx.signal }),
       );
       ctx.log(`measured Prometheus snapshot ${name}: ${measured.series} series in ${measured.blocks} blocks`);
       return {

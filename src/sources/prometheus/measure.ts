@@ -71,16 +71,27 @@ export function prometheusSpec(tsdbDir: string, configFile: string, options: Mea
 const seconds = (ms: number) => (ms / 1000).toFixed(3);
 
 /** Measure `tsdbDir`; `scratch` is a private directory for the throwaway server's config. */
-export async function measurePrometheus(tsdbDir: string, scratch: string, options: MeasureOptions): Promise<PromMeasure> {
+export async function measurePrometheus(
+  tsdbDir: string,
+  scratch: string,
+  options: MeasureOptions,
+): Promise<PromMeasure> {
   const span = await blocksSpan(tsdbDir);
   if (span.blocks === 0) return { series: 0, blocks: 0, timeRange: null };
   const configFile = path.join(scratch, 'prometheus.yml');
   await writeFile(configFile, 'scrape_configs: []\n', { mode: 0o600 });
   const series = await withThrowawayServer(prometheusSpec(tsdbDir, configFile, options), async (url) => {
     const query = `/api/v1/series?match[]=${encodeURIComponent('{__name__=~".+"}')}&start=${seconds(span.minMs)}&end=${seconds(span.maxMs)}`;
-    const answer = await tsdbJson<{ status?: string; data?: unknown[] }>(url, query, { purpose: 'listing series', signal: options.signal, timeoutMs: 600_000 });
+    const answer = await tsdbJson<{ status?: string; data?: unknown[] }>(url, query, {
+      purpose: 'listing series',
+      signal: options.signal,
+      timeoutMs: 600_000,
+    });
     if (answer.status !== 'success' || !Array.isArray(answer.data)) {
-      throw new LifeboatError(ErrorCode.SourceFailed, `prometheus answered the series list with ${JSON.stringify(answer).slice(0, 200)}`);
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `prometheus answered the series list with ${JSON.stringify(answer).slice(0, 200)}`,
+      );
     }
     return answer.data.length;
   });

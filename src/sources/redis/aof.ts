@@ -27,28 +27,44 @@ export interface AofRecord {
  * process: /proc/<process_id>/cwd is its `dir` (Redis changes into it), which
  * fails for a server on another machine or in a container.
  */
-export async function planAof(connection: RespConnection, processId: string | undefined, wanted: boolean): Promise<{ mount?: Mount; record: AofRecord }> {
+export async function planAof(
+  connection: RespConnection,
+  processId: string | undefined,
+  wanted: boolean,
+): Promise<{ mount?: Mount; record: AofRecord }> {
   const skip = (reason: string) => ({ record: { stored: false, reason } });
   if (!wanted) return skip('not wanted (aof: false)');
   const appendonly = await configGet(connection, 'appendonly');
-  if (appendonly instanceof ReplyError) return skip(`CONFIG GET is not allowed for this user (${appendonly.message}); the RDB is the consistent copy`);
+  if (appendonly instanceof ReplyError)
+    return skip(`CONFIG GET is not allowed for this user (${appendonly.message}); the RDB is the consistent copy`);
   if (appendonly !== 'yes') return skip('the server keeps no AOF (appendonly no)');
   const dir = await configGet(connection, 'dir');
   const dirname = await configGet(connection, 'appenddirname');
   const filename = await configGet(connection, 'appendfilename');
   if (typeof dir !== 'string') return skip('the server did not tell its data directory');
-  if (!(await isServerDirectory(processId, dir))) return skip(`the server's data directory ${dir} is not on this host (or not readable here); the RDB is the consistent copy`);
+  if (!(await isServerDirectory(processId, dir)))
+    return skip(
+      `the server's data directory ${dir} is not on this host (or not readable here); the RDB is the consistent copy`,
+    );
   try {
     if (typeof dirname === 'string' && dirname) {
       const from = path.join(dir, dirname);
       const names = (await readdir(from)).sort();
-      const files = await Promise.all(names.map(async (name) => ({ name, bytes: (await stat(path.join(from, name))).size })));
-      return { mount: { from, at: AOF_SNAPSHOT_PATH }, record: { stored: true, layout: 'directory', name: dirname, files } };
+      const files = await Promise.all(
+        names.map(async (name) => ({ name, bytes: (await stat(path.join(from, name))).size })),
+      );
+      return {
+        mount: { from, at: AOF_SNAPSHOT_PATH },
+        record: { stored: true, layout: 'directory', name: dirname, files },
+      };
     }
     const name = typeof filename === 'string' && filename ? filename : 'appendonly.aof';
     const from = path.join(dir, name);
     const bytes = (await stat(from)).size;
-    return { mount: { from, at: `${AOF_SNAPSHOT_PATH}/${name}` }, record: { stored: true, layout: 'file', name, files: [{ name, bytes }] } };
+    return {
+      mount: { from, at: `${AOF_SNAPSHOT_PATH}/${name}` },
+      record: { stored: true, layout: 'file', name, files: [{ name, bytes }] },
+    };
   } catch (err) {
     return skip(`the AOF in ${dir} cannot be read here: ${(err as Error).message}`);
   }

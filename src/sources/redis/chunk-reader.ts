@@ -34,7 +34,8 @@ export class ChunkReader {
   private async fill(): Promise<void> {
     this.flushConsumed();
     const next = await this.pull();
-    if (next === undefined) throw new TruncatedInput(`the data ends after ${this.offset} bytes, in the middle of an entry`);
+    if (next === undefined)
+      throw new TruncatedInput(`the data ends after ${this.offset} bytes, in the middle of an entry`);
     this.chunk = next;
     this.pos = 0;
     this.reported = 0;

@@ -169,12 +169,21 @@ describe('redis source', () => {
     expect(snapshot.paths.some((p) => p.startsWith('/redis/appendonly'))).toBe(false);
   });
 
-  it('fails with the server\'s message on a wrong password, and saves nothing', async () => {
+  it("fails with the server's message on a wrong password, and saves nothing", async () => {
     const before = await snapshotCount();
-    const err = await expectCode(backupSource(repo, 'wrong-pw', { ...config, password_file: await passwordFile(path.join(work, 'placed'), 'not-the-password') }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      backupSource(repo, 'wrong-pw', {
+        ...config,
+        password_file: await passwordFile(path.join(work, 'placed'), 'not-the-password'),
+      }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toMatch(/refused the login: WRONGPASS/);
     expect(err.message).not.toContain('not-the-password');
-    const noPassword = await expectCode(backupSource(repo, 'no-pw', { type: 'redis', url: server.url }), ErrorCode.SourceFailed);
+    const noPassword = await expectCode(
+      backupSource(repo, 'no-pw', { type: 'redis', url: server.url }),
+      ErrorCode.SourceFailed,
+    );
     expect(noPassword.message).toContain('NOAUTH');
     expect(await snapshotCount()).toBe(before);
   });
@@ -182,7 +191,12 @@ describe('redis source', () => {
   it('accepts the password inside the url without showing it', async () => {
     const url = server.url.replace('redis://', `redis://default:${encodeURIComponent(PASSWORD)}@`);
     const logs: string[] = [];
-    const { record } = await backupSource(repo, 'url-pw', { type: 'redis', url, aof: false }, { log: (l) => logs.push(l) });
+    const { record } = await backupSource(
+      repo,
+      'url-pw',
+      { type: 'redis', url, aof: false },
+      { log: (l) => logs.push(l) },
+    );
     expect(Object.keys(record.keys as object)).toContain('db0');
     expect(JSON.stringify({ record, logs })).not.toContain(PASSWORD);
   });
@@ -216,11 +230,17 @@ describe('redis source', () => {
 
   it('refuses to place the RDB in the data directory of a running server unless forced', async () => {
     const { snapshot } = await backupSource(repo, 'live', { ...config, aof: false });
-    const viaConfig = await expectCode(restoreSource(repo, snapshot, { toFile: path.join(server.dir, 'dump.rdb'), config, verify: false }), ErrorCode.Refused);
+    const viaConfig = await expectCode(
+      restoreSource(repo, snapshot, { toFile: path.join(server.dir, 'dump.rdb'), config, verify: false }),
+      ErrorCode.Refused,
+    );
     expect(viaConfig.message).toContain('running server');
     expect(viaConfig.hint).toMatch(/stop the server/);
     // Without the config, the server process running in that directory gives it away.
-    const viaProcess = await expectCode(restoreSource(repo, snapshot, { target: server.dir, verify: false }), ErrorCode.Refused);
+    const viaProcess = await expectCode(
+      restoreSource(repo, snapshot, { target: server.dir, verify: false }),
+      ErrorCode.Refused,
+    );
     expect(viaProcess.message).toMatch(/redis-server \(pid \d+\)/);
   });
 
@@ -237,7 +257,9 @@ describe('redis source', () => {
     });
 
     it('stops reading from the server while the consumer does not ask for more', async () => {
-      const connection = await RespConnection.open(await redisTarget({ url: big.url, password_file: config.password_file }));
+      const connection = await RespConnection.open(
+        await redisTarget({ url: big.url, password_file: config.password_file }),
+      );
       try {
         const transfer = await startReplicationSync(connection);
         const chunks = tapRdb(transfer.chunks, () => {});
@@ -256,11 +278,16 @@ describe('redis source', () => {
 
     it('fails when the server dies in the middle of the transfer, and saves no snapshot', async () => {
       const before = await snapshotCount();
-      const err = await backupSource(repo, 'doomed', { type: 'redis', url: big.url, password_file: config.password_file, aof: false }, {
-        log: (line) => {
-          if (line.startsWith('receiving the RDB')) process.kill(big.pid, 'SIGKILL');
+      const err = await backupSource(
+        repo,
+        'doomed',
+        { type: 'redis', url: big.url, password_file: config.password_file, aof: false },
+        {
+          log: (line) => {
+            if (line.startsWith('receiving the RDB')) process.kill(big.pid, 'SIGKILL');
+          },
         },
-      }).then(
+      ).then(
         () => undefined,
         (e: unknown) => e,
       );

@@ -45,7 +45,11 @@ export const redisSource: SourceDriver<'redis'> = {
       connection.close();
       throw err;
     }
-    ctx.log(aof.record.stored ? `redis AOF: storing ${aof.record.files!.length} file(s) from ${aof.mount!.from}` : `redis AOF not stored: ${aof.record.reason}`);
+    ctx.log(
+      aof.record.stored
+        ? `redis AOF: storing ${aof.record.files!.length} file(s) from ${aof.mount!.from}`
+        : `redis AOF not stored: ${aof.record.reason}`,
+    );
     let summary: RdbSummary | undefined;
     let form: string | undefined;
     const rdb = async function* (): AsyncGenerator<Buffer> {
@@ -56,7 +60,11 @@ export const redisSource: SourceDriver<'redis'> = {
         yield* tapRdb(transfer.chunks, (s) => (summary = s));
       } catch (err) {
         if (err instanceof RdbFormatError || err instanceof TruncatedInput) {
-          throw new LifeboatError(ErrorCode.SourceFailed, `the RDB from redis at ${target.label} is not valid: ${err.message}`, { cause: err });
+          throw new LifeboatError(
+            ErrorCode.SourceFailed,
+            `the RDB from redis at ${target.label} is not valid: ${err.message}`,
+            { cause: err },
+          );
         }
         throw err;
       } finally {
@@ -67,7 +75,11 @@ export const redisSource: SourceDriver<'redis'> = {
       streams: [{ kind: 'stream', path: RDB_SNAPSHOT_PATH, open: rdb }],
       mounts: aof.mount ? [aof.mount] : undefined,
       record: async () => {
-        if (!summary) throw new LifeboatError(ErrorCode.SourceFailed, `the RDB from redis at ${target.label} was not received completely`);
+        if (!summary)
+          throw new LifeboatError(
+            ErrorCode.SourceFailed,
+            `the RDB from redis at ${target.label} was not received completely`,
+          );
         const expiring = Object.values(summary.expiringKeys).reduce((a, b) => a + b, 0);
         return {
           keys: summary.keys,
@@ -87,8 +99,15 @@ export const redisSource: SourceDriver<'redis'> = {
   },
 
   async restore(ctx: RestoreContext<'redis'>): Promise<Restored> {
-    const file = ctx.toFile ? path.resolve(ctx.toFile) : ctx.target ? path.join(path.resolve(ctx.target), 'dump.rdb') : undefined;
-    if (!file) throw new LifeboatError(ErrorCode.Usage, 'a redis restore needs --to-file PATH or --target DIR', { hint: 'the RDB is placed there for a redis-server to load' });
+    const file = ctx.toFile
+      ? path.resolve(ctx.toFile)
+      : ctx.target
+        ? path.join(path.resolve(ctx.target), 'dump.rdb')
+        : undefined;
+    if (!file)
+      throw new LifeboatError(ErrorCode.Usage, 'a redis restore needs --to-file PATH or --target DIR', {
+        hint: 'the RDB is placed there for a redis-server to load',
+      });
     const dir = path.dirname(file);
     const live = await liveServerIn(dir, ctx.config);
     if (live && !ctx.force) {
@@ -99,13 +118,20 @@ export const redisSource: SourceDriver<'redis'> = {
     const rdbNode = await snapshotFileNode(ctx.repo, ctx.snapshot, RDB_SNAPSHOT_PATH);
     const aofRecord = (ctx.snapshot.metadata as { record?: { aof?: AofRecord } } | undefined)?.record?.aof;
     const aofNode = await nodeAt(ctx.repo, ctx.snapshot.tree, AOF_SNAPSHOT_PATH).catch(() => undefined);
-    const aofPath = aofNode ? path.join(dir, aofRecord?.layout === 'file' ? (aofRecord.name ?? 'appendonly.aof') : (aofRecord?.name ?? 'appendonlydir')) : undefined;
+    const aofPath = aofNode
+      ? path.join(
+          dir,
+          aofRecord?.layout === 'file' ? (aofRecord.name ?? 'appendonly.aof') : (aofRecord?.name ?? 'appendonlydir'),
+        )
+      : undefined;
     await refuseExisting(file, ctx.force, 'an RDB file');
     if (aofPath) await refuseExisting(aofPath, ctx.force, 'an AOF');
 
     await writeStreamAtomically(file, readSnapshotFile(ctx.repo, rdbNode, RDB_SNAPSHOT_PATH));
     if (aofNode && aofPath) await restoreAof(ctx, aofNode.subtree, aofPath, aofRecord?.layout === 'file');
-    ctx.log(`placed the RDB at ${file}${aofPath ? ` and the AOF at ${aofPath}` : ''}; give them to the server's user (chown) before starting it`);
+    ctx.log(
+      `placed the RDB at ${file}${aofPath ? ` and the AOF at ${aofPath}` : ''}; give them to the server's user (chown) before starting it`,
+    );
     return { location: file, details: { file, aof: aofPath } };
   },
 
@@ -116,16 +142,30 @@ export const redisSource: SourceDriver<'redis'> = {
       parsed = await parseRdbStream(createReadStream(file));
     } catch (err) {
       if (isLifeboatError(err)) throw err;
-      throw new LifeboatError(ErrorCode.Corrupt, `the restored RDB ${file} is not valid: ${(err as Error).message}`, { cause: err });
+      throw new LifeboatError(ErrorCode.Corrupt, `the restored RDB ${file} is not valid: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const databases = Math.max(0, ...Object.keys(parsed.keys).map((db) => Number(db.slice(2)) + 1));
     const loaded = await loadAndCount(file, { databases, signal: ctx.signal, log: ctx.log });
-    return { keys: loaded.keys, expiringKeys: loaded.expiringKeys, rdbChecksum: parsed.checksum, rdbVersion: parsed.rdbVersion, bytes: parsed.bytes, loadedBy: loaded.redisVersion };
+    return {
+      keys: loaded.keys,
+      expiringKeys: loaded.expiringKeys,
+      rdbChecksum: parsed.checksum,
+      rdbVersion: parsed.rdbVersion,
+      bytes: parsed.bytes,
+      loadedBy: loaded.redisVersion,
+    };
   },
 };
 
 /** Write the stored AOF (a directory of files, or one file) to `destination`, replacing what is there only after it was written completely. */
-async function restoreAof(ctx: RestoreContext<'redis'>, subtree: string | undefined, destination: string, singleFile: boolean): Promise<void> {
+async function restoreAof(
+  ctx: RestoreContext<'redis'>,
+  subtree: string | undefined,
+  destination: string,
+  singleFile: boolean,
+): Promise<void> {
   if (singleFile) {
     const node = await snapshotFileNode(ctx.repo, ctx.snapshot, `${AOF_SNAPSHOT_PATH}/${path.basename(destination)}`);
     await writeStreamAtomically(destination, readSnapshotFile(ctx.repo, node, destination));

@@ -47,7 +47,9 @@ describe('RDB parser against files written by redis-server', () => {
   };
 
   /** Empty the server, fill it, SAVE, and return the file with the server's own counts. */
-  async function saved(fill: () => Promise<void>): Promise<{ rdb: Buffer; expected: { keys: Record<string, number>; expiringKeys: Record<string, number> } }> {
+  async function saved(
+    fill: () => Promise<void>,
+  ): Promise<{ rdb: Buffer; expected: { keys: Record<string, number>; expiringKeys: Record<string, number> } }> {
     await db(0).flushall();
     await fill();
     await db(0).save();
@@ -59,7 +61,8 @@ describe('RDB parser against files written by redis-server', () => {
   async function expectParsedLikeServer(fill: () => Promise<void>): Promise<RdbSummary> {
     const { rdb, expected } = await saved(fill);
     // DBSIZE per database is the server's own count.
-    for (const name of Object.keys(expected.keys)) expect(await db(Number(name.slice(2))).dbsize()).toBe(expected.keys[name]);
+    for (const name of Object.keys(expected.keys))
+      expect(await db(Number(name.slice(2))).dbsize()).toBe(expected.keys[name]);
     const summary = await parseRdbStream(once(rdb));
     expect(summary.keys).toEqual(expected.keys);
     expect(summary.expiringKeys).toEqual(expected.expiringKeys);

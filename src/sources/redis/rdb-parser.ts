@@ -89,7 +89,8 @@ export async function parseRdb(pull: () => Promise<Buffer | undefined>): Promise
   const header = (await r.take(9)).toString('latin1');
   if (!/^REDIS\d{4}$/.test(header)) throw new RdbFormatError('not an RDB file (no REDIS magic at the start)');
   const rdbVersion = Number(header.slice(5));
-  if (rdbVersion < 1 || rdbVersion > MAX_RDB_VERSION) throw new RdbFormatError(`RDB version ${rdbVersion} is not supported (1 to ${MAX_RDB_VERSION} are)`);
+  if (rdbVersion < 1 || rdbVersion > MAX_RDB_VERSION)
+    throw new RdbFormatError(`RDB version ${rdbVersion} is not supported (1 to ${MAX_RDB_VERSION} are)`);
 
   const lengthAfter = async (first: number): Promise<number> => {
     switch (first >> 6) {
@@ -288,11 +289,23 @@ export async function parseRdb(pull: () => Promise<Buffer | undefined>): Promise
     r.flushConsumed();
     const computed = crc.hex();
     checksum = trailerHex(await r.take(8));
-    if (checksum !== NO_CHECKSUM && checksum !== computed) throw new RdbFormatError(`RDB checksum mismatch: the trailer says ${checksum}, the content hashes to ${computed}`);
+    if (checksum !== NO_CHECKSUM && checksum !== computed)
+      throw new RdbFormatError(
+        `RDB checksum mismatch: the trailer says ${checksum}, the content hashes to ${computed}`,
+      );
   }
   const bytes = r.offset;
   if (!(await r.atEnd())) throw new RdbFormatError(`unexpected data after the end of the RDB (byte ${bytes})`);
-  return { rdbVersion, keys, expiringKeys, checksum, checksumVerified: checksum !== NO_CHECKSUM, aux, functionLibraries, bytes };
+  return {
+    rdbVersion,
+    keys,
+    expiringKeys,
+    checksum,
+    checksumVerified: checksum !== NO_CHECKSUM,
+    aux,
+    functionLibraries,
+    bytes,
+  };
 }
 
 /** Parse a whole stream of chunks (a file, a snapshot entry). */

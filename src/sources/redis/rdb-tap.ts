@@ -8,7 +8,10 @@ import { parseRdb, type RdbSummary } from './rdb-parser.js';
  * normally only when the whole RDB parsed and its checksum matched; then
  * `done` has been given the summary.
  */
-export async function* tapRdb(input: AsyncIterable<Buffer>, done: (summary: RdbSummary) => void): AsyncGenerator<Buffer> {
+export async function* tapRdb(
+  input: AsyncIterable<Buffer>,
+  done: (summary: RdbSummary) => void,
+): AsyncGenerator<Buffer> {
   const handoff = new ChunkHandoff();
   let failed = false;
   const parsing = parseRdb(handoff.pull)

@@ -19,12 +19,16 @@ export interface RedisTarget {
  * for TLS. The password comes from `password_file`, or from the URL when one
  * is written there (accepted, never shown or passed on).
  */
-export async function redisTarget(config: Pick<SourceConfigOf<'redis'>, 'url' | 'password_file'>): Promise<RedisTarget> {
+export async function redisTarget(
+  config: Pick<SourceConfigOf<'redis'>, 'url' | 'password_file'>,
+): Promise<RedisTarget> {
   let url: URL;
   try {
     url = new URL(config.url);
   } catch {
-    throw new LifeboatError(ErrorCode.Config, 'the redis source url is not a valid URL', { hint: 'use redis://[user@]host:port' });
+    throw new LifeboatError(ErrorCode.Config, 'the redis source url is not a valid URL', {
+      hint: 'use redis://[user@]host:port',
+    });
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const port = url.port ? Number(url.port) : 6379;
@@ -34,7 +38,11 @@ export async function redisTarget(config: Pick<SourceConfigOf<'redis'>, 'url' | 
     try {
       password = (await readFile(config.password_file, 'utf8')).replace(/\r?\n$/, '');
     } catch (err) {
-      throw new LifeboatError(ErrorCode.Config, `the redis password file ${config.password_file} cannot be read: ${(err as Error).message}`, { hint: 'check password_file in lifeboat.yaml and its permissions' });
+      throw new LifeboatError(
+        ErrorCode.Config,
+        `the redis password file ${config.password_file} cannot be read: ${(err as Error).message}`,
+        { hint: 'check password_file in lifeboat.yaml and its permissions' },
+      );
     }
   }
   const shownHost = host.includes(':') ? `[${host}]` : host;

@@ -24,7 +24,10 @@ const NEWLINE = 0x0a;
 const SILENCE_MS = 120_000;
 const MARK_LENGTH = 40;
 
-export async function startReplicationSync(connection: RespConnection, options: { diskless?: boolean } = {}): Promise<RdbTransfer> {
+export async function startReplicationSync(
+  connection: RespConnection,
+  options: { diskless?: boolean } = {},
+): Promise<RdbTransfer> {
   const label = connection.target.label;
   // Announcing the EOF capability lets a master with repl-diskless-sync stream the RDB without writing it to disk.
   if (options.diskless) await connection.expect(['REPLCONF', 'capa', 'eof']);
@@ -36,22 +39,36 @@ export async function startReplicationSync(connection: RespConnection, options: 
       hint: 'the user needs the SYNC command (ACL: +sync, +info, +config|get), and the server must be able to make an RDB',
     });
   }
-  if (first !== 0x24) throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${label} answered SYNC with ${JSON.stringify(line.slice(0, 60))}, not an RDB`);
+  if (first !== 0x24)
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `redis at ${label} answered SYNC with ${JSON.stringify(line.slice(0, 60))}, not an RDB`,
+    );
   if (line.startsWith('$EOF:')) {
     const mark = Buffer.from(line.slice(5), 'latin1');
-    if (mark.length !== MARK_LENGTH) throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${label} sent a malformed diskless RDB header`);
+    if (mark.length !== MARK_LENGTH)
+      throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${label} sent a malformed diskless RDB header`);
     return { form: 'diskless', chunks: untilMark(connection, mark) };
   }
   const length = Number(line.slice(1));
-  if (!Number.isSafeInteger(length) || length <= 0) throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${label} announced an RDB of ${JSON.stringify(line.slice(1))} bytes`);
+  if (!Number.isSafeInteger(length) || length <= 0)
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `redis at ${label} announced an RDB of ${JSON.stringify(line.slice(1))} bytes`,
+    );
   return { form: 'disk', length, chunks: exactly(connection, length) };
 }
 
 function closedEarly(connection: RespConnection, received: number, of?: number): LifeboatError {
-  const size = of === undefined ? `${received} bytes of the RDB, before its end mark` : `${received} of ${of} RDB bytes`;
-  return new LifeboatError(ErrorCode.SourceFailed, `redis at ${connection.target.label} closed the connection after ${size}; the snapshot is incomplete and was not saved`, {
-    hint: 'was the server restarted, or did it drop the transfer (client-output-buffer-limit replica, repl-timeout)? see its log',
-  });
+  const size =
+    of === undefined ? `${received} bytes of the RDB, before its end mark` : `${received} of ${of} RDB bytes`;
+  return new LifeboatError(
+    ErrorCode.SourceFailed,
+    `redis at ${connection.target.label} closed the connection after ${size}; the snapshot is incomplete and was not saved`,
+    {
+      hint: 'was the server restarted, or did it drop the transfer (client-output-buffer-limit replica, repl-timeout)? see its log',
+    },
+  );
 }
 
 async function* exactly(connection: RespConnection, length: number): AsyncGenerator<Buffer> {

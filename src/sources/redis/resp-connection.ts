@@ -40,19 +40,32 @@ export class RespConnection {
     const socket = target.socketPath
       ? net.connect({ path: target.socketPath })
       : target.tls
-        ? tls.connect({ host: target.host, port: target.port, servername: net.isIP(target.host) ? undefined : target.host })
+        ? tls.connect({
+            host: target.host,
+            port: target.port,
+            servername: net.isIP(target.host) ? undefined : target.host,
+          })
         : net.connect({ host: target.host, port: target.port });
     socket.on('error', () => {}); // surfaced by the pending read or the connect wait below
     socket.setKeepAlive(true, 30_000);
-    const detach = onAbort(signal, () => socket.destroy(new LifeboatError(ErrorCode.Interrupted, `connection to ${target.label} stopped: interrupted`)));
+    const detach = onAbort(signal, () =>
+      socket.destroy(new LifeboatError(ErrorCode.Interrupted, `connection to ${target.label} stopped: interrupted`)),
+    );
     socket.once('close', detach);
-    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+      CONNECT_TIMEOUT_MS,
+    );
     try {
       await once(socket, target.tls && !target.socketPath ? 'secureConnect' : 'connect');
     } catch (err) {
       socket.destroy();
       if (err instanceof LifeboatError) throw err;
-      throw new LifeboatError(ErrorCode.SourceFailed, `cannot connect to redis at ${target.label}: ${(err as Error).message}`, { hint: 'is the server running, and is the url in lifeboat.yaml right?', cause: err });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `cannot connect to redis at ${target.label}: ${(err as Error).message}`,
+        { hint: 'is the server running, and is the url in lifeboat.yaml right?', cause: err },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -65,7 +78,11 @@ export class RespConnection {
       });
       if (reply instanceof ReplyError) {
         connection.close();
-        throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${target.label} refused the login: ${reply.message}`, { hint: 'check the user in the url and the password in password_file' });
+        throw new LifeboatError(
+          ErrorCode.SourceFailed,
+          `redis at ${target.label} refused the login: ${reply.message}`,
+          { hint: 'check the user in the url and the password in password_file' },
+        );
       }
     }
     return connection;
@@ -87,7 +104,11 @@ export class RespConnection {
   /** Send a command and return its reply; an error reply throws `SourceFailed` with the server's message. */
   async expect(args: readonly string[]): Promise<Exclude<Reply, ReplyError>> {
     const reply = await this.call(args);
-    if (reply instanceof ReplyError) throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${this.target.label} answered ${args[0]} with an error: ${reply.message}`);
+    if (reply instanceof ReplyError)
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `redis at ${this.target.label} answered ${args[0]} with an error: ${reply.message}`,
+      );
     return reply;
   }
 
@@ -141,19 +162,27 @@ export class RespConnection {
 
   private async readMore(silenceMs: number): Promise<void> {
     const next = await this.nextChunk(silenceMs);
-    if (next === undefined) throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${this.target.label} closed the connection`);
+    if (next === undefined)
+      throw new LifeboatError(ErrorCode.SourceFailed, `redis at ${this.target.label} closed the connection`);
     this.buffered = this.buffered.length > 0 ? Buffer.concat([this.buffered, next]) : next;
   }
 
   /** The next chunk from the socket, or undefined when it closed; fails when the server stays silent for `silenceMs`. */
   private async nextChunk(silenceMs: number): Promise<Buffer | undefined> {
-    const timer = setTimeout(() => this.socket.destroy(new Error(`no data for ${Math.round(silenceMs / 1000)} s`)), silenceMs);
+    const timer = setTimeout(
+      () => this.socket.destroy(new Error(`no data for ${Math.round(silenceMs / 1000)} s`)),
+      silenceMs,
+    );
     try {
       const next = await this.chunks.next();
       return next.done ? undefined : next.value;
     } catch (err) {
       if (err instanceof LifeboatError) throw err;
-      throw new LifeboatError(ErrorCode.SourceFailed, `connection to redis at ${this.target.label} failed: ${(err as Error).message}`, { cause: err });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `connection to redis at ${this.target.label} failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -195,6 +224,9 @@ function parseReply(buf: Buffer, pos: number): [Reply, number] | undefined {
       return [items, p];
     }
     default:
-      throw new LifeboatError(ErrorCode.SourceFailed, `unexpected reply from redis: ${JSON.stringify(buf.toString('latin1', pos, Math.min(buf.length, pos + 40)))}`);
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `unexpected reply from redis: ${JSON.stringify(buf.toString('latin1', pos, Math.min(buf.length, pos + 40)))}`,
+      );
   }
 }

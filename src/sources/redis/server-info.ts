@@ -16,7 +16,10 @@ export function parseInfo(text: string): Record<string, string> {
 }
 
 /** Keys and keys with a TTL per database, from `INFO keyspace` (`db0:keys=12,expires=3,avg_ttl=0`). */
-export function parseKeyspace(fields: Record<string, string>): { keys: Record<string, number>; expiringKeys: Record<string, number> } {
+export function parseKeyspace(fields: Record<string, string>): {
+  keys: Record<string, number>;
+  expiringKeys: Record<string, number>;
+} {
   const keys: Record<string, number> = {};
   const expiringKeys: Record<string, number> = {};
   for (const [name, value] of Object.entries(fields)) {

@@ -29,7 +29,10 @@ const STOP_GRACE_MS = 10_000;
  * passed (a master drops them while loading), so the counts equal what the
  * backup recorded even when keys expired since, and it never syncs away its data.
  */
-export async function loadAndCount(rdbFile: string, options: { databases: number; signal?: AbortSignal; log?: (line: string) => void }): Promise<LoadedCounts> {
+export async function loadAndCount(
+  rdbFile: string,
+  options: { databases: number; signal?: AbortSignal; log?: (line: string) => void },
+): Promise<LoadedCounts> {
   const run = await ownedTempDir(os.tmpdir(), 'lifeboat-redis-inspect-'); // short path: unix socket names are limited to 107 bytes
   const socketPath = path.join(run.path, 'redis.sock');
   const deadMaster = net.createServer((s) => s.destroy());
@@ -58,14 +61,25 @@ export async function loadAndCount(rdbFile: string, options: { databases: number
   server.once('error', (err) => (startError = err));
   const exited = once(server, 'exit').catch(() => {});
   const failed = (why: string) =>
-    new LifeboatError(ErrorCode.SourceFailed, `a throwaway redis-server could not load ${rdbFile}: ${why}${output.trim() ? `\n${lastLines(output)}` : ''}`, { hint: 'is redis-server installed, and as new as the server that made the backup (and with its modules)?' });
+    new LifeboatError(
+      ErrorCode.SourceFailed,
+      `a throwaway redis-server could not load ${rdbFile}: ${why}${output.trim() ? `\n${lastLines(output)}` : ''}`,
+      { hint: 'is redis-server installed, and as new as the server that made the backup (and with its modules)?' },
+    );
   try {
     let connection: RespConnection | undefined;
     for (;;) {
       if (startError) throw failed(startError.message);
-      if (server.exitCode !== null || server.signalCode !== null) throw failed(`it exited (${server.exitCode ?? server.signalCode})`);
+      if (server.exitCode !== null || server.signalCode !== null)
+        throw failed(`it exited (${server.exitCode ?? server.signalCode})`);
       if (options.signal?.aborted) throw new LifeboatError(ErrorCode.Interrupted, 'inspection interrupted');
-      connection ??= await RespConnection.open({ host: 'localhost', port: 0, tls: false, label: 'throwaway redis-server', socketPath }).catch(() => undefined);
+      connection ??= await RespConnection.open({
+        host: 'localhost',
+        port: 0,
+        tls: false,
+        label: 'throwaway redis-server',
+        socketPath,
+      }).catch(() => undefined);
       if (connection) {
         const persistence = await info(connection, 'persistence').catch(() => undefined); // -LOADING while it reads the file
         if (persistence?.loading === '0') break;

@@ -24,7 +24,8 @@ function createAppDatabase(file: string, journalMode: 'wal' | 'delete'): void {
   const ev = db.prepare('INSERT INTO events (kind, payload, created_at) VALUES (?, ?, ?)');
   db.transaction(() => {
     for (let i = 0; i < 500; i++) add.run(`account-${i}`, i * 10);
-    for (let i = 0; i < 20_000; i++) ev.run('seed', 'p'.repeat(100 + (i % 300)), new Date(Date.now() - i * 1000).toISOString());
+    for (let i = 0; i < 20_000; i++)
+      ev.run('seed', 'p'.repeat(100 + (i % 300)), new Date(Date.now() - i * 1000).toISOString());
   })();
   db.close();
 }
@@ -83,7 +84,9 @@ describe('sqlite source', () => {
     const out = path.join(work, 'busy-restored.db');
     await restoreSource(repo, snapshot, { toFile: out });
     // An independent reader agrees: the sqlite3 CLI.
-    const cli = spawnSync('sqlite3', [out, 'PRAGMA integrity_check; SELECT count(*) FROM events;'], { encoding: 'utf8' });
+    const cli = spawnSync('sqlite3', [out, 'PRAGMA integrity_check; SELECT count(*) FROM events;'], {
+      encoding: 'utf8',
+    });
     expect(cli.stdout.trim().split('\n')).toEqual(['ok', String(tables.events)]);
   });
 
@@ -109,7 +112,7 @@ describe('sqlite source', () => {
     createAppDatabase(target, 'wal');
     const old = new Database(target);
     old.pragma('wal_autocheckpoint = 0');
-    old.exec("DELETE FROM events WHERE id % 2 = 0; DROP TABLE accounts;");
+    old.exec('DELETE FROM events WHERE id % 2 = 0; DROP TABLE accounts;');
     const wal = await readFile(target + '-wal');
     old.close(); // checkpoints and removes the WAL; put it back as a crashed application would leave it
     await writeFile(target + '-wal', wal);

@@ -25,7 +25,11 @@ export const sqliteSource: SourceDriver<'sqlite'> = {
   async capture(config, ctx) {
     const original = path.resolve(config.path);
     await stat(original).catch((err: NodeJS.ErrnoException) => {
-      throw new LifeboatError(ErrorCode.SourceFailed, `SQLite database ${original} cannot be read: ${err.code ?? err.message}`, { hint: 'check the source path and its permissions' });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `SQLite database ${original} cannot be read: ${err.code ?? err.message}`,
+        { hint: 'check the source path and its permissions' },
+      );
     });
     // A 0700 directory: the copy is as private as the run's own temp dir (and recorded, so a killed backup's copy is swept).
     const own = config.temp_dir ? await ownedTempDir(config.temp_dir, 'lifeboat-sqlite-') : undefined;
@@ -43,12 +47,20 @@ export const sqliteSource: SourceDriver<'sqlite'> = {
       }
     } catch (err) {
       await removeCopy();
-      throw new LifeboatError(ErrorCode.SourceFailed, `SQLite backup of ${original} failed: ${(err as Error).message}`, { cause: err, hint: 'is the file a SQLite database, and readable by this user?' });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `SQLite backup of ${original} failed: ${(err as Error).message}`,
+        { cause: err, hint: 'is the file a SQLite database, and readable by this user?' },
+      );
     }
     const record = measureSqlite(copy);
     if (record.integrity !== 'ok') {
       await removeCopy();
-      throw new LifeboatError(ErrorCode.SourceFailed, `SQLite database ${original} fails its integrity check: ${record.integrity.slice(0, 500)}`, { hint: 'the live database is damaged; repair it before backing it up, and keep the previous snapshots' });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `SQLite database ${original} fails its integrity check: ${record.integrity.slice(0, 500)}`,
+        { hint: 'the live database is damaged; repair it before backing it up, and keep the previous snapshots' },
+      );
     }
     return {
       mounts: [{ from: copy, at: original }],
@@ -58,10 +70,15 @@ export const sqliteSource: SourceDriver<'sqlite'> = {
   },
 
   async restore(ctx: RestoreContext<'sqlite'>): Promise<Restored> {
-    const recorded = String((ctx.snapshot.metadata as { record?: { path?: string } }).record?.path ?? ctx.config?.path ?? '');
+    const recorded = String(
+      (ctx.snapshot.metadata as { record?: { path?: string } }).record?.path ?? ctx.config?.path ?? '',
+    );
     if (!recorded) throw new LifeboatError(ErrorCode.Corrupt, 'the snapshot does not say where the database was');
     const target = ctx.toFile ?? (ctx.target ? path.join(ctx.target, path.basename(recorded)) : undefined);
-    if (!target) throw new LifeboatError(ErrorCode.Usage, 'restoring a SQLite source needs --to-file PATH (or --target DIR)', { hint: `the database was ${recorded}; restore next to it, check it, then swap` });
+    if (!target)
+      throw new LifeboatError(ErrorCode.Usage, 'restoring a SQLite source needs --to-file PATH (or --target DIR)', {
+        hint: `the database was ${recorded}; restore next to it, check it, then swap`,
+      });
     const node = await snapshotFileNode(ctx.repo, ctx.snapshot, recorded);
     const replacing = await refuseExisting(target, ctx.force, 'a database');
     ctx.log(`restoring ${recorded} to ${target}`);

@@ -22,7 +22,9 @@ export function measureSqlite(file: string): SqliteRecord {
   try {
     const integrityRows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
     const integrity = integrityRows.map((r) => r.integrity_check).join('; ');
-    const schema = db.prepare(`SELECT type, name, tbl_name, COALESCE(sql, '') AS sql FROM sqlite_schema ORDER BY type, name`).all() as Array<{ type: string; name: string; tbl_name: string; sql: string }>;
+    const schema = db
+      .prepare(`SELECT type, name, tbl_name, COALESCE(sql, '') AS sql FROM sqlite_schema ORDER BY type, name`)
+      .all() as Array<{ type: string; name: string; tbl_name: string; sql: string }>;
     const tables: Record<string, number> = {};
     for (const t of schema.filter((s) => s.type === 'table' && !s.name.startsWith('sqlite_'))) {
       tables[t.name] = (db.prepare(`SELECT count(*) AS n FROM ${quote(t.name)}`).get() as { n: number }).n;

@@ -5,7 +5,10 @@ import { readdir, readFile } from 'node:fs/promises';
  * reports any that contained one of the secrets: the test-side proof that
  * credentials never reach argv, where every local user could read them.
  */
-export function watchProcessArgs(secrets: readonly string[], intervalMs = 5): { stop: () => Promise<{ samples: number; leaks: string[] }> } {
+export function watchProcessArgs(
+  secrets: readonly string[],
+  intervalMs = 5,
+): { stop: () => Promise<{ samples: number; leaks: string[] }> } {
   const leaks = new Set<string>();
   let samples = 0;
   let running = true;
@@ -16,7 +19,8 @@ export function watchProcessArgs(secrets: readonly string[], intervalMs = 5): { 
       await Promise.all(
         pids.map(async (pid) => {
           const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-          if (secrets.some((s) => s && cmdline.includes(s))) leaks.add(cmdline.split('\0').join(' ').replace(/\s+$/, ''));
+          if (secrets.some((s) => s && cmdline.includes(s)))
+            leaks.add(cmdline.split('\0').join(' ').replace(/\s+$/, ''));
         }),
       );
       await new Promise((r) => setTimeout(r, intervalMs));

@@ -38,7 +38,11 @@ export interface SourceFixture<T extends SourceType> {
 
 const PASSWORD = 'source-suite-password';
 
-export function describeSourceConformance<T extends SourceType>(type: T, makeFixture: () => Promise<SourceFixture<T>>, options: { label?: string; timeoutMs?: number } = {}): void {
+export function describeSourceConformance<T extends SourceType>(
+  type: T,
+  makeFixture: () => Promise<SourceFixture<T>>,
+  options: { label?: string; timeoutMs?: number } = {},
+): void {
   const timeoutMs = options.timeoutMs ?? 120_000;
   describe(`Source conformance: ${type}${options.label ? ` (${options.label})` : ''}`, () => {
     let fixture: SourceFixture<T>;
@@ -57,59 +61,80 @@ export function describeSourceConformance<T extends SourceType>(type: T, makeFix
       await rm(work, { recursive: true, force: true });
     }, timeoutMs);
 
-    it('backs up while the data changes, and the restored copy matches what was recorded', async () => {
-      const logs: string[] = [];
-      const watch = watchProcessArgs(fixture.secrets);
-      const stopWriter = fixture.startWriter ? await fixture.startWriter() : undefined;
-      let result;
-      try {
-        result = await backupSource(repo, 'under-test', fixture.config, { log: (l) => logs.push(l), tags: ['suite'] });
-      } finally {
-        await stopWriter?.();
-      }
-      const meta = sourceMetadata(result.snapshot);
-      expect(meta?.source).toEqual({ type, name: 'under-test', format: 1 });
-      for (const field of fixture.recordedFields) expect(meta!.record, `record has ${field}`).toHaveProperty(field);
-      expect(result.snapshot.tags).toContain('suite');
+    it(
+      'backs up while the data changes, and the restored copy matches what was recorded',
+      async () => {
+        const logs: string[] = [];
+        const watch = watchProcessArgs(fixture.secrets);
+        const stopWriter = fixture.startWriter ? await fixture.startWriter() : undefined;
+        let result;
+        try {
+          result = await backupSource(repo, 'under-test', fixture.config, {
+            log: (l) => logs.push(l),
+            tags: ['suite'],
+          });
+        } finally {
+          await stopWriter?.();
+        }
+        const meta = sourceMetadata(result.snapshot);
+        expect(meta?.source).toEqual({ type, name: 'under-test', format: 1 });
+        for (const field of fixture.recordedFields) expect(meta!.record, `record has ${field}`).toHaveProperty(field);
+        expect(result.snapshot.tags).toContain('suite');
 
-      const restored = await restoreSource(repo, result.snapshot, { ...(await fixture.restoreTarget()), config: fixture.config, log: (l) => logs.push(l) });
-      expect(restored.checks.length, 'some recorded fields were compared').toBeGreaterThan(0);
-      for (const check of restored.checks) expect(check.actual, `restored ${check.field} matches the record`).toEqual(check.expected);
+        const restored = await restoreSource(repo, result.snapshot, {
+          ...(await fixture.restoreTarget()),
+          config: fixture.config,
+          log: (l) => logs.push(l),
+        });
+        expect(restored.checks.length, 'some recorded fields were compared').toBeGreaterThan(0);
+        for (const check of restored.checks)
+          expect(check.actual, `restored ${check.field} matches the record`).toEqual(check.expected);
 
-      const { leaks, samples } = await watch.stop();
-      expect(samples).toBeGreaterThan(0);
-      expect(leaks, 'secrets in process arguments').toEqual([]);
-      const visible = JSON.stringify({ logs, metadata: result.snapshot.metadata, restored: restored.restored });
-      for (const secret of fixture.secrets) expect(visible.includes(secret), 'a secret in logs, metadata or results').toBe(false);
-    }, timeoutMs);
+        const { leaks, samples } = await watch.stop();
+        expect(samples).toBeGreaterThan(0);
+        expect(leaks, 'secrets in process arguments').toEqual([]);
+        const visible = JSON.stringify({ logs, metadata: result.snapshot.metadata, restored: restored.restored });
+        for (const secret of fixture.secrets)
+          expect(visible.includes(secret), 'a secret in logs, metadata or results').toBe(false);
+      },
+      timeoutMs,
+    );
 
-    it('refuses to restore over an existing target unless forced', async () => {
-      if (fixture.refusesExistingTarget === false) return;
-      const { snapshot } = await backupSource(repo, 'under-test', fixture.config);
-      const target = await fixture.restoreTarget();
-      await restoreSource(repo, snapshot, { ...target, config: fixture.config, verify: false });
-      const again = await restoreSource(repo, snapshot, { ...target, config: fixture.config }).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      expect(again).toBeInstanceOf(LifeboatError);
-      expect((again as LifeboatError).code).toBe(ErrorCode.Refused);
-      const forced = await restoreSource(repo, snapshot, { ...target, force: true, config: fixture.config });
-      for (const check of forced.checks) expect(check.actual, check.field).toEqual(check.expected);
-    }, timeoutMs);
+    it(
+      'refuses to restore over an existing target unless forced',
+      async () => {
+        if (fixture.refusesExistingTarget === false) return;
+        const { snapshot } = await backupSource(repo, 'under-test', fixture.config);
+        const target = await fixture.restoreTarget();
+        await restoreSource(repo, snapshot, { ...target, config: fixture.config, verify: false });
+        const again = await restoreSource(repo, snapshot, { ...target, config: fixture.config }).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(again).toBeInstanceOf(LifeboatError);
+        expect((again as LifeboatError).code).toBe(ErrorCode.Refused);
+        const forced = await restoreSource(repo, snapshot, { ...target, force: true, config: fixture.config });
+        for (const check of forced.checks) expect(check.actual, check.field).toEqual(check.expected);
+      },
+      timeoutMs,
+    );
 
-    it('fails cleanly when the source is unreachable, and saves no snapshot', async () => {
-      const before = (await repo.listSnapshots()).snapshots.length;
-      const err = await backupSource(repo, 'unreachable', fixture.unreachable).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(err, 'the backup must fail').toBeInstanceOf(LifeboatError);
-      expect((err as LifeboatError).code).toBe(ErrorCode.SourceFailed);
-      expect((err as LifeboatError).message.length).toBeGreaterThan(10);
-      const after = (await repo.listSnapshots()).snapshots;
-      expect(after.length).toBe(before);
-      expect(after.some((s) => s.source === 'unreachable')).toBe(false);
-    }, timeoutMs);
+    it(
+      'fails cleanly when the source is unreachable, and saves no snapshot',
+      async () => {
+        const before = (await repo.listSnapshots()).snapshots.length;
+        const err = await backupSource(repo, 'unreachable', fixture.unreachable).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, 'the backup must fail').toBeInstanceOf(LifeboatError);
+        expect((err as LifeboatError).code).toBe(ErrorCode.SourceFailed);
+        expect((err as LifeboatError).message.length).toBeGreaterThan(10);
+        const after = (await repo.listSnapshots()).snapshots;
+        expect(after.length).toBe(before);
+        expect(after.some((s) => s.source === 'unreachable')).toBe(false);
+      },
+      timeoutMs,
+    );
   });
 }

@@ -24,7 +24,8 @@ const server = () =>
     const vm = await startVictoriaMetrics({ auth: AUTH });
     const lines: string[] = [];
     for (let h = 0; h <= 6; h++) {
-      for (let s = 0; s < 20; s++) lines.push(`lifeboat_test_temperature{sensor="s${s}",site="a"} ${h * 100 + s} ${START + h * HOUR}`);
+      for (let s = 0; s < 20; s++)
+        lines.push(`lifeboat_test_temperature{sensor="s${s}",site="a"} ${h * 100 + s} ${START + h * HOUR}`);
     }
     await vm.importLines(lines);
     return vm;
@@ -111,22 +112,29 @@ describe('victoriametrics source', () => {
     }
   }, 60_000);
 
-  it.each(['created', 'measured'])('deletes the snapshot when the backup is stopped once it was %s', async (stage) => {
-    const before = (await repo.listSnapshots()).snapshots.length;
-    const abort = new AbortController();
-    const log = (line: string) => {
-      if (line.startsWith(`${stage} `)) abort.abort();
-    };
-    await expectCode(backupSource(repo, 'tsdb', configOf(vm), { signal: abort.signal, log }), ErrorCode.Interrupted);
-    expect(abort.signal.aborted).toBe(true);
-    expect(await vm.snapshotEntries()).toEqual([]);
-    expect((await repo.listSnapshots()).snapshots.length).toBe(before);
-  }, 60_000);
+  it.each(['created', 'measured'])(
+    'deletes the snapshot when the backup is stopped once it was %s',
+    async (stage) => {
+      const before = (await repo.listSnapshots()).snapshots.length;
+      const abort = new AbortController();
+      const log = (line: string) => {
+        if (line.startsWith(`${stage} `)) abort.abort();
+      };
+      await expectCode(backupSource(repo, 'tsdb', configOf(vm), { signal: abort.signal, log }), ErrorCode.Interrupted);
+      expect(abort.signal.aborted).toBe(true);
+      expect(await vm.snapshotEntries()).toEqual([]);
+      expect((await repo.listSnapshots()).snapshots.length).toBe(before);
+    },
+    60_000,
+  );
 
   it('fails with a hint when data_dir is not the server data directory, and deletes the snapshot it made', async () => {
     const elsewhere = path.join(work, 'not-the-data-dir');
     await mkdir(elsewhere, { recursive: true });
-    const err = await expectCode(backupSource(repo, 'tsdb', { ...configOf(vm), data_dir: elsewhere }), ErrorCode.SourceFailed);
+    const err = await expectCode(
+      backupSource(repo, 'tsdb', { ...configOf(vm), data_dir: elsewhere }),
+      ErrorCode.SourceFailed,
+    );
     expect(err.message).toContain('does not exist on this host');
     expect(err.hint).toContain('-storageDataPath');
     expect(await vm.snapshotEntries()).toEqual([]);

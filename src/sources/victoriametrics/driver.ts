@@ -5,7 +5,15 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import type { CaptureContext, SourceDriver } from '../contract.js';
 import { displayUrl, tsdbJson, tsdbRequest } from '../tsdb-http.js';
 import { scratchDir } from '../scratch-dir.js';
-import { assertSnapshotName, mountsAt, onLinkedCopy, resolveSnapshotTree, restoreDataDir, serverSnapshot, snapshotDirOnHost } from '../tsdb-snapshot.js';
+import {
+  assertSnapshotName,
+  mountsAt,
+  onLinkedCopy,
+  resolveSnapshotTree,
+  restoreDataDir,
+  serverSnapshot,
+  snapshotDirOnHost,
+} from '../tsdb-snapshot.js';
 import { measureVictoriaMetrics } from './measure.js';
 
 type VmConfig = SourceConfigOf<'victoriametrics'>;
@@ -28,18 +36,31 @@ async function serverVersion(url: string, signal: AbortSignal): Promise<string |
  * it runs after failures too, and must not hide the first error. Says
  * whether the snapshot is gone.
  */
-export async function deleteVmSnapshot(config: Pick<VmConfig, 'url' | 'data_dir'>, name: string, log: CaptureContext['log']): Promise<boolean> {
+export async function deleteVmSnapshot(
+  config: Pick<VmConfig, 'url' | 'data_dir'>,
+  name: string,
+  log: CaptureContext['log'],
+): Promise<boolean> {
   try {
-    const answer = await tsdbJson<{ status?: string; msg?: string }>(config.url, `/snapshot/delete?snapshot=${encodeURIComponent(name)}`, {
-      purpose: `deleting VictoriaMetrics snapshot ${name}`,
-      method: 'POST',
-      timeoutMs: 60_000,
-    });
+    const answer = await tsdbJson<{ status?: string; msg?: string }>(
+      config.url,
+      `/snapshot/delete?snapshot=${encodeURIComponent(name)}`,
+      {
+        purpose: `deleting VictoriaMetrics snapshot ${name}`,
+        method: 'POST',
+        timeoutMs: 60_000,
+      },
+    );
     if (answer.status !== 'ok') throw new Error(answer.msg ?? JSON.stringify(answer));
     return true;
   } catch (err) {
     log(`could not delete snapshot ${name} through the API (${(err as Error).message}); removing its directories`);
-    const dirs = [['snapshots'], ['data', 'small', 'snapshots'], ['data', 'big', 'snapshots'], ['indexdb', 'snapshots']];
+    const dirs = [
+      ['snapshots'],
+      ['data', 'small', 'snapshots'],
+      ['data', 'big', 'snapshots'],
+      ['indexdb', 'snapshots'],
+    ];
     let gone = true;
     for (const d of dirs) {
       const dir = path.join(config.data_dir, ...d, name);
@@ -69,14 +90,21 @@ export const victoriaMetricsSource: SourceDriver<'victoriametrics'> = {
     const { name, release } = await serverSnapshot(
       { engine: 'victoriametrics', url: config.url, dataDir: config.data_dir, source: ctx.sourceName },
       async () => {
-        const created = await tsdbJson<{ status?: string; snapshot?: string; msg?: string }>(config.url, '/snapshot/create', {
-          purpose: 'creating a VictoriaMetrics snapshot',
-          method: 'POST',
-          timeoutMs: SNAPSHOT_TIMEOUT_MS,
-          signal: ctx.signal,
-        });
+        const created = await tsdbJson<{ status?: string; snapshot?: string; msg?: string }>(
+          config.url,
+          '/snapshot/create',
+          {
+            purpose: 'creating a VictoriaMetrics snapshot',
+            method: 'POST',
+            timeoutMs: SNAPSHOT_TIMEOUT_MS,
+            signal: ctx.signal,
+          },
+        );
         if (created.status !== 'ok') {
-          throw new LifeboatError(ErrorCode.SourceFailed, `VictoriaMetrics at ${displayUrl(config.url)} did not create a snapshot: ${created.msg ?? JSON.stringify(created).slice(0, 300)}`);
+          throw new LifeboatError(
+            ErrorCode.SourceFailed,
+            `VictoriaMetrics at ${displayUrl(config.url)} did not create a snapshot: ${created.msg ?? JSON.stringify(created).slice(0, 300)}`,
+          );
         }
         return assertSnapshotName(created.snapshot, 'VictoriaMetrics');
       },

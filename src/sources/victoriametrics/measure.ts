@@ -44,7 +44,8 @@ async function partBounds(partDir: string, name: string): Promise<[number, numbe
   const meta = await readFile(path.join(partDir, 'metadata.json'), 'utf8').catch(() => undefined);
   if (meta === undefined) return undefined; // not a part (txn, tmp, snapshots)
   const parsed = JSON.parse(meta) as { RowsCount?: number; MinTimestamp?: number; MaxTimestamp?: number };
-  if (!parsed.RowsCount || typeof parsed.MinTimestamp !== 'number' || typeof parsed.MaxTimestamp !== 'number') return undefined;
+  if (!parsed.RowsCount || typeof parsed.MinTimestamp !== 'number' || typeof parsed.MaxTimestamp !== 'number')
+    return undefined;
   return [parsed.MinTimestamp, parsed.MaxTimestamp];
 }
 
@@ -77,7 +78,13 @@ export function victoriaMetricsSpec(dataDir: string, options: MeasureOptions) {
   return {
     label: 'victoria-metrics',
     command: options.binary ?? 'victoria-metrics',
-    args: (port: number) => [`-storageDataPath=${dataDir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-search.disableCache', '-loggerLevel=ERROR'],
+    args: (port: number) => [
+      `-storageDataPath=${dataDir}`,
+      `-httpListenAddr=127.0.0.1:${port}`,
+      '-retentionPeriod=100y',
+      '-search.disableCache',
+      '-loggerLevel=ERROR',
+    ],
     readyPath: '/health',
     signal: options.signal,
     installHint: 'install victoria-metrics (Debian: apt install victoria-metrics), or set `binary:` on the source',
@@ -87,9 +94,17 @@ export function victoriaMetricsSpec(dataDir: string, options: MeasureOptions) {
 export async function measureVictoriaMetrics(dataDir: string, options: MeasureOptions): Promise<VmMeasure> {
   const range = await partsTimeRange(dataDir);
   const series = await withThrowawayServer(victoriaMetricsSpec(dataDir, options), async (url) => {
-    const answer = await tsdbJson<{ data?: unknown[] }>(url, '/api/v1/series/count', { purpose: 'counting series', signal: options.signal, timeoutMs: 600_000 });
+    const answer = await tsdbJson<{ data?: unknown[] }>(url, '/api/v1/series/count', {
+      purpose: 'counting series',
+      signal: options.signal,
+      timeoutMs: 600_000,
+    });
     const n = answer.data?.[0];
-    if (typeof n !== 'number') throw new LifeboatError(ErrorCode.SourceFailed, `victoria-metrics answered the series count with ${JSON.stringify(answer).slice(0, 200)}`);
+    if (typeof n !== 'number')
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `victoria-metrics answered the series count with ${JSON.stringify(answer).slice(0, 200)}`,
+      );
     return n;
   });
   return { series, timeRange: range };

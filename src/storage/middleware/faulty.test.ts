@@ -22,7 +22,9 @@ async function setup(plan: (op: StorageOp, name: string) => Fault | undefined) {
 
 describe('FaultyStorage', () => {
   it('injects errors with the requested retryability', async () => {
-    const { faulty } = await setup((op) => (op === 'get' ? { kind: 'error', retryable: true } : op === 'stat' ? { kind: 'error' } : undefined));
+    const { faulty } = await setup((op) =>
+      op === 'get' ? { kind: 'error', retryable: true } : op === 'stat' ? { kind: 'error' } : undefined,
+    );
     const err = await expectCode(faulty.get('data/ab/x'), 'storage');
     expect(err.retryable).toBe(true);
     expect((await expectCode(faulty.stat('data/ab/x'), 'storage')).retryable).toBe(false);
@@ -38,7 +40,9 @@ describe('FaultyStorage', () => {
   });
 
   it('truncate stores a prefix and resolves, like a lying backend', async () => {
-    const { inner, faulty } = await setup((op, name) => (op === 'put' && name === 'config' ? { kind: 'truncate', bytes: 3 } : undefined));
+    const { inner, faulty } = await setup((op, name) =>
+      op === 'put' && name === 'config' ? { kind: 'truncate', bytes: 3 } : undefined,
+    );
     await expect(faulty.put('config', data)).resolves.toBeUndefined();
     expect((await inner.get('config')).toString()).toBe('012');
     await faulty.put('index/w', data);
@@ -46,7 +50,9 @@ describe('FaultyStorage', () => {
   });
 
   it('corrupt-read flips exactly one byte without changing the stored object', async () => {
-    const { inner, faulty } = await setup((op) => (op === 'get' || op === 'getRange' ? { kind: 'corrupt-read' } : undefined));
+    const { inner, faulty } = await setup((op) =>
+      op === 'get' || op === 'getRange' ? { kind: 'corrupt-read' } : undefined,
+    );
     const got = await faulty.get('data/ab/x');
     expect(got.length).toBe(data.length);
     expect([...got].filter((b, i) => b !== data[i]).length).toBe(1);

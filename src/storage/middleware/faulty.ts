@@ -40,7 +40,12 @@ export type FaultPlan = (op: StorageOp, name: string) => Fault | undefined;
 const OPS: readonly StorageOp[] = ['put', 'get', 'getRange', 'stat', 'list', 'remove', 'space', 'close'];
 
 /** A plan that injects `fault` on the `nth` (1-based) call of `op` matching `filter`, and nothing else. */
-export function faultOnNthCall(op: StorageOp, nth: number, fault: Fault, filter: (name: string) => boolean = () => true): FaultPlan {
+export function faultOnNthCall(
+  op: StorageOp,
+  nth: number,
+  fault: Fault,
+  filter: (name: string) => boolean = () => true,
+): FaultPlan {
   let seen = 0;
   return (o, name) => (o === op && filter(name) && ++seen === nth ? fault : undefined);
 }
@@ -91,7 +96,8 @@ export class FaultyStorage implements Storage {
         });
       default:
         // A plan that asks for e.g. 'truncate' on get is a bug in the test: fail loudly.
-        if (!allowed.includes(fault.kind)) throw new Error(`FaultyStorage: fault '${fault.kind}' does not apply to ${op}`);
+        if (!allowed.includes(fault.kind))
+          throw new Error(`FaultyStorage: fault '${fault.kind}' does not apply to ${op}`);
         return fault;
     }
   }
@@ -122,7 +128,8 @@ export class FaultyStorage implements Storage {
   async list(prefix: string): Promise<ObjectInfo[]> {
     const fault = await this.begin('list', prefix, ['short-list', 'filter-list']);
     const entries = await this.inner.list(prefix);
-    if (fault?.kind === 'filter-list') return entries.filter(fault.keep).flatMap((e) => Array.from({ length: fault.times ?? 1 }, () => ({ ...e })));
+    if (fault?.kind === 'filter-list')
+      return entries.filter(fault.keep).flatMap((e) => Array.from({ length: fault.times ?? 1 }, () => ({ ...e })));
     return fault?.kind === 'short-list' ? entries.slice(0, Math.max(0, fault.keep)) : entries;
   }
 

@@ -41,11 +41,15 @@ describeStorageConformance('retrying (over memory)', async () => {
 });
 
 // Both wrappers pass the optional removeStaleTemporaries through when the driver has it.
-describeStorageConformance('retrying over faulty (no faults) over local', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-wrapped-'));
-  const storage = new RetryingStorage(new FaultyStorage(new LocalStorage(dir)), fakeTime().policy);
-  return { storage, cleanup: () => rm(dir, { recursive: true, force: true }), temporaries: temporariesOnDisk(dir) };
-}, { writesTemporaries: true });
+describeStorageConformance(
+  'retrying over faulty (no faults) over local',
+  async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-wrapped-'));
+    const storage = new RetryingStorage(new FaultyStorage(new LocalStorage(dir)), fakeTime().policy);
+    return { storage, cleanup: () => rm(dir, { recursive: true, force: true }), temporaries: temporariesOnDisk(dir) };
+  },
+  { writesTemporaries: true },
+);
 
 describe('RetryingStorage', () => {
   it('retries a retryable put, resending the whole object, and verifies the length afterwards', async () => {
@@ -58,7 +62,10 @@ describe('RetryingStorage', () => {
     expect(faulty.calls.put).toBe(3);
     expect(faulty.calls.stat).toBe(1);
     expect((await inner.get('data/ab/p')).equals(data)).toBe(true);
-    expect(sleeps).toEqual([backoffDelay({ baseDelayMs: 250, maxDelayMs: 15_000, random: () => 0.5 }, 1), backoffDelay({ baseDelayMs: 250, maxDelayMs: 15_000, random: () => 0.5 }, 2)]);
+    expect(sleeps).toEqual([
+      backoffDelay({ baseDelayMs: 250, maxDelayMs: 15_000, random: () => 0.5 }, 1),
+      backoffDelay({ baseDelayMs: 250, maxDelayMs: 15_000, random: () => 0.5 }, 2),
+    ]);
   });
 
   it('does not stat after a put that succeeded at once', async () => {
@@ -127,7 +134,9 @@ describe('RetryingStorage', () => {
   });
 
   it('caps one backoff at maxDelayMs', () => {
-    expect(backoffDelay({ baseDelayMs: 250, maxDelayMs: 15_000, random: () => 0.999999 }, 30)).toBeLessThanOrEqual(15_000);
+    expect(backoffDelay({ baseDelayMs: 250, maxDelayMs: 15_000, random: () => 0.999999 }, 30)).toBeLessThanOrEqual(
+      15_000,
+    );
   });
 
   it('retries a failed listing whole and returns only a complete one', async () => {
@@ -233,7 +242,8 @@ describe('RetryingStorage property: a put that resolved stored the whole object'
         async (data, steps, statSteps, maxAttempts, preexisting) => {
           const inner = new MemoryStorage();
           if (preexisting) await inner.put('data/ab/p', Buffer.from('an older, different object of another length'));
-          const failedBefore = (call: number) => steps.slice(0, call).some((x) => x === 'retryable' || x === 'fatal' || x === 'drop-mid-body');
+          const failedBefore = (call: number) =>
+            steps.slice(0, call).some((x) => x === 'retryable' || x === 'fatal' || x === 'drop-mid-body');
           const storage: MidBodyDrops = new MidBodyDrops(
             inner,
             (call) => (steps[call] === 'drop-mid-body' ? Math.floor(data.length / 3) : undefined),
@@ -247,7 +257,8 @@ describe('RetryingStorage property: a put that resolved stored the whole object'
               const x = steps[call] ?? 'ok';
               if (x === 'retryable') return retryable;
               if (x === 'fatal') return fatal;
-              if (x === 'truncate-on-retry' && failedBefore(call)) return { kind: 'truncate', bytes: Math.floor(data.length / 2) };
+              if (x === 'truncate-on-retry' && failedBefore(call))
+                return { kind: 'truncate', bytes: Math.floor(data.length / 2) };
               return undefined;
             },
           );
@@ -270,16 +281,20 @@ describe('RetryingStorage property: a put that resolved stored the whole object'
 
   it('with only retryable faults and enough attempts, every put completes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.array(fc.constantFrom('retryable', 'drop-mid-body'), { maxLength: 5 }), async (data, steps) => {
-        const inner = new MemoryStorage();
-        const storage: MidBodyDrops = new MidBodyDrops(
-          inner,
-          (call) => (steps[call] === 'drop-mid-body' ? 1 : undefined),
-          (op) => (op === 'put' && steps[storage.puts - 1] === 'retryable' ? retryable : undefined),
-        );
-        await new RetryingStorage(storage, fakeTime({ maxAttempts: 6 }).policy).put('data/ab/p', data);
-        expect((await inner.get('data/ab/p')).equals(Buffer.from(data))).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        fc.array(fc.constantFrom('retryable', 'drop-mid-body'), { maxLength: 5 }),
+        async (data, steps) => {
+          const inner = new MemoryStorage();
+          const storage: MidBodyDrops = new MidBodyDrops(
+            inner,
+            (call) => (steps[call] === 'drop-mid-body' ? 1 : undefined),
+            (op) => (op === 'put' && steps[storage.puts - 1] === 'retryable' ? retryable : undefined),
+          );
+          await new RetryingStorage(storage, fakeTime({ maxAttempts: 6 }).policy).put('data/ab/p', data);
+          expect((await inner.get('data/ab/p')).equals(Buffer.from(data))).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });

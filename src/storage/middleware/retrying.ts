@@ -52,7 +52,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 /** Delay before attempt `failed + 1`: half fixed, half random ("equal jitter"), so clients spread out but never hammer. */
-export function backoffDelay(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>, failed: number): number {
+export function backoffDelay(
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>,
+  failed: number,
+): number {
   return exponentialBackoff(policy, failed);
 }
 
@@ -70,14 +73,21 @@ function gaveUp(err: LifeboatError, op: string, name: string, attempts: number):
 }
 
 /** Runs `fn` until it resolves, a non-retryable error, or the policy's bounds. */
-export async function withRetries<T>(op: string, name: string, fn: (attempt: number) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
+export async function withRetries<T>(
+  op: string,
+  name: string,
+  fn: (attempt: number) => Promise<T>,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+): Promise<T> {
   return retry(fn, {
     retryable: isRetryable,
     maxAttempts: policy.maxAttempts,
     maxElapsedMs: policy.maxElapsedMs,
     delayMs: (failed) => backoffDelay(policy, failed),
     exhausted: (err, attempts) => gaveUp(err as LifeboatError, op, name, attempts),
-    onRetry: policy.onRetry && ((err, attempt, delayMs) => policy.onRetry!({ op, name, attempt, delayMs, error: err as LifeboatError })),
+    onRetry:
+      policy.onRetry &&
+      ((err, attempt, delayMs) => policy.onRetry!({ op, name, attempt, delayMs, error: err as LifeboatError })),
     sleep: policy.sleep,
     now: policy.now,
   });
@@ -95,7 +105,9 @@ export class RetryingStorage implements Storage {
   ) {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...policy };
     const remove = inner.removeStaleTemporaries?.bind(inner);
-    if (remove) this.removeStaleTemporaries = (olderThanMs, options) => this.retry('removeStaleTemporaries', '', () => remove(olderThanMs, options));
+    if (remove)
+      this.removeStaleTemporaries = (olderThanMs, options) =>
+        this.retry('removeStaleTemporaries', '', () => remove(olderThanMs, options));
   }
 
   get location(): string {
@@ -126,7 +138,10 @@ export class RetryingStorage implements Storage {
       info = await this.inner.stat(name);
     } catch (err) {
       if (!isLifeboatError(err, ErrorCode.NotFound)) throw err;
-      throw new LifeboatError(ErrorCode.Storage, `put ${name} resolved but the object is missing`, { retryable: true, context: { name } });
+      throw new LifeboatError(ErrorCode.Storage, `put ${name} resolved but the object is missing`, {
+        retryable: true,
+        context: { name },
+      });
     }
     if (info.size !== expected) {
       throw new LifeboatError(ErrorCode.Storage, `put ${name} stored ${info.size} of ${expected} bytes`, {
@@ -177,5 +192,6 @@ export class RetryingStorage implements Storage {
 /** A factory whose opening is retried like an operation, and whose storage retries its operations. */
 export function retryingFactory(factory: StorageFactory, policy: Partial<RetryPolicy> = {}): StorageFactory {
   const full = { ...DEFAULT_RETRY_POLICY, ...policy };
-  return async (url, options) => new RetryingStorage(await withRetries('open', '', () => factory(url, options), full), full);
+  return async (url, options) =>
+    new RetryingStorage(await withRetries('open', '', () => factory(url, options), full), full);
 }

@@ -61,7 +61,11 @@ export interface ConformanceOptions {
   writesTemporaries?: boolean;
 }
 
-export function describeStorageConformance(name: string, makeStorage: () => Promise<StorageUnderTest>, options: ConformanceOptions = {}): void {
+export function describeStorageConformance(
+  name: string,
+  makeStorage: () => Promise<StorageUnderTest>,
+  options: ConformanceOptions = {},
+): void {
   describe(`Storage conformance: ${name}`, () => {
     let s: Storage;
     let cleanup: (() => Promise<void>) | undefined;
@@ -86,15 +90,19 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
       ['0 bytes', 0],
       ['1 byte', 1],
       ['5 MiB', 5 * 1024 * 1024],
-    ])('round-trips %s through put/get', async (_label, size) => {
-      const data = randomBytes(size);
-      await s.put('data/ab/obj', data);
-      const back = await s.get('data/ab/obj');
-      expect(Buffer.isBuffer(back)).toBe(true);
-      expect(back.length).toBe(size);
-      expect(back.equals(data)).toBe(true);
-      expect(await s.stat('data/ab/obj')).toEqual({ name: 'data/ab/obj', size });
-    }, 30_000);
+    ])(
+      'round-trips %s through put/get',
+      async (_label, size) => {
+        const data = randomBytes(size);
+        await s.put('data/ab/obj', data);
+        const back = await s.get('data/ab/obj');
+        expect(Buffer.isBuffer(back)).toBe(true);
+        expect(back.length).toBe(size);
+        expect(back.equals(data)).toBe(true);
+        expect(await s.stat('data/ab/obj')).toEqual({ name: 'data/ab/obj', size });
+      },
+      30_000,
+    );
 
     it('keeps its own copies of the data (caller mutations do not leak in or out)', async () => {
       const data = Buffer.from('hello world');
@@ -199,9 +207,12 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
       },
     );
 
-    it.each(['../', '/abs/', 'data', 'a//', './', 'data//'])('rejects the invalid prefix %j with code storage', async (bad) => {
-      await expectCode(s.list(bad), 'storage');
-    });
+    it.each(['../', '/abs/', 'data', 'a//', './', 'data//'])(
+      'rejects the invalid prefix %j with code storage',
+      async (bad) => {
+        await expectCode(s.list(bad), 'storage');
+      },
+    );
 
     it('handles 32 concurrent puts of different names', async () => {
       const objects = Array.from({ length: 32 }, (_, i) => ({
@@ -228,7 +239,10 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         let reads = 0;
         do {
           const got = await s.get('snapshots/big');
-          expect(versions.some((v) => v.equals(got)), `read ${reads} matched neither version (${got.length} bytes)`).toBe(true);
+          expect(
+            versions.some((v) => v.equals(got)),
+            `read ${reads} matched neither version (${got.length} bytes)`,
+          ).toBe(true);
           reads++;
         } while (writing);
         return reads;
@@ -259,44 +273,50 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
     }
 
     // Registered only for drivers that write through temporaries, so no test is skipped.
-    if (options.writesTemporaries) describe('removeStaleTemporaries', () => {
-      const HOUR = 3600_000;
-      const planter = (): TemporaryPlanter => {
-        expect(s.removeStaleTemporaries, 'the driver writes temporaries, so it must remove stale ones').toBeTypeOf('function');
-        expect(temporaries, 'a storage with removeStaleTemporaries must give the suite a TemporaryPlanter').toBeDefined();
-        return temporaries!;
-      };
+    if (options.writesTemporaries)
+      describe('removeStaleTemporaries', () => {
+        const HOUR = 3600_000;
+        const planter = (): TemporaryPlanter => {
+          expect(s.removeStaleTemporaries, 'the driver writes temporaries, so it must remove stale ones').toBeTypeOf(
+            'function',
+          );
+          expect(
+            temporaries,
+            'a storage with removeStaleTemporaries must give the suite a TemporaryPlanter',
+          ).toBeDefined();
+          return temporaries!;
+        };
 
-      it('removes temporaries older than the age, anywhere in the tree, and reports count and bytes', async () => {
-        const tmp = planter();
-        await s.put('data/ab/obj', Buffer.from('kept'));
-        await s.put('config', Buffer.from('c'));
-        await tmp.plant('data/ab/.tmp-0123456789abcdef', 100, 2 * HOUR);
-        await tmp.plant('.tmp-fedcba9876543210', 10, 3 * HOUR);
-        await tmp.plant('snapshots/.tmp-00112233aabbccdd', 1, 25 * HOUR);
-        await tmp.plant('data/ab/.tmp-young00young000', 5, 60_000);
-        expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 3, bytes: 111 });
-        expect(await tmp.exists('data/ab/.tmp-0123456789abcdef')).toBe(false);
-        expect(await tmp.exists('.tmp-fedcba9876543210')).toBe(false);
-        expect(await tmp.exists('snapshots/.tmp-00112233aabbccdd')).toBe(false);
-        expect(await tmp.exists('data/ab/.tmp-young00young000')).toBe(true);
-        expect(sorted(await s.list(''))).toEqual([
-          { name: 'config', size: 1 },
-          { name: 'data/ab/obj', size: 4 },
-        ]);
-        expect((await s.get('data/ab/obj')).toString()).toBe('kept');
-        expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 0, bytes: 0 });
-      });
+        it('removes temporaries older than the age, anywhere in the tree, and reports count and bytes', async () => {
+          const tmp = planter();
+          await s.put('data/ab/obj', Buffer.from('kept'));
+          await s.put('config', Buffer.from('c'));
+          await tmp.plant('data/ab/.tmp-0123456789abcdef', 100, 2 * HOUR);
+          await tmp.plant('.tmp-fedcba9876543210', 10, 3 * HOUR);
+          await tmp.plant('snapshots/.tmp-00112233aabbccdd', 1, 25 * HOUR);
+          await tmp.plant('data/ab/.tmp-young00young000', 5, 60_000);
+          expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 3, bytes: 111 });
+          expect(await tmp.exists('data/ab/.tmp-0123456789abcdef')).toBe(false);
+          expect(await tmp.exists('.tmp-fedcba9876543210')).toBe(false);
+          expect(await tmp.exists('snapshots/.tmp-00112233aabbccdd')).toBe(false);
+          expect(await tmp.exists('data/ab/.tmp-young00young000')).toBe(true);
+          expect(sorted(await s.list(''))).toEqual([
+            { name: 'config', size: 1 },
+            { name: 'data/ab/obj', size: 4 },
+          ]);
+          expect((await s.get('data/ab/obj')).toString()).toBe('kept');
+          expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 0, bytes: 0 });
+        });
 
-      it('only counts with dryRun, finds nothing in an empty tree, and leaves no temporary of its own', async () => {
-        const tmp = planter();
-        expect(await s.removeStaleTemporaries!(0)).toEqual({ count: 0, bytes: 0 });
-        await tmp.plant('index/.tmp-0123456789abcdef', 42, 2 * HOUR);
-        expect(await s.removeStaleTemporaries!(HOUR, { dryRun: true })).toEqual({ count: 1, bytes: 42 });
-        expect(await tmp.exists('index/.tmp-0123456789abcdef')).toBe(true);
-        expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 1, bytes: 42 });
-        expect(await s.removeStaleTemporaries!(0)).toEqual({ count: 0, bytes: 0 });
+        it('only counts with dryRun, finds nothing in an empty tree, and leaves no temporary of its own', async () => {
+          const tmp = planter();
+          expect(await s.removeStaleTemporaries!(0)).toEqual({ count: 0, bytes: 0 });
+          await tmp.plant('index/.tmp-0123456789abcdef', 42, 2 * HOUR);
+          expect(await s.removeStaleTemporaries!(HOUR, { dryRun: true })).toEqual({ count: 1, bytes: 42 });
+          expect(await tmp.exists('index/.tmp-0123456789abcdef')).toBe(true);
+          expect(await s.removeStaleTemporaries!(HOUR)).toEqual({ count: 1, bytes: 42 });
+          expect(await s.removeStaleTemporaries!(0)).toEqual({ count: 0, bytes: 0 });
+        });
       });
-    });
   });
 }

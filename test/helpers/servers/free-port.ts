@@ -4,7 +4,11 @@ import { freeLoopbackPort } from '../../../src/sources/throwaway-server.js';
 export const freePort = freeLoopbackPort;
 
 /** Poll `ready` until it returns true; throws with `describe()` after `timeoutMs`. */
-export async function waitUntil(ready: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string>): Promise<void> {
+export async function waitUntil(
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  describe: () => Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await ready().catch(() => false)) return;

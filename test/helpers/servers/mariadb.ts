@@ -37,7 +37,17 @@ export async function startMariadb(): Promise<MariadbServer> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const install = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--user=root', '--skip-test-db'], { encoding: 'utf8' });
+    const install = spawnSync(
+      'mariadb-install-db',
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        '--auth-root-authentication-method=normal',
+        '--user=root',
+        '--skip-test-db',
+      ],
+      { encoding: 'utf8' },
+    );
     if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr}${install.stdout}`);
     const port = await freePort();
     const log = path.join(dir, 'error.log');
@@ -58,7 +68,8 @@ export async function startMariadb(): Promise<MariadbServer> {
       ],
       { stdio: ['ignore', 'ignore', openSync(log, 'a')] },
     );
-    const rootConnection = (database?: string) => mysql.createConnection({ socketPath: socket, user: 'root', database, multipleStatements: true });
+    const rootConnection = (database?: string) =>
+      mysql.createConnection({ socketPath: socket, user: 'root', database, multipleStatements: true });
     await waitUntil(
       async () => {
         const c = await rootConnection();

@@ -55,20 +55,56 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const init = spawnSync(`${PG_BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync'], { ...asPostgres, encoding: 'utf8' });
+    const init = spawnSync(
+      `${PG_BIN}/initdb`,
+      ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync'],
+      { ...asPostgres, encoding: 'utf8' },
+    );
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     const port = await freePort();
     const log = path.join(dir, 'server.log');
     server = spawn(
       `${PG_BIN}/postgres`,
-      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `logging_collector=off`, '-c', 'max_connections=50', ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        `logging_collector=off`,
+        '-c',
+        'max_connections=50',
+        ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+      ],
       { ...asPostgres, stdio: ['ignore', 'ignore', openSync(log, 'a')] },
     );
-    const env = (database = 'postgres') => ({ PGHOST: dir, PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: database });
+    const env = (database = 'postgres') => ({
+      PGHOST: dir,
+      PGPORT: String(port),
+      PGUSER: 'postgres',
+      PGDATABASE: database,
+    });
     const ready = () => spawnSync(`${PG_BIN}/pg_isready`, ['-q'], { env: { ...process.env, ...env() } }).status === 0;
-    await waitUntil(async () => ready(), 30_000, () => readFile(log, 'utf8'));
+    await waitUntil(
+      async () => ready(),
+      30_000,
+      () => readFile(log, 'utf8'),
+    );
     const psql = (sql: string, database = 'postgres') => {
-      const r = spawnSync(`${PG_BIN}/psql`, ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { env: { ...process.env, ...env(database) }, encoding: 'utf8' });
+      const r = spawnSync(`${PG_BIN}/psql`, ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], {
+        env: { ...process.env, ...env(database) },
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
       return r.stdout.trim();
     };

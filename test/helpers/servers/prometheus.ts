@@ -40,7 +40,9 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     if (options.backfill) {
       const input = path.join(dir, 'backfill.om');
       await writeFile(input, options.backfill);
-      const made = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', input, dataDir], { encoding: 'utf8' });
+      const made = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', input, dataDir], {
+        encoding: 'utf8',
+      });
       if (made.status !== 0) throw new Error(`promtool failed: ${made.stderr}${made.stdout}`);
     }
     server = await startThrowawayServer({
@@ -48,7 +50,9 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
       command: 'prometheus',
       args: (port) => {
         // The config names the port it scrapes, which is known only now.
-        const scrape = options.dataDir ? '' : `  - job_name: self\n    static_configs: [{ targets: ['127.0.0.1:${port}'] }]\n`;
+        const scrape = options.dataDir
+          ? ''
+          : `  - job_name: self\n    static_configs: [{ targets: ['127.0.0.1:${port}'] }]\n`;
         writeFileSync(configFile, `global: { scrape_interval: 1s }\nscrape_configs:\n${scrape || '  []\n'}`);
         return [
           `--config.file=${configFile}`,

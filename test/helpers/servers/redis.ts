@@ -65,7 +65,16 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     server = spawn('redis-server', [conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));
     server.stderr!.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));
-    const client = (db = 0) => new Redis({ host: '127.0.0.1', port, password: options.password, db, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const client = (db = 0) =>
+      new Redis({
+        host: '127.0.0.1',
+        port,
+        password: options.password,
+        db,
+        lazyConnect: false,
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => null,
+      });
     await waitUntil(
       async () => {
         if (server!.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
@@ -80,7 +89,16 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       15_000,
       async () => output,
     );
-    return { port, dir, pid: server.pid!, password: options.password, url: `redis://127.0.0.1:${port}`, client, kill, stop };
+    return {
+      port,
+      dir,
+      pid: server.pid!,
+      password: options.password,
+      url: `redis://127.0.0.1:${port}`,
+      client,
+      kill,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

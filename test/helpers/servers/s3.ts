@@ -80,7 +80,10 @@ export async function startS3Server(): Promise<S3Server> {
     const credentialsFile = path.join(dir, 'credentials');
     await writeFile(credentialsFile, 'AWS_ACCESS_KEY_ID=S3RVER\nAWS_SECRET_ACCESS_KEY=S3RVER\n', { mode: 0o600 });
     const port = await freePort();
-    server = spawn(process.execPath, ['--openssl-legacy-provider', LAUNCHER, data, String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, ['--openssl-legacy-provider', LAUNCHER, data, String(port)], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     server.stdout!.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));
     server.stderr!.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));
     const endpoint = `http://127.0.0.1:${port}`;

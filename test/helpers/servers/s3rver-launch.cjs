@@ -135,7 +135,8 @@ proto.putObject = function (object) {
           });
           body.once('error', reject);
           body.once('close', () => {
-            if (!body.readableEnded) reject(new Error('the client closed the connection before the whole body arrived'));
+            if (!body.readableEnded)
+              reject(new Error('the client closed the connection before the whole body arrived'));
           });
           out.once('error', reject);
           out.once('finish', resolve);
@@ -156,7 +157,6 @@ proto.putObject = function (object) {
 proto.deleteObject = function (bucket, key) {
   return exclusive(`${bucket}/${key}`, () => deleteObject.call(this, bucket, key));
 };
-
 
 new S3rver({ directory, address: '127.0.0.1', port: Number(port), silent: true, vhostBuckets: false })
   .run()

@@ -10,12 +10,29 @@ import { freePort, waitUntil } from './free-port.js';
  * `tls` (PEM certificate and key files) it offers STARTTLS and refuses mail
  * until the client has switched to TLS.
  */
-export async function startSmtpServer(dir: string, options: { tls?: { cert: string; key: string } } = {}): Promise<{ port: number; messages: () => string[]; stop: () => Promise<void> }> {
+export async function startSmtpServer(
+  dir: string,
+  options: { tls?: { cert: string; key: string } } = {},
+): Promise<{ port: number; messages: () => string[]; stop: () => Promise<void> }> {
   const port = await freePort();
   const maildir = path.join(dir, 'maildir');
   // Maildir's tmp/new/cur are made by Python's mailbox module only when the folder does not exist yet.
   for (const sub of ['tmp', 'new', 'cur']) mkdirSync(path.join(maildir, sub), { recursive: true });
-  const child: ChildProcess = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, ...(options.tls ? ['--tlscert', options.tls.cert, '--tlskey', options.tls.key] : []), '-c', 'aiosmtpd.handlers.Mailbox', maildir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    '/usr/bin/python3',
+    [
+      '-m',
+      'aiosmtpd',
+      '-n',
+      '-l',
+      `127.0.0.1:${port}`,
+      ...(options.tls ? ['--tlscert', options.tls.cert, '--tlskey', options.tls.key] : []),
+      '-c',
+      'aiosmtpd.handlers.Mailbox',
+      maildir,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   await waitUntil(

@@ -56,7 +56,11 @@ function keygen(file: string, type = 'ed25519'): void {
 function ensurePasswordUser(password: string, home: string): { uid: number; gid: number } {
   const exists = spawnSync('id', ['-u', PASSWORD_USER], { encoding: 'utf8' });
   if (exists.status !== 0) {
-    const add = spawnSync('useradd', ['--system', '--no-create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin', PASSWORD_USER], { encoding: 'utf8' });
+    const add = spawnSync(
+      'useradd',
+      ['--system', '--no-create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin', PASSWORD_USER],
+      { encoding: 'utf8' },
+    );
     // Another test file may have created it meanwhile (exit 9: already exists).
     if (add.status !== 0 && add.status !== 9) throw new Error(`useradd failed: ${add.stderr}`);
   }
@@ -139,7 +143,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdServer> 
     );
     // sshd refuses to start without its privilege separation directory.
     await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-    server = spawn(SSHD, ['-D', '-e', '-f', config, '-p', String(port), '-h', hostKey], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(SSHD, ['-D', '-e', '-f', config, '-p', String(port), '-h', hostKey], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const collect = (d: string) => (output = (output + d).slice(-8000));
     server.stdout!.setEncoding('utf8').on('data', collect);
     server.stderr!.setEncoding('utf8').on('data', collect);

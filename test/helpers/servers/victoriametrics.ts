@@ -33,7 +33,9 @@ export interface VictoriaMetricsOptions {
 export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {}): Promise<VictoriaMetricsServer> {
   const dir = options.dataDir ? undefined : await mkdtemp(path.join(os.tmpdir(), 'lifeboat-vm-'));
   const dataDir = options.dataDir ?? path.join(dir!, 'data');
-  const headers: Record<string, string> = options.auth ? { authorization: `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` } : {};
+  const headers: Record<string, string> = options.auth
+    ? { authorization: `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` }
+    : {};
   const removeDir = async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   };
@@ -42,8 +44,16 @@ export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {})
     server = await startThrowawayServer({
       label: 'victoria-metrics (test)',
       command: 'victoria-metrics',
-      args: (port) => [`-storageDataPath=${dataDir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=10y', '-loggerLevel=ERROR', ...(options.auth ? ['-envflag.enable'] : [])],
-      env: options.auth ? { httpAuth_username: options.auth.username, httpAuth_password: options.auth.password } : undefined,
+      args: (port) => [
+        `-storageDataPath=${dataDir}`,
+        `-httpListenAddr=127.0.0.1:${port}`,
+        '-retentionPeriod=10y',
+        '-loggerLevel=ERROR',
+        ...(options.auth ? ['-envflag.enable'] : []),
+      ],
+      env: options.auth
+        ? { httpAuth_username: options.auth.username, httpAuth_password: options.auth.password }
+        : undefined,
       readyPath: '/health',
       startTimeoutMs: 30_000,
     });
@@ -62,13 +72,21 @@ export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {})
     dataDir,
     headers,
     importLines: async (lines) => {
-      await check(await fetch(`${url}/api/v1/import/prometheus`, { method: 'POST', headers, body: lines.join('\n') + '\n' }));
+      await check(
+        await fetch(`${url}/api/v1/import/prometheus`, { method: 'POST', headers, body: lines.join('\n') + '\n' }),
+      );
     },
     get: async <T>(p: string) => JSON.parse(await check(await fetch(url + p, { headers }))) as T,
     snapshotEntries: async () => {
-      const places = [['snapshots'], ['data', 'small', 'snapshots'], ['data', 'big', 'snapshots'], ['indexdb', 'snapshots']];
+      const places = [
+        ['snapshots'],
+        ['data', 'small', 'snapshots'],
+        ['data', 'big', 'snapshots'],
+        ['indexdb', 'snapshots'],
+      ];
       const found: string[] = [];
-      for (const p of places) for (const name of await readdir(path.join(dataDir, ...p)).catch(() => [])) found.push(path.join(...p, name));
+      for (const p of places)
+        for (const name of await readdir(path.join(dataDir, ...p)).catch(() => [])) found.push(path.join(...p, name));
       return found;
     },
     stop: async () => {

@@ -11,7 +11,12 @@ export interface Received {
   body: string;
 }
 
-export async function startWebhookReceiver(): Promise<{ url: string; received: Received[]; failNext: (n: number, status: number) => void; close: () => Promise<void> }> {
+export async function startWebhookReceiver(): Promise<{
+  url: string;
+  received: Received[];
+  failNext: (n: number, status: number) => void;
+  close: () => Promise<void>;
+}> {
   const received: Received[] = [];
   let failures = 0;
   let failStatus = 500;

@@ -9,7 +9,14 @@ export function Badge({ level, children }: { level: Level; children: ComponentCh
 
 export function outcomeLevel(outcome: string | null | undefined): Level {
   if (outcome === 'ok' || outcome === 'success' || outcome === 'PASS' || outcome === 'pass') return 'ok';
-  if (outcome === 'partial' || outcome === 'skipped' || outcome === 'nothing_to_do' || outcome === 'running' || outcome === 'warning') return 'warn';
+  if (
+    outcome === 'partial' ||
+    outcome === 'skipped' ||
+    outcome === 'nothing_to_do' ||
+    outcome === 'running' ||
+    outcome === 'warning'
+  )
+    return 'warn';
   if (!outcome) return 'info';
   return 'bad';
 }

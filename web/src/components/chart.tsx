@@ -15,7 +15,21 @@ export interface Series {
  * A time-series chart (uPlot, bundled: no CDN) that follows its container's
  * width. `x` is seconds since the epoch; `format` labels the y axis.
  */
-export function Chart({ title, x, series, format, axis = format, height = 220 }: { title: string; x: number[]; series: Series[]; format: (v: number) => string; axis?: (v: number) => string; height?: number }) {
+export function Chart({
+  title,
+  x,
+  series,
+  format,
+  axis = format,
+  height = 220,
+}: {
+  title: string;
+  x: number[];
+  series: Series[];
+  format: (v: number) => string;
+  axis?: (v: number) => string;
+  height?: number;
+}) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;

@@ -26,10 +26,28 @@ export function useLiveRuns(onFinished?: (job: string) => void): { runs: LiveRun
         if (!runId || typeof e.job !== 'string') return;
         const job = e.job;
         setRuns((all) => {
-          const cur = all.find((r) => r.runId === runId) ?? { runId, job, state: 'running', files: 0, bytes: 0, addedBytes: 0, rate: 0, steps: 0 };
+          const cur = all.find((r) => r.runId === runId) ?? {
+            runId,
+            job,
+            state: 'running',
+            files: 0,
+            bytes: 0,
+            addedBytes: 0,
+            rate: 0,
+            steps: 0,
+          };
           const next = { ...cur };
-          if (e.type === 'step.started') Object.assign(next, { step: e.step, source: e.source ?? undefined, files: 0, bytes: 0, rate: 0 });
-          if (e.type === 'step.progress') Object.assign(next, { step: 'backup', source: e.source, files: e.files, bytes: e.bytes, addedBytes: e.added_bytes, rate: e.bytes_per_second });
+          if (e.type === 'step.started')
+            Object.assign(next, { step: e.step, source: e.source ?? undefined, files: 0, bytes: 0, rate: 0 });
+          if (e.type === 'step.progress')
+            Object.assign(next, {
+              step: 'backup',
+              source: e.source,
+              files: e.files,
+              bytes: e.bytes,
+              addedBytes: e.added_bytes,
+              rate: e.bytes_per_second,
+            });
           if (e.type === 'step.finished') next.steps++;
           if (e.type === 'run.finished') next.state = String(e.outcome ?? 'finished');
           return [next, ...all.filter((r) => r.runId !== runId)].slice(0, 20);

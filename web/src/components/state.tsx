@@ -6,6 +6,11 @@ export function State({ loading, error }: { loading: boolean; error: string | un
         {error}
       </p>
     );
-  if (loading) return <p class="muted" aria-live="polite">Loading…</p>;
+  if (loading)
+    return (
+      <p class="muted" aria-live="polite">
+        Loading…
+      </p>
+    );
   return null;
 }

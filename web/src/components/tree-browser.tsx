@@ -28,10 +28,14 @@ export function TreeBrowser({ repository, id }: { repository: string; id: string
   return (
     <section class="tree" aria-label="Snapshot files">
       <nav class="crumbs" aria-label="Directory">
-        <button class="link" onClick={() => go('/')}>/</button>
+        <button class="link" onClick={() => go('/')}>
+          /
+        </button>
         {parts.map((p, i) => (
           <>
-            <button class="link" onClick={() => go(`/${parts.slice(0, i + 1).join('/')}`)}>{p}</button>
+            <button class="link" onClick={() => go(`/${parts.slice(0, i + 1).join('/')}`)}>
+              {p}
+            </button>
             {i < parts.length - 1 && <span aria-hidden="true">/</span>}
           </>
         ))}
@@ -43,16 +47,22 @@ export function TreeBrowser({ repository, id }: { repository: string; id: string
             <thead>
               <tr>
                 <th scope="col">Name</th>
-                <th scope="col" class="num">Size</th>
+                <th scope="col" class="num">
+                  Size
+                </th>
                 <th scope="col">Modified</th>
-                <th scope="col"><span class="sr-only">Action</span></th>
+                <th scope="col">
+                  <span class="sr-only">Action</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {dir !== '/' && (
                 <tr>
                   <td colSpan={4}>
-                    <button class="link" onClick={() => go(`/${parts.slice(0, -1).join('/')}`)}>↑ parent directory</button>
+                    <button class="link" onClick={() => go(`/${parts.slice(0, -1).join('/')}`)}>
+                      ↑ parent directory
+                    </button>
                   </td>
                 </tr>
               )}
@@ -60,7 +70,9 @@ export function TreeBrowser({ repository, id }: { repository: string; id: string
                 <tr data-path={e.path}>
                   <td>
                     {e.type === 'dir' ? (
-                      <button class="link dir" onClick={() => go(e.path)}>{e.name}/</button>
+                      <button class="link dir" onClick={() => go(e.path)}>
+                        {e.name}/
+                      </button>
                     ) : (
                       <span>
                         {e.name}

@@ -21,8 +21,12 @@ function AlertRows({ alerts, resolved }: { alerts: AlertView[]; resolved: boolea
         <tbody>
           {alerts.map((a) => (
             <tr>
-              <td><Badge level={a.resolved_at ? 'info' : a.severity === 'critical' ? 'bad' : 'warn'}>{a.severity}</Badge></td>
-              <td><code>{a.rule}</code></td>
+              <td>
+                <Badge level={a.resolved_at ? 'info' : a.severity === 'critical' ? 'bad' : 'warn'}>{a.severity}</Badge>
+              </td>
+              <td>
+                <code>{a.rule}</code>
+              </td>
               <td>{[a.source, a.repository, a.job && `job ${a.job}`].filter(Boolean).join(' · ') || '—'}</td>
               <td>{a.message}</td>
               <td>{time(a.fired_at)}</td>
@@ -46,9 +50,19 @@ export function Alerts() {
       {a.data && (
         <>
           <h2>Active</h2>
-          {a.data.active.length === 0 ? <p><Badge level="ok">No active alert</Badge></p> : <AlertRows alerts={a.data.active} resolved={false} />}
+          {a.data.active.length === 0 ? (
+            <p>
+              <Badge level="ok">No active alert</Badge>
+            </p>
+          ) : (
+            <AlertRows alerts={a.data.active} resolved={false} />
+          )}
           <h2>Past</h2>
-          {past.length === 0 ? <p class="muted">No resolved alert yet.</p> : <AlertRows alerts={past} resolved={true} />}
+          {past.length === 0 ? (
+            <p class="muted">No resolved alert yet.</p>
+          ) : (
+            <AlertRows alerts={past} resolved={true} />
+          )}
         </>
       )}
     </>

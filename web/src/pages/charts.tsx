@@ -48,7 +48,9 @@ export function Charts() {
         <label class="inline-label">
           Source{' '}
           <select value={source} onChange={(e) => setChosen((e.currentTarget as HTMLSelectElement).value)}>
-            {sources.data.sources.map((s) => <option value={s.name}>{s.name}</option>)}
+            {sources.data.sources.map((s) => (
+              <option value={s.name}>{s.name}</option>
+            ))}
           </select>
         </label>
       )}
@@ -56,8 +58,20 @@ export function Charts() {
       {data && (
         <div class="charts">
           <Chart title={`Backup size and added bytes · ${source}`} x={data.x} series={data.sizes} format={bytes} />
-          <Chart title={`Duration · ${source}`} x={data.x} series={data.durations} format={duration} axis={shortDuration} />
-          <Chart title={`Data age against RPO · ${source}`} x={data.ageX} series={data.ages} format={duration} axis={shortDuration} />
+          <Chart
+            title={`Duration · ${source}`}
+            x={data.x}
+            series={data.durations}
+            format={duration}
+            axis={shortDuration}
+          />
+          <Chart
+            title={`Data age against RPO · ${source}`}
+            x={data.ageX}
+            series={data.ages}
+            format={duration}
+            axis={shortDuration}
+          />
         </div>
       )}
     </>

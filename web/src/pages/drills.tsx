@@ -24,7 +24,11 @@ export function Drills() {
       <h1>Drills</h1>
       <h2>Reports</h2>
       <State loading={reports.loading} error={reports.error} />
-      {reports.data?.unreachable.map((u) => <p class="muted">{u.repository}: not readable now ({u.error})</p>)}
+      {reports.data?.unreachable.map((u) => (
+        <p class="muted">
+          {u.repository}: not readable now ({u.error})
+        </p>
+      ))}
       {reports.data && reports.data.reports.length === 0 && <p class="muted">No drill report in any repository yet.</p>}
       {reports.data && reports.data.reports.length > 0 && (
         <div class="table-wrap">
@@ -35,19 +39,31 @@ export function Drills() {
                 <th scope="col">Source</th>
                 <th scope="col">Verdict</th>
                 <th scope="col">RTO</th>
-                <th scope="col" title="the drilled snapshot's time minus the newest data in it">RPO of the snapshot</th>
+                <th scope="col" title="the drilled snapshot's time minus the newest data in it">
+                  RPO of the snapshot
+                </th>
                 <th scope="col">Snapshot</th>
               </tr>
             </thead>
             <tbody>
               {reports.data.reports.map((r) => (
                 <tr>
-                  <td><a href={href('drills', r.repository, r.id)}>{time(r.started_at)}</a></td>
+                  <td>
+                    <a href={href('drills', r.repository, r.id)}>{time(r.started_at)}</a>
+                  </td>
                   <td>{r.source.name}</td>
-                  <td><Outcome value={r.verdict} /></td>
-                  <td><ObjectiveText o={r.rto} /></td>
-                  <td><ObjectiveText o={r.rpo} /></td>
-                  <td><code>{shortId(r.snapshot.id)}</code> <span class="muted">{r.repository}</span></td>
+                  <td>
+                    <Outcome value={r.verdict} />
+                  </td>
+                  <td>
+                    <ObjectiveText o={r.rto} />
+                  </td>
+                  <td>
+                    <ObjectiveText o={r.rpo} />
+                  </td>
+                  <td>
+                    <code>{shortId(r.snapshot.id)}</code> <span class="muted">{r.repository}</span>
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -61,7 +77,8 @@ export function Drills() {
         <ul class="plain">
           {steps.data.drills.map((d) => (
             <li>
-              {time(d.started_at)} · {d.source ?? '—'} · job {d.job} <Outcome value={d.outcome} /> {d.error && <span class="muted">{d.error}</span>}
+              {time(d.started_at)} · {d.source ?? '—'} · job {d.job} <Outcome value={d.outcome} />{' '}
+              {d.error && <span class="muted">{d.error}</span>}
             </li>
           ))}
         </ul>
@@ -84,34 +101,81 @@ export function DrillReportPage({ repository, id }: { repository: string; id: st
   const rep = r.data?.report;
   return (
     <>
-      <p><a href={href('drills')}>← Drills</a></p>
+      <p>
+        <a href={href('drills')}>← Drills</a>
+      </p>
       <h1>Drill report</h1>
       <State loading={r.loading} error={r.error} />
       {rep && (
         <>
           <p>
-            <Outcome value={rep.verdict} /> {rep.source.name} ({rep.source.type}) from {repository}, snapshot <code>{shortId(rep.snapshot.id)}</code> of {time(rep.snapshot.time)} ({rep.snapshot.selectedBy})
+            <Outcome value={rep.verdict} /> {rep.source.name} ({rep.source.type}) from {repository}, snapshot{' '}
+            <code>{shortId(rep.snapshot.id)}</code> of {time(rep.snapshot.time)} ({rep.snapshot.selectedBy})
           </p>
-          {rep.reasons.length > 0 && <ul>{rep.reasons.map((x) => <li class="error">{x}</li>)}</ul>}
+          {rep.reasons.length > 0 && (
+            <ul>
+              {rep.reasons.map((x) => (
+                <li class="error">{x}</li>
+              ))}
+            </ul>
+          )}
           <dl class="facts">
-            <div><dt>Started</dt><dd>{time(rep.startedAt)}</dd></div>
-            <div><dt>Finished</dt><dd>{time(rep.finishedAt)}</dd></div>
-            <div><dt>Mode</dt><dd>{rep.mode}</dd></div>
-            <div><dt>Host</dt><dd>{rep.host}</dd></div>
-            <div><dt>RTO</dt><dd><ObjectiveText o={rep.rto} /></dd></div>
-            <div><dt>RPO of the snapshot</dt><dd><ObjectiveText o={rep.rpo} /> <span class="muted">{rep.rpo.basis}</span></dd></div>
+            <div>
+              <dt>Started</dt>
+              <dd>{time(rep.startedAt)}</dd>
+            </div>
+            <div>
+              <dt>Finished</dt>
+              <dd>{time(rep.finishedAt)}</dd>
+            </div>
+            <div>
+              <dt>Mode</dt>
+              <dd>{rep.mode}</dd>
+            </div>
+            <div>
+              <dt>Host</dt>
+              <dd>{rep.host}</dd>
+            </div>
+            <div>
+              <dt>RTO</dt>
+              <dd>
+                <ObjectiveText o={rep.rto} />
+              </dd>
+            </div>
+            <div>
+              <dt>RPO of the snapshot</dt>
+              <dd>
+                <ObjectiveText o={rep.rpo} /> <span class="muted">{rep.rpo.basis}</span>
+              </dd>
+            </div>
             {rep.freshness && (
               <div>
                 <dt>Newest backup at drill time</dt>
                 <dd>
-                  {rep.freshness.newestSnapshot ? <><code>{shortId(rep.freshness.newestSnapshot.id)}</code>, {duration(rep.freshness.ageSeconds)} old</> : 'none'}
-                  {rep.freshness.targetSeconds !== null && <span class="muted"> / RPO {duration(rep.freshness.targetSeconds)}</span>}{' '}
-                  {rep.freshness.ok !== null && <Badge level={rep.freshness.ok ? 'ok' : 'bad'}>{rep.freshness.ok ? 'fresh' : 'stale'}</Badge>}{' '}
+                  {rep.freshness.newestSnapshot ? (
+                    <>
+                      <code>{shortId(rep.freshness.newestSnapshot.id)}</code>, {duration(rep.freshness.ageSeconds)} old
+                    </>
+                  ) : (
+                    'none'
+                  )}
+                  {rep.freshness.targetSeconds !== null && (
+                    <span class="muted"> / RPO {duration(rep.freshness.targetSeconds)}</span>
+                  )}{' '}
+                  {rep.freshness.ok !== null && (
+                    <Badge level={rep.freshness.ok ? 'ok' : 'bad'}>{rep.freshness.ok ? 'fresh' : 'stale'}</Badge>
+                  )}{' '}
                   <span class="muted">(not part of the verdict)</span>
                 </dd>
               </div>
             )}
-            <div><dt>Cleanup</dt><dd><Badge level={rep.cleanup.ok ? 'ok' : 'bad'}>{rep.cleanup.ok ? 'ok' : 'left behind'}</Badge> {rep.cleanup.detail}</dd></div>
+            <div>
+              <dt>Cleanup</dt>
+              <dd>
+                <Badge level={rep.cleanup.ok ? 'ok' : 'bad'}>{rep.cleanup.ok ? 'ok' : 'left behind'}</Badge>{' '}
+                {rep.cleanup.detail}
+              </dd>
+            </div>
           </dl>
           <h2>Checks</h2>
           <div class="table-wrap">
@@ -127,9 +191,13 @@ export function DrillReportPage({ repository, id }: { repository: string; id: st
               <tbody>
                 {rep.checks.map((c) => (
                   <tr>
-                    <td data-label="Result"><Badge level={c.ok ? 'ok' : 'bad'}>{c.ok ? 'pass' : 'fail'}</Badge></td>
+                    <td data-label="Result">
+                      <Badge level={c.ok ? 'ok' : 'bad'}>{c.ok ? 'pass' : 'fail'}</Badge>
+                    </td>
                     <th scope="row">{c.name}</th>
-                    <td data-label="Expected" class="value">{shown(c.expected)}</td>
+                    <td data-label="Expected" class="value">
+                      {shown(c.expected)}
+                    </td>
                     <td data-label="Found" class="value">
                       {shown(c.actual)}
                       {c.detail && <div class="muted">{c.detail}</div>}
@@ -143,9 +211,15 @@ export function DrillReportPage({ repository, id }: { repository: string; id: st
           {rep.smoke ? (
             <>
               <p>
-                <Badge level={rep.smoke.ok ? 'ok' : 'bad'}>{rep.smoke.ok ? 'passed' : 'failed'}</Badge> <code>{rep.smoke.command}</code> · exit {String(rep.smoke.exitCode)} · {duration(rep.smoke.durationMs / 1000)}
+                <Badge level={rep.smoke.ok ? 'ok' : 'bad'}>{rep.smoke.ok ? 'passed' : 'failed'}</Badge>{' '}
+                <code>{rep.smoke.command}</code> · exit {String(rep.smoke.exitCode)} ·{' '}
+                {duration(rep.smoke.durationMs / 1000)}
               </p>
-              {rep.smoke.output.trim() ? <pre class="record">{rep.smoke.output}</pre> : <p class="muted">It printed nothing.</p>}
+              {rep.smoke.output.trim() ? (
+                <pre class="record">{rep.smoke.output}</pre>
+              ) : (
+                <p class="muted">It printed nothing.</p>
+              )}
             </>
           ) : (
             <p class="muted">none configured</p>

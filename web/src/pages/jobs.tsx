@@ -38,21 +38,44 @@ export function Jobs() {
               <th scope="col">Schedule</th>
               <th scope="col">Next run</th>
               <th scope="col">Last run</th>
-              <th scope="col"><span class="sr-only">Actions</span></th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
             {jobs.data?.jobs.map((j) => (
               <tr data-job={j.name}>
                 <th scope="row">{j.name}</th>
-                <td data-label="Schedule">{j.schedule ? <code>{j.schedule}</code> : <span class="muted">on demand</span>}</td>
+                <td data-label="Schedule">
+                  {j.schedule ? <code>{j.schedule}</code> : <span class="muted">on demand</span>}
+                </td>
                 <td data-label="Next run">{j.next_run ? time(j.next_run) : '—'}</td>
-                <td data-label="Last run">{j.running ? <Badge level="warn">running</Badge> : j.last_run ? <><Outcome value={j.last_run.outcome} /> <span class="muted">{ago(j.last_run.started_at)}</span></> : <span class="muted">never</span>}</td>
+                <td data-label="Last run">
+                  {j.running ? (
+                    <Badge level="warn">running</Badge>
+                  ) : j.last_run ? (
+                    <>
+                      <Outcome value={j.last_run.outcome} /> <span class="muted">{ago(j.last_run.started_at)}</span>
+                    </>
+                  ) : (
+                    <span class="muted">never</span>
+                  )}
+                </td>
                 <td class="actions">
-                  <button onClick={() => void start(j.name)} disabled={j.running !== null} aria-label={`Run ${j.name} now`}>
+                  <button
+                    onClick={() => void start(j.name)}
+                    disabled={j.running !== null}
+                    aria-label={`Run ${j.name} now`}
+                  >
                     Run now
                   </button>{' '}
-                  <button class="ghost" onClick={() => setSelected(j.name)} aria-pressed={job === j.name} aria-label={`Show history of ${j.name}`}>
+                  <button
+                    class="ghost"
+                    onClick={() => setSelected(j.name)}
+                    aria-pressed={job === j.name}
+                    aria-label={`Show history of ${j.name}`}
+                  >
                     History
                   </button>
                 </td>
@@ -63,19 +86,24 @@ export function Jobs() {
       </div>
 
       <h2>Live</h2>
-      <p class="muted" aria-live="polite">{live.connected ? 'Connected to the event stream.' : 'Connecting to the event stream…'}</p>
+      <p class="muted" aria-live="polite">
+        {live.connected ? 'Connected to the event stream.' : 'Connecting to the event stream…'}
+      </p>
       {live.runs.length === 0 ? (
         <p class="muted">No run since this page opened.</p>
       ) : (
         <ul class="live plain" aria-live="polite">
           {live.runs.map((r) => (
             <li data-run={r.runId} data-state={r.state}>
-              <strong>{r.job}</strong> <Badge level={r.state === 'running' ? 'warn' : outcomeLevel(r.state)}>{r.state}</Badge>{' '}
+              <strong>{r.job}</strong>{' '}
+              <Badge level={r.state === 'running' ? 'warn' : outcomeLevel(r.state)}>{r.state}</Badge>{' '}
               <span class="progress">
                 {r.step ? `${r.step}${r.source ? ` ${r.source}` : ''}: ` : ''}
                 {r.files} files, {bytes(r.bytes)} read, {bytes(r.addedBytes)} new, {bytes(r.rate)}/s
               </span>{' '}
-              <span class="muted">· {r.steps} step{r.steps === 1 ? '' : 's'} done</span>
+              <span class="muted">
+                · {r.steps} step{r.steps === 1 ? '' : 's'} done
+              </span>
             </li>
           ))}
         </ul>
@@ -90,8 +118,12 @@ export function Jobs() {
               <tr>
                 <th scope="col">Started</th>
                 <th scope="col">Outcome</th>
-                <th scope="col" class="num">Duration</th>
-                <th scope="col" class="num">Added</th>
+                <th scope="col" class="num">
+                  Duration
+                </th>
+                <th scope="col" class="num">
+                  Added
+                </th>
                 <th scope="col">Steps</th>
               </tr>
             </thead>
@@ -103,8 +135,12 @@ export function Jobs() {
                     <Outcome value={r.outcome} />
                     {r.error && <div class="muted small">{r.error}</div>}
                   </td>
-                  <td class="num" data-label="Duration">{r.finished_at ? duration((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000) : '…'}</td>
-                  <td class="num" data-label="Added">{bytes(r.steps.reduce((n, s) => n + (s.added_bytes ?? 0), 0))}</td>
+                  <td class="num" data-label="Duration">
+                    {r.finished_at ? duration((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000) : '…'}
+                  </td>
+                  <td class="num" data-label="Added">
+                    {bytes(r.steps.reduce((n, s) => n + (s.added_bytes ?? 0), 0))}
+                  </td>
                   <td data-label="Steps">
                     {r.steps.map((s) => (
                       <span class="step">

@@ -24,7 +24,10 @@ export function Login() {
     <main class="login" id="main">
       <form onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Lifeboat</h1>
-        <p>Log in with the API token of this <code>lifeboat serve</code> (its <code>server.token_file</code>, by default <code>&lt;state_dir&gt;/api.token</code>). It is kept for this browser tab only.</p>
+        <p>
+          Log in with the API token of this <code>lifeboat serve</code> (its <code>server.token_file</code>, by default{' '}
+          <code>&lt;state_dir&gt;/api.token</code>). It is kept for this browser tab only.
+        </p>
         <label for="token">API token</label>
         <input id="token" name="token" type="password" autocomplete="off" spellcheck={false} required autoFocus />
         {error && (

@@ -28,19 +28,51 @@ export function Overview() {
         <dl class="facts">
           <div>
             <dt>Last backup</dt>
-            <dd>{s.last_backup ? <><When iso={s.last_backup.timestamp} /> · {s.last_backup.type} <Outcome value={s.last_backup.status} /></> : 'none yet'}</dd>
+            <dd>
+              {s.last_backup ? (
+                <>
+                  <When iso={s.last_backup.timestamp} /> · {s.last_backup.type} <Outcome value={s.last_backup.status} />
+                </>
+              ) : (
+                'none yet'
+              )}
+            </dd>
           </div>
           <div>
             <dt>Next backup</dt>
-            <dd>{s.next_backup ? <><When iso={s.next_backup.timestamp} /> · {s.next_backup.type}</> : 'none scheduled'}</dd>
+            <dd>
+              {s.next_backup ? (
+                <>
+                  <When iso={s.next_backup.timestamp} /> · {s.next_backup.type}
+                </>
+              ) : (
+                'none scheduled'
+              )}
+            </dd>
           </div>
           <div>
             <dt>Last verification</dt>
-            <dd>{s.last_verification ? <><When iso={s.last_verification.timestamp} /> <Outcome value={s.last_verification.status} /></> : 'none yet'}</dd>
+            <dd>
+              {s.last_verification ? (
+                <>
+                  <When iso={s.last_verification.timestamp} /> <Outcome value={s.last_verification.status} />
+                </>
+              ) : (
+                'none yet'
+              )}
+            </dd>
           </div>
           <div>
             <dt>Active alerts</dt>
-            <dd>{s.alerts.length ? <a href={href('alerts')}><Badge level="bad">{s.alerts.length} active</Badge></a> : <Badge level="ok">none</Badge>}</dd>
+            <dd>
+              {s.alerts.length ? (
+                <a href={href('alerts')}>
+                  <Badge level="bad">{s.alerts.length} active</Badge>
+                </a>
+              ) : (
+                <Badge level="ok">none</Badge>
+              )}
+            </dd>
           </div>
         </dl>
       )}
@@ -78,9 +110,29 @@ export function Overview() {
                         {st?.age_seconds != null ? duration(st.age_seconds) : '—'} / {duration(src.rpo_seconds)}
                       </span>
                     </td>
-                    <td data-label="Next run">{src.next_run ? `${time(src.next_run)} (${src.jobs.join(', ')})` : <span class="muted">not scheduled</span>}</td>
-                    <td data-label="Last drill">{drill ? <><Outcome value={drill.outcome} /> <span class="muted">{ago(drill.started_at)}</span></> : <span class="muted">no drill</span>}</td>
-                    <td data-label="Alerts">{alerts.length ? alerts.map((a) => <Badge level={a.severity === 'critical' ? 'bad' : 'warn'}>{a.rule}</Badge>) : <span class="muted">none</span>}</td>
+                    <td data-label="Next run">
+                      {src.next_run ? (
+                        `${time(src.next_run)} (${src.jobs.join(', ')})`
+                      ) : (
+                        <span class="muted">not scheduled</span>
+                      )}
+                    </td>
+                    <td data-label="Last drill">
+                      {drill ? (
+                        <>
+                          <Outcome value={drill.outcome} /> <span class="muted">{ago(drill.started_at)}</span>
+                        </>
+                      ) : (
+                        <span class="muted">no drill</span>
+                      )}
+                    </td>
+                    <td data-label="Alerts">
+                      {alerts.length ? (
+                        alerts.map((a) => <Badge level={a.severity === 'critical' ? 'bad' : 'warn'}>{a.rule}</Badge>)
+                      ) : (
+                        <span class="muted">none</span>
+                      )}
+                    </td>
                   </tr>
                 );
               })}
@@ -101,7 +153,8 @@ export function Overview() {
 }
 
 function RepositoryCard({ repo: r }: { repo: RepositoryInfo }) {
-  const total = r.total_bytes ?? (r.used_bytes !== null && r.available_bytes !== null ? r.used_bytes + r.available_bytes : null);
+  const total =
+    r.total_bytes ?? (r.used_bytes !== null && r.available_bytes !== null ? r.used_bytes + r.available_bytes : null);
   const usedPct = total && r.used_bytes !== null ? Math.min(100, (r.used_bytes / total) * 100) : null;
   return (
     <section class="card" aria-labelledby={`repo-${r.name}`} data-repository={r.name}>
@@ -120,7 +173,9 @@ function RepositoryCard({ repo: r }: { repo: RepositoryInfo }) {
         ) : (
           <Badge level="warn">free space unknown</Badge>
         )}
-        {r.available_bytes === null && r.connected && <span class="muted"> (this storage reports no capacity: it cannot be measured)</span>}
+        {r.available_bytes === null && r.connected && (
+          <span class="muted"> (this storage reports no capacity: it cannot be measured)</span>
+        )}
       </p>
       {usedPct !== null && (
         <div class="meter" role="img" aria-label={`${usedPct.toFixed(0)} % of the medium used by the repository`}>
@@ -136,14 +191,17 @@ function RepositoryCard({ repo: r }: { repo: RepositoryInfo }) {
             const fails = s.compliance_321.filter((c) => c.status !== 'pass');
             return (
               <li>
-                <strong>{s.source ?? '(no source)'}</strong> · {s.snapshots} snapshot{s.snapshots === 1 ? '' : 's'}, newest {ago(s.newest)}{' '}
+                <strong>{s.source ?? '(no source)'}</strong> · {s.snapshots} snapshot{s.snapshots === 1 ? '' : 's'},
+                newest {ago(s.newest)}{' '}
                 {s.compliance_321.length === 0 ? (
                   <Badge level="info">3-2-1 not evaluated</Badge>
                 ) : fails.length === 0 ? (
                   <Badge level="ok">3-2-1 ok</Badge>
                 ) : (
                   <Badge level="warn">
-                    <span title={fails.map((f) => f.reason).join('\n')}>3-2-1: {fails.map((f) => f.check).join(', ')}</span>
+                    <span title={fails.map((f) => f.reason).join('\n')}>
+                      3-2-1: {fails.map((f) => f.check).join(', ')}
+                    </span>
                   </Badge>
                 )}
               </li>

@@ -24,18 +24,66 @@ export function SnapshotPage({ repository, id }: { repository: string; id: strin
       {s && (
         <>
           <dl class="facts">
-            <div><dt>Source</dt><dd>{s.source ?? '—'}</dd></div>
-            <div><dt>Repository</dt><dd>{s.repository}</dd></div>
-            <div><dt>Time</dt><dd>{time(s.time)}</dd></div>
-            <div><dt>Host</dt><dd>{s.host}</dd></div>
-            <div><dt>Reason</dt><dd>{s.reason ?? '—'}</dd></div>
-            <div><dt>Tags</dt><dd>{s.tags.join(', ') || '—'}</dd></div>
-            <div><dt>Files / dirs</dt><dd>{s.summary.files} / {s.summary.dirs}</dd></div>
-            <div><dt>Size</dt><dd>{bytes(s.summary.bytes)}</dd></div>
-            <div><dt>Added</dt><dd>{bytes(s.summary.added_bytes)} ({bytes(s.summary.added_stored_bytes)} stored)</dd></div>
-            <div><dt>Duration</dt><dd>{duration(s.summary.duration_seconds)}</dd></div>
-            <div><dt>Read errors</dt><dd>{s.summary.errors}</dd></div>
-            <div><dt>Parent</dt><dd>{s.parent ? <a href={href('snapshots', s.repository, s.parent)}><code>{s.parent.slice(0, 8)}</code></a> : '—'}</dd></div>
+            <div>
+              <dt>Source</dt>
+              <dd>{s.source ?? '—'}</dd>
+            </div>
+            <div>
+              <dt>Repository</dt>
+              <dd>{s.repository}</dd>
+            </div>
+            <div>
+              <dt>Time</dt>
+              <dd>{time(s.time)}</dd>
+            </div>
+            <div>
+              <dt>Host</dt>
+              <dd>{s.host}</dd>
+            </div>
+            <div>
+              <dt>Reason</dt>
+              <dd>{s.reason ?? '—'}</dd>
+            </div>
+            <div>
+              <dt>Tags</dt>
+              <dd>{s.tags.join(', ') || '—'}</dd>
+            </div>
+            <div>
+              <dt>Files / dirs</dt>
+              <dd>
+                {s.summary.files} / {s.summary.dirs}
+              </dd>
+            </div>
+            <div>
+              <dt>Size</dt>
+              <dd>{bytes(s.summary.bytes)}</dd>
+            </div>
+            <div>
+              <dt>Added</dt>
+              <dd>
+                {bytes(s.summary.added_bytes)} ({bytes(s.summary.added_stored_bytes)} stored)
+              </dd>
+            </div>
+            <div>
+              <dt>Duration</dt>
+              <dd>{duration(s.summary.duration_seconds)}</dd>
+            </div>
+            <div>
+              <dt>Read errors</dt>
+              <dd>{s.summary.errors}</dd>
+            </div>
+            <div>
+              <dt>Parent</dt>
+              <dd>
+                {s.parent ? (
+                  <a href={href('snapshots', s.repository, s.parent)}>
+                    <code>{s.parent.slice(0, 8)}</code>
+                  </a>
+                ) : (
+                  '—'
+                )}
+              </dd>
+            </div>
           </dl>
           {record && Object.keys(record).length > 0 && (
             <details open>

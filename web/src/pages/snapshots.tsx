@@ -20,15 +20,18 @@ export function Snapshots() {
   const [filters, setFilters] = useState<Filters>({ source: '', repository: '', host: '', tag: '' });
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const page = useApi<SnapshotPage>(
-    `/api/v1/snapshots${q({ ...filters, limit: PAGE, cursor })}`,
-  );
+  const page = useApi<SnapshotPage>(`/api/v1/snapshots${q({ ...filters, limit: PAGE, cursor })}`);
   const sources = useApi<SourceList>('/api/v1/sources');
   const repos = useApi<RepositoryList>('/api/v1/repositories');
   const apply = (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget as HTMLFormElement);
-    setFilters({ source: String(f.get('source') ?? ''), repository: String(f.get('repository') ?? ''), host: String(f.get('host') ?? '').trim(), tag: String(f.get('tag') ?? '').trim() });
+    setFilters({
+      source: String(f.get('source') ?? ''),
+      repository: String(f.get('repository') ?? ''),
+      host: String(f.get('host') ?? '').trim(),
+      tag: String(f.get('tag') ?? '').trim(),
+    });
     setCursors([]);
   };
   return (
@@ -39,14 +42,18 @@ export function Snapshots() {
           Source
           <select name="source">
             <option value="">all</option>
-            {sources.data?.sources.map((s) => <option value={s.name}>{s.name}</option>)}
+            {sources.data?.sources.map((s) => (
+              <option value={s.name}>{s.name}</option>
+            ))}
           </select>
         </label>
         <label>
           Repository
           <select name="repository">
             <option value="">all</option>
-            {repos.data?.repositories.map((r) => <option value={r.name}>{r.name}</option>)}
+            {repos.data?.repositories.map((r) => (
+              <option value={r.name}>{r.name}</option>
+            ))}
           </select>
         </label>
         <label>
@@ -81,8 +88,12 @@ export function Snapshots() {
                   <th scope="col">Repository</th>
                   <th scope="col">Host</th>
                   <th scope="col">Tags</th>
-                  <th scope="col" class="num">Size</th>
-                  <th scope="col" class="num">Added</th>
+                  <th scope="col" class="num">
+                    Size
+                  </th>
+                  <th scope="col" class="num">
+                    Added
+                  </th>
                   <th scope="col">Id</th>
                 </tr>
               </thead>
@@ -112,7 +123,10 @@ export function Snapshots() {
               ← Newer
             </button>
             <span class="muted">Page {cursors.length + 1}</span>
-            <button disabled={!page.data.next_cursor} onClick={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])}>
+            <button
+              disabled={!page.data.next_cursor}
+              onClick={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])}
+            >
               Older →
             </button>
           </nav>

@@ -42,13 +42,22 @@ interface ServerFacts {
  * included (`-X none`): it comes from the WAL archive, which must hold every
  * segment from the recorded start to the recorded stop segment.
  */
-export async function takeBaseBackup(repo: Repository, name: string, config: PostgresConfig, options: BaseBackupOptions = {}): Promise<BaseBackupResult> {
+export async function takeBaseBackup(
+  repo: Repository,
+  name: string,
+  config: PostgresConfig,
+  options: BaseBackupOptions = {},
+): Promise<BaseBackupResult> {
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
   const conn = await configuredConnection(config);
   const facts = await serverFacts(conn);
   if (facts.versionNum < 130000) {
-    throw new LifeboatError(ErrorCode.SourceFailed, `PostgreSQL ${facts.version} is too old for base backups by Lifeboat`, { hint: 'point-in-time recovery needs PostgreSQL 13 or newer (backup manifests)' });
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `PostgreSQL ${facts.version} is too old for base backups by Lifeboat`,
+      { hint: 'point-in-time recovery needs PostgreSQL 13 or newer (backup manifests)' },
+    );
   }
   const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), 'lifeboat-basebackup-');
   try {
@@ -86,11 +95,18 @@ export async function takeBaseBackup(repo: Repository, name: string, config: Pos
       host: options.host,
       signal,
       metadata: async () => {
-        record = describeBackup(name, peek, facts, { startTime, stopTime: new Date().toISOString(), tarBytes: tally.bytes, tarSha256: tally.sha256 });
+        record = describeBackup(name, peek, facts, {
+          startTime,
+          stopTime: new Date().toISOString(),
+          tarBytes: tally.bytes,
+          tarSha256: tally.sha256,
+        });
         return { pitr: record };
       },
     });
-    log(`base backup ${result.snapshot.id.slice(0, 8)}: WAL ${record!.startWal} .. ${record!.stopWal} needed for consistency`);
+    log(
+      `base backup ${result.snapshot.id.slice(0, 8)}: WAL ${record!.startWal} .. ${record!.stopWal} needed for consistency`,
+    );
     return { snapshot: result.snapshot, record: record! };
   } finally {
     await temp.dispose();
@@ -108,14 +124,26 @@ async function* guard(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Arr
 async function serverFacts(conn: Awaited<ReturnType<typeof configuredConnection>>): Promise<ServerFacts> {
   const client = await connect(conn, conn.database || 'postgres');
   try {
-    const { rows } = await client.query<{ version: string; num: string; sysid: string; checksums: string; segsize: string }>(
+    const { rows } = await client.query<{
+      version: string;
+      num: string;
+      sysid: string;
+      checksums: string;
+      segsize: string;
+    }>(
       `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
               (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
               current_setting('data_checksums') AS checksums,
               (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segsize`,
     );
     const r = rows[0]!;
-    return { version: r.version, versionNum: Number(r.num), systemIdentifier: r.sysid, dataChecksums: r.checksums === 'on', walSegmentSize: Number(r.segsize) };
+    return {
+      version: r.version,
+      versionNum: Number(r.num),
+      systemIdentifier: r.sysid,
+      dataChecksums: r.checksums === 'on',
+      walSegmentSize: Number(r.segsize),
+    };
   } catch (err) {
     throw pgError(err, conn);
   } finally {
@@ -130,18 +158,37 @@ export function describeBackup(
   facts: ServerFacts,
   run: { startTime: string; stopTime: string; tarBytes: number; tarSha256: string },
 ): BaseBackupRecord {
-  if (!peek.ended) throw new LifeboatError(ErrorCode.SourceFailed, 'pg_basebackup ended without the end-of-archive marker: the base backup is incomplete and was not saved');
+  if (!peek.ended)
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      'pg_basebackup ended without the end-of-archive marker: the base backup is incomplete and was not saved',
+    );
   const label = peek.members.get('backup_label')?.toString('utf8');
   const manifest = peek.members.get('backup_manifest')?.toString('utf8');
   if (!label || !manifest) {
-    throw new LifeboatError(ErrorCode.SourceFailed, `the base backup has no ${label ? 'backup_manifest' : 'backup_label'}; it was not saved`, { hint: 'run pg_basebackup of PostgreSQL 13 or newer (set `bin_dir` of the source)' });
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      `the base backup has no ${label ? 'backup_manifest' : 'backup_label'}; it was not saved`,
+      { hint: 'run pg_basebackup of PostgreSQL 13 or newer (set `bin_dir` of the source)' },
+    );
   }
   const start = /^START WAL LOCATION: ([0-9A-F]+\/[0-9A-F]+) \(file ([0-9A-F]{24})\)$/m.exec(label);
   const tli = /^START TIMELINE: (\d+)$/m.exec(label);
-  if (!start || !tli) throw new LifeboatError(ErrorCode.SourceFailed, 'the backup_label of the base backup cannot be read; it was not saved');
-  const ranges = (JSON.parse(manifest) as { 'WAL-Ranges'?: Array<{ Timeline: number; 'Start-LSN': string; 'End-LSN': string }> })['WAL-Ranges'] ?? [];
+  if (!start || !tli)
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      'the backup_label of the base backup cannot be read; it was not saved',
+    );
+  const ranges =
+    (JSON.parse(manifest) as { 'WAL-Ranges'?: Array<{ Timeline: number; 'Start-LSN': string; 'End-LSN': string }> })[
+      'WAL-Ranges'
+    ] ?? [];
   const last = ranges[ranges.length - 1];
-  if (!last) throw new LifeboatError(ErrorCode.SourceFailed, 'the backup_manifest of the base backup names no WAL range; it was not saved');
+  if (!last)
+    throw new LifeboatError(
+      ErrorCode.SourceFailed,
+      'the backup_manifest of the base backup names no WAL range; it was not saved',
+    );
   const stopLsn = parseLsn(last['End-LSN']);
   const timeline = Number(tli[1]);
   // The end LSN points just past the last record: the segment holding the byte before it is the last one needed.

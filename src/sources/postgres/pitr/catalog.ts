@@ -109,9 +109,13 @@ export function catalogFrom(source: string, snapshots: SnapshotEntry[]): WalCata
 export async function loadCatalog(repo: Repository, source: string): Promise<WalCatalog> {
   const listed = await repo.listSnapshots();
   if (listed.problems.length) {
-    throw new LifeboatError(ErrorCode.Corrupt, `${listed.problems.length} snapshot(s) could not be read, so the WAL archive of "${source}" cannot be trusted to be complete`, {
-      hint: 'run `lifeboat check` to see what is damaged',
-    });
+    throw new LifeboatError(
+      ErrorCode.Corrupt,
+      `${listed.problems.length} snapshot(s) could not be read, so the WAL archive of "${source}" cannot be trusted to be complete`,
+      {
+        hint: 'run `lifeboat check` to see what is damaged',
+      },
+    );
   }
   return catalogFrom(source, listed.snapshots);
 }

@@ -1,6 +1,14 @@
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import type { BaseBackup, StoredFile, WalCatalog } from './catalog.js';
-import { formatLsn, historyName, parseLsn, parseSegmentName, segmentName, segmentOf, type TimelineSwitch } from './wal-names.js';
+import {
+  formatLsn,
+  historyName,
+  parseLsn,
+  parseSegmentName,
+  segmentName,
+  segmentOf,
+  type TimelineSwitch,
+} from './wal-names.js';
 
 export type RecoveryTarget =
   | { kind: 'time'; time: Date }
@@ -34,19 +42,34 @@ export interface RecoveryPlan {
  * pg_waldump when archived; a segment without a summary counts by its
  * archive time, which is later than anything in it).
  */
-export function planRecovery(catalog: WalCatalog, histories: Map<number, TimelineSwitch[]>, target: RecoveryTarget, baseId?: string): RecoveryPlan {
+export function planRecovery(
+  catalog: WalCatalog,
+  histories: Map<number, TimelineSwitch[]>,
+  target: RecoveryTarget,
+  baseId?: string,
+): RecoveryPlan {
   const bases = baseId ? catalog.bases.filter((b) => b.snapshot.id.startsWith(baseId)) : catalog.bases;
   if (bases.length === 0) {
-    throw new LifeboatError(ErrorCode.NotFound, baseId ? `no base backup ${baseId} of "${catalog.source}"` : `"${catalog.source}" has no base backup`, {
-      hint: baseId ? 'list them with `lifeboat snapshots --source SOURCE:pitr-base`' : 'take one with `lifeboat base-backup --source SOURCE`',
-    });
+    throw new LifeboatError(
+      ErrorCode.NotFound,
+      baseId ? `no base backup ${baseId} of "${catalog.source}"` : `"${catalog.source}" has no base backup`,
+      {
+        hint: baseId
+          ? 'list them with `lifeboat snapshots --source SOURCE:pitr-base`'
+          : 'take one with `lifeboat base-backup --source SOURCE`',
+      },
+    );
   }
   const usable = bases.filter((b) => endsBefore(b, target, catalog));
   if (usable.length === 0) {
     const first = bases[0]!;
-    throw new LifeboatError(ErrorCode.WalGap, `the target ${describeTarget(target)} is before the end of ${baseId ? 'base backup' : 'the oldest base backup'} ${first.snapshot.id.slice(0, 8)} (${first.stopTime}, LSN ${first.stopLsn}); nothing was written`, {
-      hint: 'a restore can only reach moments after a base backup finished: choose a later target',
-    });
+    throw new LifeboatError(
+      ErrorCode.WalGap,
+      `the target ${describeTarget(target)} is before the end of ${baseId ? 'base backup' : 'the oldest base backup'} ${first.snapshot.id.slice(0, 8)} (${first.stopTime}, LSN ${first.stopLsn}); nothing was written`,
+      {
+        hint: 'a restore can only reach moments after a base backup finished: choose a later target',
+      },
+    );
   }
   const base = usable[usable.length - 1]!;
   const segSize = base.walSegmentSize;
@@ -62,7 +85,13 @@ export function planRecovery(catalog: WalCatalog, histories: Map<number, Timelin
   let newest = -1n;
   for (const name of catalog.files.keys()) {
     const parsed = parseSegmentName(name, segSize);
-    if (parsed && path.some((p) => p.tli === parsed.timeline) && parsed.segno > newest && tliFor(parsed.segno) === parsed.timeline) newest = parsed.segno;
+    if (
+      parsed &&
+      path.some((p) => p.tli === parsed.timeline) &&
+      parsed.segno > newest &&
+      tliFor(parsed.segno) === parsed.timeline
+    )
+      newest = parsed.segno;
   }
   const files = path.slice(1).map((p) => historyName(p.tli));
   let lastGood: StoredFile | undefined;
@@ -70,19 +99,28 @@ export function planRecovery(catalog: WalCatalog, histories: Map<number, Timelin
     const name = segmentName(tliFor(segno), segno, segSize);
     const stored = catalog.files.get(name);
     if (segno > newest) {
-      throw new LifeboatError(ErrorCode.WalGap, `the archive of "${catalog.source}" ends at ${lastGood?.name ?? 'the base backup'} and does not reach ${describeTarget(target)}; nothing was written`, {
-        hint: `${reachable(lastGood)}; wait for more WAL to be archived, or choose an earlier target`,
-      });
+      throw new LifeboatError(
+        ErrorCode.WalGap,
+        `the archive of "${catalog.source}" ends at ${lastGood?.name ?? 'the base backup'} and does not reach ${describeTarget(target)}; nothing was written`,
+        {
+          hint: `${reachable(lastGood)}; wait for more WAL to be archived, or choose an earlier target`,
+        },
+      );
     }
     if (!stored) {
-      throw new LifeboatError(ErrorCode.WalGap, `WAL segment ${name} is missing from the archive of "${catalog.source}": replay from base backup ${base.snapshot.id.slice(0, 8)} cannot pass it to reach ${describeTarget(target)}; nothing was written`, {
-        hint: `${reachable(lastGood)}; \`lifeboat wal check --source ${catalog.source}\` lists every gap`,
-      });
+      throw new LifeboatError(
+        ErrorCode.WalGap,
+        `WAL segment ${name} is missing from the archive of "${catalog.source}": replay from base backup ${base.snapshot.id.slice(0, 8)} cannot pass it to reach ${describeTarget(target)}; nothing was written`,
+        {
+          hint: `${reachable(lastGood)}; \`lifeboat wal check --source ${catalog.source}\` lists every gap`,
+        },
+      );
     }
     files.push(name);
     lastGood = stored;
     if (segno < stopSeg) continue;
-    if (reachesTarget(segno, stored, target, segSize, newest)) return { base, timeline, files, lastSegment: name, target };
+    if (reachesTarget(segno, stored, target, segSize, newest))
+      return { base, timeline, files, lastSegment: name, target };
   }
 }
 
@@ -91,14 +129,22 @@ function endsBefore(b: BaseBackup, target: RecoveryTarget, catalog: WalCatalog):
   if (target.kind === 'lsn') return parseLsn(b.stopLsn) <= target.lsn;
   if (target.kind === 'name') {
     // A restore point recorded in a segment: only base backups that ended before that segment can replay to it.
-    const holding = [...catalog.files.values()].filter((f) => f.restorePoints?.includes(target.name)).map((f) => parseSegmentName(f.name, b.walSegmentSize)?.segno);
+    const holding = [...catalog.files.values()]
+      .filter((f) => f.restorePoints?.includes(target.name))
+      .map((f) => parseSegmentName(f.name, b.walSegmentSize)?.segno);
     const stopSeg = segmentOf(parseLsn(b.stopLsn) - 1n, b.walSegmentSize);
     return holding.length === 0 || holding.some((s) => s !== undefined && s >= stopSeg);
   }
   return true;
 }
 
-function reachesTarget(segno: bigint, stored: StoredFile, target: RecoveryTarget, segSize: number, newest: bigint): boolean {
+function reachesTarget(
+  segno: bigint,
+  stored: StoredFile,
+  target: RecoveryTarget,
+  segSize: number,
+  newest: bigint,
+): boolean {
   switch (target.kind) {
     case 'lsn':
       return segno >= segmentOf(target.lsn, segSize);
@@ -158,9 +204,13 @@ function timelinePath(base: BaseBackup, histories: Map<number, TimelineSwitch[]>
   const from = steps.findIndex((s) => s.tli === base.timeline);
   const leaves = history.find((h) => h.parent === base.timeline);
   if (from === -1 || (leaves && leaves.switchLsn < parseLsn(base.stopLsn))) {
-    throw new LifeboatError(ErrorCode.WalGap, `timeline ${newest} does not continue from base backup ${base.snapshot.id.slice(0, 8)} (timeline ${base.timeline}, LSN ${base.stopLsn}); nothing was written`, {
-      hint: 'restore from a base backup taken on that timeline',
-    });
+    throw new LifeboatError(
+      ErrorCode.WalGap,
+      `timeline ${newest} does not continue from base backup ${base.snapshot.id.slice(0, 8)} (timeline ${base.timeline}, LSN ${base.stopLsn}); nothing was written`,
+      {
+        hint: 'restore from a base backup taken on that timeline',
+      },
+    );
   }
   return steps.slice(from);
 }

@@ -40,7 +40,8 @@ export async function loadHistories(repo: Repository, catalog: WalCatalog): Prom
     if (tli === undefined) continue;
     const snapshot = catalog.walSnapshots.find((s) => s.id === stored.snapshot)!;
     const parts: Buffer[] = [];
-    for await (const chunk of readSnapshotFile(repo, await snapshotFileNode(repo, snapshot, walPath(name)), name)) parts.push(chunk);
+    for await (const chunk of readSnapshotFile(repo, await snapshotFileNode(repo, snapshot, walPath(name)), name))
+      parts.push(chunk);
     out.set(tli, parseHistory(Buffer.concat(parts).toString('utf8')));
   }
   return out;
@@ -63,9 +64,15 @@ export async function restorePointInTime(repo: Repository, options: PitrRestoreO
     throw err;
   });
   if (existing.length > 0) {
-    throw new LifeboatError(ErrorCode.Refused, `${dataDir} is not empty; a point-in-time restore writes a new data directory and never mixes with an existing one`, { hint: 'name a new or empty directory with --target' });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      `${dataDir} is not empty; a point-in-time restore writes a new data directory and never mixes with an existing one`,
+      { hint: 'name a new or empty directory with --target' },
+    );
   }
-  log(`base backup ${plan.base.snapshot.id.slice(0, 8)} (${plan.base.stopTime}, timeline ${plan.base.timeline}), ${plan.files.length} WAL files to ${plan.lastSegment}, target ${describeTarget(options.target)} on timeline ${plan.timeline}`);
+  log(
+    `base backup ${plan.base.snapshot.id.slice(0, 8)} (${plan.base.stopTime}, timeline ${plan.base.timeline}), ${plan.files.length} WAL files to ${plan.lastSegment}, target ${describeTarget(options.target)} on timeline ${plan.timeline}`,
+  );
   if (options.dryRun) return { plan, dataDir, written: false };
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const tally = new StreamTally();
@@ -75,10 +82,16 @@ export async function restorePointInTime(repo: Repository, options: PitrRestoreO
     tally.through(readSnapshotFile(repo, node, BASE_TAR_PATH)),
   );
   if (tally.bytes !== plan.base.tarBytes || tally.sha256 !== plan.base.tarSha256) {
-    throw new LifeboatError(ErrorCode.Corrupt, `the base backup read back from ${plan.base.snapshot.id.slice(0, 8)} does not match its recorded size and SHA-256; ${dataDir} is unusable`, { hint: 'run `lifeboat check --read-data`' });
+    throw new LifeboatError(
+      ErrorCode.Corrupt,
+      `the base backup read back from ${plan.base.snapshot.id.slice(0, 8)} does not match its recorded size and SHA-256; ${dataDir} is unusable`,
+      { hint: 'run `lifeboat check --read-data`' },
+    );
   }
   await writeFile(path.join(dataDir, 'recovery.signal'), '', { mode: 0o600 });
-  await appendFile(path.join(dataDir, 'postgresql.auto.conf'), recoverySettings(plan, options).join('\n') + '\n', { mode: 0o600 });
+  await appendFile(path.join(dataDir, 'postgresql.auto.conf'), recoverySettings(plan, options).join('\n') + '\n', {
+    mode: 0o600,
+  });
   return { plan, dataDir, written: true };
 }
 
@@ -88,9 +101,14 @@ export function confString(value: string): string {
 }
 
 function recoverySettings(plan: RecoveryPlan, options: PitrRestoreOptions): string[] {
-  const lines = [`# point-in-time restore by lifeboat from base backup ${plan.base.snapshot.id.slice(0, 8)}`, `restore_command = ${confString(options.restoreCommand)}`, `recovery_target_timeline = 'latest'`];
+  const lines = [
+    `# point-in-time restore by lifeboat from base backup ${plan.base.snapshot.id.slice(0, 8)}`,
+    `restore_command = ${confString(options.restoreCommand)}`,
+    `recovery_target_timeline = 'latest'`,
+  ];
   const t = options.target;
-  if (t.kind === 'time') lines.push(`recovery_target_time = ${confString(t.time.toISOString().replace('T', ' ').replace('Z', '+00'))}`);
+  if (t.kind === 'time')
+    lines.push(`recovery_target_time = ${confString(t.time.toISOString().replace('T', ' ').replace('Z', '+00'))}`);
   if (t.kind === 'lsn') lines.push(`recovery_target_lsn = ${confString(formatLsn(t.lsn))}`);
   if (t.kind === 'name') lines.push(`recovery_target_name = ${confString(t.name)}`);
   if (t.kind !== 'latest') lines.push(`recovery_target_action = 'promote'`);

@@ -14,7 +14,12 @@ export interface DrainResult extends PushResult {
  * `batch` files, then remove exactly those files from the spool. A failure
  * (a conflict, the repository unreachable) leaves the spool as it was.
  */
-export async function drainSpool(repo: Repository, source: string, spoolDir: string, options: { batch?: number; host?: string; signal?: AbortSignal } = {}): Promise<DrainResult> {
+export async function drainSpool(
+  repo: Repository,
+  source: string,
+  spoolDir: string,
+  options: { batch?: number; host?: string; signal?: AbortSignal } = {},
+): Promise<DrainResult> {
   const all = await spooledFiles(spoolDir);
   const batch = all.slice(0, options.batch ?? 512);
   if (batch.length === 0) return { stored: [], alreadyArchived: [], left: 0 };

@@ -13,16 +13,23 @@ import { isWalFileName } from './wal-names.js';
  */
 export async function spoolWal(spoolDir: string, file: string): Promise<'spooled' | 'already spooled'> {
   const name = path.basename(file);
-  if (!isWalFileName(name)) throw new LifeboatError(ErrorCode.Usage, `"${name}" is not a WAL file name`, { hint: "archive_command passes %p, the segment's path relative to the data directory" });
+  if (!isWalFileName(name))
+    throw new LifeboatError(ErrorCode.Usage, `"${name}" is not a WAL file name`, {
+      hint: "archive_command passes %p, the segment's path relative to the data directory",
+    });
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   const final = path.join(spoolDir, name);
   const existing = await stat(final).catch(() => undefined);
   if (existing) {
     const [a, b] = await Promise.all([tallyFile(final), tallyFile(file)]);
     if (a.sha256 === b.sha256 && a.bytes === b.bytes) return 'already spooled';
-    throw new LifeboatError(ErrorCode.WalConflict, `WAL file ${name} is already in the spool ${spoolDir} with different content; it is never overwritten`, {
-      hint: 'two servers may be archiving into the same spool: give each source its own spool_dir',
-    });
+    throw new LifeboatError(
+      ErrorCode.WalConflict,
+      `WAL file ${name} is already in the spool ${spoolDir} with different content; it is never overwritten`,
+      {
+        hint: 'two servers may be archiving into the same spool: give each source its own spool_dir',
+      },
+    );
   }
   const temp = `${final}.tmp`;
   await copyFile(file, temp);

@@ -16,9 +16,22 @@ describe('TarPeek', () => {
     try {
       mkdirSync(path.join(dir, 'base', 'global'), { recursive: true });
       writeFileSync(path.join(dir, 'base', 'global', 'pg_control'), Buffer.alloc(8192, 7));
-      writeFileSync(path.join(dir, 'base', 'backup_label'), 'START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n');
+      writeFileSync(
+        path.join(dir, 'base', 'backup_label'),
+        'START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n',
+      );
       writeFileSync(path.join(dir, 'base', 'backup_manifest'), '{"WAL-Ranges": []}'.padEnd(1500, ' '));
-      const tar = spawnSync('tar', ['-c', '-f', '-', '--format=ustar', '-C', path.join(dir, 'base'), 'global', 'backup_label', 'backup_manifest']).stdout;
+      const tar = spawnSync('tar', [
+        '-c',
+        '-f',
+        '-',
+        '--format=ustar',
+        '-C',
+        path.join(dir, 'base'),
+        'global',
+        'backup_label',
+        'backup_manifest',
+      ]).stdout;
       for (const size of [1, 511, 512, 513, 4096, tar.length]) {
         const peek = new TarPeek(new Set(['backup_label', 'backup_manifest']));
         const out: Buffer[] = [];

@@ -13,7 +13,10 @@ export class TarPeek {
   private keeping: { name: string; parts: Buffer[]; size: number } | undefined;
   private zeroBlocks = 0;
 
-  constructor(private readonly wanted: ReadonlySet<string>, private readonly maxKeep = 256 * 1024 * 1024) {}
+  constructor(
+    private readonly wanted: ReadonlySet<string>,
+    private readonly maxKeep = 256 * 1024 * 1024,
+  ) {}
 
   async *through(input: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
     for await (const chunk of input) {

@@ -31,9 +31,17 @@ export function serverBinDir(plan: RecoveryPlan, binDir?: string): string | unde
  * promotion, read from its log whether it reached the target, and stop it.
  * The data directory stays, recovered and promoted.
  */
-export async function verifyRecovery(dataDir: string, plan: RecoveryPlan, options: { binDir?: string; timeoutMs?: number; signal?: AbortSignal; log?: (l: string) => void } = {}): Promise<RecoveryOutcome> {
+export async function verifyRecovery(
+  dataDir: string,
+  plan: RecoveryPlan,
+  options: { binDir?: string; timeoutMs?: number; signal?: AbortSignal; log?: (l: string) => void } = {},
+): Promise<RecoveryOutcome> {
   if (process.getuid?.() === 0) {
-    throw new LifeboatError(ErrorCode.Refused, 'PostgreSQL does not run as root, so --verify cannot start the restored server', { hint: 'run the restore as the operating-system user that owns the data directory (e.g. postgres)' });
+    throw new LifeboatError(
+      ErrorCode.Refused,
+      'PostgreSQL does not run as root, so --verify cannot start the restored server',
+      { hint: 'run the restore as the operating-system user that owns the data directory (e.g. postgres)' },
+    );
   }
   const bin = serverBinDir(plan, options.binDir);
   const postgres = bin ? path.join(bin, 'postgres') : 'postgres';
@@ -42,11 +50,32 @@ export async function verifyRecovery(dataDir: string, plan: RecoveryPlan, option
   const started = Date.now();
   const port = await freeLoopbackPort();
   const fd = openSync(logFile, 'a');
-  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), '-k', temp.path, '-c', "listen_addresses=", '-c', 'archive_mode=off', '-c', 'log_timezone=UTC', '-c', 'timezone=UTC', '-c', 'logging_collector=off'], {
-    env: childEnv(),
-    stdio: ['ignore', 'ignore', fd],
-    detached: true,
-  });
+  const child = spawn(
+    postgres,
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-k',
+      temp.path,
+      '-c',
+      'listen_addresses=',
+      '-c',
+      'archive_mode=off',
+      '-c',
+      'log_timezone=UTC',
+      '-c',
+      'timezone=UTC',
+      '-c',
+      'logging_collector=off',
+    ],
+    {
+      env: childEnv(),
+      stdio: ['ignore', 'ignore', fd],
+      detached: true,
+    },
+  );
   closeSync(fd);
   const forget = trackChild(child, 'postgres (point-in-time restore check)', true);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -57,18 +86,33 @@ export async function verifyRecovery(dataDir: string, plan: RecoveryPlan, option
     for (;;) {
       await new Promise((r) => setTimeout(r, 200));
       const text = await readFile(logFile, 'utf8').catch(() => '');
-      if (spawnError) throw new LifeboatError(ErrorCode.SourceFailed, `postgres could not be started: ${spawnError.message}`, { hint: 'set `bin_dir` of the source to the binaries of the server\'s major version' });
+      if (spawnError)
+        throw new LifeboatError(ErrorCode.SourceFailed, `postgres could not be started: ${spawnError.message}`, {
+          hint: "set `bin_dir` of the source to the binaries of the server's major version",
+        });
       const failed = /(FATAL|PANIC):\s+(.*)/.exec(text);
       if (failed || child.exitCode !== null || child.signalCode !== null) {
-        throw new LifeboatError(ErrorCode.Failure, `the restored server did not finish recovery: ${failed ? failed[2] : `postgres exited`}`, { context: { log: text.slice(-3000) } });
+        throw new LifeboatError(
+          ErrorCode.Failure,
+          `the restored server did not finish recovery: ${failed ? failed[2] : `postgres exited`}`,
+          { context: { log: text.slice(-3000) } },
+        );
       }
       if (/database system is ready to accept connections/.test(text)) {
         const stopped = /recovery stopping (.*)/.exec(text)?.[1];
         const last = /last completed transaction was at log time (.*)/.exec(text)?.[1];
-        const reached = plan.target.kind === 'latest' ? /archive recovery complete|redo done/.test(text) : stopped !== undefined || /recovery target reached|archive recovery complete/.test(text) && plan.target.kind === 'lsn';
+        const reached =
+          plan.target.kind === 'latest'
+            ? /archive recovery complete|redo done/.test(text)
+            : stopped !== undefined ||
+              (/recovery target reached|archive recovery complete/.test(text) && plan.target.kind === 'lsn');
         return { reached, stoppedAt: stopped, lastTransaction: last, durationMs: Date.now() - started };
       }
-      if (Date.now() > deadline) throw new LifeboatError(ErrorCode.Failure, `the restored server was still recovering after ${Math.round((options.timeoutMs ?? 1_800_000) / 1000)} s`);
+      if (Date.now() > deadline)
+        throw new LifeboatError(
+          ErrorCode.Failure,
+          `the restored server was still recovering after ${Math.round((options.timeoutMs ?? 1_800_000) / 1000)} s`,
+        );
       options.signal?.throwIfAborted();
     }
   } finally {

@@ -7,7 +7,15 @@ import type { Repository } from '../../../repository/repository.js';
 import type { SnapshotEntry } from '../../../repository/format/index.js';
 import { StreamTally, tallyFile } from '../../hashing.js';
 import { readSnapshotFile, snapshotFileNode } from '../../snapshot-file.js';
-import { catalogFrom, loadCatalog, walPath, walSourceName, type ArchivedFile, type WalCatalog, type WalRecord } from './catalog.js';
+import {
+  catalogFrom,
+  loadCatalog,
+  walPath,
+  walSourceName,
+  type ArchivedFile,
+  type WalCatalog,
+  type WalRecord,
+} from './catalog.js';
 import { isWalFileName } from './wal-names.js';
 import { summarizeSegment } from './wal-summary.js';
 
@@ -45,10 +53,18 @@ export interface PushOptions {
  * file was read to its end and matched the size and hash taken first, so a
  * killed push never leaves a truncated segment behind.
  */
-export async function pushWal(repo: Repository, source: string, files: WalFileToPush[], options: PushOptions = {}): Promise<PushResult> {
+export async function pushWal(
+  repo: Repository,
+  source: string,
+  files: WalFileToPush[],
+  options: PushOptions = {},
+): Promise<PushResult> {
   const named = files.map((f) => ({ ...f, name: f.name ?? path.basename(f.file) }));
   for (const f of named) {
-    if (!isWalFileName(f.name)) throw new LifeboatError(ErrorCode.Usage, `"${f.name}" is not a WAL file name`, { hint: "archive_command passes %p, the segment's path relative to the data directory" });
+    if (!isWalFileName(f.name))
+      throw new LifeboatError(ErrorCode.Usage, `"${f.name}" is not a WAL file name`, {
+        hint: "archive_command passes %p, the segment's path relative to the data directory",
+      });
   }
   const catalog = options.catalog ?? (await loadCatalog(repo, source));
   const fresh: Array<(typeof named)[number] & { size: number; sha256: string }> = [];
@@ -61,9 +77,13 @@ export async function pushWal(repo: Repository, source: string, files: WalFileTo
         alreadyArchived.push(f.name);
         continue;
       }
-      throw new LifeboatError(ErrorCode.WalConflict, `WAL file ${f.name} is already archived for "${source}" with different content (snapshot ${stored.snapshot.slice(0, 8)}); it is never overwritten`, {
-        hint: 'two servers may be archiving into the same source (a restored copy or a standby with archive_mode=always?): give each its own source, or stop the other one',
-      });
+      throw new LifeboatError(
+        ErrorCode.WalConflict,
+        `WAL file ${f.name} is already archived for "${source}" with different content (snapshot ${stored.snapshot.slice(0, 8)}); it is never overwritten`,
+        {
+          hint: 'two servers may be archiving into the same source (a restored copy or a standby with archive_mode=always?): give each its own source, or stop the other one',
+        },
+      );
     }
     if (fresh.some((x) => x.name === f.name)) continue;
     fresh.push({ ...f, size: bytes, sha256 });
@@ -78,7 +98,11 @@ export async function pushWal(repo: Repository, source: string, files: WalFileTo
   const tallies = fresh.map(() => new StreamTally());
   const result = await backup(repo, {
     paths: [],
-    streams: fresh.map((f, i) => ({ kind: 'stream' as const, path: walPath(f.name), open: () => tallies[i]!.through(createReadStream(f.file)) })),
+    streams: fresh.map((f, i) => ({
+      kind: 'stream' as const,
+      path: walPath(f.name),
+      open: () => tallies[i]!.through(createReadStream(f.file)),
+    })),
     source: walSourceName(source),
     tags: ['pitr-wal', ...(options.tags ?? [])],
     host: options.host,
@@ -87,7 +111,13 @@ export async function pushWal(repo: Repository, source: string, files: WalFileTo
       fresh.forEach((f, i) => {
         const t = tallies[i]!;
         if (t.bytes !== f.size || t.sha256 !== f.sha256) {
-          throw new LifeboatError(ErrorCode.SourceFailed, `WAL file ${f.name} changed while it was being archived; nothing was stored`, { hint: 'PostgreSQL never changes a segment it hands to archive_command: is another program writing to it?' });
+          throw new LifeboatError(
+            ErrorCode.SourceFailed,
+            `WAL file ${f.name} changed while it was being archived; nothing was stored`,
+            {
+              hint: 'PostgreSQL never changes a segment it hands to archive_command: is another program writing to it?',
+            },
+          );
         }
       });
       const pitr: WalRecord = { kind: 'wal', format: 1, source, files: records };
@@ -109,8 +139,17 @@ export interface FetchResult {
  * never sees a partial file. A name the archive does not hold is `found: false`
  * (PostgreSQL asks for files that may not exist, such as the next timeline's history).
  */
-export async function fetchWal(repo: Repository, source: string, name: string, destination: string, catalog?: WalCatalog): Promise<FetchResult> {
-  if (!isWalFileName(name)) throw new LifeboatError(ErrorCode.Usage, `"${name}" is not a WAL file name`, { hint: 'restore_command passes %f, the WAL file name, and %p, where to write it' });
+export async function fetchWal(
+  repo: Repository,
+  source: string,
+  name: string,
+  destination: string,
+  catalog?: WalCatalog,
+): Promise<FetchResult> {
+  if (!isWalFileName(name))
+    throw new LifeboatError(ErrorCode.Usage, `"${name}" is not a WAL file name`, {
+      hint: 'restore_command passes %f, the WAL file name, and %p, where to write it',
+    });
   const cat = catalog ?? (await loadCatalog(repo, source));
   const stored = cat.files.get(name);
   if (!stored) return { found: false };
@@ -124,7 +163,11 @@ export async function fetchWal(repo: Repository, source: string, name: string, d
   try {
     for await (const chunk of tally.through(readSnapshotFile(repo, node, name))) await handle.write(chunk);
     if (tally.bytes !== stored.size || tally.sha256 !== stored.sha256) {
-      throw new LifeboatError(ErrorCode.Corrupt, `WAL file ${name} read back from snapshot ${stored.snapshot.slice(0, 8)} does not match its recorded size and SHA-256`, { hint: 'run `lifeboat check --read-data`' });
+      throw new LifeboatError(
+        ErrorCode.Corrupt,
+        `WAL file ${name} read back from snapshot ${stored.snapshot.slice(0, 8)} does not match its recorded size and SHA-256`,
+        { hint: 'run `lifeboat check --read-data`' },
+      );
     }
     await handle.sync();
   } catch (err) {

@@ -1,5 +1,12 @@
 import type { WalCatalog } from './catalog.js';
-import { DEFAULT_SEGMENT_SIZE, parseLsn, parseSegmentName, segmentName, segmentOf, type TimelineSwitch } from './wal-names.js';
+import {
+  DEFAULT_SEGMENT_SIZE,
+  parseLsn,
+  parseSegmentName,
+  segmentName,
+  segmentOf,
+  type TimelineSwitch,
+} from './wal-names.js';
 
 export interface WalGap {
   timeline: number;
@@ -38,15 +45,23 @@ export function walGaps(catalog: WalCatalog, histories: Map<number, TimelineSwit
     segs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const first = segs[0]!;
     const last = segs[segs.length - 1]!;
-    timelines.push({ timeline: tli, segments: segs.length, first: segmentName(tli, first, segSize), last: segmentName(tli, last, segSize) });
-    const baseStarts = catalog.bases.filter((b) => b.timeline === tli).map((b) => segmentOf(parseLsn(b.startLsn), segSize));
+    timelines.push({
+      timeline: tli,
+      segments: segs.length,
+      first: segmentName(tli, first, segSize),
+      last: segmentName(tli, last, segSize),
+    });
+    const baseStarts = catalog.bases
+      .filter((b) => b.timeline === tli)
+      .map((b) => segmentOf(parseLsn(b.startLsn), segSize));
     const switchLsn = histories.get(tli)?.at(-1)?.switchLsn;
     const candidates = [...baseStarts, ...(switchLsn !== undefined ? [segmentOf(switchLsn, segSize)] : [])];
     // Without a base backup or a known beginning on this timeline, its first archived segment is where it starts for us.
     const from = candidates.length ? candidates.reduce((a, b) => (a < b ? a : b)) : first;
     const present = new Set(segs);
     const missing: string[] = [];
-    for (let s = from; s <= last && missing.length < MAX_LISTED; s++) if (!present.has(s)) missing.push(segmentName(tli, s, segSize));
+    for (let s = from; s <= last && missing.length < MAX_LISTED; s++)
+      if (!present.has(s)) missing.push(segmentName(tli, s, segSize));
     if (missing.length) gaps.push({ timeline: tli, missing });
   }
   return { files: catalog.files.size, bases: catalog.bases.length, timelines, gaps, newestArchivedAt };

@@ -12,7 +12,10 @@ const HISTORY = /^([0-9A-F]{8})\.history$/;
 
 export function parseLsn(text: string): bigint {
   const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
-  if (!m) throw new LifeboatError(ErrorCode.Usage, `"${text}" is not an LSN`, { hint: 'write an LSN as PostgreSQL shows it, e.g. 0/3000060 (pg_current_wal_lsn())' });
+  if (!m)
+    throw new LifeboatError(ErrorCode.Usage, `"${text}" is not an LSN`, {
+      hint: 'write an LSN as PostgreSQL shows it, e.g. 0/3000060 (pg_current_wal_lsn())',
+    });
   return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
 }
 
@@ -47,7 +50,10 @@ export interface ParsedSegment {
 export function parseSegmentName(name: string, segmentSize: number): ParsedSegment | undefined {
   const m = SEGMENT.exec(name);
   if (!m) return undefined;
-  return { timeline: parseInt(m[1]!, 16), segno: BigInt(`0x${m[2]}`) * segmentsPerId(segmentSize) + BigInt(`0x${m[3]}`) };
+  return {
+    timeline: parseInt(m[1]!, 16),
+    segno: BigInt(`0x${m[2]}`) * segmentsPerId(segmentSize) + BigInt(`0x${m[3]}`),
+  };
 }
 
 export function historyTimeline(name: string): number | undefined {

@@ -55,20 +55,54 @@ export interface WalPruneResult {
 }
 
 /** Apply WAL retention under the exclusive lock; removals are audited and tombstoned as `forget` does. Data is freed by `prune`. */
-export async function pruneWal(repo: Repository, source: string, options: { retention: string; dryRun?: boolean; now?: Date }): Promise<WalPruneResult> {
+export async function pruneWal(
+  repo: Repository,
+  source: string,
+  options: { retention: string; dryRun?: boolean; now?: Date },
+): Promise<WalPruneResult> {
   const now = options.now ?? new Date();
   const run = async (): Promise<WalPruneResult> => {
     await repo.prepareRead();
     const listed = await repo.listSnapshots();
-    if (listed.problems.length) throw new LifeboatError(ErrorCode.Failure, `${listed.problems.length} snapshot(s) could not be read; no WAL was removed`, { hint: 'run `lifeboat check` to see what is damaged' });
+    if (listed.problems.length)
+      throw new LifeboatError(
+        ErrorCode.Failure,
+        `${listed.problems.length} snapshot(s) could not be read; no WAL was removed`,
+        { hint: 'run `lifeboat check` to see what is damaged' },
+      );
     const plan = planWalPrune(catalogFrom(source, listed.snapshots), parseDuration(options.retention), now);
-    const removed = plan.remove.map((s) => ({ snapshot: s.id, files: (pitrRecordOf(s) as { files: Array<{ name: string }> }).files.map((f) => f.name) }));
-    const result = { removed, removedFiles: removed.reduce((n, r) => n + r.files.length, 0), kept: plan.keep.length, neededByBase: plan.neededByBase, dryRun: Boolean(options.dryRun) };
+    const removed = plan.remove.map((s) => ({
+      snapshot: s.id,
+      files: (pitrRecordOf(s) as { files: Array<{ name: string }> }).files.map((f) => f.name),
+    }));
+    const result = {
+      removed,
+      removedFiles: removed.reduce((n, r) => n + r.files.length, 0),
+      kept: plan.keep.length,
+      neededByBase: plan.neededByBase,
+      dryRun: Boolean(options.dryRun),
+    };
     if (options.dryRun || plan.remove.length === 0) return result;
-    const audited: AuditedRemoval[] = plan.remove.map((s) => ({ snapshot: s.id, time: s.time, host: s.host, source: s.source ?? '', rule: `WAL older than ${options.retention}, needed by no kept base backup` }));
-    const audit = await writeAudit(repo, auditRecord(repo, `wal_retention ${options.retention}`, audited, now), undefined);
+    const audited: AuditedRemoval[] = plan.remove.map((s) => ({
+      snapshot: s.id,
+      time: s.time,
+      host: s.host,
+      source: s.source ?? '',
+      rule: `WAL older than ${options.retention}, needed by no kept base backup`,
+    }));
+    const audit = await writeAudit(
+      repo,
+      auditRecord(repo, `wal_retention ${options.retention}`, audited, now),
+      undefined,
+    );
     for (const s of plan.remove) {
-      await writeTombstone(repo, { snapshot: s.id, time: s.time, tree: s.tree, forgottenAt: now.toISOString(), audit: `audit/${audit}` });
+      await writeTombstone(repo, {
+        snapshot: s.id,
+        time: s.time,
+        tree: s.tree,
+        forgottenAt: now.toISOString(),
+        audit: `audit/${audit}`,
+      });
       await repo.storage.remove(`snapshots/${s.id}`);
     }
     return result;

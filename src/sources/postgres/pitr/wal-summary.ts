@@ -26,7 +26,10 @@ export async function summarizeSegment(file: string, binDir?: string): Promise<S
     let child;
     try {
       // pg_waldump reports an error at the zero-filled end of a switched segment: what it printed before is still right.
-      child = spawn(pgTool('pg_waldump', binDir), ['--rmgr=Transaction', '--rmgr=XLOG', file], { env: childEnv({ TZ: 'UTC' }), stdio: ['ignore', 'pipe', 'ignore'] });
+      child = spawn(pgTool('pg_waldump', binDir), ['--rmgr=Transaction', '--rmgr=XLOG', file], {
+        env: childEnv({ TZ: 'UTC' }),
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
     } catch {
       resolve(undefined);
       return;

@@ -24,7 +24,15 @@ export interface FullCopy {
  */
 export async function storeFullCopy(
   repo: Repository,
-  at: { stream: string; generation: string; index: number; dbPath: string; fileId: string; now: () => number; expect?: { salts: [number, number] | null; frame: number } },
+  at: {
+    stream: string;
+    generation: string;
+    index: number;
+    dbPath: string;
+    fileId: string;
+    now: () => number;
+    expect?: { salts: [number, number] | null; frame: number };
+  },
 ): Promise<FullCopy | undefined> {
   const db = await open(at.dbPath, 'r');
   let wal;
@@ -40,12 +48,14 @@ export async function storeFullCopy(
     const header = wal ? await readWalHeader(wal) : undefined;
     if (at.expect && at.expect.frame > 0) {
       // Within a generation the copy must continue the log read so far.
-      if (!header || !at.expect.salts || header.salt1 !== at.expect.salts[0] || header.salt2 !== at.expect.salts[1]) return undefined;
+      if (!header || !at.expect.salts || header.salt1 !== at.expect.salts[0] || header.salt2 !== at.expect.salts[1])
+        return undefined;
     }
     const rawPage = head.readUInt16BE(16);
     const pageSize = header?.pageSize ?? (fileBytes >= 100 ? (rawPage === 1 ? 65536 : rawPage) : 4096);
     const start: ChainPoint = { frame: 0, checksum: header?.checksum ?? [0, 0] };
-    const committed = header && wal ? await readCommittedFrames(wal, header, start) : { frames: [], commits: [], end: start };
+    const committed =
+      header && wal ? await readCommittedFrames(wal, header, start) : { frames: [], commits: [], end: start };
     // Newest version of each page in the log, and the database size after the last commit.
     const pages = new Map<number, Buffer>();
     for (const f of committed.frames) pages.set(f.readUInt32BE(0), f.subarray(FRAME_HEADER_BYTES));
@@ -53,7 +63,12 @@ export async function storeFullCopy(
     const pageCount = last ? last.dbSize : Math.floor(fileBytes / pageSize);
     const total = pageCount * pageSize;
     const ms = at.now();
-    const manifestName = baseName(at.stream, { generation: at.generation, index: at.index, frame: committed.end.frame, ms });
+    const manifestName = baseName(at.stream, {
+      generation: at.generation,
+      index: at.index,
+      frame: committed.end.frame,
+      ms,
+    });
     const pagesPerPart = Math.max(1, Math.floor(BASE_PART_BYTES / pageSize));
     let part = 0;
     let bytes = 0;

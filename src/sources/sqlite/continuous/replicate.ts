@@ -20,5 +20,12 @@ export async function replicate(options: ReplicateOptions & { signal: AbortSigna
   const replicator = new Replicator(options);
   const { unshipped } = await replicator.run(options.signal);
   const c = replicator.counters;
-  return { source: options.source, unshipped, transactionsShipped: c.transactionsShipped, objectsWritten: c.objectsWritten, bytesWritten: c.bytesWritten, generationsStarted: c.generationsStarted };
+  return {
+    source: options.source,
+    unshipped,
+    transactionsShipped: c.transactionsShipped,
+    objectsWritten: c.objectsWritten,
+    bytesWritten: c.bytesWritten,
+    generationsStarted: c.generationsStarted,
+  };
 }

@@ -53,7 +53,10 @@ export async function writeReplicationStatus(stateDir: string, status: Replicati
  * Every recorded status, with the lag as of `now`: a replicator that stopped
  * updating (or stopped) leaves everything since its last update unshipped.
  */
-export function readReplicationStatuses(stateDir: string, now = Date.now()): Array<ReplicationStatus & { currentLagSeconds: number }> {
+export function readReplicationStatuses(
+  stateDir: string,
+  now = Date.now(),
+): Array<ReplicationStatus & { currentLagSeconds: number }> {
   const dir = replicationStatusDir(stateDir);
   let names: string[];
   try {

@@ -40,7 +40,16 @@ function seqs(file: string): number[] {
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 function replicator(file: string, extra: Partial<ConstructorParameters<typeof Replicator>[0]> = {}): Replicator {
-  return new Replicator({ source: 'app', path: file, repo, intervalMs: 1000, snapshotEveryMs: 3600_000, retentionMs: 24 * 3600_000, now, ...extra });
+  return new Replicator({
+    source: 'app',
+    path: file,
+    repo,
+    intervalMs: 1000,
+    snapshotEveryMs: 3600_000,
+    retentionMs: 24 * 3600_000,
+    now,
+    ...extra,
+  });
 }
 
 beforeEach(async () => {
@@ -72,7 +81,11 @@ describe('Replicator', () => {
     const newest = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'newest.db') });
     expect(seqs(newest.file)).toEqual(range(1, 20));
     expect(newest.record.integrity).toBe('ok');
-    const earlier = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'earlier.db'), atMs: clock - 500 });
+    const earlier = await restoreToTime(repo, {
+      source: 'app',
+      toFile: path.join(dir, 'earlier.db'),
+      atMs: clock - 500,
+    });
     expect(seqs(earlier.file)).toEqual(range(1, 15));
     const first = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'first.db'), atMs: clock - 1500 });
     expect(seqs(first.file)).toEqual(range(1, 10));
@@ -209,6 +222,8 @@ describe('Replicator', () => {
       expect(got.record.integrity).toBe('ok');
       expect(seqs(got.file)).toEqual(range(1, expected));
     }
-    await expect(restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'gone.db'), atMs: cutoff - 6000 })).rejects.toThrow(/no state at or before/);
+    await expect(
+      restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'gone.db'), atMs: cutoff - 6000 }),
+    ).rejects.toThrow(/no state at or before/);
   });
 });

@@ -9,7 +9,15 @@ import { writeReplicationStatus, type ReplicationStatus } from './replication-st
 import { enforceStreamRetention } from './stream-retention.js';
 import { listStream } from './stream-listing.js';
 import { newGenerationName, segmentName } from './stream-names.js';
-import { encodeSegment, getStreamObject, decodeSegment, putStreamObject, streamIdOf, type BaseManifest, type SegmentHeader } from './stream-objects.js';
+import {
+  encodeSegment,
+  getStreamObject,
+  decodeSegment,
+  putStreamObject,
+  streamIdOf,
+  type BaseManifest,
+  type SegmentHeader,
+} from './stream-objects.js';
 import { frameStillThere, readCommittedFrames, readWalHeader, type ChainPoint } from './wal-file.js';
 
 export interface ReplicateOptions {
@@ -82,7 +90,15 @@ export class Replicator {
   private shipped = { index: 0, frame: 0 };
   private lastShippedCommitMs: number | undefined;
   private lastError: string | undefined;
-  readonly counters = { objectsWritten: 0, bytesWritten: 0, transactionsShipped: 0, generationsStarted: 0, shipFailures: 0, checkpoints: 0, errors: 0 };
+  readonly counters = {
+    objectsWritten: 0,
+    bytesWritten: 0,
+    transactionsShipped: 0,
+    generationsStarted: 0,
+    shipFailures: 0,
+    checkpoints: 0,
+    errors: 0,
+  };
   private readonly now: () => number;
   private readonly log: (line: string) => void;
 
@@ -111,7 +127,11 @@ export class Replicator {
   async tick(): Promise<void> {
     if (!this.pin) {
       // The connections were closed after an error (or never opened): start over from a full copy.
-      const why = !this.generation ? 'starting' : (await this.databaseReplaced()) ? 'the database file was replaced' : 'reconnecting after an error';
+      const why = !this.generation
+        ? 'starting'
+        : (await this.databaseReplaced())
+          ? 'the database file was replaced'
+          : 'reconnecting after an error';
       await this.newGeneration(why);
       return;
     }
@@ -198,9 +218,13 @@ export class Replicator {
       const mode = String(pin.pragma('journal_mode', { simple: true }));
       if (mode !== 'wal') {
         pin.close();
-        throw new LifeboatError(ErrorCode.SourceFailed, `${file} is in ${mode} journal mode; continuous protection needs WAL mode`, {
-          hint: "switch the application's database to WAL (PRAGMA journal_mode=WAL) or remove `continuous` from the source",
-        });
+        throw new LifeboatError(
+          ErrorCode.SourceFailed,
+          `${file} is in ${mode} journal mode; continuous protection needs WAL mode`,
+          {
+            hint: "switch the application's database to WAL (PRAGMA journal_mode=WAL) or remove `continuous` from the source",
+          },
+        );
       }
       // This connection never checkpoints by itself: checkpoints are run on purpose (maybeCheckpoint).
       pin.pragma('wal_autocheckpoint=0');
@@ -210,7 +234,11 @@ export class Replicator {
     } catch (err) {
       this.closeConnections();
       if (err instanceof LifeboatError) throw err;
-      throw new LifeboatError(ErrorCode.SourceFailed, `SQLite database ${file} cannot be opened: ${(err as Error).message}`, { cause: err, hint: 'check the source path and its permissions' });
+      throw new LifeboatError(
+        ErrorCode.SourceFailed,
+        `SQLite database ${file} cannot be opened: ${(err as Error).message}`,
+        { cause: err, hint: 'check the source path and its permissions' },
+      );
     }
     this.holdPin();
     this.fileId = await fileIdOf(file);
@@ -280,7 +308,9 @@ export class Replicator {
         } else if (this.restartExpected()) {
           this.nextIndex([header.salt1, header.salt2], header.checksum);
         } else {
-          return this.newGeneration('the log was restarted with frames that were not shipped (or the database was replaced)');
+          return this.newGeneration(
+            'the log was restarted with frames that were not shipped (or the database was replaced)',
+          );
         }
       }
       const got = await readCommittedFrames(wal, header, this.pos);
@@ -288,7 +318,18 @@ export class Replicator {
       const now = this.now();
       let draft = this.drafts.at(-1);
       if (!draft || draft.index !== this.index) {
-        draft = { index: this.index, first: this.pos.frame + 1, last: this.pos.frame, prev: this.prevOf(), pageSize: header.pageSize, salts: [header.salt1, header.salt2], checksum: this.pos.checksum, frames: [], bytes: 0, commits: [] };
+        draft = {
+          index: this.index,
+          first: this.pos.frame + 1,
+          last: this.pos.frame,
+          prev: this.prevOf(),
+          pageSize: header.pageSize,
+          salts: [header.salt1, header.salt2],
+          checksum: this.pos.checksum,
+          frames: [],
+          bytes: 0,
+          commits: [],
+        };
         this.drafts.push(draft);
       }
       for (const f of got.frames) {
@@ -308,7 +349,10 @@ export class Replicator {
   private prevOf(): { index: number; frame: number } {
     const d = this.drafts.at(-1);
     if (d) return { index: d.index, frame: d.last };
-    return { index: this.pos.frame === 0 && this.index > this.shipped.index ? this.shipped.index : this.index, frame: this.pos.frame === 0 && this.index > this.shipped.index ? this.shipped.frame : this.pos.frame };
+    return {
+      index: this.pos.frame === 0 && this.index > this.shipped.index ? this.shipped.index : this.index,
+      frame: this.pos.frame === 0 && this.index > this.shipped.index ? this.shipped.frame : this.pos.frame,
+    };
   }
 
   private restartExpected(): boolean {
@@ -329,8 +373,27 @@ export class Replicator {
     this.lastShipMs = this.now();
     while (this.drafts.length) {
       const d = this.drafts[0]!;
-      const name = segmentName(this.stream, { generation: this.generation, index: d.index, first: d.first, last: d.last, firstMs: d.commits[0]![1], lastMs: d.commits.at(-1)![1] });
-      const header: SegmentHeader = { v: 1, generation: this.generation, index: d.index, first: d.first, last: d.last, prev: d.prev, pageSize: d.pageSize, salts: d.salts, checksum: d.checksum, commits: d.commits, fileId: this.fileId };
+      const name = segmentName(this.stream, {
+        generation: this.generation,
+        index: d.index,
+        first: d.first,
+        last: d.last,
+        firstMs: d.commits[0]![1],
+        lastMs: d.commits.at(-1)![1],
+      });
+      const header: SegmentHeader = {
+        v: 1,
+        generation: this.generation,
+        index: d.index,
+        first: d.first,
+        last: d.last,
+        prev: d.prev,
+        pageSize: d.pageSize,
+        salts: d.salts,
+        checksum: d.checksum,
+        commits: d.commits,
+        fileId: this.fileId,
+      };
       try {
         this.counters.bytesWritten += await putStreamObject(this.options.repo, name, encodeSegment(header, d.frames));
       } catch (err) {
@@ -345,7 +408,10 @@ export class Replicator {
       this.drafts.shift();
       this.shipped = { index: d.index, frame: d.last };
       this.lastShippedCommitMs = d.commits.at(-1)![1];
-      this.options.onShipped?.(d.commits.map((c) => c[1]), this.now());
+      this.options.onShipped?.(
+        d.commits.map((c) => c[1]),
+        this.now(),
+      );
     }
   }
 
@@ -357,7 +423,10 @@ export class Replicator {
    * continue, so the restart that follows loses nothing unread.
    */
   private async maybeCheckpoint(): Promise<void> {
-    const size = await stat(this.dbPath + '-wal').then((s) => s.size, () => 0);
+    const size = await stat(this.dbPath + '-wal').then(
+      (s) => s.size,
+      () => 0,
+    );
     if (size < (this.options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES)) return;
     const lock = this.writeLock!;
     try {
@@ -405,7 +474,15 @@ export class Replicator {
    */
   private async takeFullCopy(): Promise<void> {
     const expect = this.needsFullCopy ? undefined : { salts: this.salts, frame: this.pos.frame };
-    const copy = await storeFullCopy(this.options.repo, { stream: this.stream, generation: this.generation, index: this.index, dbPath: this.dbPath, fileId: this.fileId, now: this.now, expect });
+    const copy = await storeFullCopy(this.options.repo, {
+      stream: this.stream,
+      generation: this.generation,
+      index: this.index,
+      dbPath: this.dbPath,
+      fileId: this.fileId,
+      now: this.now,
+      expect,
+    });
     if (!copy) return;
     this.needsFullCopy = false;
     this.salts = copy.header ? [copy.header.salt1, copy.header.salt2] : null;
@@ -424,13 +501,37 @@ export class Replicator {
     if (!gen) return false;
     const seg = gen.segments.at(-1);
     const base = gen.bases.at(-1);
-    let tip: { index: number; frame: number; salts: [number, number] | null; checksum: [number, number]; fileId: string; pageSize: number; ms: number };
+    let tip: {
+      index: number;
+      frame: number;
+      salts: [number, number] | null;
+      checksum: [number, number];
+      fileId: string;
+      pageSize: number;
+      ms: number;
+    };
     if (seg && (!base || seg.index > base.index || (seg.index === base.index && seg.last > base.frame))) {
       const { header } = decodeSegment(seg.name, await getStreamObject(this.options.repo, seg.name));
-      tip = { index: header.index, frame: header.last, salts: header.salts, checksum: header.checksum, fileId: header.fileId, pageSize: header.pageSize, ms: header.commits.at(-1)![1] };
+      tip = {
+        index: header.index,
+        frame: header.last,
+        salts: header.salts,
+        checksum: header.checksum,
+        fileId: header.fileId,
+        pageSize: header.pageSize,
+        ms: header.commits.at(-1)![1],
+      };
     } else if (base) {
       const m = JSON.parse((await getStreamObject(this.options.repo, base.name)).toString('utf8')) as BaseManifest;
-      tip = { index: m.index, frame: m.frame, salts: m.salts, checksum: m.checksum, fileId: m.fileId, pageSize: m.pageSize, ms: m.ms };
+      tip = {
+        index: m.index,
+        frame: m.frame,
+        salts: m.salts,
+        checksum: m.checksum,
+        fileId: m.fileId,
+        pageSize: m.pageSize,
+        ms: m.ms,
+      };
     } else {
       return false;
     }
@@ -450,20 +551,25 @@ export class Replicator {
     this.shipped = { index: tip.index, frame: tip.frame };
     this.lastShippedCommitMs = tip.ms;
     this.lastFullCopyMs = base?.ms ?? 0;
-    this.log(`replication of ${this.options.source}: resuming generation ${gen.name} after frame ${tip.frame} of log ${tip.index}`);
+    this.log(
+      `replication of ${this.options.source}: resuming generation ${gen.name} after frame ${tip.frame} of log ${tip.index}`,
+    );
     return true;
   }
 
   private async retention(): Promise<void> {
     this.lastRetentionMs = this.now();
     const removed = await enforceStreamRetention(this.options.repo, this.stream, this.now() - this.options.retentionMs);
-    if (removed) this.log(`replication of ${this.options.source}: retention removed ${removed} objects older than the window`);
+    if (removed)
+      this.log(`replication of ${this.options.source}: retention removed ${removed} objects older than the window`);
   }
 
   private async writeStatus(running: boolean): Promise<void> {
     this.lastStatusMs = this.now();
     if (!this.options.stateDir) return;
-    await writeReplicationStatus(this.options.stateDir, this.status(running)).catch((err: Error) => this.log(`replication status not written: ${err.message}`));
+    await writeReplicationStatus(this.options.stateDir, this.status(running)).catch((err: Error) =>
+      this.log(`replication status not written: ${err.message}`),
+    );
   }
 }
 

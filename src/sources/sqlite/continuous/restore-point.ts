@@ -41,7 +41,11 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
   const stream = streamIdOf(repo, options.source);
   const { generations } = await listStream(repo, stream);
   if (!generations.length) {
-    throw new LifeboatError(ErrorCode.NotFound, `no continuous stream of source "${options.source}" in this repository`, { hint: 'is `lifeboat replicate` (or `serve`) running for it, against this repository?' });
+    throw new LifeboatError(
+      ErrorCode.NotFound,
+      `no continuous stream of source "${options.source}" in this repository`,
+      { hint: 'is `lifeboat replicate` (or `serve`) running for it, against this repository?' },
+    );
   }
   let gen: ListedGeneration | undefined;
   let base: ListedGeneration['bases'][number] | undefined;
@@ -54,10 +58,20 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
     }
   }
   if (!gen || !base) {
-    const oldest = generations.flatMap((g) => g.bases).map((b) => b.ms).sort((a, b) => a - b)[0];
-    throw new LifeboatError(ErrorCode.NotFound, `the stream of source "${options.source}" holds no state at or before ${new Date(at).toISOString()}`, {
-      hint: oldest === undefined ? 'no full copy was stored yet' : `the oldest restorable point is ${new Date(oldest).toISOString()}`,
-    });
+    const oldest = generations
+      .flatMap((g) => g.bases)
+      .map((b) => b.ms)
+      .sort((a, b) => a - b)[0];
+    throw new LifeboatError(
+      ErrorCode.NotFound,
+      `the stream of source "${options.source}" holds no state at or before ${new Date(at).toISOString()}`,
+      {
+        hint:
+          oldest === undefined
+            ? 'no full copy was stored yet'
+            : `the oldest restorable point is ${new Date(oldest).toISOString()}`,
+      },
+    );
   }
   const replacing = await refuseExisting(options.toFile, options.force, 'a database');
   const tmp = options.toFile + '.restoring';
@@ -74,7 +88,11 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
       await out.write(part, 0, part.length, written);
       written += part.length;
     }
-    if (written !== manifest.pages * manifest.pageSize) throw new LifeboatError(ErrorCode.Corrupt, `full copy ${base.name} holds ${written} bytes, its manifest ${manifest.pages * manifest.pageSize}`);
+    if (written !== manifest.pages * manifest.pageSize)
+      throw new LifeboatError(
+        ErrorCode.Corrupt,
+        `full copy ${base.name} holds ${written} bytes, its manifest ${manifest.pages * manifest.pageSize}`,
+      );
     await out.truncate(written);
     let pos = { index: manifest.index, frame: manifest.frame };
     const pageSize = manifest.pageSize;
@@ -92,16 +110,28 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
     while (!done) {
       // The same log first (the longest run when merged and unmerged segments overlap), else the next log from its start.
       const longest = (list: typeof gen.segments) => list.sort((a, b) => b.last - a.last)[0];
-      const next = longest(gen.segments.filter((s) => s.index === pos.index && s.first === pos.frame + 1)) ?? longest(gen.segments.filter((s) => s.index === pos.index + 1 && s.first === 1));
+      const next =
+        longest(gen.segments.filter((s) => s.index === pos.index && s.first === pos.frame + 1)) ??
+        longest(gen.segments.filter((s) => s.index === pos.index + 1 && s.first === 1));
       if (!next) {
-        const later = gen.segments.find((s) => (s.index > pos.index || (s.index === pos.index && s.first > pos.frame)) && s.firstMs <= at);
-        if (later) throw new LifeboatError(ErrorCode.Corrupt, `the stream of "${options.source}" has a gap after frame ${pos.frame} of log ${pos.index} (next stored segment: ${later.name})`, { hint: 'restore to a time before the gap, or run `lifeboat check`' });
+        const later = gen.segments.find(
+          (s) => (s.index > pos.index || (s.index === pos.index && s.first > pos.frame)) && s.firstMs <= at,
+        );
+        if (later)
+          throw new LifeboatError(
+            ErrorCode.Corrupt,
+            `the stream of "${options.source}" has a gap after frame ${pos.frame} of log ${pos.index} (next stored segment: ${later.name})`,
+            { hint: 'restore to a time before the gap, or run `lifeboat check`' },
+          );
         break;
       }
       if (next.firstMs > at) break;
       const { header, frames } = decodeSegment(next.name, await getStreamObject(repo, next.name));
       if (header.prev.index !== pos.index || header.prev.frame !== pos.frame || header.generation !== gen.name) {
-        throw new LifeboatError(ErrorCode.Corrupt, `stream segment ${next.name} does not continue frame ${pos.frame} of log ${pos.index}`);
+        throw new LifeboatError(
+          ErrorCode.Corrupt,
+          `stream segment ${next.name} does not continue frame ${pos.frame} of log ${pos.index}`,
+        );
       }
       segments++;
       const commits = new Map(header.commits.map(([frame, ms, dbSize]) => [frame, { ms, dbSize }]));
@@ -144,6 +174,16 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
   if (replacing) await Promise.all(['-wal', '-shm', '-journal'].map((s) => rm(options.toFile + s, { force: true })));
   await rename(tmp, options.toFile);
   const record = measureSqlite(options.toFile);
-  log(`restored ${transactions} transactions from ${segments} segments; last commit ${new Date(committedMs).toISOString()}`);
-  return { file: options.toFile, generation: gen.name, committedMs, transactions, segments, fullCopyMs: base.ms, record };
+  log(
+    `restored ${transactions} transactions from ${segments} segments; last commit ${new Date(committedMs).toISOString()}`,
+  );
+  return {
+    file: options.toFile,
+    generation: gen.name,
+    committedMs,
+    transactions,
+    segments,
+    fullCopyMs: base.ms,
+    record,
+  };
 }

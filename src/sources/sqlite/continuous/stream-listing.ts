@@ -1,5 +1,12 @@
 import type { Repository } from '../../../repository/repository.js';
-import { generationOf, parseBaseName, parseSegmentName, streamPrefix, type BaseName, type SegmentName } from './stream-names.js';
+import {
+  generationOf,
+  parseBaseName,
+  parseSegmentName,
+  streamPrefix,
+  type BaseName,
+  type SegmentName,
+} from './stream-names.js';
 
 export interface ListedGeneration {
   name: string;

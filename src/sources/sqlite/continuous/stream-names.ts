@@ -63,14 +63,22 @@ export function basePartName(manifest: string, part: number): string {
   return `${manifest}.${part.toString(16).padStart(4, '0')}`;
 }
 
-const SEGMENT = /^wal\/([0-9a-f]+)\/(\d{13}-[0-9a-f]+)\/seg\/\d{10}\/([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{8})-(\d{13})-(\d{13})$/;
+const SEGMENT =
+  /^wal\/([0-9a-f]+)\/(\d{13}-[0-9a-f]+)\/seg\/\d{10}\/([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{8})-(\d{13})-(\d{13})$/;
 const BASE = /^wal\/([0-9a-f]+)\/(\d{13}-[0-9a-f]+)\/base\/([0-9a-f]{8})-([0-9a-f]{8})-(\d{13})$/;
 const GENERATION = /^wal\/[0-9a-f]+\/(\d{13}-[0-9a-f]+)\//;
 
 export function parseSegmentName(name: string): SegmentName | undefined {
   const m = SEGMENT.exec(name);
   if (!m) return undefined;
-  return { generation: m[2]!, index: parseInt(m[3]!, 16), first: parseInt(m[4]!, 16), last: parseInt(m[5]!, 16), firstMs: Number(m[6]), lastMs: Number(m[7]) };
+  return {
+    generation: m[2]!,
+    index: parseInt(m[3]!, 16),
+    first: parseInt(m[4]!, 16),
+    last: parseInt(m[5]!, 16),
+    firstMs: Number(m[6]),
+    lastMs: Number(m[7]),
+  };
 }
 
 export function parseBaseName(name: string): BaseName | undefined {

@@ -77,7 +77,8 @@ export function encodeSegment(header: SegmentHeader, frames: Buffer[]): Buffer {
 
 export function decodeSegment(name: string, raw: Buffer): { header: SegmentHeader; frames: Buffer } {
   const len = raw.length >= 4 ? raw.readUInt32LE(0) : -1;
-  if (len < 0 || 4 + len > raw.length) throw new LifeboatError(ErrorCode.Corrupt, `stream segment ${name} has a damaged header`);
+  if (len < 0 || 4 + len > raw.length)
+    throw new LifeboatError(ErrorCode.Corrupt, `stream segment ${name} has a damaged header`);
   const header = JSON.parse(raw.subarray(4, 4 + len).toString('utf8')) as SegmentHeader;
   const frames = raw.subarray(4 + len);
   const frameBytes = 24 + header.pageSize;
@@ -99,5 +100,8 @@ export async function getStreamObject(repo: Repository, name: string): Promise<B
 
 /** The stream id of a source: a keyed hash of its name, so storage names reveal no source names. */
 export function streamIdOf(repo: Repository, source: string): string {
-  return repo.blobIdOf(Buffer.from(`lifeboat sqlite stream\u0000${source}`)).toString('hex').slice(0, 32);
+  return repo
+    .blobIdOf(Buffer.from(`lifeboat sqlite stream\u0000${source}`))
+    .toString('hex')
+    .slice(0, 32);
 }

@@ -17,10 +17,11 @@ export async function enforceStreamRetention(repo: Repository, stream: string, c
   let anchor: { index: number; frame: number; ms: number; name: string } | undefined;
   generations.forEach((g, i) => {
     if (generationStartMs(g.name) > cutoffMs) return;
-    for (const b of g.bases) if (b.ms <= cutoffMs) {
-      anchorGen = i;
-      anchor = b;
-    }
+    for (const b of g.bases)
+      if (b.ms <= cutoffMs) {
+        anchorGen = i;
+        anchor = b;
+      }
   });
   if (!anchor) return 0;
   const doomed: string[] = [];
@@ -30,7 +31,9 @@ export async function enforceStreamRetention(repo: Repository, stream: string, c
   }
   const g = generations[anchorGen]!;
   const a = anchor;
-  doomed.push(...g.segments.filter((s) => s.index < a.index || (s.index === a.index && s.last <= a.frame)).map((s) => s.name));
+  doomed.push(
+    ...g.segments.filter((s) => s.index < a.index || (s.index === a.index && s.last <= a.frame)).map((s) => s.name),
+  );
   for (const b of g.bases) if (b.ms < a.ms && b.name !== a.name) doomed.push(b.name, ...partsOf(g.objects, b.name));
   for (const name of doomed) await repo.storage.remove(name);
   return doomed.length;

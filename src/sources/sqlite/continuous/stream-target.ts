@@ -12,13 +12,25 @@ export function continuousSources(config: LifeboatConfig, only?: string): Contin
   const all = Object.entries(config.sources ?? {});
   if (only !== undefined) {
     const found = all.find(([n]) => n === only);
-    if (!found) throw new LifeboatError(ErrorCode.Usage, `no source named "${only}" in the config`, { hint: `configured: ${all.map(([n]) => n).join(', ') || 'none'}` });
+    if (!found)
+      throw new LifeboatError(ErrorCode.Usage, `no source named "${only}" in the config`, {
+        hint: `configured: ${all.map(([n]) => n).join(', ') || 'none'}`,
+      });
     const [, source] = found;
-    if (source.type !== 'sqlite') throw new LifeboatError(ErrorCode.Usage, `source "${only}" is a ${source.type} source; continuous protection is for sqlite sources`);
-    if (!source.continuous) throw new LifeboatError(ErrorCode.Usage, `source "${only}" has no \`continuous\` settings`, { hint: 'add `continuous: { interval: 1s, snapshot_every: 6h, retention: 24h }` to the source' });
+    if (source.type !== 'sqlite')
+      throw new LifeboatError(
+        ErrorCode.Usage,
+        `source "${only}" is a ${source.type} source; continuous protection is for sqlite sources`,
+      );
+    if (!source.continuous)
+      throw new LifeboatError(ErrorCode.Usage, `source "${only}" has no \`continuous\` settings`, {
+        hint: 'add `continuous: { interval: 1s, snapshot_every: 6h, retention: 24h }` to the source',
+      });
     return [{ name: only, config: source }];
   }
-  return all.flatMap(([name, source]) => (source.type === 'sqlite' && source.continuous ? [{ name, config: source }] : []));
+  return all.flatMap(([name, source]) =>
+    source.type === 'sqlite' && source.continuous ? [{ name, config: source }] : [],
+  );
 }
 
 /**
@@ -26,11 +38,17 @@ export function continuousSources(config: LifeboatConfig, only?: string): Contin
  * the `to` of the one job that backs the source up, else the only configured
  * repository.
  */
-export function streamRepository(config: LifeboatConfig, source: ContinuousSource): { name: string; settings: RepositoryConfig } {
+export function streamRepository(
+  config: LifeboatConfig,
+  source: ContinuousSource,
+): { name: string; settings: RepositoryConfig } {
   const repos = config.repositories ?? {};
   const pick = (name: string, why: string) => {
     const settings = repos[name];
-    if (!settings) throw new LifeboatError(ErrorCode.Config, `${why} names repository "${name}", which is not configured`, { hint: `configured: ${Object.keys(repos).join(', ') || 'none'}` });
+    if (!settings)
+      throw new LifeboatError(ErrorCode.Config, `${why} names repository "${name}", which is not configured`, {
+        hint: `configured: ${Object.keys(repos).join(', ') || 'none'}`,
+      });
     return { name, settings };
   };
   if (source.config.continuous?.to) return pick(source.config.continuous.to, `sources.${source.name}.continuous.to`);
@@ -42,5 +60,9 @@ export function streamRepository(config: LifeboatConfig, source: ContinuousSourc
   if (targets.size === 1) return pick([...targets][0]!, 'the job backing this source up');
   const names = Object.keys(repos);
   if (targets.size === 0 && names.length === 1) return pick(names[0]!, 'the config');
-  throw new LifeboatError(ErrorCode.Config, `which repository receives the stream of source "${source.name}" is not clear`, { hint: `set sources.${source.name}.continuous.to to one of: ${names.join(', ') || '(no repository configured)'}` });
+  throw new LifeboatError(
+    ErrorCode.Config,
+    `which repository receives the stream of source "${source.name}" is not clear`,
+    { hint: `set sources.${source.name}.continuous.to to one of: ${names.join(', ') || '(no repository configured)'}` },
+  );
 }

@@ -41,7 +41,13 @@ export interface CommittedFrames {
 }
 
 /** Add 32-bit words of `buf[start, end)` to a SQLite WAL checksum (the "s1 += x0 + s2; s2 += x1 + s1" of wal.c). */
-export function walChecksum(buf: Buffer, start: number, end: number, bigEndian: boolean, seed: [number, number]): [number, number] {
+export function walChecksum(
+  buf: Buffer,
+  start: number,
+  end: number,
+  bigEndian: boolean,
+  seed: [number, number],
+): [number, number] {
   let s0 = seed[0];
   let s1 = seed[1];
   for (let i = start; i < end; i += 8) {
@@ -65,7 +71,14 @@ export function parseWalHeader(buf: Buffer): WalHeader | undefined {
   const rawSize = buf.readUInt32BE(8);
   const pageSize = rawSize === 1 ? 65536 : rawSize;
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
-  return { bigEndian, pageSize, checkpointSeq: buf.readUInt32BE(12), salt1: buf.readUInt32BE(16), salt2: buf.readUInt32BE(20), checksum };
+  return {
+    bigEndian,
+    pageSize,
+    checkpointSeq: buf.readUInt32BE(12),
+    salt1: buf.readUInt32BE(16),
+    salt2: buf.readUInt32BE(20),
+    checksum,
+  };
 }
 
 export function frameOffset(frame: number, pageSize: number): number {
@@ -84,7 +97,12 @@ export async function frameStillThere(fd: FileHandle, header: WalHeader, point: 
   const buf = Buffer.alloc(FRAME_HEADER_BYTES);
   const { bytesRead } = await fd.read(buf, 0, FRAME_HEADER_BYTES, frameOffset(point.frame - 1, header.pageSize));
   if (bytesRead < FRAME_HEADER_BYTES) return false;
-  return buf.readUInt32BE(8) === header.salt1 && buf.readUInt32BE(12) === header.salt2 && buf.readUInt32BE(16) === point.checksum[0] && buf.readUInt32BE(20) === point.checksum[1];
+  return (
+    buf.readUInt32BE(8) === header.salt1 &&
+    buf.readUInt32BE(12) === header.salt2 &&
+    buf.readUInt32BE(16) === point.checksum[0] &&
+    buf.readUInt32BE(20) === point.checksum[1]
+  );
 }
 
 /**
@@ -92,7 +110,11 @@ export async function frameStillThere(fd: FileHandle, header: WalHeader, point: 
  * Reads what the file holds now; a frame being written (short, or with a
  * checksum that does not continue the chain) ends the valid part.
  */
-export async function readCommittedFrames(fd: FileHandle, header: WalHeader, from: ChainPoint): Promise<CommittedFrames> {
+export async function readCommittedFrames(
+  fd: FileHandle,
+  header: WalHeader,
+  from: ChainPoint,
+): Promise<CommittedFrames> {
   const frameBytes = FRAME_HEADER_BYTES + header.pageSize;
   const start = frameOffset(from.frame, header.pageSize);
   const size = (await fd.stat()).size;

@@ -19,18 +19,22 @@ async function walk(dir: string): Promise<string[]> {
 
 const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
 
-describeStorageConformance('local', async () => {
-  const dir = await tempDir();
-  const storage = await createLocalStorage(pathToFileURL(path.join(dir, 'repo')), { create: true });
-  return {
-    storage,
-    cleanup: async () => {
-      await storage.close();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-    temporaries: temporariesOnDisk(path.join(dir, 'repo')),
-  };
-}, { writesTemporaries: true });
+describeStorageConformance(
+  'local',
+  async () => {
+    const dir = await tempDir();
+    const storage = await createLocalStorage(pathToFileURL(path.join(dir, 'repo')), { create: true });
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close();
+        await fs.rm(dir, { recursive: true, force: true });
+      },
+      temporaries: temporariesOnDisk(path.join(dir, 'repo')),
+    };
+  },
+  { writesTemporaries: true },
+);
 
 describe('LocalStorage specifics', () => {
   let dir: string;
@@ -63,7 +67,12 @@ describe('LocalStorage specifics', () => {
     await s.put('data/ab/obj', Buffer.from('one'));
     await s.put('data/ab/obj', Buffer.from('two'));
     await s.put('config', Buffer.alloc(0));
-    expect((await walk(root)).sort()).toEqual(['config', 'data', path.join('data', 'ab'), path.join('data', 'ab', 'obj')]);
+    expect((await walk(root)).sort()).toEqual([
+      'config',
+      'data',
+      path.join('data', 'ab'),
+      path.join('data', 'ab', 'obj'),
+    ]);
   });
 
   it('rejects with storage when the parent path is a regular file, leaving no temp file', async () => {

@@ -15,8 +15,21 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../../errors/index.js';
-import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageFactory, StorageOptions } from '../../contract.js';
-import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../../names.js';
+import type {
+  ObjectInfo,
+  SpaceInfo,
+  StaleTemporaries,
+  Storage,
+  StorageFactory,
+  StorageOptions,
+} from '../../contract.js';
+import {
+  TEMP_PREFIX,
+  assertValidObjectName,
+  assertValidPrefix,
+  assertValidRange,
+  isValidObjectName,
+} from '../../names.js';
 import { makeDirectories } from '../../../util/make-dirs.js';
 
 const FILE_MODE = 0o600;
@@ -93,10 +106,14 @@ async function readExactly(handle: FileHandle, name: string, offset: number, len
   while (done < length) {
     const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
     if (bytesRead === 0) {
-      throw new LifeboatError(ErrorCode.Storage, `object ${name} ended after ${offset + done} bytes, expected at least ${offset + length}`, {
-        retryable: false,
-        context: { name, offset, length },
-      });
+      throw new LifeboatError(
+        ErrorCode.Storage,
+        `object ${name} ended after ${offset + done} bytes, expected at least ${offset + length}`,
+        {
+          retryable: false,
+          context: { name, offset, length },
+        },
+      );
     }
     done += bytesRead;
   }
@@ -189,10 +206,14 @@ export class LocalStorage implements Storage {
       if (!st.isFile()) throw notFound(name);
       const want = length ?? st.size - offset;
       if (offset + want > st.size) {
-        throw new LifeboatError(ErrorCode.Storage, `range ${offset}+${want} runs past the end of ${name} (${st.size} bytes)`, {
-          retryable: false,
-          context: { name, offset, length: want, size: st.size },
-        });
+        throw new LifeboatError(
+          ErrorCode.Storage,
+          `range ${offset}+${want} runs past the end of ${name} (${st.size} bytes)`,
+          {
+            retryable: false,
+            context: { name, offset, length: want, size: st.size },
+          },
+        );
       }
       return await readExactly(handle, name, offset, want);
     } catch (err) {

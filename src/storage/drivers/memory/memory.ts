@@ -50,9 +50,13 @@ export class MemoryStorage implements Storage {
     assertValidRange(name, offset, length);
     const data = this.lookup(name);
     if (offset + length > data.length) {
-      throw new LifeboatError(ErrorCode.Storage, `range ${offset}+${length} runs past the end of ${name} (${data.length} bytes)`, {
-        context: { name, offset, length, size: data.length },
-      });
+      throw new LifeboatError(
+        ErrorCode.Storage,
+        `range ${offset}+${length} runs past the end of ${name} (${data.length} bytes)`,
+        {
+          context: { name, offset, length, size: data.length },
+        },
+      );
     }
     return Buffer.from(data.subarray(offset, offset + length));
   }

@@ -36,17 +36,28 @@ function usage(message: string, hint: string): LifeboatError {
 export function parseS3Url(url: URL): S3Target {
   if (url.protocol !== 's3:') throw usage(`the S3 driver cannot open ${url.protocol} URLs`, 'use s3://bucket/prefix');
   if (url.username || url.password) {
-    throw usage('credentials in an s3:// URL are not accepted', 'put them in a credentials_file or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment variables');
+    throw usage(
+      'credentials in an s3:// URL are not accepted',
+      'put them in a credentials_file or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment variables',
+    );
   }
   if (url.search || url.hash || url.port) {
-    throw usage(`an s3:// URL takes no port, query or fragment: s3://${url.hostname}${url.pathname}`, 'set endpoint, region and other options in lifeboat.yaml');
+    throw usage(
+      `an s3:// URL takes no port, query or fragment: s3://${url.hostname}${url.pathname}`,
+      'set endpoint, region and other options in lifeboat.yaml',
+    );
   }
   const bucket = url.hostname;
-  if (!BUCKET.test(bucket)) throw usage(`invalid S3 bucket name ${JSON.stringify(bucket)}`, 'write the location as s3://bucket/prefix');
+  if (!BUCKET.test(bucket))
+    throw usage(`invalid S3 bucket name ${JSON.stringify(bucket)}`, 'write the location as s3://bucket/prefix');
   const prefix = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '');
   if (prefix !== '') {
     const problem = objectNameProblem(prefix);
-    if (problem) throw usage(`invalid key prefix ${JSON.stringify(prefix)} in s3://${bucket}/${prefix}: ${problem}`, "a prefix is '/'-separated segments of [A-Za-z0-9._-]");
+    if (problem)
+      throw usage(
+        `invalid key prefix ${JSON.stringify(prefix)} in s3://${bucket}/${prefix}: ${problem}`,
+        "a prefix is '/'-separated segments of [A-Za-z0-9._-]",
+      );
   }
   return { bucket, prefix };
 }
@@ -74,20 +85,29 @@ export function resolveRegion(remote: RemoteSettings | undefined, env: NodeJS.Pr
 }
 
 /** Endpoint from the settings or the standard AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL variables. */
-export function resolveEndpoint(remote: RemoteSettings | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function resolveEndpoint(
+  remote: RemoteSettings | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const endpoint = remote?.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   if (endpoint === undefined) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(endpoint);
   } catch {
-    throw new LifeboatError(ErrorCode.Config, 'the S3 endpoint is not a URL', { hint: 'write it as https://host[:port] or http://127.0.0.1:9000' });
+    throw new LifeboatError(ErrorCode.Config, 'the S3 endpoint is not a URL', {
+      hint: 'write it as https://host[:port] or http://127.0.0.1:9000',
+    });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new LifeboatError(ErrorCode.Config, `the S3 endpoint must be http:// or https://, not ${parsed.protocol}`, { hint: 'write it as https://host[:port]' });
+    throw new LifeboatError(ErrorCode.Config, `the S3 endpoint must be http:// or https://, not ${parsed.protocol}`, {
+      hint: 'write it as https://host[:port]',
+    });
   }
   if (parsed.username || parsed.password) {
-    throw new LifeboatError(ErrorCode.Config, 'credentials in the S3 endpoint URL are not accepted', { hint: 'put them in credentials_file' });
+    throw new LifeboatError(ErrorCode.Config, 'credentials in the S3 endpoint URL are not accepted', {
+      hint: 'put them in credentials_file',
+    });
   }
   return endpoint;
 }
@@ -112,15 +132,20 @@ export function parseCredentialsFile(text: string, file: string): StaticCredenti
     }
     const key = m[1]!.toUpperCase();
     let value = m[2]!;
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) value = value.slice(1, -1);
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]))
+      value = value.slice(1, -1);
     if (KEYS.has(key)) values.set(key, value);
   }
   const accessKeyId = values.get('AWS_ACCESS_KEY_ID');
   const secretAccessKey = values.get('AWS_SECRET_ACCESS_KEY');
   if (!accessKeyId || !secretAccessKey) {
-    throw new LifeboatError(ErrorCode.Config, `the S3 credentials file ${file} must set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`, {
-      hint: 'write AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=… and optionally AWS_SESSION_TOKEN=…, one per line',
-    });
+    throw new LifeboatError(
+      ErrorCode.Config,
+      `the S3 credentials file ${file} must set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+      {
+        hint: 'write AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=… and optionally AWS_SESSION_TOKEN=…, one per line',
+      },
+    );
   }
   const sessionToken = values.get('AWS_SESSION_TOKEN') || undefined;
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
@@ -137,9 +162,13 @@ export async function readCredentialsFile(file: string): Promise<StaticCredentia
     try {
       const st = await handle.stat();
       if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-        throw new LifeboatError(ErrorCode.Config, `the S3 credentials file ${file} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(3, '0')})`, {
-          hint: `run chmod 600 ${file}`,
-        });
+        throw new LifeboatError(
+          ErrorCode.Config,
+          `the S3 credentials file ${file} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(3, '0')})`,
+          {
+            hint: `run chmod 600 ${file}`,
+          },
+        );
       }
       text = await handle.readFile('utf8');
     } finally {
@@ -147,10 +176,14 @@ export async function readCredentialsFile(file: string): Promise<StaticCredentia
     }
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
-    throw new LifeboatError(ErrorCode.Config, `cannot read the S3 credentials file ${file}: ${systemErrorCode(err) ?? (err as Error).message}`, {
-      hint: 'check credentials_file in lifeboat.yaml',
-      cause: err,
-    });
+    throw new LifeboatError(
+      ErrorCode.Config,
+      `cannot read the S3 credentials file ${file}: ${systemErrorCode(err) ?? (err as Error).message}`,
+      {
+        hint: 'check credentials_file in lifeboat.yaml',
+        cause: err,
+      },
+    );
   }
   return parseCredentialsFile(text, file);
 }

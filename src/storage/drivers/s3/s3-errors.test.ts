@@ -4,8 +4,13 @@ import { redact, s3Error, type S3ErrorContext } from './s3-errors.js';
 
 /** Errors shaped as the AWS SDK v3 throws them (service errors carry name, $fault and $metadata). */
 const service = (name: string, status: number, message = `${name} happened`) =>
-  Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, requestId: 'REQ1' } });
-const network = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:9`), { code, $metadata: { attempts: 1 } });
+  Object.assign(new Error(message), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, requestId: 'REQ1' },
+  });
+const network = (code: string) =>
+  Object.assign(new Error(`connect ${code} 127.0.0.1:9`), { code, $metadata: { attempts: 1 } });
 
 const ctx: S3ErrorContext = {
   op: 'get',
@@ -32,12 +37,15 @@ describe('s3Error', () => {
     expect(err.hint).toContain('lifeboat init');
   });
 
-  it.each(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken'])('maps %s to a non-retryable storage error about credentials', (name) => {
-    const err = s3Error(service(name, 403), ctx);
-    expect(err.code).toBe('storage');
-    expect(err.retryable).toBe(false);
-    expect(err.hint).toContain('credentials_file /etc/s3.env');
-  });
+  it.each(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken'])(
+    'maps %s to a non-retryable storage error about credentials',
+    (name) => {
+      const err = s3Error(service(name, 403), ctx);
+      expect(err.code).toBe('storage');
+      expect(err.retryable).toBe(false);
+      expect(err.hint).toContain('credentials_file /etc/s3.env');
+    },
+  );
 
   it.each([
     ['SlowDown', 503],
@@ -53,12 +61,15 @@ describe('s3Error', () => {
     expect(err.retryable).toBe(true);
   });
 
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'])('marks the network error %s retryable', (code) => {
-    const err = s3Error(network(code), ctx);
-    expect(err.retryable).toBe(true);
-    expect(err.context).toMatchObject({ network: code });
-    expect(err.hint).toContain('reachable');
-  });
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'])(
+    'marks the network error %s retryable',
+    (code) => {
+      const err = s3Error(network(code), ctx);
+      expect(err.retryable).toBe(true);
+      expect(err.context).toMatchObject({ network: code });
+      expect(err.hint).toContain('reachable');
+    },
+  );
 
   it('marks SDK timeouts and errors wrapped in a cause retryable', () => {
     expect(s3Error(Object.assign(new Error('timed out'), { name: 'TimeoutError' }), ctx).retryable).toBe(true);

@@ -38,8 +38,28 @@ const AUTH = new Set([
   'AccountProblem',
   'CredentialsProviderError',
 ]);
-const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'RequestThrottledException', 'BandwidthLimitExceeded', 'EC2ThrottledException', 'PriorRequestNotComplete']);
-const TRANSIENT = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'RequestTimeTooSkewed', 'OperationAborted']);
+const THROTTLING = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
+]);
+const TRANSIENT = new Set([
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeTooSkewed',
+  'OperationAborted',
+]);
 /** Node/network error codes where the same request may well succeed a moment later. */
 const NETWORK = new Set([
   'ECONNREFUSED',
@@ -144,26 +164,36 @@ export function s3Error(err: unknown, ctx: S3ErrorContext): LifeboatError {
     });
   }
   if (AUTH.has(name) || status === 401 || status === 403) {
-    return new LifeboatError(ErrorCode.Storage, `${what} failed: access denied by ${ctx.location} (${name}): ${serverText}`, {
-      hint: `check the S3 credentials (${ctx.credentialSource}), that they are allowed to use bucket ${ctx.bucket}, and that the clock is right`,
-      retryable: false,
-      context,
-      cause: err,
-    });
+    return new LifeboatError(
+      ErrorCode.Storage,
+      `${what} failed: access denied by ${ctx.location} (${name}): ${serverText}`,
+      {
+        hint: `check the S3 credentials (${ctx.credentialSource}), that they are allowed to use bucket ${ctx.bucket}, and that the clock is right`,
+        retryable: false,
+        context,
+        cause: err,
+      },
+    );
   }
   if (isRetryable(err)) {
     const net = status === undefined ? networkCode(err) : undefined;
     const detail = net ? `${net}: ${serverText}` : `${name}${status ? ` (HTTP ${status})` : ''}: ${serverText}`;
     return new LifeboatError(ErrorCode.Storage, `${what} failed at ${ctx.location}: ${detail}`, {
-      hint: net ? `check that the S3 endpoint of ${ctx.location} is reachable` : 'the server is busy or failing; the operation can be retried',
+      hint: net
+        ? `check that the S3 endpoint of ${ctx.location} is reachable`
+        : 'the server is busy or failing; the operation can be retried',
       retryable: true,
       context: net ? { ...context, network: net } : context,
       cause: err,
     });
   }
-  return new LifeboatError(ErrorCode.Storage, `${what} failed at ${ctx.location}: ${name}${status ? ` (HTTP ${status})` : ''}: ${serverText}`, {
-    retryable: false,
-    context,
-    cause: err,
-  });
+  return new LifeboatError(
+    ErrorCode.Storage,
+    `${what} failed at ${ctx.location}: ${name}${status ? ` (HTTP ${status})` : ''}: ${serverText}`,
+    {
+      retryable: false,
+      context,
+      cause: err,
+    },
+  );
 }

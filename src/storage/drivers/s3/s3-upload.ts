@@ -65,11 +65,15 @@ function etagIsMd5(target: UploadTarget): boolean {
 }
 
 function mismatch(target: UploadTarget, what: string, context: Record<string, unknown>): LifeboatError {
-  return new LifeboatError(ErrorCode.Storage, `put ${target.name}: the server stored different bytes than were sent (${what})`, {
-    hint: 'the upload was damaged on the way; it can be retried',
-    retryable: true,
-    context: { name: target.name, ...context },
-  });
+  return new LifeboatError(
+    ErrorCode.Storage,
+    `put ${target.name}: the server stored different bytes than were sent (${what})`,
+    {
+      hint: 'the upload was damaged on the way; it can be retried',
+      retryable: true,
+      context: { name: target.name, ...context },
+    },
+  );
 }
 
 function commonParams(target: UploadTarget, sha256: string) {
@@ -79,7 +83,9 @@ function commonParams(target: UploadTarget, sha256: string) {
     ContentType: 'application/octet-stream',
     Metadata: { [SHA256_METADATA]: sha256 },
     ...(target.storageClass ? { StorageClass: target.storageClass as StorageClass } : {}),
-    ...(target.serverSideEncryption ? { ServerSideEncryption: target.serverSideEncryption as ServerSideEncryption } : {}),
+    ...(target.serverSideEncryption
+      ? { ServerSideEncryption: target.serverSideEncryption as ServerSideEncryption }
+      : {}),
   };
 }
 
@@ -111,7 +117,10 @@ async function putMultipart(target: UploadTarget, data: Uint8Array, sha256: stri
   const { client, bucket, key, tuning } = target;
   const created = await client.send(new CreateMultipartUploadCommand(commonParams(target, sha256)));
   const uploadId = created.UploadId;
-  if (!uploadId) throw new LifeboatError(ErrorCode.Storage, `put ${target.name}: the server returned no multipart upload id`, { retryable: true });
+  if (!uploadId)
+    throw new LifeboatError(ErrorCode.Storage, `put ${target.name}: the server returned no multipart upload id`, {
+      retryable: true,
+    });
   const partCount = Math.ceil(data.byteLength / tuning.partSize);
   const parts: Array<{ PartNumber: number; ETag: string; md5: Buffer }> = [];
   let completed = false;
@@ -120,10 +129,20 @@ async function putMultipart(target: UploadTarget, data: Uint8Array, sha256: stri
     const worker = async () => {
       while (next < partCount) {
         const index = next++;
-        const body = Buffer.from(data.subarray(index * tuning.partSize, Math.min(data.byteLength, (index + 1) * tuning.partSize)));
+        const body = Buffer.from(
+          data.subarray(index * tuning.partSize, Math.min(data.byteLength, (index + 1) * tuning.partSize)),
+        );
         const digest = md5(body);
         const res = await client.send(
-          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: body, ContentLength: body.byteLength, ContentMD5: digest.toString('base64') }),
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: index + 1,
+            Body: body,
+            ContentLength: body.byteLength,
+            ContentMD5: digest.toString('base64'),
+          }),
         );
         const etag = stripQuotes(res.ETag);
         if (!etag) throw mismatch(target, `part ${index + 1} got no ETag`, { part: index + 1 });
@@ -134,7 +153,9 @@ async function putMultipart(target: UploadTarget, data: Uint8Array, sha256: stri
       }
     };
     // allSettled: every worker has stopped before the abort below, so no part lands after it.
-    const results = await Promise.allSettled(Array.from({ length: Math.min(tuning.partConcurrency, partCount) }, worker));
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(tuning.partConcurrency, partCount) }, worker),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const done = await client.send(
@@ -146,17 +167,29 @@ async function putMultipart(target: UploadTarget, data: Uint8Array, sha256: stri
       }),
     );
     completed = true;
-    await verifyCompleted(target, data, parts.map((p) => p.md5), stripQuotes(done.ETag));
+    await verifyCompleted(
+      target,
+      data,
+      parts.map((p) => p.md5),
+      stripQuotes(done.ETag),
+    );
   } catch (err) {
     if (!completed) {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
     }
     throw err;
   }
 }
 
 /** Checks the completed object; a wrong one is deleted so nothing damaged counts as stored. */
-async function verifyCompleted(target: UploadTarget, data: Uint8Array, partDigests: Buffer[], etag: string): Promise<void> {
+async function verifyCompleted(
+  target: UploadTarget,
+  data: Uint8Array,
+  partDigests: Buffer[],
+  etag: string,
+): Promise<void> {
   const whole = md5(data).toString('hex');
   const ofParts = `${md5(Buffer.concat(partDigests)).toString('hex')}-${partDigests.length}`;
   let problem: string | undefined;
@@ -168,7 +201,9 @@ async function verifyCompleted(target: UploadTarget, data: Uint8Array, partDiges
     if (head.ContentLength !== data.byteLength) problem = `stored ${head.ContentLength} bytes of ${data.byteLength}`;
   }
   if (problem) {
-    await target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key })).catch(() => undefined);
+    await target.client
+      .send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }))
+      .catch(() => undefined);
     throw mismatch(target, problem, { etag });
   }
 }

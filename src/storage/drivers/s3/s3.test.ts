@@ -31,8 +31,13 @@ const settings = (extra: Partial<RemoteSettings> = {}): RemoteSettings => ({
   credentialsFile: server.credentialsFile,
   ...extra,
 });
-const open = (bucket: string, prefix = 'repo', extra: Partial<RemoteSettings> = {}, create = true, tuning?: Partial<S3Tuning>) =>
-  openS3Storage(new URL(`s3://${bucket}/${prefix}`), { create, remote: settings(extra) }, tuning);
+const open = (
+  bucket: string,
+  prefix = 'repo',
+  extra: Partial<RemoteSettings> = {},
+  create = true,
+  tuning?: Partial<S3Tuning>,
+) => openS3Storage(new URL(`s3://${bucket}/${prefix}`), { create, remote: settings(extra) }, tuning);
 
 /** A plain SDK client on the same server, to look at what the driver stored. */
 function rawClient(): S3Client {
@@ -137,7 +142,8 @@ describe('S3Storage against an S3-compatible server', () => {
     const s = await open(bucket);
     try {
       const names = Array.from({ length: 1105 }, (_, i) => `data/${(i % 7).toString(16).padStart(2, '0')}/obj-${i}`);
-      for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n, j) => s.put(n, Buffer.alloc((i + j) % 3))));
+      for (let i = 0; i < names.length; i += 50)
+        await Promise.all(names.slice(i, i + 50).map((n, j) => s.put(n, Buffer.alloc((i + j) % 3))));
       await s.put('index/i1', Buffer.alloc(4));
       const listed = await s.list('data/');
       expect(listed.length).toBe(1105);
@@ -162,7 +168,12 @@ describe('S3Storage against an S3-compatible server', () => {
     const client = rawClient();
     try {
       await client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: 'repo/data/ab/x', Body: Buffer.from('tampered'), Metadata: { 'lifeboat-sha256': '0'.repeat(64) } }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'repo/data/ab/x',
+          Body: Buffer.from('tampered'),
+          Metadata: { 'lifeboat-sha256': '0'.repeat(64) },
+        }),
       );
       const err = await expectCode(s.get('data/ab/x'), 'storage');
       expect(err.message).toContain('SHA-256');
@@ -183,7 +194,9 @@ describe('S3Storage against an S3-compatible server', () => {
       await s.put('config', Buffer.from('c'));
       await s.put('data/ab/big', randomBytes(9 * 1024 * 1024));
       for (const key of ['repo/config', 'repo/data/ab/big']) {
-        expect((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).StorageClass).toBe('STANDARD_IA');
+        expect((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).StorageClass).toBe(
+          'STANDARD_IA',
+        );
       }
     } finally {
       client.destroy();
@@ -222,7 +235,10 @@ describe('S3Storage against an S3-compatible server', () => {
 
     it('refuses to create a bucket in a region that is not allowed', async () => {
       const bucket = bucketName();
-      await expectCode(open(bucket, 'repo', { region: 'us-east-1', allowedRegions: ['eu-central-1'] }, true), 'refused');
+      await expectCode(
+        open(bucket, 'repo', { region: 'us-east-1', allowedRegions: ['eu-central-1'] }, true),
+        'refused',
+      );
       await expectCode(open(bucket, 'repo', {}, false), 'repository_not_found');
     });
   });
@@ -236,7 +252,9 @@ describe('S3Storage against an S3-compatible server', () => {
     };
 
     it('reads KEY=VALUE files with comments, export prefixes and quotes', async () => {
-      const file = await credFile(`# test server\nexport AWS_ACCESS_KEY_ID="${server.accessKeyId}"\n\nAWS_SECRET_ACCESS_KEY = '${server.secretAccessKey}'\n`);
+      const file = await credFile(
+        `# test server\nexport AWS_ACCESS_KEY_ID="${server.accessKeyId}"\n\nAWS_SECRET_ACCESS_KEY = '${server.secretAccessKey}'\n`,
+      );
       const s = await open(bucketName(), 'repo', { credentialsFile: file });
       await s.put('config', Buffer.from('c'));
       await s.close();
@@ -258,7 +276,10 @@ describe('S3Storage against an S3-compatible server', () => {
     });
 
     it('refuses a credentials file that group or others can read, and one without both keys', async () => {
-      const loose = await credFile(`AWS_ACCESS_KEY_ID=${server.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${server.secretAccessKey}\n`, 0o644);
+      const loose = await credFile(
+        `AWS_ACCESS_KEY_ID=${server.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${server.secretAccessKey}\n`,
+        0o644,
+      );
       const err = await expectCode(open(bucketName(), 'repo', { credentialsFile: loose }), 'config');
       expect(err.hint).toBe(`run chmod 600 ${loose}`);
       const partial = await credFile(`AWS_ACCESS_KEY_ID=${server.accessKeyId}\n`);
@@ -271,7 +292,10 @@ describe('S3Storage against an S3-compatible server', () => {
     });
 
     it('refuses credentials in the URL without echoing them', async () => {
-      const err = await expectCode(openStorage('s3://AKID:hunter2secret@bucket/prefix', { remote: settings() }), 'usage');
+      const err = await expectCode(
+        openStorage('s3://AKID:hunter2secret@bucket/prefix', { remote: settings() }),
+        'usage',
+      );
       expect(err.message).not.toContain('hunter2secret');
     });
   });
@@ -288,12 +312,23 @@ describe('S3Storage against an S3-compatible server', () => {
       const other = await startS3Server();
       const s = await openS3Storage(new URL(`s3://${bucketName()}/repo`), {
         create: true,
-        remote: { endpoint: other.endpoint, region: 'us-east-1', pathStyle: true, credentialsFile: other.credentialsFile },
+        remote: {
+          endpoint: other.endpoint,
+          region: 'us-east-1',
+          pathStyle: true,
+          credentialsFile: other.credentialsFile,
+        },
       });
       try {
         await s.put('config', Buffer.from('c'));
         await other.kill();
-        const calls = [() => s.get('config'), () => s.put('config', Buffer.from('d')), () => s.list(''), () => s.stat('config'), () => s.remove('config')];
+        const calls = [
+          () => s.get('config'),
+          () => s.put('config', Buffer.from('d')),
+          () => s.list(''),
+          () => s.stat('config'),
+          () => s.remove('config'),
+        ];
         for (const call of calls) {
           const err = await expectCode(call(), 'storage');
           expect(err.retryable).toBe(true);

@@ -29,7 +29,15 @@ import {
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import type { ObjectInfo, RemoteSettings, SpaceInfo, Storage, StorageFactory, StorageOptions } from '../../contract.js';
 import { assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../../names.js';
-import { parseS3Url, readCredentialsFile, resolveEndpoint, resolveRegion, s3Location, type S3Target, type StaticCredentials } from './s3-config.js';
+import {
+  parseS3Url,
+  readCredentialsFile,
+  resolveEndpoint,
+  resolveRegion,
+  s3Location,
+  type S3Target,
+  type StaticCredentials,
+} from './s3-config.js';
 import { isNoSuchBucket, isNotFound, s3Error, s3ErrorName } from './s3-errors.js';
 import { DEFAULT_UPLOAD_TUNING, SHA256_METADATA, uploadVerified, type UploadTuning } from './s3-upload.js';
 
@@ -89,9 +97,12 @@ export class S3Storage implements Storage {
     this.region = resolveRegion(init.remote, env);
     this.location = s3Location(init.target, endpoint);
     this.credentialSource = init.credentialSource;
-    this.secrets = [init.credentials?.secretAccessKey, init.credentials?.sessionToken, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter(
-      (s): s is string => typeof s === 'string' && s.length > 0,
-    );
+    this.secrets = [
+      init.credentials?.secretAccessKey,
+      init.credentials?.sessionToken,
+      env.AWS_SECRET_ACCESS_KEY,
+      env.AWS_SESSION_TOKEN,
+    ].filter((s): s is string => typeof s === 'string' && s.length > 0);
     // Lifeboat supports Node 20; the SDK's notice about its own future Node support
     // would otherwise be printed on stderr by every command that touches S3.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -125,7 +136,14 @@ export class S3Storage implements Storage {
   }
 
   private fail(op: string, name: string, err: unknown): LifeboatError {
-    return s3Error(err, { op, name, bucket: this.bucket, location: this.location, credentialSource: this.credentialSource, secrets: this.secrets });
+    return s3Error(err, {
+      op,
+      name,
+      bucket: this.bucket,
+      location: this.location,
+      credentialSource: this.credentialSource,
+      secrets: this.secrets,
+    });
   }
 
   /** Checks the bucket exists (HeadBucket); with `create`, creates it when it does not. */
@@ -134,20 +152,31 @@ export class S3Storage implements Storage {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return;
     } catch (err) {
-      const absent = isNoSuchBucket(err) || s3ErrorName(err) === 'NotFound' || (isNotFound(err) && s3ErrorName(err) !== 'NoSuchKey');
+      const absent =
+        isNoSuchBucket(err) || s3ErrorName(err) === 'NotFound' || (isNotFound(err) && s3ErrorName(err) !== 'NoSuchKey');
       if (!absent) throw this.fail('open', '', err);
       if (!create) {
-        throw new LifeboatError(ErrorCode.RepositoryNotFound, `no repository at ${this.location}: bucket ${this.bucket} does not exist`, {
-          hint: 'run `lifeboat init` first (it creates the bucket when the credentials allow), or check the URL, endpoint and region',
-          context: { location: this.location, bucket: this.bucket },
-          cause: err,
-        });
+        throw new LifeboatError(
+          ErrorCode.RepositoryNotFound,
+          `no repository at ${this.location}: bucket ${this.bucket} does not exist`,
+          {
+            hint: 'run `lifeboat init` first (it creates the bucket when the credentials allow), or check the URL, endpoint and region',
+            context: { location: this.location, bucket: this.bucket },
+            cause: err,
+          },
+        );
       }
     }
     await this.assertRegionAllowed(this.region);
     try {
-      const constraint = this.region === 'us-east-1' ? undefined : { LocationConstraint: this.region as BucketLocationConstraint };
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ...(constraint ? { CreateBucketConfiguration: constraint } : {}) }));
+      const constraint =
+        this.region === 'us-east-1' ? undefined : { LocationConstraint: this.region as BucketLocationConstraint };
+      await this.client.send(
+        new CreateBucketCommand({
+          Bucket: this.bucket,
+          ...(constraint ? { CreateBucketConfiguration: constraint } : {}),
+        }),
+      );
     } catch (err) {
       if (s3ErrorName(err) === 'BucketAlreadyOwnedByYou') return;
       throw this.fail('create bucket', '', err);
@@ -159,10 +188,14 @@ export class S3Storage implements Storage {
     if (!allowed || allowed.length === 0) return Promise.resolve();
     if (allowed.some((r) => r.toLowerCase() === region.toLowerCase())) return Promise.resolve();
     return Promise.reject(
-      new LifeboatError(ErrorCode.Refused, `refusing to write to ${this.location}: bucket ${this.bucket} is in region ${region}, which is not in allowed_regions (${allowed.join(', ')})`, {
-        hint: 'use a bucket in an allowed region, or change allowed_regions of this repository in lifeboat.yaml',
-        context: { bucket: this.bucket, region, allowedRegions: allowed },
-      }),
+      new LifeboatError(
+        ErrorCode.Refused,
+        `refusing to write to ${this.location}: bucket ${this.bucket} is in region ${region}, which is not in allowed_regions (${allowed.join(', ')})`,
+        {
+          hint: 'use a bucket in an allowed region, or change allowed_regions of this repository in lifeboat.yaml',
+          context: { bucket: this.bucket, region, allowedRegions: allowed },
+        },
+      ),
     );
   }
 
@@ -221,14 +254,19 @@ export class S3Storage implements Storage {
     for (let attempt = 1; ; attempt++) {
       const { body, res } = await this.fetch('get', name, undefined);
       const expected = res.Metadata?.[SHA256_METADATA];
-      if (expected === undefined || createHash('sha256').update(body).digest('hex') === expected.toLowerCase()) return body;
+      if (expected === undefined || createHash('sha256').update(body).digest('hex') === expected.toLowerCase())
+        return body;
       // A server that is not atomic (or a proxy) may have mixed two versions: read again, never return it.
       if (attempt >= READ_ATTEMPTS) {
-        throw new LifeboatError(ErrorCode.Storage, `get ${name}: the bytes read do not match the SHA-256 stored with the object at ${this.location}`, {
-          hint: 'the object is damaged or was being replaced while it was read',
-          retryable: true,
-          context: { op: 'get', name, attempts: attempt },
-        });
+        throw new LifeboatError(
+          ErrorCode.Storage,
+          `get ${name}: the bytes read do not match the SHA-256 stored with the object at ${this.location}`,
+          {
+            hint: 'the object is damaged or was being replaced while it was read',
+            retryable: true,
+            context: { op: 'get', name, attempts: attempt },
+          },
+        );
       }
     }
   }
@@ -249,34 +287,55 @@ export class S3Storage implements Storage {
   }
 
   private pastEnd(name: string, offset: number, length: number, size: number | undefined): LifeboatError {
-    return new LifeboatError(ErrorCode.Storage, `range ${offset}+${length} runs past the end of ${name}${size !== undefined ? ` (${size} bytes)` : ''}`, {
-      retryable: false,
-      context: { op: 'getRange', name, offset, length, ...(size !== undefined ? { size } : {}) },
-    });
+    return new LifeboatError(
+      ErrorCode.Storage,
+      `range ${offset}+${length} runs past the end of ${name}${size !== undefined ? ` (${size} bytes)` : ''}`,
+      {
+        retryable: false,
+        context: { op: 'getRange', name, offset, length, ...(size !== undefined ? { size } : {}) },
+      },
+    );
   }
 
   /** One GetObject; the body must be exactly as long as the response said. */
-  private async fetch(op: string, name: string, range: { offset: number; length: number } | undefined): Promise<{ body: Buffer; res: GetObjectCommandOutput; total?: number }> {
+  private async fetch(
+    op: string,
+    name: string,
+    range: { offset: number; length: number } | undefined,
+  ): Promise<{ body: Buffer; res: GetObjectCommandOutput; total?: number }> {
     let res: GetObjectCommandOutput;
     let bytes: Uint8Array;
     try {
       res = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name), ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}) }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(name),
+          ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
+        }),
       );
-      if (!res.Body) throw new LifeboatError(ErrorCode.Storage, `${op} ${name}: the server sent no body`, { retryable: true });
+      if (!res.Body)
+        throw new LifeboatError(ErrorCode.Storage, `${op} ${name}: the server sent no body`, { retryable: true });
       bytes = await res.Body.transformToByteArray();
     } catch (err) {
-      if (range && (s3ErrorName(err) === 'InvalidRange' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416)) {
+      if (
+        range &&
+        (s3ErrorName(err) === 'InvalidRange' ||
+          (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416)
+      ) {
         throw this.pastEnd(name, range.offset, range.length, undefined);
       }
       throw this.fail(op, name, err);
     }
     const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (res.ContentLength !== undefined && body.length !== res.ContentLength) {
-      throw new LifeboatError(ErrorCode.Storage, `${op} ${name}: received ${body.length} of ${res.ContentLength} bytes from ${this.location}`, {
-        retryable: true,
-        context: { op, name, received: body.length, expected: res.ContentLength },
-      });
+      throw new LifeboatError(
+        ErrorCode.Storage,
+        `${op} ${name}: received ${body.length} of ${res.ContentLength} bytes from ${this.location}`,
+        {
+          retryable: true,
+          context: { op, name, received: body.length, expected: res.ContentLength },
+        },
+      );
     }
     const total = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1];
     return { body, res, ...(total !== undefined ? { total: Number(total) } : {}) };
@@ -287,7 +346,8 @@ export class S3Storage implements Storage {
     assertValidObjectName(name);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
-      if (typeof res.ContentLength !== 'number') throw new LifeboatError(ErrorCode.Storage, `stat ${name}: the server sent no size`, { retryable: true });
+      if (typeof res.ContentLength !== 'number')
+        throw new LifeboatError(ErrorCode.Storage, `stat ${name}: the server sent no size`, { retryable: true });
       return { name, size: res.ContentLength };
     } catch (err) {
       throw this.fail('stat', name, err);
@@ -303,20 +363,32 @@ export class S3Storage implements Storage {
     try {
       do {
         const page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), MaxKeys: this.tuning.listPageSize, ...(token ? { ContinuationToken: token } : {}) }),
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.key(prefix),
+            MaxKeys: this.tuning.listPageSize,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
         );
         for (const object of page.Contents ?? []) {
           if (!object.Key?.startsWith(this.keyPrefix)) continue;
           const name = object.Key.slice(this.keyPrefix.length);
           // Directory markers and objects no put could have written are not ours.
           if (!isValidObjectName(name) || seen.has(name)) continue;
-          if (typeof object.Size !== 'number') throw new LifeboatError(ErrorCode.Storage, `list ${prefix}: the server sent no size for ${name}`, { retryable: true });
+          if (typeof object.Size !== 'number')
+            throw new LifeboatError(ErrorCode.Storage, `list ${prefix}: the server sent no size for ${name}`, {
+              retryable: true,
+            });
           seen.add(name);
           out.push({ name, size: object.Size });
         }
         if (page.IsTruncated && !page.NextContinuationToken) {
           // A truncated page without a way to the next one would silently end the listing short.
-          throw new LifeboatError(ErrorCode.Storage, `list ${prefix}: the server said the listing continues but sent no continuation token`, { retryable: true });
+          throw new LifeboatError(
+            ErrorCode.Storage,
+            `list ${prefix}: the server said the listing continues but sent no continuation token`,
+            { retryable: true },
+          );
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
@@ -352,7 +424,11 @@ export class S3Storage implements Storage {
 }
 
 /** Resolves credentials and opens (or with `create`, makes) the bucket. Tuning is for tests. */
-export async function openS3Storage(url: URL, options: StorageOptions = {}, tuning?: Partial<S3Tuning>): Promise<S3Storage> {
+export async function openS3Storage(
+  url: URL,
+  options: StorageOptions = {},
+  tuning?: Partial<S3Tuning>,
+): Promise<S3Storage> {
   const target = parseS3Url(url);
   const remote = options.remote ?? {};
   let credentials: StaticCredentials | undefined;

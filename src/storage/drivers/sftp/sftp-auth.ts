@@ -33,10 +33,14 @@ async function readSecretFile(file: string, what: string): Promise<Buffer> {
   try {
     return await fs.readFile(file);
   } catch (err) {
-    throw new LifeboatError(ErrorCode.Config, `cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: `check the path and that this user may read it`,
-      cause: err,
-    });
+    throw new LifeboatError(
+      ErrorCode.Config,
+      `cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: `check the path and that this user may read it`,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -45,9 +49,15 @@ async function privateKey(file: string): Promise<Buffer> {
   const parsed = ssh2.utils.parseKey(key);
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
-    throw new LifeboatError(ErrorCode.Config, `the SSH identity file ${file} ${encrypted ? 'is protected by a passphrase' : 'is not a usable private key'}`, {
-      hint: encrypted ? 'load the key into ssh-agent (ssh-add) and leave identity_file unset, or use a key without a passphrase readable only by this user' : 'identity_file must name an OpenSSH or PEM private key',
-    });
+    throw new LifeboatError(
+      ErrorCode.Config,
+      `the SSH identity file ${file} ${encrypted ? 'is protected by a passphrase' : 'is not a usable private key'}`,
+      {
+        hint: encrypted
+          ? 'load the key into ssh-agent (ssh-add) and leave identity_file unset, or use a key without a passphrase readable only by this user'
+          : 'identity_file must name an OpenSSH or PEM private key',
+      },
+    );
   }
   return key;
 }
@@ -64,13 +74,20 @@ async function optionalKey(file: string, skipped: string[]): Promise<Buffer | un
   }
   const parsed = ssh2.utils.parseKey(key);
   if (parsed instanceof Error) {
-    skipped.push(`${file} (${/encrypted|passphrase/i.test(parsed.message) ? 'protected by a passphrase: load it into ssh-agent' : 'not a usable private key'})`);
+    skipped.push(
+      `${file} (${/encrypted|passphrase/i.test(parsed.message) ? 'protected by a passphrase: load it into ssh-agent' : 'not a usable private key'})`,
+    );
     return undefined;
   }
   return key;
 }
 
-export async function authPlan(user: string, remote: RemoteSettings, env: NodeJS.ProcessEnv, identities: IdentityCandidate[]): Promise<AuthPlan> {
+export async function authPlan(
+  user: string,
+  remote: RemoteSettings,
+  env: NodeJS.ProcessEnv,
+  identities: IdentityCandidate[],
+): Promise<AuthPlan> {
   const methods: AnyAuthMethod[] = [];
   const described: string[] = [];
   const skipped: string[] = [];
@@ -104,9 +121,13 @@ export async function authPlan(user: string, remote: RemoteSettings, env: NodeJS
   }
   if (methods.length === 0) {
     const looked = identities.map((i) => i.file).join(', ');
-    throw new LifeboatError(ErrorCode.Config, `no way to log in to the SFTP server as ${user}: no usable key in ${looked}${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}, no ssh-agent, no password`, {
-      hint: `put a key in ~/.ssh (or name it with IdentityFile in ~/.ssh/config or identity_file in lifeboat.yaml), run an ssh-agent ($SSH_AUTH_SOCK), or set sftp_password_file or $${SFTP_PASSWORD_ENV}`,
-    });
+    throw new LifeboatError(
+      ErrorCode.Config,
+      `no way to log in to the SFTP server as ${user}: no usable key in ${looked}${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}, no ssh-agent, no password`,
+      {
+        hint: `put a key in ~/.ssh (or name it with IdentityFile in ~/.ssh/config or identity_file in lifeboat.yaml), run an ssh-agent ($SSH_AUTH_SOCK), or set sftp_password_file or $${SFTP_PASSWORD_ENV}`,
+      },
+    );
   }
   return { methods, described, skipped };
 }

@@ -26,7 +26,15 @@ import {
 import type { SftpTarget } from './sftp-url.js';
 
 /** ssh2's host key algorithms in its default order (ed25519 only where Node supports it). */
-const HOST_KEY_ALGORITHMS: readonly string[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const HOST_KEY_ALGORITHMS: readonly string[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
 
 export interface ConnectionOptions {
   target: SftpTarget;
@@ -58,7 +66,8 @@ export class SftpConnection {
 
   /** The live session, connecting (again) when there is none. */
   session(): Promise<Session> {
-    if (this.closed) return Promise.reject(new LifeboatError(ErrorCode.Storage, `storage ${this.options.target.location} is closed`));
+    if (this.closed)
+      return Promise.reject(new LifeboatError(ErrorCode.Storage, `storage ${this.options.target.location} is closed`));
     const current = this.current;
     if (current) {
       return current.then(
@@ -92,7 +101,11 @@ export class SftpConnection {
     // Host alias, user, port, keys and known_hosts as ssh would choose them (~/.ssh/config).
     const { target, identities, knownHostsFile } = await resolveSftpLogin(this.options.target, remote, env);
     const entries = await readKnownHosts(knownHostsFile).catch((err: unknown) => {
-      throw new LifeboatError(ErrorCode.Config, `cannot read known_hosts ${knownHostsFile}: ${(err as Error).message}`, { cause: err });
+      throw new LifeboatError(
+        ErrorCode.Config,
+        `cannot read known_hosts ${knownHostsFile}: ${(err as Error).message}`,
+        { cause: err },
+      );
     });
     const auth = await authPlan(target.user, remote, env, identities);
     let refusal: LifeboatError | undefined;
@@ -105,9 +118,13 @@ export class SftpConnection {
         case 'known':
           return verify(true);
         case 'revoked':
-          refusal = new LifeboatError(ErrorCode.Storage, `the host key of ${where} (${keyTypeOf(key)} ${fp}) is marked @revoked in ${knownHostsFile}:${verdict.line}; refusing to connect`, {
-            hint: 'the server uses a key that was revoked; ask its administrator',
-          });
+          refusal = new LifeboatError(
+            ErrorCode.Storage,
+            `the host key of ${where} (${keyTypeOf(key)} ${fp}) is marked @revoked in ${knownHostsFile}:${verdict.line}; refusing to connect`,
+            {
+              hint: 'the server uses a key that was revoked; ask its administrator',
+            },
+          );
           return verify(false);
         case 'changed':
           refusal = new LifeboatError(
@@ -121,16 +138,24 @@ export class SftpConnection {
           return verify(false);
         case 'unknown':
           if (!remote.acceptNewHostKey) {
-            refusal = new LifeboatError(ErrorCode.Storage, `the host key of ${where} (${keyTypeOf(key)} ${fp}) is not in ${knownHostsFile}; refusing to connect to an unknown host`, {
-              hint: `check the fingerprint with the server's administrator, then add it (ssh-keyscan -p ${target.port} ${target.host} >> ${knownHostsFile}) or set accept_new_host_key: true for the repository`,
-              context: { host: target.host, port: target.port, fingerprint: fp },
-            });
+            refusal = new LifeboatError(
+              ErrorCode.Storage,
+              `the host key of ${where} (${keyTypeOf(key)} ${fp}) is not in ${knownHostsFile}; refusing to connect to an unknown host`,
+              {
+                hint: `check the fingerprint with the server's administrator, then add it (ssh-keyscan -p ${target.port} ${target.host} >> ${knownHostsFile}) or set accept_new_host_key: true for the repository`,
+                context: { host: target.host, port: target.port, fingerprint: fp },
+              },
+            );
             return verify(false);
           }
           appendKnownHost(knownHostsFile, target.host, target.port, key).then(
             () => verify(true),
             (err: unknown) => {
-              refusal = new LifeboatError(ErrorCode.Storage, `cannot record the host key of ${where} in ${knownHostsFile}: ${(err as Error).message}`, { cause: err });
+              refusal = new LifeboatError(
+                ErrorCode.Storage,
+                `cannot record the host key of ${where} in ${knownHostsFile}: ${(err as Error).message}`,
+                { cause: err },
+              );
               verify(false);
             },
           );
@@ -143,7 +168,9 @@ export class SftpConnection {
       username: target.user,
       authHandler: auth.methods,
       hostVerifier,
-      algorithms: { serverHostKey: preferredHostKeyAlgorithms(entries, target.host, target.port, HOST_KEY_ALGORITHMS) as never },
+      algorithms: {
+        serverHostKey: preferredHostKeyAlgorithms(entries, target.host, target.port, HOST_KEY_ALGORITHMS) as never,
+      },
       readyTimeout: this.options.readyTimeoutMs ?? 20_000,
       keepaliveInterval: this.options.keepaliveIntervalMs ?? 10_000,
       keepaliveCountMax: 3,
@@ -161,7 +188,9 @@ export class SftpConnection {
         client.once('close', () => reject(new Error('connection closed during the handshake')));
         client.connect(config);
       });
-      session.sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
+      session.sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
+        client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))),
+      );
     } catch (err) {
       client.end();
       throw refusal ?? connectError(target, auth, err);
@@ -171,7 +200,13 @@ export class SftpConnection {
       if (!session.alive) return;
       session.alive = false;
       const why = err instanceof Error ? `: ${err.message}` : '';
-      markLost(new LifeboatError(ErrorCode.Storage, `the connection to the SFTP server ${target.host}:${target.port} was lost${why}`, { retryable: true, cause: err }));
+      markLost(
+        new LifeboatError(
+          ErrorCode.Storage,
+          `the connection to the SFTP server ${target.host}:${target.port} was lost${why}`,
+          { retryable: true, cause: err },
+        ),
+      );
       client.end();
     };
     client.removeAllListeners('error');
@@ -190,14 +225,21 @@ function connectError(target: SftpTarget, auth: AuthPlan, err: unknown): Lifeboa
   const level = err && typeof err === 'object' && 'level' in err ? (err as { level: unknown }).level : undefined;
   const message = err instanceof Error ? err.message : String(err);
   if (level === 'client-authentication') {
-    return new LifeboatError(ErrorCode.Storage, `the SFTP server refused the login as ${where} (tried ${auth.described.join(', ')}${auth.skipped.length ? `; skipped ${auth.skipped.join('; ')}` : ''})`, {
-      hint: `check identity_file (or the keys in ~/.ssh and ~/.ssh/config), the ssh-agent, sftp_password_file or $${SFTP_PASSWORD_ENV}, and that the server allows that method for ${target.user}`,
-      context: { host: target.host, port: target.port, user: target.user },
-    });
+    return new LifeboatError(
+      ErrorCode.Storage,
+      `the SFTP server refused the login as ${where} (tried ${auth.described.join(', ')}${auth.skipped.length ? `; skipped ${auth.skipped.join('; ')}` : ''})`,
+      {
+        hint: `check identity_file (or the keys in ~/.ssh and ~/.ssh/config), the ssh-agent, sftp_password_file or $${SFTP_PASSWORD_ENV}, and that the server allows that method for ${target.user}`,
+        context: { host: target.host, port: target.port, user: target.user },
+      },
+    );
   }
   const errno = systemErrorCode(err);
   if (errno === 'ENOTFOUND') {
-    return new LifeboatError(ErrorCode.Storage, `cannot resolve the SFTP host ${target.host}`, { hint: 'check the host name in the repository URL', cause: err });
+    return new LifeboatError(ErrorCode.Storage, `cannot resolve the SFTP host ${target.host}`, {
+      hint: 'check the host name in the repository URL',
+      cause: err,
+    });
   }
   const retryable = isConnectionFailure(err);
   return new LifeboatError(ErrorCode.Storage, `cannot connect to the SFTP server ${where}: ${message}`, {

@@ -35,7 +35,8 @@ const NETWORK_ERRNO = new Set([
 ]);
 
 /** Messages ssh2 uses when the connection or channel went away under a request. */
-const DROPPED = /No response from server|Not connected|Keepalive timeout|Timed out while waiting for handshake|Connection lost|Channel closed|connection closed|socket hang up/i;
+const DROPPED =
+  /No response from server|Not connected|Keepalive timeout|Timed out while waiting for handshake|Connection lost|Channel closed|connection closed|socket hang up/i;
 
 export const PERMISSION_HINT =
   'the SFTP user needs read, write and search permission on the repository directory and everything below it';
@@ -84,9 +85,13 @@ export function sftpError(op: string, name: string, err: unknown): LifeboatError
     });
   }
   const retryable = isConnectionFailure(err);
-  return new LifeboatError(ErrorCode.Storage, `${op} ${name} failed: ${messageOf(err)}${retryable ? ' (connection lost)' : ''}`, {
-    retryable,
-    context,
-    cause: err,
-  });
+  return new LifeboatError(
+    ErrorCode.Storage,
+    `${op} ${name} failed: ${messageOf(err)}${retryable ? ' (connection lost)' : ''}`,
+    {
+      retryable,
+      context,
+      cause: err,
+    },
+  );
 }

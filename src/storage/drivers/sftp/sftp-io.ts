@@ -24,7 +24,9 @@ function call<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) =>
 }
 
 /** Calls an `ext_openssh_*` method, or resolves UNSUPPORTED when the server lacks the extension. */
-function extension<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T | typeof UNSUPPORTED> {
+function extension<T>(
+  fn: (cb: (err: Error | null | undefined, value?: T) => void) => void,
+): Promise<T | typeof UNSUPPORTED> {
   try {
     return call(fn);
   } catch (err) {
@@ -44,7 +46,8 @@ export const unlink = (s: SFTPWrapper, p: string) => call<void>((cb) => s.unlink
 export const rename = (s: SFTPWrapper, from: string, to: string) => call<void>((cb) => s.rename(from, to, cb));
 export const readdir = (s: SFTPWrapper, p: string) => call<FileEntryWithStats[]>((cb) => s.readdir(p, cb));
 export const realpath = (s: SFTPWrapper, p: string) => call<string>((cb) => s.realpath(p, cb));
-export const posixRename = (s: SFTPWrapper, from: string, to: string) => extension<void>((cb) => s.ext_openssh_rename(from, to, cb));
+export const posixRename = (s: SFTPWrapper, from: string, to: string) =>
+  extension<void>((cb) => s.ext_openssh_rename(from, to, cb));
 export const fsync = (s: SFTPWrapper, h: Buffer) => extension<void>((cb) => s.ext_openssh_fsync(h, cb));
 
 export interface FsStats {
@@ -88,7 +91,13 @@ export async function writeAll(s: SFTPWrapper, h: Buffer, data: Buffer): Promise
 }
 
 /** Reads exactly `length` bytes at `offset`, or rejects (a short read is never success). */
-export async function readExactly(s: SFTPWrapper, h: Buffer, name: string, offset: number, length: number): Promise<Buffer> {
+export async function readExactly(
+  s: SFTPWrapper,
+  h: Buffer,
+  name: string,
+  offset: number,
+  length: number,
+): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   const chunks = Math.ceil(length / CHUNK);
   await pipelined(chunks, IN_FLIGHT, async (i) => {
@@ -96,11 +105,17 @@ export async function readExactly(s: SFTPWrapper, h: Buffer, name: string, offse
     const end = Math.min(done + CHUNK, length);
     // A server may answer with fewer bytes than asked; ask again for the rest.
     while (done < end) {
-      const n = await call<number>((cb) => s.read(h, buf, done, end - done, offset + done, (err, bytesRead) => cb(err, bytesRead)));
+      const n = await call<number>((cb) =>
+        s.read(h, buf, done, end - done, offset + done, (err, bytesRead) => cb(err, bytesRead)),
+      );
       if (!n) {
-        throw new LifeboatError(ErrorCode.Storage, `object ${name} ended after ${offset + done} bytes, expected at least ${offset + length}`, {
-          context: { name, offset, length },
-        });
+        throw new LifeboatError(
+          ErrorCode.Storage,
+          `object ${name} ended after ${offset + done} bytes, expected at least ${offset + length}`,
+          {
+            context: { name, offset, length },
+          },
+        );
       }
       done += n;
     }

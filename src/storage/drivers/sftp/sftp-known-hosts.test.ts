@@ -1,6 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkHostKey, hashedEntry, hostMatches, knownHostName, parseKnownHosts, preferredHostKeyAlgorithms } from './sftp-known-hosts.js';
+import {
+  checkHostKey,
+  hashedEntry,
+  hostMatches,
+  knownHostName,
+  parseKnownHosts,
+  preferredHostKeyAlgorithms,
+} from './sftp-known-hosts.js';
 
 /** An SSH key blob: string type ‖ string data. */
 function blob(type: string, data: string): Buffer {
@@ -12,7 +19,8 @@ function blob(type: string, data: string): Buffer {
 const A = blob('ssh-ed25519', 'key-a');
 const B = blob('ssh-ed25519', 'key-b');
 const R = blob('ssh-rsa', 'key-r');
-const line = (hosts: string, key: Buffer) => `${hosts} ${key.subarray(4, 4 + key.readUInt32BE(0)).toString()} ${key.toString('base64')}`;
+const line = (hosts: string, key: Buffer) =>
+  `${hosts} ${key.subarray(4, 4 + key.readUInt32BE(0)).toString()} ${key.toString('base64')}`;
 
 describe('known_hosts matching', () => {
   it('names hosts as OpenSSH does', () => {
@@ -40,7 +48,17 @@ describe('known_hosts matching', () => {
   });
 
   it('tells known, unknown, changed and revoked keys apart', () => {
-    const entries = parseKnownHosts([`# c`, '', line('h', A), line('other', B), `@revoked ${line('*', R)}`, '@cert-authority *.x ssh-ed25519 AAAA', 'garbage'].join('\n'));
+    const entries = parseKnownHosts(
+      [
+        `# c`,
+        '',
+        line('h', A),
+        line('other', B),
+        `@revoked ${line('*', R)}`,
+        '@cert-authority *.x ssh-ed25519 AAAA',
+        'garbage',
+      ].join('\n'),
+    );
     expect(entries).toHaveLength(4);
     expect(checkHostKey(entries, 'h', 22, A)).toEqual({ kind: 'known', line: 3 });
     expect(checkHostKey(entries, 'new', 22, A)).toEqual({ kind: 'unknown' });
@@ -51,7 +69,12 @@ describe('known_hosts matching', () => {
 
   it('offers the recorded key types first', () => {
     const entries = parseKnownHosts(line('h', R));
-    expect(preferredHostKeyAlgorithms(entries, 'h', 22, ['ssh-ed25519', 'rsa-sha2-512', 'ssh-rsa']).slice(0, 2)).toEqual(['rsa-sha2-512', 'ssh-rsa']);
-    expect(preferredHostKeyAlgorithms(entries, 'x', 22, ['ssh-ed25519', 'ssh-rsa'])).toEqual(['ssh-ed25519', 'ssh-rsa']);
+    expect(
+      preferredHostKeyAlgorithms(entries, 'h', 22, ['ssh-ed25519', 'rsa-sha2-512', 'ssh-rsa']).slice(0, 2),
+    ).toEqual(['rsa-sha2-512', 'ssh-rsa']);
+    expect(preferredHostKeyAlgorithms(entries, 'x', 22, ['ssh-ed25519', 'ssh-rsa'])).toEqual([
+      'ssh-ed25519',
+      'ssh-rsa',
+    ]);
   });
 });

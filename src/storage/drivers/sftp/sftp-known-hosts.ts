@@ -40,7 +40,8 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     if (line === '' || line.startsWith('#')) return;
     const fields = line.split(/\s+/);
     let marker: KnownHostEntry['marker'];
-    if (fields[0] === '@revoked' || fields[0] === '@cert-authority') marker = fields.shift()!.slice(1) as KnownHostEntry['marker'];
+    if (fields[0] === '@revoked' || fields[0] === '@cert-authority')
+      marker = fields.shift()!.slice(1) as KnownHostEntry['marker'];
     const [patterns, keyType, keyB64] = fields;
     if (!patterns || !keyType || !keyB64) return;
     const key = Buffer.from(keyB64, 'base64');
@@ -51,7 +52,10 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
 }
 
 function wildcardMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 'i').test(name);
 }
 
@@ -112,9 +116,16 @@ function algorithmsOf(keyType: string): string[] {
  * The host key algorithms to offer, those of keys already recorded for the host
  * first (as OpenSSH does), so a host known by its ed25519 key is not asked for ECDSA.
  */
-export function preferredHostKeyAlgorithms(entries: KnownHostEntry[], host: string, port: number, supported: readonly string[]): string[] {
+export function preferredHostKeyAlgorithms(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+  supported: readonly string[],
+): string[] {
   const name = knownHostName(host, port);
-  const recorded = entries.filter((e) => !e.marker && hostMatches(e.patterns, name)).flatMap((e) => algorithmsOf(e.keyType));
+  const recorded = entries
+    .filter((e) => !e.marker && hostMatches(e.patterns, name))
+    .flatMap((e) => algorithmsOf(e.keyType));
   const first = supported.filter((a) => recorded.includes(a));
   return [...first, ...supported.filter((a) => !first.includes(a))];
 }

@@ -30,7 +30,11 @@ export interface SftpLogin {
   knownHostsFile: string;
 }
 
-export async function resolveSftpLogin(target: SftpTarget, remote: RemoteSettings, env: NodeJS.ProcessEnv): Promise<SftpLogin> {
+export async function resolveSftpLogin(
+  target: SftpTarget,
+  remote: RemoteSettings,
+  env: NodeJS.ProcessEnv,
+): Promise<SftpLogin> {
   const home = sshHome(env);
   const cfg = await readSshSettings(target.host, env);
   const resolved: SftpTarget = {
@@ -39,11 +43,14 @@ export async function resolveSftpLogin(target: SftpTarget, remote: RemoteSetting
     user: target.userFromUrl ? target.user : (cfg.user ?? target.user),
     port: target.portFromUrl ? target.port : (cfg.port ?? target.port),
   };
-  const expand = (p: string) => expandSshPath(p, { home, host: resolved.host, port: resolved.port, user: resolved.user, alias: target.host });
+  const expand = (p: string) =>
+    expandSshPath(p, { home, host: resolved.host, port: resolved.port, user: resolved.user, alias: target.host });
   let identities: IdentityCandidate[];
   if (remote.identityFile) identities = [{ file: remote.identityFile, required: true }];
   else if (cfg.identityFiles.length) identities = cfg.identityFiles.map((f) => ({ file: expand(f), required: false }));
   else identities = DEFAULT_IDENTITY_FILES.map((f) => ({ file: path.join(home, '.ssh', f), required: false }));
-  const knownHostsFile = remote.knownHosts ?? (cfg.userKnownHostsFiles?.[0] ? expand(cfg.userKnownHostsFiles[0]) : path.join(home, '.ssh', 'known_hosts'));
+  const knownHostsFile =
+    remote.knownHosts ??
+    (cfg.userKnownHostsFiles?.[0] ? expand(cfg.userKnownHostsFiles[0]) : path.join(home, '.ssh', 'known_hosts'));
   return { target: resolved, identities, knownHostsFile };
 }

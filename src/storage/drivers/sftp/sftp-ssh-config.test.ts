@@ -22,9 +22,20 @@ Host *
 Match host nas
   User from-match
 `;
-    expect(sshSettingsFromText(text, 'nas')).toEqual({ hostName: '10.0.0.5', user: 'global-first', port: 2222, identityFiles: ['~/.ssh/nas key', '~/.ssh/id_other'], userKnownHostsFiles: ['~/.ssh/kh1', '~/.ssh/kh2'] });
+    expect(sshSettingsFromText(text, 'nas')).toEqual({
+      hostName: '10.0.0.5',
+      user: 'global-first',
+      port: 2222,
+      identityFiles: ['~/.ssh/nas key', '~/.ssh/id_other'],
+      userKnownHostsFiles: ['~/.ssh/kh1', '~/.ssh/kh2'],
+    });
     expect(sshSettingsFromText(text, 'backup-7')).toMatchObject({ hostName: '10.0.0.5', port: 2222 });
-    expect(sshSettingsFromText(text, 'backup-old')).toEqual({ user: 'global-first', port: 22, identityFiles: ['~/.ssh/id_other'], userKnownHostsFiles: ['~/.ssh/kh1', '~/.ssh/kh2'] });
+    expect(sshSettingsFromText(text, 'backup-old')).toEqual({
+      user: 'global-first',
+      port: 22,
+      identityFiles: ['~/.ssh/id_other'],
+      userKnownHostsFiles: ['~/.ssh/kh1', '~/.ssh/kh2'],
+    });
     expect(sshSettingsFromText('# nothing\n', 'x')).toEqual({ identityFiles: [] });
   });
 
@@ -48,6 +59,11 @@ Match host nas
     mkdirSync(path.join(home, '.ssh', 'conf.d'), { recursive: true });
     writeFileSync(path.join(home, '.ssh', 'conf.d', 'nas.conf'), 'Host nas\n  HostName 10.0.0.9\n  User inc\n');
     writeFileSync(path.join(home, '.ssh', 'config'), 'Include conf.d/*.conf\nHost nas\n  User later\n  Port 2200\n');
-    expect(await readSshSettings('nas', { HOME: home })).toEqual({ hostName: '10.0.0.9', user: 'inc', port: 2200, identityFiles: [] });
+    expect(await readSshSettings('nas', { HOME: home })).toEqual({
+      hostName: '10.0.0.9',
+      user: 'inc',
+      port: 2200,
+      identityFiles: [],
+    });
   });
 });

@@ -41,7 +41,13 @@ function splitLine(raw: string): Line | undefined {
 }
 
 function globMatches(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return re.test(name);
 }
 
@@ -91,7 +97,10 @@ async function expandGlob(pattern: string): Promise<string[]> {
   if (!/[*?]/.test(base)) return [pattern];
   const dir = path.dirname(pattern);
   const names = await fs.readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => globMatches(base, n)).sort().map((n) => path.join(dir, n));
+  return names
+    .filter((n) => globMatches(base, n))
+    .sort()
+    .map((n) => path.join(dir, n));
 }
 
 /** The settings for `alias` from config text already split into lines. */
@@ -131,7 +140,10 @@ function settingsFor(lines: Line[], alias: string): SshHostSettings {
 
 /** Parses config text (no Include) and returns the settings for `alias`. */
 export function sshSettingsFromText(text: string, alias: string): SshHostSettings {
-  return settingsFor(text.split(/\r?\n/).flatMap((l) => splitLine(l) ?? []), alias);
+  return settingsFor(
+    text.split(/\r?\n/).flatMap((l) => splitLine(l) ?? []),
+    alias,
+  );
 }
 
 /** The home directory ssh would use for `env`. */
@@ -151,7 +163,10 @@ export async function readSshSettings(alias: string, env: NodeJS.ProcessEnv): Pr
  * user, %n the name as given, %%. Relative paths are taken from the home
  * directory, as ssh does.
  */
-export function expandSshPath(p: string, t: { home: string; host: string; port: number; user: string; alias: string }): string {
+export function expandSshPath(
+  p: string,
+  t: { home: string; host: string; port: number; user: string; alias: string },
+): string {
   const localUser = (() => {
     try {
       return os.userInfo().username;
@@ -159,7 +174,15 @@ export function expandSshPath(p: string, t: { home: string; host: string; port: 
       return process.env.USER ?? '';
     }
   })();
-  const tokens: Record<string, string> = { d: t.home, h: t.host, p: String(t.port), r: t.user, u: localUser, n: t.alias, '%': '%' };
+  const tokens: Record<string, string> = {
+    d: t.home,
+    h: t.host,
+    p: String(t.port),
+    r: t.user,
+    u: localUser,
+    n: t.alias,
+    '%': '%',
+  };
   const expanded = expandHome(p, t.home).replace(/%(.)/g, (all, c: string) => tokens[c] ?? all);
   return path.resolve(t.home, expanded);
 }

@@ -43,14 +43,16 @@ function decode(part: string, what: string, shown: string): string {
 
 export function parseSftpUrl(url: URL): SftpTarget {
   const location = describeLocation(url.href);
-  if (url.protocol !== 'sftp:') throw new LifeboatError(ErrorCode.Usage, `the SFTP driver cannot open ${url.protocol} URLs`);
+  if (url.protocol !== 'sftp:')
+    throw new LifeboatError(ErrorCode.Usage, `the SFTP driver cannot open ${url.protocol} URLs`);
   if (url.password !== '') {
     throw new LifeboatError(ErrorCode.Usage, `a password in the repository URL is refused (${location})`, {
       hint: 'remove it from the URL and use identity_file (a key), the ssh-agent, sftp_password_file in lifeboat.yaml, or $LIFEBOAT_SFTP_PASSWORD',
     });
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '') throw new LifeboatError(ErrorCode.Usage, `no host in ${location}`, { hint: 'use sftp://user@host[:port]/path' });
+  if (host === '')
+    throw new LifeboatError(ErrorCode.Usage, `no host in ${location}`, { hint: 'use sftp://user@host[:port]/path' });
   const user = url.username ? decode(url.username, 'user name', location) : defaultUser();
   const port = url.port ? Number(url.port) : DEFAULT_SFTP_PORT;
   let p = decode(url.pathname, 'path', location).replace(/\/+$/, '');

@@ -37,18 +37,22 @@ function newRepoPath(): string {
   return path.join(server.dir, 'repos', `r${++counter}`);
 }
 
-describeStorageConformance('sftp', async () => {
-  const root = newRepoPath();
-  const storage = await open(root);
-  return {
-    storage,
-    cleanup: async () => {
-      await storage.close();
-      await fs.rm(root, { recursive: true, force: true });
-    },
-    temporaries: temporariesOnDisk(root),
-  };
-}, { writesTemporaries: true });
+describeStorageConformance(
+  'sftp',
+  async () => {
+    const root = newRepoPath();
+    const storage = await open(root);
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close();
+        await fs.rm(root, { recursive: true, force: true });
+      },
+      temporaries: temporariesOnDisk(root),
+    };
+  },
+  { writesTemporaries: true },
+);
 
 describe('SftpStorage specifics', () => {
   it('creates the root and directories 0700, objects 0600, and leaves no temp file', async () => {
@@ -65,7 +69,12 @@ describe('SftpStorage specifics', () => {
       expect(await mode('data')).toBe(0o700);
       expect(await mode('data/ab')).toBe(0o700);
       expect(await mode('data/ab/obj')).toBe(0o600);
-      expect((await fs.readdir(root, { recursive: true })).map(String).sort()).toEqual(['config', 'data', 'data/ab', 'data/ab/obj']);
+      expect((await fs.readdir(root, { recursive: true })).map(String).sort()).toEqual([
+        'config',
+        'data',
+        'data/ab',
+        'data/ab/obj',
+      ]);
     } finally {
       await s.close();
     }
@@ -89,7 +98,12 @@ describe('SftpStorage specifics', () => {
   it('fails a listing when a directory below the prefix cannot be read', async () => {
     const home = server.password!.home;
     const root = path.join(home, 'repo-list');
-    const s = await open(root, { passwordFile: server.password!.file, knownHosts: server.knownHosts }, {}, server.password!.user);
+    const s = await open(
+      root,
+      { passwordFile: server.password!.file, knownHosts: server.knownHosts },
+      {},
+      server.password!.user,
+    );
     try {
       await s.put('data/ab/x', Buffer.from('x'));
       await s.put('data/cd/y', Buffer.from('y'));
@@ -106,13 +120,26 @@ describe('SftpStorage specifics', () => {
   it('maps permission denied to storage with a hint', async () => {
     const locked = path.join(server.dir, 'locked');
     await fs.mkdir(locked, { mode: 0o700 });
-    const err = await expectCode(open(path.join(locked, 'repo'), { passwordFile: server.password!.file, knownHosts: server.knownHosts }, {}, server.password!.user), 'storage');
+    const err = await expectCode(
+      open(
+        path.join(locked, 'repo'),
+        { passwordFile: server.password!.file, knownHosts: server.knownHosts },
+        {},
+        server.password!.user,
+      ),
+      'storage',
+    );
     expect(err.hint).toMatch(/permission/);
     expect(err.retryable).toBe(false);
   });
 
   it('resolves /~/path against the login home directory', async () => {
-    const s = await open('/~/homerepo', { passwordFile: server.password!.file, knownHosts: server.knownHosts }, {}, server.password!.user);
+    const s = await open(
+      '/~/homerepo',
+      { passwordFile: server.password!.file, knownHosts: server.knownHosts },
+      {},
+      server.password!.user,
+    );
     try {
       expect((s as SftpStorage).root).toBe(path.join(server.password!.home, 'homerepo'));
       await s.put('config', Buffer.from('c'));
@@ -136,7 +163,10 @@ describe('SftpStorage specifics', () => {
   });
 
   it('rejects a missing repository without create, and calls after close', async () => {
-    await expectCode(createSftpStorage(new URL(server.url(path.join(server.dir, 'nope'))), { remote: keyAuth(), env: env() }), 'repository_not_found');
+    await expectCode(
+      createSftpStorage(new URL(server.url(path.join(server.dir, 'nope'))), { remote: keyAuth(), env: env() }),
+      'repository_not_found',
+    );
     const s = await open(newRepoPath());
     await s.close();
     await expectCode(s.get('config'), 'storage');
@@ -156,7 +186,8 @@ describe('SftpStorage specifics', () => {
 });
 
 describe('SFTP host keys', () => {
-  const attempt = (knownHosts: string, acceptNewHostKey?: boolean) => open(newRepoPath(), { identityFile: server.clientKey, knownHosts, acceptNewHostKey });
+  const attempt = (knownHosts: string, acceptNewHostKey?: boolean) =>
+    open(newRepoPath(), { identityFile: server.clientKey, knownHosts, acceptNewHostKey });
 
   it('refuses an unknown host without accept_new_host_key, naming the fingerprint and a hint', async () => {
     const file = path.join(server.dir, 'kh-empty');
@@ -210,7 +241,12 @@ describe('SFTP host keys', () => {
 describe('SFTP authentication and errors', () => {
   it('logs in with a password from sftp_password_file', async () => {
     const root = path.join(server.password!.home, 'pw-repo');
-    const s = await open(root, { passwordFile: server.password!.file, knownHosts: server.knownHosts }, {}, server.password!.user);
+    const s = await open(
+      root,
+      { passwordFile: server.password!.file, knownHosts: server.knownHosts },
+      {},
+      server.password!.user,
+    );
     try {
       await s.put('keys/k', Buffer.from('by password'));
       expect((await s.get('keys/k')).toString()).toBe('by password');
@@ -222,18 +258,29 @@ describe('SFTP authentication and errors', () => {
 
   it(`logs in with a password from $${SFTP_PASSWORD_ENV}`, async () => {
     const secret = (await fs.readFile(server.password!.file, 'utf8')).trim();
-    const s = await createSftpStorage(new URL(server.url(path.join(server.password!.home, 'env-repo'), server.password!.user)), {
-      create: true,
-      remote: { knownHosts: server.knownHosts },
-      env: env({ [SFTP_PASSWORD_ENV]: secret }),
-    });
+    const s = await createSftpStorage(
+      new URL(server.url(path.join(server.password!.home, 'env-repo'), server.password!.user)),
+      {
+        create: true,
+        remote: { knownHosts: server.knownHosts },
+        env: env({ [SFTP_PASSWORD_ENV]: secret }),
+      },
+    );
     await s.close();
   });
 
   it('reports a refused login with a hint and without the secret', async () => {
     const wrong = path.join(server.dir, 'wrong.pass');
     await fs.writeFile(wrong, 'not-the-password-xyzzy\n');
-    const err = await expectCode(open(path.join(server.password!.home, 'x'), { passwordFile: wrong, knownHosts: server.knownHosts }, {}, server.password!.user), 'storage');
+    const err = await expectCode(
+      open(
+        path.join(server.password!.home, 'x'),
+        { passwordFile: wrong, knownHosts: server.knownHosts },
+        {},
+        server.password!.user,
+      ),
+      'storage',
+    );
     expect(err.message).toMatch(/refused the login as lifeboat-sftp-test@127\.0\.0\.1/);
     expect(err.hint).toMatch(/sftp_password_file/);
     expect(JSON.stringify(err.toJSON())).not.toContain('xyzzy');
@@ -241,20 +288,29 @@ describe('SFTP authentication and errors', () => {
   });
 
   it('refuses a password in the URL without repeating it', async () => {
-    const err = await expectCode(openStorage(`sftp://root:hunter2secret@127.0.0.1:${server.port}/srv/x`, { remote: keyAuth() }), 'usage');
+    const err = await expectCode(
+      openStorage(`sftp://root:hunter2secret@127.0.0.1:${server.port}/srv/x`, { remote: keyAuth() }),
+      'usage',
+    );
     expect(err.message).not.toContain('hunter2secret');
     expect(err.hint).toMatch(/sftp_password_file/);
   });
 
   it('marks a refused connection retryable', async () => {
     const port = await freePort();
-    const err = await expectCode(createSftpStorage(new URL(`sftp://root@127.0.0.1:${port}/x`), { remote: keyAuth(), env: env() }), 'storage');
+    const err = await expectCode(
+      createSftpStorage(new URL(`sftp://root@127.0.0.1:${port}/x`), { remote: keyAuth(), env: env() }),
+      'storage',
+    );
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/ECONNREFUSED|refused/);
   });
 
   it('asks for credentials when none are configured', async () => {
-    const err = await expectCode(createSftpStorage(new URL(server.url('/x')), { remote: { knownHosts: server.knownHosts }, env: env() }), 'config');
+    const err = await expectCode(
+      createSftpStorage(new URL(server.url('/x')), { remote: { knownHosts: server.knownHosts }, env: env() }),
+      'config',
+    );
     expect(err.hint).toMatch(/identity_file/);
   });
 });

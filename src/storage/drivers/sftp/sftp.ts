@@ -20,7 +20,13 @@ import type { SFTPWrapper } from 'ssh2';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import { Semaphore } from '../../../util/semaphore.js';
 import type { ObjectInfo, SpaceInfo, StaleTemporaries, Storage, StorageOptions } from '../../contract.js';
-import { TEMP_PREFIX, assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../../names.js';
+import {
+  TEMP_PREFIX,
+  assertValidObjectName,
+  assertValidPrefix,
+  assertValidRange,
+  isValidObjectName,
+} from '../../names.js';
 import { SftpConnection, type ConnectionOptions } from './sftp-connection.js';
 import { PERMISSION_HINT, SFTP_STATUS, isNoSuchFile, sftpError, sftpStatus } from './sftp-errors.js';
 import * as io from './sftp-io.js';
@@ -72,7 +78,11 @@ export class SftpStorage implements Storage {
     const dir = path.dirname(name) === '.' ? '' : path.dirname(name);
     await this.op('put', name, async (sftp) => {
       await this.ensureDir(sftp, dir);
-      const tmp = this.pathOf(dir === '' ? `${TEMP_PREFIX}${randomBytes(8).toString('hex')}` : `${dir}/${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+      const tmp = this.pathOf(
+        dir === ''
+          ? `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`
+          : `${dir}/${TEMP_PREFIX}${randomBytes(8).toString('hex')}`,
+      );
       try {
         await this.upload(sftp, tmp, name, buf);
         await this.replace(sftp, tmp, this.pathOf(name));
@@ -152,9 +162,13 @@ export class SftpStorage implements Storage {
       if (!st.isFile()) throw notFound(name);
       const want = length ?? st.size - offset;
       if (offset + want > st.size) {
-        throw new LifeboatError(ErrorCode.Storage, `range ${offset}+${want} runs past the end of ${name} (${st.size} bytes)`, {
-          context: { name, offset, length: want, size: st.size },
-        });
+        throw new LifeboatError(
+          ErrorCode.Storage,
+          `range ${offset}+${want} runs past the end of ${name} (${st.size} bytes)`,
+          {
+            context: { name, offset, length: want, size: st.size },
+          },
+        );
       }
       return await io.readExactly(sftp, handle, name, offset, want);
     } finally {
@@ -175,7 +189,9 @@ export class SftpStorage implements Storage {
     assertValidPrefix(prefix);
     return this.op('list', prefix, async (sftp) => {
       const out: ObjectInfo[] = [];
-      let queue: Array<{ dir: string; prefix: string; top: boolean }> = [{ dir: this.pathOf(prefix.replace(/\/$/, '')), prefix, top: true }];
+      let queue: Array<{ dir: string; prefix: string; top: boolean }> = [
+        { dir: this.pathOf(prefix.replace(/\/$/, '')), prefix, top: true },
+      ];
       while (queue.length > 0) {
         const batch = queue.splice(0, LIST_CONCURRENCY);
         const found = await Promise.all(batch.map((d) => this.readDir(sftp, d.dir, d.prefix, d.top, out)));
@@ -192,14 +208,16 @@ export class SftpStorage implements Storage {
       entries = await io.readdir(sftp, dir);
     } catch (err) {
       // A missing prefix (or one that is a file) lists as empty, as does a directory removed mid-walk.
-      if (isNoSuchFile(err) || (top && sftpStatus(err) === SFTP_STATUS.FAILURE && (await this.isFile(sftp, dir)))) return [];
+      if (isNoSuchFile(err) || (top && sftpStatus(err) === SFTP_STATUS.FAILURE && (await this.isFile(sftp, dir))))
+        return [];
       throw err;
     }
     const subdirs: Array<{ dir: string; prefix: string; top: boolean }> = [];
     for (const e of entries) {
       // Temp files and names put could not have written are not objects.
       if (!isValidObjectName(e.filename)) continue;
-      if (e.attrs.isDirectory()) subdirs.push({ dir: `${dir}/${e.filename}`, prefix: `${prefix}${e.filename}/`, top: false });
+      if (e.attrs.isDirectory())
+        subdirs.push({ dir: `${dir}/${e.filename}`, prefix: `${prefix}${e.filename}/`, top: false });
       else if (e.attrs.isFile()) out.push({ name: `${prefix}${e.filename}`, size: e.attrs.size });
     }
     return subdirs;
@@ -224,13 +242,18 @@ export class SftpStorage implements Storage {
     return this.op('removeStaleTemporaries', '', async (sftp) => {
       const now = await this.serverNow(sftp);
       const stale: Array<{ path: string; size: number }> = [];
-      for (let queue = [this.root]; queue.length > 0; ) {
+      for (let queue = [this.root]; queue.length > 0;) {
         const dirs = queue.splice(0, LIST_CONCURRENCY);
         const listed = await Promise.all(dirs.map(async (dir) => ({ dir, entries: await io.readdir(sftp, dir) })));
         for (const { dir, entries } of listed) {
           for (const e of entries) {
             if (e.attrs.isDirectory() && isValidObjectName(e.filename)) queue.push(`${dir}/${e.filename}`);
-            else if (e.attrs.isFile() && e.filename.startsWith(TEMP_PREFIX) && now - e.attrs.mtime * 1000 >= olderThanMs) stale.push({ path: `${dir}/${e.filename}`, size: e.attrs.size });
+            else if (
+              e.attrs.isFile() &&
+              e.filename.startsWith(TEMP_PREFIX) &&
+              now - e.attrs.mtime * 1000 >= olderThanMs
+            )
+              stale.push({ path: `${dir}/${e.filename}`, size: e.attrs.size });
           }
         }
       }
@@ -277,7 +300,10 @@ function notFound(name: string): LifeboatError {
 /** During a put, "no such file" means a directory vanished or a parent is a file — not a missing object. */
 function notFoundIsStorage(err: unknown): unknown {
   if (!isNoSuchFile(err)) return err;
-  return new LifeboatError(ErrorCode.Storage, `put failed: ${(err as Error).message}`, { context: { sftpStatus: SFTP_STATUS.NO_SUCH_FILE }, cause: err });
+  return new LifeboatError(ErrorCode.Storage, `put failed: ${(err as Error).message}`, {
+    context: { sftpStatus: SFTP_STATUS.NO_SUCH_FILE },
+    cause: err,
+  });
 }
 
 export interface SftpStorageOptions extends StorageOptions {
@@ -308,15 +334,22 @@ async function openRoot(sftp: SFTPWrapper, want: string, create: boolean, locati
   const st = await io.stat(sftp, root).catch((err: unknown) => {
     if (isNoSuchFile(err)) return undefined;
     if (sftpStatus(err) === SFTP_STATUS.PERMISSION_DENIED) {
-      throw new LifeboatError(ErrorCode.Storage, `permission denied on ${location}`, { hint: PERMISSION_HINT, cause: err });
+      throw new LifeboatError(ErrorCode.Storage, `permission denied on ${location}`, {
+        hint: PERMISSION_HINT,
+        cause: err,
+      });
     }
     throw err;
   });
   if (!st?.isDirectory()) {
-    throw new LifeboatError(ErrorCode.RepositoryNotFound, `no repository at ${location}: ${st ? 'not a directory' : 'directory does not exist'}`, {
-      hint: 'run `lifeboat init` first or check --repo',
-      context: { location },
-    });
+    throw new LifeboatError(
+      ErrorCode.RepositoryNotFound,
+      `no repository at ${location}: ${st ? 'not a directory' : 'directory does not exist'}`,
+      {
+        hint: 'run `lifeboat init` first or check --repo',
+        context: { location },
+      },
+    );
   }
   return root;
 }
@@ -324,12 +357,19 @@ async function openRoot(sftp: SFTPWrapper, want: string, create: boolean, locati
 /** Factory for `sftp:` URLs (a StorageFactory; `env` and `connection` are for tests). */
 export async function createSftpStorage(url: URL, options: SftpStorageOptions = {}): Promise<SftpStorage> {
   const target = parseSftpUrl(url);
-  const connection = new SftpConnection({ target, remote: options.remote ?? {}, env: options.env ?? process.env, ...options.connection });
+  const connection = new SftpConnection({
+    target,
+    remote: options.remote ?? {},
+    env: options.env ?? process.env,
+    ...options.connection,
+  });
   try {
     const session = await connection.session();
-    const root = await openRoot(session.sftp, target.path, options.create ?? false, target.location).catch((err: unknown) => {
-      throw sftpError('open', target.location, err);
-    });
+    const root = await openRoot(session.sftp, target.path, options.create ?? false, target.location).catch(
+      (err: unknown) => {
+        throw sftpError('open', target.location, err);
+      },
+    );
     return new SftpStorage(connection, root, target.location);
   } catch (err) {
     await connection.close();
