@@ -1,20 +1,10 @@
 import { check } from '../../checker/check.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
-import {
-  maintainedRepositories,
-  nothingToDo,
-  skippedAsNotConnected,
-  timedStep,
-  type JobRunContext,
-} from './context.js';
+import { forEachMaintainedRepository, timedStep, type JobRunContext } from './context.js';
 
 /** The structural check of each repository the job maintains; an error finding fails the step. */
 export async function checkStep(ctx: JobRunContext): Promise<void> {
-  const repositories = maintainedRepositories(ctx.job);
-  if (repositories.length === 0)
-    return nothingToDo(ctx, { step: 'check' }, 'the job has no repository (`to` or `copy_to`) to check');
-  for (const repository of repositories) {
-    if (skippedAsNotConnected(ctx, { step: 'check', repository })) continue;
+  await forEachMaintainedRepository(ctx, 'check', async (repository) => {
     await timedStep(ctx, { step: 'check', repository }, async () => {
       const report = await check(await ctx.open(repository));
       const errors = report.findings.filter((f) => f.severity === 'error');
@@ -22,5 +12,5 @@ export async function checkStep(ctx: JobRunContext): Promise<void> {
         throw new LifeboatError(ErrorCode.Corrupt, `check found ${errors.length} error(s): ${errors[0]!.message}`);
       return { detail: { snapshots: report.snapshots, packs: report.packs, warnings: report.findings.length } };
     });
-  }
+  });
 }

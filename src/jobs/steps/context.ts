@@ -77,6 +77,24 @@ export function maintainedRepositories(job: JobConfig): string[] {
   return job.to ? [job.to] : [...(job.copy_to ?? [])];
 }
 
+/**
+ * Runs a maintenance step once for each repository the job maintains: `nothing_to_do` when it
+ * maintains none, `skipped: not connected` for an absent removable repository, else `each`.
+ */
+export async function forEachMaintainedRepository(
+  ctx: JobRunContext,
+  step: JobStepResult['step'],
+  each: (repository: string) => Promise<void>,
+): Promise<void> {
+  const repositories = maintainedRepositories(ctx.job);
+  if (repositories.length === 0)
+    return nothingToDo(ctx, { step }, `the job has no repository (\`to\` or \`copy_to\`) to ${step}`);
+  for (const repository of repositories) {
+    if (skippedAsNotConnected(ctx, { step, repository })) continue;
+    await each(repository);
+  }
+}
+
 /** A removable repository that is absent: every step for it is skipped and says why. */
 export function notConnected(ctx: JobRunContext, repository: string): boolean {
   const settings = ctx.loaded.config.repositories?.[repository];

@@ -1,13 +1,6 @@
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { verify } from '../../verify/verify.js';
-import {
-  jobSources,
-  maintainedRepositories,
-  nothingToDo,
-  skippedAsNotConnected,
-  timedStep,
-  type JobRunContext,
-} from './context.js';
+import { forEachMaintainedRepository, jobSources, nothingToDo, timedStep, type JobRunContext } from './context.js';
 
 /**
  * Restore the newest snapshot of each source to scratch and compare with what
@@ -15,11 +8,7 @@ import {
  * the repository holds.
  */
 export async function verifyStep(ctx: JobRunContext): Promise<void> {
-  const repositories = maintainedRepositories(ctx.job);
-  if (repositories.length === 0)
-    return nothingToDo(ctx, { step: 'verify' }, 'the job has no repository (`to` or `copy_to`) to verify');
-  for (const repository of repositories) {
-    if (skippedAsNotConnected(ctx, { step: 'verify', repository })) continue;
+  await forEachMaintainedRepository(ctx, 'verify', async (repository) => {
     let sources = jobSources(ctx.loaded, ctx.job);
     if (!ctx.job.sources && !ctx.job.to) {
       try {
@@ -35,7 +24,7 @@ export async function verifyStep(ctx: JobRunContext): Promise<void> {
           error: (err as Error).message,
         });
         if (ctx.signal.aborted) throw err;
-        continue;
+        return;
       }
     }
     if (sources.length === 0) {
@@ -46,7 +35,7 @@ export async function verifyStep(ctx: JobRunContext): Promise<void> {
           ? 'the job names no source to verify'
           : `${repository} holds no snapshot of a configured source to verify`,
       );
-      continue;
+      return;
     }
     for (const source of sources) {
       await timedStep(ctx, { step: 'verify', source, repository }, async () => {
@@ -68,5 +57,5 @@ export async function verifyStep(ctx: JobRunContext): Promise<void> {
         return { snapshot: newest.id, detail: { checks: result.checks.length } };
       });
     }
-  }
+  });
 }
