@@ -2,10 +2,12 @@
 // Runs the whole test suite with vitest and ends with one plain summary line
 // ("tests: N passed, N failed, N skipped") that CI systems can read.
 //
-// The whole suite runs in two parts: everything else (two test files at a time),
-// then the tests that measure this machine's capacity, alone, so that other
-// test files sharing the two cores do not move their figures. With arguments,
-// one vitest run gets them as they are.
+// The whole suite runs in three parts: everything else (two test files at a time);
+// then the tests that change the machine itself (installing the Debian package
+// adds a system user to /etc/passwd, which the restore-escape tests watch), alone;
+// then the tests that measure this machine's capacity, alone, so that other test
+// files sharing the two cores do not move their figures. With arguments, one
+// vitest run gets them as they are.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -13,14 +15,17 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
-/** Tests that compare timings under load: run after the rest, with nothing else running. */
+/** Tests that install into the system (dpkg, a system user): run after the rest, with nothing else running. */
+const SYSTEM = ['test/package/deb.test.ts'];
+/** Tests that compare timings under load: run last, with nothing else running. */
 const MEASURING = ['test/load/api-load.test.ts'];
 
 const userArgs = process.argv.slice(2);
 const wholeSuite = userArgs.length === 0;
 const parts = wholeSuite
   ? [
-      { name: 'vitest', args: MEASURING.flatMap((f) => ['--exclude', f]) },
+      { name: 'vitest', args: [...SYSTEM, ...MEASURING].flatMap((f) => ['--exclude', f]) },
+      { name: 'vitest-system', args: SYSTEM },
       { name: 'vitest-measuring', args: MEASURING },
     ]
   : [{ name: 'vitest', args: userArgs }];
