@@ -342,9 +342,14 @@ describe('postgres point-in-time recovery', () => {
         env: lbEnv(),
         stdio: 'ignore',
       });
+      // Listen for the exit before the kill: on a quiet machine the push may end before it.
+      const exited = new Promise((r) => {
+        child.once('exit', r);
+        child.once('error', r);
+      });
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       const out = path.join(work, `fetched-${delay}`);
       const fetched = await lb(['wal-fetch', '--source', 'db', 'FFFFFFFF0000000000000001', out]);
       if (fetched.code === 0) expect(Buffer.compare(await readFile(out), changed)).toBe(0);
