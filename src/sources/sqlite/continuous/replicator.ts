@@ -47,14 +47,7 @@ export interface ReplicateOptions {
 }
 
 /** Frames of whole transactions read from one log index and not shipped yet. */
-interface Draft {
-  index: number;
-  first: number;
-  last: number;
-  prev: { index: number; frame: number };
-  pageSize: number;
-  salts: [number, number];
-  checksum: [number, number];
+interface Draft extends Pick<SegmentHeader, 'index' | 'first' | 'last' | 'prev' | 'pageSize' | 'salts' | 'checksum'> {
   frames: Buffer[];
   bytes: number;
   commits: Array<[number, number, number]>;
