@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { repositoryUrlIssues } from './repository-url-check.js';
+import { hooksSchema } from './hooks-schema.js';
 import { durationSchema, sourceSchema } from './source-schemas.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, ".", "_" or "-"');
@@ -87,6 +88,7 @@ export const jobSchema = z.strictObject({
     .strictObject({ within: durationSchema.optional(), sources: z.union([z.literal('all'), z.array(name)]).optional() })
     .optional(),
   keep_last: z.int().positive().optional().describe('retention for unscheduled jobs'),
+  hooks: hooksSchema.optional().describe("commands run around the whole job run (its sources' own hooks run inside)"),
 });
 
 const notifyOn = z.array(z.enum(['failure', 'recovered', 'success', 'alert'])).optional();

@@ -7,10 +7,10 @@
 
 import { z } from 'zod';
 
-export const durationSchema = z
-  .string()
-  .regex(/^(\d+[smhdwy])+$/, 'a duration: a number and a unit, e.g. 30s, 15m, 36h, 7d, 12w, 1y')
-  .describe('a duration such as 30s, 15m, 36h, 7d, 12w or 1y');
+import { durationSchema } from './duration-schema.js';
+import { hooksSchema } from './hooks-schema.js';
+
+export { durationSchema };
 
 const recentData = z
   .strictObject({
@@ -25,6 +25,7 @@ const common = {
   rto: durationSchema.optional().describe('recovery time objective: the longest a restore may take'),
   tags: z.array(z.string().min(1)).optional().describe('tags added to every snapshot of this source'),
   smoke: z.string().min(1).optional().describe('command run by drills against the restored copy; exit 0 means usable'),
+  hooks: hooksSchema.optional(),
 };
 
 /**

@@ -22,6 +22,8 @@ export const ErrorCode = {
   Refused: 'refused',
   /** A source (database, command, snapshot API) failed to deliver its data. */
   SourceFailed: 'source_failed',
+  /** A hook command (before, after, on_error, finally) failed or ran past its timeout. */
+  HookFailed: 'hook_failed',
   /** Every input of a backup was missing or unreadable: no snapshot was saved. */
   NothingBackedUp: 'nothing_backed_up',
   /** A removable-media repository whose drive is not mounted. */

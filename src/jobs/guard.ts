@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { openConfiguredRepository } from '../config/repository-access.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
@@ -57,7 +58,14 @@ export async function guardWithConfig<T>(
         log: options.log,
         // A backup that missed some inputs does not protect the change either.
         incompleteFails: true,
+        hooks: { cwd: path.dirname(loaded.file), repository: plan.repository },
       });
+      if (result.hookFailures.length)
+        throw new LifeboatError(
+          ErrorCode.HookFailed,
+          `the pre-change backup of "${source}" was saved (snapshot ${result.snapshot.id.slice(0, 8)}) but its hooks failed: ${result.hookFailures.join('; ')}; the command was not run`,
+          { hint: "fix the source's hooks (see its `hooks:` in the config), then run the guard again" },
+        );
       if (!check.verified) {
         throw new LifeboatError(
           ErrorCode.Failure,

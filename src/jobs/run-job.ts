@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { openConfiguredRepository } from '../config/repository-access.js';
-import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
+import { withHooks } from '../sources/hooks/with-hooks.js';
+import { hookStep } from './hook-steps.js';
 import type { Repository } from '../repository/repository.js';
 import { RunHistory, type Outcome } from '../state/history.js';
 import { stateDir as resolveStateDir } from '../state/state-dir.js';
@@ -10,7 +13,7 @@ import { sourceRemovers } from '../sources/leftover-removers.js';
 import { acquireJobLock } from './job-lock.js';
 import { backupStep, type BackupStepOptions } from './steps/backup.js';
 import { checkStep } from './steps/check.js';
-import type { JobRunContext, JobStepResult, JobStepRunner } from './steps/context.js';
+import { jobSources, type JobRunContext, type JobStepResult, type JobStepRunner } from './steps/context.js';
 import { copyStep } from './steps/copy.js';
 import { drillStep } from './steps/drill.js';
 import { forgetStep } from './steps/forget.js';
@@ -108,8 +111,14 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
   history.startRun({ id: runId, job: jobName, startedAt: startedAt.toISOString() });
   try {
     await sweepAtStart(loaded.config, sourceRemovers, { warn: options.warn ?? ctx.log, verbose: ctx.log });
-    await backupStep(ctx, options);
-    if (!options.backupsOnly) await afterBackups(ctx, options);
+    await withJobHooks(
+      ctx,
+      async () => {
+        await backupStep(ctx, options);
+        if (!options.backupsOnly) await afterBackups(ctx, options);
+      },
+      steps,
+    );
   } finally {
     for (const r of repos.values())
       await r.then(
@@ -129,6 +138,46 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
     outcome: overall(steps, signal.aborted),
     steps,
   };
+}
+
+/**
+ * The job's own hooks around its steps (ADR 0035). Each phase is a recorded
+ * step, so a failed hook fails the run; a failed `before` leaves the job's
+ * steps unrun (it is recorded, so it is not thrown further).
+ */
+async function withJobHooks(ctx: JobRunContext, work: () => Promise<void>, steps: JobStepResult[]): Promise<void> {
+  const to = ctx.job.to;
+  try {
+    await withHooks(
+      {
+        hooks: ctx.job.hooks,
+        owner: `job ${ctx.jobName}`,
+        env: {
+          LIFEBOAT_JOB: ctx.jobName,
+          LIFEBOAT_RUN_ID: ctx.runId,
+          LIFEBOAT_SOURCES: jobSources(ctx.loaded, ctx.job).join(' '),
+          ...(to ? { LIFEBOAT_REPOSITORY: to } : {}),
+        },
+        cwd: path.dirname(ctx.loaded.file),
+        signal: ctx.signal,
+        log: ctx.log,
+        onPhase: (phase) => ctx.record(hookStep(phase, {})),
+      },
+      work,
+      () => {
+        const failed = steps.find((s) => s.outcome === 'failed');
+        return {
+          status: failed ? 'failed' : 'ok',
+          ...(failed
+            ? { error: `${failed.step}${failed.source ? ` ${failed.source}` : ''}: ${failed.error ?? 'failed'}` }
+            : {}),
+          snapshots: steps.filter((s) => s.step === 'backup' && s.snapshot).map((s) => s.snapshot!),
+        };
+      },
+    );
+  } catch (err) {
+    if (!isLifeboatError(err, ErrorCode.HookFailed)) throw err;
+  }
 }
 
 /** Everything a job does after its backups: copies, extra steps, `then` steps, the drill. */

@@ -31,6 +31,11 @@ export interface ChildSpec {
   /** Kill the process after this long. */
   timeoutMs?: number;
   /**
+   * After SIGTERM (a timeout or an abort), how long the process group may take
+   * to end before it gets SIGKILL (default: SIGTERM only).
+   */
+  killGraceMs?: number;
+  /**
    * A private directory: standard output becomes a real pipe (a FIFO made
    * there), not the socket Node gives a child, so a command that opens
    * `/dev/stdout` by name works (opening a socket there fails with ENXIO).
@@ -39,7 +44,8 @@ export interface ChildSpec {
 }
 
 const STDERR_KEEP = 8 * 1024;
-const LIFEBOAT_SECRETS = /^LIFEBOAT_(PASSWORD|PASSWORD_FILE|PASSWORD_COMMAND|NEW_PASSWORD|KEY_FILE)$/;
+const LIFEBOAT_SECRETS =
+  /^LIFEBOAT_(PASSWORD|PASSWORD_FILE|PASSWORD_COMMAND|NEW_PASSWORD|NEW_PASSWORD_FILE|NEW_PASSWORD_COMMAND|KEY_FILE)$/;
 
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -50,6 +56,8 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 interface Running {
   child: ChildProcess;
   stderr: () => string;
+  /** Whether `timeoutMs` ran out (the process was then stopped). */
+  timedOut: () => boolean;
   /** Resolves when the process exited with status 0; rejects with its stderr otherwise. */
   exited: Promise<void>;
 }
@@ -80,7 +88,13 @@ function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running & { stdout: R
     stderr = (stderr + d).slice(-STDERR_KEEP);
   });
   let timedOut = false;
-  const kill = () => killGroup(child);
+  let escalation: NodeJS.Timeout | undefined;
+  const kill = () => {
+    killGroup(child);
+    // A process that ignores SIGTERM (or a shell's child that does) must still end.
+    if (spec.killGraceMs !== undefined && !escalation)
+      escalation = setTimeout(() => killGroup(child, 'SIGKILL'), spec.killGraceMs);
+  };
   spec.signal?.addEventListener('abort', kill, { once: true });
   const timer = spec.timeoutMs
     ? setTimeout(() => {
@@ -102,6 +116,7 @@ function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running & { stdout: R
       void forget();
       spec.signal?.removeEventListener('abort', kill);
       if (timer) clearTimeout(timer);
+      if (escalation) clearTimeout(escalation);
       if (code === 0) return resolve();
       if (spec.signal?.aborted)
         return reject(new LifeboatError(ErrorCode.Interrupted, `${spec.label} stopped: interrupted`));
@@ -119,7 +134,7 @@ function start(spec: ChildSpec, stdin: 'pipe' | 'ignore'): Running & { stdout: R
     });
   });
   exited.catch(() => {}); // observed by the caller; avoid an unhandled rejection when it is not awaited yet
-  return { child, stderr: masked, exited, stdout };
+  return { child, stderr: masked, timedOut: () => timedOut, exited, stdout };
 }
 
 /**
@@ -200,11 +215,65 @@ export async function feedChild(spec: ChildSpec, input: AsyncIterable<Uint8Array
   return Buffer.concat(out).toString('utf8');
 }
 
-function killGroup(child: ChildProcess): void {
+export interface CapturedRun {
+  /** The exit status, or null when the process was killed by a signal or never started. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  interrupted: boolean;
+  /** Standard output and standard error as they came (the last `OUTPUT_KEEP` characters), known secrets masked. */
+  output: string;
+  /** Why it did not succeed (exit status, signal, timeout, could not start); undefined on exit status 0. */
+  failure?: string;
+}
+
+const OUTPUT_KEEP = 64 * 1024;
+
+/**
+ * Run a command to its end and capture everything it printed (both streams, in
+ * the order they came), without throwing on a non-zero exit: the caller decides
+ * what a failure means. Used for users' hook commands.
+ */
+export async function runCaptured(spec: ChildSpec): Promise<CapturedRun> {
+  const running = start(spec, 'ignore');
+  let output = '';
+  const add = (d: Buffer | string) => {
+    output = (output + d.toString()).slice(-OUTPUT_KEEP);
+  };
+  running.stdout.on('data', add);
+  running.child.stderr!.on('data', add);
+  const child = running.child;
+  let failure: string | undefined;
   try {
-    if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    await running.exited;
+  } catch (err) {
+    const timedOut = running.timedOut();
+    if (timedOut) failure = `timed out after ${formatSeconds(spec.timeoutMs!)} and was stopped`;
+    else if (spec.signal?.aborted) failure = 'stopped: interrupted';
+    else if (child.signalCode) failure = `was killed by ${child.signalCode}`;
+    else if (child.exitCode !== null && child.exitCode >= 0) failure = `exited with status ${child.exitCode}`;
+    else
+      failure = `could not be started: ${(err as LifeboatError).cause instanceof Error ? ((err as LifeboatError).cause as Error).message : (err as Error).message}`;
+  }
+  return {
+    exitCode: child.exitCode !== null && child.exitCode >= 0 ? child.exitCode : null,
+    signal: child.signalCode,
+    timedOut: running.timedOut(),
+    interrupted: spec.signal?.aborted === true && failure !== undefined,
+    output: mask(output, spec.secrets ?? []),
+    ...(failure === undefined ? {} : { failure }),
+  };
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
   } catch {
-    child.kill('SIGTERM');
+    child.kill(signal);
   }
 }
 

@@ -14,6 +14,7 @@ import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from './registry.js';
 import { databaseView } from './all-databases.js';
 import { onAbort } from '../util/on-abort.js';
+import { withHooks, type HookPhaseResult } from './hooks/with-hooks.js';
 
 export interface SourceBackupOptions {
   tags?: string[];
@@ -28,10 +29,14 @@ export interface SourceBackupOptions {
   tempBase?: string;
   /** The job run this backup belongs to, recorded in the snapshot so history can be rebuilt from repositories. */
   run?: { job: string; runId: string };
+  /** Where the source's hooks run (the config file's directory) and what hears each hook phase as it ends (the run record). */
+  hooks?: { cwd?: string; repository?: string; onPhase?: (result: HookPhaseResult) => void };
 }
 
 export interface SourceBackupResult extends BackupResult {
   record: SourceRecord;
+  /** The source's `after` or `finally` hooks that failed: the snapshot stands, but the backup must be reported as failed. */
+  hookFailures: string[];
 }
 
 /**
@@ -45,6 +50,34 @@ export async function backupSource(
   config: SourceConfig,
   options: SourceBackupOptions = {},
 ): Promise<SourceBackupResult> {
+  const { value, failures } = await withHooks(
+    {
+      hooks: config.hooks,
+      owner: `source ${name}`,
+      env: {
+        LIFEBOAT_SOURCE: name,
+        LIFEBOAT_SOURCE_TYPE: config.type,
+        ...(options.run ? { LIFEBOAT_JOB: options.run.job, LIFEBOAT_RUN_ID: options.run.runId } : {}),
+        ...(options.hooks?.repository ? { LIFEBOAT_REPOSITORY: options.hooks.repository } : {}),
+      },
+      cwd: options.hooks?.cwd,
+      signal: options.signal,
+      log: options.log,
+      onPhase: options.hooks?.onPhase,
+    },
+    () => captureAndStore(repo, name, config, options),
+    (result) => ({ status: 'ok', snapshots: [result.snapshot.id] }),
+  );
+  return { ...value, hookFailures: failures };
+}
+
+/** The backup itself, inside the source's hooks. */
+async function captureAndStore(
+  repo: Repository,
+  name: string,
+  config: SourceConfig,
+  options: SourceBackupOptions,
+): Promise<Omit<SourceBackupResult, 'hookFailures'>> {
   const driver = sourceDriver(config.type);
   const outer = options.signal ?? new AbortController().signal;
   // Aborted when the user interrupts or when the archiver stops its inputs (one of them failed):

@@ -27,6 +27,8 @@ export interface StepRecord {
   outcome: Outcome;
   /** Why a step failed, was skipped or had nothing to do. */
   error?: string;
+  /** What a hook step's commands printed (`hook:before` …), the last 64 KiB. */
+  output?: string;
 }
 
 export interface RunRecord {
@@ -45,7 +47,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS steps (
   run_id TEXT NOT NULL, job TEXT NOT NULL, step TEXT NOT NULL, source TEXT, repository TEXT,
   started_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, bytes INTEGER, added_bytes INTEGER,
-  snapshot TEXT, outcome TEXT NOT NULL, error TEXT,
+  snapshot TEXT, outcome TEXT NOT NULL, error TEXT, output TEXT,
   UNIQUE (run_id, step, source, repository)
 );
 CREATE INDEX IF NOT EXISTS steps_by_source ON steps (source, started_at);
@@ -56,7 +58,11 @@ export class RunHistory {
   private constructor(private readonly db: Database.Database) {}
 
   static open(stateDir: string): RunHistory {
-    return new RunHistory(openStateDb(stateDir, SCHEMA));
+    const db = openStateDb(stateDir, SCHEMA);
+    // A state.db made before hooks existed has no output column: add it (a cache, so nothing else changes).
+    const columns = db.prepare('PRAGMA table_info(steps)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'output')) db.exec('ALTER TABLE steps ADD COLUMN output TEXT');
+    return new RunHistory(db);
   }
 
   startRun(run: RunRecord): void {
@@ -74,8 +80,8 @@ export class RunHistory {
   recordStep(s: StepRecord): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO steps (run_id, job, step, source, repository, started_at, duration_ms, bytes, added_bytes, snapshot, outcome, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO steps (run_id, job, step, source, repository, started_at, duration_ms, bytes, added_bytes, snapshot, outcome, error, output)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         s.runId,
@@ -90,6 +96,7 @@ export class RunHistory {
         s.snapshot ?? null,
         s.outcome,
         s.error ?? null,
+        s.output ?? null,
       );
   }
 
@@ -139,6 +146,7 @@ export class RunHistory {
       snapshot: (r.snapshot as string | null) ?? undefined,
       outcome: r.outcome as Outcome,
       error: (r.error as string | null) ?? undefined,
+      ...(r.output === null || r.output === undefined ? {} : { output: String(r.output) }),
     }));
   }
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { backup, type BackupResult } from '../../archiver/backup.js';
 import { newBackupProgress, type BackupProgress } from '../../archiver/progress.js';
@@ -96,7 +97,10 @@ export function registerBackup(program: Command, action: ActionFactory): void {
 
 /** Each named source into its own snapshot; a failing source does not stop the others. */
 async function backupSources(ctx: CommandContext, flags: BackupFlags): Promise<number> {
-  const { config } = requireConfig(ctx.global, 'backup --source');
+  const loaded = requireConfig(ctx.global, 'backup --source');
+  const { config } = loaded;
+  // Hooks run in the config file's directory, like its relative paths.
+  const configDir = path.dirname(loaded.file);
   const configured = config.sources ?? {};
   const names = flags.source
     .flatMap((s) => s.split(','))
@@ -141,7 +145,9 @@ async function backupSources(ctx: CommandContext, flags: BackupFlags): Promise<n
     if (repository !== undefined) ctx.out.info(`repository ${repository}:`);
     let c: number;
     try {
-      c = await withRepository(into, (repo) => backupEach(ctx, repo, repository, names, configured, flags, outcomes));
+      c = await withRepository(into, (repo) =>
+        backupEach(ctx, repo, repository, names, configured, flags, outcomes, configDir),
+      );
     } catch (err) {
       // One repository that cannot be opened fails its sources, not those bound elsewhere.
       if (repository === undefined || ctx.signal.aborted) throw err;
@@ -210,6 +216,7 @@ async function backupEach(
   configured: NonNullable<LifeboatConfig['sources']>,
   flags: BackupFlags,
   outcomes: Array<Record<string, unknown>>,
+  configDir: string,
 ): Promise<number> {
   let code: number = ExitCode.Success;
   const where = repository === undefined ? {} : { repositoryName: repository };
@@ -227,6 +234,15 @@ async function backupEach(
           progress,
           signal: ctx.signal,
           log: (l) => ctx.out.verbose(`${name}: ${l}`),
+          hooks: {
+            cwd: configDir,
+            ...(repository === undefined ? {} : { repository }),
+            onPhase: (phase) => {
+              ctx.out.emit({ type: 'hook', source: name, ...where, ...phase });
+              if (!phase.ok) ctx.out.warn(`source "${name}": ${phase.phase} hook ${phase.error}`);
+              else ctx.out.info(`${name}: ${phase.phase} hook ok`);
+            },
+          },
           onSaved: (saved) => {
             stopProgress();
             ctx.out.info(`${name} (${source.type}):`);
@@ -240,11 +256,13 @@ async function backupEach(
             (typeof result.record.integrity === 'string' ? ', integrity ok' : ''),
         );
       else ctx.out.warn(`source "${name}": the backup just written does not verify:\n  ${check.reasons.join('\n  ')}`);
+      const hooksOk = result.hookFailures.length === 0;
       const outcome = {
         source: name,
         ...where,
         type: source.type,
-        ok: check.verified,
+        ok: check.verified && hooksOk,
+        ...(hooksOk ? {} : { hookFailures: result.hookFailures }),
         verified: check.verified,
         verification: check,
         ...snapshotSummary(result),
@@ -252,7 +270,7 @@ async function backupEach(
       };
       outcomes.push(outcome);
       ctx.out.emit({ ...outcome, type: 'source', sourceType: source.type });
-      if (!check.verified) code = ExitCode.Failure;
+      if (!check.verified || !hooksOk) code = ExitCode.Failure;
       else if (result.errors.length && code === ExitCode.Success) code = ExitCode.Partial;
     } catch (err) {
       if (ctx.signal.aborted) throw err;

@@ -1,6 +1,8 @@
 import { newBackupProgress, type BackupProgress } from '../../archiver/progress.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { backupAndCheck, unreadableInputs } from '../backup-and-check.js';
+import path from 'node:path';
+import { hookStep } from '../hook-steps.js';
 import { jobSources, skippedAsNotConnected, timedStep, type JobRunContext } from './context.js';
 
 export interface BackupStepOptions {
@@ -41,6 +43,11 @@ export async function backupStep(ctx: JobRunContext, options: BackupStepOptions)
           signal: ctx.signal,
           log: (l) => ctx.log(`${source}: ${l}`),
           run: { job: ctx.jobName, runId: ctx.runId },
+          hooks: {
+            cwd: path.dirname(ctx.loaded.file),
+            repository: to,
+            onPhase: (phase) => ctx.record(hookStep(phase, { source, repository: to })),
+          },
           progress,
           onSaved: unwatch,
         },
