@@ -44,6 +44,40 @@ describe('alert rules', () => {
     ).toEqual([]);
   });
 
+  it('hook failed: the newest run of each phase of a source or job decides, and a good run resolves it', () => {
+    const failedFinally = step({
+      step: 'hook:finally',
+      source: 'db',
+      repository: 'local',
+      startedAt: '2026-02-10T03:00:00Z',
+      outcome: 'failed',
+      error: '"systemctl start app" exited with status 1',
+    });
+    const failedJobAfter = step({ step: 'hook:after', startedAt: '2026-02-10T03:05:00Z', outcome: 'failed' });
+    // Newest first.
+    expect(evaluateRules(facts({ steps: [failedFinally, failedJobAfter] }), settings)).toEqual([
+      expect.objectContaining({
+        key: 'hook_failed/nightly//after',
+        message: expect.stringContaining('after hook of job nightly'),
+      }),
+      expect.objectContaining({
+        key: 'hook_failed/nightly/db/finally',
+        rule: 'hook_failed',
+        severity: 'critical',
+        message: expect.stringContaining(
+          'finally hook of source db (job nightly) failed at 2026-02-10T03:00:00Z: "systemctl',
+        ),
+      }),
+    ]);
+    const laterOk = step({
+      step: 'hook:finally',
+      source: 'db',
+      repository: 'local',
+      startedAt: '2026-02-11T03:00:00Z',
+    });
+    expect(rules({ steps: [failedFinally, laterOk] })).toEqual([]);
+  });
+
   it('backup overdue: per scheduled source, from its last success or from when watching began', () => {
     const old = step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-08T11:00:00Z' });
     expect(rules({ scheduledSources: ['db'], steps: [old] })).toEqual(['backup_overdue/db']);

@@ -11,6 +11,7 @@ import type { StepRecord } from '../state/history.js';
 
 export type AlertRule =
   | 'backup_failed'
+  | 'hook_failed'
   | 'backup_overdue'
   | 'backup_slow'
   | 'size_change'
@@ -74,6 +75,9 @@ export interface AlertFacts {
   replication?: Array<{ source: string; lagSeconds: number; limitSeconds: number; lastShippedCommitMs?: number }>;
 }
 
+/** The steps a source's or a job's hooks record (see src/jobs/hook-steps.ts). */
+export const HOOK_STEPS = ['hook:before', 'hook:after', 'hook:on_error', 'hook:finally'];
+
 /** How many earlier backups the size comparison takes the median of (at least 3 are needed). */
 const SIZE_WINDOW = 5;
 
@@ -114,6 +118,21 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
       source: s.source,
       repository: s.repository,
       message: `backup of ${s.source} to ${s.repository} (job ${s.job}) failed at ${s.startedAt}${why(s)}`,
+    });
+  }
+
+  // A hook's phase per job and source: the newest run of it decides, so the next good run resolves it.
+  for (const s of newestBy(HOOK_STEPS, (s) => `${s.job}/${s.source ?? ''}/${s.step}`)) {
+    if (s.outcome !== 'failed') continue;
+    const phase = s.step.slice('hook:'.length);
+    out.push({
+      key: `hook_failed/${s.job}/${s.source ?? ''}/${phase}`,
+      rule: 'hook_failed',
+      severity: 'critical',
+      job: s.job,
+      ...(s.source ? { source: s.source } : {}),
+      ...(s.repository ? { repository: s.repository } : {}),
+      message: `${phase} hook of ${s.source ? `source ${s.source} (job ${s.job})` : `job ${s.job}`} failed at ${s.startedAt}${why(s)}`,
     });
   }
 

@@ -1,16 +1,17 @@
 import type { LifeboatConfig } from '../config/schema.js';
+import { HOOK_STEPS } from '../alerts/rules.js';
 import type { RunHistory, StepRecord } from '../state/history.js';
 
 /**
  * The slices of the run history that status, metrics and alerts look at:
  * the last few backups of every source (newest first) and the recent checks,
- * verifications, drills and copies.
+ * verifications, drills, copies and hook phases.
  */
 export function recentSteps(history: RunHistory, config: LifeboatConfig, perSource = 10): StepRecord[] {
   const out: StepRecord[] = [];
   for (const source of Object.keys(config.sources ?? {}))
     out.push(...history.steps({ source, step: 'backup' }, perSource * 4));
-  for (const step of ['check', 'verify', 'drill', 'copy']) out.push(...history.steps({ step }, 200));
+  for (const step of ['check', 'verify', 'drill', 'copy', ...HOOK_STEPS]) out.push(...history.steps({ step }, 200));
   return out;
 }
 
