@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,8 @@ jobs:
   refusing: { sources: [refused], to: local }
   failing: { sources: [broken], to: local, hooks: ${all('job')} }
   job-refused: { sources: [good], to: local, hooks: { before: ["exit 1"], finally: ["./hook.sh job-finally"] } }
+  slow-job: { sources: [slow], to: local, hooks: ${all('job')} }
+server: { listen: "127.0.0.1:0" }
 `,
     );
     const init = await lb(['init', '--repo', 'local']);
@@ -263,5 +265,60 @@ jobs:
     expect(traced().map((l) => l.split(' ')[0])).toEqual(['slow-before', 'slow-on_error', 'slow-finally']);
     expect(traced()[2]).toContain('status=interrupted');
     expect(await snapshotsOf('slow')).toEqual([]);
+  }, 120_000);
+
+  it('runs the closing hooks of a job and its source when the daemon gets SIGTERM during a slow backup', async () => {
+    writeFileSync(trace, '');
+    rmSync(path.join(dir, 'slow-started'), { force: true });
+    const child = startCli(['--config', config, 'serve'], { env: env() });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.resume();
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdin!.end();
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 30_000);
+      child.stderr!.on('data', () => {
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    const token = readFileSync(path.join(dir, 'state', 'api.token'), 'utf8').trim();
+    const post = await fetch(`${url}/api/v1/jobs/slow-job/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(post.status).toBe(202);
+    const { run_id: runId } = (await post.json()) as { run_id: string };
+    for (let i = 0; i < 600 && !existsSync(path.join(dir, 'slow-started')); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(path.join(dir, 'slow-started')), stderr).toBe(true);
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(0);
+    expect(traced().map((l) => l.split(' ')[0])).toEqual([
+      'job-before',
+      'slow-before',
+      'slow-on_error',
+      'slow-finally',
+      'job-on_error',
+      'job-finally',
+    ]);
+    expect(traced()[5]).toContain(`status=interrupted snapshot= run=${runId}`);
+    expect(await snapshotsOf('slow')).toEqual([]);
+    const db = new Database(path.join(dir, 'state', 'state.db'), { readonly: true });
+    try {
+      const run = db.prepare('SELECT outcome FROM runs WHERE id = ?').get(runId) as { outcome: string };
+      expect(run.outcome).toBe('failed');
+      const steps = db.prepare("SELECT step, outcome FROM steps WHERE run_id = ? AND step = 'hook:finally'").all(runId);
+      expect(steps).toEqual([
+        { step: 'hook:finally', outcome: 'ok' },
+        { step: 'hook:finally', outcome: 'ok' },
+      ]);
+    } finally {
+      db.close();
+    }
   }, 120_000);
 });
