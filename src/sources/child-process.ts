@@ -235,6 +235,16 @@ const OUTPUT_KEEP = 64 * 1024;
  * what a failure means. Used for users' hook commands.
  */
 export async function runCaptured(spec: ChildSpec): Promise<CapturedRun> {
+  // The run was interrupted before this command could start: it is reported as not run, not thrown.
+  if (spec.signal?.aborted)
+    return {
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      interrupted: true,
+      output: '',
+      failure: 'not started: interrupted',
+    };
   const running = start(spec, 'ignore');
   let output = '';
   const add = (d: Buffer | string) => {

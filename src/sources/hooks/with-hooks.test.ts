@@ -141,6 +141,31 @@ describe('hooks', () => {
     ]);
   });
 
+  it('an interruption between two before commands starts no more of them and still runs the closing phases', async () => {
+    const { run } = setup({});
+    const stop = new AbortController();
+    run.signal = stop.signal;
+    run.hooks!.before = ['echo first', mark('second')];
+    // The first command's output is logged once it ended and before the second starts: interrupt there.
+    run.log = (line) => {
+      if (line === 'before hook: first') stop.abort();
+    };
+    let worked = false;
+    const err = await withHooks(
+      run,
+      async () => {
+        worked = true;
+      },
+      () => ({ status: 'ok' }),
+    ).catch((e: unknown) => e);
+    expect(worked).toBe(false);
+    expect((err as LifeboatError).code).toBe(ErrorCode.Interrupted);
+    expect(lines()).toEqual([
+      expect.stringMatching(/^e hook=on_error status=interrupted/),
+      expect.stringMatching(/^f hook=finally status=interrupted/),
+    ]);
+  });
+
   it('a before that hangs past its timeout is stopped with its whole process group and reported', async () => {
     const { run, phases } = setup({});
     const child = path.join(dir, 'grandchild-alive');
