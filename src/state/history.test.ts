@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,34 @@ describe('run history', () => {
   afterAll(async () => {
     await repo.close();
     await rm(work, { recursive: true, force: true });
+  });
+
+  it('adds the output column to a state database made before hooks, keeping its rows', () => {
+    const dir = path.join(work, 'state-old');
+    mkdirSync(dir, { recursive: true });
+    const old = new Database(path.join(dir, 'state.db'));
+    old.exec(`CREATE TABLE steps (
+      run_id TEXT NOT NULL, job TEXT NOT NULL, step TEXT NOT NULL, source TEXT, repository TEXT,
+      started_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, bytes INTEGER, added_bytes INTEGER,
+      snapshot TEXT, outcome TEXT NOT NULL, error TEXT, UNIQUE (run_id, step, source, repository));
+      INSERT INTO steps VALUES ('r0', 'nightly', 'backup', 'db', 'local', '2026-11-21T03:00:00.000Z', 5, NULL, NULL, 'abc', 'ok', NULL);`);
+    old.close();
+    const h = RunHistory.open(dir);
+    h.recordStep({
+      runId: 'r1',
+      job: 'nightly',
+      step: 'hook:before',
+      source: 'db',
+      startedAt: '2026-11-22T03:00:00.000Z',
+      durationMs: 3,
+      outcome: 'failed',
+      error: '"exit 4" exited with status 4',
+      output: '$ exit 4\n',
+    });
+    expect(h.steps({ runId: 'r1' })[0]).toMatchObject({ step: 'hook:before', output: '$ exit 4\n' });
+    expect(h.steps({ runId: 'r0' })[0]).toMatchObject({ step: 'backup', snapshot: 'abc' });
+    expect(h.steps({ runId: 'r0' })[0]!.output).toBeUndefined();
+    h.close();
   });
 
   it('records runs and steps, and survives reopening', () => {
