@@ -232,6 +232,35 @@ describe('docker source against a real Docker Engine API (podman)', () => {
   );
 
   it(
+    'starts the container again when the backup is interrupted',
+    async () => {
+      const dir = await volume('interrupted');
+      await podman.container(name('interrupted-writer'), {
+        volumes: { [name('interrupted')]: '/data' },
+        script: WRITER,
+      });
+      await until(async () => counterIn(dir) > 5, 'the writer to start');
+      const before = (await repo.listSnapshots()).snapshots.length;
+      const ctl = new AbortController();
+      const err = await backupSource(repo, 'interrupted', config({ volumes: [name('interrupted')] }), {
+        signal: ctl.signal,
+        log: (l) => {
+          if (l.includes('stopped for the backup')) ctl.abort(new Error('interrupted by the test'));
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, 'the backup must fail').toBeInstanceOf(Error);
+      expect((await repo.listSnapshots()).snapshots.length).toBe(before);
+      expect(await podman.state(name('interrupted-writer'))).toBe('running');
+      const stopped = counterIn(dir);
+      await until(async () => counterIn(dir) > stopped, 'the writer to go on');
+    },
+    TIMEOUT,
+  );
+
+  it(
     'restores into an existing volume only with --force, replacing its contents',
     async () => {
       const dir = await volume('orig');
@@ -252,6 +281,12 @@ describe('docker source against a real Docker Engine API (podman)', () => {
       expect(forced.checks.every((c) => c.ok)).toBe(true);
       expect(await readFile(path.join(existing, 'a.txt'), 'utf8')).toBe('from the backup\n');
       await expect(readFile(path.join(existing, 'stale.txt'))).rejects.toThrow();
+      // Never under a running container, even with --force.
+      await podman.container(name('existing-user'), { volumes: { [name('existing')]: '/data' }, script: IDLE });
+      await expectCode(
+        restoreSource(repo, snapshot, { toVolume: name('existing'), force: true, config: config({}) }),
+        ErrorCode.Refused,
+      );
     },
     TIMEOUT,
   );
