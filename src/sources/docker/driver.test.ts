@@ -9,6 +9,7 @@ import { ErrorCode } from '../../errors/index.js';
 import { Repository } from '../../repository/repository.js';
 import { openStorage } from '../../storage/registry.js';
 import { expectCode } from '../../storage/testing/conformance.js';
+import { verify } from '../../verify/verify.js';
 import { backupSource, restoreSource } from '../run-source.js';
 import { describeSourceConformance } from '../testing/source-suite.js';
 import type { VolumeRecord } from './volume-view.js';
@@ -309,6 +310,12 @@ describe('docker source against a real Docker Engine API (podman)', () => {
       });
       expect(await readFile(path.join(String(b.restored.details.dir), 'glob-b.txt'), 'utf8')).toBe('glob-b\n');
       expect(b.checks.every((c) => c.ok)).toBe(true);
+      // `lifeboat verify` restores and measures every volume of the snapshot.
+      const verified = await verify(repo, snapshot, { config: config({ volumes: [name('glob-*')] }) });
+      expect(verified.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(
+        [name('glob-a'), name('glob-b')].flatMap((v) => [`${v}: restore`, `${v}: files`, `${v}: bytes`]),
+      );
+      expect(verified.ok).toBe(true);
     },
     TIMEOUT,
   );

@@ -15,7 +15,6 @@ import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { makeDirectories } from '../../util/make-dirs.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Restored, RestoreContext, SourceDriver } from '../contract.js';
-import { scratchDir } from '../scratch-dir.js';
 import { countFiles } from './count-files.js';
 import { DEFAULT_DOCKER_SOCKET, EngineApiError, engineApi, type EngineApi } from './engine-api.js';
 import { quiesce } from './quiesce.js';
@@ -36,7 +35,10 @@ const DEFAULT_STOP_TIMEOUT = '30s';
 export const dockerSource: SourceDriver<'docker'> = {
   type: 'docker',
   verifiedFields: ['files', 'bytes'],
-  scratchTarget: scratchDir(),
+  // One directory per volume: a verification restores each volume of the snapshot in turn.
+  scratchTarget: async (ctx) => ({
+    target: path.join(ctx.tempDir, 'restored', (ctx.snapshot.metadata.record as unknown as VolumeRecord).name),
+  }),
 
   async capture(config, ctx) {
     const api = engineApi(config.socket ?? DEFAULT_DOCKER_SOCKET, ctx.signal);

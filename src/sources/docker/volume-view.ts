@@ -24,8 +24,20 @@ export function volumePath(name: string): string {
   return `/volumes/${name}`;
 }
 
+/** The names of the volumes a docker record holds. */
+export function recordedVolumes(record: Record<string, unknown>): string[] | undefined {
+  const volumes = record.volumes as VolumeRecord[] | undefined;
+  return Array.isArray(volumes) ? volumes.map((v) => v.name) : undefined;
+}
+
+/** The snapshot as one of its volumes (a view already of one volume is returned as it is). */
 export function volumeView(snapshot: SnapshotEntry, volume: string | undefined): SnapshotEntry {
-  const meta = snapshot.metadata as { record?: { volumes?: VolumeRecord[] } };
+  const meta = snapshot.metadata as { record?: { volumes?: VolumeRecord[]; name?: string } };
+  if (!meta.record?.volumes && typeof meta.record?.name === 'string') {
+    if (volume !== undefined && volume !== meta.record.name)
+      throw new LifeboatError(ErrorCode.NotFound, `this copy holds volume "${meta.record.name}", not "${volume}"`);
+    return snapshot;
+  }
   const volumes = meta.record?.volumes ?? [];
   const id = snapshot.id.slice(0, 8);
   const names = volumes.map((v) => v.name);
