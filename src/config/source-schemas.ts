@@ -241,6 +241,41 @@ export const commandSourceSchema = z.strictObject({
   ...common,
 });
 
+export const dockerSourceSchema = z
+  .strictObject({
+    type: z.literal('docker'),
+    volumes: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('volume names and globs (app_*), listed again at every run through the Engine API'),
+    containers: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('container names: every named volume these containers mount is backed up too'),
+    stop: z
+      .enum(['stop', 'pause', 'none'])
+      .optional()
+      .describe(
+        'what happens to the running containers that use the volumes during the copy: stopped (default), paused, or left running (none)',
+      ),
+    stop_timeout: durationSchema
+      .optional()
+      .describe('with stop: how long a container is given to stop before the engine kills it (default 30s)'),
+    socket: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'the Docker Engine API unix socket (default /var/run/docker.sock; Podman: its `podman system service` socket)',
+      ),
+    ...common,
+  })
+  .refine((s) => Boolean(s.volumes?.length || s.containers?.length), {
+    message: 'a docker source needs `volumes:` or `containers:` (or both)',
+  });
+
 export const sourceSchema = z.discriminatedUnion('type', [
   filesSourceSchema,
   sqliteSourceSchema,
@@ -250,6 +285,7 @@ export const sourceSchema = z.discriminatedUnion('type', [
   victoriaMetricsSourceSchema,
   prometheusSourceSchema,
   commandSourceSchema,
+  dockerSourceSchema,
 ]);
 
 export type SourceConfig = z.infer<typeof sourceSchema>;

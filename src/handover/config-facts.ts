@@ -104,6 +104,14 @@ export function sourceSettings(s: SourceConfig): Record<string, Setting> {
         timeout: s.timeout,
         ...common,
       });
+    case 'docker':
+      return defined<Setting>({
+        volumes: s.volumes,
+        containers: s.containers,
+        stop: s.stop ?? 'stop',
+        socket: s.socket,
+        ...common,
+      });
   }
 }
 

@@ -80,8 +80,16 @@ export function restoreCommand(
         ? '--database "$DATABASE" --to-database "${DATABASE}_restored"'
         : `--to-database ${shellWord(restoredDatabaseName(name, source.url))}`;
       break;
+    case 'docker':
+      // A snapshot may hold several volumes: one restore per volume, named in $VOLUME, into a new volume beside it.
+      destination = '--volume "$VOLUME" --to-volume "${VOLUME}_restored"';
+      break;
   }
-  const needs = [...(identity ? ['AGE_IDENTITY'] : []), ...(destination.includes('$DATABASE') ? ['DATABASE'] : [])];
+  const needs = [
+    ...(identity ? ['AGE_IDENTITY'] : []),
+    ...(destination.includes('$DATABASE') ? ['DATABASE'] : []),
+    ...(destination.includes('$VOLUME') ? ['VOLUME'] : []),
+  ];
   return {
     repository,
     snapshot,
@@ -141,6 +149,11 @@ export function afterRestore(name: string, source: SourceConfig): string[] {
             ]
           : []),
       ];
+    case 'docker':
+      return [
+        'The volume was restored into a new volume `${VOLUME}_restored`, created with the recorded driver, options and labels; the original is untouched.',
+        "Point the containers at it, or stop them and restore again with `--to-volume ORIGINAL --force`, which replaces the original volume's contents.",
+      ];
   }
 }
 
@@ -178,5 +191,9 @@ export function toolsFor(source: SourceConfig): string[] {
       ];
     case 'command':
       return ["the program that reads the backup stream (see the source's `restore:` in lifeboat.yaml)"];
+    case 'docker':
+      return [
+        'Docker (or Podman serving the Docker Engine API) on the host that gets the volumes, and the images of their containers',
+      ];
   }
 }

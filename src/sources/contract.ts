@@ -49,6 +49,8 @@ export interface RestoreTarget {
   toDatabase?: string;
   /** A file path (sqlite, redis RDB, command output). */
   toFile?: string;
+  /** A Docker volume name (docker): created through the Engine API when absent. */
+  toVolume?: string;
   /** Replace what exists at the target. Without it an existing target is refused. */
   force?: boolean;
   /** age identity file for sealed files sources. */

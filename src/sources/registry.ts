@@ -9,6 +9,7 @@ import { postgresSource } from './postgres/driver.js';
 import { mysqlSource } from './mysql/driver.js';
 import { sqliteSource } from './sqlite/driver.js';
 import { filesSource } from './files/driver.js';
+import { dockerSource } from './docker/driver.js';
 
 /** Every source type's driver, by `type`. */
 const DRIVERS: Partial<Record<SourceType, SourceDriver>> = {
@@ -20,6 +21,7 @@ const DRIVERS: Partial<Record<SourceType, SourceDriver>> = {
   mysql: mysqlSource as SourceDriver,
   sqlite: sqliteSource as SourceDriver,
   files: filesSource as SourceDriver,
+  docker: dockerSource as SourceDriver,
 };
 
 export function sourceDriver(type: SourceType): SourceDriver {

@@ -13,6 +13,7 @@ export { sourceMetadata };
 import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from './registry.js';
 import { databaseView } from './all-databases.js';
+import { volumeView } from './docker/volume-view.js';
 import { onAbort } from '../util/on-abort.js';
 import { withHooks, type HookPhaseResult } from './hooks/with-hooks.js';
 
@@ -91,6 +92,8 @@ async function captureAndStore(
   const temp = await ownedTempDir(options.tempBase ?? os.tmpdir(), `lifeboat-${config.type}-`);
   let capture: Capture | undefined;
   let record: SourceRecord = {};
+  let saved: BackupResult | undefined;
+  let failure: unknown;
   try {
     capture = await driver.capture(config, { sourceName: name, tempDir: temp.path, signal, log });
     const result = await backup(repo, {
@@ -119,15 +122,37 @@ async function captureAndStore(
         return { ...metadata, ...(options.run ? { run: options.run } : {}) };
       },
     });
-    return { ...result, record };
-  } finally {
-    outer.removeEventListener('abort', stopInputs);
-    try {
-      await capture?.release?.();
-    } finally {
-      await temp.dispose();
-    }
+    saved = result;
+  } catch (err) {
+    failure = err;
   }
+  outer.removeEventListener('abort', stopInputs);
+  try {
+    await capture?.release?.();
+  } catch (err) {
+    throw releaseFailed(err, saved, failure);
+  } finally {
+    await temp.dispose();
+  }
+  if (!saved) throw failure;
+  return { ...saved, record };
+}
+
+/**
+ * What was captured could not be released (a stopped container that does not
+ * start again): the backup fails, also when its snapshot was saved, which is
+ * kept and named.
+ */
+function releaseFailed(err: unknown, saved: BackupResult | undefined, failure: unknown): LifeboatError {
+  const message = err instanceof Error ? err.message : String(err);
+  const after = saved
+    ? `snapshot ${saved.snapshot.id.slice(0, 8)} was saved and is kept, but ${message}`
+    : `${message} (the backup itself failed too: ${failure instanceof Error ? failure.message : String(failure)})`;
+  return new LifeboatError(ErrorCode.SourceFailed, after, {
+    hint: err instanceof LifeboatError ? err.hint : undefined,
+    context: saved ? { snapshot: saved.snapshot.id } : {},
+    cause: err,
+  });
 }
 
 export interface SourceRestoreOptions extends RestoreTarget {
@@ -138,6 +163,8 @@ export interface SourceRestoreOptions extends RestoreTarget {
   tempBase?: string;
   /** The database of a server-wide postgres/mysql snapshot to restore (restored into its own name unless `toDatabase` says another). */
   database?: string;
+  /** The volume of a docker snapshot to restore (needed when it holds several). */
+  volume?: string;
   /** Measure the restored copy and compare with the record (default true). */
   verify?: boolean;
 }
@@ -163,9 +190,15 @@ export async function restoreSource(
   if (options.database !== undefined && !['postgres', 'mysql'].includes(sourceMetadata(whole)!.source.type)) {
     throw new LifeboatError(ErrorCode.Usage, '--database applies to postgres and mysql snapshots only');
   }
-  const snapshot = ['postgres', 'mysql'].includes(sourceMetadata(whole)!.source.type)
+  if (options.volume !== undefined && sourceMetadata(whole)!.source.type !== 'docker') {
+    throw new LifeboatError(ErrorCode.Usage, '--volume applies to docker snapshots only');
+  }
+  const wholeType = sourceMetadata(whole)!.source.type;
+  const snapshot = ['postgres', 'mysql'].includes(wholeType)
     ? databaseView(whole, options.database)
-    : whole;
+    : wholeType === 'docker'
+      ? volumeView(whole, options.volume)
+      : whole;
   const meta = sourceMetadata(snapshot)!;
   const driver = sourceDriver(meta.source.type);
   const config = options.config && options.config.type === meta.source.type ? options.config : undefined;
@@ -182,6 +215,7 @@ export async function restoreSource(
       target: options.target,
       toDatabase: options.toDatabase ?? options.database,
       toFile: options.toFile,
+      toVolume: options.toVolume,
       force: options.force,
       identity: options.identity,
     };

@@ -10,6 +10,7 @@ import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from '../sources/registry.js';
 import { restoreSource, sourceMetadata } from '../sources/run-source.js';
 import { databaseView, recordedDatabases } from '../sources/all-databases.js';
+import { recordedVolumes, volumeView } from '../sources/docker/volume-view.js';
 import type { VerifyCheck } from './checks.js';
 import { verifySealedStreams } from './sealed.js';
 
@@ -101,11 +102,14 @@ export async function verifyInScratch<T>(
     } else {
       driver = sourceDriver(meta!.source.type);
       const config = options.config?.type === meta!.source.type ? options.config : undefined;
-      // A server-wide database snapshot: each database restored into its own scratch copy, measured, and removed.
-      const databases = recordedDatabases(meta!.record) ?? [undefined];
+      // A server-wide database snapshot: each database restored into its own scratch copy, measured, and removed;
+      // a docker snapshot: each volume.
+      const volumes = meta!.source.type === 'docker' ? recordedVolumes(meta!.record) : undefined;
+      const databases = volumes ?? recordedDatabases(meta!.record) ?? [undefined];
+      const part = volumes ? 'volume' : 'database';
       const locations: string[] = [];
       for (const database of databases) {
-        const view = databaseView(snapshot, database);
+        const view = volumes ? volumeView(snapshot, database) : databaseView(snapshot, database);
         const named = (name: string) => (database === undefined ? name : `${database}: ${name}`);
         ctx = { repo, snapshot: view, sourceName: meta!.source.name, config, tempDir: scratch.path, signal, log };
         target = driver.scratchTarget
@@ -120,7 +124,7 @@ export async function verifyInScratch<T>(
           tempBase: scratch.path,
         }).catch((err: unknown) => {
           if (database === undefined || !(err instanceof Error)) throw err;
-          throw new Error(`database "${database}": ${err.message}`, { cause: err });
+          throw new Error(`${part} "${database}": ${err.message}`, { cause: err });
         });
         locations.push(restored.restored.location);
         result.location = locations.join(', ');

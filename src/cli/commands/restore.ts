@@ -22,6 +22,8 @@ interface Flags {
   toDatabase?: string;
   database?: string;
   toFile?: string;
+  volume?: string;
+  toVolume?: string;
   identity?: string;
   force?: boolean;
   source?: string;
@@ -51,12 +53,20 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     )
     .option('--to-database <name>', 'database sources: restore into this database (created if absent)')
     .option('--to-file <path>', 'sqlite, redis and command sources: write the database or stream to this file')
+    .option('--volume <name>', 'docker snapshots of several volumes: the volume to restore')
+    .option(
+      '--to-volume <name>',
+      'docker sources: restore into this volume (created with the recorded driver, options and labels when absent; an existing one needs --force)',
+    )
     .option(
       '--to-time <time>',
       "a point in time, with its zone ('2026-12-06 12:00:00Z'): sqlite sources with `continuous` (with --to-file): the last transaction committed at or before it; postgres sources with `pitr:` (with --target, implies --pitr): recover to it",
     )
     .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
-    .option('--force', 'replace an existing database or file, or restore into a non-empty directory (source snapshots)')
+    .option(
+      '--force',
+      "replace an existing database, file or volume's contents, or restore into a non-empty directory (source snapshots)",
+    )
     .option('--dry-run', 'print what would be restored and write nothing')
     .option(
       '--pitr',
@@ -197,7 +207,7 @@ function usesStream(ctx: CommandContext, ref: string, flags: Flags): boolean {
 function needsSourceRestore(snapshot: SnapshotEntry, flags: Flags): boolean {
   const meta = sourceMetadata(snapshot);
   if (!meta) {
-    if (flags.database || flags.toDatabase || flags.toFile || flags.identity)
+    if (flags.database || flags.toDatabase || flags.toFile || flags.identity || flags.volume || flags.toVolume)
       throw new LifeboatError(
         ErrorCode.Usage,
         `snapshot ${snapshot.id.slice(0, 8)} is a path backup; restore it with --target DIR`,
@@ -229,6 +239,8 @@ async function restoreFromSource(
     toDatabase: flags.toDatabase,
     database: flags.database,
     toFile: flags.toFile,
+    volume: flags.volume,
+    toVolume: flags.toVolume,
     identity: flags.identity,
     force: flags.force,
     signal: ctx.signal,
