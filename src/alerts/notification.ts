@@ -1,3 +1,4 @@
+import { formatSeconds } from '../util/format.js';
 import type { AlertView } from './views.js';
 
 /**
@@ -21,9 +22,12 @@ export interface Notification {
   run?: { id: string; job: string; outcome: string; duration_seconds: number };
 }
 
-/** A notifier told about alert events: webhook, email. */
+/** Where alert events can go: the generic webhook, email, and the chat and push services' own formats. */
+export type EventNotifierType = 'webhook' | 'email' | 'slack' | 'discord' | 'teams' | 'ntfy' | 'gotify' | 'matrix';
+
+/** A notifier told about alert events. */
 export interface EventNotifier {
-  type: 'webhook' | 'email';
+  type: EventNotifierType;
   /** A description safe to show (no credentials, no secret URL paths). */
   name: string;
   on: NotifyEvent[];
@@ -68,7 +72,7 @@ export function renderText(n: Notification): string {
       `job: ${n.run.job}`,
       `run: ${n.run.id}`,
       `outcome: ${n.run.outcome}`,
-      `duration: ${n.run.duration_seconds}s`,
+      `duration: ${formatSeconds(n.run.duration_seconds)}`,
     );
   return `${lines.join('\n')}\n`;
 }

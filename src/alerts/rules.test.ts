@@ -78,6 +78,17 @@ describe('alert rules', () => {
     expect(rules({ steps: [failedFinally, laterOk] })).toEqual([]);
   });
 
+  it('backup overdue says how long as people write it, not in whole hours', () => {
+    const old = step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-08T21:48:00Z' });
+    const [overdue] = evaluateRules(facts({ scheduledSources: ['db'], steps: [old] }), settings);
+    expect(overdue!.message).toBe('no successful backup of db for 1d 14h (last 2026-02-08T21:48:00Z)');
+    const [fresh] = evaluateRules(
+      facts({ scheduledSources: ['new'], watchedSince: NOW - 36 * 3_600_000 - 90_000 }),
+      settings,
+    );
+    expect(fresh!.message).toBe('no successful backup of new yet, 1d 12h after watching began');
+  });
+
   it('backup overdue: per scheduled source, from its last success or from when watching began', () => {
     const old = step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-08T11:00:00Z' });
     expect(rules({ scheduledSources: ['db'], steps: [old] })).toEqual(['backup_overdue/db']);

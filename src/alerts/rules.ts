@@ -8,6 +8,7 @@
  */
 
 import type { StepRecord } from '../state/history.js';
+import { formatSeconds } from '../util/format.js';
 
 export type AlertRule =
   | 'backup_failed'
@@ -142,15 +143,15 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
     );
     const since = last ? Date.parse(last.startedAt) : facts.watchedSince;
     if (facts.now - since > settings.overdueAfterMs) {
-      const hours = Math.floor((facts.now - since) / 3_600_000);
+      const overdue = formatSeconds((facts.now - since) / 1000);
       out.push({
         key: `backup_overdue/${source}`,
         rule: 'backup_overdue',
         severity: 'critical',
         source,
         message: last
-          ? `no successful backup of ${source} for ${hours}h (last ${last.startedAt})`
-          : `no successful backup of ${source} yet, ${hours}h after watching began`,
+          ? `no successful backup of ${source} for ${overdue} (last ${last.startedAt})`
+          : `no successful backup of ${source} yet, ${overdue} after watching began`,
       });
     }
   }
@@ -305,10 +306,7 @@ export function freePct(r: SpaceView): number | undefined {
 }
 
 function formatMs(ms: number): string {
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h ? `${h}h${m ? ` ${m}m` : ''}` : m ? `${m}m${s % 60 ? ` ${s % 60}s` : ''}` : `${s}s`;
+  return formatSeconds(ms / 1000);
 }
 
 function median(values: number[]): number {

@@ -1,4 +1,5 @@
 import type { JobResult } from '../jobs/run-job.js';
+import { formatDuration } from '../util/format.js';
 import type { RunEvent } from './notification.js';
 
 /**
@@ -9,7 +10,7 @@ export function runEndEvent(job: string, runId: string, done: { result: JobResul
   if ('error' in done)
     return { phase: 'end', job, runId, outcome: 'failed', summary: `job ${job} run ${runId}: failed\n${done.error}\n` };
   const r = done.result;
-  const lines = [`job ${job} run ${runId}: ${r.outcome} in ${(r.durationMs / 1000).toFixed(1)} s`];
+  const lines = [`job ${job} run ${runId}: ${r.outcome} in ${formatDuration(r.durationMs)}`];
   for (const s of r.steps) {
     const what = [s.step, s.source, s.repository && `-> ${s.repository}`].filter(Boolean).join(' ');
     lines.push(`${s.outcome.padEnd(7)} ${what}${s.error ? `: ${s.error}` : ''}`);

@@ -99,6 +99,7 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
   const host = options.host ?? os.hostname();
 
   const lock = await repo.lock(false, `backup on ${host}`);
+  let detachOuter: (() => void) | undefined;
   try {
     const packCheck = await repo.prepareRead();
     const knownDamagedCopies = repo.index.damagedCount;
@@ -110,7 +111,9 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
     const stopInputs = new AbortController();
     const outer = options.signal;
     // An abort that came earlier (while locking, loading the index) stops the inputs before any is opened.
-    onAbort(outer, () => stopInputs.abort(outer?.reason));
+    // Detached when this backup ends: a job's signal outlives its backups, and one listener left per
+    // source would pile up on it (Node warns, MaxListenersExceededWarning, past 10).
+    detachOuter = onAbort(outer, () => stopInputs.abort(outer?.reason));
     // Packs are indexed as they become durable, then once more at the end — only while the lock is
     // provably held; a failure indexes those already durable before the lock is released (write-session.ts).
     const written = await repo.withWriter(
@@ -184,6 +187,7 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
       knownDamagedCopies,
     };
   } finally {
+    detachOuter?.();
     await lock.release();
   }
 }

@@ -93,6 +93,21 @@ export const jobSchema = z.strictObject({
 
 const notifyOn = z.array(z.enum(['failure', 'recovered', 'success', 'alert'])).optional();
 
+/** A chat service reached through a webhook URL that is itself the secret: `url` or (better) `url_file`. */
+function chatWebhook<T extends string>(type: T, what: string) {
+  return z
+    .strictObject({
+      type: z.literal(type),
+      url: z.string().url().optional().describe(what),
+      url_file: z.string().min(1).optional().describe('file holding the webhook URL instead of url'),
+      on: notifyOn,
+    })
+    .refine(
+      (p) => (p.url === undefined) !== (p.url_file === undefined),
+      `a ${type} notifier needs exactly one of url and url_file`,
+    );
+}
+
 export const notifySchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('webhook'),
@@ -106,6 +121,37 @@ export const notifySchema = z.discriminatedUnion('type', [
     smtp_url_file: z.string().min(1).describe('file holding smtp[s]://user:password@host:port'),
     from: z.string().min(3).optional(),
     to: z.array(z.string().min(3)).min(1),
+    on: notifyOn,
+  }),
+  chatWebhook('slack', 'Slack incoming webhook URL (https://hooks.slack.com/services/…)'),
+  chatWebhook('discord', 'Discord channel webhook URL (https://discord.com/api/webhooks/…)'),
+  chatWebhook('teams', 'Microsoft Teams incoming webhook or Workflows URL'),
+  z
+    .strictObject({
+      type: z.literal('ntfy'),
+      url: z.string().url().optional().describe('topic URL, e.g. https://ntfy.sh/mytopic'),
+      url_file: z.string().min(1).optional().describe('file holding the topic URL instead of url'),
+      token_file: z.string().min(1).optional().describe('file holding an ntfy access token (sent as Bearer)'),
+      on: notifyOn,
+    })
+    .refine(
+      (p) => (p.url === undefined) !== (p.url_file === undefined),
+      'an ntfy notifier needs exactly one of url and url_file',
+    ),
+  z.strictObject({
+    type: z.literal('gotify'),
+    url: z.string().url().describe('Gotify server URL, e.g. https://gotify.example.com'),
+    token_file: z.string().min(1).describe('file holding the application token (sent as X-Gotify-Key)'),
+    on: notifyOn,
+  }),
+  z.strictObject({
+    type: z.literal('matrix'),
+    homeserver: z.string().url().describe('homeserver URL, e.g. https://matrix.example.org'),
+    room: z
+      .string()
+      .regex(/^![^:\s]+:\S+$/, 'a room id such as !abcdef:example.org (Element: room settings, Advanced)')
+      .describe('room id, e.g. !abcdef:example.org'),
+    access_token_file: z.string().min(1).describe("file holding the sending account's access token"),
     on: notifyOn,
   }),
   z

@@ -24,7 +24,8 @@ export function buildServer(d: DaemonContext, token: string): { app: FastifyInst
   const app = Fastify({
     logger: false,
     bodyLimit: 16 * 1024,
-    maxParamLength: 200,
+    // Router settings go under routerOptions: at the top level Fastify 5 warns (FSTDEP022) on every start.
+    routerOptions: { maxParamLength: 200 },
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 10_000,

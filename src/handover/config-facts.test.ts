@@ -76,6 +76,14 @@ describe('facts from lifeboat.yaml', () => {
       notify: [
         { type: 'webhook', url: 'https://hooks.example.com/T0/secret', secret_file: '/etc/hmac' },
         { type: 'ping', url_file: '/etc/ping.url' },
+        { type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/XXSECRET' },
+        { type: 'gotify', url: 'https://push.example.com', token_file: '/etc/gotify.token' },
+        {
+          type: 'matrix',
+          homeserver: 'https://matrix.example.org',
+          room: '!abc:example.org',
+          access_token_file: '/etc/mx',
+        },
       ],
     } as unknown as LifeboatConfig;
     expect(jobsOf('db', jobFacts(config))).toEqual({
@@ -85,6 +93,13 @@ describe('facts from lifeboat.yaml', () => {
     expect(notificationFacts(config)).toEqual([
       { type: 'webhook', target: 'https://hooks.example.com', files: { secret_file: '/etc/hmac' } },
       { type: 'ping', target: 'the URL in url_file', files: { url_file: '/etc/ping.url' } },
+      { type: 'slack', target: 'https://hooks.slack.com', files: {} },
+      { type: 'gotify', target: 'https://push.example.com', files: { token_file: '/etc/gotify.token' } },
+      {
+        type: 'matrix',
+        target: '!abc:example.org on https://matrix.example.org',
+        files: { access_token_file: '/etc/mx' },
+      },
     ]);
   });
 });

@@ -158,6 +158,25 @@ export function notificationFacts(config: LifeboatConfig): NotificationFacts[] {
         };
       case 'email':
         return { type: 'email', target: n.to.join(', '), files: { smtp_url_file: n.smtp_url_file }, ...on };
+      case 'slack':
+      case 'discord':
+      case 'teams':
+      case 'ntfy':
+        return {
+          type: n.type,
+          target: n.url ? originOf(n.url) : 'the URL in url_file',
+          files: defined({ url_file: n.url_file, ...(n.type === 'ntfy' ? { token_file: n.token_file } : {}) }),
+          ...on,
+        };
+      case 'gotify':
+        return { type: 'gotify', target: originOf(n.url), files: { token_file: n.token_file }, ...on };
+      case 'matrix':
+        return {
+          type: 'matrix',
+          target: `${n.room} on ${originOf(n.homeserver)}`,
+          files: { access_token_file: n.access_token_file },
+          ...on,
+        };
       case 'ping':
         return {
           type: 'ping',

@@ -141,8 +141,8 @@ export interface JobFacts {
 }
 
 export interface NotificationFacts {
-  type: 'webhook' | 'email' | 'ping';
-  /** scheme://host only (webhook and ping paths often carry tokens), or the recipients of an email. */
+  type: 'webhook' | 'email' | 'ping' | 'slack' | 'discord' | 'teams' | 'ntfy' | 'gotify' | 'matrix';
+  /** scheme://host only (webhook, chat and ping paths often carry tokens), the room of a Matrix notifier, or the recipients of an email. */
   target: string;
   /** Files holding the real URL or secrets (paths only). */
   files: Record<string, string>;

@@ -10,14 +10,41 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
 }
 
+/**
+ * A span of time as people write it: the two largest units, the second left
+ * out when it is zero — `0s`, `59s`, `1m`, `59m 59s`, `2h`, `3h 12m`, `1d 2h`.
+ * Fractions of a second are rounded; a negative span is shown by its size.
+ */
+export function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'unknown';
+  const total = Math.round(Math.abs(seconds));
+  const units: Array<[string, number]> = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  const first = units.findIndex(([, size]) => total >= size);
+  if (first === -1) return '0s';
+  const [bigName, bigSize] = units[first]!;
+  const big = Math.floor(total / bigSize);
+  const next = units[first + 1];
+  const small = next ? Math.floor((total % bigSize) / next[1]) : 0;
+  return small && next ? `${big}${bigName} ${small}${next[0]}` : `${big}${bigName}`;
+}
+
+/** How long ago something happened (`seconds` old): `3h 12m ago`, `just now` under a second, `in 5m` for a future time. */
+export function formatAgo(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'at an unknown time';
+  if (Math.abs(seconds) < 1) return 'just now';
+  return seconds > 0 ? `${formatSeconds(seconds)} ago` : `in ${formatSeconds(seconds)}`;
+}
+
+/** A measured duration in milliseconds: `350 ms`, `12.3s` under a minute (a tenth is worth showing there), then as `formatSeconds`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  const rest = Math.round(s % 60);
-  if (m < 60) return `${m}m${String(rest).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  return formatSeconds(ms / 1000);
 }
 
 export function formatTime(iso: string): string {

@@ -140,4 +140,35 @@ jobs:
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('nightly');
   });
+
+  it('runs a job of twelve sources without a listener-leak warning on stderr', async () => {
+    // Each backup used to leave an abort listener on the job's signal: past ten, Node printed MaxListenersExceededWarning.
+    const many = path.join(dir, 'many');
+    mkdirSync(many);
+    const names = Array.from({ length: 12 }, (_, i) => `part${i + 1}`);
+    for (const n of names) writeFileSync(path.join(many, `${n}.txt`), `${n}\n`);
+    const manyConfig = path.join(many, 'lifeboat.yaml');
+    writeFileSync(path.join(many, 'repo.pass'), 'many sources passphrase\n', { mode: 0o600 });
+    writeFileSync(
+      manyConfig,
+      [
+        'version: 1',
+        'state_dir: ./state',
+        'repositories:',
+        '  local: { url: ./repo, password_file: repo.pass }',
+        'sources:',
+        ...names.map((n) => `  ${n}: { type: files, paths: [./${n}.txt] }`),
+        'jobs:',
+        '  wide: { sources: all, to: local }',
+        '',
+      ].join('\n'),
+    );
+    const env = cliEnvFor(path.join(dir, 'cache'), undefined, { LIFEBOAT_STATE_DIR: undefined });
+    const init = await runCli(['--config', manyConfig, 'init', '--repo', 'local'], { env });
+    expect(init.code, show(init)).toBe(0);
+    const r = await runCli(['--config', manyConfig, 'run', 'wide'], { env });
+    expect(r.code, show(r)).toBe(0);
+    for (const n of names) expect(r.stdout + r.stderr).toContain(`backup source ${n} → local`);
+    expect(r.stderr).not.toMatch(/MaxListenersExceededWarning|Warning:/);
+  });
 });

@@ -8,7 +8,8 @@ import { cliEnvFor } from '../helpers/e2e.js';
  * `lifeboat serve` as a user runs it: the built CLI on a free port with a
  * temporary config and state; the API with and without the token; a job run
  * started by POST seen in its runs and in /metrics; `lifeboat status` printing
- * the same document; SIGTERM stopping it cleanly.
+ * the same document (and its text form with durations as people write them);
+ * SIGTERM stopping it cleanly, with no warning from a dependency on stderr.
  */
 describe('lifeboat serve (built CLI)', () => {
   let dir: string;
@@ -91,11 +92,19 @@ server: { listen: "127.0.0.1:0" }
       expect(Object.keys(printed).sort()).toEqual(Object.keys(served).sort());
       expect(printed.last_backup).toEqual(served.last_backup);
       expect(printed.next_backup).toEqual(served.next_backup);
+
+      // The text form reads as people write durations: "RPO 1d 12h", "(12s ago)", never "36h" of a fraction or "0h ago".
+      const text = await runCli(['--config', config, 'status'], { env: env() });
+      const said = text.stdout + text.stderr;
+      expect(said).toMatch(/ok {3}notes: last success \S+ \((just now|\d+s ago|\d+m( \d+s)? ago)\), RPO 1d 12h/);
+      expect(said).not.toMatch(/\d\.\d+h|\b0h ago/);
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited, stderr).toBe(0);
     expect(stderr).toContain('stopped');
+    // No dependency's deprecation or runtime warning reaches the user (Fastify's FSTDEP…, Node's DEP…).
+    expect(stderr).not.toMatch(/Warning|\bDEP\d|FSTDEP/);
   });
 
   it('aborts a running step cleanly on SIGTERM: no snapshot of it, exit soon', async () => {

@@ -30,10 +30,10 @@ const PASSWORD = 'dashboard test passphrase 7f3a';
 const SHOTS = path.join(ROOT, '.test-results', 'screenshots');
 const DOCS_IMAGES = process.env.LIFEBOAT_DOCS_SCREENSHOTS === '1' ? path.join(ROOT, 'docs', 'images') : undefined;
 
-/** "1 d 2 h", "3.0 s", "12 min 5 s" (the dashboard's durations) → seconds. */
+/** "1d 2h", "3.2s", "12m 5s", "350 ms" (the dashboard's durations, as the CLI writes them) → seconds. */
 function seconds(text: string): number {
-  const unit: Record<string, number> = { d: 86_400, h: 3600, min: 60, s: 1 };
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?) (d|h|min|s)\b/g)];
+  const unit: Record<string, number> = { d: 86_400, h: 3600, m: 60, s: 1, ms: 0.001 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?) ?(ms|d|h|m|s)\b/g)];
   expect(parts.length, `a duration in "${text}"`).toBeGreaterThan(0);
   return parts.reduce((sum, m) => sum + Number(m[1]) * unit[m[2]!]!, 0);
 }
@@ -417,9 +417,9 @@ server: { listen: "127.0.0.1:0" }
     expect(await rows.count()).toBe(1);
     const cells = await rows.first().locator('td').allInnerTexts();
     expect(cells.slice(1, 3)).toEqual(['app-db', drill.verdict]);
-    expect(cells[3]).toMatch(/target 10 min met$/);
+    expect(cells[3]).toMatch(/target 10m met$/);
     // SQLite has no recent_data: the snapshot's RPO is shown as not measured, against its target
-    expect(cells[4]).toMatch(/^— \/ target 24 h$/);
+    expect(cells[4]).toMatch(/^— \/ target 1d$/);
     expect(cells[5]).toBe(`${drill.snapshot.id.slice(0, 8)} local`);
     await keep();
     await shot('drills-1280');
@@ -440,9 +440,9 @@ server: { listen: "127.0.0.1:0" }
         .filter({ has: page.getByText(label, { exact: true }) })
         .locator('dd');
     expect(drill.rpo).toMatchObject({ measuredSeconds: null, ok: null });
-    expect(await fact('RPO of the snapshot').innerText()).toBe(`— / target 24 h ${drill.rpo.basis}`);
+    expect(await fact('RPO of the snapshot').innerText()).toBe(`— / target 1d ${drill.rpo.basis}`);
     expect(await fact('Newest backup at drill time').innerText()).toMatch(
-      / old \/ RPO 24 h fresh \(not part of the verdict\)$/,
+      / old \/ RPO 1d fresh \(not part of the verdict\)$/,
     );
     for (const [label, o] of [['RTO', drill.rto]] as const) {
       const text = await fact(label).innerText();

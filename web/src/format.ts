@@ -1,4 +1,6 @@
 /** Human-readable sizes, durations, times and ages. */
+import { formatAgo, formatDuration } from '../../src/util/format.js';
+
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -11,15 +13,10 @@ export function bytes(n: number | null | undefined): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
+/** A duration as the CLI, alerts and reports write it (`12.3s`, `3h 12m`, `1d 2h`): the one formatter in src/util/format.ts. */
 export function duration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined) return '—';
-  const s = Math.round(seconds);
-  if (s < 60) return seconds < 10 ? `${seconds.toFixed(1)} s` : `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
-  return h % 24 ? `${Math.floor(h / 24)} d ${h % 24} h` : `${Math.floor(h / 24)} d`;
+  return formatDuration(seconds * 1000);
 }
 
 /** A compact duration for chart axes: 45 s, 12 min, 22.5 h, 3.2 d. */
@@ -39,8 +36,7 @@ export function time(iso: string | null | undefined): string {
 
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return 'never';
-  const s = (now - Date.parse(iso)) / 1000;
-  return s >= 0 ? `${duration(s)} ago` : `in ${duration(-s)}`;
+  return formatAgo((now - Date.parse(iso)) / 1000);
 }
 
 export function shortId(id: string): string {

@@ -10,7 +10,7 @@ import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
 import type { CommandContext } from '../context.js';
-import { formatBytes } from '../../util/format.js';
+import { formatAgo, formatBytes, formatDuration, formatSeconds } from '../../util/format.js';
 
 export function registerStatus(program: Command, action: ActionFactory): void {
   program
@@ -61,7 +61,7 @@ export function registerStatus(program: Command, action: ActionFactory): void {
 function printStatus(ctx: CommandContext, d: StatusDocument): void {
   const lb = d.last_backup;
   ctx.out.info(
-    `last backup:       ${lb ? `${lb.timestamp} job ${lb.type}: ${lb.status}, ${formatBytes(lb.size_bytes)}${lb.duration_seconds !== null ? ` in ${lb.duration_seconds}s` : ''}` : 'none'}`,
+    `last backup:       ${lb ? `${lb.timestamp} job ${lb.type}: ${lb.status}, ${formatBytes(lb.size_bytes)}${lb.duration_seconds !== null ? ` in ${formatSeconds(lb.duration_seconds)}` : ''}` : 'none'}`,
   );
   ctx.out.info(
     `last verification: ${d.last_verification ? `${d.last_verification.timestamp}: ${d.last_verification.status}` : 'none'}`,
@@ -82,12 +82,12 @@ function printStatus(ctx: CommandContext, d: StatusDocument): void {
   ctx.out.info('sources:');
   for (const [name, s] of Object.entries(d.sources)) {
     ctx.out.info(
-      `  ${s.ok ? 'ok  ' : 'LATE'} ${name}: ${s.last_success ? `last success ${s.last_success} (${Math.round((s.age_seconds ?? 0) / 3600)}h ago)` : 'never backed up'}, RPO ${s.rpo_seconds / 3600}h`,
+      `  ${s.ok ? 'ok  ' : 'LATE'} ${name}: ${s.last_success ? `last success ${s.last_success} (${formatAgo(s.age_seconds ?? 0)})` : 'never backed up'}, RPO ${formatSeconds(s.rpo_seconds)}`,
     );
     const c = s.continuous;
     if (c)
       ctx.out.info(
-        `  ${c.ok ? 'ok  ' : 'LATE'} ${name} (continuous): ${c.last_shipped_transaction ? `newest shipped transaction ${c.last_shipped_transaction}` : 'nothing shipped yet'}, lag ${c.lag_seconds}s (limit ${c.limit_seconds}s)${c.running ? '' : ', replicator not running'}`,
+        `  ${c.ok ? 'ok  ' : 'LATE'} ${name} (continuous): ${c.last_shipped_transaction ? `newest shipped transaction ${c.last_shipped_transaction}` : 'nothing shipped yet'}, lag ${formatDuration(c.lag_seconds * 1000)} (limit ${formatSeconds(c.limit_seconds)})${c.running ? '' : ', replicator not running'}`,
       );
   }
   ctx.out.result(
