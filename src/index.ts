@@ -99,6 +99,7 @@ export {
   type ListedLock,
   type UnlockResult,
 } from './library/maintenance.js';
+export { serveWebdav, type WebdavServer } from './library/webdav.js';
 export type { ComplianceCheck } from './compliance/evaluate.js';
 export type { StatusDocument } from './daemon/status.js';
 export { installUnits, uninstallUnits, type InstalledUnits, type RemovedUnits } from './daemon/export/install-units.js';

@@ -42,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   stats: async () => (await import('./commands/stats.js')).registerStats,
   tag: async () => (await import('./commands/tag.js')).registerTag,
   unlock: async () => (await import('./commands/unlock.js')).registerUnlock,
+  webdav: async () => (await import('./commands/webdav.js')).registerWebdav,
   restore: async () => (await import('./commands/restore.js')).registerRestore,
   copy: async () => (await import('./commands/copy.js')).registerCopy,
   check: async () => (await import('./commands/check.js')).registerCheck,
