@@ -97,6 +97,8 @@ export {
   type RetaggedSnapshot,
   type TagChange,
   type ListedLock,
+  type LockRecord,
+  type AreaSize,
   type UnlockResult,
 } from './library/maintenance.js';
 export { serveWebdav, type WebdavServer } from './library/webdav.js';

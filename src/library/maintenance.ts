@@ -14,9 +14,17 @@ import type { UnlockResult } from '../repository/stale-locks.js';
 import { repositoryStats, type RepositoryStats, type StatsProgress } from '../repository/stats.js';
 import { retag, type RetagResult, type TagChange } from '../retention/retag.js';
 
-export type { RepositoryStats, StatsProgress, StoredFigures, SnapshotStats, SourceStats } from '../repository/stats.js';
+export type {
+  AreaSize,
+  RepositoryStats,
+  StatsProgress,
+  StoredFigures,
+  SnapshotStats,
+  SourceStats,
+} from '../repository/stats.js';
 export type { RetagResult, RetaggedSnapshot, TagChange } from '../retention/retag.js';
 export type { ListedLock, UnlockResult } from '../repository/stale-locks.js';
+export type { LockRecord } from '../repository/locks.js';
 
 export interface SnapshotChoice {
   /** Ids, prefixes or `latest`; none: every snapshot matching the filters. */
