@@ -44,6 +44,7 @@ export const REQUIRED_PACKAGES = {
     'serves the Docker Engine API on a unix socket, with real containers and volumes, for the docker source tests',
   runc: "the OCI runtime podman starts the docker source tests' containers with",
   'busybox-static': 'one static binary from which the offline test image of the docker source tests is built',
+  rclone: 'a real WebDAV client (its :webdav: backend) listing and copying snapshots from `lifeboat webdav`',
 };
 
 function installed(pkg) {

@@ -83,6 +83,25 @@ export {
   type DiffEntry,
 } from './library/browse.js';
 export { compliance, status, type ComplianceReport } from './library/reports.js';
+export {
+  stats,
+  tagSnapshots,
+  unlockRepository,
+  type SnapshotChoice,
+  type RepositoryStats,
+  type StatsProgress,
+  type StoredFigures,
+  type SnapshotStats,
+  type SourceStats,
+  type RetagResult,
+  type RetaggedSnapshot,
+  type TagChange,
+  type ListedLock,
+  type LockRecord,
+  type AreaSize,
+  type UnlockResult,
+} from './library/maintenance.js';
+export { serveWebdav, type WebdavServer } from './library/webdav.js';
 export type { ComplianceCheck } from './compliance/evaluate.js';
 export type { StatusDocument } from './daemon/status.js';
 export { installUnits, uninstallUnits, type InstalledUnits, type RemovedUnits } from './daemon/export/install-units.js';

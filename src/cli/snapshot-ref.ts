@@ -128,6 +128,31 @@ export async function selectSnapshot(
   return { snapshot: pick, warnings };
 }
 
+/**
+ * The snapshots several commands act on (`stats`, `tag`): the ones named (ids,
+ * prefixes, `latest` narrowed by the selector), or with no name every snapshot
+ * matching `--source`, `--host` and `--tag`. Oldest first, each once.
+ */
+export async function chooseSnapshots(
+  repo: Repository,
+  refs: string[],
+  selector: SnapshotSelector & { tags?: string[] },
+  warn?: (text: string) => void,
+): Promise<SnapshotEntry[]> {
+  const { snapshots } = await repo.listSnapshots();
+  if (refs.length === 0)
+    return sortByTime(
+      snapshots.filter((s) => matchesFilter(s, { source: selector.source, host: selector.host, tags: selector.tags })),
+    );
+  const chosen = new Map<string, SnapshotEntry>();
+  for (const ref of refs) {
+    const found = await selectSnapshot(repo, snapshots, ref, selector);
+    for (const w of found.warnings) warn?.(w);
+    chosen.set(found.snapshot.id, found.snapshot);
+  }
+  return sortByTime([...chosen.values()]);
+}
+
 function normalPath(p: string | undefined): string | undefined {
   if (!p) return undefined;
   const clean = '/' + p.split('/').filter(Boolean).join('/');

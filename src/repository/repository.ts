@@ -1,3 +1,4 @@
+import { removeLocks, type UnlockResult } from './stale-locks.js';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import type { Storage } from '../storage/contract.js';
 import {
@@ -273,6 +274,11 @@ export class Repository {
   /** Take a lock; with `lockWaitMs`, a conflicting lock is retried until that long has passed. */
   lock(exclusive: boolean, purpose: string): Promise<LockHandle> {
     return acquireLockWaiting(this.storage, this.keys.encryption, exclusive, purpose, this.lockTiming, this.lockWaitMs);
+  }
+
+  /** `unlock`: remove the stale locks (see `isStale`), or with `all` every lock; takes no lock itself. */
+  unlock(all = false): Promise<UnlockResult> {
+    return removeLocks(this.storage, this.keys.encryption, { all, timing: this.lockTiming });
   }
 
   /** Wait for conflicting locks this long (see `lock`). */

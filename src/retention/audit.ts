@@ -18,7 +18,8 @@ export interface AuditedRemoval {
 }
 
 export interface AuditRecord {
-  type: 'forget';
+  /** `forget`: removed by retention; `tag`: replaced by a copy with other tags (`lifeboat tag`). */
+  type: 'forget' | 'tag';
   at: string;
   /** Who ran it: user@host and the program. */
   by: string;
@@ -33,9 +34,10 @@ export function auditRecord(
   policy: string,
   removed: AuditedRemoval[],
   now = new Date(),
+  type: AuditRecord['type'] = 'forget',
 ): AuditRecord {
   return {
-    type: 'forget',
+    type,
     at: now.toISOString(),
     by: `${safeUser()}@${os.hostname()}`,
     program: `lifeboat ${VERSION}`,
@@ -69,7 +71,7 @@ export async function readAudit(repo: Repository): Promise<Array<AuditRecord & {
 }
 
 const auditSchema = z.looseObject({
-  type: z.literal('forget'),
+  type: z.enum(['forget', 'tag']),
   at: z.string(),
   by: z.string(),
   program: z.string(),

@@ -1,3 +1,4 @@
+import { retag } from './retag.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,6 +148,18 @@ describe('forget', () => {
     for (const id of ids.slice(0, 4)) await repo.storage.remove(`snapshots/${id}`); // a storage that suddenly lists less
     await expectCode(forget(repo, { policy: { keepLast: 1 }, now: NOW, stateDir: state }), ErrorCode.Refused);
     expect(await remaining()).toHaveLength(2);
+  });
+
+  it('does not count snapshots removed on purpose elsewhere (tombstoned, e.g. retagged) as missing', async () => {
+    await snapshotsAt([6, 5, 4, 3, 2, 1]);
+    const state = path.join(work, 'state');
+    await forget(repo, { policy: { keepLast: 6 }, now: NOW, stateDir: state });
+    // `tag` replaces four of the six: new ids, the old ones tombstoned.
+    const listed = (await repo.listSnapshots()).snapshots;
+    await retag(repo, listed.slice(0, 4), { add: ['audit'] }, { now: NOW });
+    const result = await forget(repo, { policy: { keepLast: 5 }, now: NOW, stateDir: state });
+    expect(result.removed).toHaveLength(1);
+    expect(await remaining()).toHaveLength(5);
   });
 
   it('does not let a snapshot dated in the future push real ones out', async () => {

@@ -4,7 +4,8 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { listConsistently } from '../repository/consistent-listing.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type SnapshotEntry } from '../repository/format/index.js';
-import { writeTombstone } from '../repository/tombstone.js';
+import { hasTombstone, writeTombstone } from '../repository/tombstone.js';
+import { mapLimit } from '../util/map-limit.js';
 import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
 import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type GroupPlan } from './plan.js';
 import { assertPolicyKeepsSomething, describePolicy, type RetentionPolicy } from './policy.js';
@@ -166,7 +167,10 @@ async function assertNotShortListing(repo: Repository, now: SnapshotEntry[], opt
   );
   if (previous.length < 4) return;
   const present = new Set(now.map((s) => s.id));
-  const missing = previous.filter((id) => !present.has(id)).length;
+  // A snapshot removed on purpose (forget elsewhere, `tag` replacing it) left a tombstone: not missing.
+  const gone = previous.filter((id) => !present.has(id));
+  const onPurpose = await mapLimit(gone, 16, (id) => hasTombstone(repo, id));
+  const missing = onPurpose.filter((t) => !t).length;
   if (missing * 2 > previous.length) {
     throw new LifeboatError(
       ErrorCode.Refused,
