@@ -89,6 +89,16 @@ describe('alert rules', () => {
     expect(fresh!.message).toBe('no successful backup of new yet, 1d 12h after watching began');
   });
 
+  it('replication lag says how far behind as people write it', () => {
+    const [lag] = evaluateRules(
+      facts({ replication: [{ source: 'app', lagSeconds: 3725.4, limitSeconds: 300 }] }),
+      settings,
+    );
+    expect(lag!.message).toBe(
+      'continuous protection of app is 1h 2m behind, past its limit of 5m (nothing shipped yet)',
+    );
+  });
+
   it('backup overdue: per scheduled source, from its last success or from when watching began', () => {
     const old = step({ step: 'backup', source: 'db', repository: 'local', startedAt: '2026-02-08T11:00:00Z' });
     expect(rules({ scheduledSources: ['db'], steps: [old] })).toEqual(['backup_overdue/db']);

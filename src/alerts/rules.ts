@@ -95,7 +95,7 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
       rule: 'replication_lag',
       severity: 'critical',
       source: r.source,
-      message: `continuous protection of ${r.source} is ${Math.round(r.lagSeconds)}s behind, past its limit of ${Math.round(r.limitSeconds)}s (${last})`,
+      message: `continuous protection of ${r.source} is ${formatSeconds(r.lagSeconds)} behind, past its limit of ${formatSeconds(r.limitSeconds)} (${last})`,
     });
   }
   const newestFirst = [...facts.steps].sort((a, b) =>

@@ -5,6 +5,7 @@ import type { Repository } from '../repository/repository.js';
 import { restoreToTime } from '../sources/sqlite/continuous/restore-point.js';
 import { listStream } from '../sources/sqlite/continuous/stream-listing.js';
 import { streamIdOf } from '../sources/sqlite/continuous/stream-objects.js';
+import { formatSeconds } from '../util/format.js';
 
 export interface ContinuousDrillResult {
   source: string;
@@ -64,10 +65,13 @@ export async function drillContinuous(
     const rpoSeconds = Math.max(0, (done - newest) / 1000);
     const rpoOk = o.rpoSeconds === null ? null : rpoSeconds <= o.rpoSeconds;
     if (rpoOk === false)
-      reasons.push(`newest shipped transaction is ${Math.round(rpoSeconds)}s old, past the RPO of ${o.rpoSeconds}s`);
+      reasons.push(
+        `newest shipped transaction is ${formatSeconds(rpoSeconds)} old, past the RPO of ${formatSeconds(o.rpoSeconds!)}`,
+      );
     const rtoSeconds = (done - started) / 1000;
     const rtoOk = o.rtoSeconds === null ? null : rtoSeconds <= o.rtoSeconds;
-    if (rtoOk === false) reasons.push(`restore took ${Math.round(rtoSeconds)}s, past the RTO of ${o.rtoSeconds}s`);
+    if (rtoOk === false)
+      reasons.push(`restore took ${formatSeconds(rtoSeconds)}, past the RTO of ${formatSeconds(o.rtoSeconds!)}`);
     return {
       source: o.source,
       verdict: reasons.length ? 'FAIL' : 'PASS',

@@ -13,6 +13,7 @@ import { verdictOf, type DrillReport, type Freshness, type Objective } from './r
 import { sortByTime, type SnapshotEntry } from '../repository/format/index.js';
 import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
 import { recordLocally, saveDrillReport, writeReportFiles, type ReportFiles } from './store.js';
+import { formatSeconds } from '../util/format.js';
 
 export interface DrillOptions {
   /** The source to drill (its snapshots carry this name). */
@@ -209,7 +210,7 @@ function recentDataCheck(
   const expected =
     rpoSeconds === null
       ? `rows in ${recent.column}`
-      : `newest ${recent.column} at most ${rpoSeconds}s before the snapshot`;
+      : `newest ${recent.column} at most ${formatSeconds(rpoSeconds)} before the snapshot`;
   if (!recent.time)
     return {
       name: 'recent data',
@@ -223,7 +224,7 @@ function recentDataCheck(
     name: 'recent data',
     ok: rpoSeconds === null || lagSeconds <= rpoSeconds,
     expected,
-    actual: `${recent.newest} (${Math.round(lagSeconds)}s before the snapshot)`,
+    actual: `${recent.newest} (${formatSeconds(lagSeconds)} before the snapshot)`,
   };
 }
 

@@ -245,6 +245,15 @@ describe('chat and push notifiers against a local receiver', () => {
     expect(logged.join('\n')).not.toContain('neverSHOWN');
   });
 
+  it('the daemon redactor hides the path of a notifier URL written inline in the config', () => {
+    const config = {
+      version: 1,
+      notify: [{ type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/inlineSECRET' }],
+    } as unknown as LifeboatConfig;
+    const shown = redactorFor(config)('request to https://hooks.slack.com/services/T0/B0/inlineSECRET timed out');
+    expect(shown).toBe('request to https://hooks.slack.com/[secret] timed out');
+  });
+
   it('the config accepts one entry per target and refuses an incomplete one', () => {
     expect(() => notifySchema.parse({ type: 'slack' })).toThrow(/exactly one of url and url_file/);
     expect(() => notifySchema.parse({ type: 'gotify', url: 'https://g.example.com' })).toThrow(/token_file/);

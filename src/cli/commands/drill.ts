@@ -11,6 +11,7 @@ import type { ActionFactory } from '../action.js';
 import { optionalConfig } from '../configured.js';
 import type { CommandContext } from '../context.js';
 import { forEachRepository, NOT_HERE, repositoriesToRead } from '../each-repository.js';
+import { formatDuration } from '../../util/format.js';
 
 interface Flags {
   source: string[];
@@ -96,7 +97,7 @@ export function registerDrill(program: Command, action: ActionFactory): void {
                 });
                 ctx.out.emit({ type: 'drill', continuous: true, ...d });
                 ctx.out.result(
-                  `${d.verdict} ${name} (sqlite, continuous) as of ${d.pointAt} (holds the commit of ${d.committedAt}): RPO ${Math.round(d.rpo.measuredSeconds)}s, RTO ${Math.round(d.rto.measuredSeconds)}s, integrity ${d.integrity}`,
+                  `${d.verdict} ${name} (sqlite, continuous) as of ${d.pointAt} (holds the commit of ${d.committedAt}): RPO ${formatDuration(d.rpo.measuredSeconds * 1000)}, RTO ${formatDuration(d.rto.measuredSeconds * 1000)}, integrity ${d.integrity}`,
                 );
                 for (const reason of d.reasons) ctx.out.result(`  - ${reason}`);
                 streamDrills++;
