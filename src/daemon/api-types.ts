@@ -152,7 +152,7 @@ export interface SourceList {
 }
 
 /** One backup step of a source's history: a step without its name, source and error, with its run. */
-export interface SourceBackup extends Omit<StepView, 'step' | 'source' | 'error'> {
+export interface SourceBackup extends Omit<StepView, 'step' | 'source' | 'error' | 'output'> {
   run_id: string;
   job: string;
 }
@@ -353,6 +353,8 @@ export interface StepView {
   added_bytes: number | null;
   snapshot: string | null;
   error: string | null;
+  /** What a hook step's commands printed (`hook:before` …); null for other steps. */
+  output: string | null;
 }
 
 /** One configured job. */

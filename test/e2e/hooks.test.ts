@@ -296,6 +296,17 @@ server: { listen: "127.0.0.1:0" }
     for (let i = 0; i < 600 && !existsSync(path.join(dir, 'slow-started')); i++)
       await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(path.join(dir, 'slow-started')), stderr).toBe(true);
+    // The status API shows the hook steps recorded so far, with their output.
+    const runs = (await (
+      await fetch(`${url}/api/v1/jobs/slow-job/runs`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      runs: Array<{ id: string; steps: Array<{ step: string; source: string | null; output: string | null }> }>;
+    };
+    const running = runs.runs.find((r) => r.id === runId)!;
+    expect(running.steps.map((st) => [st.step, st.source, st.output])).toEqual([
+      ['hook:before', null, '$ ./hook.sh job-before\nhook job-before printed this\n'],
+      ['hook:before', 'slow', '$ ./hook.sh slow-before\nhook slow-before printed this\n'],
+    ]);
     child.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);
     expect(traced().map((l) => l.split(' ')[0])).toEqual([

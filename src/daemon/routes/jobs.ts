@@ -19,6 +19,7 @@ export function jobRoutes(app: FastifyInstance, d: DaemonContext): void {
     added_bytes: s.addedBytes ?? null,
     snapshot: s.snapshot ?? null,
     error: s.error ? d.redact(s.error) : null,
+    output: s.output ? d.redact(s.output) : null,
   });
 
   app.get('/api/v1/jobs', async (): Promise<JobList> => {
