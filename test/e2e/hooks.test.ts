@@ -210,7 +210,7 @@ server: { listen: "127.0.0.1:0" }
     expect(traced().map((l) => l.split(' ')[0])).toEqual(['hangs-finally']);
   });
 
-  it('a failed backup runs on_error and finally (source and job), never after', async () => {
+  it('a failed backup runs on_error, then after and finally (source and job), told the run failed', async () => {
     writeFileSync(trace, '');
     const r = await lb(['--json', 'run', 'failing']);
     expect(r.code, show(r)).toBe(1);
@@ -218,12 +218,15 @@ server: { listen: "127.0.0.1:0" }
       'job-before',
       'broken-before',
       'broken-on_error',
+      'broken-after',
       'broken-finally',
       'job-on_error',
+      'job-after',
       'job-finally',
     ]);
     expect(traced()[3]).toContain('status=failed');
-    expect(traced()[5]).toContain('status=failed');
+    expect(traced()[4]).toContain('status=failed');
+    expect(traced()[7]).toContain('status=failed');
   });
 
   it('a failing after fails the run but keeps the snapshot', async () => {
@@ -247,7 +250,7 @@ server: { listen: "127.0.0.1:0" }
     ]);
   });
 
-  it('runs on_error and finally when the CLI gets SIGTERM during a slow backup, and saves no snapshot', async () => {
+  it('runs on_error, after and finally when the CLI gets SIGTERM during a slow backup, and saves no snapshot', async () => {
     writeFileSync(trace, '');
     const child = startCli(['--config', config, 'backup', '--source', 'slow'], { env: env() });
     let stderr = '';
@@ -262,7 +265,12 @@ server: { listen: "127.0.0.1:0" }
     child.kill('SIGTERM');
     const code = await exited;
     expect(code, stderr).toBe(130);
-    expect(traced().map((l) => l.split(' ')[0])).toEqual(['slow-before', 'slow-on_error', 'slow-finally']);
+    expect(traced().map((l) => l.split(' ')[0])).toEqual([
+      'slow-before',
+      'slow-on_error',
+      'slow-after',
+      'slow-finally',
+    ]);
     expect(traced()[2]).toContain('status=interrupted');
     expect(await snapshotsOf('slow')).toEqual([]);
   }, 120_000);
@@ -313,11 +321,13 @@ server: { listen: "127.0.0.1:0" }
       'job-before',
       'slow-before',
       'slow-on_error',
+      'slow-after',
       'slow-finally',
       'job-on_error',
+      'job-after',
       'job-finally',
     ]);
-    expect(traced()[5]).toContain(`status=interrupted snapshot= run=${runId}`);
+    expect(traced()[7]).toContain(`status=interrupted snapshot= run=${runId}`);
     expect(await snapshotsOf('slow')).toEqual([]);
     const db = new Database(path.join(dir, 'state', 'state.db'), { readonly: true });
     try {

@@ -70,7 +70,7 @@ describe('hooks', () => {
     ]);
   });
 
-  it('a failing before stops the run: the work never runs, on_error and finally do', async () => {
+  it('a failing before stops the run: the work never runs, on_error, after and finally do', async () => {
     const { run, phases } = setup({});
     run.hooks!.before = [`echo stopping the service; echo "no such unit" >&2; exit 4`, mark('never')];
     let worked = false;
@@ -88,6 +88,7 @@ describe('hooks', () => {
     expect((err as LifeboatError).hint).toContain('no snapshot');
     expect(lines()).toEqual([
       `e hook=on_error status=failed snapshot= error=${(err as Error).message}`,
+      `a hook=after status=failed snapshot= error=${(err as Error).message}`,
       `f hook=finally status=failed snapshot= error=${(err as Error).message}`,
     ]);
     expect(phases[0]).toMatchObject({ phase: 'before', ok: false });
@@ -95,7 +96,7 @@ describe('hooks', () => {
     expect(phases[0]!.output).toContain('no such unit');
   });
 
-  it('a failing work runs on_error and finally, not after, and is rethrown', async () => {
+  it('a failing work runs on_error, then after and finally, and is rethrown', async () => {
     const { run } = setup({});
     const err = await withHooks(
       run,
@@ -105,6 +106,7 @@ describe('hooks', () => {
     expect((err as Error).message).toBe('dump broke');
     expect(lines().slice(2)).toEqual([
       'e hook=on_error status=failed snapshot= error=dump broke',
+      'a hook=after status=failed snapshot= error=dump broke',
       'f hook=finally status=failed snapshot= error=dump broke',
     ]);
   });
@@ -122,7 +124,7 @@ describe('hooks', () => {
     expect(lines().at(-1)).toBe('f hook=finally status=ok snapshot=snap error=');
   });
 
-  it('an interrupted work still runs on_error and finally, with status interrupted', async () => {
+  it('an interrupted work still runs on_error, after and finally, with status interrupted', async () => {
     const { run } = setup({});
     const stop = new AbortController();
     run.signal = stop.signal;
@@ -137,6 +139,7 @@ describe('hooks', () => {
     expect((err as LifeboatError).code).toBe(ErrorCode.Interrupted);
     expect(lines().slice(2)).toEqual([
       'e hook=on_error status=interrupted snapshot= error=interrupted',
+      'a hook=after status=interrupted snapshot= error=interrupted',
       'f hook=finally status=interrupted snapshot= error=interrupted',
     ]);
   });
@@ -162,6 +165,7 @@ describe('hooks', () => {
     expect((err as LifeboatError).code).toBe(ErrorCode.Interrupted);
     expect(lines()).toEqual([
       expect.stringMatching(/^e hook=on_error status=interrupted/),
+      expect.stringMatching(/^a hook=after status=interrupted/),
       expect.stringMatching(/^f hook=finally status=interrupted/),
     ]);
   });

@@ -1,8 +1,7 @@
 /**
  * The order of a source's or a job's hooks around its work (ADR 0035):
  * `before` (the first failure stops: the work does not run), the work, then
- * `after` on success or `on_error` on failure or interruption, then `finally`
- * always. Once the hooks began, the closing phases run even when the run is
+ * `on_error` on failure or interruption, then `after` and `finally` always. Once the hooks began, the closing phases run even when the run is
  * interrupted (Ctrl-C, the daemon's SIGTERM): they are not tied to the run's
  * signal, only to their own timeout.
  *
@@ -64,7 +63,7 @@ export interface HookedResult<T> {
 
 /**
  * Run `work` inside the hooks. A failed `before` throws a `hook_failed` error
- * after `on_error` and `finally` ran; an error of the work is rethrown after
+ * after `on_error`, `after` and `finally` ran; an error of the work is rethrown after
  * the closing phases; a failed `after` or `finally` is returned in `failures`
  * (the snapshot stays).
  */
@@ -112,8 +111,14 @@ async function closing(run: HookRun, outcome: WorkOutcome): Promise<string[]> {
     ...(outcome.snapshots?.length ? { LIFEBOAT_SNAPSHOT: outcome.snapshots.join(' ') } : {}),
   };
   const failures: string[] = [];
-  const first = await runPhase(run, outcome.status === 'ok' ? 'after' : 'on_error', env);
-  if (!first.ok) failures.push(`${run.owner}: ${first.phase} hook ${first.error}`);
+  // `after` runs whatever the outcome once the hooks began (it usually undoes a
+  // `before`: restart the stopped service); on a failure `on_error` runs first.
+  if (outcome.status !== 'ok') {
+    const onError = await runPhase(run, 'on_error', env);
+    if (!onError.ok) failures.push(`${run.owner}: on_error hook ${onError.error}`);
+  }
+  const after = await runPhase(run, 'after', env);
+  if (!after.ok) failures.push(`${run.owner}: after hook ${after.error}`);
   const last = await runPhase(run, 'finally', env);
   if (!last.ok) failures.push(`${run.owner}: finally hook ${last.error}`);
   return failures;
