@@ -3,6 +3,7 @@
 // RPO of archive mode with archive_timeout, bytes added by a second base backup after ~1 % of rows
 // changed, and restore time to a point in time. Runs as root; PostgreSQL and every lifeboat command
 // run as the `postgres` user, as on a real server. Usage: node bench/pitr.mjs [--scale 10] [--segments 20] [--rpo-minutes 3]
+// [--push-only] (stop after the wal-push figures)
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,8 @@ const arg = (name, def) => {
 const SCALE = arg('scale', 10);
 const SEGMENTS = arg('segments', 20);
 const RPO_MINUTES = arg('rpo-minutes', 3);
+const PUSH_ONLY = process.argv.includes('--push-only');
+const PUSH_DONE = Symbol('push figures done');
 const [, , uid, gid] = spawnSync('getent', ['passwd', 'postgres'], {
   encoding: 'utf8',
 })
@@ -137,6 +140,7 @@ try {
     results.drainPerSecond = segs.length / ((Date.now() - t) / 1000);
     console.log(results);
   }
+  if (PUSH_ONLY) throw PUSH_DONE;
 
   // Phase 2: archive into lifeboat; two base backups around a ~1 % row change.
   await stopServer();
@@ -209,6 +213,8 @@ try {
   results.restoreOutput = restore.out.split('\n').pop();
   results.scale = SCALE;
   console.log(JSON.stringify(results, null, 2));
+} catch (err) {
+  if (err !== PUSH_DONE) throw err;
 } finally {
   if (server) await stopServer().catch(() => {});
   rmSync(dir, { recursive: true, force: true });

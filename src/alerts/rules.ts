@@ -22,7 +22,9 @@ export type AlertRule =
   | 'step_idle'
   | 'low_free_space'
   | 'compliance_321'
-  | 'replication_lag';
+  | 'replication_lag'
+  | 'wal_archive_lag'
+  | 'wal_archiving';
 
 export type Severity = 'critical' | 'warning';
 
@@ -74,6 +76,8 @@ export interface AlertFacts {
   compliance?: Array<{ source: string; check: string; status: 'pass' | 'fail'; reason: string }>;
   /** Continuous sources: lag now and the limit past which it is an alert. */
   replication?: Array<{ source: string; lagSeconds: number; limitSeconds: number; lastShippedCommitMs?: number }>;
+  /** Postgres sources with `pitr:`: the archive lag against its limit, and what is wrong with archiving. */
+  wal?: Array<{ source: string; lagSeconds: number; limitSeconds: number; spooled: number; problems: string[] }>;
 }
 
 /** The steps a source's or a job's hooks record (see src/jobs/hook-steps.ts). */
@@ -97,6 +101,24 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
       source: r.source,
       message: `continuous protection of ${r.source} is ${formatSeconds(r.lagSeconds)} behind, past its limit of ${formatSeconds(r.limitSeconds)} (${last})`,
     });
+  }
+  for (const w of facts.wal ?? []) {
+    if (w.lagSeconds > w.limitSeconds)
+      out.push({
+        key: `wal_archive_lag/${w.source}`,
+        rule: 'wal_archive_lag',
+        severity: 'critical',
+        source: w.source,
+        message: `WAL archiving of ${w.source} is ${Math.round(w.lagSeconds)}s behind, past its limit of ${Math.round(w.limitSeconds)}s (${w.spooled} segment(s) waiting in the spool)`,
+      });
+    if (w.problems.length)
+      out.push({
+        key: `wal_archiving/${w.source}`,
+        rule: 'wal_archiving',
+        severity: 'critical',
+        source: w.source,
+        message: `WAL archiving of ${w.source}: ${w.problems.join('; ')}`,
+      });
   }
   const newestFirst = [...facts.steps].sort((a, b) =>
     a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0,

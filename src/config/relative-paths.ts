@@ -23,6 +23,7 @@ const FILE_KEYS = new Set([
   'temp_dir',
   'data_dir',
   'state_dir',
+  'spool_dir',
 ]);
 
 export function resolveRelativePaths(config: LifeboatConfig, base: string): LifeboatConfig {

@@ -143,11 +143,16 @@ export const sqliteSourceSchema = z.strictObject({
 /** Physical protection of a PostgreSQL cluster: base backups and continuous WAL archiving (docs/sources/postgres.md). */
 export const postgresPitrSchema = z
   .strictObject({
-    // Only what runs is accepted: stream mode, daemon-scheduled base backups and daemon draining
-    // are not built yet, and a key that configures nothing would be a silent promise.
+    // Only what runs is accepted: stream mode is not built yet, and a key that configures nothing
+    // would be a silent promise.
     wal: z
       .literal('archive')
       .describe('archive: the server runs `lifeboat wal-push %p` as archive_command (the only mode so far)'),
+    base_backup: durationSchema
+      .optional()
+      .describe(
+        '`lifeboat serve` takes a base backup whenever the newest one is older than this interval (e.g. 1d); without it base backups are taken by `lifeboat base-backup` only',
+      ),
     wal_retention: durationSchema
       .optional()
       .describe('WAL older than this that no kept base backup needs is removed by `lifeboat wal prune` (default 7d)'),
@@ -156,7 +161,7 @@ export const postgresPitrSchema = z
       .min(1)
       .optional()
       .describe(
-        'async archive mode: the local directory `wal-push --async` writes into and `lifeboat wal drain` empties (default <state_dir>/pitr/<source>/spool)',
+        'async archive mode: the local directory `wal-push --async` writes into and `lifeboat serve` (or `lifeboat wal drain`) empties (default <state_dir>/pitr/<source>/spool)',
       ),
   })
   .describe('point-in-time recovery: base backups and continuous WAL archiving');

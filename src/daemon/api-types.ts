@@ -113,6 +113,7 @@ export interface StatusDocument {
       rpo_seconds: number;
       ok: boolean;
       continuous?: ContinuousView;
+      wal?: WalArchiveView;
     }
   >;
   alerts: AlertView[];
@@ -124,6 +125,23 @@ export interface ContinuousView {
   lag_seconds: number;
   limit_seconds: number;
   running: boolean;
+  ok: boolean;
+}
+
+/** A postgres source with `pitr:`: WAL archiving and base backups, against the source's limit. */
+export interface WalArchiveView {
+  last_archived_wal: string | null;
+  last_archived_at: string | null;
+  /** Age of the oldest WAL the server finished that the repository does not hold yet. */
+  lag_seconds: number;
+  limit_seconds: number;
+  spooled: number;
+  /** Segments the server finished and has not archived, as last read (null: never read). */
+  server_waiting: number | null;
+  last_base_backup: string | null;
+  next_base_backup: string | null;
+  running: boolean;
+  problems: string[];
   ok: boolean;
 }
 

@@ -37,6 +37,8 @@ import { SnapshotCatalog } from './snapshot-catalog.js';
 import { StorageCache } from './storage-view.js';
 import { loadOrCreateToken } from './token.js';
 import { replicationFacts, startReplications } from './replication.js';
+import { startWalArchiving } from './wal-archiving.js';
+import { walFacts } from './wal-facts.js';
 
 export interface DaemonOptions {
   clock?: Clock;
@@ -107,6 +109,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
             space: [...(await storage.get()), await stateDirSpace(dir)],
             compliance,
             replication: replicationFacts(config, dir, now, Date.parse(alerts.meta('watched_since')!)),
+            wal: walFacts(config, dir, now, Date.parse(alerts.meta('watched_since')!)),
           },
           settings,
         ).map((c) => ({ ...c, message: redact(c.message) }));
@@ -209,6 +212,13 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
     signal: stop.signal,
     cacheRoot: o.cacheRoot,
   });
+  // WAL archiving of postgres sources with `pitr:`: the async spool drained, base backups on their interval.
+  const walArchivingDone = startWalArchiving(config, {
+    stateDir: dir,
+    log,
+    signal: stop.signal,
+    cacheRoot: o.cacheRoot,
+  });
   const alertLoop = (async () => {
     await refreshCompliance().catch((err: unknown) => log(`compliance: ${redact((err as Error).message)}`));
     while (!stop.signal.aborted) {
@@ -227,6 +237,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
         stop.abort();
         await schedulerDone;
         await replicationsDone;
+        await walArchivingDone;
         await runner.drain();
         await alertLoop;
         await evaluating;

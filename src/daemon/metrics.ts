@@ -14,6 +14,7 @@ import type { ComplianceCheck } from '../compliance/evaluate.js';
 import type { RunHistory, StepRecord } from '../state/history.js';
 import { recentSteps } from './history-facts.js';
 import type { StorageState } from './storage-view.js';
+import type { WalFact } from './wal-facts.js';
 
 export interface MetricsInputs {
   config: LifeboatConfig;
@@ -22,6 +23,8 @@ export interface MetricsInputs {
   compliance?: ComplianceCheck[];
   /** Continuous sources (`replication.ts`). */
   replication?: Array<{ source: string; lagSeconds: number; lastShippedCommitMs?: number }>;
+  /** Postgres sources with `pitr:` (`wal-facts.ts`). */
+  wal?: WalFact[];
 }
 
 export async function renderMetrics(i: MetricsInputs): Promise<{ contentType: string; text: string }> {
@@ -134,6 +137,39 @@ export async function renderMetrics(i: MetricsInputs): Promise<{ contentType: st
   for (const r of i.replication ?? []) {
     lag.set({ source: r.source }, r.lagSeconds);
     if (r.lastShippedCommitMs !== undefined) shipped.set({ source: r.source }, r.lastShippedCommitMs / 1000);
+  }
+  const walLag = g(
+    'lifeboat_wal_archive_lag_seconds',
+    'Postgres sources with pitr: age of the oldest WAL segment the server finished that the repository does not hold yet (0 when none waits).',
+    ['source'],
+  );
+  const walLast = g(
+    'lifeboat_wal_last_archived_timestamp_seconds',
+    'Postgres sources with pitr: when the newest WAL file in the repository was archived (Unix seconds).',
+    ['source'],
+  );
+  const walSpooled = g(
+    'lifeboat_wal_segments_spooled',
+    'Postgres sources with pitr: WAL files acknowledged by wal-push --async and not yet in the repository.',
+    ['source'],
+  );
+  const walBase = g(
+    'lifeboat_wal_last_base_backup_timestamp_seconds',
+    'Postgres sources with pitr: stop time of the newest base backup in the repository (Unix seconds).',
+    ['source'],
+  );
+  const walOk = g(
+    'lifeboat_wal_archiving_ok',
+    'Postgres sources with pitr: 1 when archiving is within its limit and nothing is wrong with it, else 0.',
+    ['source'],
+  );
+  for (const w of i.wal ?? []) {
+    const labels = { source: w.source };
+    walLag.set(labels, w.lagSeconds);
+    walSpooled.set(labels, w.spooled);
+    if (w.lastArchivedMs !== undefined) walLast.set(labels, w.lastArchivedMs / 1000);
+    if (w.lastBaseBackupMs !== undefined) walBase.set(labels, w.lastBaseBackupMs / 1000);
+    walOk.set(labels, w.lagSeconds <= w.limitSeconds && w.problems.length === 0 ? 1 : 0);
   }
   return { contentType: registry.contentType, text: await registry.metrics() };
 }

@@ -1,4 +1,5 @@
 import type { ReplicationFact } from './replication.js';
+import type { WalFact } from './wal-facts.js';
 import { parseDuration } from '../config/duration.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { DEFAULT_RPO_SECONDS } from '../compliance/evaluate.js';
@@ -22,6 +23,8 @@ export interface StatusInputs {
   now: number;
   /** Continuous sources, from the replicators' status files (`replication.ts`). */
   replication?: ReplicationFact[];
+  /** Postgres sources with `pitr:` (`wal-facts.ts`). */
+  wal?: WalFact[];
 }
 
 export function alertView(a: AlertRecord): AlertView {
@@ -127,6 +130,23 @@ export function buildStatus(i: StatusInputs): StatusDocument {
       };
       // A stream within its limit protects the source as a fresh snapshot would.
       sources[name].ok ||= sources[name].continuous.ok;
+    }
+    const w = i.wal?.find((f) => f.source === name);
+    if (w) {
+      const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+      sources[name].wal = {
+        last_archived_wal: w.lastArchivedWal ?? null,
+        last_archived_at: iso(w.lastArchivedMs),
+        lag_seconds: Math.round(w.lagSeconds * 10) / 10,
+        limit_seconds: w.limitSeconds,
+        spooled: w.spooled,
+        server_waiting: w.serverWaiting ?? null,
+        last_base_backup: iso(w.lastBaseBackupMs),
+        next_base_backup: iso(w.nextBaseBackupMs),
+        running: w.running,
+        problems: w.problems,
+        ok: w.lagSeconds <= w.limitSeconds && w.problems.length === 0,
+      };
     }
   }
 

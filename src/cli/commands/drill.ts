@@ -75,7 +75,10 @@ export function registerDrill(program: Command, action: ActionFactory): void {
           async (ctx, repo) => {
             const results: DrillResult[] = [];
             // With several repositories, each source is drilled in every repository that holds it.
-            const held = several ? new Set((await repo.listSnapshots()).snapshots.map((s) => s.source)) : undefined;
+            // Base backups and WAL (`NAME:pitr-base`, `NAME:pitr-wal`) hold the source NAME too.
+            const held = several
+              ? new Set((await repo.listSnapshots()).snapshots.map((s) => s.source?.replace(/:pitr-(base|wal)$/, '')))
+              : undefined;
             const here = held ? wanted.filter((n) => held.has(n)) : wanted;
             if (here.length === 0) {
               ctx.out.info('  no snapshot of these sources here');
@@ -103,6 +106,32 @@ export function registerDrill(program: Command, action: ActionFactory): void {
                 streamDrills++;
                 if (d.verdict === 'FAIL') streamFailures++;
                 continue;
+              }
+              if (source?.type === 'postgres' && source.pitr) {
+                // Physical protection is drilled by a point-in-time restore into a throwaway server.
+                const [{ drillPitr }, { walFetchCommand }] = await Promise.all([
+                  import('../../drill/pitr-drill.js'),
+                  import('./pitr-restore.js'),
+                ]);
+                const d = await drillPitr(repo, {
+                  source: name,
+                  restoreCommand: walFetchCommand(ctx, name),
+                  binDir: source.bin_dir,
+                  rpoSeconds: source.rpo ? parseDuration(source.rpo) : null,
+                  rtoSeconds: source.rto ? parseDuration(source.rto) : null,
+                  signal: ctx.signal,
+                  log: (l) => ctx.out.verbose(l),
+                });
+                ctx.out.emit({ type: 'drill', pitr: true, ...d });
+                ctx.out.result(
+                  `${d.verdict} ${name} (postgres, point in time) to ${d.pointAt} from base backup ${d.base.slice(0, 8)}: ${d.reached ? `recovery stopped ${d.stoppedAt ?? 'at the target'}` : 'target NOT reached'}, RPO ${Math.round(d.rpo.measuredSeconds)}s, RTO ${Math.round(d.rto.measuredSeconds)}s`,
+                );
+                for (const reason of d.reasons) ctx.out.result(`  - ${reason}`);
+                streamDrills++;
+                if (d.verdict === 'FAIL') streamFailures++;
+                // The logical dump, when the source has one here, is drilled as well.
+                const dumps = (await repo.listSnapshots()).snapshots.some((s) => s.source === name);
+                if (!dumps) continue;
               }
               const result = await runDrill(repo, {
                 source: name,

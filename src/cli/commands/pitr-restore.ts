@@ -57,7 +57,7 @@ function shellQuote(s: string): string {
  * as every command does (the repository's password_file/key_file in the
  * config, or the server's environment).
  */
-function walFetchCommand(ctx: CommandContext, source: string): string {
+export function walFetchCommand(ctx: CommandContext, source: string): string {
   const parts = [process.execPath, path.resolve(process.argv[1]!)];
   const config = locateConfig(ctx.global.config);
   if (config) parts.push('--config', path.resolve(config));

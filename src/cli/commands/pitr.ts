@@ -187,7 +187,7 @@ export function registerWal(program: Command, action: ActionFactory): void {
   wal
     .command('drain')
     .description(
-      'store the WAL spooled by `wal-push --async` in the repository (run it from a schedule: the daemon does not drain yet)',
+      'store the WAL spooled by `wal-push --async` in the repository now (`lifeboat serve` drains it every few seconds)',
     )
     .requiredOption('--source <name>', 'the postgres source')
     .action(
@@ -200,7 +200,7 @@ export function registerWal(program: Command, action: ActionFactory): void {
           let stored = 0;
           let already = 0;
           for (;;) {
-            const r = await drainSpool(repo, name, dir, { signal: ctx.signal });
+            const r = await drainSpool(repo, name, dir, { signal: ctx.signal, binDir: config.bin_dir });
             stored += r.stored.length;
             already += r.alreadyArchived.length;
             if (r.left === 0) break;

@@ -18,7 +18,7 @@ export function registerServe(program: Command, action: ActionFactory): void {
         if (daemon.tokenCreated) log(`API token generated in ${daemon.tokenFile} (mode 0600)`);
         log(`listening on ${daemon.url} (API token: ${daemon.tokenFile})`);
         ctx.out.emit({ type: 'listening', url: daemon.url, token_file: daemon.tokenFile });
-        // SIGINT/SIGTERM (cli/main.ts) abort this signal: stop the loops, let a running step end cleanly.
+        // SIGINT/SIGTERM (cli/program.ts) abort this signal: stop the loops, let a running step end cleanly.
         await new Promise<void>((resolve) =>
           ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
         );

@@ -1,4 +1,5 @@
 import { replicationFacts } from '../../daemon/replication.js';
+import { walFacts } from '../../daemon/wal-facts.js';
 import type { Command } from 'commander';
 import { nextSlot, schedulesOf } from '../../daemon/schedule.js';
 import { buildStatus, type StatusDocument } from '../../daemon/status.js';
@@ -44,10 +45,17 @@ export function registerStatus(program: Command, action: ActionFactory): void {
               now,
               Date.parse(alerts.meta('watched_since') ?? new Date(now).toISOString()),
             ),
+            wal: walFacts(
+              loaded.config,
+              dir,
+              now,
+              Date.parse(alerts.meta('watched_since') ?? new Date(now).toISOString()),
+            ),
           });
           if (ctx.out.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
           else printStatus(ctx, doc);
-          return doc.alerts.length || Object.values(doc.sources).some((s) => !s.ok || s.continuous?.ok === false)
+          return doc.alerts.length ||
+            Object.values(doc.sources).some((s) => !s.ok || s.continuous?.ok === false || s.wal?.ok === false)
             ? ExitCode.Failure
             : ExitCode.Success;
         } finally {
@@ -89,6 +97,13 @@ function printStatus(ctx: CommandContext, d: StatusDocument): void {
       ctx.out.info(
         `  ${c.ok ? 'ok  ' : 'LATE'} ${name} (continuous): ${c.last_shipped_transaction ? `newest shipped transaction ${c.last_shipped_transaction}` : 'nothing shipped yet'}, lag ${formatDuration(c.lag_seconds * 1000)} (limit ${formatSeconds(c.limit_seconds)})${c.running ? '' : ', replicator not running'}`,
       );
+    const w = s.wal;
+    if (w) {
+      ctx.out.info(
+        `  ${w.ok ? 'ok  ' : 'LATE'} ${name} (WAL): ${w.last_archived_wal ? `newest ${w.last_archived_wal} archived ${w.last_archived_at}` : 'nothing archived yet'}, lag ${w.lag_seconds}s (limit ${w.limit_seconds}s), ${w.spooled} spooled, base backup ${w.last_base_backup ?? 'none'}`,
+      );
+      for (const p of w.problems) ctx.out.info(`       ${p}`);
+    }
   }
   ctx.out.result(
     d.alerts.length

@@ -4,12 +4,20 @@ import type { DaemonContext } from '../context.js';
 import { renderMetrics } from '../metrics.js';
 import { buildStatus } from '../status.js';
 import { replicationFacts } from '../replication.js';
+import { walFacts } from '../wal-facts.js';
 import { stateDir } from '../../state/state-dir.js';
 
 /** `/healthz`, the status document, `/metrics`. */
 export function systemRoutes(app: FastifyInstance, d: DaemonContext): void {
   const replication = () =>
     replicationFacts(
+      d.loaded.config,
+      stateDir(d.loaded.config.state_dir),
+      d.now(),
+      Date.parse(d.alerts.meta('watched_since') ?? new Date(d.now()).toISOString()),
+    );
+  const wal = () =>
+    walFacts(
       d.loaded.config,
       stateDir(d.loaded.config.state_dir),
       d.now(),
@@ -26,6 +34,7 @@ export function systemRoutes(app: FastifyInstance, d: DaemonContext): void {
       alerts: d.alerts.active(),
       now: d.now(),
       replication: replication(),
+      wal: wal(),
     }),
   );
 
@@ -36,6 +45,7 @@ export function systemRoutes(app: FastifyInstance, d: DaemonContext): void {
       storage: await d.storage.get(),
       compliance: d.compliance(),
       replication: replication(),
+      wal: wal(),
     });
     return reply.type(contentType).send(text);
   });

@@ -18,7 +18,7 @@ export async function drainSpool(
   repo: Repository,
   source: string,
   spoolDir: string,
-  options: { batch?: number; host?: string; signal?: AbortSignal } = {},
+  options: { batch?: number; host?: string; signal?: AbortSignal; binDir?: string } = {},
 ): Promise<DrainResult> {
   const all = await spooledFiles(spoolDir);
   const batch = all.slice(0, options.batch ?? 512);
@@ -29,7 +29,11 @@ export async function drainSpool(
       return { file, name, archivedAt: (await stat(file)).mtime.toISOString() };
     }),
   );
-  const result = await pushWal(repo, source, files, { host: options.host, signal: options.signal });
+  const result = await pushWal(repo, source, files, {
+    host: options.host,
+    signal: options.signal,
+    binDir: options.binDir,
+  });
   for (const f of files) await rm(f.file, { force: true });
   await syncDir(spoolDir);
   return { ...result, left: all.length - batch.length };
