@@ -262,6 +262,29 @@ describe('docker source against a real Docker Engine API (podman)', () => {
   );
 
   it(
+    'removes the volume a failed restore created',
+    async () => {
+      await writeFile(path.join(await volume('to-fail'), 'a.txt'), 'a\n');
+      const { snapshot } = await backupSource(repo, 'to-fail', config({ volumes: [name('to-fail')] }));
+      const ctl = new AbortController();
+      const err = await restoreSource(repo, snapshot, {
+        toVolume: name('to-fail-copy'),
+        config: config({}),
+        signal: ctl.signal,
+        log: (l) => {
+          if (l.startsWith('created volume')) ctl.abort(new Error('interrupted by the test'));
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, 'the restore must fail').toBeInstanceOf(Error);
+      await expect(podman.api.get(`/volumes/${name('to-fail-copy')}`)).rejects.toMatchObject({ status: 404 });
+    },
+    TIMEOUT,
+  );
+
+  it(
     'restores into an existing volume only with --force, replacing its contents',
     async () => {
       const dir = await volume('orig');
