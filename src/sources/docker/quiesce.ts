@@ -50,7 +50,19 @@ export async function quiesce(
         await api.post(`/containers/${c.Id}/pause`);
         touched.push({ id: c.Id, name, action: 'paused' });
       } else {
-        await api.post(`/containers/${c.Id}/stop`, undefined, { t: String(stopTimeoutSeconds) });
+        const stopped = await api.post(`/containers/${c.Id}/stop`, undefined, { t: String(stopTimeoutSeconds) }).then(
+          () => true,
+          (err: unknown) => {
+            // 304: it stopped by itself since it was listed; not Lifeboat's to start again.
+            if (err instanceof EngineApiError && err.status === 304) return false;
+            throw err;
+          },
+        );
+        if (!stopped) {
+          actions.push({ name, state: 'exited', action: 'left as it was' });
+          log(`container ${name} stopped by itself before the backup: left as it was`);
+          continue;
+        }
         touched.push({ id: c.Id, name, action: 'stopped' });
       }
       actions.push({ name, state: c.State, action: touched[touched.length - 1]!.action });
