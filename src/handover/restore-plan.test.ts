@@ -98,5 +98,19 @@ describe('restore commands', () => {
       '--to-database',
       'shop_restored',
     ]);
+    // A docker source restores the volume named in $VOLUME into a new volume beside it.
+    const docker = restoreCommand('vols', { type: 'docker', volumes: ['shop_*'] }, 'local', ID);
+    expect(docker.needs).toEqual(['VOLUME']);
+    expect(argv(docker.command, { ...root, VOLUME: 'shop_db' })).toEqual([
+      'restore',
+      ID,
+      '--repo',
+      'local',
+      '--volume',
+      'shop_db',
+      '--to-volume',
+      'shop_db_restored',
+    ]);
+    expect(docker.command).not.toContain('--force');
   });
 });

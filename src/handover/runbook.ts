@@ -15,6 +15,7 @@ export function runbookBlocks(inv: Inventory, files: string[]): Block[] {
   const g = inv.generated;
   const sealed = inv.sources.some((s) => s.sealedTo);
   const perDatabase = inv.sources.some((s) => s.restore.some((r) => r.needs.includes('DATABASE')));
+  const perVolume = inv.sources.some((s) => s.restore.some((r) => r.needs.includes('VOLUME')));
   return [
     heading(1, runbookTitle(inv)),
     para(
@@ -92,6 +93,11 @@ export function runbookBlocks(inv: Inventory, files: string[]): Block[] {
         ...(perDatabase
           ? [
               'export DATABASE=app   # sources of every database of a server: the one to restore (its restore command names them all)',
+            ]
+          : []),
+        ...(perVolume
+          ? [
+              'export VOLUME=app_data   # docker sources: the volume to restore (`lifeboat snapshots --json` lists them)',
             ]
           : []),
       ].join('\n'),

@@ -33,7 +33,7 @@ export function shellWord(text: string): string {
 }
 
 /** The resource kinds sources make on servers, which only the source layer knows how to remove. */
-export type SourceResourceKind = 'database' | 'tsdb-snapshot';
+export type SourceResourceKind = 'database' | 'tsdb-snapshot' | 'held-container';
 
 /** Removes one recorded resource of a dead owner; `source` is the name of the source it was made for. */
 export type Remover<K extends SourceResourceKind> = (

@@ -61,7 +61,23 @@ const directory = z.object({
     ),
 });
 
-export const resourceSchema = z.discriminatedUnion('kind', [database, tsdbSnapshot, childProcess, directory]);
+/** A container a docker backup stopped or paused: given back (started, unpaused) by the sweep if its owner died. */
+const heldContainer = z.object({
+  kind: z.literal('held-container'),
+  /** The Docker Engine API socket. */
+  socket: z.string().refine((p) => path.isAbsolute(p), 'an absolute path'),
+  id: z.string().regex(/^[0-9a-f]{12,64}$/),
+  name: z.string(),
+  action: z.enum(['stopped', 'paused']),
+});
+
+export const resourceSchema = z.discriminatedUnion('kind', [
+  database,
+  tsdbSnapshot,
+  childProcess,
+  directory,
+  heldContainer,
+]);
 
 export type Resource = z.infer<typeof resourceSchema>;
 export type ResourceOf<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
@@ -77,5 +93,7 @@ export function describeResource(r: Resource): string {
       return `${r.label} process ${r.pid}`;
     case 'directory':
       return `directory ${r.path}`;
+    case 'held-container':
+      return `container ${r.name} ${r.action} for a backup (Docker Engine API at ${r.socket})`;
   }
 }

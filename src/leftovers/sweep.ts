@@ -66,7 +66,13 @@ export interface SweepReport {
 }
 
 /** Processes first (a server must stop before its directory goes), directories last. */
-const ORDER: Record<Resource['kind'], number> = { process: 0, 'tsdb-snapshot': 1, database: 2, directory: 3 };
+const ORDER: Record<Resource['kind'], number> = {
+  process: 0,
+  'held-container': 1,
+  'tsdb-snapshot': 2,
+  database: 3,
+  directory: 4,
+};
 
 export async function sweepLeftovers(options: SweepOptions): Promise<SweepReport> {
   const dryRun = options.dryRun === true;
@@ -152,6 +158,8 @@ function remove(record: LedgerRecord, removers: SourceRemovers, ctx: RemovalCont
       return removers['tsdb-snapshot'](r, record.source, ctx);
     case 'directory':
       return removeDirectory(r.path, ctx);
+    case 'held-container':
+      return removers['held-container'](r, record.source, ctx);
   }
 }
 

@@ -12,7 +12,12 @@ import { expectCode } from '../../storage/testing/conformance.js';
 import { verify } from '../../verify/verify.js';
 import { backupSource, restoreSource } from '../run-source.js';
 import { describeSourceConformance } from '../testing/source-suite.js';
+import { currentLedger, useLedger } from '../../leftovers/ledger.js';
+import { sourceRemovers } from '../leftover-removers.js';
+import { engineApi } from './engine-api.js';
+import { quiesce } from './quiesce.js';
 import type { VolumeRecord } from './volume-view.js';
+import { listContainers } from './volumes.js';
 
 // Generous: containers are created, stopped and started by podman on a machine shared with other tests.
 const TIMEOUT = 180_000;
@@ -94,6 +99,7 @@ describe('docker source against a real Docker Engine API (podman)', () => {
     podman = await startPodmanService();
     work = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-docker-'));
     repo = await Repository.init(await openStorage(path.join(work, 'repo'), { create: true }), Buffer.from('pw'));
+    useLedger(path.join(work, 'ledger'));
   }, TIMEOUT);
   afterAll(async () => {
     await repo?.close();
@@ -146,6 +152,41 @@ describe('docker source against a real Docker Engine API (podman)', () => {
       );
       expect(created.Labels).toEqual({ 'com.example.app': 'shop' });
       expect(created.Driver).toBe('local');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'records a held container in the ledger until it is given back; the sweep gives back one a killed backup left',
+    async () => {
+      await volume('ledgered');
+      await podman.container(name('ledgered-app'), { volumes: { [name('ledgered')]: '/data' }, script: IDLE });
+      const held = async () =>
+        (await currentLedger().list()).records.filter(
+          (r) => r.resource.kind === 'held-container' && r.resource.name === name('ledgered-app'),
+        );
+      await backupSource(repo, 'ledgered', config({ volumes: [name('ledgered')] }));
+      expect(await held(), 'given back: no longer recorded').toEqual([]);
+
+      // As if the backup's process had been killed while holding it: stopped, and still recorded.
+      const [container] = (await listContainers(podman.api)).filter((c) =>
+        c.Names.includes(`/${name('ledgered-app')}`),
+      );
+      await quiesce(engineApi(podman.socket), [container!], 'stop', 20, () => {});
+      expect(await podman.state(name('ledgered-app'))).toBe('exited');
+      const records = await held();
+      expect(records.length, 'recorded while held').toBe(1);
+      const record = records[0];
+      const lines: string[] = [];
+      const ctx = { sources: {}, dryRun: false, now: Date.now(), log: (l: string) => lines.push(l) };
+      expect(await sourceRemovers['held-container'](record!.resource as never, null, ctx)).toEqual({
+        status: 'removed',
+      });
+      expect(await podman.state(name('ledgered-app'))).toBe('running');
+      expect(lines).toEqual([`container ${name('ledgered-app')}: started again`]);
+      // Given back already: the sweep only drops the record.
+      expect(await sourceRemovers['held-container'](record!.resource as never, null, ctx)).toEqual({ status: 'gone' });
+      await currentLedger().forget(record!.id);
     },
     TIMEOUT,
   );
@@ -257,6 +298,29 @@ describe('docker source against a real Docker Engine API (podman)', () => {
       expect(await podman.state(name('interrupted-writer'))).toBe('running');
       const stopped = counterIn(dir);
       await until(async () => counterIn(dir) > stopped, 'the writer to go on');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'removes the volume a failed restore created',
+    async () => {
+      await writeFile(path.join(await volume('to-fail'), 'a.txt'), 'a\n');
+      const { snapshot } = await backupSource(repo, 'to-fail', config({ volumes: [name('to-fail')] }));
+      const ctl = new AbortController();
+      const err = await restoreSource(repo, snapshot, {
+        toVolume: name('to-fail-copy'),
+        config: config({}),
+        signal: ctl.signal,
+        log: (l) => {
+          if (l.startsWith('created volume')) ctl.abort(new Error('interrupted by the test'));
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, 'the restore must fail').toBeInstanceOf(Error);
+      await expect(podman.api.get(`/volumes/${name('to-fail-copy')}`)).rejects.toMatchObject({ status: 404 });
     },
     TIMEOUT,
   );

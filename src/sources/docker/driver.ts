@@ -152,12 +152,25 @@ async function restoreToVolume(ctx: RestoreContext<'docker'>, recorded: VolumeRe
     });
     ctx.log(`created volume ${name} (driver ${recorded.driver})`);
   }
-  const problem = await mountpointProblem(target);
-  if (problem)
-    throw new LifeboatError(ErrorCode.Failure, `volume ${name}: ${problem}`, {
-      hint: 'Lifeboat restores into volumes whose mountpoint is a directory on this host',
-    });
-  await restoreVolumeFiles(ctx.repo, ctx.snapshot, recorded.name, target.Mountpoint, ctx.signal);
+  try {
+    const problem = await mountpointProblem(target);
+    if (problem)
+      throw new LifeboatError(ErrorCode.Failure, `volume ${name}: ${problem}`, {
+        hint: 'Lifeboat restores into volumes whose mountpoint is a directory on this host',
+      });
+    await restoreVolumeFiles(ctx.repo, ctx.snapshot, recorded.name, target.Mountpoint, ctx.signal);
+  } catch (err) {
+    // A volume this restore created is not left behind half-filled; an existing one stays (emptied).
+    if (created)
+      await engineApi(api.socket)
+        .delete(`/volumes/${encodeURIComponent(name)}`)
+        .then(
+          () => ctx.log(`removed volume ${name}, which this failed restore had created`),
+          (removeErr: Error) =>
+            ctx.log(`volume ${name} could not be removed after the failed restore: ${removeErr.message}`),
+        );
+    throw err;
+  }
   return {
     location: `volume ${name}`,
     details: { dir: target.Mountpoint, volume: name, created },

@@ -7,7 +7,9 @@
  * @module
  */
 
+import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
+import { track, type Tracked } from '../../leftovers/track.js';
 import type { EngineApi } from './engine-api.js';
 import { EngineApiError } from './engine-api.js';
 import { containerName, type EngineContainer } from './volumes.js';
@@ -36,7 +38,7 @@ export async function quiesce(
   log: (line: string) => void,
 ): Promise<Held> {
   const actions: ContainerAction[] = [];
-  const touched: Array<{ id: string; name: string; action: 'stopped' | 'paused' }> = [];
+  const touched: Touched[] = [];
   const resume = () => resumeAll(api, touched, log);
   try {
     for (const c of containers) {
@@ -46,12 +48,36 @@ export async function quiesce(
         if (mode !== 'none') log(`container ${name} is ${c.State}: left as it was`);
         continue;
       }
+      // Recorded before it is held: if this process is killed, the next run's sweep gives it back.
+      const tracked = await track({
+        kind: 'held-container',
+        socket: path.resolve(api.socket),
+        id: c.Id,
+        name,
+        action: mode === 'pause' ? 'paused' : 'stopped',
+      });
       if (mode === 'pause') {
-        await api.post(`/containers/${c.Id}/pause`);
-        touched.push({ id: c.Id, name, action: 'paused' });
+        await api.post(`/containers/${c.Id}/pause`).catch(async (err: unknown) => {
+          await tracked.done();
+          throw err;
+        });
+        touched.push({ id: c.Id, name, action: 'paused', tracked });
       } else {
-        await api.post(`/containers/${c.Id}/stop`, undefined, { t: String(stopTimeoutSeconds) });
-        touched.push({ id: c.Id, name, action: 'stopped' });
+        const stopped = await api.post(`/containers/${c.Id}/stop`, undefined, { t: String(stopTimeoutSeconds) }).then(
+          () => true,
+          async (err: unknown) => {
+            await tracked.done();
+            // 304: it stopped by itself since it was listed; not Lifeboat's to start again.
+            if (err instanceof EngineApiError && err.status === 304) return false;
+            throw err;
+          },
+        );
+        if (!stopped) {
+          actions.push({ name, state: 'exited', action: 'left as it was' });
+          log(`container ${name} stopped by itself before the backup: left as it was`);
+          continue;
+        }
+        touched.push({ id: c.Id, name, action: 'stopped', tracked });
       }
       actions.push({ name, state: c.State, action: touched[touched.length - 1]!.action });
       log(`container ${name} ${touched[touched.length - 1]!.action} for the backup`);
@@ -72,11 +98,14 @@ export async function quiesce(
   return { containers: actions, resume };
 }
 
-async function resumeAll(
-  api: EngineApi,
-  touched: Array<{ id: string; name: string; action: 'stopped' | 'paused' }>,
-  log: (line: string) => void,
-): Promise<void> {
+interface Touched {
+  id: string;
+  name: string;
+  action: 'stopped' | 'paused';
+  tracked: Tracked;
+}
+
+async function resumeAll(api: EngineApi, touched: Touched[], log: (line: string) => void): Promise<void> {
   const failures: string[] = [];
   // Reverse order: the last held is given back first.
   for (const t of [...touched].reverse()) {
@@ -84,6 +113,7 @@ async function resumeAll(
       log(`${t.action === 'paused' ? 'unpausing' : 'starting'} container ${t.name}`);
       await api.post(`/containers/${t.id}/${t.action === 'paused' ? 'unpause' : 'start'}`);
       log(`container ${t.name} ${t.action === 'paused' ? 'unpaused' : 'started'} again`);
+      await t.tracked.done();
     } catch (err) {
       const why = err instanceof EngineApiError ? err.engineMessage : (err as Error).message;
       failures.push(`${t.name}: ${why}`);
