@@ -6,7 +6,8 @@ import type { Repository } from '../repository/repository.js';
 import { sourceMetadata } from '../sources/run-source.js';
 import { VERSION } from '../version.js';
 import type { VerifyCheck } from '../verify/checks.js';
-import { verifyInScratch } from '../verify/verify.js';
+import { verifyInScratch, type VerifyProgress } from '../verify/verify.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
 import { chooseSnapshot } from './choose.js';
 import { newestDataTime } from './recent-data.js';
 import { verdictOf, type DrillReport, type Freshness, type Objective } from './report.js';
@@ -36,7 +37,13 @@ export interface DrillOptions {
   store?: boolean;
   smokeTimeoutMs?: number;
   tempBase?: string;
+  /**
+   * Stops the drill at the next file or step: it rejects with LifeboatError `interrupted` once its
+   * scratch copy is removed, and stores no report (an interrupted drill proves nothing either way).
+   */
   signal?: AbortSignal;
+  /** Called as the drill's scratch restore goes on (see `VerifyOptions.onProgress`). */
+  onProgress?: (progress: VerifyProgress) => void;
   log?: (line: string) => void;
 }
 
@@ -79,7 +86,7 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   const { result, during } = await verifyInScratch(
     repo,
     snapshot,
-    { config, identity: options.identity, signal, log, tempBase: options.tempBase },
+    { config, identity: options.identity, signal, log, tempBase: options.tempBase, onProgress: options.onProgress },
     async (copy) => {
       const restoredMs = Date.now() - t0;
       let smoke: SmokeResult | null = null;
@@ -96,6 +103,7 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
     },
   );
 
+  throwIfInterrupted(signal, 'no drill report was stored; its scratch copy was removed');
   const now = Date.now();
   const cleanupCheck = result.checks.find((c) => c.name === 'cleanup');
   const checks: VerifyCheck[] = result.checks.filter((c) => c !== cleanupCheck);

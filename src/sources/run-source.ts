@@ -20,8 +20,12 @@ export interface SourceBackupOptions {
   reason?: string;
   host?: string;
   force?: boolean;
+  /** Live counters, updated as the backup runs. */
   progress?: BackupProgress;
+  /** Called with a copy of the counters as they change (see `BackupOptions.onProgress`). */
+  onProgress?: (progress: BackupProgress) => void;
   estimate?: boolean;
+  /** Stops the backup (and the dump or copy feeding it): LifeboatError `interrupted`, no snapshot saved. */
   signal?: AbortSignal;
   log?: (line: string) => void;
   /** Where private temp directories are made (default: the system's). */
@@ -78,6 +82,7 @@ export async function backupSource(
       host: options.host,
       force: options.force,
       progress: options.progress,
+      onProgress: options.onProgress,
       estimate: options.estimate,
       signal: outer,
       metadata: async (stored) => {

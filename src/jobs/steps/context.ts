@@ -13,6 +13,7 @@ import { isLifeboatError } from '../../errors/index.js';
 import type { Repository } from '../../repository/repository.js';
 import type { StepRecord } from '../../state/history.js';
 import { isConnected } from '../../storage/mount-check.js';
+import { throwIfInterrupted } from '../../util/interrupt.js';
 
 export interface JobStepResult extends Omit<StepRecord, 'runId' | 'job'> {
   /** Details for the report (a check's findings count, forget's removals). */
@@ -50,7 +51,7 @@ export async function timedStep(
   const startedAt = new Date(started).toISOString();
   ctx.started?.({ ...base, startedAt });
   try {
-    ctx.signal.throwIfAborted();
+    throwIfInterrupted(ctx.signal, 'the step did not start');
     const result = await fn();
     ctx.record({ ...base, startedAt, durationMs: Date.now() - started, outcome: 'ok', ...result });
   } catch (err) {
