@@ -44,6 +44,7 @@ export {
   type SweepWithSourcesOptions as SweepOptions,
 } from './sources/leftover-removers.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
+/** PostgreSQL point-in-time recovery: base backups, WAL archiving (`wal-push`, `wal-fetch`, `wal`), and restores to a time, LSN or named point. */
 export * as pitr from './sources/postgres/pitr/index.js';
 export { VERSION } from './version.js';
 export { replicate, type ReplicateResult } from './sources/sqlite/continuous/replicate.js';

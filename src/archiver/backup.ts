@@ -33,6 +33,7 @@ export type ArchiverRepo = Pick<
   | 'blobIdOf'
 >;
 
+/** What `backup` stores and how: the paths, streams and mounts, tags, excludes, parent, progress and stop signal. */
 export interface BackupOptions {
   paths: string[];
   streams?: StreamEntry[];
@@ -65,6 +66,7 @@ export interface BackupOptions {
   beforeSave?: () => Promise<void>;
 }
 
+/** The snapshot a backup saved, and the inputs it could not read. */
 export interface BackupResult {
   snapshot: SnapshotEntry;
   errors: InputError[];

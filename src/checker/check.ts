@@ -8,6 +8,7 @@ import { readPacks } from './read-data.js';
 import { addRepairHints } from './repair-hints.js';
 import { readKnownDamage, recordKnownDamage } from '../repository/known-damage.js';
 
+/** How much `check` reads: structure only, or a share of the data; progress and stop signal. */
 export interface CheckOptions {
   /** Read and authenticate data: a percentage of packs (100 = all), or undefined for structure only. */
   readDataPercent?: number;

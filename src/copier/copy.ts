@@ -34,6 +34,7 @@ export type CopyDestination = Pick<
   | 'blobIdOf'
 >;
 
+/** Which snapshots `copy` copies, progress and stop signal. */
 export interface CopyOptions {
   /** Only snapshots of this host, source and with all these tags. */
   host?: string;
@@ -62,6 +63,7 @@ export interface CopyOptions {
   beforeSave?: () => Promise<void>;
 }
 
+/** One snapshot copied: its id in the source and in the destination, and what it added. */
 export interface CopiedSnapshot {
   from: SnapshotEntry;
   to: SnapshotEntry;
@@ -71,6 +73,7 @@ export interface CopiedSnapshot {
   storedBytes: number;
 }
 
+/** What a copy did: the snapshots copied, skipped (already there), left out and unreadable, and the bytes added. */
 export interface CopyResult {
   copied: CopiedSnapshot[];
   /** Source snapshots the destination already holds, with the destination snapshot standing for each. */

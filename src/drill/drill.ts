@@ -15,6 +15,7 @@ import { sortByTime, type SnapshotEntry } from '../repository/format/index.js';
 import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
 import { recordLocally, saveDrillReport, writeReportFiles, type ReportFiles } from './store.js';
 
+/** Which source a drill restores, which snapshot, where the report goes, progress and stop signal. */
 export interface DrillOptions {
   /** The source to drill (its snapshots carry this name). */
   source: string;
@@ -44,9 +45,11 @@ export interface DrillOptions {
   signal?: AbortSignal;
   /** Called as the drill's scratch restore goes on (see `VerifyOptions.onProgress`). */
   onProgress?: (progress: VerifyProgress) => void;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
 }
 
+/** The report of a drill and where it was stored. */
 export interface DrillResult {
   report: DrillReport;
   /** The repository object holding the report (`drill/<id>`). */

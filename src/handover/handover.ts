@@ -12,6 +12,7 @@ import { renderRestoreScript } from './render-script.js';
 import { runbookBlocks, runbookTitle } from './runbook.js';
 import { CHECKSUMS, preparePackDir, writePack, type PackFile, type WrittenFile } from './write-pack.js';
 
+/** Where `handover` writes its pack and what it includes. */
 export interface HandoverOptions extends Omit<CollectOptions, 'recoveryKey'> {
   /** The pack directory: new or empty. */
   out: string;
@@ -26,6 +27,7 @@ export interface HandoverOptions extends Omit<CollectOptions, 'recoveryKey'> {
   signal?: AbortSignal;
 }
 
+/** The pack written: its directory, files and inventory; `ok` when every repository could be read. */
 export interface HandoverResult {
   dir: string;
   files: WrittenFile[];

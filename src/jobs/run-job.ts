@@ -21,6 +21,7 @@ import { verifyStep } from './steps/verify.js';
 export type { JobRunContext, JobStepResult, JobStepRunner } from './steps/context.js';
 export { jobSources } from './steps/context.js';
 
+/** A job run as recorded: its id, outcome and every step. */
 export interface JobResult {
   runId: string;
   job: string;
@@ -41,6 +42,7 @@ export interface JobProgress {
 /** How long a job waits for a conflicting repository lock by default. */
 export const JOB_LOCK_WAIT_MS = 15 * 60_000;
 
+/** How `runJob` runs a configured job: stop signal, progress, lock waiting, extra steps. */
 export interface RunJobOptions extends BackupStepOptions {
   /** Wait this long for a conflicting repository lock (default 15 minutes). */
   lockWaitMs?: number;
@@ -51,6 +53,7 @@ export interface RunJobOptions extends BackupStepOptions {
   signal?: AbortSignal;
   /** Called as each step starts and ends (steps done so far, and the step running). */
   onProgress?: (progress: JobProgress) => void;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   /** Problems worth a warning that are not a step's (what killed processes left and could not be removed); default: `log`. */
   warn?: (line: string) => void;

@@ -28,6 +28,7 @@ export interface PruneOptions {
 export const DEFAULT_GRACE_MS = 24 * 3600_000;
 export const DEFAULT_MAX_UNUSED = 0.2;
 
+/** Live counters of a running prune, phase by phase. */
 export interface PruneProgress {
   phase: 'loading' | 'repacking' | 'sweeping' | 'done';
   /** Trees walked in the current phase. */

@@ -16,6 +16,7 @@ import { newPruneProgress, resolveOptions, type PruneOptions, type Resolved } fr
 import { feedProgress } from '../util/progress-feed.js';
 import { sweep, type SweepResult } from './sweep.js';
 
+/** What a prune marked and repacked, what its sweep deleted, or why the sweep was deferred. */
 export interface PruneResult {
   dryRun: boolean;
   mark: MarkResult;
@@ -24,6 +25,7 @@ export interface PruneResult {
   deferred?: LifeboatError;
 }
 
+/** `lifeboat prune`: mark what no snapshot needs and repack wasteful packs (shared lock), then delete what earlier runs marked at least `graceMs` ago (exclusive lock, deferred when backups hold the repository). */
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
   const feed = feedProgress(options.progress ?? newPruneProgress(), options.onProgress);
   const o = resolveOptions({ ...options, progress: feed.live });

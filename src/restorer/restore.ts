@@ -14,6 +14,7 @@ import { feedProgress } from '../util/progress-feed.js';
 export type { RestoreProgress, RestoreResult } from './summary.js';
 export { nsToSeconds } from './time.js';
 
+/** Where `restore` writes, what it selects from the snapshot, progress and stop signal. */
 export interface RestoreOptions extends Selection {
   target: string;
   dryRun?: boolean;

@@ -12,6 +12,7 @@ import { snapshotIsComplete } from './snapshot-check.js';
 import { makeDirectories } from '../util/make-dirs.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
 
+/** The retention policy `forget` applies, to which snapshots, progress and stop signal. */
 export interface ForgetOptions {
   policy: RetentionPolicy;
   /** Only these snapshots are considered. */
@@ -42,6 +43,7 @@ export interface ForgetProgress {
 
 const STOPPED = 'some planned snapshots were not removed; run forget again to finish';
 
+/** The plan (every snapshot kept or removed, with the rules that decided) and the removals made. */
 export interface ForgetResult {
   plan: GroupPlan[];
   removed: AuditedRemoval[];

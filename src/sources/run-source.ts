@@ -15,6 +15,7 @@ import { sourceDriver } from './registry.js';
 import { databaseView } from './all-databases.js';
 import { onAbort } from '../util/on-abort.js';
 
+/** How `backupSource` backs up a configured source: tags, reason, progress and stop signal. */
 export interface SourceBackupOptions {
   tags?: string[];
   reason?: string;
@@ -27,6 +28,7 @@ export interface SourceBackupOptions {
   estimate?: boolean;
   /** Stops the backup (and the dump or copy feeding it): LifeboatError `interrupted`, no snapshot saved. */
   signal?: AbortSignal;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   /** Where private temp directories are made (default: the system's). */
   tempBase?: string;
@@ -34,6 +36,7 @@ export interface SourceBackupOptions {
   run?: { job: string; runId: string };
 }
 
+/** The snapshot of a source backup, with what its driver recorded for verification. */
 export interface SourceBackupResult extends BackupResult {
   record: SourceRecord;
 }
@@ -102,10 +105,12 @@ export async function backupSource(
   }
 }
 
+/** Where `restoreSource` restores a source snapshot (a file, a database, a directory) and how. */
 export interface SourceRestoreOptions extends RestoreTarget {
   /** The configured source of the snapshot's name, when there is one. */
   config?: SourceConfig;
   signal?: AbortSignal;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   tempBase?: string;
   /** The database of a server-wide postgres/mysql snapshot to restore (restored into its own name unless `toDatabase` says another). */
@@ -114,6 +119,7 @@ export interface SourceRestoreOptions extends RestoreTarget {
   verify?: boolean;
 }
 
+/** What a source restore produced, and its checks against what was recorded. */
 export interface SourceRestoreResult {
   type: SourceType;
   restored: Restored;

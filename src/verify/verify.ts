@@ -14,6 +14,7 @@ import { databaseView, recordedDatabases } from '../sources/all-databases.js';
 import type { VerifyCheck } from './checks.js';
 import { verifySealedStreams } from './sealed.js';
 
+/** How `verify` restores into scratch: the source's settings, an age identity, progress and stop signal. */
 export interface VerifyOptions {
   /** The configured source of the snapshot's name: where its server is (database sources need it, or credentials from the environment). */
   config?: SourceConfig;
@@ -29,6 +30,7 @@ export interface VerifyOptions {
    * `RestoreOptions.onProgress` does; a source snapshot reports `restoring` when it starts; every verify reports `done`.
    */
   onProgress?: (progress: VerifyProgress) => void;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   /** Where the private scratch directory is made (default: the system temp directory). */
   tempBase?: string;
@@ -39,6 +41,7 @@ export interface VerifyProgress extends RestoreProgress {
   phase: 'restoring' | 'done';
 }
 
+/** The verdict of a verify: `ok`, and each check with what was expected and found. */
 export interface VerifyResult {
   snapshot: { id: string; time: string; host: string; source: string | null };
   source: { name: string; type: SourceType } | null;

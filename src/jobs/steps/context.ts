@@ -15,6 +15,7 @@ import type { StepRecord } from '../../state/history.js';
 import { isConnected } from '../../storage/mount-check.js';
 import { throwIfInterrupted } from '../../util/interrupt.js';
 
+/** One step of a job run (a backup, copy, forget, prune, check, verify or drill): its outcome and figures. */
 export interface JobStepResult extends Omit<StepRecord, 'runId' | 'job'> {
   /** Details for the report (a check's findings count, forget's removals). */
   detail?: Record<string, unknown>;
