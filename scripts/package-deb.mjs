@@ -13,7 +13,8 @@
  * and maintainer scripts from packaging/debian/ (the lifeboat system user, state
  * in /var/lib/lifeboat, purge). See docs/packaging.md.
  *
- * Options: --no-build (use the existing dist/), --out DIR (default ./packages).
+ * Options: --no-build (use the existing dist/), --out DIR (default ./packages), --shared-cache
+ * (reuse this checkout's packed install of the same tree, see scripts/packed-install.mjs).
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -23,7 +24,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -31,6 +31,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { packedInstall, sharedCache } from './packed-install.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -45,29 +46,13 @@ for (const needed of ['dist/cli/main.js', 'dist/web/index.html']) {
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-deb-'));
+let fresh;
 try {
-  // 1. The npm package, installed into a private prefix: the same tree `npm install -g` gives a user.
-  run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
-  const prefix = path.join(work, 'prefix');
-  run(
-    'npm',
-    [
-      'install',
-      '--global',
-      '--prefix',
-      prefix,
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      path.join(work, tarball),
-    ],
-    { cwd: work },
-  );
+  // 1. The npm package, installed into a private prefix: the same tree `npm install -g` gives a user
+  //    (with --shared-cache, the install the package tests already made of this very tree).
+  const packed = packedInstall({ root, cache: args.includes('--shared-cache') ? sharedCache(root) : undefined });
+  fresh = packed.dir;
+  const { prefix } = packed;
   const installed = path.join(prefix, 'lib', 'node_modules', pkg.name);
 
   // 2. The file system of the package.
@@ -143,6 +128,7 @@ Description: encrypted, deduplicated backups that prove they restore
   process.stdout.write(`${deb}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
+  if (fresh) rmSync(fresh, { recursive: true, force: true });
 }
 
 function engineMinimum(range) {

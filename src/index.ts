@@ -22,19 +22,20 @@ export { backup, type BackupOptions, type BackupResult } from './archiver/backup
 export { newBackupProgress, type BackupProgress } from './archiver/progress.js';
 export type { StreamEntry } from './archiver/virtual-root.js';
 export { restore, type RestoreOptions, type RestoreResult, type RestoreProgress } from './restorer/restore.js';
-export { check, type CheckOptions } from './checker/check.js';
+export { check, type CheckOptions, type CheckProgress } from './checker/check.js';
 export type { CheckReport, Finding } from './checker/findings.js';
 export { copy, type CopyOptions, type CopyResult, type CopiedSnapshot } from './copier/copy.js';
 export { newCopyProgress, type CopyProgress } from './copier/progress.js';
 export { prune, type PruneResult } from './pruner/prune.js';
 export { summarisePrune, type PruneSummary } from './pruner/summary.js';
 export type { PruneOptions, PruneProgress } from './pruner/options.js';
-export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
+export { verify, type VerifyOptions, type VerifyResult, type VerifyProgress } from './verify/verify.js';
 export { checkBackup, type BackupCheck } from './verify/post-backup.js';
 export { runDrill, type DrillOptions, type DrillResult } from './drill/drill.js';
 export { listDrillReports } from './drill/store.js';
 export type { DrillReport } from './drill/report.js';
 export { handover, type HandoverOptions, type HandoverResult } from './handover/handover.js';
+export type { HandoverProgress } from './handover/collect.js';
 export type { Inventory } from './handover/inventory.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
 export type { SweepReport, SweptResource } from './leftovers/sweep.js';
@@ -43,6 +44,7 @@ export {
   type SweepWithSourcesOptions as SweepOptions,
 } from './sources/leftover-removers.js';
 export { ledgerDirFor, useLedger } from './leftovers/ledger.js';
+/** PostgreSQL point-in-time recovery: base backups, WAL archiving (`wal-push`, `wal-fetch`, `wal`), and restores to a time, LSN or named point. */
 export * as pitr from './sources/postgres/pitr/index.js';
 export { VERSION } from './version.js';
 export { replicate, type ReplicateResult } from './sources/sqlite/continuous/replicate.js';
@@ -55,7 +57,14 @@ export {
 export { readReplicationStatuses, type ReplicationStatus } from './sources/sqlite/continuous/replication-status.js';
 export { guard } from './jobs/guard-api.js';
 export type { GuardOptions, GuardBackup } from './jobs/guard.js';
-export { runJob, newRunId, type RunJobOptions, type JobResult, type JobStepResult } from './jobs/run-job.js';
+export {
+  runJob,
+  newRunId,
+  type RunJobOptions,
+  type JobResult,
+  type JobStepResult,
+  type JobProgress,
+} from './jobs/run-job.js';
 export {
   backupSource,
   restoreSource,
@@ -64,7 +73,7 @@ export {
   type SourceRestoreOptions,
   type SourceRestoreResult,
 } from './sources/run-source.js';
-export { forget, type ForgetOptions, type ForgetResult } from './retention/forget.js';
+export { forget, type ForgetOptions, type ForgetResult, type ForgetProgress } from './retention/forget.js';
 export { policyFromConfig, describePolicy, type RetentionPolicy } from './retention/policy.js';
 export { parseConfig } from './config/load.js';
 export type { LifeboatConfig } from './config/schema.js';

@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { compileExcludes } from './excludes.js';
 import { FileSaver } from './file-saver.js';
 import { newBackupProgress, type BackupProgress } from './progress.js';
+import { feedProgress } from '../util/progress-feed.js';
 import { scanTotals } from './scan.js';
 import { buildVirtualRoot, normalisePaths, type Mount, type StreamEntry } from './virtual-root.js';
 import { TreeWalker, type InputError } from './walker.js';
@@ -32,6 +33,7 @@ export type ArchiverRepo = Pick<
   | 'blobIdOf'
 >;
 
+/** What `backup` stores and how: the paths, streams and mounts, tags, excludes, parent, progress and stop signal. */
 export interface BackupOptions {
   paths: string[];
   streams?: StreamEntry[];
@@ -48,9 +50,13 @@ export interface BackupOptions {
   force?: boolean;
   /** Recorded with the snapshot; a function is called once the data is stored (stream sources learn counts while streaming). */
   metadata?: Record<string, unknown> | ((stored: { files: number; bytes: number }) => Promise<Record<string, unknown>>);
+  /** Live counters, updated as the backup runs (the CLI's progress line reads them). */
   progress?: BackupProgress;
+  /** Called with a copy of the counters as they change (each file or step at once, byte counts at most every 100 ms, and the final state at the end). */
+  onProgress?: (progress: BackupProgress) => void;
   /** Count files and bytes concurrently, for an ETA. */
   estimate?: boolean;
+  /** Stops the backup at the next file: it rejects with LifeboatError `interrupted` and saves no snapshot. */
   signal?: AbortSignal;
   /** Input errors the caller found before the backup (a glob that matched nothing); recorded with the others. */
   inputErrors?: InputError[];
@@ -60,6 +66,7 @@ export interface BackupOptions {
   beforeSave?: () => Promise<void>;
 }
 
+/** The snapshot a backup saved, and the inputs it could not read. */
 export interface BackupResult {
   snapshot: SnapshotEntry;
   errors: InputError[];
@@ -78,7 +85,8 @@ export interface BackupResult {
  */
 export async function backup(repo: ArchiverRepo, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
-  const progress = options.progress ?? newBackupProgress();
+  const feed = feedProgress(options.progress ?? newBackupProgress(), options.onProgress);
+  const progress = feed.live;
   const streams = options.streams ?? [];
   const given = checkGivenInputs(normalisePaths(options.paths.filter((p) => p.trim() !== '')), options.mounts ?? []);
   const inputErrors = [...(options.inputErrors ?? []), ...emptyPathErrors(options.paths), ...given.errors];
@@ -189,6 +197,7 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
   } finally {
     detachOuter?.();
     await lock.release();
+    feed.flush();
   }
 }
 

@@ -11,6 +11,7 @@ export interface BackupProgress {
   errors: number;
 }
 
+/** Counters of a backup that has not started, to pass as `progress`. */
 export function newBackupProgress(): BackupProgress {
   return { phase: 'scanning', filesDone: 0, bytesDone: 0, bytesAdded: 0, errors: 0 };
 }

@@ -27,6 +27,7 @@ export interface Mount {
   at: string;
 }
 
+/** A file of a snapshot whose content comes from a stream (a database dump) rather than the file system. */
 export interface StreamEntry {
   kind: 'stream';
   /** Path of the entry inside the snapshot, absolute (`/postgres/app.dump`). */

@@ -3,17 +3,34 @@ import { blobKey } from '../repository/index/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/format/index.js';
 import type { CheckReport, Finding } from './findings.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
 import { readPacks } from './read-data.js';
 import { addRepairHints } from './repair-hints.js';
 import { readKnownDamage, recordKnownDamage } from '../repository/known-damage.js';
 
+/** How much `check` reads: structure only, or a share of the data; progress and stop signal. */
 export interface CheckOptions {
   /** Read and authenticate data: a percentage of packs (100 = all), or undefined for structure only. */
   readDataPercent?: number;
   /** Chooses the packs for a partial read (tests make it deterministic). */
   random?: () => number;
-  onProgress?: (p: { packsRead: number; packsTotal: number; bytesRead: number }) => void;
+  /** Called after each pack read with `readDataPercent` (a structure-only check reads no packs). */
+  onProgress?: (p: CheckProgress) => void;
+  /**
+   * Stops the check at the next pack or tree: it rejects with LifeboatError `interrupted`. A check
+   * writes nothing to the repository; what an interrupted read found is not recorded either.
+   */
+  signal?: AbortSignal;
 }
+
+/** Where a `check` reading data is: packs read so far out of those chosen. */
+export interface CheckProgress {
+  packsRead: number;
+  packsTotal: number;
+  bytesRead: number;
+}
+
+const STOPPED = 'the check did not finish (it changes nothing in the repository)';
 
 /**
  * Verify the repository: keys, index, packs, snapshots and every tree they
@@ -35,6 +52,7 @@ export async function check(opened: Repository, options: CheckOptions = {}): Pro
 async function checkFromStorage(repo: Repository, options: CheckOptions): Promise<CheckReport> {
   const findings: Finding[] = [];
   return repo.withLock(false, 'check', async () => {
+    throwIfInterrupted(options.signal, STOPPED);
     const keys = await repo.listKeys();
     for (const k of keys) {
       if (!k.readable)
@@ -120,10 +138,12 @@ async function checkFromStorage(repo: Repository, options: CheckOptions): Promis
       const healthy = repo.index.packIds().filter((id) => !packSet.has(id));
       const chosen = choosePacks(healthy, options.readDataPercent, options.random ?? Math.random);
       const read = await readPacks(repo, chosen, findings, (bytes) => {
+        throwIfInterrupted(options.signal, STOPPED);
         packsRead++;
         bytesRead += bytes;
         options.onProgress?.({ packsRead, packsTotal: chosen.length, bytesRead });
       });
+      throwIfInterrupted(options.signal, STOPPED);
       // A pack read now is judged by this read alone.
       const readNow = new Set(chosen);
       for (const [k, v] of known) if (readNow.has(v) && !read.damaged.has(k)) damaged.delete(k);
@@ -144,7 +164,7 @@ async function checkFromStorage(repo: Repository, options: CheckOptions): Promis
         object: p.name,
         message: `snapshot ${p.name} is unreadable: ${p.error.message}`,
       });
-    const needed = await attributeDamage(repo, snapshots, damaged, findings);
+    const needed = await attributeDamage(repo, snapshots, damaged, findings, options.signal);
     settleUnneededLosses(findings, needed);
     addRepairHints(findings);
     return {
@@ -180,11 +200,13 @@ async function attributeDamage(
   snapshots: SnapshotEntry[],
   damaged: Map<string, string>,
   findings: Finding[],
+  signal: AbortSignal | undefined,
 ): Promise<Set<string>> {
   const memo = new Map<string, Array<{ path: string; pack?: string; reason: string }>>();
   const walk = async (treeId: string): Promise<Array<{ path: string; pack?: string; reason: string }>> => {
     const known = memo.get(treeId);
     if (known) return known;
+    throwIfInterrupted(signal, STOPPED);
     const out: Array<{ path: string; pack?: string; reason: string }> = [];
     const treeKey = blobKey(blobIdFromHex(treeId));
     try {
@@ -210,6 +232,7 @@ async function attributeDamage(
         }
       }
     } catch (err) {
+      if (signal?.aborted) throw err; // a subtree's interruption, not damage
       out.push({
         path: '',
         reason: `unreadable tree ${treeId.slice(0, 12)}: ${(err as Error).message}`,

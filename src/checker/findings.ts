@@ -4,6 +4,7 @@ export interface Affected {
   paths: string[];
 }
 
+/** One problem `check` found: its severity, kind, the object, pack or snapshot, and what is affected. */
 export interface Finding {
   severity: 'error' | 'warning';
   kind:
@@ -26,6 +27,7 @@ export interface Finding {
   affected?: Affected[];
 }
 
+/** What `check` found: `ok` when no finding is an error, the counts, and every finding. */
 export interface CheckReport {
   ok: boolean;
   snapshots: number;

@@ -12,6 +12,7 @@ import type { SnapshotEntry } from '../repository/format/index.js';
 
 export type CheckStatus = 'pass' | 'fail';
 
+/** One compliance check (3-2-1, offsite, freshness, drills, policy) of a source: pass, warn or fail, and why. */
 export interface ComplianceCheck {
   source: string;
   check: 'copies' | 'media' | 'offsite' | 'encryption' | 'max_age' | 'drill';

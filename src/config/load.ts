@@ -9,6 +9,7 @@ import { configSchema, type LifeboatConfig } from './schema.js';
 import { objectKeys, schemaAt } from './schema-walk.js';
 import { resolveRelativePaths } from './relative-paths.js';
 
+/** A validated lifeboat.yaml and the file it came from (relative paths are relative to it). */
 export interface LoadedConfig {
   file: string;
   config: LifeboatConfig;
@@ -25,6 +26,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   return parseConfig(text, file, env);
 }
 
+/** Validate lifeboat.yaml text against the schema; LifeboatError `config` naming each problem. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const lines = new LineCounter();
   // Duplicate keys are found by `duplicateKeys` below: the parser's own check compares each key

@@ -224,6 +224,7 @@ export const configSchema = z.strictObject({
     .optional(),
 });
 
+/** The contents of lifeboat.yaml (see docs/configuration.md and the JSON Schema). */
 export type LifeboatConfig = z.infer<typeof configSchema>;
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
 export type JobConfig = z.infer<typeof jobSchema>;

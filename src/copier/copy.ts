@@ -9,6 +9,7 @@ import type { BlobWriter } from '../repository/write-session.js';
 import { VERSION } from '../version.js';
 import { copiedFromRecord, HeldSnapshots } from './lineage.js';
 import { newCopyProgress, startSnapshot, type CopyProgress } from './progress.js';
+import { feedProgress } from '../util/progress-feed.js';
 import { TreeCopier } from './tree-copier.js';
 import { verifyCopy } from './verify-copy.js';
 
@@ -33,6 +34,7 @@ export type CopyDestination = Pick<
   | 'blobIdOf'
 >;
 
+/** Which snapshots `copy` copies, progress and stop signal. */
 export interface CopyOptions {
   /** Only snapshots of this host, source and with all these tags. */
   host?: string;
@@ -46,7 +48,14 @@ export interface CopyOptions {
   select?: (missing: readonly SnapshotEntry[], destination: readonly SnapshotEntry[]) => readonly SnapshotEntry[];
   /** Decide what would be copied; write nothing and take no locks. */
   dryRun?: boolean;
+  /** Live counters, updated as the copy runs. */
   progress?: CopyProgress;
+  /** Called with a copy of the counters as they change (each file or step at once, byte counts at most every 100 ms, and the final state at the end). */
+  onProgress?: (progress: CopyProgress) => void;
+  /**
+   * Stops the copy at the next file: it rejects with LifeboatError `interrupted`. Snapshots already
+   * copied stay (each complete and verified); the one in progress is not saved.
+   */
   signal?: AbortSignal;
   /** Called as each snapshot has been copied and verified. */
   onCopied?: (copied: CopiedSnapshot) => void;
@@ -54,6 +63,7 @@ export interface CopyOptions {
   beforeSave?: () => Promise<void>;
 }
 
+/** One snapshot copied: its id in the source and in the destination, and what it added. */
 export interface CopiedSnapshot {
   from: SnapshotEntry;
   to: SnapshotEntry;
@@ -63,6 +73,7 @@ export interface CopiedSnapshot {
   storedBytes: number;
 }
 
+/** What a copy did: the snapshots copied, skipped (already there), left out and unreadable, and the bytes added. */
 export interface CopyResult {
   copied: CopiedSnapshot[];
   /** Source snapshots the destination already holds, with the destination snapshot standing for each. */
@@ -105,7 +116,8 @@ export async function copy(src: Repository, dest: CopyDestination, options: Copy
       if (plan.pending.length === 0) return result;
       await src.prepareRead();
       await dest.prepareRead();
-      const progress = options.progress ?? newCopyProgress();
+      const feed = feedProgress(options.progress ?? newCopyProgress(), options.onProgress);
+      const progress = feed.live;
       progress.snapshotsTotal = plan.pending.length;
       const readBack = dest.readingFromStorage();
       try {
@@ -138,6 +150,7 @@ export async function copy(src: Repository, dest: CopyDestination, options: Copy
         );
       } finally {
         await readBack.close();
+        feed.flush();
       }
       return result;
     }),

@@ -15,6 +15,7 @@ export interface CopyProgress extends BackupProgress {
   snapshotsTotal: number;
 }
 
+/** Counters of a copy that has not started, to pass as `progress`. */
 export function newCopyProgress(): CopyProgress {
   return { ...newBackupProgress(), snapshotsDone: 0, snapshotsTotal: 0 };
 }

@@ -6,7 +6,8 @@ import type { Repository } from '../repository/repository.js';
 import { sourceMetadata } from '../sources/run-source.js';
 import { VERSION } from '../version.js';
 import type { VerifyCheck } from '../verify/checks.js';
-import { verifyInScratch } from '../verify/verify.js';
+import { verifyInScratch, type VerifyProgress } from '../verify/verify.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
 import { chooseSnapshot } from './choose.js';
 import { newestDataTime } from './recent-data.js';
 import { verdictOf, type DrillReport, type Freshness, type Objective } from './report.js';
@@ -15,6 +16,7 @@ import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
 import { recordLocally, saveDrillReport, writeReportFiles, type ReportFiles } from './store.js';
 import { formatSeconds } from '../util/format.js';
 
+/** Which source a drill restores, which snapshot, where the report goes, progress and stop signal. */
 export interface DrillOptions {
   /** The source to drill (its snapshots carry this name). */
   source: string;
@@ -37,10 +39,18 @@ export interface DrillOptions {
   store?: boolean;
   smokeTimeoutMs?: number;
   tempBase?: string;
+  /**
+   * Stops the drill at the next file or step: it rejects with LifeboatError `interrupted` once its
+   * scratch copy is removed, and stores no report (an interrupted drill proves nothing either way).
+   */
   signal?: AbortSignal;
+  /** Called as the drill's scratch restore goes on (see `VerifyOptions.onProgress`). */
+  onProgress?: (progress: VerifyProgress) => void;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
 }
 
+/** The report of a drill and where it was stored. */
 export interface DrillResult {
   report: DrillReport;
   /** The repository object holding the report (`drill/<id>`). */
@@ -80,7 +90,7 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   const { result, during } = await verifyInScratch(
     repo,
     snapshot,
-    { config, identity: options.identity, signal, log, tempBase: options.tempBase },
+    { config, identity: options.identity, signal, log, tempBase: options.tempBase, onProgress: options.onProgress },
     async (copy) => {
       const restoredMs = Date.now() - t0;
       let smoke: SmokeResult | null = null;
@@ -97,6 +107,7 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
     },
   );
 
+  throwIfInterrupted(signal, 'no drill report was stored; its scratch copy was removed');
   const now = Date.now();
   const cleanupCheck = result.checks.find((c) => c.name === 'cleanup');
   const checks: VerifyCheck[] = result.checks.filter((c) => c !== cleanupCheck);

@@ -26,6 +26,7 @@ export class LifeboatError extends Error {
     this.context = options.context ?? {};
   }
 
+  /** The error as the CLI prints it with `--json`: code, message, hint and context. */
   toJSON(): Record<string, unknown> {
     return {
       code: this.code,

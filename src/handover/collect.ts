@@ -8,6 +8,7 @@ import type { DrillReport } from '../drill/report.js';
 import type { SnapshotEntry } from '../repository/format/index.js';
 import { stateDir } from '../state/state-dir.js';
 import { VERSION } from '../version.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
 import { jobFacts, jobsOf, notificationFacts, repositoryFacts, sourceSettings } from './config-facts.js';
 import { lastDrills } from './drills.js';
 import type { CopyFacts, DrillFacts, Inventory, JobFacts, RepositoryFacts, SourceFacts } from './inventory.js';
@@ -19,6 +20,16 @@ export interface CollectOptions extends ReadOptions {
   env?: NodeJS.ProcessEnv;
   /** The host whose snapshots are preferred (default: this machine's name). */
   host?: string;
+  /** Stops before the next repository is read (LifeboatError `interrupted`). */
+  signal?: AbortSignal;
+  /** Called after each repository was read. */
+  onProgress?: (progress: HandoverProgress) => void;
+}
+
+/** How far a handover is: configured repositories read so far. */
+export interface HandoverProgress {
+  repositoriesRead: number;
+  repositoriesTotal: number;
 }
 
 export interface Collected {
@@ -39,8 +50,11 @@ export async function collectHandover(loaded: LoadedConfig, options: CollectOpti
   const stored: Array<{ repository: string; report: DrillReport }> = [];
   const recoveryKeys = new Map<string, string>();
 
-  for (const [name, settings] of Object.entries(config.repositories ?? {})) {
+  const configured = Object.entries(config.repositories ?? {});
+  for (const [name, settings] of configured) {
+    throwIfInterrupted(options.signal, 'no pack file was written');
     const reading = await readRepository(name, settings, options);
+    options.onProgress?.({ repositoriesRead: repositories.length + 1, repositoriesTotal: configured.length });
     repositories.push({ ...repositoryFacts(name, settings, env), ...reading.facts });
     warnings.push(...reading.warnings);
     if (!reading.facts.reachable) warnings.push(`repository "${name}" is unreachable: ${reading.facts.error}`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { collectHandover, type CollectOptions } from './collect.js';
 import type { Inventory } from './inventory.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
 import { keysBlocks } from './keys-page.js';
 import { envRedactor, referencedVariables, type Redactor } from './redact.js';
 import { renderHtml } from './render-html.js';
@@ -11,6 +12,7 @@ import { renderRestoreScript } from './render-script.js';
 import { runbookBlocks, runbookTitle } from './runbook.js';
 import { CHECKSUMS, preparePackDir, writePack, type PackFile, type WrittenFile } from './write-pack.js';
 
+/** Where `handover` writes its pack and what it includes. */
 export interface HandoverOptions extends Omit<CollectOptions, 'recoveryKey'> {
   /** The pack directory: new or empty. */
   out: string;
@@ -18,8 +20,14 @@ export interface HandoverOptions extends Omit<CollectOptions, 'recoveryKey'> {
   force?: boolean;
   /** Also write each repository's recovery key page: the pack then holds a secret. */
   includeRecoveryKey?: boolean;
+  /**
+   * Stops before the next repository is read or before the pack is written: it rejects with
+   * LifeboatError `interrupted` and writes no pack file. Handover only reads repositories.
+   */
+  signal?: AbortSignal;
 }
 
+/** The pack written: its directory, files and inventory; `ok` when every repository could be read. */
 export interface HandoverResult {
   dir: string;
   files: WrittenFile[];
@@ -65,6 +73,7 @@ export async function handover(loaded: LoadedConfig, options: HandoverOptions): 
     { name: 'restore-commands.sh', content: renderRestoreScript(inventory), executable: true },
     { name: 'keys.md', content: renderMarkdown(keysBlocks(inventory)) },
   ];
+  throwIfInterrupted(options.signal, 'no pack file was written');
   const files = await writePack(dir, [...texts.map((f) => ({ ...f, content: redact(f.content) })), ...keyPages]);
   return { dir, files, inventory, otherFiles, ok: inventory.repositories.every((r) => r.reachable) };
 }

@@ -11,6 +11,7 @@ import type { ComplianceCheck } from '../compliance/evaluate.js';
 import type { RetentionConfig } from '../config/schema.js';
 import type { SourceType } from '../config/source-schemas.js';
 
+/** What the handover pack describes: repositories, sources, jobs, drills, notifications and warnings (also `inventory.json`). */
 export interface Inventory {
   format: 1;
   generated: { time: string; host: string; user: string; tool: string; config: string; stateDir: string };

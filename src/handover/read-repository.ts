@@ -18,6 +18,7 @@ export interface RepositoryReading {
 
 export interface ReadOptions {
   cacheRoot?: string;
+  /** Asks for a password on the terminal when a repository has none configured. */
   prompt?: (question: string) => Promise<string>;
   recoveryKey?: boolean;
 }

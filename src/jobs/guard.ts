@@ -8,6 +8,7 @@ import { backupAndCheck } from './backup-and-check.js';
 
 export const PRE_MIGRATION_TAG = 'pre-migration';
 
+/** What `guard` backs up before its action, and why. */
 export interface GuardOptions {
   /** Sources to protect; default: those of the unscheduled job that names them, or of `job`. */
   source?: string[];
@@ -18,9 +19,11 @@ export interface GuardOptions {
   reason: string;
   signal?: AbortSignal;
   cacheRoot?: string;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
 }
 
+/** One verified backup `guard` made before its action. */
 export interface GuardBackup {
   source: string;
   repository: string;

@@ -11,6 +11,7 @@ import { stateDir as resolveStateDir } from '../state/state-dir.js';
 import { sweepAtStart } from '../leftovers/at-start.js';
 import { sourceRemovers } from '../sources/leftover-removers.js';
 import { acquireJobLock } from './job-lock.js';
+import { interruptedError } from '../util/interrupt.js';
 import { backupStep, type BackupStepOptions } from './steps/backup.js';
 import { checkStep } from './steps/check.js';
 import { jobSources, type JobRunContext, type JobStepResult, type JobStepRunner } from './steps/context.js';
@@ -23,6 +24,7 @@ import { verifyStep } from './steps/verify.js';
 export type { JobRunContext, JobStepResult, JobStepRunner } from './steps/context.js';
 export { jobSources } from './steps/context.js';
 
+/** A job run as recorded: its id, outcome and every step. */
 export interface JobResult {
   runId: string;
   job: string;
@@ -32,13 +34,29 @@ export interface JobResult {
   steps: JobStepResult[];
 }
 
+/** How far a job run is. */
+export interface JobProgress {
+  /** Steps finished so far. */
+  stepsDone: number;
+  /** The step running now (none between steps). */
+  current?: Pick<JobStepResult, 'step' | 'source' | 'repository' | 'startedAt'>;
+}
+
 /** How long a job waits for a conflicting repository lock by default. */
 export const JOB_LOCK_WAIT_MS = 15 * 60_000;
 
+/** How `runJob` runs a configured job: stop signal, progress, lock waiting, extra steps. */
 export interface RunJobOptions extends BackupStepOptions {
   /** Wait this long for a conflicting repository lock (default 15 minutes). */
   lockWaitMs?: number;
+  /**
+   * Stops the run at the next file or step: the run is recorded as failed in the history, no later
+   * step runs, and it rejects with LifeboatError `interrupted` (`lifeboat run` exits 130).
+   */
   signal?: AbortSignal;
+  /** Called as each step starts and ends (steps done so far, and the step running). */
+  onProgress?: (progress: JobProgress) => void;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   /** Problems worth a warning that are not a step's (what killed processes left and could not be removed); default: `log`. */
   warn?: (line: string) => void;
@@ -101,12 +119,17 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
       steps.push(step);
       history.recordStep({ ...step, runId, job: jobName });
       options.onStep?.(step);
+      options.onProgress?.({ stepsDone: steps.length });
     },
     note: (step) => {
       steps.push(step);
       options.onStep?.(step);
+      options.onProgress?.({ stepsDone: steps.length });
     },
-    started: options.onStepStart,
+    started: (step) => {
+      options.onStepStart?.(step);
+      options.onProgress?.({ stepsDone: steps.length, current: step });
+    },
   };
   history.startRun({ id: runId, job: jobName, startedAt: startedAt.toISOString() });
   try {
@@ -119,6 +142,9 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
       },
       steps,
     );
+  } catch (err) {
+    if (signal.aborted) throw stopped(runId, err);
+    throw err;
   } finally {
     for (const r of repos.values())
       await r.then(
@@ -130,6 +156,8 @@ export async function runJob(loaded: LoadedConfig, jobName: string, options: Run
     history.close();
     lock.release();
   }
+  // A step stopped mid-way records itself as failed and the run goes on to its end: it still was interrupted.
+  if (signal.aborted) throw stopped(runId);
   return {
     runId,
     job: jobName,
@@ -191,6 +219,14 @@ async function afterBackups(ctx: JobRunContext, options: RunJobOptions): Promise
     else if (step === 'verify') await verifyStep(ctx);
   }
   if (ctx.job.drill) await drillStep(ctx);
+}
+
+/** The error of a run stopped through its signal (recorded as failed in the history by then). */
+function stopped(runId: string, cause?: unknown): LifeboatError {
+  return interruptedError(
+    `run ${runId} was recorded as failed; the steps after the interrupted one did not run`,
+    cause,
+  );
 }
 
 /** A run id: UTC start time to the second and 8 random hex digits (`20261122T030000-1a2b3c4d`). */

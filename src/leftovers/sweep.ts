@@ -33,6 +33,7 @@ export interface SweepOptions {
   now?: () => number;
 }
 
+/** One leftover a sweep found, and whether it was removed. */
 export interface SweptResource {
   /** For people: what it is and where. */
   what: string;
@@ -48,6 +49,7 @@ export interface SweptResource {
   record?: string;
 }
 
+/** What a sweep of leftovers found and removed (temporary files, containers, databases left by killed runs). */
 export interface SweepReport {
   dryRun: boolean;
   /** Removed (with dryRun: would be removed). */

@@ -18,6 +18,7 @@ export interface SnapshotRef {
   host?: string;
 }
 
+/** An entry of a snapshot and its path. */
 export interface SnapshotEntryAt {
   path: string;
   node: TreeNode;
@@ -77,6 +78,7 @@ export async function* dumpFile(
   yield* readSnapshotFile(repo, node, filePath);
 }
 
+/** An entry `findFiles` matched, with its snapshot. */
 export interface FindMatch {
   snapshot: SnapshotEntry;
   path: string;
@@ -103,6 +105,7 @@ export async function* findFiles(
   }
 }
 
+/** One path that differs between two snapshots. */
 export interface DiffEntry {
   /** The one rule of `lifeboat diff` and the API: see `TreeChangeKind` (`metadata` only with `metadata: true`). */
   change: TreeChangeKind;

@@ -13,7 +13,7 @@
 
 import type { Repository } from '../repository/repository.js';
 import { loadInventory } from './inventory.js';
-import type { Resolved } from './options.js';
+import { stopIfAborted, type Resolved } from './options.js';
 import { markedBy, planMark, type MarkPlan } from './plan.js';
 import { listRecords, recordsCarry, writeRecord } from './record.js';
 import { repack, type RepackResult } from './repack.js';
@@ -36,7 +36,10 @@ export async function mark(repo: Repository, o: Resolved): Promise<MarkResult> {
     const inv = await loadInventory(repo, {
       exclusive: false,
       records: listed.records,
-      onTree: () => o.progress.trees++,
+      onTree: () => {
+        stopIfAborted(o);
+        o.progress.trees++;
+      },
     });
     const plan = planMark(inv, marked, o.maxUnused);
     const result: MarkResult = {
@@ -48,12 +51,15 @@ export async function mark(repo: Repository, o: Resolved): Promise<MarkResult> {
     // A record is also written when it marks nothing but the snapshot set is new: later runs check against it.
     if (o.dryRun || (ids.length === 0 && recordsCarry(listed.records, inv.snapshotIds))) return result;
 
+    stopIfAborted(o);
     await lock.assertHeld();
     result.record = await writeRecord(repo, ids, o.now(), inv.snapshotIds);
     if (plan.repack.length > 0) {
       o.progress.phase = 'repacking';
       o.progress.packsTotal = plan.repack.length;
+      // Stopping between packs is safe: a record whose repack never finished only delays reclaiming.
       result.repacked = await repack(repo, plan.repack, (bytes) => {
+        stopIfAborted(o);
         o.progress.packs++;
         o.progress.bytes += bytes;
       });

@@ -1,4 +1,5 @@
 import { STALE_TEMPORARY_AGE_MS } from '../storage/contract.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
 
 /** Settings and live counters shared by the prune phases. */
 export interface PruneOptions {
@@ -12,12 +13,22 @@ export interface PruneOptions {
   now?: () => number;
   /** Temporaries of interrupted writes older than this are removed by the sweep (default 1 h; storage's clock). */
   temporaryAgeMs?: number;
+  /** Live counters, updated as the prune runs. */
   progress?: PruneProgress;
+  /** Called with a copy of the counters as they change (each file or step at once, byte counts at most every 100 ms, and the final state at the end). */
+  onProgress?: (progress: PruneProgress) => void;
+  /**
+   * Stops the prune at its next safe point: while snapshots are walked, before the prune record is
+   * written, between repacked packs, and before the sweep deletes anything (once deleting has begun
+   * it finishes: the index is consolidated first). It rejects with LifeboatError `interrupted`.
+   */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_GRACE_MS = 24 * 3600_000;
 export const DEFAULT_MAX_UNUSED = 0.2;
 
+/** Live counters of a running prune, phase by phase. */
 export interface PruneProgress {
   phase: 'loading' | 'repacking' | 'sweeping' | 'done';
   /** Trees walked in the current phase. */
@@ -40,6 +51,7 @@ export interface Resolved {
   now: () => number;
   temporaryAgeMs: number;
   progress: PruneProgress;
+  signal?: AbortSignal;
 }
 
 export function resolveOptions(options: PruneOptions): Resolved {
@@ -50,5 +62,11 @@ export function resolveOptions(options: PruneOptions): Resolved {
     now: options.now ?? Date.now,
     temporaryAgeMs: options.temporaryAgeMs ?? STALE_TEMPORARY_AGE_MS,
     progress: options.progress ?? newPruneProgress(),
+    signal: options.signal,
   };
+}
+
+/** Stop here if the prune was aborted: nothing after the last safe point was left half done. */
+export function stopIfAborted(o: Resolved): void {
+  throwIfInterrupted(o.signal, 'the prune stopped at a safe point; run it again to finish');
 }

@@ -12,9 +12,11 @@
 import { ErrorCode, isLifeboatError, type LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 import { mark, type MarkResult } from './mark.js';
-import { resolveOptions, type PruneOptions } from './options.js';
+import { newPruneProgress, resolveOptions, type PruneOptions, type Resolved } from './options.js';
+import { feedProgress } from '../util/progress-feed.js';
 import { sweep, type SweepResult } from './sweep.js';
 
+/** What a prune marked and repacked, what its sweep deleted, or why the sweep was deferred. */
 export interface PruneResult {
   dryRun: boolean;
   mark: MarkResult;
@@ -23,16 +25,25 @@ export interface PruneResult {
   deferred?: LifeboatError;
 }
 
+/** `lifeboat prune`: mark what no snapshot needs and repack wasteful packs (shared lock), then delete what earlier runs marked at least `graceMs` ago (exclusive lock, deferred when backups hold the repository). */
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
-  const o = resolveOptions(options);
-  const marked = await mark(repo, o);
+  const feed = feedProgress(options.progress ?? newPruneProgress(), options.onProgress);
+  const o = resolveOptions({ ...options, progress: feed.live });
+  try {
+    const marked = await mark(repo, o);
+    return await sweepAfter(repo, o, marked);
+  } finally {
+    o.progress.phase = 'done';
+    feed.flush();
+  }
+}
+
+async function sweepAfter(repo: Repository, o: Resolved, marked: MarkResult): Promise<PruneResult> {
   try {
     const swept = await sweep(repo, o);
     return { dryRun: o.dryRun, mark: marked, sweep: swept };
   } catch (err) {
     if (isLifeboatError(err, ErrorCode.Locked)) return { dryRun: o.dryRun, mark: marked, deferred: err };
     throw err;
-  } finally {
-    o.progress.phase = 'done';
   }
 }

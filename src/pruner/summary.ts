@@ -36,6 +36,7 @@ export interface PruneSummary {
 
 const bytes = (list: PackRef[]) => list.reduce((n, p) => n + p.size, 0);
 
+/** The figures `lifeboat prune` prints for a result: packs and bytes marked, repacked, deleted. */
 export function summarisePrune(r: PruneResult): PruneSummary {
   const plan = r.mark.plan;
   const s = r.sweep;

@@ -22,7 +22,7 @@ import type { StaleTemporaries } from '../storage/contract.js';
 import { mapLimit } from '../util/map-limit.js';
 import { needsConsolidation, packsToKeep, writeConsolidatedIndex } from './consolidate.js';
 import { loadInventory } from './inventory.js';
-import type { Resolved } from './options.js';
+import { stopIfAborted, type Resolved } from './options.js';
 import { listRecords, recordsCarry, writeRecord, type StoredRecord } from './record.js';
 import { planSweep, type SweepPlan } from './sweep-plan.js';
 
@@ -52,7 +52,14 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
     const waiting = records.filter((r) => !ripeRecords.includes(r));
     const ripe = new Set(ripeRecords.flatMap((r) => r.packs));
     // Every record's snapshot set, ripe or not: the sweep refuses if one of them vanished since its mark.
-    const inv = await loadInventory(repo, { exclusive: !o.dryRun, records, onTree: () => o.progress.trees++ });
+    const inv = await loadInventory(repo, {
+      exclusive: !o.dryRun,
+      records,
+      onTree: () => {
+        stopIfAborted(o);
+        o.progress.trees++;
+      },
+    });
     const plan = planSweep(inv, ripe);
     const doomed = new Set(plan.delete.map((p) => p.id));
     const consolidate = needsConsolidation(inv, doomed);
@@ -67,6 +74,8 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
     };
     if (o.dryRun) return { ...result, consolidated: consolidate, ...(await staleTemporaries(repo, o)) };
 
+    // The last safe point: from here the sweep runs to its end, so no index is left naming deleted packs.
+    stopIfAborted(o);
     o.progress.phase = 'sweeping';
     o.progress.packs = 0;
     o.progress.bytes = 0;

@@ -14,6 +14,7 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { sha256Hex } from './ids.js';
 import { makeDirectories } from '../util/make-dirs.js';
 
+/** The local cache directory: `$LIFEBOAT_CACHE_DIR`, else `$XDG_CACHE_HOME/lifeboat`, else `~/.cache/lifeboat`. */
 export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.LIFEBOAT_CACHE_DIR) return env.LIFEBOAT_CACHE_DIR;
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');

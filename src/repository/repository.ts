@@ -48,6 +48,7 @@ import { BlobWorkerPool } from './workers/index.js';
 import { withWriteSession, type BlobWriter, type WriteSessionResult, type WriterOptions } from './write-session.js';
 import { mapLimit } from '../util/map-limit.js';
 
+/** How a repository is opened: its local cache, and how long to wait for another process's lock. */
 export interface OpenOptions {
   /** Root directory of the local cache; no cache when undefined. */
   cacheRoot?: string;
@@ -56,12 +57,14 @@ export interface OpenOptions {
   lockWaitMs?: number;
 }
 
+/** Settings of a new repository (pack size, chunker, compression); the defaults suit most uses. */
 export interface InitOptions extends OpenOptions {
   chunker?: ChunkerParams;
   compressionLevel?: number;
   packSize?: number;
 }
 
+/** Packs the index names that are missing from storage or have another size, and packs in no index. */
 export interface PackCheck {
   /** Packs an index names that storage does not hold. */
   missing: string[];
@@ -122,6 +125,7 @@ export class Repository {
     return this.config.id;
   }
 
+  /** Whether `storage` holds a repository (its `config` object). */
   static async exists(storage: Storage): Promise<boolean> {
     try {
       await storage.stat('config');
@@ -132,6 +136,7 @@ export class Repository {
     }
   }
 
+  /** Create a new repository in `storage`, encrypted with a key that `password` opens; LifeboatError `repository_exists` when there is one. */
   static async init(storage: Storage, password: Buffer, options: InitOptions = {}): Promise<Repository> {
     if (await Repository.exists(storage)) {
       throw new LifeboatError(ErrorCode.RepositoryExists, `a repository already exists at ${storage.location}`, {
@@ -156,6 +161,7 @@ export class Repository {
     );
   }
 
+  /** Open the repository in `storage`; LifeboatError `repository_not_found`, or `wrong_password` when no key slot opens with the credentials. */
   static async open(storage: Storage, credentials: Credentials, options: OpenOptions = {}): Promise<Repository> {
     let configBytes: Buffer;
     try {
@@ -260,6 +266,7 @@ export class Repository {
     return this.poolInstance;
   }
 
+  /** Release the cache and the worker threads; the repository cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.viewOf) {
       this.trees.clear();
@@ -296,6 +303,7 @@ export class Repository {
 
   // ---- sealed, content-addressed objects (index files, snapshots)
 
+  /** Encrypt `plain` and store it under `dir/` named by its hash; the object name. */
   async writeObject(dir: 'index' | 'snapshots' | 'audit' | 'drill', kind: ObjectKind, plain: Buffer): Promise<string> {
     const sealed = seal(this.keys.encryption, kind, plain);
     const id = sha256Hex(sealed);
@@ -347,6 +355,7 @@ export class Repository {
     return withWriteSession(this, purpose, fn, options);
   }
 
+  /** Write an index file naming `packs` and their blobs; its name, or undefined when there was nothing to write. */
   async saveIndex(packs: IndexedPack[]): Promise<string | undefined> {
     if (packs.length === 0) return undefined;
     return this.writeObject('index', 'index', encodeIndexFile({ supersedes: [], packs }));
@@ -373,6 +382,7 @@ export class Repository {
 
   // ---- blobs and trees
 
+  /** Read one blob's sealed bytes from a pack (still encrypted). */
   async readPackRange(packId: string, offset: number, length: number, type: BlobType): Promise<Buffer> {
     const name = packObjectName(packId);
     if (type === BlobType.Tree) {
@@ -496,6 +506,7 @@ export class Repository {
     return { bytes, intact: sha256Hex(bytes) === packId };
   }
 
+  /** Decrypt and authenticate a blob read from its pack, and check it against its id. */
   openLocated(loc: BlobLocation, sealed: Buffer): Buffer {
     try {
       return openBlob(this.keys.encryption, this.keys.blobId, this.compressor, loc.id, sealed, loc.rawLength);
@@ -505,6 +516,7 @@ export class Repository {
     }
   }
 
+  /** The tree (one directory of a snapshot) with this id, authenticated. */
   async loadTree(idHex: string): Promise<Tree> {
     const cached = this.trees.get(idHex);
     if (cached) return cached;
@@ -519,16 +531,19 @@ export class Repository {
     return sealVerified(this.keys.encryption, this.compressor, id, data);
   }
 
+  /** The id of a blob: the repository's keyed hash of its content. */
   blobIdOf(data: Buffer): BlobId {
     return blobId(this.keys.blobId, data);
   }
 
+  /** A tree in its stored form (the bytes whose id names it). */
   encodeTree(tree: Tree): Buffer {
     return encodeTree(tree);
   }
 
   // ---- snapshots
 
+  /** Every snapshot of the repository, and the snapshot objects that could not be read. */
   async listSnapshots(): Promise<ListedSnapshots> {
     const files = await this.storage.list('snapshots/');
     const problems: ListedSnapshots['problems'] = [];
@@ -547,12 +562,14 @@ export class Repository {
     return { snapshots, problems };
   }
 
+  /** Store a snapshot; its id. */
   async saveSnapshot(snapshot: Snapshot): Promise<string> {
     return this.writeObject('snapshots', 'snapshot', Buffer.from(JSON.stringify(snapshot)));
   }
 
   // ---- keys
 
+  /** The key slots of the repository (who can open it), each marked readable or damaged. */
   async listKeys(): Promise<
     Array<{
       name: string;
@@ -588,6 +605,7 @@ export class Repository {
     );
   }
 
+  /** Add a key slot that `password` opens; its name. */
   async addKey(password: Buffer, label?: string): Promise<string> {
     const slot = await createKeySlot(this.keys.master, password, label);
     const name = `keys/${randomId()}`;

@@ -9,16 +9,25 @@ import { planRestore, type RestorePlan, type Selection } from './plan.js';
 import { RestoreTally, type RestoreProgress, type RestoreResult } from './summary.js';
 import { RestoreTarget } from './target.js';
 import { restoreWholeFiles } from './whole-files.js';
+import { feedProgress } from '../util/progress-feed.js';
 
 export type { RestoreProgress, RestoreResult } from './summary.js';
 export { nsToSeconds } from './time.js';
 
+/** Where `restore` writes, what it selects from the snapshot, progress and stop signal. */
 export interface RestoreOptions extends Selection {
   target: string;
   dryRun?: boolean;
   /** Restore uid/gid (default: when running as root). */
   owners?: boolean;
+  /** Live counters, updated as the restore runs. */
   progress?: RestoreProgress;
+  /** Called with a copy of the counters as they change (each file or step at once, byte counts at most every 100 ms, and the final state at the end). */
+  onProgress?: (progress: RestoreProgress) => void;
+  /**
+   * Stops the restore at the next file: it rejects with LifeboatError `interrupted`; the files already
+   * restored stay in the target, a file being written is removed. The repository is only read.
+   */
   signal?: AbortSignal;
 }
 
@@ -61,8 +70,25 @@ async function restoreInto(
   result: RestoreResult,
   options: RestoreOptions,
 ): Promise<void> {
+  const feed = feedProgress(
+    options.progress ?? { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 },
+    options.onProgress,
+  );
+  try {
+    await restoreWith(repo, plan, target, new RestoreTally(result, feed.live), options);
+  } finally {
+    feed.flush();
+  }
+}
+
+async function restoreWith(
+  repo: Repository,
+  plan: RestorePlan,
+  target: RestoreTarget,
+  tally: RestoreTally,
+  options: RestoreOptions,
+): Promise<void> {
   const owners = options.owners ?? process.getuid?.() === 0;
-  const tally = new RestoreTally(result, options.progress);
   tally.setTotals(plan.files.length, plan.bytes);
 
   const levels = byDepth(plan.dirs);

@@ -8,6 +8,7 @@ export interface RestoreProgress {
   totalBytes: number;
 }
 
+/** What a restore wrote, and every entry it could not restore. */
 export interface RestoreResult {
   plan: RestorePlan;
   target: string;

@@ -11,7 +11,9 @@ import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type Gr
 import { assertPolicyKeepsSomething, describePolicy, type RetentionPolicy } from './policy.js';
 import { snapshotIsComplete } from './snapshot-check.js';
 import { makeDirectories } from '../util/make-dirs.js';
+import { throwIfInterrupted } from '../util/interrupt.js';
 
+/** The retention policy `forget` applies, to which snapshots, progress and stop signal. */
 export interface ForgetOptions {
   policy: RetentionPolicy;
   /** Only these snapshots are considered. */
@@ -25,9 +27,24 @@ export interface ForgetOptions {
   now?: Date;
   /** Local state directory: the local audit log copy and what the last run saw. */
   stateDir?: string;
+  /**
+   * Stops before the next snapshot is removed: it rejects with LifeboatError `interrupted`. The
+   * snapshots already removed stay removed (each with its tombstone; the audit record names the plan).
+   */
   signal?: AbortSignal;
+  /** Called after each snapshot removed (not on a dry run). */
+  onProgress?: (progress: ForgetProgress) => void;
 }
 
+/** How far the removals of a `forget` are. */
+export interface ForgetProgress {
+  removed: number;
+  total: number;
+}
+
+const STOPPED = 'some planned snapshots were not removed; run forget again to finish';
+
+/** The plan (every snapshot kept or removed, with the rules that decided) and the removals made. */
 export interface ForgetResult {
   plan: GroupPlan[];
   removed: AuditedRemoval[];
@@ -107,14 +124,15 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
         },
       );
     }
-    options.signal?.throwIfAborted();
+    throwIfInterrupted(options.signal, STOPPED);
     const audit = await writeAudit(
       repo,
       auditRecord(repo, describePolicy(options.policy), removed, now),
       options.stateDir ? path.join(options.stateDir, 'audit.log') : undefined,
     );
+    let done = 0;
     for (const r of removed) {
-      options.signal?.throwIfAborted();
+      throwIfInterrupted(options.signal, STOPPED);
       // The tombstone first: prune tells a forgotten snapshot from one a short listing hides by it.
       await writeTombstone(repo, {
         snapshot: r.snapshot,
@@ -124,6 +142,7 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
         audit: `audit/${audit}`,
       });
       await repo.storage.remove(`snapshots/${r.snapshot}`);
+      options.onProgress?.({ removed: ++done, total: removed.length });
     }
     await rememberListing(
       repo,

@@ -17,6 +17,7 @@ export interface RetentionPolicy {
   maxAgeSeconds?: number;
 }
 
+/** The retention policy of a configuration's `retention:` settings. */
 export function policyFromConfig(config: RetentionConfig): RetentionPolicy {
   return {
     keepLast: config.keep_last,
@@ -67,6 +68,7 @@ export function assertPolicyKeepsSomething(policy: RetentionPolicy): void {
   }
 }
 
+/** A policy in words, as the CLI and the audit log print it. */
 export function describePolicy(policy: RetentionPolicy): string {
   const parts: string[] = [];
   const add = (label: string, v: number | undefined) => v && parts.push(`${label} ${v}`);

@@ -17,14 +17,20 @@ import { volumeView } from './docker/volume-view.js';
 import { onAbort } from '../util/on-abort.js';
 import { withHooks, type HookPhaseResult } from './hooks/with-hooks.js';
 
+/** How `backupSource` backs up a configured source: tags, reason, progress and stop signal. */
 export interface SourceBackupOptions {
   tags?: string[];
   reason?: string;
   host?: string;
   force?: boolean;
+  /** Live counters, updated as the backup runs. */
   progress?: BackupProgress;
+  /** Called with a copy of the counters as they change (see `BackupOptions.onProgress`). */
+  onProgress?: (progress: BackupProgress) => void;
   estimate?: boolean;
+  /** Stops the backup (and the dump or copy feeding it): LifeboatError `interrupted`, no snapshot saved. */
   signal?: AbortSignal;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   /** Where private temp directories are made (default: the system's). */
   tempBase?: string;
@@ -34,6 +40,7 @@ export interface SourceBackupOptions {
   hooks?: { cwd?: string; repository?: string; onPhase?: (result: HookPhaseResult) => void };
 }
 
+/** The snapshot of a source backup, with what its driver recorded for verification. */
 export interface SourceBackupResult extends BackupResult {
   record: SourceRecord;
   /** The source's `after` or `finally` hooks that failed: the snapshot stands, but the backup must be reported as failed. */
@@ -114,6 +121,7 @@ async function captureAndStore(
       host: options.host,
       force: options.force,
       progress: options.progress,
+      onProgress: options.onProgress,
       estimate: options.estimate,
       signal: outer,
       metadata: async (stored) => {
@@ -155,10 +163,12 @@ function releaseFailed(err: unknown, saved: BackupResult | undefined, failure: u
   });
 }
 
+/** Where `restoreSource` restores a source snapshot (a file, a database, a directory) and how. */
 export interface SourceRestoreOptions extends RestoreTarget {
   /** The configured source of the snapshot's name, when there is one. */
   config?: SourceConfig;
   signal?: AbortSignal;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   tempBase?: string;
   /** The database of a server-wide postgres/mysql snapshot to restore (restored into its own name unless `toDatabase` says another). */
@@ -169,6 +179,7 @@ export interface SourceRestoreOptions extends RestoreTarget {
   verify?: boolean;
 }
 
+/** What a source restore produced, and its checks against what was recorded. */
 export interface SourceRestoreResult {
   type: SourceType;
   restored: Restored;

@@ -14,6 +14,7 @@
  * @module
  */
 
+/** One object of a storage listing: its name and size in bytes. */
 export interface ObjectInfo {
   /** Full object name, e.g. `data/ab/ab12…`. */
   name: string;
@@ -21,6 +22,7 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** Space used by the repository, and free and total on its medium, where the backend can tell. */
 export interface SpaceInfo {
   /** Bytes used by the repository's objects, when known. */
   usedBytes?: number;
@@ -39,6 +41,7 @@ export interface StaleTemporaries {
 /** A writer is never this slow to rename its temporary: older ones belong to writers that were killed. */
 export const STALE_TEMPORARY_AGE_MS = 3600_000;
 
+/** Where a repository's objects live (local directory, SFTP, S3, memory): the few operations the repository needs from a backend. */
 export interface Storage {
   /** A display form of the location with any credentials removed. */
   readonly location: string;
@@ -95,6 +98,7 @@ export interface Storage {
 /** Creates a Storage for a parsed location. One per URL scheme, registered in `registry.ts`. */
 export type StorageFactory = (url: URL, options: StorageOptions) => Promise<Storage>;
 
+/** How `openStorage` opens a location: create it, and a configured repository's remote settings. */
 export interface StorageOptions {
   /** Create the location (directory, bucket prefix) when it does not exist. Used by `init`. */
   create?: boolean;

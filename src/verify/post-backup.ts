@@ -3,6 +3,7 @@ import type { SnapshotEntry } from '../repository/format/index.js';
 import { walkSnapshotIntact } from '../repository/snapshot-intact.js';
 import type { SourceRecord } from '../sources/contract.js';
 
+/** The check made right after a backup: its snapshot reads back and matches what was stored. */
 export interface BackupCheck {
   verified: boolean;
   /** Why it is not verified; empty when it is. */

@@ -1,10 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { SourceConfig, SourceType } from '../config/source-schemas.js';
-import { isLifeboatError } from '../errors/index.js';
+import { ErrorCode, isLifeboatError } from '../errors/index.js';
+import { interruptedError } from '../util/interrupt.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/format/index.js';
-import { restore } from '../restorer/restore.js';
+import { restore, type RestoreProgress } from '../restorer/restore.js';
 import type { Restored, RestoreContext, RestoreTarget, SourceDriver, SourceRecord } from '../sources/contract.js';
 import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { sourceDriver } from '../sources/registry.js';
@@ -14,17 +15,34 @@ import { recordedVolumes, volumeView } from '../sources/docker/volume-view.js';
 import type { VerifyCheck } from './checks.js';
 import { verifySealedStreams } from './sealed.js';
 
+/** How `verify` restores into scratch: the source's settings, an age identity, progress and stop signal. */
 export interface VerifyOptions {
   /** The configured source of the snapshot's name: where its server is (database sources need it, or credentials from the environment). */
   config?: SourceConfig;
   /** age identity file: a sealed files snapshot is then unsealed and counted, not only hash-checked. */
   identity?: string;
+  /**
+   * Stops the verify at the next file or step: it rejects with LifeboatError `interrupted` once the
+   * scratch copy is removed. Verify only reads the repository.
+   */
   signal?: AbortSignal;
+  /**
+   * Called as the scratch restore goes on: a plain path snapshot reports its restore counters as
+   * `RestoreOptions.onProgress` does; a source snapshot reports `restoring` when it starts; every verify reports `done`.
+   */
+  onProgress?: (progress: VerifyProgress) => void;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   /** Where the private scratch directory is made (default: the system temp directory). */
   tempBase?: string;
 }
 
+/** How far a verify is: its phase, and the counters of the scratch restore of a plain path snapshot. */
+export interface VerifyProgress extends RestoreProgress {
+  phase: 'restoring' | 'done';
+}
+
+/** The verdict of a verify: `ok`, and each check with what was expected and found. */
 export interface VerifyResult {
   snapshot: { id: string; time: string; host: string; source: string | null };
   source: { name: string; type: SourceType } | null;
@@ -93,10 +111,18 @@ export async function verifyInScratch<T>(
   let ctx: RestoreContext | undefined;
   let target: RestoreTarget | undefined;
   let extra: T | undefined;
+  let last: RestoreProgress = { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0 };
+  const report = (p: RestoreProgress, phase: VerifyProgress['phase'] = 'restoring'): void => {
+    last = p;
+    options.onProgress?.({ ...p, phase });
+  };
   try {
     await repo.prepareRead();
+    report(last);
     if (result.mode === 'paths') {
-      result.checks.push(...(await verifyPaths(repo, snapshot, path.join(scratch.path, 'restored'), signal)));
+      result.checks.push(
+        ...(await verifyPaths(repo, snapshot, path.join(scratch.path, 'restored'), signal, (p) => report(p))),
+      );
     } else if (result.mode === 'sealed-streams') {
       result.checks.push(...(await verifySealedStreams(repo, snapshot, meta!.record, signal)));
     } else {
@@ -149,7 +175,10 @@ export async function verifyInScratch<T>(
       }
     }
   } catch (err) {
-    if (signal.aborted) throw err;
+    if (signal.aborted)
+      throw isLifeboatError(err, ErrorCode.Interrupted)
+        ? err
+        : interruptedError('the verify did not finish; its scratch copy was removed');
     const message = isLifeboatError(err) || err instanceof Error ? err.message : String(err);
     result.checks.push({
       name: 'restore',
@@ -175,6 +204,7 @@ export async function verifyInScratch<T>(
   }
   result.ok = result.checks.length > 0 && result.checks.every((c) => c.ok);
   result.durationMs = Date.now() - started;
+  report(last, 'done');
   return { result, during: extra };
 }
 
@@ -184,8 +214,9 @@ async function verifyPaths(
   snapshot: SnapshotEntry,
   dir: string,
   signal: AbortSignal,
+  onProgress: (p: RestoreProgress) => void,
 ): Promise<VerifyCheck[]> {
-  const restored = await restore(repo, snapshot, { target: dir, signal });
+  const restored = await restore(repo, snapshot, { target: dir, signal, onProgress });
   const problems = restored.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`);
   return [
     {

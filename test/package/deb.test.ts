@@ -58,7 +58,8 @@ describe('the Debian package (dpkg -i, systemd-analyze verify, dpkg --purge)', (
     tmp = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-deb-test-'));
     const build = await runAsync(
       process.execPath,
-      [path.join(ROOT, 'scripts/package-deb.mjs'), '--no-build', '--out', tmp],
+      // The npm package test's install of this same tree is reused (scripts/packed-install.mjs).
+      [path.join(ROOT, 'scripts/package-deb.mjs'), '--no-build', '--shared-cache', '--out', tmp],
       BUILD_TIMEOUT_MS,
     );
     expect(build.code, build.stderr).toBe(0);

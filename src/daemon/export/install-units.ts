@@ -18,6 +18,7 @@ export const UNIT_MARKER =
   '# Written by `lifeboat schedule systemd --install`; removed by `lifeboat schedule systemd --uninstall`.';
 export const SYSTEM_UNIT_DIR = '/etc/systemd/system';
 
+/** The unit files `installUnits` wrote, and what systemctl said. */
 export interface InstalledUnits {
   unitDir: string;
   /** Paths written (or, with dryRun, that would be written). */
@@ -28,6 +29,7 @@ export interface InstalledUnits {
   systemctl: string;
 }
 
+/** The unit files `uninstallUnits` removed (only those Lifeboat wrote), and what systemctl said. */
 export interface RemovedUnits {
   unitDir: string;
   removed: string[];

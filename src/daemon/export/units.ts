@@ -14,11 +14,13 @@ import type { LoadedConfig } from '../../config/load.js';
 import { parseDuration } from '../../config/duration.js';
 import { onCalendar } from './on-calendar.js';
 
+/** A systemd unit file: its name and content. */
 export interface UnitFile {
   name: string;
   text: string;
 }
 
+/** A service and a timer per scheduled job of the configuration, running `command`; and the jobs that could not be expressed. */
 export function systemdUnits(loaded: LoadedConfig, command: string[]): { units: UnitFile[]; problems: string[] } {
   const units: UnitFile[] = [];
   const problems: string[] = [];
@@ -62,6 +64,7 @@ WantedBy=timers.target
   return { units, problems };
 }
 
+/** Crontab lines for the scheduled jobs of the configuration, running `command`. */
 export function crontab(loaded: LoadedConfig, command: string[]): string {
   const config = path.resolve(loaded.file);
   const lines = [

@@ -13,7 +13,9 @@ import { isLifeboatError } from '../../errors/index.js';
 import type { Repository } from '../../repository/repository.js';
 import type { StepRecord } from '../../state/history.js';
 import { isConnected } from '../../storage/mount-check.js';
+import { throwIfInterrupted } from '../../util/interrupt.js';
 
+/** One step of a job run (a backup, copy, forget, prune, check, verify or drill): its outcome and figures. */
 export interface JobStepResult extends Omit<StepRecord, 'runId' | 'job'> {
   /** Details for the report (a check's findings count, forget's removals). */
   detail?: Record<string, unknown>;
@@ -50,7 +52,7 @@ export async function timedStep(
   const startedAt = new Date(started).toISOString();
   ctx.started?.({ ...base, startedAt });
   try {
-    ctx.signal.throwIfAborted();
+    throwIfInterrupted(ctx.signal, 'the step did not start');
     const result = await fn();
     ctx.record({ ...base, startedAt, durationMs: Date.now() - started, outcome: 'ok', ...result });
   } catch (err) {

@@ -9,6 +9,7 @@ import { checkSecretFileMode } from '../../util/secret-file-mode.js';
  */
 export type Credentials = { kind: 'password'; password: Buffer; source: string } | { kind: 'key-file'; path: string };
 
+/** Where `resolveCredentials` may find a password or a recovery key. */
 export interface CredentialSources {
   env?: NodeJS.ProcessEnv;
   /** Path given by `--key-file`. */
@@ -26,6 +27,11 @@ export function stripTrailingNewline(text: string): string {
   return text.replace(/\r?\n$/, '');
 }
 
+/**
+ * The credentials to open a repository with, from the sources the CLI reads, in the order docs/cli.md
+ * gives: a recovery key file (`keyFile`, `LIFEBOAT_KEY_FILE`), `LIFEBOAT_PASSWORD_FILE`,
+ * `LIFEBOAT_PASSWORD`, `LIFEBOAT_PASSWORD_COMMAND`, the prompt; LifeboatError `no_password` when none gives one.
+ */
 export async function resolveCredentials(sources: CredentialSources): Promise<Credentials> {
   const env = sources.env ?? process.env;
   const variable = sources.variable ?? 'LIFEBOAT_PASSWORD';

@@ -55,6 +55,7 @@ function badKey(message: string): LifeboatError {
   return new LifeboatError(ErrorCode.WrongPassword, message, { hint: 'check the recovery key for typos' });
 }
 
+/** A short fingerprint of a repository's key, printed with the recovery key to tell repositories apart. */
 export function fingerprint(master: Buffer): string {
   return sha256(Buffer.concat([Buffer.from('lifeboat fingerprint'), master]))
     .toString('hex')

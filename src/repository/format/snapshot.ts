@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { describeIssues } from './schema-issues.js';
 
+/** What a backup stored: files, directories, bytes, what it added, how long it took, errors. */
 export interface SnapshotSummary {
   files: number;
   dirs: number;
@@ -24,6 +25,7 @@ export interface SnapshotSummary {
   errors: number;
 }
 
+/** A snapshot as stored: when, where and what was backed up, its root tree and summary. */
 export interface Snapshot {
   version: 1;
   time: string;
@@ -107,6 +109,7 @@ export function parseSnapshot(plain: Buffer, id: string): SnapshotEntry {
   return { ...(parsed.data as Snapshot), id };
 }
 
+/** Which snapshots an operation considers: by host, source and tags (all of them). */
 export interface SnapshotFilter {
   host?: string;
   source?: string;

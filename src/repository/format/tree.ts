@@ -9,8 +9,10 @@ import { z } from 'zod';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { describeIssues } from './schema-issues.js';
 
+/** The kind of a directory entry. */
 export type NodeType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'stream';
 
+/** One entry of a directory: type, metadata, and its content blobs or subtree. */
 export interface TreeNode {
   name: string;
   type: NodeType;
@@ -37,6 +39,7 @@ export interface TreeNode {
   links?: number;
 }
 
+/** One directory of a snapshot: its entries, sorted by name. */
 export interface Tree {
   nodes: TreeNode[];
 }

@@ -16,6 +16,7 @@ type PostgresConfig = SourceConfigOf<'postgres'>;
 
 export interface BaseBackupOptions {
   signal?: AbortSignal;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   tags?: string[];
   host?: string;

@@ -46,6 +46,7 @@ export interface BaseBackupRecord {
   tarSha256: string;
 }
 
+/** One archived WAL or history file and the snapshot holding it. */
 export interface ArchivedFile extends SegmentSummary {
   name: string;
   size: number;
@@ -54,6 +55,7 @@ export interface ArchivedFile extends SegmentSummary {
   archivedAt: string;
 }
 
+/** What a snapshot records about the WAL file it holds. */
 export interface WalRecord {
   kind: 'wal';
   format: 1;
@@ -69,6 +71,7 @@ export interface BaseBackup extends BaseBackupRecord {
   snapshot: SnapshotEntry;
 }
 
+/** Every base backup and archived WAL file of a PostgreSQL source. */
 export interface WalCatalog {
   source: string;
   bases: BaseBackup[];
@@ -88,6 +91,7 @@ export function isWalSnapshot(s: SnapshotEntry): boolean {
   return pitrRecordOf(s)?.kind === 'wal';
 }
 
+/** The WAL catalog of a source from its archived WAL and base backup snapshots. */
 export function catalogFrom(source: string, snapshots: SnapshotEntry[]): WalCatalog {
   const bases: BaseBackup[] = [];
   const files = new Map<string, StoredFile>();

@@ -10,6 +10,7 @@ import {
   type TimelineSwitch,
 } from './wal-names.js';
 
+/** Where a point-in-time recovery stops: a time, an LSN, a named restore point, or the end of the archived WAL. */
 export type RecoveryTarget =
   | { kind: 'time'; time: Date }
   | { kind: 'lsn'; lsn: bigint }
@@ -17,6 +18,7 @@ export type RecoveryTarget =
   /** Replay every archived segment. */
   | { kind: 'latest' };
 
+/** The base backup and WAL files that reach a recovery target. */
 export interface RecoveryPlan {
   base: BaseBackup;
   /** The timeline recovery ends on (recovery_target_timeline = latest finds the same one). */
@@ -165,6 +167,7 @@ function reachable(lastGood: StoredFile | undefined): string {
   return `the newest moment reachable is about ${when} (segment ${lastGood.name}): restore with --to-time up to there`;
 }
 
+/** A recovery target in words (`time …`, `lsn …`, `name …`, `end of WAL`). */
 export function describeTarget(target: RecoveryTarget): string {
   switch (target.kind) {
     case 'time':

@@ -9,6 +9,7 @@ import { BASE_TAR_PATH, loadCatalog, walPath, type WalCatalog } from './catalog.
 import { describeTarget, planRecovery, type RecoveryPlan, type RecoveryTarget } from './recovery-plan.js';
 import { formatLsn, historyTimeline, parseHistory, type TimelineSwitch } from './wal-names.js';
 
+/** Which source, base backup and target `restorePointInTime` recovers, into which data directory. */
 export interface PitrRestoreOptions {
   source: string;
   /** A base backup snapshot id or prefix; the newest suitable one when absent. */
@@ -23,9 +24,11 @@ export interface PitrRestoreOptions {
   /** Plan only: check that the target is reachable and write nothing. */
   dryRun?: boolean;
   signal?: AbortSignal;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
 }
 
+/** The base backup restored, the recovery configured, and (with verify) where recovery ended. */
 export interface PitrRestoreResult {
   plan: RecoveryPlan;
   dataDir: string;

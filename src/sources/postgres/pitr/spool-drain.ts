@@ -4,6 +4,7 @@ import type { Repository } from '../../../repository/repository.js';
 import { spooledFiles, syncDir } from './spool.js';
 import { pushWal, type PushResult } from './wal-archive.js';
 
+/** What draining the local WAL spool into the repository archived. */
 export interface DrainResult extends PushResult {
   /** Files still in the spool afterwards (more than one batch, or a failure). */
   left: number;

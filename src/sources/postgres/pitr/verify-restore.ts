@@ -10,6 +10,7 @@ import { childEnv } from '../../child-process.js';
 import { freeLoopbackPort } from '../../throwaway-server.js';
 import type { RecoveryPlan } from './recovery-plan.js';
 
+/** Where a verified recovery ended and whether it reached its target. */
 export interface RecoveryOutcome {
   reached: boolean;
   /** The server log's own words: where recovery stopped, the last completed transaction. */

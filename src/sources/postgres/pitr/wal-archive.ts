@@ -19,6 +19,7 @@ import {
 import { isWalFileName } from './wal-names.js';
 import { summarizeSegment } from './wal-summary.js';
 
+/** A WAL file PostgreSQL asks `archive_command` to archive. */
 export interface WalFileToPush {
   /** Where the file is now. */
   file: string;
@@ -28,6 +29,7 @@ export interface WalFileToPush {
   archivedAt?: string;
 }
 
+/** What `pushWal` stored (or found already archived with the same content). */
 export interface PushResult {
   stored: ArchivedFile[];
   /** Files already archived with the same content: acknowledged again, nothing stored. */
@@ -35,6 +37,7 @@ export interface PushResult {
   snapshot?: SnapshotEntry;
 }
 
+/** Which source `pushWal` archives for. */
 export interface PushOptions {
   host?: string;
   tags?: string[];
@@ -127,6 +130,7 @@ export async function pushWal(
   return { stored: records, alreadyArchived, snapshot: result.snapshot };
 }
 
+/** What `fetchWal` wrote for `restore_command`, or that the file is not archived. */
 export interface FetchResult {
   found: boolean;
   size?: number;

@@ -8,11 +8,13 @@ import {
   type TimelineSwitch,
 } from './wal-names.js';
 
+/** A missing stretch of archived WAL. */
 export interface WalGap {
   timeline: number;
   missing: string[];
 }
 
+/** Whether the archived WAL of a source is continuous from each base backup, and its gaps. */
 export interface WalCheckReport {
   files: number;
   bases: number;

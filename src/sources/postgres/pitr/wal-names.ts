@@ -10,6 +10,7 @@ export const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
 const SEGMENT = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
 const HISTORY = /^([0-9A-F]{8})\.history$/;
 
+/** A WAL position written as PostgreSQL writes it (`0/3000060`), as a number. */
 export function parseLsn(text: string): bigint {
   const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
   if (!m)
@@ -19,6 +20,7 @@ export function parseLsn(text: string): bigint {
   return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
 }
 
+/** A WAL position as PostgreSQL writes it (`0/3000060`). */
 export function formatLsn(lsn: bigint): string {
   return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 }

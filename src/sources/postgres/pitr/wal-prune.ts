@@ -7,6 +7,7 @@ import { auditRecord, writeAudit, type AuditedRemoval } from '../../../retention
 import { catalogFrom, pitrRecordOf, type BaseBackup, type WalCatalog } from './catalog.js';
 import { historyTimeline, parseLsn, parseSegmentName, segmentOf } from './wal-names.js';
 
+/** Which archived WAL no kept base backup needs. */
 export interface WalPrunePlan {
   remove: SnapshotEntry[];
   keep: SnapshotEntry[];
@@ -46,6 +47,7 @@ export function planWalPrune(catalog: WalCatalog, retentionSeconds: number, now:
   return { remove, keep, neededByBase };
 }
 
+/** The archived WAL `pruneWal` removed. */
 export interface WalPruneResult {
   removed: Array<{ snapshot: string; files: string[] }>;
   removedFiles: number;

@@ -1,5 +1,6 @@
 import { Replicator, type ReplicateOptions } from './replicator.js';
 
+/** What `replicate` shipped before its signal stopped it. */
 export interface ReplicateResult {
   source: string;
   /** Committed transactions that could not be shipped before the stop (0 after a clean stop). */

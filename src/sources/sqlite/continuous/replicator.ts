@@ -20,6 +20,7 @@ import {
 } from './stream-objects.js';
 import { frameStillThere, readCommittedFrames, readWalHeader, type ChainPoint } from './wal-file.js';
 
+/** The SQLite database `replicate` ships continuously, and the repository it ships to. */
 export interface ReplicateOptions {
   /** The source's name (the stream is named after it). */
   source: string;
@@ -36,11 +37,13 @@ export interface ReplicateOptions {
   stateDir?: string;
   /** Display name of the repository, for the status. */
   repositoryName?: string;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
   /** Checkpoint (and let the log restart) once it holds this many bytes and everything is shipped. */
   checkpointBytes?: number;
   /** Stop reading new frames while this many bytes wait to be shipped (the log keeps them). */
   maxPendingBytes?: number;
+  /** The clock (tests inject one). */
   now?: () => number;
   /** Called after each stored segment with its commits' first-seen times (for measurements). */
   onShipped?: (commitMs: number[], storedMs: number) => void;

@@ -8,6 +8,7 @@ import { basePartName, generationStartMs } from './stream-names.js';
 import { decodeSegment, getStreamObject, streamIdOf, type BaseManifest } from './stream-objects.js';
 import { FRAME_HEADER_BYTES } from './wal-file.js';
 
+/** Which replicated SQLite source `restoreToTime` restores, into which file, as of when. */
 export interface RestorePointOptions {
   source: string;
   /** The file to write (written as `<file>.restoring`, renamed when complete). */
@@ -15,9 +16,11 @@ export interface RestorePointOptions {
   /** Restore the state of the last transaction committed at or before this time (ms); newest when undefined. */
   atMs?: number;
   force?: boolean;
+  /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
 }
 
+/** The file `restoreToTime` wrote and the point it holds. */
 export interface RestoredPoint {
   file: string;
   generation: string;

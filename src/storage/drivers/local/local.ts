@@ -120,6 +120,7 @@ async function readExactly(handle: FileHandle, name: string, offset: number, len
   return buf;
 }
 
+/** A repository in a local directory (also a mounted USB disk or network share): objects written through temporaries and renamed, durable before they are listed. */
 export class LocalStorage implements Storage {
   readonly location: string;
   /** Absolute path of the repository directory. */

@@ -13,6 +13,7 @@ import { assertValidObjectName, assertValidPrefix, assertValidRange } from '../.
 /** Process-wide maps behind `memory:` URLs, keyed by host + path. */
 const shared = new Map<string, Map<string, Buffer>>();
 
+/** A repository held in memory, for tests and examples: nothing survives the process. */
 export class MemoryStorage implements Storage {
   readonly location: string;
   private closed = false;
