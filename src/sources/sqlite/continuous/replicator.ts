@@ -7,6 +7,7 @@ import type { Repository } from '../../../repository/repository.js';
 import { storeFullCopy } from './full-copy.js';
 import { writeReplicationStatus, type ReplicationStatus } from './replication-status.js';
 import { enforceStreamRetention } from './stream-retention.js';
+import { StreamLease } from './stream-lease.js';
 import { listStream } from './stream-listing.js';
 import { newGenerationName, segmentName } from './stream-names.js';
 import {
@@ -42,6 +43,8 @@ export interface ReplicateOptions {
   /** Stop reading new frames while this many bytes wait to be shipped (the log keeps them). */
   maxPendingBytes?: number;
   now?: () => number;
+  /** Take the stream's lease so that no second replicator ships into it (default true). */
+  lease?: boolean;
   /** Called after each stored segment with its commits' first-seen times (for measurements). */
   onShipped?: (commitMs: number[], storedMs: number) => void;
 }
@@ -94,11 +97,13 @@ export class Replicator {
   };
   private readonly now: () => number;
   private readonly log: (line: string) => void;
+  private readonly lease: StreamLease | undefined;
 
   constructor(private readonly options: ReplicateOptions) {
     this.stream = streamIdOf(options.repo, options.source);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => {});
+    if (options.lease !== false) this.lease = new StreamLease(options.repo, this.stream, options.source, this.now);
   }
 
   get dbPath(): string {
@@ -112,6 +117,7 @@ export class Replicator {
 
   /** Resume the newest generation when the log still continues it, else begin a new one. */
   async start(): Promise<void> {
+    await this.lease?.acquire();
     await this.openConnections();
     if (!(await this.tryResume())) await this.newGeneration('no generation to resume');
   }
@@ -155,19 +161,31 @@ export class Replicator {
     } finally {
       await this.writeStatus(false);
       this.closeConnections();
+      await this.lease?.release();
     }
     return { unshipped: this.unshippedCommits() };
   }
 
   /** Run until `signal` aborts, then stop cleanly. */
   async run(signal: AbortSignal): Promise<{ unshipped: number }> {
-    await this.start();
+    try {
+      await this.start();
+    } catch (err) {
+      this.closeConnections();
+      await this.lease?.release();
+      throw err;
+    }
     while (!signal.aborted) {
       await sleep(this.pollMs, signal);
       if (signal.aborted) break;
       try {
         await this.tick();
       } catch (err) {
+        // Another replicator took the stream over: this one stops instead of shipping beside it.
+        if (err instanceof LifeboatError && err.code === ErrorCode.LockLost) {
+          this.closeConnections();
+          throw err;
+        }
         const message = (err as Error).message;
         // The same failure at every poll is said once, and again when it changes.
         if (message !== this.lastError) this.log(`replication of ${this.options.source}: ${message}`);
@@ -364,6 +382,8 @@ export class Replicator {
 
   private async ship(): Promise<void> {
     this.lastShipMs = this.now();
+    // Renewed only when something is written anyway: an idle source writes nothing, not even its lease.
+    await this.lease?.renew();
     while (this.drafts.length) {
       const d = this.drafts[0]!;
       const name = segmentName(this.stream, {
@@ -466,6 +486,7 @@ export class Replicator {
    * is left to the next read, which decides what it means.
    */
   private async takeFullCopy(): Promise<void> {
+    await this.lease?.renew();
     const expect = this.needsFullCopy ? undefined : { salts: this.salts, frame: this.pos.frame };
     const copy = await storeFullCopy(this.options.repo, {
       stream: this.stream,
