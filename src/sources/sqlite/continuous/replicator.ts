@@ -19,7 +19,13 @@ import {
   type BaseManifest,
   type SegmentHeader,
 } from './stream-objects.js';
-import { frameStillThere, readCommittedFrames, readWalHeader, type ChainPoint } from './wal-file.js';
+import {
+  FRAME_HEADER_BYTES,
+  frameStillThere,
+  readCommittedFrames,
+  readWalHeader,
+  type ChainPoint,
+} from './wal-file.js';
 
 export interface ReplicateOptions {
   /** The source's name (the stream is named after it). */
@@ -57,6 +63,8 @@ interface Draft extends Pick<SegmentHeader, 'index' | 'first' | 'last' | 'prev' 
 }
 
 const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+/** A checkpoint ships under the write lock only while writes take at most this long (writers wait for it). */
+const LOCKED_SHIP_MAX_MS = 250;
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 /**
@@ -80,6 +88,9 @@ export class Replicator {
   /** A generation was begun and its full copy is not stored yet: nothing else is shipped before it. */
   private needsFullCopy = false;
   private lastShipMs = 0;
+  private pageSize = 4096;
+  /** How long the last segment write took (infinite after a failure): decides whether writers may wait for one. */
+  private lastPutMs = 0;
   private lastFullCopyMs = 0;
   private lastRetentionMs = 0;
   private lastStatusMs = 0;
@@ -112,7 +123,19 @@ export class Replicator {
 
   /** Poll period: commit times are late by at most this much. */
   get pollMs(): number {
-    return Math.max(20, Math.min(this.options.intervalMs, 200));
+    return Math.max(20, Math.min(this.options.intervalMs / 10, 100));
+  }
+
+  /**
+   * How long to wait before the next tick: a poll period, or less when a
+   * shipment falls due sooner, so that a batch goes out the moment its
+   * interval has passed rather than at the next poll after it (the lag of
+   * its oldest transaction is then one interval less one poll period, plus
+   * the write).
+   */
+  nextDelayMs(): number {
+    if (!this.drafts.length) return this.pollMs;
+    return Math.max(0, Math.min(this.pollMs, this.lastShipMs + this.options.intervalMs - this.now()));
   }
 
   /** Resume the newest generation when the log still continues it, else begin a new one. */
@@ -144,10 +167,17 @@ export class Replicator {
     }
     await this.readNew();
     const now = this.now();
-    if (this.drafts.length && now - this.lastShipMs >= this.options.intervalMs) await this.ship();
+    let shipped = false;
+    if (this.drafts.length && now - this.lastShipMs >= this.options.intervalMs) {
+      // A log due for a checkpoint ends with this shipment when storage is quick: one object per interval.
+      if (this.walBytes() >= this.checkpointBytes && this.lastPutMs <= LOCKED_SHIP_MAX_MS)
+        await this.maybeCheckpoint(true);
+      if (this.drafts.length) await this.ship();
+      shipped = true;
+    }
     if (!this.drafts.length) {
       if (now - this.lastFullCopyMs >= this.options.snapshotEveryMs) await this.takeFullCopy();
-      else await this.maybeCheckpoint();
+      else if (!shipped) await this.maybeCheckpoint(false);
     }
     if (now - this.lastRetentionMs >= RETENTION_EVERY_MS) await this.retention();
     if (now - this.lastStatusMs >= 1000) await this.writeStatus(true);
@@ -176,7 +206,7 @@ export class Replicator {
       throw err;
     }
     while (!signal.aborted) {
-      await sleep(this.pollMs, signal);
+      await sleep(this.nextDelayMs(), signal);
       if (signal.aborted) break;
       try {
         await this.tick();
@@ -324,6 +354,7 @@ export class Replicator {
           );
         }
       }
+      this.pageSize = header.pageSize;
       const got = await readCommittedFrames(wal, header, this.pos);
       if (!got.commits.length) return;
       const now = this.now();
@@ -407,9 +438,12 @@ export class Replicator {
         commits: d.commits,
         fileId: this.fileId,
       };
+      const putStart = this.now();
       try {
         this.counters.bytesWritten += await putStreamObject(this.options.repo, name, encodeSegment(header, d.frames));
+        this.lastPutMs = this.now() - putStart;
       } catch (err) {
+        this.lastPutMs = Number.POSITIVE_INFINITY;
         this.counters.shipFailures++;
         this.lastError = `shipping failed (will retry): ${(err as Error).message}`;
         this.log(`replication of ${this.options.source}: ${this.lastError}`);
@@ -430,17 +464,29 @@ export class Replicator {
 
   // ---- checkpoints
 
+  private get checkpointBytes(): number {
+    return this.options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
+  }
+
   /**
-   * With everything shipped and a log past `checkpointBytes`: take the write
-   * lock, read the last frames, checkpoint and pin again before writers may
-   * continue, so the restart that follows loses nothing unread.
+   * Bytes of frames in the current log since its last restart (the file
+   * itself keeps its size after a restart, so its size would ask for a
+   * checkpoint at every poll).
    */
-  private async maybeCheckpoint(): Promise<void> {
-    const size = await stat(this.dbPath + '-wal').then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (size < (this.options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES)) return;
+  private walBytes(): number {
+    return this.pos.frame * (FRAME_HEADER_BYTES + this.pageSize);
+  }
+
+  /**
+   * With a log past `checkpointBytes`: take the write lock, read the last
+   * frames, checkpoint and pin again before writers may continue, so the
+   * restart that follows loses nothing unread. `shipFirst`: the frames read
+   * under the lock are shipped before the checkpoint (writers wait for one
+   * write), so the old log ends with this shipment instead of costing an
+   * object of its own; if that write fails, nothing is checkpointed.
+   */
+  private async maybeCheckpoint(shipFirst: boolean): Promise<void> {
+    if (this.walBytes() < this.checkpointBytes) return;
     const lock = this.writeLock!;
     try {
       lock.exec('BEGIN IMMEDIATE');
@@ -451,6 +497,10 @@ export class Replicator {
       await this.readNew();
       // Reading may have begun a new generation (new connections): this checkpoint is then moot.
       if (this.writeLock !== lock || this.needsFullCopy) return;
+      if (shipFirst && this.drafts.length) {
+        await this.ship();
+        if (this.drafts.length || this.writeLock !== lock) return;
+      }
       this.pin!.exec('ROLLBACK');
       try {
         this.pin!.pragma('wal_checkpoint(PASSIVE)');
