@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openConfiguredRepository } from '../../config/repository-access.js';
-import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
+import { ErrorCode, ExitCode, LifeboatError, exitCodeFor } from '../../errors/index.js';
 import { continuousSettings } from '../../sources/sqlite/continuous/settings.js';
 import { continuousSources, streamRepository } from '../../sources/sqlite/continuous/stream-target.js';
 import { replicate, type ReplicateResult } from '../../sources/sqlite/continuous/replicate.js';
@@ -73,7 +73,8 @@ export function registerReplicate(program: Command, action: ActionFactory): void
             process.stderr.write(
               `error: ${name}: ${err.message}${err instanceof LifeboatError && err.hint ? `\nhint: ${err.hint}` : ''}\n`,
             );
-            exit = err instanceof LifeboatError && err.code === ErrorCode.Usage ? ExitCode.Usage : ExitCode.Failure;
+            // locked (another replicator holds the stream) is 11, a usage error 2, anything else 1.
+            exit = err instanceof LifeboatError ? exitCodeFor(err.code) : ExitCode.Failure;
             return;
           }
           const s: ReplicateResult = r.value;
