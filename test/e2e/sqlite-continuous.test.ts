@@ -186,6 +186,30 @@ sources:
     rep.child.kill('SIGTERM');
     const [code] = (await once(rep.child, 'exit')) as [number | null];
     expect(code, rep.stderr()).toBe(0);
+    // The stream goes along with `copy`, re-sealed for the other repository, and restores from there.
+    const other = path.join(dir, 'other-repo');
+    const toEnv = { ...env(), LIFEBOAT_PASSWORD: 'another passphrase', LIFEBOAT_TO_PASSWORD: 'another passphrase' };
+    const made = await runCli(['init', '--repo', other], { env: toEnv });
+    expect(made.code, show(made)).toBe(0);
+    const copied = await runCli(['--config', config, 'copy', '--to', other], { env: toEnv });
+    expect(copied.stdout, show(copied)).toMatch(/copied the continuous stream of app: \d+ objects/);
+    const fromOther = await runCli(
+      [
+        '--config',
+        config,
+        '--repo',
+        other,
+        'restore',
+        'latest',
+        '--source',
+        'app',
+        '--to-file',
+        path.join(dir, 'o.db'),
+      ],
+      { env: toEnv },
+    );
+    expect(fromOther.code, show(fromOther)).toBe(0);
+
     // Stopped, it gave the lease up: a replicator starts at once.
     const again = startReplicator();
     await waitFor('the replicator after the first stopped', () =>

@@ -10,6 +10,7 @@ import { openRepository, type CommandContext } from '../context.js';
 import { formatBytes, formatTime } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { copyStreams, type StreamCopyResult } from '../../sources/sqlite/continuous/stream-copy.js';
+import { storedStreams } from '../../sources/sqlite/continuous/stream-inventory.js';
 import { optionalConfig } from '../configured.js';
 
 interface Flags {
@@ -149,7 +150,8 @@ async function copyContinuousStreams(
   flags: Flags,
 ): Promise<StreamCopyResult | undefined> {
   if (flags.host || flags.tag.length) {
-    ctx.out.info('continuous streams not copied: --host and --tag select snapshots, and streams have neither');
+    if ((await storedStreams(src)).length)
+      ctx.out.info('continuous streams not copied: --host and --tag select snapshots, and streams have neither');
     return undefined;
   }
   const r = await copyStreams(src, dest, optionalConfig(ctx.global)?.config, {
