@@ -18,7 +18,11 @@ export interface Finding {
     | 'unreadable-snapshot'
     | 'unreadable-tree'
     | 'unreadable-key'
-    | 'no-key-slot';
+    | 'no-key-slot'
+    | 'stream-gap'
+    | 'stream-without-full-copy'
+    | 'incomplete-full-copy'
+    | 'corrupt-stream-object';
   message: string;
   /** What to do about it (e.g. the repair command that applies). */
   hint?: string;
@@ -35,5 +39,8 @@ export interface CheckReport {
   blobs: number;
   packsRead: number;
   bytesRead: number;
+  /** Continuous SQLite streams verified (set by callers that check streams too). */
+  streams?: number;
+  streamObjects?: number;
   findings: Finding[];
 }

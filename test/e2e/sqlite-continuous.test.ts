@@ -165,6 +165,58 @@ sources:
     }
   }, 600_000);
 
+  it('a second replicator for the same source refuses (locked, exit 11); --list, check and forget --dry-run see the stream', async () => {
+    const rep = startReplicator();
+    await waitFor('the first full copy', () => /new generation/.test(rep.stderr()));
+    const second = await lb(['replicate', '--source', 'app']);
+    expect(second.code, show(second)).toBe(11);
+    expect(second.stderr).toMatch(/the stream of source "app" is already being replicated by pid \d+/);
+    expect(second.stderr).toMatch(/hint: run one replicator per source/);
+
+    const listed = await lb(['--json', 'replicate', '--list']);
+    expect(listed.code, show(listed)).toBe(0);
+    const stream = JSON.parse(listed.stdout.trim().split('\n')[0]!) as Record<string, unknown>;
+    expect(stream).toMatchObject({ type: 'stream', source: 'app', configured: true, orphan: false, generations: 1 });
+    const checked = await lb(['check']);
+    expect(checked.code, show(checked)).toBe(0);
+    expect(checked.stdout).toMatch(/no errors found: .*1 continuous streams/);
+    const forgot = await lb(['forget', '--dry-run', '--keep-last', '1']);
+    expect(forgot.stderr + forgot.stdout).toMatch(/stream of app: keep every point of the last 24h00m/);
+
+    rep.child.kill('SIGTERM');
+    const [code] = (await once(rep.child, 'exit')) as [number | null];
+    expect(code, rep.stderr()).toBe(0);
+    // The stream goes along with `copy`, re-sealed for the other repository, and restores from there.
+    const other = path.join(dir, 'other-repo');
+    const toEnv = { ...env(), LIFEBOAT_PASSWORD: 'another passphrase', LIFEBOAT_TO_PASSWORD: 'another passphrase' };
+    const made = await runCli(['init', '--repo', other], { env: toEnv });
+    expect(made.code, show(made)).toBe(0);
+    const copied = await runCli(['--config', config, 'copy', '--to', other], { env: toEnv });
+    expect(copied.stdout, show(copied)).toMatch(/copied the continuous stream of app: \d+ objects/);
+    const fromOther = await runCli(
+      [
+        '--config',
+        config,
+        '--repo',
+        other,
+        'restore',
+        'latest',
+        '--source',
+        'app',
+        '--to-file',
+        path.join(dir, 'o.db'),
+      ],
+      { env: toEnv },
+    );
+    expect(fromOther.code, show(fromOther)).toBe(0);
+
+    // Stopped, it gave the lease up: a replicator starts at once.
+    const again = startReplicator();
+    await waitFor('the replicator after the first stopped', () =>
+      /resuming generation|new generation/.test(again.stderr()),
+    );
+  });
+
   it('a writer killed in the middle of a large transaction: the restore holds only what was committed', async () => {
     const rep = startReplicator();
     await waitFor('the first full copy', () => /replicating app/.test(rep.stderr()));

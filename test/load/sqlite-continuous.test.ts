@@ -44,7 +44,7 @@ describe('continuous protection: measured', () => {
   async function runFor(r: Replicator, ms: number): Promise<void> {
     const until = Date.now() + ms;
     while (Date.now() < until) {
-      await new Promise((res) => setTimeout(res, r.pollMs));
+      await new Promise((res) => setTimeout(res, r.nextDelayMs()));
       await r.tick();
     }
   }
@@ -88,7 +88,7 @@ describe('continuous protection: measured', () => {
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     while (writer.child.exitCode === null) {
-      await new Promise((res) => setTimeout(res, r.pollMs));
+      await new Promise((res) => setTimeout(res, r.nextDelayMs()));
       await r.tick();
     }
     const written = await writer.done;

@@ -8,11 +8,15 @@ import { formatBytes } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { parsePercent } from '../parse.js';
 import { escapeName } from '../../util/escape-name.js';
+import { checkStreams } from '../../sources/sqlite/continuous/stream-check.js';
+import { optionalConfig } from '../configured.js';
 
 export function registerCheck(program: Command, action: ActionFactory): void {
   program
     .command('check')
-    .description('verify the repository structure; with --read-data also decrypt and authenticate the data')
+    .description(
+      'verify the repository structure and its continuous SQLite streams; with --read-data also decrypt and authenticate the data',
+    )
     .option('--read-data [percent]', 'read all packs, or a random share of them (e.g. --read-data=10%)')
     .action(
       action(async (ctx: CommandContext, flags: { readData?: string | boolean }) =>
@@ -29,6 +33,14 @@ export function registerCheck(program: Command, action: ActionFactory): void {
           } finally {
             bar.stop();
           }
+          // Continuous SQLite streams: whole full copies and no gap in structure; every object authenticated with --read-data.
+          const streams = await checkStreams(repo, optionalConfig(ctx.global)?.config, {
+            readData: percent !== undefined,
+          });
+          report.findings.push(...streams.findings);
+          report.streams = streams.streams;
+          report.streamObjects = streams.objects;
+          report.ok = !report.findings.some((f) => f.severity === 'error');
           ctx.out.emit({ type: 'summary', ...report });
           for (const f of report.findings) {
             // Findings quote file names from the snapshots: escaped for the terminal (--json keeps them exact).
@@ -44,7 +56,7 @@ export function registerCheck(program: Command, action: ActionFactory): void {
               ? 'structure only'
               : `${report.packsRead} packs read (${formatBytes(report.bytesRead)})`;
           ctx.out.result(
-            `${report.ok ? 'no errors found' : 'ERRORS FOUND'}: ${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs; ${read}`,
+            `${report.ok ? 'no errors found' : 'ERRORS FOUND'}: ${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs${streams.streams ? `, ${streams.streams} continuous streams (${streams.objects} objects)` : ''}; ${read}`,
           );
           return report.ok ? ExitCode.Success : ExitCode.Failure;
         }),

@@ -9,6 +9,9 @@ import { openDestination } from '../copy-destination.js';
 import { openRepository, type CommandContext } from '../context.js';
 import { formatBytes, formatTime } from '../../util/format.js';
 import { ProgressBar } from '../progress-bar.js';
+import { copyStreams, type StreamCopyResult } from '../../sources/sqlite/continuous/stream-copy.js';
+import { storedStreams } from '../../sources/sqlite/continuous/stream-inventory.js';
+import { optionalConfig } from '../configured.js';
 
 interface Flags {
   to: string;
@@ -74,12 +77,13 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
   } finally {
     bar.stop();
   }
+  const streams = await copyContinuousStreams(ctx, src, dest, flags);
   for (const name of result.unreadable) ctx.out.warn(`${name} in the source cannot be read and was not copied`);
   for (const s of result.skipped) {
     ctx.out.verbose(`skipped ${s.snapshot.id.slice(0, 8)}: the destination holds it as ${s.heldAs.id.slice(0, 8)}`);
     ctx.out.emit({ type: 'skipped', snapshot: brief(s.snapshot), heldAs: s.heldAs.id });
   }
-  if (result.copied.length + result.skipped.length + result.pending.length === 0) {
+  if (result.copied.length + result.skipped.length + result.pending.length + (streams?.copied.length ?? 0) === 0) {
     // Nothing matched: a mistyped --source or an empty origin is said plainly, never "copied 0".
     const what = [
       flags.source && `of source "${flags.source}"`,
@@ -132,6 +136,39 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
   });
   // Snapshots that could not be read were not copied: the copy is incomplete.
   return result.unreadable.length ? ExitCode.Failure : ExitCode.Success;
+}
+
+/**
+ * Continuous SQLite streams go along with the snapshots (re-sealed for the
+ * destination); they have no host or tags, so a copy narrowed by those
+ * leaves them out, and says so.
+ */
+async function copyContinuousStreams(
+  ctx: CommandContext,
+  src: Repository,
+  dest: Repository,
+  flags: Flags,
+): Promise<StreamCopyResult | undefined> {
+  if (flags.host || flags.tag.length) {
+    if ((await storedStreams(src)).length)
+      ctx.out.info('continuous streams not copied: --host and --tag select snapshots, and streams have neither');
+    return undefined;
+  }
+  const r = await copyStreams(src, dest, optionalConfig(ctx.global)?.config, {
+    dryRun: flags.dryRun,
+    source: flags.source,
+  });
+  for (const c of r.copied) {
+    ctx.out.result(
+      `${flags.dryRun ? 'would copy' : 'copied'} the continuous stream of ${c.source}: ${c.objects} objects${flags.dryRun ? '' : ` (${formatBytes(c.bytes)})`}, ${c.present} already there${c.removedByRetention ? `, ${c.removedByRetention} past its retention removed` : ''}`,
+    );
+    ctx.out.emit({ type: 'stream', dryRun: Boolean(flags.dryRun), ...c });
+  }
+  for (const n of r.notCopied) {
+    ctx.out.warn(`continuous stream ${n.stream.slice(0, 12)} (${n.objects} objects) not copied: ${n.reason}`);
+    ctx.out.emit({ type: 'stream-not-copied', ...n });
+  }
+  return r;
 }
 
 function reportCopied(ctx: CommandContext, c: CopiedSnapshot): void {

@@ -7,6 +7,9 @@ import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
 import { chooseRepository, optionalConfig, requireChosenRepository } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
+import { forgetStreams } from '../../sources/sqlite/continuous/stream-forget.js';
+import { describeStream } from '../../sources/sqlite/continuous/stream-inventory.js';
+import { formatDuration, formatTime } from '../../util/format.js';
 
 interface Flags {
   dryRun?: boolean;
@@ -79,9 +82,22 @@ export function registerForget(program: Command, action: ActionFactory): void {
                 `  ${d.action.padEnd(6)}  ${d.snapshot.id.slice(0, 8)}  ${d.snapshot.time.slice(0, 19).replace('T', ' ')}  ${d.reasons.join('; ')}`,
               );
           }
+          const streams = await forgetStreams(repo, loaded?.config, { dryRun: result.dryRun, source: flags.source });
+          for (const d of streams) {
+            const name = describeStream({ ...d, configured: d.rule === 'window' });
+            const oldest = d.oldestPointMs
+              ? `; oldest restorable point ${formatTime(new Date(d.oldestPointMs).toISOString())}`
+              : '';
+            ctx.out.info(
+              d.rule === 'window'
+                ? `${name}: keep every point of the last ${formatDuration(d.retentionMs!)}: keep ${d.keep} objects, remove ${d.remove}${oldest}`
+                : `${name}: kept whole (no configured source with \`continuous\`; remove it with \`lifeboat replicate --forget-orphan ${d.stream}\`): ${d.keep} objects${oldest}`,
+            );
+          }
           ctx.out.emit({
             type: 'summary',
             dryRun: result.dryRun,
+            streams,
             policy: { rules: describePolicy(policy), origin },
             plan: result.plan.map((g) => ({
               source: g.source,
@@ -96,7 +112,7 @@ export function registerForget(program: Command, action: ActionFactory): void {
             removed: result.removed,
             audit: result.audit ?? null,
           });
-          if (result.plan.length === 0) {
+          if (result.plan.length === 0 && streams.length === 0) {
             // A mistyped --source or --host, or an empty repository: say so rather than "0 removed".
             const what = [flags.source && `of source "${flags.source}"`, flags.host && `of host "${flags.host}"`]
               .filter(Boolean)

@@ -109,6 +109,7 @@ export function Overview() {
                       <span class="muted">
                         {st?.age_seconds != null ? duration(st.age_seconds) : '—'} / {duration(src.rpo_seconds)}
                       </span>
+                      {st?.continuous && <Continuous view={st.continuous} />}
                     </td>
                     <td data-label="Next run">
                       {src.next_run ? (
@@ -210,5 +211,21 @@ function RepositoryCard({ repo: r }: { repo: RepositoryInfo }) {
         </ul>
       )}
     </section>
+  );
+}
+
+/** A continuous source's stream: replication lag against its limit, and the newest shipped transaction. */
+function Continuous({ view }: { view: NonNullable<StatusDoc['sources'][string]['continuous']> }) {
+  return (
+    <div class="continuous" data-continuous>
+      <Badge level={view.ok ? 'ok' : 'bad'}>{view.running ? 'streaming' : 'replicator stopped'}</Badge>{' '}
+      <span class="muted">
+        lag <span data-lag>{duration(view.lag_seconds)}</span> / {duration(view.limit_seconds)}; newest shipped
+        transaction{' '}
+        <span data-last-shipped>
+          {view.last_shipped_transaction ? <When iso={view.last_shipped_transaction} /> : 'none yet'}
+        </span>
+      </span>
+    </div>
   );
 }

@@ -138,6 +138,54 @@ describe('Replicator', () => {
     expect(seqs(restored.file)).toEqual(range(1, next - 1));
   });
 
+  it('a checkpoint ends with a shipment: one segment per interval while the log restarts under load', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    const r = replicator(file, { checkpointBytes: 64 * 1024 });
+    await r.start();
+    const objects = async () => (await listStream(repo, r.stream)).objects;
+    let next = 1;
+    let before = await objects();
+    for (let round = 0; round < 20; round++) {
+      insert(db, next, 40);
+      next += 40;
+      db.pragma('wal_checkpoint(PASSIVE)');
+      clock += 1000;
+      await r.tick();
+      // Exactly one object per shipment: the frames read under the checkpoint's lock go out with it.
+      const now = await objects();
+      expect(now - before).toBe(1);
+      before = now;
+    }
+    expect(r.counters.checkpoints).toBeGreaterThan(3);
+    expect(r.counters.generationsStarted).toBe(1);
+    await r.stop();
+    db.close();
+    const restored = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'all.db') });
+    expect(seqs(restored.file)).toEqual(range(1, next - 1));
+    expect(restored.record.integrity).toBe('ok');
+  });
+
+  it('schedules the next tick for the moment a shipment falls due', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    const r = replicator(file);
+    await r.start();
+    expect(r.nextDelayMs()).toBe(r.pollMs); // nothing waiting: a poll period
+    clock += 1000;
+    insert(db, 1, 3);
+    await r.tick(); // shipped at once: the last shipment was an interval ago
+    clock += 950;
+    insert(db, 4, 3);
+    await r.tick(); // read, not due yet
+    expect(r.nextDelayMs()).toBe(50);
+    clock += 50;
+    await r.tick();
+    expect(r.nextDelayMs()).toBe(r.pollMs);
+    await r.stop();
+    db.close();
+  });
+
   it('resumes the same generation after a restart when the log still holds its last frame', async () => {
     const file = path.join(dir, 'app.db');
     const db = appDb(file);

@@ -7,6 +7,7 @@ import type { Repository } from '../../../repository/repository.js';
 import { storeFullCopy } from './full-copy.js';
 import { writeReplicationStatus, type ReplicationStatus } from './replication-status.js';
 import { enforceStreamRetention } from './stream-retention.js';
+import { StreamLease } from './stream-lease.js';
 import { listStream } from './stream-listing.js';
 import { newGenerationName, segmentName } from './stream-names.js';
 import {
@@ -18,7 +19,13 @@ import {
   type BaseManifest,
   type SegmentHeader,
 } from './stream-objects.js';
-import { frameStillThere, readCommittedFrames, readWalHeader, type ChainPoint } from './wal-file.js';
+import {
+  FRAME_HEADER_BYTES,
+  frameStillThere,
+  readCommittedFrames,
+  readWalHeader,
+  type ChainPoint,
+} from './wal-file.js';
 
 /** The SQLite database `replicate` ships continuously, and the repository it ships to. */
 export interface ReplicateOptions {
@@ -45,6 +52,8 @@ export interface ReplicateOptions {
   maxPendingBytes?: number;
   /** The clock (tests inject one). */
   now?: () => number;
+  /** Take the stream's lease so that no second replicator ships into it (default true). */
+  lease?: boolean;
   /** Called after each stored segment with its commits' first-seen times (for measurements). */
   onShipped?: (commitMs: number[], storedMs: number) => void;
 }
@@ -57,6 +66,8 @@ interface Draft extends Pick<SegmentHeader, 'index' | 'first' | 'last' | 'prev' 
 }
 
 const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+/** A checkpoint ships under the write lock only while writes take at most this long (writers wait for it). */
+const LOCKED_SHIP_MAX_MS = 250;
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 /**
@@ -80,6 +91,9 @@ export class Replicator {
   /** A generation was begun and its full copy is not stored yet: nothing else is shipped before it. */
   private needsFullCopy = false;
   private lastShipMs = 0;
+  private pageSize = 4096;
+  /** How long the last segment write took (infinite after a failure): decides whether writers may wait for one. */
+  private lastPutMs = 0;
   private lastFullCopyMs = 0;
   private lastRetentionMs = 0;
   private lastStatusMs = 0;
@@ -97,11 +111,13 @@ export class Replicator {
   };
   private readonly now: () => number;
   private readonly log: (line: string) => void;
+  private readonly lease: StreamLease | undefined;
 
   constructor(private readonly options: ReplicateOptions) {
     this.stream = streamIdOf(options.repo, options.source);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => {});
+    if (options.lease !== false) this.lease = new StreamLease(options.repo, this.stream, options.source, this.now);
   }
 
   get dbPath(): string {
@@ -110,11 +126,24 @@ export class Replicator {
 
   /** Poll period: commit times are late by at most this much. */
   get pollMs(): number {
-    return Math.max(20, Math.min(this.options.intervalMs, 200));
+    return Math.max(20, Math.min(this.options.intervalMs / 10, 100));
+  }
+
+  /**
+   * How long to wait before the next tick: a poll period, or less when a
+   * shipment falls due sooner, so that a batch goes out the moment its
+   * interval has passed rather than at the next poll after it (the lag of
+   * its oldest transaction is then one interval less one poll period, plus
+   * the write).
+   */
+  nextDelayMs(): number {
+    if (!this.drafts.length) return this.pollMs;
+    return Math.max(0, Math.min(this.pollMs, this.lastShipMs + this.options.intervalMs - this.now()));
   }
 
   /** Resume the newest generation when the log still continues it, else begin a new one. */
   async start(): Promise<void> {
+    await this.lease?.acquire();
     await this.openConnections();
     if (!(await this.tryResume())) await this.newGeneration('no generation to resume');
   }
@@ -141,10 +170,17 @@ export class Replicator {
     }
     await this.readNew();
     const now = this.now();
-    if (this.drafts.length && now - this.lastShipMs >= this.options.intervalMs) await this.ship();
+    let shipped = false;
+    if (this.drafts.length && now - this.lastShipMs >= this.options.intervalMs) {
+      // A log due for a checkpoint ends with this shipment when storage is quick: one object per interval.
+      if (this.walBytes() >= this.checkpointBytes && this.lastPutMs <= LOCKED_SHIP_MAX_MS)
+        await this.maybeCheckpoint(true);
+      if (this.drafts.length) await this.ship();
+      shipped = true;
+    }
     if (!this.drafts.length) {
       if (now - this.lastFullCopyMs >= this.options.snapshotEveryMs) await this.takeFullCopy();
-      else await this.maybeCheckpoint();
+      else if (!shipped) await this.maybeCheckpoint(false);
     }
     if (now - this.lastRetentionMs >= RETENTION_EVERY_MS) await this.retention();
     if (now - this.lastStatusMs >= 1000) await this.writeStatus(true);
@@ -158,19 +194,31 @@ export class Replicator {
     } finally {
       await this.writeStatus(false);
       this.closeConnections();
+      await this.lease?.release();
     }
     return { unshipped: this.unshippedCommits() };
   }
 
   /** Run until `signal` aborts, then stop cleanly. */
   async run(signal: AbortSignal): Promise<{ unshipped: number }> {
-    await this.start();
+    try {
+      await this.start();
+    } catch (err) {
+      this.closeConnections();
+      await this.lease?.release();
+      throw err;
+    }
     while (!signal.aborted) {
-      await sleep(this.pollMs, signal);
+      await sleep(this.nextDelayMs(), signal);
       if (signal.aborted) break;
       try {
         await this.tick();
       } catch (err) {
+        // Another replicator took the stream over: this one stops instead of shipping beside it.
+        if (err instanceof LifeboatError && err.code === ErrorCode.LockLost) {
+          this.closeConnections();
+          throw err;
+        }
         const message = (err as Error).message;
         // The same failure at every poll is said once, and again when it changes.
         if (message !== this.lastError) this.log(`replication of ${this.options.source}: ${message}`);
@@ -309,6 +357,7 @@ export class Replicator {
           );
         }
       }
+      this.pageSize = header.pageSize;
       const got = await readCommittedFrames(wal, header, this.pos);
       if (!got.commits.length) return;
       const now = this.now();
@@ -367,6 +416,8 @@ export class Replicator {
 
   private async ship(): Promise<void> {
     this.lastShipMs = this.now();
+    // Renewed only when something is written anyway: an idle source writes nothing, not even its lease.
+    await this.lease?.renew();
     while (this.drafts.length) {
       const d = this.drafts[0]!;
       const name = segmentName(this.stream, {
@@ -390,9 +441,12 @@ export class Replicator {
         commits: d.commits,
         fileId: this.fileId,
       };
+      const putStart = this.now();
       try {
         this.counters.bytesWritten += await putStreamObject(this.options.repo, name, encodeSegment(header, d.frames));
+        this.lastPutMs = this.now() - putStart;
       } catch (err) {
+        this.lastPutMs = Number.POSITIVE_INFINITY;
         this.counters.shipFailures++;
         this.lastError = `shipping failed (will retry): ${(err as Error).message}`;
         this.log(`replication of ${this.options.source}: ${this.lastError}`);
@@ -413,17 +467,29 @@ export class Replicator {
 
   // ---- checkpoints
 
+  private get checkpointBytes(): number {
+    return this.options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
+  }
+
   /**
-   * With everything shipped and a log past `checkpointBytes`: take the write
-   * lock, read the last frames, checkpoint and pin again before writers may
-   * continue, so the restart that follows loses nothing unread.
+   * Bytes of frames in the current log since its last restart (the file
+   * itself keeps its size after a restart, so its size would ask for a
+   * checkpoint at every poll).
    */
-  private async maybeCheckpoint(): Promise<void> {
-    const size = await stat(this.dbPath + '-wal').then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (size < (this.options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES)) return;
+  private walBytes(): number {
+    return this.pos.frame * (FRAME_HEADER_BYTES + this.pageSize);
+  }
+
+  /**
+   * With a log past `checkpointBytes`: take the write lock, read the last
+   * frames, checkpoint and pin again before writers may continue, so the
+   * restart that follows loses nothing unread. `shipFirst`: the frames read
+   * under the lock are shipped before the checkpoint (writers wait for one
+   * write), so the old log ends with this shipment instead of costing an
+   * object of its own; if that write fails, nothing is checkpointed.
+   */
+  private async maybeCheckpoint(shipFirst: boolean): Promise<void> {
+    if (this.walBytes() < this.checkpointBytes) return;
     const lock = this.writeLock!;
     try {
       lock.exec('BEGIN IMMEDIATE');
@@ -434,6 +500,10 @@ export class Replicator {
       await this.readNew();
       // Reading may have begun a new generation (new connections): this checkpoint is then moot.
       if (this.writeLock !== lock || this.needsFullCopy) return;
+      if (shipFirst && this.drafts.length) {
+        await this.ship();
+        if (this.drafts.length || this.writeLock !== lock) return;
+      }
       this.pin!.exec('ROLLBACK');
       try {
         this.pin!.pragma('wal_checkpoint(PASSIVE)');
@@ -469,6 +539,7 @@ export class Replicator {
    * is left to the next read, which decides what it means.
    */
   private async takeFullCopy(): Promise<void> {
+    await this.lease?.renew();
     const expect = this.needsFullCopy ? undefined : { salts: this.salts, frame: this.pos.frame };
     const copy = await storeFullCopy(this.options.repo, {
       stream: this.stream,

@@ -12,7 +12,26 @@ import { generationStartMs } from './stream-names.js';
  * that looks whole but is not. Returns how many objects were removed.
  */
 export async function enforceStreamRetention(repo: Repository, stream: string, cutoffMs: number): Promise<number> {
-  const { generations } = await listStream(repo, stream);
+  const { doomed } = await planStreamRetention(repo, stream, cutoffMs);
+  for (const name of doomed) await repo.storage.remove(name);
+  return doomed.length;
+}
+
+export interface StreamRetentionPlan {
+  /** Objects no point at or after the cutoff needs, in the order they are removed. */
+  doomed: string[];
+  /** The full copy every kept point starts from (undefined: nothing is old enough to remove). */
+  anchorMs?: number;
+  kept: number;
+}
+
+/** What `enforceStreamRetention` would remove, without removing anything (`forget --dry-run` shows it). */
+export async function planStreamRetention(
+  repo: Repository,
+  stream: string,
+  cutoffMs: number,
+): Promise<StreamRetentionPlan> {
+  const { generations, objects } = await listStream(repo, stream);
   let anchorGen = -1;
   let anchor: { index: number; frame: number; ms: number; name: string } | undefined;
   generations.forEach((g, i) => {
@@ -23,7 +42,7 @@ export async function enforceStreamRetention(repo: Repository, stream: string, c
         anchor = b;
       }
   });
-  if (!anchor) return 0;
+  if (!anchor) return { doomed: [], kept: objects };
   const doomed: string[] = [];
   for (const g of generations.slice(0, anchorGen)) {
     doomed.push(...g.segments.map((s) => s.name));
@@ -35,8 +54,7 @@ export async function enforceStreamRetention(repo: Repository, stream: string, c
     ...g.segments.filter((s) => s.index < a.index || (s.index === a.index && s.last <= a.frame)).map((s) => s.name),
   );
   for (const b of g.bases) if (b.ms < a.ms && b.name !== a.name) doomed.push(b.name, ...partsOf(g.objects, b.name));
-  for (const name of doomed) await repo.storage.remove(name);
-  return doomed.length;
+  return { doomed, anchorMs: a.ms, kept: objects - doomed.length };
 }
 
 function partsOf(objects: Array<{ name: string }>, manifest: string): string[] {
