@@ -52,6 +52,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   guard: async () => (await import('./commands/guard.js')).registerGuard,
   compliance: async () => (await import('./commands/compliance.js')).registerCompliance,
   serve: async () => (await import('./commands/serve.js')).registerServe,
+  'serve-repository': async () => (await import('./commands/serve-repository.js')).registerServeRepository,
   replicate: async () => (await import('./commands/replicate.js')).registerReplicate,
   status: async () => (await import('./commands/status.js')).registerStatus,
   handover: async () => (await import('./commands/handover.js')).registerHandover,
