@@ -44,6 +44,15 @@ declare module 'fastify' {
 
 type Op = 'get' | 'get_range' | 'put' | 'remove' | 'stat' | 'list' | 'space' | 'stale_temporaries';
 
+/** What a route answers once it succeeded (sent after the audit line is written). */
+interface Answer {
+  /** Object bytes moved (for the audit log). */
+  bytes: number;
+  body?: unknown;
+  status?: number;
+  type?: string;
+}
+
 const WRITES = new Set<Op>(['put', 'remove', 'stale_temporaries']);
 
 function bearer(req: FastifyRequest): string | undefined {
@@ -87,13 +96,16 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  /** Audit and count one finished request; refusals are audited even for reads. */
-  const record = (req: FastifyRequest, op: Op, path: string, bytes: number, status: number, result: string) => {
+  /**
+   * Count one finished request and audit it (writes, and refusals even of reads).
+   * Awaited before answering: a client never sees a write that the log lacks.
+   */
+  const record = async (req: FastifyRequest, op: Op, path: string, bytes: number, status: number, result: string) => {
     p.metrics.request(op, result);
     const refused = status === 401 || status === 403 || status === 507;
     if (refused) p.metrics.refusal(result);
     if (!refused && !WRITES.has(op)) return;
-    void p.audit.write(
+    await p.audit.write(
       { token: req.lifeboatToken?.name ?? '-', method: req.method, path, bytes, status, result },
       (err) => p.log(`audit log ${p.audit.file}: ${(err as Error).message}`),
     );
@@ -101,7 +113,7 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
 
   /** Runs a route: authenticates, answers errors as JSON, records metrics and the audit line. */
   const route =
-    (op: Op, fn: (req: FastifyRequest, reply: FastifyReply, token: TokenEntry) => Promise<{ bytes: number }>) =>
+    (op: Op, fn: (req: FastifyRequest, token: TokenEntry) => Promise<Answer>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       const path = req.url.split('?')[0]!;
       const rawBody = req.body;
@@ -120,33 +132,35 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
           throw new LifeboatError(ErrorCode.RepositoryNotFound, `this server serves no repository named ${repo}`, {
             hint: `the repository's URL ends in /${p.name}`,
           });
-        const { bytes } = await fn(req, reply, token);
-        record(req, op, path, bytes, reply.statusCode, 'ok');
+        const answer = await fn(req, token);
+        const status = answer.status ?? 200;
+        await record(req, op, path, answer.bytes, status, 'ok');
+        reply.code(status);
+        if (answer.type) reply.type(answer.type);
+        return reply.send(answer.body);
       } catch (err) {
         const wire = toWire(err);
         const result = wire.status === 401 ? 'unauthorized' : wire.body.error.code;
-        record(req, op, path, bodyBytes, wire.status, result);
+        await record(req, op, path, bodyBytes, wire.status, result);
         return reply.code(wire.status).type('application/json; charset=utf-8').send(wire.body);
       }
-      return reply;
     };
 
   app.get('/healthz', async () => ({ ok: true }));
 
   app.get(
     '/metrics',
-    route('stat', async (_req, reply, token) => {
+    route('stat', async (_req, token) => {
       const d = decideAdminOnly(token.role, '/metrics');
       if (!d.allow) throw new LifeboatError(ErrorCode.AppendOnly, `refused: ${d.why}`);
-      reply.type(p.metrics.registry.contentType).send(await p.metrics.registry.metrics());
-      return { bytes: 0 };
+      return { bytes: 0, type: p.metrics.registry.contentType, body: await p.metrics.registry.metrics() };
     }),
   );
 
   app.get('/:repo/v1/objects/*', async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as { offset?: string; length?: string };
     const ranged = q.offset !== undefined || q.length !== undefined;
-    return route(ranged ? 'get_range' : 'get', async (req, reply, token) => {
+    return route(ranged ? 'get_range' : 'get', async (req, token) => {
       const name = objectName(req);
       const data = ranged
         ? await p.storage.getRange(name, integerParam(q.offset, 'offset'), integerParam(q.length, 'length'))
@@ -159,37 +173,34 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
 
   app.get(
     '/:repo/v1/stat/*',
-    route('stat', async (req, reply) => {
-      reply.send(await p.storage.stat(objectName(req)));
-      return { bytes: 0 };
+    route('stat', async (req) => {
+      return { bytes: 0, body: await p.storage.stat(objectName(req)) };
     }),
   );
 
   app.get(
     '/:repo/v1/list',
-    route('list', async (req, reply) => {
+    route('list', async (req) => {
       const prefix = (req.query as { prefix?: unknown }).prefix ?? '';
       if (
         typeof prefix !== 'string' ||
         (prefix !== '' && (!prefix.endsWith('/') || objectNameProblem(prefix.slice(0, -1))))
       )
         throw badRequest(`invalid prefix ${JSON.stringify(prefix)}`);
-      reply.send({ objects: await p.storage.list(prefix) });
-      return { bytes: 0 };
+      return { bytes: 0, body: { objects: await p.storage.list(prefix) } };
     }),
   );
 
   app.get(
     '/:repo/v1/space',
-    route('space', async (_req, reply) => {
-      reply.send(await p.storage.space());
-      return { bytes: 0 };
+    route('space', async () => {
+      return { bytes: 0, body: await p.storage.space() };
     }),
   );
 
   app.put(
     '/:repo/v1/objects/*',
-    route('put', async (req, reply, token) => {
+    route('put', async (req, token) => {
       const name = objectName(req);
       const data = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       await names.run(name, async () => {
@@ -222,14 +233,13 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
         await p.ledger.flush();
       });
       p.metrics.received(token.name, data.length);
-      reply.code(204).send();
-      return { bytes: data.length };
+      return { bytes: data.length, status: 204 };
     }),
   );
 
   app.delete(
     '/:repo/v1/objects/*',
-    route('remove', async (req, reply, token) => {
+    route('remove', async (req, token) => {
       const name = objectName(req);
       await names.run(name, async () => {
         if (token.role !== 'admin') {
@@ -249,14 +259,13 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
           await p.ledger.flush();
         }
       });
-      reply.code(204).send();
-      return { bytes: 0 };
+      return { bytes: 0, status: 204 };
     }),
   );
 
   app.post(
     '/:repo/v1/stale-temporaries',
-    route('stale_temporaries', async (req, reply, token) => {
+    route('stale_temporaries', async (req, token) => {
       refuse(decideAdminOnly(token.role, 'removing stale temporaries'));
       const body = (req.body ?? {}) as { olderThanMs?: unknown; dryRun?: unknown };
       if (typeof body.olderThanMs !== 'number' || !(body.olderThanMs >= 0))
@@ -264,8 +273,7 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
       const found = p.storage.removeStaleTemporaries
         ? await p.storage.removeStaleTemporaries(body.olderThanMs, { dryRun: body.dryRun === true })
         : { count: 0, bytes: 0 }; // a backend without temporaries has none to leave behind
-      reply.send(found);
-      return { bytes: 0 };
+      return { bytes: 0, body: found };
     }),
   );
 
