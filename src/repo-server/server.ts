@@ -42,7 +42,7 @@ declare module 'fastify' {
   }
 }
 
-type Op = 'get' | 'get_range' | 'put' | 'remove' | 'stat' | 'list' | 'space' | 'stale_temporaries';
+type Op = 'get' | 'get_range' | 'put' | 'remove' | 'stat' | 'list' | 'space' | 'info' | 'stale_temporaries';
 
 /** What a route answers once it succeeded (sent after the audit line is written). */
 interface Answer {
@@ -189,6 +189,15 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
         throw badRequest(`invalid prefix ${JSON.stringify(prefix)}`);
       return { bytes: 0, body: { objects: await p.storage.list(prefix) } };
     }),
+  );
+
+  app.get(
+    '/:repo/v1/info',
+    route('info', async () => ({
+      bytes: 0,
+      // The client offers removeStaleTemporaries only when the backend has temporaries to remove.
+      body: { temporaries: typeof p.storage.removeStaleTemporaries === 'function' },
+    })),
   );
 
   app.get(

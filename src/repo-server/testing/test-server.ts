@@ -51,7 +51,7 @@ export async function startTestServer(
     stateDir,
     tokens: texts,
     client(tokenName) {
-      const c = new HttpStorage(parseServerUrl(new URL(server.url)), texts[tokenName]!);
+      const c = new HttpStorage(parseServerUrl(new URL(server.url)), texts[tokenName]!, { temporaries: true });
       clients.push(c);
       return c;
     },

@@ -9,6 +9,7 @@
  *   GET    stat/<name>                          {"name","size"}
  *   GET    list?prefix=P                        {"objects":[{"name","size"}…]}
  *   GET    space                                SpaceInfo
+ *   GET    info                                 {"temporaries"}: does the backend write temporaries
  *   POST   stale-temporaries                    {"olderThanMs","dryRun"} → {"count","bytes"}
  *
  * Atomicity and durability are the server's backend's: a PUT is answered only
@@ -37,11 +38,24 @@ export class HttpStorage implements Storage {
   readonly location: string;
   private closed = false;
 
+  /**
+   * Present only when the server's backend writes temporaries (local, SFTP), as the contract wants:
+   * set by the factory from `info`, or by a caller that knows the backend.
+   */
+  removeStaleTemporaries?: (olderThanMs: number, options?: { dryRun?: boolean }) => Promise<StaleTemporaries>;
+
   constructor(
     private readonly server: ServerLocation,
     private readonly token: string,
+    options: { temporaries?: boolean } = {},
   ) {
     this.location = server.display;
+    if (options.temporaries) this.removeStaleTemporaries = (ms, o) => this.removeStaleTemporariesOnServer(ms, o);
+  }
+
+  /** What the server says about its backend (also proves the token and the repository name). */
+  async info(): Promise<{ temporaries: boolean }> {
+    return this.json<{ temporaries: boolean }>('info', '', await this.request('info', '', 'info'));
   }
 
   private assertOpen(): void {
@@ -133,7 +147,10 @@ export class HttpStorage implements Storage {
     await res.body?.cancel();
   }
 
-  async removeStaleTemporaries(olderThanMs: number, options: { dryRun?: boolean } = {}): Promise<StaleTemporaries> {
+  private async removeStaleTemporariesOnServer(
+    olderThanMs: number,
+    options: { dryRun?: boolean } = {},
+  ): Promise<StaleTemporaries> {
     const res = await this.request('removeStaleTemporaries', '', 'stale-temporaries', {
       method: 'POST',
       json: { olderThanMs, dryRun: Boolean(options.dryRun) },
@@ -156,8 +173,8 @@ export class HttpStorage implements Storage {
  */
 export const createHttpStorage: StorageFactory = async (url: URL, _options: StorageOptions = {}) => {
   const server = parseServerUrl(url);
-  const storage = new HttpStorage(server, await readServerToken());
+  const token = await readServerToken();
   // Fail at open, not at the first write, when the server is unreachable or the token is wrong.
-  await storage.list('keys/');
-  return storage;
+  const { temporaries } = await new HttpStorage(server, token).info();
+  return new HttpStorage(server, token, { temporaries });
 };
