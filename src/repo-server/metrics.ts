@@ -14,7 +14,7 @@ export class ServerMetrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({
     name: 'lifeboat_repository_server_requests_total',
-    help: 'Requests by operation (get, get_range, put, remove, stat, list, space, stale_temporaries) and result (ok or an error code).',
+    help: 'Requests by operation (get, get_range, put, remove, stat, list, space, info, stale_temporaries, metrics) and result (ok or an error code).',
     labelNames: ['op', 'result'],
     registers: [this.registry],
   });

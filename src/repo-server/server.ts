@@ -42,7 +42,7 @@ declare module 'fastify' {
   }
 }
 
-type Op = 'get' | 'get_range' | 'put' | 'remove' | 'stat' | 'list' | 'space' | 'info' | 'stale_temporaries';
+type Op = 'get' | 'get_range' | 'put' | 'remove' | 'stat' | 'list' | 'space' | 'info' | 'stale_temporaries' | 'metrics';
 
 /** What a route answers once it succeeded (sent after the audit line is written). */
 interface Answer {
@@ -150,7 +150,7 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
 
   app.get(
     '/metrics',
-    route('stat', async (_req, token) => {
+    route('metrics', async (_req, token) => {
       const d = decideAdminOnly(token.role, '/metrics');
       if (!d.allow) throw new LifeboatError(ErrorCode.AppendOnly, `refused: ${d.why}`);
       return { bytes: 0, type: p.metrics.registry.contentType, body: await p.metrics.registry.metrics() };
