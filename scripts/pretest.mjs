@@ -20,6 +20,7 @@ export const REQUIRED_PACKAGES = {
   systemd: 'systemd-analyze, to verify the units and calendar specs of `lifeboat schedule systemd`',
   chromium: 'headless Chromium (driven by playwright-core) for the web dashboard tests against a real daemon',
   'openssh-server': 'sshd (with internal-sftp) for throwaway SFTP servers behind the SFTP driver tests',
+  openssl: 'the openssl CLI, to make the self-signed certificate of the repository-server TLS test',
 };
 
 function installed(pkg) {
