@@ -45,6 +45,7 @@ export const REQUIRED_PACKAGES = {
   runc: "the OCI runtime podman starts the docker source tests' containers with",
   'busybox-static': 'one static binary from which the offline test image of the docker source tests is built',
   rclone: 'a real WebDAV client (its :webdav: backend) listing and copying snapshots from `lifeboat webdav`',
+  openssl: 'the openssl CLI, to make the self-signed certificate of the repository-server TLS test',
 };
 
 function installed(pkg) {

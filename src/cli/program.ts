@@ -66,6 +66,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   'wal-push': async () => (await import('./commands/pitr.js')).registerWalPush,
   'wal-fetch': async () => (await import('./commands/pitr.js')).registerWalFetch,
   wal: async () => (await import('./commands/pitr.js')).registerWal,
+  'serve-repository': async () => (await import('./commands/serve-repository.js')).registerServeRepository,
 };
 
 /** Global options that take a value (the next argument is not the command's name). */

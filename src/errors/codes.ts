@@ -32,6 +32,10 @@ export const ErrorCode = {
   WalConflict: 'wal_conflict',
   /** The WAL archive cannot reach the requested recovery target (a missing segment, a target before the base backup). */
   WalGap: 'wal_gap',
+  /** A repository server refused a delete or an overwrite: the token may only add objects. */
+  AppendOnly: 'append_only',
+  /** A repository server refused a write: the token's storage quota is used up. */
+  QuotaExceeded: 'quota_exceeded',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

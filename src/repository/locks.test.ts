@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { MemoryStorage } from '../storage/drivers/memory/index.js';
 import { FaultyStorage } from '../storage/middleware/index.js';
 import { open, seal } from './crypto/index.js';
@@ -151,6 +151,26 @@ describe('repository locks', () => {
     const h = await take(true);
     expect(objects.has(stale)).toBe(false);
     expect(lockNames()).toEqual([h.objectName]);
+  });
+
+  it('a stale lock the storage refuses to remove (append-only server) is left and ignored, not fatal', async () => {
+    const stale = await plant({ exclusive: true, time: new Date(T0 - STALE_MS - 1).toISOString() });
+    const remove = storage.remove.bind(storage);
+    vi.spyOn(storage, 'remove').mockImplementation(async (name: string) => {
+      if (name === stale) throw new LifeboatError(ErrorCode.AppendOnly, 'refused: not this token’s lock');
+      return remove(name);
+    });
+    const h = await take(false);
+    expect(objects.has(stale)).toBe(true);
+    expect(lockNames().sort()).toEqual([h.objectName, stale].sort());
+  });
+
+  it('any other failure to remove a stale lock still fails the acquisition', async () => {
+    const stale = await plant({ exclusive: true, time: new Date(T0 - STALE_MS - 1).toISOString() });
+    vi.spyOn(storage, 'remove').mockImplementation(async (name: string) => {
+      if (name === stale) throw new LifeboatError(ErrorCode.Storage, 'network down');
+    });
+    await expectRejectsCode(acquireLock(storage, key, false, 'backup', timing), 'storage');
   });
 
   it('a lock exactly staleMs old is stale; one a millisecond younger is not', async () => {

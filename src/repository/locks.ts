@@ -200,7 +200,11 @@ export async function acquireLock(
       if (other.name === name) continue;
       if (!other.record) continue; // vanished while listing, or not ours to read
       if (isStale(other.record, timing)) {
-        await storage.remove(other.name);
+        // Through an append-only repository server only the lock's own token may remove it:
+        // a stale lock of another host is then left for an admin's next command, and ignored here.
+        await storage.remove(other.name).catch((err: unknown) => {
+          if (!isLifeboatError(err, ErrorCode.AppendOnly)) throw err;
+        });
         continue;
       }
       if (exclusive || other.record.exclusive) {

@@ -17,7 +17,7 @@ import { describeLocation, parseLocation } from './location.js';
 const factories = new Map<string, StorageFactory>();
 
 /** Network drivers: opened and used through RetryingStorage (transient failures are retried). */
-const REMOTE_SCHEMES = new Set(['sftp', 's3']);
+const REMOTE_SCHEMES = new Set(['sftp', 's3', 'lifeboat+http', 'lifeboat+https']);
 
 function normalizeScheme(scheme: string): string {
   const s = scheme.toLowerCase().replace(/:$/, '');
@@ -61,3 +61,8 @@ registerStorage('s3', async (url, options) => (await import('./drivers/s3/index.
 registerStorage('sftp', async (url, options) =>
   (await import('./drivers/sftp/index.js')).createSftpStorage(url, options),
 );
+// A repository served by `lifeboat serve-repository`; the scheme says the transport.
+for (const scheme of ['lifeboat+http', 'lifeboat+https'])
+  registerStorage(scheme, async (url, options) =>
+    (await import('./drivers/http/index.js')).createHttpStorage(url, options),
+  );

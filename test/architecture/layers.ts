@@ -9,7 +9,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['index.ts'],
   ['library'],
   ['cli'],
-  ['daemon', 'handover'],
+  ['daemon', 'handover', 'repo-server'],
   ['alerts'],
   ['jobs'],
   ['drill', 'verify', 'copier', 'compliance'],
