@@ -219,6 +219,23 @@ describe('docker source against a real Docker Engine API (podman)', () => {
   );
 
   it(
+    'leaves the containers running with stop: none',
+    async () => {
+      const dir = await volume('live');
+      await podman.container(name('live-writer'), { volumes: { [name('live')]: '/data' }, script: WRITER });
+      await until(async () => counterIn(dir) > 5, 'the writer to start');
+      const logs: string[] = [];
+      const { record } = await backupSource(repo, 'live', config({ volumes: [name('live')], stop: 'none' }), {
+        log: (l) => logs.push(l),
+      });
+      expect(record.containers).toEqual([{ name: name('live-writer'), state: 'running', action: 'left as it was' }]);
+      expect(logs.filter((l) => l.includes('container'))).toEqual([]);
+      expect(await podman.state(name('live-writer'))).toBe('running');
+    },
+    TIMEOUT,
+  );
+
+  it(
     'leaves a container that was already stopped stopped',
     async () => {
       const dir = await volume('idle');
