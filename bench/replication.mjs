@@ -3,12 +3,15 @@
  * Continuous SQLite protection, measured (figures in docs/performance.md):
  * a writer process commits small transactions at --rate a second for
  * --seconds (its own checkpoints included) while the replicator of the built
- * Lifeboat (`dist/`) ships into a local repository in this process. Prints,
+ * Lifeboat (`dist/`) ships, in this process, into a local repository or
+ * (`--target s3`) into an S3 repository on the s3rver process the tests use
+ * (started on loopback through bench/lib/remote-servers.mjs). Prints,
  * as one JSON line: lag from first sight of a commit to its segment stored
  * (p50/p99/max), CPU of this process as a share of one core, objects and
- * bytes written per hour at that rate, and the same while idle.
+ * bytes written per hour at that rate, and the same while idle; for S3 also
+ * the CPU of the s3rver process (not part of replication, printed apart).
  *
- *   npx tsc -p tsconfig.build.json && node bench/replication.mjs [--rate 1000] [--seconds 30] [--idle 15]
+ *   npx tsc -p tsconfig.build.json && node bench/replication.mjs [--target local|s3] [--rate 1000] [--seconds 30] [--idle 15]
  *
  * The machine may be shared: CPU and lag figures vary with its load (the
  * 1-minute load average before and after is printed with them).
@@ -25,12 +28,15 @@ const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
+const TARGET = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : 'local';
+if (TARGET !== 'local' && TARGET !== 's3') throw new Error(`--target must be local or s3, not ${TARGET}`);
 const RATE = arg('rate', 1000);
 const SECONDS = arg('seconds', 30);
 const IDLE = arg('idle', 15);
 
 const { openStorage, Repository } = await import(path.join(root, 'dist/index.js'));
 const { Replicator } = await import(path.join(root, 'dist/sources/sqlite/continuous/replicator.js'));
+const { startS3rver } = await import(path.join(root, 'bench/lib/remote-servers.mjs'));
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
 
@@ -60,8 +66,19 @@ function startWriter(file, seconds) {
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-bench-repl-'));
+let s3 = null;
 try {
-  const repo = await Repository.init(await openStorage(path.join(dir, 'repo'), { create: true }), Buffer.from('bench'));
+  let location = path.join(dir, 'repo');
+  let options = { create: true };
+  if (TARGET === 's3') {
+    s3 = await startS3rver({ dataDir: path.join(dir, 's3-data'), stateDir: path.join(dir, 's3-state') });
+    location = 's3://lifeboat-bench/repo';
+    options = {
+      create: true,
+      remote: { endpoint: s3.endpoint, region: 'us-east-1', pathStyle: true, credentialsFile: s3.credentialsFile },
+    };
+  }
+  const repo = await Repository.init(await openStorage(location, options), Buffer.from('bench'));
   const file = path.join(dir, 'app.db');
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -88,6 +105,7 @@ try {
   const loadBefore = os.loadavg()[0];
   const c0 = { ...r.counters };
   const cpu0 = process.cpuUsage();
+  const serverCpu0 = s3?.cpuSeconds();
   const t0 = Date.now();
   let writing = true;
   const written = startWriter(file, SECONDS).then((n) => ((writing = false), n));
@@ -96,6 +114,7 @@ try {
   await runWhile(() => Date.now() < settle);
   const wall = Date.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const serverCpu = s3 ? s3.cpuSeconds() - serverCpu0 : null;
   const busy = {
     objects: r.counters.objectsWritten - c0.objectsWritten,
     bytes: r.counters.bytesWritten - c0.bytesWritten,
@@ -109,6 +128,7 @@ try {
   const perHour = (x) => Math.round((x / wall) * 3600_000);
   console.log(
     JSON.stringify({
+      target: TARGET === 's3' ? `s3 (${s3.version}, loopback)` : 'local',
       rateTarget: RATE,
       transactions: n,
       achievedRate: Math.round(n / SECONDS),
@@ -119,6 +139,7 @@ try {
       cpuShareOfOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 1000,
       objectsPerHour: perHour(busy.objects),
       megabytesPerHour: Math.round(perHour(busy.bytes) / 1e6),
+      ...(s3 ? { s3rverCpuShareOfOneCore: Math.round((serverCpu / (wall / 1000)) * 1000) / 1000 } : {}),
       checkpoints: r.counters.checkpoints,
       idleSeconds: IDLE,
       idleObjects: r.counters.objectsWritten - c1.objectsWritten,
@@ -129,5 +150,6 @@ try {
     }),
   );
 } finally {
+  await s3?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -21,7 +21,7 @@ import { committedAt, readCommitLog, startSequenceWriter } from '../helpers/sequ
  * transaction committed after the point, no gap) has no slack at all.
  */
 const OBSERVATION_SLACK_MS = 4000;
-const WRITE_SECONDS = 30;
+const WRITE_SECONDS = 60;
 
 describe('sqlite continuous protection (real writer, real replicator processes)', () => {
   let dir: string;
@@ -163,7 +163,10 @@ sources:
       );
       expect(Date.parse(String(got.summary.committedAt))).toBeLessThanOrEqual(t);
     }
-  }, 600_000);
+    // 20 minutes: 60 s of writing plus eleven CLI restores, each replaying up to
+    // 60,000 transactions, on a shared 2-core machine whose load varies widely;
+    // the bound is there only to stop a hang, not to time anything.
+  }, 1_200_000);
 
   it('a second replicator for the same source refuses (locked, exit 11); --list, check and forget --dry-run see the stream', async () => {
     const rep = startReplicator();
