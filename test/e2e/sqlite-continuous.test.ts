@@ -184,7 +184,7 @@ sources:
     expect(checked.code, show(checked)).toBe(0);
     expect(checked.stdout).toMatch(/no errors found: .*1 continuous streams/);
     const forgot = await lb(['forget', '--dry-run', '--keep-last', '1']);
-    expect(forgot.stderr + forgot.stdout).toMatch(/stream of app: keep every point of the last 24h00m/);
+    expect(forgot.stderr + forgot.stdout).toMatch(/stream of app: keep every point of the last 1d/);
 
     rep.child.kill('SIGTERM');
     const [code] = (await once(rep.child, 'exit')) as [number | null];
