@@ -52,6 +52,7 @@ export type { ReplicateOptions } from './sources/sqlite/continuous/replicator.js
 export {
   restoreToTime,
   type RestorePointOptions,
+  type RestorePointProgress,
   type RestoredPoint,
 } from './sources/sqlite/continuous/restore-point.js';
 export { readReplicationStatuses, type ReplicationStatus } from './sources/sqlite/continuous/replication-status.js';
@@ -73,6 +74,7 @@ export {
   type SourceRestoreOptions,
   type SourceRestoreResult,
 } from './sources/run-source.js';
+export type { HookPhase, HookPhaseResult } from './sources/hooks/with-hooks.js';
 export { forget, type ForgetOptions, type ForgetResult, type ForgetProgress } from './retention/forget.js';
 export { policyFromConfig, describePolicy, type RetentionPolicy } from './retention/policy.js';
 export { parseConfig } from './config/load.js';

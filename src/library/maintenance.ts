@@ -26,6 +26,7 @@ export type { RetagResult, RetaggedSnapshot, TagChange } from '../retention/reta
 export type { ListedLock, UnlockResult } from '../repository/stale-locks.js';
 export type { LockRecord } from '../repository/locks.js';
 
+/** Which snapshots `stats` and `tagSnapshots` act on: ids or prefixes, `latest`, or filters, as the CLI selects them. */
 export interface SnapshotChoice {
   /** Ids, prefixes or `latest`; none: every snapshot matching the filters. */
   snapshots?: string[];

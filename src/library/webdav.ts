@@ -10,6 +10,7 @@ import { buildWebdav } from '../daemon/webdav/server.js';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
 
+/** A running read-only WebDAV server of a repository: where it listens, and how to stop it. */
 export interface WebdavServer {
   /** `http://host:port/` */
   url: string;

@@ -17,6 +17,7 @@ import type { Storage } from '../storage/contract.js';
 import { open, seal } from './crypto/index.js';
 import { randomId } from './ids.js';
 
+/** The content of a lock object: who holds it (host, pid), how (shared or exclusive), and when it was last refreshed. */
 export interface LockRecord {
   host: string;
   pid: number;

@@ -10,6 +10,7 @@
 import type { Storage } from '../storage/contract.js';
 import { DEFAULT_LOCK_TIMING, isStale, readLocks, type LockRecord, type LockTiming } from './locks.js';
 
+/** A lock found in the repository, and whether it is stale. */
 export interface ListedLock {
   /** The object name, `locks/<id>`. */
   name: string;
@@ -19,6 +20,7 @@ export interface ListedLock {
   state: 'stale' | 'live' | 'unreadable';
 }
 
+/** The locks `unlock` removed and the live ones it kept. */
 export interface UnlockResult {
   removed: ListedLock[];
   kept: ListedLock[];

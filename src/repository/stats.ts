@@ -34,11 +34,13 @@ export const REPOSITORY_AREAS = [
   'wal',
 ] as const;
 
+/** The stored size of one area of the repository (packs, index, snapshots, keys, locks…). */
 export interface AreaSize {
   objects: number;
   bytes: number;
 }
 
+/** Raw, unique and stored bytes of a set of snapshots, with the deduplication and compression ratios they give. */
 export interface StoredFigures {
   /** Sum of the sizes of every file and stream entry, as restored. */
   rawBytes: number;
@@ -58,6 +60,7 @@ export interface StoredFigures {
   compressionRatio: number | null;
 }
 
+/** The figures of one snapshot on its own. */
 export interface SnapshotStats extends StoredFigures {
   id: string;
   time: string;
@@ -66,12 +69,14 @@ export interface SnapshotStats extends StoredFigures {
   tags: string[];
 }
 
+/** The figures of all chosen snapshots of one source together. */
 export interface SourceStats extends StoredFigures {
   /** null: path backups (no source). */
   source: string | null;
   snapshots: number;
 }
 
+/** What `stats` reports: the size by area, and the figures of the chosen snapshots in all, per source and per snapshot. */
 export interface RepositoryStats {
   /** Every object of the repository by area (`data` are the packs), and `config`. */
   repository: { areas: Record<string, AreaSize>; totalBytes: number; totalObjects: number };
@@ -81,6 +86,7 @@ export interface RepositoryStats {
   snapshots: SnapshotStats[];
 }
 
+/** How far `stats` has come walking the chosen snapshots. */
 export interface StatsProgress {
   snapshotsDone: number;
   snapshotsTotal: number;

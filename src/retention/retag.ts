@@ -17,6 +17,7 @@ import type { Repository } from '../repository/repository.js';
 import { writeTombstone } from '../repository/tombstone.js';
 import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
 
+/** Tags to add, remove, or set in place of the current ones. */
 export interface TagChange {
   /** Tags to add. */
   add?: string[];
@@ -26,6 +27,7 @@ export interface TagChange {
   set?: string[];
 }
 
+/** A snapshot whose tags changed: its old id and the id of the snapshot that replaced it. */
 export interface RetaggedSnapshot {
   /** The snapshot as it was. */
   snapshot: string;
@@ -35,6 +37,7 @@ export interface RetaggedSnapshot {
   replacedBy?: string;
 }
 
+/** What `tagSnapshots` changed, and which snapshots it left alone because their tags were already as asked. */
 export interface RetagResult {
   changed: RetaggedSnapshot[];
   unchanged: RetaggedSnapshot[];

@@ -37,7 +37,12 @@ export interface SourceBackupOptions {
   /** The job run this backup belongs to, recorded in the snapshot so history can be rebuilt from repositories. */
   run?: { job: string; runId: string };
   /** Where the source's hooks run (the config file's directory) and what hears each hook phase as it ends (the run record). */
-  hooks?: { cwd?: string; repository?: string; onPhase?: (result: HookPhaseResult) => void };
+  hooks?: {
+    cwd?: string;
+    repository?: string;
+    /** Called as each hook phase ends, with its outcome and output (the run record's step). */
+    onPhase?: (result: HookPhaseResult) => void;
+  };
 }
 
 /** The snapshot of a source backup, with what its driver recorded for verification. */

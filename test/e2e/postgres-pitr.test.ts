@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -254,6 +254,44 @@ describe('postgres point-in-time recovery', () => {
       expect({ markers, history }).toEqual({ markers: t.markers, history: t.history });
     }
   }, 1_800_000);
+
+  it('restorePointInTime of the library reports the base backup written and stops through its signal, leaving the directory empty', async () => {
+    const { openConfig, openRepository, pitr } = await import('../../src/index.js');
+    const repo = await openRepository(openConfig(configFile), 'main', { cacheRoot: path.join(dir, 'lib-cache') });
+    try {
+      const stoppedDir = path.join(dir, 'lib-stopped');
+      const controller = new AbortController();
+      const err = await pitr
+        .restorePointInTime(repo, {
+          source: 'db',
+          base: baseId,
+          target: { kind: 'latest' },
+          dataDir: stoppedDir,
+          restoreCommand: 'false',
+          signal: controller.signal,
+          onProgress: () => controller.abort(),
+        })
+        .catch((e: unknown) => e);
+      expect((err as { code?: string }).code, String(err)).toBe('interrupted');
+      expect(await readdir(stoppedDir)).toEqual([]);
+
+      const reports: Array<{ bytes: number; totalBytes: number }> = [];
+      const done = await pitr.restorePointInTime(repo, {
+        source: 'db',
+        base: baseId,
+        target: { kind: 'latest' },
+        dataDir: path.join(dir, 'lib-whole'),
+        restoreCommand: 'false',
+        onProgress: (p) => reports.push(p),
+      });
+      expect(done.written).toBe(true);
+      expect(reports.length).toBeGreaterThan(1);
+      expect(reports.at(-1)!.bytes).toBe(reports.at(-1)!.totalBytes);
+      for (let i = 1; i < reports.length; i++) expect(reports[i]!.bytes).toBeGreaterThan(reports[i - 1]!.bytes);
+    } finally {
+      await repo.close();
+    }
+  }, 600_000);
 
   it('reports a gap found by `wal check` and refuses a restore past it before writing anything', async () => {
     const ok = await lb(['wal', 'check', '--source', 'db']);

@@ -20,7 +20,13 @@ export {
   type WalRecord,
 } from './catalog.js';
 export { planRecovery, describeTarget, type RecoveryPlan, type RecoveryTarget } from './recovery-plan.js';
-export { restorePointInTime, loadHistories, type PitrRestoreOptions, type PitrRestoreResult } from './restore-pitr.js';
+export {
+  restorePointInTime,
+  loadHistories,
+  type PitrRestoreOptions,
+  type PitrRestoreProgress,
+  type PitrRestoreResult,
+} from './restore-pitr.js';
 export { verifyRecovery, type RecoveryOutcome } from './verify-restore.js';
 export { walGaps, type WalCheckReport, type WalGap } from './wal-check.js';
 export { pruneWal, planWalPrune, type WalPrunePlan, type WalPruneResult } from './wal-prune.js';

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import type { Repository } from '../../../repository/repository.js';
@@ -8,6 +8,7 @@ import { readSnapshotFile, snapshotFileNode } from '../../snapshot-file.js';
 import { BASE_TAR_PATH, loadCatalog, walPath, type WalCatalog } from './catalog.js';
 import { describeTarget, planRecovery, type RecoveryPlan, type RecoveryTarget } from './recovery-plan.js';
 import { formatLsn, historyTimeline, parseHistory, type TimelineSwitch } from './wal-names.js';
+import { interruptedError, throwIfInterrupted } from '../../../util/interrupt.js';
 
 /** Which source, base backup and target `restorePointInTime` recovers, into which data directory. */
 export interface PitrRestoreOptions {
@@ -23,9 +24,18 @@ export interface PitrRestoreOptions {
   keepArchiving?: boolean;
   /** Plan only: check that the target is reachable and write nothing. */
   dryRun?: boolean;
+  /** Stops the restore: what was written into `dataDir` is removed and the promise rejects with `interrupted`. */
   signal?: AbortSignal;
   /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
+  /** Called as the base backup is written, with the bytes so far and the base backup's size. */
+  onProgress?: (progress: PitrRestoreProgress) => void;
+}
+
+/** How much of the base backup a point-in-time restore has written. */
+export interface PitrRestoreProgress {
+  bytes: number;
+  totalBytes: number;
 }
 
 /** The base backup restored, the recovery configured, and (with verify) where recovery ended. */
@@ -80,10 +90,23 @@ export async function restorePointInTime(repo: Repository, options: PitrRestoreO
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const tally = new StreamTally();
   const node = await snapshotFileNode(repo, plan.base.snapshot, BASE_TAR_PATH);
-  await feedChild(
-    { label: 'tar', command: 'tar', args: ['-x', '-f', '-', '-C', dataDir, '--no-same-owner'], signal: options.signal },
-    tally.through(readSnapshotFile(repo, node, BASE_TAR_PATH)),
-  );
+  try {
+    await feedChild(
+      {
+        label: 'tar',
+        command: 'tar',
+        args: ['-x', '-f', '-', '-C', dataDir, '--no-same-owner'],
+        signal: options.signal,
+      },
+      reportBytes(tally.through(readSnapshotFile(repo, node, BASE_TAR_PATH)), tally, plan.base.tarBytes, options),
+    );
+    throwIfInterrupted(options.signal, 'nothing was left in the data directory');
+  } catch (err) {
+    if (!options.signal?.aborted) throw err;
+    // Interrupted: the directory was empty or absent before, so nothing of the user's is removed.
+    for (const entry of await readdir(dataDir)) await rm(path.join(dataDir, entry), { recursive: true, force: true });
+    throw interruptedError(`nothing was left in ${dataDir}`, err);
+  }
   if (tally.bytes !== plan.base.tarBytes || tally.sha256 !== plan.base.tarSha256) {
     throw new LifeboatError(
       ErrorCode.Corrupt,
@@ -96,6 +119,19 @@ export async function restorePointInTime(repo: Repository, options: PitrRestoreO
     mode: 0o600,
   });
   return { plan, dataDir, written: true };
+}
+
+/** Pass the base backup's bytes through, reporting how many went by. */
+async function* reportBytes(
+  input: AsyncIterable<Uint8Array>,
+  tally: StreamTally,
+  totalBytes: number,
+  options: PitrRestoreOptions,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of input) {
+    yield chunk;
+    options.onProgress?.({ bytes: tally.bytes, totalBytes });
+  }
 }
 
 /** A value in postgresql.conf syntax. */

@@ -91,6 +91,45 @@ describe('Replicator', () => {
     expect(seqs(first.file)).toEqual(range(1, 10));
   });
 
+  it('a restore reports its progress and stops through its signal, leaving no file behind', async () => {
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    insert(db, 1, 10);
+    const r = replicator(file);
+    await r.start();
+    for (let i = 0; i < 4; i++) {
+      clock += 1000;
+      insert(db, 11 + i * 5, 5);
+      await r.tick();
+    }
+    await r.stop();
+    db.close();
+
+    const reports: Array<{ phase: string; segments: number; transactions: number }> = [];
+    const whole = await restoreToTime(repo, {
+      source: 'app',
+      toFile: path.join(dir, 'whole.db'),
+      onProgress: (p) => reports.push(p),
+    });
+    expect(seqs(whole.file)).toEqual(range(1, 30));
+    expect(reports[0]!.phase).toBe('full-copy');
+    const applied = reports.filter((p) => p.phase === 'segments');
+    expect(applied.length).toBe(whole.segments);
+    expect(applied.at(-1)).toMatchObject({ segments: whole.segments, transactions: whole.transactions });
+
+    const controller = new AbortController();
+    const target = path.join(dir, 'stopped.db');
+    const err = await restoreToTime(repo, {
+      source: 'app',
+      toFile: target,
+      signal: controller.signal,
+      onProgress: (p) => p.phase === 'segments' && controller.abort(),
+    }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('interrupted');
+    expect(() => statSync(target)).toThrow();
+    expect(() => statSync(target + '.restoring')).toThrow();
+  });
+
   it('ships nothing while the database is idle', async () => {
     const file = path.join(dir, 'app.db');
     const db = appDb(file);

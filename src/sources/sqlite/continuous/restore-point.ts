@@ -7,6 +7,7 @@ import { listStream, type ListedGeneration } from './stream-listing.js';
 import { basePartName, generationStartMs } from './stream-names.js';
 import { decodeSegment, getStreamObject, streamIdOf, type BaseManifest } from './stream-objects.js';
 import { FRAME_HEADER_BYTES } from './wal-file.js';
+import { throwIfInterrupted } from '../../../util/interrupt.js';
 
 /** Which replicated SQLite source `restoreToTime` restores, into which file, as of when. */
 export interface RestorePointOptions {
@@ -18,6 +19,21 @@ export interface RestorePointOptions {
   force?: boolean;
   /** Progress lines, as the CLI prints them. */
   log?: (line: string) => void;
+  /** Stops the restore between two objects read; the partial `<file>.restoring` is removed and `toFile` left as it was. */
+  signal?: AbortSignal;
+  /** Called after each full-copy part and each segment applied, with a copy of the counters. */
+  onProgress?: (progress: RestorePointProgress) => void;
+}
+
+/** How far a point-in-time restore of a SQLite stream has come. */
+export interface RestorePointProgress {
+  phase: 'full-copy' | 'segments';
+  /** Parts of the full copy written, of `partsTotal`. */
+  partsDone: number;
+  partsTotal: number;
+  /** Segments applied and the transactions they held so far. */
+  segments: number;
+  transactions: number;
 }
 
 /** The file `restoreToTime` wrote and the point it holds. */
@@ -82,7 +98,9 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
   let committedMs = base.ms;
   let transactions = 0;
   let segments = 0;
+  const stopped = `${options.toFile} was left as it was`;
   try {
+    throwIfInterrupted(options.signal, stopped);
     const manifest = JSON.parse((await getStreamObject(repo, base.name)).toString('utf8')) as BaseManifest;
     log(`full copy of ${new Date(manifest.ms).toISOString()} (${manifest.pages} pages) from generation ${gen.name}`);
     let written = 0;
@@ -90,6 +108,14 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
       const part = await getStreamObject(repo, basePartName(base.name, p));
       await out.write(part, 0, part.length, written);
       written += part.length;
+      options.onProgress?.({
+        phase: 'full-copy',
+        partsDone: p + 1,
+        partsTotal: manifest.parts,
+        segments,
+        transactions,
+      });
+      throwIfInterrupted(options.signal, stopped);
     }
     if (written !== manifest.pages * manifest.pageSize)
       throw new LifeboatError(
@@ -162,6 +188,14 @@ export async function restoreToTime(repo: Repository, options: RestorePointOptio
         if (dirty.size >= 16384) await flush();
       }
       pos = { index: header.index, frame: header.last };
+      options.onProgress?.({
+        phase: 'segments',
+        partsDone: manifest.parts,
+        partsTotal: manifest.parts,
+        segments,
+        transactions,
+      });
+      throwIfInterrupted(options.signal, stopped);
       // Dirty pages are views into segments: flushing now and then bounds the segments kept in memory.
       if (segments % 64 === 0) await flush();
     }
