@@ -292,7 +292,7 @@ export class Repository {
   }
 
   /** `unlock`: remove the stale locks (see `isStale`), or with `all` every lock; takes no lock itself. */
-  unlock(all = false): Promise<UnlockResult> {
+  async unlock(all = false): Promise<UnlockResult> {
     // Stale locks are dead processes' and may go with any key; live ones only with an admin key.
     if (all) requireAdmin(this, 'unlock --remove-all');
     return removeLocks(this.storage, this.keys.encryption, { all, timing: this.lockTiming });
