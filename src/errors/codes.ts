@@ -36,6 +36,8 @@ export const ErrorCode = {
   AppendOnly: 'append_only',
   /** A repository server refused a write: the token's storage quota is used up. */
   QuotaExceeded: 'quota_exceeded',
+  /** The key that opened the repository has a role (e.g. `append`) that may not do this; an admin key may. */
+  RoleRefused: 'role_refused',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -27,6 +27,7 @@ export interface PruneResult {
 
 /** `lifeboat prune`: mark what no snapshot needs and repack wasteful packs (shared lock), then delete what earlier runs marked at least `graceMs` ago (exclusive lock, deferred when backups hold the repository). */
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
+  repo.requireAdmin('prune');
   const feed = feedProgress(options.progress ?? newPruneProgress(), options.onProgress);
   const o = resolveOptions({ ...options, progress: feed.live });
   try {

@@ -41,6 +41,7 @@ const PACKS_PER_FILE = 4096;
  * out. Runs under the exclusive lock: no backup may add packs meanwhile.
  */
 export async function repairIndex(repo: Repository, options: RepairIndexOptions = {}): Promise<RepairIndexReport> {
+  repo.requireAdmin('repair index');
   return repo.withLock(true, 'repair index', async (lock) => {
     const oldFiles = (await repo.storage.list('index/')).map((o) => o.name);
     const problems = await repo.loadIndex();

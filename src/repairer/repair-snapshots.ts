@@ -60,6 +60,7 @@ export async function repairSnapshots(
   repo: Repository,
   options: RepairSnapshotsOptions = {},
 ): Promise<RepairSnapshotsReport> {
+  repo.requireAdmin('repair snapshots');
   return repo.withLock(true, 'repair snapshots', async (lock) => {
     await repo.prepareRead();
     // Snapshot objects that cannot be read have nothing to rewrite: `check` reports them.

@@ -222,6 +222,28 @@ describe('Repository: keys', () => {
     expect((await Repository.open(new MemoryStorage(objects), pw(PASSWORD))).keyName).toBe(baseRepo.keyName);
   });
 
+  it('an append key opens with role append: listed as such, and key changes with it are refused with nothing written', async () => {
+    const { storage, objects } = cloneStorage(base);
+    const admin = await openFast(storage);
+    expect(admin.role).toBe('admin');
+    const appendId = await admin.addKey(Buffer.from('append password'), 'web-1', 'append');
+
+    const viaAppend = await Repository.open(new MemoryStorage(objects), pw('append password'));
+    expect(viaAppend.role).toBe('append');
+    expect(viaAppend.readingFromStorage().role).toBe('append');
+    const keys = await viaAppend.listKeys();
+    expect(keys.find((k) => k.id === appendId)).toMatchObject({ current: true, role: 'append' });
+    expect(keys.find((k) => k.id !== appendId)).toMatchObject({ current: false, role: 'admin' });
+
+    const before = keyNames(objects);
+    await expectRejectsCode(viaAppend.addKey(Buffer.from('another')), ErrorCode.RoleRefused);
+    await expectRejectsCode(viaAppend.removeKey(keys.find((k) => !k.current)!.id), ErrorCode.RoleRefused);
+    await expectRejectsCode(viaAppend.unlock(true), ErrorCode.RoleRefused);
+    expect(keyNames(objects)).toEqual(before);
+    // The admin password still opens as admin.
+    expect((await Repository.open(new MemoryStorage(objects), pw(PASSWORD))).role).toBe('admin');
+  });
+
   it('removeKey of the last key → refused, and the key stays', async () => {
     const { storage, objects } = cloneStorage(base);
     const repo = await openFast(storage);

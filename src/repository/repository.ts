@@ -25,7 +25,9 @@ import {
   type ObjectKind,
   type RepositoryKeys,
   type Credentials,
+  claimedRole,
   createKeySlot,
+  type KeyRole,
   parseKeySlot,
   unlock,
 } from './crypto/index.js';
@@ -45,6 +47,7 @@ import {
   type Tree,
 } from './format/index.js';
 import { BlobWorkerPool } from './workers/index.js';
+import { requireAdmin } from './key-role.js';
 import { withWriteSession, type BlobWriter, type WriteSessionResult, type WriterOptions } from './write-session.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -105,6 +108,8 @@ export class Repository {
     readonly cache: ObjectCache | undefined,
     readonly keyName: string | undefined,
     private readonly lockTiming: LockTiming,
+    /** The role of the key that opened it (admin for `init` and the recovery key); see `requireAdmin`. */
+    readonly role: KeyRole,
     /** How index files, snapshots and tree packs use the local cache (see `readingFromStorage`). */
     private readonly cacheUse: CacheUse = 'trust',
     /** The repository this one is a storage-reading view of: its worker pool is shared. */
@@ -158,6 +163,7 @@ export class Repository {
       cacheFor(options, config.id),
       keyName,
       options.lockTiming ?? DEFAULT_LOCK_TIMING,
+      'admin',
     );
   }
 
@@ -178,7 +184,7 @@ export class Repository {
     // init): the right one is the slot whose master secret authenticates the config.
     let lastError: unknown;
     let configReads = 1;
-    for await (const { master, keyName } of unlock(storage, credentials)) {
+    for await (const { master, keyName, role } of unlock(storage, credentials)) {
       const keys = deriveRepositoryKeys(master);
       let plain: Buffer;
       try {
@@ -202,6 +208,7 @@ export class Repository {
         cacheFor(options, config.id),
         keyName,
         options.lockTiming ?? DEFAULT_LOCK_TIMING,
+        role,
       );
       repo.lockWaitMs = options.lockWaitMs ?? 0;
       return repo;
@@ -246,6 +253,7 @@ export class Repository {
       this.cache,
       this.keyName,
       this.lockTiming,
+      this.role,
       'storage',
       base,
       index === 'shared' && base === this,
@@ -284,8 +292,15 @@ export class Repository {
   }
 
   /** `unlock`: remove the stale locks (see `isStale`), or with `all` every lock; takes no lock itself. */
-  unlock(all = false): Promise<UnlockResult> {
+  async unlock(all = false): Promise<UnlockResult> {
+    // Stale locks are dead processes' and may go with any key; live ones only with an admin key.
+    if (all) requireAdmin(this, 'unlock --remove-all');
     return removeLocks(this.storage, this.keys.encryption, { all, timing: this.lockTiming });
+  }
+
+  /** Throws `role_refused` unless this repository was opened with an admin key; see key-role.ts. */
+  requireAdmin(operation: string): void {
+    requireAdmin(this, operation);
   }
 
   /** Wait for conflicting locks this long (see `lock`). */
@@ -578,6 +593,8 @@ export class Repository {
       host?: string;
       username?: string;
       label?: string;
+      /** The role the slot gives; for a slot other than the current one, as its clear field claims. */
+      role?: KeyRole;
       current: boolean;
       readable: boolean;
     }>
@@ -595,6 +612,8 @@ export class Repository {
             host: slot.host,
             username: slot.username,
             label: slot.label,
+            // The current slot's role was authenticated when it opened; the others' cannot be without their password.
+            role: o.name === this.keyName ? this.role : claimedRole(slot),
             current: o.name === this.keyName,
             readable: true,
           };
@@ -605,9 +624,10 @@ export class Repository {
     );
   }
 
-  /** Add a key slot that `password` opens; its name. */
-  async addKey(password: Buffer, label?: string): Promise<string> {
-    const slot = await createKeySlot(this.keys.master, password, label);
+  /** Add a key slot that `password` opens, with `role`; its name. Only an admin key may. */
+  async addKey(password: Buffer, label?: string, role: KeyRole = 'admin'): Promise<string> {
+    requireAdmin(this, 'key add');
+    const slot = await createKeySlot(this.keys.master, password, label, role);
     const name = `keys/${randomId()}`;
     await this.storage.put(name, Buffer.from(JSON.stringify(slot, null, 2)));
     return name.slice('keys/'.length);
@@ -615,6 +635,7 @@ export class Repository {
 
   /** Remove a key slot by id or unique prefix; the last readable key can never be removed. */
   async removeKey(ref: string): Promise<string> {
+    requireAdmin(this, 'key remove');
     const keys = await this.listKeys();
     const matches = keys.filter((k) => k.id.startsWith(ref));
     if (matches.length !== 1) {

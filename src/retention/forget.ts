@@ -60,6 +60,7 @@ export interface ForgetResult {
  * until `prune`.
  */
 export async function forget(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
+  repo.requireAdmin('forget');
   assertPolicyKeepsSomething(options.policy);
   const now = options.now ?? new Date();
   const run = async (): Promise<ForgetResult> => {

@@ -78,6 +78,7 @@ export async function retag(
   change: TagChange,
   options: { stateDir?: string; now?: Date; signal?: AbortSignal } = {},
 ): Promise<RetagResult> {
+  repo.requireAdmin('tag'); // a new tag is a new snapshot object replacing the old one
   const now = options.now ?? new Date();
   for (const s of snapshots) applyTagChange(s.tags, change); // usage errors before anything is written
   let lock;

@@ -1,7 +1,8 @@
 /**
  * Key slots: any slot opens the repository. New passwords come from
  * LIFEBOAT_NEW_PASSWORD (or _FILE, _COMMAND) or the terminal; never from a flag.
- * Changing keys takes the exclusive lock.
+ * Changing keys takes the exclusive lock and an admin key; `key add --role`
+ * gives the new key its role (admin by default, always printed).
  *
  * @module
  */
@@ -9,7 +10,7 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
-import { fingerprint, renderRecoveryKey } from '../../repository/crypto/index.js';
+import { fingerprint, isKeyRole, KEY_ROLES, renderRecoveryKey, type KeyRole } from '../../repository/crypto/index.js';
 import type { ActionFactory } from '../action.js';
 import { newPassword, withRepository, type CommandContext } from '../context.js';
 import { formatTime, table } from '../../util/format.js';
@@ -32,10 +33,11 @@ export function registerKey(program: Command, action: ActionFactory): void {
           });
           ctx.out.result(
             table(
-              ['ID', 'CURRENT', 'CREATED', 'HOST', 'USER', 'LABEL'],
+              ['ID', 'CURRENT', 'ROLE', 'CREATED', 'HOST', 'USER', 'LABEL'],
               keys.map((k) => [
                 k.id.slice(0, 8),
                 k.current ? '*' : '',
+                k.role ?? '',
                 k.createdAt ? formatTime(k.createdAt) : k.readable ? '' : 'DAMAGED',
                 k.host ?? '',
                 k.username ?? '',
@@ -57,14 +59,19 @@ export function registerKey(program: Command, action: ActionFactory): void {
     .command('add')
     .description('add a key slot with a new password (LIFEBOAT_NEW_PASSWORD, _FILE, _COMMAND or asked)')
     .option('--label <text>', 'a note on whose key this is')
+    .option('--role <role>', `what the new key may do: ${KEY_ROLES.join(' or ')} (default admin)`)
     .action(
-      action(async (ctx: CommandContext, flags: { label?: string }) =>
+      action(async (ctx: CommandContext, flags: { label?: string; role?: string }) =>
         withRepository(ctx, async (repo) => {
+          const role = parseRole(flags.role);
+          repo.requireAdmin('key add'); // before asking for a password or taking the lock
           const password = await newPassword('LIFEBOAT_NEW_PASSWORD');
           await repo.withLock(true, 'key add', async () => {
-            const id = await repo.addKey(password, flags.label);
-            ctx.out.emit({ added: id });
-            ctx.out.result(`added key ${id.slice(0, 8)}`);
+            const id = await repo.addKey(password, flags.label, role);
+            ctx.out.emit({ added: id, role });
+            ctx.out.result(
+              `added key ${id.slice(0, 8)} with role ${role}${flags.role === undefined ? ' (the default; --role append for a key that may not delete)' : ''}`,
+            );
           });
         }),
       ),
@@ -77,6 +84,7 @@ export function registerKey(program: Command, action: ActionFactory): void {
     .action(
       action(async (ctx: CommandContext, id: string) =>
         withRepository(ctx, async (repo) => {
+          repo.requireAdmin('key remove');
           await repo.withLock(true, 'key remove', async () => {
             const removed = await repo.removeKey(id);
             ctx.out.emit({ removed });
@@ -96,10 +104,12 @@ export function registerKey(program: Command, action: ActionFactory): void {
             throw new LifeboatError(ErrorCode.Usage, 'the repository was opened with a key file, not a password', {
               hint: 'use `key add` to add a password',
             });
+          // Replacing a slot removes one: an append key cannot, not even its own (an admin replaces it).
+          repo.requireAdmin('key passwd');
           const password = await newPassword('LIFEBOAT_NEW_PASSWORD');
           const current = repo.keyName.slice('keys/'.length);
           await repo.withLock(true, 'key passwd', async () => {
-            const added = await repo.addKey(password);
+            const added = await repo.addKey(password, undefined, repo.role);
             const removed = await repo.removeKey(current);
             ctx.out.emit({ added, removed });
             ctx.out.result(`password changed (key ${removed.slice(0, 8)} replaced by ${added.slice(0, 8)})`);
@@ -137,4 +147,12 @@ export function registerKey(program: Command, action: ActionFactory): void {
         }),
       ),
     );
+}
+
+function parseRole(value: string | undefined): KeyRole {
+  if (value === undefined) return 'admin';
+  if (isKeyRole(value)) return value;
+  throw new LifeboatError(ErrorCode.Usage, `unknown key role ${JSON.stringify(value)}`, {
+    hint: `use --role ${KEY_ROLES.join(' or --role ')}`,
+  });
 }

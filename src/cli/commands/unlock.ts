@@ -26,6 +26,7 @@ export function registerUnlock(program: Command, action: ActionFactory): void {
       action(async (ctx: CommandContext, flags: { removeAll?: boolean }) => {
         requireChosenRepository(ctx.global, 'unlock', 'removes the locks of one repository');
         return withRepository(ctx, async (repo) => {
+          if (flags.removeAll) repo.requireAdmin('unlock --remove-all');
           if (flags.removeAll)
             ctx.out.warn(
               'removing every lock, live ones too: a backup, prune or other command still running loses its lock and stops without saving',

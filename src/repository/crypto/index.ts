@@ -14,7 +14,7 @@ export {
   seal,
   sealParts,
 } from './crypto.js';
-export { createKeySlot, parseKeySlot } from './key-slot.js';
+export { claimedRole, createKeySlot, isKeyRole, KEY_ROLES, type KeyRole, parseKeySlot } from './key-slot.js';
 export { encodeRecoveryKey, fingerprint, parseRecoveryKey, renderRecoveryKey } from './paper-key.js';
 export { type Credentials, type CredentialSources, resolveCredentials } from './credentials.js';
 export { unlock } from './unlock.js';

@@ -8,14 +8,15 @@ import { expectRejectsCode, expectThrowsCode, rejection } from '../testing/helpe
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 /** A slot sealed by hand with cheap scrypt parameters (parseKeySlot accepts N >= 1024). */
-function cheapSlot(master: Buffer, password: string, kdf = { N: 1024, r: 8, p: 1 }): KeySlot {
+function cheapSlot(master: Buffer, password: string, kdf = { N: 1024, r: 8, p: 1 }, version: 1 | 2 = 1): KeySlot {
   const salt = randomBytes(16);
   const slotKey = scryptSync(Buffer.from(password), salt, 32, {
     ...kdf,
     maxmem: 128 * kdf.N * kdf.r * kdf.p + 32 * 1024 * 1024,
   });
   return {
-    version: 1,
+    version,
+    ...(version === 2 ? { role: 'append' as const } : {}),
     createdAt: new Date().toISOString(),
     host: 'test',
     username: 'test',
@@ -38,7 +39,8 @@ describe('key slots', () => {
 
     const reparsed = parseKeySlot(json(slot), 'k');
     const unlocked = await unlockKeySlot(reparsed, Buffer.from('correct horse battery staple'));
-    expect(unlocked?.equals(master)).toBe(true);
+    expect(unlocked?.master.equals(master)).toBe(true);
+    expect(unlocked?.role).toBe('admin');
     expect(await unlockKeySlot(reparsed, Buffer.from('correct horse battery stapler'))).toBeUndefined();
     expect(await unlockKeySlot(reparsed, Buffer.from('x'))).toBeUndefined();
   });
@@ -61,7 +63,7 @@ describe('key slots', () => {
   it('passwords are compared as bytes (unicode, no trimming)', async () => {
     const master = randomBytes(32);
     const slot = cheapSlot(master, 'pässwörd ');
-    expect((await unlockKeySlot(slot, Buffer.from('pässwörd ')))?.equals(master)).toBe(true);
+    expect((await unlockKeySlot(slot, Buffer.from('pässwörd ')))?.master.equals(master)).toBe(true);
     expect(await unlockKeySlot(slot, Buffer.from('pässwörd'))).toBeUndefined();
     expect(await unlockKeySlot(slot, Buffer.from('passwörd '))).toBeUndefined();
   });
@@ -166,5 +168,53 @@ describe('key slots', () => {
     if (outcome !== undefined) {
       expect(isLifeboatError(outcome, ErrorCode.WrongPassword), `got ${String(outcome)}`).toBe(true);
     }
+  });
+
+  describe('roles', () => {
+    it('an admin slot is written as version 1 with no role field; an append slot as version 2 with its role', async () => {
+      const master = randomBytes(32);
+      const admin = await createKeySlot(master, Buffer.from('pw'), undefined, 'admin');
+      expect(admin.version).toBe(1);
+      expect(admin.role).toBeUndefined();
+      const append = parseKeySlot(json(await createKeySlot(master, Buffer.from('pw2'), 'web-1', 'append')), 'k');
+      expect(append.version).toBe(2);
+      expect(append.role).toBe('append');
+      const opened = await unlockKeySlot(append, Buffer.from('pw2'));
+      expect(opened?.master.equals(master)).toBe(true);
+      expect(opened?.role).toBe('append');
+      expect(await unlockKeySlot(append, Buffer.from('pw'))).toBeUndefined();
+    });
+
+    it('editing the clear fields of an append slot never makes it open as admin', async () => {
+      const master = randomBytes(32);
+      const append = await createKeySlot(master, Buffer.from('pw'), undefined, 'append');
+      // Claiming admin in clear: the sealed role still says append.
+      const claimed = parseKeySlot(json({ ...append, role: 'admin' }), 'k');
+      expect((await unlockKeySlot(claimed, Buffer.from('pw')))?.role).toBe('append');
+      // Downgrading to version 1: the sealed plaintext is longer than a master secret, so it does not open.
+      const v1 = parseKeySlot(json({ ...append, version: 1, role: undefined }), 'k');
+      expect(await unlockKeySlot(v1, Buffer.from('pw'))).toBeUndefined();
+    });
+
+    it('a version 1 slot relabelled as version 2 does not open (no role sealed in it)', async () => {
+      const master = randomBytes(32);
+      const slot = cheapSlot(master, 'pw');
+      const relabelled = parseKeySlot(json({ ...slot, version: 2, role: 'append' }), 'k');
+      expect(await unlockKeySlot(relabelled, Buffer.from('pw'))).toBeUndefined();
+    });
+
+    it('a version 2 slot sealing an unknown role does not open', async () => {
+      const slot = cheapSlot(Buffer.concat([randomBytes(32), Buffer.from('root')]), 'pw', undefined, 2);
+      expect(await unlockKeySlot(slot, Buffer.from('pw'))).toBeUndefined();
+      const good = cheapSlot(Buffer.concat([randomBytes(32), Buffer.from('append')]), 'pw', undefined, 2);
+      expect((await unlockKeySlot(good, Buffer.from('pw')))?.role).toBe('append');
+    });
+
+    it('a version 2 slot without a known role in clear is unreadable (damaged), like any unknown version', () => {
+      const slot = cheapSlot(randomBytes(32), 'pw', undefined, 2);
+      expectThrowsCode(() => parseKeySlot(json({ ...slot, role: 'root' }), 'k'), ErrorCode.WrongPassword);
+      expectThrowsCode(() => parseKeySlot(json({ ...slot, role: undefined }), 'k'), ErrorCode.WrongPassword);
+      expectThrowsCode(() => parseKeySlot(json({ ...slot, version: 3 }), 'k'), ErrorCode.WrongPassword);
+    });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * A key slot (`keys/<id>`) holds the repository's master secret sealed under a
  * key derived from one password with scrypt. A repository may have many slots;
- * any one of them opens it.
+ * any one of them opens it. A slot also gives its key a role: version 1 slots
+ * (no role) are `admin`; version 2 slots seal the role next to the master
+ * secret, so it cannot be changed without the slot's password.
  *
  * @module
  */
@@ -19,8 +21,20 @@ export interface KdfParams {
   salt: string;
 }
 
+/** What a key may do: `admin` everything; `append` add and read, never delete or replace. */
+export type KeyRole = 'admin' | 'append';
+
+export const KEY_ROLES: readonly KeyRole[] = ['admin', 'append'];
+
+export function isKeyRole(value: unknown): value is KeyRole {
+  return value === 'admin' || value === 'append';
+}
+
 export interface KeySlot {
-  version: 1;
+  /** 1: sealed plaintext is the master secret (role admin); 2: master secret then the role name. */
+  version: 1 | 2;
+  /** Version 2 only: the role in clear, for `key list`; the sealed copy is the one that counts. */
+  role?: KeyRole;
   createdAt: string;
   host: string;
   username: string;
@@ -44,7 +58,16 @@ async function deriveSlotKey(password: Buffer, kdf: KdfParams): Promise<Buffer> 
   return scrypt(password, Buffer.from(kdf.salt, 'base64'), { N: kdf.N, r: kdf.r, p: kdf.p, maxmem });
 }
 
-export async function createKeySlot(master: Buffer, password: Buffer, label?: string): Promise<KeySlot> {
+/**
+ * A new slot for `password`. An admin slot is written as version 1, exactly as
+ * before roles existed, so every reader opens it; any other role needs version 2.
+ */
+export async function createKeySlot(
+  master: Buffer,
+  password: Buffer,
+  label?: string,
+  role: KeyRole = 'admin',
+): Promise<KeySlot> {
   if (password.length === 0) {
     throw new LifeboatError(ErrorCode.NoPassword, 'an empty password is not allowed', {
       hint: 'choose a long passphrase',
@@ -52,14 +75,16 @@ export async function createKeySlot(master: Buffer, password: Buffer, label?: st
   }
   const kdf: KdfParams = { algorithm: 'scrypt', ...DEFAULT_KDF, salt: randomBytes(32).toString('base64') };
   const slotKey = await deriveSlotKey(password, kdf);
+  const plaintext = role === 'admin' ? master : Buffer.concat([master, Buffer.from(role, 'utf8')]);
   return {
-    version: 1,
+    version: role === 'admin' ? 1 : 2,
+    ...(role === 'admin' ? {} : { role }),
     createdAt: new Date().toISOString(),
     host: os.hostname(),
     username: safeUsername(),
     ...(label ? { label } : {}),
     kdf,
-    sealed: seal(slotKey, 'master-key', master).toString('base64'),
+    sealed: seal(slotKey, 'master-key', plaintext).toString('base64'),
   };
 }
 
@@ -73,7 +98,7 @@ export function parseKeySlot(raw: Buffer, name: string): KeySlot {
   }
   const k = slot?.kdf;
   const valid =
-    slot?.version === 1 &&
+    (slot?.version === 1 || (slot?.version === 2 && isKeyRole(slot.role))) &&
     typeof slot.sealed === 'string' &&
     k?.algorithm === 'scrypt' &&
     Number.isInteger(k.N) &&
@@ -100,12 +125,30 @@ function unreadableSlot(name: string): LifeboatError {
   });
 }
 
-/** The master secret, or undefined when the password does not open this slot. */
-export async function unlockKeySlot(slot: KeySlot, password: Buffer): Promise<Buffer | undefined> {
+/** The role a slot claims in clear (for listing only: `unlockKeySlot` gives the authenticated one). */
+export function claimedRole(slot: KeySlot): KeyRole {
+  return slot.version === 1 ? 'admin' : (slot.role ?? 'admin');
+}
+
+/**
+ * The master secret and the authenticated role, or undefined when the password
+ * does not open this slot. The role comes from the sealed plaintext only: a
+ * version 1 slot must seal exactly the master secret (admin), a version 2 slot
+ * the master secret followed by a known role name. So a slot whose clear
+ * `version` or `role` was edited does not open as another role: it does not open.
+ */
+export async function unlockKeySlot(
+  slot: KeySlot,
+  password: Buffer,
+): Promise<{ master: Buffer; role: KeyRole } | undefined> {
   const slotKey = await deriveSlotKey(password, slot.kdf);
   try {
-    const master = open(slotKey, 'master-key', Buffer.from(slot.sealed, 'base64'));
-    return master.length === MASTER_SECRET_BYTES ? master : undefined;
+    const plain = open(slotKey, 'master-key', Buffer.from(slot.sealed, 'base64'));
+    if (slot.version === 1) return plain.length === MASTER_SECRET_BYTES ? { master: plain, role: 'admin' } : undefined;
+    if (plain.length <= MASTER_SECRET_BYTES) return undefined;
+    const role = plain.subarray(MASTER_SECRET_BYTES).toString('utf8');
+    if (!isKeyRole(role)) return undefined;
+    return { master: Buffer.from(plain.subarray(0, MASTER_SECRET_BYTES)), role };
   } catch (err) {
     if (isLifeboatError(err, ErrorCode.Corrupt)) return undefined;
     throw err;

@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
 import type { Storage } from '../../storage/contract.js';
 import type { Credentials } from './credentials.js';
-import { parseKeySlot, unlockKeySlot } from './key-slot.js';
+import { parseKeySlot, unlockKeySlot, type KeyRole } from './key-slot.js';
 import { parseRecoveryKey } from './paper-key.js';
 
 /** Every master secret the credentials unlock, in slot order. */
 export async function* unlock(
   storage: Storage,
   credentials: Credentials,
-): AsyncGenerator<{ master: Buffer; keyName: string | undefined }> {
+): AsyncGenerator<{ master: Buffer; keyName: string | undefined; role: KeyRole }> {
   if (credentials.kind === 'key-file') {
     let text: string;
     try {
@@ -20,7 +20,8 @@ export async function* unlock(
         `cannot read the key file ${credentials.path} (${systemErrorCode(cause) ?? 'error'})`,
       );
     }
-    yield { master: parseRecoveryKey(text).master, keyName: undefined };
+    // The recovery key is the master secret itself: whoever holds it is admin.
+    yield { master: parseRecoveryKey(text).master, keyName: undefined, role: 'admin' };
     return;
   }
   if (credentials.password.length === 0) {
@@ -30,8 +31,8 @@ export async function* unlock(
   }
   const slots = await storage.list('keys/');
   for (const s of slots) {
-    const master = await unlockSlot(storage, s.name, credentials.password);
-    if (master) yield { master, keyName: s.name };
+    const opened = await unlockSlot(storage, s.name, credentials.password);
+    if (opened) yield { ...opened, keyName: s.name };
   }
 }
 
@@ -40,7 +41,11 @@ export async function* unlock(
  * not parse or open is read once more, and tried again if the bytes differ:
  * bytes damaged on the way are not a wrong password or a damaged slot.
  */
-async function unlockSlot(storage: Storage, name: string, password: Buffer): Promise<Buffer | undefined> {
+async function unlockSlot(
+  storage: Storage,
+  name: string,
+  password: Buffer,
+): Promise<{ master: Buffer; role: KeyRole } | undefined> {
   let previous: Buffer | undefined;
   for (let read = 0; read < 2; read++) {
     let bytes: Buffer;
@@ -53,8 +58,8 @@ async function unlockSlot(storage: Storage, name: string, password: Buffer): Pro
     if (previous?.equals(bytes)) return undefined;
     previous = bytes;
     try {
-      const master = await unlockKeySlot(parseKeySlot(bytes, name), password);
-      if (master) return master;
+      const opened = await unlockKeySlot(parseKeySlot(bytes, name), password);
+      if (opened) return opened;
     } catch (err) {
       if (!isLifeboatError(err, ErrorCode.WrongPassword)) throw err; // WrongPassword: a damaged slot
     }

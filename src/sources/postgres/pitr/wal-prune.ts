@@ -62,6 +62,7 @@ export async function pruneWal(
   source: string,
   options: { retention: string; dryRun?: boolean; now?: Date },
 ): Promise<WalPruneResult> {
+  repo.requireAdmin('wal prune');
   const now = options.now ?? new Date();
   const run = async (): Promise<WalPruneResult> => {
     await repo.prepareRead();

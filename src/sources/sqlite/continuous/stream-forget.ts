@@ -32,6 +32,7 @@ export async function forgetStreams(
   config: LifeboatConfig | undefined,
   options: { dryRun?: boolean; source?: string; now?: () => number } = {},
 ): Promise<StreamForgetDecision[]> {
+  repo.requireAdmin('forget');
   const now = (options.now ?? Date.now)();
   const out: StreamForgetDecision[] = [];
   for (const s of await storedStreams(repo, config)) {

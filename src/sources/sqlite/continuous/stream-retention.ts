@@ -13,6 +13,7 @@ import { generationStartMs } from './stream-names.js';
  */
 export async function enforceStreamRetention(repo: Repository, stream: string, cutoffMs: number): Promise<number> {
   const { doomed } = await planStreamRetention(repo, stream, cutoffMs);
+  if (doomed.length > 0) repo.requireAdmin('stream retention');
   for (const name of doomed) await repo.storage.remove(name);
   return doomed.length;
 }
