@@ -4,7 +4,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initRepo } from '../../../../test/helpers/repo-lib.js';
-import type { Repository } from '../../../repository/repository.js';
+import { Repository } from '../../../repository/repository.js';
+import { openStorage } from '../../../storage/index.js';
 import { Replicator } from './replicator.js';
 import { restoreToTime } from './restore-point.js';
 import { listStream } from './stream-listing.js';
@@ -283,6 +284,47 @@ describe('Replicator', () => {
     expect(seqs(old.file)).toEqual(range(1, 20));
     const replaced = await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'new.db') });
     expect(seqs(replaced.file)).toEqual(range(1000, 1004));
+  });
+
+  it('with an append key, retention removes nothing and says so once, and shipping goes on', async () => {
+    await repo.addKey(Buffer.from('append password'), 'web-1', 'append');
+    const appendRepo = await Repository.open(await openStorage(path.join(dir, 'repo')), {
+      kind: 'password',
+      password: Buffer.from('append password'),
+      source: 'LIFEBOAT_PASSWORD',
+    });
+    expect(appendRepo.role).toBe('append');
+    const file = path.join(dir, 'app.db');
+    const db = appDb(file);
+    const lines: string[] = [];
+    const r = new Replicator({
+      source: 'app',
+      path: file,
+      repo: appendRepo,
+      intervalMs: 1000,
+      snapshotEveryMs: 5_000,
+      retentionMs: 5_000,
+      now,
+      log: (l) => lines.push(l),
+    });
+    await r.start();
+    let next = 1;
+    for (let i = 0; i < 30; i++) {
+      insert(db, next, 5);
+      next += 5;
+      // Past the replicator's retention period twice: its retention runs, and would remove old objects.
+      clock += i % 10 === 9 ? 10 * 60_000 : 1000;
+      await r.tick();
+    }
+    await r.stop();
+    db.close();
+    await appendRepo.close();
+    expect(lines.filter((l) => l.includes('role is append'))).toHaveLength(1);
+    expect(seqs((await restoreToTime(repo, { source: 'app', toFile: path.join(dir, 'all.db') })).file)).toEqual(
+      range(1, next - 1),
+    );
+    // There was something an admin's retention removes: the append key left it.
+    expect(await enforceStreamRetention(repo, r.stream, clock - 5_000)).toBeGreaterThan(0);
   });
 
   it('retention keeps the newest full copy before the window and everything after it', async () => {

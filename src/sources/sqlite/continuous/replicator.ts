@@ -624,8 +624,20 @@ export class Replicator {
     return true;
   }
 
+  /** Said once: an append key leaves the window's removals to an admin. */
+  private retentionLeftToAdmin = false;
+
   private async retention(): Promise<void> {
     this.lastRetentionMs = this.now();
+    if (this.options.repo.role !== 'admin') {
+      // An append key never deletes (ADR 0043): the window is applied by an admin's `forget`, and shipping goes on.
+      if (!this.retentionLeftToAdmin)
+        this.log(
+          `replication of ${this.options.source}: this key's role is ${this.options.repo.role}, so objects older than the window stay until an admin runs \`lifeboat forget\``,
+        );
+      this.retentionLeftToAdmin = true;
+      return;
+    }
     const removed = await enforceStreamRetention(this.options.repo, this.stream, this.now() - this.options.retentionMs);
     if (removed)
       this.log(`replication of ${this.options.source}: retention removed ${removed} objects older than the window`);
