@@ -58,7 +58,7 @@ export async function restoreFromStream(
         { location: result.file, details: { file: result.file } },
         { id: `stream@${new Date(result.committedMs).toISOString()}`, source: flags.source },
       ),
-      { signal: ctx.signal ?? new AbortController().signal, timeoutMs: 10 * 60_000 },
+      { signal: ctx.signal, timeoutMs: 10 * 60_000 },
     );
     checks.push({
       field: 'smoke',
