@@ -147,6 +147,16 @@ describe('lifeboat.yaml', () => {
     ).toContain('not a valid http:// URL');
   });
 
+  it('takes recent_data on a sqlite source with continuous (its stream drills read it) and refuses it without', () => {
+    const base =
+      'version: 1\nsources:\n  app: { type: sqlite, path: /var/lib/app.db, recent_data: { table: events, column: at }';
+    expect(() => parseConfig(`${base}, continuous: {} }\n`, '/tmp/lifeboat.yaml')).not.toThrow();
+    expect(problems(`${base} }\n`)[0]).toMatchObject({
+      path: 'sources.app.recent_data',
+      message: expect.stringContaining('configure `continuous:` too'),
+    });
+  });
+
   it('refuses a repository URL that can only fail when opened, at load time, without repeating it', () => {
     const repo = (url: string) => problems(`version: 1\nrepositories:\n  r: { url: "${url}" }\n`);
     expect(repo('sftp://backup:hunter2@nas.example.org/srv/r')[0]).toMatchObject({

@@ -110,35 +110,53 @@ export const filesSourceSchema = z.strictObject({
   ...common,
 });
 
-export const sqliteSourceSchema = z.strictObject({
-  type: z.literal('sqlite'),
-  path: z.string().min(1).describe('the database file'),
-  temp_dir: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('where the consistent copy is made before it is stored (default: the system temp directory)'),
-  continuous: z
-    .strictObject({
-      interval: durationSchema.optional().describe('ship newly committed transactions at most this often (default 1s)'),
-      snapshot_every: durationSchema
-        .optional()
-        .describe('store a new full copy of the database this often (default 6h)'),
-      retention: durationSchema.optional().describe('every point of this window stays restorable (default 24h)'),
-      to: z
-        .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)
-        .optional()
-        .describe(
-          'repository that receives the stream (default: the `to` of the job that backs this source up, else the only repository)',
-        ),
-    })
-    .optional()
-    .describe(
-      'continuous protection: stream the write-ahead log into the repository (database in WAL mode; `lifeboat replicate` or `serve`)',
-    ),
-  ...common,
-});
+export const sqliteSourceSchema = z
+  .strictObject({
+    type: z.literal('sqlite'),
+    path: z.string().min(1).describe('the database file'),
+    temp_dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('where the consistent copy is made before it is stored (default: the system temp directory)'),
+    continuous: z
+      .strictObject({
+        interval: durationSchema
+          .optional()
+          .describe('ship newly committed transactions at most this often (default 1s)'),
+        snapshot_every: durationSchema
+          .optional()
+          .describe('store a new full copy of the database this often (default 6h)'),
+        retention: durationSchema.optional().describe('every point of this window stays restorable (default 24h)'),
+        to: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)
+          .optional()
+          .describe(
+            'repository that receives the stream (default: the `to` of the job that backs this source up, else the only repository)',
+          ),
+      })
+      .optional()
+      .describe(
+        'continuous protection: stream the write-ahead log into the repository (database in WAL mode; `lifeboat replicate` or `serve`)',
+      ),
+    recent_data: recentData
+      .optional()
+      .describe(
+        'sources with `continuous`: where the newest data lives; drills of the stream check it against the point restored to',
+      ),
+    ...common,
+  })
+  .superRefine((s, ctx) => {
+    // Only a drill of the stream reads it: on a source without `continuous` it would be a check that never runs.
+    if (s.recent_data && !s.continuous)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recent_data'],
+        message:
+          'recent_data of a sqlite source is checked by drills of its continuous stream: configure `continuous:` too',
+      });
+  });
 
 /** Physical protection of a PostgreSQL cluster: base backups and continuous WAL archiving (docs/sources/postgres.md). */
 export const postgresPitrSchema = z

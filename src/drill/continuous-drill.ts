@@ -6,6 +6,9 @@ import { restoreToTime } from '../sources/sqlite/continuous/restore-point.js';
 import { listStream } from '../sources/sqlite/continuous/stream-listing.js';
 import { streamIdOf } from '../sources/sqlite/continuous/stream-objects.js';
 import { formatSeconds } from '../util/format.js';
+import { pointRecentDataCheck } from './point-recent-data.js';
+import type { DrillCheckShape, DrillSmokeShape } from './report-shape.js';
+import { runSmoke, smokeEnv } from './smoke.js';
 
 export interface ContinuousDrillResult {
   source: string;
@@ -20,13 +23,20 @@ export interface ContinuousDrillResult {
   rto: { measuredSeconds: number; targetSeconds: number | null; ok: boolean | null };
   integrity: string;
   tables: Record<string, number>;
+  /** The source's configured checks on the restored copy (`recent data`); empty without `recent_data`. */
+  checks: DrillCheckShape[];
+  /** The source's smoke command against the restored file; null when none is configured. */
+  smoke: DrillSmokeShape | null;
 }
+
+const DEFAULT_SMOKE_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * A drill of a continuous sqlite source: restore its stream to a random point
  * between the oldest full copy and the newest shipped transaction, into a
  * private scratch directory, check the copy, and report RPO as now minus the
- * newest shipped transaction.
+ * newest shipped transaction. The source's `recent_data` and `smoke` run
+ * against the restored file, as in a drill of a snapshot.
  */
 export async function drillContinuous(
   repo: Repository,
@@ -34,6 +44,11 @@ export async function drillContinuous(
     source: string;
     rpoSeconds: number | null;
     rtoSeconds: number | null;
+    /** The source's smoke command, run with `LIFEBOAT_DRILL_FILE` pointing at the restored file. */
+    smoke?: string;
+    recentData?: { table: string; column: string };
+    smokeTimeoutMs?: number;
+    signal?: AbortSignal;
     random?: () => number;
     now?: () => number;
     tempBase?: string;
@@ -62,6 +77,34 @@ export async function drillContinuous(
     const done = now();
     const reasons: string[] = [];
     if (got.record.integrity !== 'ok') reasons.push(`integrity_check: ${got.record.integrity.slice(0, 200)}`);
+    const checks: DrillCheckShape[] = [];
+    if (o.recentData) {
+      const check = pointRecentDataCheck(got.file, o.recentData, got.committedMs);
+      o.log?.(`recent data: ${String(check.actual)}${check.detail ? ` (${check.detail})` : ''}`);
+      checks.push(check);
+      if (!check.ok)
+        reasons.push(`recent data: ${check.detail ?? `${String(check.actual)}, expected ${String(check.expected)}`}`);
+    }
+    let smoke: DrillSmokeShape | null = null;
+    // A copy that fails integrity_check is not handed to the application's command.
+    if (o.smoke && got.record.integrity === 'ok') {
+      o.log?.(`smoke command against ${got.file}`);
+      const restored = { location: got.file, details: { file: got.file } };
+      const env = smokeEnv('sqlite', restored, {
+        id: `stream@${new Date(got.committedMs).toISOString()}`,
+        source: o.source,
+      });
+      smoke = await runSmoke(o.smoke, env, {
+        signal: o.signal ?? new AbortController().signal,
+        timeoutMs: o.smokeTimeoutMs ?? DEFAULT_SMOKE_TIMEOUT_MS,
+      });
+      if (!smoke.ok)
+        reasons.push(
+          `smoke command failed (exit ${smoke.exitCode ?? 'none'}): ${smoke.output.trim().split('\n').at(-1) ?? ''}`,
+        );
+    } else if (o.smoke) {
+      reasons.push('smoke command not run: the restored copy fails integrity_check');
+    }
     const rpoSeconds = Math.max(0, (done - newest) / 1000);
     const rpoOk = o.rpoSeconds === null ? null : rpoSeconds <= o.rpoSeconds;
     if (rpoOk === false)
@@ -82,6 +125,8 @@ export async function drillContinuous(
       rto: { measuredSeconds: rtoSeconds, targetSeconds: o.rtoSeconds, ok: rtoOk },
       integrity: got.record.integrity,
       tables: got.record.tables,
+      checks,
+      smoke,
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -96,12 +96,20 @@ export function registerDrill(program: Command, action: ActionFactory): void {
                   source: name,
                   rpoSeconds: source.rpo ? parseDuration(source.rpo) : null,
                   rtoSeconds: source.rto ? parseDuration(source.rto) : null,
+                  smoke: source.smoke,
+                  recentData: source.recent_data,
+                  signal: ctx.signal,
                   log: (l) => ctx.out.verbose(l),
                 });
                 ctx.out.emit({ type: 'drill', continuous: true, ...d });
                 ctx.out.result(
                   `${d.verdict} ${name} (sqlite, continuous) as of ${d.pointAt} (holds the commit of ${d.committedAt}): RPO ${formatDuration(d.rpo.measuredSeconds * 1000)}, RTO ${formatDuration(d.rto.measuredSeconds * 1000)}, integrity ${d.integrity}`,
                 );
+                for (const c of d.checks)
+                  ctx.out.info(
+                    `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${String(c.actual)}${c.detail ? ` (${c.detail})` : ''}`,
+                  );
+                if (d.smoke) ctx.out.info(`  ${d.smoke.ok ? 'ok  ' : 'FAIL'} smoke: ${d.smoke.command}`);
                 for (const reason of d.reasons) ctx.out.result(`  - ${reason}`);
                 streamDrills++;
                 if (d.verdict === 'FAIL') streamFailures++;

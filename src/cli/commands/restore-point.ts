@@ -3,6 +3,7 @@ import type { Repository } from '../../repository/repository.js';
 import { escapeName } from '../../util/escape-name.js';
 import type { CommandContext } from '../context.js';
 import { formatDuration } from '../../util/format.js';
+import { optionalConfig } from '../configured.js';
 
 /** `--to-time`: an ISO-8601 date and time with its zone (`2026-12-06 12:00:00Z`, `2026-12-06T13:00:00+01:00`). */
 export function parseRestoreTime(text: string): number {
@@ -20,7 +21,7 @@ export function parseRestoreTime(text: string): number {
 export async function restoreFromStream(
   ctx: CommandContext,
   repo: Repository,
-  flags: { source?: string; toFile?: string; toTime?: string; force?: boolean },
+  flags: { source?: string; toFile?: string; toTime?: string; force?: boolean; smoke?: boolean },
   started: number,
 ): Promise<number> {
   if (!flags.source)
@@ -39,9 +40,33 @@ export async function restoreFromStream(
     force: flags.force,
     log: (l) => ctx.out.verbose(escapeName(l)),
   });
-  const checks = [
+  const checks: Array<{ field: string; ok: boolean; expected: unknown; actual: unknown }> = [
     { field: 'integrity', ok: result.record.integrity === 'ok', expected: 'ok', actual: result.record.integrity },
   ];
+  // The source's smoke command, as drills run it, against the restored file (not on a copy that fails integrity_check).
+  const smokeCommand = optionalConfig(ctx.global)?.config.sources?.[flags.source]?.smoke;
+  let smokeNote: string | null = null;
+  if (smokeCommand && flags.smoke === false) smokeNote = 'skipped (--no-smoke)';
+  else if (smokeCommand && result.record.integrity !== 'ok') smokeNote = 'not run: integrity_check failed';
+  else if (smokeCommand) {
+    const { runSmoke, smokeEnv } = await import('../../drill/smoke.js');
+    ctx.out.verbose(`smoke command against ${escapeName(result.file)}`);
+    const smoke = await runSmoke(
+      smokeCommand,
+      smokeEnv(
+        'sqlite',
+        { location: result.file, details: { file: result.file } },
+        { id: `stream@${new Date(result.committedMs).toISOString()}`, source: flags.source },
+      ),
+      { signal: ctx.signal, timeoutMs: 10 * 60_000 },
+    );
+    checks.push({
+      field: 'smoke',
+      ok: smoke.ok,
+      expected: 'exit 0',
+      actual: smoke.ok ? 'exit 0' : (smoke.output.trim().split('\n').at(-1) ?? `exit ${smoke.exitCode ?? 'none'}`),
+    });
+  }
   const failed = checks.filter((c) => !c.ok);
   ctx.out.emit({
     type: 'summary',
@@ -57,6 +82,8 @@ export async function restoreFromStream(
     segments: result.segments,
     record: result.record,
     checks,
+    // Whether the smoke command ran (a `smoke` entry in checks), and why not when it did not.
+    smoke: !smokeCommand ? 'not configured' : (smokeNote ?? 'ran'),
     ok: failed.length === 0,
     durationMs: Date.now() - started,
   });
@@ -75,8 +102,11 @@ export async function restoreFromStream(
         .join(', ') || 'none'
     }`,
   );
+  if (smokeNote) ctx.out.info(`  smoke command ${smokeNote}`);
   if (failed.length) {
-    ctx.out.warn('the restored database fails PRAGMA integrity_check');
+    ctx.out.warn(
+      `the restored database fails ${failed.map((c) => (c.field === 'smoke' ? 'the smoke command' : 'PRAGMA integrity_check')).join(' and ')}; ${result.file} is left in place for inspection`,
+    );
     return ExitCode.Failure;
   }
   return ExitCode.Success;

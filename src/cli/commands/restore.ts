@@ -33,6 +33,7 @@ interface Flags {
   pitr?: boolean;
   verify?: boolean;
   keepArchiving?: boolean;
+  smoke?: boolean;
 }
 
 const collect = (v: string, p: string[]) => [...p, v];
@@ -61,6 +62,10 @@ export function registerRestore(program: Command, action: ActionFactory): void {
     .option(
       '--to-time <time>',
       "a point in time, with its zone ('2026-12-06 12:00:00Z'): sqlite sources with `continuous` (with --to-file): the last transaction committed at or before it; postgres sources with `pitr:` (with --target, implies --pitr): recover to it",
+    )
+    .option(
+      '--no-smoke',
+      "with --to-time (or `latest` of a continuous sqlite source): do not run the source's smoke command on the restored file",
     )
     .option('--identity <file>', 'age identity file, for sources sealed with seal_to')
     .option(
