@@ -11,7 +11,8 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SourceConfigOf } from '../config/source-schemas.js';
@@ -29,6 +30,40 @@ export interface ReceiverEvents {
 /** Where pg_receivewal of a source writes: `<state_dir>/pitr/<source>/stream`. */
 export function streamDirFor(source: string, stateDir: string): string {
   return path.join(stateDir, 'pitr', source, 'stream');
+}
+
+/** pg_receivewal's pid while it runs, so that a daemon killed with SIGKILL does not leave it holding the slot. */
+function pidFileFor(dir: string): string {
+  return path.join(path.dirname(dir), 'pg_receivewal.pid');
+}
+
+/**
+ * Stop a pg_receivewal left running by a daemon that was killed (SIGKILL
+ * leaves its children): it would hold the slot, and every new start would
+ * fail with "replication slot is active". Only a process whose command line
+ * is pg_receivewal writing into this very directory is signalled.
+ */
+async function stopLeftover(dir: string, log: (line: string) => void): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFileFor(dir), 'utf8').trim());
+  } catch {
+    return;
+  }
+  const isOurs = () => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return path.basename(argv[0] ?? '') === 'pg_receivewal' && argv.includes(dir);
+    } catch {
+      return false;
+    }
+  };
+  if (Number.isInteger(pid) && pid > 1 && isOurs()) {
+    log(`WAL streaming: stopping pg_receivewal ${pid} left running by an earlier daemon`);
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 50 && isOurs(); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+  await rm(pidFileFor(dir), { force: true });
 }
 
 const FIRST_PAUSE_MS = 1_000;
@@ -99,6 +134,21 @@ export async function runWalReceiver(
   const dir = streamDirFor(source, stateDir);
   const command = pgTool('pg_receivewal', config.bin_dir);
   let wait = FIRST_PAUSE_MS;
+  const pidFile = pidFileFor(dir);
+  const onStarted = events.started;
+  events = {
+    ...events,
+    started: (pid) => {
+      writeFile(pidFile, `${pid}\n`, { mode: 0o600 }).catch((err: unknown) =>
+        events.log(`WAL streaming of ${source}: ${pidFile} not written: ${(err as Error).message}`),
+      );
+      onStarted(pid);
+    },
+  };
+  await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 }).catch(() => {});
+  await stopLeftover(dir, events.log).catch((err: unknown) =>
+    events.log(`WAL streaming of ${source}: a leftover pg_receivewal could not be stopped: ${(err as Error).message}`),
+  );
   while (!signal.aborted) {
     const began = Date.now();
     let failure: string | undefined;

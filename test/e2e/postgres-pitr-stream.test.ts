@@ -13,7 +13,8 @@ import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/servers/p
  * segments and the partial segment being written. Rows written after the last
  * completed segment exist only in the shipped partial: a restore to a time
  * after them, with the daemon stopped, must still bring them back. A killed
- * pg_receivewal is started again.
+ * pg_receivewal is started again; one left running by a daemon killed with
+ * SIGKILL is stopped by the next daemon, which streams again.
  */
 
 const owner = (() => {
@@ -170,6 +171,10 @@ beforeAll(async () => {
   const init = await lb(['init', '--repo', 'main'], { LIFEBOAT_PASSWORD: PASSWORD });
   expect(init.code, init.stderr).toBe(0);
   server.psql('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+  await startDaemon();
+}, 300_000);
+
+async function startDaemon(): Promise<void> {
   const port = await freePort();
   daemon = spawn(process.execPath, [CLI, '--config', configFile, 'serve', '--listen', `127.0.0.1:${port}`], {
     cwd: dir,
@@ -178,7 +183,16 @@ beforeAll(async () => {
     env: lbEnv(),
     stdio: ['ignore', 'ignore', openSync(path.join(dir, 'serve.log'), 'a')],
   });
-}, 300_000);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 afterAll(async () => {
   await stopDaemon();
@@ -187,7 +201,7 @@ afterAll(async () => {
 });
 
 describe('postgres point-in-time recovery in stream mode', () => {
-  it('creates the slot, streams, takes the base backup, and restarts a killed pg_receivewal', async () => {
+  it('creates the slot, streams, takes the base backup, restarts a killed pg_receivewal and replaces one a killed daemon left', async () => {
     // Generous: the daemon opens the repository, then pg_basebackup runs on a shared machine.
     await waitUntil(
       async () => (await status()).last_base_backup !== null,
@@ -206,6 +220,18 @@ describe('postgres point-in-time recovery in stream mode', () => {
       async () => `pg_receivewal was not started again; serve log: ${await serveLog()}`,
     );
     expect(await serveLog()).toContain('starting again');
+    // A daemon killed with SIGKILL leaves its pg_receivewal holding the slot: the next daemon stops it and streams.
+    const orphan = receiverPid()!;
+    const killed = new Promise((r) => daemon!.once('exit', r));
+    daemon!.kill('SIGKILL');
+    await killed;
+    expect(alive(orphan)).toBe(true);
+    await startDaemon();
+    await waitUntil(
+      async () => !alive(orphan) && receiverPid() !== undefined && receiverPid() !== orphan,
+      120_000,
+      async () => `the leftover pg_receivewal ${orphan} was not replaced; serve log: ${await serveLog()}`,
+    );
     // A completed segment goes in as a pushed one would.
     const finished = server.psql('SELECT pg_walfile_name(pg_switch_wal())');
     server.psql('INSERT INTO marker DEFAULT VALUES');
