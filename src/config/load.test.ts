@@ -89,6 +89,15 @@ describe('lifeboat.yaml', () => {
     expect(found[1]!.message).toBe('expected array, found a string');
   });
 
+  it('takes stream-mode point-in-time recovery only with a replication slot', () => {
+    const pg = (pitr: string) =>
+      `version: 1\nsources:\n  db: { type: postgres, url: "postgres://u@127.0.0.1/postgres", pitr: ${pitr} }\n`;
+    expect(() => parseConfig(pg('{ wal: stream, slot: lifeboat_db }'), '/tmp/lifeboat.yaml')).not.toThrow();
+    expect(problems(pg('{ wal: stream }')).map((p) => p.path)).toEqual(['sources.db.pitr.slot']);
+    expect(problems(pg('{ wal: archive, slot: lifeboat_db }')).map((p) => p.path)).toEqual(['sources.db.pitr.slot']);
+    expect(problems(pg('{ wal: stream, slot: "Bad-Name" }')).map((p) => p.path)).toEqual(['sources.db.pitr.slot']);
+  });
+
   it('rejects bad durations, names and YAML syntax', () => {
     expect(problems('version: 1\nsources:\n  db: { type: sqlite, path: /x, rpo: 24 hours }\n')[0]!.path).toBe(
       'sources.db.rpo',

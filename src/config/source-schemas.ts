@@ -161,11 +161,18 @@ export const sqliteSourceSchema = z
 /** Physical protection of a PostgreSQL cluster: base backups and continuous WAL archiving (docs/sources/postgres.md). */
 export const postgresPitrSchema = z
   .strictObject({
-    // Only what runs is accepted: stream mode is not built yet, and a key that configures nothing
-    // would be a silent promise.
     wal: z
-      .literal('archive')
-      .describe('archive: the server runs `lifeboat wal-push %p` as archive_command (the only mode so far)'),
+      .enum(['archive', 'stream'])
+      .describe(
+        'archive: the server runs `lifeboat wal-push %p` as archive_command; stream: `lifeboat serve` runs pg_receivewal against the replication slot `slot` and ships completed and partial segments',
+      ),
+    slot: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/, 'a replication slot name: lower-case letters, digits and _ (at most 63)')
+      .optional()
+      .describe(
+        'stream mode: the physical replication slot pg_receivewal streams from (created with --create-slot --if-not-exists when missing)',
+      ),
     base_backup: durationSchema
       .optional()
       .describe(
@@ -181,6 +188,16 @@ export const postgresPitrSchema = z
       .describe(
         'async archive mode: the local directory `wal-push --async` writes into and `lifeboat serve` (or `lifeboat wal drain`) empties (default <state_dir>/pitr/<source>/spool)',
       ),
+  })
+  .superRefine((p, ctx) => {
+    if (p.wal === 'stream' && !p.slot)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slot'],
+        message: 'stream mode needs `slot`: the physical replication slot pg_receivewal streams from',
+      });
+    if (p.wal === 'archive' && p.slot)
+      ctx.addIssue({ code: 'custom', path: ['slot'], message: '`slot` is used by `wal: stream` only' });
   })
   .describe('point-in-time recovery: base backups and continuous WAL archiving');
 

@@ -130,6 +130,8 @@ export interface ContinuousView {
 
 /** A postgres source with `pitr:`: WAL archiving and base backups, against the source's limit. */
 export interface WalArchiveView {
+  /** `archive` (wal-push) or `stream` (pg_receivewal run by the daemon). */
+  mode: 'archive' | 'stream';
   last_archived_wal: string | null;
   last_archived_at: string | null;
   /** Age of the oldest WAL the server finished that the repository does not hold yet. */
@@ -140,6 +142,8 @@ export interface WalArchiveView {
   server_waiting: number | null;
   last_base_backup: string | null;
   next_base_backup: string | null;
+  /** Stream mode: when the segment being written was last shipped as a partial copy (null: never, or archive mode). */
+  last_partial_at: string | null;
   running: boolean;
   problems: string[];
   ok: boolean;

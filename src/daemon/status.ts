@@ -135,6 +135,7 @@ export function buildStatus(i: StatusInputs): StatusDocument {
     if (w) {
       const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
       sources[name].wal = {
+        mode: w.mode,
         last_archived_wal: w.lastArchivedWal ?? null,
         last_archived_at: iso(w.lastArchivedMs),
         lag_seconds: Math.round(w.lagSeconds * 10) / 10,
@@ -143,6 +144,7 @@ export function buildStatus(i: StatusInputs): StatusDocument {
         server_waiting: w.serverWaiting ?? null,
         last_base_backup: iso(w.lastBaseBackupMs),
         next_base_backup: iso(w.nextBaseBackupMs),
+        last_partial_at: iso(w.lastPartialMs),
         running: w.running,
         problems: w.problems,
         ok: w.lagSeconds <= w.limitSeconds && w.problems.length === 0,

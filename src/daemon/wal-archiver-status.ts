@@ -31,10 +31,27 @@ export interface WalArchiverStatus {
   lastBaseBackupSnapshot?: string;
   nextBaseBackupMs?: number;
   baseBackupError?: string;
+  /** Stream mode: pg_receivewal's state and the last shipping round. */
+  stream?: WalStreamStatus;
   /** The server's own view of its archiving, and when it was read (or why it could not be). */
   server?: ServerArchiveStatus & { checkedMs: number };
   serverError?: string;
   serverErrorMs?: number;
+}
+
+export interface WalStreamStatus {
+  /** pg_receivewal's pid while it runs. */
+  pid?: number;
+  startedMs?: number;
+  restarts: number;
+  /** Why pg_receivewal last stopped or could not start; cleared when it runs again. */
+  error?: string;
+  errorMs?: number;
+  /** The end of the last shipping round that left nothing behind while pg_receivewal ran: WAL older than this is stored. */
+  caughtUpMs?: number;
+  /** The newest partial segment shipped, and when. */
+  lastPartial?: string;
+  lastPartialMs?: number;
 }
 
 export function archiverStatusFile(stateDir: string, source: string): string {

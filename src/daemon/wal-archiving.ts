@@ -1,7 +1,9 @@
 /**
  * `serve`'s continuous work for every postgres source with `pitr:`: one loop
  * drains the `wal-push --async` spool into the repository every few seconds
- * and reads the server's own archiving state; another takes a base backup
+ * (in stream mode also ships what pg_receivewal wrote, partial segment
+ * included, see `wal-receiver.ts`) and reads the server's own archiving
+ * state; another takes a base backup
  * whenever the newest one is older than `pitr.base_backup`. Both report into
  * the archiver status file (`wal-archiver-status.ts`), which status, /metrics
  * and alerts read. A failure is written there, and the loop starts again
@@ -22,7 +24,9 @@ import { loadCatalog, type WalCatalog } from '../sources/postgres/pitr/catalog.j
 import { spoolDirFor } from '../sources/postgres/pitr/spool-dir.js';
 import { drainSpool } from '../sources/postgres/pitr/spool-drain.js';
 import { spooledFiles } from '../sources/postgres/pitr/spool.js';
+import { shipStreamed, type ShippedFiles } from '../sources/postgres/pitr/stream-ship.js';
 import { writeArchiverStatus, type WalArchiverStatus } from './wal-archiver-status.js';
+import { runWalReceiver, streamDirFor } from './wal-receiver.js';
 
 export interface PitrSource {
   name: string;
@@ -140,6 +144,31 @@ export function startWalArchiving(config: LifeboatConfig, o: WalArchivingOptions
     };
 
     const spoolDir = spoolDirFor(source.name, source.config.pitr!.spool_dir, o.stateDir);
+    const streaming = source.config.pitr!.wal === 'stream';
+    const streamDir = streamDirFor(source.name, o.stateDir);
+    const shipped: ShippedFiles = new Map();
+    if (streaming) status.stream = { restarts: 0 };
+    const receiver = streaming
+      ? runWalReceiver(source.name, source.config, o.stateDir, o.signal, {
+          started: (pid) => {
+            status.stream = { ...status.stream!, pid, startedMs: Date.now() };
+            delete status.stream.error;
+            delete status.stream.errorMs;
+            void report();
+          },
+          failed: (reason) => {
+            status.stream = {
+              ...status.stream!,
+              restarts: status.stream!.restarts + 1,
+              error: reason,
+              errorMs: Date.now(),
+            };
+            delete status.stream.pid;
+            void report();
+          },
+          log: o.log,
+        })
+      : Promise.resolve();
     const drainLoop = withRepository('drain', async (repo) => {
       noteCatalog(await loadCatalog(repo, source.name));
       let lastServerCheck = 0;
@@ -151,6 +180,18 @@ export function startWalArchiving(config: LifeboatConfig, o: WalArchivingOptions
             if (r.left === 0) break;
           }
           noteCatalog(await loadCatalog(repo, source.name));
+        }
+        if (streaming) {
+          const began = Date.now();
+          const r = await shipStreamed(repo, source.name, streamDir, shipped, { binDir: source.config.bin_dir });
+          status.drainedFiles += r.completed.length;
+          if (r.partials.length) {
+            status.stream!.lastPartial = r.partials[r.partials.length - 1];
+            status.stream!.lastPartialMs = Date.now();
+          }
+          if (r.completed.length || r.partials.length) noteCatalog(await loadCatalog(repo, source.name));
+          // Caught up only while pg_receivewal runs: otherwise the server holds WAL nobody is receiving.
+          if (status.stream!.pid !== undefined) status.stream!.caughtUpMs = began;
         }
         status.lastDrainMs = Date.now();
         delete status.drainError;
@@ -175,6 +216,11 @@ export function startWalArchiving(config: LifeboatConfig, o: WalArchivingOptions
       ? withRepository('base backup', async (repo) => {
           const everyMs = parseDuration(interval) * 1000;
           while (!o.signal.aborted) {
+            if (streaming && status.stream?.pid === undefined) {
+              // A base backup needs its WAL from its start on: in stream mode only once pg_receivewal receives it.
+              await pause(1_000, o.signal);
+              continue;
+            }
             const catalog = await loadCatalog(repo, source.name);
             noteCatalog(catalog);
             const newest = status.lastBaseBackupMs;
@@ -202,7 +248,7 @@ export function startWalArchiving(config: LifeboatConfig, o: WalArchivingOptions
     return [
       (async () => {
         await report();
-        await Promise.all([drainLoop, baseLoop]);
+        await Promise.all([drainLoop, baseLoop, receiver]);
         status.running = false;
         await report();
       })(),

@@ -26,6 +26,9 @@ const START_GRACE_MS = 2 * 60_000;
 
 export interface WalFact {
   source: string;
+  mode: 'archive' | 'stream';
+  /** Stream mode: when the partial segment was last shipped. */
+  lastPartialMs?: number;
   lastArchivedWal?: string;
   lastArchivedMs?: number;
   spooled: number;
@@ -90,12 +93,19 @@ export function walFacts(config: LifeboatConfig, stateDir: string, now: number, 
       problems.push(
         'no base backup in the repository: the archived WAL cannot be replayed (set `pitr.base_backup` or run `lifeboat base-backup`)',
       );
+    const stream = source.config.pitr!.wal === 'stream' ? s?.stream : undefined;
+    if (stream?.error) problems.push(`streaming WAL with pg_receivewal failed: ${stream.error}`);
+    // Stream mode: WAL written after the last round that caught up (with pg_receivewal running) is not stored yet.
+    const streamBehind = source.config.pitr!.wal === 'stream' && s ? (stream?.caughtUpMs ?? watchedSince) : Infinity;
     const oldest = Math.min(
       spool.oldestMs ?? Infinity,
       server?.oldestWaitingAt ? Date.parse(server.oldestWaitingAt) : Infinity,
+      streamBehind,
     );
     return {
       source: source.name,
+      mode: source.config.pitr!.wal,
+      ...(stream?.lastPartialMs !== undefined ? { lastPartialMs: stream.lastPartialMs } : {}),
       ...(s?.lastArchivedWal ? { lastArchivedWal: s.lastArchivedWal, lastArchivedMs: s.lastArchivedMs } : {}),
       spooled: spool.count,
       ...(spool.oldestMs !== undefined ? { oldestSpooledMs: spool.oldestMs } : {}),

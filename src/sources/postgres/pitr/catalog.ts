@@ -55,6 +55,13 @@ export interface ArchivedFile extends SegmentSummary {
   archivedAt: string;
 }
 
+const PARTIAL = '.partial';
+
+/** Whether a stored name is a partial segment (`000000010000000000000003.partial`). */
+export function isPartialName(name: string): boolean {
+  return name.endsWith(PARTIAL);
+}
+
 /** What a snapshot records about the WAL file it holds. */
 export interface WalRecord {
   kind: 'wal';
@@ -75,7 +82,13 @@ export interface BaseBackup extends BaseBackupRecord {
 export interface WalCatalog {
   source: string;
   bases: BaseBackup[];
-  /** Every archived file by name (the oldest copy when a name was stored twice with the same content). */
+  /**
+   * Every archived file by name (the oldest copy when a name was stored twice
+   * with the same content). A partial segment (`X.partial`, shipped by stream
+   * mode) is kept in its newest copy, and also stands under the segment's own
+   * name `X` while the complete segment is not archived: replay may read it as
+   * the last segment (`stored.name` then says it is the partial).
+   */
   files: Map<string, StoredFile>;
   walSnapshots: SnapshotEntry[];
 }
@@ -102,8 +115,17 @@ export function catalogFrom(source: string, snapshots: SnapshotEntry[]): WalCata
     if (rec.kind === 'base' && s.source === baseSourceName(source)) bases.push({ ...rec, snapshot: s });
     if (rec.kind === 'wal' && s.source === walSourceName(source)) {
       walSnapshots.push(s);
-      for (const f of rec.files) if (!files.has(f.name)) files.set(f.name, { ...f, snapshot: s.id });
+      for (const f of rec.files) {
+        const had = files.get(f.name);
+        // A newer copy of a partial segment supersedes the older ones (it holds more WAL).
+        if (!had || (isPartialName(f.name) && f.archivedAt > had.archivedAt))
+          files.set(f.name, { ...f, snapshot: s.id });
+      }
     }
+  }
+  for (const [name, f] of [...files]) {
+    const segment = name.slice(0, -PARTIAL.length);
+    if (isPartialName(name) && !files.has(segment)) files.set(segment, f);
   }
   bases.sort((a, b) => (a.stopTime < b.stopTime ? -1 : a.stopTime > b.stopTime ? 1 : 0));
   return { source, bases, files, walSnapshots };

@@ -148,6 +148,47 @@ describe('planRecovery', () => {
   });
 });
 
+describe('partial segments (stream mode)', () => {
+  const partial = (n: number, minutes: number, id: string): SnapshotEntry => {
+    const f: ArchivedFile = {
+      name: `${segmentName(1, BigInt(n), SEG)}.partial`,
+      size: SEG,
+      sha256: id,
+      archivedAt: at(minutes),
+      summarized: true,
+      lastXactEnd: at(minutes - 0.1),
+    };
+    return snapshot(id, 'db:pitr-wal', { kind: 'wal', format: 1, source: 'db', files: [f] }, minutes);
+  };
+  const snaps = [base('b1', 1, 2, 3, 3.2), ...wal(1, range(2, 9)), partial(10, 10.2, 'p1'), partial(10, 10.4, 'p2')];
+  const none = new Map<number, TimelineSwitch[]>();
+
+  it('the newest partial copy stands for its segment while the complete segment is absent', () => {
+    const cat = catalogFrom('db', snaps);
+    const seg = segmentName(1, 10n, SEG);
+    expect(cat.files.get(seg)).toMatchObject({ name: `${seg}.partial`, snapshot: 'p2' });
+    const p = planRecovery(cat, none, { kind: 'time', time: new Date(at(10.25)) });
+    expect(p.lastSegment).toBe(seg);
+    expect(walGaps(cat, none).gaps).toEqual([]);
+    // Past what the newest partial holds, the archive does not reach.
+    expect(() => planRecovery(cat, none, { kind: 'time', time: new Date(at(10.35)) })).toThrow(/does not reach/);
+    const complete = catalogFrom('db', [...snaps, ...wal(1, [10])]);
+    expect(complete.files.get(seg)).toMatchObject({ name: seg, snapshot: 'w1-10' });
+  });
+
+  it('superseded partial copies are pruned at once; the newest stays until the complete segment is archived', () => {
+    const now = new Date(at(11));
+    const week = 7 * 86400;
+    expect(planWalPrune(catalogFrom('db', snaps), week, now).remove.map((s) => s.id)).toEqual(['p1']);
+    const complete = catalogFrom('db', [...snaps, ...wal(1, [10])]);
+    expect(
+      planWalPrune(complete, week, now)
+        .remove.map((s) => s.id)
+        .sort(),
+    ).toEqual(['p1', 'p2']);
+  });
+});
+
 describe('planWalPrune', () => {
   it('never removes WAL a kept base backup needs, and removes old WAL nobody needs (random scenarios)', () => {
     let seed = 7;

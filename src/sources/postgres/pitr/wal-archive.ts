@@ -12,6 +12,7 @@ import {
   loadCatalog,
   walPath,
   walSourceName,
+  isPartialName,
   type ArchivedFile,
   type WalCatalog,
   type WalRecord,
@@ -75,7 +76,12 @@ export async function pushWal(
   for (const f of named) {
     const { bytes, sha256 } = await tallyFile(f.file);
     const stored = catalog.files.get(f.name);
-    if (stored) {
+    // A partial segment grows: a new copy supersedes the stored one (the catalogue reads the newest).
+    if (stored && isPartialName(f.name) && stored.name === f.name && stored.sha256 !== sha256) {
+      fresh.push({ ...f, size: bytes, sha256 });
+      continue;
+    }
+    if (stored && stored.name === f.name) {
       if (stored.sha256 === sha256 && stored.size === bytes) {
         alreadyArchived.push(f.name);
         continue;
@@ -95,7 +101,9 @@ export async function pushWal(
   const now = new Date().toISOString();
   const records: ArchivedFile[] = [];
   for (const f of fresh) {
-    const summary = /^[0-9A-F]{24}$/.test(f.name) ? await summarizeSegment(f.file, options.binDir) : undefined;
+    const summary = /^[0-9A-F]{24}(\.partial)?$/.test(f.name)
+      ? await summarizeSegment(f.file, options.binDir, f.name.slice(0, 24))
+      : undefined;
     records.push({ name: f.name, size: f.size, sha256: f.sha256, archivedAt: f.archivedAt ?? now, ...summary });
   }
   const tallies = fresh.map(() => new StreamTally());
@@ -160,7 +168,8 @@ export async function fetchWal(
   // The index must be loaded to find the file's blobs.
   await repo.prepareRead();
   const snapshot = cat.walSnapshots.find((s) => s.id === stored.snapshot)!;
-  const node = await snapshotFileNode(repo, snapshot, walPath(name));
+  // Under a segment's name this may be its newest partial copy: PostgreSQL replays what it holds, then ends recovery.
+  const node = await snapshotFileNode(repo, snapshot, walPath(stored.name));
   const temp = `${destination}.lifeboat-${process.pid}`;
   const tally = new StreamTally();
   const handle = await open(temp, 'w', 0o600);

@@ -4,7 +4,7 @@ import type { Repository } from '../../../repository/repository.js';
 import type { SnapshotEntry } from '../../../repository/format/index.js';
 import { writeTombstone } from '../../../repository/tombstone.js';
 import { auditRecord, writeAudit, type AuditedRemoval } from '../../../retention/audit.js';
-import { catalogFrom, pitrRecordOf, type BaseBackup, type WalCatalog } from './catalog.js';
+import { catalogFrom, isPartialName, pitrRecordOf, type BaseBackup, type WalCatalog } from './catalog.js';
 import { historyTimeline, parseLsn, parseSegmentName, segmentOf } from './wal-names.js';
 
 /** Which archived WAL no kept base backup needs. */
@@ -13,6 +13,15 @@ export interface WalPrunePlan {
   keep: SnapshotEntry[];
   /** Kept WAL snapshots holding a file some base backup needs. */
   neededByBase: number;
+  /** Snapshots (among `remove`) holding only partial segments that a newer copy or the complete segment supersedes. */
+  superseded: Set<string>;
+}
+
+/** Whether a stored partial segment is superseded: the catalogue holds a newer copy of it, or the complete segment. */
+function supersededPartial(name: string, snapshot: string, catalog: WalCatalog): boolean {
+  if (!isPartialName(name)) return false;
+  const segment = catalog.files.get(name.slice(0, 24));
+  return catalog.files.get(name)?.snapshot !== snapshot || (segment !== undefined && segment.name !== name);
 }
 
 /** Whether a kept base backup may need this WAL file: history files always; segments from its start on, on its timeline or a later one. */
@@ -27,24 +36,33 @@ export function neededByAnyBase(name: string, bases: BaseBackup[]): boolean {
 }
 
 /**
- * Which WAL snapshots may go: only those whose every file is older than the
- * retention and needed by no kept base backup. A snapshot with one needed
- * file stays whole (a batch is removed as a unit).
+ * Which WAL snapshots may go: those whose every file is older than the
+ * retention and needed by no kept base backup, and those holding only
+ * superseded partial segments (stream mode ships a growing partial every few
+ * seconds; only its newest copy, until the complete segment arrives, is ever
+ * read). A snapshot with one needed file stays whole (a batch is removed as a
+ * unit).
  */
 export function planWalPrune(catalog: WalCatalog, retentionSeconds: number, now: Date): WalPrunePlan {
   const cutoff = now.getTime() - retentionSeconds * 1000;
   const remove: SnapshotEntry[] = [];
   const keep: SnapshotEntry[] = [];
   let neededByBase = 0;
+  const superseded = new Set<string>();
   for (const s of catalog.walSnapshots) {
     const rec = pitrRecordOf(s);
     const files = rec?.kind === 'wal' ? rec.files : [];
+    if (files.length && files.every((f) => supersededPartial(f.name, s.id, catalog))) {
+      superseded.add(s.id);
+      remove.push(s);
+      continue;
+    }
     const needed = files.some((f) => neededByAnyBase(f.name, catalog.bases));
     const old = files.every((f) => new Date(f.archivedAt).getTime() < cutoff);
     if (needed) neededByBase++;
     (old && !needed ? remove : keep).push(s);
   }
-  return { remove, keep, neededByBase };
+  return { remove, keep, neededByBase, superseded };
 }
 
 /** The archived WAL `pruneWal` removed. */
@@ -91,7 +109,9 @@ export async function pruneWal(
       time: s.time,
       host: s.host,
       source: s.source ?? '',
-      rule: `WAL older than ${options.retention}, needed by no kept base backup`,
+      rule: plan.superseded.has(s.id)
+        ? 'partial WAL segment superseded by a newer copy or the complete segment'
+        : `WAL older than ${options.retention}, needed by no kept base backup`,
     }));
     const audit = await writeAudit(
       repo,

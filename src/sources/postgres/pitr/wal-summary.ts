@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ownedTempDir } from '../../../leftovers/temp-dir.js';
 import { childEnv } from '../../child-process.js';
 import { pgTool } from '../connection.js';
 
@@ -20,8 +24,28 @@ export interface SegmentSummary {
 const XACT = /desc: (?:COMMIT|ABORT|COMMIT_PREPARED|ABORT_PREPARED) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC/;
 const RESTORE_POINT = /desc: RESTORE_POINT (.*)$/;
 
-/** The summary of one segment file, or undefined when pg_waldump cannot be run (the restore then plans by archive times). */
-export async function summarizeSegment(file: string, binDir?: string): Promise<SegmentSummary | undefined> {
+/**
+ * The summary of one segment file, or undefined when pg_waldump cannot be run
+ * (the restore then plans by archive times). `segment` names the segment when
+ * the file is named otherwise (a `.partial` copy): pg_waldump reads the
+ * timeline and position from the file name, so it is shown a link of that name.
+ */
+export async function summarizeSegment(
+  file: string,
+  binDir?: string,
+  segment?: string,
+): Promise<SegmentSummary | undefined> {
+  if (!segment || path.basename(file) === segment) return waldump(file, binDir);
+  const temp = await ownedTempDir(os.tmpdir(), 'lifeboat-waldump-');
+  try {
+    await symlink(path.resolve(file), path.join(temp.path, segment));
+    return await waldump(path.join(temp.path, segment), binDir);
+  } finally {
+    await temp.dispose();
+  }
+}
+
+function waldump(file: string, binDir?: string): Promise<SegmentSummary | undefined> {
   return new Promise((resolve) => {
     let child;
     try {
