@@ -13,6 +13,7 @@ export { LocalStorage } from './storage/drivers/local/index.js';
 export { MemoryStorage } from './storage/drivers/memory/index.js';
 export { Repository } from './repository/repository.js';
 export type { InitOptions, OpenOptions, PackCheck } from './repository/repository.js';
+export type { KeyRole } from './repository/crypto/index.js';
 export { resolveCredentials, type Credentials, type CredentialSources } from './repository/crypto/index.js';
 export { defaultCacheRoot } from './repository/cache.js';
 export { renderRecoveryKey, parseRecoveryKey, fingerprint } from './repository/crypto/index.js';

@@ -13,6 +13,7 @@ import type { HooksConfig } from '../../config/hooks-schema.js';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { DEFAULT_HOOK_TIMEOUT_MS, describeHookCommand, runHookCommand } from './run-hook.js';
 
+/** A phase of a source's or job's hooks, in the order they run (`on_error` only after a failure). */
 export type HookPhase = 'before' | 'after' | 'on_error' | 'finally';
 
 /** What the work ended as, given to the closing phases as LIFEBOAT_STATUS (and LIFEBOAT_ERROR). */
