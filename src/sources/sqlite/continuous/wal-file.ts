@@ -106,6 +106,15 @@ export async function frameStillThere(fd: FileHandle, header: WalHeader, point: 
 }
 
 /**
+ * How much of the log one read asks for. A log restarted after a checkpoint
+ * keeps its size and holds stale frames of the previous round after the new
+ * ones; reading in bounded chunks and stopping at the first frame that does
+ * not continue the chain reads (and keeps referenced) only about what is new,
+ * not the whole rest of the file at every poll.
+ */
+const READ_CHUNK_BYTES = 256 * 1024;
+
+/**
  * The valid frames after `from`, up to the last commit frame among them.
  * Reads what the file holds now; a frame being written (short, or with a
  * checksum that does not continue the chain) ends the valid part.
@@ -116,38 +125,48 @@ export async function readCommittedFrames(
   from: ChainPoint,
 ): Promise<CommittedFrames> {
   const frameBytes = FRAME_HEADER_BYTES + header.pageSize;
-  const start = frameOffset(from.frame, header.pageSize);
+  const chunkFrames = Math.max(1, Math.floor(READ_CHUNK_BYTES / frameBytes));
+  let offset = frameOffset(from.frame, header.pageSize);
   const size = (await fd.stat()).size;
   const none: CommittedFrames = { frames: [], commits: [], end: from };
-  if (size < start + frameBytes) return none;
-  const length = Math.floor((size - start) / frameBytes) * frameBytes;
-  const buf = Buffer.allocUnsafe(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fd.read(buf, got, length - got, start + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
   const frames: Buffer[] = [];
   const commits: CommittedFrames['commits'] = [];
   let chain = from.checksum;
   let end = from;
   let committedCount = 0;
-  for (let off = 0, n = from.frame + 1; off + frameBytes <= got; off += frameBytes, n++) {
-    if (buf.readUInt32BE(off + 8) !== header.salt1 || buf.readUInt32BE(off + 12) !== header.salt2) break;
-    const pgno = buf.readUInt32BE(off);
-    if (pgno === 0) break;
-    let sum = walChecksum(buf, off, off + 8, header.bigEndian, chain);
-    sum = walChecksum(buf, off + FRAME_HEADER_BYTES, off + frameBytes, header.bigEndian, sum);
-    if (sum[0] !== buf.readUInt32BE(off + 16) || sum[1] !== buf.readUInt32BE(off + 20)) break;
-    chain = sum;
-    frames.push(buf.subarray(off, off + frameBytes));
-    const dbSize = buf.readUInt32BE(off + 4);
-    if (dbSize !== 0) {
-      commits.push({ frame: n, dbSize });
-      committedCount = frames.length;
-      end = { frame: n, checksum: sum };
+  let n = from.frame + 1;
+  let valid = true;
+  while (valid && size >= offset + frameBytes) {
+    const length = Math.min(chunkFrames, Math.floor((size - offset) / frameBytes)) * frameBytes;
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fd.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
     }
+    let off = 0;
+    for (; off + frameBytes <= got; off += frameBytes, n++) {
+      valid = false;
+      if (buf.readUInt32BE(off + 8) !== header.salt1 || buf.readUInt32BE(off + 12) !== header.salt2) break;
+      const pgno = buf.readUInt32BE(off);
+      if (pgno === 0) break;
+      let sum = walChecksum(buf, off, off + 8, header.bigEndian, chain);
+      sum = walChecksum(buf, off + FRAME_HEADER_BYTES, off + frameBytes, header.bigEndian, sum);
+      if (sum[0] !== buf.readUInt32BE(off + 16) || sum[1] !== buf.readUInt32BE(off + 20)) break;
+      valid = true;
+      chain = sum;
+      frames.push(buf.subarray(off, off + frameBytes));
+      const dbSize = buf.readUInt32BE(off + 4);
+      if (dbSize !== 0) {
+        commits.push({ frame: n, dbSize });
+        committedCount = frames.length;
+        end = { frame: n, checksum: sum };
+      }
+    }
+    // A short read (the file shrank meanwhile) ends the valid part too.
+    if (got < length) valid = false;
+    offset += length;
   }
   if (committedCount === 0) return none;
   return { frames: frames.slice(0, committedCount), commits, end };
