@@ -55,8 +55,8 @@ export async function mark(repo: Repository, o: Resolved): Promise<MarkResult> {
     await lock.assertHeld();
     result.record = await writeRecord(repo, ids, o.now(), inv.snapshotIds);
     if (plan.repack.length > 0) {
-      o.progress.phase = 'repacking';
       o.progress.packsTotal = plan.repack.length;
+      o.progress.phase = 'repacking';
       // Stopping between packs is safe: a record whose repack never finished only delays reclaiming.
       result.repacked = await repack(repo, plan.repack, (bytes) => {
         stopIfAborted(o);

@@ -43,8 +43,9 @@ export interface SweepResult {
 export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult> {
   // A dry run only looks, so it does not stop backups.
   return repo.withLock(!o.dryRun, o.dryRun ? 'prune --dry-run' : 'prune (sweep)', async (lock) => {
-    o.progress.phase = 'loading';
+    // Counters first, then the phase: a phase change is reported at once, with the counters as they are then.
     o.progress.trees = 0;
+    o.progress.phase = 'loading';
     const { records } = await listRecords(repo);
     const now = o.now();
     // A record dated in the future (a skewed clock) is not ripe until its own time plus the grace.
@@ -76,10 +77,10 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
 
     // The last safe point: from here the sweep runs to its end, so no index is left naming deleted packs.
     stopIfAborted(o);
-    o.progress.phase = 'sweeping';
     o.progress.packs = 0;
     o.progress.bytes = 0;
     o.progress.packsTotal = plan.delete.length;
+    o.progress.phase = 'sweeping';
     if (consolidate) {
       await lock.assertHeld();
       const written = await writeConsolidatedIndex(repo, packsToKeep(inv, doomed));
