@@ -6,6 +6,8 @@
  * @module
  */
 
+import { pause } from '../util/pause.js';
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -18,15 +20,5 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   random: () => Math.random(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      signal?.addEventListener('abort', done, { once: true });
-    }),
+  sleep: pause,
 };

@@ -25,6 +25,7 @@ import { spoolDirFor } from '../sources/postgres/pitr/spool-dir.js';
 import { drainSpool } from '../sources/postgres/pitr/spool-drain.js';
 import { spooledFiles } from '../sources/postgres/pitr/spool.js';
 import { shipStreamed, type ShippedFiles } from '../sources/postgres/pitr/stream-ship.js';
+import { pause } from '../util/pause.js';
 import { writeArchiverStatus, type WalArchiverStatus } from './wal-archiver-status.js';
 import { runWalReceiver, streamDirFor } from './wal-receiver.js';
 
@@ -70,19 +71,6 @@ export function pitrRepository(config: LifeboatConfig, source: string): { name: 
       hint: `back the source up with exactly one job (its \`to\` is used), or configure one repository; configured: ${Object.keys(repos).join(', ') || 'none'}`,
     },
   );
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 const message = (err: unknown) => (err as Error).message;

@@ -19,6 +19,7 @@ import type { SourceConfigOf } from '../config/source-schemas.js';
 import { ownedTempDir } from '../leftovers/temp-dir.js';
 import { childEnv } from '../sources/child-process.js';
 import { configuredConnection, pgTool, toolEnv } from '../sources/postgres/connection.js';
+import { pause } from '../util/pause.js';
 
 export interface ReceiverEvents {
   /** pg_receivewal started (its pid) or exited (why, when it was not asked to). */
@@ -70,19 +71,6 @@ const FIRST_PAUSE_MS = 1_000;
 const MAX_PAUSE_MS = 60_000;
 /** A run this long counts as healthy: the next failure pauses briefly again. */
 const HEALTHY_MS = 60_000;
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Run pg_receivewal once to its end; resolves with its exit description and the last lines it wrote to stderr. */
 function runOnce(

@@ -1,11 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { openSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, tempDir } from '../helpers/cli.js';
 import { freePort, waitUntil } from '../helpers/servers/free-port.js';
-import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
+import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
+import {
+  lbAsPostgres,
+  type RestoredServer,
+  setUpPitrRepository,
+  spawnLbAsPostgres,
+  startRestoredServer,
+} from '../helpers/pitr.js';
 
 /**
  * Point-in-time recovery run by the daemon, with real servers: PostgreSQL
@@ -16,11 +23,6 @@ import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/servers/p
  * second restore reaches a restore point on timeline 2.
  */
 
-const owner = (() => {
-  const [, , uid, gid] = spawnSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' }).stdout.trim().split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-})();
-
 let dir: string;
 let cleanup: () => Promise<void>;
 let server: PostgresServer;
@@ -28,89 +30,17 @@ let daemon: ChildProcess | undefined;
 let configFile: string;
 const PASSWORD = 'pitr daemon test password, long enough';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const lbEnv = (): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: dir,
-  LIFEBOAT_CACHE_DIR: path.join(dir, 'cache'),
-  LC_ALL: 'C.UTF-8',
-});
-
-/** The CLI as the postgres user, as the server's archive_command runs it. */
-function lb(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--config', configFile, ...args], {
-      cwd: dir,
-      uid: owner.uid,
-      gid: owner.gid,
-      env: { ...lbEnv(), ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const lb = (args: string[], extraEnv: Record<string, string> = {}) => lbAsPostgres({ dir, configFile }, args, extraEnv);
 
 const archiveCommand = () =>
   `${process.execPath} ${CLI} --config ${configFile} --quiet wal-push --async --source db %p`;
 
-interface Started {
-  psql: (sql: string) => string;
-  stop: () => Promise<void>;
-}
-
 /** Start a restored data directory as postgres (socket only), archiving into the same source when asked. */
-async function startRestored(dataDir: string, archiving: boolean): Promise<Started> {
-  const sock = path.join(dir, `sock-${path.basename(dataDir)}`);
-  await mkdir(sock, { recursive: true });
-  await chown(sock, owner.uid, owner.gid);
-  const port = await freePort();
-  const log = path.join(sock, 'log');
+function startRestored(dataDir: string, archiving: boolean): Promise<RestoredServer> {
   const settings = archiving
     ? ['-c', 'archive_mode=on', '-c', `archive_command=${archiveCommand()}`, '-c', 'wal_level=replica']
     : ['-c', 'archive_mode=off'];
-  const child = spawn(
-    `${PG_BIN}/postgres`,
-    ['-D', dataDir, '-p', String(port), '-k', sock, '-c', 'listen_addresses=', ...settings],
-    {
-      uid: owner.uid,
-      gid: owner.gid,
-      env: { PATH: process.env.PATH, HOME: dir },
-      stdio: ['ignore', 'ignore', openSync(log, 'a')],
-    },
-  );
-  const env = { ...process.env, PGHOST: sock, PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres' };
-  await waitUntil(
-    async () => spawnSync(`${PG_BIN}/pg_isready`, ['-q'], { env }).status === 0,
-    120_000,
-    () => readFile(log, 'utf8'),
-  );
-  const psql = (sql: string) => {
-    const r = spawnSync(`${PG_BIN}/psql`, ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  return {
-    psql,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await exited;
-    },
-  };
+  return startRestoredServer(dir, dataDir, settings);
 }
 
 /** Switch segments on a server and wait until the finished one is acknowledged and drained by the daemon (generous: shared machine). */
@@ -151,41 +81,21 @@ beforeAll(async () => {
       max_wal_senders: '5',
     },
   });
-  await writeFile(path.join(dir, 'repo.pass'), PASSWORD, { mode: 0o600 });
-  await writeFile(
-    configFile,
-    [
-      'version: 1',
-      `state_dir: ${dir}/state`,
-      'repositories:',
-      '  main:',
-      `    url: ${dir}/repo`,
-      `    password_file: ${dir}/repo.pass`,
-      'sources:',
-      '  db:',
-      '    type: postgres',
-      `    url: postgres://postgres@${encodeURIComponent(server.socketDir)}:${server.port}/postgres`,
-      `    bin_dir: ${PG_BIN}`,
-      '    rpo: 1h',
-      '    pitr:',
-      '      wal: archive',
-      '      base_backup: 1d',
-      `      spool_dir: ${dir}/spool`,
-      '',
-    ].join('\n'),
-  );
-  spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
-  const init = await lb(['init', '--repo', 'main'], { LIFEBOAT_PASSWORD: PASSWORD });
+  const init = await setUpPitrRepository({ dir, configFile }, server, PASSWORD, [
+    '    rpo: 1h',
+    '    pitr:',
+    '      wal: archive',
+    '      base_backup: 1d',
+    `      spool_dir: ${dir}/spool`,
+  ]);
   expect(init.code, init.stderr).toBe(0);
   server.psql('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
   const port = await freePort();
-  daemon = spawn(process.execPath, [CLI, '--config', configFile, 'serve', '--listen', `127.0.0.1:${port}`], {
-    cwd: dir,
-    uid: owner.uid,
-    gid: owner.gid,
-    env: lbEnv(),
-    stdio: ['ignore', 'ignore', openSync(path.join(dir, 'serve.log'), 'a')],
-  });
+  daemon = spawnLbAsPostgres(
+    { dir, configFile },
+    ['serve', '--listen', `127.0.0.1:${port}`],
+    ['ignore', 'ignore', openSync(path.join(dir, 'serve.log'), 'a')],
+  );
 }, 300_000);
 
 afterAll(async () => {

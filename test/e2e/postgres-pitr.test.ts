@@ -1,12 +1,19 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, tempDir } from '../helpers/cli.js';
-import { freePort, waitUntil } from '../helpers/servers/free-port.js';
+import { waitUntil } from '../helpers/servers/free-port.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
+import {
+  lbAsPostgres,
+  postgresOwner,
+  setUpPitrRepository,
+  spawnLbAsPostgres,
+  startRestoredServer,
+} from '../helpers/pitr.js';
 
 /**
  * Point-in-time recovery end to end with real servers. PostgreSQL runs as the
@@ -17,55 +24,13 @@ import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/servers/p
  * committed by then (commit times from track_commit_timestamp).
  */
 
-const owner = (() => {
-  const [, , uid, gid] = spawnSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' }).stdout.trim().split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-})();
-
 let dir: string;
 let cleanup: () => Promise<void>;
 let server: PostgresServer;
 let configFile: string;
 const PASSWORD = 'pitr test password that is long enough';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function lbEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    LIFEBOAT_CACHE_DIR: path.join(dir, 'cache'),
-    LC_ALL: 'C.UTF-8',
-  };
-  return env;
-}
-
-/** The CLI as the postgres user, as the server's archive_command runs it. */
-function lb(args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 600_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--config', configFile, ...args], {
-      cwd: dir,
-      uid: owner.uid,
-      gid: owner.gid,
-      env: { ...lbEnv(), ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const lb = (args: string[], extraEnv: Record<string, string> = {}) => lbAsPostgres({ dir, configFile }, args, extraEnv);
 
 function archiveCommand(extra = ''): string {
   return `${process.execPath} ${CLI} --config ${configFile} --quiet wal-push ${extra}--source db %p`;
@@ -79,41 +44,11 @@ async function client(): Promise<pg.Client> {
 
 /** Start a restored data directory as postgres (socket only) and run `use` against it. */
 async function withRestoredServer<T>(dataDir: string, use: (psql: (sql: string) => string) => Promise<T>): Promise<T> {
-  const sock = path.join(dir, `sock-${path.basename(dataDir)}`);
-  await mkdir(sock, { recursive: true });
-  await chown(sock, owner.uid, owner.gid);
-  const port = await freePort();
-  const log = path.join(sock, 'log');
-  const child: ChildProcess = spawn(
-    `${PG_BIN}/postgres`,
-    ['-D', dataDir, '-p', String(port), '-k', sock, '-c', 'listen_addresses=', '-c', 'archive_mode=off'],
-    {
-      uid: owner.uid,
-      gid: owner.gid,
-      env: { PATH: process.env.PATH, HOME: dir },
-      stdio: ['ignore', 'ignore', openSync(log, 'a')],
-    },
-  );
-  const env = { ...process.env, PGHOST: sock, PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres' };
+  const restored = await startRestoredServer(dir, dataDir, ['-c', 'archive_mode=off']);
   try {
-    await waitUntil(
-      async () => spawnSync(`${PG_BIN}/pg_isready`, ['-q'], { env }).status === 0,
-      120_000,
-      () => readFile(log, 'utf8'),
-    );
-    const psql = (sql: string) => {
-      const r = spawnSync(`${PG_BIN}/psql`, ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], {
-        env,
-        encoding: 'utf8',
-      });
-      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
-      return r.stdout.trim();
-    };
-    return await use(psql);
+    return await use(restored.psql);
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
+    await restored.stop();
   }
 }
 
@@ -147,29 +82,11 @@ beforeAll(async () => {
       max_wal_senders: '5',
     },
   });
-  await writeFile(path.join(dir, 'repo.pass'), PASSWORD, { mode: 0o600 });
-  await writeFile(
-    configFile,
-    [
-      'version: 1',
-      `state_dir: ${dir}/state`,
-      'repositories:',
-      '  main:',
-      `    url: ${dir}/repo`,
-      `    password_file: ${dir}/repo.pass`,
-      'sources:',
-      '  db:',
-      '    type: postgres',
-      `    url: postgres://postgres@${encodeURIComponent(server.socketDir)}:${server.port}/postgres`,
-      `    bin_dir: ${PG_BIN}`,
-      '    pitr:',
-      '      wal: archive',
-      `      spool_dir: ${dir}/spool`,
-      '',
-    ].join('\n'),
-  );
-  spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
-  const init = await lb(['init', '--repo', 'main'], { LIFEBOAT_PASSWORD: PASSWORD });
+  const init = await setUpPitrRepository({ dir, configFile }, server, PASSWORD, [
+    '    pitr:',
+    '      wal: archive',
+    `      spool_dir: ${dir}/spool`,
+  ]);
   expect(init.code, init.stderr).toBe(0);
   // archive_command failed (and PostgreSQL kept the segments) until the repository existed.
   server.psql('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
@@ -355,7 +272,7 @@ describe('postgres point-in-time recovery', () => {
     await mkdir(work);
     const segment = lastArchived();
     const copy = path.join(work, segment);
-    spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, work]);
+    spawnSync('chown', ['-R', `${postgresOwner.uid}:${postgresOwner.gid}`, work]);
     const got = await lb(['wal-fetch', '--source', 'db', segment, copy]);
     expect(got.code, got.stderr).toBe(0);
     const again = await lb(['wal-push', '--source', 'db', copy]);
@@ -371,15 +288,9 @@ describe('postgres point-in-time recovery', () => {
     // A segment name never archived, killed at several points of its push: either absent or whole.
     const fresh = path.join(work, 'FFFFFFFF0000000000000001');
     await writeFile(fresh, changed);
-    spawnSync('chown', ['-R', `${owner.uid}:${owner.gid}`, work]);
+    spawnSync('chown', ['-R', `${postgresOwner.uid}:${postgresOwner.gid}`, work]);
     for (const delay of [300, 900, 1_500]) {
-      const child = spawn(process.execPath, [CLI, '--config', configFile, 'wal-push', '--source', 'db', fresh], {
-        cwd: dir,
-        uid: owner.uid,
-        gid: owner.gid,
-        env: lbEnv(),
-        stdio: 'ignore',
-      });
+      const child = spawnLbAsPostgres({ dir, configFile }, ['wal-push', '--source', 'db', fresh], 'ignore');
       // Listen for the exit before the kill: on a quiet machine the push may end before it.
       const exited = new Promise((r) => {
         child.once('exit', r);

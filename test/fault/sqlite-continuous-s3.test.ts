@@ -1,14 +1,10 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Repository } from '../../src/repository/repository.js';
 import { openStorage } from '../../src/storage/registry.js';
-import { Replicator } from '../../src/sources/sqlite/continuous/replicator.js';
-import { restoreToTime } from '../../src/sources/sqlite/continuous/restore-point.js';
 import { tempDir } from '../helpers/cli.js';
+import { expectEveryCommitRestored, shipThroughFaults, startReplicatedWriter } from '../helpers/continuous-faults.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startS3Server, type S3Server } from '../helpers/servers/s3.js';
-import { startSequenceWriter } from '../helpers/sequence-writer.js';
 
 /**
  * Continuous protection to S3 through the fault-injecting proxy: while a
@@ -48,54 +44,12 @@ describe('continuous protection to S3 through refused and stalled connections', 
   });
 
   it('lag grows during the faults and recovers; nothing committed is lost', async () => {
-    const file = path.join(dir, 'app.db');
-    const init = new Database(file);
-    init.pragma('journal_mode = WAL');
-    init.close();
     const repo = await Repository.open(
       await openStorage(`s3://${bucket}/repo`, { remote: remote(proxy.port) }),
       password,
     );
-    const r = new Replicator({
-      source: 'app',
-      path: file,
-      repo,
-      intervalMs: 1000,
-      snapshotEveryMs: 3600_000,
-      retentionMs: 24 * 3600_000,
-    });
-    await r.start();
-    const writer = startSequenceWriter({
-      file,
-      logFile: path.join(dir, 'commits.log'),
-      ratePerSecond: 300,
-      seconds: 18,
-    });
-    const t0 = Date.now();
-    const lagDuring: number[] = [];
-    const lagAfter: number[] = [];
-    let phase: 'before' | 'refused' | 'recovering' | 'stalled' | 'after' = 'before';
-    while (writer.child.exitCode === null) {
-      const t = Date.now() - t0;
-      const next =
-        t < 3000 ? 'before' : t < 8000 ? 'refused' : t < 11_000 ? 'recovering' : t < 13_000 ? 'stalled' : 'after';
-      if (next !== phase) {
-        phase = next;
-        proxy.setFault(
-          phase === 'refused'
-            ? { kind: 'refuse' }
-            : phase === 'stalled'
-              ? { kind: 'stall', ms: 2000 }
-              : { kind: 'pass' },
-        );
-        if (phase === 'refused') proxy.dropAll();
-      }
-      await new Promise((res) => setTimeout(res, r.pollMs));
-      await r.tick().catch(() => {});
-      const lag = r.status(true).lagSeconds;
-      if (phase === 'refused') lagDuring.push(lag);
-      if (phase === 'after') lagAfter.push(lag);
-    }
+    const { replicator: r, writer } = await startReplicatedWriter(dir, repo);
+    const { lagDuring, lagAfter } = await shipThroughFaults(r, proxy, writer, () => r.pollMs);
     const written = await writer.done;
     proxy.setFault({ kind: 'pass' });
     for (let i = 0; i < 15; i++) {
@@ -115,16 +69,7 @@ describe('continuous protection to S3 through refused and stalled connections', 
       password,
     );
     try {
-      const got = await restoreToTime(direct, { source: 'app', toFile: path.join(dir, 'restored.db') });
-      expect(got.record.integrity).toBe('ok');
-      const conn = new Database(got.file, { readonly: true });
-      const row = conn.prepare('SELECT count(*) AS c, min(n) AS lo, max(n) AS hi FROM seq').get() as {
-        c: number;
-        lo: number;
-        hi: number;
-      };
-      conn.close();
-      expect(row).toEqual({ c: written, lo: 1, hi: written });
+      await expectEveryCommitRestored(direct, dir, written);
     } finally {
       await direct.close();
     }

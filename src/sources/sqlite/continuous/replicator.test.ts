@@ -1,7 +1,6 @@
 import { mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initRepo } from '../../../../test/helpers/repo-lib.js';
 import { Repository } from '../../../repository/repository.js';
@@ -10,48 +9,15 @@ import { Replicator } from './replicator.js';
 import { restoreToTime } from './restore-point.js';
 import { listStream } from './stream-listing.js';
 import { enforceStreamRetention } from './stream-retention.js';
+import { appDb, insert, range, type ReplicatorOptions, seqs, testReplicator } from './testing/app-db.js';
 
 let dir: string;
 let repo: Repository;
 let clock: number;
 const now = () => clock;
 
-function appDb(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('wal_autocheckpoint = 0');
-  db.exec('CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, payload TEXT)');
-  return db;
-}
-
-function insert(db: Database.Database, from: number, count: number): void {
-  const stmt = db.prepare('INSERT INTO t (seq, payload) VALUES (?, ?)');
-  for (let i = from; i < from + count; i++) stmt.run(i, 'x'.repeat(100 + (i % 50)));
-}
-
-function seqs(file: string): number[] {
-  const db = new Database(file, { readonly: true });
-  try {
-    return (db.prepare('SELECT seq FROM t ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
-  } finally {
-    db.close();
-  }
-}
-
-const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-
-function replicator(file: string, extra: Partial<ConstructorParameters<typeof Replicator>[0]> = {}): Replicator {
-  return new Replicator({
-    source: 'app',
-    path: file,
-    repo,
-    intervalMs: 1000,
-    snapshotEveryMs: 3600_000,
-    retentionMs: 24 * 3600_000,
-    now,
-    ...extra,
-  });
-}
+const replicator = (file: string, extra: Partial<ReplicatorOptions> = {}) =>
+  testReplicator({ path: file, repo, now }, { retentionMs: 24 * 3600_000, ...extra });
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-wal-'));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import type { Repository } from '../../../repository/repository.js';
+import { pause } from '../../../util/pause.js';
 import { storeFullCopy } from './full-copy.js';
 import { writeReplicationStatus, type ReplicationStatus } from './replication-status.js';
 import { enforceStreamRetention } from './stream-retention.js';
@@ -209,7 +210,7 @@ export class Replicator {
       throw err;
     }
     while (!signal.aborted) {
-      await sleep(this.nextDelayMs(), signal);
+      await pause(this.nextDelayMs(), signal);
       if (signal.aborted) break;
       try {
         await this.tick();
@@ -655,17 +656,4 @@ export class Replicator {
 async function fileIdOf(file: string): Promise<string> {
   const s = await stat(file);
   return `${s.dev}:${s.ino}`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

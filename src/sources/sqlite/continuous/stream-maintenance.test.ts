@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initRepo } from '../../../../test/helpers/repo-lib.js';
 import type { LifeboatConfig } from '../../../config/schema.js';
 import type { Repository } from '../../../repository/repository.js';
-import { Replicator } from './replicator.js';
+import type { Replicator } from './replicator.js';
 import { restoreToTime } from './restore-point.js';
 import { checkStreams } from './stream-check.js';
 import { copyStreams } from './stream-copy.js';
@@ -14,6 +13,7 @@ import { forgetStreams } from './stream-forget.js';
 import { storedStreams } from './stream-inventory.js';
 import { leaseName } from './stream-lease.js';
 import { listStream } from './stream-listing.js';
+import { appDb, insert, range, seqs, testReplicator } from './testing/app-db.js';
 
 /**
  * What the rest of the tool does with streams: one replicator per stream,
@@ -25,41 +25,7 @@ let repo: Repository;
 let clock: number;
 const now = () => clock;
 
-function appDb(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('wal_autocheckpoint = 0');
-  db.exec('CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, payload TEXT)');
-  return db;
-}
-
-function insert(db: Database.Database, from: number, count: number): void {
-  const stmt = db.prepare('INSERT INTO t (seq, payload) VALUES (?, ?)');
-  for (let i = from; i < from + count; i++) stmt.run(i, 'x'.repeat(100 + (i % 50)));
-}
-
-function seqs(file: string): number[] {
-  const db = new Database(file, { readonly: true });
-  try {
-    return (db.prepare('SELECT seq FROM t ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
-  } finally {
-    db.close();
-  }
-}
-
-const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-
-function replicator(file: string, source = 'app'): Replicator {
-  return new Replicator({
-    source,
-    path: file,
-    repo,
-    intervalMs: 1000,
-    snapshotEveryMs: 3600_000,
-    retentionMs: 3600_000,
-    now,
-  });
-}
+const replicator = (file: string, source = 'app') => testReplicator({ path: file, repo, now }, { source });
 
 function configWith(sources: Record<string, { continuous?: object }>): LifeboatConfig {
   return {
