@@ -115,6 +115,6 @@ server: { listen: "127.0.0.1:0" }
     expect(await cell.locator('.badge').getAttribute('class')).toContain('ok');
     // The page asks the API itself a moment later: the same newest shipped transaction (nothing was committed since).
     expect(await cell.locator('[data-last-shipped] time').getAttribute('datetime')).toBe(view.last_shipped_transaction);
-    expect(await cell.innerText()).toMatch(/lag .+ \/ 5 min; newest shipped transaction/);
+    expect(await cell.innerText()).toMatch(/lag .+ \/ 5m; newest shipped transaction/);
   });
 });
