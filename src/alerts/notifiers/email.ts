@@ -12,6 +12,7 @@ import os from 'node:os';
 import nodemailer from 'nodemailer';
 import { DEFAULT_ON, renderText, type EventNotifier, type Notification, type NotifyEvent } from '../notification.js';
 import { withRetry, type RetryOptions } from './retry.js';
+import { safeHost } from './http-send.js';
 
 export interface EmailSettings {
   smtp_url_file: string;
@@ -50,12 +51,4 @@ export function emailNotifier(
       }
     },
   };
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(invalid URL)';
-  }
 }

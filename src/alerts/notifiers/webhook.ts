@@ -12,6 +12,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { VERSION } from '../../version.js';
 import { DEFAULT_ON, type EventNotifier, type Notification, type NotifyEvent } from '../notification.js';
+import { safeHost } from './http-send.js';
 import { PermanentError, withRetry, type RetryOptions } from './retry.js';
 
 export interface WebhookSettings {
@@ -64,12 +65,4 @@ export function webhookNotifier(
       }, retry);
     },
   };
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(invalid URL)';
-  }
 }
