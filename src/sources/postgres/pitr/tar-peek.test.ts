@@ -44,6 +44,15 @@ describe('TarPeek', () => {
       const cut = new TarPeek(new Set());
       for await (const c of cut.through(pieces(tar.subarray(0, 2048), 100))) void c;
       expect(cut.ended).toBe(false);
+      // A header whose checksum does not match: the rest cannot be followed, so the tar is not known to be complete.
+      const damaged = Buffer.from(tar);
+      damaged[0]! ^= 0xff;
+      const lost = new TarPeek(new Set(['backup_label']));
+      const passed: Buffer[] = [];
+      for await (const c of lost.through(pieces(damaged, 4096))) passed.push(c);
+      expect(Buffer.concat(passed).equals(damaged)).toBe(true);
+      expect(lost.ended).toBe(false);
+      expect(lost.members.size).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,3 +1,5 @@
+import { isZeroBlock, paddedSize, readTarHeader } from '../../../util/tar-header.js';
+
 /**
  * Reads a tar stream as it passes through, unchanged, and keeps the contents
  * of a few small named members (pg_basebackup's `backup_label` and
@@ -12,6 +14,7 @@ export class TarPeek {
   private remaining = 0; // bytes of the current member's data (with padding) still to pass
   private keeping: { name: string; parts: Buffer[]; size: number } | undefined;
   private zeroBlocks = 0;
+  private lost = false;
 
   constructor(
     private readonly wanted: ReadonlySet<string>,
@@ -27,6 +30,7 @@ export class TarPeek {
   }
 
   private feed(buf: Buffer): void {
+    if (this.lost) return;
     let at = 0;
     while (at < buf.length) {
       if (this.remaining > 0) {
@@ -51,17 +55,21 @@ export class TarPeek {
       if (this.header.length < 512) continue;
       const h = this.header;
       this.header = Buffer.alloc(0);
-      if (h.every((b) => b === 0)) {
+      if (isZeroBlock(h)) {
         this.zeroBlocks++;
         if (this.zeroBlocks >= 2) this.ended = true;
         continue;
       }
       this.zeroBlocks = 0;
       this.ended = false;
-      const size = sizeOf(h);
-      const name = nameOf(h);
-      const type = String.fromCharCode(h[156]!);
-      this.remaining = Math.ceil(size / 512) * 512;
+      const header = readTarHeader(h);
+      if (!header) {
+        // Not a tar header: the stream cannot be followed further, and is not known to be complete.
+        this.lost = true;
+        return;
+      }
+      const { size, name, type } = header;
+      this.remaining = paddedSize(size);
       if ((type === '0' || type === '\0') && this.wanted.has(name) && size <= this.maxKeep) {
         this.keeping = { name, parts: [], size };
         if (size === 0) {
@@ -71,26 +79,4 @@ export class TarPeek {
       }
     }
   }
-}
-
-function field(h: Buffer, start: number, length: number): string {
-  const raw = h.subarray(start, start + length);
-  const end = raw.indexOf(0);
-  return raw.subarray(0, end === -1 ? length : end).toString('utf8');
-}
-
-function nameOf(h: Buffer): string {
-  const name = field(h, 0, 100);
-  const prefix = field(h, 257, 6).startsWith('ustar') ? field(h, 345, 155) : '';
-  return prefix ? `${prefix}/${name}` : name;
-}
-
-function sizeOf(h: Buffer): number {
-  // Base-256 (high bit set) for members of 8 GiB and more, else octal.
-  if (h[124]! & 0x80) {
-    let n = 0;
-    for (let i = 125; i < 136; i++) n = n * 256 + h[i]!;
-    return n;
-  }
-  return parseInt(field(h, 124, 12).trim() || '0', 8);
 }
