@@ -14,7 +14,7 @@
 
 import { BlobType } from '../repository/format/index.js';
 import { chunkFileInWorker } from '../repository/workers/index.js';
-import { readChunks, streamByteSource, type ByteSource } from '../repository/chunking/index.js';
+import { readChunks, streamByteSource, type ByteSource, type StreamChunking } from '../repository/chunking/index.js';
 import type { Repository } from '../repository/repository.js';
 import { SealBatcher } from '../repository/workers/index.js';
 import type { SealResult } from '../repository/workers/index.js';
@@ -57,10 +57,14 @@ export class FileSaver {
     return this.saveLarge(path, signal);
   }
 
-  async saveStream(stream: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<SavedContent> {
+  async saveStream(
+    stream: AsyncIterable<Uint8Array>,
+    signal?: AbortSignal,
+    chunking?: StreamChunking,
+  ): Promise<SavedContent> {
     const source = streamByteSource(stream);
     try {
-      return await this.saveChunked(source, signal);
+      return await this.saveChunked(source, signal, chunking);
     } finally {
       await source.close();
     }
@@ -141,11 +145,15 @@ export class FileSaver {
     return { content, size: r.size };
   }
 
-  private async saveChunked(source: ByteSource, signal?: AbortSignal): Promise<SavedContent> {
+  private async saveChunked(
+    source: ByteSource,
+    signal?: AbortSignal,
+    chunking?: StreamChunking,
+  ): Promise<SavedContent> {
     const content: string[] = [];
     const stores: Promise<boolean>[] = [];
     let size = 0;
-    for await (const chunk of readChunks(this.repo.chunker, source)) {
+    for await (const chunk of readChunks(this.repo.chunker, source, false, chunking)) {
       throwIfAborted(signal);
       const id = this.repo.blobIdOf(chunk);
       content.push(id.toString('hex'));

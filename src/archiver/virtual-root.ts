@@ -8,6 +8,7 @@
 
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import type { StreamChunking } from '../repository/chunking/index.js';
 
 export interface VirtualDir {
   /** Absolute path of this directory (`/` for the root). */
@@ -35,6 +36,8 @@ export interface StreamEntry {
   /** `signal` aborts when the backup stops (interrupted, or another input failed): a producer must end then. */
   open: (signal: AbortSignal) => AsyncIterable<Uint8Array>;
   mode?: number;
+  /** How the stream is cut into chunks when its producer knows its layout (a base backup's tar); by content if absent. */
+  chunking?: StreamChunking;
 }
 
 export function isVirtualDir(x: VirtualDir | RealEntry | StreamEntry): x is VirtualDir {

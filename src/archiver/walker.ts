@@ -289,7 +289,11 @@ export class TreeWalker {
   }
 
   private async streamNode(name: string, entry: StreamEntry): Promise<TreeNode> {
-    const saved = await this.saver.saveStream(entry.open(this.signal ?? new AbortController().signal), this.signal);
+    const saved = await this.saver.saveStream(
+      entry.open(this.signal ?? new AbortController().signal),
+      this.signal,
+      entry.chunking,
+    );
     this.stats.files++;
     this.stats.filesRead++;
     this.stats.bytes += saved.size;

@@ -8,6 +8,10 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import type { Chunker } from './chunker.js';
+import { PostgresTarCutter, type PostgresTarChunking } from './postgres-tar.js';
+
+/** A chunking rule a stream declares for itself (its producer knows what it is): ADR 0044. */
+export type StreamChunking = PostgresTarChunking;
 
 export type ByteSource = (into: Buffer, offset: number, length: number) => Promise<number>;
 
@@ -64,11 +68,30 @@ export function cutWindow(
   return lengths;
 }
 
+/** The lengths of the chunks a stream's own rule cuts from `buf[start, end)` now. */
+function cutByRule(cutter: PostgresTarCutter, buf: Uint8Array, start: number, end: number, eof: boolean): number[] {
+  const lengths: number[] = [];
+  while (start < end) {
+    const len = cutter.cut(buf, start, end, eof);
+    if (len < 0) break;
+    lengths.push(len);
+    start += len;
+  }
+  return lengths;
+}
+
 /**
  * With `views`, chunks are views into the reading window, valid only until the
  * next chunk is requested — for callers that only hash them (no copy, no garbage).
+ * `chunking` is the stream's own rule, if it declares one; else content decides
+ * (and SQLite content is cut at its pages).
  */
-export async function* readChunks(chunker: Chunker, source: ByteSource, views = false): AsyncGenerator<Buffer> {
+export async function* readChunks(
+  chunker: Chunker,
+  source: ByteSource,
+  views = false,
+  chunking?: StreamChunking,
+): AsyncGenerator<Buffer> {
   const windowSize = Math.max(chunker.params.max * 2, 8 * 1024 * 1024);
   const buf = Buffer.allocUnsafe(windowSize);
   let start = 0;
@@ -76,6 +99,7 @@ export async function* readChunks(chunker: Chunker, source: ByteSource, views = 
   let eof = false;
   let page: number | undefined;
   let first = true;
+  const rule = chunking ? new PostgresTarCutter(chunker, chunking) : undefined;
   for (;;) {
     while (!eof && end < windowSize) {
       const n = await source(buf, end, windowSize - end);
@@ -84,9 +108,10 @@ export async function* readChunks(chunker: Chunker, source: ByteSource, views = 
     }
     if (first) {
       first = false;
-      page = sqliteChunkSize(buf.subarray(0, end));
+      if (!rule) page = sqliteChunkSize(buf.subarray(0, end));
     }
-    for (const len of cutWindow(chunker, buf, start, end, eof, page)) {
+    const lengths = rule ? cutByRule(rule, buf, start, end, eof) : cutWindow(chunker, buf, start, end, eof, page);
+    for (const len of lengths) {
       yield views ? buf.subarray(start, start + len) : Buffer.from(buf.subarray(start, start + len));
       start += len;
     }

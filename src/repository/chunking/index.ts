@@ -3,4 +3,4 @@
  * the FastCDC cut rule (in WebAssembly) and reading files into chunks.
  */
 export { Chunker, type ChunkerParams, DEFAULT_CHUNKER, gearTable, validateChunkerParams } from './chunker.js';
-export { type ByteSource, readChunks, streamByteSource } from './chunk-reader.js';
+export { type ByteSource, readChunks, type StreamChunking, streamByteSource } from './chunk-reader.js';

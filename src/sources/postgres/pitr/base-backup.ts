@@ -34,6 +34,8 @@ interface ServerFacts {
   systemIdentifier: string;
   dataChecksums: boolean;
   walSegmentSize: number;
+  /** BLCKSZ, the page size of relation files: the base backup's tar is chunked at these pages. */
+  blockSize: number;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function takeBaseBackup(
         {
           kind: 'stream',
           path: BASE_TAR_PATH,
+          chunking: { rule: 'postgres-tar', pageSize: facts.blockSize },
           open: (stopped) =>
             guard(
               peek.through(
@@ -131,11 +134,13 @@ async function serverFacts(conn: Awaited<ReturnType<typeof configuredConnection>
       sysid: string;
       checksums: string;
       segsize: string;
+      blocksize: string;
     }>(
       `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
               (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
               current_setting('data_checksums') AS checksums,
-              (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segsize`,
+              (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segsize,
+              current_setting('block_size') AS blocksize`,
     );
     const r = rows[0]!;
     return {
@@ -144,6 +149,7 @@ async function serverFacts(conn: Awaited<ReturnType<typeof configuredConnection>
       systemIdentifier: r.sysid,
       dataChecksums: r.checksums === 'on',
       walSegmentSize: Number(r.segsize),
+      blockSize: Number(r.blocksize),
     };
   } catch (err) {
     throw pgError(err, conn);
