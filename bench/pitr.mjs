@@ -3,9 +3,19 @@
 // RPO of archive mode with archive_timeout, bytes added by a second base backup after ~1 % of rows
 // changed, and restore time to a point in time. Runs as root; PostgreSQL and every lifeboat command
 // run as the `postgres` user, as on a real server. Usage: node bench/pitr.mjs [--scale 10] [--segments 20] [--rpo-minutes 3]
-// [--push-only] (stop after the wal-push figures)
+// [--push-only] (stop after the wal-push figures) [--base-only] (only the base-backup figures: three
+// changes of ~1 % of pgbench_accounts' rows, each followed by a base backup)
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +28,12 @@ const arg = (name, def) => {
   return i === -1 ? def : Number(process.argv[i + 1]);
 };
 const SCALE = arg('scale', 10);
-const SEGMENTS = arg('segments', 20);
+const BASE_ONLY = process.argv.includes('--base-only');
+// --varied: pgbench_accounts' blank filler replaced by hex text (compresses about 2:1 instead of 20:1), then the table rewritten.
+const VARIED = process.argv.includes('--varied');
+// --keep-tars DIR: also write each base backup's tar there (pg_basebackup again), to compare chunking rules offline.
+const KEEP_TARS = process.argv.includes('--keep-tars') ? process.argv[process.argv.indexOf('--keep-tars') + 1] : '';
+const SEGMENTS = BASE_ONLY ? 0 : arg('segments', 20);
 const RPO_MINUTES = arg('rpo-minutes', 3);
 const PUSH_ONLY = process.argv.includes('--push-only');
 const PUSH_DONE = Symbol('push figures done');
@@ -110,6 +125,12 @@ try {
   });
   sh(`${BIN}/pgbench`, ['-i', '-q', '-s', String(SCALE)]);
   sh(`${BIN}/pgbench`, ['-n', '-c', '2', '-t', '3000']);
+  if (VARIED) {
+    psql(
+      'UPDATE pgbench_accounts SET filler = md5(aid::text) || md5((aid * 7)::text) || left(md5((aid * 13)::text), 20)',
+    );
+    psql('VACUUM FULL ANALYZE pgbench_accounts');
+  }
   psql('SELECT pg_switch_wal()');
   await sleep(3000);
   const segs = readdirSync(stage)
@@ -151,16 +172,46 @@ try {
     wal_level: 'replica',
     max_wal_size: '4GB',
   });
-  const first = JSON.parse(lb(['--json', 'base-backup', '--source', 'db']).out.split('\n').pop());
+  const baseBackup = (name) => {
+    if (KEEP_TARS) {
+      const tar = spawnSync(`${BIN}/pg_basebackup`, ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast'], {
+        ...as,
+        encoding: 'buffer',
+        maxBuffer: 2 ** 32,
+      });
+      if (tar.status !== 0) throw new Error(`pg_basebackup: ${tar.stderr}`);
+      writeFileSync(path.join(KEEP_TARS, `${name}.tar`), tar.stdout);
+    }
+    const summary = JSON.parse(lb(['--json', 'base-backup', '--source', 'db']).out.split('\n').pop());
+    return {
+      tarBytes: summary.tarBytes,
+      addedBytes: summary.added.addedBytes,
+      storedBytes: summary.added.addedStoredBytes,
+    };
+  };
   const rows = Number(psql('SELECT count(*) FROM pgbench_accounts'));
-  psql(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0`);
-  psql('CHECKPOINT');
-  const second = JSON.parse(lb(['--json', 'base-backup', '--source', 'db']).out.split('\n').pop());
-  results.baseBackupBytes = first.tarBytes;
-  results.firstBaseAdded = first.added;
-  results.secondBaseAdded = second.added;
-  results.changedRows = rows / 100;
-  console.log(results);
+  const pages = Number(psql("SELECT relpages FROM pg_class WHERE relname = 'pgbench_accounts'"));
+  results.accounts = { rows, pages };
+  results.first = baseBackup('first');
+  // Each change touches ~1 % of the rows, then a checkpoint, then a base backup that is compared with the one before.
+  const changes = {
+    // pgbench's own transactions: one random account row each (a few are drawn twice).
+    random: () => sh(`${BIN}/pgbench`, ['-n', '-c', '1', '-t', String(rows / 100)]),
+    contiguous: () => psql(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= ${rows / 100}`),
+    spread: () => psql(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0`),
+  };
+  for (const [name, change] of Object.entries(changes)) {
+    change();
+    psql('CHECKPOINT');
+    results[name] = baseBackup(name);
+    console.log(name, results[name]);
+  }
+  // Expected share of heap pages that hold at least one of k = rows/100 rows drawn at random: 1 - (1 - 1/pages)^k.
+  results.randomPagesTouchedFloor = 1 - Math.pow(1 - 1 / pages, rows / 100);
+  results.loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  results.scale = SCALE;
+  console.log(JSON.stringify(results, null, 2));
+  if (BASE_ONLY) throw PUSH_DONE;
 
   // Phase 3: RPO under light load with archive_timeout = 60: how long committed data waits to be archived.
   const load = spawn(`${BIN}/pgbench`, ['-n', '-c', '1', '--rate=5', '-T', String(Math.max(1, RPO_MINUTES * 60))], {
