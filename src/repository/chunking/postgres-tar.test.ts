@@ -194,6 +194,22 @@ describe('postgres-tar chunking', () => {
     await cutsOf(tar.subarray(0, data[3]! + 5000), 777);
   });
 
+  it('takes the size from a pax size record over the header, as for members of 8 GiB and more', async () => {
+    const body = pseudoRandomBytes('pax size', 2 * 8192);
+    const records = Buffer.from('30 path=base/16384/16420.1023\n14 size=16384\n');
+    const tar = Buffer.concat([
+      header('PaxHeaders.0/16420', records.length, 'x'),
+      records,
+      pad(records.length),
+      header('base/16384/16420', 0),
+      body,
+      Buffer.alloc(1024),
+    ]);
+    const start = 512 + 512 + 512;
+    const cuts = await cutsOf(tar, 1 << 20);
+    expect(cuts.slice(0, 3)).toEqual([start, start + 8192, start + 16384]);
+  });
+
   it('recognises relation files by their path', () => {
     for (const name of ['base/1/1259', 'base/16384/16397.12', 'global/1262', 'base/5/2619_fsm', './base/5/2619_vm'])
       expect(isRelationFile(name), name).toBe(true);

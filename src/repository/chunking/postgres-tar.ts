@@ -110,8 +110,7 @@ export class PostgresTarCutter {
       const h = readTarHeader(block);
       if (!h) return this.fallBack(buf, start, end, eof);
       pos += TAR_BLOCK;
-      const extended = h.type === 'x' || h.type === 'L';
-      if (extended || h.type === 'g' || h.type === 'K') {
+      if (h.type === 'x' || h.type === 'g' || h.type === 'L' || h.type === 'K') {
         // A record that describes the next header: its data is read and belongs to this piece.
         const next = pos + paddedSize(h.size);
         if (next - start > MAX_HEADER_PIECE) return this.fallBack(buf, start, end, eof);
