@@ -22,6 +22,7 @@ export type { Tree, TreeNode, NodeType } from './repository/format/index.js';
 export { backup, type BackupOptions, type BackupResult } from './archiver/backup.js';
 export { newBackupProgress, type BackupProgress } from './archiver/progress.js';
 export type { StreamEntry } from './archiver/virtual-root.js';
+export type { StreamChunking } from './repository/chunking/index.js';
 export { restore, type RestoreOptions, type RestoreResult, type RestoreProgress } from './restorer/restore.js';
 export { check, type CheckOptions, type CheckProgress } from './checker/check.js';
 export type { CheckReport, Finding } from './checker/findings.js';
