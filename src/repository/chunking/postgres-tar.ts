@@ -71,11 +71,6 @@ export class PostgresTarCutter {
     if (!valid) this.state = { at: 'content' };
   }
 
-  /** Whether the stream is still being followed as a tar (false after a fallback to content-defined chunks). */
-  get following(): boolean {
-    return this.state.at !== 'content';
-  }
-
   cut(buf: Uint8Array, start: number, end: number, eof: boolean): number {
     const s = this.state;
     if (s.at === 'header') return this.cutHeaders(s.padding, buf, start, end, eof);
