@@ -179,6 +179,11 @@ describe('postgres-tar chunking', () => {
   it('falls back to content-defined chunks for what is not a tar, and after a header it cannot read', async () => {
     const junk = pseudoRandomBytes('not a tar', 400_000);
     expect(await cutsOf(junk, 1 << 20)).toEqual(await cutsOf(junk, 1 << 20, undefined));
+    // A page size that is not a power of two from 512 to 65536: the whole tar is cut by content.
+    const whole = tarOf(MEMBERS).tar;
+    expect(await cutsOf(whole, 1 << 20, { rule: 'postgres-tar', pageSize: 3000 })).toEqual(
+      await cutsOf(whole, 1 << 20, undefined),
+    );
     const { tar, data } = tarOf(MEMBERS.slice(0, 5));
     const broken = Buffer.from(tar);
     const fourth = data[4]! - 512;
