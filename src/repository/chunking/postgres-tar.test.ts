@@ -78,9 +78,13 @@ async function* pieces(data: Buffer, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < data.length; i += size) yield Uint8Array.from(data.subarray(i, i + size));
 }
 
-async function cutsOf(tar: Buffer, feed: number, chunking: StreamChunking | undefined = RULE): Promise<number[]> {
+/** No rule: content-defined chunks, as for any stream. */
+const BY_CONTENT = null;
+
+async function cutsOf(tar: Buffer, feed: number, chunking: StreamChunking | null = RULE): Promise<number[]> {
   const chunks: Buffer[] = [];
-  for await (const c of readChunks(chunker, streamByteSource(pieces(tar, feed)), false, chunking)) chunks.push(c);
+  for await (const c of readChunks(chunker, streamByteSource(pieces(tar, feed)), false, chunking ?? undefined))
+    chunks.push(c);
   expect(Buffer.concat(chunks).equals(tar)).toBe(true);
   const cuts: number[] = [];
   let at = 0;
@@ -178,11 +182,11 @@ describe('postgres-tar chunking', () => {
 
   it('falls back to content-defined chunks for what is not a tar, and after a header it cannot read', async () => {
     const junk = pseudoRandomBytes('not a tar', 400_000);
-    expect(await cutsOf(junk, 1 << 20)).toEqual(await cutsOf(junk, 1 << 20, undefined));
+    expect(await cutsOf(junk, 1 << 20)).toEqual(await cutsOf(junk, 1 << 20, BY_CONTENT));
     // A page size that is not a power of two from 512 to 65536: the whole tar is cut by content.
     const whole = tarOf(MEMBERS).tar;
     expect(await cutsOf(whole, 1 << 20, { rule: 'postgres-tar', pageSize: 3000 })).toEqual(
-      await cutsOf(whole, 1 << 20, undefined),
+      await cutsOf(whole, 1 << 20, BY_CONTENT),
     );
     const { tar, data } = tarOf(MEMBERS.slice(0, 5));
     const broken = Buffer.from(tar);
@@ -193,7 +197,7 @@ describe('postgres-tar chunking', () => {
     expect(cuts).toContain(data[3]! + 8192);
     expect(cuts).toContain(fourth);
     expect(cuts.filter((c) => c > fourth && c < broken.length)).toEqual(
-      (await cutsOf(broken.subarray(fourth), 1 << 20, undefined)).map((c) => c + fourth).slice(0, -1),
+      (await cutsOf(broken.subarray(fourth), 1 << 20, BY_CONTENT)).map((c) => c + fourth).slice(0, -1),
     );
     // A truncated stream: whatever arrived, unchanged.
     await cutsOf(tar.subarray(0, data[3]! + 5000), 777);
