@@ -58,8 +58,9 @@ export interface PushOptions {
  * overwriting: a name already archived with the same SHA-256 is acknowledged
  * without storing it again; with a different SHA-256 the whole push fails with
  * `wal_conflict` and nothing is stored. The snapshot is saved only after every
- * file was read to its end and matched the size and hash taken first, so a
- * killed push never leaves a truncated segment behind.
+ * file was read to its end, and records the size and SHA-256 of exactly the
+ * bytes stored (a file read to compare must still match what was read first),
+ * so a killed push never leaves a truncated segment behind.
  */
 export async function pushWal(
   repo: Repository,
