@@ -6,14 +6,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, tempDir } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
+import { freePort } from '../helpers/servers/free-port.js';
 
 /**
  * kill -9 of `wal-push` (sync and `--async`) while it copies a segment, and of
  * `wal drain` while it uploads: nothing acknowledged before is lost, the next
  * push or drain succeeds, every WAL file the repository holds has the SHA-256
  * of its source (never a truncated copy), a drained name is stored exactly
- * once, and spool entries go only once their snapshot is saved. The daemon
- * drains with the same code as `wal drain`. Segments are 64 MiB of random
+ * once, and spool entries go only once their snapshot is saved; the same for
+ * `lifeboat serve` killed while it drains. Segments are 64 MiB of random
  * bytes so that the copy lasts long enough to be caught in the middle.
  */
 let dir: string;
@@ -176,5 +177,26 @@ describe('kill -9 of WAL archiving', () => {
     for (const n of spooled) expect(counts.get(n), n).toBe(1);
     const check = await lb(['check']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
+  }, 900_000);
+
+  it('the daemon killed while it drains: the spool is kept, the next drain stores every segment exactly once', async () => {
+    const names = ['000000010000000000000007', '000000010000000000000008'];
+    for (const n of names) expect((await lb(['wal-push', '--async', '--source', 'db', await segment(n)])).code).toBe(0);
+    const daemon = start(['serve', '--listen', `127.0.0.1:${await freePort()}`]);
+    let log = '';
+    daemon.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
+    await killWhen(
+      daemon,
+      () => names.some((n) => (readPosition(daemon.pid!, path.join(spool(), n)) ?? 0) > 0),
+      'the daemon reading a spooled segment',
+    );
+    expect((await readdir(spool())).filter((n) => !n.endsWith('.tmp')).sort(), log).toEqual(names);
+    const afterKill = await expectStoredIntact();
+    for (const n of names) expect(afterKill.has(n), n).toBe(false);
+    const drain = await lb(['--json', 'wal', 'drain', '--source', 'db']);
+    expect(drain.code, drain.stderr).toBe(0);
+    expect(JSON.parse(drain.stdout.trim().split('\n').pop()!)).toMatchObject({ stored: 2, alreadyArchived: 0 });
+    const counts = await expectStoredIntact();
+    for (const n of names) expect(counts.get(n), n).toBe(1);
   }, 900_000);
 });
