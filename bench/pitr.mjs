@@ -3,8 +3,9 @@
 // RPO of archive mode with archive_timeout, bytes added by a second base backup after ~1 % of rows
 // changed, and restore time to a point in time. Runs as root; PostgreSQL and every lifeboat command
 // run as the `postgres` user, as on a real server. Usage: node bench/pitr.mjs [--scale 10] [--segments 20] [--rpo-minutes 3]
-// [--push-only] (stop after the wal-push figures) [--base-only] (only the base-backup figures: three
-// changes of ~1 % of pgbench_accounts' rows, each followed by a base backup)
+// [--push-only] (stop after the wal-push figures: sync, Node --async, the sh spooler, drain, and PostgreSQL's own
+// archiver through the sh spooler) [--base-only] (only the base-backup figures: three changes of ~1 % of
+// pgbench_accounts' rows, each followed by a base backup)
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/cli/main.js');
+const SPOOL_SH = path.join(ROOT, 'bin/lifeboat-wal-spool');
 const BIN = '/usr/lib/postgresql/15/bin';
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -159,6 +161,34 @@ try {
     t = Date.now();
     lb(['--quiet', 'wal', 'drain', '--source', 'db']);
     results.drainPerSecond = segs.length / ((Date.now() - t) / 1000);
+    // The sh spooler (archive_command = 'lifeboat-wal-spool SPOOL %p'): no Node process per segment.
+    t = Date.now();
+    for (const s of segs) sh(SPOOL_SH, [path.join(dir, 'spool-sh'), path.join(stage, s)]);
+    results.shSpoolPerSecond = segs.length / ((Date.now() - t) / 1000);
+    console.log(results);
+
+    // PostgreSQL's own archiver through the sh spooler: segments closed by pg_switch_wal() as fast as the server
+    // can, counted in pg_stat_archiver; then one drain of those (mostly zero-filled, compressible) segments.
+    await stopServer();
+    startServer({
+      archive_mode: 'on',
+      archive_command: `${SPOOL_SH} ${dir}/spool %p`,
+      wal_level: 'replica',
+      max_wal_size: '4GB',
+    });
+    psql('CREATE TABLE IF NOT EXISTS bench_switch (x int)');
+    const archivedCount = () => Number(psql('SELECT archived_count FROM pg_stat_archiver'));
+    const before = archivedCount();
+    t = Date.now();
+    for (let i = 0; i < segs.length; i++) psql('INSERT INTO bench_switch VALUES (1); SELECT pg_switch_wal()');
+    while (archivedCount() < before + segs.length) await sleep(20);
+    results.archiverShPerSecond = segs.length / ((Date.now() - t) / 1000);
+    const spooledNow = readdirSync(path.join(dir, 'spool')).filter((n) => /^[0-9A-F]{24}$/.test(n)).length;
+    t = Date.now();
+    lb(['--quiet', 'wal', 'drain', '--source', 'db']);
+    results.drainSwitchedPerSecond = spooledNow / ((Date.now() - t) / 1000);
+    results.drainSwitchedSegments = spooledNow;
+    results.loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
     console.log(results);
   }
   if (PUSH_ONLY) throw PUSH_DONE;

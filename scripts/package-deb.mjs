@@ -7,6 +7,7 @@
  * Node.js), then laid out as:
  *   /usr/lib/lifeboat             the package (dist/, dist/web, native/build, node_modules)
  *   /usr/bin/lifeboat             a shell wrapper running it on /usr/bin/node
+ *   /usr/bin/lifeboat-wal-spool   PostgreSQL's archive_command for async WAL archiving (sh)
  *   /lib/systemd/system/          lifeboat.service (serve), lifeboat-replicate@.service
  *   /etc/lifeboat/lifeboat.yaml   the commented config template (a conffile)
  *   /usr/share/lifeboat/          read-all-files.conf, the opt-in capability drop-in
@@ -26,6 +27,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -87,6 +89,8 @@ try {
     chmodSync(to, mode);
   };
   put(path.join(debian, 'lifeboat.sh'), path.join(stage, 'usr/bin/lifeboat'), 0o755);
+  // PostgreSQL's fast archive_command, a POSIX sh script: no Node start per WAL segment.
+  symlinkSync('../lib/lifeboat/bin/lifeboat-wal-spool', path.join(stage, 'usr/bin/lifeboat-wal-spool'));
   for (const unit of ['lifeboat.service', 'lifeboat-replicate@.service'])
     put(path.join(debian, unit), path.join(stage, 'lib/systemd/system', unit), 0o644);
   put(path.join(debian, 'read-all-files.conf'), path.join(stage, 'usr/share/lifeboat/read-all-files.conf'), 0o644);

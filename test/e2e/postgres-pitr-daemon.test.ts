@@ -3,6 +3,7 @@ import { openSync, readdirSync } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WAL_SPOOL_SCRIPT } from '../../src/cli/archive-command.js';
 import { CLI, tempDir } from '../helpers/cli.js';
 import { freePort, waitUntil } from '../helpers/servers/free-port.js';
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
@@ -16,7 +17,9 @@ import {
 
 /**
  * Point-in-time recovery run by the daemon, with real servers: PostgreSQL
- * archives through `wal-push --async` (the fast path), `lifeboat serve` drains
+ * archives through `lifeboat-wal-spool` (the sh spooler, the line
+ * `wal-push --print-archive-command` prints), a restored copy through
+ * `wal-push --async` (the Node fast path), and `lifeboat serve` drains
  * the spool and takes the base backup on `pitr.base_backup` by itself. Then
  * restores to an LSN and to a restore point, and across a timeline: a
  * restored, promoted copy archives on timeline 2 (its history file too), and a
@@ -34,6 +37,7 @@ const lb = (args: string[], extraEnv: Record<string, string> = {}) => lbAsPostgr
 
 const archiveCommand = () =>
   `${process.execPath} ${CLI} --config ${configFile} --quiet wal-push --async --source db %p`;
+const spoolCommand = () => `${WAL_SPOOL_SCRIPT} ${dir}/spool %p`;
 
 /** Start a restored data directory as postgres (socket only), archiving into the same source when asked. */
 function startRestored(dataDir: string, archiving: boolean): Promise<RestoredServer> {
@@ -76,7 +80,7 @@ beforeAll(async () => {
   server = await startPostgres({
     settings: {
       archive_mode: 'on',
-      archive_command: archiveCommand(),
+      archive_command: spoolCommand(),
       wal_level: 'replica',
       max_wal_senders: '5',
     },
@@ -114,6 +118,9 @@ describe('postgres point-in-time recovery with the daemon', () => {
   let markersAtName = 0;
 
   it('the daemon takes the base backup by itself and drains the async spool', async () => {
+    const printed = await lb(['wal-push', '--source', 'db', '--print-archive-command']);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout.trim()).toBe(`archive_command = '${spoolCommand()}'`);
     // Generous: the daemon opens the repository, then pg_basebackup runs on a shared machine.
     await waitUntil(
       async () => (await status()).last_base_backup !== null,

@@ -83,6 +83,8 @@ describe('the Debian package (dpkg -i, systemd-analyze verify, dpkg --purge)', (
     const contents = run('dpkg-deb', ['--contents', deb]).stdout;
     for (const p of [
       './usr/bin/lifeboat',
+      './usr/bin/lifeboat-wal-spool -> ../lib/lifeboat/bin/lifeboat-wal-spool',
+      './usr/lib/lifeboat/bin/lifeboat-wal-spool',
       './usr/lib/lifeboat/dist/cli/main.js',
       './usr/lib/lifeboat/dist/web/index.html',
       './usr/lib/lifeboat/native/build/Release/lifeboat_fs.node',

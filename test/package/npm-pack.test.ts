@@ -90,6 +90,7 @@ describe('the npm package, installed into a fresh prefix', () => {
       'package/native/lifeboat_fs.c',
       'package/dist/cli/main.js',
       'package/dist/web/index.html',
+      'package/bin/lifeboat-wal-spool',
     ])
       expect(listing).toContain(f);
     // The reference is built with the package but not shipped in it (the types are).

@@ -8,6 +8,7 @@ import { parseLsn } from '../../sources/postgres/pitr/wal-names.js';
 import { chooseRepository, optionalConfig } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { formatDuration } from '../../util/format.js';
+import { shellQuote } from '../../util/shell-quote.js';
 
 interface PitrFlags {
   target?: string;
@@ -45,10 +46,6 @@ function targetOf(flags: PitrFlags): RecoveryTarget {
   if (flags.toLsn !== undefined) return { kind: 'lsn', lsn: parseLsn(flags.toLsn) };
   if (flags.toName !== undefined) return { kind: 'name', name: flags.toName };
   return { kind: 'latest' };
-}
-
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

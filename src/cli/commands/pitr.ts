@@ -16,6 +16,7 @@ import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { optionalConfig, requireChosenRepository, requireConfig } from '../configured.js';
 import { formatBytes, formatDuration } from '../../util/format.js';
+import { archiveCommandLine } from '../archive-command.js';
 
 type PostgresConfig = SourceConfigOf<'postgres'>;
 
@@ -87,41 +88,63 @@ export function registerWalPush(program: Command, action: ActionFactory): void {
     .description(
       "archive one WAL file (archive_command = 'lifeboat wal-push --source NAME %p'); exit 0 only once it is durable",
     )
-    .argument('<path>', 'the WAL file (%p)')
+    .argument('[path]', 'the WAL file (%p)')
     .requiredOption('--source <name>', 'the postgres source')
     .option(
       '--async',
       'only spool it durably on this host (fsync) and return; the daemon or `lifeboat wal drain` stores it in the repository',
     )
+    .option(
+      '--print-archive-command',
+      'print the archive_command line for async archiving through lifeboat-wal-spool (no Node process per segment) and exit',
+    )
     .action(
-      action(async (ctx: CommandContext, file: string, flags: { source?: string; async?: boolean }) => {
-        const name = requireSource(flags, 'wal-push');
-        const config = pitrSource(ctx, name, 'wal-push');
-        if (flags.async) {
-          const dir = spoolDirFor(name, config.pitr!.spool_dir, stateDir(optionalConfig(ctx.global)?.config.state_dir));
-          const how = await spoolWal(dir, file);
-          ctx.out.emit({ type: 'summary', file: path.basename(file), spooled: how });
-          ctx.out.result(`${path.basename(file)}: ${how} in ${dir}`);
-          return ExitCode.Success;
-        }
-        requireChosenRepository(ctx.global, 'wal-push', 'writes into one repository');
-        return withRepository(ctx, async (repo) => {
-          const result = await pushWal(repo, name, [{ file }], { binDir: config.bin_dir, signal: ctx.signal });
-          ctx.out.emit({
-            type: 'summary',
-            file: path.basename(file),
-            stored: result.stored.map((f) => f.name),
-            alreadyArchived: result.alreadyArchived,
-            snapshot: result.snapshot?.id,
+      action(
+        async (
+          ctx: CommandContext,
+          file: string | undefined,
+          flags: { source?: string; async?: boolean; printArchiveCommand?: boolean },
+        ) => {
+          const name = requireSource(flags, 'wal-push');
+          const config = pitrSource(ctx, name, 'wal-push');
+          const spoolDir = () =>
+            spoolDirFor(name, config.pitr!.spool_dir, stateDir(optionalConfig(ctx.global)?.config.state_dir));
+          if (flags.printArchiveCommand) {
+            const line = archiveCommandLine(spoolDir());
+            ctx.out.emit({ type: 'summary', archiveCommand: line, spoolDir: spoolDir() });
+            ctx.out.result(line);
+            return ExitCode.Success;
+          }
+          if (file === undefined)
+            throw new LifeboatError(ErrorCode.Usage, 'wal-push needs the WAL file to archive', {
+              hint: "archive_command passes it as %p: archive_command = 'lifeboat wal-push --source NAME %p'",
+            });
+          if (flags.async) {
+            const dir = spoolDir();
+            const how = await spoolWal(dir, file);
+            ctx.out.emit({ type: 'summary', file: path.basename(file), spooled: how });
+            ctx.out.result(`${path.basename(file)}: ${how} in ${dir}`);
+            return ExitCode.Success;
+          }
+          requireChosenRepository(ctx.global, 'wal-push', 'writes into one repository');
+          return withRepository(ctx, async (repo) => {
+            const result = await pushWal(repo, name, [{ file }], { binDir: config.bin_dir, signal: ctx.signal });
+            ctx.out.emit({
+              type: 'summary',
+              file: path.basename(file),
+              stored: result.stored.map((f) => f.name),
+              alreadyArchived: result.alreadyArchived,
+              snapshot: result.snapshot?.id,
+            });
+            ctx.out.result(
+              result.stored.length
+                ? `${path.basename(file)}: archived in ${result.snapshot!.id.slice(0, 8)}`
+                : `${path.basename(file)}: already archived with the same content`,
+            );
+            return ExitCode.Success;
           });
-          ctx.out.result(
-            result.stored.length
-              ? `${path.basename(file)}: archived in ${result.snapshot!.id.slice(0, 8)}`
-              : `${path.basename(file)}: already archived with the same content`,
-          );
-          return ExitCode.Success;
-        });
-      }),
+        },
+      ),
     );
 }
 

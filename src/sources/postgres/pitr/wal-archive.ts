@@ -19,6 +19,10 @@ import {
 } from './catalog.js';
 import { isWalFileName } from './wal-names.js';
 import { summarizeSegment } from './wal-summary.js';
+import { mapLimit } from '../../../util/map-limit.js';
+
+/** Read WAL in 1 MiB pieces (a segment is 16 MiB by default). */
+const READ_SIZE = 1024 * 1024;
 
 /** A WAL file PostgreSQL asks `archive_command` to archive. */
 export interface WalFileToPush {
@@ -54,8 +58,9 @@ export interface PushOptions {
  * overwriting: a name already archived with the same SHA-256 is acknowledged
  * without storing it again; with a different SHA-256 the whole push fails with
  * `wal_conflict` and nothing is stored. The snapshot is saved only after every
- * file was read to its end and matched the size and hash taken first, so a
- * killed push never leaves a truncated segment behind.
+ * file was read to its end, and records the size and SHA-256 of exactly the
+ * bytes stored (a file read to compare must still match what was read first),
+ * so a killed push never leaves a truncated segment behind.
  */
 export async function pushWal(
   repo: Repository,
@@ -71,48 +76,50 @@ export async function pushWal(
       });
   }
   const catalog = options.catalog ?? (await loadCatalog(repo, source));
-  const fresh: Array<(typeof named)[number] & { size: number; sha256: string }> = [];
+  // A name the archive holds is read first, to compare; a new one is hashed only while it is stored.
+  const fresh: Array<(typeof named)[number] & { size?: number; sha256?: string }> = [];
   const alreadyArchived: string[] = [];
   for (const f of named) {
-    const { bytes, sha256 } = await tallyFile(f.file);
     const stored = catalog.files.get(f.name);
+    if (!stored || stored.name !== f.name) {
+      if (!fresh.some((x) => x.name === f.name)) fresh.push(f);
+      continue;
+    }
+    const { bytes, sha256 } = await tallyFile(f.file);
     // A partial segment grows: a new copy supersedes the stored one (the catalogue reads the newest).
-    if (stored && isPartialName(f.name) && stored.name === f.name && stored.sha256 !== sha256) {
+    if (isPartialName(f.name) && stored.sha256 !== sha256) {
       fresh.push({ ...f, size: bytes, sha256 });
       continue;
     }
-    if (stored && stored.name === f.name) {
-      if (stored.sha256 === sha256 && stored.size === bytes) {
-        alreadyArchived.push(f.name);
-        continue;
-      }
-      throw new LifeboatError(
-        ErrorCode.WalConflict,
-        `WAL file ${f.name} is already archived for "${source}" with different content (snapshot ${stored.snapshot.slice(0, 8)}); it is never overwritten`,
-        {
-          hint: 'two servers may be archiving into the same source (a restored copy or a standby with archive_mode=always?): give each its own source, or stop the other one',
-        },
-      );
+    if (stored.sha256 === sha256 && stored.size === bytes) {
+      alreadyArchived.push(f.name);
+      continue;
     }
-    if (fresh.some((x) => x.name === f.name)) continue;
-    fresh.push({ ...f, size: bytes, sha256 });
+    throw new LifeboatError(
+      ErrorCode.WalConflict,
+      `WAL file ${f.name} is already archived for "${source}" with different content (snapshot ${stored.snapshot.slice(0, 8)}); it is never overwritten`,
+      {
+        hint: 'two servers may be archiving into the same source (a restored copy or a standby with archive_mode=always?): give each its own source, or stop the other one',
+      },
+    );
   }
   if (fresh.length === 0) return { stored: [], alreadyArchived };
   const now = new Date().toISOString();
-  const records: ArchivedFile[] = [];
-  for (const f of fresh) {
-    const summary = /^[0-9A-F]{24}(\.partial)?$/.test(f.name)
-      ? await summarizeSegment(f.file, options.binDir, f.name.slice(0, 24))
-      : undefined;
-    records.push({ name: f.name, size: f.size, sha256: f.sha256, archivedAt: f.archivedAt ?? now, ...summary });
-  }
+  // pg_waldump reads the segments while they are stored (two at a time: each is one short process).
+  const summaries = mapLimit(fresh, 2, (f) =>
+    /^[0-9A-F]{24}(\.partial)?$/.test(f.name)
+      ? summarizeSegment(f.file, options.binDir, f.name.slice(0, 24))
+      : Promise.resolve(undefined),
+  );
+  summaries.catch(() => {});
   const tallies = fresh.map(() => new StreamTally());
+  let records: ArchivedFile[] = [];
   const result = await backup(repo, {
     paths: [],
     streams: fresh.map((f, i) => ({
       kind: 'stream' as const,
       path: walPath(f.name),
-      open: () => tallies[i]!.through(createReadStream(f.file)),
+      open: () => tallies[i]!.through(createReadStream(f.file, { highWaterMark: READ_SIZE })),
     })),
     source: walSourceName(source),
     tags: ['pitr-wal', ...(options.tags ?? [])],
@@ -121,7 +128,7 @@ export async function pushWal(
     metadata: async () => {
       fresh.forEach((f, i) => {
         const t = tallies[i]!;
-        if (t.bytes !== f.size || t.sha256 !== f.sha256) {
+        if (f.sha256 !== undefined && (t.bytes !== f.size || t.sha256 !== f.sha256)) {
           throw new LifeboatError(
             ErrorCode.SourceFailed,
             `WAL file ${f.name} changed while it was being archived; nothing was stored`,
@@ -131,6 +138,15 @@ export async function pushWal(
           );
         }
       });
+      const summarized = await summaries;
+      // Size and SHA-256 of exactly the bytes stored: the snapshot is saved only after each file was read to its end.
+      records = fresh.map((f, i) => ({
+        name: f.name,
+        size: tallies[i]!.bytes,
+        sha256: tallies[i]!.sha256,
+        archivedAt: f.archivedAt ?? now,
+        ...summarized[i],
+      }));
       const pitr: WalRecord = { kind: 'wal', format: 1, source, files: records };
       return { pitr };
     },

@@ -62,6 +62,8 @@ function waldump(file: string, binDir?: string): Promise<SegmentSummary | undefi
     let rest = '';
     let failed = false;
     const line = (l: string) => {
+      // Most lines are full-page images: skip them before running the expressions.
+      if (!l.startsWith('rmgr: Transaction') && !l.includes('RESTORE_POINT')) return;
       const x = XACT.exec(l);
       if (x) {
         const t = new Date(`${x[1]!.replace(' ', 'T')}Z`).toISOString();
