@@ -7,6 +7,7 @@ import type { VerifyCheck } from '../verify/checks.js';
 import { verifyInScratch, type VerifyProgress } from '../verify/verify.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
 import { chooseSnapshot } from './choose.js';
+import { isolate } from './isolation.js';
 import { newestDataTime } from './recent-data.js';
 import type { Freshness, Objective } from './report.js';
 import { finishReport, type DrillResult, type ReportPlaces } from './report-envelope.js';
@@ -70,10 +71,22 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
 
   // Called once per restored copy (each database of a server-wide snapshot): the first failing smoke run is kept.
   let failedSmoke: SmokeResult | null = null;
+  const isolation =
+    config && config.type === meta?.source.type
+      ? await isolate(config, meta.record, { tempBase: options.tempBase, signal, log })
+      : undefined;
+  let stopped: string | undefined;
   const { result, during } = await verifyInScratch(
     repo,
     snapshot,
-    { config, identity: options.identity, signal, log, tempBase: options.tempBase, onProgress: options.onProgress },
+    {
+      config: isolation?.config ?? config,
+      identity: options.identity,
+      signal,
+      log,
+      tempBase: options.tempBase,
+      onProgress: options.onProgress,
+    },
     async (copy) => {
       const restoredMs = Date.now() - t0;
       let smoke: SmokeResult | null = null;
@@ -88,6 +101,10 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
       }
       return { restoredMs, smoke: failedSmoke ?? smoke };
     },
+  ).finally(() =>
+    isolation?.stop().catch((err: Error) => {
+      stopped = `the throwaway server: ${err.message}`;
+    }),
   );
 
   throwIfInterrupted(signal, 'no drill report was stored; its scratch copy was removed');
@@ -108,7 +125,10 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
         basis: 'start of the drill to a verified restore',
       }
     : { measuredSeconds: (now - t0) / 1000, targetSeconds: rtoTarget, ok: null, basis: 'no verified restore' };
-  const cleanup = cleanupCheck ? { ok: false, detail: cleanupCheck.detail } : { ok: true };
+  const cleanup =
+    cleanupCheck || stopped
+      ? { ok: false, detail: [cleanupCheck?.detail, stopped].filter(Boolean).join('; ') }
+      : { ok: true };
   const partial = { checks, rto, rpo, freshness, smoke: during?.smoke ?? null, cleanup };
   return finishReport(
     repo,
@@ -128,6 +148,7 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
         within: choice.within ?? null,
       },
       restoredTo: result.location ?? null,
+      ...(isolation ? { isolation: isolation.report } : {}),
       mode:
         result.mode === 'sealed-streams'
           ? 'sealed streams only (no identity given): every stream authenticated and its hash checked'
