@@ -73,7 +73,10 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
   let failedSmoke: SmokeResult | null = null;
   const isolation =
     config && config.type === meta?.source.type
-      ? await isolate(config, meta.record, { tempBase: options.tempBase, signal, log })
+      ? await isolate(config, meta.record, { tempBase: options.tempBase, signal, log }).catch((err: unknown) => {
+          throwIfInterrupted(signal, 'no drill report was stored; its throwaway server was removed');
+          throw err;
+        })
       : undefined;
   let stopped: string | undefined;
   const { result, during } = await verifyInScratch(

@@ -44,7 +44,7 @@ describe('leftovers of a killed MariaDB drill', () => {
     config = configIn(
       dir,
       'lifeboat.yaml',
-      `  shop: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}/shop", password_file: my.pass, smoke: 'while [ -e "${path.join(dir, 'block')}" ]; do sleep 0.05; done' }\n`,
+      `  shop: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}/shop", password_file: my.pass, drill: { server: scratch_database }, smoke: 'while [ -e "${path.join(dir, 'block')}" ]; do sleep 0.05; done' }\n`,
     );
     withoutSource = configIn(dir, 'other.yaml', `  notes: { type: files, paths: [./repo.pass] }\n`);
     mkdirSync(path.join(dir, 'tmp'));
