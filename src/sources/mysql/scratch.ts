@@ -14,9 +14,14 @@ export async function mysqlScratch(ctx: RestoreContext<'mysql'>): Promise<Restor
   const { host, port, user, socket } = await restoreServer(ctx);
   if (!isThrowawayServer(socket))
     await track(
-    { kind: 'database', engine: 'mysql', database: name, server: { host, port, user, ...(socket ? { socket } : {}) } },
-    { source: ctx.sourceName, id: databaseRecordId('mysql', name) },
-  );
+      {
+        kind: 'database',
+        engine: 'mysql',
+        database: name,
+        server: { host, port, user, ...(socket ? { socket } : {}) },
+      },
+      { source: ctx.sourceName, id: databaseRecordId('mysql', name) },
+    );
   return { toDatabase: name };
 }
 
