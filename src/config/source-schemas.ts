@@ -19,6 +19,13 @@ const recentData = z
   })
   .describe('where the newest data lives, for RPO checks');
 
+const drillServer = z
+  .enum(['auto', 'throwaway', 'scratch_database'])
+  .optional()
+  .describe(
+    'where drills restore a dump: a throwaway server of the same major version in a temp dir, or a scratch database on the configured server; auto (default): throwaway when its binaries are present',
+  );
+
 /** Keys every source accepts. */
 const common = {
   rpo: durationSchema.optional().describe('recovery point objective: the oldest a good backup may be'),
@@ -211,8 +218,13 @@ export const postgresSourceSchema = z
       .optional()
       .describe('also back up roles and tablespaces with pg_dumpall --globals-only (default true)'),
     recent_data: recentData.optional(),
-    bin_dir: z.string().min(1).optional().describe('directory of pg_dump/pg_restore matching the server version'),
+    bin_dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('directory of pg_dump/pg_restore (and initdb/postgres for drills) matching the server version'),
     pitr: postgresPitrSchema.optional(),
+    drill: z.strictObject({ server: drillServer }).optional().describe('how drills restore the dumps of this source'),
     ...databaseSelection,
     ...common,
   })
@@ -224,6 +236,17 @@ export const mysqlSourceSchema = z
     url: databaseUrl('mysql', /^(mysql|mariadb):\/\//, 3306),
     password_file: secretFile.optional(),
     recent_data: recentData.optional(),
+    drill: z
+      .strictObject({
+        server: drillServer,
+        bin_dir: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('directory of mariadb-install-db and mariadbd for the throwaway server (default: PATH, /usr/sbin)'),
+      })
+      .optional()
+      .describe('how drills restore the dumps of this source'),
     ...databaseSelection,
     ...common,
   })

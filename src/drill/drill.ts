@@ -1,23 +1,22 @@
-import { randomBytes, randomInt } from 'node:crypto';
-import os from 'node:os';
+import { randomInt } from 'node:crypto';
 import { parseDuration } from '../config/duration.js';
 import type { SourceConfig } from '../config/source-schemas.js';
 import type { Repository } from '../repository/repository.js';
 import { sourceMetadata } from '../sources/run-source.js';
-import { VERSION } from '../version.js';
 import type { VerifyCheck } from '../verify/checks.js';
 import { verifyInScratch, type VerifyProgress } from '../verify/verify.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
 import { chooseSnapshot } from './choose.js';
+import { isolate } from './isolation.js';
 import { newestDataTime } from './recent-data.js';
-import { verdictOf, type DrillReport, type Freshness, type Objective } from './report.js';
+import type { Freshness, Objective } from './report.js';
+import { finishReport, type DrillResult, type ReportPlaces } from './report-envelope.js';
 import { sortByTime, type SnapshotEntry } from '../repository/format/index.js';
 import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
-import { recordLocally, saveDrillReport, writeReportFiles, type ReportFiles } from './store.js';
 import { formatSeconds } from '../util/format.js';
 
 /** Which source a drill restores, which snapshot, where the report goes, progress and stop signal. */
-export interface DrillOptions {
+export interface DrillOptions extends ReportPlaces {
   /** The source to drill (its snapshots carry this name). */
   source: string;
   /** The configured source: rpo, rto, smoke, recent_data, and the server a database is restored to. */
@@ -29,14 +28,6 @@ export interface DrillOptions {
   seed?: number;
   /** age identity for sealed sources; without it only the sealed streams' hashes are verified. */
   identity?: string;
-  /** The job this drill runs in, when it is a job step. */
-  job?: string;
-  /** Local state: report files under `drills/` and a `drill` step in the run history. */
-  stateDir?: string;
-  /** Also write the report (JSON, Markdown, HTML) here. */
-  reportDir?: string;
-  /** Store the report in the repository (default true). */
-  store?: boolean;
   smokeTimeoutMs?: number;
   tempBase?: string;
   /**
@@ -50,14 +41,7 @@ export interface DrillOptions {
   log?: (line: string) => void;
 }
 
-/** The report of a drill and where it was stored. */
-export interface DrillResult {
-  report: DrillReport;
-  /** The repository object holding the report (`drill/<id>`). */
-  object?: string;
-  localFiles?: ReportFiles;
-  reportFiles?: ReportFiles;
-}
+export type { DrillResult };
 
 const DEFAULT_SMOKE_TIMEOUT_MS = 10 * 60_000;
 
@@ -87,10 +71,25 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
 
   // Called once per restored copy (each database of a server-wide snapshot): the first failing smoke run is kept.
   let failedSmoke: SmokeResult | null = null;
+  const isolation =
+    config && config.type === meta?.source.type
+      ? await isolate(config, meta.record, { tempBase: options.tempBase, signal, log }).catch((err: unknown) => {
+          throwIfInterrupted(signal, 'no drill report was stored; its throwaway server was removed');
+          throw err;
+        })
+      : undefined;
+  let stopped: string | undefined;
   const { result, during } = await verifyInScratch(
     repo,
     snapshot,
-    { config, identity: options.identity, signal, log, tempBase: options.tempBase, onProgress: options.onProgress },
+    {
+      config: isolation?.config ?? config,
+      identity: options.identity,
+      signal,
+      log,
+      tempBase: options.tempBase,
+      onProgress: options.onProgress,
+    },
     async (copy) => {
       const restoredMs = Date.now() - t0;
       let smoke: SmokeResult | null = null;
@@ -105,6 +104,10 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
       }
       return { restoredMs, smoke: failedSmoke ?? smoke };
     },
+  ).finally(() =>
+    isolation?.stop().catch((err: Error) => {
+      stopped = `the throwaway server: ${err.message}`;
+    }),
   );
 
   throwIfInterrupted(signal, 'no drill report was stored; its scratch copy was removed');
@@ -125,45 +128,39 @@ export async function runDrill(repo: Repository, options: DrillOptions): Promise
         basis: 'start of the drill to a verified restore',
       }
     : { measuredSeconds: (now - t0) / 1000, targetSeconds: rtoTarget, ok: null, basis: 'no verified restore' };
-  const cleanup = cleanupCheck ? { ok: false, detail: cleanupCheck.detail } : { ok: true };
+  const cleanup =
+    cleanupCheck || stopped
+      ? { ok: false, detail: [cleanupCheck?.detail, stopped].filter(Boolean).join('; ') }
+      : { ok: true };
   const partial = { checks, rto, rpo, freshness, smoke: during?.smoke ?? null, cleanup };
-  const report: DrillReport = {
-    format: 1,
-    id: `${startedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`,
-    ...verdictOf(partial),
-    source: { name: options.source, type: meta?.source.type ?? config?.type ?? 'files' },
-    snapshot: {
-      id: snapshot.id,
-      time: snapshot.time,
-      host: snapshot.host,
-      files: snapshot.summary.files,
-      bytes: snapshot.summary.bytes,
-      selectedBy: choice.selectedBy,
-      candidates: choice.candidates,
-      seed: choice.seed,
-      within: choice.within ?? null,
+  return finishReport(
+    repo,
+    {
+      startedAt,
+      ...partial,
+      source: { name: options.source, type: meta?.source.type ?? config?.type ?? 'files' },
+      snapshot: {
+        id: snapshot.id,
+        time: snapshot.time,
+        host: snapshot.host,
+        files: snapshot.summary.files,
+        bytes: snapshot.summary.bytes,
+        selectedBy: choice.selectedBy,
+        candidates: choice.candidates,
+        seed: choice.seed,
+        within: choice.within ?? null,
+      },
+      restoredTo: result.location ?? null,
+      ...(isolation ? { isolation: isolation.report } : {}),
+      mode:
+        result.mode === 'sealed-streams'
+          ? 'sealed streams only (no identity given): every stream authenticated and its hash checked'
+          : result.mode === 'paths'
+            ? 'path backup: every file restored and hash-checked'
+            : `restored with the ${meta?.source.type} driver, measured and compared with the record`,
     },
-    repository: repo.id,
-    restoredTo: result.location ?? null,
-    mode:
-      result.mode === 'sealed-streams'
-        ? 'sealed streams only (no identity given): every stream authenticated and its hash checked'
-        : result.mode === 'paths'
-          ? 'path backup: every file restored and hash-checked'
-          : `restored with the ${meta?.source.type} driver, measured and compared with the record`,
-    ...partial,
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    host: os.hostname(),
-    user: userName(),
-    tool: `lifeboat ${VERSION}`,
-    job: options.job ?? null,
-  };
-  const out: DrillResult = { report };
-  if (options.store !== false) out.object = await saveDrillReport(repo, report);
-  if (options.stateDir) out.localFiles = await recordLocally(options.stateDir, report, Date.now() - t0);
-  if (options.reportDir) out.reportFiles = await writeReportFiles(options.reportDir, report);
-  return out;
+    options,
+  );
 }
 
 /**
@@ -237,12 +234,4 @@ function recentDataCheck(
     expected,
     actual: `${recent.newest} (${formatSeconds(lagSeconds)} before the snapshot)`,
   };
-}
-
-function userName(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -26,7 +26,7 @@ export function pointRecentDataCheck(
   committedMs: number,
 ): DrillCheckShape {
   const column = `${recent.table}.${recent.column}`;
-  const expected = `newest ${column} at or before the restored commit ${new Date(committedMs).toISOString()}`;
+  const expected = expectedAtPoint(column, committedMs, 'the restored commit');
   let newest: unknown;
   try {
     const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -47,25 +47,45 @@ export function pointRecentDataCheck(
       detail: `could not read ${column}: ${(err as Error).message}`,
     };
   }
+  return judgeRecentAtPoint(recent, newest, committedMs, 'the restored commit');
+}
+
+function expectedAtPoint(column: string, pointMs: number, point: string): string {
+  return `newest ${column} at or before ${point} ${new Date(pointMs).toISOString()}`;
+}
+
+/**
+ * Judge the newest `recent_data` value read from a copy restored to a point
+ * (`point` names it in the words of the report: "the restored commit", "the
+ * recovery target"): it must be a time at or before the point.
+ */
+export function judgeRecentAtPoint(
+  recent: { table: string; column: string },
+  newest: unknown,
+  pointMs: number,
+  point: string,
+): DrillCheckShape {
+  const column = `${recent.table}.${recent.column}`;
+  const expected = expectedAtPoint(column, pointMs, point);
   const text = typeof newest === 'number' ? new Date(newest < 1e11 ? newest * 1000 : newest).toISOString() : newest;
   const measured = newestDataTime({ recentData: { ...recent, newest: typeof text === 'string' ? text : null } });
   if (newest === null || newest === undefined)
     return { name: 'recent data', ok: false, expected, actual: null, detail: 'the table is empty at this point' };
   if (!measured?.time) return { name: 'recent data', ok: false, expected, actual: newest, detail: 'not a timestamp' };
-  const lagSeconds = (committedMs - measured.time.getTime()) / 1000;
+  const lagSeconds = (pointMs - measured.time.getTime()) / 1000;
   if (lagSeconds < 0)
     return {
       name: 'recent data',
       ok: false,
       expected,
       actual: newest,
-      detail: `${formatSeconds(-lagSeconds)} after the restored commit: the copy holds data written after the point it was restored to (or the application's clock is ahead)`,
+      detail: `${formatSeconds(-lagSeconds)} after ${point}: the copy holds data written after the point it was restored to (or the application's clock is ahead)`,
     };
   return {
     name: 'recent data',
     ok: true,
     expected,
     actual: newest,
-    detail: `${formatSeconds(lagSeconds)} before the restored commit (the data this point lacks if rows were written all along)`,
+    detail: `${formatSeconds(lagSeconds)} before ${point} (the data this point lacks if rows were written all along)`,
   };
 }

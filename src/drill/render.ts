@@ -14,7 +14,10 @@ export function freshnessText(f: NonNullable<DrillReport['freshness']>): string 
 
 /** One line for terminals and logs. */
 export function summaryLine(r: DrillReport): string {
-  return `${r.verdict} ${r.source.name} (${r.source.type}) snapshot ${r.snapshot.id.slice(0, 8)} of ${r.snapshot.time}: RTO ${objective(r.rto)}, RPO of the snapshot ${objective(r.rpo)}${r.freshness?.ok === false ? `; newest backup ${freshnessText(r.freshness)}` : ''}`;
+  const what = r.pointInTime
+    ? `point in time ${r.pointInTime.pointAt} from base backup ${r.snapshot.id.slice(0, 8)}`
+    : `snapshot ${r.snapshot.id.slice(0, 8)} of ${r.snapshot.time}`;
+  return `${r.verdict} ${r.source.name} (${r.source.type}) ${what}: RTO ${objective(r.rto)}, ${r.pointInTime ? 'RPO achievable now' : 'RPO of the snapshot'} ${objective(r.rpo)}${r.freshness?.ok === false ? `; newest backup ${freshnessText(r.freshness)}` : ''}`;
 }
 
 function rows(r: DrillReport): Array<[string, string, string, string]> {
@@ -31,7 +34,7 @@ function rows(r: DrillReport): Array<[string, string, string, string]> {
     r.rto.ok === null ? '–' : r.rto.ok ? 'ok' : 'FAIL',
   ]);
   out.push([
-    'RPO of this snapshot',
+    r.pointInTime ? 'RPO achievable now' : 'RPO of this snapshot',
     r.rpo.targetSeconds === null ? 'no target' : `≤ ${seconds(r.rpo.targetSeconds)}`,
     `${measured(r.rpo.measuredSeconds)} (${r.rpo.basis})`,
     r.rpo.ok === null ? '–' : r.rpo.ok ? 'ok' : 'FAIL',
@@ -58,6 +61,22 @@ function facts(r: DrillReport): Array<[string, string]> {
       `${r.snapshot.selectedBy}${r.snapshot.within ? ` within ${r.snapshot.within}` : ''} among ${r.snapshot.candidates} (seed ${r.snapshot.seed})`,
     ],
     ['Restored to', `${r.restoredTo ?? '—'} (isolated, removed afterwards)`],
+    ...(r.isolation
+      ? ([
+          [
+            'Server',
+            `${r.isolation.server === 'throwaway' ? 'throwaway server' : 'scratch database on the configured server'}: ${r.isolation.detail}`,
+          ],
+        ] as Array<[string, string]>)
+      : []),
+    ...(r.pointInTime
+      ? ([
+          [
+            'Point in time',
+            `${r.pointInTime.pointAt}: ${r.pointInTime.reached ? `recovery stopped ${r.pointInTime.stoppedAt ?? 'at the target'}` : 'target NOT reached'}${r.pointInTime.lastTransaction ? `; last transaction at ${r.pointInTime.lastTransaction}` : ''}`,
+          ],
+        ] as Array<[string, string]>)
+      : []),
     ['Verification', r.mode],
     ['Repository', r.repository],
     ['Time', `${r.startedAt} → ${r.finishedAt}`],

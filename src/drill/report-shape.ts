@@ -54,6 +54,23 @@ export interface DrillSmokeShape {
   output: string;
 }
 
+/** Where a database drill restored its copy: a throwaway server, or a scratch database on the configured server, and why. */
+export interface DrillIsolationShape {
+  server: 'throwaway' | 'scratch_database';
+  /** Which binaries and where (throwaway), or why the scratch database was used. */
+  detail: string;
+}
+
+/** A point-in-time drill: the random point chosen, where recovery stopped, and whether it reached the point. */
+export interface DrillPointInTimeShape {
+  /** The base backup restored (its snapshot id). */
+  base: string;
+  pointAt: string;
+  stoppedAt: string | null;
+  lastTransaction: string | null;
+  reached: boolean;
+}
+
 /** One restore drill; `SourceTypeName` is the configured source types where they are known, else any name. */
 export interface DrillReportShape<SourceTypeName extends string = string> {
   format: 1;
@@ -77,6 +94,10 @@ export interface DrillReportShape<SourceTypeName extends string = string> {
   /** Where the isolated copy was restored (removed afterwards). */
   restoredTo: string | null;
   mode: string;
+  /** Database drills: where the copy was restored (absent in reports of earlier versions and of other sources). */
+  isolation?: DrillIsolationShape;
+  /** Point-in-time drills only: the snapshot is then the base backup, the point a random moment after it. */
+  pointInTime?: DrillPointInTimeShape;
   checks: DrillCheckShape[];
   rto: Objective;
   /** RPO of the snapshot drilled: its time minus the newest data in it. */

@@ -25,7 +25,9 @@ export function verdictOf(report: Pick<DrillReport, 'checks' | 'rto' | 'rpo' | '
     );
   if (report.rpo.ok === false)
     reasons.push(
-      `RPO: the snapshot's newest data is ${seconds(report.rpo.measuredSeconds ?? 0)} older than the snapshot (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`,
+      report.rpo.basis.startsWith('snapshot time')
+        ? `RPO: the snapshot's newest data is ${seconds(report.rpo.measuredSeconds ?? 0)} older than the snapshot (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`
+        : `RPO: ${seconds(report.rpo.measuredSeconds ?? 0)} (${report.rpo.basis}), the target is ${seconds(report.rpo.targetSeconds!)}`,
     );
   if (report.smoke && !report.smoke.ok)
     reasons.push(
@@ -91,6 +93,16 @@ export const drillReportSchema = z.looseObject({
   repository: z.string(),
   restoredTo: z.string().nullable().default(null),
   mode: z.string(),
+  isolation: z.looseObject({ server: z.enum(['throwaway', 'scratch_database']), detail: z.string() }).optional(),
+  pointInTime: z
+    .looseObject({
+      base: z.string(),
+      pointAt: z.string(),
+      stoppedAt: z.string().nullable(),
+      lastTransaction: z.string().nullable(),
+      reached: z.boolean(),
+    })
+    .optional(),
   checks: z.array(
     z.looseObject({
       name: z.string(),

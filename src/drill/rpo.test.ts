@@ -42,6 +42,17 @@ describe('snapshot RPO and freshness', () => {
     ]);
   });
 
+  it("a point-in-time drill's RPO (now minus the newest archived WAL) is named by its basis when it misses", () => {
+    const { reasons } = verdictOf({
+      checks: [],
+      rto: { measuredSeconds: 1, targetSeconds: null, ok: null, basis: '' },
+      rpo: { measuredSeconds: 7200, targetSeconds: 3600, ok: false, basis: 'now minus the newest archived WAL' },
+      smoke: null,
+      cleanup: { ok: true },
+    });
+    expect(reasons).toEqual(['RPO: 2h (now minus the newest archived WAL), the target is 1h']);
+  });
+
   it('is not measured (and not judged) without recent_data, or when it is empty', () => {
     expect(snapshotRpo(undefined, tenDaysAgo.toISOString(), 3600)).toMatchObject({
       measuredSeconds: null,

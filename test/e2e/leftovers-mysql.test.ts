@@ -1,16 +1,18 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { cliEnvFor } from '../helpers/e2e.js';
-import { configIn, killStartedGroups, ledgerRecords, pollUntil, startCliGroup } from '../helpers/leftovers.js';
+import { configIn, killStartedGroups, ledgerRecords, pollUntil, running, startCliGroup } from '../helpers/leftovers.js';
 import { startMariadb, type MariadbServer } from '../helpers/servers/mariadb.js';
 
 /**
  * A MariaDB drill killed with kill -9 leaves its lifeboat_drill_* database.
  * Without the source configured there are no credentials: cleanup keeps the
  * record and says how to drop it by hand; with the source, the next source
- * backup drops it before it starts.
+ * backup drops it before it starts. A drill killed in its throwaway server
+ * leaves that server and its directory, never a database on production, and
+ * cleanup removes both.
  */
 const PASSWORD = 'leftovers-my-Secret-0d2e';
 
@@ -21,6 +23,7 @@ describe('leftovers of a killed MariaDB drill', () => {
   let env: Record<string, string | undefined>;
   let config: string;
   let withoutSource: string;
+  let throwaway: string;
   const lb = (file: string, args: string[]): Promise<CliResult> => runCli(['--config', file, ...args], { env });
   const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`;
   const drillDatabases = async () =>
@@ -44,7 +47,12 @@ describe('leftovers of a killed MariaDB drill', () => {
     config = configIn(
       dir,
       'lifeboat.yaml',
-      `  shop: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}/shop", password_file: my.pass, smoke: 'while [ -e "${path.join(dir, 'block')}" ]; do sleep 0.05; done' }\n`,
+      `  shop: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}/shop", password_file: my.pass, drill: { server: scratch_database }, smoke: 'while [ -e "${path.join(dir, 'block')}" ]; do sleep 0.05; done' }\n`,
+    );
+    throwaway = configIn(
+      dir,
+      'throwaway.yaml',
+      `  shop: { type: mysql, url: "mysql://lifeboat@127.0.0.1:${server.port}/shop", password_file: my.pass, drill: { server: throwaway }, smoke: 'while [ -e "${path.join(dir, 'block')}" ]; do sleep 0.05; done' }\n`,
     );
     withoutSource = configIn(dir, 'other.yaml', `  notes: { type: files, paths: [./repo.pass] }\n`);
     mkdirSync(path.join(dir, 'tmp'));
@@ -96,4 +104,25 @@ describe('leftovers of a killed MariaDB drill', () => {
     expect(ledger()).toEqual([]);
     expect(backup.stdout + backup.stderr + unconfigured.stdout + text.stderr).not.toContain(PASSWORD);
   }, 60_000);
+
+  it('a drill killed in its throwaway server leaves that server and its directory, not a database on production; cleanup removes them', async () => {
+    writeFileSync(path.join(dir, 'block'), '');
+    const serverRecord = () => ledger().find((r) => r.resource.label === 'mariadbd (drill throwaway server)');
+    const drill = startCliGroup(['--config', throwaway, 'drill', '--source', 'shop'], env);
+    // Generous: a MariaDB server is installed and started, then the dump restored, on a shared machine.
+    await pollUntil(async () => ledger().some((r) => r.resource.label === 'smoke command'), 120_000, drill.output);
+    const pid = serverRecord()!.resource.pid as number;
+    await drill.killGroup();
+    expect(await drillDatabases()).toEqual([]);
+    expect(ledger().some((r) => r.resource.kind === 'database')).toBe(false);
+    expect(readdirSync(path.join(dir, 'tmp')).filter((n) => n.startsWith('lifeboat-drill-my-'))).toHaveLength(1);
+    expect(running(pid)).toBe(true); // its own process group outlived the drill
+
+    const swept = await lb(throwaway, ['cleanup']);
+    expect(swept.code, show(swept)).toBe(0);
+    expect(readdirSync(path.join(dir, 'tmp')).filter((n) => n.startsWith('lifeboat-drill-'))).toEqual([]);
+    expect(running(pid)).toBe(false);
+    expect(ledger()).toEqual([]);
+    rmSync(path.join(dir, 'block'));
+  }, 300_000);
 });

@@ -266,13 +266,12 @@ describe('postgres point-in-time recovery with the daemon', () => {
     const drill = lines.find((l) => l.type === 'drill' && l.pitr === true) as
       | {
           verdict: string;
-          reached: boolean;
-          pointAt: string;
+          pointInTime: { reached: boolean; pointAt: string };
           rpo: { measuredSeconds: number };
           rto: { measuredSeconds: number };
         }
       | undefined;
-    expect(drill).toMatchObject({ verdict: 'PASS', reached: true });
+    expect(drill).toMatchObject({ verdict: 'PASS', pointInTime: { reached: true } });
     expect(drill!.rpo.measuredSeconds).toBeGreaterThanOrEqual(0);
     expect(drill!.rto.measuredSeconds).toBeGreaterThan(0);
     expect(lines.find((l) => l.type === 'summary')).toMatchObject({ drills: 1, failed: 0, verdict: 'PASS' });

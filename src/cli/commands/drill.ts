@@ -1,6 +1,6 @@
 import { parseDuration } from '../../config/duration.js';
 import type { Command } from 'commander';
-import { runDrill, type DrillResult } from '../../drill/drill.js';
+import type { DrillResult } from '../../drill/drill.js';
 import { summaryLine } from '../../drill/render.js';
 import { listDrillReports } from '../../drill/store.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
@@ -115,56 +115,42 @@ export function registerDrill(program: Command, action: ActionFactory): void {
                 if (d.verdict === 'FAIL') streamFailures++;
                 continue;
               }
-              if (source?.type === 'postgres' && source.pitr) {
-                // Physical protection is drilled by a point-in-time restore into a throwaway server.
-                const [{ drillPitr }, { walFetchCommand }] = await Promise.all([
-                  import('../../drill/pitr-drill.js'),
-                  import('./pitr-restore.js'),
-                ]);
-                const d = await drillPitr(repo, {
+              // Loaded when needed: the point-in-time modules are large and most runs never use them.
+              const [{ drillSource }, { walFetchCommand }] = await Promise.all([
+                import('../../drill/drill-source.js'),
+                import('./pitr-restore.js'),
+              ]);
+              const drills = await drillSource(
+                repo,
+                {
                   source: name,
-                  restoreCommand: walFetchCommand(ctx, name),
-                  binDir: source.bin_dir,
-                  rpoSeconds: source.rpo ? parseDuration(source.rpo) : null,
-                  rtoSeconds: source.rto ? parseDuration(source.rto) : null,
+                  config: configured[name],
+                  snapshot: flags.snapshot,
+                  within: flags.within,
+                  seed,
+                  identity: flags.identity,
+                  stateDir: stateDir(loaded?.config.state_dir),
+                  reportDir: flags.report,
                   signal: ctx.signal,
                   log: (l) => ctx.out.verbose(l),
+                },
+                () => walFetchCommand(ctx, name),
+              );
+              for (const result of drills) {
+                results.push(result);
+                const r = result.report;
+                ctx.out.emit({
+                  type: 'drill',
+                  ...r,
+                  ...(r.pointInTime ? { pitr: true } : {}),
+                  object: result.object,
+                  files: result.reportFiles ?? result.localFiles,
                 });
-                ctx.out.emit({ type: 'drill', pitr: true, ...d });
-                ctx.out.result(
-                  `${d.verdict} ${name} (postgres, point in time) to ${d.pointAt} from base backup ${d.base.slice(0, 8)}: ${d.reached ? `recovery stopped ${d.stoppedAt ?? 'at the target'}` : 'target NOT reached'}, RPO ${Math.round(d.rpo.measuredSeconds)}s, RTO ${Math.round(d.rto.measuredSeconds)}s`,
-                );
-                for (const reason of d.reasons) ctx.out.result(`  - ${reason}`);
-                streamDrills++;
-                if (d.verdict === 'FAIL') streamFailures++;
-                // The logical dump, when the source has one here, is drilled as well.
-                const dumps = (await repo.listSnapshots()).snapshots.some((s) => s.source === name);
-                if (!dumps) continue;
+                ctx.out.result(summaryLine(r));
+                for (const reason of r.reasons) ctx.out.result(`  - ${reason}`);
+                const files = result.reportFiles ?? result.localFiles;
+                if (files) ctx.out.info(`  report: ${files.html}`);
               }
-              const result = await runDrill(repo, {
-                source: name,
-                config: configured[name],
-                snapshot: flags.snapshot,
-                within: flags.within,
-                seed,
-                identity: flags.identity,
-                stateDir: stateDir(loaded?.config.state_dir),
-                reportDir: flags.report,
-                signal: ctx.signal,
-                log: (l) => ctx.out.verbose(l),
-              });
-              results.push(result);
-              const r = result.report;
-              ctx.out.emit({
-                type: 'drill',
-                ...r,
-                object: result.object,
-                files: result.reportFiles ?? result.localFiles,
-              });
-              ctx.out.result(summaryLine(r));
-              for (const reason of r.reasons) ctx.out.result(`  - ${reason}`);
-              const files = result.reportFiles ?? result.localFiles;
-              if (files) ctx.out.info(`  report: ${files.html}`);
             }
             const failed = results.filter((r) => r.report.verdict === 'FAIL').length + streamFailures;
             ctx.out.emit({

@@ -1,14 +1,13 @@
-import path from 'node:path';
 import { locateConfig } from '../../config/locate.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import { restorePointInTime } from '../../sources/postgres/pitr/restore-pitr.js';
 import type { RecoveryTarget } from '../../sources/postgres/pitr/recovery-plan.js';
 import { verifyRecovery } from '../../sources/postgres/pitr/verify-restore.js';
+import { walFetchCommand as walFetchCommandOf } from '../../sources/postgres/pitr/wal-fetch-command.js';
 import { parseLsn } from '../../sources/postgres/pitr/wal-names.js';
 import { chooseRepository, optionalConfig } from '../configured.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { formatDuration } from '../../util/format.js';
-import { shellQuote } from '../../util/shell-quote.js';
 
 interface PitrFlags {
   target?: string;
@@ -55,14 +54,13 @@ function targetOf(flags: PitrFlags): RecoveryTarget {
  * config, or the server's environment).
  */
 export function walFetchCommand(ctx: CommandContext, source: string): string {
-  const parts = [process.execPath, path.resolve(process.argv[1]!)];
-  const config = locateConfig(ctx.global.config);
-  if (config) parts.push('--config', path.resolve(config));
   const choice = chooseRepository(ctx.global);
-  parts.push('--repo', choice.name ?? choice.location);
-  if (ctx.global.keyFile) parts.push('--key-file', path.resolve(ctx.global.keyFile));
-  parts.push('--quiet', 'wal-fetch', '--source', source);
-  return `${parts.map(shellQuote).join(' ')} %f %p`;
+  return walFetchCommandOf({
+    config: locateConfig(ctx.global.config),
+    repository: choice.name ?? choice.location,
+    keyFile: ctx.global.keyFile,
+    source,
+  });
 }
 
 export async function restorePitr(ctx: CommandContext, ref: string, flags: PitrFlags): Promise<number> {

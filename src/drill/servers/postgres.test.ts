@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,11 @@ import type { Repository } from '../../repository/repository.js';
 import { backupSource } from '../../sources/run-source.js';
 import { runDrill } from '../drill.js';
 
-/** PostgreSQL drills: a temporary database on the configured server, always dropped. */
+/**
+ * PostgreSQL drills into a temporary database on the configured server,
+ * always dropped (the throwaway server needs a user other than root, see
+ * test/e2e/drill-postgres-servers.test.ts).
+ */
 const PASSWORD = 'pg-drill-Secret-4b1f';
 
 describe('restore drills (postgres)', () => {
@@ -45,6 +49,7 @@ describe('restore drills (postgres)', () => {
       rpo: '1h',
       rto: '5m',
       smoke: `PGPASSFILE=${pgpass} ${PG_BIN}/psql -X -tAc 'SELECT count(*) FROM events' | grep -qx 20`,
+      drill: { server: 'scratch_database' },
     };
     repo = await initRepo(path.join(dir, 'repo'), 'repo-password');
   }, 120_000);
@@ -67,9 +72,30 @@ describe('restore drills (postgres)', () => {
     expect(report.checks.map((c) => c.name)).toEqual(['restore', 'tables', 'schemaHash', 'recentData', 'recent data']);
     expect(report.rpo.basis).toBe('snapshot time minus the newest events.created_at in the restored copy');
     expect(report.smoke).toMatchObject({ ok: true, exitCode: 0 });
+    expect(report.isolation).toEqual({ server: 'scratch_database', detail: 'drill.server: scratch_database' });
     expect(JSON.stringify(report)).not.toContain(PASSWORD);
     expect(drillDatabases()).toBe('');
     expect(readdirSync(scratch)).toEqual([]);
+  }, 120_000);
+
+  it('falls back to a scratch database when bin_dir has no initdb and postgres, and says so; drill.server: throwaway refuses', async () => {
+    const tools = path.join(dir, 'client-tools-only');
+    await mkdir(tools);
+    for (const tool of ['pg_dump', 'pg_dumpall', 'pg_restore'])
+      await symlink(path.join(PG_BIN, tool), path.join(tools, tool));
+    const auto = { ...config, bin_dir: tools, drill: undefined };
+    await backupSource(repo, 'main-pg', auto);
+    const { report } = await runDrill(repo, { source: 'main-pg', config: auto, store: false, tempBase: scratch });
+    expect(report.reasons).toEqual([]);
+    expect(report.isolation).toEqual({
+      server: 'scratch_database',
+      detail: `no throwaway server (no initdb in ${tools}), so a scratch database on the configured server`,
+    });
+    expect(report.restoredTo).toContain(`127.0.0.1:${server.port}/lifeboat_drill_`);
+    await expect(
+      runDrill(repo, { source: 'main-pg', config: { ...auto, drill: { server: 'throwaway' } }, store: false }),
+    ).rejects.toThrow(`no throwaway server for the drill: no initdb in ${tools}`);
+    expect(drillDatabases()).toBe('');
   }, 120_000);
 
   it('fails when the recorded row count was tampered with', async () => {

@@ -1,4 +1,5 @@
-import { runDrill } from '../../drill/drill.js';
+import { drillSource } from '../../drill/drill-source.js';
+import { walFetchCommand } from '../../sources/postgres/pitr/wal-fetch-command.js';
 import { stateDir as resolveStateDir } from '../../state/state-dir.js';
 import { jobSources, nothingToDo, skippedAsNotConnected, type JobRunContext } from './context.js';
 
@@ -27,24 +28,30 @@ export async function drillStep(ctx: JobRunContext): Promise<void> {
     const started = Date.now();
     if (skippedAsNotConnected(ctx, { step: 'drill', source, repository: from })) continue;
     try {
-      const { report } = await runDrill(await ctx.open(from), {
-        source,
-        config: ctx.loaded.config.sources?.[source],
-        within: drill.within,
-        job: ctx.jobName,
-        stateDir: resolveStateDir(ctx.loaded.config.state_dir),
-        signal: ctx.signal,
-        log: (l) => ctx.log(`${source}: ${l}`),
-      });
+      const drills = await drillSource(
+        await ctx.open(from),
+        {
+          source,
+          config: ctx.loaded.config.sources?.[source],
+          within: drill.within,
+          job: ctx.jobName,
+          stateDir: resolveStateDir(ctx.loaded.config.state_dir),
+          signal: ctx.signal,
+          log: (l) => ctx.log(`${source}: ${l}`),
+        },
+        () => walFetchCommand({ config: ctx.loaded.file, repository: from, source }),
+      );
+      // A source with point-in-time recovery has two drills (the point in time, then its dumps): one row for both.
+      const failed = drills.flatMap((d) => (d.report.verdict === 'PASS' ? [] : d.report.reasons));
       ctx.note({
         step: 'drill',
         source,
         repository: from,
         startedAt,
         durationMs: Date.now() - started,
-        outcome: report.verdict === 'PASS' ? 'ok' : 'failed',
-        ...(report.verdict === 'PASS' ? {} : { error: report.reasons.join('; ') }),
-        detail: { verdict: report.verdict },
+        outcome: failed.length ? 'failed' : 'ok',
+        ...(failed.length ? { error: failed.join('; ') } : {}),
+        detail: { verdict: failed.length ? 'FAIL' : 'PASS' },
       });
     } catch (err) {
       ctx.record({

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { databaseRecordId, track, untrack } from '../../leftovers/track.js';
+import { isThrowawayServer } from '../throwaway-databases.js';
 import type { RestoreContext, RestoreTarget } from '../contract.js';
 import { connect, mysqlError, quoteIdent, type MysqlConnection } from './connection.js';
 import { restoreServer } from './restore.js';
@@ -11,10 +12,16 @@ export const SCRATCH_DATABASE_PREFIX = 'lifeboat_drill_';
 export async function mysqlScratch(ctx: RestoreContext<'mysql'>): Promise<RestoreTarget> {
   const name = `${SCRATCH_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
   const { host, port, user, socket } = await restoreServer(ctx);
-  await track(
-    { kind: 'database', engine: 'mysql', database: name, server: { host, port, user, ...(socket ? { socket } : {}) } },
-    { source: ctx.sourceName, id: databaseRecordId('mysql', name) },
-  );
+  if (!isThrowawayServer(socket))
+    await track(
+      {
+        kind: 'database',
+        engine: 'mysql',
+        database: name,
+        server: { host, port, user, ...(socket ? { socket } : {}) },
+      },
+      { source: ctx.sourceName, id: databaseRecordId('mysql', name) },
+    );
   return { toDatabase: name };
 }
 

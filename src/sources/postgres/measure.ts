@@ -53,7 +53,7 @@ async function rowCounts(client: pg.Client): Promise<Record<string, number>> {
 }
 
 /** "schema.table" or "table" (in the search path's first schema, as PostgreSQL resolves it). */
-async function newestValue(client: pg.Client, recent: { table: string; column: string }): Promise<RecentData> {
+export async function newestValue(client: pg.Client, recent: { table: string; column: string }): Promise<RecentData> {
   const dot = recent.table.indexOf('.');
   const table =
     dot > 0

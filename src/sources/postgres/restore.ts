@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { databaseRecordId, track, untrack } from '../../leftovers/track.js';
 import { feedChild } from '../child-process.js';
+import { isThrowawayServer } from '../throwaway-databases.js';
 import type { Restored, RestoreContext, SourceRecord } from '../contract.js';
 import { readSnapshotFile, snapshotFileNode } from '../snapshot-file.js';
 import { dumpPath, GLOBALS_PATH } from './capture.js';
@@ -43,6 +44,7 @@ export async function restoreServer(ctx: Ctx): Promise<PgConnection> {
 
 /** Record one of Lifeboat's own databases in the ledger before creating it (no password: the sweep takes it from the source). */
 export async function trackPostgresDatabase(server: PgConnection, database: string, source: string): Promise<void> {
+  if (isThrowawayServer(server.host)) return;
   const { host, port, user, sslmode } = server;
   await track(
     { kind: 'database', engine: 'postgres', database, server: { host, port, user, ...(sslmode ? { sslmode } : {}) } },

@@ -132,6 +132,28 @@ export function DrillReportPage({ repository, id }: { repository: string; id: st
               <dt>Mode</dt>
               <dd>{rep.mode}</dd>
             </div>
+            {rep.isolation && (
+              <div>
+                <dt>Server</dt>
+                <dd>
+                  {rep.isolation.server === 'throwaway'
+                    ? 'throwaway server'
+                    : 'scratch database on the configured server'}{' '}
+                  <span class="muted">{rep.isolation.detail}</span>
+                </dd>
+              </div>
+            )}
+            {rep.pointInTime && (
+              <div>
+                <dt>Point in time</dt>
+                <dd>
+                  {time(rep.pointInTime.pointAt)}:{' '}
+                  {rep.pointInTime.reached
+                    ? `recovery stopped ${rep.pointInTime.stoppedAt ?? 'at the target'}`
+                    : 'target NOT reached'}
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Host</dt>
               <dd>{rep.host}</dd>
@@ -143,7 +165,7 @@ export function DrillReportPage({ repository, id }: { repository: string; id: st
               </dd>
             </div>
             <div>
-              <dt>RPO of the snapshot</dt>
+              <dt>{rep.pointInTime ? 'RPO achievable now' : 'RPO of the snapshot'}</dt>
               <dd>
                 <ObjectiveText o={rep.rpo} /> <span class="muted">{rep.rpo.basis}</span>
               </dd>

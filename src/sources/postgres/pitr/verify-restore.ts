@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
@@ -26,16 +26,31 @@ export function serverBinDir(plan: RecoveryPlan, binDir?: string): string | unde
   return existsSync(path.join(guess, 'postgres')) ? guess : undefined;
 }
 
+/** The recovered server while `whileRunning` uses it: a socket directory only this user can enter, any role trusted there. */
+export interface RunningRecovered {
+  socketDir: string;
+  port: number;
+}
+
 /**
  * Start a throwaway server (own socket directory, no TCP listener, archiving
  * off) on a restored data directory, let recovery run to its target and
  * promotion, read from its log whether it reached the target, and stop it.
- * The data directory stays, recovered and promoted.
+ * The data directory stays, recovered and promoted. `whileRunning` (drills:
+ * checks and the smoke command) runs on the promoted server before it stops.
+ * The server reads its own pg_hba.conf, trusting the private socket only:
+ * the production server's rules (peer, passwords) do not decide who may look.
  */
 export async function verifyRecovery(
   dataDir: string,
   plan: RecoveryPlan,
-  options: { binDir?: string; timeoutMs?: number; signal?: AbortSignal; log?: (l: string) => void } = {},
+  options: {
+    binDir?: string;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    log?: (l: string) => void;
+    whileRunning?: (server: RunningRecovered, outcome: RecoveryOutcome) => Promise<void>;
+  } = {},
 ): Promise<RecoveryOutcome> {
   if (process.getuid?.() === 0) {
     throw new LifeboatError(
@@ -48,6 +63,8 @@ export async function verifyRecovery(
   const postgres = bin ? path.join(bin, 'postgres') : 'postgres';
   const temp = await ownedTempDir(os.tmpdir(), 'lifeboat-pitr-verify-');
   const logFile = path.join(temp.path, 'server.log');
+  const hbaFile = path.join(temp.path, 'pg_hba.conf');
+  await writeFile(hbaFile, 'local all all trust\n', { mode: 0o600 });
   const started = Date.now();
   const port = await freeLoopbackPort();
   const fd = openSync(logFile, 'a');
@@ -70,6 +87,8 @@ export async function verifyRecovery(
       'timezone=UTC',
       '-c',
       'logging_collector=off',
+      '-c',
+      `hba_file=${hbaFile}`,
     ],
     {
       env: childEnv(),
@@ -107,7 +126,9 @@ export async function verifyRecovery(
             ? /archive recovery complete|redo done/.test(text)
             : stopped !== undefined ||
               (/recovery target reached|archive recovery complete/.test(text) && plan.target.kind === 'lsn');
-        return { reached, stoppedAt: stopped, lastTransaction: last, durationMs: Date.now() - started };
+        const outcome = { reached, stoppedAt: stopped, lastTransaction: last, durationMs: Date.now() - started };
+        await options.whileRunning?.({ socketDir: temp.path, port }, outcome);
+        return outcome;
       }
       if (Date.now() > deadline)
         throw new LifeboatError(
