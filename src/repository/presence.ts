@@ -41,26 +41,29 @@ export async function indexesWithoutPresence(storage: Storage): Promise<string[]
 /**
  * Add every blob id the sidecars of existing index files name to `index`, as
  * known (its location stays unknown: a write-only key never reads blobs).
- * Returns how many index files had no sidecar (their blobs count as unknown,
- * so they are stored again: a duplicate, never a loss).
+ * Index files without a sidecar, and sidecars that do not authenticate, are
+ * counted and otherwise skipped: their blobs count as unknown and are stored
+ * again — a duplicate, never a loss.
  */
 export async function loadPresence(
   storage: Storage,
   presenceKey: Buffer,
   index: MasterIndex,
-): Promise<{ sidecars: number; withoutSidecar: number }> {
+): Promise<{ sidecars: number; withoutSidecar: number; damaged: string[] }> {
   const [indexes, sidecars] = await Promise.all([storage.list('index/'), storage.list(PRESENCE_DIR)]);
   const live = new Set(indexes.map((o) => o.name.slice('index/'.length)));
   const used = sidecars.map((o) => o.name.slice(PRESENCE_DIR.length)).filter((id) => live.has(id));
+  const damaged: string[] = [];
   await mapLimit(used, 16, async (indexId) => {
-    const ids = open(
-      presenceKey,
-      'presence',
-      await storage.get(`${PRESENCE_DIR}${indexId}`),
-      Buffer.from(indexId, 'hex'),
-    );
-    if (ids.length % ID_BYTES !== 0) {
-      throw new LifeboatError(ErrorCode.Corrupt, `presence sidecar of index ${indexId.slice(0, 12)} is truncated`);
+    const name = `${PRESENCE_DIR}${indexId}`;
+    let ids: Buffer;
+    try {
+      ids = open(presenceKey, 'presence', await storage.get(name), Buffer.from(indexId, 'hex'));
+      if (ids.length % ID_BYTES !== 0) throw new LifeboatError(ErrorCode.Corrupt, `${name} is truncated`);
+    } catch (err) {
+      if (!isLifeboatError(err, ErrorCode.Corrupt) && !isLifeboatError(err, ErrorCode.NotFound)) throw err;
+      damaged.push(name);
+      return;
     }
     const blobs = [];
     for (let at = 0; at < ids.length; at += ID_BYTES) {
@@ -69,7 +72,7 @@ export async function loadPresence(
     }
     index.addPack({ id: `presence:${indexId}`, size: 0, blobs });
   });
-  return { sidecars: used.length, withoutSidecar: live.size - used.length };
+  return { sidecars: used.length - damaged.length, withoutSidecar: live.size - used.length, damaged };
 }
 
 /** Remove the sidecar of a removed index file (`index/<id>`), if it has one. */
