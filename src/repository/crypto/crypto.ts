@@ -13,6 +13,11 @@
  * passed off as another. Blobs also bind their id: AAD = kind ‖ blob id, so a
  * blob's ciphertext can only ever stand for the content it was sealed as.
  *
+ * Version 2 envelopes (written by write-only keys) carry a write session's
+ * ephemeral X25519 public key after the version byte; their key is the
+ * session key (sealing.ts). A sealing key of 64 bytes (ephemeral public key ‖
+ * session key) writes them; the 32-byte encryption key opens both versions.
+ *
  * @module
  */
 
