@@ -5,6 +5,9 @@
 //
 // Run it once per format version, when a new version is introduced:
 //   npx tsc -p tsconfig.build.json && node scripts/make-format-fixture.mjs
+// With --write-only it writes the fixture of format version 2 instead: the
+// repository gets a write-only key, which makes both backups (version 2
+// envelopes, presence sidecars), and the admin password and recovery key read it.
 // It refuses to touch a fixture directory that exists: a committed fixture is
 // never regenerated (test/format/frozen-fixture.test.ts reads every fixture,
 // and checks that their files are byte for byte the committed ones).
@@ -32,9 +35,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist/cli/main.js');
 if (!existsSync(cli)) fail('dist/cli/main.js is missing: run `npx tsc -p tsconfig.build.json` first');
-const { REPOSITORY_FORMAT_VERSION: version } = await import(path.join(root, 'dist/repository/repo-config.js')).catch(
-  () => fail('cannot read REPOSITORY_FORMAT_VERSION from dist/repository/repo-config.js (moved? update this script)'),
+const writeOnly = process.argv.includes('--write-only');
+const formats = await import(path.join(root, 'dist/repository/format/repo-config.js')).catch(() =>
+  fail('cannot read the format versions from dist/repository/format/repo-config.js (moved? update this script)'),
 );
+const version = writeOnly ? formats.WRITE_ONLY_FORMAT_VERSION : formats.REPOSITORY_FORMAT_VERSION;
 const fixture = path.join(root, 'test/fixtures', `format-v${version}`);
 if (existsSync(fixture)) fail(`${path.relative(root, fixture)} exists: a committed fixture is never regenerated`);
 
@@ -48,7 +53,15 @@ const repo = path.join(work, 'repository');
 const cache = path.join(work, 'cache');
 const passwordFile = path.join(work, 'password.txt');
 writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-const env = { ...process.env, LIFEBOAT_CACHE_DIR: cache, LIFEBOAT_PASSWORD_FILE: passwordFile };
+/** The write-only key's password (format 2): it makes the backups, and is not needed to read them. */
+const writeOnlyPasswordFile = path.join(work, 'write-only-password.txt');
+writeFileSync(writeOnlyPasswordFile, `lifeboat format v${version} write-only key\n`, { mode: 0o600 });
+const env = {
+  ...process.env,
+  LIFEBOAT_CACHE_DIR: cache,
+  LIFEBOAT_PASSWORD_FILE: passwordFile,
+  LIFEBOAT_STATE_DIR: path.join(work, 'state'),
+};
 for (const k of [
   'LIFEBOAT_PASSWORD',
   'LIFEBOAT_PASSWORD_COMMAND',
@@ -64,7 +77,11 @@ function fail(message) {
 }
 
 function lifeboat(...args) {
-  const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
+  return lifeboatWith({}, ...args);
+}
+
+function lifeboatWith(extra, ...args) {
+  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
   if (r.status !== 0) fail(`lifeboat ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -183,7 +200,7 @@ function secondTree() {
     { path: 'newdir', change: 'added' },
     { path: 'newdir/inner.txt', change: 'added' },
     { path: 'readonly.txt', change: 'removed' },
-    { path: 'tool', change: 'metadata' },
+    { path: 'tool', change: 'modified' }, // a mode change is a change of the file (diff.ts)
   ];
 }
 
@@ -223,9 +240,21 @@ function manifestOf(dir) {
 try {
   firstTree();
   lifeboat('init', '--repo', repo, '--chunk-size', '1KiB');
+  const backupKey = writeOnly ? { LIFEBOAT_PASSWORD_FILE: writeOnlyPasswordFile } : {};
+  if (writeOnly)
+    lifeboatWith(
+      { LIFEBOAT_NEW_PASSWORD_FILE: writeOnlyPasswordFile },
+      'key',
+      'add',
+      '--repo',
+      repo,
+      '--role',
+      'write-only',
+    );
   const manifest1 = manifestOf(source);
   const first = JSON.parse(
-    lifeboat(
+    lifeboatWith(
+      backupKey,
       'backup',
       '--repo',
       repo,
@@ -245,7 +274,8 @@ try {
   const changes = secondTree();
   const manifest2 = manifestOf(source);
   const second = JSON.parse(
-    lifeboat(
+    lifeboatWith(
+      backupKey,
       'backup',
       '--repo',
       repo,

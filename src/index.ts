@@ -12,6 +12,7 @@ export { describeLocation } from './storage/location.js';
 export { LocalStorage } from './storage/drivers/local/index.js';
 export { MemoryStorage } from './storage/drivers/memory/index.js';
 export { Repository } from './repository/repository.js';
+export type { WriteOnlyRepository } from './repository/write-only-repository.js';
 export type { InitOptions, OpenOptions, PackCheck } from './repository/repository.js';
 export type { KeyRole } from './repository/crypto/index.js';
 export { resolveCredentials, type Credentials, type CredentialSources } from './repository/crypto/index.js';

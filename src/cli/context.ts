@@ -3,11 +3,13 @@ import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { defaultCacheRoot } from '../repository/cache.js';
 import { resolveCredentials } from '../repository/crypto/index.js';
 import { Repository } from '../repository/repository.js';
+import type { WriteOnlyRepository } from '../repository/write-only-repository.js';
+import { stateDir } from '../state/state-dir.js';
 import { openStorage } from '../storage/registry.js';
 import { Output } from './output.js';
 import { promptHidden } from './prompt.js';
 import { parseDuration } from '../config/duration.js';
-import { chooseRepository, credentialEnv, remoteSettings } from './configured.js';
+import { chooseRepository, credentialEnv, optionalConfig, remoteSettings } from './configured.js';
 import { assertConnected } from '../storage/mount-check.js';
 import { setSecretFilePolicy } from '../util/secret-file-mode.js';
 import type { GlobalOptions } from './global-options.js';
@@ -46,14 +48,31 @@ export function cacheRoot(global: GlobalOptions): string | undefined {
 }
 
 /** Open the repository named by --repo with the configured credentials. */
-export async function openRepository(ctx: CommandContext): Promise<Repository> {
+export function openRepository(ctx: CommandContext): Promise<Repository> {
+  return openChosen(ctx, (storage, credentials, options) => Repository.open(storage, credentials, options));
+}
+
+/** Open the repository to add a backup: a write-only key gives a repository that can do only that. */
+export function openRepositoryForBackup(ctx: CommandContext): Promise<Repository | WriteOnlyRepository> {
+  return openChosen(ctx, (storage, credentials, options) =>
+    Repository.openForBackup(storage, credentials, {
+      ...options,
+      stateDir: stateDir(optionalConfig(ctx.global)?.config.state_dir),
+    }),
+  );
+}
+
+async function openChosen<R>(
+  ctx: CommandContext,
+  opener: (...args: Parameters<typeof Repository.open>) => Promise<R>,
+): Promise<R> {
   const choice = chooseRepository(ctx.global);
   if (choice.settings?.require_mount) assertConnected(choice.name!, choice.location, choice.settings.mount_point);
   const storage = await openStorage(choice.location, { remote: remoteSettings(choice) });
   try {
     const keyFile = ctx.global.keyFile ?? choice.settings?.key_file;
     const credentials = await resolveCredentials({ keyFile, env: credentialEnv(choice), prompt: passwordPrompt() });
-    return await Repository.open(storage, credentials, {
+    return await opener(storage, credentials, {
       cacheRoot: cacheRoot(ctx.global),
       lockWaitMs: lockWaitMs(ctx.global),
     });
@@ -76,6 +95,19 @@ export function lockWaitMs(global: GlobalOptions): number {
 /** Run with an open repository and always close it. */
 export async function withRepository<T>(ctx: CommandContext, fn: (repo: Repository) => Promise<T>): Promise<T> {
   const repo = await openRepository(ctx);
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+/** `withRepository` for a backup (see `openRepositoryForBackup`). */
+export async function withBackupRepository<T>(
+  ctx: CommandContext,
+  fn: (repo: Repository | WriteOnlyRepository) => Promise<T>,
+): Promise<T> {
+  const repo = await openRepositoryForBackup(ctx);
   try {
     return await fn(repo);
   } finally {

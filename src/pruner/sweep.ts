@@ -17,6 +17,7 @@
  */
 
 import { packObjectName } from '../repository/ids.js';
+import { removePresenceOf } from '../repository/presence.js';
 import type { Repository } from '../repository/repository.js';
 import type { StaleTemporaries } from '../storage/contract.js';
 import { mapLimit } from '../util/map-limit.js';
@@ -88,7 +89,10 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
       await lock.assertHeld();
       const fresh = new Set(written);
       const old = inv.indexFiles.filter((name) => !fresh.has(name));
-      await mapLimit(old, 8, (name) => repo.storage.remove(name));
+      await mapLimit(old, 8, async (name) => {
+        await repo.storage.remove(name);
+        await removePresenceOf(repo.storage, name); // a write-only key's view of that index
+      });
       result.indexFilesRemoved = old.length;
       result.consolidated = true;
     }

@@ -1,6 +1,7 @@
 import { ErrorCode, isLifeboatError } from '../errors/index.js';
 import { type IndexedPack, decodeSealedPackHeader, packHeaderLength } from '../repository/format/index.js';
 import { packObjectName } from '../repository/ids.js';
+import { removePresenceOf } from '../repository/presence.js';
 import type { Repository } from '../repository/repository.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -93,6 +94,7 @@ export async function repairIndex(repo: Repository, options: RepairIndexOptions 
       await repo.storage.remove(name).catch((err: unknown) => {
         if (!isLifeboatError(err, ErrorCode.NotFound)) throw err; // already gone: nothing to replace
       });
+      await removePresenceOf(repo.storage, name);
     }
     return report;
   });

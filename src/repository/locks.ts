@@ -14,7 +14,7 @@ import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../errors/index.js';
 import { exponentialBackoff, retry } from '../util/retry.js';
 import type { Storage } from '../storage/contract.js';
-import { open, seal } from './crypto/index.js';
+import { isSessionKey, open, seal } from './crypto/index.js';
 import { randomId } from './ids.js';
 
 /** The content of a lock object: who holds it (host, pid), how (shared or exclusive), and when it was last refreshed. */
@@ -37,6 +37,16 @@ const lockRecordSchema = z.looseObject({
   exclusive: z.boolean(),
   purpose: z.string(),
 });
+
+/**
+ * The name of a new lock object. An exclusive lock says so in its name too, in
+ * clear: a write-only key cannot open other processes' locks, and must still
+ * never start a backup while an admin holds the exclusive lock (format document §12).
+ */
+function lockName(exclusive: boolean): string {
+  return `locks/${randomId()}${exclusive ? EXCLUSIVE_SUFFIX : ''}`;
+}
+const EXCLUSIVE_SUFFIX = '-exclusive';
 
 export interface LockTiming {
   refreshMs: number;
@@ -99,7 +109,7 @@ export class LockHandle {
     const old = this.name;
     const now = this.timing.now();
     const record = { ...this.record, time: new Date(now).toISOString() };
-    const name = `locks/${randomId()}`;
+    const name = lockName(this.record.exclusive);
     await this.storage.put(name, seal(this.key, 'lock', Buffer.from(JSON.stringify(record))));
     this.name = name;
     this.lastRefresh = now;
@@ -179,7 +189,7 @@ export async function acquireLock(
     exclusive,
     purpose,
   };
-  const name = `locks/${randomId()}`;
+  const name = lockName(exclusive);
   await storage.put(name, seal(key, 'lock', Buffer.from(JSON.stringify(record))));
   const handle = new LockHandle(storage, key, record, name, timing);
   try {
@@ -199,7 +209,11 @@ export async function acquireLock(
     const others = exclusive ? unionByName(listed, await readLocks(storage, key)) : listed;
     for (const other of others) {
       if (other.name === name) continue;
-      if (!other.record) continue; // vanished while listing, or not ours to read
+      if (!other.record) {
+        // A write session cannot read other locks: their names say which are exclusive.
+        if (isSessionKey(key) && other.name.endsWith(EXCLUSIVE_SUFFIX)) throw lockedByUnreadable(other.name);
+        continue; // vanished while listing, or not ours to read
+      }
       if (isStale(other.record, timing)) {
         // Through an append-only repository server only the lock's own token may remove it:
         // a stale lock of another host is then left for an admin's next command, and ignored here.
@@ -226,6 +240,17 @@ export async function acquireLock(
     throw err;
   }
   return handle;
+}
+
+function lockedByUnreadable(name: string): LifeboatError {
+  return new LifeboatError(
+    ErrorCode.Locked,
+    `the repository is locked exclusively (${name}) by a process whose lock a write-only key cannot read`,
+    {
+      hint: 'wait for it to finish (prune or a key change); if its process is gone, an admin key runs `lifeboat unlock`',
+      retryable: true,
+    },
+  );
 }
 
 /**

@@ -27,16 +27,23 @@ import {
   type Credentials,
   claimedRole,
   createKeySlot,
+  createWriteOnlySlot,
+  derivePresenceKey,
   type KeyRole,
+  newWriteOnlyKey,
   parseKeySlot,
   unlock,
+  type WriteOnlyKey,
 } from './crypto/index.js';
+import { indexesWithoutPresence, writePresence } from './presence.js';
+import { refused, WriteOnlyRepository } from './write-only-repository.js';
 import { packObjectName, randomId, sha256Hex } from './ids.js';
 import { IndexFiles, type IndexProblem, MasterIndex } from './index/index.js';
 import { acquireLockWaiting, DEFAULT_LOCK_TIMING, type LockHandle, type LockTiming } from './locks.js';
 import { missingBlob, readRanges, type RangeReadOptions, type RangeUse } from './pack-ranges.js';
 import {
   newRepositoryConfig,
+  WRITE_ONLY_FORMAT_VERSION,
   parseRepositoryConfig,
   type RepositoryConfig,
   parseSnapshot,
@@ -58,6 +65,8 @@ export interface OpenOptions {
   lockTiming?: LockTiming;
   /** How long to keep trying when another process holds a conflicting lock (default: fail at once). */
   lockWaitMs?: number;
+  /** The local state directory, where a write-only key keeps its own last trees (`openForBackup`). */
+  stateDir?: string;
 }
 
 /** Settings of a new repository (pack size, chunker, compression); the defaults suit most uses. */
@@ -167,8 +176,36 @@ export class Repository {
     );
   }
 
-  /** Open the repository in `storage`; LifeboatError `repository_not_found`, or `wrong_password` when no key slot opens with the credentials. */
+  /**
+   * Open the repository in `storage`; LifeboatError `repository_not_found`, or
+   * `wrong_password` when no key slot opens with the credentials, or
+   * `role_refused` when only a write-only key opens (it can back up, see `openForBackup`).
+   */
   static async open(storage: Storage, credentials: Credentials, options: OpenOptions = {}): Promise<Repository> {
+    const opened = await Repository.openAny(storage, credentials, options);
+    if (opened instanceof Repository) return opened;
+    throw refused('opening the repository for anything but a backup');
+  }
+
+  /**
+   * Open the repository to add a backup: a `Repository`, or with a write-only
+   * key a `WriteOnlyRepository`, which backs up and does nothing else.
+   */
+  static async openForBackup(
+    storage: Storage,
+    credentials: Credentials,
+    options: OpenOptions = {},
+  ): Promise<Repository | WriteOnlyRepository> {
+    const opened = await Repository.openAny(storage, credentials, options);
+    if (opened instanceof Repository) return opened;
+    return new WriteOnlyRepository(storage, opened.writeOnly, opened.keyName, options);
+  }
+
+  private static async openAny(
+    storage: Storage,
+    credentials: Credentials,
+    options: OpenOptions,
+  ): Promise<Repository | { writeOnly: WriteOnlyKey; keyName: string | undefined }> {
     let configBytes: Buffer;
     try {
       configBytes = await storage.get('config');
@@ -184,7 +221,14 @@ export class Repository {
     // init): the right one is the slot whose master secret authenticates the config.
     let lastError: unknown;
     let configReads = 1;
-    for await (const { master, keyName, role } of unlock(storage, credentials)) {
+    let writeOnly: { writeOnly: WriteOnlyKey; keyName: string | undefined } | undefined;
+    for await (const opening of unlock(storage, credentials)) {
+      // A write-only key cannot authenticate the config; a key with the master secret is preferred.
+      if ('writeOnly' in opening) {
+        writeOnly ??= { writeOnly: opening.writeOnly, keyName: opening.keyName };
+        continue;
+      }
+      const { master, keyName, role } = opening;
       const keys = deriveRepositoryKeys(master);
       let plain: Buffer;
       try {
@@ -213,6 +257,7 @@ export class Repository {
       repo.lockWaitMs = options.lockWaitMs ?? 0;
       return repo;
     }
+    if (writeOnly && !lastError) return writeOnly;
     if (credentials.kind === 'key-file') {
       throw new LifeboatError(ErrorCode.WrongPassword, 'the key file does not open this repository', {
         hint: 'check that it belongs to this repository',
@@ -373,7 +418,11 @@ export class Repository {
   /** Write an index file naming `packs` and their blobs; its name, or undefined when there was nothing to write. */
   async saveIndex(packs: IndexedPack[]): Promise<string | undefined> {
     if (packs.length === 0) return undefined;
-    return this.writeObject('index', 'index', encodeIndexFile({ supersedes: [], packs }));
+    const id = await this.writeObject('index', 'index', encodeIndexFile({ supersedes: [], packs }));
+    // A repository with write-only keys (format version 2): they deduplicate against this index's sidecar.
+    if (this.config.version >= WRITE_ONLY_FORMAT_VERSION)
+      await writePresence(this.storage, derivePresenceKey(this.keys.master), id, packs);
+    return id;
   }
 
   /**
@@ -627,10 +676,37 @@ export class Repository {
   /** Add a key slot that `password` opens, with `role`; its name. Only an admin key may. */
   async addKey(password: Buffer, label?: string, role: KeyRole = 'admin'): Promise<string> {
     requireAdmin(this, 'key add');
-    const slot = await createKeySlot(this.keys.master, password, label, role);
+    const slot =
+      role === 'write-only'
+        ? await this.prepareWriteOnly(password, label)
+        : await createKeySlot(this.keys.master, password, label, role);
     const name = `keys/${randomId()}`;
     await this.storage.put(name, Buffer.from(JSON.stringify(slot, null, 2)));
     return name.slice('keys/'.length);
+  }
+
+  /**
+   * What a write-only key needs before its slot exists: the config at format
+   * version 2 (older readers then refuse the repository instead of meeting
+   * version 2 envelopes), and a presence sidecar for every index file. Then its slot.
+   */
+  private async prepareWriteOnly(password: Buffer, label: string | undefined) {
+    if (this.config.version < WRITE_ONLY_FORMAT_VERSION) {
+      const upgraded = { ...this.config, version: WRITE_ONLY_FORMAT_VERSION };
+      await this.storage.put('config', seal(this.keys.encryption, 'config', Buffer.from(JSON.stringify(upgraded))));
+      this.config.version = WRITE_ONLY_FORMAT_VERSION;
+    }
+    const presenceKey = derivePresenceKey(this.keys.master);
+    await mapLimit(await indexesWithoutPresence(this.storage), 8, async (id) => {
+      const file = decodeIndexFile(await this.readObject(`index/${id}`, 'index'));
+      await writePresence(this.storage, presenceKey, id, file.packs);
+    });
+    const { id, version, chunker, compression, packSize } = this.config;
+    return createWriteOnlySlot(
+      newWriteOnlyKey(this.keys.master, { id, version, chunker, compression, packSize }),
+      password,
+      label,
+    );
   }
 
   /** Remove a key slot by id or unique prefix; the last readable key can never be removed. */

@@ -9,7 +9,7 @@ import { sweepAtStart } from '../../leftovers/at-start.js';
 import { sourceRemovers } from '../../sources/leftover-removers.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
-import { withRepository, type CommandContext } from '../context.js';
+import { withBackupRepository, withRepository, type CommandContext } from '../context.js';
 import { backupAndCheck } from '../../jobs/backup-and-check.js';
 import { jobSources, runJob } from '../../jobs/run-job.js';
 import { jobRunFromCli } from './run.js';
@@ -73,7 +73,7 @@ export function registerBackup(program: Command, action: ActionFactory): void {
             hint: 'lifeboat backup PATH…, or lifeboat backup --source NAME for a source in lifeboat.yaml',
           });
         }
-        return withRepository(ctx, async (repo) => {
+        return withBackupRepository(ctx, async (repo) => {
           const result = await withProgress(ctx, 'backup', (progress) =>
             backup(repo, {
               paths,

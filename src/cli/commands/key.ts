@@ -59,7 +59,10 @@ export function registerKey(program: Command, action: ActionFactory): void {
     .command('add')
     .description('add a key slot with a new password (LIFEBOAT_NEW_PASSWORD, _FILE, _COMMAND or asked)')
     .option('--label <text>', 'a note on whose key this is')
-    .option('--role <role>', `what the new key may do: ${KEY_ROLES.join(' or ')} (default admin)`)
+    .option(
+      '--role <role>',
+      `what the new key may do: ${KEY_ROLES.slice(0, -1).join(', ')} or ${KEY_ROLES.at(-1)} (default admin)`,
+    )
     .action(
       action(async (ctx: CommandContext, flags: { label?: string; role?: string }) =>
         withRepository(ctx, async (repo) => {

@@ -13,6 +13,11 @@
  * passed off as another. Blobs also bind their id: AAD = kind ‖ blob id, so a
  * blob's ciphertext can only ever stand for the content it was sealed as.
  *
+ * Version 2 envelopes (written by write-only keys) carry a write session's
+ * ephemeral X25519 public key after the version byte; their key is the
+ * session key (sealing.ts). A sealing key of 64 bytes (ephemeral public key ‖
+ * session key) writes them; the 32-byte encryption key opens both versions.
+ *
  * @module
  */
 
@@ -20,13 +25,18 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 // The type only, from its own file: the format room's face imports this file.
 import type { BlobId } from '../format/blob-types.js';
+import { isSessionKey, PUBLIC_KEY_BYTES, sessionKeyFor } from './sealing.js';
 
 export const ENVELOPE_VERSION = 1;
+/** Envelopes sealed by a write session (sealing.ts): the session's ephemeral public key follows the version byte. */
+export const SESSION_ENVELOPE_VERSION = 2;
 const SALT_BYTES = 16;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + SALT_BYTES + NONCE_BYTES;
 export const ENVELOPE_OVERHEAD = HEADER_BYTES + TAG_BYTES;
+/** Overhead of a version 2 envelope: 32 more bytes for the ephemeral public key. */
+export const SESSION_ENVELOPE_OVERHEAD = ENVELOPE_OVERHEAD + PUBLIC_KEY_BYTES;
 const NONCES_PER_SALT = 2 ** 32;
 
 export type ObjectKind =
@@ -41,7 +51,10 @@ export type ObjectKind =
   | 'prune'
   | 'drill'
   | 'tombstone'
-  | 'wal';
+  | 'wal'
+  | 'write-only-key'
+  | 'presence'
+  | 'write-only-state';
 
 function deriveObjectKey(key: Uint8Array, salt: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 32));
@@ -60,7 +73,9 @@ function sessionFor(key: Uint8Array): SealSession {
   let session = sessions.get(id);
   if (!session || session.counter >= NONCES_PER_SALT) {
     const salt = randomBytes(SALT_BYTES);
-    session = { salt, key: deriveObjectKey(key, salt), counter: 0 };
+    // A session sealing key is ephemeral public key ‖ session key: the second half keys the envelopes.
+    const k = isSessionKey(key) ? key.subarray(PUBLIC_KEY_BYTES) : key;
+    session = { salt, key: deriveObjectKey(k, salt), counter: 0 };
     sessions.set(id, session);
   }
   return session;
@@ -97,12 +112,8 @@ export function sealParts(
   context?: Uint8Array,
 ): Buffer[] {
   const session = sessionFor(key);
-  const header = Buffer.allocUnsafeSlow(HEADER_BYTES);
-  header[0] = ENVELOPE_VERSION;
-  session.salt.copy(header, 1);
-  const nonce = header.subarray(1 + SALT_BYTES, HEADER_BYTES);
-  nonce.writeUInt32BE(0, 0);
-  nonce.writeBigUInt64BE(BigInt(session.counter++), 4);
+  const header = Buffer.allocUnsafeSlow(headerBytes(key));
+  const nonce = writeHeader(header, key, session);
   const cipher = createCipheriv('aes-256-gcm', session.key, nonce);
   cipher.setAAD(aad(kind, context));
   const out: Buffer[] = [header];
@@ -124,6 +135,29 @@ function owned(b: Buffer): Buffer {
   return copy;
 }
 
+function headerBytes(key: Uint8Array): number {
+  return isSessionKey(key) ? HEADER_BYTES + PUBLIC_KEY_BYTES : HEADER_BYTES;
+}
+
+/**
+ * Write the envelope header for `key` into `out`: version 1, or version 2 with
+ * the session's ephemeral public key; then the key salt and the nonce (4 zero
+ * bytes, then the 8-byte counter of this session: the session key is unique).
+ * Returns the nonce.
+ */
+function writeHeader(out: Buffer, key: Uint8Array, session: SealSession): Buffer {
+  let pos = 1;
+  if (isSessionKey(key)) {
+    out[0] = SESSION_ENVELOPE_VERSION;
+    pos += Buffer.from(key.buffer, key.byteOffset, PUBLIC_KEY_BYTES).copy(out, pos);
+  } else out[0] = ENVELOPE_VERSION;
+  pos += session.salt.copy(out, pos);
+  const nonce = out.subarray(pos, pos + NONCE_BYTES);
+  nonce.writeUInt32BE(0, 0);
+  nonce.writeBigUInt64BE(BigInt(session.counter++), 4);
+  return nonce;
+}
+
 /** Seal a plaintext given whole or in parts (parts are encrypted in order, without joining them first). */
 export function seal(
   key: Uint8Array,
@@ -134,36 +168,39 @@ export function seal(
   const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
   const length = parts.reduce((n, p) => n + p.length, 0);
   const session = sessionFor(key);
-  const out = Buffer.allocUnsafe(ENVELOPE_OVERHEAD + length);
-  out[0] = ENVELOPE_VERSION;
-  session.salt.copy(out, 1);
-  // Nonce: 4 zero bytes, then the 8-byte counter of this session (the session key is unique).
-  const nonce = out.subarray(1 + SALT_BYTES, HEADER_BYTES);
-  nonce.writeUInt32BE(0, 0);
-  nonce.writeBigUInt64BE(BigInt(session.counter++), 4);
+  const out = Buffer.allocUnsafe(headerBytes(key) + TAG_BYTES + length);
+  const nonce = writeHeader(out, key, session);
   const cipher = createCipheriv('aes-256-gcm', session.key, nonce);
   cipher.setAAD(aad(kind, context));
-  let pos = HEADER_BYTES;
+  let pos = headerBytes(key);
   for (const part of parts) pos += cipher.update(part).copy(out, pos);
   pos += cipher.final().copy(out, pos);
   cipher.getAuthTag().copy(out, pos);
   return out;
 }
 
-/** Decrypt and authenticate. Throws `corrupt` when anything does not verify. */
+/**
+ * Decrypt and authenticate. Throws `corrupt` when anything does not verify.
+ * `key` is the repository encryption key, which opens version 1 envelopes and
+ * (through the sealing key pair) version 2 ones; or a write session's key,
+ * which opens only the version 2 envelopes of that same session.
+ */
 export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array, context?: Uint8Array): Buffer {
-  if (envelope.length < ENVELOPE_OVERHEAD) {
+  const version = envelope[0];
+  const extra = version === SESSION_ENVELOPE_VERSION ? PUBLIC_KEY_BYTES : 0;
+  if (envelope.length < ENVELOPE_OVERHEAD + extra) {
     throw new LifeboatError(ErrorCode.Corrupt, `encrypted ${kind} is too short (${envelope.length} bytes)`);
   }
-  if (envelope[0] !== ENVELOPE_VERSION) {
-    throw new LifeboatError(ErrorCode.Corrupt, `encrypted ${kind} has unknown envelope version ${envelope[0]}`);
+  if (version !== ENVELOPE_VERSION && version !== SESSION_ENVELOPE_VERSION) {
+    throw new LifeboatError(ErrorCode.Corrupt, `encrypted ${kind} has unknown envelope version ${version}`);
   }
   const buf = Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
-  const salt = buf.subarray(1, 1 + SALT_BYTES);
-  const nonce = buf.subarray(1 + SALT_BYTES, HEADER_BYTES);
-  const body = buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES);
+  const k = envelopeKey(key, kind, buf, version);
+  const salt = buf.subarray(1 + extra, 1 + extra + SALT_BYTES);
+  const nonce = buf.subarray(1 + extra + SALT_BYTES, HEADER_BYTES + extra);
+  const body = buf.subarray(HEADER_BYTES + extra, buf.length - TAG_BYTES);
   const tag = buf.subarray(buf.length - TAG_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', openKeyFor(key, salt), nonce);
+  const decipher = createDecipheriv('aes-256-gcm', openKeyFor(k, salt), nonce);
   decipher.setAAD(aad(kind, context));
   decipher.setAuthTag(tag);
   try {
@@ -173,6 +210,21 @@ export function open(key: Uint8Array, kind: ObjectKind, envelope: Uint8Array, co
   } catch (cause) {
     throw new LifeboatError(ErrorCode.Corrupt, `${kind} failed authentication (corrupted or tampered)`, { cause });
   }
+}
+
+/** The key `K` of §3 for this envelope (see `open`). */
+function envelopeKey(key: Uint8Array, kind: ObjectKind, envelope: Buffer, version: number): Uint8Array {
+  if (!isSessionKey(key)) {
+    return version === ENVELOPE_VERSION ? key : sessionKeyFor(key, envelope.subarray(1, 1 + PUBLIC_KEY_BYTES));
+  }
+  const ephemeral = Buffer.from(key.buffer, key.byteOffset, PUBLIC_KEY_BYTES);
+  if (version === SESSION_ENVELOPE_VERSION && ephemeral.equals(envelope.subarray(1, 1 + PUBLIC_KEY_BYTES))) {
+    return key.subarray(PUBLIC_KEY_BYTES);
+  }
+  throw new LifeboatError(
+    ErrorCode.RoleRefused,
+    `this ${kind} cannot be opened with a write-only key: it was not sealed by this write session`,
+  );
 }
 
 /**

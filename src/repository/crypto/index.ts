@@ -14,7 +14,23 @@ export {
   seal,
   sealParts,
 } from './crypto.js';
-export { claimedRole, createKeySlot, isKeyRole, KEY_ROLES, type KeyRole, parseKeySlot } from './key-slot.js';
+export {
+  claimedRole,
+  createKeySlot,
+  createWriteOnlySlot,
+  isKeyRole,
+  KEY_ROLES,
+  type KeyRole,
+  parseKeySlot,
+  type SlotOpening,
+} from './key-slot.js';
+export { isSessionKey, newSessionKey, sealingPublicKey } from './sealing.js';
+export {
+  derivePresenceKey,
+  newWriteOnlyKey,
+  type WriteOnlyKey,
+  type WriteOnlyRepositorySettings,
+} from './write-only-key.js';
 export { encodeRecoveryKey, fingerprint, parseRecoveryKey, renderRecoveryKey } from './paper-key.js';
 export { type Credentials, type CredentialSources, resolveCredentials } from './credentials.js';
 export { unlock } from './unlock.js';

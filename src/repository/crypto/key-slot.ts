@@ -3,7 +3,8 @@
  * key derived from one password with scrypt. A repository may have many slots;
  * any one of them opens it. A slot also gives its key a role: version 1 slots
  * (no role) are `admin`; version 2 slots seal the role next to the master
- * secret, so it cannot be changed without the slot's password.
+ * secret, so it cannot be changed without the slot's password. Version 3
+ * slots are write-only keys (write-only-key.ts): they seal no master secret.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto
 import os from 'node:os';
 import { ErrorCode, LifeboatError, isLifeboatError } from '../../errors/index.js';
 import { MASTER_SECRET_BYTES, open, seal } from './crypto.js';
+import { decodeWriteOnlyKey, encodeWriteOnlyKey, type WriteOnlyKey } from './write-only-key.js';
 
 export interface KdfParams {
   algorithm: 'scrypt';
@@ -21,19 +23,31 @@ export interface KdfParams {
   salt: string;
 }
 
-/** What a key may do: `admin` everything; `append` add and read, never delete or replace. */
-export type KeyRole = 'admin' | 'append';
+/**
+ * What a key may do: `admin` everything; `append` add and read, never delete
+ * or replace; `write-only` add backups, and read nothing (it holds no master secret).
+ */
+export type KeyRole = 'admin' | 'append' | 'write-only';
 
-export const KEY_ROLES: readonly KeyRole[] = ['admin', 'append'];
+export const KEY_ROLES: readonly KeyRole[] = ['admin', 'append', 'write-only'];
 
 export function isKeyRole(value: unknown): value is KeyRole {
+  return value === 'admin' || value === 'append' || value === 'write-only';
+}
+
+/** The roles a version 2 slot may seal next to the master secret. */
+function isMasterRole(value: unknown): value is 'admin' | 'append' {
   return value === 'admin' || value === 'append';
 }
 
+/** What opening a slot gives: the master secret and its role, or a write-only key. */
+export type SlotOpening =
+  { master: Buffer; role: 'admin' | 'append' } | { writeOnly: WriteOnlyKey; role: 'write-only' };
+
 export interface KeySlot {
-  /** 1: sealed plaintext is the master secret (role admin); 2: master secret then the role name. */
-  version: 1 | 2;
-  /** Version 2 only: the role in clear, for `key list`; the sealed copy is the one that counts. */
+  /** 1: sealed plaintext is the master secret (role admin); 2: master secret then the role name; 3: a write-only key. */
+  version: 1 | 2 | 3;
+  /** Versions 2 and 3: the role in clear, for `key list`; the sealed copy is the one that counts. */
   role?: KeyRole;
   createdAt: string;
   host: string;
@@ -66,7 +80,28 @@ export async function createKeySlot(
   master: Buffer,
   password: Buffer,
   label?: string,
-  role: KeyRole = 'admin',
+  role: 'admin' | 'append' = 'admin',
+): Promise<KeySlot> {
+  const plaintext = role === 'admin' ? master : Buffer.concat([master, Buffer.from(role, 'utf8')]);
+  return newSlot(password, label, role === 'admin' ? 1 : 2, role, 'master-key', plaintext);
+}
+
+/**
+ * A new version 3 slot for `password` holding a write-only key. Its envelope
+ * has its own AAD (`write-only-key`), so it never opens as a version 1 or 2
+ * slot, nor they as it.
+ */
+export async function createWriteOnlySlot(key: WriteOnlyKey, password: Buffer, label?: string): Promise<KeySlot> {
+  return newSlot(password, label, 3, 'write-only', 'write-only-key', encodeWriteOnlyKey(key));
+}
+
+async function newSlot(
+  password: Buffer,
+  label: string | undefined,
+  version: 1 | 2 | 3,
+  role: KeyRole,
+  kind: 'master-key' | 'write-only-key',
+  plaintext: Buffer,
 ): Promise<KeySlot> {
   if (password.length === 0) {
     throw new LifeboatError(ErrorCode.NoPassword, 'an empty password is not allowed', {
@@ -75,16 +110,15 @@ export async function createKeySlot(
   }
   const kdf: KdfParams = { algorithm: 'scrypt', ...DEFAULT_KDF, salt: randomBytes(32).toString('base64') };
   const slotKey = await deriveSlotKey(password, kdf);
-  const plaintext = role === 'admin' ? master : Buffer.concat([master, Buffer.from(role, 'utf8')]);
   return {
-    version: role === 'admin' ? 1 : 2,
-    ...(role === 'admin' ? {} : { role }),
+    version,
+    ...(version === 1 ? {} : { role }),
     createdAt: new Date().toISOString(),
     host: os.hostname(),
     username: safeUsername(),
     ...(label ? { label } : {}),
     kdf,
-    sealed: seal(slotKey, 'master-key', plaintext).toString('base64'),
+    sealed: seal(slotKey, kind, plaintext).toString('base64'),
   };
 }
 
@@ -98,7 +132,9 @@ export function parseKeySlot(raw: Buffer, name: string): KeySlot {
   }
   const k = slot?.kdf;
   const valid =
-    (slot?.version === 1 || (slot?.version === 2 && isKeyRole(slot.role))) &&
+    (slot?.version === 1 ||
+      (slot?.version === 2 && isMasterRole(slot.role)) ||
+      (slot?.version === 3 && slot.role === 'write-only')) &&
     typeof slot.sealed === 'string' &&
     k?.algorithm === 'scrypt' &&
     Number.isInteger(k.N) &&
@@ -131,23 +167,26 @@ export function claimedRole(slot: KeySlot): KeyRole {
 }
 
 /**
- * The master secret and the authenticated role, or undefined when the password
- * does not open this slot. The role comes from the sealed plaintext only: a
- * version 1 slot must seal exactly the master secret (admin), a version 2 slot
- * the master secret followed by a known role name. So a slot whose clear
- * `version` or `role` was edited does not open as another role: it does not open.
+ * The master secret and the authenticated role (or a write-only key), or
+ * undefined when the password does not open this slot. The role comes from
+ * the sealed plaintext only: a version 1 slot must seal exactly the master
+ * secret (admin), a version 2 slot the master secret followed by a known role
+ * name, a version 3 slot a write-only key under its own AAD. So a slot whose
+ * clear `version` or `role` was edited does not open as another role: it does not open.
  */
-export async function unlockKeySlot(
-  slot: KeySlot,
-  password: Buffer,
-): Promise<{ master: Buffer; role: KeyRole } | undefined> {
+export async function unlockKeySlot(slot: KeySlot, password: Buffer): Promise<SlotOpening | undefined> {
   const slotKey = await deriveSlotKey(password, slot.kdf);
   try {
-    const plain = open(slotKey, 'master-key', Buffer.from(slot.sealed, 'base64'));
+    const sealed = Buffer.from(slot.sealed, 'base64');
+    if (slot.version === 3) {
+      const writeOnly = decodeWriteOnlyKey(open(slotKey, 'write-only-key', sealed));
+      return writeOnly ? { writeOnly, role: 'write-only' } : undefined;
+    }
+    const plain = open(slotKey, 'master-key', sealed);
     if (slot.version === 1) return plain.length === MASTER_SECRET_BYTES ? { master: plain, role: 'admin' } : undefined;
     if (plain.length <= MASTER_SECRET_BYTES) return undefined;
     const role = plain.subarray(MASTER_SECRET_BYTES).toString('utf8');
-    if (!isKeyRole(role)) return undefined;
+    if (!isMasterRole(role)) return undefined;
     return { master: Buffer.from(plain.subarray(0, MASTER_SECRET_BYTES)), role };
   } catch (err) {
     if (isLifeboatError(err, ErrorCode.Corrupt)) return undefined;

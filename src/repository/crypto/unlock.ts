@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCode, LifeboatError, isLifeboatError, systemErrorCode } from '../../errors/index.js';
 import type { Storage } from '../../storage/contract.js';
 import type { Credentials } from './credentials.js';
-import { parseKeySlot, unlockKeySlot, type KeyRole } from './key-slot.js';
+import { parseKeySlot, unlockKeySlot, type SlotOpening } from './key-slot.js';
 import { parseRecoveryKey } from './paper-key.js';
 
-/** Every master secret the credentials unlock, in slot order. */
+/** Every master secret (or write-only key) the credentials unlock, in slot order. */
 export async function* unlock(
   storage: Storage,
   credentials: Credentials,
-): AsyncGenerator<{ master: Buffer; keyName: string | undefined; role: KeyRole }> {
+): AsyncGenerator<SlotOpening & { keyName: string | undefined }> {
   if (credentials.kind === 'key-file') {
     let text: string;
     try {
@@ -41,11 +41,7 @@ export async function* unlock(
  * not parse or open is read once more, and tried again if the bytes differ:
  * bytes damaged on the way are not a wrong password or a damaged slot.
  */
-async function unlockSlot(
-  storage: Storage,
-  name: string,
-  password: Buffer,
-): Promise<{ master: Buffer; role: KeyRole } | undefined> {
+async function unlockSlot(storage: Storage, name: string, password: Buffer): Promise<SlotOpening | undefined> {
   let previous: Buffer | undefined;
   for (let read = 0; read < 2; read++) {
     let bytes: Buffer;

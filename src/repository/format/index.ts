@@ -16,6 +16,7 @@ export {
   parseRepositoryConfig,
   type RepositoryConfig,
   validCompressionLevel,
+  WRITE_ONLY_FORMAT_VERSION,
 } from './repo-config.js';
 export { decodeTree, encodeTree, isSafeName, type NodeType, sameContent, type Tree, type TreeNode } from './tree.js';
 export {

@@ -8,7 +8,15 @@
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from '../chunking/index.js';
 
+/** The version a new repository is written in. */
 export const REPOSITORY_FORMAT_VERSION = 1;
+/**
+ * Version 2: the repository has (or had) a write-only key, so it may hold
+ * version 2 envelopes and presence sidecars; `key add --role write-only` sets
+ * it. Readers read versions 1 and 2.
+ */
+export const WRITE_ONLY_FORMAT_VERSION = 2;
+const NEWEST_READABLE_VERSION = WRITE_ONLY_FORMAT_VERSION;
 
 export interface RepositoryConfig {
   version: number;
@@ -65,10 +73,10 @@ export function parseRepositoryConfig(plain: Buffer): RepositoryConfig {
   if (typeof c !== 'object' || c === null || !Number.isInteger(c.version) || (c.version ?? 0) < 1) {
     throw new LifeboatError(ErrorCode.Corrupt, 'repository config has no version');
   }
-  if ((c.version as number) > REPOSITORY_FORMAT_VERSION) {
+  if ((c.version as number) > NEWEST_READABLE_VERSION) {
     throw new LifeboatError(
       ErrorCode.UnsupportedVersion,
-      `repository format version ${c.version} is newer than this Lifeboat understands (${REPOSITORY_FORMAT_VERSION})`,
+      `repository format version ${c.version} is newer than this Lifeboat understands (${NEWEST_READABLE_VERSION})`,
       {
         hint: 'upgrade Lifeboat to read this repository',
       },
