@@ -106,6 +106,12 @@ export interface StorageOptions {
   remote?: RemoteSettings;
 }
 
+/** S3 Object Lock: the retention mode and how many days from the write each object stays locked. */
+export interface ObjectLockSettings {
+  mode: 'governance' | 'compliance';
+  days: number;
+}
+
 /**
  * Per-repository settings for remote storage, from lifeboat.yaml. Secrets are
  * never values here, only paths of files that hold them.
@@ -123,6 +129,8 @@ export interface RemoteSettings {
   storageClass?: string;
   /** S3: server-side encryption on top of Lifeboat's own (AES256, aws:kms). */
   serverSideEncryption?: string;
+  /** S3: Object Lock retention set on every object written but lock objects and prune records (ADR 0047). */
+  objectLock?: ObjectLockSettings;
   /** S3: a file of KEY=VALUE lines (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). */
   credentialsFile?: string;
   /** SFTP: private key file. */
