@@ -88,6 +88,12 @@ export interface Storage {
    */
   removeStaleTemporaries?(olderThanMs: number, options?: { dryRun?: boolean }): Promise<StaleTemporaries>;
 
+  /**
+   * What the server lets this client do, when a server enforces it: a repository server's token
+   * role (`admin` or `append`, see docs/storage/repository-server.md). Absent for plain storage.
+   */
+  readonly accessRole?: string;
+
   /** Free/used space where the backend can tell; `{}` when it cannot. */
   space(): Promise<SpaceInfo>;
 

@@ -83,7 +83,7 @@ describe('S3 Object Lock', () => {
     let started: number;
     let finished: number;
     const withRepo = async <T>(fn: (r: Repository) => Promise<T>): Promise<T> => {
-      const repo = await Repository.open(await open(bucket), { kind: 'password', password: PASSWORD });
+      const repo = await Repository.open(await open(bucket), { kind: 'password', password: PASSWORD, source: 'test' });
       try {
         return await fn(repo);
       } finally {
