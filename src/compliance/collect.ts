@@ -16,6 +16,7 @@ export async function collectRepositories(loaded: LoadedConfig, cacheRoot?: stri
           name,
           reachable: true,
           snapshots: snapshots.map((s) => ({ id: s.id, time: s.time, source: s.source, complete: isCompleteCopy(s) })),
+          id: repo.id,
           ...(repo.storage.accessRole ? { accessRole: repo.storage.accessRole } : {}),
         });
       } finally {

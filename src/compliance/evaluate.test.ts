@@ -200,6 +200,9 @@ describe('compliance: 1 immutable or offline copy, 0 errors (3-2-1-1-0)', () => 
       status: 'pass',
       reason: 'every copy read back without errors within 35 days: local, s3',
     });
+    // A drill records the repository's id, not its configured name.
+    const byId = check('errors', [{ ...view('s3', [3]), id: 'c0ffee' }], [verified('c0ffee', 24, true, 'drill')]);
+    expect(byId.status).toBe('pass');
   });
 
   it('errors fails for a copy never verified, one whose newest verify failed, and one verified too long ago', () => {

@@ -27,12 +27,15 @@ export interface RepositoryView {
   error?: string;
   /** `complete: false` for a snapshot that is not a good copy (see `isCompleteCopy`); absent counts as complete. */
   snapshots: Array<Pick<SnapshotEntry, 'id' | 'time' | 'source'> & { complete?: boolean }>;
+  /** The repository's id: drills record it instead of the configured name. */
+  id?: string;
   /** What the storage's server lets this client do (a repository server token: `admin` or `append`). */
   accessRole?: string;
 }
 
 /** One recorded read-back of a source's data from a repository: a `verify` step or a drill. */
 export interface Verification {
+  /** The configured name (verify steps) or the repository id (drills). */
   repository: string;
   source: string;
   kind: 'verify' | 'drill';
@@ -119,7 +122,7 @@ export function evaluateCompliance(
         : 'no recent copy is immutable or offline: use object_lock on an S3 repository, an append-only repository server token, or a require_mount drive',
     );
 
-    const unverified = fresh.map((r) => verificationProblem(r.name, source, verifications, now)).filter(Boolean);
+    const unverified = fresh.map((r) => verificationProblem(r, source, verifications, now)).filter(Boolean);
     add(
       'errors',
       fresh.length > 0 && unverified.length === 0,
@@ -160,9 +163,10 @@ export function evaluateCompliance(
 }
 
 /** Why the copy of `source` in `repository` does not count as verified, or '' when it does. */
-function verificationProblem(repository: string, source: string, all: Verification[], now: Date): string {
+function verificationProblem(view: RepositoryView, source: string, all: Verification[], now: Date): string {
+  const repository = view.name;
   const newest = all
-    .filter((v) => v.repository === repository && v.source === source)
+    .filter((v) => (v.repository === view.name || (view.id && v.repository === view.id)) && v.source === source)
     .sort((a, b) => Date.parse(b.time) - Date.parse(a.time))[0];
   if (!newest) return `${repository}: never verified (no verify step or drill of this source recorded)`;
   const days = (now.getTime() - Date.parse(newest.time)) / 86_400_000;

@@ -92,6 +92,7 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
         name: r.name,
         reachable: r.reachable,
         snapshots: r.snapshots,
+        ...(r.id ? { id: r.id } : {}),
         ...(r.accessRole ? { accessRole: r.accessRole } : {}),
       })),
       lastDrillsFromHistory(loaded),
