@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { configJsonSchema } from './json-schema.js';
 import { parseConfig } from './load.js';
 import { longestKeepSeconds, objectLockDaysNeeded } from './object-lock.js';
 import type { ConfigProblem } from './problems.js';
@@ -66,5 +67,16 @@ describe('object_lock against the retention policy', () => {
       problemsOf('{ url: /var/backup/lifeboat, object_lock: { mode: compliance, days: 30 } }').map((p) => p.message),
     ).toEqual(['object_lock is a setting of S3 repositories only']);
     expect(problemsOf(`{ ${S3}, object_lock: { mode: legal-hold, days: 30 } }`)).toHaveLength(1);
+  });
+
+  it('is in the JSON Schema of lifeboat.yaml, for editors', () => {
+    const schema = configJsonSchema() as {
+      properties: { repositories: { additionalProperties: { properties: Record<string, unknown> } } };
+    };
+    expect(schema.properties.repositories.additionalProperties.properties.object_lock).toMatchObject({
+      properties: { mode: { enum: ['governance', 'compliance'] }, days: { type: 'integer', exclusiveMinimum: 0 } },
+      required: ['mode', 'days'],
+      additionalProperties: false,
+    });
   });
 });
