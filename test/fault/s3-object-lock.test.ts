@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { forget } from '../../src/retention/forget.js';
 import type { RemoteSettings } from '../../src/storage/contract.js';
 import { openS3Storage } from '../../src/storage/drivers/s3/s3.js';
 import { startObjectLockS3Proxy, type ObjectLockS3Proxy } from '../helpers/object-lock-s3-proxy.js';
+import { runCli } from '../helpers/cli.js';
 import { startS3Server, type S3Server } from '../helpers/servers/s3.js';
 
 /**
@@ -174,5 +176,21 @@ describe('S3 Object Lock', () => {
       const again = await withRepo((r) => check(r, { readDataPercent: 100 }));
       expect(again.findings.filter((f) => f.severity === 'error')).toEqual([]);
     }, 300_000);
+  });
+
+  it('`config validate` (the built CLI) refuses days shorter than the policy keeps plus the grace, exit 2, with the days needed', async () => {
+    const config = path.join(dir, 'lifeboat.yaml');
+    const yaml = (days: number) =>
+      `version: 1\nrepositories:\n  vault:\n    url: s3://locked/repo\n    password_file: repo.pass\n    object_lock: { mode: compliance, days: ${days} }\n    retention: { keep_daily: 14, keep_weekly: 8 }\n`;
+    writeFileSync(config, yaml(30));
+    const refused = await runCli(['--config', config, 'config', 'validate']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "object_lock.days is 30 but the retention policy keeps snapshots up to 56 days; with prune's 24h grace the objects must stay locked at least 57 days",
+    );
+    expect(refused.stderr).toContain('set object_lock.days to 57 or more');
+    writeFileSync(config, yaml(57));
+    const accepted = await runCli(['--config', config, 'config', 'validate']);
+    expect(accepted.code, accepted.stderr).toBe(0);
   });
 });
