@@ -14,6 +14,7 @@ import type { RemoteSettings } from '../../src/storage/contract.js';
 import { openS3Storage } from '../../src/storage/drivers/s3/s3.js';
 import { startObjectLockS3Proxy, type ObjectLockS3Proxy } from '../helpers/object-lock-s3-proxy.js';
 import { runCli } from '../helpers/cli.js';
+import { cliEnvFor } from '../helpers/e2e.js';
 import { startS3Server, type S3Server } from '../helpers/servers/s3.js';
 
 /**
@@ -177,6 +178,51 @@ describe('S3 Object Lock', () => {
       expect(again.findings.filter((f) => f.severity === 'error')).toEqual([]);
     }, 300_000);
   });
+
+  it('forget and prune (the built CLI) say plainly what Object Lock kept, and exit 0', async () => {
+    clockOffset = 0;
+    const root = await mkdtemp(path.join(dir, 'cli-src-'));
+    for (const version of ['one', 'two']) {
+      await writeFile(path.join(root, 'v.bin'), randomBytes(200_000));
+      await writeFile(path.join(root, 'name.txt'), version);
+      const repo = await Repository.open(await open('locked'), {
+        kind: 'password',
+        password: PASSWORD,
+        source: 'test',
+      });
+      try {
+        await backup(repo, { paths: [root] });
+      } finally {
+        await repo.close();
+      }
+    }
+    writeFileSync(path.join(dir, 'repo.pass'), 'object lock\n', { mode: 0o600 });
+    const config = path.join(dir, 'cli.yaml');
+    writeFileSync(
+      config,
+      `version: 1\nrepositories:\n  vault: { url: "s3://locked/repo", endpoint: "${proxy.endpoint}", region: us-east-1, path_style: true, credentials_file: "${s3.credentialsFile}", password_file: repo.pass, object_lock: { mode: compliance, days: ${DAYS} } }\n`,
+    );
+    const env = cliEnvFor(path.join(dir, 'cli-cache'), undefined, {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+    });
+    const lb = (...args: string[]) => runCli(['--config', config, ...args], { env, timeoutMs: 180_000 });
+    const held = await lb('forget', '--repo', 'vault', '--keep-last', '1');
+    expect(held.code, held.stderr).toBe(0);
+    expect(held.stderr).toMatch(
+      /1 snapshot\(s\) are still under their Object Lock retention and stay listed \([0-9a-f]{8}\); a later forget removes them once the retention ends/,
+    );
+    expect(held.stdout + held.stderr).toContain('0 snapshot(s) removed');
+
+    clockOffset = (DAYS + 1) * DAY_MS;
+    expect((await lb('forget', '--repo', 'vault', '--keep-last', '1')).code).toBe(0);
+    clockOffset = 0;
+    const pruned = await lb('prune', '--repo', 'vault', '--grace', '0');
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stderr).toMatch(
+      /\d+ packs \(.+\) are still under their Object Lock retention and were not deleted; they are out of the index and marked again, and a later prune deletes them once the retention ends/,
+    );
+  }, 300_000);
 
   it('`config validate` (the built CLI) refuses days shorter than the policy keeps plus the grace, exit 2, with the days needed', async () => {
     const config = path.join(dir, 'lifeboat.yaml');
