@@ -73,6 +73,7 @@ export async function collectHandover(loaded: LoadedConfig, options: CollectOpti
     name: r.name,
     reachable: r.reachable,
     ...(r.error ? { error: r.error } : {}),
+    ...(r.id ? { id: r.id } : {}),
     snapshots: (held.get(r.name) ?? []).map((s) => ({ id: s.id, time: s.time, source: s.source })),
   }));
   const checks = evaluateCompliance(config, views, history, now, verifications(loaded));
