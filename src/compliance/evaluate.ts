@@ -7,7 +7,7 @@
  */
 
 import { parseDuration } from '../config/duration.js';
-import type { LifeboatConfig } from '../config/schema.js';
+import type { LifeboatConfig, RepositoryConfig } from '../config/schema.js';
 import type { SnapshotEntry } from '../repository/format/index.js';
 
 export type CheckStatus = 'pass' | 'fail';
@@ -15,7 +15,7 @@ export type CheckStatus = 'pass' | 'fail';
 /** One compliance check (3-2-1, offsite, freshness, drills, policy) of a source: pass, warn or fail, and why. */
 export interface ComplianceCheck {
   source: string;
-  check: 'copies' | 'media' | 'offsite' | 'encryption' | 'max_age' | 'drill';
+  check: 'copies' | 'media' | 'offsite' | 'immutable' | 'errors' | 'encryption' | 'max_age' | 'drill';
   status: CheckStatus;
   reason: string;
 }
@@ -27,6 +27,20 @@ export interface RepositoryView {
   error?: string;
   /** `complete: false` for a snapshot that is not a good copy (see `isCompleteCopy`); absent counts as complete. */
   snapshots: Array<Pick<SnapshotEntry, 'id' | 'time' | 'source'> & { complete?: boolean }>;
+  /** The repository's id: drills record it instead of the configured name. */
+  id?: string;
+  /** What the storage's server lets this client do (a repository server token: `admin` or `append`). */
+  accessRole?: string;
+}
+
+/** One recorded read-back of a source's data from a repository: a `verify` step or a drill. */
+export interface Verification {
+  /** The configured name (verify steps) or the repository id (drills). */
+  repository: string;
+  source: string;
+  kind: 'verify' | 'drill';
+  time: string;
+  passed: boolean;
 }
 
 /**
@@ -44,12 +58,24 @@ export function isCompleteCopy(s: Pick<SnapshotEntry, 'summary'>): boolean {
 /** Without an `rpo`, a copy counts when it is at most this old. */
 export const DEFAULT_RPO_SECONDS = 36 * 3600;
 export const DRILL_MAX_AGE_DAYS = 35;
+/** A copy counts as verified (the "0 errors" of 3-2-1-1-0) when its newest verify or drill passed at most this long ago. */
+export const VERIFY_MAX_AGE_DAYS = 35;
+
+/** Why a repository's copies cannot be destroyed from the backup host, or undefined when they can. */
+export function immutability(settings: RepositoryConfig | undefined, view: RepositoryView): string | undefined {
+  if (settings?.object_lock && settings.url.startsWith('s3://'))
+    return `${view.name} (S3 Object Lock, ${settings.object_lock.mode}, ${settings.object_lock.days} days)`;
+  if (view.accessRole === 'append') return `${view.name} (append-only repository server token)`;
+  if (settings?.require_mount) return `${view.name} (removable drive, require_mount)`;
+  return undefined;
+}
 
 export function evaluateCompliance(
   config: LifeboatConfig,
   repositories: RepositoryView[],
   lastDrills: Map<string, { time: string; passed: boolean }>,
   now: Date,
+  verifications: Verification[] = [],
 ): ComplianceCheck[] {
   const out: ComplianceCheck[] = [];
   const settings = config.repositories ?? {};
@@ -87,6 +113,26 @@ export function evaluateCompliance(
       offsite.length ? `offsite: ${offsite.join(', ')}` : 'no recent copy in an offsite repository',
     );
 
+    const immutable = fresh.map((r) => immutability(settings[r.name], r)).filter((x): x is string => x !== undefined);
+    add(
+      'immutable',
+      immutable.length >= 1,
+      immutable.length
+        ? `immutable or offline: ${immutable.join(', ')}`
+        : 'no recent copy is immutable or offline: use object_lock on an S3 repository, an append-only repository server token, or a require_mount drive',
+    );
+
+    const unverified = fresh.map((r) => verificationProblem(r, source, verifications, now)).filter(Boolean);
+    add(
+      'errors',
+      fresh.length > 0 && unverified.length === 0,
+      fresh.length === 0
+        ? 'no recent copy to verify'
+        : unverified.length
+          ? unverified.join('; ')
+          : `every copy read back without errors within ${VERIFY_MAX_AGE_DAYS} days: ${fresh.map((r) => r.name).join(', ')}`,
+    );
+
     add('encryption', true, 'every repository is encrypted (AES-256-GCM; Lifeboat has no unencrypted mode)');
 
     const tooOld: string[] = [];
@@ -114,4 +160,19 @@ export function evaluateCompliance(
     );
   }
   return out;
+}
+
+/** Why the copy of `source` in `repository` does not count as verified, or '' when it does. */
+function verificationProblem(view: RepositoryView, source: string, all: Verification[], now: Date): string {
+  const repository = view.name;
+  const newest = all
+    .filter((v) => (v.repository === view.name || (view.id && v.repository === view.id)) && v.source === source)
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time))[0];
+  if (!newest) return `${repository}: never verified (no verify step or drill of this source recorded)`;
+  const days = (now.getTime() - Date.parse(newest.time)) / 86_400_000;
+  const when = `last ${newest.kind} ${newest.time.slice(0, 10)}`;
+  if (!newest.passed) return `${repository}: ${when} FAILED`;
+  if (days > VERIFY_MAX_AGE_DAYS)
+    return `${repository}: ${when} passed ${Math.floor(days)} days ago; at most ${VERIFY_MAX_AGE_DAYS}`;
+  return '';
 }

@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { objectLockProblems } from './object-lock.js';
 import { closest } from './problems.js';
 import type { JobConfig, LifeboatConfig } from './schema.js';
 
@@ -45,6 +46,8 @@ export function crossCheck(config: LifeboatConfig): CrossProblem[] {
         message: 'give only one of password_file, password_command and key_file',
       });
   }
+
+  problems.push(...objectLockProblems(config));
 
   for (const [name, job] of Object.entries(config.jobs ?? {})) {
     const at = ['jobs', name];

@@ -15,6 +15,7 @@ export function remoteSettingsOf(s: RepositoryConfig | undefined): RemoteSetting
     pathStyle: s.path_style,
     storageClass: s.storage_class,
     serverSideEncryption: s.server_side_encryption,
+    ...(s.object_lock ? { objectLock: { mode: s.object_lock.mode, days: s.object_lock.days } } : {}),
     credentialsFile: s.credentials_file,
     identityFile: s.identity_file,
     knownHosts: s.known_hosts,

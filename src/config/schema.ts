@@ -56,6 +56,17 @@ export const repositorySchema = z.strictObject({
   path_style: z.boolean().optional(),
   storage_class: z.string().min(1).optional(),
   server_side_encryption: z.string().min(1).optional(),
+  object_lock: z
+    .strictObject({
+      mode: z
+        .enum(['governance', 'compliance'])
+        .describe(
+          'compliance: nobody can shorten or remove it; governance: a user with s3:BypassGovernanceRetention can',
+        ),
+      days: z.int().positive().max(36500).describe('each object written stays locked this many days'),
+    })
+    .optional()
+    .describe('S3: retain every backup object with Object Lock (the bucket must have Object Lock enabled)'),
   credentials_file: z.string().min(1).optional().describe('AWS-style credentials (KEY=VALUE lines) for S3'),
   identity_file: z.string().min(1).optional().describe('SSH private key for SFTP'),
   known_hosts: z.string().min(1).optional().describe('known_hosts file for SFTP host-key checks'),

@@ -15,7 +15,7 @@ import { notifiersFromConfig } from '../alerts/notifiers/from-config.js';
 import type { RetryOptions } from '../alerts/notifiers/retry.js';
 import { evaluateRules } from '../alerts/rules.js';
 import { evaluateCompliance, type ComplianceCheck } from '../compliance/evaluate.js';
-import { lastDrillsFromHistory } from '../compliance/collect.js';
+import { lastDrillsFromHistory, verificationsFromHistory } from '../compliance/collect.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedConfig } from '../config/load.js';
 import { AlertStore } from '../state/alerts-store.js';
@@ -88,9 +88,16 @@ export async function startDaemon(loaded: LoadedConfig, o: DaemonOptions = {}): 
     const repos = await snapshots.get();
     compliance = evaluateCompliance(
       config,
-      repos.map((r) => ({ name: r.name, reachable: r.reachable, snapshots: r.snapshots })),
+      repos.map((r) => ({
+        name: r.name,
+        reachable: r.reachable,
+        snapshots: r.snapshots,
+        ...(r.id ? { id: r.id } : {}),
+        ...(r.accessRole ? { accessRole: r.accessRole } : {}),
+      })),
       lastDrillsFromHistory(loaded),
       new Date(clock.now()),
+      verificationsFromHistory(loaded),
     );
   };
 

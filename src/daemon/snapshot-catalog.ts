@@ -17,6 +17,10 @@ export interface RepositorySnapshots {
   snapshots: SnapshotEntry[];
   /** Snapshot objects that could not be read or are malformed (left out of `snapshots`). */
   problems: Array<{ object: string; error: string }>;
+  /** The repository's id (drills record it). */
+  id?: string;
+  /** The repository server token's role, when the repository is reached through one. */
+  accessRole?: string;
 }
 
 export class SnapshotCatalog {
@@ -63,6 +67,8 @@ export class SnapshotCatalog {
             reachable: true,
             snapshots: listed.snapshots,
             problems: listed.problems.map((p) => ({ object: p.name, error: p.error.message })),
+            id: repo.id,
+            ...(repo.storage.accessRole ? { accessRole: repo.storage.accessRole } : {}),
           });
         } finally {
           await repo.close();

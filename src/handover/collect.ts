@@ -1,6 +1,11 @@
 import os from 'node:os';
-import { lastDrillsFromHistory } from '../compliance/collect.js';
-import { evaluateCompliance, DEFAULT_RPO_SECONDS, type RepositoryView } from '../compliance/evaluate.js';
+import { lastDrillsFromHistory, verificationsFromHistory } from '../compliance/collect.js';
+import {
+  evaluateCompliance,
+  DEFAULT_RPO_SECONDS,
+  type RepositoryView,
+  type Verification,
+} from '../compliance/evaluate.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { SourceConfig } from '../config/source-schemas.js';
@@ -68,9 +73,10 @@ export async function collectHandover(loaded: LoadedConfig, options: CollectOpti
     name: r.name,
     reachable: r.reachable,
     ...(r.error ? { error: r.error } : {}),
+    ...(r.id ? { id: r.id } : {}),
     snapshots: (held.get(r.name) ?? []).map((s) => ({ id: s.id, time: s.time, source: s.source })),
   }));
-  const checks = evaluateCompliance(config, views, history, now);
+  const checks = evaluateCompliance(config, views, history, now, verifications(loaded));
   const drills = lastDrills(stored, history);
   const jobs = jobFacts(config);
 
@@ -188,6 +194,15 @@ function sourceWarnings(
   );
   if (missing.length)
     ctx.warnings.push(`source "${name}": no snapshot yet in ${missing.join(', ')}, which its jobs name`);
+}
+
+/** Verify steps and drills from the local run history; one that cannot be read was warned about already. */
+function verifications(loaded: LoadedConfig): Verification[] {
+  try {
+    return verificationsFromHistory(loaded);
+  } catch {
+    return [];
+  }
 }
 
 /** Drills from the local run history; a history that cannot be read is a warning, not a failure. */

@@ -39,6 +39,7 @@ export function repositoryFacts(
       path_style: s.path_style,
       storage_class: s.storage_class,
       server_side_encryption: s.server_side_encryption,
+      object_lock: s.object_lock && `${s.object_lock.mode}, ${s.object_lock.days} days`,
       credentials_file: s.credentials_file,
       identity_file: s.identity_file,
       known_hosts: s.known_hosts,

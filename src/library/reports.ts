@@ -1,4 +1,4 @@
-import { collectRepositories, lastDrillsFromHistory } from '../compliance/collect.js';
+import { collectRepositories, lastDrillsFromHistory, verificationsFromHistory } from '../compliance/collect.js';
 import { evaluateCompliance, type ComplianceCheck } from '../compliance/evaluate.js';
 import type { LoadedConfig } from '../config/load.js';
 import { nextSlot, schedulesOf } from '../daemon/schedule.js';
@@ -23,7 +23,13 @@ export async function compliance(
 ): Promise<ComplianceReport> {
   const now = options.now ?? new Date();
   const repositories = await collectRepositories(loaded, options.cacheRoot);
-  const checks = evaluateCompliance(loaded.config, repositories, lastDrillsFromHistory(loaded), now);
+  const checks = evaluateCompliance(
+    loaded.config,
+    repositories,
+    lastDrillsFromHistory(loaded),
+    now,
+    verificationsFromHistory(loaded),
+  );
   return {
     time: now.toISOString(),
     ok: checks.every((c) => c.status === 'pass'),

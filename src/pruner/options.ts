@@ -1,3 +1,4 @@
+import { DEFAULT_PRUNE_GRACE_MS } from '../config/object-lock.js';
 import { STALE_TEMPORARY_AGE_MS } from '../storage/contract.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
 
@@ -25,7 +26,7 @@ export interface PruneOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_GRACE_MS = 24 * 3600_000;
+export const DEFAULT_GRACE_MS = DEFAULT_PRUNE_GRACE_MS;
 export const DEFAULT_MAX_UNUSED = 0.2;
 
 /** Live counters of a running prune, phase by phase. */

@@ -29,6 +29,9 @@ export interface PruneSummary {
     indexFilesRemoved: number;
     /** Temporary files of interrupted writes removed (dry run: found); absent when the storage has none (S3). */
     temporaries?: { count: number; bytes: number };
+    /** Packs to delete that are still under their Object Lock retention: marked again for a later sweep. */
+    retainedPacks: number;
+    retainedBytes: number;
   };
   deferred?: { code: string; message: string };
   unreadableRecords: string[];
@@ -61,8 +64,8 @@ export function summarisePrune(r: PruneResult): PruneSummary {
     ...(s
       ? {
           swept: {
-            deletedPacks: s.plan.delete.length,
-            deletedBytes: bytes(s.plan.delete),
+            deletedPacks: s.plan.delete.length - s.retained.length,
+            deletedBytes: bytes(s.plan.delete) - bytes(s.retained),
             keptPacks: s.plan.kept.length,
             ripeRecords: s.ripeRecords,
             waitingRecords: s.waitingRecords,
@@ -71,6 +74,8 @@ export function summarisePrune(r: PruneResult): PruneSummary {
             indexFilesWritten: s.indexFilesWritten,
             indexFilesRemoved: s.indexFilesRemoved,
             ...(s.temporaries ? { temporaries: s.temporaries } : {}),
+            retainedPacks: s.retained.length,
+            retainedBytes: bytes(s.retained),
           },
         }
       : {}),

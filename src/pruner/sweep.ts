@@ -10,6 +10,11 @@
  *   4. remove the ripe prune records;
  *   5. remove the temporaries of interrupted writes (no writer runs now).
  *
+ * A pack the storage refuses to remove because it is still under its Object
+ * Lock retention (docs/adr/0047-s3-object-lock.md) stays as garbage: no index
+ * names it, a new record marks it (dated like the oldest ripe record, so it is
+ * ripe at once) and a later sweep removes it once the retention has ended.
+ *
  * Removing packs before the old index files would, after a crash, leave index
  * entries for deleted packs, which check reports as lost data.
  *
@@ -20,6 +25,8 @@ import { packObjectName } from '../repository/ids.js';
 import { removePresenceOf } from '../repository/presence.js';
 import type { Repository } from '../repository/repository.js';
 import type { StaleTemporaries } from '../storage/contract.js';
+import { isRetained } from '../storage/retained.js';
+import type { PackRef } from './plan.js';
 import { mapLimit } from '../util/map-limit.js';
 import { needsConsolidation, packsToKeep, writeConsolidatedIndex } from './consolidate.js';
 import { loadInventory } from './inventory.js';
@@ -39,6 +46,11 @@ export interface SweepResult {
   consolidated: boolean;
   /** Temporaries of interrupted writes removed (dry run: found), when the storage writes through temporaries. */
   temporaries?: StaleTemporaries;
+  /**
+   * Deletable packs the storage refused to remove because they are still under their
+   * Object Lock retention: out of the index, marked again, removed by a later sweep.
+   */
+  retained: PackRef[];
 }
 
 export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult> {
@@ -73,6 +85,7 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
       indexFilesWritten: 0,
       indexFilesRemoved: 0,
       consolidated: false,
+      retained: [],
     };
     if (o.dryRun) return { ...result, consolidated: consolidate, ...(await staleTemporaries(repo, o)) };
 
@@ -99,14 +112,29 @@ export async function sweep(repo: Repository, o: Resolved): Promise<SweepResult>
     if (plan.delete.length > 0) {
       await lock.assertHeld();
       await mapLimit(plan.delete, 8, async (p) => {
-        await repo.storage.remove(packObjectName(p.id));
+        try {
+          await repo.storage.remove(packObjectName(p.id));
+        } catch (err) {
+          if (!isRetained(err)) throw err;
+          result.retained.push(p);
+          return;
+        }
         o.progress.packs++;
         o.progress.bytes += p.size;
       });
       repo.index.excludePacks(doomed);
     }
+    if (result.retained.length > 0) {
+      const oldest = Math.min(...ripeRecords.map((r) => Date.parse(r.time)));
+      await writeRecord(
+        repo,
+        result.retained.map((p) => p.id),
+        oldest,
+        inv.snapshotIds,
+      );
+    }
     // The snapshot set outlives the ripe records: a record naming no packs carries it to the next run.
-    if (ripeRecords.length > 0 && !recordsCarry(waiting, inv.snapshotIds))
+    else if (ripeRecords.length > 0 && !recordsCarry(waiting, inv.snapshotIds))
       await writeRecord(repo, [], now, inv.snapshotIds);
     for (const r of ripeRecords) await repo.storage.remove(r.name);
     return { ...result, ...(await staleTemporaries(repo, o)) };

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { createMemoryStorage } from '../storage/drivers/memory/index.js';
 import { createLocalStorage } from '../storage/drivers/local/index.js';
 import { HttpStorage, parseServerUrl } from '../storage/drivers/http/index.js';
+import { openStorage } from '../storage/registry.js';
 
 /**
  * Storage-side enforcement, as a compromised host would meet it: the storage
@@ -62,6 +63,26 @@ describe('repository server: append-only tokens', () => {
       ['web-1', 'PUT', '/repo/v1/objects/index/i1', 'append_only'],
       ['web-1', 'POST', '/repo/v1/stale-temporaries', 'append_only'],
     ]);
+  });
+
+  it("tells each client its token's role, and the driver opened by URL carries it through the retrying layer", async () => {
+    expect(await t.client('web-1').info()).toEqual({ temporaries: true, role: 'append' });
+    expect((await t.client('admin').info()).role).toBe('admin');
+    const saved = process.env.LIFEBOAT_SERVER_TOKEN;
+    try {
+      for (const [name, role] of [
+        ['web-2', 'append'],
+        ['admin', 'admin'],
+      ] as const) {
+        process.env.LIFEBOAT_SERVER_TOKEN = t.tokens[name];
+        const storage = await openStorage(t.server.url);
+        expect(storage.accessRole).toBe(role);
+        await storage.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.LIFEBOAT_SERVER_TOKEN;
+      else process.env.LIFEBOAT_SERVER_TOKEN = saved;
+    }
   });
 
   it('accepts storing the exact bytes an object holds (a retried upload) without writing', async () => {

@@ -193,10 +193,11 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
 
   app.get(
     '/:repo/v1/info',
-    route('info', async () => ({
+    route('info', async (_req, token) => ({
       bytes: 0,
-      // The client offers removeStaleTemporaries only when the backend has temporaries to remove.
-      body: { temporaries: typeof p.storage.removeStaleTemporaries === 'function' },
+      // The client offers removeStaleTemporaries only when the backend has temporaries to remove;
+      // the role lets it tell whether this copy is append-only (the compliance report asks).
+      body: { temporaries: typeof p.storage.removeStaleTemporaries === 'function', role: token.role },
     })),
   );
 

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
+import { isRetained } from '../storage/retained.js';
 import { listConsistently } from '../repository/consistent-listing.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type SnapshotEntry } from '../repository/format/index.js';
@@ -51,6 +52,11 @@ export interface ForgetResult {
   /** The audit object written to the repository (not on a dry run or when nothing goes). */
   audit?: string;
   dryRun: boolean;
+  /**
+   * Snapshots of `removed` whose object the storage kept because it is still under its
+   * Object Lock retention: tombstoned and audited, still listed; a later forget removes them.
+   */
+  retained: string[];
 }
 
 /**
@@ -109,10 +115,10 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
           rule: d.reasons.join('; '),
         })),
     );
-    if (options.dryRun) return { plan, removed, dryRun: true };
+    if (options.dryRun) return { plan, removed, dryRun: true, retained: [] };
     if (removed.length === 0) {
       await rememberListing(repo, all, options.stateDir);
-      return { plan, removed, dryRun: false };
+      return { plan, removed, dryRun: false, retained: [] };
     }
 
     const tooMany = overHalf(plan);
@@ -132,6 +138,7 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
       options.stateDir ? path.join(options.stateDir, 'audit.log') : undefined,
     );
     let done = 0;
+    const retained: string[] = [];
     for (const r of removed) {
       throwIfInterrupted(options.signal, STOPPED);
       // The tombstone first: prune tells a forgotten snapshot from one a short listing hides by it.
@@ -142,15 +149,20 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
         forgottenAt: now.toISOString(),
         audit: `audit/${audit}`,
       });
-      await repo.storage.remove(`snapshots/${r.snapshot}`);
+      try {
+        await repo.storage.remove(`snapshots/${r.snapshot}`);
+      } catch (err) {
+        if (!isRetained(err)) throw err;
+        retained.push(r.snapshot);
+      }
       options.onProgress?.({ removed: ++done, total: removed.length });
     }
     await rememberListing(
       repo,
-      all.filter((s) => !removed.some((r) => r.snapshot === s.id)),
+      all.filter((s) => retained.includes(s.id) || !removed.some((r) => r.snapshot === s.id)),
       options.stateDir,
     );
-    return { plan, removed, audit, dryRun: false };
+    return { plan, removed, audit, dryRun: false, retained };
   };
   if (options.dryRun) return run();
   return repo.withLock(true, 'forget', run);

@@ -88,6 +88,12 @@ export interface Storage {
    */
   removeStaleTemporaries?(olderThanMs: number, options?: { dryRun?: boolean }): Promise<StaleTemporaries>;
 
+  /**
+   * What the server lets this client do, when a server enforces it: a repository server's token
+   * role (`admin` or `append`, see docs/storage/repository-server.md). Absent for plain storage.
+   */
+  readonly accessRole?: string;
+
   /** Free/used space where the backend can tell; `{}` when it cannot. */
   space(): Promise<SpaceInfo>;
 
@@ -104,6 +110,12 @@ export interface StorageOptions {
   create?: boolean;
   /** Settings of a configured repository (lifeboat.yaml `repositories.<name>`) that remote drivers need. */
   remote?: RemoteSettings;
+}
+
+/** S3 Object Lock: the retention mode and how many days from the write each object stays locked. */
+export interface ObjectLockSettings {
+  mode: 'governance' | 'compliance';
+  days: number;
 }
 
 /**
@@ -123,6 +135,8 @@ export interface RemoteSettings {
   storageClass?: string;
   /** S3: server-side encryption on top of Lifeboat's own (AES256, aws:kms). */
   serverSideEncryption?: string;
+  /** S3: Object Lock retention set on every object written but lock objects and prune records (ADR 0047). */
+  objectLock?: ObjectLockSettings;
   /** S3: a file of KEY=VALUE lines (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). */
   credentialsFile?: string;
   /** SFTP: private key file. */

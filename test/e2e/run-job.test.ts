@@ -130,9 +130,18 @@ jobs:
     expect(steps.find((s) => s.step === 'drill')).toMatchObject({ outcome: 'ok', detail: { verdict: 'PASS' } });
     const compliance = await lb(['--json', 'compliance']);
     const doc = jsonLines(compliance.stdout).at(-1) as {
-      checks: Array<{ source: string; check: string; status: string }>;
+      checks: Array<{ source: string; check: string; status: string; reason: string }>;
     };
-    expect(doc.checks.find((c) => c.source === 'db' && c.check === 'drill')!.status).toBe('pass');
+    const of = (check: string) => doc.checks.find((c) => c.source === 'db' && c.check === check)!;
+    expect(of('drill').status).toBe('pass');
+    // 3-2-1-1-0: the require_mount drive is the offline copy; it was never verified, local was just now.
+    expect(of('immutable')).toMatchObject({
+      status: 'pass',
+      reason: expect.stringContaining('usb (removable drive, require_mount)'),
+    });
+    expect(of('errors').status).toBe('fail');
+    expect(of('errors').reason).toBe('usb: never verified (no verify step or drill of this source recorded)');
+    expect(compliance.code).toBe(1);
   });
 
   it('refuses an unknown job with a usage error', async () => {

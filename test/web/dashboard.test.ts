@@ -282,6 +282,19 @@ server: { listen: "127.0.0.1:0" }
 
     expect(await page.locator('tr[data-source="files"]').innerText()).toContain('nightly');
     expect(await card.innerText()).toMatch(/files · 2 snapshots/);
+    // 3-2-1-1-0 per source held: one repository on one disk, nothing immutable; app-db was drilled from it (0 errors), files never read back.
+    const fails = (source: string) =>
+      card
+        .locator('li')
+        .filter({ hasText: `${source} ·` })
+        .locator('[data-compliance-fails]');
+    expect(await fails('app-db').innerText()).toBe('3-2-1-1-0: 3 copies, 2 media, 1 offsite, 1 immutable or offline');
+    expect(await fails('files').innerText()).toBe(
+      '3-2-1-1-0: 3 copies, 2 media, 1 offsite, 1 immutable or offline, 0 errors',
+    );
+    expect(await fails('files').getAttribute('title')).toContain(
+      'local: never verified (no verify step or drill of this source recorded)',
+    );
     expect(await page.evaluate('document.body.innerHTML')).not.toContain(token);
     await keep();
     await shot('overview-1280', true);

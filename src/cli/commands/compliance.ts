@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collectRepositories, lastDrillsFromHistory } from '../../compliance/collect.js';
+import { collectRepositories, lastDrillsFromHistory, verificationsFromHistory } from '../../compliance/collect.js';
 import { evaluateCompliance } from '../../compliance/evaluate.js';
 import { ExitCode } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
@@ -10,14 +10,20 @@ export function registerCompliance(program: Command, action: ActionFactory): voi
   program
     .command('compliance')
     .description(
-      '3-2-1 and policy report per source: copies, media, offsite, encryption, retention, drills; exit 1 on any failure',
+      '3-2-1-1-0 and policy report per source: copies, media, offsite, immutable, errors, encryption, retention, drills; exit 1 on any failure',
     )
     .action(
       action(async (ctx: CommandContext) => {
         const loaded = requireConfig(ctx.global, 'compliance');
         const now = new Date();
         const repositories = await collectRepositories(loaded, cacheRoot(ctx.global));
-        const checks = evaluateCompliance(loaded.config, repositories, lastDrillsFromHistory(loaded), now);
+        const checks = evaluateCompliance(
+          loaded.config,
+          repositories,
+          lastDrillsFromHistory(loaded),
+          now,
+          verificationsFromHistory(loaded),
+        );
         const failed = checks.filter((c) => c.status === 'fail');
         ctx.out.emit({
           type: 'compliance',
@@ -27,6 +33,7 @@ export function registerCompliance(program: Command, action: ActionFactory): voi
             name: r.name,
             reachable: r.reachable,
             snapshots: r.snapshots.length,
+            ...(r.accessRole ? { accessRole: r.accessRole } : {}),
             ...(r.error ? { error: r.error } : {}),
           })),
           checks,

@@ -110,6 +110,7 @@ export function registerForget(program: Command, action: ActionFactory): void {
               })),
             })),
             removed: result.removed,
+            retained: result.retained,
             audit: result.audit ?? null,
           });
           if (result.plan.length === 0 && streams.length === 0) {
@@ -122,10 +123,15 @@ export function registerForget(program: Command, action: ActionFactory): void {
           }
           if (result.dryRun)
             ctx.out.result(`dry run: ${result.removed.length} snapshot(s) would be removed; nothing changed`);
-          else
+          else {
+            if (result.retained.length > 0)
+              ctx.out.warn(
+                `${result.retained.length} snapshot(s) are still under their Object Lock retention and stay listed (${result.retained.map((id) => id.slice(0, 8)).join(', ')}); a later forget removes them once the retention ends`,
+              );
             ctx.out.result(
-              `${result.removed.length} snapshot(s) removed${result.audit ? ` (audit record ${result.audit.slice(0, 8)})` : ''}; run \`lifeboat prune\` to reclaim their data`,
+              `${result.removed.length - result.retained.length} snapshot(s) removed${result.audit ? ` (audit record ${result.audit.slice(0, 8)})` : ''}; run \`lifeboat prune\` to reclaim their data`,
             );
+          }
         });
       }),
     );

@@ -89,6 +89,10 @@ function report(out: Output, s: PruneSummary): void {
     out.info(
       `index ${s.dryRun ? 'would be ' : ''}consolidated${s.dryRun ? '' : `: ${w.indexFilesRemoved} files replaced by ${w.indexFilesWritten}`}`,
     );
+  if (w.retainedPacks > 0)
+    out.warn(
+      `${w.retainedPacks} packs (${formatBytes(w.retainedBytes)}) are still under their Object Lock retention and were not deleted; they are out of the index and marked again, and a later prune deletes them once the retention ends`,
+    );
   const waiting = w.waitingRecords
     ? `; ${w.waitingRecords} marks wait for the grace period (next at ${formatTime(w.nextRipe!)})`
     : '';

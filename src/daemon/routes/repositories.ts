@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RepositoryList } from '../api-types.js';
 import type { DaemonContext } from '../context.js';
 
-const RULE_321 = new Set(['copies', 'media', 'offsite']);
+// 3-2-1-1-0: three copies, two media, one offsite, one immutable or offline, zero errors on read-back.
+const RULE_321 = new Set(['copies', 'media', 'offsite', 'immutable', 'errors']);
 
 /**
  * `GET /api/v1/repositories`: each configured repository by name (never its

@@ -114,6 +114,10 @@ export class RetryingStorage implements Storage {
     return this.inner.location;
   }
 
+  get accessRole(): string | undefined {
+    return this.inner.accessRole;
+  }
+
   private retry<T>(op: string, name: string, fn: () => Promise<T>): Promise<T> {
     return withRetries(op, name, fn, this.policy);
   }

@@ -34,6 +34,9 @@ import { freePort, waitUntil } from './free-port.js';
  * - its continuation tokens use a cipher that OpenSSL 3 only has in the
  *   legacy provider, hence `--openssl-legacy-provider`.
  * - the only key pair is S3RVER / S3RVER.
+ * - no Object Lock: it ignores the retention headers, keeps no versions and
+ *   answers GetObjectLockConfiguration with NotImplemented. The Object Lock
+ *   tests put test/helpers/object-lock-s3-proxy.ts in front of it.
  */
 export interface S3Server {
   port: number;

@@ -195,13 +195,13 @@ function RepositoryCard({ repo: r }: { repo: RepositoryInfo }) {
                 <strong>{s.source ?? '(no source)'}</strong> · {s.snapshots} snapshot{s.snapshots === 1 ? '' : 's'},
                 newest {ago(s.newest)}{' '}
                 {s.compliance_321.length === 0 ? (
-                  <Badge level="info">3-2-1 not evaluated</Badge>
+                  <Badge level="info">3-2-1-1-0 not evaluated</Badge>
                 ) : fails.length === 0 ? (
-                  <Badge level="ok">3-2-1 ok</Badge>
+                  <Badge level="ok">3-2-1-1-0 ok</Badge>
                 ) : (
                   <Badge level="warn">
-                    <span title={fails.map((f) => f.reason).join('\n')}>
-                      3-2-1: {fails.map((f) => f.check).join(', ')}
+                    <span title={fails.map((f) => f.reason).join('\n')} data-compliance-fails>
+                      3-2-1-1-0: {fails.map((f) => CHECK_LABEL[f.check] ?? f.check).join(', ')}
                     </span>
                   </Badge>
                 )}
@@ -213,6 +213,15 @@ function RepositoryCard({ repo: r }: { repo: RepositoryInfo }) {
     </section>
   );
 }
+
+/** The checks of 3-2-1-1-0 as the badge names them. */
+const CHECK_LABEL: Record<string, string> = {
+  copies: '3 copies',
+  media: '2 media',
+  offsite: '1 offsite',
+  immutable: '1 immutable or offline',
+  errors: '0 errors',
+};
 
 /** A continuous source's stream: replication lag against its limit, and the newest shipped transaction. */
 function Continuous({ view }: { view: NonNullable<StatusDoc['sources'][string]['continuous']> }) {

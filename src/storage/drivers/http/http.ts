@@ -9,7 +9,8 @@
  *   GET    stat/<name>                          {"name","size"}
  *   GET    list?prefix=P                        {"objects":[{"name","size"}…]}
  *   GET    space                                SpaceInfo
- *   GET    info                                 {"temporaries"}: does the backend write temporaries
+ *   GET    info                                 {"temporaries","role"}: does the backend write temporaries,
+ *                                               the role of the token (admin, append)
  *   POST   stale-temporaries                    {"olderThanMs","dryRun"} → {"count","bytes"}
  *
  * Atomicity and durability are the server's backend's: a PUT is answered only
@@ -44,18 +45,22 @@ export class HttpStorage implements Storage {
    */
   removeStaleTemporaries?: (olderThanMs: number, options?: { dryRun?: boolean }) => Promise<StaleTemporaries>;
 
+  /** The role of the token, as the server said at open (servers of older versions do not say). */
+  readonly accessRole?: string;
+
   constructor(
     private readonly server: ServerLocation,
     private readonly token: string,
-    options: { temporaries?: boolean } = {},
+    options: { temporaries?: boolean; role?: string } = {},
   ) {
     this.location = server.display;
+    if (options.role) this.accessRole = options.role;
     if (options.temporaries) this.removeStaleTemporaries = (ms, o) => this.removeStaleTemporariesOnServer(ms, o);
   }
 
   /** What the server says about its backend (also proves the token and the repository name). */
-  async info(): Promise<{ temporaries: boolean }> {
-    return this.json<{ temporaries: boolean }>('info', '', await this.request('info', '', 'info'));
+  async info(): Promise<{ temporaries: boolean; role?: string }> {
+    return this.json<{ temporaries: boolean; role?: string }>('info', '', await this.request('info', '', 'info'));
   }
 
   private assertOpen(): void {
@@ -175,6 +180,6 @@ export const createHttpStorage: StorageFactory = async (url: URL, _options: Stor
   const server = parseServerUrl(url);
   const token = await readServerToken();
   // Fail at open, not at the first write, when the server is unreachable or the token is wrong.
-  const { temporaries } = await new HttpStorage(server, token).info();
-  return new HttpStorage(server, token, { temporaries });
+  const { temporaries, role } = await new HttpStorage(server, token).info();
+  return new HttpStorage(server, token, { temporaries, ...(typeof role === 'string' ? { role } : {}) });
 };

@@ -25,6 +25,7 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
+import type { ObjectRetention } from './s3-object-lock.js';
 
 /** User metadata key holding the SHA-256 of the whole object, checked on `get`. */
 export const SHA256_METADATA = 'lifeboat-sha256';
@@ -52,6 +53,8 @@ export interface UploadTarget {
   name: string;
   storageClass?: string;
   serverSideEncryption?: string;
+  /** Object Lock retention set on the object (needs Content-MD5, which every request here carries). */
+  retention?: ObjectRetention;
   tuning: UploadTuning;
 }
 
@@ -85,6 +88,9 @@ function commonParams(target: UploadTarget, sha256: string) {
     ...(target.storageClass ? { StorageClass: target.storageClass as StorageClass } : {}),
     ...(target.serverSideEncryption
       ? { ServerSideEncryption: target.serverSideEncryption as ServerSideEncryption }
+      : {}),
+    ...(target.retention
+      ? { ObjectLockMode: target.retention.mode, ObjectLockRetainUntilDate: target.retention.until }
       : {}),
   };
 }

@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 import type { ObjectInfo, RemoteSettings, SpaceInfo, Storage, StorageFactory, StorageOptions } from '../../contract.js';
+import { retainedError } from '../../retained.js';
 import { assertValidObjectName, assertValidPrefix, assertValidRange, isValidObjectName } from '../../names.js';
 import {
   parseS3Url,
@@ -39,6 +40,7 @@ import {
   type StaticCredentials,
 } from './s3-config.js';
 import { isNoSuchBucket, isNotFound, s3Error, s3ErrorName } from './s3-errors.js';
+import { assertObjectLockEnabled, retentionFor } from './s3-object-lock.js';
 import { DEFAULT_UPLOAD_TUNING, SHA256_METADATA, uploadVerified, type UploadTuning } from './s3-upload.js';
 
 /** Knobs for tests and unusual deployments; every field has a default. */
@@ -146,8 +148,17 @@ export class S3Storage implements Storage {
     });
   }
 
-  /** Checks the bucket exists (HeadBucket); with `create`, creates it when it does not. */
+  /**
+   * Checks the bucket exists (HeadBucket); with `create`, creates it when it does not
+   * (with Object Lock enabled when the repository has `object_lock`). With `object_lock`
+   * the bucket must have Object Lock enabled.
+   */
   async open(create: boolean): Promise<void> {
+    await this.openBucket(create);
+    if (this.remote.objectLock) await assertObjectLockEnabled(this.client, this.bucket, this.location);
+  }
+
+  private async openBucket(create: boolean): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return;
@@ -175,6 +186,7 @@ export class S3Storage implements Storage {
         new CreateBucketCommand({
           Bucket: this.bucket,
           ...(constraint ? { CreateBucketConfiguration: constraint } : {}),
+          ...(this.remote.objectLock ? { ObjectLockEnabledForBucket: true } : {}),
         }),
       );
     } catch (err) {
@@ -239,6 +251,7 @@ export class S3Storage implements Storage {
           name,
           storageClass: this.remote.storageClass,
           serverSideEncryption: this.remote.serverSideEncryption,
+          retention: retentionFor(this.remote.objectLock, name),
           tuning: this.tuning,
         },
         data,
@@ -406,6 +419,9 @@ export class S3Storage implements Storage {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
     } catch (err) {
       if (isNotFound(err)) return;
+      // Under Object Lock a delete of a retained object is refused (a locked version, or a policy denying it).
+      if (s3ErrorName(err) === 'AccessDenied' && retentionFor(this.remote.objectLock, name))
+        throw retainedError(name, this.location, err);
       throw this.fail('remove', name, err);
     }
   }
