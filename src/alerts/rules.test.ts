@@ -210,15 +210,18 @@ describe('alert rules', () => {
     ]);
   });
 
-  it('3-2-1 violated when copies, media or offsite checks fail', () => {
+  it('3-2-1-1-0 violated when copies, media, offsite, immutable or errors checks fail', () => {
     const compliance = [
       { source: 'db', check: 'copies', status: 'fail' as const, reason: '2 copies' },
       { source: 'db', check: 'offsite', status: 'fail' as const, reason: 'no offsite' },
       { source: 'db', check: 'drill', status: 'fail' as const, reason: 'no drill' },
       { source: 'web', check: 'copies', status: 'pass' as const, reason: '3 copies' },
+      { source: 'web', check: 'immutable', status: 'fail' as const, reason: 'no immutable or offline copy' },
+      { source: 'app', check: 'errors', status: 'fail' as const, reason: 'usb: never verified' },
     ];
     const out = evaluateRules(facts({ compliance }), settings);
-    expect(out.map((c) => c.key)).toEqual(['compliance_321/db']);
-    expect(out[0]!.message).toBe('3-2-1 violated for db: 2 copies; no offsite');
+    expect(out.map((c) => c.key)).toEqual(['compliance_321/db', 'compliance_321/web', 'compliance_321/app']);
+    expect(out[0]!.message).toBe('3-2-1-1-0 violated for db: 2 copies; no offsite');
+    expect(out[2]!.message).toBe('3-2-1-1-0 violated for app: usb: never verified');
   });
 });

@@ -305,7 +305,7 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
 
   const failing = new Map<string, string[]>();
   for (const c of facts.compliance ?? []) {
-    if (c.status === 'fail' && ['copies', 'media', 'offsite'].includes(c.check))
+    if (c.status === 'fail' && COMPLIANCE_321_CHECKS.includes(c.check))
       failing.set(c.source, [...(failing.get(c.source) ?? []), c.reason]);
   }
   for (const [source, reasons] of failing) {
@@ -314,11 +314,14 @@ export function evaluateRules(facts: AlertFacts, settings: AlertSettings): Alert
       rule: 'compliance_321',
       severity: 'warning',
       source,
-      message: `3-2-1 violated for ${source}: ${reasons.join('; ')}`,
+      message: `3-2-1-1-0 violated for ${source}: ${reasons.join('; ')}`,
     });
   }
   return out;
 }
+
+/** The checks of 3-2-1-1-0 (the drill check has its own alert, drill_failed). */
+const COMPLIANCE_321_CHECKS: readonly string[] = ['copies', 'media', 'offsite', 'immutable', 'errors'];
 
 /** Percentage free of a measured, reachable medium; undefined when it cannot be measured. */
 export function freePct(r: SpaceView): number | undefined {
