@@ -69,7 +69,7 @@ const env = {
 const as = { uid, gid, env, encoding: 'utf8' };
 const sh = (cmd, args) => {
   const r = spawnSync(cmd, args, as);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}${r.stdout.slice(-2000)}`);
   return r.stdout.trim();
 };
 const psql = (sql) => sh(`${BIN}/psql`, ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
@@ -332,21 +332,19 @@ async function streamRpo() {
 
 /** Restore to a point in time of a pgbench scale-N database: write the data directory, then recover to the target. */
 async function restoreAtScale() {
-  startServer({
-    archive_mode: 'on',
-    // The WAL of the initial load is not needed (the base backup comes after it): archived nowhere.
-    archive_command: '/bin/true',
-    wal_level: 'replica',
-    max_wal_size: '4GB',
-    checkpoint_timeout: '30min',
-  });
+  // The WAL of the initial load is not needed (the base backup comes after it): archived nowhere, then the
+  // server restarts with the real archive_command (a reload could still let the archiver use the old one).
+  const settings = { archive_mode: 'on', wal_level: 'replica', max_wal_size: '4GB', checkpoint_timeout: '30min' };
+  startServer({ ...settings, archive_command: '/bin/true' });
   let t = Date.now();
   sh(`${BIN}/pgbench`, ['-i', '-q', '-s', String(RESTORE_SCALE)]);
   results.initSeconds = (Date.now() - t) / 1000;
-  const push = `${process.execPath} ${CLI} --config ${config} --quiet wal-push --async --source db %p`;
-  psql(`ALTER SYSTEM SET archive_command = '${push}'`);
-  psql('SELECT pg_reload_conf()');
   results.databaseBytes = Number(psql("SELECT pg_database_size('postgres')"));
+  await stopServer();
+  startServer({
+    ...settings,
+    archive_command: `${process.execPath} ${CLI} --config ${config} --quiet wal-push --async --source db %p`,
+  });
   const base = lb(['--json', 'base-backup', '--source', 'db']);
   const record = JSON.parse(base.out.split('\n').pop());
   results.baseBackupSeconds = base.seconds;
