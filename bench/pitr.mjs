@@ -205,6 +205,8 @@ try {
     env,
     stdio: 'ignore',
   });
+  // Listened for now: pgbench may end before the sampling loop does.
+  const loadDone = new Promise((r) => load.once('exit', r));
   const archived = [];
   const end = Date.now() + RPO_MINUTES * 60_000;
   let last = '';
@@ -218,7 +220,7 @@ try {
     }
     await sleep(1000);
   }
-  await new Promise((r) => load.once('exit', r));
+  await loadDone;
   const gaps = archived.slice(1).map((a, i) => a.at - archived[i].at);
   results.archiveIntervalsSeconds = gaps.map((g) => Math.round(g * 10) / 10);
   // Worst case: a commit just after a segment closed waits for the next switch plus that segment's push.
