@@ -6,12 +6,20 @@
 // [--push-only] (stop after the wal-push figures: sync, Node --async, the sh spooler, drain, and PostgreSQL's own
 // archiver through the sh spooler) [--base-only] (only the base-backup figures: three changes of ~1 % of
 // pgbench_accounts' rows, each followed by a base backup)
+// Or one of these instead of the phases above:
+//   --stream-rpo MINUTES [--rate 50]: stream mode (`lifeboat serve` with pg_receivewal) under pgbench at --rate
+//     transactions/s; every second, the newest commit on the server minus the newest commit the repository can
+//     restore to (the last transaction end recorded for the stored segments, partial copies included).
+//   --restore-scale N [--wal-minutes 3] [--rate 100]: a pgbench scale-N database, a base backup, then --wal-minutes of
+//     pgbench archived through `wal-push --async` and drained; restore to a moment near the end with --verify:
+//     time to write the data directory and time for recovery to the target.
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -38,6 +46,10 @@ const KEEP_TARS = process.argv.includes('--keep-tars') ? process.argv[process.ar
 const SEGMENTS = BASE_ONLY ? 0 : arg('segments', 20);
 const RPO_MINUTES = arg('rpo-minutes', 3);
 const PUSH_ONLY = process.argv.includes('--push-only');
+const STREAM_RPO_MINUTES = arg('stream-rpo', 0);
+const RESTORE_SCALE = arg('restore-scale', 0);
+const WAL_MINUTES = arg('wal-minutes', 3);
+const RATE = arg('rate', STREAM_RPO_MINUTES ? 50 : 100);
 const PUSH_DONE = Symbol('push figures done');
 const [, , uid, gid] = spawnSync('getent', ['passwd', 'postgres'], {
   encoding: 'utf8',
@@ -65,7 +77,7 @@ const env = {
 const as = { uid, gid, env, encoding: 'utf8' };
 const sh = (cmd, args) => {
   const r = spawnSync(cmd, args, as);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}${r.stdout.slice(-2000)}`);
   return r.stdout.trim();
 };
 const psql = (sql) => sh(`${BIN}/psql`, ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
@@ -77,6 +89,10 @@ const lb = (args) => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const results = {};
 let server;
+let daemon;
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const round1 = (x) => Math.round(x * 10) / 10;
 
 function startServer(settings) {
   const args = [
@@ -105,9 +121,12 @@ async function stopServer() {
 
 mkdirSync(stage);
 writeFileSync(path.join(dir, 'repo.pass'), 'bench password, long enough to pass', { mode: 0o600 });
+const pitrLines = STREAM_RPO_MINUTES
+  ? '    pitr:\n      wal: stream\n      slot: lifeboat_bench\n      base_backup: 1d\n'
+  : `    pitr:\n      wal: archive\n      spool_dir: ${dir}/spool\n`;
 writeFileSync(
   config,
-  `version: 1\nstate_dir: ${dir}/state\nrepositories:\n  main:\n    url: ${dir}/repo\n    password_file: ${dir}/repo.pass\nsources:\n  db:\n    type: postgres\n    url: postgres://postgres@${encodeURIComponent(dir)}:${port}/postgres\n    bin_dir: ${BIN}\n    pitr:\n      wal: archive\n      spool_dir: ${dir}/spool\n`,
+  `version: 1\nstate_dir: ${dir}/state\nrepositories:\n  main:\n    url: ${dir}/repo\n    password_file: ${dir}/repo.pass\nsources:\n  db:\n    type: postgres\n    url: postgres://postgres@${encodeURIComponent(dir)}:${port}/postgres\n    bin_dir: ${BIN}\n${pitrLines}`,
 );
 spawnSync('chown', ['-R', `${uid}:${gid}`, dir]);
 const init = spawnSync(process.execPath, [CLI, '--config', config, 'init', '--repo', 'main'], {
@@ -118,6 +137,14 @@ if (init.status !== 0) throw new Error(`init: ${init.stderr}`);
 
 try {
   sh(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  if (STREAM_RPO_MINUTES) {
+    await streamRpo();
+    throw PUSH_DONE;
+  }
+  if (RESTORE_SCALE) {
+    await restoreAtScale();
+    throw PUSH_DONE;
+  }
   // Phase 1: real WAL for the push figures, copied aside by a plain archive_command.
   startServer({
     archive_mode: 'on',
@@ -250,6 +277,8 @@ try {
     env,
     stdio: 'ignore',
   });
+  // Listened for now: pgbench may end before the sampling loop does.
+  const loadDone = new Promise((r) => load.once('exit', r));
   const archived = [];
   const end = Date.now() + RPO_MINUTES * 60_000;
   let last = '';
@@ -263,7 +292,7 @@ try {
     }
     await sleep(1000);
   }
-  await new Promise((r) => load.once('exit', r));
+  await loadDone;
   const gaps = archived.slice(1).map((a, i) => a.at - archived[i].at);
   results.archiveIntervalsSeconds = gaps.map((g) => Math.round(g * 10) / 10);
   // Worst case: a commit just after a segment closed waits for the next switch plus that segment's push.
@@ -297,6 +326,141 @@ try {
 } catch (err) {
   if (err !== PUSH_DONE) throw err;
 } finally {
+  if (daemon && daemon.exitCode === null) {
+    const exited = new Promise((r) => daemon.once('exit', r));
+    daemon.kill('SIGTERM');
+    await exited;
+  }
   if (server) await stopServer().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Stream mode under pgbench: how far the newest restorable commit trails the server's newest commit. */
+async function streamRpo() {
+  startServer({
+    wal_level: 'replica',
+    max_wal_senders: '5',
+    track_commit_timestamp: 'on',
+    max_wal_size: '4GB',
+  });
+  sh(`${BIN}/pgbench`, ['-i', '-q', '-s', String(SCALE)]);
+  daemon = spawn(process.execPath, [CLI, '--config', config, 'serve', '--listen', `127.0.0.1:${port + 1}`], {
+    uid,
+    gid,
+    env,
+    stdio: ['ignore', 'ignore', openSync(path.join(dir, 'serve.log'), 'a')],
+  });
+  // status exits 1 while the source is not ok (no base backup yet): its JSON is what counts.
+  const walStatus = () =>
+    JSON.parse(spawnSync(process.execPath, [CLI, '--config', config, '--json', 'status'], as).stdout).sources.db.wal;
+  const t = Date.now();
+  while (walStatus().last_base_backup === null) await sleep(2000);
+  results.streamBaseBackupSeconds = (Date.now() - t) / 1000;
+  const load = spawn(`${BIN}/pgbench`, ['-n', '-c', '2', `--rate=${RATE}`, '-T', String(STREAM_RPO_MINUTES * 60)], {
+    uid,
+    gid,
+    env,
+    stdio: 'ignore',
+  });
+  const loadDone = new Promise((r) => load.once('exit', r));
+  // Read the repository in this process: one repository open, then a snapshot listing per sample.
+  const lib = await import(path.join(ROOT, 'dist/index.js'));
+  const repo = await lib.openRepository(lib.openConfig(config), 'main', { cacheRoot: path.join(dir, 'bench-cache') });
+  const samples = [];
+  const listings = [];
+  const loads = [];
+  const end = Date.now() + STREAM_RPO_MINUTES * 60_000;
+  await sleep(10_000); // the first shipping rounds under load
+  try {
+    while (Date.now() < end) {
+      const began = Date.now();
+      const catalog = await lib.pitr.loadCatalog(repo, 'db');
+      listings.push((Date.now() - began) / 1000);
+      let restorable = 0;
+      for (const f of catalog.files.values())
+        if (f.lastXactEnd) restorable = Math.max(restorable, Date.parse(f.lastXactEnd));
+      // Read after the listing: the RPO is an upper bound that includes the listing's own time.
+      const newest = Number(psql('SELECT extract(epoch FROM (pg_last_committed_xact()).timestamp) * 1000'));
+      if (restorable) samples.push((newest - restorable) / 1000);
+      if (samples.length % 30 === 1) loads.push(loadAverage());
+      await sleep(1000);
+    }
+  } finally {
+    await repo.close();
+  }
+  await loadDone;
+  Object.assign(results, {
+    mode: 'stream-rpo',
+    scale: SCALE,
+    rate: RATE,
+    minutes: STREAM_RPO_MINUTES,
+    samples: samples.length,
+    rpoSecondsP50: round1(percentile(samples, 0.5)),
+    rpoSecondsP95: round1(percentile(samples, 0.95)),
+    rpoSecondsMax: round1(Math.max(...samples)),
+    listingSecondsP50: round1(percentile(listings, 0.5)),
+    loadAverages: loads,
+  });
+  console.log(JSON.stringify(results, null, 2));
+}
+
+/** Restore to a point in time of a pgbench scale-N database: write the data directory, then recover to the target. */
+async function restoreAtScale() {
+  // The WAL of the initial load is not needed (the base backup comes after it): archived nowhere, then the
+  // server restarts with the real archive_command (a reload could still let the archiver use the old one).
+  const settings = { archive_mode: 'on', wal_level: 'replica', max_wal_size: '4GB', checkpoint_timeout: '30min' };
+  startServer({ ...settings, archive_command: '/bin/true' });
+  let t = Date.now();
+  sh(`${BIN}/pgbench`, ['-i', '-q', '-s', String(RESTORE_SCALE)]);
+  results.initSeconds = (Date.now() - t) / 1000;
+  results.databaseBytes = Number(psql("SELECT pg_database_size('postgres')"));
+  await stopServer();
+  startServer({
+    ...settings,
+    archive_command: `${process.execPath} ${CLI} --config ${config} --quiet wal-push --async --source db %p`,
+  });
+  const base = lb(['--json', 'base-backup', '--source', 'db']);
+  const record = JSON.parse(base.out.split('\n').pop());
+  results.baseBackupSeconds = base.seconds;
+  results.baseTarBytes = record.tarBytes;
+  results.loadAverageAfterBase = loadAverage();
+  const startLsn = psql('SELECT pg_current_wal_lsn()');
+  sh(`${BIN}/pgbench`, ['-n', '-c', '2', `--rate=${RATE}`, '-T', String(WAL_MINUTES * 60)]);
+  results.walBytes = Number(psql(`SELECT pg_current_wal_lsn() - '${startLsn}'::pg_lsn`));
+  await sleep(1_100);
+  const target = psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00')");
+  await sleep(1_100);
+  psql('CREATE TABLE bench_after_target ()');
+  const last = psql('SELECT pg_walfile_name(pg_switch_wal())');
+  while (psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") < last) await sleep(500);
+  t = Date.now();
+  lb(['--quiet', 'wal', 'drain', '--source', 'db']);
+  results.drainSeconds = (Date.now() - t) / 1000;
+  results.loadAverageBeforeRestore = loadAverage();
+  const restore = lb([
+    '--json',
+    'restore',
+    'latest',
+    '--source',
+    'db',
+    '--target',
+    path.join(dir, 'restored'),
+    '--to-time',
+    target,
+    '--verify',
+  ]);
+  const summary = JSON.parse(restore.out.split('\n').pop());
+  Object.assign(results, {
+    mode: 'restore-scale',
+    scale: RESTORE_SCALE,
+    rate: RATE,
+    walMinutes: WAL_MINUTES,
+    walFiles: summary.walFiles,
+    restoreSeconds: round1(restore.seconds),
+    recoverySeconds: round1(summary.verified.durationMs / 1000),
+    writeDataDirSeconds: round1(restore.seconds - summary.verified.durationMs / 1000),
+    reached: summary.verified.reached,
+    loadAverageAfterRestore: loadAverage(),
+  });
+  console.log(JSON.stringify(results, null, 2));
 }

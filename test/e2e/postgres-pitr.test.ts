@@ -14,14 +14,16 @@ import {
   spawnLbAsPostgres,
   startRestoredServer,
 } from '../helpers/pitr.js';
+import { pickTargets, type PitrTarget, restoredState, stateAt } from '../helpers/pitr-targets.js';
 
 /**
  * Point-in-time recovery end to end with real servers. PostgreSQL runs as the
  * `postgres` user and calls `lifeboat wal-push` as its archive_command, so
  * every Lifeboat command here runs as that user too (the repository, config
  * and cache belong to it). pgbench writes while a marker table gets a row
- * every 100 ms; restores to random moments must hold exactly the markers
- * committed by then (commit times from track_commit_timestamp).
+ * every 100 ms; restores to 5 random moments between marker commits must hold
+ * exactly the markers and pgbench rows committed by then (commit times from
+ * track_commit_timestamp, see `pitr-targets.ts`).
  */
 
 let dir: string;
@@ -103,7 +105,7 @@ afterAll(async () => {
 });
 
 describe('postgres point-in-time recovery', () => {
-  const targets: Array<{ time: Date; markers: number; history: number }> = [];
+  const targets: Array<PitrTarget & { expected: ReturnType<typeof stateAt> }> = [];
   let baseId = '';
 
   it('takes a base backup streamed into the repository and records where its WAL starts and ends', async () => {
@@ -136,7 +138,7 @@ describe('postgres point-in-time recovery', () => {
     expect(s.added.addedBytes).toBeLessThan(s.tarBytes * 0.05);
   }, 600_000);
 
-  it('archives WAL while pgbench and a marker writer run, and restores to random moments exactly', async () => {
+  it('archives WAL while pgbench and a marker writer run, and restores to 5 random moments exactly', async () => {
     const writer = await client();
     const bench = spawn(`${PG_BIN}/pgbench`, ['-c', '2', '-T', '40', '--rate=40', '-n'], {
       env: { ...process.env, ...server.superuserEnv() },
@@ -144,16 +146,12 @@ describe('postgres point-in-time recovery', () => {
     });
     const benchDone = new Promise((r) => bench.once('exit', r));
     const stopAt = Date.now() + 40_000;
-    const pick = [8_000, 17_000, 29_000].map((ms) => ms + Math.floor(Math.random() * 3_000));
     const startedAt = Date.now();
-    const chosen: Date[] = [];
     let switched = 0;
     while (Date.now() < stopAt) {
       await writer.query('INSERT INTO marker DEFAULT VALUES');
-      const elapsed = Date.now() - startedAt;
-      if (chosen.length < pick.length && elapsed >= pick[chosen.length]!) chosen.push(new Date());
       // A new segment every ~5 s, as a busy server would fill them.
-      if (elapsed > (switched + 1) * 5_000) {
+      if (Date.now() - startedAt > (switched + 1) * 5_000) {
         switched++;
         await writer.query('SELECT pg_switch_wal()');
       }
@@ -162,29 +160,21 @@ describe('postgres point-in-time recovery', () => {
     await benchDone;
     await writer.end();
     await archiveCurrent();
-    for (const time of chosen) {
-      const iso = time.toISOString();
-      const markers = Number(
-        server.psql(`SELECT coalesce(max(id), 0) FROM marker WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`),
-      );
-      const history = Number(
-        server.psql(`SELECT count(*) FROM pgbench_history WHERE pg_xact_commit_timestamp(xmin) <= '${iso}'`),
-      );
-      targets.push({ time, markers, history });
-    }
-    expect(targets.length).toBe(3);
-    expect(targets[0]!.markers).toBeGreaterThan(10);
+    for (const t of pickTargets(server.psql, 5)) targets.push({ ...t, expected: stateAt(server.psql, t.time) });
+    for (const t of targets) expect(t.expected.marker, t.time).toBe(t.marker);
+    expect(targets[0]!.expected.history).toBeGreaterThan(10);
     for (const [i, t] of targets.entries()) {
       const dataDir = path.join(dir, `restore-${i}`);
-      const at = t.time.toISOString().replace('T', ' ').replace('Z', '+00');
-      const r = await lb(['restore', 'latest', '--source', 'db', '--target', dataDir, '--to-time', at, '--verify']);
+      const r = await lb(['restore', 'latest', '--source', 'db', '--target', dataDir, '--to-time', t.time, '--verify']);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/restored and verified/);
-      const [markers, history] = await withRestoredServer(dataDir, async (psql) => [
-        Number(psql('SELECT coalesce(max(id), 0) FROM marker')),
-        Number(psql('SELECT count(*) FROM pgbench_history')),
-      ]);
-      expect({ markers, history }).toEqual({ markers: t.markers, history: t.history });
+      await withRestoredServer(dataDir, async (psql) => {
+        // The newest marker is the last one committed by the target, at most 1 s before it.
+        const age = Number(psql(`SELECT extract(epoch FROM '${t.time}'::timestamptz - max(at)) FROM marker`));
+        expect(age).toBeGreaterThan(0);
+        expect(age).toBeLessThanOrEqual(1);
+        expect(restoredState(psql), t.time).toEqual(t.expected);
+      });
     }
   }, 1_800_000);
 
@@ -230,7 +220,7 @@ describe('postgres point-in-time recovery', () => {
     const ok = await lb(['wal', 'check', '--source', 'db']);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/no gaps/);
-    // Remove the WAL snapshot of a segment archived after the second target.
+    // Remove the WAL snapshot of a segment archived after the third target.
     const list = await lb(['--json', 'snapshots']);
     expect(list.code, list.stderr).toBe(0);
     const snaps = (
@@ -244,9 +234,7 @@ describe('postgres point-in-time recovery', () => {
     ).snapshots.filter((s) => s.source === 'db:pitr-wal');
     const after = snaps
       .flatMap((s) => s.metadata.pitr!.files.map((f) => ({ id: s.id, ...f })))
-      .filter(
-        (f) => /^[0-9A-F]{24}$/.test(f.name) && new Date(f.archivedAt) > new Date(targets[1]!.time.getTime() + 3_000),
-      )
+      .filter((f) => /^[0-9A-F]{24}$/.test(f.name) && new Date(f.archivedAt) > new Date(targets[2]!.ms + 3_000))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
     const victim = after[0]!;
     await rm(path.join(dir, 'repo', 'snapshots', victim.id));
@@ -254,16 +242,7 @@ describe('postgres point-in-time recovery', () => {
     expect(check.code).toBe(1);
     expect(check.stdout).toContain(victim.name);
     const dataDir = path.join(dir, 'restore-past-gap');
-    const past = await lb([
-      'restore',
-      'latest',
-      '--source',
-      'db',
-      '--target',
-      dataDir,
-      '--to-time',
-      targets[2]!.time.toISOString(),
-    ]);
+    const past = await lb(['restore', 'latest', '--source', 'db', '--target', dataDir, '--to-time', targets[4]!.time]);
     expect(past.code).toBe(1);
     expect(past.stderr).toContain(victim.name);
     expect(past.stderr).toMatch(/nothing was written/);
@@ -276,7 +255,7 @@ describe('postgres point-in-time recovery', () => {
       '--target',
       dataDir,
       '--to-time',
-      targets[0]!.time.toISOString(),
+      targets[0]!.time,
       '--dry-run',
     ]);
     expect(before.code, before.stderr).toBe(0);
