@@ -39,13 +39,21 @@ export interface WalArchivingOptions {
   log: (line: string) => void;
   signal: AbortSignal;
   cacheRoot?: string;
-  /** How often the spool is looked at (default 5 s: it adds to the RPO of async archiving). */
+  /**
+   * How often a round starts, counted from the start of the one before: the
+   * spool is drained and, in stream mode, the segment being written shipped.
+   * It adds to the RPO: default 5 s for the spool alone, 2 s in stream mode,
+   * whose RPO target is 5 s including the round's own time.
+   */
   drainEveryMs?: number;
   /** How often the server's archiving state is read (default 30 s). */
   serverCheckEveryMs?: number;
   /** Pause before a failed loop starts again (default 30 s). */
   restartAfterMs?: number;
 }
+
+const SPOOL_ROUND_MS = 5_000;
+const STREAM_ROUND_MS = 2_000;
 
 /** The postgres sources with `pitr:`. */
 export function pitrSources(config: LifeboatConfig): PitrSource[] {
@@ -160,7 +168,9 @@ export function startWalArchiving(config: LifeboatConfig, o: WalArchivingOptions
     const drainLoop = withRepository('drain', async (repo) => {
       noteCatalog(await loadCatalog(repo, source.name));
       let lastServerCheck = 0;
+      const everyMs = o.drainEveryMs ?? (streaming ? STREAM_ROUND_MS : SPOOL_ROUND_MS);
       while (!o.signal.aborted) {
+        const roundStarted = Date.now();
         if ((await spooledFiles(spoolDir)).length) {
           for (;;) {
             const r = await drainSpool(repo, source.name, spoolDir, { binDir: source.config.bin_dir });
@@ -195,7 +205,7 @@ export function startWalArchiving(config: LifeboatConfig, o: WalArchivingOptions
           }
         }
         await report();
-        await pause(o.drainEveryMs ?? 5_000, o.signal);
+        await pause(Math.max(0, everyMs - (Date.now() - roundStarted)), o.signal);
       }
     });
 
