@@ -9,6 +9,7 @@
 import { parseDuration } from '../config/duration.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import type { SnapshotEntry } from '../repository/format/index.js';
+export { isCompleteCopy } from '../retention/complete-copy.js';
 
 export type CheckStatus = 'pass' | 'fail';
 
@@ -27,18 +28,6 @@ export interface RepositoryView {
   error?: string;
   /** `complete: false` for a snapshot that is not a good copy (see `isCompleteCopy`); absent counts as complete. */
   snapshots: Array<Pick<SnapshotEntry, 'id' | 'time' | 'source'> & { complete?: boolean }>;
-}
-
-/**
- * Whether a snapshot is a good copy of its source: saved without input errors
- * (a missing path, an unreadable or torn file) and holding something. Before
- * missing paths were refused, a backup of a path that did not exist saved an
- * empty snapshot (no file, no directory): that is no copy either.
- */
-export function isCompleteCopy(s: Pick<SnapshotEntry, 'summary'>): boolean {
-  const summary = s.summary as Partial<SnapshotEntry['summary']> | undefined;
-  if (!summary) return true;
-  return (summary.errors ?? 0) === 0 && (summary.files ?? 0) + (summary.dirs ?? 0) > 0;
 }
 
 /** Without an `rpo`, a copy counts when it is at most this old. */

@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
-import { listConsistently } from '../repository/consistent-listing.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type SnapshotEntry } from '../repository/format/index.js';
 import { hasTombstone, writeTombstone } from '../repository/tombstone.js';
@@ -10,6 +9,9 @@ import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
 import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type GroupPlan } from './plan.js';
 import { assertPolicyKeepsSomething, describePolicy, type RetentionPolicy } from './policy.js';
 import { snapshotIsComplete } from './snapshot-check.js';
+import { listSnapshotsForRemoval } from './trusted-listing.js';
+import { applyForgetRequests, requestForgets, type AppliedRequests, type WrittenRequest } from './forget-requests.js';
+import { listForgetRequests } from '../repository/forget-request.js';
 import { makeDirectories } from '../util/make-dirs.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
 
@@ -51,44 +53,34 @@ export interface ForgetResult {
   /** The audit object written to the repository (not on a dry run or when nothing goes). */
   audit?: string;
   dryRun: boolean;
+  /**
+   * With an append key: the forget requests written instead of removals (an admin's prune or forget
+   * applies them). Absent with an admin key.
+   */
+  requested?: WrittenRequest[];
+  /** With an admin key: what was done with the pending forget requests of append keys. */
+  requests?: AppliedRequests;
+  /** Snapshots with a pending forget request (before this run), for "forget requested" in plans. */
+  pending: string[];
 }
 
 /**
  * Apply retention: plan, apply the safety rules, then — unless a dry run —
  * record the removals in the audit log and remove the snapshots, under the
- * exclusive lock. Removing a snapshot only drops its root: its data stays
- * until `prune`.
+ * exclusive lock, and apply the pending forget requests of append keys.
+ * Removing a snapshot only drops its root: its data stays until `prune`.
+ *
+ * With an append key nothing is removed and no lock is taken: the snapshots
+ * the policy would remove get forget requests (new objects), which an admin's
+ * `prune` or `forget` applies after its own safety rules (forget-requests.ts).
  */
 export async function forget(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
-  repo.requireAdmin('forget');
   assertPolicyKeepsSomething(options.policy);
   const now = options.now ?? new Date();
+  const requester = repo.role !== 'admin';
   const run = async (): Promise<ForgetResult> => {
-    await repo.prepareRead();
-    const listed = await repo.listSnapshots();
-    if (listed.problems.length) {
-      throw new LifeboatError(
-        ErrorCode.Failure,
-        `${listed.problems.length} snapshot(s) could not be read; nothing was removed`,
-        {
-          hint: 'run `lifeboat check` to see what is damaged; retention never acts on an incomplete listing',
-          context: { unreadable: listed.problems.map((p) => p.name) },
-        },
-      );
-    }
-    // Two more listings must show exactly what was read (nothing changes under the exclusive lock).
-    const again = await listConsistently(repo.storage, 'snapshots/', !options.dryRun, 'forget');
-    const read = new Set([...listed.snapshots.map((s) => `snapshots/${s.id}`), ...listed.problems.map((p) => p.name)]);
-    if (again.length !== read.size || again.some((o) => !read.has(o.name))) {
-      throw new LifeboatError(
-        ErrorCode.Refused,
-        `forget refused: the listing of snapshots/ changed between takes (${read.size} then ${again.length} snapshots); nothing was removed`,
-        {
-          hint: 'the storage returns incomplete listings; check the endpoint or server, then run `lifeboat check` and try again',
-        },
-      );
-    }
-    const all = listed.snapshots;
+    const all = await listSnapshotsForRemoval(repo, !options.dryRun && !requester, 'forget');
+    const pending = (await listForgetRequests(repo)).requests.map((r) => r.snapshot);
     await assertNotShortListing(repo, all, options);
     // Archived PostgreSQL WAL is never forgotten by policy: its own retention knows which base backups need it (`lifeboat wal prune`).
     const considered = all.filter(
@@ -109,10 +101,20 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
           rule: d.reasons.join('; '),
         })),
     );
-    if (options.dryRun) return { plan, removed, dryRun: true };
+    const kept = all.filter((s) => !removed.some((r) => r.snapshot === s.id));
+    if (options.dryRun) {
+      const requests = requester ? undefined : await applyForgetRequests(repo, kept, { dryRun: true, now });
+      return { plan, removed, dryRun: true, requests, pending };
+    }
     if (removed.length === 0) {
       await rememberListing(repo, all, options.stateDir);
-      return { plan, removed, dryRun: false };
+      if (requester) return { plan, removed, dryRun: false, requested: [], pending };
+      const requests = await applyForgetRequests(repo, kept, {
+        now,
+        stateDir: options.stateDir,
+        signal: options.signal,
+      });
+      return { plan, removed, dryRun: false, requests, pending };
     }
 
     const tooMany = overHalf(plan);
@@ -126,6 +128,11 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
       );
     }
     throwIfInterrupted(options.signal, STOPPED);
+    if (requester) {
+      const requested = await requestForgets(repo, removed, describePolicy(options.policy), now);
+      await rememberListing(repo, all, options.stateDir);
+      return { plan, removed: [], dryRun: false, requested, pending };
+    }
     const audit = await writeAudit(
       repo,
       auditRecord(repo, describePolicy(options.policy), removed, now),
@@ -145,14 +152,15 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
       await repo.storage.remove(`snapshots/${r.snapshot}`);
       options.onProgress?.({ removed: ++done, total: removed.length });
     }
+    const requests = await applyForgetRequests(repo, kept, { now, stateDir: options.stateDir, signal: options.signal });
     await rememberListing(
       repo,
-      all.filter((s) => !removed.some((r) => r.snapshot === s.id)),
+      kept.filter((s) => !requests.applied.some((r) => r.snapshot === s.id)),
       options.stateDir,
     );
-    return { plan, removed, audit, dryRun: false };
+    return { plan, removed, audit, dryRun: false, requests, pending };
   };
-  if (options.dryRun) return run();
+  if (options.dryRun || requester) return run();
   return repo.withLock(true, 'forget', run);
 }
 

@@ -41,6 +41,7 @@ export type ObjectKind =
   | 'prune'
   | 'drill'
   | 'tombstone'
+  | 'forget-request'
   | 'wal';
 
 function deriveObjectKey(key: Uint8Array, salt: Uint8Array): Buffer {
