@@ -103,6 +103,9 @@ export async function applyForgetRequests(
   const result: AppliedRequests = { applied: [], declined: [], done: [], unreadable };
   if (requests.length === 0) return result;
   const byId = new Map(snapshots.map((s) => [s.id, s]));
+  // Oldest snapshot first, by the snapshot's own time (a request's claims are not trusted).
+  const timeOf = (r: ForgetRequest) => byId.get(r.snapshot)?.time ?? r.time;
+  requests.sort((a, b) => timeOf(a).localeCompare(timeOf(b)));
   const going = new Set<string>();
   const verified = new Map<string, Promise<boolean>>();
   const good = (s: SnapshotEntry) => {

@@ -84,7 +84,11 @@ export function registerForget(program: Command, action: ActionFactory): void {
               );
           }
           reportRequests(ctx, result);
-          const streams = await forgetStreams(repo, loaded?.config, { dryRun: result.dryRun, source: flags.source });
+          // Stream retention removes objects directly, with no request form: admin keys only.
+          const streams =
+            repo.role === 'admin'
+              ? await forgetStreams(repo, loaded?.config, { dryRun: result.dryRun, source: flags.source })
+              : [];
           for (const d of streams) {
             const name = describeStream({ ...d, configured: d.rule === 'window' });
             const oldest = d.oldestPointMs
