@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeIndexFile, encodeIndexFile } from '../../src/repository/format/index.js';
 import { Repository } from '../../src/repository/repository.js';
 import { HttpStorage, parseServerUrl } from '../../src/storage/drivers/http/index.js';
@@ -158,19 +158,25 @@ describe('the repository server against a compromised append host', () => {
     for (const [name, sha] of before) expect(after.get(name), name).toBe(sha);
     expect([...after.keys()].filter((n) => !before.has(n)).map((n) => n.split('/')[0])).toEqual(['index']);
 
-    const refused = audit().filter((e) => e.token === 'web-1' && e.status === 403);
-    for (const [method, name] of [
-      ['DELETE', pack],
-      ['PUT', snapshot],
-      ['DELETE', snapshot],
-      ['PUT', index],
-      ['DELETE', index],
-      ['DELETE', adminLock],
-    ] as const)
-      expect(
-        refused.some((e) => e.method === method && e.path === name && e.result === 'append_only'),
-        `${method} ${name} in the audit log`,
-      ).toBe(true);
+    // The audit line is appended as the answer goes out: wait for it (no time bound that matters).
+    await vi.waitFor(
+      () => {
+        const refused = audit().filter((e) => e.token === 'web-1' && e.status === 403 && e.result === 'append_only');
+        for (const [method, name] of [
+          ['DELETE', pack],
+          ['PUT', snapshot],
+          ['DELETE', snapshot],
+          ['PUT', index],
+          ['DELETE', index],
+          ['DELETE', adminLock],
+        ] as const)
+          expect(
+            refused.some((e) => e.method === method && e.path.endsWith(`/${name}`)),
+            `${method} ${name} in the audit log`,
+          ).toBe(true);
+      },
+      { timeout: 60_000, interval: 200 },
+    );
     expect(readFileSync(path.join(stateDir, 'audit.log'), 'utf8')).not.toContain(
       readFileSync(appendToken, 'utf8').trim(),
     );
