@@ -74,7 +74,7 @@ export interface AppliedRequests {
   declined: DeclinedRequest[];
   /** Requests whose snapshot was already forgotten (a tombstone exists): removed. */
   done: string[];
-  /** Request objects that could not be authenticated: never applied, left for `lifeboat check` to report. */
+  /** Request objects that could not be authenticated: never applied, reported by every admin run. */
   unreadable: string[];
   /** The audit object naming the applied requests. */
   audit?: string;

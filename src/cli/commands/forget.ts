@@ -157,7 +157,9 @@ function reportRequests(ctx: CommandContext, result: ForgetResult): void {
   for (const d of q.declined)
     ctx.out.warn(`forget request for ${d.snapshot.slice(0, 8)} of "${d.source}" on ${d.host} declined: ${d.why}`);
   for (const name of q.unreadable)
-    ctx.out.warn(`forget request ${name} cannot be authenticated and was not applied; run \`lifeboat check\``);
+    ctx.out.warn(
+      `forget request ${name} cannot be authenticated (not sealed with this repository's key) and was not applied`,
+    );
 }
 
 /**

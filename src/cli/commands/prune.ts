@@ -109,7 +109,9 @@ function reportRequests(out: Output, s: PruneSummary): void {
   for (const d of q.declined)
     out.warn(`forget request for ${d.snapshot.slice(0, 8)} of "${d.source}" on ${d.host} declined: ${d.why}`);
   for (const name of q.unreadable)
-    out.warn(`forget request ${name} cannot be authenticated and was not applied; run \`lifeboat check\``);
+    out.warn(
+      `forget request ${name} cannot be authenticated (not sealed with this repository's key) and was not applied`,
+    );
 }
 
 function parseGrace(text: string): number {
