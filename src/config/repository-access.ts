@@ -21,6 +21,7 @@ export function remoteSettingsOf(s: RepositoryConfig | undefined): RemoteSetting
     knownHosts: s.known_hosts,
     acceptNewHostKey: s.accept_new_host_key,
     passwordFile: s.sftp_password_file,
+    tokenFile: s.token_file,
   };
 }
 

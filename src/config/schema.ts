@@ -79,6 +79,11 @@ export const repositorySchema = z.strictObject({
     .min(1)
     .optional()
     .describe('SFTP: file holding the login password, when no key is used'),
+  token_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('repository server (lifeboat+http(s)://): file holding the token (mode 0600)'),
 });
 
 const jobStep = z.enum(['forget', 'prune', 'check', 'verify']);

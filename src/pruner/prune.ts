@@ -11,6 +11,7 @@
 
 import { ErrorCode, isLifeboatError, type LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
+import { applyPendingRequests, type PruneRequests } from './forget-requests.js';
 import { mark, type MarkResult } from './mark.js';
 import { newPruneProgress, resolveOptions, type PruneOptions, type Resolved } from './options.js';
 import { feedProgress } from '../util/progress-feed.js';
@@ -23,6 +24,8 @@ export interface PruneResult {
   sweep?: SweepResult;
   /** Why the sweep did not run (the repository was locked). */
   deferred?: LifeboatError;
+  /** The pending forget requests of append keys: applied, declined, or deferred (locked); absent when none. */
+  requests?: PruneRequests;
 }
 
 /** `lifeboat prune`: mark what no snapshot needs and repack wasteful packs (shared lock), then delete what earlier runs marked at least `graceMs` ago (exclusive lock, deferred when backups hold the repository). */
@@ -31,8 +34,9 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
   const feed = feedProgress(options.progress ?? newPruneProgress(), options.onProgress);
   const o = resolveOptions({ ...options, progress: feed.live });
   try {
+    const requests = await applyPendingRequests(repo, o);
     const marked = await mark(repo, o);
-    return await sweepAfter(repo, o, marked);
+    return { ...(await sweepAfter(repo, o, marked)), ...(requests ? { requests } : {}) };
   } finally {
     o.progress.phase = 'done';
     feed.flush();

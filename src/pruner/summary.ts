@@ -35,6 +35,15 @@ export interface PruneSummary {
   };
   deferred?: { code: string; message: string };
   unreadableRecords: string[];
+  /** Forget requests of append keys: applied (forgotten), declined with the reason, or deferred; absent when none was pending. */
+  forgetRequests?: {
+    applied: Array<{ snapshot: string; source: string; host: string; rule: string }>;
+    declined: Array<{ snapshot: string; source: string; host: string; why: string }>;
+    done: string[];
+    unreadable: string[];
+    audit?: string;
+    deferred?: { code: string; message: string };
+  };
 }
 
 const bytes = (list: PackRef[]) => list.reduce((n, p) => n + p.size, 0);
@@ -81,5 +90,24 @@ export function summarisePrune(r: PruneResult): PruneSummary {
       : {}),
     ...(r.deferred ? { deferred: { code: r.deferred.code, message: r.deferred.message } } : {}),
     unreadableRecords: r.mark.unreadableRecords,
+    ...(r.requests ? { forgetRequests: summariseRequests(r.requests) } : {}),
+  };
+}
+
+function summariseRequests(q: NonNullable<PruneResult['requests']>): NonNullable<PruneSummary['forgetRequests']> {
+  if ('deferred' in q)
+    return {
+      applied: [],
+      declined: [],
+      done: [],
+      unreadable: [],
+      deferred: { code: q.deferred.code, message: q.deferred.message },
+    };
+  return {
+    applied: q.applied.map(({ snapshot, source, host, rule }) => ({ snapshot, source, host, rule })),
+    declined: q.declined.map(({ snapshot, source, host, why }) => ({ snapshot, source, host, why })),
+    done: q.done,
+    unreadable: q.unreadable,
+    ...(q.audit ? { audit: q.audit } : {}),
   };
 }

@@ -30,6 +30,7 @@ export const REPOSITORY_AREAS = [
   'prune',
   'audit',
   'tombstones',
+  'forget-requests',
   'drill',
   'wal',
 ] as const;

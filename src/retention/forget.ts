@@ -2,7 +2,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import { isRetained } from '../storage/retained.js';
-import { listConsistently } from '../repository/consistent-listing.js';
 import type { Repository } from '../repository/repository.js';
 import { matchesFilter, type SnapshotEntry } from '../repository/format/index.js';
 import { hasTombstone, writeTombstone } from '../repository/tombstone.js';
@@ -11,6 +10,9 @@ import { auditRecord, writeAudit, type AuditedRemoval } from './audit.js';
 import { keptNewestFirst, overHalf, planRetention, requireVerifiedNewer, type GroupPlan } from './plan.js';
 import { assertPolicyKeepsSomething, describePolicy, type RetentionPolicy } from './policy.js';
 import { snapshotIsComplete } from './snapshot-check.js';
+import { listSnapshotsForRemoval } from './trusted-listing.js';
+import { applyForgetRequests, requestForgets, type AppliedRequests, type WrittenRequest } from './forget-requests.js';
+import { listForgetRequests } from '../repository/forget-request.js';
 import { makeDirectories } from '../util/make-dirs.js';
 import { throwIfInterrupted } from '../util/interrupt.js';
 
@@ -57,44 +59,34 @@ export interface ForgetResult {
    * Object Lock retention: tombstoned and audited, still listed; a later forget removes them.
    */
   retained: string[];
+  /**
+   * With an append key: the forget requests written instead of removals (an admin's prune or forget
+   * applies them). Absent with an admin key.
+   */
+  requested?: WrittenRequest[];
+  /** With an admin key: what was done with the pending forget requests of append keys. */
+  requests?: AppliedRequests;
+  /** Snapshots with a pending forget request (before this run), for "forget requested" in plans. */
+  pending: string[];
 }
 
 /**
  * Apply retention: plan, apply the safety rules, then — unless a dry run —
  * record the removals in the audit log and remove the snapshots, under the
- * exclusive lock. Removing a snapshot only drops its root: its data stays
- * until `prune`.
+ * exclusive lock, and apply the pending forget requests of append keys.
+ * Removing a snapshot only drops its root: its data stays until `prune`.
+ *
+ * With an append key nothing is removed and no lock is taken: the snapshots
+ * the policy would remove get forget requests (new objects), which an admin's
+ * `prune` or `forget` applies after its own safety rules (forget-requests.ts).
  */
 export async function forget(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
-  repo.requireAdmin('forget');
   assertPolicyKeepsSomething(options.policy);
   const now = options.now ?? new Date();
+  const requester = repo.role !== 'admin';
   const run = async (): Promise<ForgetResult> => {
-    await repo.prepareRead();
-    const listed = await repo.listSnapshots();
-    if (listed.problems.length) {
-      throw new LifeboatError(
-        ErrorCode.Failure,
-        `${listed.problems.length} snapshot(s) could not be read; nothing was removed`,
-        {
-          hint: 'run `lifeboat check` to see what is damaged; retention never acts on an incomplete listing',
-          context: { unreadable: listed.problems.map((p) => p.name) },
-        },
-      );
-    }
-    // Two more listings must show exactly what was read (nothing changes under the exclusive lock).
-    const again = await listConsistently(repo.storage, 'snapshots/', !options.dryRun, 'forget');
-    const read = new Set([...listed.snapshots.map((s) => `snapshots/${s.id}`), ...listed.problems.map((p) => p.name)]);
-    if (again.length !== read.size || again.some((o) => !read.has(o.name))) {
-      throw new LifeboatError(
-        ErrorCode.Refused,
-        `forget refused: the listing of snapshots/ changed between takes (${read.size} then ${again.length} snapshots); nothing was removed`,
-        {
-          hint: 'the storage returns incomplete listings; check the endpoint or server, then run `lifeboat check` and try again',
-        },
-      );
-    }
-    const all = listed.snapshots;
+    const all = await listSnapshotsForRemoval(repo, !options.dryRun && !requester, 'forget');
+    const pending = (await listForgetRequests(repo)).requests.map((r) => r.snapshot);
     await assertNotShortListing(repo, all, options);
     // Archived PostgreSQL WAL is never forgotten by policy: its own retention knows which base backups need it (`lifeboat wal prune`).
     const considered = all.filter(
@@ -115,10 +107,20 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
           rule: d.reasons.join('; '),
         })),
     );
-    if (options.dryRun) return { plan, removed, dryRun: true, retained: [] };
+    const kept = all.filter((s) => !removed.some((r) => r.snapshot === s.id));
+    if (options.dryRun) {
+      const requests = requester ? undefined : await applyForgetRequests(repo, kept, { dryRun: true, now });
+      return { plan, removed, dryRun: true, requests, pending, retained: [] };
+    }
     if (removed.length === 0) {
       await rememberListing(repo, all, options.stateDir);
-      return { plan, removed, dryRun: false, retained: [] };
+      if (requester) return { plan, removed, dryRun: false, requested: [], pending, retained: [] };
+      const requests = await applyForgetRequests(repo, kept, {
+        now,
+        stateDir: options.stateDir,
+        signal: options.signal,
+      });
+      return { plan, removed, dryRun: false, requests, pending, retained: [] };
     }
 
     const tooMany = overHalf(plan);
@@ -132,6 +134,11 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
       );
     }
     throwIfInterrupted(options.signal, STOPPED);
+    if (requester) {
+      const requested = await requestForgets(repo, removed, describePolicy(options.policy), now);
+      await rememberListing(repo, all, options.stateDir);
+      return { plan, removed: [], dryRun: false, requested, pending, retained: [] };
+    }
     const audit = await writeAudit(
       repo,
       auditRecord(repo, describePolicy(options.policy), removed, now),
@@ -157,14 +164,19 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
       }
       options.onProgress?.({ removed: ++done, total: removed.length });
     }
+    const requests = await applyForgetRequests(repo, kept, { now, stateDir: options.stateDir, signal: options.signal });
     await rememberListing(
       repo,
-      all.filter((s) => retained.includes(s.id) || !removed.some((r) => r.snapshot === s.id)),
+      all.filter(
+        (s) =>
+          retained.includes(s.id) ||
+          (!removed.some((r) => r.snapshot === s.id) && !requests.applied.some((r) => r.snapshot === s.id)),
+      ),
       options.stateDir,
     );
-    return { plan, removed, audit, dryRun: false, retained };
+    return { plan, removed, audit, dryRun: false, requests, pending, retained };
   };
-  if (options.dryRun) return run();
+  if (options.dryRun || requester) return run();
   return repo.withLock(true, 'forget', run);
 }
 

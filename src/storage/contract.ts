@@ -147,4 +147,6 @@ export interface RemoteSettings {
   acceptNewHostKey?: boolean;
   /** SFTP: file holding the login password, when keys are not used. */
   passwordFile?: string;
+  /** Repository server: file (mode 0600) holding the token; takes precedence over $LIFEBOAT_SERVER_TOKEN_FILE. */
+  tokenFile?: string;
 }

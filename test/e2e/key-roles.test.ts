@@ -110,7 +110,6 @@ describe('key roles', () => {
     const list = await snapshots();
     const before = storedObjects();
     const refused: string[][] = [
-      ['forget', '--keep-last', '1'],
       ['prune'],
       ['tag', list[0]!.id, '--add', 'x'],
       ['key', 'add'],
@@ -131,6 +130,35 @@ describe('key roles', () => {
     }
     expect(storedObjects()).toEqual(before);
     expect(await snapshots()).toEqual(list);
+  }, 300_000); // 18 CLI runs: generous for a loaded machine, not a speed bound
+
+  it('forget with the append key writes forget requests and changes no stored object; the admin prune applies them', async () => {
+    const list = await snapshots();
+    expect(list).toHaveLength(2);
+    const before = storedObjects();
+    const r = await ok(APPEND, ['--json', 'forget', '--keep-last', '1']);
+    const summary = lastLine<{ removed: unknown[]; requested: Array<{ snapshot: string; written: boolean }> }>(r);
+    expect(summary.removed).toEqual([]);
+    expect(summary.requested).toEqual([expect.objectContaining({ snapshot: list[0]!.id, written: true })]);
+    const after = storedObjects();
+    for (const [name, sha] of Object.entries(before)) expect(after[name], name).toBe(sha);
+    expect(Object.keys(after).filter((n) => !(n in before))).toEqual([`forget-requests/${list[0]!.id}`]);
+    // Visible as "forget requested" in snapshots (table and JSON) and in the plan of a dry run.
+    const table = await ok(ADMIN, ['snapshots']);
+    expect(table.stdout.split('\n').find((l) => l.startsWith(list[0]!.id.slice(0, 8)))).toContain('forget requested');
+    const json = (await snapshots()) as Array<{ id: string; forgetRequested?: boolean }>;
+    expect(json.find((s) => s.id === list[0]!.id)?.forgetRequested).toBe(true);
+    expect(json.find((s) => s.id === list[1]!.id)?.forgetRequested).toBeUndefined();
+    const dry = await ok(ADMIN, ['forget', '--dry-run', '--keep-last', '5']);
+    expect(dry.stdout + dry.stderr).toMatch(new RegExp(`${list[0]!.id.slice(0, 8)}.*\\(forget requested\\)`));
+    expect(dry.stdout + dry.stderr).toContain(`would forget ${list[0]!.id.slice(0, 8)}`);
+    expect(storedObjects()).toEqual(after);
+    const prune = await ok(ADMIN, ['--json', 'prune']);
+    const applied = lastLine<{ forgetRequests: { applied: Array<{ snapshot: string }>; declined: unknown[] } }>(prune);
+    expect(applied.forgetRequests.applied.map((a) => a.snapshot)).toEqual([list[0]!.id]);
+    expect(applied.forgetRequests.declined).toEqual([]);
+    expect((await snapshots()).map((s) => s.id)).toEqual([list[1]!.id]);
+    expect(Object.keys(storedObjects()).filter((n) => n.startsWith('forget-requests/'))).toEqual([]);
   });
 
   it('the admin key can still tag, forget, prune and remove the append key', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
-import { forget } from '../../retention/forget.js';
+import { forget, type ForgetResult } from '../../retention/forget.js';
 import { addToPolicy, describePolicy, policyFromConfig, type RetentionPolicy } from '../../retention/policy.js';
 import { stateDir } from '../../state/state-dir.js';
 import type { ActionFactory } from '../action.js';
@@ -72,6 +72,7 @@ export function registerForget(program: Command, action: ActionFactory): void {
             stateDir: stateDir(loaded?.config.state_dir),
             signal: ctx.signal,
           });
+          const pending = new Set(result.pending);
           for (const g of result.plan) {
             const removing = g.decisions.filter((d) => d.action === 'remove').length;
             ctx.out.info(
@@ -79,10 +80,15 @@ export function registerForget(program: Command, action: ActionFactory): void {
             );
             for (const d of g.decisions)
               ctx.out.info(
-                `  ${d.action.padEnd(6)}  ${d.snapshot.id.slice(0, 8)}  ${d.snapshot.time.slice(0, 19).replace('T', ' ')}  ${d.reasons.join('; ')}`,
+                `  ${d.action.padEnd(6)}  ${d.snapshot.id.slice(0, 8)}  ${d.snapshot.time.slice(0, 19).replace('T', ' ')}  ${d.reasons.join('; ')}${pending.has(d.snapshot.id) ? '  (forget requested)' : ''}`,
               );
           }
-          const streams = await forgetStreams(repo, loaded?.config, { dryRun: result.dryRun, source: flags.source });
+          reportRequests(ctx, result);
+          // Stream retention removes objects directly, with no request form: admin keys only.
+          const streams =
+            repo.role === 'admin'
+              ? await forgetStreams(repo, loaded?.config, { dryRun: result.dryRun, source: flags.source })
+              : [];
           for (const d of streams) {
             const name = describeStream({ ...d, configured: d.rule === 'window' });
             const oldest = d.oldestPointMs
@@ -107,11 +113,14 @@ export function registerForget(program: Command, action: ActionFactory): void {
                 time: d.snapshot.time,
                 action: d.action,
                 reasons: d.reasons,
+                forgetRequested: pending.has(d.snapshot.id),
               })),
             })),
             removed: result.removed,
             retained: result.retained,
             audit: result.audit ?? null,
+            ...(result.requested ? { requested: result.requested } : {}),
+            ...(result.requests ? { forgetRequests: result.requests } : {}),
           });
           if (result.plan.length === 0 && streams.length === 0) {
             // A mistyped --source or --host, or an empty repository: say so rather than "0 removed".
@@ -123,7 +132,13 @@ export function registerForget(program: Command, action: ActionFactory): void {
           }
           if (result.dryRun)
             ctx.out.result(`dry run: ${result.removed.length} snapshot(s) would be removed; nothing changed`);
-          else {
+          else if (result.requested) {
+            const fresh = result.requested.filter((r) => r.written).length;
+            ctx.out.result(
+              `the repository was opened with an append key: nothing was removed; ${fresh} forget request(s) written` +
+                `${result.requested.length > fresh ? ` (${result.requested.length - fresh} already pending)` : ''}; an admin's \`lifeboat prune\` applies them`,
+            );
+          } else {
             if (result.retained.length > 0)
               ctx.out.warn(
                 `${result.retained.length} snapshot(s) are still under their Object Lock retention and stay listed (${result.retained.map((id) => id.slice(0, 8)).join(', ')}); a later forget removes them once the retention ends`,
@@ -134,6 +149,22 @@ export function registerForget(program: Command, action: ActionFactory): void {
           }
         });
       }),
+    );
+}
+
+/** What an admin run did with the forget requests of append keys, or what a dry run would do. */
+function reportRequests(ctx: CommandContext, result: ForgetResult): void {
+  const q = result.requests;
+  if (!q) return;
+  for (const a of q.applied)
+    ctx.out.info(
+      `${result.dryRun ? 'would forget' : 'forgot'} ${a.snapshot.slice(0, 8)} of "${a.source}" on ${a.host}: ${a.rule}`,
+    );
+  for (const d of q.declined)
+    ctx.out.warn(`forget request for ${d.snapshot.slice(0, 8)} of "${d.source}" on ${d.host} declined: ${d.why}`);
+  for (const name of q.unreadable)
+    ctx.out.warn(
+      `forget request ${name} cannot be authenticated (not sealed with this repository's key) and was not applied`,
     );
 }
 

@@ -67,6 +67,7 @@ export function registerPrune(program: Command, action: ActionFactory): void {
 function report(out: Output, s: PruneSummary): void {
   const m = s.marked;
   for (const name of s.unreadableRecords) out.warn(`prune record ${name} is unreadable and was ignored`);
+  reportRequests(out, s);
   for (const k of s.repacked.skipped)
     out.warn(`pack ${k.pack.slice(0, 12)} was not repacked: ${k.reason}; run \`lifeboat check --read-data\``);
   out.info(
@@ -99,6 +100,22 @@ function report(out: Output, s: PruneSummary): void {
   out.result(
     `${s.dryRun ? 'would delete' : 'deleted'} ${w.deletedPacks} packs, ${formatBytes(w.deletedBytes)} ${s.dryRun ? 'to reclaim' : 'reclaimed'}${waiting}`,
   );
+}
+
+function reportRequests(out: Output, s: PruneSummary): void {
+  const q = s.forgetRequests;
+  if (!q) return;
+  if (q.deferred) out.warn(`forget requests not applied: ${q.deferred.message}; a later prune applies them`);
+  for (const a of q.applied)
+    out.info(
+      `${s.dryRun ? 'would forget' : 'forgot'} ${a.snapshot.slice(0, 8)} of "${a.source}" on ${a.host}: ${a.rule}`,
+    );
+  for (const d of q.declined)
+    out.warn(`forget request for ${d.snapshot.slice(0, 8)} of "${d.source}" on ${d.host} declined: ${d.why}`);
+  for (const name of q.unreadable)
+    out.warn(
+      `forget request ${name} cannot be authenticated (not sealed with this repository's key) and was not applied`,
+    );
 }
 
 function parseGrace(text: string): number {

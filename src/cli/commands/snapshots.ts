@@ -1,3 +1,4 @@
+import { listForgetRequests } from '../../repository/forget-request.js';
 import type { Command } from 'commander';
 import { escapeName } from '../../util/escape-name.js';
 import { matchesFilter, sortByTime } from '../../repository/format/index.js';
@@ -44,8 +45,10 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
             list = sortByTime([...groups.values()].flatMap((g) => g.slice(-n)));
           }
           for (const p of problems) ctx.out.warn(`${p.name}: ${escapeName(p.error.message)}`);
+          // Forget requests of append keys, pending until an admin's prune applies or declines them.
+          const requested = new Set((await listForgetRequests(repo)).requests.map((r) => r.snapshot));
           ctx.out.emit({
-            snapshots: list,
+            snapshots: list.map((s) => (requested.has(s.id) ? { ...s, forgetRequested: true } : s)),
             problems: problems.map((p) => ({ object: p.name, error: p.error.toJSON() })),
           });
           const rows = list.map((s) => [
@@ -55,7 +58,7 @@ export function registerSnapshots(program: Command, action: ActionFactory): void
             escapeName(s.source ?? ''),
             escapeName(s.tags.join(',')),
             formatBytes(s.summary.bytes),
-            escapeName(s.reason ?? ''),
+            [escapeName(s.reason ?? ''), requested.has(s.id) ? 'forget requested' : ''].filter(Boolean).join('; '),
             s.paths.map(escapeName).join(' '),
           ]);
           ctx.out.result(

@@ -54,7 +54,8 @@ export type ObjectKind =
   | 'wal'
   | 'write-only-key'
   | 'presence'
-  | 'write-only-state';
+  | 'write-only-state'
+  | 'forget-request';
 
 function deriveObjectKey(key: Uint8Array, salt: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', key, salt, 'lifeboat object v1', 32));

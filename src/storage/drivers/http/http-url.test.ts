@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,24 @@ describe('the client token', () => {
     await expect(readServerToken({})).rejects.toMatchObject({ code: 'no_password' });
     await expect(readServerToken({ LIFEBOAT_SERVER_TOKEN_FILE: path.join(dir, 'missing') })).rejects.toMatchObject({
       code: 'config',
+    });
+  });
+
+  it("comes from the repository's token_file before the environment, and a token_file others may read is refused with a hint", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-token-'));
+    const configured = path.join(dir, 'configured');
+    const fromEnv = path.join(dir, 'env');
+    writeFileSync(configured, 'lbs_configured\n', { mode: 0o600 });
+    writeFileSync(fromEnv, 'lbs_env-file\n', { mode: 0o600 });
+    expect(await readServerToken({ LIFEBOAT_SERVER_TOKEN_FILE: fromEnv }, configured)).toBe('lbs_configured');
+    chmodSync(configured, 0o644);
+    const err = await readServerToken({ LIFEBOAT_SERVER_TOKEN_FILE: fromEnv }, configured).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'refused', hint: `chmod 600 ${configured}` });
+    expect((err as Error).message).toContain('mode 0644');
+    expect((err as Error).message).not.toContain('lbs_configured');
+    await expect(readServerToken({}, path.join(dir, 'missing'))).rejects.toMatchObject({
+      code: 'config',
+      hint: 'check token_file of this repository in lifeboat.yaml',
     });
   });
 });

@@ -176,9 +176,9 @@ export class HttpStorage implements Storage {
  * Factory for `lifeboat+http:` and `lifeboat+https:` URLs. `create` needs no
  * action: the server creates its backend at start.
  */
-export const createHttpStorage: StorageFactory = async (url: URL, _options: StorageOptions = {}) => {
+export const createHttpStorage: StorageFactory = async (url: URL, options: StorageOptions = {}) => {
   const server = parseServerUrl(url);
-  const token = await readServerToken();
+  const token = await readServerToken(process.env, options.remote?.tokenFile);
   // Fail at open, not at the first write, when the server is unreachable or the token is wrong.
   const { temporaries, role } = await new HttpStorage(server, token).info();
   return new HttpStorage(server, token, { temporaries, ...(typeof role === 'string' ? { role } : {}) });
