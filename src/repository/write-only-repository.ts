@@ -41,6 +41,12 @@ export interface WriteOnlyOpenOptions {
   stateDir?: string;
 }
 
+/**
+ * A repository opened with a write-only key (`Repository.openForBackup`): the
+ * slice of a repository a backup needs — write sessions, index files with
+ * their presence sidecars, snapshots — sealed to the repository's public key.
+ * It cannot open anything stored, its own earlier backups included.
+ */
 export class WriteOnlyRepository {
   readonly role = 'write-only' as const;
   readonly index = new MasterIndex();
@@ -91,6 +97,7 @@ export class WriteOnlyRepository {
     return this.poolInstance;
   }
 
+  /** Stop the worker threads; the repository is not used after. */
   async close(): Promise<void> {
     await this.poolInstance?.close();
     this.poolInstance = undefined;
@@ -133,6 +140,7 @@ export class WriteOnlyRepository {
     throw refused(`reading tree ${idHex.slice(0, 12)}`);
   }
 
+  /** Run `fn` with a blob writer (a write session): the packs it stored are indexed at the end. */
   withWriter<T>(
     purpose: string,
     fn: (writer: BlobWriter) => Promise<T>,
@@ -156,10 +164,12 @@ export class WriteOnlyRepository {
     return id;
   }
 
+  /** Seal one blob on the calling thread (small blobs: trees), with this session's key. */
   sealOnMain(data: Buffer, id: BlobId = this.blobIdOf(data)): { id: BlobId; sealed: Buffer; rawLength: number } {
     return sealVerified(this.keys.encryption, this.compressor, id, data);
   }
 
+  /** The blob id of `data` (keyed hash): the same on every host, which is what deduplicates. */
   blobIdOf(data: Buffer): BlobId {
     return blobId(this.key.blobId, data);
   }
