@@ -35,6 +35,8 @@ export type { PruneOptions, PruneProgress } from './pruner/options.js';
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProgress } from './verify/verify.js';
 export { checkBackup, type BackupCheck } from './verify/post-backup.js';
 export { runDrill, type DrillOptions, type DrillResult } from './drill/drill.js';
+export { drillPitr, type PitrDrillOptions } from './drill/pitr-drill.js';
+export { drillSource } from './drill/drill-source.js';
 export { listDrillReports } from './drill/store.js';
 export type { DrillReport } from './drill/report.js';
 export { handover, type HandoverOptions, type HandoverResult } from './handover/handover.js';

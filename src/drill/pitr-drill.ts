@@ -34,6 +34,7 @@ import { runSmoke, smokeEnv, type SmokeResult } from './smoke.js';
 
 const DEFAULT_SMOKE_TIMEOUT_MS = 10 * 60_000;
 
+/** Options of `drillPitr`: those of `runDrill` for one postgres source with `pitr:`. */
 export interface PitrDrillOptions extends Omit<DrillOptions, 'config' | 'snapshot' | 'within' | 'identity'> {
   config: SourceConfigOf<'postgres'>;
   /** restore_command for the throwaway server (`lifeboat … wal-fetch --source NAME %f %p`). */
@@ -74,6 +75,12 @@ function windowOf(catalog: WalCatalog, source: string) {
   return { base, from, newestXact, newestArchived: newestArchived ?? from, newestWal: newestWal ?? base.snapshot.id };
 }
 
+/**
+ * A point-in-time drill: restore the newest base backup plus WAL to a random
+ * moment of the window into a throwaway server of the same major version
+ * (never the production server), check that recovery reached it, run the
+ * recorded checks and the smoke command, and store the report like every drill.
+ */
 export async function drillPitr(repo: Repository, o: PitrDrillOptions): Promise<DrillResult> {
   const now = o.now ?? Date.now;
   const startedAt = new Date(now());
