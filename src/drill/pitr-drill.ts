@@ -39,6 +39,7 @@ export interface PitrDrillOptions extends Omit<DrillOptions, 'config' | 'snapsho
   config: SourceConfigOf<'postgres'>;
   /** restore_command for the throwaway server (`lifeboat … wal-fetch --source NAME %f %p`). */
   restoreCommand: string;
+  /** The clock (milliseconds since the epoch) the RPO is measured with; tests pass their own. */
   now?: () => number;
 }
 
