@@ -1,5 +1,4 @@
-import { collectRepositories, lastDrillsFromHistory, verificationsFromHistory } from '../compliance/collect.js';
-import { evaluateCompliance, type ComplianceCheck } from '../compliance/evaluate.js';
+import { complianceReport, type ComplianceReport } from '../compliance/report.js';
 import type { LoadedConfig } from '../config/load.js';
 import { nextSlot, schedulesOf } from '../daemon/schedule.js';
 import { buildStatus, type StatusDocument } from '../daemon/status.js';
@@ -8,39 +7,14 @@ import { AlertStore } from '../state/alerts-store.js';
 import { RunHistory } from '../state/history.js';
 import { stateDir } from '../state/state-dir.js';
 
-/** The report of `lifeboat compliance --json`, without the `type` field. */
-export interface ComplianceReport {
-  time: string;
-  ok: boolean;
-  repositories: Array<{ name: string; reachable: boolean; snapshots: number; error?: string }>;
-  checks: ComplianceCheck[];
-}
+export type { ComplianceReport };
 
-/** `lifeboat compliance`: the 3-2-1 and policy checks of every source; `ok` is false when any check fails. */
+/** `lifeboat compliance`: the 3-2-1-1-0 and policy checks of every source; `ok` is false when any check fails. */
 export async function compliance(
   loaded: LoadedConfig,
   options: { cacheRoot?: string; now?: Date } = {},
 ): Promise<ComplianceReport> {
-  const now = options.now ?? new Date();
-  const repositories = await collectRepositories(loaded, options.cacheRoot);
-  const checks = evaluateCompliance(
-    loaded.config,
-    repositories,
-    lastDrillsFromHistory(loaded),
-    now,
-    verificationsFromHistory(loaded),
-  );
-  return {
-    time: now.toISOString(),
-    ok: checks.every((c) => c.status === 'pass'),
-    repositories: repositories.map((r) => ({
-      name: r.name,
-      reachable: r.reachable,
-      snapshots: r.snapshots.length,
-      ...(r.error ? { error: r.error } : {}),
-    })),
-    checks,
-  };
+  return complianceReport(loaded, options);
 }
 
 /** `lifeboat status`: the status document of the daemon's API, read from the local state of `loaded`'s state directory. */

@@ -42,7 +42,19 @@ declare module 'fastify' {
   }
 }
 
-type Op = 'get' | 'get_range' | 'put' | 'remove' | 'stat' | 'list' | 'space' | 'info' | 'stale_temporaries' | 'metrics';
+type Op =
+  | 'get'
+  | 'get_range'
+  | 'put'
+  | 'remove'
+  | 'stat'
+  | 'list'
+  | 'space'
+  | 'info'
+  | 'stale_temporaries'
+  | 'metrics'
+  /** A request with no route that would change something (audited as an attempted write). */
+  | 'unknown';
 
 /** What a route answers once it succeeded (sent after the audit line is written). */
 interface Answer {
@@ -53,7 +65,7 @@ interface Answer {
   type?: string;
 }
 
-const WRITES = new Set<Op>(['put', 'remove', 'stale_temporaries']);
+const WRITES = new Set<Op>(['put', 'remove', 'stale_temporaries', 'unknown']);
 
 function bearer(req: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -287,12 +299,19 @@ export function buildRepositoryServer(p: RepositoryServerParts): FastifyInstance
     }),
   );
 
-  app.setNotFoundHandler((req, reply) =>
-    reply
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    // A request that would change something (a rename, an unknown verb) is refused and audited like
+    // any refusal: an attacker probing for another way in leaves a trace.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      req.lifeboatToken = p.tokens.verify(bearer(req));
+      await record(req, 'unknown', path, 0, 404, 'no_route');
+    }
+    return reply
       .code(404)
       .type('application/json; charset=utf-8')
-      .send({ error: { code: 'usage', message: `no route ${req.method} ${req.url.split('?')[0]}`, retryable: false } }),
-  );
+      .send({ error: { code: 'usage', message: `no route ${req.method} ${path}`, retryable: false } });
+  });
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     // Fastify's own refusals (body too large, unsupported content type, a cut-off upload).
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;

@@ -174,6 +174,13 @@ describe('the repository server against a compromised append host', () => {
             refused.some((e) => e.method === method && e.path.endsWith(`/${name}`)),
             `${method} ${name} in the audit log`,
           ).toBe(true);
+        // The rename has no route: refused (404) and audited as an attempted write.
+        expect(
+          audit().some(
+            (e) => e.token === 'web-1' && e.method === 'MOVE' && e.status === 404 && e.result === 'no_route',
+          ),
+          'MOVE in the audit log',
+        ).toBe(true);
       },
       { timeout: 60_000, interval: 200 },
     );

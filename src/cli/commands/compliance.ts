@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { collectRepositories, lastDrillsFromHistory, verificationsFromHistory } from '../../compliance/collect.js';
-import { evaluateCompliance } from '../../compliance/evaluate.js';
+import { complianceReport } from '../../compliance/report.js';
 import { ExitCode } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
 import { requireConfig } from '../configured.js';
@@ -15,29 +14,10 @@ export function registerCompliance(program: Command, action: ActionFactory): voi
     .action(
       action(async (ctx: CommandContext) => {
         const loaded = requireConfig(ctx.global, 'compliance');
-        const now = new Date();
-        const repositories = await collectRepositories(loaded, cacheRoot(ctx.global));
-        const checks = evaluateCompliance(
-          loaded.config,
-          repositories,
-          lastDrillsFromHistory(loaded),
-          now,
-          verificationsFromHistory(loaded),
-        );
+        const report = await complianceReport(loaded, { cacheRoot: cacheRoot(ctx.global) });
+        const { checks } = report;
         const failed = checks.filter((c) => c.status === 'fail');
-        ctx.out.emit({
-          type: 'compliance',
-          time: now.toISOString(),
-          ok: failed.length === 0,
-          repositories: repositories.map((r) => ({
-            name: r.name,
-            reachable: r.reachable,
-            snapshots: r.snapshots.length,
-            ...(r.accessRole ? { accessRole: r.accessRole } : {}),
-            ...(r.error ? { error: r.error } : {}),
-          })),
-          checks,
-        });
+        ctx.out.emit({ type: 'compliance', ...report });
         const width = Math.max(6, ...checks.map((c) => c.source.length));
         ctx.out.info(`${'source'.padEnd(width)}  ${'check'.padEnd(10)}  result  reason`);
         for (const c of checks)
