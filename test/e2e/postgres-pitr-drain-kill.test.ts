@@ -32,6 +32,26 @@ const lb = (args: string[]) => lbAsPostgres(ws(), args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const spooled = () => readdirSync(path.join(dir, 'spool')).filter((n) => /^[0-9A-F]{24}$/.test(n));
+
+/**
+ * Watch the spool while the daemon drains it: true as soon as the drain has written packs into the
+ * repository while segments are still spooled (the moment to kill it), false once the spool is empty
+ * again after packs were written (the drain finished before it could be caught).
+ */
+async function drainCaughtMidway(dataBefore: number, seenFiles: (files: string[]) => void): Promise<boolean> {
+  const deadline = Date.now() + 300_000; // generous: a loaded machine drains slowly; only a stuck daemon waits this long
+  while (Date.now() < deadline) {
+    const files = spooled();
+    const written = dataFiles() > dataBefore;
+    if (written && files.length > 0) {
+      seenFiles(files);
+      return true;
+    }
+    if (written) return false;
+    await sleep(20);
+  }
+  throw new Error(`no drain seen; spool: ${spooled().join(', ')}; serve log: ${await serveLog(ws())}`);
+}
 /** Files of the repository's data directory: a new one means a drain is writing its batch. */
 function dataFiles(): number {
   const data = path.join(dir, 'repo', 'data');
@@ -114,27 +134,21 @@ describe('the daemon killed with SIGKILL while it drains the async spool', () =>
     })();
     try {
       // A burst of segments into the spool, then the kill as soon as the drain has written into the repository
-      // and before it emptied the spool; tried again (up to 3 times) when the drain ended before the kill landed.
+      // and before it emptied the spool. A drain that empties the spool before it is seen (a fast machine), or
+      // ends before the kill lands, is a missed attempt: the next one spools a larger burst.
       let atKill: string[] = [];
       let leftInSpool: string[] = [];
-      for (let attempt = 0; attempt < 3 && leftInSpool.length === 0; attempt++) {
+      for (let attempt = 0; attempt < 6 && leftInSpool.length === 0; attempt++) {
         if (attempt > 0) daemon = await startServe(ws());
         await archivedAndDrained();
         const dataBefore = dataFiles();
-        for (let i = 0; i < 4; i++) {
+        for (let i = 0; i < 4 + 2 * attempt; i++) {
           await sleep(300);
           server.psql('SELECT pg_switch_wal()');
         }
-        await waitUntil(
-          async () => {
-            atKill = spooled();
-            return atKill.length > 0 && dataFiles() > dataBefore;
-          },
-          300_000,
-          async () => `no drain seen; spool: ${spooled().join(', ')}; serve log: ${await serveLog(ws())}`,
-        );
+        const seen = await drainCaughtMidway(dataBefore, (files) => (atKill = files));
         await stopServe(daemon, 'SIGKILL');
-        leftInSpool = spooled();
+        leftInSpool = seen ? spooled() : [];
       }
       expect(leftInSpool.length).toBeGreaterThan(0);
       const storedAtKill = new Set((await storedWal(ws())).map((f) => f.name));

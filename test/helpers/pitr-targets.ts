@@ -123,3 +123,68 @@ export function restoredState(psql: Psql): PgbenchState & { marker: number } {
     branchesBalance: branchesBalance!,
   };
 }
+
+/**
+ * What a cluster restored to `time` must hold when writers were committing
+ * around that moment. PostgreSQL stops replay at the first commit record, in
+ * WAL order, whose time is past the target. Concurrent transactions take their
+ * commit time a moment before their record enters the WAL, so under load two of
+ * them can reach the WAL in the opposite order of their times: a transaction
+ * committed just before the target may come after the stopping record and be
+ * left out, with everything after it in the WAL. So, per pgbench transaction
+ * (one history row each, identified by its xid, which a physical restore
+ * keeps):
+ * - nothing committed after the target is restored;
+ * - everything committed more than `slackMs` before the target is restored;
+ * - the restored rows are exactly rows of the live server, and every balance
+ *   of the restored cluster is the sum of the restored history rows' deltas
+ *   (the transactions are whole).
+ * Returns the problems found (none: the restore is right) and how many
+ * transactions within the slack were left out, for the record.
+ */
+export function checkRestoredAt(
+  live: Psql,
+  restored: Psql,
+  time: string,
+  slackMs = 1_000,
+): { problems: string[]; leftOutWithinSlack: number } {
+  const rows = (psql: Psql, sql: string) =>
+    psql(sql)
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' '));
+  const liveRows = new Map(
+    rows(
+      live,
+      "SELECT xmin || ' ' || (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000000)::bigint || ' ' || delta FROM pgbench_history",
+    ).map(([xid, us, delta]) => [xid!, { us: Number(us), delta: Number(delta) }]),
+  );
+  const targetUs = Number(live(`SELECT (extract(epoch FROM '${time}'::timestamptz) * 1000000)::bigint`));
+  const restoredXids = new Set(rows(restored, 'SELECT xmin FROM pgbench_history').map(([xid]) => xid!));
+  const problems: string[] = [];
+  let sum = 0;
+  for (const xid of restoredXids) {
+    const row = liveRows.get(xid);
+    if (!row) {
+      problems.push(`restored history row of xid ${xid} is not on the live server`);
+      continue;
+    }
+    sum += row.delta;
+    if (row.us > targetUs) problems.push(`xid ${xid} committed ${(row.us - targetUs) / 1000} ms after the target`);
+  }
+  let leftOutWithinSlack = 0;
+  for (const [xid, row] of liveRows) {
+    if (row.us > targetUs || restoredXids.has(xid)) continue;
+    if (row.us < targetUs - slackMs * 1000)
+      problems.push(`xid ${xid}, committed ${(targetUs - row.us) / 1000} ms before the target, is missing`);
+    else leftOutWithinSlack++;
+  }
+  const state = restoredState(restored);
+  for (const k of ['accountsBalance', 'tellersBalance', 'branchesBalance'] as const)
+    if (state[k] !== sum) problems.push(`${k} ${state[k]} is not the sum of the restored history deltas (${sum})`);
+  const counts = stateAt(live, time);
+  for (const k of ['accounts', 'tellers', 'branches'] as const)
+    if (state[k] !== counts[k]) problems.push(`${k}: ${state[k]} rows restored, ${counts[k]} on the live server`);
+  if (state.history !== restoredXids.size) problems.push('two history rows share an xid');
+  return { problems, leftOutWithinSlack };
+}
