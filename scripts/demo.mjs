@@ -15,6 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -45,6 +46,33 @@ function lifeboat(args, { json = false, allowFail = false, async = false } = {})
   const argv = [cli, ...(json ? ['--json'] : []), ...args];
   if (async) return runAsync(argv).then((r) => finish(r, shown, started, json, allowFail));
   return finish(spawnSync(process.execPath, argv, { env, encoding: 'utf8' }), shown, started, json, allowFail);
+}
+
+/** A free TCP port on loopback. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `lifeboat serve-repository` on loopback, storing in demo-data/vault-server/repo; resolves once it listens. */
+async function startVault(port, stateDir) {
+  const args = ['--json', 'serve-repository', '--root', path.join(base, 'vault-server', 'repo')];
+  args.push('--listen', `127.0.0.1:${port}`, '--state-dir', stateDir);
+  console.log(`$ lifeboat ${args.slice(1).join(' ')} &`);
+  const child = spawn(process.execPath, [cli, ...args], { env });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr.resume();
+  for (let i = 0; i < 300 && !out.includes('"listening"'); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!out.includes('"listening"')) problems.push(`repository server: not listening: ${out}`);
+  else console.log(out.trim());
+  return child;
 }
 
 /** Like spawnSync, but lets this process keep running (the demo's application writer) meanwhile. */
@@ -252,6 +280,15 @@ heading('8. the same app as configured sources: a generated lifeboat.yaml');
 const identity = await generateIdentity();
 const identityFile = path.join(base, 'offline-identity.txt');
 writeFileSync(identityFile, `# keep this file offline: it opens the sealed secrets\n${identity}\n`, { mode: 0o600 });
+// The third copy goes to a repository server (on another machine in real life, here on loopback). This
+// host holds an append token: the server refuses every delete and overwrite it asks for.
+const vaultPort = await freePort();
+const vaultState = path.join(base, 'vault-server', 'state');
+const vaultToken = lifeboat(
+  ['serve-repository', 'token', 'add', '--name', 'demo-host', '--role', 'append', '--state-dir', vaultState],
+  { json: true },
+);
+writeFileSync(path.join(base, 'vault.token'), `${vaultToken.token}\n`, { mode: 0o600 });
 const configFile = path.join(base, 'lifeboat.yaml');
 writeFileSync(
   configFile,
@@ -262,13 +299,15 @@ repositories:
   local: { url: ./repository, password_file: repository.pass, media: disk, location: onsite, retention: { keep_daily: 7 } }
   # A USB drive taken offsite; a real one also sets require_mount: true so nothing is written while it is unplugged.
   usb:   { url: ./usb-drive/lifeboat, password_file: repository.pass, media: usb, location: offsite, retention: { keep_last: 30 } }
+  # A repository server; this host's token may add backups, never delete or overwrite them (immutable for this host).
+  vault: { url: lifeboat+http://127.0.0.1:${vaultPort}/repo, token_file: vault.token, password_file: repository.pass, media: nas, location: offsite }
 sources:
   app-db:      { type: sqlite, path: app/data/app.db, rpo: 24h, rto: 1h, smoke: 'test -s "$LIFEBOAT_DRILL_FILE"' }
   app-config:  { type: files, paths: [app/config, app/certs], exclude: ["*.key"] }
   app-secrets: { type: files, paths: [app/secrets, "app/certs/*.key"], seal_to: [${await identityToRecipient(identity)}] }
 jobs:
   nightly: { schedule: "0 3 * * *", sources: [app-db, app-config, app-secrets], to: local, then: [forget, check] }
-  weekly:  { schedule: "0 4 * * 0", sources: all, to: local, copy_to: [usb] }
+  weekly:  { schedule: "0 4 * * 0", sources: all, to: local, copy_to: [usb, vault] }
 `,
 );
 console.log(readFileSync(configFile, 'utf8'));
@@ -329,14 +368,21 @@ lifeboat(withConfig(['drill', '--list']));
 // Sealed sources: without the offline identity a drill proves the sealed streams are whole (hashes); with --identity it unseals and counts.
 lifeboat(withConfig(['drill', '--source', 'app-secrets']));
 
-heading('12. 3-2-1: a second copy on the USB drive, re-encrypted with its own keys');
+heading('12. 3-2-1-1-0: a copy on the USB drive and one on a repository server that refuses deletes, each drilled');
 lifeboat(['--config', configFile, '--repo', 'usb', 'init']);
 lifeboat(withConfig(['copy', '--to', 'usb']));
+const vault = await startVault(vaultPort, vaultState);
+lifeboat(['--config', configFile, '--repo', 'vault', 'init']);
+lifeboat(withConfig(['copy', '--to', 'vault']));
+// "0 errors": every copy of every source is restored and checked, not only the first one.
+for (const copy of ['usb', 'vault'])
+  for (const source of ['app-db', 'app-config', 'app-secrets'])
+    lifeboat(['--config', configFile, '--repo', copy, '--quiet', 'drill', '--source', source]);
 
 heading('13. retention: what `forget` would keep and remove, and why (dry run)');
 lifeboat(withConfig(['forget', '--dry-run', '--keep-last', '1']));
 
-heading('14. compliance: 3 copies, 2 media, 1 offsite, encryption, retention, drills');
+heading('14. compliance: 3-2-1-1-0 (copies, media, offsite, immutable, 0 errors), encryption, retention, drills');
 lifeboat(withConfig(['drill', '--source', 'app-config']), { allowFail: true });
 const compliance = lifeboat(withConfig(['compliance']), { allowFail: true });
 if (!/^COMPLIANT/m.test(compliance)) problems.push('compliance: not compliant');
@@ -419,6 +465,9 @@ heading(
   steps.push({ command: 'lifeboat serve (status, metrics, SIGTERM)', exit: code, ms: Date.now() - started });
   if (code !== 0) problems.push(`serve: exit ${code} after SIGTERM\n${log}`);
 }
+
+vault.kill('SIGTERM');
+await new Promise((r) => (vault.exitCode !== null ? r() : vault.once('exit', r)));
 
 heading('report');
 for (const s of steps) console.log(`  ${s.exit === 0 ? 'ok  ' : 'FAIL'} ${String(s.ms).padStart(6)} ms  ${s.command}`);
