@@ -9,17 +9,16 @@
  * @module
  */
 
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { ownedTempDir } from '../../leftovers/temp-dir.js';
-import { trackChild } from '../../leftovers/track.js';
 import { childEnv } from '../child-process.js';
 import { markThrowawayServer, type ThrowawayDatabase } from '../throwaway-databases.js';
+import { startThrowawayProcess } from '../throwaway-process.js';
 
 /** "10.11.19-MariaDB-0+deb12u1" (or `mariadbd --version` saying so) → "10.11", a MariaDB major release; undefined for MySQL. */
 export function mariadbRelease(version: string | undefined): string | undefined {
@@ -92,58 +91,40 @@ export async function startMariadbThrowaway(o: {
         ErrorCode.SourceFailed,
         `mariadb-install-db of the throwaway server failed: ${(install.stderr + install.stdout).trim().slice(-1500)}`,
       );
-    const fd = openSync(logFile, 'a');
-    const child = spawn(
-      o.server,
-      [
-        '--no-defaults',
-        `--datadir=${data}`,
-        `--socket=${socket}`,
-        '--skip-networking',
-        user,
-        `--pid-file=${path.join(temp.path, 'mariadbd.pid')}`,
-        `--log-error=${logFile}`,
-        '--innodb-buffer-pool-size=64M',
-        // A throwaway: nothing here must survive a crash, so no flushing.
-        '--innodb-flush-log-at-trx-commit=0',
-        '--skip-log-bin',
-      ],
-      { env: childEnv(), stdio: ['ignore', 'ignore', fd], detached: true },
+    await startThrowawayProcess(
+      {
+        label: 'mariadbd',
+        command: o.server,
+        args: [
+          '--no-defaults',
+          `--datadir=${data}`,
+          `--socket=${socket}`,
+          '--skip-networking',
+          user,
+          `--pid-file=${path.join(temp.path, 'mariadbd.pid')}`,
+          `--log-error=${logFile}`,
+          '--innodb-buffer-pool-size=64M',
+          // A throwaway: nothing here must survive a crash, so no flushing.
+          '--innodb-flush-log-at-trx-commit=0',
+          '--skip-log-bin',
+        ],
+        logFile,
+        stopSignal: 'SIGKILL',
+        ready: () =>
+          mysql.createConnection({ socketPath: socket, user: 'root' }).then(
+            async (c) => {
+              await c.end();
+              return true;
+            },
+            () => false,
+          ),
+        pollMs: 200,
+        notReady: () => 'the throwaway mariadbd was not ready in time',
+        timeoutMs: o.timeoutMs,
+        signal: o.signal,
+      },
+      (stopServer) => (stopChild = stopServer),
     );
-    closeSync(fd);
-    const forget = trackChild(child, 'mariadbd (drill throwaway server)', true);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    let spawnError: Error | undefined;
-    child.once('error', (err) => (spawnError = err));
-    stopChild = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL'); // the data goes anyway: no clean shutdown needed
-        await exited;
-      }
-      await forget();
-    };
-    const deadline = Date.now() + (o.timeoutMs ?? 120_000);
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 200));
-      if (spawnError)
-        throw new LifeboatError(ErrorCode.SourceFailed, `mariadbd could not be started: ${spawnError.message}`);
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new LifeboatError(
-          ErrorCode.SourceFailed,
-          `the throwaway mariadbd exited: ${(await readFile(logFile, 'utf8').catch(() => '')).trim().slice(-1500)}`,
-        );
-      const ready = await mysql.createConnection({ socketPath: socket, user: 'root' }).then(
-        async (c) => {
-          await c.end();
-          return true;
-        },
-        () => false,
-      );
-      if (ready) break;
-      if (Date.now() > deadline)
-        throw new LifeboatError(ErrorCode.SourceFailed, 'the throwaway mariadbd was not ready in time');
-      o.signal?.throwIfAborted();
-    }
     return {
       url: `mysql://root@localhost/?socket=${encodeURIComponent(socket)}`,
       binaries: path.dirname(o.server),

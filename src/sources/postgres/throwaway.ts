@@ -9,15 +9,14 @@
  * @module
  */
 
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../../errors/index.js';
 import { ownedTempDir } from '../../leftovers/temp-dir.js';
-import { trackChild } from '../../leftovers/track.js';
 import { childEnv } from '../child-process.js';
+import { startThrowawayProcess } from '../throwaway-process.js';
 import { freeLoopbackPort } from '../throwaway-server.js';
 import { markThrowawayServer, type ThrowawayDatabase } from '../throwaway-databases.js';
 
@@ -82,60 +81,39 @@ export async function startPostgresThrowaway(o: {
     if (init.status !== 0)
       throw new LifeboatError(ErrorCode.SourceFailed, `initdb of the throwaway server failed: ${init.stderr.trim()}`);
     const port = await freeLoopbackPort();
-    const fd = openSync(logFile, 'a');
-    const child = spawn(
-      path.join(o.bin, 'postgres'),
-      [
-        '-D',
-        data,
-        '-p',
-        String(port),
-        '-k',
-        temp.path,
-        '-c',
-        'listen_addresses=',
-        // A throwaway: nothing here must survive a crash, so no flushing.
-        '-c',
-        'fsync=off',
-        '-c',
-        'synchronous_commit=off',
-        '-c',
-        'full_page_writes=off',
-        '-c',
-        'logging_collector=off',
-      ],
-      { env: childEnv(), stdio: ['ignore', 'ignore', fd], detached: true },
+    await startThrowawayProcess(
+      {
+        label: 'postgres',
+        command: path.join(o.bin, 'postgres'),
+        args: [
+          '-D',
+          data,
+          '-p',
+          String(port),
+          '-k',
+          temp.path,
+          '-c',
+          'listen_addresses=',
+          // A throwaway: nothing here must survive a crash, so no flushing.
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+          '-c',
+          'logging_collector=off',
+        ],
+        logFile,
+        stopSignal: 'SIGQUIT', // immediate shutdown
+        ready: async (log) => /database system is ready to accept connections/.test(await log()),
+        pollMs: 100,
+        notReady: (log) => `the throwaway postgres was not ready: ${log.trim().slice(-1500)}`,
+        timeoutMs: o.timeoutMs,
+        signal: o.signal,
+      },
+      (stopServer) => (stopChild = stopServer),
     );
-    closeSync(fd);
-    const forget = trackChild(child, 'postgres (drill throwaway server)', true);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    let spawnError: Error | undefined;
-    child.once('error', (err) => (spawnError = err));
-    stopChild = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGQUIT'); // immediate shutdown: the data goes anyway
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      await forget();
-    };
-    const deadline = Date.now() + (o.timeoutMs ?? 120_000);
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 100));
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      if (spawnError)
-        throw new LifeboatError(ErrorCode.SourceFailed, `postgres could not be started: ${spawnError.message}`);
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new LifeboatError(ErrorCode.SourceFailed, `the throwaway postgres exited: ${text.trim().slice(-1500)}`);
-      if (/database system is ready to accept connections/.test(text)) break;
-      if (Date.now() > deadline)
-        throw new LifeboatError(
-          ErrorCode.SourceFailed,
-          `the throwaway postgres was not ready: ${text.trim().slice(-1500)}`,
-        );
-      o.signal?.throwIfAborted();
-    }
     return {
       url: `postgres://${SUPERUSER}@${encodeURIComponent(temp.path)}:${port}`,
       binaries: o.bin,
