@@ -101,10 +101,18 @@ function aad(kind: ObjectKind, context: Uint8Array | undefined): Buffer {
 }
 
 /**
+ * Ciphertext pieces up to this size (a blob's codec byte) are copied next to
+ * the header and tag instead of kept in a buffer of their own: every buffer
+ * is an allocation and, in the workers, a transfer.
+ */
+const SMALL_PIECE = 256;
+
+/**
  * `seal`, with the envelope returned in pieces that concatenate to it (header,
  * ciphertext pieces, tag) instead of copied into one buffer: for callers that
- * copy it somewhere anyway (a pack). Every piece owns its ArrayBuffer, so it
- * can be transferred between threads.
+ * copy it somewhere anyway (a pack). The header, the small ciphertext pieces
+ * and the tag share one buffer; each large piece has its own. No other buffer
+ * uses their ArrayBuffers, so the pieces can be transferred between threads.
  */
 export function sealParts(
   key: Uint8Array,
@@ -113,18 +121,38 @@ export function sealParts(
   context?: Uint8Array,
 ): Buffer[] {
   const session = sessionFor(key);
-  const header = Buffer.allocUnsafeSlow(headerBytes(key));
-  const nonce = writeHeader(header, key, session);
+  // AES-GCM ciphertext is as long as its plaintext, so the shared buffer is sized now.
+  let small = 0;
+  for (const part of plaintext) if (part.length <= SMALL_PIECE) small += part.length;
+  const slab = Buffer.allocUnsafeSlow(headerBytes(key) + small + TAG_BYTES);
+  const nonce = writeHeader(slab, key, session);
   const cipher = createCipheriv('aes-256-gcm', session.key, nonce);
   cipher.setAAD(aad(kind, context));
-  const out: Buffer[] = [header];
+  const out: Buffer[] = [];
+  // slab[start, at) is the run of header and small pieces not yet in `out`.
+  let start = 0;
+  let at = headerBytes(key);
+  const endRun = () => {
+    if (at > start) out.push(slab.subarray(start, at));
+    start = at;
+  };
   for (const part of plaintext) {
     const c = cipher.update(part);
-    if (c.length) out.push(owned(c));
+    if (part.length <= SMALL_PIECE) {
+      if (c.length !== part.length) throw new Error('AES-GCM ciphertext length differs from the plaintext');
+      at += c.copy(slab, at);
+    } else {
+      endRun();
+      if (c.length) out.push(owned(c));
+    }
   }
   const f = cipher.final();
-  if (f.length) out.push(owned(f));
-  out.push(owned(cipher.getAuthTag()));
+  if (f.length) {
+    endRun();
+    out.push(owned(f));
+  }
+  at += cipher.getAuthTag().copy(slab, at);
+  endRun();
   return out;
 }
 

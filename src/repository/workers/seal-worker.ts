@@ -106,6 +106,7 @@ export type ChunkFileReply = { seal: Uint8Array } | { stored: true } | { stop: t
 export type WorkerTask =
   { op: 'seal'; items: SealItem[] } | { op: 'open'; buffer: Buffer; items: OpenItem[] } | ChunkFileTask;
 
+/** `id` goes back with the result, transferred: a view into a larger buffer is copied first (`ownBuffer`). */
 function sealData(id: BlobId, data: Buffer): SealResult {
   const { sealed } = sealVerifiedParts(encKey, compressor, id, data);
   return { id: asBlobId(ownBuffer(id)), sealed, rawLength: data.length };
@@ -256,9 +257,7 @@ async function chunkFile(path: string, port: MessagePort): Promise<ChunkFileResu
         at = 0;
         for (let i = 0; i < lengths.length; i++) {
           if (mask[i])
-            sealed.push(
-              sealData(asBlobId(Buffer.from(ids.subarray(i * 32, i * 32 + 32))), buf.subarray(at, at + lengths[i]!)),
-            );
+            sealed.push(sealData(asBlobId(ids.subarray(i * 32, i * 32 + 32)), buf.subarray(at, at + lengths[i]!)));
           at += lengths[i]!;
         }
         size += at;
