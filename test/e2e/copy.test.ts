@@ -91,7 +91,16 @@ sources:
 
     const again = await lb(['--json', 'copy', '--from', 'local', '--to', 'usb']);
     expect(again.code, show(again)).toBe(0);
-    expect(lastJson(again.stdout)).toEqual({ type: 'summary', copied: 0, skipped: 2, bytesAdded: 0, storedBytes: 0 });
+    expect(lastJson(again.stdout)).toEqual({
+      type: 'summary',
+      copied: 0,
+      skipped: 2,
+      bytesAdded: 0,
+      storedBytes: 0,
+      bytesRead: 0,
+      filesReused: 0,
+      bytesReused: 0,
+    });
     const listed = await lb(['--json', '--repo', 'usb', 'snapshots', '--tag', 'nightly']);
     expect(
       (JSON.parse(listed.stdout) as { snapshots: Array<{ source: string }> }).snapshots.map((s) => s.source).sort(),
