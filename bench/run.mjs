@@ -13,6 +13,7 @@ import { TOOL_NAMES, describeTool, which } from './lib/tools.mjs';
 import { compareTrees, treeBytes, treeStats } from './lib/tree-compare.mjs';
 import { STEPS, summarizeTool, wallRatios, formatReport } from './lib/report.mjs';
 import { compareSqliteAddedBytes, formatSqliteComparison } from './lib/sqlite-file.mjs';
+import { runCopySteps } from './lib/copy-steps.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: npm run bench -- [options]      (or: node bench/run.mjs [options])
@@ -222,6 +223,9 @@ async function runSequence(tool, run, ctx) {
   }
   result.repoAddedByMutatedBackup =
     result.steps['backup-mutated'].repoBytes - result.steps['backup-unchanged'].repoBytes;
+  const copyLog = (m) => log(`${tag} ${m}`);
+  const cold = opts.mode === 'cold';
+  if (!(await runCopySteps({ tool, repo, env, logs, result, work: opts.work, cold, log: copyLog }))) return result;
 
   const restored = path.join(restore, dataPath);
   log(`${tag} verifying ${restored} against the mutated dataset (not timed)…`);

@@ -1,8 +1,19 @@
 // Summaries (medians over runs) and the human-readable report of a results document.
 // MB = 10^6 bytes. Peak RSS from `time -v` is in KiB and is converted to MB.
 
-export const STEPS = ['init', 'backup-full', 'backup-unchanged', 'backup-mutated', 'restore'];
-const METRICS = ['wallSeconds', 'userSeconds', 'sysSeconds', 'cpuSeconds', 'maxRssKB', 'repoBytes'];
+import { COPY_STEPS } from './copy-steps.mjs';
+
+export const STEPS = ['init', 'backup-full', 'backup-unchanged', 'backup-mutated', 'restore', ...COPY_STEPS];
+const METRICS = [
+  'wallSeconds',
+  'userSeconds',
+  'sysSeconds',
+  'cpuSeconds',
+  'maxRssKB',
+  'repoBytes',
+  'destRepoBytes',
+  'bytesRead',
+];
 
 export function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -88,10 +99,14 @@ export function formatReport(doc) {
     ['peak RSS MB', (s) => fmt(rssMb(s?.maxRssKB), 1)],
     ['repo MB', (s) => fmt(mb(s?.repoBytes), 1)],
   ];
+  const copyRows = [
+    ['dest repo MB', (s) => fmt(mb(s?.destRepoBytes), 1)],
+    ['read MB', (s) => fmt(mb(s?.bytesRead), 1)],
+  ];
   for (const step of STEPS) {
     out.push(`${step}${step === 'restore' ? ' (full, into an empty dir)' : ''}`);
     out.push(head);
-    for (const [label, get, withRatio] of rows) {
+    for (const [label, get, withRatio] of step.startsWith('copy-') ? [...rows, ...copyRows] : rows) {
       let line = `  ${label}`.padEnd(w0) + names.map((n) => pad(get(doc.tools[n].summary?.steps[step]), w)).join('');
       for (const r of ratioNames) {
         const width = Math.max(w, r.length + 2);

@@ -57,7 +57,10 @@ export function describeTool(name, { repoRoot }) {
       env: (cache) => ({ LIFEBOAT_PASSWORD: PASSWORD, LIFEBOAT_CACHE_DIR: cache }),
       commands: ({ repo, data, restore }) => ({
         init: { cmd: node, args: [main, 'init', '--repo', repo] },
-        backup: () => ({ cmd: node, args: [main, 'backup', '--repo', repo, '--host', 'bench', data] }),
+        backup: (n) => ({
+          cmd: node,
+          args: [main, 'backup', '--repo', repo, '--host', 'bench', '--tag', `bench-${n}`, data],
+        }),
         restore: { cmd: node, args: [main, 'restore', 'latest', '--repo', repo, '--target', restore] },
       }),
     };
@@ -74,7 +77,7 @@ export function describeTool(name, { repoRoot }) {
       env: (cache) => ({ RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cache }),
       commands: ({ repo, data, restore }) => ({
         init: { cmd: bin, args: ['-r', repo, 'init'] },
-        backup: () => ({ cmd: bin, args: ['-r', repo, 'backup', '--host', 'bench', data] }),
+        backup: (n) => ({ cmd: bin, args: ['-r', repo, 'backup', '--host', 'bench', '--tag', `bench-${n}`, data] }),
         restore: { cmd: bin, args: ['-r', repo, 'restore', 'latest', '--target', restore] },
       }),
     };

@@ -8,7 +8,8 @@ import { matchesFilter, type Snapshot, type SnapshotEntry, type SnapshotFilter }
 import type { BlobWriter } from '../repository/write-session.js';
 import { VERSION } from '../version.js';
 import { copiedFromRecord, HeldSnapshots } from './lineage.js';
-import { newCopyProgress, startSnapshot, type CopyProgress } from './progress.js';
+import { incrementalBase } from './incremental-base.js';
+import { newCopyProgress, startSnapshot, type CopyProgress, type CopyReadCounters } from './progress.js';
 import { feedProgress } from '../util/progress-feed.js';
 import { TreeCopier } from './tree-copier.js';
 import { verifyCopy } from './verify-copy.js';
@@ -63,18 +64,24 @@ export interface CopyOptions {
   beforeSave?: () => Promise<void>;
 }
 
-/** One snapshot copied: its id in the source and in the destination, and what it added. */
-export interface CopiedSnapshot {
+/**
+ * One snapshot copied: its id in the source and in the destination, what it
+ * added, what it read from the source and what it reused instead, and the
+ * destination snapshot it was copied against (`base`, see incremental-base.ts).
+ */
+export interface CopiedSnapshot extends CopyReadCounters {
   from: SnapshotEntry;
   to: SnapshotEntry;
   /** Content bytes new to the destination. */
   addedBytes: number;
   /** Bytes of packs written to the destination. */
   storedBytes: number;
+  /** The destination's copy of an earlier snapshot whose unchanged content was reused, if any. */
+  base?: string;
 }
 
-/** What a copy did: the snapshots copied, skipped (already there), left out and unreadable, and the bytes added. */
-export interface CopyResult {
+/** What a copy did: the snapshots copied, skipped (already there), left out and unreadable, the bytes added, read and reused. */
+export interface CopyResult extends CopyReadCounters {
   copied: CopiedSnapshot[];
   /** Source snapshots the destination already holds, with the destination snapshot standing for each. */
   skipped: Array<{ snapshot: SnapshotEntry; heldAs: SnapshotEntry }>;
@@ -91,7 +98,9 @@ export interface CopyResult {
 /**
  * Copy the snapshots of `src` that `dest` lacks (3-2-1 replication): oldest
  * first, each re-chunked and re-encrypted with the destination's keys and
- * deduplicated against what it holds, verified in the destination, and only
+ * deduplicated against what it holds — what is unchanged since an earlier
+ * snapshot the destination holds a copy of is taken from that copy without
+ * reading it from the source — verified in the destination, and only
  * then saved there — with the source snapshot's time, host, source, paths,
  * tags, reason and metadata, plus where it came from (`copiedFrom`). A
  * failure stops the run: snapshots copied before it stay, no partial snapshot
@@ -142,6 +151,9 @@ export async function copy(src: Repository, dest: CopyDestination, options: Copy
               result.copied.push(copied);
               result.addedBytes += copied.addedBytes;
               result.storedBytes += copied.storedBytes;
+              result.bytesRead += copied.bytesRead;
+              result.filesReused += copied.filesReused;
+              result.bytesReused += copied.bytesReused;
               progress.snapshotsDone++;
               options.onCopied?.(copied);
             }
@@ -204,6 +216,9 @@ function emptyResult(plan: Plan): CopyResult {
     leftOut: plan.leftOut,
     addedBytes: 0,
     storedBytes: 0,
+    bytesRead: 0,
+    filesReused: 0,
+    bytesReused: 0,
   };
 }
 
@@ -227,7 +242,9 @@ async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapsho
   const parent = snapshot.parent ? run.plan.sourceSnapshots.get(snapshot.parent) : undefined;
   const parentCopy = parent ? run.plan.held.find(parent, src.id) : undefined;
 
-  const work = run.copier.copy(snapshot.tree, (parentCopy ?? run.plan.held.latestBefore(snapshot))?.tree);
+  // Unchanged since an earlier snapshot the destination holds a copy of: taken from that copy, not read again.
+  const base = incrementalBase(snapshot, run.plan.sourceSnapshots, run.plan.held, src.id);
+  const work = run.copier.copy(snapshot.tree, base && { src: base.from.tree, dest: base.copy.tree });
   work.catch(() => undefined); // when interrupted, the copy's own later failure is not news
   const tree = await abortable(work, options.signal);
 
@@ -273,5 +290,9 @@ async function copyOne(run: Run, snapshot: SnapshotEntry): Promise<CopiedSnapsho
     to: { ...copy, id },
     addedBytes: copy.summary.addedBytes,
     storedBytes: copy.summary.addedStoredBytes,
+    bytesRead: progress.bytesRead,
+    filesReused: progress.filesReused,
+    bytesReused: progress.bytesReused,
+    ...(base ? { base: base.copy.id } : {}),
   };
 }

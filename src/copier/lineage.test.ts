@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SnapshotEntry } from '../repository/format/index.js';
-import { copiedFromOf, copiedFromRecord, HeldSnapshots } from './lineage.js';
+import { copiedFromOf, copiedFromRecord, HeldSnapshots, latestOfSeriesBefore } from './lineage.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -86,6 +86,21 @@ describe('which snapshots a repository already holds', () => {
     const newer = snap('7'.repeat(64), { time: '2026-01-01T00:40:00.000Z' });
     const otherHost = snap('8'.repeat(64), { time: '2026-01-01T00:50:00.000Z', host: 'web-2' });
     const later = snap('9'.repeat(64), { time: '2026-01-01T02:00:00.000Z' });
-    expect(new HeldSnapshots(B, [older, newer, otherHost, later]).latestBefore(original)?.id).toBe(newer.id);
+    expect(latestOfSeriesBefore(original, [older, newer, otherHost, later])?.id).toBe(newer.id);
+    expect(latestOfSeriesBefore(original, [older, newer, otherHost, later], (s) => s !== newer)?.id).toBe(older.id);
+  });
+
+  it('finds a direct copy only: not a copy of a copy, not an equal backup', () => {
+    const direct = snap('6'.repeat(64), { metadata: { copiedFrom: copiedFromRecord(original, A) } });
+    expect(new HeldSnapshots(B, [direct]).directCopyOf(original, A)?.id).toBe(direct.id);
+    const viaC = snap('7'.repeat(64), {
+      metadata: {
+        copiedFrom: { repository: C, snapshot: '8'.repeat(64), origin: { repository: A, snapshot: original.id } },
+      },
+    });
+    const equal = snap('9'.repeat(64), { time: original.time });
+    const held = new HeldSnapshots(B, [viaC, equal]);
+    expect(held.find(original, A)).toBeDefined();
+    expect(held.directCopyOf(original, A)).toBeUndefined();
   });
 });

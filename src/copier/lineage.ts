@@ -57,7 +57,8 @@ function identityKey(s: Snapshot): string {
  */
 export class HeldSnapshots {
   private readonly byKey = new Map<string, SnapshotEntry>();
-  private readonly all: SnapshotEntry[] = [];
+  /** `repository:snapshot` of `copiedFrom` → the held copy made directly from that snapshot. */
+  private readonly direct = new Map<string, SnapshotEntry>();
 
   constructor(
     private readonly repositoryId: string,
@@ -67,11 +68,16 @@ export class HeldSnapshots {
   }
 
   add(snapshot: SnapshotEntry): void {
-    this.all.push(snapshot);
     const keys = [`origin ${refKey(originOf(snapshot, this.repositoryId))}`, `identity ${identityKey(snapshot)}`];
     const from = copiedFromOf(snapshot);
     if (from) keys.push(`origin ${refKey(from)}`);
     for (const k of keys) if (!this.byKey.has(k)) this.byKey.set(k, snapshot);
+    if (from && !this.direct.has(refKey(from))) this.direct.set(refKey(from), snapshot);
+  }
+
+  /** The held snapshot copied directly from `snapshot` of repository `repositoryId` (not a copy of a copy, not an equal backup). */
+  directCopyOf(snapshot: Pick<SnapshotEntry, 'id'>, repositoryId: string): SnapshotEntry | undefined {
+    return this.direct.get(refKey({ repository: repositoryId, snapshot: snapshot.id }));
   }
 
   /** The held snapshot that stands for `snapshot` of repository `repositoryId`, if any. */
@@ -82,14 +88,22 @@ export class HeldSnapshots {
       this.byKey.get(`identity ${identityKey(snapshot)}`)
     );
   }
+}
 
-  /** The newest held snapshot of the same host, source and paths older than `snapshot`: the likeliest to share its content. */
-  latestBefore(snapshot: Snapshot): SnapshotEntry | undefined {
-    const series = (s: Snapshot) => JSON.stringify([s.host, s.source ?? '', [...s.paths].sort()]);
-    const wanted = series(snapshot);
-    let best: SnapshotEntry | undefined;
-    for (const s of this.all)
-      if (s.time < snapshot.time && series(s) === wanted && (!best || s.time > best.time)) best = s;
-    return best;
-  }
+/** Host, source and paths: snapshots that agree on them are backups of the same data over time. */
+function seriesKey(s: Snapshot): string {
+  return JSON.stringify([s.host, s.source ?? '', [...s.paths].sort()]);
+}
+
+/** The newest of `candidates` of the same series as `snapshot` and older than it, among those `accept` takes. */
+export function latestOfSeriesBefore<T extends Snapshot>(
+  snapshot: Snapshot,
+  candidates: Iterable<T>,
+  accept: (s: T) => boolean = () => true,
+): T | undefined {
+  const wanted = seriesKey(snapshot);
+  let best: T | undefined;
+  for (const s of candidates)
+    if (s.time < snapshot.time && (!best || s.time > best.time) && seriesKey(s) === wanted && accept(s)) best = s;
+  return best;
 }

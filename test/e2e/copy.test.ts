@@ -78,7 +78,9 @@ sources:
   it('copies one source with --source, then the rest; a second run copies nothing', async () => {
     const one = await lb(['copy', '--from', 'local', '--to', 'usb', '--source', 'config']);
     expect(one.code, show(one)).toBe(0);
-    expect(one.stdout).toMatch(/^copied [0-9a-f]{8} → [0-9a-f]{8}, .+ new$/m);
+    expect(one.stdout).toMatch(
+      /^copied [0-9a-f]{8} → [0-9a-f]{8}, .+ read from the source, \d+ file\(s\) \(.+\) reused from an earlier copy, .+ new$/m,
+    );
     expect(one.stdout).toContain('copied 1 snapshot(s)');
 
     const rest = await lb(['--json', 'copy', '--from', 'local', '--to', 'usb']);
@@ -88,10 +90,24 @@ sources:
       'app-db',
     ]);
     expect(lastJson(rest.stdout)).toMatchObject({ type: 'summary', copied: 1, skipped: 1 });
+    // A first copy of this source: everything read, nothing to copy against.
+    const copied = lines.find((l) => l.type === 'copied')!;
+    expect(copied.bytesRead).toBeGreaterThan(0);
+    expect(copied.base).toBeNull();
+    expect(lastJson(rest.stdout)).toMatchObject({ bytesRead: copied.bytesRead, filesReused: copied.filesReused });
 
     const again = await lb(['--json', 'copy', '--from', 'local', '--to', 'usb']);
     expect(again.code, show(again)).toBe(0);
-    expect(lastJson(again.stdout)).toEqual({ type: 'summary', copied: 0, skipped: 2, bytesAdded: 0, storedBytes: 0 });
+    expect(lastJson(again.stdout)).toEqual({
+      type: 'summary',
+      copied: 0,
+      skipped: 2,
+      bytesAdded: 0,
+      storedBytes: 0,
+      bytesRead: 0,
+      filesReused: 0,
+      bytesReused: 0,
+    });
     const listed = await lb(['--json', '--repo', 'usb', 'snapshots', '--tag', 'nightly']);
     expect(
       (JSON.parse(listed.stdout) as { snapshots: Array<{ source: string }> }).snapshots.map((s) => s.source).sort(),

@@ -124,7 +124,7 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
     return 0;
   }
   ctx.out.result(
-    `copied ${result.copied.length} snapshot(s), ${result.skipped.length} already there; ${formatBytes(result.addedBytes)} new (${formatBytes(result.storedBytes)} stored)`,
+    `copied ${result.copied.length} snapshot(s), ${result.skipped.length} already there; ${formatBytes(result.addedBytes)} new (${formatBytes(result.storedBytes)} stored)${result.copied.length ? `; ${readAndReused(result)}` : ''}`,
   );
   ctx.out.emit({
     type: 'summary',
@@ -133,6 +133,9 @@ async function runCopy(ctx: CommandContext, src: Repository, dest: Repository, f
     ...(result.unreadable.length ? { unreadable: result.unreadable } : {}),
     bytesAdded: result.addedBytes,
     storedBytes: result.storedBytes,
+    bytesRead: result.bytesRead,
+    filesReused: result.filesReused,
+    bytesReused: result.bytesReused,
   });
   // Snapshots that could not be read were not copied: the copy is incomplete.
   return result.unreadable.length ? ExitCode.Failure : ExitCode.Success;
@@ -172,14 +175,25 @@ async function copyContinuousStreams(
 }
 
 function reportCopied(ctx: CommandContext, c: CopiedSnapshot): void {
-  ctx.out.result(`copied ${c.from.id.slice(0, 8)} → ${c.to.id.slice(0, 8)}, ${formatBytes(c.addedBytes)} new`);
+  ctx.out.result(
+    `copied ${c.from.id.slice(0, 8)} → ${c.to.id.slice(0, 8)}, ${readAndReused(c)}${c.base ? ` (against ${c.base.slice(0, 8)})` : ''}, ${formatBytes(c.addedBytes)} new`,
+  );
   ctx.out.emit({
     type: 'copied',
     from: brief(c.from),
     to: c.to.id,
     addedBytes: c.addedBytes,
     storedBytes: c.storedBytes,
+    bytesRead: c.bytesRead,
+    filesReused: c.filesReused,
+    bytesReused: c.bytesReused,
+    base: c.base ?? null,
   });
+}
+
+/** What was read from the source, and what was taken from the destination's earlier copies instead. */
+function readAndReused(c: { bytesRead: number; filesReused: number; bytesReused: number }): string {
+  return `${formatBytes(c.bytesRead)} read from the source, ${c.filesReused} file(s) (${formatBytes(c.bytesReused)}) reused from an earlier copy`;
 }
 
 function brief(s: SnapshotEntry): Record<string, unknown> {

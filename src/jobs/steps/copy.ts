@@ -62,6 +62,8 @@ export async function copyStep(ctx: JobRunContext): Promise<void> {
           outsideRetention: result.leftOut.length,
           addedBytes: result.addedBytes,
           storedBytes: result.storedBytes,
+          bytesRead: result.bytesRead,
+          filesReused: result.filesReused,
         };
         if (result.copied.length + result.skipped.length + result.leftOut.length === 0) {
           return {
