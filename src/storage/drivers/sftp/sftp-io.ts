@@ -20,10 +20,10 @@ const READ_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
 
 /**
  * Bytes per READ request on this session: the largest the server accepts, as
- * ssh2 learned it from `limits@openssh.com` (OpenSSH 8.7+: 261,120) or assumes
- * from the server's identification (OpenSSH; 32 KiB-ish for others). ssh2 splits
- * a longer read into requests one after another, so asking for more than this
- * would lose the pipelining.
+ * ssh2 learned it from `limits@openssh.com` (OpenSSH 9.2: 261,120) or assumes
+ * from the server's identification (a little under 256 KiB for OpenSSH, under
+ * 34,000 bytes for others). ssh2 splits a longer read into requests sent one
+ * after another, so asking for more than this would lose the pipelining.
  */
 export function readRequestBytes(s: SFTPWrapper): number {
   const negotiated = (s as unknown as { _maxReadLen?: unknown })._maxReadLen;
