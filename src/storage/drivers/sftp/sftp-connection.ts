@@ -189,7 +189,7 @@ export class SftpConnection {
         client.connect(config);
         // Without this, Nagle's algorithm holds back the small READ requests and window adjusts
         // while earlier ones are unacknowledged; against the server's delayed ACKs that stalls
-        // pipelined reads for tens of milliseconds at a time (restores ran at half speed).
+        // pipelined reads for tens of milliseconds at a time (range reads ran at under half the speed).
         client.setNoDelay(true);
       });
       session.sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
