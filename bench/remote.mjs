@@ -17,6 +17,7 @@ import {
   LIFEBOAT_TARGETS,
   RESTIC_TARGETS,
   S3_BUCKET,
+  RESTIC_S3_BUCKET,
   writeLifeboatConfig,
   lifeboatTarget,
   resticTarget,
@@ -261,7 +262,7 @@ async function main() {
     servers.sshd = await startSshd();
     log(`sshd: ${servers.sshd.version} on 127.0.0.1:${servers.sshd.port} (pid ${servers.sshd.pid})`);
   }
-  if (targets.includes('s3')) {
+  if (targets.includes('s3') || targets.includes('restic-s3')) {
     rmrf(path.join(dirs.servers, 's3rver'));
     servers.s3 = await startS3rver({
       dataDir: path.join(dirs.servers, 's3rver', 'data'),
@@ -285,15 +286,17 @@ async function main() {
       repoDir: repoDir(name),
     };
     const t = name.startsWith('restic')
-      ? resticTarget(name, { ...common, bin: resticBin, sshd: servers.sshd })
+      ? resticTarget(name, { ...common, bin: resticBin, sshd: servers.sshd, s3: servers.s3 })
       : lifeboatTarget(name, { ...common, main, config, s3: servers.s3 });
-    t.server = name.endsWith('sftp') ? servers.sshd : name === 's3' ? servers.s3 : null;
+    t.server = name.endsWith('sftp') ? servers.sshd : name.endsWith('s3') ? servers.s3 : null;
     t.restoreDir = common.restore;
     t.reset = () => {
       rmrf(common.cache);
       rmrf(common.restore);
       rmrf(common.repoDir);
-      if (name === 's3') rmrf(path.join(servers.s3.dataDir, S3_BUCKET)); // s3rver reads its directory on each request
+      // s3rver reads its directory on each request; restic's init creates its bucket again.
+      if (name === 's3') rmrf(path.join(servers.s3.dataDir, S3_BUCKET));
+      if (name === 'restic-s3') rmrf(path.join(servers.s3.dataDir, RESTIC_S3_BUCKET));
       fs.mkdirSync(common.cache, { recursive: true });
       fs.mkdirSync(common.restore, { recursive: true });
     };

@@ -3,7 +3,8 @@
 //   lifeboat: local    a directory                       (lifeboat.yaml `url: /path`)
 //             sftp     the throwaway sshd, root + key    (`url: sftp://root@127.0.0.1:PORT/path`)
 //             s3       the throwaway s3rver, path style  (`url: s3://lifeboat-bench/repo`)
-//   restic:   local, sftp (`-o sftp.command="ssh … -s sftp"` to the same sshd) — optional comparison.
+//   restic:   local, sftp (`-o sftp.command="ssh … -s sftp"` to the same sshd), s3 (the same s3rver,
+//             bucket `restic-bench`, `-o s3.bucket-lookup=path`) — optional comparison.
 //
 // Lifeboat runs as `node dist/cli/main.js --config <work>/lifeboat.yaml <cmd> --repo <target>`,
 // configured like test/e2e/sftp-cli.test.ts and test/e2e/s3.test.ts. Each target returns
@@ -16,8 +17,10 @@ import { s3rverObjectBytes } from './remote-servers.mjs';
 
 export const PASSWORD = 'bench-password-123';
 export const LIFEBOAT_TARGETS = ['local', 'sftp', 's3'];
-export const RESTIC_TARGETS = ['restic-local', 'restic-sftp'];
+export const RESTIC_TARGETS = ['restic-local', 'restic-sftp', 'restic-s3'];
 export const S3_BUCKET = 'lifeboat-bench';
+/** restic's own bucket on the same s3rver, so each repository's size is measured alone. */
+export const RESTIC_S3_BUCKET = 'restic-bench';
 
 /** Variables that would change how the CLIs authenticate; removed from the children's environment. */
 const SCRUB = [
@@ -103,10 +106,18 @@ export function lifeboatTarget(name, { main, config, cache, data, restore, repoD
   };
 }
 
-/** A restic target (local directory or the same sshd over SFTP). */
-export function resticTarget(name, { bin, cache, data, restore, repoDir, sshd }) {
+/** A restic target (local directory, the same sshd over SFTP, or the same s3rver). */
+export function resticTarget(name, { bin, cache, data, restore, repoDir, sshd, s3 }) {
   let repo = repoDir;
   const extra = [];
+  const credentials = {};
+  if (name === 'restic-s3') {
+    repo = `s3:${s3.endpoint}/${RESTIC_S3_BUCKET}/repo`;
+    extra.push('-o', 's3.bucket-lookup=path', '-o', 's3.region=us-east-1');
+    // restic takes S3 credentials only from the environment (or an AWS profile).
+    credentials.AWS_ACCESS_KEY_ID = s3.accessKeyId;
+    credentials.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+  }
   if (name === 'restic-sftp') {
     repo = `sftp:root@127.0.0.1:${repoDir}`;
     const ssh = [
@@ -133,13 +144,14 @@ export function resticTarget(name, { bin, cache, data, restore, repoDir, sshd })
   return {
     name,
     tool: 'restic',
-    env: { ...baseEnv(), RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cache },
+    env: { ...baseEnv(), ...credentials, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cache },
     commands: {
       init: r('init'),
       backup: r('backup', '--host', 'bench', data),
       restore: r('restore', 'latest', '--target', restore),
     },
-    repoBytes: async () => treeBytes(repoDir),
+    repoBytes: async () =>
+      name === 'restic-s3' ? s3rverObjectBytes(path.join(s3.dataDir, RESTIC_S3_BUCKET)) : treeBytes(repoDir),
     restoredPath: path.join(restore, data),
   };
 }

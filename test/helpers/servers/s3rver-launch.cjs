@@ -8,7 +8,10 @@
  * separately, so a concurrent GET can stream half a file. Here every write of
  * a key waits for the reads of that key in progress (until their body stream
  * has closed) and reads wait for writes: a readers-writer lock per key, in
- * this one process. Nothing else about the server is changed.
+ * this one process. Third, bodies sent with the streaming SigV4 framing
+ * (`aws-chunked`, which restic's S3 client uses over plain HTTP) are stored
+ * decoded, as S3 stores them; s3rver would store the framing itself. Nothing
+ * else about the server is changed.
  *
  * Usage: node --openssl-legacy-provider s3rver-launch.cjs DIR PORT
  */
@@ -16,6 +19,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const fsp = require('node:fs/promises');
 const path = require('node:path');
+const { PassThrough, Readable } = require('node:stream');
 const S3rver = require('s3rver');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
 
@@ -71,9 +75,97 @@ async function exclusive(id, fn) {
   }
 }
 
+/** True for a request body in the `aws-chunked` framing (streaming SigV4, signed or with trailers). */
+function isAwsChunked(headers) {
+  if (!headers) return false;
+  const sha = String(headers['x-amz-content-sha256'] || '');
+  const encoding = String(headers['content-encoding'] || '');
+  return sha.startsWith('STREAMING-') || encoding.split(',').some((e) => e.trim() === 'aws-chunked');
+}
+
+/**
+ * A stream of the payload carried by an `aws-chunked` body: chunks of
+ * `<hex size>[;chunk-signature=…]\r\n<bytes>\r\n`, ended by a chunk of size 0
+ * (then optional trailers, ignored). Malformed framing, a body that ends early
+ * or a payload whose length differs from `x-amz-decoded-content-length` is an
+ * error, never stored.
+ */
+function decodeAwsChunked(body) {
+  const expected = body.headers['x-amz-decoded-content-length'];
+  let pending = Buffer.alloc(0);
+  let remaining = -1; // payload bytes left in the current chunk; -1: a chunk header comes next
+  let ended = false;
+  let total = 0;
+  const out = new PassThrough();
+  const fail = (message) => {
+    body.unpipe?.();
+    out.destroy(new Error(`aws-chunked body: ${message}`));
+  };
+  body.on('data', (data) => {
+    if (ended || out.destroyed) return;
+    pending = pending.length ? Buffer.concat([pending, data]) : data;
+    while (!ended) {
+      if (remaining < 0) {
+        const eol = pending.indexOf('\r\n');
+        if (eol < 0) {
+          if (pending.length > 4096) return fail('chunk header too long');
+          return;
+        }
+        const size = parseInt(pending.subarray(0, eol).toString('latin1').split(';')[0], 16);
+        if (!Number.isSafeInteger(size) || size < 0) return fail('bad chunk size');
+        pending = pending.subarray(eol + 2);
+        if (size === 0) {
+          ended = true;
+          break;
+        }
+        remaining = size;
+      }
+      // Payload, then the CRLF that closes the chunk.
+      const take = Math.min(remaining, pending.length);
+      if (take > 0) {
+        out.write(pending.subarray(0, take));
+        total += take;
+        remaining -= take;
+        pending = pending.subarray(take);
+      }
+      if (remaining > 0 || pending.length < 2) return;
+      if (pending[0] !== 13 || pending[1] !== 10) return fail('chunk not followed by CRLF');
+      pending = pending.subarray(2);
+      remaining = -1;
+    }
+    if (out.writableNeedDrain) {
+      body.pause();
+      out.once('drain', () => body.resume());
+    }
+  });
+  body.once('end', () => {
+    if (!ended) return fail('the body ended before its last chunk');
+    if (expected !== undefined && Number(expected) !== total)
+      return fail(`${total} bytes decoded, x-amz-decoded-content-length says ${expected}`);
+    out.end();
+  });
+  body.once('error', (err) => out.destroy(err));
+  body.once('close', () => {
+    if (!body.readableEnded) out.destroy(new Error('the client closed the connection before the whole body arrived'));
+  });
+  return out;
+}
+
+/** Metadata without the transfer-only `aws-chunked` content encoding, which S3 does not store. */
+function withoutAwsChunked(metadata) {
+  const encoding = metadata && metadata['content-encoding'];
+  if (encoding === undefined) return;
+  const rest = String(encoding)
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e && e !== 'aws-chunked');
+  if (rest.length) metadata['content-encoding'] = rest.join(',');
+  else delete metadata['content-encoding'];
+}
+
 const proto = FilesystemStore.prototype;
 // Completing a multipart upload goes through putObject, so it takes the lock too.
-const { getObject, deleteObject } = proto;
+const { getObject, deleteObject, putPart } = proto;
 let incoming = 0;
 
 proto.getObject = async function (bucket, key, options) {
@@ -113,6 +205,8 @@ proto.getObject = async function (bucket, key, options) {
  * body ended; a client that goes away leaves the old object untouched.
  */
 proto.putObject = function (object) {
+  const chunked = isAwsChunked(object.content && object.content.headers);
+  if (chunked) withoutAwsChunked(object.metadata);
   const id = `${object.bucket}/${object.key}`;
   return exclusive(id, async () => {
     const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
@@ -127,7 +221,8 @@ proto.putObject = function (object) {
         size = object.content.length;
       } else {
         await new Promise((resolve, reject) => {
-          const body = object.content;
+          // Decoded from here on only: it starts reading, and these listeners must see its errors.
+          const body = chunked ? decodeAwsChunked(object.content) : object.content;
           const out = fs.createWriteStream(temp);
           body.on('data', (chunk) => {
             md5.update(chunk);
@@ -152,6 +247,14 @@ proto.putObject = function (object) {
     await this.putMetadata(object.bucket, object.key, object.metadata, digest);
     return { size, md5: digest };
   });
+};
+
+proto.putPart = async function (bucket, uploadId, partNumber, content) {
+  if (!isAwsChunked(content && content.headers)) return putPart.call(this, bucket, uploadId, partNumber, content);
+  // Decoded whole first: s3rver's putPart does not listen for errors of the stream it is given.
+  const chunks = [];
+  for await (const chunk of decodeAwsChunked(content)) chunks.push(chunk);
+  return putPart.call(this, bucket, uploadId, partNumber, Readable.from([Buffer.concat(chunks)]));
 };
 
 proto.deleteObject = function (bucket, key) {

@@ -187,6 +187,10 @@ export class SftpConnection {
         client.once('error', reject);
         client.once('close', () => reject(new Error('connection closed during the handshake')));
         client.connect(config);
+        // Without this, Nagle's algorithm holds back the small READ requests and window adjusts
+        // while earlier ones are unacknowledged; against the server's delayed ACKs that stalls
+        // pipelined reads for tens of milliseconds at a time (range reads ran at under half the speed).
+        client.setNoDelay(true);
       });
       session.sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
         client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))),

@@ -1,7 +1,7 @@
 /**
  * Promise forms of the ssh2 SFTP calls the driver uses, with pipelined reads
  * and writes (several requests in flight, as OpenSSH's sftp does) so a 16 MiB
- * pack does not pay one round trip per 32 KiB.
+ * pack does not pay one round trip per request.
  *
  * @module
  */
@@ -9,10 +9,27 @@
 import type { FileEntryWithStats, InputAttributes, SFTPWrapper, Stats } from 'ssh2';
 import { ErrorCode, LifeboatError } from '../../../errors/index.js';
 
-/** Bytes per READ/WRITE request: below every server's packet limit (OpenSSH: 256 KiB). */
+/** Bytes per WRITE request: below every server's packet limit (OpenSSH: 256 KiB). */
 const CHUNK = 32 * 1024;
-/** Requests in flight per transfer. */
+/** Write requests in flight per transfer. */
 const IN_FLIGHT = 32;
+/** Largest READ request asked for; the server's own limit, when it states one, is lower. */
+const MAX_READ_REQUEST = 256 * 1024;
+/** Bytes of read requests in flight per transfer: the SSH channel window ssh2 grants (2 MiB). */
+const READ_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
+
+/**
+ * Bytes per READ request on this session: the largest the server accepts, as
+ * ssh2 learned it from `limits@openssh.com` (OpenSSH 9.2: 261,120) or assumes
+ * from the server's identification (a little under 256 KiB for OpenSSH, under
+ * 34,000 bytes for others). ssh2 splits a longer read into requests sent one
+ * after another, so asking for more than this would lose the pipelining.
+ */
+export function readRequestBytes(s: SFTPWrapper): number {
+  const negotiated = (s as unknown as { _maxReadLen?: unknown })._maxReadLen;
+  if (typeof negotiated !== 'number' || !Number.isSafeInteger(negotiated) || negotiated <= 0) return CHUNK;
+  return Math.min(negotiated, MAX_READ_REQUEST);
+}
 
 /** Marks an extension the server does not offer. */
 export const UNSUPPORTED = Symbol('unsupported');
@@ -99,10 +116,12 @@ export async function readExactly(
   length: number,
 ): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
-  const chunks = Math.ceil(length / CHUNK);
-  await pipelined(chunks, IN_FLIGHT, async (i) => {
-    let done = i * CHUNK;
-    const end = Math.min(done + CHUNK, length);
+  const request = readRequestBytes(s);
+  const chunks = Math.ceil(length / request);
+  const inFlight = Math.max(1, Math.floor(READ_BYTES_IN_FLIGHT / request));
+  await pipelined(chunks, inFlight, async (i) => {
+    let done = i * request;
+    const end = Math.min(done + request, length);
     // A server may answer with fewer bytes than asked; ask again for the rest.
     while (done < end) {
       const n = await call<number>((cb) =>

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { openStorage } from '../../registry.js';
 import { describeStorageConformance, expectCode, temporariesOnDisk } from '../../testing/conformance.js';
 import { SFTP_PASSWORD_ENV } from './sftp-auth.js';
 import { parseKnownHosts } from './sftp-known-hosts.js';
+import type { SftpConnection } from './sftp-connection.js';
+import { readRequestBytes } from './sftp-io.js';
 import { SftpStorage, createSftpStorage, type SftpStorageOptions } from './sftp.js';
 
 /**
@@ -31,6 +34,11 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ HOME: 
 
 async function open(p: string, remote: RemoteSettings = keyAuth(), options: SftpStorageOptions = {}, user = 'root') {
   return createSftpStorage(new URL(server.url(p, user)), { create: true, remote, env: env(), ...options });
+}
+
+/** The live SSH session of a storage, to inject faults into its SFTP calls. */
+function sessionOf(s: SftpStorage) {
+  return (s as unknown as { connection: SftpConnection }).connection.session();
 }
 
 function newRepoPath(): string {
@@ -157,6 +165,61 @@ describe('SftpStorage specifics', () => {
       expect(space.usedBytes).toBe(1234);
       expect(space.totalBytes).toBeGreaterThan(0);
       expect(space.availableBytes).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('reads in requests as large as the server allows, and returns every byte of long reads and ranges', async () => {
+    const s = await open(newRepoPath());
+    try {
+      const { sftp } = await sessionOf(s);
+      // OpenSSH announces limits@openssh.com; its largest read is 256 KiB less 1 KiB.
+      expect(readRequestBytes(sftp)).toBe(261_120);
+      const data = randomBytes(5 * 1024 * 1024 + 12_345);
+      await s.put('data/ab/big', data);
+      expect((await s.get('data/ab/big')).equals(data)).toBe(true);
+      for (const [offset, length] of [
+        [0, 261_120],
+        [1, 261_120],
+        [261_119, 261_122],
+        [777, 3 * 1024 * 1024],
+        [data.length - 300_000, 300_000],
+      ] as const) {
+        expect((await s.getRange('data/ab/big', offset, length)).equals(data.subarray(offset, offset + length))).toBe(
+          true,
+        );
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('asks again when the server answers a read with fewer bytes than asked, and fails on an error mid-read', async () => {
+    const s = await open(newRepoPath());
+    try {
+      const data = randomBytes(3 * 1024 * 1024 + 7);
+      await s.put('data/ab/obj', data);
+      const { sftp } = await sessionOf(s);
+      const read = sftp.read.bind(sftp);
+      // Fault injection: answers of at most 10,000 bytes, as a server with a lower limit would give.
+      let requests = 0;
+      sftp.read = ((h, buf, off, len, pos, cb) => {
+        requests++;
+        return read(h, buf, off, Math.min(len, 10_000), pos, cb);
+      }) as typeof sftp.read;
+      expect((await s.getRange('data/ab/obj', 5, data.length - 5)).equals(data.subarray(5))).toBe(true);
+      expect(requests).toBeGreaterThan((data.length - 5) / 10_000);
+      // The 5th request fails: the read fails with it instead of returning what arrived.
+      requests = 0;
+      sftp.read = ((h, buf, off, len, pos, cb) => {
+        if (++requests === 5) return cb(new Error('injected read failure'), 0, buf, pos);
+        return read(h, buf, off, len, pos, cb);
+      }) as typeof sftp.read;
+      const err = await expectCode(s.get('data/ab/obj'), 'storage');
+      expect(err.message).toContain('injected read failure');
+      sftp.read = read;
+      expect((await s.get('data/ab/obj')).equals(data)).toBe(true);
     } finally {
       await s.close();
     }
