@@ -71,13 +71,16 @@ export async function prepareCases({ opts, generator, specDir, canCold, log }) {
       dir: t.dir,
       source: t.source,
       hash: t.hash,
+      files: t.files,
+      dirs: t.dirs,
+      bytes: t.bytes,
       spec: path.relative(path.resolve(specDir, '../..'), specDir),
       change: 'one line appended to every 100th file (~1% of the files)',
       mutate: (dataPath) => changeRealTree(dataPath),
     });
   }
   for (const c of cases) {
-    Object.assign(c, await treeStats(c.dir));
+    if (c.files === undefined) Object.assign(c, await treeStats(c.dir)); // the real tree was counted on install
     log(`${c.label}: ${c.files} files, ${(c.bytes / 1e6).toFixed(1)} MB, ${c.mode} cache (${c.source})`);
   }
   return cases;
