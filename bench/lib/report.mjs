@@ -1,9 +1,10 @@
 // Summaries (medians over runs) and the human-readable report of a results document.
 // MB = 10^6 bytes. Peak RSS from `time -v` is in KiB and is converted to MB.
 
-import { COPY_STEPS } from './copy-steps.mjs';
+import { STEPS } from './sequence.mjs';
+import { formatVerdicts, formatVerdictSummary } from './verdicts.mjs';
 
-export const STEPS = ['init', 'backup-full', 'backup-unchanged', 'backup-mutated', 'restore', ...COPY_STEPS];
+export { STEPS };
 const METRICS = [
   'wallSeconds',
   'userSeconds',
@@ -40,20 +41,26 @@ export function summarizeTool(tool) {
   };
 }
 
-/** { "restic/lifeboat": { step: ratio } } — other tool's wall time divided by Lifeboat's. */
-export function wallRatios(doc) {
-  const ratios = {};
-  if (!doc.tools.lifeboat) return ratios; // lifeboat not requested: no ratio columns
-  const lb = doc.tools.lifeboat.summary;
-  for (const [name, tool] of Object.entries(doc.tools)) {
+/**
+ * Ratios against every other tool, per step: `wall` = other tool's wall s ÷ Lifeboat's (> 1: Lifeboat
+ * faster), `rss` = Lifeboat's peak RSS ÷ the other tool's (< 1: Lifeboat smaller).
+ * Shape: { wall: { "restic/lifeboat": { step: x } }, rss: { "lifeboat/restic": { step: x } } }.
+ */
+export function toolRatios(tools) {
+  const ratios = { wall: {}, rss: {} };
+  const lb = tools.lifeboat?.summary;
+  if (!lb) return ratios; // lifeboat not measured: no ratio rows
+  const q = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+  for (const [name, tool] of Object.entries(tools)) {
     if (name === 'lifeboat' || !tool.summary) continue;
-    const r = {};
+    const wall = {};
+    const rss = {};
     for (const step of STEPS) {
-      const a = tool.summary.steps[step]?.wallSeconds;
-      const b = lb?.steps[step]?.wallSeconds;
-      r[step] = a && b ? Math.round((a / b) * 100) / 100 : null;
+      wall[step] = q(tool.summary.steps[step]?.wallSeconds, lb.steps[step]?.wallSeconds);
+      rss[step] = q(lb.steps[step]?.maxRssKB, tool.summary.steps[step]?.maxRssKB);
     }
-    ratios[`${name}/lifeboat`] = r;
+    ratios.wall[`${name}/lifeboat`] = wall;
+    ratios.rss[`lifeboat/${name}`] = rss;
   }
   return ratios;
 }
@@ -64,37 +71,26 @@ const rssMb = (kb) => (kb === null || kb === undefined ? null : (kb * 1024) / 1e
 const pad = (s, w) => String(s).padStart(w);
 const int = (n) => Number(n).toLocaleString('en-US');
 
-/** The text report printed at the end of a run. */
-export function formatReport(doc) {
+/** The tables, ratios, verdicts and verification of one case. */
+function formatCase(doc, c) {
   const out = [];
-  const names = Object.keys(doc.tools);
-  const measured = names.filter((n) => doc.tools[n].summary);
-  const ratioNames = Object.keys(doc.ratios || {});
-  const ds = doc.dataset;
+  const names = Object.keys(c.tools);
+  const measured = names.filter((n) => c.tools[n].summary);
   const runsNote = doc.options.runs > 1 ? `median of ${doc.options.runs} runs` : '1 run';
-  out.push(`Lifeboat benchmark — ${doc.options.mode} cache, ${runsNote}`);
-  out.push(
-    `dataset: ${ds.path} (${int(ds.files)} files, ${fmt(mb(ds.bytes), 1)} MB${ds.scale !== undefined ? `, scale ${ds.scale}, seed ${ds.seed}` : ''})`,
-  );
-  out.push(
-    `host: ${doc.host.cpus} × ${doc.host.cpuModel}, ${fmt(doc.host.memoryBytes / 1e9, 1)} GB RAM, node ${doc.host.node}`,
-  );
-  for (const n of names) {
-    const t = doc.tools[n];
-    const what =
-      t.status === 'skipped' ? `SKIPPED — ${t.reason}` : `${t.version}${t.status === 'failed' ? '  (FAILED)' : ''}`;
-    out.push(`  ${n.padEnd(9)} ${what}`);
-  }
+  const what = c.kind === 'generated' ? `scale ${c.scale}, seed ${c.seed}` : c.kind === 'real-tree' ? c.spec : c.path;
+  out.push(`== ${c.label} — ${c.mode} cache, ${runsNote}`);
+  out.push(`   ${c.path} (${int(c.files)} files, ${fmt(mb(c.bytes), 1)} MB; ${what}); change: ${c.change}`);
+  const loads = names.flatMap((n) => (c.tools[n].runs ?? []).map((r) => r.loadBefore?.one));
+  const nums = loads.filter((x) => typeof x === 'number');
+  if (nums.length) out.push(`   1-minute load before the runs: ${nums.map((x) => x.toFixed(2)).join(', ')}`);
   out.push('');
 
-  const w0 = 14,
+  const w0 = 18,
     w = 12;
-  const head =
-    pad('', w0) +
-    names.map((n) => pad(n, w)).join('') +
-    ratioNames.map((r) => pad(r, Math.max(w, r.length + 2))).join('');
+  const others = names.filter((n) => n !== 'lifeboat');
+  const hasLb = !!c.tools.lifeboat?.summary;
   const rows = [
-    ['wall s', (s) => fmt(s?.wallSeconds, 2), true],
+    ['wall s', (s) => fmt(s?.wallSeconds, 2)],
     ['CPU s', (s) => fmt(s?.cpuSeconds, 2)],
     ['peak RSS MB', (s) => fmt(rssMb(s?.maxRssKB), 1)],
     ['repo MB', (s) => fmt(mb(s?.repoBytes), 1)],
@@ -105,32 +101,45 @@ export function formatReport(doc) {
   ];
   for (const step of STEPS) {
     out.push(`${step}${step === 'restore' ? ' (full, into an empty dir)' : ''}`);
-    out.push(head);
-    for (const [label, get, withRatio] of step.startsWith('copy-') ? [...rows, ...copyRows] : rows) {
-      let line = `  ${label}`.padEnd(w0) + names.map((n) => pad(get(doc.tools[n].summary?.steps[step]), w)).join('');
-      for (const r of ratioNames) {
-        const width = Math.max(w, r.length + 2);
-        line += pad(withRatio ? fmt(doc.ratios[r][step], 2) : '', width);
-      }
-      out.push(line.trimEnd());
+    out.push((pad('', w0) + names.map((n) => pad(n, w)).join('')).trimEnd());
+    for (const [label, get] of step.startsWith('copy-') ? [...rows, ...copyRows] : rows)
+      out.push(`  ${label}`.padEnd(w0) + names.map((n) => pad(get(c.tools[n].summary?.steps[step]), w)).join(''));
+    if (hasLb && others.length) {
+      const cell = (n, kind, key) => (n === 'lifeboat' ? '' : fmt(c.ratios[kind][key(n)]?.[step], 2));
+      out.push(
+        `  wall other/L`.padEnd(w0) +
+          names
+            .map((n) =>
+              pad(
+                cell(n, 'wall', (o) => `${o}/lifeboat`),
+                w,
+              ),
+            )
+            .join(''),
+      );
+      out.push(
+        `  RSS L/other`.padEnd(w0) +
+          names
+            .map((n) =>
+              pad(
+                cell(n, 'rss', (o) => `lifeboat/${o}`),
+                w,
+              ),
+            )
+            .join(''),
+      );
     }
     out.push('');
   }
-  if (ratioNames.length) {
-    out.push('ratio = other tool wall s / lifeboat wall s (>1 means Lifeboat took less wall time)');
-    if (!doc.tools.lifeboat.summary) out.push('(no ratios: lifeboat was not measured in this run)');
-    out.push('');
-  }
-
-  out.push('repo bytes added by the backup after the ~1% mutation:');
+  out.push('repo bytes added by the backup after the change:');
   for (const n of measured) {
-    const added = doc.tools[n].summary.repoAddedByMutatedBackup;
+    const added = c.tools[n].summary.repoAddedByMutatedBackup;
     out.push(`  ${n.padEnd(9)} ${added === null ? '-' : `${fmt(mb(added), 1)} MB (${int(added)} bytes)`}`);
   }
-  out.push('', 'restore verification (restored tree vs mutated dataset: paths, sizes, SHA-256):');
+  out.push('', `verdicts (Lifeboat vs restic, ${c.label}, ${c.mode} cache):`, ...formatVerdicts(c.verdicts), '');
+  out.push('restore verification (restored tree vs changed working copy: paths, sizes, SHA-256):');
   for (const n of measured) {
-    const t = doc.tools[n];
-    for (const r of t.runs) {
+    for (const r of c.tools[n].runs) {
       const prefix = `  ${n.padEnd(9)}${doc.options.runs > 1 ? ` run ${r.run}` : ''}`;
       if (!r.verify) {
         out.push(`${prefix} not verified (${r.failedStep ? `step ${r.failedStep} failed` : 'no restore'})`);
@@ -145,7 +154,7 @@ export function formatReport(doc) {
       }
     }
   }
-  const failures = measured.flatMap((n) => doc.tools[n].runs.filter((r) => r.failedStep).map((r) => ({ n, r })));
+  const failures = measured.flatMap((n) => c.tools[n].runs.filter((r) => r.failedStep).map((r) => ({ n, r })));
   if (failures.length) {
     out.push('', 'FAILED steps:');
     for (const { n, r } of failures) {
@@ -156,6 +165,33 @@ export function formatReport(doc) {
       if (r.failureTail) out.push(...r.failureTail.split('\n').map((l) => `      ${l}`));
     }
   }
-  out.push('', `overall: ${doc.ok ? 'OK' : 'FAILED'}`);
+  out.push('');
+  return out;
+}
+
+/** The text report printed at the end of a run. */
+export function formatReport(doc) {
+  const out = [];
+  out.push(`Lifeboat benchmark — ${doc.cases.length} case(s), ${doc.options.runs} run(s) each, tools interleaved`);
+  out.push(
+    `host: ${doc.host.cpus} × ${doc.host.cpuModel}, ${fmt(doc.host.memoryBytes / 1e9, 1)} GB RAM, node ${doc.host.node}`,
+  );
+  const q = doc.load;
+  out.push(
+    `load before measuring: ${q.final.uptime}${q.clean ? '' : `  (ABOVE ${doc.options.maxLoad} after waiting ${q.waitedSeconds} s: figures may be disturbed)`}`,
+  );
+  for (const [n, t] of Object.entries(doc.tools)) {
+    const what = t.status === 'skipped' ? `SKIPPED — ${t.reason}` : t.version;
+    out.push(`  ${n.padEnd(9)} ${what}`);
+  }
+  out.push('');
+  for (const c of doc.cases) out.push(...formatCase(doc, c));
+  out.push('wall other/L = other tool wall s ÷ lifeboat wall s (> 1: Lifeboat faster);');
+  out.push('RSS L/other = lifeboat peak RSS ÷ other tool peak RSS (≤ 1.5 wanted against restic).');
+  out.push('', 'summary (Lifeboat vs restic):', ...formatVerdictSummary(doc.cases));
+  out.push(
+    '',
+    `overall: ${doc.ok ? 'OK' : 'FAILED'} (every step ran and every restore verified; the bars do not set this)`,
+  );
   return out.join('\n');
 }
