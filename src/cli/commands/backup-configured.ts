@@ -17,7 +17,7 @@ import { withRepository, type CommandContext } from '../context.js';
 import { backupAndCheck } from '../../jobs/backup-and-check.js';
 import { jobSources, runJob } from '../../jobs/run-job.js';
 import { jobRunFromCli } from './run.js';
-import type { BackupFlags } from './backup.js';
+import type { BackupFlags } from './backup-flags.js';
 import { report, snapshotSummary, withProgress } from './backup-report.js';
 
 /** Each named source into its own snapshot; a failing source does not stop the others. */

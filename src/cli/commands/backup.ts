@@ -3,16 +3,7 @@ import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
 import type { ActionFactory } from '../action.js';
 import { withBackupRepository, type CommandContext } from '../context.js';
 import { report, snapshotSummary, withProgress } from './backup-report.js';
-
-export interface BackupFlags {
-  tag: string[];
-  reason?: string;
-  exclude: string[];
-  host?: string;
-  force?: boolean;
-  source: string[];
-  job?: string;
-}
+import type { BackupFlags } from './backup-flags.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
