@@ -1,3 +1,4 @@
+import { tracePhase } from '../util/trace-timing.js';
 import os from 'node:os';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
@@ -107,11 +108,13 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
   const host = options.host ?? os.hostname();
 
   const lock = await repo.lock(false, `backup on ${host}`);
+  tracePhase('lock taken');
   let detachOuter: (() => void) | undefined;
   try {
     const packCheck = await repo.prepareRead();
     const knownDamagedCopies = repo.index.damagedCount;
     const parent = options.force ? undefined : await findParent(repo, options, host, paths);
+    tracePhase('parent found');
     if (options.estimate) void scanTotals(paths, options.excludes ?? [], progress);
     progress.phase = 'saving';
 
@@ -147,11 +150,13 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
         const walk = paths.includes('/') ? walker.walkWholeRoot(parent?.tree) : walker.walkVirtual(root, parent?.tree);
         walk.catch(() => stopInputs.abort()); // when interrupted, the walk's own later failure is not news
         const walked = await abortable(walk, options.signal);
+        tracePhase('walk done');
         progress.phase = 'finishing';
         return { ...walked, errors: walker.errors };
       },
       { lock, lockBeforeFinalIndex: true },
     );
+    tracePhase('packs and index written');
     const { stats, treeId, errors } = written.value;
     const metadata =
       typeof options.metadata === 'function'
@@ -186,6 +191,7 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
       metadata,
     };
     const id = await repo.saveSnapshot(snapshot);
+    tracePhase('snapshot saved');
     progress.phase = 'done';
     return {
       snapshot: { ...snapshot, id },
@@ -197,6 +203,7 @@ export async function backup(repo: ArchiverRepo, options: BackupOptions): Promis
   } finally {
     detachOuter?.();
     await lock.release();
+    tracePhase('lock released');
     feed.flush();
   }
 }

@@ -13,6 +13,7 @@ import { chooseRepository, credentialEnv, optionalConfig, remoteSettings } from 
 import { assertConnected } from '../storage/mount-check.js';
 import { setSecretFilePolicy } from '../util/secret-file-mode.js';
 import type { GlobalOptions } from './global-options.js';
+import { tracePhase } from '../util/trace-timing.js';
 
 export type { GlobalOptions } from './global-options.js';
 
@@ -69,13 +70,16 @@ async function openChosen<R>(
   const choice = chooseRepository(ctx.global);
   if (choice.settings?.require_mount) assertConnected(choice.name!, choice.location, choice.settings.mount_point);
   const storage = await openStorage(choice.location, { remote: remoteSettings(choice) });
+  tracePhase('storage opened');
   try {
     const keyFile = ctx.global.keyFile ?? choice.settings?.key_file;
     const credentials = await resolveCredentials({ keyFile, env: credentialEnv(choice), prompt: passwordPrompt() });
-    return await opener(storage, credentials, {
+    const repo = await opener(storage, credentials, {
       cacheRoot: cacheRoot(ctx.global),
       lockWaitMs: lockWaitMs(ctx.global),
     });
+    tracePhase('repository opened');
+    return repo;
   } catch (err) {
     await storage.close();
     throw err;
@@ -99,6 +103,7 @@ export async function withRepository<T>(ctx: CommandContext, fn: (repo: Reposito
     return await fn(repo);
   } finally {
     await repo.close();
+    tracePhase('repository closed');
   }
 }
 
@@ -112,6 +117,7 @@ export async function withBackupRepository<T>(
     return await fn(repo);
   } finally {
     await repo.close();
+    tracePhase('repository closed');
   }
 }
 

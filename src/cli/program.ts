@@ -11,6 +11,7 @@ import { VERSION } from '../version.js';
 import { actionFactory } from './action.js';
 import type { ActionFactory } from './action.js';
 import { ExitCode } from '../errors/index.js';
+import { tracePhase } from '../util/trace-timing.js';
 
 const controller = new AbortController();
 let signals = 0;
@@ -120,6 +121,7 @@ const program = new Command('lifeboat')
 
 const action = actionFactory(controller.signal);
 for (const register of await commandsFor(process.argv.slice(2))) register(program, action);
+tracePhase('modules loaded');
 
 try {
   await program.parseAsync(process.argv);
@@ -131,3 +133,4 @@ try {
     process.exitCode = ExitCode.Failure;
   }
 }
+tracePhase('command finished');

@@ -57,6 +57,7 @@ import { BlobWorkerPool } from './workers/index.js';
 import { requireAdmin } from './key-role.js';
 import { withWriteSession, type BlobWriter, type WriteSessionResult, type WriterOptions } from './write-session.js';
 import { mapLimit } from '../util/map-limit.js';
+import { tracePhase } from '../util/trace-timing.js';
 
 /** How a repository is opened: its local cache, and how long to wait for another process's lock. */
 export interface OpenOptions {
@@ -223,6 +224,7 @@ export class Repository {
     let configReads = 1;
     let writeOnly: { writeOnly: WriteOnlyKey; keyName: string | undefined } | undefined;
     for await (const opening of unlock(storage, credentials)) {
+      tracePhase('key unlocked');
       // A write-only key cannot authenticate the config; a key with the master secret is preferred.
       if ('writeOnly' in opening) {
         writeOnly ??= { writeOnly: opening.writeOnly, keyName: opening.keyName };
@@ -326,8 +328,11 @@ export class Repository {
       this.treePacks.clear();
       return;
     }
-    await this.poolInstance?.close();
-    this.poolInstance = undefined;
+    if (this.poolInstance) {
+      await this.poolInstance.close();
+      this.poolInstance = undefined;
+      tracePhase('workers stopped');
+    }
     await this.storage.close();
   }
 
@@ -396,10 +401,12 @@ export class Repository {
    */
   async prepareRead(): Promise<PackCheck> {
     if (this.index.packCount === 0) await this.loadIndex();
+    tracePhase('index loaded');
     const check = await this.checkPacks();
     if (check.missing.length > 0) await this.loadIndex();
     // Copies that `check --read-data` found damaged are not used (nor deduplicated against).
     await applyKnownDamage(this.cache, this.index);
+    tracePhase('packs listed');
     return check;
   }
 

@@ -1,3 +1,4 @@
+import { tracePhase } from '../util/trace-timing.js';
 import path from 'node:path';
 import { ErrorCode, LifeboatError } from '../errors/index.js';
 import type { Repository } from '../repository/repository.js';
@@ -45,6 +46,7 @@ export async function restore(
 ): Promise<RestoreResult> {
   if (repo.index.packCount === 0) await repo.prepareRead();
   const plan = await planRestore(repo, snapshot.tree, options);
+  tracePhase('restore planned');
   const result: RestoreResult = {
     plan,
     target: path.resolve(options.target),
@@ -57,6 +59,7 @@ export async function restore(
   const target = await RestoreTarget.open(result.target);
   try {
     await restoreInto(repo, plan, target, result, options);
+    tracePhase('files restored');
   } finally {
     target.close();
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ErrorCode, ExitCode, LifeboatError } from '../../errors/index.js';
-import { restore, type RestoreProgress } from '../../restorer/restore.js';
+import type { RestoreProgress } from '../../restorer/restore.js';
 import type { ActionFactory } from '../action.js';
 import { withRepository, type CommandContext } from '../context.js';
 import { formatBytes, formatDuration } from '../../util/format.js';
@@ -11,7 +11,6 @@ import type { Repository } from '../../repository/repository.js';
 import type { SnapshotEntry } from '../../repository/format/index.js';
 import { sourceMetadata } from '../../sources/metadata.js';
 import { escapeName } from '../../util/escape-name.js';
-import { restoreFromStream } from './restore-point.js';
 
 interface Flags {
   target?: string;
@@ -93,7 +92,10 @@ export function registerRestore(program: Command, action: ActionFactory): void {
         if (wantsPitr(ctx, flags)) return (await import('./pitr-restore.js')).restorePitr(ctx, ref, flags);
         return withRepository(ctx, async (repo) => {
           const started = Date.now();
-          if (usesStream(ctx, ref, flags)) return restoreFromStream(ctx, repo, flags, started);
+          if (usesStream(ctx, ref, flags))
+            return (await import('./restore-point.js')).restoreFromStream(ctx, repo, flags, started);
+          // Loaded once the key is derived: scrypt's transient memory and this code's do not add up in the peak.
+          const { restore } = await import('../../restorer/restore.js');
           await repo.prepareRead();
           const snapshot = await findSnapshot(repo, ref, { host: flags.host, source: flags.source }, (w) =>
             ctx.out.warn(w),

@@ -24,6 +24,7 @@ import type {
 } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 import { asBlobId } from '../format/index.js';
+import { tracePhase } from '../../util/trace-timing.js';
 
 function workerFile(): { filename: string; execArgv: string[] } {
   // CommonJS entries that import the worker asynchronously (see seal-worker-entry.cts).
@@ -46,9 +47,13 @@ export class BlobWorkerPool {
   private readonly pool: Piscina;
 
   /**
-   * One thread more than there are cores: workers also read small files with
-   * blocking calls, and the extra thread keeps the cores busy while one waits
-   * on the disk (measured: 3 threads beat 2 and 4 on a 2-core machine, cold cache).
+   * Up to one thread more than there are cores: workers also read small files
+   * with blocking calls, and the extra thread keeps the cores busy while one
+   * waits on the disk (measured: 3 threads beat 2 and 4 on a 2-core machine,
+   * cold cache). One thread starts at once; piscina starts the others only
+   * when a task finds every thread busy, so a command with little work (a
+   * small restore, an unchanged backup) does not load the worker modules
+   * `threads` times.
    */
   constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = Math.min(os.availableParallelism(), 8) + 1) {
     const { filename, execArgv } = workerFile();
@@ -62,15 +67,34 @@ export class BlobWorkerPool {
     this.pool = new Piscina({
       filename,
       execArgv,
-      minThreads: threads,
+      minThreads: 1,
       maxThreads: threads,
+      // Threads started for a burst stay for the rest of the command (close() ends them all).
       idleTimeout: 60_000,
       workerData: setup,
     });
+    tracePhase('workers started');
   }
 
+  private firstDone = false;
+
+  private async run(task: WorkerTask, options: Parameters<Piscina['run']>[1]): Promise<unknown> {
+    const result: unknown = await this.pool.run(task, options);
+    if (!this.firstDone) {
+      this.firstDone = true;
+      tracePhase('first worker task done');
+    }
+    return result;
+  }
+
+  /** Threads running now (one at first, more as work queues up). */
   get threads(): number {
     return this.pool.threads.length;
+  }
+
+  /** The most threads this pool starts. */
+  get maxThreads(): number {
+    return this.pool.maxThreads;
   }
 
   /** Compress, encrypt (and hash when ids are missing) a batch of blobs. Input buffers are transferred. */
@@ -81,7 +105,7 @@ export class BlobWorkerPool {
       ...(i.id ? { id: asBlobId(ownBuffer(i.id)) } : {}),
     }));
     const task: WorkerTask = { op: 'seal', items: sendable };
-    const results = (await this.pool.run(task, {
+    const results = (await this.run(task, {
       transferList: transferList(sendable.flatMap((i) => (i.data ? [i.data] : []))),
     })) as SealResult[];
     return results.map(reviveSealResult);
@@ -94,7 +118,7 @@ export class BlobWorkerPool {
   async open(buffer: Buffer, items: OpenItem[]): Promise<OpenResult[]> {
     const owned = ownBuffer(buffer);
     const task: WorkerTask = { op: 'open', buffer: owned, items: items.map((i) => ({ ...i, id: ownBuffer(i.id) })) };
-    const results = (await this.pool.run(task, { transferList: transferList([owned]) })) as OpenResult[];
+    const results = (await this.run(task, { transferList: transferList([owned]) })) as OpenResult[];
     return results.map((r) => ('data' in r ? { data: asBuffer(r.data) } : r));
   }
 
@@ -103,7 +127,7 @@ export class BlobWorkerPool {
    * caller over `port` (see `ChunkFileTask`). The port is transferred.
    */
   async chunkFile(path: string, port: MessagePort): Promise<ChunkFileResult> {
-    return (await this.pool.run({ op: 'chunkFile', path, port } satisfies WorkerTask, {
+    return (await this.run({ op: 'chunkFile', path, port } satisfies WorkerTask, {
       transferList: [port] as never,
     })) as ChunkFileResult;
   }
