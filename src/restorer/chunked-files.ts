@@ -37,6 +37,11 @@ interface Batch {
 }
 
 const BATCH_BYTES = 32 * 1024 * 1024;
+/**
+ * Largest pack range read at a time: with two batches of four ranges in flight,
+ * 16 MiB ranges held up to 128 MiB of packs at once; 2 MiB ranges hold 16 MiB.
+ */
+const RANGE_BYTES = 2 * 1024 * 1024;
 /** Files opened per batch at most, so open descriptors stay well below the usual limit of 1024. */
 const BATCH_FILES = 128;
 
@@ -179,7 +184,7 @@ export async function restoreChunkedFiles(
       targets.get(blobKey(b.id))!.at.filter(({ job }) => !job.failed && job.fd !== undefined);
     await repo.readRanges(
       locations,
-      { concurrency: 4 },
+      { maxRange: RANGE_BYTES, concurrency: 4 },
       async (range, bytes, lastTry) => {
         const blobs = range.blobs.map((blob) => ({ blob, at: live(blob) })).filter((x) => x.at.length > 0);
         const items = blobs.map(({ blob, at }) => ({

@@ -70,7 +70,9 @@ export function sealVerified(encKey: Buffer, compressor: BlobCompressor, id: Blo
  * `check --read-data` use it) the content is also re-hashed and compared with
  * the id, which catches a blob stored under the id of other content. With
  * `transient` the result may lie in a buffer the compressor reuses (see
- * `BlobCompressor.decompress`).
+ * `BlobCompressor.decompress`). `spent`, when given, receives the decrypted
+ * payload, which the result may be a view of: the caller may release it once
+ * it is done with the result.
  */
 export function openBlob(
   encKey: Buffer,
@@ -81,8 +83,10 @@ export function openBlob(
   rawLength: number,
   verifyContent = true,
   transient = false,
+  spent?: Buffer[],
 ): Buffer {
   const plaintext = open(encKey, 'blob', sealed, expectedId);
+  spent?.push(plaintext);
   if (plaintext.length < 1) throw new LifeboatError(ErrorCode.Corrupt, 'blob is empty');
   const data = compressor.decompress(plaintext[0]!, plaintext.subarray(1), rawLength, transient);
   if (!verifyContent) return data;

@@ -7,8 +7,13 @@
  * @module
  */
 
+/** Whether `buf` spans its whole ArrayBuffer (so transferring it detaches nothing else). */
+export function ownsItsMemory(buf: Buffer): boolean {
+  return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
+}
+
 export function ownBuffer(buf: Buffer): Buffer {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf;
+  if (ownsItsMemory(buf)) return buf;
   const copy = Buffer.from(new ArrayBuffer(buf.byteLength));
   buf.copy(copy);
   return copy;
