@@ -6,7 +6,6 @@
  * @module
  */
 
-import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
@@ -24,6 +23,7 @@ import type {
 } from './seal-worker.js';
 import { ownBuffer, transferList } from './transfer.js';
 import { asBlobId } from '../format/index.js';
+import { memoryLimits } from '../../util/memory-profile.js';
 
 function workerFile(): { filename: string; execArgv: string[] } {
   // CommonJS entries that import the worker asynchronously (see seal-worker-entry.cts).
@@ -45,12 +45,8 @@ export function reviveSealResult(r: SealResult): SealResult {
 export class BlobWorkerPool {
   private readonly pool: Piscina;
 
-  /**
-   * One thread more than there are cores: workers also read small files with
-   * blocking calls, and the extra thread keeps the cores busy while one waits
-   * on the disk (measured: 3 threads beat 2 and 4 on a 2-core machine, cold cache).
-   */
-  constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = Math.min(os.availableParallelism(), 8) + 1) {
+  /** By default as many threads as the memory profile gives (see `memoryLimits`). */
+  constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = memoryLimits().workerThreads) {
     const { filename, execArgv } = workerFile();
     const setup: WorkerSetup = {
       encryption: keys.encryption,
