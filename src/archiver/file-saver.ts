@@ -22,6 +22,7 @@ import type { BlobWriter } from '../repository/write-session.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { BackupProgress } from './progress.js';
 import { throwIfAborted } from './abort.js';
+import { memoryLimits } from '../util/memory-profile.js';
 
 /** The slice of a repository the saver uses: its workers, chunker and blob ids. */
 export type SaverRepo = Pick<Repository, 'pool' | 'chunker' | 'blobIdOf'>;
@@ -40,7 +41,7 @@ export class FileSaver {
     private readonly repo: SaverRepo,
     private readonly writer: BlobWriter,
     private readonly progress: BackupProgress,
-    inFlightBytes = 64 * 1024 * 1024,
+    inFlightBytes = memoryLimits().inFlightBytes,
   ) {
     this.batcher = new SealBatcher(() => repo.pool);
     this.budget = new Semaphore(inFlightBytes);

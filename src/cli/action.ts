@@ -7,7 +7,7 @@
  */
 
 import type { Command } from 'commander';
-import { contextFor, type CommandContext } from './context.js';
+import { applyMemoryProfile, contextFor, type CommandContext } from './context.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (ctx: CommandContext, ...args: any[]) => Promise<number | void>;
@@ -19,6 +19,7 @@ export function actionFactory(signal: AbortSignal): ActionFactory {
       const command = args[args.length - 1] as Command;
       const ctx = contextFor(command, signal);
       try {
+        applyMemoryProfile(ctx.global);
         const code = await handler(ctx, ...args.slice(0, -1));
         process.exitCode = code ?? 0;
       } catch (err) {

@@ -14,6 +14,7 @@ import { assertConnected } from '../storage/mount-check.js';
 import { setSecretFilePolicy } from '../util/secret-file-mode.js';
 import type { GlobalOptions } from './global-options.js';
 import { tracePhase } from '../util/trace-timing.js';
+import { parseMemoryProfile, setMemoryProfile } from '../util/memory-profile.js';
 
 export type { GlobalOptions } from './global-options.js';
 
@@ -84,6 +85,16 @@ async function openChosen<R>(
     await storage.close();
     throw err;
   }
+}
+
+/**
+ * `--memory PROFILE`, else `$LIFEBOAT_MEMORY`, else `default`, for the rest of
+ * the process. An unknown profile is a usage error (exit 2).
+ */
+export function applyMemoryProfile(global: GlobalOptions, env: NodeJS.ProcessEnv = process.env): void {
+  const fromEnv = env.LIFEBOAT_MEMORY?.trim() ? env.LIFEBOAT_MEMORY : undefined;
+  if (global.memory !== undefined) setMemoryProfile(parseMemoryProfile(global.memory, '--memory'));
+  else if (fromEnv !== undefined) setMemoryProfile(parseMemoryProfile(fromEnv, 'LIFEBOAT_MEMORY'));
 }
 
 /** `--retry-lock` in milliseconds (0: fail at once on a conflicting lock). */

@@ -10,4 +10,5 @@ export interface GlobalOptions {
   cache?: boolean;
   retryLock?: string;
   strictPermissions?: boolean;
+  memory?: string;
 }

@@ -71,7 +71,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 };
 
 /** Global options that take a value (the next argument is not the command's name). */
-const VALUE_OPTIONS = new Set(['--config', '--repo', '--key-file', '--retry-lock']);
+const VALUE_OPTIONS = new Set(['--config', '--repo', '--key-file', '--retry-lock', '--memory']);
 
 /**
  * Load only the command being run: the modules of the others (database drivers,
@@ -116,6 +116,7 @@ const program = new Command('lifeboat')
     '--retry-lock <duration>',
     'when another process holds a conflicting repository lock, keep trying this long (e.g. 5m)',
   )
+  .option('--memory <profile>', 'memory profile: default, or low for machines with about 512 MB (or $LIFEBOAT_MEMORY)')
   .showHelpAfterError()
   .exitOverride();
 

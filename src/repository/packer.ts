@@ -13,6 +13,7 @@ import { BlobType, type BlobId, type IndexedPack, PackBuilder } from './format/i
 import type { ObjectCache } from './cache.js';
 import { packObjectName, sha256Hex } from './ids.js';
 import { blobKey, type MasterIndex } from './index/index.js';
+import { memoryLimits } from '../util/memory-profile.js';
 
 export interface PackerOptions {
   storage: Storage;
@@ -20,7 +21,7 @@ export interface PackerOptions {
   index: MasterIndex;
   packSize: number;
   cache?: ObjectCache;
-  /** Uploads in flight at most. */
+  /** Uploads in flight at most (default: the memory profile's `packUploads`). */
   concurrency?: number;
   /** Called when a pack is durable (to write intermediate indexes, report progress). */
   onPackStored?: (pack: IndexedPack, packer: Packer) => void | Promise<void>;
@@ -71,7 +72,7 @@ export class Packer {
   }
 
   private async upload(builder: PackBuilder): Promise<void> {
-    const limit = this.options.concurrency ?? 2;
+    const limit = this.options.concurrency ?? memoryLimits().packUploads;
     while (this.uploads.size >= limit) await Promise.race(this.uploads);
     this.throwIfFailed();
     // Stopped while waiting for a free upload slot: a pack stored now would reach the in-memory

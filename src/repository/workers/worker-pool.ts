@@ -6,7 +6,6 @@
  * @module
  */
 
-import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
@@ -25,6 +24,7 @@ import type {
 import { ownBuffer, transferList } from './transfer.js';
 import { asBlobId } from '../format/index.js';
 import { tracePhase } from '../../util/trace-timing.js';
+import { memoryLimits } from '../../util/memory-profile.js';
 
 function workerFile(): { filename: string; execArgv: string[] } {
   // CommonJS entries that import the worker asynchronously (see seal-worker-entry.cts).
@@ -53,9 +53,10 @@ export class BlobWorkerPool {
    * cold cache). One thread starts at once; piscina starts the others only
    * when a task finds every thread busy, so a command with little work (a
    * small restore, an unchanged backup) does not load the worker modules
-   * `threads` times.
+   * `threads` times. By default as many threads at most as the memory
+   * profile gives (see `memoryLimits`).
    */
-  constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = Math.min(os.availableParallelism(), 8) + 1) {
+  constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = memoryLimits().workerThreads) {
     const { filename, execArgv } = workerFile();
     const setup: WorkerSetup = {
       encryption: keys.encryption,
