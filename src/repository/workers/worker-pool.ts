@@ -72,6 +72,7 @@ export class BlobWorkerPool {
       maxThreads: threads,
       // Threads started for a burst stay for the rest of the command (close() ends them all).
       idleTimeout: 60_000,
+      resourceLimits: { maxYoungGenerationSizeMb: memoryLimits().workerYoungGenerationMb },
       workerData: setup,
     });
     tracePhase('workers started');
