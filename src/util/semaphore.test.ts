@@ -159,4 +159,33 @@ describe('Semaphore', () => {
       { numRuns: 50 },
     );
   });
+
+  it('a long queue (tens of thousands waiting) is admitted in request order while new requests keep joining it', async () => {
+    const s = new Semaphore(1);
+    await s.acquire(1);
+    const order: number[] = [];
+    const waiting: Promise<void>[] = [];
+    const join = (i: number) =>
+      waiting.push(
+        s
+          .acquire(1)
+          .then(() => order.push(i))
+          .then(() => undefined),
+      );
+    for (let i = 0; i < 20_000; i++) join(i);
+    // Release one at a time, adding a newcomer now and then, past the points where the queue is compacted.
+    for (let i = 0; i < 30_000; i++) {
+      if (i % 3 === 0) join(20_000 + i / 3);
+      s.release(1);
+      await Promise.resolve();
+      await Promise.resolve();
+    }
+    await Promise.all(waiting);
+    expect(order).toEqual(Array.from({ length: 30_000 }, (_, i) => i));
+    // The last one admitted gives its place back: the queue is empty and a request is admitted at once.
+    s.release(1);
+    const next = track(s, 1);
+    await tick();
+    expect(next.done()).toBe(true);
+  });
 });

@@ -4,12 +4,18 @@
  */
 export class Semaphore {
   private used = 0;
-  private readonly waiters: Array<{ amount: number; resolve: () => void }> = [];
+  /**
+   * Waiters in FIFO order from `head` on. Not `Array.shift()`: on a queue of
+   * tens of thousands (a walk's entries waiting for a slot) each shift copied
+   * the whole array — 7 of 29 CPU-seconds of a backup of 78,000 small files.
+   */
+  private waiters: Array<{ amount: number; resolve: () => void }> = [];
+  private head = 0;
 
   constructor(private readonly capacity: number) {}
 
   async acquire(amount = 1): Promise<void> {
-    if (this.fits(amount) && this.waiters.length === 0) {
+    if (this.fits(amount) && this.head === this.waiters.length) {
       this.used += amount;
       return;
     }
@@ -18,10 +24,18 @@ export class Semaphore {
 
   release(amount = 1): void {
     this.used -= amount;
-    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.amount)) {
-      const w = this.waiters.shift()!;
+    while (this.head < this.waiters.length && this.fits(this.waiters[this.head]!.amount)) {
+      const w = this.waiters[this.head]!;
+      this.waiters[this.head++] = undefined as never; // let the admitted waiter be collected
       this.used += w.amount;
       w.resolve();
+    }
+    if (this.head === this.waiters.length) {
+      this.waiters = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.waiters.length) {
+      this.waiters = this.waiters.slice(this.head);
+      this.head = 0;
     }
   }
 
