@@ -99,18 +99,20 @@ export class TreeCopier {
 
   /** Take the destination tree `id` as it is when every blob under it is held; counts its files as done. */
   private async reuseTree(id: string): Promise<boolean> {
+    const t = await this.heldUnder(id);
+    if (!t) return false;
+    this.countReused(t);
+    return true;
+  }
+
+  /** Files and bytes under the destination tree `id` when every blob under it is held (once per tree and run). */
+  private heldUnder(id: string): Promise<Totals | undefined> {
     let totals = this.held.get(id);
     if (!totals) {
       totals = this.heldTotals(id);
       this.held.set(id, totals);
     }
-    const t = await totals;
-    if (!t) return false;
-    this.progress.filesDone += t.files;
-    this.progress.bytesDone += t.bytes;
-    this.progress.filesReused += t.files;
-    this.progress.bytesReused += t.bytes;
-    return true;
+    return totals;
   }
 
   private async heldTotals(id: string): Promise<Totals | undefined> {
@@ -125,13 +127,7 @@ export class TreeCopier {
     const parts = await Promise.all(
       tree.nodes.map(async (node): Promise<Totals | undefined> => {
         if (node.type === 'dir') {
-          if (!node.subtree) return { files: 0, bytes: 0 };
-          let sub = this.held.get(node.subtree);
-          if (!sub) {
-            sub = this.heldTotals(node.subtree);
-            this.held.set(node.subtree, sub);
-          }
-          return sub;
+          return node.subtree ? this.heldUnder(node.subtree) : { files: 0, bytes: 0 };
         }
         if (node.type !== 'file' && node.type !== 'stream') return { files: 0, bytes: 0 };
         return this.allHeld(node.content) ? { files: 1, bytes: node.size ?? 0 } : undefined;
@@ -210,11 +206,16 @@ export class TreeCopier {
   }
 
   private reused(saved: SavedContent): SavedContent {
-    this.progress.filesDone++;
-    this.progress.bytesDone += saved.size;
-    this.progress.filesReused++;
-    this.progress.bytesReused += saved.size;
+    this.countReused({ files: 1, bytes: saved.size });
     return saved;
+  }
+
+  /** Files taken from the base or from earlier in this run: done, and not read from the source. */
+  private countReused(t: Totals): void {
+    this.progress.filesDone += t.files;
+    this.progress.bytesDone += t.bytes;
+    this.progress.filesReused += t.files;
+    this.progress.bytesReused += t.bytes;
   }
 
   private read(node: TreeNode, size: number, path: string): Promise<SavedContent> {
