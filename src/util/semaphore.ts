@@ -31,8 +31,11 @@ export class Semaphore {
       w.resolve();
     }
     if (this.head === this.waiters.length) {
-      this.waiters = [];
-      this.head = 0;
+      // Emptied: start over at 0 (nothing to do on the common path, a release with no one waiting).
+      if (this.head > 0) {
+        this.waiters.length = 0;
+        this.head = 0;
+      }
     } else if (this.head >= 1024 && this.head * 2 >= this.waiters.length) {
       this.waiters = this.waiters.slice(this.head);
       this.head = 0;

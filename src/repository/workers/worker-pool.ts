@@ -56,7 +56,8 @@ export class BlobWorkerPool {
    * `threads` times. By default as many threads at most as the memory
    * profile gives (see `memoryLimits`).
    */
-  constructor(keys: RepositoryKeys, config: RepositoryConfig, threads = memoryLimits().workerThreads) {
+  constructor(keys: RepositoryKeys, config: RepositoryConfig, threads?: number) {
+    const limits = memoryLimits();
     const { filename, execArgv } = workerFile();
     const setup: WorkerSetup = {
       encryption: keys.encryption,
@@ -69,10 +70,10 @@ export class BlobWorkerPool {
       filename,
       execArgv,
       minThreads: 1,
-      maxThreads: threads,
+      maxThreads: threads ?? limits.workerThreads,
       // Threads started for a burst stay for the rest of the command (close() ends them all).
       idleTimeout: 60_000,
-      resourceLimits: { maxYoungGenerationSizeMb: memoryLimits().workerYoungGenerationMb },
+      resourceLimits: { maxYoungGenerationSizeMb: limits.workerYoungGenerationMb },
       workerData: setup,
     });
     tracePhase('workers started');
