@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { haveGnuTime, runMeasured, tailFile, dropCaches, canDropCaches } from './lib/measure.mjs';
 import { compareTrees, treeStats } from './lib/tree-compare.mjs';
+import { UsageError, cacheModeOf, namedList, numberReader, parseValues } from './lib/cli-options.mjs';
 import { startSshd, startS3rver, haveSshd } from './lib/remote-servers.mjs';
 import {
   LIFEBOAT_TARGETS,
@@ -49,7 +49,6 @@ const USAGE = `usage: npm run bench:remote -- [options]      (or: node bench/rem
   --cli FILE           the Lifeboat CLI to run (default dist/cli/main.js of this checkout)
   --json               print the results document as JSON instead of the table`;
 
-class UsageError extends Error {}
 const log = (msg) => process.stderr.write(`${msg}\n`);
 const isoStamp = (d) =>
   d
@@ -68,56 +67,30 @@ function fail(msg, code = 2) {
 }
 
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        dataset: { type: 'string' },
-        scale: { type: 'string' },
-        seed: { type: 'string' },
-        targets: { type: 'string' },
-        work: { type: 'string' },
-        runs: { type: 'string' },
-        cold: { type: 'boolean' },
-        warm: { type: 'boolean' },
-        keep: { type: 'boolean' },
-        'max-load': { type: 'string' },
-        'max-wait': { type: 'string' },
-        'max-other-cores': { type: 'string' },
-        cli: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(e.message);
-  }
+  const values = parseValues(argv, {
+    dataset: { type: 'string' },
+    scale: { type: 'string' },
+    seed: { type: 'string' },
+    targets: { type: 'string' },
+    work: { type: 'string' },
+    runs: { type: 'string' },
+    cold: { type: 'boolean' },
+    warm: { type: 'boolean' },
+    keep: { type: 'boolean' },
+    'max-load': { type: 'string' },
+    'max-wait': { type: 'string' },
+    'max-other-cores': { type: 'string' },
+    cli: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
   }
-  const num = (name, def, ok) => {
-    if (values[name] === undefined) return def;
-    const v = Number(values[name]);
-    if (!ok(v)) throw new UsageError(`invalid --${name} ${JSON.stringify(values[name])}`);
-    return v;
-  };
-  if (values.cold && values.warm) throw new UsageError('--cold and --warm are mutually exclusive');
-  let targets = null;
-  if (values.targets !== undefined) {
-    targets = [
-      ...new Set(
-        values.targets
-          .split(',')
-          .map((t) => t.trim().toLowerCase())
-          .filter(Boolean),
-      ),
-    ];
-    const bad = targets.filter((t) => !ALL_TARGETS.includes(t));
-    if (bad.length || targets.length === 0)
-      throw new UsageError(`unknown target(s) ${bad.join(', ') || '(none given)'}; known: ${ALL_TARGETS.join(', ')}`);
-  }
+  const num = numberReader(values);
+  const mode = cacheModeOf(values);
+  const targets = values.targets === undefined ? null : namedList(values.targets, ALL_TARGETS, 'target');
   return {
     dataset: values.dataset,
     scale: num('scale', 0.25, (v) => Number.isFinite(v) && v > 0),
@@ -125,7 +98,7 @@ function parseOptions(argv) {
     runs: num('runs', 1, (v) => Number.isInteger(v) && v >= 1),
     targets,
     work: path.resolve(values.work ?? '/tmp/lifeboat-bench-remote'),
-    mode: values.cold ? 'cold' : values.warm ? 'warm' : null,
+    mode,
     maxLoad: num('max-load', 1.5, (v) => Number.isFinite(v) && v > 0),
     maxWaitMinutes: num('max-wait', 20, (v) => Number.isFinite(v) && v >= 0),
     maxOtherCores: num('max-other-cores', 0.3, (v) => Number.isFinite(v) && v > 0),

@@ -1,8 +1,10 @@
 // Command-line options of bench/run.mjs.
 
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { TOOL_NAMES } from './tools.mjs';
+import { UsageError, cacheModeOf, list, namedList, numberReader, parseValues } from './cli-options.mjs';
+
+export { UsageError };
 
 export const PARTS = ['generated', 'real-tree', 'sqlite'];
 
@@ -29,19 +31,6 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node bench/run
   --keep            keep each tool's restored tree (default: deleted after verification)
   --json            print the results document as JSON instead of the tables`;
 
-export class UsageError extends Error {}
-
-function list(value) {
-  return [
-    ...new Set(
-      value
-        .split(',')
-        .map((t) => t.trim().toLowerCase())
-        .filter(Boolean),
-    ),
-  ];
-}
-
 function parseScales(value) {
   const out = [];
   for (const item of list(value)) {
@@ -57,54 +46,32 @@ function parseScales(value) {
 }
 
 export function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        dataset: { type: 'string' },
-        scale: { type: 'string' },
-        scales: { type: 'string' },
-        seed: { type: 'string' },
-        parts: { type: 'string' },
-        'no-real-tree': { type: 'boolean' },
-        tools: { type: 'string' },
-        work: { type: 'string' },
-        runs: { type: 'string' },
-        cold: { type: 'boolean' },
-        warm: { type: 'boolean' },
-        'max-load': { type: 'string' },
-        'max-wait': { type: 'string' },
-        keep: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(e.message);
-  }
+  const values = parseValues(argv, {
+    dataset: { type: 'string' },
+    scale: { type: 'string' },
+    scales: { type: 'string' },
+    seed: { type: 'string' },
+    parts: { type: 'string' },
+    'no-real-tree': { type: 'boolean' },
+    tools: { type: 'string' },
+    work: { type: 'string' },
+    runs: { type: 'string' },
+    cold: { type: 'boolean' },
+    warm: { type: 'boolean' },
+    'max-load': { type: 'string' },
+    'max-wait': { type: 'string' },
+    keep: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return { help: true };
-  const num = (name, def, ok) => {
-    if (values[name] === undefined) return def;
-    const v = Number(values[name]);
-    if (!ok(v)) throw new UsageError(`invalid --${name} ${JSON.stringify(values[name])}`);
-    return v;
-  };
-  if (values.cold && values.warm) throw new UsageError('--cold and --warm are mutually exclusive');
+  const num = numberReader(values);
+  const mode = cacheModeOf(values);
   const given = ['scale', 'scales', 'dataset'].filter((k) => values[k] !== undefined);
   if (given.length > 1) throw new UsageError(`--${given.join(' and --')} are mutually exclusive`);
 
-  let tools = null;
-  if (values.tools !== undefined) {
-    tools = list(values.tools);
-    const bad = tools.filter((t) => !TOOL_NAMES.includes(t));
-    if (bad.length || tools.length === 0)
-      throw new UsageError(`unknown tool(s) ${bad.join(', ') || '(none given)'}; known: ${TOOL_NAMES.join(', ')}`);
-  }
-  let parts = values.parts === undefined ? [...PARTS] : list(values.parts);
-  const badParts = parts.filter((p) => !PARTS.includes(p));
-  if (badParts.length || parts.length === 0)
-    throw new UsageError(`unknown part(s) ${badParts.join(', ') || '(none given)'}; known: ${PARTS.join(', ')}`);
+  const tools = values.tools === undefined ? null : namedList(values.tools, TOOL_NAMES, 'tool');
+  let parts = values.parts === undefined ? [...PARTS] : namedList(values.parts, PARTS, 'part');
   if (values['no-real-tree']) parts = parts.filter((p) => p !== 'real-tree');
   if (parts.length === 0) throw new UsageError('nothing to run: every part was left out');
 
@@ -121,7 +88,7 @@ export function parseOptions(argv) {
     runs: num('runs', 1, (v) => Number.isInteger(v) && v >= 1),
     tools,
     work: path.resolve(values.work ?? '/tmp/lifeboat-bench'),
-    mode: values.cold ? 'cold' : values.warm ? 'warm' : null,
+    mode,
     maxLoad: num('max-load', 1.5, (v) => Number.isFinite(v) && v > 0),
     maxWaitMinutes: num('max-wait', 20, (v) => Number.isFinite(v) && v >= 0),
     keep: !!values.keep,
